@@ -1,0 +1,79 @@
+/* The configuration: libconfig file -> one immutable struct spoc_conf. Paths inside the file are
+ * relative to the file's own directory; passwords are read from their own files, never from it. */
+#ifndef SPOC_CONF_H
+#define SPOC_CONF_H
+
+#include "spoc.h"
+
+#include <stdint.h>
+
+enum spoc_tls {
+	SPOC_TLS_IMPLICIT,
+	SPOC_TLS_STARTTLS,
+	SPOC_TLS_NONE, /* allowed only towards a loopback address */
+};
+
+enum spoc_kind {
+	SPOC_KIND_INCIDENT,
+	SPOC_KIND_REQUEST,
+};
+
+/* What a TLS client needs to reach and verify one server (IMAP and SMTP share it). */
+struct spoc_endpoint {
+	char *host;
+	uint16_t port;
+	enum spoc_tls tls;
+	char *ca_file;       /* NULL: the system trust store */
+	char *user;          /* NULL: no authentication (SMTP only) */
+	char *password;      /* read from password_file */
+	char *password_file;
+	int timeout_s;       /* every network step */
+};
+
+struct spoc_imap_conf {
+	struct spoc_endpoint ep;
+	char *mailbox;
+	char *processed_folder;
+	char *failed_folder;
+	int poll_interval_s;
+	int batch_size;           /* UIDs fetched, committed and moved together */
+	int64_t max_message_bytes; /* checked from RFC822.SIZE before the download */
+};
+
+struct spoc_smtp_conf {
+	struct spoc_endpoint ep;
+	char *from_address; /* envelope sender and From: of what spocd sends */
+	char *helo_name;
+	int max_attempts;      /* temporary failures before a row is given up */
+	int retry_base_s;      /* first retry delay; doubles each attempt */
+};
+
+struct spoc_desk_conf {
+	char *name;
+	char **addresses;      /* NULL-terminated, lower case; the desk's own addresses */
+	char *default_language; /* "es" or "en" */
+	enum spoc_kind default_kind;
+	char *templates_dir;
+	char *message_id_domain; /* right-hand side of the Message-IDs spocd mints */
+};
+
+struct spoc_conf {
+	char *path;
+	char *database_conninfo;
+	struct spoc_imap_conf imap;
+	struct spoc_smtp_conf smtp;
+	struct spoc_desk_conf desk;
+	int log_level; /* syslog priority: LOG_ERR .. LOG_DEBUG */
+};
+
+/* Reads and validates the file at path. On failure returns NULL and err names file, line, setting
+ * and what is allowed. Caller frees with conf_free(). */
+struct spoc_conf *conf_load(const char *path, struct errbuf *err);
+void conf_free(struct spoc_conf **conf);
+
+/* TRUE when host is a loopback name or address (127.0.0.0/8, ::1, localhost). */
+gboolean conf_host_is_loopback(const char *host);
+
+const char *conf_kind_name(enum spoc_kind kind);
+
+#endif

@@ -1,0 +1,45 @@
+/* The IMAP side of ingestion, with libetpan: connect with verified TLS, log in, select, list the
+ * UIDs present, fetch sizes and then whole messages with BODY.PEEK[] (never touching \Seen),
+ * and move what was handled to another folder (UID MOVE, or COPY + \Deleted + UID EXPUNGE). */
+#ifndef SPOC_IMAP_H
+#define SPOC_IMAP_H
+
+#include "conf.h"
+
+#include <stdint.h>
+
+struct imap_session;
+
+/* Connects, verifies the certificate, logs in and makes sure both folders exist. SPOC_ETEMP with
+ * the reason (host:port named) on any failure; nothing is sent before the certificate is
+ * trusted. Caller frees with imap_close(). */
+int imap_open(const struct spoc_imap_conf *conf, struct imap_session **s_r, struct errbuf *err);
+void imap_close(struct imap_session **s);
+
+/* Selects conf->mailbox read-write; *uidvalidity_r gets its UIDVALIDITY. */
+int imap_select(struct imap_session *s, uint32_t *uidvalidity_r, struct errbuf *err);
+
+/* UIDs of the messages in the selected mailbox not flagged \Deleted, ascending. Caller frees
+ * with g_array_unref(); elements are uint32_t. */
+int imap_list_uids(struct imap_session *s, GArray **uids_r, struct errbuf *err);
+
+/* RFC822.SIZE of each UID. Caller frees the table (uid -> size as GSIZE_TO_POINTER). */
+int imap_fetch_sizes(struct imap_session *s, const uint32_t *uids, size_t n, GHashTable **sizes_r,
+		     struct errbuf *err);
+
+struct imap_message {
+	uint32_t uid;
+	GByteArray *raw;    /* whole message as stored by the server */
+	gboolean truncated; /* the server sent more than the limit: raw holds the first part */
+};
+
+/* Fetches the whole messages with BODY.PEEK[] in one command. At most limit bytes of each are
+ * kept. Caller frees with g_ptr_array_unref() (elements freed with it). */
+int imap_fetch_messages(struct imap_session *s, const uint32_t *uids, size_t n, int64_t limit,
+			GPtrArray **msgs_r, struct errbuf *err);
+
+/* Moves the UIDs to folder (one command for the whole set). */
+int imap_move(struct imap_session *s, const uint32_t *uids, size_t n, const char *folder,
+	      struct errbuf *err);
+
+#endif

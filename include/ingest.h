@@ -1,0 +1,34 @@
+/* One pass over the help mailbox: list what is there, finish moves a crash interrupted, then
+ * fetch new messages in batches, record each batch in one transaction (a SAVEPOINT per message,
+ * so one bad message rolls back alone and is quarantined) and only after COMMIT move the batch
+ * to the processed or failed folder. */
+#ifndef SPOC_INGEST_H
+#define SPOC_INGEST_H
+
+#include "conf.h"
+#include "imap.h"
+#include "store.h"
+
+#include <signal.h>
+
+struct ingest_stats {
+	unsigned tickets, replies, duplicates, automatic, quarantined, recovered;
+};
+
+struct ingest_hooks {
+	/* Told about each message and each notable event; line names mailbox, UID, Message-ID and
+	 * ticket. May be NULL. */
+	void (*log)(int priority, const char *line, void *ctx);
+	/* Called right after each batch COMMIT and before the IMAP move. May be NULL. */
+	void (*after_commit)(void *ctx);
+	void *ctx;
+	/* When it becomes non-zero, the pass stops after the batch in hand. May be NULL. */
+	volatile sig_atomic_t *stop;
+};
+
+/* SPOC_OK when the mailbox was worked through (some messages may have been quarantined);
+ * SPOC_ETEMP when IMAP or the database failed (nothing uncommitted was moved). */
+int ingest_run(const struct spoc_conf *conf, struct store *st, struct imap_session *imap,
+	       const struct ingest_hooks *hooks, struct ingest_stats *stats, struct errbuf *err);
+
+#endif

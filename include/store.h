@@ -1,0 +1,117 @@
+/* PostgreSQL through libpq: every SQL statement of the project lives here or in sql/. One struct
+ * store is one connection; callers drive transactions explicitly (ingest commits a batch, the
+ * notifier one outbox row at a time). Functions return SPOC_OK / SPOC_ETEMP (connection or
+ * server trouble: retry later) / SPOC_EPERM (this data violates a rule and never will fit). */
+#ifndef SPOC_STORE_H
+#define SPOC_STORE_H
+
+#include "conf.h"
+#include "mime.h"
+
+#include <stdint.h>
+
+struct store;
+
+int store_open(const char *conninfo, struct store **st_r, struct errbuf *err);
+void store_close(struct store **st);
+/* Applies sql/NNN_*.sql not yet in schema_migrations, in order, in one transaction under an
+ * advisory lock. *applied_r counts the files applied now. */
+int store_migrate(struct store *st, const char *sql_dir, int *applied_r, struct errbuf *err);
+
+int store_begin(struct store *st, struct errbuf *err);
+int store_commit(struct store *st, struct errbuf *err);
+void store_rollback(struct store *st);
+int store_savepoint(struct store *st, struct errbuf *err);
+int store_rollback_to_savepoint(struct store *st, struct errbuf *err);
+int store_release_savepoint(struct store *st, struct errbuf *err);
+
+/* ---- ingest ---- */
+
+/* Remembers UIDVALIDITY; *changed_r is TRUE when the server's value differs from the stored one
+ * (the old last UID no longer means anything). *last_uid_r is the highest UID recorded. */
+int store_mailbox_sync(struct store *st, const char *mailbox, uint32_t uidvalidity,
+		       gboolean *changed_r, uint32_t *last_uid_r, struct errbuf *err);
+int store_mailbox_advance(struct store *st, const char *mailbox, uint32_t uidvalidity,
+			  uint32_t last_uid, struct errbuf *err);
+
+enum ingest_outcome {
+	INGEST_TICKET,     /* created a ticket */
+	INGEST_REPLY,      /* threaded onto an existing ticket */
+	INGEST_DUPLICATE,  /* same bytes or Message-ID seen before */
+	INGEST_AUTOMATIC,  /* recorded, no ticket and no acknowledgement */
+	INGEST_QUARANTINED,
+};
+const char *store_outcome_name(enum ingest_outcome outcome);
+
+/* The UIDs among uids (for this mailbox and UIDVALIDITY) that are already recorded, with the
+ * outcome: a crash after COMMIT and before MOVE leaves them in the mailbox. Caller frees the
+ * table (uid -> GINT_TO_POINTER(outcome + 1)). */
+int store_ingested_uids(struct store *st, const char *mailbox, uint32_t uidvalidity,
+			const uint32_t *uids, size_t n, GHashTable **seen_r, struct errbuf *err);
+
+/* What ingest decided about one mail, for store_ingest_mail(). */
+struct ingest_decision {
+	enum spoc_kind kind;
+	const char *kind_rule;
+	const char *automatic_why; /* non-NULL: automatic mail, no ack */
+	const char *language;
+	const char *ack_from;      /* desk From address of the acknowledgement */
+	const char *message_id_domain;
+};
+
+struct ingest_result {
+	enum ingest_outcome outcome;
+	int64_t ticket_id;      /* 0 when none */
+	char ticket_number[32]; /* e.g. INC-000123, "" when none */
+	int64_t outbox_id;      /* 0 when nothing was queued */
+};
+
+/* Records one fetched mail inside the caller's transaction: duplicate check (SHA-256, then a real
+ * Message-ID), threading by In-Reply-To/References onto stored messages, ticket creation with the
+ * acknowledgement queued in the outbox, and the ingest_log row for (mailbox, uidvalidity, uid). */
+int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		      const char *raw, size_t raw_len, const struct mail *mail,
+		      const struct ingest_decision *d, struct ingest_result *res, struct errbuf *err);
+
+/* Records a message that cannot become a ticket: raw bytes, where it came from and why. Runs in
+ * the caller's transaction. */
+int store_quarantine(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		     const char *raw, size_t raw_len, const char *reason, struct errbuf *err);
+
+/* ---- outbox ---- */
+
+struct outbox_row {
+	int64_t id;
+	char *kind;           /* "ack" */
+	int64_t ticket_id;
+	char *ticket_number;  /* INC-000123 */
+	enum spoc_kind ticket_kind;
+	char *ticket_subject;
+	char *recipient;      /* addr-spec */
+	char *recipient_name; /* may be "" */
+	char *language;       /* "es" / "en" */
+	char *message_id;     /* ours, without brackets, minted when the row was queued */
+	char *in_reply_to;    /* the message we answer, without brackets, or NULL */
+	GPtrArray *references; /* char *, without brackets */
+	int attempts;
+	int64_t age_s;        /* seconds since the row was queued */
+};
+void outbox_row_free(struct outbox_row **row);
+
+/* Begins a transaction and locks the next due row with FOR UPDATE SKIP LOCKED. *row_r is NULL
+ * (and the transaction already ended) when nothing is due. The caller ends the transaction with
+ * one of the three marks below. */
+int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbuf *err);
+/* Marks the row sent, stores the outgoing message (direction out, from from_addr, with its
+ * subject, body text and raw bytes) on its ticket, commits. */
+int store_outbox_sent(struct store *st, const struct outbox_row *row, const char *raw, size_t len,
+		      const char *from_addr, const char *subject, const char *body_text,
+		      struct errbuf *err);
+/* Schedules another attempt in delay_s seconds with the reason, commits. */
+int store_outbox_retry(struct store *st, const struct outbox_row *row, int delay_s,
+		       const char *reason, struct errbuf *err);
+/* Gives the row up for good with the server's reply, commits. */
+int store_outbox_failed(struct store *st, const struct outbox_row *row, const char *reason,
+			struct errbuf *err);
+
+#endif

@@ -1,0 +1,372 @@
+/* libconfig -> struct spoc_conf. Every setting is read and checked here, once, so the rest of the
+ * program can trust the struct: an error names the file, the line, the setting and what is
+ * allowed. Passwords are read from their own files; paths are relative to the config file. */
+#include "conf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libconfig.h>
+#include <string.h>
+#include <syslog.h>
+
+struct reader {
+	config_t cfg;
+	const char *path;
+	char *dir;
+	struct errbuf *err;
+	gboolean failed;
+};
+
+static int line_of(struct reader *r, const char *name)
+{
+	config_setting_t *s = config_lookup(&r->cfg, name);
+
+	return s != NULL ? config_setting_source_line(s) : 0;
+}
+
+/* Records the first error only: it is the one a person should fix first. */
+static void G_GNUC_PRINTF(3, 4) fail(struct reader *r, const char *name, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+	int line;
+
+	if (r->failed)
+		return;
+	r->failed = TRUE;
+	va_start(ap, fmt);
+	g_vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	line = line_of(r, name);
+	if (line > 0)
+		errbuf_set(r->err, 1, "%s:%d: %s: %s", r->path, line, name, what);
+	else
+		errbuf_set(r->err, 1, "%s: %s: %s", r->path, name, what);
+}
+
+static char *get_string(struct reader *r, const char *name, const char *dflt)
+{
+	config_setting_t *s = config_lookup(&r->cfg, name);
+	const char *v;
+
+	if (s == NULL) {
+		if (dflt == NULL)
+			fail(r, name, "missing: this setting is required");
+		return g_strdup(dflt);
+	}
+	v = config_setting_get_string(s);
+	if (v == NULL) {
+		fail(r, name, "must be a string in double quotes");
+		return g_strdup(dflt);
+	}
+	if (!g_utf8_validate(v, -1, NULL)) {
+		fail(r, name, "must be valid UTF-8");
+		return g_strdup(dflt);
+	}
+	return g_strdup(v);
+}
+
+static int get_int(struct reader *r, const char *name, int dflt, int min, int max)
+{
+	config_setting_t *s = config_lookup(&r->cfg, name);
+	long long v;
+
+	if (s == NULL)
+		return dflt;
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64) {
+		fail(r, name, "must be a whole number from %d to %d", min, max);
+		return dflt;
+	}
+	v = config_setting_get_int64(s);
+	if (v < min || v > max) {
+		fail(r, name, "must be %d..%d, not %lld", min, max, v);
+		return dflt;
+	}
+	return (int)v;
+}
+
+static int64_t get_int64(struct reader *r, const char *name, int64_t dflt, int64_t min, int64_t max)
+{
+	config_setting_t *s = config_lookup(&r->cfg, name);
+	long long v;
+
+	if (s == NULL)
+		return dflt;
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64) {
+		fail(r, name, "must be a whole number from %lld to %lld", (long long)min,
+		     (long long)max);
+		return dflt;
+	}
+	v = config_setting_get_int64(s);
+	if (v < min || v > max) {
+		fail(r, name, "must be %lld..%lld, not %lld", (long long)min, (long long)max, v);
+		return dflt;
+	}
+	return v;
+}
+
+/* Index of the value in allowed (NULL-terminated), or dflt_index when the setting is absent. */
+static int get_choice(struct reader *r, const char *name, const char *const *allowed,
+		      int dflt_index)
+{
+	char *v = get_string(r, name, allowed[dflt_index]);
+	int found = -1;
+
+	for (int i = 0; v != NULL && allowed[i] != NULL; i++)
+		if (strcmp(v, allowed[i]) == 0)
+			found = i;
+	if (found < 0 && v != NULL) {
+		char *list = g_strjoinv("\", \"", (char **)allowed);
+
+		fail(r, name, "\"%s\" is not allowed: use \"%s\"", v, list);
+		g_free(list);
+	}
+	g_free(v);
+	return found < 0 ? dflt_index : found;
+}
+
+static char *resolve(struct reader *r, char *path)
+{
+	char *abs;
+
+	if (path == NULL || g_path_is_absolute(path))
+		return path;
+	abs = g_build_filename(r->dir, path, NULL);
+	g_free(path);
+	return abs;
+}
+
+static char *read_password(struct reader *r, const char *name, const char *file)
+{
+	GError *gerr = NULL;
+	char *text = NULL;
+	gsize len;
+
+	if (!g_file_get_contents(file, &text, &len, &gerr)) {
+		fail(r, name, "cannot read %s: %s", file, gerr->message);
+		g_error_free(gerr);
+		return NULL;
+	}
+	/* One trailing newline is what every editor and `echo` leave; it is not part of it. */
+	if (len > 0 && text[len - 1] == '\n')
+		text[--len] = '\0';
+	if (len > 0 && text[len - 1] == '\r')
+		text[--len] = '\0';
+	if (len == 0 || strlen(text) != len || strpbrk(text, "\r\n") != NULL) {
+		fail(r, name, "%s must hold the password on one line, without NUL bytes", file);
+		g_free(text);
+		return NULL;
+	}
+	return text;
+}
+
+gboolean conf_host_is_loopback(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (host == NULL)
+		return FALSE;
+	if (g_ascii_strcasecmp(host, "localhost") == 0)
+		return TRUE;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return FALSE;
+}
+
+static void read_endpoint(struct reader *r, const char *section, struct spoc_endpoint *ep,
+			  gboolean user_required, int default_port)
+{
+	static const char *const tls_names[] = {"implicit", "starttls", "none", NULL};
+	char name[64];
+
+#define NAME(s) (g_snprintf(name, sizeof(name), "%s.%s", section, s), name)
+	ep->host = get_string(r, NAME("host"), NULL);
+	ep->port = (uint16_t)get_int(r, NAME("port"), default_port, 1, 65535);
+	ep->tls = (enum spoc_tls)get_choice(r, NAME("tls"), tls_names, 0);
+	if (ep->tls == SPOC_TLS_NONE && ep->host != NULL && !conf_host_is_loopback(ep->host))
+		fail(r, NAME("tls"),
+		     "\"none\" is allowed only towards a loopback address, and %s.host is \"%s\": "
+		     "use \"implicit\" or \"starttls\"",
+		     section, ep->host);
+	if (config_lookup(&r->cfg, NAME("ca_file")) != NULL) {
+		ep->ca_file = resolve(r, get_string(r, NAME("ca_file"), NULL));
+		if (ep->ca_file != NULL && !g_file_test(ep->ca_file, G_FILE_TEST_IS_REGULAR))
+			fail(r, NAME("ca_file"), "%s is not a readable file", ep->ca_file);
+	}
+	if (user_required || config_lookup(&r->cfg, NAME("user")) != NULL) {
+		ep->user = get_string(r, NAME("user"), NULL);
+		ep->password_file = resolve(r, get_string(r, NAME("password_file"), NULL));
+		if (ep->password_file != NULL)
+			ep->password = read_password(r, NAME("password_file"), ep->password_file);
+	}
+	ep->timeout_s = get_int(r, NAME("timeout"), 60, 1, 3600);
+#undef NAME
+}
+
+static char *domain_of(const char *addr)
+{
+	const char *at = addr != NULL ? strrchr(addr, '@') : NULL;
+
+	return at != NULL && at[1] != '\0' ? g_ascii_strdown(at + 1, -1) : NULL;
+}
+
+static gboolean plausible_address(const char *addr)
+{
+	const char *at = strchr(addr, '@');
+
+	return at != NULL && at != addr && at[1] != '\0' && strchr(at + 1, '@') == NULL &&
+	       strpbrk(addr, " \t\r\n<>\"") == NULL;
+}
+
+static void read_desk(struct reader *r, struct spoc_conf *c)
+{
+	static const char *const langs[] = {"es", "en", NULL};
+	static const char *const kinds[] = {"incident", "request", NULL};
+	config_setting_t *list = config_lookup(&r->cfg, "desk.addresses");
+	GPtrArray *addrs = g_ptr_array_new();
+
+	c->desk.name = get_string(r, "desk.name", NULL);
+	if (list == NULL || !config_setting_is_array(list) || config_setting_length(list) == 0) {
+		if (list == NULL)
+			fail(r, "desk.addresses",
+			     "missing: list the desk's addresses, e.g. "
+			     "[ \"help@example.org\" ]");
+		else
+			fail(r, "desk.addresses", "must be a non-empty list of strings");
+	} else {
+		for (int i = 0; i < config_setting_length(list); i++) {
+			const char *a = config_setting_get_string_elem(list, i);
+
+			if (a == NULL || !plausible_address(a)) {
+				fail(r, "desk.addresses", "element %d is not an address", i + 1);
+				break;
+			}
+			g_ptr_array_add(addrs, g_ascii_strdown(a, -1));
+		}
+	}
+	g_ptr_array_add(addrs, NULL);
+	c->desk.addresses = (char **)g_ptr_array_free(addrs, FALSE);
+	c->desk.default_language =
+	    g_strdup(langs[get_choice(r, "desk.default_language", langs, 0)]);
+	c->desk.default_kind = (enum spoc_kind)get_choice(r, "desk.default_kind", kinds, 0);
+	c->desk.templates_dir = resolve(r, get_string(r, "desk.templates_dir", "templates"));
+	if (!g_file_test(c->desk.templates_dir, G_FILE_TEST_IS_DIR))
+		fail(r, "desk.templates_dir", "%s is not a directory", c->desk.templates_dir);
+	c->desk.message_id_domain = get_string(r, "desk.message_id_domain", "");
+	if (c->desk.message_id_domain != NULL && c->desk.message_id_domain[0] == '\0') {
+		g_free(c->desk.message_id_domain);
+		c->desk.message_id_domain = domain_of(c->smtp.from_address);
+	}
+	if (c->desk.message_id_domain == NULL ||
+	    strpbrk(c->desk.message_id_domain, " \t\r\n<>@\"") != NULL)
+		fail(r, "desk.message_id_domain", "must be a domain name");
+}
+
+struct spoc_conf *conf_load(const char *path, struct errbuf *err)
+{
+	static const char *const levels[] = {"error", "warning", "notice", "info", "debug", NULL};
+	static const int level_values[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};
+	struct spoc_conf *c = g_new0(struct spoc_conf, 1);
+	struct reader r = {.path = path, .err = err};
+
+	config_init(&r.cfg);
+	c->path = g_strdup(path);
+	if (!config_read_file(&r.cfg, path)) {
+		if (config_error_type(&r.cfg) == CONFIG_ERR_FILE_IO)
+			errbuf_set(err, 1, "%s: cannot read: %s", path, g_strerror(errno));
+		else
+			errbuf_set(err, 1, "%s:%d: syntax error: %s", path,
+				   config_error_line(&r.cfg), config_error_text(&r.cfg));
+		config_destroy(&r.cfg);
+		conf_free(&c);
+		return NULL;
+	}
+	{
+		char *abs = g_canonicalize_filename(path, NULL);
+
+		r.dir = g_path_get_dirname(abs);
+		g_free(abs);
+	}
+
+	c->log_level = level_values[get_choice(&r, "log_level", levels, 3)];
+	c->database_conninfo = get_string(&r, "database.conninfo", NULL);
+
+	read_endpoint(&r, "imap", &c->imap.ep, TRUE, 993);
+	c->imap.mailbox = get_string(&r, "imap.mailbox", "INBOX");
+	c->imap.processed_folder = get_string(&r, "imap.processed_folder", "spocd/processed");
+	c->imap.failed_folder = get_string(&r, "imap.failed_folder", "spocd/failed");
+	if (c->imap.mailbox != NULL && c->imap.processed_folder != NULL &&
+	    (strcmp(c->imap.mailbox, c->imap.processed_folder) == 0 ||
+	     g_strcmp0(c->imap.mailbox, c->imap.failed_folder) == 0))
+		fail(&r, "imap.processed_folder",
+		     "the processed and failed folders must differ from imap.mailbox");
+	c->imap.poll_interval_s = get_int(&r, "imap.poll_interval", 60, 1, 86400);
+	c->imap.batch_size = get_int(&r, "imap.batch_size", 50, 1, 10000);
+	c->imap.max_message_bytes =
+	    get_int64(&r, "imap.max_message_bytes", 26214400, 1024, INT64_C(1) << 31);
+
+	read_endpoint(&r, "smtp", &c->smtp.ep, FALSE, 587);
+	c->smtp.from_address = get_string(&r, "smtp.from_address", NULL);
+	if (c->smtp.from_address != NULL && !plausible_address(c->smtp.from_address))
+		fail(&r, "smtp.from_address", "\"%s\" is not an address", c->smtp.from_address);
+	c->smtp.max_attempts = get_int(&r, "smtp.max_attempts", 12, 1, 1000);
+	c->smtp.retry_base_s = get_int(&r, "smtp.retry_base", 60, 1, 86400);
+
+	read_desk(&r, c);
+	c->smtp.helo_name = get_string(&r, "smtp.helo_name", "");
+	if (c->smtp.helo_name != NULL && c->smtp.helo_name[0] == '\0') {
+		g_free(c->smtp.helo_name);
+		c->smtp.helo_name = g_strdup(c->desk.message_id_domain);
+	}
+
+	config_destroy(&r.cfg);
+	g_free(r.dir);
+	if (r.failed)
+		conf_free(&c);
+	return c;
+}
+
+static void free_endpoint(struct spoc_endpoint *ep)
+{
+	g_free(ep->host);
+	g_free(ep->ca_file);
+	g_free(ep->user);
+	if (ep->password != NULL)
+		memset(ep->password, 0, strlen(ep->password));
+	g_free(ep->password);
+	g_free(ep->password_file);
+}
+
+void conf_free(struct spoc_conf **conf)
+{
+	struct spoc_conf *c = *conf;
+
+	if (c == NULL)
+		return;
+	g_free(c->path);
+	g_free(c->database_conninfo);
+	free_endpoint(&c->imap.ep);
+	g_free(c->imap.mailbox);
+	g_free(c->imap.processed_folder);
+	g_free(c->imap.failed_folder);
+	free_endpoint(&c->smtp.ep);
+	g_free(c->smtp.from_address);
+	g_free(c->smtp.helo_name);
+	g_free(c->desk.name);
+	g_strfreev(c->desk.addresses);
+	g_free(c->desk.default_language);
+	g_free(c->desk.templates_dir);
+	g_free(c->desk.message_id_domain);
+	g_free(c);
+	*conf = NULL;
+}
+
+const char *conf_kind_name(enum spoc_kind kind)
+{
+	return kind == SPOC_KIND_REQUEST ? "request" : "incident";
+}

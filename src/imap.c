@@ -1,0 +1,440 @@
+/* libetpan IMAP for the ingest worker.
+ *
+ * Connection order matters for safety: TCP (or implicit TLS) -> STARTTLS when configured (a
+ * server without it is refused, never used in clear) -> certificate verified by tls.c -> only
+ * then LOGIN. A PREAUTH greeting on a connection that still has to be upgraded is refused
+ * (Debian's libetpan reports it as authenticated). Sessions are torn down with mailimap_free()
+ * alone when LOGOUT cannot be sent, because mailimap_logout() on a session that never connected
+ * crashes.
+ *
+ * Message bodies are fetched with BODY.PEEK[] through libetpan's body handler, so a literal is
+ * streamed into a buffer we bound ourselves instead of one libetpan sizes from the server's
+ * announced length. */
+#include "imap.h"
+
+#include "tls.h"
+
+#include <string.h>
+
+struct imap_session {
+	mailimap *imap;
+	const struct spoc_imap_conf *conf;
+	char *where; /* "imap host:port" for messages */
+	char delim;  /* the server's hierarchy delimiter */
+	gboolean has_move, has_uidplus;
+};
+
+/* The server's last response text, for error messages; static string or the session's. */
+static const char *server_says(struct imap_session *s)
+{
+	const char *r = s->imap != NULL ? s->imap->imap_response : NULL;
+
+	return r != NULL && r[0] != '\0' ? r : "no response text";
+}
+
+static int fail(struct imap_session *s, int r, const char *what, struct errbuf *err)
+{
+	if (r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_CONNECTION_REFUSED)
+		return errbuf_set(err, SPOC_ETEMP, "%s: %s: connection lost or refused", s->where,
+				  what);
+	return errbuf_set(err, SPOC_ETEMP, "%s: %s failed (libetpan error %d): %s", s->where, what,
+			  r, server_says(s));
+}
+
+static int refresh_capabilities(struct imap_session *s, struct errbuf *err)
+{
+	struct mailimap_capability_data *cap = NULL;
+	int r = mailimap_capability(s->imap, &cap);
+
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, r, "CAPABILITY", err);
+	mailimap_capability_data_free(cap);
+	return SPOC_OK;
+}
+
+static int connect_tls(struct imap_session *s, struct errbuf *err)
+{
+	const struct spoc_endpoint *ep = &s->conf->ep;
+	int r;
+
+	switch (ep->tls) {
+	case SPOC_TLS_IMPLICIT:
+		r = mailimap_ssl_connect_with_callback(s->imap, ep->host, ep->port,
+						       tls_sni_callback, ep->host);
+		break;
+	case SPOC_TLS_STARTTLS:
+	case SPOC_TLS_NONE:
+	default:
+		r = mailimap_socket_connect(s->imap, ep->host, ep->port);
+		break;
+	}
+	if (r != MAILIMAP_NO_ERROR_AUTHENTICATED && r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED)
+		return errbuf_set(err, SPOC_ETEMP, "%s: cannot connect (libetpan error %d)",
+				  s->where, r);
+	tls_guard_eof(s->imap->imap_stream);
+
+	if (ep->tls == SPOC_TLS_STARTTLS) {
+		if (r == MAILIMAP_NO_ERROR_AUTHENTICATED)
+			return errbuf_set(
+			    err, SPOC_ETEMP,
+			    "%s: server greeted with PREAUTH before STARTTLS: refused", s->where);
+		if (refresh_capabilities(s, err) != SPOC_OK)
+			return SPOC_ETEMP;
+		if (!mailimap_has_extension(s->imap, "STARTTLS"))
+			return errbuf_set(
+			    err, SPOC_ETEMP,
+			    "%s: server does not offer STARTTLS and tls = \"starttls\" "
+			    "is configured: refusing to continue in clear",
+			    s->where);
+		r = mailimap_socket_starttls_with_callback(s->imap, tls_sni_callback, ep->host);
+		if (r != MAILIMAP_NO_ERROR)
+			return errbuf_set(err, SPOC_ETEMP,
+					  "%s: STARTTLS failed (libetpan error %d)", s->where, r);
+		tls_guard_eof(s->imap->imap_stream);
+	}
+	if (ep->tls != SPOC_TLS_NONE &&
+	    tls_verify_stream(s->imap->imap_stream, ep->host, ep->ca_file, err) != SPOC_OK)
+		return errbuf_prefix(err, SPOC_ETEMP, "%s: nothing sent", s->where);
+	return SPOC_OK;
+}
+
+/* Asks the server for its hierarchy delimiter (LIST "" ""). */
+static void learn_delimiter(struct imap_session *s)
+{
+	clist *list = NULL;
+
+	s->delim = '/';
+	if (mailimap_list(s->imap, "", "", &list) == MAILIMAP_NO_ERROR && list != NULL &&
+	    clist_begin(list) != NULL) {
+		struct mailimap_mailbox_list *mb = clist_content(clist_begin(list));
+
+		if (mb->mb_delimiter != '\0')
+			s->delim = mb->mb_delimiter;
+	}
+	if (list != NULL)
+		mailimap_list_result_free(list);
+}
+
+/* The configured folder name ('/' separates levels) in the server's own hierarchy. Caller
+ * g_free()s. */
+static char *server_folder(struct imap_session *s, const char *folder)
+{
+	char *name = g_strdup(folder);
+
+	if (s->delim != '/')
+		g_strdelimit(name, "/", s->delim);
+	return name;
+}
+
+static int ensure_folder(struct imap_session *s, const char *folder, struct errbuf *err)
+{
+	char *name = server_folder(s, folder);
+	clist *list = NULL;
+	int r, rc = SPOC_OK;
+
+	r = mailimap_list(s->imap, "", name, &list);
+	if (r != MAILIMAP_NO_ERROR) {
+		rc = fail(s, r, "LIST", err);
+	} else if (list == NULL || clist_count(list) == 0) {
+		r = mailimap_create(s->imap, name);
+		if (r != MAILIMAP_NO_ERROR)
+			rc = errbuf_set(err, SPOC_ETEMP, "%s: cannot create folder \"%s\": %s",
+					s->where, name, server_says(s));
+	}
+	if (list != NULL)
+		mailimap_list_result_free(list);
+	g_free(name);
+	return rc;
+}
+
+int imap_open(const struct spoc_imap_conf *conf, struct imap_session **s_r, struct errbuf *err)
+{
+	struct imap_session *s = g_new0(struct imap_session, 1);
+	int r;
+
+	s->conf = conf;
+	s->where = g_strdup_printf("imap %s:%u", conf->ep.host, conf->ep.port);
+	s->imap = mailimap_new(0, NULL);
+	mailimap_set_timeout(s->imap, conf->ep.timeout_s);
+	mailstream_network_delay.tv_sec = conf->ep.timeout_s;
+	mailstream_network_delay.tv_usec = 0;
+
+	if (connect_tls(s, err) != SPOC_OK)
+		goto fail;
+	if (s->imap->imap_state == MAILIMAP_STATE_NON_AUTHENTICATED) {
+		r = mailimap_login(s->imap, conf->ep.user, conf->ep.password);
+		if (r != MAILIMAP_NO_ERROR) {
+			errbuf_set(err, SPOC_ETEMP, "%s: LOGIN as %s refused: %s", s->where,
+				   conf->ep.user, server_says(s));
+			goto fail;
+		}
+	}
+	if (refresh_capabilities(s, err) != SPOC_OK)
+		goto fail;
+	s->has_move = mailimap_has_extension(s->imap, "MOVE");
+	s->has_uidplus = mailimap_has_extension(s->imap, "UIDPLUS");
+	learn_delimiter(s);
+	if (ensure_folder(s, conf->processed_folder, err) != SPOC_OK ||
+	    ensure_folder(s, conf->failed_folder, err) != SPOC_OK)
+		goto fail;
+	*s_r = s;
+	return SPOC_OK;
+fail:
+	imap_close(&s);
+	return SPOC_ETEMP;
+}
+
+void imap_close(struct imap_session **sp)
+{
+	struct imap_session *s = *sp;
+
+	if (s == NULL)
+		return;
+	if (s->imap != NULL) {
+		if (s->imap->imap_stream != NULL &&
+		    s->imap->imap_state != MAILIMAP_STATE_DISCONNECTED)
+			mailimap_logout(s->imap);
+		mailimap_free(s->imap);
+	}
+	g_free(s->where);
+	g_free(s);
+	*sp = NULL;
+}
+
+int imap_select(struct imap_session *s, uint32_t *uidvalidity_r, struct errbuf *err)
+{
+	int r = mailimap_select(s->imap, s->conf->mailbox);
+
+	if (r != MAILIMAP_NO_ERROR)
+		return errbuf_set(err, SPOC_ETEMP, "%s: cannot select \"%s\": %s", s->where,
+				  s->conf->mailbox, server_says(s));
+	if (s->imap->imap_selection_info == NULL ||
+	    s->imap->imap_selection_info->sel_uidvalidity == 0)
+		return errbuf_set(err, SPOC_ETEMP, "%s: \"%s\" has no UIDVALIDITY", s->where,
+				  s->conf->mailbox);
+	*uidvalidity_r = s->imap->imap_selection_info->sel_uidvalidity;
+	return SPOC_OK;
+}
+
+static gint cmp_u32(gconstpointer a, gconstpointer b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int imap_list_uids(struct imap_session *s, GArray **uids_r, struct errbuf *err)
+{
+	struct mailimap_search_key *key =
+	    mailimap_search_key_new(MAILIMAP_SEARCH_KEY_UNDELETED, NULL, NULL, NULL, NULL, NULL,
+				    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL,
+				    NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL);
+	clist *result = NULL;
+	GArray *uids;
+	int r;
+
+	r = mailimap_uid_search(s->imap, NULL, key, &result);
+	mailimap_search_key_free(key);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, r, "UID SEARCH", err);
+	uids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	for (clistiter *it = clist_begin(result); it != NULL; it = clist_next(it))
+		g_array_append_val(uids, *(uint32_t *)clist_content(it));
+	mailimap_search_result_free(result);
+	g_array_sort(uids, cmp_u32);
+	*uids_r = uids;
+	return SPOC_OK;
+}
+
+/* A UID set for the given UIDs, ranges merged. Caller frees with mailimap_set_free(). */
+static struct mailimap_set *uid_set(const uint32_t *uids, size_t n)
+{
+	struct mailimap_set *set = mailimap_set_new_empty();
+
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		mailimap_set_add_interval(set, uids[i], uids[j]);
+		i = j + 1;
+	}
+	return set;
+}
+
+/* Fetch results: walk the attribute list of one FETCH response. */
+static void msg_att_static(struct mailimap_msg_att *att, uint32_t *uid_r, uint32_t *size_r)
+{
+	for (clistiter *it = clist_begin(att->att_list); it != NULL; it = clist_next(it)) {
+		struct mailimap_msg_att_item *item = clist_content(it);
+
+		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
+			continue;
+		if (item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_UID)
+			*uid_r = item->att_data.att_static->att_data.att_uid;
+		else if (item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE)
+			*size_r = item->att_data.att_static->att_data.att_rfc822_size;
+	}
+}
+
+int imap_fetch_sizes(struct imap_session *s, const uint32_t *uids, size_t n, GHashTable **sizes_r,
+		     struct errbuf *err)
+{
+	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	struct mailimap_set *set = uid_set(uids, n);
+	clist *result = NULL;
+	int r;
+
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
+	r = mailimap_uid_fetch(s->imap, set, ft, &result);
+	mailimap_fetch_type_free(ft);
+	mailimap_set_free(set);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, r, "UID FETCH (RFC822.SIZE)", err);
+	*sizes_r = g_hash_table_new(g_direct_hash, g_direct_equal);
+	for (clistiter *it = clist_begin(result); it != NULL; it = clist_next(it)) {
+		uint32_t uid = 0, size = 0;
+
+		msg_att_static(clist_content(it), &uid, &size);
+		if (uid != 0)
+			g_hash_table_insert(*sizes_r, GUINT_TO_POINTER(uid),
+					    GSIZE_TO_POINTER(size));
+	}
+	mailimap_fetch_list_free(result);
+	return SPOC_OK;
+}
+
+struct body_ctx {
+	GByteArray *current; /* bytes of the literal being received */
+	gboolean truncated;
+	int64_t limit;
+	GPtrArray *msgs; /* struct imap_message * */
+};
+
+static bool on_body(int type, struct mailimap_msg_att_body_section *section, const char *bytes,
+		    size_t len, void *data)
+{
+	struct body_ctx *ctx = data;
+	size_t room;
+
+	(void)type;
+	(void)section;
+	if (ctx->current == NULL)
+		ctx->current = g_byte_array_new();
+	room =
+	    ctx->current->len < (uint64_t)ctx->limit ? (size_t)ctx->limit - ctx->current->len : 0;
+	if (len > room) {
+		ctx->truncated = TRUE;
+		len = room;
+	}
+	g_byte_array_append(ctx->current, (const guint8 *)bytes, (guint)len);
+	return true;
+}
+
+static void message_free(gpointer p)
+{
+	struct imap_message *m = p;
+
+	g_byte_array_unref(m->raw);
+	g_free(m);
+}
+
+/* Called once per FETCH response, after its body went through on_body(). */
+static void on_msg_att(struct mailimap_msg_att *att, void *data)
+{
+	struct body_ctx *ctx = data;
+	struct imap_message *m;
+	uint32_t uid = 0, size = 0;
+
+	msg_att_static(att, &uid, &size);
+	if (uid == 0 || ctx->current == NULL) {
+		/* A FETCH without our body (an unsolicited flag update): nothing to keep. */
+		return;
+	}
+	m = g_new0(struct imap_message, 1);
+	m->uid = uid;
+	m->raw = ctx->current;
+	m->truncated = ctx->truncated;
+	ctx->current = NULL;
+	ctx->truncated = FALSE;
+	g_ptr_array_add(ctx->msgs, m);
+}
+
+int imap_fetch_messages(struct imap_session *s, const uint32_t *uids, size_t n, int64_t limit,
+			GPtrArray **msgs_r, struct errbuf *err)
+{
+	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
+	struct mailimap_set *set = uid_set(uids, n);
+	struct body_ctx ctx = {.limit = limit,
+			       .msgs = g_ptr_array_new_with_free_func(message_free)};
+	clist *result = NULL;
+	int r;
+
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(
+	    ft, mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
+	mailimap_set_msg_body_handler(s->imap, on_body, &ctx);
+	mailimap_set_msg_att_handler(s->imap, on_msg_att, &ctx);
+	r = mailimap_uid_fetch(s->imap, set, ft, &result);
+	mailimap_set_msg_body_handler(s->imap, NULL, NULL);
+	mailimap_set_msg_att_handler(s->imap, NULL, NULL);
+	mailimap_fetch_type_free(ft);
+	mailimap_set_free(set);
+	if (result != NULL)
+		mailimap_fetch_list_free(result);
+	if (ctx.current != NULL)
+		g_byte_array_unref(ctx.current);
+	if (r != MAILIMAP_NO_ERROR) {
+		g_ptr_array_unref(ctx.msgs);
+		return fail(s, r, "UID FETCH (BODY.PEEK[])", err);
+	}
+	*msgs_r = ctx.msgs;
+	return SPOC_OK;
+}
+
+int imap_move(struct imap_session *s, const uint32_t *uids, size_t n, const char *folder,
+	      struct errbuf *err)
+{
+	char *name = server_folder(s, folder);
+	struct mailimap_set *set = uid_set(uids, n);
+	int r, rc = SPOC_OK;
+
+	if (n == 0)
+		goto out;
+	if (s->has_move) {
+		r = mailimap_uid_move(s->imap, set, name);
+		if (r != MAILIMAP_NO_ERROR)
+			rc = fail(s, r, "UID MOVE", err);
+		goto out;
+	}
+	r = mailimap_uid_copy(s->imap, set, name);
+	if (r != MAILIMAP_NO_ERROR) {
+		rc = fail(s, r, "UID COPY", err);
+		goto out;
+	}
+	{
+		struct mailimap_flag_list *flags = mailimap_flag_list_new_empty();
+		struct mailimap_store_att_flags *sf;
+
+		mailimap_flag_list_add(flags, mailimap_flag_new_deleted());
+		sf = mailimap_store_att_flags_new_add_flags_silent(flags);
+		r = mailimap_uid_store(s->imap, set, sf);
+		mailimap_store_att_flags_free(sf);
+		if (r != MAILIMAP_NO_ERROR) {
+			rc = fail(s, r, "UID STORE +FLAGS (\\Deleted)", err);
+			goto out;
+		}
+	}
+	/* Without UIDPLUS a plain EXPUNGE could remove messages someone else flagged: leave ours
+	 * flagged; imap_list_uids() skips \Deleted messages. */
+	if (s->has_uidplus) {
+		r = mailimap_uid_expunge(s->imap, set);
+		if (r != MAILIMAP_NO_ERROR)
+			rc = fail(s, r, "UID EXPUNGE", err);
+	}
+out:
+	mailimap_set_free(set);
+	g_free(name);
+	return rc;
+}

@@ -1,0 +1,299 @@
+/* The ingest pipeline for one mailbox pass: IMAP -> mime -> classify -> store, in batches.
+ *
+ * Order is what keeps mail from being lost or doubled: the database COMMIT comes before any
+ * change on the server; a UID already in ingest_log (a crash between COMMIT and MOVE) is only
+ * moved, never processed again; and a message that fails for good is recorded with its raw
+ * bytes and reason in the same transaction before it goes to the failed folder. */
+#include "ingest.h"
+
+#include "classify.h"
+#include "mime.h"
+
+#include <string.h>
+#include <syslog.h>
+
+/* Upper bound of message bytes held in memory for one UID FETCH. */
+#define FETCH_BUDGET_BYTES (64 * 1024 * 1024)
+
+struct pass {
+	const struct spoc_conf *conf;
+	struct store *st;
+	struct imap_session *imap;
+	const struct ingest_hooks *hooks;
+	struct ingest_stats *stats;
+	uint32_t uidvalidity;
+	GArray *to_processed; /* uint32_t UIDs to move after COMMIT */
+	GArray *to_failed;
+};
+
+static void G_GNUC_PRINTF(3, 4) say(struct pass *p, int priority, const char *fmt, ...)
+{
+	va_list ap;
+	char *line;
+
+	if (p->hooks == NULL || p->hooks->log == NULL)
+		return;
+	va_start(ap, fmt);
+	line = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	p->hooks->log(priority, line, p->hooks->ctx);
+	g_free(line);
+}
+
+static gboolean stopping(struct pass *p)
+{
+	return p->hooks != NULL && p->hooks->stop != NULL && *p->hooks->stop;
+}
+
+static int move_pending(struct pass *p, struct errbuf *err)
+{
+	int rc = SPOC_OK;
+
+	if (p->to_processed->len > 0)
+		rc = imap_move(p->imap, (uint32_t *)(void *)p->to_processed->data,
+			       p->to_processed->len, p->conf->imap.processed_folder, err);
+	if (rc == SPOC_OK && p->to_failed->len > 0)
+		rc = imap_move(p->imap, (uint32_t *)(void *)p->to_failed->data, p->to_failed->len,
+			       p->conf->imap.failed_folder, err);
+	g_array_set_size(p->to_processed, 0);
+	g_array_set_size(p->to_failed, 0);
+	return rc;
+}
+
+/* Records a message that will never work, inside the batch transaction. */
+static int quarantine(struct pass *p, uint32_t uid, const char *raw, size_t len, const char *reason,
+		      struct errbuf *err)
+{
+	int rc = store_quarantine(p->st, p->conf->imap.mailbox, p->uidvalidity, uid, raw, len,
+				  reason, err);
+
+	if (rc != SPOC_OK)
+		return rc;
+	say(p, LOG_WARNING, "mailbox %s uid %u: %s: quarantined", p->conf->imap.mailbox, uid,
+	    reason);
+	p->stats->quarantined++;
+	g_array_append_val(p->to_failed, uid);
+	return SPOC_OK;
+}
+
+static void count(struct pass *p, enum ingest_outcome o)
+{
+	switch (o) {
+	case INGEST_TICKET:
+		p->stats->tickets++;
+		break;
+	case INGEST_REPLY:
+		p->stats->replies++;
+		break;
+	case INGEST_DUPLICATE:
+		p->stats->duplicates++;
+		break;
+	case INGEST_AUTOMATIC:
+		p->stats->automatic++;
+		break;
+	case INGEST_QUARANTINED:
+		p->stats->quarantined++;
+		break;
+	}
+}
+
+/* Parses, decides and stores one message under its own SAVEPOINT. SPOC_ETEMP aborts the batch. */
+static int one_message(struct pass *p, const struct imap_message *msg, struct errbuf *err)
+{
+	const struct mime_limits limits = {.max_message_bytes = p->conf->imap.max_message_bytes,
+					   .max_parts = 1000,
+					   .max_depth = 50};
+	const char *raw = (const char *)msg->raw->data;
+	struct ingest_decision d = {0};
+	struct ingest_result res;
+	struct mail *mail = NULL;
+	struct errbuf why = {{0}};
+	int rc;
+
+	if ((rc = store_savepoint(p->st, err)) != SPOC_OK)
+		return rc;
+	if (msg->truncated) {
+		char *reason = g_strdup_printf(
+		    "message over max_message_bytes (more than %" G_GINT64_FORMAT
+		    " bytes sent although RFC822.SIZE was within it; first bytes kept)",
+		    p->conf->imap.max_message_bytes);
+
+		rc = quarantine(p, msg->uid, raw, msg->raw->len, reason, err);
+		g_free(reason);
+		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
+	}
+	if (mime_parse(raw, msg->raw->len, &limits, &mail, &why) != SPOC_OK) {
+		rc = quarantine(p, msg->uid, raw, msg->raw->len, why.msg, err);
+		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
+	}
+
+	d.kind = classify_kind(mail, p->conf->desk.default_kind, &d.kind_rule);
+	classify_is_automatic(mail, (const char *const *)p->conf->desk.addresses, &d.automatic_why);
+	d.language = classify_language(mail, p->conf->desk.default_language);
+	d.ack_from = p->conf->smtp.from_address;
+	d.message_id_domain = p->conf->desk.message_id_domain;
+
+	rc = store_ingest_mail(p->st, p->conf->imap.mailbox, p->uidvalidity, msg->uid, raw,
+			       msg->raw->len, mail, &d, &res, &why);
+	if (rc == SPOC_EPERM) {
+		/* The data broke a rule of the schema: undo this message alone and keep it. */
+		if ((rc = store_rollback_to_savepoint(p->st, err)) == SPOC_OK)
+			rc = quarantine(p, msg->uid, raw, msg->raw->len, why.msg, err);
+	} else if (rc == SPOC_ETEMP) {
+		g_strlcpy(err->msg, why.msg, sizeof(err->msg));
+	} else {
+		count(p, res.outcome);
+		g_array_append_val(p->to_processed, msg->uid);
+		say(p, LOG_INFO, "mailbox %s uid %u <%s>: %s%s%s%s%s", p->conf->imap.mailbox,
+		    msg->uid, mail->message_id, store_outcome_name(res.outcome),
+		    res.ticket_number[0] ? " " : "", res.ticket_number,
+		    d.automatic_why != NULL ? ", automatic: " : "",
+		    d.automatic_why != NULL ? d.automatic_why : "");
+	}
+	mail_free(&mail);
+	return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
+}
+
+/* One batch of new UIDs: sizes, bodies, one transaction, then the moves. */
+static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errbuf *err)
+{
+	GHashTable *sizes = NULL;
+	GArray *wanted = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	GPtrArray *msgs = NULL;
+	int rc;
+
+	if ((rc = imap_fetch_sizes(p->imap, uids, n, &sizes, err)) != SPOC_OK)
+		goto out;
+	if ((rc = store_begin(p->st, err)) != SPOC_OK)
+		goto out;
+
+	for (size_t i = 0; i < n;) {
+		gsize budget = 0;
+
+		/* Collect a run of UIDs that fits the fetch budget (at least one). */
+		g_array_set_size(wanted, 0);
+		for (; i < n; i++) {
+			gpointer sz;
+			gsize size;
+
+			if (!g_hash_table_lookup_extended(sizes, GUINT_TO_POINTER(uids[i]), NULL,
+							  &sz))
+				continue; /* expunged by someone else meanwhile */
+			size = GPOINTER_TO_SIZE(sz);
+			if ((int64_t)size > p->conf->imap.max_message_bytes) {
+				char *reason = g_strdup_printf(
+				    "message over max_message_bytes (%" G_GSIZE_FORMAT
+				    " > %" G_GINT64_FORMAT "): not downloaded; it stays whole in "
+				    "the failed folder",
+				    size, p->conf->imap.max_message_bytes);
+
+				rc = quarantine(p, uids[i], "", 0, reason, err);
+				g_free(reason);
+				if (rc != SPOC_OK)
+					goto rollback;
+				continue;
+			}
+			if (wanted->len > 0 && budget + size > FETCH_BUDGET_BYTES)
+				break;
+			budget += size;
+			g_array_append_val(wanted, uids[i]);
+		}
+		if (wanted->len == 0)
+			continue;
+		rc = imap_fetch_messages(p->imap, (uint32_t *)(void *)wanted->data, wanted->len,
+					 p->conf->imap.max_message_bytes, &msgs, err);
+		if (rc != SPOC_OK)
+			goto rollback;
+		for (guint j = 0; j < msgs->len; j++)
+			if ((rc = one_message(p, g_ptr_array_index(msgs, j), err)) != SPOC_OK)
+				goto rollback;
+		g_ptr_array_unref(msgs);
+		msgs = NULL;
+	}
+	if ((rc = store_mailbox_advance(p->st, p->conf->imap.mailbox, p->uidvalidity, uids[n - 1],
+					err)) != SPOC_OK ||
+	    (rc = store_commit(p->st, err)) != SPOC_OK)
+		goto rollback;
+	if (p->hooks != NULL && p->hooks->after_commit != NULL)
+		p->hooks->after_commit(p->hooks->ctx);
+	rc = move_pending(p, err);
+	goto out;
+rollback:
+	store_rollback(p->st);
+	g_array_set_size(p->to_processed, 0);
+	g_array_set_size(p->to_failed, 0);
+out:
+	if (msgs != NULL)
+		g_ptr_array_unref(msgs);
+	if (sizes != NULL)
+		g_hash_table_unref(sizes);
+	g_array_unref(wanted);
+	return rc;
+}
+
+int ingest_run(const struct spoc_conf *conf, struct store *st, struct imap_session *imap,
+	       const struct ingest_hooks *hooks, struct ingest_stats *stats, struct errbuf *err)
+{
+	struct pass p = {.conf = conf, .st = st, .imap = imap, .hooks = hooks, .stats = stats};
+	GArray *uids = NULL, *fresh = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	GHashTable *seen = NULL;
+	gboolean changed = FALSE;
+	uint32_t last_uid = 0;
+	int rc;
+
+	p.to_processed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	p.to_failed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	if ((rc = imap_select(imap, &p.uidvalidity, err)) != SPOC_OK ||
+	    (rc = store_mailbox_sync(st, conf->imap.mailbox, p.uidvalidity, &changed, &last_uid,
+				     err)) != SPOC_OK)
+		goto out;
+	if (changed)
+		say(&p, LOG_WARNING,
+		    "mailbox %s: UIDVALIDITY changed to %u: every message is looked at again; "
+		    "those already taken are recognised by their SHA-256",
+		    conf->imap.mailbox, p.uidvalidity);
+	if ((rc = imap_list_uids(imap, &uids, err)) != SPOC_OK)
+		goto out;
+	if (uids->len == 0)
+		goto out;
+	if ((rc = store_ingested_uids(st, conf->imap.mailbox, p.uidvalidity,
+				      (uint32_t *)(void *)uids->data, uids->len, &seen, err)) !=
+	    SPOC_OK)
+		goto out;
+
+	/* Committed before a crash but never moved: move them now, do not take them again. */
+	for (guint i = 0; i < uids->len; i++) {
+		uint32_t uid = g_array_index(uids, uint32_t, i);
+		gpointer o = g_hash_table_lookup(seen, GUINT_TO_POINTER(uid));
+
+		if (o == NULL) {
+			g_array_append_val(fresh, uid);
+			continue;
+		}
+		stats->recovered++;
+		say(&p, LOG_NOTICE, "mailbox %s uid %u: already recorded (%s), moving it",
+		    conf->imap.mailbox, uid, store_outcome_name(GPOINTER_TO_INT(o) - 1));
+		if (GPOINTER_TO_INT(o) - 1 == INGEST_QUARANTINED)
+			g_array_append_val(p.to_failed, uid);
+		else
+			g_array_append_val(p.to_processed, uid);
+	}
+	if ((rc = move_pending(&p, err)) != SPOC_OK)
+		goto out;
+
+	for (guint i = 0; i < fresh->len && !stopping(&p); i += (guint)conf->imap.batch_size) {
+		guint n = MIN((guint)conf->imap.batch_size, fresh->len - i);
+
+		if ((rc = one_batch(&p, &g_array_index(fresh, uint32_t, i), n, err)) != SPOC_OK)
+			break;
+	}
+out:
+	if (seen != NULL)
+		g_hash_table_unref(seen);
+	if (uids != NULL)
+		g_array_unref(uids);
+	g_array_unref(fresh);
+	g_array_unref(p.to_processed);
+	g_array_unref(p.to_failed);
+	return rc;
+}

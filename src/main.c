@@ -1,0 +1,307 @@
+/* spocd: the single point of contact daemon. Reads mail from the help mailbox, turns it into
+ * tickets in PostgreSQL and sends what the desk owes people by SMTP.
+ *
+ * This file is the only place that decides policy: command line, signals, when to connect,
+ * when to retry, what to log and with which exit code to leave. */
+#include "conf.h"
+#include "imap.h"
+#include "ingest.h"
+#include "log.h"
+#include "mime.h"
+#include "outbox.h"
+#include "store.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_CONFIG   1
+#define EXIT_USAGE    2
+#define EXIT_TEMPFAIL 75 /* sysexits.h EX_TEMPFAIL: a server could not be reached */
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: a sleep between polls must end at once. */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Where the migrations are: $SPOCD_SQL_DIR, else the source tree for a binary run from its build
+ * tree, else the installed copy. */
+static const char *sql_dir(void)
+{
+	const char *env = g_getenv("SPOCD_SQL_DIR");
+	char *exe;
+	gboolean in_build_tree;
+
+	if (env != NULL && env[0] != '\0')
+		return env;
+	exe = g_file_read_link("/proc/self/exe", NULL);
+	in_build_tree = exe != NULL && g_file_test(SPOCD_SOURCE_SQL_DIR, G_FILE_TEST_IS_DIR) &&
+			!g_str_has_prefix(exe, "/usr/");
+	g_free(exe);
+	if (in_build_tree && !g_file_test(SPOCD_SQL_DIR, G_FILE_TEST_IS_DIR))
+		return SPOCD_SOURCE_SQL_DIR;
+	return g_file_test(SPOCD_SQL_DIR, G_FILE_TEST_IS_DIR) ? SPOCD_SQL_DIR
+							      : SPOCD_SOURCE_SQL_DIR;
+}
+
+static void log_line(int priority, const char *line, void *ctx)
+{
+	(void)ctx;
+	log_msg(priority, "%s", line);
+}
+
+static void log_outbox(int priority, const struct outbox_row *row, const char *what, void *ctx)
+{
+	(void)ctx;
+	log_msg(priority, "outbox %" G_GINT64_FORMAT " %s %s to %s <%s>: %s", row->id, row->kind,
+		row->ticket_number, row->recipient, row->message_id, what);
+}
+
+/* Fault injection for the crash-safety tests: SPOCD_FAULT=crash-after-commit kills the process
+ * the way a power cut would, between the database COMMIT and the IMAP move. */
+static void fault_after_commit(void *ctx)
+{
+	const char *fault = g_getenv("SPOCD_FAULT");
+
+	(void)ctx;
+	if (fault != NULL && strcmp(fault, "crash-after-commit") == 0) {
+		log_msg(LOG_WARNING, "SPOCD_FAULT=crash-after-commit: killing myself");
+		raise(SIGKILL);
+	}
+}
+
+struct daemon {
+	struct spoc_conf *conf;
+	struct store *st;
+	struct imap_session *imap;
+	struct outbox *outbox;
+	gboolean migrated;
+};
+
+/* Makes sure the database connection is there and the schema current. */
+static int ensure_store(struct daemon *d, struct errbuf *err)
+{
+	int applied = 0;
+
+	if (d->st == NULL && store_open(d->conf->database_conninfo, &d->st, err) != SPOC_OK)
+		return SPOC_ETEMP;
+	if (!d->migrated) {
+		if (store_migrate(d->st, sql_dir(), &applied, err) != SPOC_OK) {
+			store_close(&d->st);
+			return SPOC_ETEMP;
+		}
+		if (applied > 0)
+			log_msg(LOG_NOTICE, "database: %d migration(s) applied from %s", applied,
+				sql_dir());
+		d->migrated = TRUE;
+	}
+	return SPOC_OK;
+}
+
+/* One full cycle: every message of the mailbox, then every due notification. Returns SPOC_OK
+ * or SPOC_ETEMP (a server was unreachable; connections are dropped to be made afresh). */
+static int cycle(struct daemon *d)
+{
+	struct ingest_hooks hooks = {
+	    .log = log_line, .after_commit = fault_after_commit, .stop = &stop_requested};
+	struct ingest_stats stats = {0};
+	struct outbox_stats ostats = {0};
+	struct errbuf err = {{0}};
+	int rc = SPOC_OK;
+
+	if (ensure_store(d, &err) != SPOC_OK) {
+		log_msg(LOG_ERR, "%s", err.msg);
+		return SPOC_ETEMP;
+	}
+	if (d->imap == NULL && imap_open(&d->conf->imap, &d->imap, &err) != SPOC_OK) {
+		log_msg(LOG_ERR, "mailbox %s: %s", d->conf->imap.mailbox, err.msg);
+		rc = SPOC_ETEMP;
+	}
+	if (d->imap != NULL) {
+		if (ingest_run(d->conf, d->st, d->imap, &hooks, &stats, &err) != SPOC_OK) {
+			log_msg(LOG_ERR, "mailbox %s: %s", d->conf->imap.mailbox, err.msg);
+			imap_close(&d->imap);
+			store_close(&d->st);
+			rc = SPOC_ETEMP;
+		}
+		if (stats.tickets + stats.replies + stats.duplicates + stats.automatic +
+			stats.quarantined + stats.recovered >
+		    0)
+			log_msg(LOG_INFO,
+				"mailbox %s: %u new ticket(s), %u repl(y/ies), %u duplicate(s), %u "
+				"automatic, %u quarantined, %u recovered",
+				d->conf->imap.mailbox, stats.tickets, stats.replies,
+				stats.duplicates, stats.automatic, stats.quarantined,
+				stats.recovered);
+	}
+	if (stop_requested && d->st == NULL)
+		return rc;
+	if (ensure_store(d, &err) != SPOC_OK) {
+		log_msg(LOG_ERR, "%s", err.msg);
+		return SPOC_ETEMP;
+	}
+	if (outbox_run(d->outbox, d->st, &ostats, log_outbox, NULL, &err) != SPOC_OK) {
+		log_msg(LOG_ERR, "outbox: %s", err.msg);
+		store_close(&d->st);
+		return SPOC_ETEMP;
+	}
+	if (ostats.retried > 0)
+		rc = SPOC_ETEMP;
+	return rc;
+}
+
+/* Sleeps up to seconds, waking early on a stop request. */
+static void nap(int seconds)
+{
+	for (int i = 0; i < seconds * 10 && !stop_requested; i++) {
+		struct timespec ts = {0, 100 * 1000 * 1000};
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: spocd [-c FILE] [--check-config | --migrate | --once]\n"
+		"  -c, --config FILE  configuration file (default %s/spocd.conf)\n"
+		"      --check-config validate the configuration and templates, then exit 0 or 1\n"
+		"      --migrate      apply database migrations, then exit\n"
+		"      --once         one full cycle (fetch all, send all), then exit;\n"
+		"                     exit status 75 when a server could not be reached\n"
+		"      --version      print the version\n",
+		SPOCD_CONF_DIR);
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_CHECK = 256, OPT_MIGRATE, OPT_ONCE, OPT_VERSION };
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"check-config", no_argument, NULL, OPT_CHECK},
+	    {"migrate", no_argument, NULL, OPT_MIGRATE},
+	    {"once", no_argument, NULL, OPT_ONCE},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct daemon d = {0};
+	struct errbuf err = {{0}};
+	char *conf_path = g_strdup(SPOCD_CONF_DIR "/spocd.conf");
+	gboolean check = FALSE, migrate = FALSE, once = FALSE;
+	int opt, status = EXIT_SUCCESS, backoff = 0;
+
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			g_free(conf_path);
+			conf_path = g_strdup(optarg);
+			break;
+		case OPT_CHECK:
+			check = TRUE;
+			break;
+		case OPT_MIGRATE:
+			migrate = TRUE;
+			break;
+		case OPT_ONCE:
+			once = TRUE;
+			break;
+		case OPT_VERSION:
+			printf("spocd %s\n", SPOCD_VERSION);
+			g_free(conf_path);
+			return EXIT_SUCCESS;
+		case 'h':
+			usage(stdout);
+			g_free(conf_path);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr);
+			g_free(conf_path);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind != argc || check + migrate + once > 1) {
+		usage(stderr);
+		g_free(conf_path);
+		return EXIT_USAGE;
+	}
+
+	log_init("spocd");
+	mime_init();
+	d.conf = conf_load(conf_path, &err);
+	g_free(conf_path);
+	if (d.conf == NULL) {
+		log_msg(LOG_ERR, "%s", err.msg);
+		return EXIT_CONFIG;
+	}
+	log_set_level(d.conf->log_level);
+	d.outbox = outbox_new(d.conf, &err);
+	if (d.outbox == NULL) {
+		log_msg(LOG_ERR, "%s", err.msg);
+		conf_free(&d.conf);
+		return EXIT_CONFIG;
+	}
+	if (check) {
+		printf("%s: configuration and templates are valid\n", d.conf->path);
+		goto out;
+	}
+	install_signals();
+
+	if (migrate) {
+		if (ensure_store(&d, &err) != SPOC_OK) {
+			log_msg(LOG_ERR, "%s", err.msg);
+			status = EXIT_TEMPFAIL;
+		}
+		goto out;
+	}
+	if (once) {
+		status = cycle(&d) == SPOC_OK ? EXIT_SUCCESS : EXIT_TEMPFAIL;
+		goto out;
+	}
+
+	log_msg(LOG_NOTICE, "spocd %s: watching %s on %s:%u every %d s", SPOCD_VERSION,
+		d.conf->imap.mailbox, d.conf->imap.ep.host, d.conf->imap.ep.port,
+		d.conf->imap.poll_interval_s);
+	sd_notify(0, "READY=1");
+	while (!stop_requested) {
+		if (cycle(&d) == SPOC_OK) {
+			backoff = 0;
+			nap(d.conf->imap.poll_interval_s);
+		} else {
+			/* 5 s, 10 s, 20 s... up to 5 minutes, never longer than a poll would be. */
+			backoff = backoff == 0 ? 5 : MIN(backoff * 2, 300);
+			nap(MIN(backoff, MAX(d.conf->imap.poll_interval_s, 5)));
+		}
+	}
+	sd_notify(0, "STOPPING=1");
+	log_msg(LOG_NOTICE, "spocd: stopping on request");
+out:
+	imap_close(&d.imap);
+	store_close(&d.st);
+	outbox_free(&d.outbox);
+	conf_free(&d.conf);
+	return status;
+}

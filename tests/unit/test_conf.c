@@ -1,0 +1,281 @@
+/* Unit tests of conf.c: what a valid file turns into, and that every mistake is named with file,
+ * line and setting. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "conf.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+#include <syslog.h>
+
+static char *dir;
+
+static const char *base_conf =
+	"log_level = \"debug\";\n"
+	"database: { conninfo = \"host=/tmp dbname=spocd\"; };\n"
+	"imap: {\n"
+	"  host = \"127.0.0.1\";\n"
+	"  port = 1143;\n"
+	"  tls = \"none\";\n"
+	"  user = \"help\";\n"
+	"  password_file = \"imap.pw\";\n"
+	"  batch_size = 25;\n"
+	"};\n"
+	"smtp: {\n"
+	"  host = \"localhost\";\n"
+	"  port = 2525;\n"
+	"  tls = \"none\";\n"
+	"  from_address = \"Help@Desk.Test\";\n"
+	"};\n"
+	"desk: {\n"
+	"  name = \"Mesa de ayuda\";\n"
+	"  addresses = [ \"Help@Desk.Test\", \"incidencias@desk.test\" ];\n"
+	"  default_language = \"en\";\n"
+	"  default_kind = \"request\";\n"
+	"  templates_dir = \"tpl\";\n"
+	"};\n";
+
+static char *write_conf(const char *text)
+{
+	char *path = g_build_filename(dir, "spocd.conf", NULL);
+
+	assert_true(g_file_set_contents(path, text, -1, NULL));
+	return path;
+}
+
+/* base_conf with the line starting with `match` replaced by `line` (or removed when NULL). */
+static char *variant(const char *match, const char *line)
+{
+	char **lines = g_strsplit(base_conf, "\n", -1);
+	GString *out = g_string_new(NULL);
+	gboolean replaced = FALSE;
+
+	for (char **l = lines; *l != NULL; l++) {
+		if (!replaced && g_str_has_prefix(g_strchug(*l), match)) {
+			replaced = TRUE;
+			if (line != NULL)
+				g_string_append_printf(out, "%s\n", line);
+			continue;
+		}
+		if (**l != '\0')
+			g_string_append_printf(out, "%s\n", *l);
+	}
+	g_strfreev(lines);
+	assert_true(replaced);
+	return g_string_free(out, FALSE);
+}
+
+static int setup(void **state)
+{
+	char *pw, *tpl;
+
+	(void)state;
+	dir = g_dir_make_tmp("spoc-conf-XXXXXX", NULL);
+	pw = g_build_filename(dir, "imap.pw", NULL);
+	tpl = g_build_filename(dir, "tpl", NULL);
+	g_file_set_contents(pw, "s3cret\n", -1, NULL);
+	g_mkdir(tpl, 0700);
+	g_free(pw);
+	g_free(tpl);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+
+	(void)state;
+	assert_int_equal(system(cmd), 0);
+	g_free(cmd);
+	g_free(dir);
+	return 0;
+}
+
+static void test_valid_file(void **state)
+{
+	struct errbuf err = {{0}};
+	char *path = write_conf(base_conf);
+	struct spoc_conf *c = conf_load(path, &err);
+	char *tpl = g_build_filename(dir, "tpl", NULL);
+	char *pwfile = g_build_filename(dir, "imap.pw", NULL);
+
+	(void)state;
+	assert_non_null(c);
+	assert_string_equal(c->database_conninfo, "host=/tmp dbname=spocd");
+	assert_string_equal(c->imap.ep.host, "127.0.0.1");
+	assert_int_equal(c->imap.ep.port, 1143);
+	assert_int_equal(c->imap.ep.tls, SPOC_TLS_NONE);
+	assert_null(c->imap.ep.ca_file);
+	assert_string_equal(c->imap.ep.user, "help");
+	/* Read from its file, trailing newline not part of it; path made absolute. */
+	assert_string_equal(c->imap.ep.password, "s3cret");
+	assert_string_equal(c->imap.ep.password_file, pwfile);
+	assert_string_equal(c->imap.mailbox, "INBOX");
+	assert_string_equal(c->imap.processed_folder, "spocd/processed");
+	assert_string_equal(c->imap.failed_folder, "spocd/failed");
+	assert_int_equal(c->imap.batch_size, 25);
+	assert_int_equal(c->imap.poll_interval_s, 60);
+	assert_true(c->imap.max_message_bytes == 26214400);
+	assert_null(c->smtp.ep.user);
+	assert_string_equal(c->smtp.from_address, "Help@Desk.Test");
+	assert_string_equal(c->desk.addresses[0], "help@desk.test");
+	assert_string_equal(c->desk.addresses[1], "incidencias@desk.test");
+	assert_null(c->desk.addresses[2]);
+	assert_string_equal(c->desk.default_language, "en");
+	assert_int_equal(c->desk.default_kind, SPOC_KIND_REQUEST);
+	assert_string_equal(c->desk.templates_dir, tpl);
+	assert_string_equal(c->desk.message_id_domain, "desk.test");
+	assert_string_equal(c->smtp.helo_name, "desk.test");
+	assert_int_equal(c->log_level, LOG_DEBUG);
+	conf_free(&c);
+	assert_null(c);
+	g_free(path);
+	g_free(tpl);
+	g_free(pwfile);
+}
+
+/* Loads a variant and expects failure with every fragment in the message. */
+static void expect_error(const char *match, const char *line, const char *const *fragments)
+{
+	struct errbuf err = {{0}};
+	char *text = variant(match, line);
+	char *path = write_conf(text);
+	struct spoc_conf *c = conf_load(path, &err);
+
+	if (c != NULL)
+		fail_msg("accepted a bad configuration (%s -> %s)", match, line ? line : "removed");
+	for (const char *const *f = fragments; *f != NULL; f++)
+		if (strstr(err.msg, *f) == NULL)
+			fail_msg("error \"%s\" does not mention \"%s\"", err.msg, *f);
+	g_free(text);
+	g_free(path);
+}
+
+static void test_port_out_of_range(void **state)
+{
+	(void)state;
+	expect_error("port = 1143", "  port = 70000;",
+		     (const char *const[]){"spocd.conf:5:", "imap.port", "1..65535", NULL});
+}
+
+static void test_plain_text_refused_off_loopback(void **state)
+{
+	(void)state;
+	expect_error("host = \"127.0.0.1\"", "  host = \"imap.example.org\";",
+		     (const char *const[]){"spocd.conf:6:", "imap.tls", "loopback",
+					   "imap.example.org", NULL});
+}
+
+static void test_unknown_tls_value(void **state)
+{
+	(void)state;
+	expect_error("tls = \"none\"", "  tls = \"ssl\";",
+		     (const char *const[]){"imap.tls", "\"ssl\" is not allowed", "implicit",
+					   "starttls", NULL});
+}
+
+static void test_missing_required(void **state)
+{
+	(void)state;
+	expect_error("user = \"help\"", NULL,
+		     (const char *const[]){"imap.user", "missing", NULL});
+}
+
+static void test_password_file_unreadable(void **state)
+{
+	(void)state;
+	expect_error("password_file", "  password_file = \"nope.pw\";",
+		     (const char *const[]){"imap.password_file", "nope.pw", "cannot read", NULL});
+}
+
+static void test_wrong_type(void **state)
+{
+	(void)state;
+	expect_error("batch_size", "  batch_size = \"many\";",
+		     (const char *const[]){"spocd.conf:9:", "imap.batch_size", "whole number",
+					   NULL});
+}
+
+static void test_bad_address(void **state)
+{
+	(void)state;
+	expect_error("from_address", "  from_address = \"not an address\";",
+		     (const char *const[]){"smtp.from_address", "not an address", NULL});
+}
+
+static void test_syntax_error_names_line(void **state)
+{
+	struct errbuf err = {{0}};
+	char *path = write_conf("database: { conninfo = \"x\" }\nimap: { host = ; };\n");
+	struct spoc_conf *c = conf_load(path, &err);
+
+	(void)state;
+	assert_null(c);
+	assert_non_null(strstr(err.msg, "spocd.conf:"));
+	assert_non_null(strstr(err.msg, "syntax error"));
+	g_free(path);
+}
+
+static void test_missing_file(void **state)
+{
+	struct errbuf err = {{0}};
+	struct spoc_conf *c = conf_load("/nonexistent/spocd.conf", &err);
+
+	(void)state;
+	assert_null(c);
+	assert_non_null(strstr(err.msg, "/nonexistent/spocd.conf"));
+	assert_non_null(strstr(err.msg, "cannot read"));
+}
+
+static void test_loopback(void **state)
+{
+	(void)state;
+	assert_true(conf_host_is_loopback("127.0.0.1"));
+	assert_true(conf_host_is_loopback("127.8.9.10"));
+	assert_true(conf_host_is_loopback("::1"));
+	assert_true(conf_host_is_loopback("LOCALHOST"));
+	assert_false(conf_host_is_loopback("128.0.0.1"));
+	assert_false(conf_host_is_loopback("10.0.0.1"));
+	assert_false(conf_host_is_loopback("localhost.example.org"));
+	assert_false(conf_host_is_loopback("::2"));
+	assert_false(conf_host_is_loopback(NULL));
+}
+
+static void test_shipped_example_parses(void **state)
+{
+	/* The example's password files do not exist here: the only complaint must be about them. */
+	const char *src = g_getenv("SPOC_SOURCE_DIR");
+	char *path = g_build_filename(src != NULL ? src : ".", "conf", "spocd.conf", NULL);
+	struct errbuf err = {{0}};
+	struct spoc_conf *c = conf_load(path, &err);
+
+	(void)state;
+	assert_null(c);
+	assert_non_null(strstr(err.msg, "imap.password_file"));
+	assert_non_null(strstr(err.msg, "/etc/spocd/imap.password"));
+	g_free(path);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_file),
+		cmocka_unit_test(test_port_out_of_range),
+		cmocka_unit_test(test_plain_text_refused_off_loopback),
+		cmocka_unit_test(test_unknown_tls_value),
+		cmocka_unit_test(test_missing_required),
+		cmocka_unit_test(test_password_file_unreadable),
+		cmocka_unit_test(test_wrong_type),
+		cmocka_unit_test(test_bad_address),
+		cmocka_unit_test(test_syntax_error_names_line),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_loopback),
+		cmocka_unit_test(test_shipped_example_parses),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
