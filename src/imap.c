@@ -361,6 +361,15 @@ static void on_msg_att(struct mailimap_msg_att *att, void *data)
 	g_ptr_array_add(ctx->msgs, m);
 }
 
+/* libetpan 1.9.4 hands FETCH responses to the msg_att handler only when a progress callback is
+ * set; this one is that switch and nothing more. */
+static void on_progress(size_t current, size_t maximum, void *data)
+{
+	(void)current;
+	(void)maximum;
+	(void)data;
+}
+
 int imap_fetch_messages(struct imap_session *s, const uint32_t *uids, size_t n, int64_t limit,
 			GPtrArray **msgs_r, struct errbuf *err)
 {
@@ -376,7 +385,9 @@ int imap_fetch_messages(struct imap_session *s, const uint32_t *uids, size_t n, 
 	    ft, mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
 	mailimap_set_msg_body_handler(s->imap, on_body, &ctx);
 	mailimap_set_msg_att_handler(s->imap, on_msg_att, &ctx);
+	mailimap_set_progress_callback(s->imap, on_progress, NULL, NULL);
 	r = mailimap_uid_fetch(s->imap, set, ft, &result);
+	mailimap_set_progress_callback(s->imap, NULL, NULL, NULL);
 	mailimap_set_msg_body_handler(s->imap, NULL, NULL);
 	mailimap_set_msg_att_handler(s->imap, NULL, NULL);
 	mailimap_fetch_type_free(ft);

@@ -128,7 +128,9 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 	}
 
 	d.kind = classify_kind(mail, p->conf->desk.default_kind, &d.kind_rule);
-	classify_is_automatic(mail, (const char *const *)p->conf->desk.addresses, &d.automatic_why);
+	if (!classify_is_automatic(mail, (const char *const *)p->conf->desk.addresses,
+				   &d.automatic_why))
+		d.automatic_why = NULL;
 	d.language = classify_language(mail, p->conf->desk.default_language);
 	d.ack_from = p->conf->smtp.from_address;
 	d.message_id_domain = p->conf->desk.message_id_domain;

@@ -13,7 +13,8 @@ struct store {
 	PGconn *conn;
 };
 
-#define MIGRATION_LOCK_KEY 0x73706f6364LL /* "spocd" */
+/* pg_advisory_xact_lock key of the migrations: the bytes of "spocd" as a number. */
+#define MIGRATION_LOCK_KEY "495891014500"
 
 /* ---- plumbing ---- */
 
@@ -82,6 +83,12 @@ static int64_t get_i64(PGresult *res, int row, int col)
 					  : g_ascii_strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
+static void ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 int store_open(const char *conninfo, struct store **st_r, struct errbuf *err)
 {
 	const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
@@ -99,6 +106,8 @@ int store_open(const char *conninfo, struct store **st_r, struct errbuf *err)
 		store_close(&st);
 		return SPOC_ETEMP;
 	}
+	/* Server notices ("relation already exists, skipping") are not ours to print. */
+	PQsetNoticeProcessor(st->conn, ignore_notice, NULL);
 	*st_r = st;
 	return exec(st, "session setup", "SET TIME ZONE 'UTC'", 0, NULL, err);
 }
@@ -174,7 +183,7 @@ static GPtrArray *migration_files(const char *dir, struct errbuf *err)
 
 int store_migrate(struct store *st, const char *sql_dir, int *applied_r, struct errbuf *err)
 {
-	const char *lock = G_STRINGIFY(MIGRATION_LOCK_KEY);
+	const char *lock = MIGRATION_LOCK_KEY;
 	GPtrArray *names = migration_files(sql_dir, err);
 	PGresult *res;
 	GHashTable *done;

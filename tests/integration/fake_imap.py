@@ -1,0 +1,121 @@
+"""A deliberately misbehaving IMAP server for the tests of libetpan's known defects
+(../shared/LIBRARY-DEFECTS.md): it hangs up in the middle of a literal, greets with PREAUTH on a
+plain connection, lacks STARTTLS, or sends a literal far larger than the RFC822.SIZE it
+announced. It speaks just enough IMAP4rev1 for spocd's session and records every command it
+receives, so a test can assert what was (not) sent."""
+
+import socket
+import threading
+
+
+class FakeImap:
+    def __init__(self, scenario, message=b"", announced_size=None, literal=None):
+        self.scenario = scenario
+        self.message = message
+        self.announced_size = announced_size if announced_size is not None else len(message)
+        self.literal = literal if literal is not None else message
+        self.commands = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        self._stop = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self._stop = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _serve(self):
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._session, args=(conn,), daemon=True).start()
+
+    def _session(self, conn):
+        f = conn.makefile("rb")
+        try:
+            greeting = b"* PREAUTH fake server\r\n" if self.scenario == "preauth" else \
+                b"* OK fake server ready\r\n"
+            conn.sendall(greeting)
+            while True:
+                line = f.readline()
+                if not line:
+                    return
+                self.commands.append(line.decode("latin-1").rstrip("\r\n"))
+                tag, _, rest = line.decode("latin-1").rstrip("\r\n").partition(" ")
+                cmd = rest.upper()
+                if not self._answer(conn, tag, cmd):
+                    return
+        except OSError:
+            return
+        finally:
+            try:
+                conn.close()
+            except OSError:
+                pass
+
+    def _answer(self, conn, tag, cmd):
+        def ok(untagged=b"", text=b"done"):
+            conn.sendall(untagged + tag.encode() + b" OK " + text + b"\r\n")
+            return True
+
+        if cmd.startswith("CAPABILITY"):
+            caps = b"IMAP4rev1 UIDPLUS MOVE"
+            if self.scenario not in ("no-starttls",):
+                caps += b" STARTTLS"
+            return ok(b"* CAPABILITY " + caps + b"\r\n")
+        if cmd.startswith("STARTTLS"):
+            conn.sendall(tag.encode() + b" BAD not really\r\n")
+            return False
+        if cmd.startswith("LOGIN"):
+            return ok(text=b"logged in")
+        if cmd.startswith("LIST"):
+            name = cmd.split(" ", 2)[2].strip().strip('"') if cmd.count(" ") >= 2 else ""
+            if name == "":
+                return ok(b'* LIST (\\Noselect) "/" ""\r\n')
+            return ok(b'* LIST () "/" "' + name.encode() + b'"\r\n')
+        if cmd.startswith("CREATE"):
+            return ok()
+        if cmd.startswith("SELECT") or cmd.startswith("EXAMINE"):
+            return ok(b"* 1 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 4242] ok\r\n"
+                      b"* OK [UIDNEXT 2] ok\r\n* FLAGS (\\Seen \\Deleted)\r\n",
+                      b"[READ-WRITE] selected")
+        if cmd.startswith("UID SEARCH"):
+            return ok(b"* SEARCH 1\r\n")
+        if cmd.startswith("UID FETCH") and "RFC822.SIZE" in cmd:
+            return ok(b"* 1 FETCH (UID 1 RFC822.SIZE %d)\r\n" % self.announced_size)
+        if cmd.startswith("UID FETCH") and "BODY.PEEK" in cmd:
+            head = b"* 1 FETCH (UID 1 BODY[] {%d}\r\n" % len(self.literal)
+            if self.scenario == "eof-mid-literal":
+                # Announce the literal, send a tenth of it, hang up.
+                conn.sendall(head + self.literal[: len(self.literal) // 10])
+                conn.shutdown(socket.SHUT_RDWR)
+                return False
+            conn.sendall(head)
+            for i in range(0, len(self.literal), 65536):
+                conn.sendall(self.literal[i:i + 65536])
+            return ok(b")\r\n")
+        if cmd.startswith("UID MOVE") or cmd.startswith("UID COPY") or \
+                cmd.startswith("UID STORE") or cmd.startswith("UID EXPUNGE"):
+            return ok()
+        if cmd.startswith("LOGOUT"):
+            conn.sendall(b"* BYE bye\r\n" + tag.encode() + b" OK bye\r\n")
+            return False
+        if cmd.startswith("NOOP"):
+            return ok()
+        conn.sendall(tag.encode() + b" BAD unknown command\r\n")
+        return True

@@ -1,0 +1,67 @@
+#!/usr/bin/python3
+"""spocd against an IMAP server that misbehaves in the ways Debian's libetpan 1.9.4 handles badly
+(../shared/LIBRARY-DEFECTS.md), each a regression test for spocd's workaround:
+  - the server hangs up in the middle of a literal: libetpan would spin at 100% CPU forever;
+    spocd must give up with an error and exit 75 well within its timeout;
+  - a PREAUTH greeting on a connection that still has to be upgraded with STARTTLS, and a server
+    without STARTTLS: refused, never LOGIN in clear;
+  - a literal far larger than the announced RFC822.SIZE: spocd keeps at most max_message_bytes
+    of it and quarantines the message as over the limit instead of holding it all."""
+
+import time
+
+import spocdtest as st
+from fake_imap import FakeImap
+
+
+def run_against(s, fake, check, **overrides):
+    conf = s.write_config(name="fake.conf", imap__port=fake.port, **overrides)
+    t0 = time.monotonic()
+    rc, out, err = s.run_spocd("--once", config=conf, timeout=60)
+    return rc, err, time.monotonic() - t0
+
+
+def test(check):
+    good = st.make_message("ana@example.com", "No funciona la VPN", "No puedo conectar.\r\n")
+    with st.Services(name="spocd-fakeimap") as s:
+        with FakeImap("eof-mid-literal", good * 200) as fake:
+            rc, err, secs = run_against(s, fake, check, imap__timeout=10)
+            check.eq(rc, 75, "hang-up mid-literal: spocd --once exits 75")
+            check.ok(secs < 30, f"hang-up mid-literal: it gave up in {secs:.1f}s, not spinning")
+            check.ok("UID FETCH" in err, "the error names the FETCH that failed", err)
+            check.eq(s.sql_value("SELECT count(*) FROM ingest_log"), 0,
+                     "nothing recorded from a half-received message")
+            check.ok(not any("MOVE" in c for c in fake.commands), "nothing moved")
+
+        with FakeImap("preauth") as fake:
+            rc, err, _ = run_against(s, fake, check, imap__tls="starttls")
+            check.eq(rc, 75, "PREAUTH before STARTTLS: exit 75")
+            check.ok("PREAUTH" in err, "the error says PREAUTH was refused", err)
+            check.ok(not any("LOGIN" in c.upper() for c in fake.commands), "no LOGIN sent",
+                     repr(fake.commands))
+
+        with FakeImap("no-starttls") as fake:
+            rc, err, _ = run_against(s, fake, check, imap__tls="starttls")
+            check.eq(rc, 75, "no STARTTLS offered with tls = starttls: exit 75")
+            check.ok("STARTTLS" in err, "the error says STARTTLS is missing", err)
+            check.ok(not any("LOGIN" in c.upper() for c in fake.commands),
+                     "no LOGIN sent in clear", repr(fake.commands))
+
+        big = good + b"X" * 200000 + b"\r\n"
+        with FakeImap("oversized-literal", good, announced_size=len(good), literal=big) as fake:
+            rc, err, _ = run_against(s, fake, check, imap__max_message_bytes=4096)
+            check.eq(rc, 0, "literal larger than announced: the cycle completes")
+            rows = s.sql("SELECT reason, length(raw) FROM quarantine WHERE mailbox = 'INBOX' "
+                         "AND uidvalidity = 4242 AND uid = 1")
+            check.eq(len(rows), 1, "the message is quarantined")
+            check.ok("max_message_bytes" in rows[0][0], "the reason names max_message_bytes",
+                     rows[0][0])
+            check.eq(rows[0][1], 4096, "only max_message_bytes of it were kept")
+            check.ok(any(" UID MOVE 1 " in c.upper() and "FAILED" in c.upper()
+                         for c in fake.commands), "moved to the failed folder",
+                     repr(fake.commands))
+            check.eq(s.sql_value("SELECT count(*) FROM tickets"), 0, "no ticket from it")
+
+
+if __name__ == "__main__":
+    st.main(test)
