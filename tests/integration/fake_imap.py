@@ -9,8 +9,9 @@ import threading
 
 
 class FakeImap:
-    def __init__(self, scenario, message=b"", announced_size=None, literal=None):
+    def __init__(self, scenario, message=b"", announced_size=None, literal=None, uidvalidity=4242):
         self.scenario = scenario
+        self.uidvalidity = uidvalidity
         self.message = message
         self.announced_size = announced_size if announced_size is not None else len(message)
         self.literal = literal if literal is not None else message
@@ -74,7 +75,7 @@ class FakeImap:
             return True
 
         if cmd.startswith("CAPABILITY"):
-            caps = b"IMAP4rev1 UIDPLUS MOVE"
+            caps = b"IMAP4rev1 UIDPLUS" if self.scenario == "no-move" else b"IMAP4rev1 UIDPLUS MOVE"
             if self.scenario not in ("no-starttls",):
                 caps += b" STARTTLS"
             return ok(b"* CAPABILITY " + caps + b"\r\n")
@@ -92,7 +93,8 @@ class FakeImap:
             return ok()
         if cmd.startswith("SELECT") or cmd.startswith("EXAMINE"):
             return ok(b"* 1 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 4242] ok\r\n"
-                      b"* OK [UIDNEXT 2] ok\r\n* FLAGS (\\Seen \\Deleted)\r\n",
+                      b"* OK [UIDNEXT 2] ok\r\n* FLAGS (\\Seen \\Deleted)\r\n".replace(
+                          b"4242", str(self.uidvalidity).encode()),
                       b"[READ-WRITE] selected")
         if cmd.startswith("UID SEARCH"):
             return ok(b"* SEARCH 1\r\n")

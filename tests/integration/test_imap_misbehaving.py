@@ -62,6 +62,18 @@ def test(check):
                      repr(fake.commands))
             check.eq(s.sql_value("SELECT count(*) FROM tickets"), 0, "no ticket from it")
 
+        # A server without MOVE: COPY, then \Deleted, then UID EXPUNGE of exactly that UID.
+        with FakeImap("no-move", good, uidvalidity=777) as fake:
+            rc, err, _ = run_against(s, fake, check)
+            check.eq(rc, 0, "server without MOVE: the cycle completes")
+            check.eq(s.sql_value("SELECT count(*) FROM tickets"), 1, "the message became a ticket")
+            cmds = [c.split(" ", 1)[1].upper() for c in fake.commands if " " in c]
+            check.ok(not any(c.startswith("UID MOVE") for c in cmds), "no UID MOVE sent", repr(cmds))
+            tail = [c for c in cmds if c.startswith(("UID COPY", "UID STORE", "UID EXPUNGE"))]
+            check.eq(tail, ['UID COPY 1 "SPOCD/PROCESSED"', "UID STORE 1 +FLAGS.SILENT (\\DELETED)",
+                            "UID EXPUNGE 1"],
+                     "UID COPY, +FLAGS (\\Deleted) and UID EXPUNGE of that UID only")
+
 
 if __name__ == "__main__":
     st.main(test)
