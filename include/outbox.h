@@ -25,4 +25,9 @@ typedef void (*outbox_log_fn)(int priority, const struct outbox_row *row, const 
 int outbox_run(struct outbox *ob, struct store *st, struct outbox_stats *stats_r,
 	       outbox_log_fn log_fn, void *log_ctx, struct errbuf *err);
 
+/* TRUE when the last outbox_run() stopped early because the SMTP server could not be reached
+ * (smtp_open() failed: the row it had claimed is rescheduled and the others wait for the next
+ * run). A 4xx for one row does not count: the server answered. */
+gboolean outbox_unreachable(const struct outbox *ob);
+
 #endif

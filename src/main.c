@@ -168,7 +168,7 @@ static int cycle(struct daemon *d)
 		store_close(&d->st);
 		return SPOC_ETEMP;
 	}
-	if (ostats.retried > 0)
+	if (outbox_unreachable(d->outbox))
 		rc = SPOC_ETEMP;
 	return rc;
 }

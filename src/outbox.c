@@ -1,0 +1,291 @@
+/* The notifier. Each run claims due outbox rows one at a time (each in its own transaction, the
+ * row locked so a second spocd skips it), renders the acknowledgement from the template of the
+ * row's language, builds it with compose.c and sends it over one SMTP connection shared by the
+ * whole run, then records what happened: sent (with the bytes, on the ticket), retry later with an
+ * exponential, jittered delay, or failed for good. A server that cannot be reached ends the run
+ * after one attempt, so a dead relay is not hammered once per row; a poison row (an address the
+ * server refuses) fails alone and the rest go on. */
+#include "outbox.h"
+#include "compose.h"
+#include "smtp.h"
+#include "template.h"
+
+#include <string.h>
+#include <syslog.h>
+
+#define OUTBOX_MAX_DELAY_S 3600
+
+static const char *const outbox_langs[] = {"en", "es"};
+
+/* The fields an acknowledgement template may use; anything else is refused at load time. */
+static const char *const ack_allowed[] = {
+    "requester_name", "ticket", "kind", "subject", "desk_name", "desk_address", NULL,
+};
+
+struct outbox {
+	const struct spoc_conf *conf; /* borrowed: the caller keeps it alive as long as ob */
+	struct template *ack[G_N_ELEMENTS(outbox_langs)];
+	gboolean unreachable; /* the last run could not open an SMTP session */
+};
+
+struct outbox *outbox_new(const struct spoc_conf *conf, struct errbuf *err)
+{
+	struct outbox *ob = g_new0(struct outbox, 1);
+
+	ob->conf = conf;
+	for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++) {
+		char *path =
+		    g_build_filename(conf->desk.templates_dir, outbox_langs[i], "ack.txt", NULL);
+
+		ob->ack[i] = template_load(path, ack_allowed, err);
+		g_free(path);
+		if (ob->ack[i] == NULL) {
+			outbox_free(&ob);
+			return NULL;
+		}
+	}
+	return ob;
+}
+
+void outbox_free(struct outbox **ob)
+{
+	if (ob == NULL || *ob == NULL)
+		return;
+	for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++)
+		template_free(&(*ob)->ack[i]);
+	g_free(*ob);
+	*ob = NULL;
+}
+
+/* Index into outbox_langs of lang, or -1. */
+static int lang_index(const char *lang)
+{
+	for (size_t i = 0; lang != NULL && i < G_N_ELEMENTS(outbox_langs); i++)
+		if (g_ascii_strcasecmp(lang, outbox_langs[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The row's language, else the desk's default, else English. */
+static int row_lang(const struct outbox *ob, const struct outbox_row *row)
+{
+	int i = lang_index(row->language);
+
+	if (i < 0)
+		i = lang_index(ob->conf->desk.default_language);
+	return i < 0 ? 0 : i;
+}
+
+static const char *kind_text(enum spoc_kind kind, const char *lang)
+{
+	gboolean es = strcmp(lang, "es") == 0;
+
+	if (kind == SPOC_KIND_REQUEST)
+		return es ? "solicitud de servicio" : "service request";
+	return es ? "incidencia" : "incident";
+}
+
+/* text made fit for one line of a mail body (it comes from the customer's mail): valid UTF-8,
+ * control characters as spaces, trimmed. Caller g_free()s. */
+static char *flat_text(const char *text)
+{
+	char *s = g_utf8_make_valid(text != NULL ? text : "", -1);
+
+	for (char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return g_strstrip(s);
+}
+
+/* What one row becomes; free with outgoing_clear(). */
+struct outgoing {
+	char *subject;
+	char *body;
+	GByteArray *raw;
+};
+
+static void outgoing_clear(struct outgoing *out)
+{
+	g_free(out->subject);
+	g_free(out->body);
+	if (out->raw != NULL)
+		g_byte_array_unref(out->raw);
+	memset(out, 0, sizeof(*out));
+}
+
+/* Renders and builds the message of row into out (cleared first; the caller clears it after),
+ * SPOC_OK, or SPOC_EPERM with the reason in err. */
+static int build(const struct outbox *ob, const struct outbox_row *row, struct outgoing *out,
+		 struct errbuf *err)
+{
+	const struct spoc_conf *conf = ob->conf;
+	int li = row_lang(ob, row);
+	const char *lang = outbox_langs[li];
+	const char *desk_address = conf->desk.addresses != NULL && conf->desk.addresses[0] != NULL
+				       ? conf->desk.addresses[0]
+				       : conf->smtp.from_address;
+	char *name, *orig_subject;
+	struct compose_input in = {0};
+	GHashTable *vars;
+
+	memset(out, 0, sizeof(*out));
+	if (row->kind == NULL || strcmp(row->kind, "ack") != 0)
+		return errbuf_set(err, SPOC_EPERM, "unknown notification kind \"%s\"",
+				  row->kind != NULL ? row->kind : "(null)");
+
+	/* Templates have no conditionals: when the name is unknown, greet the address. */
+	name = flat_text(row->recipient_name);
+	if (*name == '\0') {
+		g_free(name);
+		name = flat_text(row->recipient);
+	}
+	orig_subject = flat_text(row->ticket_subject);
+	out->subject = *orig_subject != '\0'
+			   ? g_strdup_printf("[%s] %s", row->ticket_number, orig_subject)
+			   : g_strdup_printf("[%s]", row->ticket_number);
+	if (*orig_subject == '\0') {
+		g_free(orig_subject);
+		orig_subject = g_strdup(li == 1 ? "(sin asunto)" : "(no subject)");
+	}
+
+	vars = g_hash_table_new(g_str_hash, g_str_equal);
+	g_hash_table_insert(vars, "requester_name", name);
+	g_hash_table_insert(vars, "ticket", row->ticket_number);
+	g_hash_table_insert(vars, "kind", (gpointer)kind_text(row->ticket_kind, lang));
+	g_hash_table_insert(vars, "subject", orig_subject);
+	g_hash_table_insert(vars, "desk_name", conf->desk.name);
+	g_hash_table_insert(vars, "desk_address", (gpointer)desk_address);
+	out->body = template_render(ob->ack[li], vars);
+	g_hash_table_unref(vars);
+
+	in.from_name = conf->desk.name;
+	in.from_addr = conf->smtp.from_address;
+	in.to_name = row->recipient_name;
+	in.to_addr = row->recipient;
+	in.subject = out->subject;
+	in.body = out->body;
+	in.message_id = row->message_id;
+	in.in_reply_to = row->in_reply_to;
+	in.references = row->references;
+	in.auto_submitted = "auto-replied";
+	in.loop_value = conf->desk.message_id_domain;
+	in.language = lang;
+	out->raw = compose_message(&in, err);
+
+	g_free(orig_subject);
+	g_free(name);
+	/* compose refuses only what will never work (a bad address or identifier) */
+	return out->raw != NULL ? SPOC_OK : SPOC_EPERM;
+}
+
+/* min(retry_base_s * 2^attempts, 3600) plus up to 10% jitter, so rows that failed together do
+ * not come back together. */
+static int retry_delay(const struct spoc_smtp_conf *conf, int attempts)
+{
+	gint64 delay = MAX(conf->retry_base_s, 1);
+
+	for (int i = 0; i < attempts && delay < OUTBOX_MAX_DELAY_S; i++)
+		delay *= 2;
+	delay = MIN(delay, OUTBOX_MAX_DELAY_S);
+	return (int)delay + g_random_int_range(0, (gint32)(delay / 10) + 1);
+}
+
+/* Records the outcome of row (send_rc and why from building or sending it), tells log_fn, counts
+ * it. SPOC_OK, or SPOC_ETEMP when the database failed (err says why). */
+static int record(const struct outbox *ob, struct store *st, const struct outbox_row *row,
+		  int send_rc, const char *why, const struct outgoing *out,
+		  struct outbox_stats *stats, outbox_log_fn log_fn, void *log_ctx,
+		  struct errbuf *err)
+{
+	const struct spoc_smtp_conf *sc = &ob->conf->smtp;
+	int prio, rc, attempt = row->attempts + 1;
+	char *what;
+
+	if (send_rc == SPOC_OK) {
+		rc = store_outbox_sent(st, row, (const char *)out->raw->data, out->raw->len,
+				       ob->conf->smtp.from_address, out->subject, out->body, err);
+		what = g_strdup("sent");
+		prio = LOG_INFO;
+		stats->sent++;
+	} else if (send_rc == SPOC_ETEMP && attempt < sc->max_attempts) {
+		int delay = retry_delay(sc, row->attempts);
+
+		rc = store_outbox_retry(st, row, delay, why, err);
+		what = g_strdup_printf("not sent (attempt %d of %d), retry in %ds: %s", attempt,
+				       sc->max_attempts, delay, why);
+		prio = LOG_WARNING;
+		stats->retried++;
+	} else {
+		char *reason = send_rc == SPOC_ETEMP
+				   ? g_strdup_printf("gave up after %d attempts: %s", attempt, why)
+				   : g_strdup(why);
+
+		rc = store_outbox_failed(st, row, reason, err);
+		what = g_strdup_printf("failed: %s", reason);
+		g_free(reason);
+		prio = LOG_ERR;
+		stats->failed++;
+	}
+	if (rc != SPOC_OK) {
+		g_free(what);
+		return errbuf_prefix(err, SPOC_ETEMP, "outbox row %" G_GINT64_FORMAT, row->id);
+	}
+	if (log_fn != NULL)
+		log_fn(prio, row, what, log_ctx);
+	g_free(what);
+	return SPOC_OK;
+}
+
+int outbox_run(struct outbox *ob, struct store *st, struct outbox_stats *stats_r,
+	       outbox_log_fn log_fn, void *log_ctx, struct errbuf *err)
+{
+	struct outbox_stats stats = {0};
+	struct smtp_session *smtp = NULL;
+	int rc = SPOC_OK;
+
+	ob->unreachable = FALSE;
+	for (;;) {
+		struct outbox_row *row = NULL;
+		struct errbuf why = {{0}};
+		struct outgoing out = {0};
+		gboolean stop = FALSE;
+		int send_rc;
+
+		if (store_outbox_claim(st, &row, err) != SPOC_OK) {
+			rc = SPOC_ETEMP;
+			break;
+		}
+		if (row == NULL)
+			break; /* nothing (more) is due */
+
+		send_rc = build(ob, row, &out, &why);
+		if (send_rc == SPOC_OK && smtp == NULL &&
+		    smtp_open(&ob->conf->smtp, &smtp, &why) != SPOC_OK) {
+			/* The server is down or refuses us: this row waits, and so do the others,
+			 * until the next run. */
+			send_rc = SPOC_ETEMP;
+			stop = TRUE;
+			ob->unreachable = TRUE;
+		}
+		if (send_rc == SPOC_OK) {
+			send_rc = smtp_send(smtp, ob->conf->smtp.from_address, row->recipient,
+					    (const char *)out.raw->data, out.raw->len, &why);
+			if (send_rc != SPOC_OK && smtp_broken(smtp))
+				smtp_close(&smtp); /* the next row opens a new one */
+		}
+		rc = record(ob, st, row, send_rc, why.msg, &out, &stats, log_fn, log_ctx, err);
+		outgoing_clear(&out);
+		outbox_row_free(&row);
+		if (rc != SPOC_OK || stop)
+			break;
+	}
+	smtp_close(&smtp);
+	if (stats_r != NULL)
+		*stats_r = stats;
+	return rc;
+}
+
+gboolean outbox_unreachable(const struct outbox *ob)
+{
+	return ob->unreachable;
+}
