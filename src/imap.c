@@ -223,12 +223,10 @@ static gint cmp_u32(gconstpointer a, gconstpointer b)
 	return x < y ? -1 : x > y;
 }
 
-int imap_list_uids(struct imap_session *s, GArray **uids_r, struct errbuf *err)
+/* UIDs matching key (consumed), ascending; caller frees with g_array_unref(). */
+static int search_uids(struct imap_session *s, struct mailimap_search_key *key, GArray **uids_r,
+		       struct errbuf *err)
 {
-	struct mailimap_search_key *key =
-	    mailimap_search_key_new(MAILIMAP_SEARCH_KEY_UNDELETED, NULL, NULL, NULL, NULL, NULL,
-				    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL,
-				    NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL);
 	clist *result = NULL;
 	GArray *uids;
 	int r;
@@ -244,6 +242,18 @@ int imap_list_uids(struct imap_session *s, GArray **uids_r, struct errbuf *err)
 	g_array_sort(uids, cmp_u32);
 	*uids_r = uids;
 	return SPOC_OK;
+}
+
+static struct mailimap_search_key *key_undeleted(void)
+{
+	return mailimap_search_key_new(MAILIMAP_SEARCH_KEY_UNDELETED, NULL, NULL, NULL, NULL, NULL,
+				       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0,
+				       NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL);
+}
+
+int imap_list_uids(struct imap_session *s, GArray **uids_r, struct errbuf *err)
+{
+	return search_uids(s, key_undeleted(), uids_r, err);
 }
 
 /* A UID set for the given UIDs, ranges merged. Caller frees with mailimap_set_free(). */
@@ -404,48 +414,66 @@ int imap_fetch_messages(struct imap_session *s, const uint32_t *uids, size_t n, 
 	return SPOC_OK;
 }
 
+/* One attempt at moving set to the folder named name (in the server's hierarchy). */
+static int move_once(struct imap_session *s, struct mailimap_set *set, const char *name,
+		     struct errbuf *err)
+{
+	struct mailimap_flag_list *flags;
+	struct mailimap_store_att_flags *sf;
+	int r;
+
+	if (s->has_move) {
+		r = mailimap_uid_move(s->imap, set, name);
+		return r == MAILIMAP_NO_ERROR ? SPOC_OK : fail(s, r, "UID MOVE", err);
+	}
+	r = mailimap_uid_copy(s->imap, set, name);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, r, "UID COPY", err);
+	flags = mailimap_flag_list_new_empty();
+	mailimap_flag_list_add(flags, mailimap_flag_new_deleted());
+	sf = mailimap_store_att_flags_new_add_flags_silent(flags);
+	r = mailimap_uid_store(s->imap, set, sf);
+	mailimap_store_att_flags_free(sf);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, r, "UID STORE +FLAGS (\\Deleted)", err);
+	/* Without UIDPLUS a plain EXPUNGE could remove messages someone else flagged: leave ours
+	 * flagged; imap_list_uids() skips \Deleted messages. */
+	if (s->has_uidplus && (r = mailimap_uid_expunge(s->imap, set)) != MAILIMAP_NO_ERROR)
+		return fail(s, r, "UID EXPUNGE", err);
+	return SPOC_OK;
+}
+
 int imap_move(struct imap_session *s, const uint32_t *uids, size_t n, const char *folder,
 	      struct errbuf *err)
 {
-	char *name = server_folder(s, folder);
-	struct mailimap_set *set = uid_set(uids, n);
-	int r, rc = SPOC_OK;
+	char *name;
+	struct mailimap_set *set;
+	struct mailimap_search_key *key;
+	GArray *left = NULL;
+	int rc;
 
 	if (n == 0)
-		goto out;
-	if (s->has_move) {
-		r = mailimap_uid_move(s->imap, set, name);
-		if (r != MAILIMAP_NO_ERROR)
-			rc = fail(s, r, "UID MOVE", err);
-		goto out;
-	}
-	r = mailimap_uid_copy(s->imap, set, name);
-	if (r != MAILIMAP_NO_ERROR) {
-		rc = fail(s, r, "UID COPY", err);
-		goto out;
-	}
-	{
-		struct mailimap_flag_list *flags = mailimap_flag_list_new_empty();
-		struct mailimap_store_att_flags *sf;
-
-		mailimap_flag_list_add(flags, mailimap_flag_new_deleted());
-		sf = mailimap_store_att_flags_new_add_flags_silent(flags);
-		r = mailimap_uid_store(s->imap, set, sf);
-		mailimap_store_att_flags_free(sf);
-		if (r != MAILIMAP_NO_ERROR) {
-			rc = fail(s, r, "UID STORE +FLAGS (\\Deleted)", err);
-			goto out;
+		return SPOC_OK;
+	name = server_folder(s, folder);
+	set = uid_set(uids, n);
+	rc = move_once(s, set, name, err);
+	mailimap_set_free(set);
+	if (rc != SPOC_OK && s->imap->imap_state == MAILIMAP_STATE_SELECTED) {
+		/* A server refuses the whole command when one UID is gone ("no longer exist"): another
+		 * worker moved it, which is what we wanted. Move what is still here, once more. */
+		key = mailimap_search_key_new_multiple_empty();
+		mailimap_search_key_multiple_add(key, mailimap_search_key_new_uid(uid_set(uids, n)));
+		mailimap_search_key_multiple_add(key, key_undeleted());
+		if (search_uids(s, key, &left, err) == SPOC_OK) {
+			rc = SPOC_OK;
+			if (left->len > 0) {
+				set = uid_set((uint32_t *)(void *)left->data, left->len);
+				rc = move_once(s, set, name, err);
+				mailimap_set_free(set);
+			}
+			g_array_unref(left);
 		}
 	}
-	/* Without UIDPLUS a plain EXPUNGE could remove messages someone else flagged: leave ours
-	 * flagged; imap_list_uids() skips \Deleted messages. */
-	if (s->has_uidplus) {
-		r = mailimap_uid_expunge(s->imap, set);
-		if (r != MAILIMAP_NO_ERROR)
-			rc = fail(s, r, "UID EXPUNGE", err);
-	}
-out:
-	mailimap_set_free(set);
 	g_free(name);
 	return rc;
 }

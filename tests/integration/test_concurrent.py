@@ -1,0 +1,44 @@
+#!/usr/bin/python3
+"""Two spocd processes working the same mailbox at the same time (an operator's cron job next to
+the service, or two hosts) still make exactly one ticket and one acknowledgement per message:
+the UNIQUE (mailbox, UIDVALIDITY, UID) key of ingest_log and the outbox's FOR UPDATE SKIP LOCKED
+decide who takes what."""
+
+import subprocess
+
+import spocdtest as st
+
+
+def test(check):
+    n = 40
+    with st.Services(name="spocd-concurrent") as s:
+        conf = s.write_config(name="small-batches.conf", imap__batch_size=5)
+        subjects = []
+        for i in range(n):
+            subject = f"No funciona el puesto {i:03d}"
+            subjects.append(subject)
+            s.append(st.make_message(f"user{i:03d}@example.com", subject,
+                                     f"El equipo {i} no arranca.\r\n"))
+        procs = [subprocess.Popen([st.spocd_bin(), "-c", conf, "--once"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                 for _ in range(2)]
+        results = [(p.wait(timeout=300), p.stdout.read().decode()) for p in procs]
+        for rc, out in results:
+            print(out)
+            check.eq(rc, 0, "each concurrent spocd --once exits 0")
+        check.eq(s.sql_value("SELECT count(*) FROM tickets"), n, f"{n} tickets")
+        check.eq(s.sql_value("SELECT count(DISTINCT subject) FROM tickets"), n, "one per message")
+        check.eq(s.sql_value("SELECT count(*) FROM messages WHERE direction = 'in'"), n,
+                 f"{n} incoming message rows")
+        check.eq(s.sql_value("SELECT count(*) FROM ingest_log"), n, f"{n} ingest_log rows")
+        check.eq(s.sql_value("SELECT count(*) FROM outbox WHERE state = 'sent'"), n,
+                 f"{n} acknowledgements sent")
+        got = sorted(m["Subject"] for m in s.captured())
+        check.eq(len(got), n, f"{n} acknowledgements captured")
+        check.eq(len(set(got)), n, "no acknowledgement twice")
+        check.eq(s.folder_count("INBOX"), 0, "INBOX is drained")
+        check.eq(s.folder_count("spocd/processed"), n, f"{n} messages in spocd/processed")
+
+
+if __name__ == "__main__":
+    st.main(test)
