@@ -13,6 +13,7 @@
 
 struct ingest_stats {
 	unsigned tickets, replies, duplicates, automatic, quarantined, recovered;
+	unsigned taken; /* recorded by a concurrent worker first */
 };
 
 struct ingest_hooks {

@@ -40,8 +40,16 @@ enum ingest_outcome {
 	INGEST_DUPLICATE,  /* same bytes or Message-ID seen before */
 	INGEST_AUTOMATIC,  /* recorded, no ticket and no acknowledgement */
 	INGEST_QUARANTINED,
+	INGEST_TAKEN,      /* another worker recorded this UID first: it moves it, not us */
 };
 const char *store_outcome_name(enum ingest_outcome outcome);
+
+/* Takes the session-level advisory lock of one mailbox, without waiting: *got_r is FALSE when
+ * another worker holds it (it is working the mailbox now). Released by store_mailbox_unlock() or
+ * when the connection ends. */
+int store_mailbox_lock(struct store *st, const char *mailbox, gboolean *got_r,
+		       struct errbuf *err);
+void store_mailbox_unlock(struct store *st, const char *mailbox);
 
 /* The UIDs among uids (for this mailbox and UIDVALIDITY) that are already recorded, with the
  * outcome: a crash after COMMIT and before MOVE leaves them in the mailbox. Caller frees the

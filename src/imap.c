@@ -126,23 +126,33 @@ static char *server_folder(struct imap_session *s, const char *folder)
 	return name;
 }
 
+/* *exists_r tells whether the server lists a folder of that exact name. */
+static int folder_exists(struct imap_session *s, const char *name, gboolean *exists_r,
+			 struct errbuf *err)
+{
+	clist *list = NULL;
+	int r = mailimap_list(s->imap, "", name, &list);
+
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, r, "LIST", err);
+	*exists_r = list != NULL && clist_count(list) > 0;
+	if (list != NULL)
+		mailimap_list_result_free(list);
+	return SPOC_OK;
+}
+
 static int ensure_folder(struct imap_session *s, const char *folder, struct errbuf *err)
 {
 	char *name = server_folder(s, folder);
-	clist *list = NULL;
-	int r, rc = SPOC_OK;
+	gboolean exists = FALSE;
+	int rc;
 
-	r = mailimap_list(s->imap, "", name, &list);
-	if (r != MAILIMAP_NO_ERROR) {
-		rc = fail(s, r, "LIST", err);
-	} else if (list == NULL || clist_count(list) == 0) {
-		r = mailimap_create(s->imap, name);
-		if (r != MAILIMAP_NO_ERROR)
-			rc = errbuf_set(err, SPOC_ETEMP, "%s: cannot create folder \"%s\": %s",
-					s->where, name, server_says(s));
-	}
-	if (list != NULL)
-		mailimap_list_result_free(list);
+	rc = folder_exists(s, name, &exists, err);
+	/* A CREATE that fails because another worker created it a moment ago is fine. */
+	if (rc == SPOC_OK && !exists && mailimap_create(s->imap, name) != MAILIMAP_NO_ERROR &&
+	    (rc = folder_exists(s, name, &exists, err)) == SPOC_OK && !exists)
+		rc = errbuf_set(err, SPOC_ETEMP, "%s: cannot create folder \"%s\": %s", s->where,
+				name, server_says(s));
 	g_free(name);
 	return rc;
 }

@@ -94,6 +94,9 @@ static void count(struct pass *p, enum ingest_outcome o)
 	case INGEST_QUARANTINED:
 		p->stats->quarantined++;
 		break;
+	case INGEST_TAKEN:
+		p->stats->taken++;
+		break;
 	}
 }
 
@@ -145,7 +148,10 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 		g_strlcpy(err->msg, why.msg, sizeof(err->msg));
 	} else {
 		count(p, res.outcome);
-		g_array_append_val(p->to_processed, msg->uid);
+		/* Two workers moving one UID at once make Dovecot copy it twice: the one that
+		 * recorded it moves it. */
+		if (res.outcome != INGEST_TAKEN)
+			g_array_append_val(p->to_processed, msg->uid);
 		say(p, LOG_INFO, "mailbox %s uid %u <%s>: %s%s%s%s%s", p->conf->imap.mailbox,
 		    msg->uid, mail->message_id, store_outcome_name(res.outcome),
 		    res.ticket_number[0] ? " " : "", res.ticket_number,
@@ -154,6 +160,28 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 	}
 	mail_free(&mail);
 	return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
+}
+
+/* Names the UIDs asked for that the server sent no body for; they stay where they are and are
+ * looked at again on the next pass. */
+static void say_missing(struct pass *p, GArray *wanted, GPtrArray *msgs)
+{
+	GHashTable *got = g_hash_table_new(g_direct_hash, g_direct_equal);
+
+	for (guint j = 0; j < msgs->len; j++)
+		g_hash_table_add(got, GUINT_TO_POINTER(((struct imap_message *)g_ptr_array_index(
+								msgs, j))
+							       ->uid));
+	for (guint j = 0; j < wanted->len; j++) {
+		uint32_t uid = g_array_index(wanted, uint32_t, j);
+
+		if (!g_hash_table_contains(got, GUINT_TO_POINTER(uid)))
+			say(p, LOG_WARNING,
+			    "mailbox %s uid %u: the server sent no body for it; left in place for "
+			    "the next pass",
+			    p->conf->imap.mailbox, uid);
+	}
+	g_hash_table_unref(got);
 }
 
 /* One batch of new UIDs: sizes, bodies, one transaction, then the moves. */
@@ -179,8 +207,13 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 			gsize size;
 
 			if (!g_hash_table_lookup_extended(sizes, GUINT_TO_POINTER(uids[i]), NULL,
-							  &sz))
-				continue; /* expunged by someone else meanwhile */
+							  &sz)) {
+				say(p, LOG_NOTICE,
+				    "mailbox %s uid %u: gone before it could be fetched (expunged "
+				    "by someone else?)",
+				    p->conf->imap.mailbox, uids[i]);
+				continue;
+			}
 			size = GPOINTER_TO_SIZE(sz);
 			if ((int64_t)size > p->conf->imap.max_message_bytes) {
 				char *reason = g_strdup_printf(
@@ -209,6 +242,8 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 		for (guint j = 0; j < msgs->len; j++)
 			if ((rc = one_message(p, g_ptr_array_index(msgs, j), err)) != SPOC_OK)
 				goto rollback;
+		if (msgs->len < wanted->len)
+			say_missing(p, wanted, msgs);
 		g_ptr_array_unref(msgs);
 		msgs = NULL;
 	}
@@ -239,12 +274,19 @@ int ingest_run(const struct spoc_conf *conf, struct store *st, struct imap_sessi
 	struct pass p = {.conf = conf, .st = st, .imap = imap, .hooks = hooks, .stats = stats};
 	GArray *uids = NULL, *fresh = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	GHashTable *seen = NULL;
-	gboolean changed = FALSE;
+	gboolean changed = FALSE, locked = FALSE;
 	uint32_t last_uid = 0;
 	int rc;
 
 	p.to_processed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	p.to_failed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	if ((rc = store_mailbox_lock(st, conf->imap.mailbox, &locked, err)) != SPOC_OK)
+		goto out;
+	if (!locked) {
+		say(&p, LOG_INFO, "mailbox %s: another spocd is working it now; leaving it to that one",
+		    conf->imap.mailbox);
+		goto out;
+	}
 	if ((rc = imap_select(imap, &p.uidvalidity, err)) != SPOC_OK ||
 	    (rc = store_mailbox_sync(st, conf->imap.mailbox, p.uidvalidity, &changed, &last_uid,
 				     err)) != SPOC_OK)
@@ -290,6 +332,8 @@ int ingest_run(const struct spoc_conf *conf, struct store *st, struct imap_sessi
 			break;
 	}
 out:
+	if (locked)
+		store_mailbox_unlock(st, conf->imap.mailbox);
 	if (seen != NULL)
 		g_hash_table_unref(seen);
 	if (uids != NULL)

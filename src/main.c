@@ -148,14 +148,14 @@ static int cycle(struct daemon *d)
 			rc = SPOC_ETEMP;
 		}
 		if (stats.tickets + stats.replies + stats.duplicates + stats.automatic +
-			stats.quarantined + stats.recovered >
+			    stats.quarantined + stats.recovered + stats.taken >
 		    0)
 			log_msg(LOG_INFO,
 				"mailbox %s: %u new ticket(s), %u repl(y/ies), %u duplicate(s), %u "
-				"automatic, %u quarantined, %u recovered",
+				"automatic, %u quarantined, %u recovered, %u taken by another worker",
 				d->conf->imap.mailbox, stats.tickets, stats.replies,
 				stats.duplicates, stats.automatic, stats.quarantined,
-				stats.recovered);
+				stats.recovered, stats.taken);
 	}
 	if (stop_requested && d->st == NULL)
 		return rc;

@@ -261,8 +261,8 @@ out_names:
 
 const char *store_outcome_name(enum ingest_outcome outcome)
 {
-	static const char *const names[] = {"ticket", "reply", "duplicate", "automatic",
-					    "quarantined"};
+	static const char *const names[] = {"ticket",    "reply",       "duplicate",
+					    "automatic", "quarantined", "taken"};
 
 	return names[outcome];
 }
@@ -317,6 +317,34 @@ static enum ingest_outcome outcome_from_name(const char *name)
 		if (strcmp(name, store_outcome_name(o)) == 0)
 			return o;
 	return INGEST_DUPLICATE;
+}
+
+/* Advisory lock keys: a class for spocd's mailbox locks and the hash of the mailbox name. */
+#define MAILBOX_LOCK_CLASS "1936749411" /* "spoc" */
+
+int store_mailbox_lock(struct store *st, const char *mailbox, gboolean *got_r,
+		       struct errbuf *err)
+{
+	const char *p[] = {MAILBOX_LOCK_CLASS, mailbox};
+	int rc = SPOC_OK;
+	PGresult *res = run(st, "mailbox lock",
+			    "SELECT pg_try_advisory_lock($1::int, hashtext($2))", 2, p, NULL, &rc,
+			    err);
+
+	if (res == NULL)
+		return rc;
+	*got_r = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return SPOC_OK;
+}
+
+void store_mailbox_unlock(struct store *st, const char *mailbox)
+{
+	const char *p[] = {MAILBOX_LOCK_CLASS, mailbox};
+	int rc;
+
+	PQclear(run(st, "mailbox unlock", "SELECT pg_advisory_unlock($1::int, hashtext($2))", 2, p,
+		    NULL, &rc, NULL));
 }
 
 int store_ingested_uids(struct store *st, const char *mailbox, uint32_t uidvalidity,
@@ -567,7 +595,7 @@ int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidit
 			    err)) != SPOC_OK)
 		return rc;
 	if (log_id[0] == '\0') {
-		res_r->outcome = INGEST_DUPLICATE;
+		res_r->outcome = INGEST_TAKEN;
 		return SPOC_OK;
 	}
 

@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""Demo driver (run by contrib/demo): three real services on loopback, the three sample mails of
+contrib/samples/, one `spocd --once`, then what came out: tickets and acknowledgements.
+
+Uses the integration-test harness (tests/integration/spocdtest.py), so the demo runs spocd exactly
+the way the tests do. Needs root and /usr/bin/python3 (psycopg2, aiosmtpd)."""
+
+import argparse
+import os
+import sys
+import textwrap
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+os.environ.setdefault("SPOC_SOURCE_DIR", ROOT)
+
+import spocdtest as st  # noqa: E402
+
+SAMPLES = ["01-incidencia-es.eml", "02-request-en.eml", "03-reply-es.eml"]
+
+
+def heading(text):
+    print(f"\n=== {text} " + "=" * max(0, 90 - len(text)), flush=True)
+
+
+def table(headers, rows):
+    rows = [[str(c) for c in r] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    print(line)
+    print("  ".join("-" * w for w in widths))
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--spocd", default=os.path.join(ROOT, "build", "spocd"), help="the spocd binary")
+    args = p.parse_args()
+    if os.geteuid() != 0:
+        sys.exit("contrib/demo.py: run as root (it starts PostgreSQL as `postgres` and a private Dovecot)")
+    if not os.access(args.spocd, os.X_OK):
+        sys.exit(f"contrib/demo.py: {args.spocd} is not an executable; build first (contrib/demo does)")
+    os.environ["SPOCD_BIN"] = os.path.abspath(args.spocd)
+
+    heading("Starting PostgreSQL, Dovecot (IMAP) and an SMTP listener on 127.0.0.1")
+    with st.Services(name="spocd-demo", keep=True) as s:
+        print(f"\n  directory : {s.dir}")
+        print(f"  database  : {s.conninfo}")
+        print(f"  IMAP      : 127.0.0.1:{s.imap_port} (imaps {s.imaps_port}), user {st.IMAP_USER}, mailbox INBOX")
+        print(f"  SMTP      : 127.0.0.1:{s.smtp_port}, accepted mail written to {s.smtp_dir}/")
+        print(f"  config    : {s.conf}")
+
+        heading("spocd --check-config")
+        rc, out, err = s.run_spocd("--check-config")
+        if rc != 0:
+            sys.exit(f"contrib/demo.py: --check-config exited {rc}")
+
+        heading("Delivering the sample mails to INBOX")
+        for name in SAMPLES:
+            with open(os.path.join(ROOT, "contrib", "samples", name), "rb") as f:
+                raw = f.read()
+            m = st.parse(raw)
+            uid = s.append(raw)
+            print(f"  uid {uid}: {name}: From {m['From']}  Subject \"{m['Subject']}\"")
+
+        heading("spocd --once (one cycle: fetch, store, move, acknowledge)")
+        rc, out, err = s.run_spocd("--once")
+        print(f"\n  exit status {rc}")
+
+        heading("Tickets")
+        rows = s.sql("""SELECT t.display, t.kind, t.status, t.requester, t.subject,
+                               count(m.id) FILTER (WHERE m.direction = 'in'),
+                               count(m.id) FILTER (WHERE m.direction = 'out')
+                          FROM tickets t LEFT JOIN messages m ON m.ticket_id = t.id
+                         GROUP BY t.id ORDER BY t.id""")
+        table(["ticket", "kind", "status", "requester", "subject", "mails in", "out"], rows)
+
+        heading("Mailbox")
+        for folder in ("INBOX", "spocd/processed", "spocd/failed"):
+            print(f"  {folder:16} {s.folder_count(folder)} message(s)")
+        q = s.sql("SELECT uid, reason FROM quarantine ORDER BY id")
+        for uid, reason in q:
+            print(f"  quarantined uid {uid}: {reason}")
+
+        heading("Outbox")
+        table(["ticket", "recipient", "state", "attempts", "last error"],
+              s.sql("""SELECT t.display, o.recipient, o.state, o.attempts, o.last_error
+                         FROM outbox o JOIN tickets t ON t.id = o.ticket_id ORDER BY o.id"""))
+
+        acks = s.captured()
+        heading(f"Acknowledgements received by the SMTP listener: {len(acks)}")
+        for n, a in enumerate(acks, 1):
+            print(f"\n--- {n}: {s.captured_files()[n - 1]}")
+            for h in ("From", "To", "Subject", "Message-ID", "In-Reply-To", "References", "Auto-Submitted"):
+                if a[h] is not None:
+                    print(f"  {h + ':':16}{a[h]}")
+            print()
+            print(textwrap.indent(st.body_text(a).rstrip(), "  | ", lambda line: True))
+        directory = s.dir
+
+    heading("Done")
+    print(f"""  Every service is stopped. What they left is kept in {directory}:
+    spocd.conf, spocd.log          the configuration used and spocd's output
+    smtp/<n>.eml, smtp/<n>.json    each acknowledgement as sent, with its envelope
+    dovecot/dovecot.log            the IMAP server's log; mail/{st.IMAP_USER}/Maildir the mailbox
+    pg/postgres.log                the database log (the data directory is pg/data)
+  Remove it with: rm -rf {directory}""")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+#!/usr/bin/python3
+"""SMTP capture listener for spocd's integration tests, the demo and the benchmark.
+
+A real SMTP server (aiosmtpd, python3-aiosmtpd) on 127.0.0.1 that writes every message it accepts
+into a directory as <n>.eml (the DATA bytes exactly as received, after dot-unstuffing) and <n>.json
+(the envelope: MAIL FROM, RCPT TO, HELO name, peer, whether TLS was on). What it answers is chosen
+by a mode, read from the mode file before every RCPT and DATA, so a test can switch it while the
+listener runs:
+
+  accept            250 to everything (the default)
+  rcpt451 / rcpt550 a temporary / permanent refusal of every RCPT TO
+  data451 / data550 a temporary / permanent refusal at the end of DATA
+  drop              close the connection right after the DATA bytes were received, with no reply
+
+TLS: --tls implicit (TLS from the first byte, like port 465) or --tls starttls (offered in EHLO),
+with --cert/--key. Messages given a refusal or dropped are not written as <n>.eml; each such event
+is recorded in refused.jsonl so a test can see the attempt. Run with /usr/bin/python3. Writes
+"ready <port>" to --ready-file once it accepts connections; stops on SIGTERM or SIGINT.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import ssl
+import sys
+import time
+
+from aiosmtpd.smtp import SMTP
+
+MODES = ("accept", "rcpt451", "rcpt550", "data451", "data550", "drop")
+
+REPLIES = {
+    "rcpt451": "451 4.3.0 Mailbox temporarily unavailable, try again later (capture test)",
+    "rcpt550": "550 5.1.1 Recipient address rejected: user unknown (capture test)",
+    "data451": "451 4.3.0 Local error in processing, try again later (capture test)",
+    "data550": "550 5.7.1 Message refused by policy (capture test)",
+}
+
+
+def log(text):
+    print(time.strftime("%H:%M:%S ") + text, flush=True)
+
+
+class Capture:
+    def __init__(self, outdir, mode_file, default_mode):
+        self.outdir = outdir
+        self.mode_file = mode_file
+        self.default_mode = default_mode
+        self.last_number = None
+
+    def mode(self):
+        try:
+            with open(self.mode_file, encoding="ascii") as f:
+                m = f.read().strip()
+        except FileNotFoundError:
+            m = ""
+        m = m or self.default_mode
+        if m not in MODES:
+            log(f"unknown mode {m!r}, accepting")
+            return "accept"
+        return m
+
+    def _next_number(self):
+        # Scanned once (a restarted listener goes on after what an earlier one wrote), then counted.
+        if self.last_number is None:
+            self.last_number = 0
+            for name in os.listdir(self.outdir):
+                stem, _, ext = name.partition(".")
+                if ext == "eml" and stem.isdigit():
+                    self.last_number = max(self.last_number, int(stem))
+        self.last_number += 1
+        return self.last_number
+
+    def _envelope(self, server, session, envelope):
+        tls = session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None
+        return {
+            "mail_from": envelope.mail_from,
+            "rcpt_tos": list(envelope.rcpt_tos),
+            "mail_options": list(envelope.mail_options or []),
+            "rcpt_options": list(envelope.rcpt_options or []),
+            "helo": session.host_name,
+            "peer": list(session.peer) if session.peer else None,
+            "tls": tls,
+            "time": time.time(),
+        }
+
+    def _refused(self, what, server, session, envelope, reply, address=None):
+        rec = self._envelope(server, session, envelope)
+        rec.update({"stage": what, "reply": reply, "address": address})
+        with open(os.path.join(self.outdir, "refused.jsonl"), "a", encoding="utf-8") as f:
+            f.write(json.dumps(rec) + "\n")
+        log(f"{what} {address or ''}: {reply}")
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        log(f"EHLO {hostname} from {session.peer}")
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        m = self.mode()
+        if m in ("rcpt451", "rcpt550"):
+            self._refused("rcpt", server, session, envelope, REPLIES[m], address)
+            return REPLIES[m]
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        m = self.mode()
+        if m in ("data451", "data550"):
+            self._refused("data", server, session, envelope, REPLIES[m])
+            return REPLIES[m]
+        if m == "drop":
+            self._refused("data", server, session, envelope, "(connection dropped, no reply)")
+            server.transport.abort()
+            return "421 4.4.2 connection dropped (capture test)"  # never reaches the client
+        data = envelope.original_content if envelope.original_content is not None else envelope.content
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogateescape")
+        n = self._next_number()
+        base = os.path.join(self.outdir, str(n))
+        with open(base + ".json.tmp", "w", encoding="utf-8") as f:
+            json.dump(self._envelope(server, session, envelope), f, indent=1)
+        with open(base + ".eml.tmp", "wb") as f:
+            f.write(data)
+        # The .json first, the .eml last: a reader that sees n.eml sees a complete pair.
+        os.rename(base + ".json.tmp", base + ".json")
+        os.rename(base + ".eml.tmp", base + ".eml")
+        log(f"accepted {n}.eml: from <{envelope.mail_from}> to {envelope.rcpt_tos}, {len(data)} bytes")
+        return f"250 2.0.0 Ok: queued as capture-{n}"
+
+
+def tls_context(cert, key):
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+async def serve(args):
+    os.makedirs(args.dir, exist_ok=True)
+    handler = Capture(args.dir, args.mode_file or os.path.join(args.dir, "mode"), args.mode)
+    kwargs = {"hostname": "capture.test", "ident": "spocd-test-capture"}
+    implicit = None
+    if args.tls == "implicit":
+        implicit = tls_context(args.cert, args.key)
+    elif args.tls == "starttls":
+        kwargs["tls_context"] = tls_context(args.cert, args.key)
+        kwargs["require_starttls"] = False
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(handler, **kwargs), host=args.host, port=args.port,
+                                      ssl=implicit, reuse_address=True)
+    port = server.sockets[0].getsockname()[1]
+    log(f"listening on {args.host}:{port} tls={args.tls} mode={handler.mode()} dir={args.dir}")
+    if args.ready_file:
+        with open(args.ready_file + ".tmp", "w", encoding="ascii") as f:
+            f.write(f"ready {port}\n")
+        os.rename(args.ready_file + ".tmp", args.ready_file)
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    server.close()
+    await server.wait_closed()
+    log("stopped")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--dir", required=True, help="where <n>.eml and <n>.json are written")
+    p.add_argument("--mode", default="accept", choices=MODES, help="mode when the mode file is absent or empty")
+    p.add_argument("--mode-file", help="default: DIR/mode")
+    p.add_argument("--tls", default="none", choices=("none", "implicit", "starttls"))
+    p.add_argument("--cert")
+    p.add_argument("--key")
+    p.add_argument("--ready-file")
+    args = p.parse_args()
+    if args.tls != "none" and not (args.cert and args.key):
+        p.error("--tls needs --cert and --key")
+    asyncio.run(serve(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

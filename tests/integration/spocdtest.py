@@ -1,0 +1,902 @@
+"""Harness for spocd's integration tests, the demo and the benchmark.
+
+    with spocdtest.Services() as s:          # or Services(imap_cert="wrong", smtp_tls="implicit", ...)
+        uid = s.append(raw_bytes)             # IMAP APPEND to INBOX, returns the new UID
+        rc, out, err = s.run_spocd("--once")  # the real binary ($SPOCD_BIN) with s.conf
+        s.sql("SELECT display FROM tickets")  # psycopg2 over the cluster's Unix socket
+        s.captured()                          # acknowledgements the SMTP listener accepted
+
+In a fresh temporary directory (printed; kept when SPOC_KEEP=1 or keep=True) it starts, on
+127.0.0.1 and on free ports only:
+  - a private PostgreSQL 15 cluster (initdb and postgres run as the `postgres` user, Unix socket in
+    the directory, fsync=off) with a database `spocd`;
+  - a private Dovecot from one config file (dovecot -F -c FILE): passwd-file user, Maildir with
+    LAYOUT=fs so the hierarchy separator is "/" ("spocd/processed" is a folder "processed" inside
+    "spocd"), an imap listener (plain text and STARTTLS) and an imaps listener, certificates from
+    a test CA made with openssl (right host, wrong host, expired), auth_verbose=yes;
+  - the SMTP capture listener (smtp_capture.py, aiosmtpd) writing accepted mail to smtp/<n>.eml.
+It writes spocd.conf, imap.password and ca.pem beside each other in the directory. Every process
+it starts gets its own process group and is stopped by its PID (then its group is killed) when the
+`with` block ends, at exit, on SIGTERM, and, should the harness itself be killed, through the
+parent-death signal. Use /usr/bin/python3 (it sees psycopg2 and aiosmtpd).
+"""
+
+import atexit
+import ctypes
+import email
+import email.policy
+import email.utils
+import hashlib
+import imaplib
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import psycopg2
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE_DIR = os.environ.get("SPOC_SOURCE_DIR") or os.path.abspath(os.path.join(HERE, "..", ".."))
+PG_BIN = "/usr/lib/postgresql/15/bin"
+PYTHON = "/usr/bin/python3"
+DOVECOT = shutil.which("dovecot", path="/usr/sbin:/usr/bin:/sbin:/bin") or "/usr/sbin/dovecot"
+CRLF = b"\r\n"
+
+IMAP_USER = "helpdesk"
+IMAP_PASSWORD = "s3cret-test-password"
+# The uid/gid Dovecot's mail processes run as for the test user (root is refused by Dovecot).
+MAIL_OWNER = "nobody"
+
+_live = []  # every Services not yet stopped, for atexit and signals
+
+
+def log(text):
+    print(f"[spocdtest] {text}", flush=True)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nobody listens on right now (the kernel's choice)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=20, proc=None, what="service"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} is not listening on 127.0.0.1:{port} after {timeout}s")
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def _child_setup(deathsig):
+    """preexec_fn: die with the harness even when it is SIGKILLed (runs after any uid change)."""
+    def setup():
+        _libc.prctl(PR_SET_PDEATHSIG, deathsig, 0, 0, 0)
+    return setup
+
+
+def sha256_hex(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def spocd_bin():
+    path = os.environ.get("SPOCD_BIN")
+    if not path:
+        for cand in ("/tmp/build-it/spocd", os.path.join(SOURCE_DIR, "build", "spocd")):
+            if os.access(cand, os.X_OK):
+                return cand
+        raise RuntimeError("SPOCD_BIN is not set (path of the built spocd binary)")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Messages
+
+
+def make_message(from_addr, subject, body, *, from_name=None, to="help@desk.test", message_id=None,
+                 in_reply_to=None, references=None, date=None, language=None, attachments=(),
+                 cte="quoted-printable", extra_headers=(), html=None):
+    """A realistic RFC 5322 message with CRLF line ends, as bytes. attachments: (filename,
+    content_type, bytes). references: a list of Message-IDs (with <>). html: an HTML alternative."""
+    from email.message import EmailMessage
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = email.utils.formataddr((from_name, from_addr)) if from_name else from_addr
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = date or email.utils.formatdate(localtime=True)
+    msg["Message-ID"] = message_id or email.utils.make_msgid(domain=from_addr.rpartition("@")[2])
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    if references:
+        msg["References"] = " ".join(references)
+    msg["MIME-Version"] = "1.0"
+    if language:
+        msg["Content-Language"] = language
+    msg["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 Thunderbird/115.6.0"
+    for name, value in extra_headers:
+        msg[name] = value
+    msg.set_content(body, charset="utf-8", cte=cte)
+    if html is not None:
+        msg.add_alternative(html, subtype="html", charset="utf-8", cte=cte)
+    for filename, ctype, data in attachments:
+        maintype, _, subtype = ctype.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    raw = msg.as_bytes(policy=email.policy.SMTP)
+    assert b"\n" not in raw.replace(CRLF, b"")
+    return raw
+
+
+def parse(raw):
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def body_text(msg):
+    part = msg.get_body(preferencelist=("plain", "html"))
+    return part.get_content() if part is not None else ""
+
+
+_ES_WORDS = set("""hemos recibido recibida su sus tu tus el la los las del que para con gracias por
+una es le les nuestro nuestra equipo mensaje hola saludos solicitud incidencia número le
+responderemos atenderemos pronto posible ha sido registrada registrado indique""".split())
+_EN_WORDS = set("""we have your the of that for with thank thanks you received is our team message
+hello regards request incident number has been reply as soon possible will registered logged
+please""".split())
+
+
+def language_of(text):
+    """("es" | "en" | "?", Spanish word count, English word count) by counting common words."""
+    words = re.findall(r"[a-záéíóúñü]+", text.lower())
+    es = sum(w in _ES_WORDS for w in words)
+    en = sum(w in _EN_WORDS for w in words)
+    return ("es" if es > en else "en" if en > es else "?"), es, en
+
+
+def norm_id(value):
+    """A Message-ID as "<left@right>" whether stored with or without its angle brackets."""
+    if value is None:
+        return None
+    v = str(value).strip()
+    return v if v.startswith("<") else f"<{v}>"
+
+
+def ids_in(value):
+    """The Message-IDs in a References/In-Reply-To value, or in a list of them."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        value = " ".join(norm_id(v) for v in value)
+    return re.findall(r"<[^<>\s]+>", str(value))
+
+
+# ---------------------------------------------------------------------------------------------
+# Certificates
+
+
+def make_certs(d):
+    """Test CA + server certificates in d: good (IP:127.0.0.1, DNS:localhost), wrong
+    (DNS:wrong.example), expired (right names, validity in 2020). Returns {name: (cert, key)}."""
+    os.makedirs(d, exist_ok=True)
+
+    def run(*cmd, **kw):
+        subprocess.run(cmd, check=True, cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+
+    def key(name):
+        run("openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-out", f"{name}.key")
+        os.chmod(os.path.join(d, f"{name}.key"), 0o600)
+
+    key("ca")
+    run("openssl", "req", "-x509", "-new", "-key", "ca.key", "-sha256", "-days", "3650",
+        "-subj", "/O=spocd tests/CN=spocd test CA", "-out", "ca.pem",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    leaves = {
+        "good": ("/CN=127.0.0.1", "IP:127.0.0.1,DNS:localhost"),
+        "wrong": ("/CN=wrong.example", "DNS:wrong.example"),
+        "expired": ("/CN=127.0.0.1", "IP:127.0.0.1,DNS:localhost"),
+    }
+    # `openssl ca` is the one OpenSSL 3.0 tool that takes explicit validity dates.
+    with open(os.path.join(d, "index.txt"), "w"):
+        pass
+    with open(os.path.join(d, "serial"), "w") as f:
+        f.write("1000\n")
+    with open(os.path.join(d, "ca.cnf"), "w") as f:
+        f.write(f"""[ ca ]
+default_ca = test_ca
+[ test_ca ]
+dir = {d}
+database = $dir/index.txt
+serial = $dir/serial
+new_certs_dir = $dir
+certificate = $dir/ca.pem
+private_key = $dir/ca.key
+default_md = sha256
+policy = policy_any
+unique_subject = no
+copy_extensions = none
+[ policy_any ]
+commonName = supplied
+""")
+    out = {}
+    for name, (subj, san) in leaves.items():
+        key(name)
+        run("openssl", "req", "-new", "-key", f"{name}.key", "-subj", subj, "-out", f"{name}.csr")
+        with open(os.path.join(d, f"{name}.ext"), "w") as f:
+            f.write(f"basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                    f"extendedKeyUsage=serverAuth\nsubjectAltName={san}\n")
+        dates = (["-startdate", "20200101000000Z", "-enddate", "20200201000000Z"] if name == "expired"
+                 else ["-days", "825"])
+        run("openssl", "ca", "-batch", "-config", "ca.cnf", "-notext", "-in", f"{name}.csr",
+            "-out", f"{name}.pem", "-extfile", f"{name}.ext", *dates)
+        out[name] = (os.path.join(d, f"{name}.pem"), os.path.join(d, f"{name}.key"))
+    out["ca"] = (os.path.join(d, "ca.pem"), os.path.join(d, "ca.key"))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Configuration of spocd
+
+
+def render_conf(tree):
+    """libconfig text from nested dicts (groups), lists (arrays), str/int/bool scalars."""
+    def scalar(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, (list, tuple)):
+            return "[ " + ", ".join(scalar(x) for x in v) + " ]"
+        raise TypeError(v)
+
+    lines = ["# spocd.conf written by tests/integration/spocdtest.py"]
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            lines.append(f"{key}:")
+            lines.append("{")
+            for k, v in value.items():
+                if v is None:
+                    continue
+                lines.append(f"  {k} = {scalar(v)};")
+            lines.append("};")
+        elif value is not None:
+            lines.append(f"{key} = {scalar(value)};")
+    return "\n".join(lines) + "\n"
+
+
+def conf_line(path, setting):
+    """1-based line number of `name = ` for setting "group.name" in a file written by render_conf."""
+    group, _, name = setting.rpartition(".")
+    in_group = not group
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            s = line.strip()
+            if group and s == f"{group}:":
+                in_group = True
+            elif group and in_group and s.startswith("};"):
+                in_group = False
+            elif in_group and re.match(rf"{re.escape(name)}\s*=", s):
+                return n
+    raise KeyError(setting)
+
+
+# ---------------------------------------------------------------------------------------------
+# The services
+
+
+class Services:
+    def __init__(self, *, imap_cert="good", smtp=True, smtp_tls="none", smtp_cert="good",
+                 smtp_mode="accept", keep=None, name="spocd-test"):
+        self.keep = keep if keep is not None else os.environ.get("SPOC_KEEP") == "1"
+        self.name = name
+        self._imap_cert = imap_cert
+        self._smtp_wanted = smtp
+        self._smtp_tls = smtp_tls
+        self._smtp_cert = smtp_cert
+        self._smtp_mode = smtp_mode
+        self.procs = {}       # name -> Popen
+        self._db = None
+        self._imap = None
+        self.dir = None
+        self.smtp_port = None
+        self.conf = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def start(self):
+        self.dir = tempfile.mkdtemp(prefix=f"{self.name}-", dir="/tmp")
+        # Dovecot's mail processes (MAIL_OWNER) and PostgreSQL (postgres) must traverse it.
+        os.chmod(self.dir, 0o755)
+        log(f"directory {self.dir}" + (" (kept at the end)" if self.keep else
+                                       " (removed at the end; SPOC_KEEP=1 keeps it)"))
+        _live.append(self)
+        self.certs = make_certs(os.path.join(self.dir, "tls"))
+        shutil.copy(self.certs["ca"][0], os.path.join(self.dir, "ca.pem"))
+        with open(os.path.join(self.dir, "imap.password"), "w") as f:
+            f.write(IMAP_PASSWORD + "\n")
+        os.chmod(os.path.join(self.dir, "imap.password"), 0o600)
+        self.start_postgres()
+        self.start_dovecot(self._imap_cert)
+        self.smtp_dir = os.path.join(self.dir, "smtp")
+        os.makedirs(self.smtp_dir, exist_ok=True)
+        self.smtp_port = free_port()
+        if self._smtp_wanted:
+            self.start_smtp(tls=self._smtp_tls, cert=self._smtp_cert, mode=self._smtp_mode)
+        self.conf = self.write_config()
+        return self
+
+    def stop(self):
+        if self in _live:
+            _live.remove(self)
+        for closer in (self._close_imap, self._close_db):
+            try:
+                closer()
+            except Exception:
+                pass
+        # Order: what talks to the others first.
+        for name in ("smtp", "dovecot", "postgres"):
+            self._stop_proc(name)
+        for name in list(self.procs):
+            self._stop_proc(name)
+        if self.dir and os.path.isdir(self.dir):
+            if self.keep:
+                log(f"services stopped; directory kept: {self.dir}")
+            else:
+                shutil.rmtree(self.dir, ignore_errors=True)
+                log(f"services stopped; directory {self.dir} removed")
+
+    def _spawn(self, name, argv, *, user=None, deathsig=signal.SIGTERM, log_file=None, env=None):
+        out = open(log_file or os.path.join(self.dir, f"{name}.out"), "ab")
+        kw = {}
+        if user is not None:
+            pw = pwd.getpwnam(user)
+            kw.update(user=pw.pw_uid, group=pw.pw_gid, extra_groups=[])
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                             start_new_session=True, preexec_fn=_child_setup(deathsig), env=env,
+                             cwd=self.dir, **kw)
+        out.close()
+        self.procs[name] = p
+        log(f"started {name} pid {p.pid}: {' '.join(argv[:3])} ...")
+        return p
+
+    def _stop_proc(self, name, sig=signal.SIGTERM, timeout=15):
+        p = self.procs.pop(name, None)
+        if p is None:
+            return
+        if p.poll() is None:
+            try:
+                p.send_signal(sig)
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                log(f"{name} pid {p.pid} did not stop within {timeout}s: SIGKILL")
+                p.kill()
+                p.wait()
+            except ProcessLookupError:
+                pass
+        # Children left in its process group (the group id is the PID: start_new_session).
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        log(f"stopped {name} pid {p.pid} (exit {p.returncode})")
+
+    # -- PostgreSQL -------------------------------------------------------------------------
+
+    def start_postgres(self):
+        base = os.path.join(self.dir, "pg")
+        self.pg_data = os.path.join(base, "data")
+        self.pg_sock = os.path.join(base, "sock")
+        os.makedirs(self.pg_sock)
+        pw = pwd.getpwnam("postgres")
+        for d in (base, self.pg_sock):
+            os.chown(d, pw.pw_uid, pw.pw_gid)
+        env = {"PATH": f"{PG_BIN}:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": base}
+        r = subprocess.run([f"{PG_BIN}/initdb", "-D", self.pg_data, "-U", "postgres", "--auth=trust",
+                            "-E", "UTF8", "--no-locale", "--no-sync"],
+                           user=pw.pw_uid, group=pw.pw_gid, extra_groups=[], cwd=base, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        if r.returncode != 0:
+            raise RuntimeError(f"initdb failed:\n{r.stdout.decode(errors='replace')}")
+        self.pg_port = free_port()
+        self._spawn("postgres", [f"{PG_BIN}/postgres", "-D", self.pg_data, "-p", str(self.pg_port),
+                                 "-c", "listen_addresses=127.0.0.1",
+                                 "-c", f"unix_socket_directories={self.pg_sock}",
+                                 "-c", "fsync=off", "-c", "full_page_writes=off",
+                                 "-c", "max_connections=50"],
+                    user="postgres", deathsig=signal.SIGQUIT, env=env,
+                    log_file=os.path.join(base, "postgres.log"))
+        self.conninfo = f"host={self.pg_sock} port={self.pg_port} dbname=spocd user=postgres"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                c = psycopg2.connect(host=self.pg_sock, port=self.pg_port, dbname="postgres", user="postgres")
+                break
+            except psycopg2.OperationalError:
+                if self.procs["postgres"].poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("postgres did not start:\n" +
+                                       open(os.path.join(base, "postgres.log"), errors="replace").read())
+                time.sleep(0.1)
+        c.autocommit = True
+        with c.cursor() as cur:
+            cur.execute("CREATE DATABASE spocd")
+        c.close()
+        log(f"postgres ready: {self.conninfo}")
+
+    def _close_db(self):
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+    def sql(self, query, params=None):
+        """Runs one statement in autocommit mode. Returns the rows for a query that has any
+        (bytea as bytes), else the row count."""
+        if self._db is None or self._db.closed:
+            self._db = psycopg2.connect(self.conninfo)
+            self._db.autocommit = True
+        with self._db.cursor() as cur:
+            cur.execute(query, params)
+            if cur.description is None:
+                return cur.rowcount
+            rows = cur.fetchall()
+        return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in row) for row in rows]
+
+    def sql_value(self, query, params=None):
+        rows = self.sql(query, params)
+        return rows[0][0] if rows else None
+
+    # -- Dovecot ----------------------------------------------------------------------------
+
+    def start_dovecot(self, cert="good"):
+        """Starts (or restarts, same ports, same mail) Dovecot serving certificate `cert`:
+        "good", "wrong" or "expired"."""
+        base = os.path.join(self.dir, "dovecot")
+        first = not hasattr(self, "imap_port")
+        if first:
+            os.makedirs(os.path.join(base, "run"))
+            os.makedirs(os.path.join(base, "state"))
+            owner = pwd.getpwnam(MAIL_OWNER)
+            self.mail_home = os.path.join(self.dir, "mail", IMAP_USER)
+            os.makedirs(self.mail_home)
+            os.chown(self.mail_home, owner.pw_uid, owner.pw_gid)
+            os.chmod(self.mail_home, 0o700)
+            self.dovecot_users = os.path.join(base, "users")
+            with open(self.dovecot_users, "w") as f:
+                f.write(f"{IMAP_USER}:{{PLAIN}}{IMAP_PASSWORD}:{owner.pw_uid}:{owner.pw_gid}::"
+                        f"{self.mail_home}::\n")
+            os.chmod(self.dovecot_users, 0o644)
+            self.imap_port = free_port()
+            self.imaps_port = free_port()
+            self.dovecot_log = os.path.join(base, "dovecot.log")
+        self._stop_proc("dovecot")
+        self.imap_cert = cert
+        c, k = self.certs[cert]
+        dh = "ssl_dh = </usr/share/dovecot/dh.pem" if os.path.exists("/usr/share/dovecot/dh.pem") else ""
+        self.dovecot_conf = os.path.join(base, "dovecot.conf")
+        with open(self.dovecot_conf, "w") as f:
+            f.write(f"""# Private Dovecot for spocd tests (spocdtest.py). Certificate: {cert}
+base_dir = {base}/run
+state_dir = {base}/state
+instance_name = spocdtest-{os.path.basename(self.dir)}
+log_path = {self.dovecot_log}
+log_timestamp = "%Y-%m-%d %H:%M:%S "
+protocols = imap
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <{c}
+ssl_key = <{k}
+{dh}
+ssl_min_protocol = TLSv1.2
+verbose_ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+auth_verbose = yes
+auth_debug = no
+first_valid_uid = 1
+mail_location = maildir:~/Maildir:LAYOUT=fs
+mail_fsync = never
+namespace inbox {{
+  inbox = yes
+  separator = /
+  prefix =
+}}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {self.dovecot_users}
+}}
+userdb {{
+  driver = passwd-file
+  args = username_format=%u {self.dovecot_users}
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.imap_port}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {self.imaps_port}
+    ssl = yes
+  }}
+}}
+protocol imap {{
+  mail_max_userip_connections = 50
+}}
+""")
+        p = self._spawn("dovecot", [DOVECOT, "-F", "-c", self.dovecot_conf],
+                        log_file=os.path.join(base, "dovecot.stderr"))
+        try:
+            wait_port(self.imap_port, proc=p, what="dovecot")
+            wait_port(self.imaps_port, proc=p, what="dovecot")
+        except RuntimeError as e:
+            raise RuntimeError(f"{e}\n{self._tail(os.path.join(base, 'dovecot.stderr'))}"
+                               f"\n{self._tail(self.dovecot_log)}")
+        log(f"dovecot ready: imap 127.0.0.1:{self.imap_port} (plain/STARTTLS), "
+            f"imaps 127.0.0.1:{self.imaps_port}, certificate {cert}")
+
+    def restart_dovecot(self, cert):
+        self._close_imap()
+        self.start_dovecot(cert)
+
+    @staticmethod
+    def _tail(path, n=40):
+        try:
+            with open(path, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def dovecot_log_size(self):
+        try:
+            return os.path.getsize(self.dovecot_log)
+        except OSError:
+            return 0
+
+    def dovecot_log_quiet(self, settle=0.5, timeout=5):
+        """Closes the harness's own IMAP session and waits until Dovecot's log stops growing (its
+        logout line written); returns the log size to give dovecot_log_since()."""
+        self._close_imap()
+        deadline = time.monotonic() + timeout
+        size = self.dovecot_log_size()
+        while time.monotonic() < deadline:
+            time.sleep(settle)
+            now = self.dovecot_log_size()
+            if now == size:
+                break
+            size = now
+        return size
+
+    def dovecot_log_since(self, offset):
+        try:
+            with open(self.dovecot_log, "rb") as f:
+                f.seek(offset)
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def imap(self, tls=False):
+        """A logged-in imaplib client (plain port, or imaps verified against the test CA)."""
+        if tls:
+            ctx = ssl.create_default_context(cafile=self.certs["ca"][0])
+            c = imaplib.IMAP4_SSL("127.0.0.1", self.imaps_port, ssl_context=ctx, timeout=30)
+        else:
+            c = imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=30)
+        c.login(IMAP_USER, IMAP_PASSWORD)
+        return c
+
+    def _client(self):
+        if self._imap is None:
+            self._imap = self.imap()
+        else:
+            try:
+                self._imap.noop()
+            except Exception:
+                self._imap = self.imap()
+        return self._imap
+
+    def _close_imap(self):
+        if self._imap is not None:
+            try:
+                self._imap.logout()
+            except Exception:
+                pass
+            self._imap = None
+
+    def append(self, raw, mailbox="INBOX"):
+        """IMAP APPEND of raw bytes (exactly as given); returns the UID Dovecot gave it."""
+        c = self._client()
+        typ, data = c.append(mailbox, None, None, raw)
+        if typ != "OK":
+            raise RuntimeError(f"APPEND to {mailbox} failed: {data}")
+        m = re.search(rb"APPENDUID \d+ (\d+)", data[0] or b"")
+        uid = int(m.group(1)) if m else None
+        log(f"appended {len(raw)} bytes to {mailbox}: uid {uid}")
+        return uid
+
+    def folder_uids(self, name):
+        """UIDs of every message in folder `name` (deleted-flagged ones included), or [] when the
+        folder does not exist."""
+        c = self._client()
+        typ, data = c.select(_quote(name), readonly=True)
+        if typ != "OK":
+            return []
+        typ, data = c.uid("SEARCH", "ALL")
+        c.unselect() if hasattr(c, "unselect") else c.close()
+        return [int(x) for x in (data[0] or b"").split()]
+
+    def folder_count(self, name):
+        return len(self.folder_uids(name))
+
+    def folders(self):
+        typ, data = self._client().list()
+        out = []
+        for line in data or []:
+            m = re.match(rb'\((.*?)\) (NIL|"(?:[^"\\]|\\.)*") (.*)', line)
+            if m:
+                out.append(m.group(3).decode().strip('"'))
+        return out
+
+    def fetch_raw(self, name, uid):
+        c = self._client()
+        c.select(_quote(name), readonly=True)
+        typ, data = c.uid("FETCH", str(uid), "(BODY.PEEK[])")
+        c.close()
+        for item in data:
+            if isinstance(item, tuple):
+                return item[1]
+        return None
+
+    def maildir_new(self, mailbox="INBOX"):
+        """The `new/` directory of a folder's maildir (LAYOUT=fs: INBOX is ~/Maildir itself)."""
+        root = os.path.join(self.mail_home, "Maildir")
+        return os.path.join(root, "new") if mailbox == "INBOX" else os.path.join(root, mailbox, "new")
+
+    # -- SMTP -------------------------------------------------------------------------------
+
+    def start_smtp(self, tls="none", cert="good", mode=None, port=None):
+        """Starts (or restarts) the capture listener on self.smtp_port (kept across restarts)."""
+        self._stop_proc("smtp")
+        if port is not None:
+            self.smtp_port = port
+        if mode is not None:
+            self.smtp_mode(mode)
+        ready = os.path.join(self.dir, "smtp.ready")
+        if os.path.exists(ready):
+            os.unlink(ready)
+        argv = [PYTHON, os.path.join(HERE, "smtp_capture.py"), "--port", str(self.smtp_port),
+                "--dir", self.smtp_dir, "--ready-file", ready, "--tls", tls]
+        if tls != "none":
+            c, k = self.certs[cert]
+            argv += ["--cert", c, "--key", k]
+        p = self._spawn("smtp", argv, log_file=os.path.join(self.dir, "smtp.log"))
+        deadline = time.monotonic() + 20
+        while not os.path.exists(ready):
+            if p.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("smtp_capture did not start:\n" + self._tail(os.path.join(self.dir, "smtp.log")))
+            time.sleep(0.05)
+        log(f"smtp capture ready: 127.0.0.1:{self.smtp_port} tls={tls}"
+            + (f" certificate {cert}" if tls != "none" else "") + f", writing to {self.smtp_dir}")
+
+    def stop_smtp(self):
+        self._stop_proc("smtp")
+
+    def smtp_mode(self, mode):
+        with open(os.path.join(self.smtp_dir, "mode"), "w") as f:
+            f.write(mode + "\n")
+        log(f"smtp capture mode: {mode}")
+
+    def captured_files(self):
+        names = [n for n in os.listdir(self.smtp_dir) if n.endswith(".eml") and n[:-4].isdigit()]
+        return [os.path.join(self.smtp_dir, n) for n in sorted(names, key=lambda n: int(n[:-4]))]
+
+    def captured(self):
+        """Every message the SMTP listener accepted, in order, parsed (email.policy.default).
+        Each has .envelope (dict: mail_from, rcpt_tos, helo, tls) and .raw (bytes)."""
+        out = []
+        for path in self.captured_files():
+            with open(path, "rb") as f:
+                raw = f.read()
+            m = parse(raw)
+            m.raw = raw
+            with open(path[:-4] + ".json") as f:
+                m.envelope = json.load(f)
+            out.append(m)
+        return out
+
+    def smtp_refused(self):
+        try:
+            with open(os.path.join(self.smtp_dir, "refused.jsonl")) as f:
+                return [json.loads(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+
+    # -- spocd ------------------------------------------------------------------------------
+
+    def config_tree(self):
+        return {
+            "log_level": "debug",
+            "database": {"conninfo": self.conninfo},
+            "imap": {
+                "host": "127.0.0.1",
+                "port": self.imap_port,
+                "tls": "none",
+                "ca_file": "ca.pem",
+                "user": IMAP_USER,
+                "password_file": "imap.password",
+                "mailbox": "INBOX",
+                "processed_folder": "spocd/processed",
+                "failed_folder": "spocd/failed",
+                "poll_interval": 5,
+                "batch_size": 50,
+                "max_message_bytes": 26214400,
+                "timeout": 20,
+            },
+            "smtp": {
+                "host": "127.0.0.1",
+                "port": self.smtp_port,
+                "tls": "none",
+                "ca_file": "ca.pem",
+                "from_address": "help@desk.test",
+                "helo_name": "spocd.desk.test",
+                "timeout": 20,
+                "max_attempts": 5,
+                "retry_base": 60,
+            },
+            "desk": {
+                "name": "Test Service Desk",
+                "addresses": ["help@desk.test"],
+                "default_language": "es",
+                "default_kind": "incident",
+                "templates_dir": os.path.join(SOURCE_DIR, "conf", "templates"),
+            },
+        }
+
+    def write_config(self, name="spocd.conf", text=None, **overrides):
+        """Writes a spocd config into the directory and returns its path. overrides: "imap.tls"
+        style keys (use imap__tls= as keyword) set or, with None, remove a setting; text= writes
+        the given text as it is."""
+        path = os.path.join(self.dir, name)
+        if text is None:
+            tree = self.config_tree()
+            for key, value in overrides.items():
+                group, _, setting = key.replace("__", ".").rpartition(".")
+                target = tree[group] if group else tree
+                if value is None:
+                    target.pop(setting, None)
+                else:
+                    target[setting] = value
+            text = render_conf(tree)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def run_spocd(self, *args, env=None, timeout=120, config=None, quiet=False):
+        """Runs $SPOCD_BIN -c CONFIG ARGS. Returns (rc, stdout, stderr); rc is -N for a death by
+        signal N. Also sets self.last_rusage (resource usage of that spocd process alone)."""
+        argv = [spocd_bin(), "-c", config or self.conf, *args]
+        full_env = dict(os.environ)
+        full_env.pop("JOURNAL_STREAM", None)
+        if env:
+            full_env.update(env)
+        out_path = os.path.join(self.dir, "spocd.stdout")
+        err_path = os.path.join(self.dir, "spocd.stderr")
+        with open(out_path, "wb") as out, open(err_path, "wb") as err:
+            t0 = time.monotonic()
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=full_env,
+                                 preexec_fn=_child_setup(signal.SIGKILL))
+            timer = threading.Timer(timeout, p.kill)
+            timer.start()
+            try:
+                _, status, rusage = os.wait4(p.pid, 0)
+            finally:
+                timer.cancel()
+            p.returncode = os.waitstatus_to_exitcode(status)
+            elapsed = time.monotonic() - t0
+        self.last_rusage = rusage
+        self.last_elapsed = elapsed
+        with open(out_path, "rb") as f:
+            stdout = f.read().decode("utf-8", "replace")
+        with open(err_path, "rb") as f:
+            stderr = f.read().decode("utf-8", "replace")
+        with open(os.path.join(self.dir, "spocd.log"), "a", encoding="utf-8") as f:
+            f.write(f"$ {' '.join(argv)}  -> {p.returncode}\n{stdout}{stderr}\n")
+        if not quiet:
+            log(f"$ {' '.join(args)}{' ' + str(env) if env else ''} -> exit {p.returncode} in {elapsed:.2f}s")
+            for line in (stdout + stderr).splitlines():
+                print(f"    | {line}", flush=True)
+        if elapsed >= timeout:
+            raise RuntimeError(f"spocd {' '.join(args)} did not finish within {timeout}s (killed)")
+        return p.returncode, stdout, stderr
+
+
+def _quote(name):
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# ---------------------------------------------------------------------------------------------
+# Cleanup whatever happens, and small assertion helpers for the test scripts
+
+
+def _stop_all():
+    for s in list(_live):
+        try:
+            s.stop()
+        except Exception as e:  # keep stopping the others
+            log(f"stop failed: {e}")
+
+
+def _on_signal(signum, frame):
+    _stop_all()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+atexit.register(_stop_all)
+for _sig in (signal.SIGTERM, signal.SIGHUP):
+    signal.signal(_sig, _on_signal)
+
+
+class Check:
+    """Assertions that say what they checked: check.ok(cond, "what"), check.eq(a, b, "what")."""
+
+    def __init__(self):
+        self.count = 0
+
+    def ok(self, cond, what, detail=""):
+        self.count += 1
+        if not cond:
+            raise AssertionError(f"FAILED: {what}" + (f"\n  {detail}" if detail else ""))
+        print(f"ok {self.count}: {what}", flush=True)
+
+    def eq(self, got, want, what):
+        self.ok(got == want, f"{what} == {want!r}" if len(repr(want)) < 120 else what,
+                f"got  {got!r}\n  want {want!r}")
+
+    def done(self, name):
+        print(f"PASS {name}: {self.count} checks", flush=True)
+
+
+def main(test):
+    """Runs test(check) and exits 0 on success, 1 with the traceback otherwise."""
+    import traceback
+    check = Check()
+    try:
+        test(check)
+    except Exception:
+        traceback.print_exc()
+        print(f"FAIL {os.path.basename(sys.argv[0])} after {check.count} passing checks", flush=True)
+        _stop_all()
+        sys.exit(1)
+    _stop_all()
+    check.done(os.path.basename(sys.argv[0]))
+    sys.exit(0)

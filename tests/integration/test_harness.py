@@ -1,0 +1,132 @@
+#!/usr/bin/python3
+"""Self-check of the integration harness, without spocd: the three services start on free
+loopback ports, IMAP works in plain text and over TLS verified against the test CA (and the wrong
+and expired certificates are refused by Python's own verifier), the SMTP capture listener writes
+what it accepts and refuses in each mode, SQL works, and nothing is left running afterwards."""
+
+import os
+import smtplib
+import socket
+import ssl
+import subprocess
+
+import spocdtest as st
+
+
+def pids_of(pattern):
+    r = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True)
+    return [int(x) for x in r.stdout.split()]
+
+
+def test(check):
+    with st.Services(name="spocd-harness") as s:
+        started = {name: p.pid for name, p in s.procs.items()}
+        check.eq(sorted(started), ["dovecot", "postgres", "smtp"], "services started")
+
+        # SQL over the Unix socket.
+        check.eq(s.sql_value("SELECT current_database()"), "spocd", "database spocd exists")
+        check.ok(s.sql_value("SHOW fsync") == "off", "fsync is off")
+
+        # IMAP: APPEND over TLS with the test CA, then read it back over plain text.
+        raw = st.make_message("ana.garcia@example.com", "Prueba de arnés: configuración",
+                              "Hola,\r\nesto es una prueba con acentos: áéíóú ñ.\r\n", from_name="Ana García")
+        c = s.imap(tls=True)
+        typ, data = c.append("INBOX", None, None, raw)
+        check.eq(typ, "OK", "APPEND over imaps verified against ca.pem")
+        c.logout()
+        uids = s.folder_uids("INBOX")
+        check.eq(len(uids), 1, "INBOX holds the message")
+        check.eq(s.fetch_raw("INBOX", uids[0]), raw, "fetched bytes equal the appended bytes")
+        uid2 = s.append(raw)
+        check.eq(s.folder_uids("INBOX"), [uids[0], uid2], "append() returns the new UID")
+        check.eq(s.folder_uids("spocd/processed"), [], "a missing folder has no UIDs")
+        c = s.imap()
+        check.eq(c.create("spocd/processed")[0], "OK", "CREATE spocd/processed ('/' separator)")
+        typ, data = c.list('""', "spocd*")
+        check.ok(any(b'"/"' in line for line in data), "hierarchy separator is /", data)
+        c.select("INBOX")
+        check.eq(c.uid("COPY", str(uid2), "spocd/processed")[0], "OK", "UID COPY into spocd/processed")
+        c.logout()
+        check.eq(s.folder_count("spocd/processed"), 1, "folder_count(spocd/processed)")
+        check.ok(os.path.isdir(s.maildir_new("INBOX")), "INBOX maildir new/ at " + s.maildir_new("INBOX"))
+
+        # STARTTLS on the plain port.
+        c = st.imaplib.IMAP4("127.0.0.1", s.imap_port)
+        c.starttls(ssl_context=ssl.create_default_context(cafile=s.certs["ca"][0]))
+        c.login(st.IMAP_USER, st.IMAP_PASSWORD)
+        c.logout()
+        check.ok(True, "STARTTLS with the good certificate verifies")
+
+        # The wrong-host and expired certificates are refused by a verifying client.
+        for cert, why in (("wrong", "match"), ("expired", "expired")):
+            s.restart_dovecot(cert)
+            before = s.dovecot_log_size()
+            ctx = ssl.create_default_context(cafile=s.certs["ca"][0])
+            try:
+                with socket.create_connection(("127.0.0.1", s.imaps_port)) as sock:
+                    ctx.wrap_socket(sock, server_hostname="127.0.0.1")
+                refused = ""
+            except ssl.SSLCertVerificationError as e:
+                refused = str(e)
+            check.ok(why in refused, f"{cert} certificate refused by Python ({why})", refused)
+            st.time.sleep(0.5)
+            check.ok("Login:" not in s.dovecot_log_since(before), "no login in Dovecot's log after it")
+        s.restart_dovecot("good")
+        check.eq(s.folder_count("INBOX"), 2, "mail survives a Dovecot restart")
+
+        # SMTP capture: accept, then each refusal mode.
+        with smtplib.SMTP("127.0.0.1", s.smtp_port, timeout=10) as smtp:
+            smtp.ehlo("harness.test")
+            refused = smtp.sendmail("help@desk.test", ["ana.garcia@example.com"], raw)
+        check.eq(refused, {}, "smtplib sendmail accepted")
+        got = s.captured()
+        check.eq(len(got), 1, "one captured message")
+        check.eq(got[0].raw, raw, "captured bytes equal what was sent")
+        check.eq(got[0]["Subject"], "Prueba de arnés: configuración", "captured Subject decodes")
+        check.eq(got[0].envelope["rcpt_tos"], ["ana.garcia@example.com"], "envelope recipient")
+        for mode, code in (("rcpt451", 451), ("rcpt550", 550), ("data451", 451), ("data550", 550)):
+            s.smtp_mode(mode)
+            try:
+                with smtplib.SMTP("127.0.0.1", s.smtp_port, timeout=10) as smtp:
+                    smtp.sendmail("help@desk.test", ["x@example.com"], raw)
+                got_code = 250
+            except smtplib.SMTPRecipientsRefused as e:
+                got_code = list(e.recipients.values())[0][0]
+            except smtplib.SMTPDataError as e:
+                got_code = e.smtp_code
+            check.eq(got_code, code, f"mode {mode} answers {code}")
+        s.smtp_mode("drop")
+        try:
+            with smtplib.SMTP("127.0.0.1", s.smtp_port, timeout=10) as smtp:
+                smtp.sendmail("help@desk.test", ["x@example.com"], raw)
+            dropped = False
+        except smtplib.SMTPServerDisconnected:
+            dropped = True
+        check.ok(dropped, "mode drop closes the connection after DATA")
+        check.eq(len(s.captured()), 1, "nothing captured from refused attempts")
+        check.eq(len(s.smtp_refused()), 5, "refused attempts recorded")
+
+        # Implicit TLS SMTP.
+        s.start_smtp(tls="implicit", cert="good", mode="accept")
+        ctx = ssl.create_default_context(cafile=s.certs["ca"][0])
+        with smtplib.SMTP_SSL("127.0.0.1", s.smtp_port, context=ctx, timeout=10) as smtp:
+            smtp.sendmail("help@desk.test", ["ana.garcia@example.com"], raw)
+        check.eq(len(s.captured()), 2, "implicit-TLS SMTP verified against ca.pem and captured")
+        check.ok(s.captured()[1].envelope["tls"], "capture records TLS")
+
+        # The config spocd will read.
+        text = open(s.conf).read()
+        check.ok(f"port = {s.imap_port};" in text and 'ca_file = "ca.pem";' in text, "spocd.conf written")
+        check.eq(st.conf_line(s.conf, "imap.port"), text.splitlines().index(f"  port = {s.imap_port};") + 1,
+                 "conf_line finds imap.port")
+        tmpdir = s.dir
+        started = {name: p.pid for name, p in s.procs.items()}
+
+    for name, pid in started.items():
+        check.ok(not os.path.exists(f"/proc/{pid}"), f"{name} pid {pid} is gone")
+    check.eq(pids_of(tmpdir), [], f"no process mentions {tmpdir}")
+    check.ok(not os.path.exists(tmpdir) or os.environ.get("SPOC_KEEP") == "1", "directory removed")
+
+
+if __name__ == "__main__":
+    st.main(test)
