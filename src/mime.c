@@ -1,0 +1,965 @@
+/* GMime -> struct mail. This is the only module that sees GMime's parse tree: it turns raw bytes
+ * into plain C strings that are always valid UTF-8 without NUL (headers, addresses, identifiers and
+ * the text a person wrote), rejects with SPOC_EPERM what can never become a ticket, and works
+ * around the GMime 3.2.13 defects listed in shared/LIBRARY-DEFECTS.md that touch incoming mail:
+ * adjacent base64 encoded-words (#1) are rewritten to Q encoding before GMime decodes them, base64
+ * text bodies made of padded chunks (#2) are decoded here, and bodies with a missing or lying
+ * charset (#4) go through g_mime_utils_decode_8bit() with our fallback charsets. */
+#include "mime.h"
+
+#include <errno.h>
+#include <gmime/gmime.h>
+#include <iconv.h>
+#include <inttypes.h>
+#include <string.h>
+
+/* Parser options for the whole process: created by mime_init(), read-only afterwards, so parses
+ * on several threads may share them. */
+static GMimeParserOptions *mime_options;
+
+void mime_init(void)
+{
+	static gsize once;
+
+	if (g_once_init_enter(&once)) {
+		/* windows-1252 rather than iso-8859-1: it is a superset that also maps the
+		 * 0x80-0x9f bytes Outlook writes (curly quotes, euro sign). */
+		static const char *fallback[] = {"utf-8", "windows-1252", NULL};
+
+		g_mime_init();
+		mime_options = g_mime_parser_options_new();
+		/* GMime's defaults are already loose for addresses, parameters and RFC 2047 */
+		g_mime_parser_options_set_fallback_charsets(mime_options, fallback);
+		g_once_init_leave(&once, 1);
+	}
+}
+
+void mime_shutdown(void)
+{
+	if (mime_options == NULL)
+		return;
+	g_mime_parser_options_free(mime_options);
+	mime_options = NULL;
+	g_mime_shutdown();
+}
+
+/* Base64 that treats '=' as the end of one quantum, not of the data, so "SGVsbG8=V29ybGQ=" gives
+ * "HelloWorld" (GMime 3.2.13 stops at the first padding, defect #2). Anything outside the alphabet
+ * is skipped; a trailing unpadded quantum is decoded as far as it goes. */
+static void b64_decode_chunked(const char *in, size_t len, GByteArray *out)
+{
+	static const char alphabet[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	guint32 acc = 0;
+	int n = 0;
+
+	for (size_t i = 0; i <= len; i++) {
+		const char *pos = i < len && in[i] != '\0' ? strchr(alphabet, in[i]) : NULL;
+		guint8 b[3];
+
+		if (pos != NULL) {
+			acc = acc << 6 | (guint32)(pos - alphabet);
+			if (++n < 4)
+				continue;
+		} else if (i < len && in[i] != '=') {
+			continue; /* line breaks, garbage */
+		}
+		/* a full quantum, or padding or the end closing a partial one */
+		acc <<= 6 * (4 - n);
+		b[0] = (guint8)(acc >> 16);
+		b[1] = (guint8)(acc >> 8);
+		b[2] = (guint8)acc;
+		g_byte_array_append(out, b, (guint)(n * 3 / 4));
+		acc = 0;
+		n = 0;
+	}
+}
+
+/* Replaces control characters (CR, LF, TAB, other C0, DEL) by spaces and trims, in place. Header
+ * values, names and identifiers are single lines for everything downstream. */
+static void line_clean(char *s)
+{
+	for (char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	g_strstrip(s);
+}
+
+/* Takes ownership of s (may be NULL); returns it as a clean single UTF-8 line, or NULL when
+ * nothing is left and empty_ok is FALSE. */
+static char *utf8_line(char *s, gboolean empty_ok)
+{
+	if (s == NULL)
+		return empty_ok ? g_strdup("") : NULL;
+	if (!g_utf8_validate(s, -1, NULL)) {
+		char *v = g_utf8_make_valid(s, -1);
+
+		g_free(s);
+		s = v;
+	}
+	line_clean(s);
+	if (*s == '\0' && !empty_ok) {
+		g_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* g_regex_replace_eval() callback: the matched base64 encoded-word, as a Q encoded-word. */
+static gboolean b_word_to_q(const GMatchInfo *mi, GString *out, gpointer unused)
+{
+	char *cs = g_match_info_fetch(mi, 1), *payload = g_match_info_fetch(mi, 2);
+	GByteArray *bytes = g_byte_array_new();
+
+	(void)unused;
+	b64_decode_chunked(payload, strlen(payload), bytes);
+	g_string_append_printf(out, "=?%s?Q?", cs);
+	for (guint i = 0; i < bytes->len; i++) {
+		if (g_ascii_isalnum(bytes->data[i]))
+			g_string_append_c(out, (char)bytes->data[i]);
+		else
+			g_string_append_printf(out, "=%02X", bytes->data[i]);
+	}
+	g_string_append(out, "?=");
+	g_byte_array_unref(bytes);
+	g_free(cs);
+	g_free(payload);
+	return FALSE;
+}
+
+/* Returns a copy of text in which every RFC 2047 base64 encoded-word is rewritten as the
+ * equivalent Q encoded-word. GMime 3.2.13 loses everything after the first padded base64 word of
+ * a run of adjacent words (defect #1, "=?UTF-8?B?SGk=?= =?UTF-8?B?VGhlcmU=?=" -> "Hi"); its Q
+ * decoder has no such state, and GMime still joins adjacent words and converts the charset. Raw
+ * header bytes need not be UTF-8, hence G_REGEX_RAW. Caller frees. */
+static char *rfc2047_b_to_q(const char *text)
+{
+	static GRegex *re;
+	static gsize once;
+	char *out;
+
+	if (g_once_init_enter(&once)) {
+		re = g_regex_new("=\\?([^?\\s]+)\\?[Bb]\\?([^?\\s]*)\\?=",
+				 G_REGEX_RAW | G_REGEX_OPTIMIZE, 0, NULL);
+		g_once_init_leave(&once, 1);
+	}
+	out = g_regex_replace_eval(re, text, -1, 0, 0, b_word_to_q, NULL, NULL);
+	return out != NULL ? out : g_strdup(text);
+}
+
+/* Unfolds a raw header value and rewrites its base64 encoded-words (see rfc2047_b_to_q), ready
+ * for GMime's decoders. Caller frees. */
+static char *header_prepare(const char *raw)
+{
+	char *unfolded = g_mime_utils_header_unfold(raw != NULL ? raw : "");
+	char *fixed = rfc2047_b_to_q(unfolded);
+
+	g_free(unfolded);
+	return fixed;
+}
+
+/* Decoded, single-line, valid UTF-8 value of a raw header value; caller frees. */
+static char *header_decode(GMimeParserOptions *opts, const char *raw)
+{
+	char *fixed = header_prepare(raw);
+	char *decoded = g_mime_utils_header_decode_text(opts, fixed);
+
+	g_free(fixed);
+	return utf8_line(decoded, TRUE);
+}
+
+static void mail_addr_free(gpointer p)
+{
+	struct mail_addr *a = p;
+
+	g_free(a->name);
+	g_free(a->addr);
+	g_free(a);
+}
+
+/* Appends every mailbox of list to out as struct mail_addr; a group contributes its members, or
+ * one entry without address when it is empty ("undisclosed-recipients:;"). */
+static void addr_collect(InternetAddressList *list, GPtrArray *out, int depth)
+{
+	int n = internet_address_list_length(list);
+
+	for (int i = 0; i < n; i++) {
+		InternetAddress *ia = internet_address_list_get_address(list, i);
+		struct mail_addr *a;
+
+		if (INTERNET_ADDRESS_IS_GROUP(ia) && depth < 2) {
+			InternetAddressList *members =
+			    internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia));
+
+			if (members != NULL && internet_address_list_length(members) > 0) {
+				addr_collect(members, out, depth + 1);
+				continue;
+			}
+		}
+		a = g_new0(struct mail_addr, 1);
+		a->name = utf8_line(g_strdup(internet_address_get_name(ia)), FALSE);
+		if (INTERNET_ADDRESS_IS_MAILBOX(ia))
+			a->addr = utf8_line(g_strdup(internet_address_mailbox_get_addr(
+						INTERNET_ADDRESS_MAILBOX(ia))),
+					    FALSE);
+		if (a->name == NULL && a->addr == NULL)
+			mail_addr_free(a);
+		else
+			g_ptr_array_add(out, a);
+	}
+}
+
+/* Addresses of all top-level headers called name, joined; a new array of struct mail_addr *
+ * (freed with g_ptr_array_unref). */
+static GPtrArray *addr_parse(GMimeParserOptions *opts, GMimeHeaderList *hl, const char *name)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(mail_addr_free);
+	int n = g_mime_header_list_get_count(hl);
+
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(hl, i);
+		InternetAddressList *list;
+		char *fixed;
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) != 0)
+			continue;
+		fixed = header_prepare(g_mime_header_get_raw_value(h));
+		list = internet_address_list_parse(opts, fixed);
+		g_free(fixed);
+		if (list != NULL) {
+			addr_collect(list, out, 0);
+			g_object_unref(list);
+		}
+	}
+	return out;
+}
+
+/* Copies into dst the first entry of the named header that has an address; FALSE if none. */
+static gboolean addr_first(GMimeParserOptions *opts, GMimeHeaderList *hl, const char *name,
+			   struct mail_addr *dst)
+{
+	GPtrArray *list = addr_parse(opts, hl, name);
+	gboolean found = FALSE;
+
+	for (guint i = 0; i < list->len && !found; i++) {
+		struct mail_addr *a = g_ptr_array_index(list, i);
+
+		if (a->addr == NULL)
+			continue;
+		dst->name = g_strdup(a->name);
+		dst->addr = g_strdup(a->addr);
+		found = TRUE;
+	}
+	g_ptr_array_unref(list);
+	return found;
+}
+
+/* Last resort for a From that GMime cannot parse but a person can read ("Big Bug bb@bug.com"):
+ * the first bare addr-spec in the decoded value becomes the address, the rest the name. */
+static gboolean addr_rescue(const char *value, struct mail_addr *dst)
+{
+	static GRegex *re;
+	static gsize once;
+	GMatchInfo *mi = NULL;
+	gboolean found = FALSE;
+
+	if (g_once_init_enter(&once)) {
+		re =
+		    g_regex_new("[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+",
+				G_REGEX_OPTIMIZE, 0, NULL);
+		g_once_init_leave(&once, 1);
+	}
+	if (value != NULL && g_regex_match(re, value, 0, &mi)) {
+		int start, end;
+		GString *name = g_string_new(value);
+
+		g_match_info_fetch_pos(mi, 0, &start, &end);
+		dst->addr = g_match_info_fetch(mi, 0);
+		g_string_erase(name, start, end - start);
+		dst->name = utf8_line(g_string_free(name, FALSE), FALSE);
+		found = TRUE;
+	}
+	g_match_info_free(mi);
+	return found;
+}
+
+/* "Name <addr>, addr, ..." for display; caller frees. */
+static char *addr_text(const GPtrArray *list)
+{
+	GString *s = g_string_new(NULL);
+
+	for (guint i = 0; i < list->len; i++) {
+		const struct mail_addr *a = g_ptr_array_index(list, i);
+
+		if (s->len > 0)
+			g_string_append(s, ", ");
+		if (a->name != NULL && a->addr != NULL)
+			g_string_append_printf(s, "%s <%s>", a->name, a->addr);
+		else
+			g_string_append(s, a->name != NULL ? a->name : a->addr);
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* Converts with an open iconv descriptor, putting U+FFFD where the input is invalid; *ninval_r
+ * counts those places. Returns a GString the caller frees. */
+static GString *iconv_lossy(iconv_t cd, const char *in, size_t len, size_t *ninval_r)
+{
+	GString *out = g_string_sized_new(len + 16);
+	char *inbuf = (char *)in, buf[4096], *outbuf;
+	size_t inleft = len, outleft;
+
+	*ninval_r = 0;
+	while (inleft > 0) {
+		size_t r;
+
+		outbuf = buf;
+		outleft = sizeof(buf);
+		r = iconv(cd, &inbuf, &inleft, &outbuf, &outleft);
+		g_string_append_len(out, buf, outbuf - buf);
+		if (r != (size_t)-1 || errno == E2BIG)
+			continue;
+		g_string_append(out, "\xef\xbf\xbd");
+		(*ninval_r)++;
+		if (errno != EILSEQ)
+			break; /* EINVAL: truncated sequence at the end */
+		inbuf++;
+		inleft--;
+	}
+	outbuf = buf;
+	outleft = sizeof(buf);
+	iconv(cd, NULL, NULL, &outbuf, &outleft); /* shift back to the initial state */
+	g_string_append_len(out, buf, outbuf - buf);
+	return out;
+}
+
+/* Charsets whose name is often put on text that is really something else (8-bit text labelled
+ * us-ascii, Latin-1 labelled utf-8). */
+static gboolean charset_is_weak(const char *charset)
+{
+	static const char *const weak[] = {"us-ascii", "ascii",		 "utf-8",
+					   "utf8",     "ansi_x3.4-1968", NULL};
+
+	for (int i = 0; weak[i] != NULL; i++)
+		if (g_ascii_strcasecmp(charset, weak[i]) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* Removes NUL bytes in place; returns the new length. */
+static size_t strip_nul(char *s, size_t len)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != '\0')
+			s[j++] = s[i];
+	return j;
+}
+
+/* Bytes in charset (NULL when undeclared) -> valid UTF-8 without NUL; caller frees. The declared
+ * charset is trusted when it converts cleanly, or when it is a specific one (iso-2022-jp, koi8-r:
+ * then bad bytes become U+FFFD); otherwise GMime's 8-bit heuristics with our fallback charsets
+ * decide (defect #4), and g_utf8_make_valid() is the last resort. */
+static char *to_utf8(const char *data, size_t len, const char *charset)
+{
+	char *copy = g_malloc(len + 1), *out = NULL;
+	size_t n;
+
+	if (len > 0)
+		memcpy(copy, data, len);
+	copy[len] = '\0';
+	n = strip_nul(copy, len);
+	copy[n] = '\0';
+	if (charset != NULL && *charset != '\0') {
+		iconv_t cd = g_mime_iconv_open("UTF-8", charset);
+
+		if (cd != (iconv_t)-1) {
+			size_t ninval;
+			/* convert the original bytes: NULs matter in UTF-16 */
+			GString *conv = iconv_lossy(cd, data, len, &ninval);
+
+			g_mime_iconv_close(cd);
+			conv->len = strip_nul(conv->str, conv->len);
+			conv->str[conv->len] = '\0';
+			if (ninval > 0 && g_utf8_validate(copy, (gssize)n, NULL)) {
+				/* mislabelled UTF-8 is the most common lie */
+				g_string_free(conv, TRUE);
+				return copy;
+			}
+			if (g_utf8_validate(conv->str, (gssize)conv->len, NULL) &&
+			    (ninval == 0 || !charset_is_weak(charset))) {
+				g_free(copy);
+				return g_string_free(conv, FALSE);
+			}
+			g_string_free(conv, TRUE);
+		}
+	}
+	if (g_utf8_validate(copy, (gssize)n, NULL))
+		return copy;
+	out = g_mime_utils_decode_8bit(mime_options, copy, n);
+	g_free(copy);
+	if (!g_utf8_validate(out, -1, NULL)) {
+		char *v = g_utf8_make_valid(out, -1);
+
+		g_free(out);
+		out = v;
+	}
+	return out;
+}
+
+/* CRLF and lone CR -> LF, in place. */
+static void newlines_normalise(char *s)
+{
+	char *w = s;
+
+	for (const char *r = s; *r != '\0'; r++) {
+		if (*r == '\r') {
+			*w++ = '\n';
+			if (r[1] == '\n')
+				r++;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+/* Transfer-decoded, UTF-8, LF-only content of a leaf part; caller frees. */
+static char *part_text(GMimePart *part)
+{
+	GMimeDataWrapper *content = g_mime_part_get_content(part);
+	GMimeStream *mem;
+	GByteArray *bytes;
+	char *text;
+
+	if (content == NULL)
+		return g_strdup("");
+	mem = g_mime_stream_mem_new();
+	if (g_mime_data_wrapper_get_encoding(content) == GMIME_CONTENT_ENCODING_BASE64) {
+		GMimeStream *src = g_mime_data_wrapper_get_stream(content);
+		GByteArray *enc;
+
+		g_mime_stream_reset(src);
+		g_mime_stream_write_to_stream(src, mem);
+		enc = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+		bytes = g_byte_array_new();
+		b64_decode_chunked((const char *)enc->data, enc->len, bytes);
+	} else {
+		g_mime_data_wrapper_write_to_stream(content, mem);
+		bytes = g_byte_array_ref(g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem)));
+	}
+	text = to_utf8((const char *)bytes->data, bytes->len,
+		       g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset"));
+	g_byte_array_unref(bytes);
+	g_object_unref(mem);
+	newlines_normalise(text);
+	return text;
+}
+
+/* Appends the character an entity at p ("&amp;", "&#233;") stands for; returns the entity's
+ * length, 0 when p does not start one we know. */
+static size_t html_entity(const char *p, GString *out)
+{
+	static const char *const named[][2] = {{"amp", "&"},  {"lt", "<"},    {"gt", ">"},
+					       {"nbsp", " "}, {"quot", "\""}, {"apos", "'"}};
+	const char *semi = strchr(p, ';');
+
+	if (semi == NULL || semi - p > 10)
+		return 0;
+	if (p[1] == '#') {
+		gboolean hex = p[2] == 'x' || p[2] == 'X';
+		char *end;
+		guint64 cp = g_ascii_strtoull(p + 2 + hex, &end, hex ? 16 : 10);
+
+		if (end != semi || end == p + 2 + hex)
+			return 0;
+		if (cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+			cp = 0xfffd;
+		g_string_append_unichar(out, (gunichar)cp);
+		return (size_t)(semi - p) + 1;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(named); i++) {
+		size_t l = strlen(named[i][0]);
+
+		if ((size_t)(semi - p - 1) == l &&
+		    g_ascii_strncasecmp(p + 1, named[i][0], l) == 0) {
+			g_string_append(out, named[i][1]);
+			return l + 2;
+		}
+	}
+	return 0;
+}
+
+/* Consumes the tag at p: block tags append a line break, <script>, <style>, <head> and <title>
+ * are skipped up to their closer. unclosed[] remembers closers known to be missing so that a page
+ * full of unclosed tags stays linear. Returns where the text goes on. */
+static const char *html_tag(const char *p, GString *out, gboolean unclosed[4])
+{
+	static const char *const skipped[] = {"script", "style", "head", "title"};
+	static const char block[] =
+	    " br p div tr li h1 h2 h3 h4 h5 h6 table blockquote hr ul ol pre ";
+	gboolean closing = p[1] == '/';
+	const char *e = p + 1 + closing;
+	char name[24] = " ";
+	size_t nl = 1;
+
+	for (; g_ascii_isalnum(*e); e++)
+		if (nl < sizeof(name) - 2)
+			name[nl++] = g_ascii_tolower(*e);
+	name[nl] = ' ';
+	name[nl + 1] = '\0';
+	for (; *e != '\0' && *e != '>'; e++) {
+		if ((*e == '"' || *e == '\'') && e[-1] == '=') {
+			const char *q = strchr(e + 1, *e);
+
+			if (q == NULL)
+				break;
+			e = q;
+		}
+	}
+	p = *e == '>' ? e + 1 : e;
+	if (nl > 1 && strstr(block, name) != NULL)
+		g_string_append_c(out, '\n');
+	for (size_t k = 0; k < G_N_ELEMENTS(skipped) && !closing; k++) {
+		char close[24];
+		const char *c = p;
+
+		if (unclosed[k] || strlen(skipped[k]) != nl - 1 ||
+		    strncmp(name + 1, skipped[k], nl - 1) != 0)
+			continue;
+		g_snprintf(close, sizeof(close), "</%s", skipped[k]);
+		while ((c = strchr(c, '<')) != NULL && g_ascii_strncasecmp(c, close, nl + 1) != 0)
+			c++;
+		if (c != NULL)
+			p = c;
+		else /* keep the text rather than lose it all */
+			unclosed[k] = TRUE;
+	}
+	return p;
+}
+
+/* Collapses runs of blanks, drops blanks around line breaks, keeps at most one empty line in a
+ * row, trims. Frees in; caller frees the result. */
+static char *text_tidy(GString *in)
+{
+	GString *t = g_string_sized_new(in->len + 1);
+	int nl = 0;
+
+	for (gsize i = 0; i < in->len; i++) {
+		char c = in->str[i];
+
+		if (c == '\n') {
+			while (t->len > 0 && t->str[t->len - 1] == ' ')
+				g_string_truncate(t, t->len - 1);
+			if (++nl <= 2 && t->len > 0)
+				g_string_append_c(t, '\n');
+		} else if (c != ' ' || (t->len > 0 && t->str[t->len - 1] != ' ' &&
+					t->str[t->len - 1] != '\n')) {
+			if (c != ' ')
+				nl = 0;
+			g_string_append_c(t, c);
+		}
+	}
+	g_string_free(in, TRUE);
+	while (t->len > 0 && (t->str[t->len - 1] == '\n' || t->str[t->len - 1] == ' '))
+		g_string_truncate(t, t->len - 1);
+	return g_string_free(t, FALSE);
+}
+
+/* A crude HTML -> text: drops tags and comments, block tags become line breaks, the common
+ * entities and numeric references are decoded. A real converter (html.c) replaces this later.
+ * Takes valid UTF-8; returns valid UTF-8, caller frees. */
+static char *html_strip(const char *html)
+{
+	gboolean unclosed[4] = {FALSE, FALSE, FALSE, FALSE};
+	GString *out = g_string_sized_new(strlen(html) / 2 + 16);
+	const char *p = html;
+	size_t n;
+
+	while (*p != '\0') {
+		if (strncmp(p, "<!--", 4) == 0) {
+			const char *e = strstr(p + 4, "-->");
+
+			p = e != NULL ? e + 3 : p + strlen(p);
+		} else if (*p == '<' && (g_ascii_isalpha(p[1]) || p[1] == '/' || p[1] == '!')) {
+			p = html_tag(p, out, unclosed);
+		} else if (*p == '&' && (n = html_entity(p, out)) > 0) {
+			p += n;
+		} else {
+			g_string_append_c(out, g_ascii_isspace(*p) ? ' ' : *p);
+			p++;
+		}
+	}
+	return text_tidy(out);
+}
+
+/* Disposition attachment, or a file name on a part that is not the whole message. */
+static gboolean part_is_attachment(GMimeObject *obj, gboolean top)
+{
+	GMimeContentDisposition *cd = g_mime_object_get_content_disposition(obj);
+
+	if (cd != NULL && g_mime_content_disposition_is_attachment(cd))
+		return TRUE;
+	if (top)
+		return FALSE;
+	return g_mime_part_get_filename(GMIME_PART(obj)) != NULL;
+}
+
+/* The part that holds what the person wrote: the first text/plain or text/html leaf in document
+ * order that is not an attachment, except that inside multipart/alternative text/plain is
+ * preferred to text/html (so a mailing-list footer after an HTML-only body does not win over
+ * the body). Forwarded or bounced messages (message/rfc822) are not descended into: their text
+ * is someone else's. *html_r tells which kind was found. Borrowed pointer, or NULL. */
+static GMimePart *body_find(GMimeObject *obj, gboolean top, gboolean *html_r)
+{
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		gboolean alt = g_mime_content_type_is_type(g_mime_object_get_content_type(obj),
+							   "multipart", "alternative");
+		GMimePart *best = NULL;
+		gboolean best_html = FALSE;
+		int n = g_mime_multipart_get_count(mp);
+
+		for (int i = 0; i < n; i++) {
+			gboolean html = FALSE;
+			GMimePart *p = body_find(g_mime_multipart_get_part(mp, i), FALSE, &html);
+
+			if (p == NULL)
+				continue;
+			if (!alt || !html) {
+				*html_r = html;
+				return p;
+			}
+			if (best == NULL) {
+				best = p;
+				best_html = html;
+			}
+		}
+		*html_r = best_html;
+		return best;
+	}
+	if (!GMIME_IS_PART(obj))
+		return NULL;
+
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+
+	if (part_is_attachment(obj, top))
+		return NULL;
+	*html_r = g_mime_content_type_is_type(ct, "text", "html");
+	if (*html_r || g_mime_content_type_is_type(ct, "text", "plain"))
+		return GMIME_PART(obj);
+	return NULL;
+}
+
+static char *body_text(GMimeMessage *msg)
+{
+	GMimeObject *top = g_mime_message_get_mime_part(msg);
+	gboolean html = FALSE;
+	GMimePart *part;
+	char *text, *stripped;
+
+	if (top == NULL || (part = body_find(top, TRUE, &html)) == NULL)
+		return g_strdup("");
+	text = part_text(part);
+	if (!html)
+		return text;
+	stripped = html_strip(text);
+	g_free(text);
+	return stripped;
+}
+
+/* Counts parts and nesting (message/rfc822 included) against the limits; SPOC_EPERM with the
+ * reason in err when one is exceeded. */
+static int limits_check(GMimeObject *obj, int depth, const struct mime_limits *lim, int *parts,
+			struct errbuf *err)
+{
+	if (obj == NULL)
+		return SPOC_OK;
+	if (lim->max_parts > 0 && ++*parts > lim->max_parts)
+		return errbuf_set(err, SPOC_EPERM, "more than %d MIME parts", lim->max_parts);
+	if (lim->max_depth > 0 && depth > lim->max_depth)
+		return errbuf_set(err, SPOC_EPERM, "MIME nesting deeper than %d", lim->max_depth);
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		int n = g_mime_multipart_get_count(mp);
+
+		for (int i = 0; i < n; i++) {
+			int rc = limits_check(g_mime_multipart_get_part(mp, i), depth + 1, lim,
+					      parts, err);
+
+			if (rc != SPOC_OK)
+				return rc;
+		}
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+
+		if (inner != NULL)
+			return limits_check(g_mime_message_get_mime_part(inner), depth + 1, lim,
+					    parts, err);
+	}
+	return SPOC_OK;
+}
+
+static void mail_header_free(gpointer p)
+{
+	struct mail_header *h = p;
+
+	g_free(h->name);
+	g_free(h->value);
+	g_free(h);
+}
+
+void mail_free(struct mail **mailp)
+{
+	struct mail *m = NULL;
+
+	if (mailp == NULL || (m = *mailp) == NULL)
+		return;
+	g_free(m->message_id);
+	g_free(m->in_reply_to);
+	g_clear_pointer(&m->references, g_ptr_array_unref);
+	g_free(m->from.name);
+	g_free(m->from.addr);
+	g_free(m->reply_to.name);
+	g_free(m->reply_to.addr);
+	g_clear_pointer(&m->to, g_ptr_array_unref);
+	g_clear_pointer(&m->cc, g_ptr_array_unref);
+	g_free(m->to_text);
+	g_free(m->cc_text);
+	g_free(m->subject);
+	g_clear_pointer(&m->date, g_date_time_unref);
+	g_free(m->text);
+	g_clear_pointer(&m->headers, g_ptr_array_unref);
+	g_free(m);
+	*mailp = NULL;
+}
+
+const char *mail_header(const struct mail *mail, const char *name)
+{
+	for (guint i = 0; mail->headers != NULL && i < mail->headers->len; i++) {
+		const struct mail_header *h = g_ptr_array_index(mail->headers, i);
+
+		if (g_ascii_strcasecmp(h->name, name) == 0)
+			return h->value;
+	}
+	return NULL;
+}
+
+/* Message-ids of the first header called name, oldest first, without brackets: a new array of
+ * char * (freed with g_ptr_array_unref). */
+static GPtrArray *msgids_parse(GMimeParserOptions *opts, GMimeHeaderList *hl, const char *name)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	GMimeHeader *h = g_mime_header_list_get_header(hl, name);
+	GMimeReferences *refs;
+	char *unfolded;
+
+	if (h == NULL || g_mime_header_get_raw_value(h) == NULL)
+		return out;
+	unfolded = g_mime_utils_header_unfold(g_mime_header_get_raw_value(h));
+	refs = g_mime_references_parse(opts, unfolded);
+	g_free(unfolded);
+	if (refs == NULL)
+		return out;
+	for (int i = 0; i < g_mime_references_length(refs); i++) {
+		char *id = utf8_line(g_strdup(g_mime_references_get_message_id(refs, i)), FALSE);
+
+		if (id != NULL)
+			g_ptr_array_add(out, id);
+	}
+	g_mime_references_free(refs);
+	return out;
+}
+
+/* The top-level header as written: GMime keeps the Content-* fields in the body part's list and
+ * the others in the message's, so the two are merged back by position. A new array of borrowed
+ * GMimeHeader * (g_ptr_array_unref). */
+static GPtrArray *headers_top(GMimeMessage *msg)
+{
+	GMimeObject *body = g_mime_message_get_mime_part(msg);
+	GMimeHeaderList *a = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+	GMimeHeaderList *b = body != NULL ? g_mime_object_get_header_list(body) : NULL;
+	int na = g_mime_header_list_get_count(a),
+	    nb = b != NULL ? g_mime_header_list_get_count(b) : 0;
+	GPtrArray *out = g_ptr_array_sized_new((guint)(na + nb));
+	int i = 0, j = 0;
+
+	while (i < na || j < nb) {
+		GMimeHeader *ha = i < na ? g_mime_header_list_get_header_at(a, i) : NULL;
+		GMimeHeader *hb = j < nb ? g_mime_header_list_get_header_at(b, j) : NULL;
+
+		if (hb == NULL ||
+		    (ha != NULL && g_mime_header_get_offset(ha) <= g_mime_header_get_offset(hb))) {
+			g_ptr_array_add(out, ha);
+			i++;
+		} else {
+			g_ptr_array_add(out, hb);
+			j++;
+		}
+	}
+	return out;
+}
+
+/* Options for decoding this message's header: raw 8-bit bytes in a header are most likely in
+ * the charset the body declares (GB2312 spam, Latin-1 Outlook), so that one is tried after UTF-8
+ * and before windows-1252. Returns mime_options itself or a copy the caller frees. */
+static GMimeParserOptions *header_options(GMimeMessage *msg)
+{
+	GMimeObject *body = g_mime_message_get_mime_part(msg);
+	const char *cs =
+	    body != NULL ? g_mime_object_get_content_type_parameter(body, "charset") : NULL;
+	const char *list[] = {"utf-8", cs, "windows-1252", NULL};
+	GMimeParserOptions *opts;
+	iconv_t cd;
+
+	if (cs == NULL || *cs == '\0' || charset_is_weak(cs) ||
+	    (cd = g_mime_iconv_open("UTF-8", cs)) == (iconv_t)-1)
+		return mime_options;
+	g_mime_iconv_close(cd);
+	opts = g_mime_parser_options_clone(mime_options);
+	g_mime_parser_options_set_fallback_charsets(opts, list);
+	return opts;
+}
+
+/* Fills everything but the sender checks from a parsed message; top is from headers_top(). */
+static void mail_fill(struct mail *m, GMimeMessage *msg, GPtrArray *top)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+	GMimeParserOptions *opts = header_options(msg);
+	GPtrArray *irt;
+	GDateTime *date;
+	const char *subject;
+
+	m->headers = g_ptr_array_new_with_free_func(mail_header_free);
+	for (guint i = 0; i < top->len; i++) {
+		GMimeHeader *h = g_ptr_array_index(top, i);
+		struct mail_header *mh = g_new0(struct mail_header, 1);
+
+		mh->name = utf8_line(g_strdup(g_mime_header_get_name(h)), TRUE);
+		mh->value = header_decode(opts, g_mime_header_get_raw_value(h));
+		g_ptr_array_add(m->headers, mh);
+	}
+	subject = mail_header(m, "Subject");
+	m->subject = g_strdup(subject != NULL ? subject : "");
+
+	m->message_id = utf8_line(g_strdup(g_mime_message_get_message_id(msg)), FALSE);
+	if (m->message_id == NULL) {
+		m->message_id = g_strdup_printf("%s@spocd.invalid", m->sha256);
+		m->message_id_synthetic = TRUE;
+	}
+	irt = msgids_parse(opts, hl, "In-Reply-To");
+	if (irt->len > 0)
+		m->in_reply_to = g_strdup(g_ptr_array_index(irt, 0));
+	g_ptr_array_unref(irt);
+	m->references = msgids_parse(opts, hl, "References");
+
+	if (!addr_first(opts, hl, "From", &m->from) && !addr_first(opts, hl, "Sender", &m->from) &&
+	    !addr_rescue(mail_header(m, "From"), &m->from))
+		addr_rescue(mail_header(m, "Sender"), &m->from);
+	addr_first(opts, hl, "Reply-To", &m->reply_to);
+	m->to = addr_parse(opts, hl, "To");
+	m->cc = addr_parse(opts, hl, "Cc");
+	if (opts != mime_options)
+		g_mime_parser_options_free(opts);
+	m->to_text = addr_text(m->to);
+	m->cc_text = addr_text(m->cc);
+
+	date = g_mime_message_get_date(msg);
+	m->date = date != NULL ? g_date_time_ref(date) : NULL;
+	m->text = body_text(msg);
+}
+
+/* TRUE when the bytes are nothing but white space. */
+static gboolean all_space(const char *raw, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!g_ascii_isspace(raw[i]))
+			return FALSE;
+	return TRUE;
+}
+
+/* Where the header block starts: after a UTF-8 byte order mark and blank lines that some
+ * exporters put in front (the SHA-256 still covers every byte). */
+static size_t header_start(const char *raw, size_t len)
+{
+	size_t at = 0;
+
+	if (len >= 3 && memcmp(raw, "\xef\xbb\xbf", 3) == 0)
+		at = 3;
+	for (;;) {
+		size_t e = at;
+
+		while (e < len && (raw[e] == ' ' || raw[e] == '\t' || raw[e] == '\r'))
+			e++;
+		if (e >= len || raw[e] != '\n')
+			return at;
+		at = e + 1;
+	}
+}
+
+int mime_parse(const char *raw, size_t len, const struct mime_limits *limits, struct mail **mail_r,
+	       struct errbuf *err)
+{
+	static const struct mime_limits none = {0, 0, 0};
+	GMimeStream *stream;
+	GMimeParser *parser;
+	GMimeMessage *msg;
+	GPtrArray *top;
+	struct mail *m = NULL;
+	int parts = 0, rc;
+	size_t skip;
+
+	*mail_r = NULL;
+	if (limits == NULL)
+		limits = &none;
+	mime_init();
+	if (raw == NULL || len == 0 || all_space(raw, len))
+		return errbuf_set(err, SPOC_EPERM, "empty message");
+	if (limits->max_message_bytes > 0 && (uint64_t)len > (uint64_t)limits->max_message_bytes)
+		return errbuf_set(err, SPOC_EPERM,
+				  "message over max_message_bytes (%zu > %" PRId64 ")", len,
+				  limits->max_message_bytes);
+
+	skip = header_start(raw, len);
+	if (memchr(raw, '\n', len) == NULL && memchr(raw, '\r', len) != NULL) {
+		/* old Mac line ends: GMime only knows LF and CRLF */
+		char *lf = g_memdup2(raw + skip, len - skip);
+
+		for (size_t i = 0; i < len - skip; i++)
+			if (lf[i] == '\r')
+				lf[i] = '\n';
+		stream = g_mime_stream_mem_new_with_buffer(lf, len - skip);
+		g_free(lf);
+	} else {
+		stream = g_mime_stream_mem_new_with_buffer(raw + skip, len - skip);
+	}
+	parser = g_mime_parser_new_with_stream(stream);
+	msg = g_mime_parser_construct_message(parser, mime_options);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	if (msg == NULL)
+		return errbuf_set(err, SPOC_EPERM, "no header block");
+	top = headers_top(msg);
+	if (top->len == 0)
+		rc = errbuf_set(err, SPOC_EPERM, "no header block");
+	else
+		rc = limits_check(g_mime_message_get_mime_part(msg), 1, limits, &parts, err);
+	if (rc == SPOC_OK) {
+		m = g_new0(struct mail, 1);
+		spoc_sha256_hex(raw, len, m->sha256);
+		m->raw_len = len;
+		mail_fill(m, msg, top);
+	}
+	g_ptr_array_unref(top);
+	g_object_unref(msg);
+	if (rc != SPOC_OK)
+		return rc;
+	if (m->from.addr == NULL) {
+		mail_free(&m);
+		return errbuf_set(err, SPOC_EPERM,
+				  "no sender address (From/Sender missing or unparsable)");
+	}
+	*mail_r = m;
+	return SPOC_OK;
+}
