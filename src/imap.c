@@ -215,6 +215,8 @@ int imap_select(struct imap_session *s, uint32_t *uidvalidity_r, struct errbuf *
 {
 	int r = mailimap_select(s->imap, s->conf->mailbox);
 
+	if (r == MAILIMAP_ERROR_STREAM)
+		return fail(s, r, "SELECT", err);
 	if (r != MAILIMAP_NO_ERROR)
 		return errbuf_set(err, SPOC_ETEMP, "%s: cannot select \"%s\": %s", s->where,
 				  s->conf->mailbox, server_says(s));

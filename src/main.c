@@ -121,43 +121,55 @@ static int ensure_store(struct daemon *d, struct errbuf *err)
 	return SPOC_OK;
 }
 
+/* Opens what is missing and works the mailbox once. SPOC_OK or SPOC_ETEMP. */
+static int ingest_once(struct daemon *d, struct ingest_stats *stats, struct errbuf *err)
+{
+	struct ingest_hooks hooks = {
+	    .log = log_line, .after_commit = fault_after_commit, .stop = &stop_requested};
+
+	if (ensure_store(d, err) != SPOC_OK)
+		return SPOC_ETEMP;
+	if (d->imap == NULL && imap_open(&d->conf->imap, &d->imap, err) != SPOC_OK)
+		return SPOC_ETEMP;
+	if (ingest_run(d->conf, d->st, d->imap, &hooks, stats, err) != SPOC_OK) {
+		imap_close(&d->imap);
+		store_close(&d->st);
+		return SPOC_ETEMP;
+	}
+	return SPOC_OK;
+}
+
 /* One full cycle: every message of the mailbox, then every due notification. Returns SPOC_OK
  * or SPOC_ETEMP (a server was unreachable; connections are dropped to be made afresh). */
 static int cycle(struct daemon *d)
 {
-	struct ingest_hooks hooks = {
-	    .log = log_line, .after_commit = fault_after_commit, .stop = &stop_requested};
 	struct ingest_stats stats = {0};
 	struct outbox_stats ostats = {0};
 	struct errbuf err = {{0}};
-	int rc = SPOC_OK;
+	gboolean reused = d->imap != NULL;
+	int rc;
 
-	if (ensure_store(d, &err) != SPOC_OK) {
-		log_msg(LOG_ERR, "%s", err.msg);
-		return SPOC_ETEMP;
+	rc = ingest_once(d, &stats, &err);
+	if (rc != SPOC_OK && reused && !stop_requested) {
+		/* Connections kept since the last cycle may have been closed meanwhile (a server's
+		 * idle timeout): one fresh attempt before it counts as a failure. */
+		log_msg(LOG_NOTICE, "mailbox %s: %s; connecting again", d->conf->imap.mailbox,
+			err.msg);
+		rc = ingest_once(d, &stats, &err);
 	}
-	if (d->imap == NULL && imap_open(&d->conf->imap, &d->imap, &err) != SPOC_OK) {
+	if (rc != SPOC_OK)
 		log_msg(LOG_ERR, "mailbox %s: %s", d->conf->imap.mailbox, err.msg);
-		rc = SPOC_ETEMP;
-	}
-	if (d->imap != NULL) {
-		if (ingest_run(d->conf, d->st, d->imap, &hooks, &stats, &err) != SPOC_OK) {
-			log_msg(LOG_ERR, "mailbox %s: %s", d->conf->imap.mailbox, err.msg);
-			imap_close(&d->imap);
-			store_close(&d->st);
-			rc = SPOC_ETEMP;
-		}
-		if (stats.tickets + stats.replies + stats.duplicates + stats.automatic +
-			    stats.quarantined + stats.recovered + stats.taken >
-		    0)
-			log_msg(LOG_INFO,
-				"mailbox %s: %u new ticket(s), %u repl(y/ies), %u duplicate(s), %u "
-				"automatic, %u quarantined, %u recovered, %u taken by another worker",
-				d->conf->imap.mailbox, stats.tickets, stats.replies,
-				stats.duplicates, stats.automatic, stats.quarantined,
-				stats.recovered, stats.taken);
-	}
-	if (stop_requested && d->st == NULL)
+	if (stats.tickets + stats.replies + stats.duplicates + stats.automatic + stats.quarantined +
+		stats.recovered + stats.taken >
+	    0)
+		log_msg(LOG_INFO,
+			"mailbox %s: %u new ticket(s), %u repl(y/ies), %u duplicate(s), %u "
+			"automatic, %u quarantined, %u recovered, %u taken by another worker",
+			d->conf->imap.mailbox, stats.tickets, stats.replies, stats.duplicates,
+			stats.automatic, stats.quarantined, stats.recovered, stats.taken);
+
+	/* On SIGTERM, stop after the batch in hand: queued notifications wait for the next start. */
+	if (stop_requested)
 		return rc;
 	if (ensure_store(d, &err) != SPOC_OK) {
 		log_msg(LOG_ERR, "%s", err.msg);

@@ -269,7 +269,8 @@ static gboolean addr_rescue(const char *value, struct mail_addr *dst)
 				G_REGEX_OPTIMIZE, 0, NULL);
 		g_once_init_leave(&once, 1);
 	}
-	if (value != NULL && g_regex_match(re, value, 0, &mi)) {
+	/* a header line is at most 998 bytes; longer garbage is not worth a regex scan */
+	if (value != NULL && strlen(value) <= 998 && g_regex_match(re, value, 0, &mi)) {
 		int start, end;
 		GString *name = g_string_new(value);
 
@@ -463,9 +464,12 @@ static size_t html_entity(const char *p, GString *out)
 {
 	static const char *const named[][2] = {{"amp", "&"},  {"lt", "<"},    {"gt", ">"},
 					       {"nbsp", " "}, {"quot", "\""}, {"apos", "'"}};
-	const char *semi = strchr(p, ';');
+	const char *semi = p + 1;
 
-	if (semi == NULL || semi - p > 10)
+	/* look no further than the longest entity we decode: a page of bare '&' stays linear */
+	while (*semi != '\0' && *semi != ';' && semi - p < 10)
+		semi++;
+	if (*semi != ';')
 		return 0;
 	if (p[1] == '#') {
 		gboolean hex = p[2] == 'x' || p[2] == 'X';

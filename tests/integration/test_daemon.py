@@ -36,6 +36,15 @@ def test(check):
             check.ok(wait_for(lambda: len(s.captured()) == 1, 20),
                      "and its acknowledgement is sent")
             check.ok(wait_for(lambda: s.folder_count("INBOX") == 0, 10), "INBOX is drained")
+
+            # The IMAP server restarts under it: the kept connection is dead, the next poll
+            # connects again and the next message is taken without an error.
+            s.restart_dovecot("good")
+            s.append(st.make_message("marta.vidal@example.com", "Solicito acceso a la VPN",
+                                     "Necesito acceso a la VPN para teletrabajar.\r\n"))
+            check.ok(wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets") == 2, 30),
+                     "after the IMAP server restarted, the next message becomes a ticket")
+            check.ok(wait_for(lambda: len(s.captured()) == 2, 20), "and is acknowledged")
             t0 = time.monotonic()
             p.send_signal(signal.SIGTERM)
             rc = p.wait(timeout=30)
@@ -51,7 +60,10 @@ def test(check):
             text = f.read()
         print(text)
         check.ok("stopping on request" in text, "it says why it stopped")
-        check.eq(len(s.captured()), 1, "exactly one acknowledgement in all")
+        check.ok("connecting again" in text, "it noticed the dropped connection and reconnected")
+        check.ok(not any(line.startswith("<3>") for line in text.splitlines()),
+                 "no error logged for a connection the server dropped")
+        check.eq(len(s.captured()), 2, "exactly two acknowledgements in all")
 
 
 if __name__ == "__main__":

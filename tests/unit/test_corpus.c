@@ -143,8 +143,10 @@ static void test_corpus(void **state)
 	if (corpus == NULL)
 		fail_msg("SPOC_CORPUS is not set");
 	dir = g_build_filename(corpus, "messages", NULL);
-	if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
-		fail_msg("%s: corpus not found", dir);
+	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+		g_free(dir);
+		fail_msg("%s/messages: corpus not found", corpus);
+	}
 	walk(dir, &t);
 	g_free(dir);
 	printf("corpus: %d OK, %d EPERM, %d mbox files skipped\n", t.ok, t.eperm, t.skipped);

@@ -261,6 +261,24 @@ static void test_html_only(void **state)
 	mail_free(&m);
 }
 
+/* Pathological HTML must stay linear: a megabyte of '&' without ';' and of unclosed <title>
+ * once took minutes (each one scanned to the end of the text). */
+static void test_html_linear(void **state)
+{
+	GString *raw = g_string_new("From: a@example.com\nContent-Type: text/html\n\n");
+	struct mail *m;
+
+	(void)state;
+	for (int i = 0; i < 250000; i++)
+		g_string_append(raw, "&amp");
+	for (int i = 0; i < 100000; i++)
+		g_string_append(raw, "<title>");
+	m = parse_mem(raw->str, raw->len);
+	assert_int_equal(strlen(m->text), 250000 * 4);
+	mail_free(&m);
+	g_string_free(raw, TRUE);
+}
+
 static void test_mixed_attachment(void **state)
 {
 	struct mail *m = parse_file("mixed-attachment.eml");
@@ -392,6 +410,7 @@ int main(void)
 	    cmocka_unit_test(test_synthetic_message_id),
 	    cmocka_unit_test(test_sha256),
 	    cmocka_unit_test(test_html_only),
+	    cmocka_unit_test(test_html_linear),
 	    cmocka_unit_test(test_mixed_attachment),
 	    cmocka_unit_test(test_malformed_header),
 	    cmocka_unit_test(test_reply_ids),
