@@ -44,7 +44,8 @@ struct mime_limits {
 
 /* Parses raw bytes into a mail. Returns SPOC_OK and sets *mail_r (caller frees with mail_free()),
  * or SPOC_EPERM with the reason in err when the bytes cannot be a message (empty, no header, over
- * limits, no sender). Never returns SPOC_ETEMP. */
+ * limits). A mail without a usable sender is returned with from.addr NULL: whether that is a
+ * bounce to record or a message to quarantine is the caller's policy. Never returns SPOC_ETEMP. */
 int mime_parse(const char *raw, size_t len, const struct mime_limits *limits,
 	       struct mail **mail_r, struct errbuf *err);
 void mail_free(struct mail **mail);

@@ -61,9 +61,11 @@ static const char *sender_why(const char *addr)
 		return NULL;
 	local = g_string_new(NULL);
 	for (const char *p = addr; *p != '\0' && (at == NULL || p < at); p++)
-		if (*p != '-' && *p != '_' && *p != '.')
+		if (*p != '-' && *p != '_' && *p != '.' && *p != ' ')
 			g_string_append_c(local, g_ascii_tolower(*p));
-	if (strcmp(local->str, "mailerdaemon") == 0)
+	if (strcmp(local->str, "mailerdaemon") == 0 ||
+	    strcmp(local->str, "maildeliverysystem") == 0 ||
+	    strcmp(local->str, "maildeliverysubsystem") == 0)
 		why = "From: mailer-daemon";
 	else if (strcmp(local->str, "postmaster") == 0)
 		why = "From: postmaster";
@@ -119,8 +121,9 @@ gboolean classify_is_automatic(const struct mail *mail, const char *const *desk_
 			why = "Return-Path: <> (null sender)";
 		g_free(v);
 	}
+	/* Bounces often say only "From: MAILER-DAEMON <>": then the name is all there is. */
 	if (why == NULL)
-		why = sender_why(mail->from.addr);
+		why = sender_why(mail->from.addr != NULL ? mail->from.addr : mail->from.name);
 	if (why == NULL && (v = header_token(mail, "Content-Type")) != NULL) {
 		if (strcmp(v, "multipart/report") == 0)
 			why = "Content-Type: multipart/report (delivery or read report)";

@@ -134,6 +134,13 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 	if (!classify_is_automatic(mail, (const char *const *)p->conf->desk.addresses,
 				   &d.automatic_why))
 		d.automatic_why = NULL;
+	if (d.automatic_why == NULL && mail->from.addr == NULL) {
+		/* A person's message we could never answer: keep it for an operator. */
+		rc = quarantine(p, msg->uid, raw, msg->raw->len,
+				"no sender address (From and Sender missing or unparsable)", err);
+		mail_free(&mail);
+		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
+	}
 	d.language = classify_language(mail, p->conf->desk.default_language);
 	d.ack_from = p->conf->smtp.from_address;
 	d.message_id_domain = p->conf->desk.message_id_domain;

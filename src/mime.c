@@ -859,8 +859,19 @@ static void mail_fill(struct mail *m, GMimeMessage *msg, GPtrArray *top)
 	m->references = msgids_parse(opts, hl, "References");
 
 	if (!addr_first(opts, hl, "From", &m->from) && !addr_first(opts, hl, "Sender", &m->from) &&
-	    !addr_rescue(mail_header(m, "From"), &m->from))
-		addr_rescue(mail_header(m, "Sender"), &m->from);
+	    !addr_rescue(mail_header(m, "From"), &m->from) &&
+	    !addr_rescue(mail_header(m, "Sender"), &m->from)) {
+		/* No address anywhere: the name still tells who sent it. GMime parses nothing out
+		 * of the bounces' "MAILER-DAEMON <>", so take the decoded value up to its '<'. */
+		GPtrArray *list = addr_parse(opts, hl, "From");
+		const char *value = mail_header(m, "From");
+
+		if (list->len > 0)
+			m->from.name = g_strdup(((struct mail_addr *)g_ptr_array_index(list, 0))->name);
+		else if (value != NULL)
+			m->from.name = utf8_line(g_strndup(value, strcspn(value, "<")), FALSE);
+		g_ptr_array_unref(list);
+	}
 	addr_first(opts, hl, "Reply-To", &m->reply_to);
 	m->to = addr_parse(opts, hl, "To");
 	m->cc = addr_parse(opts, hl, "Cc");
@@ -959,11 +970,6 @@ int mime_parse(const char *raw, size_t len, const struct mime_limits *limits, st
 	g_object_unref(msg);
 	if (rc != SPOC_OK)
 		return rc;
-	if (m->from.addr == NULL) {
-		mail_free(&m);
-		return errbuf_set(err, SPOC_EPERM,
-				  "no sender address (From/Sender missing or unparsable)");
-	}
 	*mail_r = m;
 	return SPOC_OK;
 }

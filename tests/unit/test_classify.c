@@ -111,6 +111,10 @@ static void test_auto_sender_names(void **state)
 	check_auto("replyto@example.org", "", FALSE, NULL);
 	check_auto("postmaster.assistant@example.org", "", FALSE, NULL);
 	check_auto("Mailer Daemon Fan <fan@example.org>", "", FALSE, NULL);
+	/* bounces that carry no address at all, only a name */
+	check_auto("MAILER-DAEMON <>", "", TRUE, "mailer-daemon");
+	check_auto("Mail Delivery System <>", "", TRUE, "mailer-daemon");
+	check_auto("Ana Ruiz <>", "", FALSE, NULL);
 }
 
 static void test_auto_desk_address(void **state)

@@ -56,7 +56,7 @@ static void check_mail(const char *path, const struct mail *m)
 	CHECK(m->in_reply_to == NULL || utf8_ok(m->in_reply_to));
 	for (guint i = 0; i < m->references->len; i++)
 		CHECK(utf8_ok(g_ptr_array_index(m->references, i)));
-	CHECK(utf8_ok(m->from.addr) && m->from.addr[0] != '\0');
+	CHECK(m->from.addr == NULL || (utf8_ok(m->from.addr) && m->from.addr[0] != '\0'));
 	CHECK(addr_ok(&m->from) && addr_ok(&m->reply_to));
 	CHECK(addrs_ok(m->to) && addrs_ok(m->cc));
 	CHECK(utf8_ok(m->to_text) && utf8_ok(m->cc_text));
