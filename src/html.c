@@ -142,4 +142,3 @@ char *html_to_text(const char *html)
 	}
 	return text_tidy(out);
 }
-

@@ -82,12 +82,12 @@ static void test_linear_on_hostile_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_blocks_become_lines),
-		cmocka_unit_test(test_hidden_parts_dropped),
-		cmocka_unit_test(test_entities),
-		cmocka_unit_test(test_whitespace),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_linear_on_hostile_input),
+	    cmocka_unit_test(test_blocks_become_lines),
+	    cmocka_unit_test(test_hidden_parts_dropped),
+	    cmocka_unit_test(test_entities),
+	    cmocka_unit_test(test_whitespace),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_linear_on_hostile_input),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,32 @@
+/* libFuzzer target for the parser entry point of incoming mail: raw bytes -> mime_parse(), and on
+ * success every pure decision that reads the result (automatic, kind, language, ticket tag), so
+ * a crash, leak or UB anywhere a stranger's bytes reach is found. */
+#include "classify.h"
+#include "mime.h"
+#include "ticket.h"
+
+#include <stdint.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const struct mime_limits limits = {
+		.max_message_bytes = 4 * 1024 * 1024, .max_parts = 200, .max_depth = 20};
+	static const char *const desk[] = {"help@desk.test", NULL};
+	struct mail *mail = NULL;
+	struct errbuf err = {{0}};
+	const char *why = NULL;
+	enum spoc_kind kind;
+	int64_t number;
+
+	mime_init();
+	if (mime_parse((const char *)data, size, &limits, &mail, &err) != SPOC_OK)
+		return 0;
+	classify_is_automatic(mail, desk, &why);
+	classify_kind(mail, SPOC_KIND_INCIDENT, &why);
+	classify_language(mail, "es");
+	ticket_find_tag(mail->subject, &kind, &number);
+	mail_free(&mail);
+	return 0;
+}
