@@ -113,4 +113,6 @@ CREATE TABLE outbox (
     created_at  timestamptz NOT NULL DEFAULT now(),
     sent_at     timestamptz
 );
-CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
+-- The notifier's claim orders by (next_attempt_at, id): rows queued in one transaction share
+-- next_attempt_at, so both columns are needed to find the next one without a sort.
+CREATE INDEX outbox_due ON outbox (next_attempt_at, id) WHERE state = 'pending';

@@ -816,13 +816,16 @@ protocol imap {{
                                  preexec_fn=_child_setup(signal.SIGKILL))
             timer = threading.Timer(timeout, p.kill)
             timer.start()
+            hwm = _HighWaterMark(p.pid)
             try:
                 _, status, rusage = os.wait4(p.pid, 0)
             finally:
                 timer.cancel()
+                hwm.stop()
             p.returncode = os.waitstatus_to_exitcode(status)
             elapsed = time.monotonic() - t0
         self.last_rusage = rusage
+        self.last_peak_rss_kib = hwm.kib
         self.last_elapsed = elapsed
         with open(out_path, "rb") as f:
             stdout = f.read().decode("utf-8", "replace")
@@ -837,6 +840,34 @@ protocol imap {{
         if elapsed >= timeout:
             raise RuntimeError(f"spocd {' '.join(args)} did not finish within {timeout}s (killed)")
         return p.returncode, stdout, stderr
+
+
+class _HighWaterMark(threading.Thread):
+    """Follows VmHWM (peak resident set) of one process in /proc while it runs. ru_maxrss from
+    wait4 cannot be used for that: it also counts the pages the child shared with this (large)
+    Python process between fork and exec. The last reading is taken at most 20 ms before exit."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.path = f"/proc/{pid}/status"
+        self.kib = 0
+        self._done = threading.Event()
+        self.start()
+
+    def run(self):
+        while not self._done.is_set():
+            try:
+                with open(self.path) as f:
+                    for line in f:
+                        if line.startswith("VmHWM:"):
+                            self.kib = max(self.kib, int(line.split()[1]))
+            except (OSError, ValueError):
+                pass
+            self._done.wait(0.02)
+
+    def stop(self):
+        self._done.set()
+        self.join()
 
 
 def _quote(name):
