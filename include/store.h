@@ -65,6 +65,10 @@ struct ingest_decision {
 	const char *language;
 	const char *ack_from;      /* desk From address of the acknowledgement */
 	const char *message_id_domain;
+	/* Number named by a "[INC-000123]" tag in the subject, 0 if none. It threads the mail only
+	 * when the sender is that ticket's requester: a stranger who knows or guesses a number
+	 * never gets into someone else's ticket. */
+	int64_t subject_tag;
 };
 
 struct ingest_result {

@@ -8,6 +8,7 @@
 
 #include "classify.h"
 #include "mime.h"
+#include "ticket.h"
 
 #include <string.h>
 #include <syslog.h>
@@ -108,6 +109,7 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 					   .max_depth = 50};
 	const char *raw = (const char *)msg->raw->data;
 	struct ingest_decision d = {0};
+	enum spoc_kind tag_kind;
 	struct ingest_result res;
 	struct mail *mail = NULL;
 	struct errbuf why = {{0}};
@@ -142,6 +144,8 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
 	}
 	d.language = classify_language(mail, p->conf->desk.default_language);
+	if (!ticket_find_tag(mail->subject, &tag_kind, &d.subject_tag))
+		d.subject_tag = 0;
 	d.ack_from = p->conf->smtp.from_address;
 	d.message_id_domain = p->conf->desk.message_id_domain;
 

@@ -440,6 +440,30 @@ static int insert_message(struct store *st, const char *ticket, const char *raw,
 	return SPOC_OK;
 }
 
+/* The ticket the subject tag names, when the sender is its requester; 0 otherwise. */
+static int find_tagged(struct store *st, const struct mail *m, int64_t number, int64_t *ticket_r,
+		       struct errbuf *err)
+{
+	char num[24];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	*ticket_r = 0;
+	if (number <= 0 || m->from.addr == NULL)
+		return SPOC_OK;
+	g_snprintf(num, sizeof(num), "%" G_GINT64_FORMAT, number);
+	const char *p[] = {num, m->from.addr};
+	res = run(st, "threading by subject tag",
+		  "SELECT id FROM tickets WHERE number = $1::bigint AND requester = lower($2)", 2, p,
+		  NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	if (PQntuples(res) > 0)
+		*ticket_r = get_i64(res, 0, 0);
+	PQclear(res);
+	return SPOC_OK;
+}
+
 /* The ticket an existing message names through In-Reply-To or References, nearest first; 0 when
  * none. Our own notifications count from the moment they are queued. */
 static int find_thread(struct store *st, const struct mail *m, int64_t *ticket_r,
@@ -623,7 +647,8 @@ int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidit
 	}
 	PQclear(res);
 
-	if ((rc = find_thread(st, mail, &thread, err)) != SPOC_OK)
+	if ((rc = find_thread(st, mail, &thread, err)) != SPOC_OK ||
+	    (thread == 0 && (rc = find_tagged(st, mail, d->subject_tag, &thread, err)) != SPOC_OK))
 		return rc;
 
 	if (thread != 0) {
