@@ -66,26 +66,6 @@ static char *get_string(struct reader *r, const char *name, const char *dflt)
 	return g_strdup(v);
 }
 
-static int get_int(struct reader *r, const char *name, int dflt, int min, int max)
-{
-	config_setting_t *s = config_lookup(&r->cfg, name);
-	long long v;
-
-	if (s == NULL)
-		return dflt;
-	if (config_setting_type(s) != CONFIG_TYPE_INT &&
-	    config_setting_type(s) != CONFIG_TYPE_INT64) {
-		fail(r, name, "must be a whole number from %d to %d", min, max);
-		return dflt;
-	}
-	v = config_setting_get_int64(s);
-	if (v < min || v > max) {
-		fail(r, name, "must be %d..%d, not %lld", min, max, v);
-		return dflt;
-	}
-	return (int)v;
-}
-
 static int64_t get_int64(struct reader *r, const char *name, int64_t dflt, int64_t min, int64_t max)
 {
 	config_setting_t *s = config_lookup(&r->cfg, name);
@@ -105,6 +85,11 @@ static int64_t get_int64(struct reader *r, const char *name, int64_t dflt, int64
 		return dflt;
 	}
 	return v;
+}
+
+static int get_int(struct reader *r, const char *name, int dflt, int min, int max)
+{
+	return (int)get_int64(r, name, dflt, min, max);
 }
 
 /* Index of the value in allowed (NULL-terminated), or dflt_index when the setting is absent. */
