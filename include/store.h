@@ -63,7 +63,6 @@ struct ingest_decision {
 	const char *kind_rule;
 	const char *automatic_why; /* non-NULL: automatic mail, no ack */
 	const char *language;
-	const char *ack_from;      /* desk From address of the acknowledgement */
 	const char *message_id_domain;
 	/* Number named by a "[INC-000123]" tag in the subject, 0 if none. It threads the mail only
 	 * when the sender is that ticket's requester: a stranger who knows or guesses a number
@@ -106,7 +105,6 @@ struct outbox_row {
 	char *in_reply_to;    /* the message we answer, without brackets, or NULL */
 	GPtrArray *references; /* char *, without brackets */
 	int attempts;
-	int64_t age_s;        /* seconds since the row was queued */
 };
 void outbox_row_free(struct outbox_row **row);
 

@@ -146,7 +146,6 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 	d.language = classify_language(mail, p->conf->desk.default_language);
 	if (!ticket_find_tag(mail->subject, &tag_kind, &d.subject_tag))
 		d.subject_tag = 0;
-	d.ack_from = p->conf->smtp.from_address;
 	d.message_id_domain = p->conf->desk.message_id_domain;
 
 	rc = store_ingest_mail(p->st, p->conf->imap.mailbox, p->uidvalidity, msg->uid, raw,

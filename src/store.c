@@ -754,8 +754,7 @@ int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbu
 		  "SELECT o.id, o.kind, o.ticket_id, t.display, t.kind, t.subject, o.recipient,"
 		  "  o.recipient_name, o.language, o.message_id,"
 		  "  CASE WHEN m.message_id_synthetic THEN NULL ELSE m.message_id END,"
-		  "  array_to_string(m.refs, E'\\n'), o.attempts,"
-		  "  extract(epoch FROM now() - o.created_at)::bigint"
+		  "  array_to_string(m.refs, E'\\n'), o.attempts"
 		  " FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
 		  " LEFT JOIN messages m ON m.id = o.in_reply_to_message"
 		  " WHERE o.state = 'pending' AND o.next_attempt_at <= now()"
@@ -796,7 +795,6 @@ int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbu
 	if (r->in_reply_to != NULL)
 		g_ptr_array_add(r->references, g_strdup(r->in_reply_to));
 	r->attempts = (int)get_i64(res, 0, 12);
-	r->age_s = get_i64(res, 0, 13);
 	PQclear(res);
 	*row_r = r;
 	return SPOC_OK;
