@@ -74,6 +74,26 @@ def test(check):
                             "UID EXPUNGE 1"],
                      "UID COPY, +FLAGS (\\Deleted) and UID EXPUNGE of that UID only")
 
+        # The server renumbers the mailbox (new UIDVALIDITY): the message it already gave is
+        # recognised by its SHA-256 and only moved; no second ticket, no second acknowledgement.
+        renumbered = st.make_message("rosa.vega@example.com", "No funciona el teléfono",
+                                     "El teléfono fijo no da tono.\r\n")
+        with FakeImap("renumber", renumbered, uidvalidity=1000) as fake:
+            rc, err, _ = run_against(s, fake, check)
+            check.eq(rc, 0, "UIDVALIDITY 1000: the cycle completes")
+        tickets = s.sql_value("SELECT count(*) FROM tickets")
+        acks = s.sql_value("SELECT count(*) FROM outbox")
+        with FakeImap("renumber", renumbered, uidvalidity=2000) as fake:
+            rc, err, _ = run_against(s, fake, check)
+            check.eq(rc, 0, "UIDVALIDITY 2000: the cycle completes")
+            check.ok("UIDVALIDITY changed" in err, "the change is logged", err)
+            check.eq(s.sql_value("SELECT count(*) FROM tickets"), tickets, "no second ticket")
+            check.eq(s.sql_value("SELECT count(*) FROM outbox"), acks, "no second acknowledgement")
+            check.eq(s.sql("SELECT outcome FROM ingest_log WHERE uidvalidity = 2000"), [("duplicate",)],
+                     "recorded as a duplicate under the new UIDVALIDITY")
+            check.ok(any(" UID MOVE 1 " in c.upper() and "PROCESSED" in c.upper() for c in fake.commands),
+                     "and moved to the processed folder", repr(fake.commands))
+
 
 if __name__ == "__main__":
     st.main(test)

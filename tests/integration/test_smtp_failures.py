@@ -70,6 +70,25 @@ def test(check):
         check.eq(outbox_of(s, "usuario2@example.com")[:2], ("failed", attempts), "550: a failed row is never retried")
         check.eq(len(s.captured()), 1, "550: nothing captured")
 
+        # The server hangs up after the message data, before any reply: temporary, retried
+        # with the same Message-ID.
+        s.smtp_mode("drop")
+        s.append(message(4))
+        rc, out, err = s.run_spocd("--once")
+        check.eq(rc, 0, "drop after DATA: spocd --once exits 0")
+        state, attempts, last_error, future, _ = outbox_of(s, "user4@example.com")
+        check.eq((state, attempts), ("pending", 1), "drop after DATA: row pending after 1 attempt")
+        check.ok(future, "drop after DATA: next_attempt_at is in the future")
+        mid = s.sql_value("SELECT message_id FROM outbox WHERE recipient = 'user4@example.com'")
+        s.smtp_mode("accept")
+        s.sql("UPDATE outbox SET next_attempt_at = now() WHERE state = 'pending'")
+        rc, out, err = s.run_spocd("--once")
+        check.eq(outbox_of(s, "user4@example.com")[0], "sent", "drop after DATA: sent on the retry")
+        again = [m for m in s.captured() if m.envelope["rcpt_tos"] == ["user4@example.com"]]
+        check.eq(len(again), 1, "drop after DATA: one copy captured")
+        check.eq(st.norm_id(again[0]["Message-ID"]), st.norm_id(mid),
+                 "drop after DATA: the retry carries the row's Message-ID")
+
         # No listener at all.
         port = s.smtp_port
         s.stop_smtp()
@@ -77,7 +96,7 @@ def test(check):
         rc, out, err = s.run_spocd("--once")
         check.eq(rc, 75, "no listener: spocd --once exits 75 (SMTP server unreachable)")
         check.ok(f"127.0.0.1:{port}" in err, f"no listener: stderr names 127.0.0.1:{port}", err)
-        check.eq(s.sql_value("SELECT count(*) FROM tickets"), 3, "no listener: the ticket exists")
+        check.eq(s.sql_value("SELECT count(*) FROM tickets"), 4, "no listener: the ticket exists")
         check.eq(s.folder_count("INBOX"), 0, "no listener: the message was moved")
         state, attempts, last_error, future, _ = outbox_of(s, "user3@example.com")
         check.eq((state, attempts), ("pending", 1), "no listener: row pending after 1 attempt")
@@ -90,9 +109,10 @@ def test(check):
         rc, out, err = s.run_spocd("--once")
         check.eq(rc, 0, "listener back: spocd --once exits 0")
         check.eq(outbox_of(s, "user3@example.com")[0], "sent", "listener back: row sent")
-        check.eq(len(s.captured()), 2, "listener back: 2 acknowledgements captured in all")
+        check.eq(len(s.captured()), 3, "listener back: 3 acknowledgements captured in all")
         check.eq(sorted(a.envelope["rcpt_tos"][0] for a in s.captured()),
-                 ["user1@example.com", "user3@example.com"], "acknowledged: user1 and user3, never usuario2")
+                 ["user1@example.com", "user3@example.com", "user4@example.com"],
+                 "acknowledged: user1, user3 and user4, never usuario2")
 
 
 if __name__ == "__main__":
