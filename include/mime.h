@@ -7,6 +7,11 @@
 
 #include <stdint.h>
 
+/* Longest Message-ID kept as the message's own; a longer one is replaced by the synthetic key. */
+#define MIME_MAX_ID_LEN 998
+/* Most Message-IDs kept from References: the first (the thread's root) and the latest others. */
+#define MIME_MAX_REFS 100
+
 struct mail_addr {
 	char *name; /* display name, UTF-8, may be NULL */
 	char *addr; /* addr-spec as written (local@domain), may be NULL for a group or garbage */
@@ -18,22 +23,22 @@ struct mail_header {
 };
 
 struct mail {
-	char sha256[65];       /* of the raw bytes */
+	char sha256[65]; /* of the raw bytes */
 	size_t raw_len;
-	char *message_id;      /* without angle brackets; synthetic "<sha256>@spocd.invalid" if absent */
+	char *message_id; /* without angle brackets; synthetic "<sha256>@spocd.invalid" if absent */
 	gboolean message_id_synthetic;
 	char *in_reply_to;     /* first msg-id of In-Reply-To, no brackets, or NULL */
-	GPtrArray *references; /* char *, no brackets, oldest first */
+	GPtrArray *references; /* char *, no brackets, oldest first, at most MIME_MAX_REFS */
 	struct mail_addr from; /* from.addr NULL when the message has no usable From */
 	struct mail_addr reply_to;
-	GPtrArray *to;         /* struct mail_addr * */
-	GPtrArray *cc;         /* struct mail_addr * */
-	char *to_text;         /* the To list as one readable UTF-8 line, "" if none */
+	GPtrArray *to; /* struct mail_addr * */
+	GPtrArray *cc; /* struct mail_addr * */
+	char *to_text; /* the To list as one readable UTF-8 line, "" if none */
 	char *cc_text;
-	char *subject;         /* UTF-8, "" if none */
-	GDateTime *date;       /* NULL when missing or unparsable */
-	char *text;            /* the body a person wrote, valid UTF-8, "" if none */
-	GPtrArray *headers;    /* struct mail_header *, top-level header in order */
+	char *subject;	    /* UTF-8, "" if none */
+	GDateTime *date;    /* NULL when missing or unparsable */
+	char *text;	    /* the body a person wrote, valid UTF-8, "" if none */
+	GPtrArray *headers; /* struct mail_header *, top-level header in order */
 };
 
 struct mime_limits {
@@ -46,8 +51,8 @@ struct mime_limits {
  * or SPOC_EPERM with the reason in err when the bytes cannot be a message (empty, no header, over
  * limits). A mail without a usable sender is returned with from.addr NULL: whether that is a
  * bounce to record or a message to quarantine is the caller's policy. Never returns SPOC_ETEMP. */
-int mime_parse(const char *raw, size_t len, const struct mime_limits *limits,
-	       struct mail **mail_r, struct errbuf *err);
+int mime_parse(const char *raw, size_t len, const struct mime_limits *limits, struct mail **mail_r,
+	       struct errbuf *err);
 void mail_free(struct mail **mail);
 
 /* Value of the first top-level header with that name (case-insensitive), decoded; NULL if absent.

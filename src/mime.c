@@ -631,10 +631,15 @@ static GPtrArray *msgids_parse(GMimeParserOptions *opts, GMimeHeaderList *hl, co
 	for (int i = 0; i < g_mime_references_length(refs); i++) {
 		char *id = utf8_line(g_strdup(g_mime_references_get_message_id(refs, i)), FALSE);
 
-		if (id != NULL)
+		if (id != NULL && strlen(id) <= MIME_MAX_ID_LEN)
 			g_ptr_array_add(out, id);
+		else
+			g_free(id);
 	}
 	g_mime_references_free(refs);
+	/* Threads can grow long; the root and the most recent ones are what find a ticket. */
+	if (out->len > MIME_MAX_REFS)
+		g_ptr_array_remove_range(out, 1, out->len - MIME_MAX_REFS);
 	return out;
 }
 
@@ -710,6 +715,12 @@ static void mail_fill(struct mail *m, GMimeMessage *msg, GPtrArray *top)
 	m->subject = g_strdup(subject != NULL ? subject : "");
 
 	m->message_id = utf8_line(g_strdup(g_mime_message_get_message_id(msg)), FALSE);
+	/* RFC 5322 lines end at 998 characters; a longer "identifier" is noise, and could not be
+	 * indexed for threading either. */
+	if (m->message_id != NULL && strlen(m->message_id) > MIME_MAX_ID_LEN) {
+		g_free(m->message_id);
+		m->message_id = NULL;
+	}
 	if (m->message_id == NULL) {
 		m->message_id = g_strdup_printf("%s@spocd.invalid", m->sha256);
 		m->message_id_synthetic = TRUE;
@@ -729,7 +740,8 @@ static void mail_fill(struct mail *m, GMimeMessage *msg, GPtrArray *top)
 		const char *value = mail_header(m, "From");
 
 		if (list->len > 0)
-			m->from.name = g_strdup(((struct mail_addr *)g_ptr_array_index(list, 0))->name);
+			m->from.name =
+			    g_strdup(((struct mail_addr *)g_ptr_array_index(list, 0))->name);
 		else if (value != NULL)
 			m->from.name = utf8_line(g_strndup(value, strcspn(value, "<")), FALSE);
 		g_ptr_array_unref(list);

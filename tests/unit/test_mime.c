@@ -322,6 +322,36 @@ static void test_reply_ids(void **state)
 	mail_free(&m);
 }
 
+/* Identifiers beyond what a header line may hold are noise: an over-long Message-ID gives way to
+ * the synthetic key, over-long references are dropped, and a huge References list keeps its root
+ * and the latest MIME_MAX_REFS - 1. */
+static void test_id_limits(void **state)
+{
+	GString *raw = g_string_new("From: a@example.com\r\nMessage-ID: <");
+	struct mail *m;
+
+	(void)state;
+	for (int i = 0; i < MIME_MAX_ID_LEN; i++)
+		g_string_append_c(raw, 'x');
+	g_string_append(raw, "@example.com>\r\nReferences: <root@example.com> <");
+	for (int i = 0; i < 2000; i++)
+		g_string_append_c(raw, 'y');
+	g_string_append(raw, "@example.com>");
+	for (int i = 1; i <= 300; i++)
+		g_string_append_printf(raw, "\r\n <r%d@example.com>", i);
+	g_string_append(raw, "\r\nSubject: ids\r\n\r\nbody\r\n");
+	m = parse_mem(raw->str, raw->len);
+	assert_true(m->message_id_synthetic);
+	assert_true(g_str_has_suffix(m->message_id, "@spocd.invalid"));
+	assert_int_equal(m->references->len, MIME_MAX_REFS);
+	assert_string_equal(g_ptr_array_index(m->references, 0), "root@example.com");
+	assert_string_equal(g_ptr_array_index(m->references, 1), "r202@example.com");
+	assert_string_equal(g_ptr_array_index(m->references, MIME_MAX_REFS - 1),
+			    "r300@example.com");
+	mail_free(&m);
+	g_string_free(raw, TRUE);
+}
+
 /* GMime 3.2.13 defect #1: "=?UTF-8?B?UmU6?= =?UTF-8?B?IFtJTkMtMDAwMTIzXQ==?=" decodes to "Re:". */
 static void test_adjacent_encoded_words(void **state)
 {
@@ -417,6 +447,7 @@ int main(void)
 	    cmocka_unit_test(test_mixed_attachment),
 	    cmocka_unit_test(test_malformed_header),
 	    cmocka_unit_test(test_reply_ids),
+	    cmocka_unit_test(test_id_limits),
 	    cmocka_unit_test(test_adjacent_encoded_words),
 	    cmocka_unit_test(test_padded_base64),
 	    cmocka_unit_test(test_line_ends_and_nul),
