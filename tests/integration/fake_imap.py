@@ -9,8 +9,11 @@ import threading
 
 
 class FakeImap:
-    def __init__(self, scenario, message=b"", announced_size=None, literal=None, uidvalidity=4242):
+    def __init__(self, scenario, message=b"", announced_size=None, literal=None, uidvalidity=4242,
+                 delimiter="/"):
         self.scenario = scenario
+        self.delimiter = delimiter.encode()
+        self.folders = set()
         self.uidvalidity = uidvalidity
         self.message = message
         self.announced_size = announced_size if announced_size is not None else len(message)
@@ -87,9 +90,12 @@ class FakeImap:
         if cmd.startswith("LIST"):
             name = cmd.split(" ", 2)[2].strip().strip('"') if cmd.count(" ") >= 2 else ""
             if name == "":
-                return ok(b'* LIST (\\Noselect) "/" ""\r\n')
-            return ok(b'* LIST () "/" "' + name.encode() + b'"\r\n')
+                return ok(b'* LIST (\\Noselect) "' + self.delimiter + b'" ""\r\n')
+            if self.scenario == "delimiter" and name not in self.folders:
+                return ok()
+            return ok(b'* LIST () "' + self.delimiter + b'" "' + name.encode() + b'"\r\n')
         if cmd.startswith("CREATE"):
+            self.folders.add(cmd.split(" ", 1)[1].strip().strip('"'))
             return ok()
         if cmd.startswith("SELECT") or cmd.startswith("EXAMINE"):
             return ok(b"* 1 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 4242] ok\r\n"

@@ -94,6 +94,17 @@ def test(check):
             check.ok(any(" UID MOVE 1 " in c.upper() and "PROCESSED" in c.upper() for c in fake.commands),
                      "and moved to the processed folder", repr(fake.commands))
 
+        # A server whose hierarchy delimiter is "." (Dovecot's default Maildir++ layout): the
+        # configured "spocd/processed" becomes "spocd.processed", created when missing.
+        with FakeImap("delimiter", good, uidvalidity=3000, delimiter=".") as fake:
+            rc, err, _ = run_against(s, fake, check)
+            check.eq(rc, 0, "server with '.' delimiter: the cycle completes")
+            cmds = [c.split(" ", 1)[1].upper() for c in fake.commands if " " in c]
+            check.ok('CREATE "SPOCD.PROCESSED"' in cmds and 'CREATE "SPOCD.FAILED"' in cmds,
+                     "both folders created in the server's hierarchy", repr(cmds))
+            check.ok('UID MOVE 1 "SPOCD.PROCESSED"' in cmds, "the message moved to spocd.processed",
+                     repr(cmds))
+
 
 if __name__ == "__main__":
     st.main(test)
