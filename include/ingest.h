@@ -7,6 +7,7 @@
 
 #include "conf.h"
 #include "imap.h"
+#include "mime.h"
 #include "store.h"
 
 #include <signal.h>
@@ -20,6 +21,8 @@ struct ingest_hooks {
 	/* Told about each message and each notable event; line names mailbox, UID, Message-ID and
 	 * ticket. May be NULL. */
 	void (*log)(int priority, const char *line, void *ctx);
+	/* Called for each message right after it was parsed. May be NULL. */
+	void (*after_parse)(const struct mail *mail, void *ctx);
 	/* Called right after each batch COMMIT and before the IMAP move. May be NULL. */
 	void (*after_commit)(void *ctx);
 	void *ctx;

@@ -35,20 +35,19 @@ int store_mailbox_advance(struct store *st, const char *mailbox, uint32_t uidval
 			  uint32_t last_uid, struct errbuf *err);
 
 enum ingest_outcome {
-	INGEST_TICKET,     /* created a ticket */
-	INGEST_REPLY,      /* threaded onto an existing ticket */
-	INGEST_DUPLICATE,  /* same bytes or Message-ID seen before */
-	INGEST_AUTOMATIC,  /* recorded, no ticket and no acknowledgement */
+	INGEST_TICKET,	  /* created a ticket */
+	INGEST_REPLY,	  /* threaded onto an existing ticket */
+	INGEST_DUPLICATE, /* same bytes or Message-ID seen before */
+	INGEST_AUTOMATIC, /* recorded, no ticket and no acknowledgement */
 	INGEST_QUARANTINED,
-	INGEST_TAKEN,      /* another worker recorded this UID first: it moves it, not us */
+	INGEST_TAKEN, /* another worker recorded this UID first: it moves it, not us */
 };
 const char *store_outcome_name(enum ingest_outcome outcome);
 
 /* Takes the session-level advisory lock of one mailbox, without waiting: *got_r is FALSE when
  * another worker holds it (it is working the mailbox now). Released by store_mailbox_unlock() or
  * when the connection ends. */
-int store_mailbox_lock(struct store *st, const char *mailbox, gboolean *got_r,
-		       struct errbuf *err);
+int store_mailbox_lock(struct store *st, const char *mailbox, gboolean *got_r, struct errbuf *err);
 void store_mailbox_unlock(struct store *st, const char *mailbox);
 
 /* The UIDs among uids (for this mailbox and UIDVALIDITY) that are already recorded, with the
@@ -56,6 +55,19 @@ void store_mailbox_unlock(struct store *st, const char *mailbox);
  * table (uid -> GINT_TO_POINTER(outcome + 1)). */
 int store_ingested_uids(struct store *st, const char *mailbox, uint32_t uidvalidity,
 			const uint32_t *uids, size_t n, GHashTable **seen_r, struct errbuf *err);
+
+/* Unfinished attempts of the UIDs (uid -> GINT_TO_POINTER(attempts)), only those that have any:
+ * each is a pass that died while processing it. Caller frees the table. */
+int store_attempts_get(struct store *st, const char *mailbox, uint32_t uidvalidity,
+		       const uint32_t *uids, size_t n, GHashTable **attempts_r, struct errbuf *err);
+/* Counts one more attempt for each UID, committed at once (outside any transaction) so that it
+ * survives a crash. */
+int store_attempts_mark(struct store *st, const char *mailbox, uint32_t uidvalidity,
+			const uint32_t *uids, size_t n, struct errbuf *err);
+/* Forgets the attempts of the UIDs: in the batch transaction, or on its own after a failure
+ * that spocd handled. */
+int store_attempts_clear(struct store *st, const char *mailbox, uint32_t uidvalidity,
+			 const uint32_t *uids, size_t n, struct errbuf *err);
 
 /* What ingest decided about one mail, for store_ingest_mail(). */
 struct ingest_decision {
@@ -72,9 +84,9 @@ struct ingest_decision {
 
 struct ingest_result {
 	enum ingest_outcome outcome;
-	int64_t ticket_id;      /* 0 when none */
+	int64_t ticket_id;	/* 0 when none */
 	char ticket_number[32]; /* e.g. INC-000123, "" when none */
-	int64_t outbox_id;      /* 0 when nothing was queued */
+	int64_t outbox_id;	/* 0 when nothing was queued */
 };
 
 /* Records one fetched mail inside the caller's transaction: duplicate check (SHA-256, then a real
@@ -82,7 +94,8 @@ struct ingest_result {
  * acknowledgement queued in the outbox, and the ingest_log row for (mailbox, uidvalidity, uid). */
 int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
 		      const char *raw, size_t raw_len, const struct mail *mail,
-		      const struct ingest_decision *d, struct ingest_result *res, struct errbuf *err);
+		      const struct ingest_decision *d, struct ingest_result *res,
+		      struct errbuf *err);
 
 /* Records a message that cannot become a ticket: raw bytes, where it came from and why. Runs in
  * the caller's transaction. */
@@ -93,16 +106,16 @@ int store_quarantine(struct store *st, const char *mailbox, uint32_t uidvalidity
 
 struct outbox_row {
 	int64_t id;
-	char *kind;           /* "ack" */
+	char *kind; /* "ack" */
 	int64_t ticket_id;
-	char *ticket_number;  /* INC-000123 */
+	char *ticket_number; /* INC-000123 */
 	enum spoc_kind ticket_kind;
 	char *ticket_subject;
-	char *recipient;      /* addr-spec */
-	char *recipient_name; /* may be "" */
-	char *language;       /* "es" / "en" */
-	char *message_id;     /* ours, without brackets, minted when the row was queued */
-	char *in_reply_to;    /* the message we answer, without brackets, or NULL */
+	char *recipient;       /* addr-spec */
+	char *recipient_name;  /* may be "" */
+	char *language;	       /* "es" / "en" */
+	char *message_id;      /* ours, without brackets, minted when the row was queued */
+	char *in_reply_to;     /* the message we answer, without brackets, or NULL */
 	GPtrArray *references; /* char *, without brackets */
 	int attempts;
 };

@@ -82,6 +82,18 @@ CREATE TABLE ingest_log (
     UNIQUE (mailbox, uidvalidity, uid)
 );
 
+-- UIDs being worked on. A row outlives its batch only when spocd died while processing it: the
+-- next passes take such a UID alone, and one that keeps killing spocd is quarantined unparsed
+-- instead of wedging the mailbox in a crash loop.
+CREATE TABLE ingest_attempts (
+    mailbox     text NOT NULL,
+    uidvalidity bigint NOT NULL,
+    uid         bigint NOT NULL,
+    attempts    integer NOT NULL DEFAULT 1,
+    last_attempt_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (mailbox, uidvalidity, uid)
+);
+
 -- Messages that could not become a ticket, kept whole with the reason, for an operator to see and
 -- replay.
 CREATE TABLE quarantine (

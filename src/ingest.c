@@ -13,6 +13,10 @@
 #include <string.h>
 #include <syslog.h>
 
+/* A message that spocd died processing this many times is quarantined unparsed: one poison
+ * message must not keep a mailbox in a crash loop. */
+#define INGEST_MAX_ATTEMPTS 3
+
 /* Upper bound of message bytes held in memory for one UID FETCH. */
 #define FETCH_BUDGET_BYTES (64 * 1024 * 1024)
 
@@ -23,6 +27,7 @@ struct pass {
 	const struct ingest_hooks *hooks;
 	struct ingest_stats *stats;
 	uint32_t uidvalidity;
+	GHashTable *attempts; /* uid -> earlier passes that died while processing it */
 	GArray *to_processed; /* uint32_t UIDs to move after COMMIT */
 	GArray *to_failed;
 };
@@ -113,10 +118,20 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 	struct ingest_result res;
 	struct mail *mail = NULL;
 	struct errbuf why = {{0}};
-	int rc;
+	int rc, died;
 
 	if ((rc = store_savepoint(p->st, err)) != SPOC_OK)
 		return rc;
+	died = GPOINTER_TO_INT(g_hash_table_lookup(p->attempts, GUINT_TO_POINTER(msg->uid)));
+	if (died >= INGEST_MAX_ATTEMPTS) {
+		char *reason = g_strdup_printf("spocd stopped %d times while processing this "
+					       "message (a crash?): kept unparsed",
+					       died);
+
+		rc = quarantine(p, msg->uid, raw, msg->raw->len, reason, err);
+		g_free(reason);
+		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
+	}
 	if (msg->truncated) {
 		char *reason = g_strdup_printf(
 		    "message over max_message_bytes (more than %" G_GINT64_FORMAT
@@ -132,6 +147,8 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
 	}
 
+	if (p->hooks != NULL && p->hooks->after_parse != NULL)
+		p->hooks->after_parse(mail, p->hooks->ctx);
 	d.kind = classify_kind(mail, p->conf->desk.default_kind, &d.kind_rule);
 	if (!classify_is_automatic(mail, (const char *const *)p->conf->desk.addresses,
 				   &d.automatic_why))
@@ -179,9 +196,9 @@ static void say_missing(struct pass *p, GArray *wanted, GPtrArray *msgs)
 	GHashTable *got = g_hash_table_new(g_direct_hash, g_direct_equal);
 
 	for (guint j = 0; j < msgs->len; j++)
-		g_hash_table_add(got, GUINT_TO_POINTER(((struct imap_message *)g_ptr_array_index(
-								msgs, j))
-							       ->uid));
+		g_hash_table_add(
+		    got,
+		    GUINT_TO_POINTER(((struct imap_message *)g_ptr_array_index(msgs, j))->uid));
 	for (guint j = 0; j < wanted->len; j++) {
 		uint32_t uid = g_array_index(wanted, uint32_t, j);
 
@@ -202,10 +219,13 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 	GPtrArray *msgs = NULL;
 	int rc;
 
-	if ((rc = imap_fetch_sizes(p->imap, uids, n, &sizes, err)) != SPOC_OK)
+	/* Committed before anything else: if this pass dies, the next one knows. */
+	if ((rc = store_attempts_mark(p->st, p->conf->imap.mailbox, p->uidvalidity, uids, n,
+				      err)) != SPOC_OK)
 		goto out;
-	if ((rc = store_begin(p->st, err)) != SPOC_OK)
-		goto out;
+	if ((rc = imap_fetch_sizes(p->imap, uids, n, &sizes, err)) != SPOC_OK ||
+	    (rc = store_begin(p->st, err)) != SPOC_OK)
+		goto forget;
 
 	for (size_t i = 0; i < n;) {
 		gsize budget = 0;
@@ -259,6 +279,8 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 	}
 	if ((rc = store_mailbox_advance(p->st, p->conf->imap.mailbox, p->uidvalidity, uids[n - 1],
 					err)) != SPOC_OK ||
+	    (rc = store_attempts_clear(p->st, p->conf->imap.mailbox, p->uidvalidity, uids, n,
+				       err)) != SPOC_OK ||
 	    (rc = store_commit(p->st, err)) != SPOC_OK)
 		goto rollback;
 	if (p->hooks != NULL && p->hooks->after_commit != NULL)
@@ -269,12 +291,59 @@ rollback:
 	store_rollback(p->st);
 	g_array_set_size(p->to_processed, 0);
 	g_array_set_size(p->to_failed, 0);
+forget:
+	/* A failure spocd handled is no crash: do not count it against these messages. When the
+	 * database itself is gone this cannot be recorded; the count then errs towards caution. */
+	store_attempts_clear(p->st, p->conf->imap.mailbox, p->uidvalidity, uids, n, NULL);
 out:
 	if (msgs != NULL)
 		g_ptr_array_unref(msgs);
 	if (sizes != NULL)
 		g_hash_table_unref(sizes);
 	g_array_unref(wanted);
+	return rc;
+}
+
+/* Works the new UIDs in batches of imap.batch_size. A UID that an earlier pass died on is taken
+ * alone, so that a poison message cannot take its whole batch down with it again. */
+static int batches(struct pass *p, GArray *fresh, struct errbuf *err)
+{
+	GArray *batch = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	int rc;
+
+	if ((rc = store_attempts_get(p->st, p->conf->imap.mailbox, p->uidvalidity,
+				     (uint32_t *)(void *)fresh->data, fresh->len, &p->attempts,
+				     err)) != SPOC_OK)
+		goto out;
+	for (guint i = 0; i < fresh->len && rc == SPOC_OK && !stopping(p); i++) {
+		uint32_t uid = g_array_index(fresh, uint32_t, i);
+
+		if (g_hash_table_contains(p->attempts, GUINT_TO_POINTER(uid))) {
+			/* Keep mailbox order: what came before goes first (a reply after its
+			 * original). */
+			if (batch->len > 0) {
+				rc = one_batch(p, (uint32_t *)(void *)batch->data, batch->len, err);
+				g_array_set_size(batch, 0);
+				if (rc != SPOC_OK || stopping(p))
+					break;
+			}
+			say(p, LOG_WARNING,
+			    "mailbox %s uid %u: spocd stopped %d time(s) while processing it; "
+			    "taking it alone",
+			    p->conf->imap.mailbox, uid,
+			    GPOINTER_TO_INT(
+				g_hash_table_lookup(p->attempts, GUINT_TO_POINTER(uid))));
+			rc = one_batch(p, &uid, 1, err);
+			continue;
+		}
+		g_array_append_val(batch, uid);
+		if (batch->len == (guint)p->conf->imap.batch_size || i + 1 == fresh->len) {
+			rc = one_batch(p, (uint32_t *)(void *)batch->data, batch->len, err);
+			g_array_set_size(batch, 0);
+		}
+	}
+out:
+	g_array_unref(batch);
 	return rc;
 }
 
@@ -293,7 +362,8 @@ int ingest_run(const struct spoc_conf *conf, struct store *st, struct imap_sessi
 	if ((rc = store_mailbox_lock(st, conf->imap.mailbox, &locked, err)) != SPOC_OK)
 		goto out;
 	if (!locked) {
-		say(&p, LOG_INFO, "mailbox %s: another spocd is working it now; leaving it to that one",
+		say(&p, LOG_INFO,
+		    "mailbox %s: another spocd is working it now; leaving it to that one",
 		    conf->imap.mailbox);
 		goto out;
 	}
@@ -335,15 +405,13 @@ int ingest_run(const struct spoc_conf *conf, struct store *st, struct imap_sessi
 	if ((rc = move_pending(&p, err)) != SPOC_OK)
 		goto out;
 
-	for (guint i = 0; i < fresh->len && !stopping(&p); i += (guint)conf->imap.batch_size) {
-		guint n = MIN((guint)conf->imap.batch_size, fresh->len - i);
-
-		if ((rc = one_batch(&p, &g_array_index(fresh, uint32_t, i), n, err)) != SPOC_OK)
-			break;
-	}
+	if (fresh->len > 0)
+		rc = batches(&p, fresh, err);
 out:
 	if (locked)
 		store_mailbox_unlock(st, conf->imap.mailbox);
+	if (p.attempts != NULL)
+		g_hash_table_unref(p.attempts);
 	if (seen != NULL)
 		g_hash_table_unref(seen);
 	if (uids != NULL)

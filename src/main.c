@@ -93,6 +93,20 @@ static void fault_after_commit(void *ctx)
 	}
 }
 
+/* Fault injection for the poison-message tests: SPOCD_FAULT=crash-on-subject:TEXT kills the
+ * process while it handles a message whose subject contains TEXT, as a parser crash would. */
+static void fault_after_parse(const struct mail *mail, void *ctx)
+{
+	const char *fault = g_getenv("SPOCD_FAULT");
+
+	(void)ctx;
+	if (fault != NULL && g_str_has_prefix(fault, "crash-on-subject:") &&
+	    strstr(mail->subject, fault + strlen("crash-on-subject:")) != NULL) {
+		log_msg(LOG_WARNING, "SPOCD_FAULT=%s: killing myself", fault);
+		raise(SIGKILL);
+	}
+}
+
 struct daemon {
 	struct spoc_conf *conf;
 	struct store *st;
@@ -124,8 +138,10 @@ static int ensure_store(struct daemon *d, struct errbuf *err)
 /* Opens what is missing and works the mailbox once. SPOC_OK or SPOC_ETEMP. */
 static int ingest_once(struct daemon *d, struct ingest_stats *stats, struct errbuf *err)
 {
-	struct ingest_hooks hooks = {
-	    .log = log_line, .after_commit = fault_after_commit, .stop = &stop_requested};
+	struct ingest_hooks hooks = {.log = log_line,
+				     .after_parse = fault_after_parse,
+				     .after_commit = fault_after_commit,
+				     .stop = &stop_requested};
 
 	if (ensure_store(d, err) != SPOC_OK)
 		return SPOC_ETEMP;
@@ -168,7 +184,8 @@ static int cycle(struct daemon *d)
 			d->conf->imap.mailbox, stats.tickets, stats.replies, stats.duplicates,
 			stats.automatic, stats.quarantined, stats.recovered, stats.taken);
 
-	/* On SIGTERM, stop after the batch in hand: queued notifications wait for the next start. */
+	/* On SIGTERM, stop after the batch in hand: queued notifications wait for the next start.
+	 */
 	if (stop_requested)
 		return rc;
 	if (ensure_store(d, &err) != SPOC_OK) {

@@ -261,7 +261,7 @@ out_names:
 
 const char *store_outcome_name(enum ingest_outcome outcome)
 {
-	static const char *const names[] = {"ticket",    "reply",       "duplicate",
+	static const char *const names[] = {"ticket",	 "reply",	"duplicate",
 					    "automatic", "quarantined", "taken"};
 
 	return names[outcome];
@@ -322,14 +322,13 @@ static enum ingest_outcome outcome_from_name(const char *name)
 /* Advisory lock keys: a class for spocd's mailbox locks and the hash of the mailbox name. */
 #define MAILBOX_LOCK_CLASS "1936749411" /* "spoc" */
 
-int store_mailbox_lock(struct store *st, const char *mailbox, gboolean *got_r,
-		       struct errbuf *err)
+int store_mailbox_lock(struct store *st, const char *mailbox, gboolean *got_r, struct errbuf *err)
 {
 	const char *p[] = {MAILBOX_LOCK_CLASS, mailbox};
 	int rc = SPOC_OK;
-	PGresult *res = run(st, "mailbox lock",
-			    "SELECT pg_try_advisory_lock($1::int, hashtext($2))", 2, p, NULL, &rc,
-			    err);
+	PGresult *res =
+	    run(st, "mailbox lock", "SELECT pg_try_advisory_lock($1::int, hashtext($2))", 2, p,
+		NULL, &rc, err);
 
 	if (res == NULL)
 		return rc;
@@ -347,24 +346,90 @@ void store_mailbox_unlock(struct store *st, const char *mailbox)
 		    NULL, &rc, NULL));
 }
 
-int store_ingested_uids(struct store *st, const char *mailbox, uint32_t uidvalidity,
-			const uint32_t *uids, size_t n, GHashTable **seen_r, struct errbuf *err)
+/* UIDs as a PostgreSQL array literal ("{1,2,3}"); caller frees. */
+static char *uid_array(const uint32_t *uids, size_t n)
 {
 	GString *arr = g_string_new("{");
-	char uv[16];
-	int rc = SPOC_OK;
-	PGresult *res;
 
 	for (size_t i = 0; i < n; i++)
 		g_string_append_printf(arr, "%s%u", i ? "," : "", uids[i]);
 	g_string_append_c(arr, '}');
+	return g_string_free(arr, FALSE);
+}
+
+/* Runs sql with $1 mailbox, $2 UIDVALIDITY, $3 the UIDs as bigint[]. */
+static PGresult *run_uids(struct store *st, const char *what, const char *sql, const char *mailbox,
+			  uint32_t uidvalidity, const uint32_t *uids, size_t n, int *rc_r,
+			  struct errbuf *err)
+{
+	char uv[16], *arr = uid_array(uids, n);
+	PGresult *res;
+
 	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
-	const char *p[] = {mailbox, uv, arr->str};
-	res = run(st, "ingest_log",
-		  "SELECT uid, outcome FROM ingest_log"
-		  " WHERE mailbox = $1 AND uidvalidity = $2::bigint AND uid = ANY($3::bigint[])",
-		  3, p, NULL, &rc, err);
-	g_string_free(arr, TRUE);
+	const char *p[] = {mailbox, uv, arr};
+	res = run(st, what, sql, 3, p, NULL, rc_r, err);
+	g_free(arr);
+	return res;
+}
+
+int store_attempts_get(struct store *st, const char *mailbox, uint32_t uidvalidity,
+		       const uint32_t *uids, size_t n, GHashTable **attempts_r, struct errbuf *err)
+{
+	int rc = SPOC_OK;
+	PGresult *res = run_uids(st, "ingest_attempts",
+				 "SELECT uid, attempts FROM ingest_attempts"
+				 " WHERE mailbox = $1 AND uidvalidity = $2::bigint"
+				 " AND uid = ANY($3::bigint[])",
+				 mailbox, uidvalidity, uids, n, &rc, err);
+
+	if (res == NULL)
+		return rc;
+	*attempts_r = g_hash_table_new(g_direct_hash, g_direct_equal);
+	for (int i = 0; i < PQntuples(res); i++)
+		g_hash_table_insert(*attempts_r, GUINT_TO_POINTER((guint)get_i64(res, i, 0)),
+				    GINT_TO_POINTER((int)get_i64(res, i, 1)));
+	PQclear(res);
+	return SPOC_OK;
+}
+
+int store_attempts_mark(struct store *st, const char *mailbox, uint32_t uidvalidity,
+			const uint32_t *uids, size_t n, struct errbuf *err)
+{
+	int rc = SPOC_OK;
+	PGresult *res = run_uids(st, "ingest_attempts",
+				 "INSERT INTO ingest_attempts AS a (mailbox, uidvalidity, uid)"
+				 " SELECT $1, $2::bigint, u FROM unnest($3::bigint[]) AS u"
+				 " ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE"
+				 " SET attempts = a.attempts + 1, last_attempt_at = now()",
+				 mailbox, uidvalidity, uids, n, &rc, err);
+
+	PQclear(res);
+	return res != NULL ? SPOC_OK : rc;
+}
+
+int store_attempts_clear(struct store *st, const char *mailbox, uint32_t uidvalidity,
+			 const uint32_t *uids, size_t n, struct errbuf *err)
+{
+	int rc = SPOC_OK;
+	PGresult *res = run_uids(st, "ingest_attempts",
+				 "DELETE FROM ingest_attempts WHERE mailbox = $1"
+				 " AND uidvalidity = $2::bigint AND uid = ANY($3::bigint[])",
+				 mailbox, uidvalidity, uids, n, &rc, err);
+
+	PQclear(res);
+	return res != NULL ? SPOC_OK : rc;
+}
+
+int store_ingested_uids(struct store *st, const char *mailbox, uint32_t uidvalidity,
+			const uint32_t *uids, size_t n, GHashTable **seen_r, struct errbuf *err)
+{
+	int rc = SPOC_OK;
+	PGresult *res = run_uids(st, "ingest_log",
+				 "SELECT uid, outcome FROM ingest_log"
+				 " WHERE mailbox = $1 AND uidvalidity = $2::bigint"
+				 " AND uid = ANY($3::bigint[])",
+				 mailbox, uidvalidity, uids, n, &rc, err);
+
 	if (res == NULL)
 		return rc;
 	*seen_r = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -454,8 +519,8 @@ static int find_tagged(struct store *st, const struct mail *m, int64_t number, i
 	g_snprintf(num, sizeof(num), "%" G_GINT64_FORMAT, number);
 	const char *p[] = {num, m->from.addr};
 	res = run(st, "threading by subject tag",
-		  "SELECT id FROM tickets WHERE number = $1::bigint AND requester = lower($2)", 2, p,
-		  NULL, &rc, err);
+		  "SELECT id FROM tickets WHERE number = $1::bigint AND requester = lower($2)", 2,
+		  p, NULL, &rc, err);
 	if (res == NULL)
 		return rc;
 	if (PQntuples(res) > 0)
