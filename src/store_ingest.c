@@ -1,0 +1,518 @@
+/* The ingest side of the store: mailbox state, the per-UID log and attempts, duplicates,
+ * threading, new tickets with their acknowledgement queued, and the quarantine. Runs inside the
+ * transaction the ingest pass drives. */
+#include "store_priv.h"
+
+#include <string.h>
+
+const char *store_outcome_name(enum ingest_outcome outcome)
+{
+	static const char *const names[] = {"ticket",	 "reply",	"duplicate",
+					    "automatic", "quarantined", "taken"};
+
+	return names[outcome];
+}
+
+int store_mailbox_sync(struct store *st, const char *mailbox, uint32_t uidvalidity,
+		       gboolean *changed_r, uint32_t *last_uid_r, struct errbuf *err)
+{
+	char uv[16];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
+	const char *p[] = {mailbox, uv};
+	/* Insert or fetch in one statement; a changed UIDVALIDITY resets last_uid. */
+	res = store_sql_run(
+	    st, "mailbox_state",
+	    "WITH old AS (SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = $1)"
+	    " INSERT INTO mailbox_state AS s (mailbox, uidvalidity, last_uid)"
+	    " VALUES ($1, $2::bigint, 0)"
+	    " ON CONFLICT (mailbox) DO UPDATE SET"
+	    "  uidvalidity = EXCLUDED.uidvalidity,"
+	    "  last_uid = CASE WHEN s.uidvalidity = EXCLUDED.uidvalidity"
+	    "             THEN s.last_uid ELSE 0 END,"
+	    "  updated_at = now()"
+	    " RETURNING s.last_uid,"
+	    "  coalesce((SELECT uidvalidity FROM old) <> $2::bigint, false)",
+	    2, p, NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	*last_uid_r = (uint32_t)store_sql_i64(res, 0, 0);
+	*changed_r = PQgetvalue(res, 0, 1)[0] == 't';
+	PQclear(res);
+	return SPOC_OK;
+}
+
+int store_mailbox_advance(struct store *st, const char *mailbox, uint32_t uidvalidity,
+			  uint32_t last_uid, struct errbuf *err)
+{
+	char uv[16], lu[16];
+
+	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
+	g_snprintf(lu, sizeof(lu), "%u", last_uid);
+	const char *p[] = {mailbox, uv, lu};
+	return store_sql_exec(st, "mailbox_state",
+			      "UPDATE mailbox_state SET last_uid = greatest(last_uid, $3::bigint),"
+			      " updated_at = now() WHERE mailbox = $1 AND uidvalidity = $2::bigint",
+			      3, p, err);
+}
+
+static enum ingest_outcome outcome_from_name(const char *name)
+{
+	for (int o = INGEST_TICKET; o <= INGEST_QUARANTINED; o++)
+		if (strcmp(name, store_outcome_name(o)) == 0)
+			return o;
+	return INGEST_DUPLICATE;
+}
+
+/* Advisory lock keys: a class for spocd's mailbox locks and the hash of the mailbox name. */
+#define MAILBOX_LOCK_CLASS "1936749411" /* "spoc" */
+
+int store_mailbox_lock(struct store *st, const char *mailbox, gboolean *got_r, struct errbuf *err)
+{
+	const char *p[] = {MAILBOX_LOCK_CLASS, mailbox};
+	int rc = SPOC_OK;
+	PGresult *res =
+	    store_sql_run(st, "mailbox lock", "SELECT pg_try_advisory_lock($1::int, hashtext($2))",
+			  2, p, NULL, &rc, err);
+
+	if (res == NULL)
+		return rc;
+	*got_r = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return SPOC_OK;
+}
+
+void store_mailbox_unlock(struct store *st, const char *mailbox)
+{
+	const char *p[] = {MAILBOX_LOCK_CLASS, mailbox};
+	int rc;
+
+	PQclear(store_sql_run(st, "mailbox unlock",
+			      "SELECT pg_advisory_unlock($1::int, hashtext($2))", 2, p, NULL, &rc,
+			      NULL));
+}
+
+/* UIDs as a PostgreSQL array literal ("{1,2,3}"); caller frees. */
+static char *uid_array(const uint32_t *uids, size_t n)
+{
+	GString *arr = g_string_new("{");
+
+	for (size_t i = 0; i < n; i++)
+		g_string_append_printf(arr, "%s%u", i ? "," : "", uids[i]);
+	g_string_append_c(arr, '}');
+	return g_string_free(arr, FALSE);
+}
+
+/* Runs sql with $1 mailbox, $2 UIDVALIDITY, $3 the UIDs as bigint[]. */
+static PGresult *run_uids(struct store *st, const char *what, const char *sql, const char *mailbox,
+			  uint32_t uidvalidity, const uint32_t *uids, size_t n, int *rc_r,
+			  struct errbuf *err)
+{
+	char uv[16], *arr = uid_array(uids, n);
+	PGresult *res;
+
+	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
+	const char *p[] = {mailbox, uv, arr};
+	res = store_sql_run(st, what, sql, 3, p, NULL, rc_r, err);
+	g_free(arr);
+	return res;
+}
+
+int store_attempts_get(struct store *st, const char *mailbox, uint32_t uidvalidity,
+		       const uint32_t *uids, size_t n, GHashTable **attempts_r, struct errbuf *err)
+{
+	int rc = SPOC_OK;
+	PGresult *res = run_uids(st, "ingest_attempts",
+				 "SELECT uid, attempts FROM ingest_attempts"
+				 " WHERE mailbox = $1 AND uidvalidity = $2::bigint"
+				 " AND uid = ANY($3::bigint[])",
+				 mailbox, uidvalidity, uids, n, &rc, err);
+
+	if (res == NULL)
+		return rc;
+	*attempts_r = g_hash_table_new(g_direct_hash, g_direct_equal);
+	for (int i = 0; i < PQntuples(res); i++)
+		g_hash_table_insert(*attempts_r, GUINT_TO_POINTER((guint)store_sql_i64(res, i, 0)),
+				    GINT_TO_POINTER((int)store_sql_i64(res, i, 1)));
+	PQclear(res);
+	return SPOC_OK;
+}
+
+int store_attempts_mark(struct store *st, const char *mailbox, uint32_t uidvalidity,
+			const uint32_t *uids, size_t n, struct errbuf *err)
+{
+	int rc = SPOC_OK;
+	PGresult *res = run_uids(st, "ingest_attempts",
+				 "INSERT INTO ingest_attempts AS a (mailbox, uidvalidity, uid)"
+				 " SELECT $1, $2::bigint, u FROM unnest($3::bigint[]) AS u"
+				 " ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE"
+				 " SET attempts = a.attempts + 1, last_attempt_at = now()",
+				 mailbox, uidvalidity, uids, n, &rc, err);
+
+	PQclear(res);
+	return res != NULL ? SPOC_OK : rc;
+}
+
+int store_attempts_clear(struct store *st, const char *mailbox, uint32_t uidvalidity,
+			 const uint32_t *uids, size_t n, struct errbuf *err)
+{
+	int rc = SPOC_OK;
+	PGresult *res = run_uids(st, "ingest_attempts",
+				 "DELETE FROM ingest_attempts WHERE mailbox = $1"
+				 " AND uidvalidity = $2::bigint AND uid = ANY($3::bigint[])",
+				 mailbox, uidvalidity, uids, n, &rc, err);
+
+	PQclear(res);
+	return res != NULL ? SPOC_OK : rc;
+}
+
+int store_ingested_uids(struct store *st, const char *mailbox, uint32_t uidvalidity,
+			const uint32_t *uids, size_t n, GHashTable **seen_r, struct errbuf *err)
+{
+	int rc = SPOC_OK;
+	PGresult *res = run_uids(st, "ingest_log",
+				 "SELECT uid, outcome FROM ingest_log"
+				 " WHERE mailbox = $1 AND uidvalidity = $2::bigint"
+				 " AND uid = ANY($3::bigint[])",
+				 mailbox, uidvalidity, uids, n, &rc, err);
+
+	if (res == NULL)
+		return rc;
+	*seen_r = g_hash_table_new(g_direct_hash, g_direct_equal);
+	for (int i = 0; i < PQntuples(res); i++)
+		g_hash_table_insert(*seen_r, GUINT_TO_POINTER((guint)store_sql_i64(res, i, 0)),
+				    GINT_TO_POINTER(outcome_from_name(PQgetvalue(res, i, 1)) + 1));
+	PQclear(res);
+	return SPOC_OK;
+}
+
+/* Inserts the incoming message row; *id_r gets its id. ticket may be NULL (no ticket). */
+static int insert_message(struct store *st, const char *ticket, const char *raw, size_t raw_len,
+			  const struct mail *m, const char *automatic, int64_t *id_r,
+			  struct errbuf *err)
+{
+	char *refs = store_join_ids(NULL, m->references);
+	char *date = m->date != NULL ? g_date_time_format_iso8601(m->date) : NULL;
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	const char *p[] = {ticket,
+			   m->message_id,
+			   m->message_id_synthetic ? "t" : "f",
+			   m->in_reply_to,
+			   refs,
+			   m->from.addr != NULL ? m->from.addr : "",
+			   m->from.name != NULL ? m->from.name : "",
+			   m->to_text,
+			   m->cc_text,
+			   m->subject,
+			   date,
+			   m->text,
+			   raw,
+			   m->sha256,
+			   automatic};
+	int lens[G_N_ELEMENTS(p)] = {0};
+	lens[12] = (int)raw_len;
+	res = store_sql_run(
+	    st, "messages",
+	    "INSERT INTO messages (ticket_id, direction, message_id, message_id_synthetic,"
+	    " in_reply_to, refs, from_addr, from_name, to_addrs, cc_addrs, subject, sent_at,"
+	    " body_text, raw, raw_sha256, automatic)"
+	    " VALUES ($1::bigint, 'in', $2, $3::boolean, $4,"
+	    "  coalesce(string_to_array(nullif($5, ''), E'\\n'), '{}'), $6, $7, $8, $9, $10,"
+	    "  $11::timestamptz, $12, $13::bytea, $14, $15)"
+	    " RETURNING id",
+	    G_N_ELEMENTS(p), p, lens, &rc, err);
+	g_free(refs);
+	g_free(date);
+	if (res == NULL)
+		return rc;
+	*id_r = store_sql_i64(res, 0, 0);
+	PQclear(res);
+	return SPOC_OK;
+}
+
+/* The ticket the subject tag names, when the sender is its requester; 0 otherwise. */
+static int find_tagged(struct store *st, const struct mail *m, int64_t number, int64_t *ticket_r,
+		       struct errbuf *err)
+{
+	char num[24];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	*ticket_r = 0;
+	if (number <= 0 || m->from.addr == NULL)
+		return SPOC_OK;
+	g_snprintf(num, sizeof(num), "%" G_GINT64_FORMAT, number);
+	const char *p[] = {num, m->from.addr};
+	res = store_sql_run(
+	    st, "threading by subject tag",
+	    "SELECT id FROM tickets WHERE number = $1::bigint AND requester = lower($2)", 2, p,
+	    NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	if (PQntuples(res) > 0)
+		*ticket_r = store_sql_i64(res, 0, 0);
+	PQclear(res);
+	return SPOC_OK;
+}
+
+/* The ticket an existing message names through In-Reply-To or References, nearest first; 0 when
+ * none. Our own notifications count from the moment they are queued. */
+static int find_thread(struct store *st, const struct mail *m, int64_t *ticket_r,
+		       struct errbuf *err)
+{
+	GPtrArray *ids = g_ptr_array_new();
+	char *joined;
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	*ticket_r = 0;
+	/* References are oldest first; look from the newest back. */
+	for (guint i = m->references != NULL ? m->references->len : 0; i > 0; i--)
+		g_ptr_array_add(ids, g_ptr_array_index(m->references, i - 1));
+	joined = store_join_ids(m->in_reply_to, ids);
+	g_ptr_array_unref(ids);
+	if (joined[0] == '\0') {
+		g_free(joined);
+		return SPOC_OK;
+	}
+	const char *p[] = {joined};
+	res = store_sql_run(
+	    st, "threading",
+	    "WITH ids AS (SELECT id, ord FROM unnest(string_to_array($1, E'\\n'))"
+	    "              WITH ORDINALITY AS u(id, ord))"
+	    " SELECT t.ticket_id FROM ("
+	    "  SELECT m.ticket_id, ids.ord FROM messages m JOIN ids ON m.message_id = ids.id"
+	    "   WHERE m.ticket_id IS NOT NULL AND NOT m.message_id_synthetic"
+	    "  UNION ALL"
+	    "  SELECT o.ticket_id, ids.ord FROM outbox o JOIN ids ON o.message_id = ids.id"
+	    " ) t ORDER BY t.ord LIMIT 1",
+	    1, p, NULL, &rc, err);
+	g_free(joined);
+	if (res == NULL)
+		return rc;
+	if (PQntuples(res) > 0)
+		*ticket_r = store_sql_i64(res, 0, 0);
+	PQclear(res);
+	return SPOC_OK;
+}
+
+static char *mint_message_id(const char *domain)
+{
+	char *uuid = g_uuid_string_random();
+	char *id = g_strdup_printf("spocd.%s@%s", uuid, domain);
+
+	g_free(uuid);
+	return id;
+}
+
+static int finish_log(struct store *st, const char *log_id, const char *outcome,
+		      int64_t message_row, int64_t ticket_id, const char *detail,
+		      struct errbuf *err)
+{
+	char mr[24], tk[24];
+
+	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, message_row);
+	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, ticket_id);
+	const char *p[] = {log_id, outcome, message_row ? mr : NULL, ticket_id ? tk : NULL,
+			   detail != NULL ? detail : ""};
+	return store_sql_exec(st, "ingest_log",
+			      "UPDATE ingest_log SET outcome = $2, message_row = $3::bigint,"
+			      " ticket_id = $4::bigint, detail = $5 WHERE id = $1::bigint",
+			      5, p, err);
+}
+
+/* Claims (mailbox, uidvalidity, uid) in ingest_log. *log_id_r is "" when the key was already
+ * taken (an earlier run, or a concurrent worker that committed first). */
+static int claim_uid(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		     const char *sha256, const char *outcome, char log_id_r[24], struct errbuf *err)
+{
+	char uv[16], u[16];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
+	g_snprintf(u, sizeof(u), "%u", uid);
+	const char *p[] = {mailbox, uv, u, sha256, outcome};
+	res =
+	    store_sql_run(st, "ingest_log",
+			  "INSERT INTO ingest_log (mailbox, uidvalidity, uid, raw_sha256, outcome)"
+			  " VALUES ($1, $2::bigint, $3::bigint, $4, $5)"
+			  " ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING RETURNING id",
+			  5, p, NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	g_strlcpy(log_id_r, PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "", 24);
+	PQclear(res);
+	return SPOC_OK;
+}
+
+static int create_ticket(struct store *st, const struct mail *m, const struct ingest_decision *d,
+			 struct ingest_result *res_r, struct errbuf *err)
+{
+	const char *subject = m->subject[0] != '\0' ? m->subject : "";
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	const char *p[] = {conf_kind_name(d->kind),
+			   d->kind_rule != NULL ? d->kind_rule : "",
+			   subject,
+			   m->from.addr,
+			   m->from.name != NULL ? m->from.name : "",
+			   d->language};
+	res = store_sql_run(
+	    st, "tickets",
+	    "INSERT INTO tickets (kind, kind_rule, subject, requester, requester_name, language)"
+	    " VALUES ($1, $2, $3, lower($4), $5, $6) RETURNING id, display",
+	    6, p, NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	res_r->ticket_id = store_sql_i64(res, 0, 0);
+	g_strlcpy(res_r->ticket_number, PQgetvalue(res, 0, 1), sizeof(res_r->ticket_number));
+	PQclear(res);
+	return SPOC_OK;
+}
+
+static int queue_ack(struct store *st, const struct mail *m, const struct ingest_decision *d,
+		     int64_t message_row, struct ingest_result *res_r, struct errbuf *err)
+{
+	char tk[24], mr[24];
+	char *mid = mint_message_id(d->message_id_domain);
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, res_r->ticket_id);
+	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, message_row);
+	const char *p[] = {tk,		mr, m->from.addr, m->from.name != NULL ? m->from.name : "",
+			   d->language, mid};
+	res = store_sql_run(st, "outbox",
+			    "INSERT INTO outbox (kind, ticket_id, in_reply_to_message, recipient,"
+			    " recipient_name, language, message_id)"
+			    " VALUES ('ack', $1::bigint, $2::bigint, $3, $4, $5, $6) RETURNING id",
+			    6, p, NULL, &rc, err);
+	g_free(mid);
+	if (res == NULL)
+		return rc;
+	res_r->outbox_id = store_sql_i64(res, 0, 0);
+	PQclear(res);
+	return SPOC_OK;
+}
+
+int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		      const char *raw, size_t raw_len, const struct mail *mail,
+		      const struct ingest_decision *d, struct ingest_result *res_r,
+		      struct errbuf *err)
+{
+	char log_id[24], tk[24];
+	int64_t message_row = 0, thread = 0;
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	memset(res_r, 0, sizeof(*res_r));
+	if ((rc = claim_uid(st, mailbox, uidvalidity, uid, mail->sha256, "duplicate", log_id,
+			    err)) != SPOC_OK)
+		return rc;
+	if (log_id[0] == '\0') {
+		res_r->outcome = INGEST_TAKEN;
+		return SPOC_OK;
+	}
+
+	/* The same bytes, or the same real Message-ID, taken before (from another UID, another
+	 * mailbox or a redelivery): nothing new to record. */
+	const char *dp[] = {mail->sha256, mail->message_id_synthetic ? NULL : mail->message_id};
+	res = store_sql_run(
+	    st, "duplicate check",
+	    "SELECT m.id, coalesce(m.ticket_id, 0), coalesce(t.display, '') FROM messages m"
+	    " LEFT JOIN tickets t ON t.id = m.ticket_id"
+	    " WHERE m.direction = 'in' AND (m.raw_sha256 = $1 OR"
+	    "  ($2::text IS NOT NULL AND m.message_id = $2 AND NOT m.message_id_synthetic))"
+	    " ORDER BY m.id LIMIT 1",
+	    2, dp, NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	if (PQntuples(res) > 0) {
+		res_r->outcome = INGEST_DUPLICATE;
+		res_r->ticket_id = store_sql_i64(res, 0, 1);
+		g_strlcpy(res_r->ticket_number, PQgetvalue(res, 0, 2),
+			  sizeof(res_r->ticket_number));
+		message_row = store_sql_i64(res, 0, 0);
+		PQclear(res);
+		return finish_log(st, log_id, "duplicate", message_row, res_r->ticket_id,
+				  "same raw bytes or Message-ID as an earlier message", err);
+	}
+	PQclear(res);
+
+	if ((rc = find_thread(st, mail, &thread, err)) != SPOC_OK ||
+	    (thread == 0 && (rc = find_tagged(st, mail, d->subject_tag, &thread, err)) != SPOC_OK))
+		return rc;
+
+	if (thread != 0) {
+		g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, thread);
+		if ((rc = insert_message(st, tk, raw, raw_len, mail, d->automatic_why, &message_row,
+					 err)) != SPOC_OK)
+			return rc;
+		const char *tp[] = {tk};
+		res = store_sql_run(st, "tickets",
+				    "UPDATE tickets SET updated_at = now() WHERE id = $1::bigint"
+				    " RETURNING display",
+				    1, tp, NULL, &rc, err);
+		if (res == NULL)
+			return rc;
+		res_r->ticket_id = thread;
+		g_strlcpy(res_r->ticket_number, PQntuples(res) ? PQgetvalue(res, 0, 0) : "",
+			  sizeof(res_r->ticket_number));
+		PQclear(res);
+		res_r->outcome = d->automatic_why != NULL ? INGEST_AUTOMATIC : INGEST_REPLY;
+		return finish_log(st, log_id, store_outcome_name(res_r->outcome), message_row,
+				  thread, d->automatic_why, err);
+	}
+
+	if (d->automatic_why != NULL) {
+		if ((rc = insert_message(st, NULL, raw, raw_len, mail, d->automatic_why,
+					 &message_row, err)) != SPOC_OK)
+			return rc;
+		res_r->outcome = INGEST_AUTOMATIC;
+		return finish_log(st, log_id, "automatic", message_row, 0, d->automatic_why, err);
+	}
+
+	if ((rc = create_ticket(st, mail, d, res_r, err)) != SPOC_OK)
+		return rc;
+	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, res_r->ticket_id);
+	if ((rc = insert_message(st, tk, raw, raw_len, mail, NULL, &message_row, err)) != SPOC_OK ||
+	    (rc = queue_ack(st, mail, d, message_row, res_r, err)) != SPOC_OK)
+		return rc;
+	res_r->outcome = INGEST_TICKET;
+	return finish_log(st, log_id, "ticket", message_row, res_r->ticket_id, d->kind_rule, err);
+}
+
+int store_quarantine(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		     const char *raw, size_t raw_len, const char *reason, struct errbuf *err)
+{
+	char uv[16], u[16], sha[65], log_id[24];
+	int rc;
+
+	spoc_sha256_hex(raw, raw_len, sha);
+	if ((rc = claim_uid(st, mailbox, uidvalidity, uid, sha, "quarantined", log_id, err)) !=
+	    SPOC_OK)
+		return rc;
+	if (log_id[0] == '\0')
+		return SPOC_OK; /* recorded before */
+	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
+	g_snprintf(u, sizeof(u), "%u", uid);
+	const char *p[] = {mailbox, uv, u, reason, raw, sha, log_id};
+	int lens[G_N_ELEMENTS(p)] = {0};
+	lens[4] = (int)raw_len;
+	PGresult *res = store_sql_run(
+	    st, "quarantine",
+	    "WITH q AS (INSERT INTO quarantine (mailbox, uidvalidity, uid, reason,"
+	    "  raw, raw_sha256) VALUES ($1, $2::bigint, $3::bigint, $4, $5::bytea, $6)"
+	    "  RETURNING id)"
+	    " UPDATE ingest_log SET detail = $4 || ' (quarantine ' ||"
+	    "  (SELECT id FROM q) || ')' WHERE id = $7::bigint",
+	    G_N_ELEMENTS(p), p, lens, &rc, err);
+	PQclear(res);
+	return res != NULL ? SPOC_OK : rc;
+}

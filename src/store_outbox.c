@@ -1,0 +1,156 @@
+/* The outbox side of the store: claim one due row with FOR UPDATE SKIP LOCKED, then record what
+ * became of it (sent with its bytes on the ticket, retry later, or failed) and commit. */
+#include "store_priv.h"
+
+#include <string.h>
+
+void outbox_row_free(struct outbox_row **row)
+{
+	struct outbox_row *r = *row;
+
+	if (r == NULL)
+		return;
+	g_free(r->kind);
+	g_free(r->ticket_number);
+	g_free(r->ticket_subject);
+	g_free(r->recipient);
+	g_free(r->recipient_name);
+	g_free(r->language);
+	g_free(r->message_id);
+	g_free(r->in_reply_to);
+	if (r->references != NULL)
+		g_ptr_array_unref(r->references);
+	g_free(r);
+	*row = NULL;
+}
+
+int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbuf *err)
+{
+	struct outbox_row *r;
+	int rc;
+	PGresult *res;
+
+	*row_r = NULL;
+	if ((rc = store_begin(st, err)) != SPOC_OK)
+		return rc;
+	res = store_sql_run(
+	    st, "outbox claim",
+	    "SELECT o.id, o.kind, o.ticket_id, t.display, t.kind, t.subject, o.recipient,"
+	    "  o.recipient_name, o.language, o.message_id,"
+	    "  CASE WHEN m.message_id_synthetic THEN NULL ELSE m.message_id END,"
+	    "  array_to_string(m.refs, E'\\n'), o.attempts"
+	    " FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
+	    " LEFT JOIN messages m ON m.id = o.in_reply_to_message"
+	    " WHERE o.state = 'pending' AND o.next_attempt_at <= now()"
+	    " ORDER BY o.next_attempt_at, o.id LIMIT 1"
+	    " FOR UPDATE OF o SKIP LOCKED",
+	    0, NULL, NULL, &rc, err);
+	if (res == NULL) {
+		store_rollback(st);
+		return rc;
+	}
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		store_rollback(st);
+		return SPOC_OK;
+	}
+	r = g_new0(struct outbox_row, 1);
+	r->id = store_sql_i64(res, 0, 0);
+	r->kind = g_strdup(PQgetvalue(res, 0, 1));
+	r->ticket_id = store_sql_i64(res, 0, 2);
+	r->ticket_number = g_strdup(PQgetvalue(res, 0, 3));
+	r->ticket_kind =
+	    strcmp(PQgetvalue(res, 0, 4), "request") == 0 ? SPOC_KIND_REQUEST : SPOC_KIND_INCIDENT;
+	r->ticket_subject = g_strdup(PQgetvalue(res, 0, 5));
+	r->recipient = g_strdup(PQgetvalue(res, 0, 6));
+	r->recipient_name = g_strdup(PQgetvalue(res, 0, 7));
+	r->language = g_strdup(PQgetvalue(res, 0, 8));
+	r->message_id = g_strdup(PQgetvalue(res, 0, 9));
+	r->in_reply_to = PQgetisnull(res, 0, 10) ? NULL : g_strdup(PQgetvalue(res, 0, 10));
+	/* RFC 5322 3.6.4: the parent's References followed by the parent's Message-ID. */
+	r->references = g_ptr_array_new_with_free_func(g_free);
+	if (!PQgetisnull(res, 0, 11) && PQgetvalue(res, 0, 11)[0] != '\0') {
+		char **refs = g_strsplit(PQgetvalue(res, 0, 11), "\n", -1);
+
+		for (char **p = refs; *p != NULL; p++)
+			g_ptr_array_add(r->references, g_strdup(*p));
+		g_strfreev(refs);
+	}
+	if (r->in_reply_to != NULL)
+		g_ptr_array_add(r->references, g_strdup(r->in_reply_to));
+	r->attempts = (int)store_sql_i64(res, 0, 12);
+	PQclear(res);
+	*row_r = r;
+	return SPOC_OK;
+}
+
+/* Runs the statement, then COMMIT; on any failure rolls back. */
+static int exec_commit(struct store *st, const char *what, const char *sql, int n,
+		       const char *const *params, const int *lens, struct errbuf *err)
+{
+	int rc = SPOC_OK;
+	PGresult *res = store_sql_run(st, what, sql, n, params, lens, &rc, err);
+
+	PQclear(res);
+	if (res != NULL && (rc = store_commit(st, err)) == SPOC_OK)
+		return SPOC_OK;
+	store_rollback(st);
+	return rc;
+}
+
+int store_outbox_sent(struct store *st, const struct outbox_row *row, const char *raw, size_t len,
+		      const char *from_addr, const char *subject, const char *body_text,
+		      struct errbuf *err)
+{
+	char id[24], sha[65];
+	char *refs = store_join_ids(NULL, row->references);
+	int rc;
+
+	g_snprintf(id, sizeof(id), "%" G_GINT64_FORMAT, row->id);
+	spoc_sha256_hex(raw, len, sha);
+	const char *p[] = {id, raw, sha, from_addr, subject, body_text, refs};
+	int lens[G_N_ELEMENTS(p)] = {0};
+	lens[1] = (int)len;
+	rc = exec_commit(
+	    st, "outbox sent",
+	    "WITH o AS (UPDATE outbox SET state = 'sent', attempts = attempts + 1,"
+	    "  sent_at = now(), last_error = '' WHERE id = $1::bigint"
+	    "  RETURNING ticket_id, message_id, recipient, in_reply_to_message)"
+	    " INSERT INTO messages (ticket_id, direction, message_id, in_reply_to, refs,"
+	    "  from_addr, to_addrs, subject, sent_at, body_text, raw, raw_sha256)"
+	    " SELECT o.ticket_id, 'out', o.message_id,"
+	    "  (SELECT message_id FROM messages WHERE id = o.in_reply_to_message),"
+	    "  coalesce(string_to_array(nullif($7, ''), E'\\n'), '{}'), $4, o.recipient,"
+	    "  $5, now(), $6, $2::bytea, $3 FROM o",
+	    G_N_ELEMENTS(p), p, lens, err);
+	g_free(refs);
+	return rc;
+}
+
+int store_outbox_retry(struct store *st, const struct outbox_row *row, int delay_s,
+		       const char *reason, struct errbuf *err)
+{
+	char id[24], delay[16];
+
+	g_snprintf(id, sizeof(id), "%" G_GINT64_FORMAT, row->id);
+	g_snprintf(delay, sizeof(delay), "%d", delay_s);
+	const char *p[] = {id, delay, reason};
+	return exec_commit(st, "outbox retry",
+			   "UPDATE outbox SET attempts = attempts + 1, last_error = $3,"
+			   " next_attempt_at = now() + make_interval(secs => $2::int)"
+			   " WHERE id = $1::bigint",
+			   3, p, NULL, err);
+}
+
+int store_outbox_failed(struct store *st, const struct outbox_row *row, const char *reason,
+			struct errbuf *err)
+{
+	char id[24];
+
+	g_snprintf(id, sizeof(id), "%" G_GINT64_FORMAT, row->id);
+	const char *p[] = {id, reason};
+	return exec_commit(st, "outbox failed",
+			   "UPDATE outbox SET state = 'failed', attempts = attempts + 1,"
+			   " last_error = $2 WHERE id = $1::bigint",
+			   2, p, NULL, err);
+}
