@@ -28,7 +28,8 @@ def test(check):
         check.eq(s.sql_value("SELECT count(*) FROM schema_migrations"), len(versions),
                  "nothing recorded twice")
 
-        for table in ("tickets", "messages", "mailbox_state", "ingest_log", "quarantine", "outbox"):
+        for table in ("tickets", "messages", "mailbox_state", "ingest_log", "ingest_attempts", "quarantine",
+                      "outbox"):
             check.ok(s.sql_value("SELECT to_regclass(%s) IS NOT NULL", (table,)), f"table {table} exists")
         check.ok(s.sql_value(
             "SELECT count(*) FROM pg_constraint WHERE conrelid = 'ingest_log'::regclass AND contype = 'u'"
