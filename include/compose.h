@@ -5,18 +5,18 @@
 #include "spoc.h"
 
 struct compose_input {
-	const char *from_name;       /* desk name */
+	const char *from_name; /* desk name */
 	const char *from_addr;
-	const char *to_name;         /* may be NULL or "" */
+	const char *to_name; /* may be NULL or "" */
 	const char *to_addr;
-	const char *subject;         /* UTF-8, e.g. "[INC-000123] Printer broken" */
-	const char *body;            /* UTF-8 text */
-	const char *message_id;      /* without brackets */
-	const char *in_reply_to;     /* without brackets, may be NULL */
-	GPtrArray *references;       /* char *, without brackets, may be NULL */
-	const char *auto_submitted;  /* "auto-replied" or "auto-generated" */
-	const char *loop_value;      /* value of the loop header */
-	const char *language;        /* Content-Language */
+	const char *subject;	    /* UTF-8, e.g. "[INC-000123] Printer broken" */
+	const char *body;	    /* UTF-8 text */
+	const char *message_id;	    /* without brackets */
+	const char *in_reply_to;    /* without brackets, may be NULL */
+	GPtrArray *references;	    /* char *, without brackets, may be NULL */
+	const char *auto_submitted; /* "auto-replied" or "auto-generated" */
+	const char *loop_value;	    /* value of the loop header */
+	const char *language;	    /* Content-Language */
 };
 
 /* Returns the whole message with CRLF line ends (caller frees with g_byte_array_unref()), or NULL

@@ -23,11 +23,11 @@ struct spoc_endpoint {
 	char *host;
 	uint16_t port;
 	enum spoc_tls tls;
-	char *ca_file;       /* NULL: the system trust store */
-	char *user;          /* NULL: no authentication (SMTP only) */
-	char *password;      /* read from password_file */
+	char *ca_file;	/* NULL: the system trust store */
+	char *user;	/* NULL: no authentication (SMTP only) */
+	char *password; /* read from password_file */
 	char *password_file;
-	int timeout_s;       /* every network step */
+	int timeout_s; /* every network step */
 };
 
 struct spoc_imap_conf {
@@ -36,7 +36,7 @@ struct spoc_imap_conf {
 	char *processed_folder;
 	char *failed_folder;
 	int poll_interval_s;
-	int batch_size;           /* UIDs fetched, committed and moved together */
+	int batch_size;		   /* UIDs fetched, committed and moved together */
 	int64_t max_message_bytes; /* checked from RFC822.SIZE before the download */
 };
 
@@ -44,13 +44,13 @@ struct spoc_smtp_conf {
 	struct spoc_endpoint ep;
 	char *from_address; /* envelope sender and From: of what spocd sends */
 	char *helo_name;
-	int max_attempts;      /* temporary failures before a row is given up */
-	int retry_base_s;      /* first retry delay; doubles each attempt */
+	int max_attempts; /* temporary failures before a row is given up */
+	int retry_base_s; /* first retry delay; doubles each attempt */
 };
 
 struct spoc_desk_conf {
 	char *name;
-	char **addresses;      /* NULL-terminated, lower case; the desk's own addresses */
+	char **addresses;	/* NULL-terminated, lower case; the desk's own addresses */
 	char *default_language; /* "es" or "en" */
 	enum spoc_kind default_kind;
 	char *templates_dir;

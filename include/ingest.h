@@ -13,8 +13,8 @@
 #include <signal.h>
 
 struct ingest_stats {
-	unsigned tickets, replies, duplicates, automatic, quarantined, recovered;
-	unsigned taken; /* recorded by a concurrent worker first */
+	unsigned outcomes[INGEST_OUTCOMES]; /* messages by what became of them */
+	unsigned recovered;		    /* recorded before a crash, moved now */
 };
 
 struct ingest_hooks {

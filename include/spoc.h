@@ -1,5 +1,6 @@
 /* Shared vocabulary of every spocd module: the three-way outcome of a pipeline stage and the error
- * buffer through which a module hands detail text to its caller (modules never log; main.c does). */
+ * buffer through which a module hands detail text to its caller (modules never log; main.c does).
+ */
 #ifndef SPOC_H
 #define SPOC_H
 

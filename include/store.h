@@ -40,7 +40,8 @@ enum ingest_outcome {
 	INGEST_DUPLICATE, /* same bytes or Message-ID seen before */
 	INGEST_AUTOMATIC, /* recorded, no ticket and no acknowledgement */
 	INGEST_QUARANTINED,
-	INGEST_TAKEN, /* another worker recorded this UID first: it moves it, not us */
+	INGEST_TAKEN,	 /* another worker recorded this UID first: it moves it, not us */
+	INGEST_OUTCOMES, /* how many there are */
 };
 const char *store_outcome_name(enum ingest_outcome outcome);
 

@@ -471,10 +471,12 @@ int imap_move(struct imap_session *s, const uint32_t *uids, size_t n, const char
 	rc = move_once(s, set, name, err);
 	mailimap_set_free(set);
 	if (rc != SPOC_OK && s->imap->imap_state == MAILIMAP_STATE_SELECTED) {
-		/* A server refuses the whole command when one UID is gone ("no longer exist"): another
-		 * worker moved it, which is what we wanted. Move what is still here, once more. */
+		/* A server refuses the whole command when one UID is gone ("no longer exist"):
+		 * another worker moved it, which is what we wanted. Move what is still here, once
+		 * more. */
 		key = mailimap_search_key_new_multiple_empty();
-		mailimap_search_key_multiple_add(key, mailimap_search_key_new_uid(uid_set(uids, n)));
+		mailimap_search_key_multiple_add(key,
+						 mailimap_search_key_new_uid(uid_set(uids, n)));
 		mailimap_search_key_multiple_add(key, key_undeleted());
 		if (search_uids(s, key, &left, err) == SPOC_OK) {
 			rc = SPOC_OK;

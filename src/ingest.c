@@ -77,33 +77,9 @@ static int quarantine(struct pass *p, uint32_t uid, const char *raw, size_t len,
 		return rc;
 	say(p, LOG_WARNING, "mailbox %s uid %u: %s: quarantined", p->conf->imap.mailbox, uid,
 	    reason);
-	p->stats->quarantined++;
+	p->stats->outcomes[INGEST_QUARANTINED]++;
 	g_array_append_val(p->to_failed, uid);
 	return SPOC_OK;
-}
-
-static void count(struct pass *p, enum ingest_outcome o)
-{
-	switch (o) {
-	case INGEST_TICKET:
-		p->stats->tickets++;
-		break;
-	case INGEST_REPLY:
-		p->stats->replies++;
-		break;
-	case INGEST_DUPLICATE:
-		p->stats->duplicates++;
-		break;
-	case INGEST_AUTOMATIC:
-		p->stats->automatic++;
-		break;
-	case INGEST_QUARANTINED:
-		p->stats->quarantined++;
-		break;
-	case INGEST_TAKEN:
-		p->stats->taken++;
-		break;
-	}
 }
 
 /* Parses, decides and stores one message under its own SAVEPOINT. SPOC_ETEMP aborts the batch. */
@@ -174,7 +150,7 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 	} else if (rc == SPOC_ETEMP) {
 		g_strlcpy(err->msg, why.msg, sizeof(err->msg));
 	} else {
-		count(p, res.outcome);
+		p->stats->outcomes[res.outcome]++;
 		/* Two workers moving one UID at once make Dovecot copy it twice: the one that
 		 * recorded it moves it. */
 		if (res.outcome != INGEST_TAKEN)

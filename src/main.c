@@ -135,6 +135,22 @@ static int ensure_store(struct daemon *d, struct errbuf *err)
 	return SPOC_OK;
 }
 
+/* One line for a pass that did anything: "mailbox INBOX: 2 ticket, 1 reply, 1 recovered". */
+static void log_stats(const char *mailbox, const struct ingest_stats *stats)
+{
+	GString *line = g_string_new(NULL);
+
+	for (int o = 0; o < INGEST_OUTCOMES; o++)
+		if (stats->outcomes[o] > 0)
+			g_string_append_printf(line, ", %u %s", stats->outcomes[o],
+					       store_outcome_name(o));
+	if (stats->recovered > 0)
+		g_string_append_printf(line, ", %u recovered", stats->recovered);
+	if (line->len > 0)
+		log_msg(LOG_INFO, "mailbox %s: %s", mailbox, line->str + 2);
+	g_string_free(line, TRUE);
+}
+
 /* Opens what is missing and works the mailbox once. SPOC_OK or SPOC_ETEMP. */
 static int ingest_once(struct daemon *d, struct ingest_stats *stats, struct errbuf *err)
 {
@@ -175,14 +191,7 @@ static int cycle(struct daemon *d)
 	}
 	if (rc != SPOC_OK)
 		log_msg(LOG_ERR, "mailbox %s: %s", d->conf->imap.mailbox, err.msg);
-	if (stats.tickets + stats.replies + stats.duplicates + stats.automatic + stats.quarantined +
-		stats.recovered + stats.taken >
-	    0)
-		log_msg(LOG_INFO,
-			"mailbox %s: %u new ticket(s), %u repl(y/ies), %u duplicate(s), %u "
-			"automatic, %u quarantined, %u recovered, %u taken by another worker",
-			d->conf->imap.mailbox, stats.tickets, stats.replies, stats.duplicates,
-			stats.automatic, stats.quarantined, stats.recovered, stats.taken);
+	log_stats(d->conf->imap.mailbox, &stats);
 
 	/* On SIGTERM, stop after the batch in hand: queued notifications wait for the next start.
 	 */

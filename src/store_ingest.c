@@ -120,6 +120,29 @@ static PGresult *run_uids(struct store *st, const char *what, const char *sql, c
 	return res;
 }
 
+/* A table uid -> GINT_TO_POINTER(value(res, row)) of a (uid, ...) result, which it clears. */
+static GHashTable *uid_map(PGresult *res, int (*value)(PGresult *, int))
+{
+	GHashTable *map = g_hash_table_new(g_direct_hash, g_direct_equal);
+
+	for (int i = 0; i < PQntuples(res); i++)
+		g_hash_table_insert(map, GUINT_TO_POINTER((guint)store_sql_i64(res, i, 0)),
+				    GINT_TO_POINTER(value(res, i)));
+	PQclear(res);
+	return map;
+}
+
+static int attempts_value(PGresult *res, int row)
+{
+	return (int)store_sql_i64(res, row, 1);
+}
+
+/* outcome + 1, so that no outcome is the NULL pointer */
+static int outcome_value(PGresult *res, int row)
+{
+	return (int)outcome_from_name(PQgetvalue(res, row, 1)) + 1;
+}
+
 int store_attempts_get(struct store *st, const char *mailbox, uint32_t uidvalidity,
 		       const uint32_t *uids, size_t n, GHashTable **attempts_r, struct errbuf *err)
 {
@@ -132,11 +155,7 @@ int store_attempts_get(struct store *st, const char *mailbox, uint32_t uidvalidi
 
 	if (res == NULL)
 		return rc;
-	*attempts_r = g_hash_table_new(g_direct_hash, g_direct_equal);
-	for (int i = 0; i < PQntuples(res); i++)
-		g_hash_table_insert(*attempts_r, GUINT_TO_POINTER((guint)store_sql_i64(res, i, 0)),
-				    GINT_TO_POINTER((int)store_sql_i64(res, i, 1)));
-	PQclear(res);
+	*attempts_r = uid_map(res, attempts_value);
 	return SPOC_OK;
 }
 
@@ -180,11 +199,7 @@ int store_ingested_uids(struct store *st, const char *mailbox, uint32_t uidvalid
 
 	if (res == NULL)
 		return rc;
-	*seen_r = g_hash_table_new(g_direct_hash, g_direct_equal);
-	for (int i = 0; i < PQntuples(res); i++)
-		g_hash_table_insert(*seen_r, GUINT_TO_POINTER((guint)store_sql_i64(res, i, 0)),
-				    GINT_TO_POINTER(outcome_from_name(PQgetvalue(res, i, 1)) + 1));
-	PQclear(res);
+	*seen_r = uid_map(res, outcome_value);
 	return SPOC_OK;
 }
 
