@@ -57,12 +57,23 @@ struct spoc_desk_conf {
 	char *message_id_domain; /* right-hand side of the Message-IDs spocd mints */
 };
 
+/* How incoming mail is read: limits past which parts are left out or the message refused, and
+ * the charsets tried for 8-bit text that declares none. */
+struct spoc_parsing_conf {
+	char **fallback_charsets; /* NULL-terminated, each known to iconv */
+	int max_parts;
+	int max_depth;
+	int64_t max_attachment_bytes;
+	int64_t max_header_bytes;
+};
+
 struct spoc_conf {
 	char *path;
 	char *database_conninfo;
 	struct spoc_imap_conf imap;
 	struct spoc_smtp_conf smtp;
 	struct spoc_desk_conf desk;
+	struct spoc_parsing_conf parsing;
 	int log_level; /* syslog priority: LOG_ERR .. LOG_DEBUG */
 };
 

@@ -30,6 +30,15 @@ struct ingest_hooks {
 	volatile sig_atomic_t *stop;
 };
 
+/* The parser's limits and fallback charsets from the configuration. */
+void ingest_mime_limits(const struct spoc_conf *conf, struct mime_limits *limits);
+
+/* Decides what a parsed mail is (kind and the rule that chose it, automatic or not, language,
+ * subject tag) into d, whose strings are static or borrowed from conf. Returns NULL, or the
+ * reason the mail must be quarantined instead. The daemon, replay and inspect share it. */
+const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
+			  struct ingest_decision *d);
+
 /* SPOC_OK when the mailbox was worked through (some messages may have been quarantined);
  * SPOC_ETEMP when IMAP or the database failed (nothing uncommitted was moved). */
 int ingest_run(const struct spoc_conf *conf, struct store *st, struct imap_session *imap,

@@ -22,6 +22,25 @@ struct mail_header {
 	char *value; /* unfolded, decoded to UTF-8 */
 };
 
+/* One part of a message that is not its body: a file, an inline image, a forwarded message (kept
+ * as .eml) or a file unpacked from Outlook's winmail.dat. */
+struct mail_attachment {
+	char *name;	    /* sanitized UTF-8 file name, never empty (generated when absent) */
+	char *content_type; /* lower case "type/subtype" */
+	char *content_id;   /* without brackets, or NULL */
+	const char *disposition; /* "attachment" or "inline" (static) */
+	const char *origin;	 /* "mime", "tnef" or "message" (static) */
+	GBytes *data;		 /* decoded bytes */
+	char sha256[65];
+	char *text; /* for a forwarded message: its readable text, for search; else NULL */
+};
+
+/* What a limit left out of a message that was still turned into a ticket. */
+struct mail_limit_hit {
+	const char *limit; /* the setting's name, e.g. "max_attachment_bytes" (static) */
+	char *detail;	   /* what was left out, for people */
+};
+
 struct mail {
 	char sha256[65]; /* of the raw bytes */
 	size_t raw_len;
@@ -35,24 +54,45 @@ struct mail {
 	GPtrArray *cc; /* struct mail_addr * */
 	char *to_text; /* the To list as one readable UTF-8 line, "" if none */
 	char *cc_text;
-	char *subject;	    /* UTF-8, "" if none */
-	GDateTime *date;    /* NULL when missing or unparsable */
-	char *text;	    /* the body a person wrote, valid UTF-8, "" if none */
-	GPtrArray *headers; /* struct mail_header *, top-level header in order */
+	char *subject;		 /* UTF-8, "" if none */
+	GDateTime *date;	 /* NULL when missing or unparsable */
+	const char *body_source; /* "text/plain", "text/html", "tnef" or "none" (static) */
+	char *body_charset;	 /* the charset the body declared, or NULL */
+	char *text;		 /* the whole body text, valid UTF-8, "" if none */
+	char *text_new;		 /* what the sender wrote in this message (reply.c), "" if none */
+	char *text_quoted;	 /* the quoted history, "" if none */
+	char *text_signature;	 /* "" if none */
+	GPtrArray *headers;	 /* struct mail_header *, top-level header in order */
+	GPtrArray *attachments;	 /* struct mail_attachment *, in document order */
+	GPtrArray *limits_hit;	 /* struct mail_limit_hit *, empty when nothing was left out */
 };
 
+/* Limits on one message (0: none) and how to read text that declares no charset. Over
+ * max_message_bytes or max_header_bytes the message is refused (quarantined); over the others
+ * the message is kept and what was left out is listed in mail->limits_hit (the raw bytes, always
+ * stored, still hold it). */
 struct mime_limits {
 	int64_t max_message_bytes;
-	int max_parts;
-	int max_depth;
+	int max_parts; /* parts beyond this many are left out */
+	int max_depth; /* parts nested deeper are left out; far below GMime's own 1024 */
+	int64_t max_attachment_bytes; /* a bigger attachment is left out */
+	int64_t max_header_bytes;     /* of the top-level header block */
+	/* tried in order for 8-bit text without a usable charset; NULL: utf-8, windows-1252 */
+	const char *const *fallback_charsets;
 };
 
 /* Parses raw bytes into a mail. Returns SPOC_OK and sets *mail_r (caller frees with mail_free()),
  * or SPOC_EPERM with the reason in err when the bytes cannot be a message (empty, no header, over
- * limits). A mail without a usable sender is returned with from.addr NULL: whether that is a
- * bounce to record or a message to quarantine is the caller's policy. Never returns SPOC_ETEMP. */
+ * max_message_bytes or max_header_bytes). A mail without a usable sender is returned with
+ * from.addr NULL: whether that is a bounce to record or a message to quarantine is the caller's
+ * policy. Never returns SPOC_ETEMP. Memory stays within a small multiple of len. */
 int mime_parse(const char *raw, size_t len, const struct mime_limits *limits, struct mail **mail_r,
 	       struct errbuf *err);
+
+/* A file name fit to show and to save: the last path component of name (UTF-8, may be NULL),
+ * without control characters, bidi overrides or leading dots, at most 200 bytes with the
+ * extension kept; "<fallback_stem>.<ext for content_type>" when nothing is left. Caller frees. */
+char *mime_safe_filename(const char *name, const char *content_type, const char *fallback_stem);
 void mail_free(struct mail **mail);
 
 /* Value of the first top-level header with that name (case-insensitive), decoded; NULL if absent.

@@ -103,6 +103,47 @@ int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidit
 int store_quarantine(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
 		     const char *raw, size_t raw_len, const char *reason, struct errbuf *err);
 
+/* ---- quarantine ---- */
+
+struct quarantine_entry {
+	int64_t id;
+	char *mailbox;
+	int64_t uidvalidity;
+	int64_t uid;
+	char *reason;
+	char *created_at;     /* ISO 8601 */
+	char *replayed_at;    /* NULL until replayed */
+	char *replay_outcome; /* what the replay made of it, or NULL */
+	char *replay_ticket;  /* e.g. INC-000123, or NULL */
+	char *replay_error;   /* why the last replay failed, or NULL */
+	char *raw_sha256;
+	int64_t size;
+	GBytes *raw; /* NULL in lists */
+};
+void quarantine_entry_free(gpointer entry);
+
+/* Entries, oldest first; only those not replayed yet unless all. A new array of struct
+ * quarantine_entry * without raw bytes. */
+int store_quarantine_list(struct store *st, gboolean all, GPtrArray **entries_r,
+			  struct errbuf *err);
+/* One entry with its raw bytes; *entry_r NULL when there is no such id. With lock, the row is
+ * locked FOR UPDATE until the caller's transaction ends (one replay at a time). */
+int store_quarantine_get(struct store *st, int64_t id, gboolean lock,
+			 struct quarantine_entry **entry_r, struct errbuf *err);
+/* Records a successful replay of entry id: what it became, on the quarantine row and on the
+ * ingest_log row of its (mailbox, UIDVALIDITY, UID). Runs in the caller's transaction. */
+int store_quarantine_replayed(struct store *st, const struct quarantine_entry *e,
+			      const struct ingest_result *res, int64_t message_row,
+			      struct errbuf *err);
+/* Records why a replay failed again. Runs in the caller's transaction. */
+int store_quarantine_replay_failed(struct store *st, int64_t id, const char *reason,
+				   struct errbuf *err);
+/* Like store_ingest_mail() for a message that is not in a mailbox any more (a replay): no
+ * ingest_log claim. *message_row_r is the message row it became or duplicates. */
+int store_record_mail(struct store *st, const char *raw, size_t raw_len, const struct mail *mail,
+		      const struct ingest_decision *d, struct ingest_result *res,
+		      int64_t *message_row_r, struct errbuf *err);
+
 /* ---- outbox ---- */
 
 struct outbox_row {

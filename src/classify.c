@@ -78,6 +78,15 @@ static const char *sender_why(const char *addr)
 
 /* X-Auto-Response-Suppress is deliberately not a rule: Outlook puts it on ordinary mail that a
  * person wrote, and it asks *us* not to auto-respond less than it says who the sender is. */
+/* What the sender wrote in this mail: its new part, or the whole text when nothing was told
+ * apart (keywords in someone else's quoted words must not decide). */
+static const char *own_text(const struct mail *mail)
+{
+	if (mail->text_new != NULL && mail->text_new[0] != '\0')
+		return mail->text_new;
+	return mail->text != NULL ? mail->text : "";
+}
+
 gboolean classify_is_automatic(const struct mail *mail, const char *const *desk_addresses,
 			       const char **why_r)
 {
@@ -271,7 +280,7 @@ enum spoc_kind classify_kind(const struct mail *mail, enum spoc_kind dflt, const
 	found = kind_of_field(s, TRUE, &kind, &rule);
 	g_free(s);
 	if (!found) {
-		s = text_prepare(mail->text != NULL ? mail->text : "", CLASSIFY_TEXT_MAX);
+		s = text_prepare(own_text(mail), CLASSIFY_TEXT_MAX);
 		kind_of_field(s, FALSE, &kind, &rule);
 		g_free(s);
 	}
@@ -328,7 +337,7 @@ const char *classify_language(const struct mail *mail, const char *dflt)
 	s = text_prepare(mail->subject != NULL ? mail->subject : "", CLASSIFY_TEXT_MAX);
 	language_count(s, &es, &en);
 	g_free(s);
-	s = text_prepare(mail->text != NULL ? mail->text : "", CLASSIFY_TEXT_MAX);
+	s = text_prepare(own_text(mail), CLASSIFY_TEXT_MAX);
 	language_count(s, &es, &en);
 	g_free(s);
 	if (es >= 3 && es > en)

@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <iconv.h>
 #include <libconfig.h>
 #include <string.h>
 #include <syslog.h>
@@ -252,6 +253,44 @@ static void read_desk(struct reader *r, struct spoc_conf *c)
 		fail(r, "desk.message_id_domain", "must be a domain name");
 }
 
+static void read_parsing(struct reader *r, struct spoc_conf *c)
+{
+	static const char *const dflt[] = {"utf-8", "windows-1252", NULL};
+	config_setting_t *list = config_lookup(&r->cfg, "parsing.fallback_charsets");
+	GPtrArray *cs = g_ptr_array_new();
+
+	if (list == NULL) {
+		for (int i = 0; dflt[i] != NULL; i++)
+			g_ptr_array_add(cs, g_strdup(dflt[i]));
+	} else if (!config_setting_is_array(list) || config_setting_length(list) == 0) {
+		fail(r, "parsing.fallback_charsets",
+		     "must be a non-empty list of charset names, e.g. [ \"utf-8\", "
+		     "\"windows-1252\" ]");
+	} else {
+		for (int i = 0; i < config_setting_length(list); i++) {
+			const char *name = config_setting_get_string_elem(list, i);
+			iconv_t cd = name != NULL ? iconv_open("UTF-8", name) : (iconv_t)-1;
+
+			if (cd == (iconv_t)-1) {
+				fail(r, "parsing.fallback_charsets",
+				     "element %d (\"%s\") is not a charset this system can convert",
+				     i + 1, name != NULL ? name : "not a string");
+				break;
+			}
+			iconv_close(cd);
+			g_ptr_array_add(cs, g_strdup(name));
+		}
+	}
+	g_ptr_array_add(cs, NULL);
+	c->parsing.fallback_charsets = (char **)g_ptr_array_free(cs, FALSE);
+	c->parsing.max_parts = get_int(r, "parsing.max_parts", 500, 1, 100000);
+	c->parsing.max_depth = get_int(r, "parsing.max_depth", 20, 2, 100);
+	c->parsing.max_attachment_bytes = get_int64(r, "parsing.max_attachment_bytes",
+						    c->imap.max_message_bytes, 1, INT64_C(1) << 31);
+	c->parsing.max_header_bytes =
+	    get_int64(r, "parsing.max_header_bytes", 262144, 1024, INT64_C(1) << 26);
+}
+
 struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 {
 	static const char *const levels[] = {"error", "warning", "notice", "info", "debug", NULL};
@@ -303,6 +342,7 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 	c->smtp.retry_base_s = get_int(&r, "smtp.retry_base", 60, 1, 86400);
 
 	read_desk(&r, c);
+	read_parsing(&r, c);
 	c->smtp.helo_name = get_string(&r, "smtp.helo_name", "");
 	if (c->smtp.helo_name != NULL && c->smtp.helo_name[0] == '\0') {
 		g_free(c->smtp.helo_name);
@@ -347,6 +387,7 @@ void conf_free(struct spoc_conf **conf)
 	g_free(c->desk.default_language);
 	g_free(c->desk.templates_dir);
 	g_free(c->desk.message_id_domain);
+	g_strfreev(c->parsing.fallback_charsets);
 	g_free(c);
 	*conf = NULL;
 }

@@ -66,6 +66,38 @@ static int move_pending(struct pass *p, struct errbuf *err)
 	return rc;
 }
 
+void ingest_mime_limits(const struct spoc_conf *conf, struct mime_limits *limits)
+{
+	*limits = (struct mime_limits){
+	    .max_message_bytes = conf->imap.max_message_bytes,
+	    .max_parts = conf->parsing.max_parts,
+	    .max_depth = conf->parsing.max_depth,
+	    .max_attachment_bytes = conf->parsing.max_attachment_bytes,
+	    .max_header_bytes = conf->parsing.max_header_bytes,
+	    .fallback_charsets = (const char *const *)conf->parsing.fallback_charsets,
+	};
+}
+
+const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
+			  struct ingest_decision *d)
+{
+	enum spoc_kind tag_kind;
+
+	memset(d, 0, sizeof(*d));
+	d->kind = classify_kind(mail, conf->desk.default_kind, &d->kind_rule);
+	if (!classify_is_automatic(mail, (const char *const *)conf->desk.addresses,
+				   &d->automatic_why))
+		d->automatic_why = NULL;
+	d->language = classify_language(mail, conf->desk.default_language);
+	if (!ticket_find_tag(mail->subject, &tag_kind, &d->subject_tag))
+		d->subject_tag = 0;
+	d->message_id_domain = conf->desk.message_id_domain;
+	/* A person's message we could never answer: keep it for an operator. */
+	if (d->automatic_why == NULL && mail->from.addr == NULL)
+		return "no sender address (From and Sender missing or unparsable)";
+	return NULL;
+}
+
 /* Records a message that will never work, inside the batch transaction. */
 static int quarantine(struct pass *p, uint32_t uid, const char *raw, size_t len, const char *reason,
 		      struct errbuf *err)
@@ -85,17 +117,16 @@ static int quarantine(struct pass *p, uint32_t uid, const char *raw, size_t len,
 /* Parses, decides and stores one message under its own SAVEPOINT. SPOC_ETEMP aborts the batch. */
 static int one_message(struct pass *p, const struct imap_message *msg, struct errbuf *err)
 {
-	const struct mime_limits limits = {.max_message_bytes = p->conf->imap.max_message_bytes,
-					   .max_parts = 1000,
-					   .max_depth = 50};
+	struct mime_limits limits;
 	const char *raw = (const char *)msg->raw->data;
 	struct ingest_decision d = {0};
-	enum spoc_kind tag_kind;
+	const char *refusal;
 	struct ingest_result res;
 	struct mail *mail = NULL;
 	struct errbuf why = {{0}};
 	int rc, died;
 
+	ingest_mime_limits(p->conf, &limits);
 	if ((rc = store_savepoint(p->st, err)) != SPOC_OK)
 		return rc;
 	died = GPOINTER_TO_INT(g_hash_table_lookup(p->attempts, GUINT_TO_POINTER(msg->uid)));
@@ -125,21 +156,11 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 
 	if (p->hooks != NULL && p->hooks->after_parse != NULL)
 		p->hooks->after_parse(mail, p->hooks->ctx);
-	d.kind = classify_kind(mail, p->conf->desk.default_kind, &d.kind_rule);
-	if (!classify_is_automatic(mail, (const char *const *)p->conf->desk.addresses,
-				   &d.automatic_why))
-		d.automatic_why = NULL;
-	if (d.automatic_why == NULL && mail->from.addr == NULL) {
-		/* A person's message we could never answer: keep it for an operator. */
-		rc = quarantine(p, msg->uid, raw, msg->raw->len,
-				"no sender address (From and Sender missing or unparsable)", err);
+	if ((refusal = ingest_decide(p->conf, mail, &d)) != NULL) {
+		rc = quarantine(p, msg->uid, raw, msg->raw->len, refusal, err);
 		mail_free(&mail);
 		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
 	}
-	d.language = classify_language(mail, p->conf->desk.default_language);
-	if (!ticket_find_tag(mail->subject, &tag_kind, &d.subject_tag))
-		d.subject_tag = 0;
-	d.message_id_domain = p->conf->desk.message_id_domain;
 
 	rc = store_ingest_mail(p->st, p->conf->imap.mailbox, p->uidvalidity, msg->uid, raw,
 			       msg->raw->len, mail, &d, &res, &why);

@@ -8,11 +8,14 @@
 #include "mime.h"
 
 #include "html.h"
+#include "reply.h"
+#include "tnef.h"
 
 #include <errno.h>
 #include <gmime/gmime.h>
 #include <iconv.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <string.h>
 
 /* Parser options for the whole process: created by mime_init(), read-only afterwards, so parses
@@ -364,7 +367,7 @@ static size_t strip_nul(char *s, size_t len)
  * charset is trusted when it converts cleanly, or when it is a specific one (iso-2022-jp, koi8-r:
  * then bad bytes become U+FFFD); otherwise GMime's 8-bit heuristics with our fallback charsets
  * decide (defect #4), and g_utf8_make_valid() is the last resort. */
-static char *to_utf8(const char *data, size_t len, const char *charset)
+static char *to_utf8(GMimeParserOptions *opts, const char *data, size_t len, const char *charset)
 {
 	char *copy = g_malloc(len + 1), *out = NULL;
 	size_t n;
@@ -400,7 +403,7 @@ static char *to_utf8(const char *data, size_t len, const char *charset)
 	}
 	if (g_utf8_validate(copy, (gssize)n, NULL))
 		return copy;
-	out = g_mime_utils_decode_8bit(mime_options, copy, n);
+	out = g_mime_utils_decode_8bit(opts, copy, n);
 	g_free(copy);
 	if (!g_utf8_validate(out, -1, NULL)) {
 		char *v = g_utf8_make_valid(out, -1);
@@ -428,36 +431,180 @@ static void newlines_normalise(char *s)
 	*w = '\0';
 }
 
-/* Transfer-decoded, UTF-8, LF-only content of a leaf part; caller frees. */
-static char *part_text(GMimePart *part)
+/* Per-parse state: the limits, the parser options (with the configured fallback charsets) and
+ * what the walk over the parts has collected so far. */
+struct parse {
+	const struct mime_limits *lim;
+	GMimeParserOptions *opts;
+	struct mail *m;
+	GMimePart *body; /* the chosen body part, or NULL */
+	GString *extra;	 /* inline text parts that follow the body in a multipart/mixed */
+	int parts;	 /* parts seen by the walk */
+	gboolean parts_hit, depth_hit;
+	char *tnef_body; /* text carried inside a winmail.dat, when there is no other body */
+};
+
+static void limit_hit(struct mail *m, const char *limit, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+
+static void limit_hit(struct mail *m, const char *limit, const char *fmt, ...)
+{
+	struct mail_limit_hit *h = g_new0(struct mail_limit_hit, 1);
+	va_list ap;
+
+	h->limit = limit;
+	va_start(ap, fmt);
+	h->detail = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	g_ptr_array_add(m->limits_hit, h);
+}
+
+/* Transfer-decoded bytes of a leaf part (base64 through b64_decode_chunked, defect #2). */
+static GBytes *part_bytes(GMimePart *part)
 {
 	GMimeDataWrapper *content = g_mime_part_get_content(part);
 	GMimeStream *mem;
-	GByteArray *bytes;
-	char *text;
+	GByteArray *arr;
+	GBytes *out;
 
 	if (content == NULL)
-		return g_strdup("");
+		return g_bytes_new(NULL, 0);
 	mem = g_mime_stream_mem_new();
 	if (g_mime_data_wrapper_get_encoding(content) == GMIME_CONTENT_ENCODING_BASE64) {
 		GMimeStream *src = g_mime_data_wrapper_get_stream(content);
-		GByteArray *enc;
+		GByteArray *dec = g_byte_array_new();
 
 		g_mime_stream_reset(src);
 		g_mime_stream_write_to_stream(src, mem);
-		enc = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-		bytes = g_byte_array_new();
-		b64_decode_chunked((const char *)enc->data, enc->len, bytes);
+		arr = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+		b64_decode_chunked((const char *)arr->data, arr->len, dec);
+		out = g_byte_array_free_to_bytes(dec);
 	} else {
+		guint len;
+
 		g_mime_data_wrapper_write_to_stream(content, mem);
-		bytes = g_byte_array_ref(g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem)));
+		arr = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+		/* The CRLF before a boundary belongs to the boundary, but GMime 3.2.13 takes only
+		 * its LF and leaves the CR on the content ("data\r\n\r" for "data\r\n"). */
+		len = arr->len;
+		if (len > 0 && arr->data[len - 1] == '\r')
+			len--;
+		out = g_bytes_new(arr->data, len);
 	}
-	text = to_utf8((const char *)bytes->data, bytes->len,
-		       g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset"));
-	g_byte_array_unref(bytes);
-	g_object_unref(mem);
+	g_object_unref(mem); /* frees arr */
+	return out;
+}
+
+/* Text in an ISO-2022 or UTF-16 form that announces itself (escape sequences, byte order mark)
+ * though no charset was declared; NULL when nothing gives it away. */
+static const char *charset_sniff(const char *data, size_t len)
+{
+	if (len >= 2 && ((guchar)data[0] == 0xff && (guchar)data[1] == 0xfe))
+		return "UTF-16LE";
+	if (len >= 2 && ((guchar)data[0] == 0xfe && (guchar)data[1] == 0xff))
+		return "UTF-16BE";
+	/* ESC $ B / ESC $ @ (JIS X 0208), ESC $ ( D: ISO-2022-JP; ESC $ ) C: ISO-2022-KR */
+	for (size_t i = 0; i + 3 < len && i < 65536; i++) {
+		if (data[i] != 0x1b || data[i + 1] != '$')
+			continue;
+		if (data[i + 2] == 'B' || data[i + 2] == '@' || data[i + 2] == '(')
+			return "ISO-2022-JP";
+		if (data[i + 2] == ')' && data[i + 3] == 'C')
+			return "ISO-2022-KR";
+	}
+	return NULL;
+}
+
+/* Undoes RFC 3676 format=flowed on LF-only text: a line that ends in a space is
+ * continued by the next line of the same quote depth (DelSp=yes: without that space), and the
+ * space a sender stuffed in front of a line is removed; quoted lines come out as "> text". The
+ * "-- " signature line never flows. Returns a new string. */
+static char *unflow(const char *text, gboolean delsp)
+{
+	GString *out = g_string_sized_new(strlen(text));
+	const char *p = text;
+	int open_depth = -1; /* quote depth of a line that flows on, or -1 */
+
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		int depth = 0;
+		const char *body;
+		size_t blen;
+		gboolean flows;
+
+		while ((size_t)depth < len && p[depth] == '>')
+			depth++;
+		body = p + depth;
+		blen = len - (size_t)depth;
+		if (blen > 0 && body[0] == ' ') {
+			body++;
+			blen--;
+		}
+		if (open_depth >= 0 && open_depth != depth)
+			g_string_append_c(out, '\n'); /* quote depth changed: the flow ends */
+		if (open_depth != depth) {
+			for (int i = 0; i < depth; i++)
+				g_string_append_c(out, '>');
+			if (depth > 0)
+				g_string_append_c(out, ' ');
+		}
+		flows = blen > 0 && body[blen - 1] == ' ' &&
+			!(blen == 3 && memcmp(body, "-- ", 3) == 0);
+		g_string_append_len(out, body, (gssize)(flows && delsp ? blen - 1 : blen));
+		if (flows) {
+			open_depth = depth;
+		} else {
+			open_depth = -1;
+			if (nl != NULL)
+				g_string_append_c(out, '\n');
+		}
+		p = nl != NULL ? nl + 1 : p + len;
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* Transfer-decoded, UTF-8, LF-only content of a leaf part, format=flowed undone; caller
+ * frees. */
+static char *part_text(struct parse *ps, GMimePart *part)
+{
+	GBytes *bytes = part_bytes(part);
+	gsize len;
+	const char *data = g_bytes_get_data(bytes, &len);
+	const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+	char *text;
+
+	if (cs == NULL || *cs == '\0' || charset_is_weak(cs)) {
+		const char *sniffed = charset_sniff(data, len);
+
+		if (sniffed != NULL && !g_utf8_validate(data, (gssize)len, NULL))
+			cs = sniffed;
+		else if (sniffed != NULL && g_str_has_prefix(sniffed, "ISO-2022"))
+			cs = sniffed; /* 7-bit, so it looks like valid UTF-8 */
+	}
+	text = to_utf8(ps->opts, data != NULL ? data : "", len, cs);
+	g_bytes_unref(bytes);
 	newlines_normalise(text);
+	if (g_mime_content_type_is_type(g_mime_object_get_content_type(GMIME_OBJECT(part)), "text",
+					"plain")) {
+		const char *format =
+		    g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "format");
+		const char *delsp =
+		    g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "delsp");
+
+		if (format != NULL && g_ascii_strcasecmp(format, "flowed") == 0) {
+			char *joined =
+			    unflow(text, delsp != NULL && g_ascii_strcasecmp(delsp, "yes") == 0);
+
+			g_free(text);
+			text = joined;
+		}
+	}
 	return text;
+}
+
+static gboolean part_has_name(GMimeObject *obj)
+{
+	return GMIME_IS_PART(obj) && g_mime_part_get_filename(GMIME_PART(obj)) != NULL;
 }
 
 /* Disposition attachment, or a file name on a part that is not the whole message. */
@@ -469,16 +616,20 @@ static gboolean part_is_attachment(GMimeObject *obj, gboolean top)
 		return TRUE;
 	if (top)
 		return FALSE;
-	return g_mime_part_get_filename(GMIME_PART(obj)) != NULL;
+	return part_has_name(obj);
 }
 
 /* The part that holds what the person wrote: the first text/plain or text/html leaf in document
  * order that is not an attachment, except that inside multipart/alternative text/plain is
  * preferred to text/html (so a mailing-list footer after an HTML-only body does not win over
  * the body). Forwarded or bounced messages (message/rfc822) are not descended into: their text
- * is someone else's. *html_r tells which kind was found. Borrowed pointer, or NULL. */
-static GMimePart *body_find(GMimeObject *obj, gboolean top, gboolean *html_r)
+ * is someone else's. Parts deeper than max_depth (0: 64) are not looked at. *html_r tells which
+ * kind was found. Borrowed pointer, or NULL. */
+static GMimePart *body_find(GMimeObject *obj, gboolean top, int depth, int max_depth,
+			    gboolean *html_r)
 {
+	if (depth > (max_depth > 0 ? MIN(max_depth, 64) : 64))
+		return NULL;
 	if (GMIME_IS_MULTIPART(obj)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(obj);
 		gboolean alt = g_mime_content_type_is_type(g_mime_object_get_content_type(obj),
@@ -487,9 +638,16 @@ static GMimePart *body_find(GMimeObject *obj, gboolean top, gboolean *html_r)
 		gboolean best_html = FALSE;
 		int n = g_mime_multipart_get_count(mp);
 
+		/* the signature of multipart/signed and the key part of multipart/encrypted are
+		 * never the body */
+		if (GMIME_IS_MULTIPART_SIGNED(obj) || GMIME_IS_MULTIPART_ENCRYPTED(obj))
+			n = MIN(n, 1);
+		if (GMIME_IS_MULTIPART_ENCRYPTED(obj))
+			n = 0;
 		for (int i = 0; i < n; i++) {
 			gboolean html = FALSE;
-			GMimePart *p = body_find(g_mime_multipart_get_part(mp, i), FALSE, &html);
+			GMimePart *p = body_find(g_mime_multipart_get_part(mp, i), FALSE, depth + 1,
+						 max_depth, &html);
 
 			if (p == NULL)
 				continue;
@@ -518,16 +676,34 @@ static GMimePart *body_find(GMimeObject *obj, gboolean top, gboolean *html_r)
 	return NULL;
 }
 
-static char *body_text(GMimeMessage *msg)
+/* TRUE when obj is, or contains, part. */
+static gboolean subtree_has(GMimeObject *obj, GMimeObject *part, int depth)
+{
+	if (obj == part)
+		return TRUE;
+	if (depth > 64 || !GMIME_IS_MULTIPART(obj))
+		return FALSE;
+	for (int i = 0; i < g_mime_multipart_get_count(GMIME_MULTIPART(obj)); i++)
+		if (subtree_has(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), part,
+				depth + 1))
+			return TRUE;
+	return FALSE;
+}
+
+/* The readable text of a message (a forwarded one included): its body part converted to UTF-8,
+ * HTML turned into text. *source_r says where it came from. Caller frees. */
+static char *message_text(struct parse *ps, GMimeMessage *msg, const char **source_r)
 {
 	GMimeObject *top = g_mime_message_get_mime_part(msg);
 	gboolean html = FALSE;
 	GMimePart *part;
 	char *text, *stripped;
 
-	if (top == NULL || (part = body_find(top, TRUE, &html)) == NULL)
+	*source_r = "none";
+	if (top == NULL || (part = body_find(top, TRUE, 1, ps->lim->max_depth, &html)) == NULL)
 		return g_strdup("");
-	text = part_text(part);
+	text = part_text(ps, part);
+	*source_r = html ? "text/html" : "text/plain";
 	if (!html)
 		return text;
 	stripped = html_to_text(text);
@@ -535,36 +711,481 @@ static char *body_text(GMimeMessage *msg)
 	return stripped;
 }
 
-/* Counts parts and nesting (message/rfc822 included) against the limits; SPOC_EPERM with the
- * reason in err when one is exceeded. */
-static int limits_check(GMimeObject *obj, int depth, const struct mime_limits *lim, int *parts,
-			struct errbuf *err)
+char *mime_safe_filename(const char *name, const char *content_type, const char *fallback_stem)
+{
+	static const struct {
+		const char *type, *ext;
+	} exts[] = {
+	    {"text/plain", "txt"},
+	    {"text/html", "html"},
+	    {"text/calendar", "ics"},
+	    {"text/csv", "csv"},
+	    {"text/rfc822-headers", "txt"},
+	    {"message/rfc822", "eml"},
+	    {"message/delivery-status", "txt"},
+	    {"message/disposition-notification", "txt"},
+	    {"message/feedback-report", "txt"},
+	    {"image/png", "png"},
+	    {"image/jpeg", "jpg"},
+	    {"image/gif", "gif"},
+	    {"image/bmp", "bmp"},
+	    {"image/webp", "webp"},
+	    {"application/pdf", "pdf"},
+	    {"application/zip", "zip"},
+	    {"application/pgp-signature", "asc"},
+	    {"application/pgp-encrypted", "txt"},
+	    {"application/pkcs7-signature", "p7s"},
+	    {"application/x-pkcs7-signature", "p7s"},
+	    {"application/pkcs7-mime", "p7m"},
+	    {"application/x-pkcs7-mime", "p7m"},
+	    {"application/ms-tnef", "dat"},
+	};
+	GString *out = g_string_new(NULL);
+	const char *base = NULL;
+
+	if (name != NULL) {
+		char *valid = g_utf8_make_valid(name, -1);
+		const char *p = valid;
+
+		/* the last component after '/' or '\\' */
+		for (const char *q = valid; *q != '\0'; q++)
+			if (*q == '/' || *q == '\\')
+				p = q + 1;
+		for (; *p != '\0'; p = g_utf8_next_char(p)) {
+			gunichar c = g_utf8_get_char(p);
+
+			/* controls, bidi embeddings/overrides/isolates and marks, BOM */
+			if (c < 0x20 || (c >= 0x7f && c < 0xa0) || (c >= 0x200b && c <= 0x200f) ||
+			    (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) ||
+			    c == 0x061c || c == 0xfeff)
+				continue;
+			if (c == ':' || c == '*' || c == '?' || c == '"' || c == '<' || c == '>' ||
+			    c == '|')
+				g_string_append_c(out, '_');
+			else
+				g_string_append_unichar(out, c);
+		}
+		g_free(valid);
+		/* no hidden files, no "..", no blanks or dots at either end */
+		while (out->len > 0 && (out->str[0] == '.' || out->str[0] == ' '))
+			g_string_erase(out, 0, 1);
+		while (out->len > 0 &&
+		       (out->str[out->len - 1] == '.' || out->str[out->len - 1] == ' '))
+			g_string_truncate(out, out->len - 1);
+		if (out->len > 200) {
+			/* keep the extension, cut the stem on a character boundary */
+			const char *dot = strrchr(out->str, '.');
+			size_t ext = dot != NULL && strlen(dot) <= 16 ? strlen(dot) : 0;
+			char *ext_copy = g_strdup(out->str + out->len - ext);
+			const char *cut = out->str + (200 - ext);
+
+			cut = g_utf8_find_prev_char(out->str, cut + 1);
+			g_string_truncate(out, cut != NULL ? (gsize)(cut - out->str) : 0);
+			g_string_append(out, ext_copy);
+			g_free(ext_copy);
+		}
+		base = out->str;
+	}
+	if (base == NULL || *base == '\0') {
+		const char *ext = "bin";
+
+		for (size_t i = 0; content_type != NULL && i < G_N_ELEMENTS(exts); i++)
+			if (g_ascii_strcasecmp(content_type, exts[i].type) == 0)
+				ext = exts[i].ext;
+		g_string_printf(out, "%s.%s", fallback_stem, ext);
+	}
+	return g_string_free(out, FALSE);
+}
+
+static void attachment_free(gpointer p)
+{
+	struct mail_attachment *a = p;
+
+	g_free(a->name);
+	g_free(a->content_type);
+	g_free(a->content_id);
+	g_clear_pointer(&a->data, g_bytes_unref);
+	g_free(a->text);
+	g_free(a);
+}
+
+static void limit_hit_free(gpointer p)
+{
+	struct mail_limit_hit *h = p;
+
+	g_free(h->detail);
+	g_free(h);
+}
+
+/* Adds an attachment unless it is over max_attachment_bytes (then it is listed as left out).
+ * Takes ownership of data and name. */
+static void attachment_add(struct parse *ps, char *name, const char *content_type,
+			   const char *content_id, gboolean inline_, const char *origin,
+			   GBytes *data, char *text)
+{
+	struct mail_attachment *a;
+	char stem[32];
+	gsize size = g_bytes_get_size(data);
+
+	g_snprintf(stem, sizeof(stem), "attachment-%u", ps->m->attachments->len + 1);
+	if (ps->lim->max_attachment_bytes > 0 && (gint64)size > ps->lim->max_attachment_bytes) {
+		char *safe = mime_safe_filename(name, content_type, stem);
+
+		limit_hit(ps->m, "max_attachment_bytes",
+			  "attachment \"%s\" (%s, %" G_GSIZE_FORMAT
+			  " bytes) left out: over max_attachment_bytes (%" G_GINT64_FORMAT ")",
+			  safe, content_type, size, ps->lim->max_attachment_bytes);
+		g_free(safe);
+		g_free(name);
+		g_free(text);
+		g_bytes_unref(data);
+		return;
+	}
+	a = g_new0(struct mail_attachment, 1);
+	a->name = mime_safe_filename(name, content_type, stem);
+	a->content_type = g_ascii_strdown(content_type, -1);
+	a->content_id = content_id != NULL ? utf8_line(g_strdup(content_id), FALSE) : NULL;
+	a->disposition = inline_ ? "inline" : "attachment";
+	a->origin = origin;
+	a->data = data;
+	a->text = text;
+	spoc_sha256_hex(g_bytes_get_data(data, NULL), size, a->sha256);
+	g_ptr_array_add(ps->m->attachments, a);
+	g_free(name);
+}
+
+/* Unpacks winmail.dat into its files; TRUE when it was TNEF (then the container itself is not
+ * kept, even when it held nothing: the raw message still has it). */
+static gboolean tnef_add(struct parse *ps, GBytes *data)
+{
+	size_t max_total = ps->lim->max_message_bytes > 0 ? (size_t)ps->lim->max_message_bytes * 2
+							  : (size_t)256 * 1024 * 1024;
+	GPtrArray *files = NULL;
+	char *body = NULL;
+	struct errbuf err = {{0}};
+	gsize len;
+	const void *raw = g_bytes_get_data(data, &len);
+
+	if (tnef_unpack(raw, len, 1000, max_total, &files, &body, &err) != SPOC_OK)
+		return FALSE; /* not TNEF after all, or damaged: kept as it is */
+	for (guint i = 0; i < files->len; i++) {
+		struct tnef_file *f = g_ptr_array_index(files, i);
+
+		attachment_add(ps, g_strdup(f->name), f->content_type, NULL, FALSE, "tnef",
+			       g_bytes_ref(f->data), NULL);
+	}
+	g_ptr_array_unref(files);
+	if (body != NULL && ps->tnef_body == NULL) {
+		ps->tnef_body = to_utf8(ps->opts, body, strlen(body), "utf-8");
+		newlines_normalise(ps->tnef_body);
+	}
+	g_free(body);
+	return TRUE;
+}
+
+/* A forwarded or bounced message: kept whole as "<subject>.eml", its text kept for search. */
+static void message_add(struct parse *ps, GMimeMessagePart *mp)
+{
+	GMimeMessage *inner = g_mime_message_part_get_message(mp);
+	GMimeStream *mem = g_mime_stream_mem_new();
+	GMimeObject *obj = GMIME_OBJECT(mp);
+	GByteArray *bytes;
+	char *name = NULL, *text = NULL;
+	gboolean inline_ = FALSE;
+	GMimeContentDisposition *cd = g_mime_object_get_content_disposition(obj);
+
+	if (inner != NULL) {
+		const char *subject = g_mime_message_get_subject(inner), *source;
+
+		g_mime_object_write_to_stream(GMIME_OBJECT(inner), NULL, mem);
+		if (subject != NULL && *subject != '\0') {
+			char *clean = utf8_line(g_strdup(subject), FALSE);
+
+			if (clean != NULL) {
+				if (strlen(clean) > 180) {
+					const char *cut = g_utf8_find_prev_char(clean, clean + 181);
+
+					clean[cut != NULL ? cut - clean : 0] = '\0';
+				}
+				/* a subject is not a path: "12/7" stays one name */
+				g_strdelimit(clean, "/\\", '-');
+				name = g_strconcat(clean, ".eml", NULL);
+				g_free(clean);
+			}
+		}
+		text = message_text(ps, inner, &source);
+	}
+	if (name == NULL)
+		name = g_strdup("forwarded-message.eml");
+	inline_ = cd != NULL && !g_mime_content_disposition_is_attachment(cd);
+	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	attachment_add(ps, name, "message/rfc822", g_mime_object_get_content_id(obj), inline_,
+		       "message", g_bytes_new(bytes->data, bytes->len), text);
+	g_object_unref(mem);
+}
+
+/* Whether a leaf is a text part that reads as part of the body (inline, nameless, plain). */
+static gboolean part_is_inline_text(GMimeObject *obj)
+{
+	GMimeContentDisposition *cd = g_mime_object_get_content_disposition(obj);
+
+	return g_mime_content_type_is_type(g_mime_object_get_content_type(obj), "text", "plain") &&
+	       !part_has_name(obj) && (cd == NULL || !g_mime_content_disposition_is_attachment(cd));
+}
+
+/* Walks the part tree in document order and collects everything that is not the body. Parts of
+ * a multipart/alternative that holds the body are the body in another form: their text parts
+ * are skipped, their images (multipart/related) kept. Inline nameless text/plain parts after the
+ * body of a multipart/mixed (Apple Mail's text around an inline image) join the body. */
+static void walk(struct parse *ps, GMimeObject *obj, int depth, gboolean body_alt,
+		 gboolean after_body)
 {
 	if (obj == NULL)
-		return SPOC_OK;
-	if (lim->max_parts > 0 && ++*parts > lim->max_parts)
-		return errbuf_set(err, SPOC_EPERM, "more than %d MIME parts", lim->max_parts);
-	if (lim->max_depth > 0 && depth > lim->max_depth)
-		return errbuf_set(err, SPOC_EPERM, "MIME nesting deeper than %d", lim->max_depth);
+		return;
+	if (ps->lim->max_parts > 0 && ps->parts >= ps->lim->max_parts) {
+		if (!ps->parts_hit)
+			limit_hit(ps->m, "max_parts",
+				  "parts after the first %d left out (max_parts)",
+				  ps->lim->max_parts);
+		ps->parts_hit = TRUE;
+		return;
+	}
+	ps->parts++;
+	if (ps->lim->max_depth > 0 && depth > ps->lim->max_depth) {
+		if (!ps->depth_hit)
+			limit_hit(ps->m, "max_depth",
+				  "parts nested deeper than %d levels left out (max_depth)",
+				  ps->lim->max_depth);
+		ps->depth_hit = TRUE;
+		return;
+	}
 	if (GMIME_IS_MULTIPART(obj)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(obj);
-		int n = g_mime_multipart_get_count(mp);
+		gboolean alt = g_mime_content_type_is_type(g_mime_object_get_content_type(obj),
+							   "multipart", "alternative") &&
+			       ps->body != NULL && subtree_has(obj, GMIME_OBJECT(ps->body), 0);
+		gboolean seen_body = FALSE;
 
-		for (int i = 0; i < n; i++) {
-			int rc = limits_check(g_mime_multipart_get_part(mp, i), depth + 1, lim,
-					      parts, err);
+		for (int i = 0; i < g_mime_multipart_get_count(mp); i++) {
+			GMimeObject *child = g_mime_multipart_get_part(mp, i);
 
-			if (rc != SPOC_OK)
-				return rc;
+			walk(ps, child, depth + 1, body_alt || alt, seen_body);
+			if (ps->body != NULL && subtree_has(child, GMIME_OBJECT(ps->body), 0))
+				seen_body = TRUE;
 		}
-	} else if (GMIME_IS_MESSAGE_PART(obj)) {
-		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
-
-		if (inner != NULL)
-			return limits_check(g_mime_message_get_mime_part(inner), depth + 1, lim,
-					    parts, err);
+		return;
 	}
-	return SPOC_OK;
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		message_add(ps, GMIME_MESSAGE_PART(obj));
+		return;
+	}
+	if (!GMIME_IS_PART(obj) || obj == GMIME_OBJECT(ps->body))
+		return;
+
+	GMimePart *part = GMIME_PART(obj);
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	char *type = g_mime_content_type_get_mime_type(ct);
+	GMimeContentDisposition *cd = g_mime_object_get_content_disposition(obj);
+	const char *cid = g_mime_object_get_content_id(obj);
+	const char *fname = g_mime_part_get_filename(part);
+	gboolean inline_;
+	GBytes *data;
+
+	if (body_alt && g_mime_content_type_is_type(ct, "text", "*") && !part_has_name(obj)) {
+		g_free(type);
+		return;
+	}
+	if (after_body && ps->body != NULL && part_is_inline_text(obj)) {
+		char *text = part_text(ps, part);
+
+		g_string_append(ps->extra, "\n\n");
+		g_string_append(ps->extra, text);
+		g_free(text);
+		g_free(type);
+		return;
+	}
+	data = part_bytes(part);
+	if ((g_ascii_strcasecmp(type, "application/ms-tnef") == 0 ||
+	     g_ascii_strcasecmp(type, "application/vnd.ms-tnef") == 0 ||
+	     (fname != NULL && g_ascii_strcasecmp(fname, "winmail.dat") == 0)) &&
+	    tnef_add(ps, data)) {
+		g_bytes_unref(data);
+		g_free(type);
+		return;
+	}
+	inline_ = cd != NULL ? !g_mime_content_disposition_is_attachment(cd) : cid != NULL;
+	attachment_add(ps, fname != NULL ? g_strdup(fname) : NULL, type, cid, inline_, "mime", data,
+		       NULL);
+	g_free(type);
+}
+
+/* A MIME type for a file name's extension, for files that came without one. Static. */
+static const char *type_for_extension(const char *name)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+	    {"jpg", "image/jpeg"},	   {"jpeg", "image/jpeg"},
+	    {"png", "image/png"},	   {"gif", "image/gif"},
+	    {"bmp", "image/bmp"},	   {"pdf", "application/pdf"},
+	    {"zip", "application/zip"},	   {"txt", "text/plain"},
+	    {"log", "text/plain"},	   {"csv", "text/csv"},
+	    {"htm", "text/html"},	   {"html", "text/html"},
+	    {"doc", "application/msword"}, {"xls", "application/vnd.ms-excel"},
+	    {"tar", "application/x-tar"},  {"gz", "application/gzip"},
+	};
+	const char *dot = name != NULL ? strrchr(name, '.') : NULL;
+
+	for (size_t i = 0; dot != NULL && i < G_N_ELEMENTS(types); i++)
+		if (g_ascii_strcasecmp(dot + 1, types[i].ext) == 0)
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+/* Value of one uuencoded character. */
+static guint uu_value(char c)
+{
+	return (guint)(c - ' ') & 63;
+}
+
+/* Takes the uuencoded files out of a plain text body ("begin 644 name" ... "end", as old mail
+ * clients and mailing-list gateways attach them) and keeps them as attachments; the text loses
+ * those lines. A block without its "end" line is left alone. Returns a new text. */
+static char *uu_extract(struct parse *ps, const char *text)
+{
+	GString *out = g_string_sized_new(strlen(text));
+	const char *p = text;
+
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		const char *next = nl != NULL ? nl + 1 : p + len;
+		char mode[8], *name = NULL;
+
+		if (len > 10 && len < 1000 && strncmp(p, "begin ", 6) == 0) {
+			char *line = g_strndup(p, len);
+
+			if (sscanf(line, "begin %7[0-7] ", mode) == 1 && strlen(mode) >= 3) {
+				const char *n = line + 6 + strlen(mode);
+
+				while (*n == ' ')
+					n++;
+				if (*n != '\0')
+					name = g_strdup(n);
+			}
+			g_free(line);
+		}
+		if (name != NULL) {
+			GByteArray *data = g_byte_array_new();
+			const char *q = next;
+			gboolean ended = FALSE;
+
+			while (*q != '\0' && !ended) {
+				const char *qnl = strchr(q, '\n');
+				size_t qlen = qnl != NULL ? (size_t)(qnl - q) : strlen(q);
+
+				if (qlen == 3 && strncmp(q, "end", 3) == 0) {
+					ended = TRUE;
+				} else if (qlen > 0) {
+					guint n = uu_value(q[0]);
+
+					for (size_t i = 1; n > 0 && i + 3 < qlen + 3; i += 4) {
+						guint v[4];
+						guint8 b[3];
+
+						for (int k = 0; k < 4; k++)
+							v[k] =
+							    i + k < qlen ? uu_value(q[i + k]) : 0;
+						b[0] = (guint8)(v[0] << 2 | v[1] >> 4);
+						b[1] = (guint8)(v[1] << 4 | v[2] >> 2);
+						b[2] = (guint8)(v[2] << 6 | v[3]);
+						g_byte_array_append(data, b, MIN(n, 3));
+						n -= MIN(n, 3);
+					}
+				}
+				q = qnl != NULL ? qnl + 1 : q + qlen;
+			}
+			if (ended) {
+				attachment_add(ps, name, type_for_extension(name), NULL, FALSE,
+					       "mime", g_byte_array_free_to_bytes(data), NULL);
+				p = q;
+				continue;
+			}
+			g_byte_array_unref(data);
+			g_free(name);
+		}
+		g_string_append_len(out, p, (gssize)(next - p));
+		p = next;
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* Drops blank lines at the start and white space at the end of text, in place. */
+static void text_trim_lines(char *text)
+{
+	size_t skip = 0;
+
+	for (size_t i = 0; text[i] == ' ' || text[i] == '\t' || text[i] == '\n'; i++)
+		if (text[i] == '\n')
+			skip = i + 1;
+	if (skip > 0)
+		memmove(text, text + skip, strlen(text + skip) + 1);
+	g_strchomp(text);
+}
+
+/* Chooses the body, collects the attachments and splits the text into new, quoted and
+ * signature. */
+static void body_fill(struct parse *ps, GMimeMessage *msg)
+{
+	struct mail *m = ps->m;
+	GMimeObject *top = g_mime_message_get_mime_part(msg);
+	struct reply_parts rp = {0};
+	gboolean html = FALSE;
+
+	ps->body = top != NULL ? body_find(top, TRUE, 1, ps->lim->max_depth, &html) : NULL;
+	ps->extra = g_string_new(NULL);
+	walk(ps, top, 1, FALSE, FALSE);
+	if (ps->body != NULL) {
+		char *text = part_text(ps, ps->body);
+		const char *cs =
+		    g_mime_object_get_content_type_parameter(GMIME_OBJECT(ps->body), "charset");
+
+		m->body_source = html ? "text/html" : "text/plain";
+		if (!html &&
+		    (g_str_has_prefix(text, "begin ") || strstr(text, "\nbegin ") != NULL)) {
+			char *rest = uu_extract(ps, text);
+
+			g_free(text);
+			text = rest;
+		}
+		m->body_charset = cs != NULL ? utf8_line(g_strdup(cs), FALSE) : NULL;
+		if (html) {
+			m->text = html_to_text(text);
+			g_free(text);
+		} else {
+			m->text = text;
+		}
+		if (ps->extra->len > 0) {
+			char *joined = g_strconcat(m->text, ps->extra->str, NULL);
+
+			g_free(m->text);
+			m->text = joined;
+		}
+	} else if (ps->tnef_body != NULL) {
+		m->body_source = "tnef";
+		m->text = g_steal_pointer(&ps->tnef_body);
+	} else {
+		m->body_source = "none";
+		m->text = g_strdup("");
+	}
+	g_string_free(ps->extra, TRUE);
+	g_free(ps->tnef_body);
+	text_trim_lines(m->text);
+	reply_split_flags(m->text, reply_subject_is_forward(m->subject) ? REPLY_FORWARDED : 0, &rp);
+	m->text_new = g_steal_pointer(&rp.new_text);
+	m->text_quoted = g_steal_pointer(&rp.quoted);
+	m->text_signature = g_steal_pointer(&rp.signature);
+	reply_parts_clear(&rp);
 }
 
 static void mail_header_free(gpointer p)
@@ -595,8 +1216,14 @@ void mail_free(struct mail **mailp)
 	g_free(m->cc_text);
 	g_free(m->subject);
 	g_clear_pointer(&m->date, g_date_time_unref);
+	g_free(m->body_charset);
 	g_free(m->text);
+	g_free(m->text_new);
+	g_free(m->text_quoted);
+	g_free(m->text_signature);
 	g_clear_pointer(&m->headers, g_ptr_array_unref);
+	g_clear_pointer(&m->attachments, g_ptr_array_unref);
+	g_clear_pointer(&m->limits_hit, g_ptr_array_unref);
 	g_free(m);
 	*mailp = NULL;
 }
@@ -673,31 +1300,44 @@ static GPtrArray *headers_top(GMimeMessage *msg)
 }
 
 /* Options for decoding this message's header: raw 8-bit bytes in a header are most likely in
- * the charset the body declares (GB2312 spam, Latin-1 Outlook), so that one is tried after UTF-8
- * and before windows-1252. Returns mime_options itself or a copy the caller frees. */
-static GMimeParserOptions *header_options(GMimeMessage *msg)
+ * the charset the body declares (GB2312 spam, Latin-1 Outlook), so that one is tried right after
+ * the first fallback charset (utf-8 by default) and before the others. Returns base itself or a
+ * copy the caller frees. */
+static GMimeParserOptions *header_options(GMimeParserOptions *base, GMimeMessage *msg)
 {
 	GMimeObject *body = g_mime_message_get_mime_part(msg);
 	const char *cs =
 	    body != NULL ? g_mime_object_get_content_type_parameter(body, "charset") : NULL;
-	const char *list[] = {"utf-8", cs, "windows-1252", NULL};
+	const char **fallback = g_mime_parser_options_get_fallback_charsets(base);
+	GPtrArray *list;
 	GMimeParserOptions *opts;
 	iconv_t cd;
 
 	if (cs == NULL || *cs == '\0' || charset_is_weak(cs) ||
 	    (cd = g_mime_iconv_open("UTF-8", cs)) == (iconv_t)-1)
-		return mime_options;
+		return base;
 	g_mime_iconv_close(cd);
-	opts = g_mime_parser_options_clone(mime_options);
-	g_mime_parser_options_set_fallback_charsets(opts, list);
+	list = g_ptr_array_new();
+	for (int i = 0; fallback != NULL && fallback[i] != NULL; i++) {
+		g_ptr_array_add(list, (char *)fallback[i]);
+		if (i == 0)
+			g_ptr_array_add(list, (char *)cs);
+	}
+	if (list->len == 0)
+		g_ptr_array_add(list, (char *)cs);
+	g_ptr_array_add(list, NULL);
+	opts = g_mime_parser_options_clone(base);
+	g_mime_parser_options_set_fallback_charsets(opts, (const char **)list->pdata);
+	g_ptr_array_free(list, TRUE);
 	return opts;
 }
 
 /* Fills everything but the sender checks from a parsed message; top is from headers_top(). */
-static void mail_fill(struct mail *m, GMimeMessage *msg, GPtrArray *top)
+static void mail_fill(struct parse *ps, GMimeMessage *msg, GPtrArray *top)
 {
+	struct mail *m = ps->m;
 	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
-	GMimeParserOptions *opts = header_options(msg);
+	GMimeParserOptions *opts = header_options(ps->opts, msg);
 	GPtrArray *irt;
 	GDateTime *date;
 	const char *subject;
@@ -749,14 +1389,16 @@ static void mail_fill(struct mail *m, GMimeMessage *msg, GPtrArray *top)
 	addr_first(opts, hl, "Reply-To", &m->reply_to);
 	m->to = addr_parse(opts, hl, "To");
 	m->cc = addr_parse(opts, hl, "Cc");
-	if (opts != mime_options)
+	if (opts != ps->opts)
 		g_mime_parser_options_free(opts);
 	m->to_text = addr_text(m->to);
 	m->cc_text = addr_text(m->cc);
 
 	date = g_mime_message_get_date(msg);
 	m->date = date != NULL ? g_date_time_ref(date) : NULL;
-	m->text = body_text(msg);
+	m->attachments = g_ptr_array_new_with_free_func(attachment_free);
+	m->limits_hit = g_ptr_array_new_with_free_func(limit_hit_free);
+	body_fill(ps, msg);
 }
 
 /* TRUE when the bytes are nothing but white space. */
@@ -787,17 +1429,36 @@ static size_t header_start(const char *raw, size_t len)
 	}
 }
 
+/* Length of the header block that starts at raw: up to the first empty line, or everything. */
+static size_t header_length(const char *raw, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		const char *nl = memchr(raw + i, '\n', len - i);
+
+		if (nl == NULL)
+			break;
+		i = (size_t)(nl - raw) + 1;
+		if (i < len && raw[i] == '\n')
+			return i;
+		if (i + 1 < len && raw[i] == '\r' && raw[i + 1] == '\n')
+			return i;
+		i--; /* the loop's i++ steps past the newline */
+	}
+	return len;
+}
+
 int mime_parse(const char *raw, size_t len, const struct mime_limits *limits, struct mail **mail_r,
 	       struct errbuf *err)
 {
-	static const struct mime_limits none = {0, 0, 0};
+	static const struct mime_limits none = {0};
 	GMimeStream *stream;
 	GMimeParser *parser;
 	GMimeMessage *msg;
 	GPtrArray *top;
 	struct mail *m = NULL;
-	int parts = 0, rc;
-	size_t skip;
+	struct parse ps = {0};
+	int rc = SPOC_OK;
+	size_t skip, hlen;
 
 	*mail_r = NULL;
 	if (limits == NULL)
@@ -811,6 +1472,11 @@ int mime_parse(const char *raw, size_t len, const struct mime_limits *limits, st
 				  limits->max_message_bytes);
 
 	skip = header_start(raw, len);
+	if (limits->max_header_bytes > 0 &&
+	    (hlen = header_length(raw + skip, len - skip)) > (size_t)limits->max_header_bytes)
+		return errbuf_set(err, SPOC_EPERM,
+				  "header over max_header_bytes (%zu > %" PRId64 ")", hlen,
+				  limits->max_header_bytes);
 	if (memchr(raw, '\n', len) == NULL && memchr(raw, '\r', len) != NULL) {
 		/* old Mac line ends: GMime only knows LF and CRLF */
 		char *lf = g_memdup2(raw + skip, len - skip);
@@ -823,27 +1489,36 @@ int mime_parse(const char *raw, size_t len, const struct mime_limits *limits, st
 	} else {
 		stream = g_mime_stream_mem_new_with_buffer(raw + skip, len - skip);
 	}
+	ps.lim = limits;
+	ps.opts = mime_options;
+	if (limits->fallback_charsets != NULL && limits->fallback_charsets[0] != NULL) {
+		ps.opts = g_mime_parser_options_clone(mime_options);
+		g_mime_parser_options_set_fallback_charsets(
+		    ps.opts, (const char **)limits->fallback_charsets);
+	}
 	parser = g_mime_parser_new_with_stream(stream);
-	msg = g_mime_parser_construct_message(parser, mime_options);
+	msg = g_mime_parser_construct_message(parser, ps.opts);
 	g_object_unref(parser);
 	g_object_unref(stream);
-	if (msg == NULL)
-		return errbuf_set(err, SPOC_EPERM, "no header block");
-	top = headers_top(msg);
-	if (top->len == 0)
+	if (msg == NULL) {
 		rc = errbuf_set(err, SPOC_EPERM, "no header block");
-	else
-		rc = limits_check(g_mime_message_get_mime_part(msg), 1, limits, &parts, err);
-	if (rc == SPOC_OK) {
+		goto out;
+	}
+	top = headers_top(msg);
+	if (top->len == 0) {
+		rc = errbuf_set(err, SPOC_EPERM, "no header block");
+	} else {
 		m = g_new0(struct mail, 1);
 		spoc_sha256_hex(raw, len, m->sha256);
 		m->raw_len = len;
-		mail_fill(m, msg, top);
+		ps.m = m;
+		mail_fill(&ps, msg, top);
 	}
 	g_ptr_array_unref(top);
 	g_object_unref(msg);
-	if (rc != SPOC_OK)
-		return rc;
+out:
+	if (ps.opts != mime_options)
+		g_mime_parser_options_free(ps.opts);
 	*mail_r = m;
-	return SPOC_OK;
+	return rc;
 }

@@ -48,11 +48,11 @@ static int fail_res(struct store *st, PGresult *res, const char *what, struct er
 PGresult *store_sql_run(struct store *st, const char *what, const char *sql, int n,
 			const char *const *params, const int *lens, int *rc_r, struct errbuf *err)
 {
-	int formats[16] = {0};
+	int formats[32] = {0};
 	PGresult *res;
 	ExecStatusType status;
 
-	g_assert(n <= 16);
+	g_assert(n <= (int)G_N_ELEMENTS(formats));
 	for (int i = 0; lens != NULL && i < n; i++)
 		formats[i] = lens[i] != 0;
 	res = PQexecParams(st->conn, sql, n, NULL, params, lens, formats, 0);

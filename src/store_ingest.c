@@ -203,13 +203,70 @@ int store_ingested_uids(struct store *st, const char *mailbox, uint32_t uidvalid
 	return SPOC_OK;
 }
 
-/* Inserts the incoming message row; *id_r gets its id. ticket may be NULL (no ticket). */
+/* Stores the message's attachments: the bytes once per SHA-256 in blobs, one attachments row
+ * each. */
+static int insert_attachments(struct store *st, const char *message_row, const struct mail *m,
+			      struct errbuf *err)
+{
+	for (guint i = 0; m->attachments != NULL && i < m->attachments->len; i++) {
+		const struct mail_attachment *a = g_ptr_array_index(m->attachments, i);
+		gsize size;
+		const char *data = g_bytes_get_data(a->data, &size);
+		char ord[16], sz[24];
+		int rc = SPOC_OK;
+
+		g_snprintf(ord, sizeof(ord), "%u", i + 1);
+		g_snprintf(sz, sizeof(sz), "%" G_GSIZE_FORMAT, size);
+		const char *bp[] = {a->sha256, sz, data != NULL ? data : ""};
+		/* an empty attachment goes as text: "" is an empty bytea too */
+		int blens[G_N_ELEMENTS(bp)] = {0, 0, (int)size};
+		PGresult *res = store_sql_run(st, "blobs",
+					      "INSERT INTO blobs (sha256, size, data)"
+					      " VALUES ($1, $2::bigint, $3::bytea)"
+					      " ON CONFLICT (sha256) DO NOTHING",
+					      G_N_ELEMENTS(bp), bp, blens, &rc, err);
+
+		if (res == NULL)
+			return rc;
+		PQclear(res);
+		const char *ap[] = {message_row, ord,	    a->name,	   a->content_type,
+				    sz,		 a->sha256, a->content_id, a->disposition,
+				    a->origin,	 a->text};
+		if ((rc = store_sql_exec(st, "attachments",
+					 "INSERT INTO attachments (message_row, ordinal, name,"
+					 " content_type, size, sha256, content_id, disposition,"
+					 " origin, text) VALUES ($1::bigint, $2::integer, $3, $4,"
+					 " $5::bigint, $6, $7, $8, $9, $10)",
+					 G_N_ELEMENTS(ap), ap, err)) != SPOC_OK)
+			return rc;
+	}
+	return SPOC_OK;
+}
+
+/* What the limits left out, one line each, for a text[] parameter. Caller frees. */
+static char *left_out_lines(const struct mail *m)
+{
+	GString *s = g_string_new(NULL);
+
+	for (guint i = 0; m->limits_hit != NULL && i < m->limits_hit->len; i++) {
+		const struct mail_limit_hit *h = g_ptr_array_index(m->limits_hit, i);
+
+		if (s->len > 0)
+			g_string_append_c(s, '\n');
+		g_string_append(s, h->detail);
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* Inserts the incoming message row and its attachments; *id_r gets its id. ticket may be NULL
+ * (no ticket). */
 static int insert_message(struct store *st, const char *ticket, const char *raw, size_t raw_len,
 			  const struct mail *m, const char *automatic, int64_t *id_r,
 			  struct errbuf *err)
 {
 	char *refs = store_join_ids(NULL, m->references);
 	char *date = m->date != NULL ? g_date_time_format_iso8601(m->date) : NULL;
+	char *left_out = left_out_lines(m);
 	int rc = SPOC_OK;
 	PGresult *res;
 
@@ -227,26 +284,35 @@ static int insert_message(struct store *st, const char *ticket, const char *raw,
 			   m->text,
 			   raw,
 			   m->sha256,
-			   automatic};
+			   automatic,
+			   m->text_new != NULL ? m->text_new : m->text,
+			   m->text_quoted != NULL ? m->text_quoted : "",
+			   m->text_signature != NULL ? m->text_signature : "",
+			   m->body_source != NULL ? m->body_source : "text/plain",
+			   left_out};
 	int lens[G_N_ELEMENTS(p)] = {0};
 	lens[12] = (int)raw_len;
 	res = store_sql_run(
 	    st, "messages",
 	    "INSERT INTO messages (ticket_id, direction, message_id, message_id_synthetic,"
 	    " in_reply_to, refs, from_addr, from_name, to_addrs, cc_addrs, subject, sent_at,"
-	    " body_text, raw, raw_sha256, automatic)"
+	    " body_text, raw, raw_sha256, automatic, body_new, body_quoted, body_signature,"
+	    " body_source, left_out)"
 	    " VALUES ($1::bigint, 'in', $2, $3::boolean, $4,"
 	    "  coalesce(string_to_array(nullif($5, ''), E'\\n'), '{}'), $6, $7, $8, $9, $10,"
-	    "  $11::timestamptz, $12, $13::bytea, $14, $15)"
+	    "  $11::timestamptz, $12, $13::bytea, $14, $15, $16, $17, $18, $19,"
+	    "  coalesce(string_to_array(nullif($20, ''), E'\\n'), '{}'))"
 	    " RETURNING id",
 	    G_N_ELEMENTS(p), p, lens, &rc, err);
 	g_free(refs);
 	g_free(date);
+	g_free(left_out);
 	if (res == NULL)
 		return rc;
 	*id_r = store_sql_i64(res, 0, 0);
+	rc = insert_attachments(st, PQgetvalue(res, 0, 0), m, err);
 	PQclear(res);
-	return SPOC_OK;
+	return rc;
 }
 
 /* The ticket the subject tag names, when the sender is its requester; 0 otherwise. */
@@ -416,25 +482,20 @@ static int queue_ack(struct store *st, const struct mail *m, const struct ingest
 	return SPOC_OK;
 }
 
-int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		      const char *raw, size_t raw_len, const struct mail *mail,
-		      const struct ingest_decision *d, struct ingest_result *res_r,
-		      struct errbuf *err)
+/* Records one parsed mail (duplicate check, threading, ticket, acknowledgement) in the caller's
+ * transaction, without any ingest_log row: res_r gets the outcome, *message_row_r the message row
+ * it became or duplicates (0 if none), *detail_r the reason for the log (static or borrowed). */
+static int record_mail(struct store *st, const char *raw, size_t raw_len, const struct mail *mail,
+		       const struct ingest_decision *d, struct ingest_result *res_r,
+		       int64_t *message_row_r, const char **detail_r, struct errbuf *err)
 {
-	char log_id[24], tk[24];
-	int64_t message_row = 0, thread = 0;
+	char tk[24];
+	int64_t thread = 0;
 	int rc = SPOC_OK;
 	PGresult *res;
 
-	memset(res_r, 0, sizeof(*res_r));
-	if ((rc = claim_uid(st, mailbox, uidvalidity, uid, mail->sha256, "duplicate", log_id,
-			    err)) != SPOC_OK)
-		return rc;
-	if (log_id[0] == '\0') {
-		res_r->outcome = INGEST_TAKEN;
-		return SPOC_OK;
-	}
-
+	*message_row_r = 0;
+	*detail_r = NULL;
 	/* The same bytes, or the same real Message-ID, taken before (from another UID, another
 	 * mailbox or a redelivery): nothing new to record. */
 	const char *dp[] = {mail->sha256, mail->message_id_synthetic ? NULL : mail->message_id};
@@ -453,10 +514,10 @@ int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidit
 		res_r->ticket_id = store_sql_i64(res, 0, 1);
 		g_strlcpy(res_r->ticket_number, PQgetvalue(res, 0, 2),
 			  sizeof(res_r->ticket_number));
-		message_row = store_sql_i64(res, 0, 0);
+		*message_row_r = store_sql_i64(res, 0, 0);
+		*detail_r = "same raw bytes or Message-ID as an earlier message";
 		PQclear(res);
-		return finish_log(st, log_id, "duplicate", message_row, res_r->ticket_id,
-				  "same raw bytes or Message-ID as an earlier message", err);
+		return SPOC_OK;
 	}
 	PQclear(res);
 
@@ -466,8 +527,8 @@ int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidit
 
 	if (thread != 0) {
 		g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, thread);
-		if ((rc = insert_message(st, tk, raw, raw_len, mail, d->automatic_why, &message_row,
-					 err)) != SPOC_OK)
+		if ((rc = insert_message(st, tk, raw, raw_len, mail, d->automatic_why,
+					 message_row_r, err)) != SPOC_OK)
 			return rc;
 		const char *tp[] = {tk};
 		res = store_sql_run(st, "tickets",
@@ -481,26 +542,62 @@ int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidit
 			  sizeof(res_r->ticket_number));
 		PQclear(res);
 		res_r->outcome = d->automatic_why != NULL ? INGEST_AUTOMATIC : INGEST_REPLY;
-		return finish_log(st, log_id, store_outcome_name(res_r->outcome), message_row,
-				  thread, d->automatic_why, err);
+		*detail_r = d->automatic_why;
+		return SPOC_OK;
 	}
 
 	if (d->automatic_why != NULL) {
-		if ((rc = insert_message(st, NULL, raw, raw_len, mail, d->automatic_why,
-					 &message_row, err)) != SPOC_OK)
-			return rc;
 		res_r->outcome = INGEST_AUTOMATIC;
-		return finish_log(st, log_id, "automatic", message_row, 0, d->automatic_why, err);
+		*detail_r = d->automatic_why;
+		return insert_message(st, NULL, raw, raw_len, mail, d->automatic_why, message_row_r,
+				      err);
 	}
 
 	if ((rc = create_ticket(st, mail, d, res_r, err)) != SPOC_OK)
 		return rc;
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, res_r->ticket_id);
-	if ((rc = insert_message(st, tk, raw, raw_len, mail, NULL, &message_row, err)) != SPOC_OK ||
-	    (rc = queue_ack(st, mail, d, message_row, res_r, err)) != SPOC_OK)
+	if ((rc = insert_message(st, tk, raw, raw_len, mail, NULL, message_row_r, err)) !=
+		SPOC_OK ||
+	    (rc = queue_ack(st, mail, d, *message_row_r, res_r, err)) != SPOC_OK)
 		return rc;
 	res_r->outcome = INGEST_TICKET;
-	return finish_log(st, log_id, "ticket", message_row, res_r->ticket_id, d->kind_rule, err);
+	*detail_r = d->kind_rule;
+	return SPOC_OK;
+}
+
+int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		      const char *raw, size_t raw_len, const struct mail *mail,
+		      const struct ingest_decision *d, struct ingest_result *res_r,
+		      struct errbuf *err)
+{
+	char log_id[24];
+	int64_t message_row = 0;
+	const char *detail = NULL;
+	int rc = SPOC_OK;
+
+	memset(res_r, 0, sizeof(*res_r));
+	if ((rc = claim_uid(st, mailbox, uidvalidity, uid, mail->sha256, "duplicate", log_id,
+			    err)) != SPOC_OK)
+		return rc;
+	if (log_id[0] == '\0') {
+		res_r->outcome = INGEST_TAKEN;
+		return SPOC_OK;
+	}
+	if ((rc = record_mail(st, raw, raw_len, mail, d, res_r, &message_row, &detail, err)) !=
+	    SPOC_OK)
+		return rc;
+	return finish_log(st, log_id, store_outcome_name(res_r->outcome), message_row,
+			  res_r->ticket_id, detail, err);
+}
+
+int store_record_mail(struct store *st, const char *raw, size_t raw_len, const struct mail *mail,
+		      const struct ingest_decision *d, struct ingest_result *res,
+		      int64_t *message_row_r, struct errbuf *err)
+{
+	const char *detail;
+
+	memset(res, 0, sizeof(*res));
+	return record_mail(st, raw, raw_len, mail, d, res, message_row_r, &detail, err);
 }
 
 int store_quarantine(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,

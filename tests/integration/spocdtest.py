@@ -108,6 +108,13 @@ def spocd_bin():
     return path
 
 
+def spocctl_bin():
+    path = os.environ.get("SPOCCTL_BIN")
+    if not path:
+        path = os.path.join(os.path.dirname(spocd_bin()), "spocctl")
+    return path
+
+
 # ---------------------------------------------------------------------------------------------
 # Messages
 
@@ -840,6 +847,24 @@ protocol imap {{
         if elapsed >= timeout:
             raise RuntimeError(f"spocd {' '.join(args)} did not finish within {timeout}s (killed)")
         return p.returncode, stdout, stderr
+
+
+    def run_spocctl(self, *args, config=None, stdin=None, timeout=120):
+        """Runs $SPOCCTL_BIN -c CONFIG ARGS (config=False: no -c). Returns (rc, stdout bytes,
+        stderr text)."""
+        argv = [spocctl_bin()]
+        if config is not False:
+            argv += ["-c", config or self.conf]
+        argv += list(args)
+        p = subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout,
+                           stdin=None if stdin is not None else subprocess.DEVNULL)
+        err = p.stderr.decode("utf-8", "replace")
+        log(f"$ spocctl {' '.join(args)} -> exit {p.returncode}")
+        for line in err.splitlines():
+            print(f"    ! {line}", flush=True)
+        with open(os.path.join(self.dir, "spocd.log"), "a", encoding="utf-8") as f:
+            f.write(f"$ {' '.join(argv)}  -> {p.returncode}\n{err}\n")
+        return p.returncode, p.stdout, err
 
 
 class _HighWaterMark(threading.Thread):

@@ -16,7 +16,8 @@ static const char *const desk[] = {"soporte@example.com", "helpdesk@example.com"
 /* A mail with the given extra header lines (each ending in \n), From, subject and body. */
 static struct mail *mk(const char *from, const char *extra, const char *subject, const char *body)
 {
-	static const struct mime_limits lim = {26214400, 500, 20};
+	static const struct mime_limits lim = {
+	    .max_message_bytes = 26214400, .max_parts = 500, .max_depth = 20};
 	char *raw = g_strdup_printf("From: %s\nTo: soporte@example.com\n%sSubject: %s\n"
 				    "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
 				    "Content-Transfer-Encoding: 8bit\n\n%s\n",
@@ -138,7 +139,7 @@ static void test_auto_report(void **state)
 	    "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
 	    "--b\nContent-Type: text/plain\n\nIt bounced.\n"
 	    "--b\nContent-Type: message/delivery-status\n\nAction: failed\n--b--\n";
-	static const struct mime_limits lim = {0, 0, 0};
+	static const struct mime_limits lim = {.max_message_bytes = 0};
 	struct mail *m = NULL;
 	const char *why = NULL;
 

@@ -1,12 +1,14 @@
 /* Every message of the shared corpus ($SPOC_CORPUS/messages, 1,000+ real mails nobody here
  * wrote) through mime_parse() with the daemon's limits: no crash, no leak, no hang under ASan,
- * and the struct mail contract holds for each one (valid UTF-8 everywhere, a message id, a
- * SHA-256). At least 900 must parse, so a parser that rejects everything cannot pass, and a
- * missing corpus is a failure, not a skip.
+ * and the struct mail contract holds for each one (valid UTF-8 everywhere: headers, text, new
+ * text, quoted text, signature, attachment names and texts; a message id; SHA-256s that match
+ * the bytes; attachment names without path separators). At least 900 must parse, so a parser that
+ * rejects everything cannot pass, and a missing corpus is a failure, not a skip.
  *
  * Files ending in ".mbox" hold several messages each in mbox format; they are skipped (splitting
  * them on "From " lines would only re-test messages the corpus already has singly). */
 #include "mime.h"
+#include "ticket.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,7 +21,12 @@
 
 #define CORPUS_MIN_OK 900
 
-static const struct mime_limits limits = {26214400, 500, 20};
+/* the daemon's defaults (conf.c) */
+static const struct mime_limits limits = {.max_message_bytes = 26214400,
+					  .max_parts = 500,
+					  .max_depth = 20,
+					  .max_attachment_bytes = 26214400,
+					  .max_header_bytes = 262144};
 
 struct tally {
 	int ok, eperm, skipped;
@@ -62,6 +69,39 @@ static void check_mail(const char *path, const struct mail *m)
 	CHECK(utf8_ok(m->to_text) && utf8_ok(m->cc_text));
 	CHECK(utf8_ok(m->subject) && strchr(m->subject, '\n') == NULL);
 	CHECK(utf8_ok(m->text));
+	CHECK(utf8_ok(m->text_new) && utf8_ok(m->text_quoted) && utf8_ok(m->text_signature));
+	/* the parts come out of the text: none can be longer than all of it */
+	CHECK(strlen(m->text_new) <= strlen(m->text) && strlen(m->text_quoted) <= strlen(m->text));
+	CHECK(m->text[0] == '\0' || m->text_new[0] != '\0' || m->text_quoted[0] != '\0' ||
+	      m->text_signature[0] != '\0');
+	CHECK(m->body_source != NULL && (m->body_charset == NULL || utf8_ok(m->body_charset)));
+	for (guint i = 0; i < m->attachments->len; i++) {
+		const struct mail_attachment *a = g_ptr_array_index(m->attachments, i);
+		gsize size;
+		const void *data = g_bytes_get_data(a->data, &size);
+		char sha[65];
+
+		CHECK(utf8_ok(a->name) && a->name[0] != '\0' && a->name[0] != '.');
+		CHECK(strpbrk(a->name, "/\\\n\r\t") == NULL);
+		CHECK(utf8_ok(a->content_type) && strchr(a->content_type, '/') != NULL);
+		CHECK(a->content_id == NULL || utf8_ok(a->content_id));
+		CHECK(a->text == NULL || utf8_ok(a->text));
+		CHECK(limits.max_attachment_bytes == 0 ||
+		      (gint64)size <= limits.max_attachment_bytes);
+		spoc_sha256_hex(data, size, sha);
+		CHECK(strcmp(sha, a->sha256) == 0);
+	}
+	for (guint i = 0; i < m->limits_hit->len; i++)
+		CHECK(utf8_ok(
+		    ((const struct mail_limit_hit *)g_ptr_array_index(m->limits_hit, i))->detail));
+	{
+		/* the subject tag, the part of threading that needs no database */
+		enum spoc_kind kind;
+		int64_t number;
+
+		if (ticket_find_tag(m->subject, &kind, &number))
+			CHECK(number > 0);
+	}
 	for (guint i = 0; i < m->headers->len; i++) {
 		const struct mail_header *h = g_ptr_array_index(m->headers, i);
 

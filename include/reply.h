@@ -1,0 +1,46 @@
+/* Splits the text of one incoming message into what the sender wrote now, the quoted history of
+ * earlier messages and the sender's signature, so that an agent reads the new part first and a
+ * ticket does not grow by the whole thread with every reply. Pure: no I/O, only GLib. */
+#ifndef SPOC_REPLY_H
+#define SPOC_REPLY_H
+
+#include <glib.h>
+
+/* Each field is trimmed, valid UTF-8, "" when empty. */
+struct reply_parts {
+	/* what the sender wrote in this message; with answers interleaved between '>' lines, the
+	 * quotes they answer too, and a forwarded message the sender added */
+	char *new_text;
+	/* the quoted history: from its first marker (attribution line, header block, '>' block) to
+	 * the end, and a '>' block above the answer when the sender posted below it */
+	char *quoted;
+	/* from a "-- " line or a mobile line ("Sent from my iPhone") to the quote or the end */
+	char *signature;
+};
+
+/* Flags for reply_split_flags(). */
+enum reply_flags {
+	/* The subject says the message is a forward (see reply_subject_is_forward()): a header
+	 * block such as Outlook's "From:/Sent:/To:/Subject:" or "-----Original Message-----" then
+	 * starts the forwarded message, which stays in new_text, instead of a reply's history. */
+	REPLY_FORWARDED = 1 << 0,
+};
+
+/* Fills parts from text (UTF-8, LF line endings; invalid UTF-8 is repaired first). Never fails.
+ * The three fields partition the text's non-blank lines: every one of them is in exactly one
+ * field, in its original order, and nothing is added but blank lines between pieces of a field
+ * that were apart. Each field is trimmed (leading blank lines, trailing blanks). Time and memory
+ * are linear in the text. Caller frees the fields with reply_parts_clear(). */
+void reply_split(const char *text, struct reply_parts *parts);
+
+/* reply_split() with flags, a combination of enum reply_flags. */
+void reply_split_flags(const char *text, unsigned flags, struct reply_parts *parts);
+
+/* TRUE when a subject starts with a forward prefix ("Fwd:", "FW:", "RV:", "WG:", "TR:", "Enc:"),
+ * so the caller can pass REPLY_FORWARDED. "Re: Fwd:" is a reply, not a forward. */
+gboolean reply_subject_is_forward(const char *subject);
+
+/* Frees the fields and sets them to NULL; parts itself is the caller's. */
+void reply_parts_clear(struct reply_parts *parts);
+
+#endif
