@@ -16,7 +16,7 @@ os.environ.setdefault("SPOC_SOURCE_DIR", ROOT)
 
 import spocdtest as st  # noqa: E402
 
-SAMPLES = ["01-incidencia-es.eml", "02-request-en.eml", "03-reply-es.eml"]
+SAMPLES = ["01-incidencia-es.eml", "02-request-en.eml", "03-reply-es.eml", "04-html-attachment-en.eml"]
 
 
 def heading(text):
@@ -75,6 +75,22 @@ def main():
                           FROM tickets t LEFT JOIN messages m ON m.ticket_id = t.id
                          GROUP BY t.id ORDER BY t.id""")
         table(["ticket", "kind", "status", "requester", "subject", "mails in", "out"], rows)
+
+        heading("What the agents read: the new text of each message, apart from the quoted history")
+        for display, sender, new, quoted, sig, files in s.sql(
+                """SELECT t.display, m.from_addr, m.body_new, m.body_quoted, m.body_signature,
+                          (SELECT string_agg(a.name || ' (' || a.size || ' bytes)', ', ' ORDER BY a.ordinal)
+                             FROM attachments a WHERE a.message_row = m.id)
+                     FROM messages m JOIN tickets t ON t.id = m.ticket_id
+                    WHERE m.direction = 'in' ORDER BY m.id"""):
+            print(f"\n  {display} from {sender}:")
+            print(textwrap.indent(new, "  | ", lambda line: True))
+            if quoted:
+                print(f"  (quoted history kept apart: {len(quoted.splitlines())} lines)")
+            if sig:
+                print(f"  (signature kept apart: {len(sig.splitlines())} lines)")
+            if files:
+                print(f"  attachments: {files}")
 
         heading("Mailbox")
         for folder in ("INBOX", "spocd/processed", "spocd/failed"):
