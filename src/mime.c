@@ -866,8 +866,15 @@ static gboolean tnef_add(struct parse *ps, GBytes *data)
 	gsize len;
 	const void *raw = g_bytes_get_data(data, &len);
 
-	if (tnef_unpack(raw, len, 1000, max_total, &files, &body, &err) != SPOC_OK)
+	size_t max_files = ps->lim->max_parts > 0 ? (size_t)ps->lim->max_parts : 1000;
+
+	if (tnef_unpack(raw, len, max_files, max_total, &files, &body, &err) != SPOC_OK)
 		return FALSE; /* not TNEF after all, or damaged: kept as it is */
+	/* what the unpacking left out (too many files, too many bytes) is listed like any limit */
+	if (err.msg[0] != '\0')
+		limit_hit(ps->m,
+			  strstr(err.msg, "max_files") != NULL ? "max_parts" : "max_message_bytes",
+			  "winmail.dat: %s", err.msg);
 	for (guint i = 0; i < files->len; i++) {
 		struct tnef_file *f = g_ptr_array_index(files, i);
 

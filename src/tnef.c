@@ -3,10 +3,11 @@
  * this file reads the attribute framing around them itself first (signature, lengths, checksums,
  * which attribute belongs to which attachment) and hands libytnef one small private stream per
  * block, because libytnef 2.0 (Debian 12) trusts that framing too much: it leaks a repeated
- * attribute, walks its attachment list once per attribute, treats a short read as a full one,
- * allocates what a length claims before the bytes are there, and fails the whole stream over one
- * title, subject or icon longer than its fixed limits. Compressed RTF is also decompressed here:
- * libytnef's DecompressRTF() reads past its input and leaks on every error path. */
+ * attribute, walks its attachment list once per attribute, treats a short read as a full one
+ * (119 bytes can make it allocate 320 MiB), and fails the whole stream over one sender, subject,
+ * title or icon longer than its fixed limits. The blocks are filtered too (see mapi_filter()).
+ * Compressed RTF is decompressed here: libytnef's DecompressRTF() reads past its input and leaks
+ * what the stream claims to need, up to 4 GiB. */
 #include "tnef.h"
 
 #include "html.h"
