@@ -1,7 +1,7 @@
 /* libconfig -> struct spoc_conf. Every setting is read and checked here, once, so the rest of the
  * program can trust the struct: an error names the file, the line, the setting and what is
  * allowed. Passwords are read from their own files; paths are relative to the config file. */
-#include "conf.h"
+#include "conf_priv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,15 +10,7 @@
 #include <string.h>
 #include <syslog.h>
 
-struct reader {
-	config_t cfg;
-	const char *path;
-	char *dir;
-	struct errbuf *err;
-	gboolean failed;
-};
-
-static int line_of(struct reader *r, const char *name)
+int conf_line_of(struct reader *r, const char *name)
 {
 	config_setting_t *s = config_lookup(&r->cfg, name);
 
@@ -26,7 +18,7 @@ static int line_of(struct reader *r, const char *name)
 }
 
 /* Records the first error only: it is the one a person should fix first. */
-static void G_GNUC_PRINTF(3, 4) fail(struct reader *r, const char *name, const char *fmt, ...)
+void conf_fail(struct reader *r, const char *name, const char *fmt, ...)
 {
 	char what[512];
 	va_list ap;
@@ -38,36 +30,36 @@ static void G_GNUC_PRINTF(3, 4) fail(struct reader *r, const char *name, const c
 	va_start(ap, fmt);
 	g_vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	line = line_of(r, name);
+	line = conf_line_of(r, name);
 	if (line > 0)
 		errbuf_set(r->err, 1, "%s:%d: %s: %s", r->path, line, name, what);
 	else
 		errbuf_set(r->err, 1, "%s: %s: %s", r->path, name, what);
 }
 
-static char *get_string(struct reader *r, const char *name, const char *dflt)
+char *conf_get_string(struct reader *r, const char *name, const char *dflt)
 {
 	config_setting_t *s = config_lookup(&r->cfg, name);
 	const char *v;
 
 	if (s == NULL) {
 		if (dflt == NULL)
-			fail(r, name, "missing: this setting is required");
+			conf_fail(r, name, "missing: this setting is required");
 		return g_strdup(dflt);
 	}
 	v = config_setting_get_string(s);
 	if (v == NULL) {
-		fail(r, name, "must be a string in double quotes");
+		conf_fail(r, name, "must be a string in double quotes");
 		return g_strdup(dflt);
 	}
 	if (!g_utf8_validate(v, -1, NULL)) {
-		fail(r, name, "must be valid UTF-8");
+		conf_fail(r, name, "must be valid UTF-8");
 		return g_strdup(dflt);
 	}
 	return g_strdup(v);
 }
 
-static int64_t get_int64(struct reader *r, const char *name, int64_t dflt, int64_t min, int64_t max)
+int64_t conf_get_int64(struct reader *r, const char *name, int64_t dflt, int64_t min, int64_t max)
 {
 	config_setting_t *s = config_lookup(&r->cfg, name);
 	long long v;
@@ -76,28 +68,28 @@ static int64_t get_int64(struct reader *r, const char *name, int64_t dflt, int64
 		return dflt;
 	if (config_setting_type(s) != CONFIG_TYPE_INT &&
 	    config_setting_type(s) != CONFIG_TYPE_INT64) {
-		fail(r, name, "must be a whole number from %lld to %lld", (long long)min,
-		     (long long)max);
+		conf_fail(r, name, "must be a whole number from %lld to %lld", (long long)min,
+			  (long long)max);
 		return dflt;
 	}
 	v = config_setting_get_int64(s);
 	if (v < min || v > max) {
-		fail(r, name, "must be %lld..%lld, not %lld", (long long)min, (long long)max, v);
+		conf_fail(r, name, "must be %lld..%lld, not %lld", (long long)min, (long long)max,
+			  v);
 		return dflt;
 	}
 	return v;
 }
 
-static int get_int(struct reader *r, const char *name, int dflt, int min, int max)
+int conf_get_int(struct reader *r, const char *name, int dflt, int min, int max)
 {
-	return (int)get_int64(r, name, dflt, min, max);
+	return (int)conf_get_int64(r, name, dflt, min, max);
 }
 
 /* Index of the value in allowed (NULL-terminated), or dflt_index when the setting is absent. */
-static int get_choice(struct reader *r, const char *name, const char *const *allowed,
-		      int dflt_index)
+int conf_get_choice(struct reader *r, const char *name, const char *const *allowed, int dflt_index)
 {
-	char *v = get_string(r, name, allowed[dflt_index]);
+	char *v = conf_get_string(r, name, allowed[dflt_index]);
 	int found = -1;
 
 	for (int i = 0; v != NULL && allowed[i] != NULL; i++)
@@ -106,14 +98,14 @@ static int get_choice(struct reader *r, const char *name, const char *const *all
 	if (found < 0 && v != NULL) {
 		char *list = g_strjoinv("\", \"", (char **)allowed);
 
-		fail(r, name, "\"%s\" is not allowed: use \"%s\"", v, list);
+		conf_fail(r, name, "\"%s\" is not allowed: use \"%s\"", v, list);
 		g_free(list);
 	}
 	g_free(v);
 	return found < 0 ? dflt_index : found;
 }
 
-static char *resolve(struct reader *r, char *path)
+char *conf_resolve(struct reader *r, char *path)
 {
 	char *abs;
 
@@ -131,7 +123,7 @@ static char *read_password(struct reader *r, const char *name, const char *file)
 	gsize len;
 
 	if (!g_file_get_contents(file, &text, &len, &gerr)) {
-		fail(r, name, "cannot read %s: %s", file, gerr->message);
+		conf_fail(r, name, "cannot read %s: %s", file, gerr->message);
 		g_error_free(gerr);
 		return NULL;
 	}
@@ -141,7 +133,8 @@ static char *read_password(struct reader *r, const char *name, const char *file)
 	if (len > 0 && text[len - 1] == '\r')
 		text[--len] = '\0';
 	if (len == 0 || strlen(text) != len || strpbrk(text, "\r\n") != NULL) {
-		fail(r, name, "%s must hold the password on one line, without NUL bytes", file);
+		conf_fail(r, name, "%s must hold the password on one line, without NUL bytes",
+			  file);
 		g_free(text);
 		return NULL;
 	}
@@ -171,26 +164,28 @@ static void read_endpoint(struct reader *r, const char *section, struct spoc_end
 	char name[64];
 
 #define NAME(s) (g_snprintf(name, sizeof(name), "%s.%s", section, s), name)
-	ep->host = get_string(r, NAME("host"), NULL);
-	ep->port = (uint16_t)get_int(r, NAME("port"), default_port, 1, 65535);
-	ep->tls = (enum spoc_tls)get_choice(r, NAME("tls"), tls_names, 0);
+	ep->host = conf_get_string(r, NAME("host"), NULL);
+	ep->port = (uint16_t)conf_get_int(r, NAME("port"), default_port, 1, 65535);
+	ep->tls = (enum spoc_tls)conf_get_choice(r, NAME("tls"), tls_names, 0);
 	if (ep->tls == SPOC_TLS_NONE && ep->host != NULL && !conf_host_is_loopback(ep->host))
-		fail(r, NAME("tls"),
-		     "\"none\" is allowed only towards a loopback address, and %s.host is \"%s\": "
-		     "use \"implicit\" or \"starttls\"",
-		     section, ep->host);
+		conf_fail(
+		    r, NAME("tls"),
+		    "\"none\" is allowed only towards a loopback address, and %s.host is \"%s\": "
+		    "use \"implicit\" or \"starttls\"",
+		    section, ep->host);
 	if (config_lookup(&r->cfg, NAME("ca_file")) != NULL) {
-		ep->ca_file = resolve(r, get_string(r, NAME("ca_file"), NULL));
+		ep->ca_file = conf_resolve(r, conf_get_string(r, NAME("ca_file"), NULL));
 		if (ep->ca_file != NULL && !g_file_test(ep->ca_file, G_FILE_TEST_IS_REGULAR))
-			fail(r, NAME("ca_file"), "%s is not a readable file", ep->ca_file);
+			conf_fail(r, NAME("ca_file"), "%s is not a readable file", ep->ca_file);
 	}
 	if (user_required || config_lookup(&r->cfg, NAME("user")) != NULL) {
-		ep->user = get_string(r, NAME("user"), NULL);
-		ep->password_file = resolve(r, get_string(r, NAME("password_file"), NULL));
+		ep->user = conf_get_string(r, NAME("user"), NULL);
+		ep->password_file =
+		    conf_resolve(r, conf_get_string(r, NAME("password_file"), NULL));
 		if (ep->password_file != NULL)
 			ep->password = read_password(r, NAME("password_file"), ep->password_file);
 	}
-	ep->timeout_s = get_int(r, NAME("timeout"), 60, 1, 3600);
+	ep->timeout_s = conf_get_int(r, NAME("timeout"), 60, 1, 3600);
 #undef NAME
 }
 
@@ -216,20 +211,21 @@ static void read_desk(struct reader *r, struct spoc_conf *c)
 	config_setting_t *list = config_lookup(&r->cfg, "desk.addresses");
 	GPtrArray *addrs = g_ptr_array_new();
 
-	c->desk.name = get_string(r, "desk.name", NULL);
+	c->desk.name = conf_get_string(r, "desk.name", NULL);
 	if (list == NULL || !config_setting_is_array(list) || config_setting_length(list) == 0) {
 		if (list == NULL)
-			fail(r, "desk.addresses",
-			     "missing: list the desk's addresses, e.g. "
-			     "[ \"help@example.org\" ]");
+			conf_fail(r, "desk.addresses",
+				  "missing: list the desk's addresses, e.g. "
+				  "[ \"help@example.org\" ]");
 		else
-			fail(r, "desk.addresses", "must be a non-empty list of strings");
+			conf_fail(r, "desk.addresses", "must be a non-empty list of strings");
 	} else {
 		for (int i = 0; i < config_setting_length(list); i++) {
 			const char *a = config_setting_get_string_elem(list, i);
 
 			if (a == NULL || !plausible_address(a)) {
-				fail(r, "desk.addresses", "element %d is not an address", i + 1);
+				conf_fail(r, "desk.addresses", "element %d is not an address",
+					  i + 1);
 				break;
 			}
 			g_ptr_array_add(addrs, g_ascii_strdown(a, -1));
@@ -238,19 +234,20 @@ static void read_desk(struct reader *r, struct spoc_conf *c)
 	g_ptr_array_add(addrs, NULL);
 	c->desk.addresses = (char **)g_ptr_array_free(addrs, FALSE);
 	c->desk.default_language =
-	    g_strdup(langs[get_choice(r, "desk.default_language", langs, 0)]);
-	c->desk.default_kind = (enum spoc_kind)get_choice(r, "desk.default_kind", kinds, 0);
-	c->desk.templates_dir = resolve(r, get_string(r, "desk.templates_dir", "templates"));
+	    g_strdup(langs[conf_get_choice(r, "desk.default_language", langs, 0)]);
+	c->desk.default_kind = (enum spoc_kind)conf_get_choice(r, "desk.default_kind", kinds, 0);
+	c->desk.templates_dir =
+	    conf_resolve(r, conf_get_string(r, "desk.templates_dir", "templates"));
 	if (!g_file_test(c->desk.templates_dir, G_FILE_TEST_IS_DIR))
-		fail(r, "desk.templates_dir", "%s is not a directory", c->desk.templates_dir);
-	c->desk.message_id_domain = get_string(r, "desk.message_id_domain", "");
+		conf_fail(r, "desk.templates_dir", "%s is not a directory", c->desk.templates_dir);
+	c->desk.message_id_domain = conf_get_string(r, "desk.message_id_domain", "");
 	if (c->desk.message_id_domain != NULL && c->desk.message_id_domain[0] == '\0') {
 		g_free(c->desk.message_id_domain);
 		c->desk.message_id_domain = domain_of(c->smtp.from_address);
 	}
 	if (c->desk.message_id_domain == NULL ||
 	    strpbrk(c->desk.message_id_domain, " \t\r\n<>@\"") != NULL)
-		fail(r, "desk.message_id_domain", "must be a domain name");
+		conf_fail(r, "desk.message_id_domain", "must be a domain name");
 }
 
 static void read_parsing(struct reader *r, struct spoc_conf *c)
@@ -263,18 +260,19 @@ static void read_parsing(struct reader *r, struct spoc_conf *c)
 		for (int i = 0; dflt[i] != NULL; i++)
 			g_ptr_array_add(cs, g_strdup(dflt[i]));
 	} else if (!config_setting_is_array(list) || config_setting_length(list) == 0) {
-		fail(r, "parsing.fallback_charsets",
-		     "must be a non-empty list of charset names, e.g. [ \"utf-8\", "
-		     "\"windows-1252\" ]");
+		conf_fail(r, "parsing.fallback_charsets",
+			  "must be a non-empty list of charset names, e.g. [ \"utf-8\", "
+			  "\"windows-1252\" ]");
 	} else {
 		for (int i = 0; i < config_setting_length(list); i++) {
 			const char *name = config_setting_get_string_elem(list, i);
 			iconv_t cd = name != NULL ? iconv_open("UTF-8", name) : (iconv_t)-1;
 
 			if (cd == (iconv_t)-1) {
-				fail(r, "parsing.fallback_charsets",
-				     "element %d (\"%s\") is not a charset this system can convert",
-				     i + 1, name != NULL ? name : "not a string");
+				conf_fail(
+				    r, "parsing.fallback_charsets",
+				    "element %d (\"%s\") is not a charset this system can convert",
+				    i + 1, name != NULL ? name : "not a string");
 				break;
 			}
 			iconv_close(cd);
@@ -283,12 +281,12 @@ static void read_parsing(struct reader *r, struct spoc_conf *c)
 	}
 	g_ptr_array_add(cs, NULL);
 	c->parsing.fallback_charsets = (char **)g_ptr_array_free(cs, FALSE);
-	c->parsing.max_parts = get_int(r, "parsing.max_parts", 500, 1, 100000);
-	c->parsing.max_depth = get_int(r, "parsing.max_depth", 20, 2, 100);
-	c->parsing.max_attachment_bytes = get_int64(r, "parsing.max_attachment_bytes",
-						    c->imap.max_message_bytes, 1, INT64_C(1) << 31);
+	c->parsing.max_parts = conf_get_int(r, "parsing.max_parts", 500, 1, 100000);
+	c->parsing.max_depth = conf_get_int(r, "parsing.max_depth", 20, 2, 100);
+	c->parsing.max_attachment_bytes = conf_get_int64(
+	    r, "parsing.max_attachment_bytes", c->imap.max_message_bytes, 1, INT64_C(1) << 31);
 	c->parsing.max_header_bytes =
-	    get_int64(r, "parsing.max_header_bytes", 262144, 1024, INT64_C(1) << 26);
+	    conf_get_int64(r, "parsing.max_header_bytes", 262144, 1024, INT64_C(1) << 26);
 }
 
 struct spoc_conf *conf_load(const char *path, struct errbuf *err)
@@ -317,33 +315,34 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 		g_free(abs);
 	}
 
-	c->log_level = level_values[get_choice(&r, "log_level", levels, 3)];
-	c->database_conninfo = get_string(&r, "database.conninfo", NULL);
+	c->log_level = level_values[conf_get_choice(&r, "log_level", levels, 3)];
+	c->database_conninfo = conf_get_string(&r, "database.conninfo", NULL);
 
 	read_endpoint(&r, "imap", &c->imap.ep, TRUE, 993);
-	c->imap.mailbox = get_string(&r, "imap.mailbox", "INBOX");
-	c->imap.processed_folder = get_string(&r, "imap.processed_folder", "spocd/processed");
-	c->imap.failed_folder = get_string(&r, "imap.failed_folder", "spocd/failed");
+	c->imap.mailbox = conf_get_string(&r, "imap.mailbox", "INBOX");
+	c->imap.processed_folder = conf_get_string(&r, "imap.processed_folder", "spocd/processed");
+	c->imap.failed_folder = conf_get_string(&r, "imap.failed_folder", "spocd/failed");
 	if (c->imap.mailbox != NULL && c->imap.processed_folder != NULL &&
 	    (strcmp(c->imap.mailbox, c->imap.processed_folder) == 0 ||
 	     g_strcmp0(c->imap.mailbox, c->imap.failed_folder) == 0))
-		fail(&r, "imap.processed_folder",
-		     "the processed and failed folders must differ from imap.mailbox");
-	c->imap.poll_interval_s = get_int(&r, "imap.poll_interval", 60, 1, 86400);
-	c->imap.batch_size = get_int(&r, "imap.batch_size", 50, 1, 10000);
+		conf_fail(&r, "imap.processed_folder",
+			  "the processed and failed folders must differ from imap.mailbox");
+	c->imap.poll_interval_s = conf_get_int(&r, "imap.poll_interval", 60, 1, 86400);
+	c->imap.batch_size = conf_get_int(&r, "imap.batch_size", 50, 1, 10000);
 	c->imap.max_message_bytes =
-	    get_int64(&r, "imap.max_message_bytes", 26214400, 1024, INT64_C(1) << 31);
+	    conf_get_int64(&r, "imap.max_message_bytes", 26214400, 1024, INT64_C(1) << 31);
 
 	read_endpoint(&r, "smtp", &c->smtp.ep, FALSE, 587);
-	c->smtp.from_address = get_string(&r, "smtp.from_address", NULL);
+	c->smtp.from_address = conf_get_string(&r, "smtp.from_address", NULL);
 	if (c->smtp.from_address != NULL && !plausible_address(c->smtp.from_address))
-		fail(&r, "smtp.from_address", "\"%s\" is not an address", c->smtp.from_address);
-	c->smtp.max_attempts = get_int(&r, "smtp.max_attempts", 12, 1, 1000);
-	c->smtp.retry_base_s = get_int(&r, "smtp.retry_base", 60, 1, 86400);
+		conf_fail(&r, "smtp.from_address", "\"%s\" is not an address",
+			  c->smtp.from_address);
+	c->smtp.max_attempts = conf_get_int(&r, "smtp.max_attempts", 12, 1, 1000);
+	c->smtp.retry_base_s = conf_get_int(&r, "smtp.retry_base", 60, 1, 86400);
 
 	read_desk(&r, c);
 	read_parsing(&r, c);
-	c->smtp.helo_name = get_string(&r, "smtp.helo_name", "");
+	c->smtp.helo_name = conf_get_string(&r, "smtp.helo_name", "");
 	if (c->smtp.helo_name != NULL && c->smtp.helo_name[0] == '\0') {
 		g_free(c->smtp.helo_name);
 		c->smtp.helo_name = g_strdup(c->desk.message_id_domain);
