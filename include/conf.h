@@ -53,6 +53,8 @@ struct spoc_desk_conf {
 	char **addresses;	/* NULL-terminated, lower case; the desk's own addresses */
 	char *default_language; /* "es" or "en" */
 	enum spoc_kind default_kind;
+	gboolean cc_watchers;	     /* people in Cc of a new ticket become its watchers */
+	gboolean requester_reply_to; /* the requester is Reply-To (when set) rather than From */
 	char *templates_dir;
 	char *message_id_domain; /* right-hand side of the Message-IDs spocd mints */
 };

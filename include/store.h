@@ -78,9 +78,15 @@ struct ingest_decision {
 	const char *language;
 	const char *message_id_domain;
 	/* Number named by a "[INC-000123]" tag in the subject, 0 if none. It threads the mail only
-	 * when the sender is that ticket's requester: a stranger who knows or guesses a number
-	 * never gets into someone else's ticket. */
+	 * when the sender is a participant of that ticket: a stranger who knows or guesses a
+	 * number never gets into someone else's ticket. */
 	int64_t subject_tag;
+	/* Who the ticket is for (From, or Reply-To by policy); NULL when the mail has no sender. */
+	const char *requester_addr;
+	const char *requester_name;
+	/* People in Cc become watchers of a new ticket; never the desk's own addresses. */
+	gboolean cc_watchers;
+	const char *const *desk_addresses;
 };
 
 struct ingest_result {

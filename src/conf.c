@@ -81,6 +81,19 @@ int64_t conf_get_int64(struct reader *r, const char *name, int64_t dflt, int64_t
 	return v;
 }
 
+gboolean conf_get_bool(struct reader *r, const char *name, gboolean dflt)
+{
+	config_setting_t *s = config_lookup(&r->cfg, name);
+
+	if (s == NULL)
+		return dflt;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		conf_fail(r, name, "must be true or false");
+		return dflt;
+	}
+	return config_setting_get_bool(s) ? TRUE : FALSE;
+}
+
 int conf_get_int(struct reader *r, const char *name, int dflt, int min, int max)
 {
 	return (int)conf_get_int64(r, name, dflt, min, max);
@@ -236,6 +249,10 @@ static void read_desk(struct reader *r, struct spoc_conf *c)
 	c->desk.default_language =
 	    g_strdup(langs[conf_get_choice(r, "desk.default_language", langs, 0)]);
 	c->desk.default_kind = (enum spoc_kind)conf_get_choice(r, "desk.default_kind", kinds, 0);
+	c->desk.cc_watchers = conf_get_bool(r, "desk.cc_watchers", FALSE);
+	c->desk.requester_reply_to =
+	    conf_get_choice(r, "desk.requester", (const char *const[]){"from", "reply-to", NULL},
+			    0) == 1;
 	c->desk.templates_dir =
 	    conf_resolve(r, conf_get_string(r, "desk.templates_dir", "templates"));
 	if (!g_file_test(c->desk.templates_dir, G_FILE_TEST_IS_DIR))

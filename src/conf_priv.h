@@ -23,10 +23,10 @@ void conf_fail(struct reader *r, const char *name, const char *fmt, ...) G_GNUC_
 /* A string setting (UTF-8); dflt when absent, and an error when dflt is NULL. Caller frees. */
 char *conf_get_string(struct reader *r, const char *name, const char *dflt);
 int64_t conf_get_int64(struct reader *r, const char *name, int64_t dflt, int64_t min, int64_t max);
+gboolean conf_get_bool(struct reader *r, const char *name, gboolean dflt);
 int conf_get_int(struct reader *r, const char *name, int dflt, int min, int max);
 /* Index of the value in allowed (NULL-terminated), or dflt_index when the setting is absent. */
-int conf_get_choice(struct reader *r, const char *name, const char *const *allowed,
-		    int dflt_index);
+int conf_get_choice(struct reader *r, const char *name, const char *const *allowed, int dflt_index);
 /* path made absolute against the config file's directory; takes and returns ownership. */
 char *conf_resolve(struct reader *r, char *path);
 

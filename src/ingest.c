@@ -92,6 +92,14 @@ const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
 	if (!ticket_find_tag(mail->subject, &tag_kind, &d->subject_tag))
 		d->subject_tag = 0;
 	d->message_id_domain = conf->desk.message_id_domain;
+	d->requester_addr = mail->from.addr;
+	d->requester_name = mail->from.name;
+	if (conf->desk.requester_reply_to && mail->reply_to.addr != NULL) {
+		d->requester_addr = mail->reply_to.addr;
+		d->requester_name = mail->reply_to.name;
+	}
+	d->cc_watchers = conf->desk.cc_watchers;
+	d->desk_addresses = (const char *const *)conf->desk.addresses;
 	/* A person's message we could never answer: keep it for an operator. */
 	if (d->automatic_why == NULL && mail->from.addr == NULL)
 		return "no sender address (From and Sender missing or unparsable)";

@@ -315,7 +315,7 @@ static int insert_message(struct store *st, const char *ticket, const char *raw,
 	return rc;
 }
 
-/* The ticket the subject tag names, when the sender is its requester; 0 otherwise. */
+/* The ticket the subject tag names, when the sender is one of its participants; 0 otherwise. */
 static int find_tagged(struct store *st, const struct mail *m, int64_t number, int64_t *ticket_r,
 		       struct errbuf *err)
 {
@@ -328,15 +328,55 @@ static int find_tagged(struct store *st, const struct mail *m, int64_t number, i
 		return SPOC_OK;
 	g_snprintf(num, sizeof(num), "%" G_GINT64_FORMAT, number);
 	const char *p[] = {num, m->from.addr};
-	res = store_sql_run(
-	    st, "threading by subject tag",
-	    "SELECT id FROM tickets WHERE number = $1::bigint AND requester = lower($2)", 2, p,
-	    NULL, &rc, err);
+	res = store_sql_run(st, "threading by subject tag",
+			    "SELECT t.id FROM tickets t JOIN participants p ON p.ticket_id = t.id"
+			    " WHERE t.number = $1::bigint AND p.address = lower($2)",
+			    2, p, NULL, &rc, err);
 	if (res == NULL)
 		return rc;
 	if (PQntuples(res) > 0)
 		*ticket_r = store_sql_i64(res, 0, 0);
 	PQclear(res);
+	return SPOC_OK;
+}
+
+/* TRUE when addr (any case) is one of the desk's own addresses. */
+static gboolean is_desk_address(const struct ingest_decision *d, const char *addr)
+{
+	for (size_t i = 0; d->desk_addresses != NULL && d->desk_addresses[i] != NULL; i++)
+		if (g_ascii_strcasecmp(addr, d->desk_addresses[i]) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* The requester, and the Cc'd people when the configuration makes them watchers, as the
+ * participants of a new ticket; never the desk itself. */
+static int add_participants(struct store *st, const char *ticket, const struct mail *m,
+			    const struct ingest_decision *d, struct errbuf *err)
+{
+	int rc;
+	const char *rp[] = {ticket, d->requester_addr,
+			    d->requester_name != NULL ? d->requester_name : ""};
+
+	if ((rc = store_sql_exec(st, "participants",
+				 "INSERT INTO participants (ticket_id, address, name, role)"
+				 " VALUES ($1::bigint, lower($2), $3, 'requester')"
+				 " ON CONFLICT DO NOTHING",
+				 3, rp, err)) != SPOC_OK)
+		return rc;
+	for (guint i = 0; d->cc_watchers && m->cc != NULL && i < m->cc->len; i++) {
+		const struct mail_addr *a = g_ptr_array_index(m->cc, i);
+
+		if (a->addr == NULL || strchr(a->addr, '@') == NULL || is_desk_address(d, a->addr))
+			continue;
+		const char *wp[] = {ticket, a->addr, a->name != NULL ? a->name : ""};
+		if ((rc = store_sql_exec(st, "participants",
+					 "INSERT INTO participants (ticket_id, address, name, role)"
+					 " VALUES ($1::bigint, lower($2), $3, 'watcher')"
+					 " ON CONFLICT DO NOTHING",
+					 3, wp, err)) != SPOC_OK)
+			return rc;
+	}
 	return SPOC_OK;
 }
 
@@ -441,8 +481,8 @@ static int create_ticket(struct store *st, const struct mail *m, const struct in
 	const char *p[] = {conf_kind_name(d->kind),
 			   d->kind_rule != NULL ? d->kind_rule : "",
 			   subject,
-			   m->from.addr,
-			   m->from.name != NULL ? m->from.name : "",
+			   d->requester_addr,
+			   d->requester_name != NULL ? d->requester_name : "",
 			   d->language};
 	res = store_sql_run(
 	    st, "tickets",
@@ -453,12 +493,13 @@ static int create_ticket(struct store *st, const struct mail *m, const struct in
 		return rc;
 	res_r->ticket_id = store_sql_i64(res, 0, 0);
 	g_strlcpy(res_r->ticket_number, PQgetvalue(res, 0, 1), sizeof(res_r->ticket_number));
+	rc = add_participants(st, PQgetvalue(res, 0, 0), m, d, err);
 	PQclear(res);
-	return SPOC_OK;
+	return rc;
 }
 
-static int queue_ack(struct store *st, const struct mail *m, const struct ingest_decision *d,
-		     int64_t message_row, struct ingest_result *res_r, struct errbuf *err)
+static int queue_ack(struct store *st, const struct ingest_decision *d, int64_t message_row,
+		     struct ingest_result *res_r, struct errbuf *err)
 {
 	char tk[24], mr[24];
 	char *mid = mint_message_id(d->message_id_domain);
@@ -467,8 +508,9 @@ static int queue_ack(struct store *st, const struct mail *m, const struct ingest
 
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, res_r->ticket_id);
 	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, message_row);
-	const char *p[] = {tk,		mr, m->from.addr, m->from.name != NULL ? m->from.name : "",
-			   d->language, mid};
+	const char *p[] = {
+	    tk,		 mr, d->requester_addr, d->requester_name != NULL ? d->requester_name : "",
+	    d->language, mid};
 	res = store_sql_run(st, "outbox",
 			    "INSERT INTO outbox (kind, ticket_id, in_reply_to_message, recipient,"
 			    " recipient_name, language, message_id)"
@@ -558,7 +600,7 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, res_r->ticket_id);
 	if ((rc = insert_message(st, tk, raw, raw_len, mail, NULL, message_row_r, err)) !=
 		SPOC_OK ||
-	    (rc = queue_ack(st, mail, d, *message_row_r, res_r, err)) != SPOC_OK)
+	    (rc = queue_ack(st, d, *message_row_r, res_r, err)) != SPOC_OK)
 		return rc;
 	res_r->outcome = INGEST_TICKET;
 	*detail_r = d->kind_rule;
