@@ -150,6 +150,28 @@ int store_record_mail(struct store *st, const char *raw, size_t raw_len, const s
 		      const struct ingest_decision *d, struct ingest_result *res,
 		      int64_t *message_row_r, struct errbuf *err);
 
+/* ---- agents ---- */
+
+struct agent {
+	int64_t id;
+	char *address; /* lower case */
+	char *name;
+	char *team;
+	gboolean active;
+	int64_t open_tickets; /* assigned and not resolved or closed */
+};
+void agent_free(gpointer agent);
+
+/* Adds an agent, or updates the name and team of an existing address and makes it active
+ * again; *created_r tells which. SPOC_EPERM for an address the table refuses. */
+int store_agent_add(struct store *st, const char *address, const char *name, const char *team,
+		    gboolean *created_r, struct errbuf *err);
+/* Agents by address; only active ones unless all. A new array of struct agent *. */
+int store_agent_list(struct store *st, gboolean all, GPtrArray **agents_r, struct errbuf *err);
+/* Marks an agent inactive (kept: the audit trail names them). *found_r FALSE when unknown. */
+int store_agent_disable(struct store *st, const char *address, gboolean *found_r,
+			struct errbuf *err);
+
 /* ---- outbox ---- */
 
 struct outbox_row {

@@ -387,6 +387,136 @@ static int cmd_quarantine(struct ctl *c, int argc, char **argv)
 	return quarantine_replay(c, id);
 }
 
+/* A plausible addr-spec for an agent: one '@' with something on both sides, no blanks, no
+ * brackets. */
+static gboolean agent_address_ok(const char *a)
+{
+	const char *at = strchr(a, '@');
+
+	return at != NULL && at != a && at[1] != '\0' && strchr(at + 1, '@') == NULL &&
+	       strpbrk(a, " \t\r\n<>\"(),;:") == NULL && g_utf8_validate(a, -1, NULL) &&
+	       strlen(a) <= 254;
+}
+
+static int agent_list(struct ctl *c, gboolean all)
+{
+	struct errbuf err = {{0}};
+	GPtrArray *list = NULL;
+	int rc = store_agent_list(c->st, all, &list, &err);
+
+	if (rc != SPOC_OK) {
+		fprintf(stderr, "spocctl: %s\n", err.msg);
+		return exit_for(rc);
+	}
+	if (c->json) {
+		GString *out = g_string_new("[");
+
+		for (guint i = 0; i < list->len; i++) {
+			const struct agent *a = g_ptr_array_index(list, i);
+
+			if (i > 0)
+				g_string_append_c(out, ',');
+			g_string_append_printf(out,
+					       "{\"id\":%" G_GINT64_FORMAT ",\"address\":", a->id);
+			json_string(out, a->address);
+			g_string_append(out, ",\"name\":");
+			json_string(out, a->name);
+			g_string_append(out, ",\"team\":");
+			json_string(out, a->team);
+			g_string_append_printf(
+			    out, ",\"active\":%s,\"open_tickets\":%" G_GINT64_FORMAT "}",
+			    a->active ? "true" : "false", a->open_tickets);
+		}
+		g_string_append(out, "]\n");
+		fputs(out->str, stdout);
+		g_string_free(out, TRUE);
+	} else if (list->len == 0) {
+		printf("No agents yet: add one with spocctl agent add ADDRESS --name NAME.\n");
+	} else {
+		printf("%-32s %-24s %-16s %-8s %s\n", "ADDRESS", "NAME", "TEAM", "ACTIVE", "OPEN");
+		for (guint i = 0; i < list->len; i++) {
+			const struct agent *a = g_ptr_array_index(list, i);
+			char *name = cell(a->name, 24), *team = cell(a->team, 16);
+
+			printf("%-32s %-24s %-16s %-8s %" G_GINT64_FORMAT "\n", a->address, name,
+			       team, a->active ? "yes" : "no", a->open_tickets);
+			g_free(name);
+			g_free(team);
+		}
+	}
+	g_ptr_array_unref(list);
+	return 0;
+}
+
+static int cmd_agent(struct ctl *c, int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : NULL, *address = NULL, *name = NULL, *team = NULL;
+	struct errbuf err = {{0}};
+	gboolean all = FALSE, flag = FALSE;
+	int rc;
+
+	if (sub == NULL ||
+	    (strcmp(sub, "add") != 0 && strcmp(sub, "list") != 0 && strcmp(sub, "disable") != 0)) {
+		fprintf(stderr, "spocctl: agent: %s (add, list, disable)\n",
+			sub == NULL ? "which command?" : "unknown command");
+		return EXIT_USAGE;
+	}
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--all") == 0 && strcmp(sub, "list") == 0)
+			all = TRUE;
+		else if (strcmp(argv[i], "--json") == 0)
+			c->json = TRUE;
+		else if (strcmp(argv[i], "--name") == 0 && i + 1 < argc && strcmp(sub, "add") == 0)
+			name = argv[++i];
+		else if (strcmp(argv[i], "--team") == 0 && i + 1 < argc && strcmp(sub, "add") == 0)
+			team = argv[++i];
+		else if (address == NULL && strcmp(sub, "list") != 0 && argv[i][0] != '-')
+			address = argv[i];
+		else {
+			fprintf(stderr, "spocctl: agent %s: unexpected \"%s\"\n", sub, argv[i]);
+			return EXIT_USAGE;
+		}
+	}
+	if (strcmp(sub, "list") != 0 && (address == NULL || !agent_address_ok(address))) {
+		fprintf(stderr, "spocctl: agent %s: give the agent's email address%s%s%s\n", sub,
+			address != NULL ? " (\"" : "", address != NULL ? address : "",
+			address != NULL ? "\" is not one)" : "");
+		return EXIT_USAGE;
+	}
+	if ((name != NULL && !g_utf8_validate(name, -1, NULL)) ||
+	    (team != NULL && !g_utf8_validate(team, -1, NULL))) {
+		fprintf(stderr, "spocctl: agent add: name and team must be UTF-8\n");
+		return EXIT_USAGE;
+	}
+	if ((rc = open_db(c)) != 0)
+		return rc;
+	if (strcmp(sub, "list") == 0)
+		return agent_list(c, all);
+	if (strcmp(sub, "add") == 0)
+		rc = store_agent_add(c->st, address, name, team, &flag, &err);
+	else
+		rc = store_agent_disable(c->st, address, &flag, &err);
+	if (rc != SPOC_OK) {
+		fprintf(stderr, "spocctl: agent %s %s: %s\n", sub, address, err.msg);
+		return exit_for(rc);
+	}
+	if (strcmp(sub, "disable") == 0 && !flag) {
+		fprintf(stderr, "spocctl: agent disable: %s is not an agent\n", address);
+		return EXIT_FAIL;
+	}
+	if (c->json)
+		printf("{\"address\":\"%s\",\"%s\":true}\n", address,
+		       strcmp(sub, "disable") == 0 ? "disabled"
+		       : flag			   ? "created"
+						   : "updated");
+	else
+		printf("agent %s: %s\n", address,
+		       strcmp(sub, "disable") == 0 ? "disabled"
+		       : flag			   ? "added"
+						   : "updated and active");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -428,8 +558,10 @@ int main(int argc, char **argv)
 		rc = cmd_inspect(&c, argc - optind, argv + optind);
 	else if (strcmp(argv[optind], "quarantine") == 0)
 		rc = cmd_quarantine(&c, argc - optind, argv + optind);
+	else if (strcmp(argv[optind], "agent") == 0)
+		rc = cmd_agent(&c, argc - optind, argv + optind);
 	else {
-		fprintf(stderr, "spocctl: unknown command \"%s\" (inspect, quarantine)\n",
+		fprintf(stderr, "spocctl: unknown command \"%s\" (inspect, quarantine, agent)\n",
 			argv[optind]);
 		rc = EXIT_USAGE;
 	}
