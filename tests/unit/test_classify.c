@@ -1,6 +1,9 @@
 /* Unit tests of classify.c. Mails are built from raw text through mime_parse(), as in the
  * daemon, so the header rules are exercised on what mime.c really produces. Every automatic-mail
- * rule is tested both ways: it fires on its header, and an ordinary mail does not trip it. */
+ * rule is tested both ways: it fires on its header, and an ordinary mail does not trip it. The
+ * kinds of classify_automatic() are tested rule by rule, in English and Spanish, next to the
+ * person's mail that looks like them (a holiday mentioned, an Outlook user, a ticket about the
+ * out-of-office feature itself). */
 #include "classify.h"
 
 #include <setjmp.h>
@@ -150,6 +153,424 @@ static void test_auto_report(void **state)
 	mail_free(&m);
 }
 
+/* --- classify_automatic(): kinds and reasons --- */
+
+static const struct classify_auto_ctx ctx = {
+    .desk_addresses = desk, .message_id_domain = "desk.example", .lists_are_automatic = TRUE};
+
+/* A mail from raw header lines (each ending in \n) and a body, text/plain UTF-8. */
+static struct mail *mk_raw(const char *headers, const char *body)
+{
+	static const struct mime_limits lim = {
+	    .max_message_bytes = 26214400, .max_parts = 500, .max_depth = 20};
+	char *raw = g_strdup_printf("%sMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+				    "Content-Transfer-Encoding: 8bit\n\n%s\n",
+				    headers, body);
+	struct errbuf err = {""};
+	struct mail *m = NULL;
+
+	if (mime_parse(raw, strlen(raw), &lim, &m, &err) != SPOC_OK)
+		fail_msg("mime_parse: %s", err.msg);
+	g_free(raw);
+	return m;
+}
+
+/* Asserts kind and that the reason contains want (NULL: any), and that the old wrapper agrees. */
+static void check_mail_kind(const struct mail *m, const struct classify_auto_ctx *c,
+			    enum classify_auto_kind expect, const char *want, const char *label)
+{
+	const char *why = NULL, *old_why = NULL;
+	enum classify_auto_kind got = classify_automatic(m, c, &why);
+
+	if (got != expect || (want != NULL && strstr(why, want) == NULL))
+		fail_msg("%s: %s (%s), expected %s (%s)", label, classify_auto_kind_name(got), why,
+			 classify_auto_kind_name(expect), want != NULL ? want : "any reason");
+	if (c == &ctx && expect != CLASSIFY_OURS)
+		assert_int_equal(classify_is_automatic(m, desk, &old_why), got != CLASSIFY_PERSON);
+}
+
+static void check_kind_auto(const char *headers, const char *body, enum classify_auto_kind expect,
+			    const char *want)
+{
+	char *h = g_strdup_printf(
+	    "%s%sTo: help@desk.example\n",
+	    strstr(headers, "From:") != NULL ? "" : "From: Ana <ana@example.org>\n", headers);
+	struct mail *m = mk_raw(h, body);
+
+	check_mail_kind(m, &ctx, expect, want, headers);
+	mail_free(&m);
+	g_free(h);
+}
+
+/* Out-of-office by subject only, with an ordinary body. */
+static void check_subject(const char *subject, enum classify_auto_kind expect, const char *want)
+{
+	char *h = g_strdup_printf("Subject: %s\n", subject);
+
+	check_kind_auto(h, "Gracias. Thanks.", expect, want);
+	g_free(h);
+}
+
+static void check_body(const char *subject, const char *body, enum classify_auto_kind expect,
+		       const char *want)
+{
+	char *h = g_strdup_printf("Subject: %s\n", subject);
+
+	check_kind_auto(h, body, expect, want);
+	g_free(h);
+}
+
+static void test_kinds_bounce(void **state)
+{
+	static const char *const reports[][3] = {
+	    {"delivery-status", "bounce", "multipart/report"},
+	    {"disposition-notification", "other-auto", "read receipt"},
+	    {"feedback-report", "other-auto", "abuse report"},
+	};
+	(void)state;
+	check_kind_auto("From: MAILER-DAEMON@mx.example.org\nSubject: failure notice\n", "x",
+			CLASSIFY_BOUNCE, "sender mailer-daemon");
+	check_kind_auto("From: Mail Delivery Subsystem <mail-daemon@mx.example.org>\nSubject: x\n",
+			"x", CLASSIFY_BOUNCE, "mailer-daemon");
+	check_kind_auto("From: MAILER-DAEMON <>\nSubject: Returned mail\n", "x", CLASSIFY_BOUNCE,
+			"mailer-daemon (display name)");
+	check_kind_auto("From: \"Mail Delivery System\" <mta@mx.example.org>\nSubject: x\n", "x",
+			CLASSIFY_BOUNCE, "mailer-daemon (display name)");
+	check_kind_auto("From: postmaster@corp.example.com\nSubject: Undeliverable: x\n", "x",
+			CLASSIFY_BOUNCE, "sender postmaster");
+	/* a null sender's bounce subject and words; a no-reply robot needs the words too */
+	check_kind_auto("Return-Path: <>\nFrom: <mx@isp.example>\n"
+			"Subject: Undelivered Mail Returned to Sender\n",
+			"Your message could not be delivered.", CLASSIFY_BOUNCE,
+			"bounce from a machine sender");
+	check_kind_auto("From: no-reply@carrier.example\nSubject: Mensaje no entregado\n",
+			"No se ha podido entregar el mensaje a pepe@example.es.", CLASSIFY_BOUNCE,
+			"bounce from a machine sender");
+	check_kind_auto("From: no-reply@shop.example\nSubject: Undeliverable parcel\n",
+			"Your parcel is waiting.", CLASSIFY_OTHER_AUTO, "no-reply");
+	for (size_t i = 0; i < G_N_ELEMENTS(reports); i++) {
+		char *raw = g_strdup_printf(
+		    "From: Ana <ana@example.org>\nSubject: report\n"
+		    "Content-Type: multipart/report; report-type=\"%s\"; boundary=b\n\n"
+		    "--b\nContent-Type: text/plain\n\nreport\n--b--\n",
+		    reports[i][0]);
+		static const struct mime_limits lim = {.max_message_bytes = 0};
+		struct mail *m = NULL;
+		const char *why = NULL;
+		enum classify_auto_kind k;
+
+		assert_int_equal(mime_parse(raw, strlen(raw), &lim, &m, NULL), SPOC_OK);
+		k = classify_automatic(m, &ctx, &why);
+		assert_string_equal(classify_auto_kind_name(k), reports[i][1]);
+		assert_non_null(strstr(why, reports[i][2]));
+		mail_free(&m);
+		g_free(raw);
+	}
+	{
+		/* a message/delivery-status part in a multipart/mixed (report-type lost) */
+		static const char raw[] =
+		    "From: Sistema <correo@isp.example.ar>\nSubject: Error\n"
+		    "Content-Type: multipart/mixed; boundary=b\n\n"
+		    "--b\nContent-Type: text/plain\n\nError.\n"
+		    "--b\nContent-Type: message/delivery-status\n\nAction: failed\n--b--\n";
+		static const struct mime_limits lim = {.max_message_bytes = 0};
+		struct mail *m = NULL;
+
+		assert_int_equal(mime_parse(raw, strlen(raw), &lim, &m, NULL), SPOC_OK);
+		check_mail_kind(m, &ctx, CLASSIFY_BOUNCE, "message/delivery-status part", "mixed");
+		mail_free(&m);
+	}
+}
+
+static void test_kinds_ours(void **state)
+{
+	struct mail *m;
+
+	(void)state;
+	check_kind_auto("Subject: [#12] Printer\nX-Spocd-Loop: desk.example\n", "x", CLASSIFY_OURS,
+			"X-Spocd-Loop");
+	check_kind_auto("From: Soporte <Soporte@Example.COM>\nSubject: x\n", "x", CLASSIFY_OURS,
+			"desk's own addresses");
+	check_kind_auto("Subject: [#12] Printer\nMessage-ID: <spocd.0f1e-22@DESK.example>\n", "x",
+			CLASSIFY_OURS, "own Message-ID");
+	/* a colleague's Thunderbird makes its Message-ID from the same domain: a person */
+	check_kind_auto("From: Luis <luis@desk.example>\nSubject: VPN\n"
+			"Message-ID: <3f2a-11@desk.example>\n",
+			"La VPN no funciona.", CLASSIFY_PERSON, NULL);
+	/* a reply to our notification refers to our id: a person */
+	check_kind_auto("Subject: Re: [#12] Printer\nIn-Reply-To: <spocd.0f1e-22@desk.example>\n"
+			"References: <spocd.0f1e-22@desk.example>\n"
+			"Message-ID: <CAF+1@mail.gmail.com>\n",
+			"Sigue sin funcionar.", CLASSIFY_PERSON, NULL);
+	/* another desk's domain, or no domain configured */
+	check_kind_auto("Subject: x\nMessage-ID: <spocd.0f1e-22@other.example>\n", "x",
+			CLASSIFY_PERSON, NULL);
+	m = mk_raw("From: Ana <ana@example.org>\nSubject: x\nMessage-ID: <spocd.1@desk.example>\n",
+		   "x");
+	check_mail_kind(m, NULL, CLASSIFY_PERSON, NULL, "no ctx");
+	check_mail_kind(m, &(struct classify_auto_ctx){.lists_are_automatic = TRUE},
+			CLASSIFY_PERSON, NULL, "no domain");
+	mail_free(&m);
+}
+
+static void test_kinds_auto_reply_headers(void **state)
+{
+	(void)state;
+	check_kind_auto("Subject: Re: VPN\nAuto-Submitted: auto-replied (vacation)\n", "x",
+			CLASSIFY_AUTO_REPLY, "Auto-Submitted: auto-replied");
+	check_kind_auto("Subject: Re: VPN\nPrecedence: auto_reply\n", "x", CLASSIFY_AUTO_REPLY,
+			"Precedence: auto_reply");
+	check_kind_auto("Subject: Re: VPN\nX-Autoreply: yes\nPrecedence: bulk\n", "x",
+			CLASSIFY_AUTO_REPLY, "X-Autoreply");
+	/* X-Autorespond names the machine, but only out-of-office words make it an auto-reply */
+	check_kind_auto("Subject: Update your info\nX-Autorespond: Update your info\n", "x",
+			CLASSIFY_OTHER_AUTO, "X-Autorespond");
+	check_kind_auto("Subject: Out of Office\nX-Autorespond: Out of Office\n", "x",
+			CLASSIFY_AUTO_REPLY, "out-of-office subject (en)");
+	/* Auto-Submitted: auto-generated is a notification, unless it is an out-of-office */
+	check_kind_auto("Subject: Your password expires\nAuto-Submitted: auto-generated\n", "x",
+			CLASSIFY_OTHER_AUTO, "auto-generated");
+	check_kind_auto("Subject: Automatic reply: VPN\nAuto-Submitted: auto-generated\n", "x",
+			CLASSIFY_AUTO_REPLY, "out-of-office subject");
+}
+
+/* Exchange: X-Auto-Response-Suppress only counts with the rules agent's own headers, and not on
+ * a forward a rule sent on. */
+static void test_kinds_exchange(void **state)
+{
+	(void)state;
+	check_kind_auto("Subject: Automatic reply: VPN\nX-Auto-Response-Suppress: All\n"
+			"X-MS-Exchange-Inbox-Rules-Loop: ana@example.org\n",
+			"x", CLASSIFY_AUTO_REPLY, "out-of-office subject (en)");
+	check_kind_auto("Subject: Re: VPN\nX-Auto-Response-Suppress: All\n"
+			"X-MS-Exchange-Inbox-Rules-Loop: ana@example.org\n",
+			"Thanks, we got it.", CLASSIFY_AUTO_REPLY,
+			"X-MS-Exchange-Inbox-Rules-Loop");
+	check_kind_auto("Subject: VPN\nX-Auto-Response-Suppress: All\n"
+			"X-MS-Exchange-Generated-Message-Source: Mailbox Rules Agent\n",
+			"Thanks.", CLASSIFY_AUTO_REPLY, "Mailbox Rules Agent");
+	check_kind_auto("Subject: Policy notice\nX-Auto-Response-Suppress: All\n"
+			"X-MS-Exchange-Generated-Message-Source: Transport Rule Agent\n",
+			"x", CLASSIFY_OTHER_AUTO, "Generated-Message-Source");
+	/* a person's mail that an inbox rule forwarded to the desk */
+	check_kind_auto("Subject: FW: La impresora no funciona\nX-Auto-Response-Suppress: All\n"
+			"X-MS-Exchange-Inbox-Rules-Loop: ana@example.org\n",
+			"La impresora de la planta 2 no imprime.", CLASSIFY_PERSON, NULL);
+	check_kind_auto("Subject: RV: VPN\nX-Auto-Response-Suppress: All\n"
+			"X-MS-Exchange-Inbox-Rules-Loop: ana@example.org\n",
+			"x", CLASSIFY_PERSON, NULL);
+	/* X-Auto-Response-Suppress alone: an Outlook user */
+	check_kind_auto(
+	    "Subject: No puedo imprimir\nX-Auto-Response-Suppress: All\n"
+	    "X-Mailer: Microsoft Outlook 16.0\nX-MS-Has-Attach:\nX-MS-TNEF-Correlator:\n"
+	    "Thread-Index: AdkXyz==\nContent-Language: es-ES\n",
+	    "Hola, desde esta mañana no puedo imprimir. Gracias.", CLASSIFY_PERSON, NULL);
+}
+
+static void test_kinds_ooo_subject_en(void **state)
+{
+	static const char *const subjects[] = {
+	    "Out of Office: [#12] Printer",
+	    "OUT OF OFFICE",
+	    "Out of the office",
+	    "Out of Office AutoReply: VPN",
+	    "Out of office until Monday 5 June",
+	    "Out of Office (returning 5 June)",
+	    "Automatic reply: [#12] Printer",
+	    "Autoreply: VPN",
+	    "Auto-Reply: VPN",
+	    "Auto Reply: VPN",
+	    "AutoResponse: VPN",
+	    "AUTO: Jane Doe is out of the office (returning 09/18/2014)",
+	    "Auto: VPN",
+	    "Away from my desk",
+	    "Away from the office: VPN",
+	    "Vacation",
+	    "On vacation",
+	    "On vacation until 5 June",
+	    "Vacation reply: VPN",
+	    "I'm away from my mail",
+	    "I am out of the office",
+	    "[EXT] Automatic reply: VPN",
+	    "[support.example.de #33575] AutoReply: FYI",
+	    "Automatic reply： VPN",
+	};
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(subjects); i++)
+		check_subject(subjects[i], CLASSIFY_AUTO_REPLY, "out-of-office subject (en)");
+}
+
+static void test_kinds_ooo_subject_es_de(void **state)
+{
+	static const char *const es[] = {
+	    "Respuesta automática: [#12] Impresora",
+	    "Respuesta automatica: Impresora",
+	    "RESPUESTA AUTOMÁTICA: Impresora",
+	    "Fuera de la oficina",
+	    "Fuera de la oficina: Impresora",
+	    "Fuera de oficina hasta el lunes",
+	    "Ausente: Juan Pérez",
+	    "Ausente hasta el 3 de junio",
+	    "Ausencia: Impresora",
+	    "De vacaciones",
+	    "De vacaciones: Impresora",
+	    "Estoy de vacaciones",
+	    "Autorespuesta: Impresora",
+	    "Aviso de ausencia: Impresora",
+	};
+	static const char *const de[] = {
+	    "Abwesenheitsnotiz: Drucker",
+	    "Automatische Antwort: Drucker",
+	};
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(es); i++)
+		check_subject(es[i], CLASSIFY_AUTO_REPLY, "out-of-office subject (es)");
+	for (size_t i = 0; i < G_N_ELEMENTS(de); i++)
+		check_subject(de[i], CLASSIFY_AUTO_REPLY, "out-of-office subject (de)");
+	check_subject("Réponse automatique: Imprimante", CLASSIFY_AUTO_REPLY,
+		      "out-of-office subject (fr)");
+}
+
+static void test_kinds_ooo_text(void **state)
+{
+	(void)state;
+	check_body("Re: [#12] Printer",
+		   "Thank you for your email.\n\nI am out of the office until Monday 5 June with "
+		   "limited access to email.\nFor urgent matters please contact Luis.",
+		   CLASSIFY_AUTO_REPLY, "out-of-office text (en)");
+	check_body("Re: VPN",
+		   "I will be out of the office from 1 to 15 August. I will reply on my return.",
+		   CLASSIFY_AUTO_REPLY, "out-of-office text (en)");
+	check_body("VPN", "Hello!\n\nI'm currently out and will be back on Monday.",
+		   CLASSIFY_AUTO_REPLY, "out-of-office text (en)");
+	check_body("Re: VPN", "I’m on annual leave until 3 June. Contact help@example.org.",
+		   CLASSIFY_AUTO_REPLY, "out-of-office text (en)");
+	check_body("Re: [#12] Impresora",
+		   "Gracias por su mensaje.\n\nEstoy fuera de la oficina hasta el lunes 5 de "
+		   "junio.\nPara temas urgentes contacte con Luis.",
+		   CLASSIFY_AUTO_REPLY, "out-of-office text (es)");
+	check_body("Re: Impresora",
+		   "Estaré fuera hasta el 15 de agosto, con acceso limitado al correo.",
+		   CLASSIFY_AUTO_REPLY, "out-of-office text (es)");
+	check_body("Re: Impresora",
+		   "Buenos días:\nActualmente me encuentro fuera de la oficina. A mi regreso "
+		   "responderé su correo.",
+		   CLASSIFY_AUTO_REPLY, "out-of-office text (es)");
+	check_body("Impresora", "Hola, estoy de vacaciones hasta el día 20.", CLASSIFY_AUTO_REPLY,
+		   "out-of-office text (es)");
+	check_body("Drucker", "Ich bin derzeit nicht im Büro und ab dem 5. Juni wieder zurück.",
+		   CLASSIFY_AUTO_REPLY, "out-of-office text (de)");
+}
+
+/* A person's mail that mentions holidays, absence or the out-of-office feature. */
+static void test_kinds_person_lookalikes(void **state)
+{
+	GString *long_text = g_string_new("I am out of the office until Friday. ");
+
+	(void)state;
+	check_body("Laptop", "I was on vacation and now my laptop does not work.", CLASSIFY_PERSON,
+		   NULL);
+	check_body("Vacation request for August", "Please approve my vacation from 1 to 15 August.",
+		   CLASSIFY_PERSON, NULL);
+	check_body("Vacation photos lost", "My vacation photos are gone from OneDrive.",
+		   CLASSIFY_PERSON, NULL);
+	check_body("Out of office reply not working",
+		   "Hi, my out of office reply does not work since Monday.", CLASSIFY_PERSON, NULL);
+	check_body("Automatic reply settings", "How do I set an automatic reply in Outlook?",
+		   CLASSIFY_PERSON, NULL);
+	check_body("Respuesta automática no funciona",
+		   "Hola, la respuesta automática de Outlook no se activa.", CLASSIFY_PERSON, NULL);
+	check_body("Ausencias en el calendario", "No veo las ausencias del equipo.",
+		   CLASSIFY_PERSON, NULL);
+	check_body("Fuera de la oficina no tengo VPN",
+		   "Cuando estoy fuera de la oficina no conecta la VPN.", CLASSIFY_PERSON, NULL);
+	/* the wording, but no return date and a complaint */
+	check_body("VPN", "Estoy fuera de la oficina y no puedo conectar a la VPN.",
+		   CLASSIFY_PERSON, NULL);
+	check_body("VPN", "Estoy fuera de la oficina hasta el lunes y la VPN no funciona.",
+		   CLASSIFY_PERSON, NULL);
+	check_body("VPN", "I'm out of the office today and the VPN is not working.",
+		   CLASSIFY_PERSON, NULL);
+	check_body("VPN", "I am currently out of the office, the VPN fails with an error.",
+		   CLASSIFY_PERSON, NULL);
+	/* a person answering an auto-reply */
+	check_body("Re: Automatic reply: VPN", "OK, I will wait until you are back.",
+		   CLASSIFY_PERSON, NULL);
+	/* out-of-office words deep in a long message are not its first lines */
+	for (int i = 0; i < 200; i++)
+		g_string_append(long_text, "The printer on floor 2 prints blank pages. ");
+	check_body("Printer", long_text->str, CLASSIFY_PERSON, NULL);
+	check_body("Printer",
+		   "Hi,\nthe printer prints blank pages.\nIt started yesterday.\nAny idea?\n\n"
+		   "I am out of the office until Monday, please contact Luis.",
+		   CLASSIFY_PERSON, NULL);
+	g_string_free(long_text, TRUE);
+}
+
+static void test_kinds_bulk(void **state)
+{
+	static const struct classify_auto_ctx no_lists = {.desk_addresses = desk,
+							  .message_id_domain = "desk.example",
+							  .lists_are_automatic = FALSE};
+	static const char *const lists[] = {
+	    "List-Id: <users.lists.example.org>\n",
+	    "List-Unsubscribe: <mailto:leave@lists.example.org>\n",
+	    "List-Post: <mailto:users@lists.example.org>\n",
+	    "Mailing-List: contact users-help@example.org; run by ezmlm\n",
+	    "Precedence: list\n",
+	};
+	(void)state;
+	check_kind_auto("Subject: News\nPrecedence: bulk\n", "x", CLASSIFY_BULK,
+			"Precedence: bulk");
+	check_kind_auto("Subject: News\nPrecedence: Junk\n", "x", CLASSIFY_BULK,
+			"Precedence: junk");
+	for (size_t i = 0; i < G_N_ELEMENTS(lists); i++) {
+		char *h = g_strdup_printf("From: Ana <ana@example.org>\nSubject: [users] VPN\n%s"
+					  "To: users@lists.example.org\n",
+					  lists[i]);
+		struct mail *m = mk_raw(h, "La VPN no funciona.");
+
+		check_mail_kind(m, &ctx, CLASSIFY_BULK, "list", lists[i]);
+		/* a desk that takes tickets from a list */
+		check_mail_kind(m, &no_lists, CLASSIFY_PERSON, NULL, lists[i]);
+		mail_free(&m);
+		g_free(h);
+	}
+	{
+		struct mail *m = mk_raw("From: a@example.org\nSubject: x\nPrecedence: bulk\n", "x");
+
+		check_mail_kind(m, &no_lists, CLASSIFY_BULK, "Precedence: bulk", "bulk, no lists");
+		mail_free(&m);
+	}
+}
+
+static void test_kinds_other(void **state)
+{
+	(void)state;
+	check_kind_auto("Subject: Your password expires\nAuto-Submitted: auto-notified\n", "x",
+			CLASSIFY_OTHER_AUTO, "auto-notified");
+	check_kind_auto("Subject: Hola\nReturn-Path: <>\n", "Hola.", CLASSIFY_OTHER_AUTO,
+			"null sender");
+	check_kind_auto("From: noreply@portal.example\nSubject: Your invoice\n", "x",
+			CLASSIFY_OTHER_AUTO, "no-reply");
+	check_kind_auto("From: staff@hotmail.com\nSubject: complaint about message from "
+			"192.0.2.222\n",
+			"x", CLASSIFY_OTHER_AUTO, "JMRP");
+	check_kind_auto("Subject: Re: VPN\nAuto-Submitted: no\n", "Sigue igual.", CLASSIFY_PERSON,
+			NULL);
+}
+
+static void test_kind_names(void **state)
+{
+	(void)state;
+	assert_string_equal(classify_auto_kind_name(CLASSIFY_PERSON), "person");
+	assert_string_equal(classify_auto_kind_name(CLASSIFY_AUTO_REPLY), "auto-reply");
+	assert_string_equal(classify_auto_kind_name(CLASSIFY_BOUNCE), "bounce");
+	assert_string_equal(classify_auto_kind_name(CLASSIFY_BULK), "bulk");
+	assert_string_equal(classify_auto_kind_name(CLASSIFY_OURS), "ours");
+	assert_string_equal(classify_auto_kind_name(CLASSIFY_OTHER_AUTO), "other-auto");
+}
+
 /* Asserts the kind and the rule that decided it. */
 static void check_kind(const char *subject, const char *body, enum spoc_kind dflt,
 		       enum spoc_kind expect, const char *rule)
@@ -254,12 +675,29 @@ static void test_language(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_auto_person),	      cmocka_unit_test(test_auto_submitted),
-	    cmocka_unit_test(test_auto_precedence),   cmocka_unit_test(test_auto_x_headers),
-	    cmocka_unit_test(test_auto_return_path),  cmocka_unit_test(test_auto_sender_names),
-	    cmocka_unit_test(test_auto_desk_address), cmocka_unit_test(test_auto_report),
-	    cmocka_unit_test(test_kind_spanish),      cmocka_unit_test(test_kind_english),
-	    cmocka_unit_test(test_kind_precedence),   cmocka_unit_test(test_language),
+	    cmocka_unit_test(test_auto_person),
+	    cmocka_unit_test(test_auto_submitted),
+	    cmocka_unit_test(test_auto_precedence),
+	    cmocka_unit_test(test_auto_x_headers),
+	    cmocka_unit_test(test_auto_return_path),
+	    cmocka_unit_test(test_auto_sender_names),
+	    cmocka_unit_test(test_auto_desk_address),
+	    cmocka_unit_test(test_auto_report),
+	    cmocka_unit_test(test_kind_spanish),
+	    cmocka_unit_test(test_kind_english),
+	    cmocka_unit_test(test_kind_precedence),
+	    cmocka_unit_test(test_language),
+	    cmocka_unit_test(test_kinds_bounce),
+	    cmocka_unit_test(test_kinds_ours),
+	    cmocka_unit_test(test_kinds_auto_reply_headers),
+	    cmocka_unit_test(test_kinds_exchange),
+	    cmocka_unit_test(test_kinds_ooo_subject_en),
+	    cmocka_unit_test(test_kinds_ooo_subject_es_de),
+	    cmocka_unit_test(test_kinds_ooo_text),
+	    cmocka_unit_test(test_kinds_person_lookalikes),
+	    cmocka_unit_test(test_kinds_bulk),
+	    cmocka_unit_test(test_kinds_other),
+	    cmocka_unit_test(test_kind_names),
 	};
 	int rc;
 

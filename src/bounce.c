@@ -1,0 +1,1246 @@
+/* Reading bounces. An RFC 3464 delivery status notification says everything in fields
+ * (Final-Recipient, Action, Status, Diagnostic-Code) and returns the failed message or its header
+ * in a part of its own; many MTAs still send only a sentence for people (qmail's "<addr>:", Exim's
+ * indented address list, Postfix without DSN, Exchange's "Delivery has failed to these
+ * recipients", Gmail, Yahoo, Japanese carriers) with the original quoted below it. Both are read
+ * here into one struct bounce_report, so the desk can mark which notification failed, for whom,
+ * and why. Everything is defensive: input is whatever a stranger's MTA sent, at most the first
+ * BOUNCE_SCAN_MAX bytes of any part are read, and every string handed out is valid UTF-8. */
+#include "bounce.h"
+
+#include <string.h>
+
+/* Bytes of one part (text, DSN fields, returned message) that are looked at: the useful part of
+ * a bounce is at its top, and a returned 25 MB attachment must not cost seconds. */
+#define BOUNCE_SCAN_MAX (256 * 1024)
+/* Recipients kept from one bounce; a mailing-list explosion can name thousands. */
+#define BOUNCE_MAX_RECIPIENTS 100
+/* Longest addr-spec kept (RFC 5321: 64 + 1 + 255). */
+#define BOUNCE_ADDR_MAX 320
+/* How far below a sentence such as "could not be delivered to:" an address alone on its line
+ * still counts as a failed recipient. */
+#define BOUNCE_NEAR_LINES 12
+
+void bounce_report_clear(struct bounce_report *r)
+{
+	g_free(r->original_message_id);
+	if (r->recipients != NULL)
+		g_ptr_array_unref(r->recipients);
+	g_free(r->status);
+	g_free(r->diagnostic);
+	g_free(r->verp_token);
+	memset(r, 0, sizeof(*r));
+}
+
+/* --- Patterns --- */
+
+/* Subjects MTAs give their failure and delay reports, in the languages of the corpus and the
+ * desk. Only ever looked at together with a machine sender. */
+static const char subject_re[] =
+    "undeliver(?:able|ed)|delivery (?:status notification|failure|failed|has failed|problem|"
+    "notification|report|status)|mail delivery (?:failed|failure|problem)|returned mail|"
+    "returning message to sender|returned to sender|failure notice|non[- ]?delivery|"
+    "could not be delivered|(?:message|mail) (?:was )?not delivered|delivery (?:delayed|warning)|"
+    "delayed mail|warning: message .{0,80} delayed|could not send mail for past|"
+    "mail system error|mail failure|message delivery has failed|failed delivery|mail failed|"
+    "error sending your mail|delivery status|no se (?:ha )?podido entregar|mensaje no entregado|"
+    "correo no entregado|error (?:en|de) (?:la )?entrega|notificaci[oó]n de (?:estado de )?"
+    "entrega|mensaje devuelto|unzustellbar|nicht zugestellt|non remis|non distribuable|"
+    "échec de (?:la )?remise";
+
+/* Sentences of MTAs' failure reports, to tell a bounce from other mail of a machine sender. */
+static const char phrase_re[] =
+    "could not be delivered|couldn['’]t be delivered|was not delivered|wasn['’]t delivered|"
+    "undeliverable|undelivered|delivery (?:has )?failed|delivery to the following "
+    "recipients? (?:failed|was unsuccessful|has been delayed)|failed permanently|permanent "
+    "(?:fatal )?errors?|following address(?:es)? failed|wasn['’]t able to deliver|unable to "
+    "deliver|user unknown|unknown user|no such user|mailbox (?:unavailable|not found|is full|"
+    "full)|recipient address rejected|message delivery failed|returned to sender|mail "
+    "delivery failed|could not deliver|delivery status notification|has not (?:yet )?been "
+    "delivered|will (?:continue to|keep) (?:try|retry|attempt)|this is a warning|"
+    "no se (?:ha )?podido entregar|no (?:pudo|ha podido) ser entregado|no se pudo entregar|"
+    "error en la entrega|imposible entregar|mensaje no entregado|usuario desconocido|"
+    "nicht zugestellt|unzustellbar|n'a pas pu être (?:remis|distribué)|"
+    "送信できませんでした|配信できませんでした|届きませんでした|宛先不明";
+
+/* Delay reports: the message is still queued, nothing failed yet. */
+static const char delay_re[] =
+    "\\bdelay(?:ed)?\\b|warning: (?:message|could not send)|could not send (?:mail|message) "
+    "for (?:the )?past|will (?:continue to|keep) (?:try|retry|attempt)|still (?:being )?"
+    "(?:retried|trying)|has not (?:yet )?been delivered|this is a warning (?:message )?only|"
+    "you do not need to resend|retrasad[oa]|verzögert";
+
+/* A text that gave up: not a warning, whatever else it says. */
+static const char gave_up_re[] =
+    "permanent|unrecoverable|fatal error|given up|giving up|failed permanently|"
+    "no se (?:ha )?podido entregar|endg(?:ü|ue)ltig";
+
+/* A line that names a failure next to an address on it ("<a@b>... User unknown"). */
+static const char fail_line_re[] =
+    "user unknown|unknown user|unknown recipient|no such (?:user|mailbox|recipient|address)|"
+    "does ?n[o']t exist|not exist|not found|rejected|undeliverable|failed|"
+    "mailbox (?:unavailable|full|is full|disabled|inactive)|over quota|quota exceeded|"
+    "invalid (?:recipient|address|mailbox)|disabled|could not be delivered|"
+    "couldn['’]t be delivered|unable to deliver|not delivered|"
+    "error (?:delivering|sending|transmitting)|delivery to|"
+    "deliver(?:ing)? (?:your )?(?:mail|message) to|failed to deliver|"
+    "\\b5[0-9][0-9][ -]|\\b[45]\\.[0-9]{1,3}\\.[0-9]{1,3}\\b|"
+    "no existe|desconocid[oa]|no se pudo entregar|unbekannt";
+
+/* A sentence after which addresses alone on their line are the failed ones (Exim's "following
+ * address(es) failed:", Gmail's "Delivery to the following recipient failed permanently:",
+ * Exchange's "Delivery has failed to these recipients or groups:"). */
+static const char trigger_re[] =
+    "failed|could not|couldn['’]t|undeliver|unable|following (?:address|recipient)|permanent|"
+    "error|rejected|unknown|not delivered|did not reach|wasn['’]t delivered|not be delivered|"
+    "delayed|no se|destinatario|no pudo|送信できません|配信できません";
+
+/* An SMTP reply: what the remote server said, the best diagnostic line. */
+static const char smtp_reply_re[] = "(?:^|[\\s:(#])[45][0-9][0-9](?:[ -]|$)";
+
+/* RFC 3463 enhanced status codes, not the tail of an IP address ("200.4.79.181"). */
+static const char status_re[] =
+    "(?<![0-9.])([245])\\.([0-9]{1,3})\\.([0-9]{1,3})(?![0-9]|\\.[0-9])";
+
+/* The first line of a returned copy of the message quoted in a bounce's text: no recipient is
+ * taken from there on (the original's own To would name everyone it was sent to). Not "To:" or
+ * "Subject:", which summaries of the failed message above the explanation have too. */
+static const char copy_start_re[] =
+    "^(?:received|return-path|dkim-signature|message-id|mime-version|content-type|"
+    "authentication-results|x-[a-z0-9-]+):|^-+ ?(?:this is a copy of|below this line|"
+    "original message|the header of the original|forwarded message|unsent message)|"
+    "^(?:original message follows|original message:?\\s*$|original message headers)";
+
+enum {
+	RE_SUBJECT,
+	RE_PHRASE,
+	RE_DELAY,
+	RE_GAVE_UP,
+	RE_FAIL_LINE,
+	RE_TRIGGER,
+	RE_STATUS,
+	RE_SMTP_REPLY,
+	RE_COPY_START,
+	RE_COUNT,
+};
+
+static GRegex *re[RE_COUNT];
+
+/* Compiles the patterns once per process; they live until exit. */
+static void patterns_init(void)
+{
+	static gsize once;
+	static const char *const src[RE_COUNT] = {
+	    [RE_SUBJECT] = subject_re,	     [RE_PHRASE] = phrase_re,
+	    [RE_DELAY] = delay_re,	     [RE_GAVE_UP] = gave_up_re,
+	    [RE_FAIL_LINE] = fail_line_re,   [RE_TRIGGER] = trigger_re,
+	    [RE_STATUS] = status_re,	     [RE_SMTP_REPLY] = smtp_reply_re,
+	    [RE_COPY_START] = copy_start_re,
+	};
+
+	if (!g_once_init_enter(&once))
+		return;
+	for (int i = 0; i < RE_COUNT; i++)
+		re[i] = g_regex_new(src[i], G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
+	g_once_init_leave(&once, 1);
+}
+
+static gboolean matches(int which, const char *s)
+{
+	return re[which] != NULL && s != NULL && g_regex_match(re[which], s, 0, NULL);
+}
+
+const char *bounce_subject_why(const char *subject)
+{
+	gboolean yes;
+	char *s;
+
+	if (subject == NULL || subject[0] == '\0')
+		return NULL;
+	patterns_init();
+	s = g_utf8_make_valid(subject, (gssize)MIN(strlen(subject), 1024));
+	yes = matches(RE_SUBJECT, s);
+	g_free(s);
+	return yes ? "bounce subject" : NULL;
+}
+
+/* --- Small text helpers --- */
+
+/* A valid UTF-8 copy of at most BOUNCE_SCAN_MAX bytes of data; caller frees. */
+static char *scan_copy(const void *data, size_t len)
+{
+	return g_utf8_make_valid(data, (gssize)MIN(len, BOUNCE_SCAN_MAX));
+}
+
+/* A valid UTF-8 copy of an attachment's first BOUNCE_SCAN_MAX bytes; caller frees. */
+static char *attachment_text(const struct mail_attachment *a)
+{
+	gsize len = 0;
+	const void *data = a->data != NULL ? g_bytes_get_data(a->data, &len) : NULL;
+
+	return scan_copy(data != NULL ? data : "", data != NULL ? len : 0);
+}
+
+/* One readable line: whitespace runs become one space, control characters go, at most
+ * BOUNCE_DIAGNOSTIC_MAX bytes cut on a character boundary. NULL when nothing is left. Caller
+ * frees. */
+static char *one_line(const char *s, size_t len)
+{
+	char *valid = g_utf8_make_valid(s, (gssize)MIN(len, (size_t)BOUNCE_SCAN_MAX));
+	GString *out = g_string_new(NULL);
+	gboolean space = FALSE;
+
+	for (const char *p = valid; *p != '\0' && out->len < BOUNCE_DIAGNOSTIC_MAX + 8;
+	     p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+
+		if (g_unichar_isspace(c) || g_unichar_iscntrl(c) ||
+		    g_unichar_type(c) == G_UNICODE_FORMAT) {
+			space = out->len > 0;
+			continue;
+		}
+		if (space)
+			g_string_append_c(out, ' ');
+		space = FALSE;
+		g_string_append_unichar(out, c);
+	}
+	g_free(valid);
+	if (out->len > BOUNCE_DIAGNOSTIC_MAX) {
+		const char *cut =
+		    g_utf8_find_prev_char(out->str, out->str + BOUNCE_DIAGNOSTIC_MAX + 1);
+
+		g_string_truncate(out, cut != NULL ? (gsize)(cut - out->str) : 0);
+	}
+	if (out->len == 0) {
+		g_string_free(out, TRUE);
+		return NULL;
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* A Message-ID out of a header value or the rest of a text line: the first <...>, else the first
+ * word; printable, no spaces, at most MIME_MAX_ID_LEN bytes, valid UTF-8, and with an '@' when
+ * need_at (a line of prose that says "Message-ID:" is less sure than a header). Caller frees;
+ * NULL when there is none. */
+static char *msgid_clean(const char *s, size_t len, gboolean need_at)
+{
+	const char *end = s + len, *lt = memchr(s, '<', len), *start, *stop;
+	char *id;
+
+	if (lt != NULL) {
+		start = lt + 1;
+		stop = memchr(start, '>', (size_t)(end - start));
+		if (stop == NULL)
+			stop = end;
+	} else {
+		start = s;
+		while (start < end && g_ascii_isspace(*start))
+			start++;
+		stop = start;
+		while (stop < end && !g_ascii_isspace(*stop))
+			stop++;
+	}
+	if (stop <= start || (size_t)(stop - start) > MIME_MAX_ID_LEN)
+		return NULL;
+	for (const char *p = start; p < stop; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>')
+			return NULL;
+	if (!g_utf8_validate(start, stop - start, NULL))
+		return NULL;
+	id = g_strndup(start, (gsize)(stop - start));
+	if (need_at && strchr(id, '@') == NULL) {
+		g_free(id);
+		return NULL;
+	}
+	return id;
+}
+
+/* An addr-spec out of a DSN address field ("rfc822; <A@B.example>", field TRUE: the part after
+ * ';') or a word of text: "a@b.example", lower case. A source route ("@relay:a@b") is dropped and
+ * a quoted local part kept in its quotes. Outside the fields the domain must have a dot, since
+ * words with an '@' in prose are not all addresses. NULL when it does not look like an address.
+ * Caller frees. */
+static char *addr_clean(const char *s, size_t len, gboolean field)
+{
+	const char *end = s + len, *at = NULL, *ls, *le, *ds, *de;
+	gboolean quoted = FALSE;
+	char *out;
+
+	if (field && memchr(s, ';', len) != NULL)
+		s = (const char *)memchr(s, ';', len) + 1;
+	for (const char *p = s; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (at == NULL)
+		return NULL;
+	ls = s;
+	le = at;
+	ds = at + 1;
+	de = end;
+	while (ls < le && (g_ascii_isspace(*ls) || *ls == '<' || *ls == '\'' || *ls == '('))
+		ls++;
+	if (memchr(ls, ':', (size_t)(le - ls)) != NULL && *ls == '@') {
+		/* "@relay.example:user": the route goes */
+		while (memchr(ls, ':', (size_t)(le - ls)) != NULL)
+			ls = (const char *)memchr(ls, ':', (size_t)(le - ls)) + 1;
+	}
+	if (le - ls >= 2 && *ls == '"' && le[-1] == '"')
+		quoted = TRUE;
+	else if (ls < le && *ls == '"')
+		ls++;
+	while (de > ds && (g_ascii_isspace(de[-1]) || strchr(">.,:;'\")", de[-1]) != NULL))
+		de--;
+	if (le <= ls || de <= ds || (size_t)(de - ls) > BOUNCE_ADDR_MAX)
+		return NULL;
+	for (const char *p = ls + quoted; p < le - quoted; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '"' || *p == '\\' ||
+		    (!quoted && strchr("<>()[],;:@", *p) != NULL))
+			return NULL;
+	for (const char *p = ds; p < de; p++)
+		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.')
+			return NULL;
+	if (*ds == '.' || *ds == '-' || (!field && memchr(ds, '.', (size_t)(de - ds)) == NULL))
+		return NULL;
+	out = g_strndup(ls, (gsize)(de - ls));
+	if (!g_utf8_validate(out, -1, NULL)) {
+		g_free(out);
+		return NULL;
+	}
+	for (char *p = out; *p != '\0'; p++)
+		*p = g_ascii_tolower(*p);
+	return out;
+}
+
+/* The mail system's own local parts, which bounce texts name as their sender: never a failed
+ * recipient when read from text. postmaster@ is not among them: it is a mailbox that mail is sent
+ * to, and fails like any other. */
+static gboolean daemon_local(const char *addr)
+{
+	static const char *const locals[] = {"mailer-daemon", "mailer_daemon", "mail-daemon",
+					     "maildaemon", NULL};
+	size_t n = strcspn(addr, "@");
+
+	for (size_t i = 0; locals[i] != NULL; i++)
+		if (strlen(locals[i]) == n && g_ascii_strncasecmp(addr, locals[i], n) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+static gboolean str_in(GPtrArray *list, const char *s)
+{
+	for (guint i = 0; list != NULL && i < list->len; i++)
+		if (strcmp(g_ptr_array_index(list, i), s) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* Adds addr (taken, may be NULL) to the recipients unless it is there already or, when read from
+ * text (exclude not NULL), is one of the bounce's own addressees (the sender of the original) or
+ * a mail system's; frees it otherwise. */
+static void recipient_add(struct bounce_report *r, GPtrArray *exclude, char *addr)
+{
+	if (addr == NULL)
+		return;
+	if (r->recipients->len >= BOUNCE_MAX_RECIPIENTS || str_in(r->recipients, addr) ||
+	    (exclude != NULL && (str_in(exclude, addr) || daemon_local(addr)))) {
+		g_free(addr);
+		return;
+	}
+	g_ptr_array_add(r->recipients, addr);
+}
+
+/* Calls fn on each addr-spec-looking word of s (lower case, to be taken). Looks at no more than
+ * BOUNCE_EACH_MAX '@' signs, and no further than an address's length around each, so a line of
+ * a million '@' costs no more than a short one. */
+#define BOUNCE_EACH_MAX 1000
+
+static void each_address(const char *s, size_t len, void (*fn)(char *addr, void *ud), void *ud)
+{
+	const char *end = s + len;
+	int n = 0;
+
+	for (const char *at = memchr(s, '@', len); at != NULL && n < BOUNCE_EACH_MAX;
+	     at = at + 1 < end ? memchr(at + 1, '@', (size_t)(end - at - 1)) : NULL, n++) {
+		const char *a = at, *b = at + 1;
+		char *addr;
+
+		while (a > s && at - a <= BOUNCE_ADDR_MAX &&
+		       strchr(" \t<>()[],;:\"'=", a[-1]) == NULL)
+			a--;
+		while (b < end && b - at <= BOUNCE_ADDR_MAX &&
+		       strchr(" \t<>()[],;:\"'", *b) == NULL)
+			b++;
+		addr = addr_clean(a, (size_t)(b - a), FALSE);
+		if (addr != NULL)
+			fn(addr, ud);
+	}
+}
+
+/* --- Header blocks --- */
+
+/* Calls fn(name, value, ud) for each field of the header block at the start of data (a returned
+ * message, text/rfc822-headers, or one group of DSN fields), unfolded, until the first empty line
+ * or BOUNCE_SCAN_MAX bytes; leading empty lines are skipped. fn returns FALSE to stop. Returns
+ * where the block ended. */
+static const char *fields_each(const char *data, const char *end,
+			       gboolean (*fn)(const char *name, const char *value, void *ud),
+			       void *ud)
+{
+	GString *name = g_string_new(NULL), *value = g_string_new(NULL);
+	const char *p = data;
+	gboolean go = TRUE, started = FALSE;
+
+	if (end - data > BOUNCE_SCAN_MAX)
+		end = data + BOUNCE_SCAN_MAX;
+	while (p < end && go) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl != NULL ? nl : end, *next = nl != NULL ? nl + 1 : end;
+		const char *le = eol, *colon;
+
+		while (le > p && (le[-1] == '\r' || le[-1] == ' ' || le[-1] == '\t'))
+			le--;
+		if (le == p) {
+			/* an empty (or blank) line ends the block, or precedes it */
+			p = next;
+			if (started)
+				break;
+			continue;
+		}
+		started = TRUE;
+		if ((*p == ' ' || *p == '\t') && name->len > 0) {
+			g_string_append_c(value, ' ');
+			g_string_append_len(value, p, le - p);
+		} else if ((colon = memchr(p, ':', (size_t)(le - p))) != NULL) {
+			if (name->len > 0)
+				go = fn(name->str, g_strstrip(value->str), ud);
+			g_string_assign(name, "");
+			g_string_append_len(name, p, colon - p);
+			g_strstrip(name->str);
+			g_string_set_size(name, strlen(name->str));
+			g_string_assign(value, "");
+			g_string_append_len(value, colon + 1, le - colon - 1);
+		}
+		p = next;
+	}
+	if (go && name->len > 0)
+		fn(name->str, g_strstrip(value->str), ud);
+	g_string_free(name, TRUE);
+	g_string_free(value, TRUE);
+	return p;
+}
+
+struct find_field {
+	const char *name;
+	char *value;
+};
+
+static gboolean find_field_fn(const char *name, const char *value, void *ud)
+{
+	struct find_field *f = ud;
+
+	if (g_ascii_strcasecmp(name, f->name) != 0)
+		return TRUE;
+	f->value = g_strdup(value);
+	return FALSE;
+}
+
+/* The Message-ID of a returned message or header block; caller frees; NULL if none. */
+static char *returned_message_id(const struct mail_attachment *a)
+{
+	struct find_field f = {"Message-ID", NULL};
+	gsize len = 0;
+	const char *data = a->data != NULL ? g_bytes_get_data(a->data, &len) : NULL;
+	char *id = NULL;
+
+	if (data == NULL || len == 0)
+		return NULL;
+	fields_each(data, data + len, find_field_fn, &f);
+	if (f.value != NULL)
+		id = msgid_clean(f.value, strlen(f.value), FALSE);
+	g_free(f.value);
+	return id;
+}
+
+/* Adds addr (taken) to the list ud unless it is there already. */
+static void returned_to_add(char *addr, void *ud)
+{
+	GPtrArray *list = ud;
+
+	if (str_in(list, addr) || list->len >= BOUNCE_MAX_RECIPIENTS)
+		g_free(addr);
+	else
+		g_ptr_array_add(list, addr);
+}
+
+/* Collects the addresses in the To and Cc of a returned message or header block (lower case). */
+static gboolean returned_to_fn(const char *name, const char *value, void *ud)
+{
+	if (g_ascii_strcasecmp(name, "To") == 0 || g_ascii_strcasecmp(name, "Cc") == 0)
+		each_address(value, strlen(value), returned_to_add, ud);
+	return TRUE;
+}
+
+/* --- RFC 3464 --- */
+
+struct dsn_group {
+	char *final, *original, *action, *status, *diagnostic, *message_id;
+};
+
+static gboolean dsn_group_fn(const char *name, const char *value, void *ud)
+{
+	struct dsn_group *g = ud;
+	char **slot = NULL;
+
+	if (g_ascii_strcasecmp(name, "Final-Recipient") == 0)
+		slot = &g->final;
+	else if (g_ascii_strcasecmp(name, "Original-Recipient") == 0)
+		slot = &g->original;
+	else if (g_ascii_strcasecmp(name, "Action") == 0)
+		slot = &g->action;
+	else if (g_ascii_strcasecmp(name, "Status") == 0)
+		slot = &g->status;
+	else if (g_ascii_strcasecmp(name, "Diagnostic-Code") == 0)
+		slot = &g->diagnostic;
+	else if (g_ascii_strcasecmp(name, "X-Original-Message-ID") == 0 ||
+		 g_ascii_strcasecmp(name, "Original-Message-ID") == 0)
+		slot = &g->message_id;
+	if (slot != NULL && *slot == NULL)
+		*slot = g_strdup(value);
+	return TRUE;
+}
+
+static void dsn_group_clear(struct dsn_group *g)
+{
+	g_free(g->final);
+	g_free(g->original);
+	g_free(g->action);
+	g_free(g->status);
+	g_free(g->diagnostic);
+	g_free(g->message_id);
+	memset(g, 0, sizeof(*g));
+}
+
+/* The enhanced status code in s ("5.1.1"), or NULL; caller frees. */
+static char *status_find(const char *s)
+{
+	GMatchInfo *mi = NULL;
+	char *code = NULL;
+
+	if (s != NULL && re[RE_STATUS] != NULL && g_regex_match(re[RE_STATUS], s, 0, &mi))
+		code = g_match_info_fetch(mi, 0);
+	g_match_info_free(mi);
+	return code;
+}
+
+/* A Diagnostic-Code without its type ("smtp; 550 5.1.1 ..." -> "550 5.1.1 ..."). */
+static char *diagnostic_clean(const char *s)
+{
+	const char *semi = strchr(s, ';');
+
+	if (semi != NULL && semi - s <= 16 && memchr(s, ' ', (size_t)(semi - s)) == NULL)
+		s = semi + 1;
+	return one_line(s, strlen(s));
+}
+
+/* What the DSN parts said, over all their recipient groups. */
+struct dsn_state {
+	gboolean any_group;  /* at least one group with a recipient, Action or Status */
+	gboolean any_failed; /* Action: failed, or no Action and not a 4.x.x / 2.x.x status */
+	char *status_fail, *status_any;
+	char *diagnostic;
+	gboolean diagnostic_failed; /* diagnostic is a failed recipient's */
+	char *message_id;	    /* X-Original-Message-ID or Original-Message-ID */
+};
+
+/* Reads the groups of fields of one message/delivery-status part: failed and delayed recipients
+ * into r, the rest into st. */
+static void dsn_read(const struct mail_attachment *a, struct bounce_report *r, struct dsn_state *st)
+{
+	char *text = attachment_text(a);
+	const char *p = text, *end = text + strlen(text);
+
+	while (p < end) {
+		struct dsn_group g = {0};
+		const char *next = fields_each(p, end, dsn_group_fn, &g);
+		const char *addr_field = g.final != NULL ? g.final : g.original;
+
+		if (next <= p)
+			next = end;
+		p = next;
+		if (g.message_id != NULL && st->message_id == NULL)
+			st->message_id = msgid_clean(g.message_id, strlen(g.message_id), FALSE);
+		if (addr_field == NULL && g.action == NULL && g.status == NULL) {
+			dsn_group_clear(&g);
+			continue;
+		}
+		st->any_group = TRUE;
+		{
+			char *status = status_find(g.status);
+			char *action = g.action != NULL ? g_ascii_strdown(g.action, -1) : NULL;
+			gboolean failed, delayed, success;
+
+			if (action != NULL)
+				g_strstrip(action);
+			delayed = action != NULL && g_str_has_prefix(action, "delayed");
+			success = action != NULL && (g_str_has_prefix(action, "delivered") ||
+						     g_str_has_prefix(action, "relayed") ||
+						     g_str_has_prefix(action, "expanded"));
+			/* no Action: the status class decides; no status either: a failure */
+			if (action == NULL && status != NULL && status[0] == '4')
+				delayed = TRUE;
+			if (action == NULL && status != NULL && status[0] == '2')
+				success = TRUE;
+			failed = !delayed && !success;
+			st->any_failed |= failed;
+			/* a report of success names no one who failed; the fields are the
+			 * MTA's own word, so even postmaster@ or our own address count */
+			if (!success) {
+				char *addr = g.final != NULL
+						 ? addr_clean(g.final, strlen(g.final), TRUE)
+						 : NULL;
+
+				if (addr == NULL && g.original != NULL)
+					addr = addr_clean(g.original, strlen(g.original), TRUE);
+				recipient_add(r, NULL, addr);
+			}
+			if (status != NULL && failed && st->status_fail == NULL)
+				st->status_fail = g_strdup(status);
+			if (status != NULL && st->status_any == NULL)
+				st->status_any = g_strdup(status);
+			/* the first failed recipient's words, else the first delayed one's */
+			if (g.diagnostic != NULL && !success &&
+			    (st->diagnostic == NULL || (failed && !st->diagnostic_failed))) {
+				g_free(st->diagnostic);
+				st->diagnostic = diagnostic_clean(g.diagnostic);
+				st->diagnostic_failed = failed;
+			}
+			g_free(status);
+			g_free(action);
+		}
+		dsn_group_clear(&g);
+	}
+	g_free(text);
+}
+
+/* --- Text of non-standard bounces --- */
+
+/* When the line starts with an address (after spaces, '>' quoting, "--" or '*' bullets), *addr_r
+ * gets it (caller frees) and the result says how: 2 when it is in angle brackets (qmail's
+ * "<a@b>:", Postfix's "<a@b>: host ... said") or followed by nothing, ':', '(' or "...", 1 when
+ * followed by anything else ("a@b on Thu, 29 Apr 2010", "a@b [User unknown]"), 0 when the line
+ * does not start with an address. */
+static int line_leads_with_address(const char *line, char **addr_r)
+{
+	const char *p = line, *q;
+
+	*addr_r = NULL;
+	while (*p == ' ' || *p == '\t' || *p == '>' || *p == '*' || *p == '-')
+		p++;
+	if (*p == '<') {
+		q = strchr(p, '>');
+		if (q == NULL)
+			return 0;
+		*addr_r = addr_clean(p + 1, (size_t)(q - p - 1), FALSE);
+		return *addr_r != NULL ? 2 : 0;
+	}
+	q = p;
+	while (*q != '\0' && strchr(" \t:,;()[]<", *q) == NULL)
+		q++;
+	if (q == p || memchr(p, '@', (size_t)(q - p)) == NULL)
+		return 0;
+	*addr_r = addr_clean(p, (size_t)(q - p), FALSE);
+	if (*addr_r == NULL)
+		return 0;
+	while (*q == ' ' || *q == '\t')
+		q++;
+	if (*q == '\0' || *q == ':' || *q == '(' || *q == ',' || g_str_has_prefix(q, "..."))
+		return 2;
+	return 1;
+}
+
+/* Header fields in the text that name failed recipients (some MTAs put DSN-like fields in
+ * the human-readable part). */
+static gboolean recipient_field_line(const char *line)
+{
+	static const char *const names[] = {"final-recipient:",
+					    "original-recipient:",
+					    "x-failed-recipients:",
+					    "failed recipient:",
+					    "recipient address:",
+					    "recipient:",
+					    NULL};
+
+	while (*line == ' ' || *line == '\t')
+		line++;
+	for (size_t i = 0; names[i] != NULL; i++)
+		if (g_ascii_strncasecmp(line, names[i], strlen(names[i])) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* Calls fn(line, ud) on each line of text (without its end of line, NUL-terminated copy), at most
+ * BOUNCE_MAX_LINES of them; fn returns FALSE to stop. Returns where the line it stopped at began,
+ * or NULL when it went through. */
+#define BOUNCE_MAX_LINES 20000
+
+static const char *lines_each(const char *text, gboolean (*fn)(const char *line, void *ud),
+			      void *ud)
+{
+	const char *p = text;
+
+	for (int n = 0; *p != '\0' && n < BOUNCE_MAX_LINES; n++) {
+		size_t len = strcspn(p, "\n");
+		char *line = g_strndup(p, len);
+		gboolean go;
+
+		g_strchomp(line);
+		go = fn(line, ud);
+		g_free(line);
+		if (!go)
+			return p;
+		p += len;
+		if (*p == '\n')
+			p++;
+	}
+	return NULL;
+}
+
+static gboolean copy_start_fn(const char *line, void *ud)
+{
+	(void)ud;
+	return !matches(RE_COPY_START, line) || recipient_field_line(line);
+}
+
+/* Where a copy of the returned message (its header first) begins in a bounce's text, or NULL. */
+static const char *copy_start(const char *text)
+{
+	return lines_each(text, copy_start_fn, NULL);
+}
+
+struct text_scan {
+	struct bounce_report *r;
+	GPtrArray *exclude;
+	int since_trigger; /* lines since a "failed:" sentence, -1 when far from one */
+	char *status;
+	char *diagnostic;   /* the first line with an SMTP reply, else the first failure line */
+	gboolean diag_smtp; /* diagnostic has an SMTP reply code */
+};
+
+static void text_recipient_fn(char *addr, void *ud)
+{
+	struct text_scan *ts = ud;
+
+	recipient_add(ts->r, ts->exclude, addr);
+}
+
+static gboolean text_line_fn(const char *line, void *ud)
+{
+	struct text_scan *ts = ud;
+	gboolean fail = matches(RE_FAIL_LINE, line);
+
+	if (strchr(line, '@') != NULL) {
+		char *addr = NULL;
+		int lead = line_leads_with_address(line, &addr);
+
+		if (recipient_field_line(line) || (lead == 0 && (fail || ts->since_trigger >= 0)))
+			each_address(line, strlen(line), text_recipient_fn, ts);
+		else if (lead == 2 || (lead == 1 && (fail || ts->since_trigger >= 0)))
+			recipient_add(ts->r, ts->exclude, addr);
+		else
+			g_free(addr);
+	}
+	if (ts->status == NULL)
+		ts->status = status_find(line);
+	if (!ts->diag_smtp && fail && strlen(line) > strspn(line, " \t-*=#[]")) {
+		gboolean smtp = matches(RE_SMTP_REPLY, line);
+
+		if (ts->diagnostic == NULL || smtp) {
+			g_free(ts->diagnostic);
+			ts->diagnostic = one_line(line, strlen(line));
+			ts->diag_smtp = smtp;
+		}
+	}
+	if (matches(RE_TRIGGER, line))
+		ts->since_trigger = 0;
+	else if (ts->since_trigger >= 0 && ++ts->since_trigger > BOUNCE_NEAR_LINES)
+		ts->since_trigger = -1;
+	return TRUE;
+}
+
+/* Reads failed recipients, a status code and a diagnostic line out of the words of a bounce (text,
+ * up to end, where its copy of the returned message begins, or its end). */
+static void text_read(const char *text, const char *end, struct text_scan *ts)
+{
+	char *head = g_strndup(text, end != NULL ? (gsize)(end - text) : strlen(text));
+
+	ts->since_trigger = -1;
+	lines_each(head, text_line_fn, ts);
+	g_free(head);
+}
+
+/* A "Message-ID:" line in text (the original quoted in the bounce's body, maybe "> "-quoted). */
+static char *text_message_id(const char *text, const char *own_id)
+{
+	const char *p = text;
+
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n');
+		const char *eol = nl != NULL ? nl : p + strlen(p), *q = p;
+
+		while (q < eol && (*q == ' ' || *q == '\t' || *q == '>'))
+			q++;
+		if (eol - q >= 11 && g_ascii_strncasecmp(q, "Message-ID:", 11) == 0) {
+			const char *v = q + 11;
+			size_t len = (size_t)(eol - v);
+			char *id = NULL;
+
+			/* folded: the id on the next line */
+			if (strspn(v, " \t\r") == len && nl != NULL) {
+				const char *n2 = strchr(nl + 1, '\n');
+
+				v = nl + 1;
+				len = n2 != NULL ? (size_t)(n2 - v) : strlen(v);
+			}
+			id = msgid_clean(v, len, TRUE);
+			if (id != NULL && g_strcmp0(id, own_id) != 0)
+				return id;
+			g_free(id);
+		}
+		if (nl == NULL)
+			break;
+		p = nl + 1;
+	}
+	return NULL;
+}
+
+/* --- Who the bounce came from and was sent to --- */
+
+static gboolean null_return_path(const struct mail *mail)
+{
+	const char *v = mail_header(mail, "Return-Path");
+
+	if (v == NULL)
+		return FALSE;
+	for (; *v != '\0'; v++)
+		if (!g_ascii_isspace(*v) && *v != '<' && *v != '>')
+			return FALSE;
+	return TRUE;
+}
+
+/* A local part or display name lower-cased without '-', '_', '.' and spaces; caller frees. */
+static char *squash(const char *s, gboolean at_stop)
+{
+	const char *at = at_stop ? strrchr(s, '@') : NULL;
+	GString *out = g_string_new(NULL);
+
+	for (const char *p = s; *p != '\0' && (at == NULL || p < at); p++)
+		if (*p != '-' && *p != '_' && *p != '.' && *p != ' ')
+			g_string_append_c(out, g_ascii_tolower(*p));
+	return g_string_free(out, FALSE);
+}
+
+enum sender {
+	SENDER_PERSON,
+	SENDER_NOREPLY,	   /* no-reply@, or no usable From at all: machines of every kind, or a
+			    * person whose client mangled the From */
+	SENDER_NULL,	   /* Return-Path: <>, the envelope sender of bounces (and auto-replies) */
+	SENDER_POSTMASTER, /* postmaster sends bounces and also other things */
+	SENDER_DAEMON,	   /* mailer-daemon, "Mail Delivery System": only bounces */
+};
+
+static enum sender sender_of(const struct mail *mail)
+{
+	enum sender kind = SENDER_PERSON;
+	char *s;
+
+	if (mail->from.addr != NULL) {
+		s = squash(mail->from.addr, TRUE);
+		if (strcmp(s, "mailerdaemon") == 0 || strcmp(s, "maildaemon") == 0 ||
+		    strcmp(s, "maildeliverysystem") == 0 || strcmp(s, "maildeliverysubsystem") == 0)
+			kind = SENDER_DAEMON;
+		else if (strcmp(s, "postmaster") == 0 || strcmp(s, "bounce") == 0 ||
+			 strcmp(s, "bounces") == 0)
+			kind = SENDER_POSTMASTER;
+		else if (g_str_has_prefix(s, "noreply") || g_str_has_prefix(s, "donotreply"))
+			kind = SENDER_NOREPLY;
+		g_free(s);
+	}
+	if (kind == SENDER_PERSON && mail->from.name != NULL) {
+		s = squash(mail->from.name, FALSE);
+		if (strcmp(s, "mailerdaemon") == 0 || strcmp(s, "maildaemon") == 0 ||
+		    strcmp(s, "maildeliverysystem") == 0 || strcmp(s, "maildeliverysubsystem") == 0)
+			kind = SENDER_DAEMON;
+		g_free(s);
+	}
+	if (kind < SENDER_NULL && null_return_path(mail))
+		kind = SENDER_NULL;
+	if (kind == SENDER_PERSON && mail->from.addr == NULL)
+		kind = SENDER_NOREPLY;
+	return kind;
+}
+
+static gboolean is_envelope_header(const char *name)
+{
+	return g_ascii_strcasecmp(name, "To") == 0 ||
+	       g_ascii_strcasecmp(name, "Delivered-To") == 0 ||
+	       g_ascii_strcasecmp(name, "X-Original-To") == 0 ||
+	       g_ascii_strcasecmp(name, "Envelope-To") == 0;
+}
+
+/* The addresses the bounce itself was sent to (To, Cc) and its From: the original's sender and
+ * the MTA, never a failed recipient. Not Delivered-To or X-Original-To: DragonFly names the
+ * failed recipient in X-Original-To. */
+static GPtrArray *own_addresses(const struct mail *mail)
+{
+	GPtrArray *list = g_ptr_array_new_with_free_func(g_free);
+	GPtrArray *lists[] = {mail->to, mail->cc};
+
+	for (size_t l = 0; l < G_N_ELEMENTS(lists); l++)
+		for (guint i = 0; lists[l] != NULL && i < lists[l]->len; i++) {
+			const struct mail_addr *a = g_ptr_array_index(lists[l], i);
+			char *addr =
+			    a->addr != NULL ? addr_clean(a->addr, strlen(a->addr), TRUE) : NULL;
+
+			if (addr != NULL)
+				returned_to_add(addr, list);
+		}
+	if (mail->from.addr != NULL) {
+		char *a = addr_clean(mail->from.addr, strlen(mail->from.addr), TRUE);
+
+		if (a != NULL)
+			returned_to_add(a, list);
+	}
+	return list;
+}
+
+/* The VERP token in one address "<verp_local>+TOKEN@..." or "<verp_local>-TOKEN@...". */
+static char *verp_of(const char *addr, const char *verp_local)
+{
+	size_t n = strlen(verp_local);
+	const char *at = strrchr(addr, '@'), *tok;
+
+	if (at == NULL || (size_t)(at - addr) <= n + 1 ||
+	    g_ascii_strncasecmp(addr, verp_local, n) != 0 || (addr[n] != '+' && addr[n] != '-'))
+		return NULL;
+	tok = addr + n + 1;
+	if (at - tok > 200)
+		return NULL;
+	for (const char *p = tok; p < at; p++)
+		if (!g_ascii_isalnum(*p) && strchr("._=-+", *p) == NULL)
+			return NULL;
+	return g_strndup(tok, (gsize)(at - tok));
+}
+
+/* The token in the first address of a header value that is our VERP address, as written (tokens
+ * may be case-sensitive, so not through addr_clean(), which lower-cases). Caller frees. */
+static char *verp_scan(const char *value, const char *verp_local)
+{
+	size_t len = MIN(strlen(value), (size_t)BOUNCE_SCAN_MAX);
+	const char *end = value + len;
+	char *token = NULL;
+	int n = 0;
+
+	for (const char *at = memchr(value, '@', len);
+	     at != NULL && token == NULL && n < BOUNCE_EACH_MAX;
+	     at = at + 1 < end ? memchr(at + 1, '@', (size_t)(end - at - 1)) : NULL, n++) {
+		const char *a = at, *b = at + 1;
+		char *addr;
+
+		while (a > value && at - a <= BOUNCE_ADDR_MAX &&
+		       strchr(" \t<>()[],;:\"'", a[-1]) == NULL)
+			a--;
+		while (b < end && b - at <= BOUNCE_ADDR_MAX &&
+		       strchr(" \t<>()[],;:\"'", *b) == NULL)
+			b++;
+		addr = g_strndup(a, (gsize)(b - a));
+		token = verp_of(addr, verp_local);
+		g_free(addr);
+	}
+	return token;
+}
+
+/* The token of the first of the bounce's addressees (To, Delivered-To, X-Original-To,
+ * Envelope-To) that is our VERP address; caller frees. */
+static char *verp_find(const struct mail *mail, const char *verp_local)
+{
+	char *token = NULL;
+
+	if (verp_local == NULL || verp_local[0] == '\0')
+		return NULL;
+	for (guint i = 0; token == NULL && mail->headers != NULL && i < mail->headers->len; i++) {
+		const struct mail_header *h = g_ptr_array_index(mail->headers, i);
+
+		if (h->name != NULL && h->value != NULL && is_envelope_header(h->name))
+			token = verp_scan(h->value, verp_local);
+	}
+	for (guint i = 0; token == NULL && mail->to != NULL && i < mail->to->len; i++) {
+		const struct mail_addr *a = g_ptr_array_index(mail->to, i);
+
+		if (a->addr != NULL)
+			token = verp_of(a->addr, verp_local);
+	}
+	return token;
+}
+
+/* --- The whole --- */
+
+static gboolean type_is(const struct mail_attachment *a, const char *const *types)
+{
+	for (size_t i = 0; a->content_type != NULL && types[i] != NULL; i++)
+		if (strcmp(a->content_type, types[i]) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+static const char *const dsn_types[] = {"message/delivery-status", "message/global-delivery-status",
+					NULL};
+/* Returned copies of the message. A message/partial fragment (Bigfoot returns one) starts with the
+ * header of the message it is a piece of. */
+static const char *const copy_types[] = {"message/rfc822", "text/rfc822-headers",
+					 "message/global-headers", "message/partial", NULL};
+static const char *const text_types[] = {"text/plain", NULL};
+
+/* Texts a bounce's words may be in, most likely first: the body, then text/plain attachments
+ * (some MTAs attach their explanation). At most BOUNCE_MAX_TEXTS of them, each cut to
+ * BOUNCE_SCAN_MAX bytes and made valid UTF-8; free with g_ptr_array_unref(). */
+#define BOUNCE_MAX_TEXTS 8
+
+static GPtrArray *readable_texts(const struct mail *mail)
+{
+	GPtrArray *texts = g_ptr_array_new_with_free_func(g_free);
+	const char *body = mail->text != NULL ? mail->text : "";
+
+	g_ptr_array_add(texts, scan_copy(body, strlen(body)));
+	for (guint i = 0; mail->attachments != NULL && i < mail->attachments->len &&
+			  texts->len < BOUNCE_MAX_TEXTS;
+	     i++) {
+		const struct mail_attachment *a = g_ptr_array_index(mail->attachments, i);
+
+		if (type_is(a, text_types))
+			g_ptr_array_add(texts, attachment_text(a));
+	}
+	return texts;
+}
+
+static gboolean sender_fn(const char *name, const char *value, void *ud)
+{
+	if (g_ascii_strcasecmp(name, "From") == 0 || g_ascii_strcasecmp(name, "Sender") == 0 ||
+	    g_ascii_strcasecmp(name, "Return-Path") == 0 ||
+	    g_ascii_strcasecmp(name, "Reply-To") == 0)
+		each_address(value, strlen(value), returned_to_add, ud);
+	return TRUE;
+}
+
+/* Header blocks of the returned copies: the attachments', then those quoted in the texts
+ * (pointers into texts). Borrowed pointers and lengths, in pairs. */
+struct copies {
+	const char *data[BOUNCE_MAX_TEXTS + 1];
+	size_t len[BOUNCE_MAX_TEXTS + 1];
+	size_t n;
+};
+
+static void copies_find(const struct mail *mail, GPtrArray *texts, struct copies *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (guint i = 0; mail->attachments != NULL && i < mail->attachments->len && c->n == 0;
+	     i++) {
+		const struct mail_attachment *a = g_ptr_array_index(mail->attachments, i);
+		gsize len = 0;
+		const char *data = a->data != NULL ? g_bytes_get_data(a->data, &len) : NULL;
+
+		if (type_is(a, copy_types) && data != NULL && len > 0) {
+			c->data[c->n] = data;
+			c->len[c->n++] = len;
+		}
+	}
+	for (guint i = 0; i < texts->len && c->n < G_N_ELEMENTS(c->data); i++) {
+		const char *t = g_ptr_array_index(texts, i), *start = copy_start(t);
+
+		if (start != NULL) {
+			c->data[c->n] = start;
+			c->len[c->n++] = strlen(start);
+		}
+	}
+}
+
+/* The bounce's own addressees and the senders of the returned copies: the original's sender,
+ * which a bounce's text names too ("The original message was received ... from a@b"), but never
+ * as a failed recipient. */
+static GPtrArray *senders(const struct mail *mail, const struct copies *c)
+{
+	GPtrArray *list = own_addresses(mail);
+
+	for (size_t i = 0; i < c->n; i++)
+		fields_each(c->data[i], c->data[i] + c->len[i], sender_fn, list);
+	return list;
+}
+
+/* What makes a bounce, from surest to least sure. A no-reply sender is every kind of robot, so
+ * it needs bounce words and either a bounce subject or the returned message; an auto-reply that
+ * went to our VERP address (vacation programs answer the envelope sender) is not a bounce. */
+static gboolean is_bounce(const struct mail *mail, GPtrArray *texts, gboolean verp)
+{
+	enum sender sender = sender_of(mail);
+	gboolean dsn = FALSE, returned = FALSE, subject, phrase = FALSE;
+	const char *auto_sub = mail_header(mail, "Auto-Submitted");
+
+	for (guint i = 0; mail->attachments != NULL && i < mail->attachments->len; i++) {
+		const struct mail_attachment *a = g_ptr_array_index(mail->attachments, i);
+
+		dsn |= type_is(a, dsn_types);
+		returned |= type_is(a, copy_types);
+	}
+	if (dsn || mail_header(mail, "X-Failed-Recipients") != NULL || sender == SENDER_DAEMON)
+		return TRUE;
+	if (sender == SENDER_PERSON)
+		return FALSE;
+	subject = bounce_subject_why(mail->subject) != NULL;
+	for (guint i = 0; i < texts->len && !phrase; i++)
+		phrase = matches(RE_PHRASE, g_ptr_array_index(texts, i));
+	switch (sender) {
+	case SENDER_POSTMASTER:
+		return subject || phrase || returned;
+	case SENDER_NULL:
+		if (subject || phrase)
+			return TRUE;
+		break;
+	case SENDER_NOREPLY:
+		if (phrase && (subject || returned))
+			return TRUE;
+		break;
+	default:
+		break;
+	}
+	return verp && (auto_sub == NULL || g_ascii_strncasecmp(auto_sub, "auto-replied", 12) != 0);
+}
+
+/* Delay or failure, for a bounce without DSN fields: a warning's subject says so, or its words
+ * before the returned copy (at most the first 4 KiB: a failure's text may tell the story of its
+ * retries further down) say it will keep trying and nothing says it gave up; a 5.x.x code is a
+ * failure whatever the words. */
+static gboolean text_permanent(const struct mail *mail, const char *text, const char *status)
+{
+	gboolean delay = matches(RE_DELAY, mail->subject);
+
+	if (!delay) {
+		const char *end = copy_start(text);
+		size_t len = end != NULL ? (size_t)(end - text) : strlen(text);
+		char *head = g_strndup(text, MIN(len, 4096));
+
+		delay = matches(RE_DELAY, head) && !matches(RE_GAVE_UP, head) &&
+			(status == NULL || status[0] == '4');
+		g_free(head);
+	}
+	return !delay || (status != NULL && status[0] == '5');
+}
+
+/* The Message-ID of the message that bounced: the returned copy's, the DSN's X-Original-Message-ID,
+ * a "Message-ID:" line quoted in the texts, then the bounce's own In-Reply-To or References.
+ * Caller frees; NULL when none. */
+static char *original_id(const struct mail *mail, GPtrArray *texts, const char *dsn_id)
+{
+	char *id = NULL;
+
+	for (guint i = 0; id == NULL && mail->attachments != NULL && i < mail->attachments->len;
+	     i++) {
+		const struct mail_attachment *a = g_ptr_array_index(mail->attachments, i);
+
+		if (type_is(a, copy_types))
+			id = returned_message_id(a);
+	}
+	if (id == NULL && dsn_id != NULL)
+		id = g_strdup(dsn_id);
+	for (guint i = 0; id == NULL && i < texts->len; i++)
+		id = text_message_id(g_ptr_array_index(texts, i), mail->message_id);
+	if (id == NULL && mail->in_reply_to != NULL)
+		id = msgid_clean(mail->in_reply_to, strlen(mail->in_reply_to), FALSE);
+	if (id == NULL && mail->references != NULL && mail->references->len > 0) {
+		const char *last = g_ptr_array_index(mail->references, mail->references->len - 1);
+
+		id = msgid_clean(last, strlen(last), FALSE);
+	}
+	return id;
+}
+
+gboolean bounce_parse(const struct mail *mail, const char *verp_local, struct bounce_report *r)
+{
+	struct dsn_state st = {0};
+	struct text_scan ts = {0};
+	struct copies c;
+	GPtrArray *texts;
+	const char *xfr;
+
+	memset(r, 0, sizeof(*r));
+	patterns_init();
+	texts = readable_texts(mail);
+	r->verp_token = verp_find(mail, verp_local);
+	if (!is_bounce(mail, texts, r->verp_token != NULL)) {
+		g_ptr_array_unref(texts);
+		bounce_report_clear(r);
+		return FALSE;
+	}
+	r->recipients = g_ptr_array_new_with_free_func(g_free);
+	copies_find(mail, texts, &c);
+	ts.r = r;
+	ts.exclude = senders(mail, &c);
+
+	/* Recipients: the DSN fields, Exim's X-Failed-Recipients, the words of the texts, and
+	 * last the returned copy when it was sent to one address only. The texts are read even
+	 * when the fields named everyone, for a status and diagnostic to fall back on. */
+	for (guint i = 0; mail->attachments != NULL && i < mail->attachments->len; i++) {
+		const struct mail_attachment *a = g_ptr_array_index(mail->attachments, i);
+
+		if (type_is(a, dsn_types))
+			dsn_read(a, r, &st);
+	}
+	xfr = mail_header(mail, "X-Failed-Recipients");
+	if (xfr != NULL && r->recipients->len == 0)
+		each_address(xfr, MIN(strlen(xfr), (size_t)BOUNCE_SCAN_MAX), text_recipient_fn,
+			     &ts);
+	{
+		GPtrArray *had = r->recipients;
+		gboolean named = had->len > 0;
+
+		/* when the fields named everyone, the words are read into a list thrown away */
+		if (named)
+			r->recipients = g_ptr_array_new_with_free_func(g_free);
+		for (guint i = 0; i < texts->len; i++) {
+			const char *t = g_ptr_array_index(texts, i);
+
+			text_read(t, copy_start(t), &ts);
+		}
+		if (named) {
+			g_ptr_array_unref(r->recipients);
+			r->recipients = had;
+		}
+	}
+	for (size_t i = 0; r->recipients->len == 0 && i < c.n; i++) {
+		GPtrArray *to = g_ptr_array_new_with_free_func(g_free);
+
+		fields_each(c.data[i], c.data[i] + c.len[i], returned_to_fn, to);
+		if (to->len == 1)
+			recipient_add(r, ts.exclude, g_strdup(g_ptr_array_index(to, 0)));
+		g_ptr_array_unref(to);
+	}
+
+	if (st.any_group) {
+		r->permanent = st.any_failed;
+		r->status = g_strdup(st.status_fail != NULL ? st.status_fail : st.status_any);
+	} else {
+		r->permanent = text_permanent(mail, g_ptr_array_index(texts, 0), ts.status);
+	}
+	if (r->status == NULL)
+		r->status = g_strdup(ts.status);
+	r->diagnostic = g_strdup(st.diagnostic != NULL ? st.diagnostic : ts.diagnostic);
+	r->original_message_id = original_id(mail, texts, st.message_id);
+
+	g_free(st.status_fail);
+	g_free(st.status_any);
+	g_free(st.diagnostic);
+	g_free(st.message_id);
+	g_free(ts.status);
+	g_free(ts.diagnostic);
+	g_ptr_array_unref(ts.exclude);
+	g_ptr_array_unref(texts);
+	return TRUE;
+}
