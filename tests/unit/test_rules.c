@@ -1,0 +1,808 @@
+/* Unit tests of rules.c and of its reader in conf_rules.c. Mails are built from raw text through
+ * mime_parse(), as in the daemon. The kind tests are two sets of realistic mails, Spanish and
+ * English, each checked against the exact rule that must decide it, so a change of order or of a
+ * keyword shows up as a named difference. The reader is driven through a struct reader built
+ * here from configuration text, so every error's file, line and setting path is checked. */
+#include "conf_rules.h"
+
+#include "../../src/conf_priv.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+static const char *const desk[] = {"help@example.org", "incidents@example.org",
+				   "requests@example.org", "soporte@example.org", NULL};
+
+/* A mail from `from` to `to` (and cc, may be NULL) with extra header lines (each ending in \n). */
+static struct mail *mk_full(const char *from, const char *to, const char *cc, const char *extra,
+			    const char *subject, const char *body)
+{
+	static const struct mime_limits lim = {
+	    .max_message_bytes = 26214400, .max_parts = 500, .max_depth = 20};
+	char *ccl = cc != NULL ? g_strdup_printf("Cc: %s\n", cc) : g_strdup("");
+	char *raw = g_strdup_printf("From: %s\nTo: %s\n%s%sSubject: %s\n"
+				    "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+				    "Content-Transfer-Encoding: 8bit\n\n%s\n",
+				    from, to, ccl, extra, subject, body);
+	struct errbuf err = {""};
+	struct mail *m = NULL;
+
+	if (mime_parse(raw, strlen(raw), &lim, &m, &err) != SPOC_OK)
+		fail_msg("mime_parse: %s", err.msg);
+	g_free(raw);
+	g_free(ccl);
+	return m;
+}
+
+static struct mail *mk(const char *subject, const char *body)
+{
+	return mk_full("Ana <ana@example.com>", "help@example.org", NULL, "", subject, body);
+}
+
+struct kind_case {
+	const char *subject;
+	const char *body;
+	enum spoc_kind kind;
+	const char *rule;
+};
+
+static void check_cases(const struct kind_case *cases, size_t n)
+{
+	/* the default is request, so a default incident could not pass for a rule's */
+	struct rules *rules = rules_new_builtin(desk, SPOC_KIND_REQUEST);
+
+	for (size_t i = 0; i < n; i++) {
+		struct mail *m = mk(cases[i].subject, cases[i].body);
+		struct rules_verdict v;
+
+		rules_decide(rules, m, NULL, &v);
+		if (v.kind != cases[i].kind || strcmp(v.kind_rule, cases[i].rule) != 0)
+			fail_msg("case %zu \"%s\": got %s by [%s], expected %s by [%s]", i + 1,
+				 cases[i].subject, conf_kind_name(v.kind), v.kind_rule,
+				 conf_kind_name(cases[i].kind), cases[i].rule);
+		assert_int_equal(v.triage, strcmp(cases[i].rule, "default") == 0);
+		mail_free(&m);
+	}
+	rules_free(&rules);
+}
+
+#define INC SPOC_KIND_INCIDENT
+#define REQ SPOC_KIND_REQUEST
+
+static void test_kind_spanish(void **state)
+{
+	static const struct kind_case cases[] = {
+	    {"La impresora de la 2ª planta no funciona",
+	     "Hola, desde esta mañana la impresora HP de la segunda planta no imprime nada.", INC,
+	     "keywords-es: incident \"no funciona\" (subject)"},
+	    {"Consulta",
+	     "Buenos días,\n\nno puedo acceder al correo desde el portátil. Me pide la "
+	     "contraseña una y otra vez.\n\nGracias",
+	     INC, "keywords-es: incident \"no puedo acceder\" (text)"},
+	    {"Alta de usuario para nueva incorporación",
+	     "Hola, el lunes se incorpora Marta López al departamento de compras. Necesitaría "
+	     "cuenta de correo y acceso a SAP.",
+	     REQ, "keywords-es: request \"alta de usuario\" (subject)"},
+	    {"Servidor de ficheros CAÍDO", "No se puede abrir nada de la unidad S:", INC,
+	     "keywords-es: incident \"caído\" (subject)"},
+	    /* an error is what the requested folder holds, not what happened */
+	    {"Solicitud de acceso a la carpeta de errores",
+	     "Solicito acceso de lectura a \\\\srv01\\logs\\errores para revisar los informes.",
+	     REQ, "keywords-es: request \"solicitud\" (subject)"},
+	    /* a strong phrase in the text beats a weak word in the subject */
+	    {"Necesito ayuda", "El portátil no arranca, se queda la pantalla en negro.", INC,
+	     "keywords-es: incident \"no arranca\" (text)"},
+	    {"Portátil", "Necesito un portátil nuevo para el becario que empieza en septiembre.",
+	     REQ, "keywords-es: request \"portátil nuevo\" (text)"},
+	    {"Error al abrir la nómina en el portal",
+	     "Al entrar en el portal del empleado me sale un error 500.", INC,
+	     "keywords-es/en: incident \"error\" (subject)"},
+	    {"Contraseña caducada", "Hola, olvidé mi contraseña del dominio, ¿podéis ayudarme?",
+	     REQ, "keywords-es: request \"restablecer contraseña\" (text)"},
+	    {"Wifi sala de reuniones",
+	     "La wifi de la sala de reuniones falla constantemente, se desconecta cada pocos "
+	     "minutos.",
+	     INC, "keywords-es: incident \"falla\" (text)"},
+	    {"Instalación de Visio",
+	     "¿Podéis instalarme Visio en el equipo PC-0231? Lo necesito para unos diagramas.", REQ,
+	     "keywords-es: request \"podéis instalar\" (text)"},
+	    /* lost access is an incident, although "acceso a" asks for something */
+	    {"Me he quedado sin acceso a la VPN", "Desde ayer por la tarde.", INC,
+	     "keywords-es: incident \"acceso denegado\" (subject)"},
+	    {"Teams", "Cada vez que comparto pantalla se ha colgado el ordenador.", INC,
+	     "keywords-es: incident \"se ha roto\" (text)"},
+	    {"Petición de monitor", "Quería pedir un segundo monitor para mi puesto.", REQ,
+	     "keywords-es: request \"petición\" (subject)"},
+	    {"Hola", "Buenos días, ¿me podéis decir el horario de la oficina en agosto?", REQ,
+	     "default"},
+	    /* both weak: the subject first */
+	    {"Problema con la impresora",
+	     "Necesito imprimir las facturas y la impresora se atasca.", INC,
+	     "keywords-es: incident \"problema\" (subject)"},
+	    {"Permisos en carpeta compartida",
+	     "Necesito permisos de escritura en la carpeta de compras.", REQ,
+	     "keywords-es: request \"acceso a\" (subject)"},
+	    /* the sender's own tag beats every keyword */
+	    {"[SOLICITUD] Cambio de extensión", "El teléfono no funciona desde el cambio.", REQ,
+	     "subject tag: [SOLICITUD]"},
+	    {"[incidencia] nóminas", "Solicito que lo miréis.", INC, "subject tag: [INCIDENCIA]"},
+	    /* combining accent (NFD) typed by some Mac clients */
+	    {"Servidor cai\xcc\x81"
+	     "do",
+	     "", INC, "keywords-es: incident \"caído\" (subject)"},
+	};
+
+	(void)state;
+	check_cases(cases, G_N_ELEMENTS(cases));
+}
+
+static void test_kind_english(void **state)
+{
+	static const struct kind_case cases[] = {
+	    {"VPN is down", "Hi, the VPN has been down since 9am.", INC,
+	     "keywords-en: incident \"down\" (subject)"},
+	    {"Outlook keeps crashing", "Every time I open a calendar invite Outlook closes.", INC,
+	     "keywords-en: incident \"crash\" (subject)"},
+	    {"Can't log in to Salesforce", "It says my session expired.", INC,
+	     "keywords-en: incident \"can't log in\" (subject)"},
+	    {"New laptop for Sam", "Sam joins the sales team on Monday; could you order one?", REQ,
+	     "keywords-en: request \"new laptop\" (subject)"},
+	    /* the brief's example: a request that mentions errors */
+	    {"Access to the error logs",
+	     "Could I get read access to the production error logs for billing?", REQ,
+	     "keywords-en: request \"access to\" (subject)"},
+	    {"Printer on 3rd floor not working", "", INC,
+	     "keywords-en: incident \"not working\" (subject)"},
+	    {"Please install Adobe Acrobat", "On PC-0412, thanks.", REQ,
+	     "keywords-en: request \"please install\" (subject)"},
+	    {"Help", "My monitor is broken, the screen flickers and goes black.", INC,
+	     "keywords-en: incident \"broken\" (text)"},
+	    /* the subject decides at equal strength, even when the body describes a failure */
+	    {"Request: new monitor", "The old one is broken, it crashed on the floor.", REQ,
+	     "keywords-en: request \"new laptop\" (subject)"},
+	    /* both weak: incident first */
+	    {"I get an error when I request a report", "", INC,
+	     "keywords-es/en: incident \"error\" (subject)"},
+	    {"Shared drive permission", "Could you let me edit the Finance folder?", REQ,
+	     "keywords-en: request \"permission\" (subject)"},
+	    {"Permission denied on Finance share", "Since this morning.", INC,
+	     "keywords-en: incident \"access denied\" (subject)"},
+	    {"Email outage", "Nobody can send email.", INC,
+	     "keywords-en: incident \"outage\" (subject)"},
+	    {"Quick question", "Could you create a distribution list for the marketing team?", REQ,
+	     "keywords-en: request \"could you create\" (text)"},
+	    {"Hello", "Just wanted to say thanks for yesterday.", REQ, "default"},
+	    {"Password reset", "I forgot my password.", REQ,
+	     "keywords-en: request \"password reset\" (subject)"},
+	    {"Wi-Fi meeting room B", "The wifi keeps failing every few minutes.", INC,
+	     "keywords-en: incident \"fails\" (text)"},
+	    {"[INCIDENT] payroll export", "Could you please create the file again?", INC,
+	     "subject tag: [INCIDENT]"},
+	    {"Office downtown", "See you there.", REQ, "default"},
+	    {"Onboarding Jane", "She starts on the 3rd.", REQ,
+	     "keywords-en: request \"new user\" (subject)"},
+	};
+
+	(void)state;
+	check_cases(cases, G_N_ELEMENTS(cases));
+}
+
+/* Quoted history must not decide: text_new is what the sender wrote now. */
+static void test_kind_quoted(void **state)
+{
+	struct rules *rules = rules_new_builtin(desk, SPOC_KIND_INCIDENT);
+	struct mail *m = mk("Re: tu consulta", "Gracias, necesito también un ratón nuevo.\n\n"
+					       "El 3 mar 2026, Soporte escribió:\n"
+					       "> La impresora no funciona, ¿verdad?\n");
+	struct rules_verdict v;
+
+	(void)state;
+	rules_decide(rules, m, NULL, &v);
+	assert_int_equal(v.kind, SPOC_KIND_REQUEST);
+	assert_string_equal(v.kind_rule, "keywords-es: request \"portátil nuevo\" (text)");
+	mail_free(&m);
+	rules_free(&rules);
+}
+
+static void check_to(const struct rules *rules, const char *to, const char *cc,
+		     const char *recipient, enum spoc_kind kind, const char *rule)
+{
+	struct mail *m =
+	    mk_full("Ana <ana@example.com>", to, cc, "", "La impresora no funciona", "");
+	struct rules_verdict v;
+
+	rules_decide(rules, m, recipient, &v);
+	if (v.kind != kind || strcmp(v.kind_rule, rule) != 0)
+		fail_msg("to %s cc %s rcpt %s: got %s by [%s], expected %s by [%s]", to, cc,
+			 recipient, conf_kind_name(v.kind), v.kind_rule, conf_kind_name(kind),
+			 rule);
+	mail_free(&m);
+}
+
+static void test_kind_addresses(void **state)
+{
+	struct rules *rules = rules_new_builtin(desk, SPOC_KIND_INCIDENT);
+	const char *kw = "keywords-es: incident \"no funciona\" (subject)";
+
+	(void)state;
+	/* the address beats the keywords */
+	check_to(rules, "requests@example.org", NULL, NULL, REQ, "to: requests@");
+	check_to(rules, "Requests <REQUESTS@Example.ORG>", NULL, NULL, REQ, "to: requests@");
+	check_to(rules, "boss@example.com", "requests@example.org", NULL, REQ, "to: requests@");
+	check_to(rules, "help+request@example.org", NULL, NULL, REQ, "to: +request");
+	check_to(rules, "help+solicitud@example.org", NULL, NULL, REQ, "to: +solicitud");
+	/* not a desk address: a stranger's mailbox says nothing about ours */
+	check_to(rules, "requests@vendor.example", "help@example.org", NULL, INC, kw);
+	check_to(rules, "ana+request@vendor.example", "help@example.org", NULL, INC, kw);
+	/* the envelope recipient, when the caller knows it, is the only one looked at */
+	check_to(rules, "help@example.org", NULL, "requests@example.org", REQ, "to: requests@");
+	check_to(rules, "requests@example.org", NULL, "help@example.org", INC, kw);
+	rules_free(&rules);
+}
+
+/* Rules built through the configuration reader, as conf_load() does. */
+static const char conf_path[] = "test.conf";
+
+struct loaded {
+	struct reader r;
+	struct errbuf err;
+	struct rules *rules;
+};
+
+static void load(struct loaded *l, const char *text)
+{
+	memset(l, 0, sizeof(*l));
+	l->r.path = conf_path;
+	l->r.err = &l->err;
+	config_init(&l->r.cfg);
+	if (!config_read_string(&l->r.cfg, text))
+		fail_msg("syntax error line %d: %s", config_error_line(&l->r.cfg),
+			 config_error_text(&l->r.cfg));
+	conf_read_rules(&l->r, &l->rules);
+	assert_non_null(l->rules);
+}
+
+static void unload(struct loaded *l)
+{
+	config_destroy(&l->r.cfg);
+	rules_free(&l->rules);
+}
+
+static const char desk_conf[] = "desk: { addresses = [ \"help@example.org\", "
+				"\"incidents@example.org\", \"requests@example.org\" ];\n"
+				"  default_kind = \"request\"; };\n";
+
+/* Decides a mail with the rules of conf text (after desk_conf). */
+static void decide_with(const char *rules_text, struct mail *m, const char *recipient,
+			struct rules_verdict *v, char **kind_rule, char **impact_rule,
+			char **urgency_rule)
+{
+	char *text = g_strconcat(desk_conf, rules_text, NULL);
+	struct loaded l;
+
+	load(&l, text);
+	if (l.r.failed)
+		fail_msg("%s", l.err.msg);
+	rules_decide(l.rules, m, recipient, v);
+	/* the verdict borrows from the rules; copy before they go */
+	*kind_rule = g_strdup(v->kind_rule);
+	*impact_rule = g_strdup(v->impact_rule);
+	*urgency_rule = g_strdup(v->urgency_rule);
+	unload(&l);
+	g_free(text);
+}
+
+static const char ordered_conf[] =
+    "rules:\n"
+    "{\n"
+    "  kind = (\n"
+    "    { name = \"incidents mailbox\"; to = \"incidents@example.org\"; kind = \"incident\"; },\n"
+    "    { name = \"requests plus\"; to = \"help+request@example.org\"; kind = \"request\"; },\n"
+    "    { name = \"tag\"; subject_tag = [ \"SOLICITUD\", \"PEDIDO\" ]; kind = \"request\"; },\n"
+    "    { name = \"monitoring\"; sender_domain = \"monitor.example.org\"; kind = \"incident\"; "
+    "},\n"
+    "    { name = \"vendor quotes\"; sender_domain = \"@vendor.example\"; pattern = "
+    "\"presupuesto|quote\"; in = \"subject\"; kind = \"request\"; },\n"
+    "    { name = \"keywords-es: incident\"; pattern = \"no funciona|no puedo "
+    "acceder|ca[ií]d[oa]\"; "
+    "in = \"subject,text\"; kind = \"incident\"; }\n"
+    "  );\n"
+    "};\n";
+
+static void check_conf_kind(const char *conf, const char *from, const char *to, const char *subject,
+			    const char *body, enum spoc_kind kind, const char *rule,
+			    gboolean triage)
+{
+	struct mail *m = mk_full(from, to, NULL, "", subject, body);
+	struct rules_verdict v;
+	char *k, *i, *u;
+
+	decide_with(conf, m, NULL, &v, &k, &i, &u);
+	if (v.kind != kind || strcmp(k, rule) != 0 || v.triage != triage)
+		fail_msg("\"%s\" from %s to %s: got %s by [%s] triage %d, expected %s by [%s]",
+			 subject, from, to, conf_kind_name(v.kind), k, v.triage,
+			 conf_kind_name(kind), rule);
+	mail_free(&m);
+	g_free(k);
+	g_free(i);
+	g_free(u);
+}
+
+static void test_conf_kind_order(void **state)
+{
+	const char *ana = "ana@example.com";
+
+	(void)state;
+	/* configured rules come first: the mailbox beats the words */
+	check_conf_kind(ordered_conf, ana, "incidents@example.org", "Solicito un portátil nuevo",
+			"", INC, "incidents mailbox", FALSE);
+	check_conf_kind(ordered_conf, ana, "Help <help+request@example.org>", "Servidor caído", "",
+			REQ, "requests plus", FALSE);
+	check_conf_kind(ordered_conf, ana, "help@example.org", "[Pedido] Servidor caído", "", REQ,
+			"tag", FALSE);
+	check_conf_kind(ordered_conf, "nagios@alerts.monitor.example.org", "help@example.org",
+			"PROBLEM: disk /var at 95%", "", INC, "monitoring", FALSE);
+	/* a look-alike domain is not a subdomain */
+	check_conf_kind(ordered_conf, "x@evilmonitor.example.org", "help@example.org",
+			"Presupuesto", "", REQ, "default", TRUE);
+	/* every condition of a rule must hold */
+	check_conf_kind(ordered_conf, "sales@vendor.example", "help@example.org", "Quote 2026-114",
+			"", REQ, "vendor quotes", FALSE);
+	check_conf_kind(ordered_conf, "sales@vendor.example", "help@example.org", "Hello",
+			"Your quote is attached.", REQ, "default", TRUE);
+	/* the built-in rules judge what the configured ones leave */
+	check_conf_kind(ordered_conf, ana, "help@example.org", "Wifi", "No funciona la wifi.", INC,
+			"keywords-es: incident", FALSE);
+	check_conf_kind(ordered_conf, ana, "help@example.org", "Necesito un ratón", "", REQ,
+			"keywords-es: request \"necesito\" (subject)", FALSE);
+	/* nothing decides: the desk's default kind, flagged */
+	check_conf_kind(ordered_conf, ana, "help@example.org", "Hola", "Buenos días", REQ,
+			"default", TRUE);
+
+	/* the same two rules in the other order decide the other way */
+	check_conf_kind(
+	    "rules: { kind = (\n"
+	    "  { name = \"a\"; pattern = \"impresora\"; kind = \"request\"; },\n"
+	    "  { name = \"b\"; pattern = \"no funciona\"; kind = \"incident\"; } ); };\n",
+	    ana, "help@example.org", "La impresora no funciona", "", REQ, "a", FALSE);
+	check_conf_kind("rules: { kind = (\n"
+			"  { name = \"b\"; pattern = \"no funciona\"; kind = \"incident\"; },\n"
+			"  { name = \"a\"; pattern = \"impresora\"; kind = \"request\"; } ); };\n",
+			ana, "help@example.org", "La impresora no funciona", "", INC, "b", FALSE);
+	/* builtin = false: only the configured rules, and default_kind of the section */
+	check_conf_kind("rules: { builtin = false; default_kind = \"incident\"; kind = (\n"
+			"  { name = \"a\"; pattern = \"impresora\"; in = \"text\"; kind = "
+			"\"request\"; } ); };\n",
+			ana, "help@example.org", "La impresora no funciona", "", INC, "default",
+			TRUE);
+	/* headers as conditions */
+	check_conf_kind(
+	    "rules: { kind = (\n"
+	    "  { name = \"zabbix\"; header = \"X-Zabbix-Trigger\"; kind = \"incident\"; "
+	    "} ); };\n",
+	    ana, "help@example.org", "Necesito un ratón", "", REQ,
+	    "keywords-es: request \"necesito\" (subject)", FALSE);
+}
+
+static void test_conf_kind_header(void **state)
+{
+	const char *conf = "rules: { kind = (\n"
+			   "  { name = \"zabbix\"; header = \"X-Zabbix-Trigger\"; kind = "
+			   "\"incident\"; },\n"
+			   "  { name = \"form\"; header = \"X-Form\"; pattern = \"^alta$\"; kind = "
+			   "\"request\"; } ); };\n";
+	struct mail *m;
+	struct rules_verdict v;
+	char *k, *i, *u;
+
+	(void)state;
+	m = mk_full("z@example.com", "help@example.org", NULL, "X-Zabbix-Trigger: 1234\n",
+		    "Necesito un ratón", "");
+	decide_with(conf, m, NULL, &v, &k, &i, &u);
+	assert_string_equal(k, "zabbix");
+	mail_free(&m);
+	g_free(k), g_free(i), g_free(u);
+	m = mk_full("z@example.com", "help@example.org", NULL, "X-Form:  ALTA \n", "Servidor caído",
+		    "");
+	decide_with(conf, m, NULL, &v, &k, &i, &u);
+	assert_string_equal(k, "form");
+	assert_int_equal(v.kind, SPOC_KIND_REQUEST);
+	mail_free(&m);
+	g_free(k), g_free(i), g_free(u);
+	m = mk_full("z@example.com", "help@example.org", NULL, "X-Form: altas\n", "Servidor caído",
+		    "");
+	decide_with(conf, m, NULL, &v, &k, &i, &u);
+	assert_string_equal(k, "keywords-es: incident \"caído\" (subject)");
+	mail_free(&m);
+	g_free(k), g_free(i), g_free(u);
+}
+
+struct level_case {
+	const char *from;
+	const char *extra;
+	const char *subject;
+	const char *body;
+	int impact, urgency, priority;
+	const char *impact_rule, *urgency_rule;
+};
+
+static void check_levels(const char *conf, const struct level_case *c, size_t n)
+{
+	for (size_t j = 0; j < n; j++) {
+		struct mail *m = mk_full(c[j].from, "help@example.org", NULL, c[j].extra,
+					 c[j].subject, c[j].body);
+		struct rules_verdict v;
+		char *k, *i, *u;
+
+		decide_with(conf, m, NULL, &v, &k, &i, &u);
+		if (v.impact != c[j].impact || v.urgency != c[j].urgency ||
+		    v.priority != c[j].priority || strcmp(i, c[j].impact_rule) != 0 ||
+		    strcmp(u, c[j].urgency_rule) != 0)
+			fail_msg("case %zu \"%s\": got impact %d [%s] urgency %d [%s] P%d, "
+				 "expected impact %d [%s] urgency %d [%s] P%d",
+				 j + 1, c[j].subject, v.impact, i, v.urgency, u, v.priority,
+				 c[j].impact, c[j].impact_rule, c[j].urgency, c[j].urgency_rule,
+				 c[j].priority);
+		mail_free(&m);
+		g_free(k);
+		g_free(i);
+		g_free(u);
+	}
+}
+
+static void test_levels_builtin(void **state)
+{
+	static const char *const ana = "Ana <ana@example.com>";
+	static const char *const dflt = "default";
+	static const struct level_case cases[] = {
+	    {ana, "", "Toda la oficina sin internet", "", 1, 3, 3,
+	     "keywords-es: impact 1 \"todos los usuarios\"", dflt},
+	    {ana, "", "URGENTE: servidor de ficheros caído", "", 2, 1, 2,
+	     "keywords-es/en: impact 2 \"servidor\"", "keywords-es: urgency 1 \"urgente\""},
+	    {ana, "", "Email down", "It affects everyone in the Madrid office. Urgent!", 1, 1, 1,
+	     "keywords-en: impact 1 \"all users\"", "keywords-en: urgency 1 \"urgent\""},
+	    /* a greeting is not an impact */
+	    {ana, "", "Printer", "Hi everyone, the printer is jammed.", 3, 3, 5, dflt, dflt},
+	    {ana, "", "Impresora", "Hola a todos, la impresora está atascada.", 3, 3, 5, dflt,
+	     dflt},
+	    {ana, "", "Teams", "The whole team cannot join meetings", 2, 3, 4,
+	     "keywords-en: impact 2 \"the whole team\"", dflt},
+	    {ana, "", "Nóminas", "Todo el departamento de RRHH está sin acceso", 2, 3, 4,
+	     "keywords-es: impact 2 \"departamento\"", dflt},
+	    /* the mail client's flags */
+	    {ana, "Importance: High\n", "Printer", "", 3, 1, 3, dflt, "header: Importance: high"},
+	    {ana, "X-Priority: 1 (Highest)\n", "Printer", "", 3, 1, 3, dflt,
+	     "header: X-Priority: 1|2"},
+	    {ana, "X-Priority: 3 (Normal)\n", "Printer", "", 3, 3, 5, dflt, dflt},
+	    {ana, "Priority: urgent\n", "Printer", "", 3, 1, 3, dflt, "header: Priority: urgent"},
+	    {ana, "X-MSMail-Priority: High\n", "Printer", "", 3, 1, 3, dflt,
+	     "header: X-MSMail-Priority: high"},
+	    /* what the sender wrote beats what the client flagged */
+	    {ana, "Importance: low\n", "URGENT: VPN", "", 3, 1, 3, dflt,
+	     "keywords-en: urgency 1 \"urgent\""},
+	    {ana, "Importance: high\n", "Monitor", "No es urgente, cuando podáis.", 3, 3, 5, dflt,
+	     "keywords-es: urgency 3 \"no es urgente\""},
+	    {ana, "", "Crítico: ERP caído para todos los usuarios", "", 1, 1, 1,
+	     "keywords-es: impact 1 \"todos los usuarios\"", "keywords-es: urgency 1 \"urgente\""},
+	};
+
+	(void)state;
+	check_levels("", cases, G_N_ELEMENTS(cases));
+}
+
+static void test_levels_configured(void **state)
+{
+	static const char conf[] =
+	    "rules: {\n"
+	    "  impact = ( { name = \"vip\"; sender = [ \"ceo@example.org\", \"CFO@example.org\" ]; "
+	    "impact = 1; },\n"
+	    "             { name = \"branch\"; sender_domain = \"branch.example.org\"; impact = 2; "
+	    "} );\n"
+	    "  urgency = ( { name = \"importance header\"; header = \"Importance\"; pattern = "
+	    "\"^high$\"; urgency = 1; } );\n"
+	    "  default_impact = 3; default_urgency = 2;\n"
+	    "};\n";
+	/* a desk with four priorities */
+	static const char four[] = "rules: { matrix = ( [1,1,2], [1,2,3], [2,3,4] ); };\n";
+	static const char *const dflt = "default";
+	static const struct level_case cases[] = {
+	    {"Jefa <CEO@example.org>", "", "Impresora", "", 1, 2, 2, "vip", dflt},
+	    {"cfo@example.org", "", "Printer", "Urgent please", 1, 1, 1, "vip",
+	     "keywords-en: urgency 1 \"urgent\""},
+	    {"x@branch.example.org", "Importance: high\n", "Printer", "", 2, 1, 2, "branch",
+	     "importance header"},
+	    /* configured rules first: the branch decides before the built-in "everyone" */
+	    {"x@branch.example.org", "", "Printer", "Affects everyone in the office.", 2, 2, 3,
+	     "branch", dflt},
+	    /* a low flag lowers a default urgency of 2 */
+	    {"ana@example.com", "X-Priority: 5 (Lowest)\n", "Printer", "", 3, 3, 5, dflt,
+	     "header: X-Priority: 4|5"},
+	    {"ana@example.com", "", "Printer", "", 3, 2, 4, dflt, dflt},
+	};
+	static const struct level_case four_cases[] = {
+	    {"ana@example.com", "", "Printer", "", 3, 3, 4, dflt, dflt},
+	    {"ana@example.com", "", "Todos los usuarios sin correo", "urgente", 1, 1, 1,
+	     "keywords-es: impact 1 \"todos los usuarios\"", "keywords-es: urgency 1 \"urgente\""},
+	    {"ana@example.com", "", "Departamento", "", 2, 3, 3,
+	     "keywords-es: impact 2 \"departamento\"", dflt},
+	};
+
+	(void)state;
+	check_levels(conf, cases, G_N_ELEMENTS(cases));
+	check_levels(four, four_cases, G_N_ELEMENTS(four_cases));
+}
+
+static void test_api(void **state)
+{
+	static const int bad_matrix[3][3] = {{1, 2, 3}, {2, 3, 4}, {3, 2, 5}};
+	static const int out_of_range[3][3] = {{0, 2, 3}, {2, 3, 4}, {3, 4, 5}};
+	struct rules *rules = rules_new(NULL, SPOC_KIND_INCIDENT);
+	const char *const to[] = {"bad address", NULL};
+	const char *field = "x";
+	struct errbuf err = {""};
+	struct mail *m = mk("anything", "");
+	struct rules_verdict v;
+
+	(void)state;
+	/* empty rules: every mail to triage, P5 */
+	rules_decide(rules, m, NULL, &v);
+	assert_true(v.triage);
+	assert_int_equal(v.kind, SPOC_KIND_INCIDENT);
+	assert_int_equal(v.priority, 5);
+	assert_false(rules_set_matrix(rules, bad_matrix, &err));
+	assert_non_null(strstr(err.msg, "impact 3, urgency 2: priority 2 is better than 3"));
+	assert_false(rules_set_matrix(rules, out_of_range, &err));
+	assert_false(rules_add(rules, RULES_KIND, &(struct rules_spec){.name = "x", .to = to},
+			       &field, &err));
+	assert_string_equal(field, "to");
+	assert_false(rules_add(rules, RULES_IMPACT,
+			       &(struct rules_spec){.name = "x", .pattern = "a", .value = 0},
+			       &field, &err));
+	assert_string_equal(field, "impact");
+	assert_false(rules_add(rules, RULES_KIND, &(struct rules_spec){.name = "x"}, &field, &err));
+	assert_null(field);
+	assert_non_null(strstr(err.msg, "no condition"));
+	/* an empty text would make the rule match every mail */
+	assert_false(rules_add(rules, RULES_KIND,
+			       &(struct rules_spec){.name = "x", .pattern = "a*"}, &field, &err));
+	assert_string_equal(field, "pattern");
+	rules_set_default_levels(rules, 9, -1);
+	rules_decide(rules, m, NULL, &v);
+	assert_int_equal(v.impact, 3);
+	assert_int_equal(v.urgency, 1);
+	assert_int_equal(v.priority, 3);
+	mail_free(&m);
+	rules_free(&rules);
+	rules_free(&rules);
+}
+
+/* The text is cut at 64 KiB: a keyword past it does not count, and a huge body stays cheap. */
+static void test_long_text(void **state)
+{
+	struct rules *rules = rules_new_builtin(desk, SPOC_KIND_REQUEST);
+	GString *body = g_string_new(NULL);
+	struct rules_verdict v;
+	struct mail *m;
+
+	(void)state;
+	while (body->len < 200 * 1024)
+		g_string_append(body, "bla bla bla ñandú bla bla\n");
+	g_string_append(body, "la impresora no funciona\n");
+	m = mk("Hola", body->str);
+	rules_decide(rules, m, NULL, &v);
+	assert_true(v.triage);
+	mail_free(&m);
+	g_string_free(body, TRUE);
+	rules_free(&rules);
+}
+
+/* Loads conf text and expects the reader's error to be exactly want. */
+static void check_error(const char *text, const char *want)
+{
+	char *full = g_strconcat(desk_conf, text, NULL);
+	struct loaded l;
+
+	load(&l, full);
+	if (!l.r.failed)
+		fail_msg("no error for:\n%s", text);
+	if (!g_str_has_prefix(l.err.msg, want))
+		fail_msg("got   \"%s\"\nwanted \"%s...\"", l.err.msg, want);
+	unload(&l);
+	g_free(full);
+}
+
+static void test_conf_errors(void **state)
+{
+	(void)state;
+	/* desk_conf takes lines 1 and 2: the rules start at line 3 */
+	check_error("rules:\n"
+		    "{\n"
+		    "  kind = (\n"
+		    "    { name = \"a\"; to = \"incidents@example.org\"; kind = \"incident\"; },\n"
+		    "    { name = \"b\"; subject_tag = \"SOLICITUD\"; kind = \"request\"; },\n"
+		    "    { name = \"c\"; sender_domain = \"monitor.example.org\"; kind = "
+		    "\"incident\"; },\n"
+		    "    { name = \"d\";\n"
+		    "      pattern = \"no funciona(\"; kind = \"incident\"; }\n"
+		    "  );\n"
+		    "};\n",
+		    "test.conf:10: rules.kind.[3].pattern: invalid regular expression: ");
+	check_error("rules: { kind = (\n"
+		    "  { name = \"a\"; patern = \"x\"; kind = \"incident\"; } ); };\n",
+		    "test.conf:4: rules.kind.[0].patern: unknown setting: rules.kind.[0] may hold "
+		    "name, to, subject_tag");
+	check_error("rules: { kind = (\n"
+		    "  { pattern = \"x\"; kind = \"incident\"; } ); };\n",
+		    "test.conf:4: rules.kind.[0]: has no name");
+	check_error("rules: { kind = (\n"
+		    "  { name = \"a\"; pattern = \"x\"; } ); };\n",
+		    "test.conf:4: rules.kind.[0]: says nothing to decide: give kind =");
+	check_error("rules: { kind = (\n"
+		    "  { name = \"a\"; kind = \"incident\"; } ); };\n",
+		    "test.conf:4: rules.kind.[0]: rule \"a\" has no condition");
+	check_error("rules: { kind = (\n"
+		    "  { name = \"a\"; pattern = \"x\"; kind = \"incidnet\"; } ); };\n",
+		    "test.conf:4: rules.kind.[0].kind: \"incidnet\" is not allowed");
+	check_error("rules: { kind = (\n"
+		    "  { name = \"a\"; to = \"incidents at example.org\"; kind = \"incident\"; } "
+		    "); };\n",
+		    "test.conf:4: rules.kind.[0].to: \"incidents at example.org\" is not a desk "
+		    "address");
+	check_error("rules: { kind = (\n"
+		    "  { name = \"a\"; pattern = \"x\"; in = \"body\"; kind = \"incident\"; } ); "
+		    "};\n",
+		    "test.conf:4: rules.kind.[0].in: \"body\" is not a place to look");
+	check_error("rules: { kind = (\n"
+		    "  { name = \"a\"; header = \"Importance\"; pattern = \"high\"; in = "
+		    "\"subject\"; kind = \"incident\"; } ); };\n",
+		    "test.conf:4: rules.kind.[0].in: only goes with a pattern over the subject");
+	check_error("rules: { kind = (\n"
+		    "  { name = \"a\"; pattern = \".*\"; kind = \"incident\"; } ); };\n",
+		    "test.conf:4: rules.kind.[0].pattern: \".*\" matches an empty text");
+	check_error("rules: { kind = (\n"
+		    "  { name = \"a\"; sender = [ \"ceo\" ]; kind = \"incident\"; } ); };\n",
+		    "test.conf:4: rules.kind.[0].sender: \"ceo\" is not an address");
+	check_error("rules: { kind = (\n"
+		    "  { name = \"a\"; sender = [ ]; kind = \"incident\"; } ); };\n",
+		    "test.conf:4: rules.kind.[0].sender: must not be an empty list");
+	check_error("rules: { impact = (\n"
+		    "  { name = \"a\"; pattern = \"x\"; impact = 7; } ); };\n",
+		    "test.conf:4: rules.impact.[0].impact: must be 1..3, not 7");
+	check_error("rules: { urgency = (\n"
+		    "  { name = \"a\"; header = \"Import ance\"; urgency = 1; } ); };\n",
+		    "test.conf:4: rules.urgency.[0].header: \"Import ance\" is not a header name");
+	check_error("rules: { kind = { name = \"a\"; }; };\n",
+		    "test.conf:3: rules.kind: must be a list of rules in parentheses");
+	check_error("rules: { kinds = ( ); };\n", "test.conf:3: rules.kinds: unknown setting");
+	check_error("rules: { builtin = \"no\"; };\n",
+		    "test.conf:3: rules.builtin: must be true or false");
+	check_error("rules: { default_urgency = 0; };\n",
+		    "test.conf:3: rules.default_urgency: must be 1..3, not 0");
+	check_error("rules: {\n  matrix = ( [1,2,3], [2,3,4] );\n};\n",
+		    "test.conf:4: rules.matrix: must be 3 rows");
+	check_error("rules: {\n  matrix = ( [1,2,3],\n [2,3,4],\n [3,4,6] );\n};\n",
+		    "test.conf:6: rules.matrix.[2].[2]: must be 1..5, not 6");
+	check_error("rules: {\n  matrix = ( [1,2,3], [2,3], [3,4,5] );\n};\n",
+		    "test.conf:4: rules.matrix.[1]: must be an array of 3 priorities");
+	check_error("rules: {\n  matrix = ( [1,2,3], [2,1,4], [3,4,5] );\n};\n",
+		    "test.conf:4: rules.matrix: impact 2, urgency 2: priority 1 is better than 2");
+	check_error("rules: { default_kind = \"problem\"; };\n",
+		    "test.conf:3: rules.default_kind: \"problem\" is not allowed");
+	check_error("rules = 3;\n", "test.conf:3: rules: must be a group");
+}
+
+static void test_conf_absent(void **state)
+{
+	struct loaded l;
+	struct mail *m = mk("Hola", "Buenos días");
+	struct rules_verdict v;
+
+	(void)state;
+	/* no rules section: the built-in set and desk.default_kind */
+	load(&l, desk_conf);
+	assert_false(l.r.failed);
+	rules_decide(l.rules, m, NULL, &v);
+	assert_int_equal(v.kind, SPOC_KIND_REQUEST);
+	assert_true(v.triage);
+	unload(&l);
+	mail_free(&m);
+	m = mk_full("a@example.com", "incidents@example.org", NULL, "", "Hola", "");
+	load(&l, desk_conf);
+	rules_decide(l.rules, m, NULL, &v);
+	assert_string_equal(v.kind_rule, "to: incidents@");
+	unload(&l);
+	mail_free(&m);
+	/* no desk section at all (its own reader complains): incident, no desk addresses */
+	load(&l, "");
+	assert_false(l.r.failed);
+	m = mk("Hola", "");
+	rules_decide(l.rules, m, NULL, &v);
+	assert_int_equal(v.kind, SPOC_KIND_INCIDENT);
+	unload(&l);
+	mail_free(&m);
+}
+
+/* The shipped example (and spocd.conf, once it is merged there) must load and mean what its
+ * comments say. */
+static void test_example(void **state)
+{
+	static const char *const files[] = {"conf/rules-example.conf", "conf/spocd.conf"};
+	const char *src = g_getenv("SPOC_SOURCE_DIR");
+	int loaded = 0;
+
+	(void)state;
+	if (src == NULL)
+		src = "../..";
+	for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+		char *path = g_build_filename(src, files[i], NULL);
+		struct errbuf err = {""};
+		struct reader r = {.path = path, .err = &err};
+		struct sla_conf *sla = NULL;
+		struct rules *rules = NULL;
+
+		if (!g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+			g_free(path);
+			continue;
+		}
+		config_init(&r.cfg);
+		if (!config_read_file(&r.cfg, path))
+			fail_msg("%s:%d: %s", path, config_error_line(&r.cfg),
+				 config_error_text(&r.cfg));
+		conf_read_rules(&r, &rules);
+		conf_read_sla(&r, &sla);
+		if (r.failed)
+			fail_msg("%s", err.msg);
+		if (config_lookup(&r.cfg, "rules.kind") != NULL) {
+			struct mail *m = mk_full("a@example.com", "help+request@example.org", NULL,
+						 "", "La impresora no funciona", "");
+			struct rules_verdict v;
+
+			rules_decide(rules, m, NULL, &v);
+			assert_string_equal(v.kind_rule, "requests mailbox");
+			mail_free(&m);
+			m = mk_full("ceo@example.org", "help@example.org", NULL, "", "SAP no carga",
+				    "");
+			rules_decide(rules, m, NULL, &v);
+			assert_string_equal(v.kind_rule, "keywords-es: ERP");
+			assert_string_equal(v.impact_rule, "vip");
+			assert_int_equal(v.priority, 3);
+			mail_free(&m);
+		}
+		config_destroy(&r.cfg);
+		rules_free(&rules);
+		sla_conf_free(&sla);
+		g_free(path);
+		loaded++;
+	}
+	assert_true(loaded > 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_kind_spanish),
+	    cmocka_unit_test(test_kind_english),
+	    cmocka_unit_test(test_kind_quoted),
+	    cmocka_unit_test(test_kind_addresses),
+	    cmocka_unit_test(test_conf_kind_order),
+	    cmocka_unit_test(test_conf_kind_header),
+	    cmocka_unit_test(test_levels_builtin),
+	    cmocka_unit_test(test_levels_configured),
+	    cmocka_unit_test(test_api),
+	    cmocka_unit_test(test_long_text),
+	    cmocka_unit_test(test_conf_errors),
+	    cmocka_unit_test(test_conf_absent),
+	    cmocka_unit_test(test_example),
+	};
+	int rc;
+
+	mime_init();
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	mime_shutdown();
+	return rc;
+}
