@@ -53,8 +53,9 @@ struct spoc_desk_conf {
 	char **addresses;	/* NULL-terminated, lower case; the desk's own addresses */
 	char *default_language; /* "es" or "en" */
 	enum spoc_kind default_kind;
-	gboolean cc_watchers;	     /* people in Cc of a new ticket become its watchers */
-	gboolean requester_reply_to; /* the requester is Reply-To (when set) rather than From */
+	gboolean cc_watchers;	      /* people in Cc of a new ticket become its watchers */
+	gboolean lists_are_automatic; /* mailing-list mail (List-Id...) is never acknowledged */
+	gboolean requester_reply_to;  /* the requester is Reply-To (when set) rather than From */
 	char *templates_dir;
 	char *message_id_domain; /* right-hand side of the Message-IDs spocd mints */
 };
@@ -69,6 +70,17 @@ struct spoc_parsing_conf {
 	int64_t max_header_bytes;
 };
 
+struct rules;
+struct sla_conf;
+
+/* How replies find their ticket. */
+struct spoc_threading_conf {
+	/* HMAC secrets, current first (it mints; the others still verify), read from
+	 * threading.secret_files; NULL: the secret spocd keeps in the database */
+	char **secrets;
+	int reopen_window_s; /* a requester's reply this long after resolution still reopens */
+};
+
 struct spoc_conf {
 	char *path;
 	char *database_conninfo;
@@ -76,7 +88,11 @@ struct spoc_conf {
 	struct spoc_smtp_conf smtp;
 	struct spoc_desk_conf desk;
 	struct spoc_parsing_conf parsing;
-	int log_level; /* syslog priority: LOG_ERR .. LOG_DEBUG */
+	struct spoc_threading_conf threading;
+	struct rules
+	    *rules; /* the desk's judgement: kind, impact, urgency, priority (conf_rules.c) */
+	struct sla_conf *sla; /* SLA targets and business calendar (conf_rules.c) */
+	int log_level;	      /* syslog priority: LOG_ERR .. LOG_DEBUG */
 };
 
 /* Reads and validates the file at path. On failure returns NULL and err names file, line, setting

@@ -30,11 +30,17 @@ struct ingest_hooks {
 	volatile sig_atomic_t *stop;
 };
 
+/* The HMAC keys of Message-IDs and reply tokens: threading.secret_files, else the secret spocd
+ * keeps in the database. Caller frees with thread_keys_free(). */
+int ingest_keys(const struct spoc_conf *conf, struct store *st, struct thread_keys **keys_r,
+		struct errbuf *err);
+
 /* The parser's limits and fallback charsets from the configuration. */
 void ingest_mime_limits(const struct spoc_conf *conf, struct mime_limits *limits);
 
 /* Decides what a parsed mail is (kind and the rule that chose it, automatic or not, language,
- * subject tag) into d, whose strings are static or borrowed from conf. Returns NULL, or the
+ * subject tag, requester) into d, whose strings are static or borrowed from conf or mail; the
+ * caller sets d->keys. Returns NULL, or the
  * reason the mail must be quarantined instead. The daemon, replay and inspect share it. */
 const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
 			  struct ingest_decision *d);

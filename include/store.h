@@ -5,12 +5,15 @@
 #ifndef SPOC_STORE_H
 #define SPOC_STORE_H
 
+#include "bounce.h"
+#include "classify.h"
 #include "conf.h"
 #include "mime.h"
 
 #include <stdint.h>
 
 struct store;
+struct thread_keys;
 
 int store_open(const char *conninfo, struct store **st_r, struct errbuf *err);
 void store_close(struct store **st);
@@ -72,8 +75,20 @@ int store_attempts_clear(struct store *st, const char *mailbox, uint32_t uidvali
 
 /* What ingest decided about one mail, for store_ingest_mail(). */
 struct ingest_decision {
+	enum classify_auto_kind auto_kind; /* CLASSIFY_PERSON unless automatic_why */
+	/* a delivery failure about mail spocd sent: tied back to its outbox row (may be NULL) */
+	const struct bounce_report *bounce;
 	enum spoc_kind kind;
 	const char *kind_rule;
+	gboolean triage;	   /* no rule decided the kind: a person should look */
+	int impact;		   /* 1 (high) .. 3 */
+	int urgency;		   /* 1 (high) .. 3 */
+	int priority;		   /* 1 .. 5 from the impact x urgency matrix */
+	const char *priority_rule; /* "impact: <rule>; urgency: <rule>", in priority_rule_buf */
+	char priority_rule_buf[256];
+	/* SLA due times from now on the desk's calendar, Unix seconds; 0 when unreachable */
+	int64_t first_response_due;
+	int64_t resolution_due;
 	const char *automatic_why; /* non-NULL: automatic mail, no ack */
 	const char *language;
 	const char *message_id_domain;
@@ -87,6 +102,10 @@ struct ingest_decision {
 	/* People in Cc become watchers of a new ticket; never the desk's own addresses. */
 	gboolean cc_watchers;
 	const char *const *desk_addresses;
+	/* HMAC keys of the Message-IDs and reply tokens spocd mints (thread.h); a reply to a
+	 * resolved ticket within reopen_window_s reopens it */
+	const struct thread_keys *keys;
+	int reopen_window_s;
 };
 
 struct ingest_result {
@@ -108,6 +127,10 @@ int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidit
  * the caller's transaction. */
 int store_quarantine(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
 		     const char *raw, size_t raw_len, const char *reason, struct errbuf *err);
+
+/* The secret called name that spocd keeps in the database (migration 004), into *value_r;
+ * caller wipes and frees. */
+int store_secret(struct store *st, const char *name, char **value_r, struct errbuf *err);
 
 /* ---- quarantine ---- */
 
@@ -188,6 +211,9 @@ struct outbox_row {
 	char *in_reply_to;     /* the message we answer, without brackets, or NULL */
 	GPtrArray *references; /* char *, without brackets */
 	int attempts;
+	int ticket_priority;	    /* 1..5 */
+	int64_t first_response_due; /* Unix seconds, 0: none */
+	int64_t resolution_due;
 };
 void outbox_row_free(struct outbox_row **row);
 

@@ -2,6 +2,7 @@
  * program can trust the struct: an error names the file, the line, the setting and what is
  * allowed. Passwords are read from their own files; paths are relative to the config file. */
 #include "conf_priv.h"
+#include "conf_rules.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -129,7 +130,7 @@ char *conf_resolve(struct reader *r, char *path)
 	return abs;
 }
 
-static char *read_password(struct reader *r, const char *name, const char *file)
+char *conf_read_secret(struct reader *r, const char *name, const char *file)
 {
 	GError *gerr = NULL;
 	char *text = NULL;
@@ -146,7 +147,8 @@ static char *read_password(struct reader *r, const char *name, const char *file)
 	if (len > 0 && text[len - 1] == '\r')
 		text[--len] = '\0';
 	if (len == 0 || strlen(text) != len || strpbrk(text, "\r\n") != NULL) {
-		conf_fail(r, name, "%s must hold the password on one line, without NUL bytes",
+		conf_fail(r, name,
+			  "%s must hold the password or secret on one line, without NUL bytes",
 			  file);
 		g_free(text);
 		return NULL;
@@ -196,7 +198,8 @@ static void read_endpoint(struct reader *r, const char *section, struct spoc_end
 		ep->password_file =
 		    conf_resolve(r, conf_get_string(r, NAME("password_file"), NULL));
 		if (ep->password_file != NULL)
-			ep->password = read_password(r, NAME("password_file"), ep->password_file);
+			ep->password =
+			    conf_read_secret(r, NAME("password_file"), ep->password_file);
 	}
 	ep->timeout_s = conf_get_int(r, NAME("timeout"), 60, 1, 3600);
 #undef NAME
@@ -250,6 +253,7 @@ static void read_desk(struct reader *r, struct spoc_conf *c)
 	    g_strdup(langs[conf_get_choice(r, "desk.default_language", langs, 0)]);
 	c->desk.default_kind = (enum spoc_kind)conf_get_choice(r, "desk.default_kind", kinds, 0);
 	c->desk.cc_watchers = conf_get_bool(r, "desk.cc_watchers", FALSE);
+	c->desk.lists_are_automatic = conf_get_bool(r, "desk.lists_are_automatic", TRUE);
 	c->desk.requester_reply_to =
 	    conf_get_choice(r, "desk.requester", (const char *const[]){"from", "reply-to", NULL},
 			    0) == 1;
@@ -306,6 +310,51 @@ static void read_parsing(struct reader *r, struct spoc_conf *c)
 	    conf_get_int64(r, "parsing.max_header_bytes", 262144, 1024, INT64_C(1) << 26);
 }
 
+static void read_threading(struct reader *r, struct spoc_conf *c)
+{
+	config_setting_t *list = config_lookup(&r->cfg, "threading.secret_files");
+	GPtrArray *secrets = g_ptr_array_new();
+
+	c->threading.reopen_window_s =
+	    conf_get_int(r, "threading.reopen_window", 7 * 86400, 0, 365 * 86400);
+	if (list == NULL) {
+		g_ptr_array_free(secrets, TRUE);
+		return;
+	}
+	if (!config_setting_is_array(list) || config_setting_length(list) == 0) {
+		conf_fail(r, "threading.secret_files",
+			  "must be a non-empty list of files, the current secret first");
+		g_ptr_array_free(secrets, TRUE);
+		return;
+	}
+	for (int i = 0; i < config_setting_length(list); i++) {
+		const char *name = config_setting_get_string_elem(list, i);
+		char *file = name != NULL ? conf_resolve(r, g_strdup(name)) : NULL;
+		char *secret =
+		    file != NULL ? conf_read_secret(r, "threading.secret_files", file) : NULL;
+
+		if (secret != NULL && strlen(secret) < 32) {
+			conf_fail(
+			    r, "threading.secret_files",
+			    "%s holds %zu bytes: a secret needs at least 32 (e.g. openssl rand "
+			    "-hex 32)",
+			    file, strlen(secret));
+			memset(secret, 0, strlen(secret));
+			g_clear_pointer(&secret, g_free);
+		}
+		g_free(file);
+		if (secret == NULL) {
+			if (name == NULL)
+				conf_fail(r, "threading.secret_files", "element %d is not a string",
+					  i + 1);
+			break;
+		}
+		g_ptr_array_add(secrets, secret);
+	}
+	g_ptr_array_add(secrets, NULL);
+	c->threading.secrets = (char **)g_ptr_array_free(secrets, FALSE);
+}
+
 struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 {
 	static const char *const levels[] = {"error", "warning", "notice", "info", "debug", NULL};
@@ -358,7 +407,10 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 	c->smtp.retry_base_s = conf_get_int(&r, "smtp.retry_base", 60, 1, 86400);
 
 	read_desk(&r, c);
+	conf_read_rules(&r, &c->rules);
+	conf_read_sla(&r, &c->sla);
 	read_parsing(&r, c);
+	read_threading(&r, c);
 	c->smtp.helo_name = conf_get_string(&r, "smtp.helo_name", "");
 	if (c->smtp.helo_name != NULL && c->smtp.helo_name[0] == '\0') {
 		g_free(c->smtp.helo_name);
@@ -403,7 +455,12 @@ void conf_free(struct spoc_conf **conf)
 	g_free(c->desk.default_language);
 	g_free(c->desk.templates_dir);
 	g_free(c->desk.message_id_domain);
+	rules_free(&c->rules);
+	sla_conf_free(&c->sla);
 	g_strfreev(c->parsing.fallback_charsets);
+	for (size_t i = 0; c->threading.secrets != NULL && c->threading.secrets[i] != NULL; i++)
+		memset(c->threading.secrets[i], 0, strlen(c->threading.secrets[i]));
+	g_strfreev(c->threading.secrets);
 	g_free(c);
 	*conf = NULL;
 }

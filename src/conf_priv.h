@@ -27,6 +27,9 @@ gboolean conf_get_bool(struct reader *r, const char *name, gboolean dflt);
 int conf_get_int(struct reader *r, const char *name, int dflt, int min, int max);
 /* Index of the value in allowed (NULL-terminated), or dflt_index when the setting is absent. */
 int conf_get_choice(struct reader *r, const char *name, const char *const *allowed, int dflt_index);
+/* The one line of a password or secret file (one trailing newline dropped); NULL with the
+ * error recorded against setting name. Caller wipes and frees. */
+char *conf_read_secret(struct reader *r, const char *name, const char *file);
 /* path made absolute against the config file's directory; takes and returns ownership. */
 char *conf_resolve(struct reader *r, char *path);
 

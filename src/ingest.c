@@ -6,8 +6,12 @@
  * bytes and reason in the same transaction before it goes to the failed folder. */
 #include "ingest.h"
 
+#include "bounce.h"
 #include "classify.h"
 #include "mime.h"
+#include "rules.h"
+#include "sla.h"
+#include "thread.h"
 #include "ticket.h"
 
 #include <string.h>
@@ -27,8 +31,9 @@ struct pass {
 	const struct ingest_hooks *hooks;
 	struct ingest_stats *stats;
 	uint32_t uidvalidity;
-	GHashTable *attempts; /* uid -> earlier passes that died while processing it */
-	GArray *to_processed; /* uint32_t UIDs to move after COMMIT */
+	GHashTable *attempts;	  /* uid -> earlier passes that died while processing it */
+	struct thread_keys *keys; /* of the Message-IDs and reply tokens spocd mints */
+	GArray *to_processed;	  /* uint32_t UIDs to move after COMMIT */
 	GArray *to_failed;
 };
 
@@ -66,6 +71,25 @@ static int move_pending(struct pass *p, struct errbuf *err)
 	return rc;
 }
 
+int ingest_keys(const struct spoc_conf *conf, struct store *st, struct thread_keys **keys_r,
+		struct errbuf *err)
+{
+	char *secret = NULL;
+	int rc;
+
+	*keys_r = NULL;
+	if (conf->threading.secrets != NULL) {
+		*keys_r = thread_keys_new((const char *const *)conf->threading.secrets, err);
+		return *keys_r != NULL ? SPOC_OK : SPOC_EPERM;
+	}
+	if ((rc = store_secret(st, "threading", &secret, err)) != SPOC_OK)
+		return rc;
+	*keys_r = thread_keys_new((const char *const[]){secret, NULL}, err);
+	memset(secret, 0, strlen(secret));
+	g_free(secret);
+	return *keys_r != NULL ? SPOC_OK : SPOC_EPERM;
+}
+
 void ingest_mime_limits(const struct spoc_conf *conf, struct mime_limits *limits)
 {
 	*limits = (struct mime_limits){
@@ -83,11 +107,42 @@ const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
 {
 	enum spoc_kind tag_kind;
 
+	struct rules_verdict v;
+
 	memset(d, 0, sizeof(*d));
-	d->kind = classify_kind(mail, conf->desk.default_kind, &d->kind_rule);
-	if (!classify_is_automatic(mail, (const char *const *)conf->desk.addresses,
-				   &d->automatic_why))
-		d->automatic_why = NULL;
+	rules_decide(conf->rules, mail, NULL, &v);
+	d->kind = v.kind;
+	d->kind_rule = v.kind_rule;
+	d->triage = v.triage;
+	d->impact = v.impact;
+	d->urgency = v.urgency;
+	d->priority = v.priority;
+	d->priority_rule = d->priority_rule_buf;
+	g_snprintf(d->priority_rule_buf, sizeof(d->priority_rule_buf), "impact: %s; urgency: %s",
+		   v.impact_rule, v.urgency_rule);
+	if (conf->sla != NULL) {
+		const struct sla_target *t = sla_target(conf->sla, d->priority, d->kind);
+		GDateTime *now = g_date_time_new_now_utc();
+		GDateTime *first = sla_due(t->calendar, now, t->first_response);
+		GDateTime *resolution = sla_due(t->calendar, now, t->resolution);
+
+		d->first_response_due = first != NULL ? g_date_time_to_unix(first) : 0;
+		d->resolution_due = resolution != NULL ? g_date_time_to_unix(resolution) : 0;
+		g_clear_pointer(&first, g_date_time_unref);
+		g_clear_pointer(&resolution, g_date_time_unref);
+		g_date_time_unref(now);
+	}
+	{
+		const struct classify_auto_ctx ctx = {
+		    .desk_addresses = (const char *const *)conf->desk.addresses,
+		    .message_id_domain = conf->desk.message_id_domain,
+		    .lists_are_automatic = conf->desk.lists_are_automatic,
+		};
+
+		d->auto_kind = classify_automatic(mail, &ctx, &d->automatic_why);
+		if (d->auto_kind == CLASSIFY_PERSON)
+			d->automatic_why = NULL;
+	}
 	d->language = classify_language(mail, conf->desk.default_language);
 	if (!ticket_find_tag(mail->subject, &tag_kind, &d->subject_tag))
 		d->subject_tag = 0;
@@ -99,6 +154,7 @@ const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
 		d->requester_name = mail->reply_to.name;
 	}
 	d->cc_watchers = conf->desk.cc_watchers;
+	d->reopen_window_s = conf->threading.reopen_window_s;
 	d->desk_addresses = (const char *const *)conf->desk.addresses;
 	/* A person's message we could never answer: keep it for an operator. */
 	if (d->automatic_why == NULL && mail->from.addr == NULL)
@@ -128,6 +184,7 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 	struct mime_limits limits;
 	const char *raw = (const char *)msg->raw->data;
 	struct ingest_decision d = {0};
+	struct bounce_report bounce = {0};
 	const char *refusal;
 	struct ingest_result res;
 	struct mail *mail = NULL;
@@ -170,6 +227,9 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
 	}
 
+	d.keys = p->keys;
+	if (d.auto_kind == CLASSIFY_BOUNCE && bounce_parse(mail, NULL, &bounce))
+		d.bounce = &bounce;
 	rc = store_ingest_mail(p->st, p->conf->imap.mailbox, p->uidvalidity, msg->uid, raw,
 			       msg->raw->len, mail, &d, &res, &why);
 	if (rc == SPOC_EPERM) {
@@ -190,6 +250,7 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 		    d.automatic_why != NULL ? ", automatic: " : "",
 		    d.automatic_why != NULL ? d.automatic_why : "");
 	}
+	bounce_report_clear(&bounce);
 	mail_free(&mail);
 	return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
 }
@@ -410,9 +471,10 @@ int ingest_run(const struct spoc_conf *conf, struct store *st, struct imap_sessi
 	if ((rc = move_pending(&p, err)) != SPOC_OK)
 		goto out;
 
-	if (fresh->len > 0)
+	if (fresh->len > 0 && (rc = ingest_keys(conf, st, &p.keys, err)) == SPOC_OK)
 		rc = batches(&p, fresh, err);
 out:
+	thread_keys_free(&p.keys);
 	if (locked)
 		store_mailbox_unlock(st, conf->imap.mailbox);
 	if (p.attempts != NULL)

@@ -3,8 +3,11 @@
  * SMTP or PostgreSQL, so it is safe to run on any file an operator pulls out of a mailbox. */
 #include "inspect.h"
 
+#include "classify.h"
 #include "ingest.h"
 #include "mime.h"
+#include "rules.h"
+#include "sla.h"
 
 #include <string.h>
 
@@ -204,12 +207,19 @@ static void json_judgement(GString *out, const struct ingest_decision *d)
 	g_string_append_printf(out, "\"judgement\":{\"automatic\":%s,\"automatic_reason\":",
 			       d->automatic_why != NULL ? "true" : "false");
 	json_string(out, d->automatic_why);
+	g_string_append(out, ",\"automatic_kind\":");
+	json_string(out, classify_auto_kind_name(d->auto_kind));
 	g_string_append(out, ",\"kind\":");
 	json_string(out, conf_kind_name(d->kind));
 	g_string_append(out, ",\"kind_rule\":");
 	json_string(out, d->kind_rule);
 	g_string_append(out, ",\"language\":");
 	json_string(out, d->language);
+	g_string_append_printf(out,
+			       ",\"triage\":%s,\"impact\":%d,\"urgency\":%d,\"priority\":%d,"
+			       "\"priority_rule\":",
+			       d->triage ? "true" : "false", d->impact, d->urgency, d->priority);
+	json_string(out, d->priority_rule);
 	g_string_append_printf(out, ",\"subject_tag\":%" G_GINT64_FORMAT "}", d->subject_tag);
 }
 
@@ -229,6 +239,8 @@ static struct spoc_conf *default_conf(void)
 	c->desk.default_language = g_strdup("en");
 	c->desk.default_kind = SPOC_KIND_INCIDENT;
 	c->desk.message_id_domain = g_strdup("spocd.invalid");
+	c->rules = rules_new_builtin(NULL, c->desk.default_kind);
+	c->sla = sla_conf_new(NULL);
 	return c;
 }
 

@@ -6,7 +6,9 @@
  * after one attempt, so a dead relay is not hammered once per row; a poison row (an address the
  * server refuses) fails alone and the rest go on. */
 #include "outbox.h"
+
 #include "compose.h"
+#include "sla.h"
 #include "smtp.h"
 #include "template.h"
 
@@ -19,7 +21,9 @@ static const char *const outbox_langs[] = {"en", "es"};
 
 /* The fields an acknowledgement template may use; anything else is refused at load time. */
 static const char *const ack_allowed[] = {
-    "requester_name", "ticket", "kind", "subject", "desk_name", "desk_address", NULL,
+    "requester_name", "ticket",	      "kind",	  "subject",
+    "desk_name",      "desk_address", "priority", "first_response_due",
+    "resolution_due", NULL,
 };
 
 struct outbox {
@@ -113,6 +117,40 @@ static void outgoing_clear(struct outgoing *out)
 	memset(out, 0, sizeof(*out));
 }
 
+/* A due time as people read it in the desk's zone and language ("Mon 23 Nov 2026, 10:15 CET",
+ * "lunes 23 nov 2026, 10:15 CET"); "-" when there is none. Caller frees. */
+static char *due_text(const struct spoc_conf *conf, int64_t due, int li)
+{
+	static const char *const days_es[] = {"lunes",	 "martes", "miércoles", "jueves",
+					      "viernes", "sábado", "domingo"};
+	static const char *const months_es[] = {"ene", "feb", "mar", "abr", "may", "jun",
+						"jul", "ago", "sep", "oct", "nov", "dic"};
+	GTimeZone *tz = conf->sla != NULL ? sla_calendar_zone(conf->sla->business) : NULL;
+	GDateTime *utc, *local;
+	char *hm, *text;
+
+	if (due <= 0)
+		return g_strdup("-");
+	utc = g_date_time_new_from_unix_utc(due);
+	local = tz != NULL ? g_date_time_to_timezone(utc, tz) : g_date_time_to_local(utc);
+	g_date_time_unref(utc);
+	hm = g_date_time_format(local, "%H:%M %Z");
+	if (li == 1)
+		text = g_strdup_printf(
+		    "%s %d %s %d, %s", days_es[g_date_time_get_day_of_week(local) - 1],
+		    g_date_time_get_day_of_month(local),
+		    months_es[g_date_time_get_month(local) - 1], g_date_time_get_year(local), hm);
+	else {
+		char *day = g_date_time_format(local, "%a %e %b %Y");
+
+		text = g_strdup_printf("%s, %s", g_strstrip(day), hm);
+		g_free(day);
+	}
+	g_free(hm);
+	g_date_time_unref(local);
+	return text;
+}
+
 /* Renders and builds the message of row into out (cleared first; the caller clears it after),
  * SPOC_OK, or SPOC_EPERM with the reason in err. */
 static int build(const struct outbox *ob, const struct outbox_row *row, struct outgoing *out,
@@ -124,7 +162,7 @@ static int build(const struct outbox *ob, const struct outbox_row *row, struct o
 	const char *desk_address = conf->desk.addresses != NULL && conf->desk.addresses[0] != NULL
 				       ? conf->desk.addresses[0]
 				       : conf->smtp.from_address;
-	char *name, *orig_subject;
+	char *name, *orig_subject, *first, *resolution, priority[8];
 	struct compose_input in = {0};
 	GHashTable *vars;
 
@@ -155,8 +193,16 @@ static int build(const struct outbox *ob, const struct outbox_row *row, struct o
 	g_hash_table_insert(vars, "subject", orig_subject);
 	g_hash_table_insert(vars, "desk_name", conf->desk.name);
 	g_hash_table_insert(vars, "desk_address", (gpointer)desk_address);
+	g_snprintf(priority, sizeof(priority), "P%d", row->ticket_priority);
+	g_hash_table_insert(vars, "priority", priority);
+	first = due_text(conf, row->first_response_due, li);
+	resolution = due_text(conf, row->resolution_due, li);
+	g_hash_table_insert(vars, "first_response_due", first);
+	g_hash_table_insert(vars, "resolution_due", resolution);
 	out->body = template_render(ob->ack[li], vars);
 	g_hash_table_unref(vars);
+	g_free(first);
+	g_free(resolution);
 
 	in.from_name = conf->desk.name;
 	in.from_addr = conf->smtp.from_address;

@@ -4,6 +4,7 @@
 
 #include "ingest.h"
 #include "mime.h"
+#include "thread.h"
 
 #include <string.h>
 
@@ -28,6 +29,8 @@ int replay_quarantine(const struct spoc_conf *conf, struct store *st, int64_t id
 		      struct replay_result *r, struct errbuf *err)
 {
 	struct quarantine_entry *e = NULL;
+	struct thread_keys *keys = NULL;
+	struct bounce_report bounce = {0};
 	struct mime_limits limits;
 	struct ingest_decision d;
 	struct ingest_result res;
@@ -70,6 +73,14 @@ int replay_quarantine(const struct spoc_conf *conf, struct store *st, int64_t id
 		rc = replay_refused(st, id, refusal, err);
 		goto out;
 	}
+	if ((rc = ingest_keys(conf, st, &keys, &why)) != SPOC_OK) {
+		store_rollback(st);
+		errbuf_set(err, rc, "quarantine %" G_GINT64_FORMAT ": %s", id, why.msg);
+		goto out;
+	}
+	d.keys = keys;
+	if (d.auto_kind == CLASSIFY_BOUNCE && bounce_parse(mail, NULL, &bounce))
+		d.bounce = &bounce;
 	rc = store_record_mail(st, raw, len, mail, &d, &res, &message_row, &why);
 	if (rc == SPOC_OK)
 		rc = store_quarantine_replayed(st, e, &res, message_row, &why);
@@ -87,6 +98,8 @@ int replay_quarantine(const struct spoc_conf *conf, struct store *st, int64_t id
 	g_strlcpy(r->outcome, store_outcome_name(res.outcome), sizeof(r->outcome));
 	g_strlcpy(r->ticket_number, res.ticket_number, sizeof(r->ticket_number));
 out:
+	thread_keys_free(&keys);
+	bounce_report_clear(&bounce);
 	mail_free(&mail);
 	quarantine_entry_free(e);
 	return rc;

@@ -3,6 +3,8 @@
  * transaction the ingest pass drives. */
 #include "store_priv.h"
 
+#include "thread.h"
+
 #include <string.h>
 
 const char *store_outcome_name(enum ingest_outcome outcome)
@@ -315,23 +317,22 @@ static int insert_message(struct store *st, const char *ticket, const char *raw,
 	return rc;
 }
 
-/* The ticket the subject tag names, when the sender is one of its participants; 0 otherwise. */
-static int find_tagged(struct store *st, const struct mail *m, int64_t number, int64_t *ticket_r,
-		       struct errbuf *err)
+/* The ticket numbered by the subject tag, whoever sends; 0 when there is none. Whether the
+ * sender may write to it is thread_decide()'s question. */
+static int find_tagged(struct store *st, int64_t number, int64_t *ticket_r, struct errbuf *err)
 {
 	char num[24];
 	int rc = SPOC_OK;
 	PGresult *res;
 
 	*ticket_r = 0;
-	if (number <= 0 || m->from.addr == NULL)
+	if (number <= 0)
 		return SPOC_OK;
 	g_snprintf(num, sizeof(num), "%" G_GINT64_FORMAT, number);
-	const char *p[] = {num, m->from.addr};
-	res = store_sql_run(st, "threading by subject tag",
-			    "SELECT t.id FROM tickets t JOIN participants p ON p.ticket_id = t.id"
-			    " WHERE t.number = $1::bigint AND p.address = lower($2)",
-			    2, p, NULL, &rc, err);
+	const char *p[] = {num};
+	res =
+	    store_sql_run(st, "threading by subject tag",
+			  "SELECT id FROM tickets WHERE number = $1::bigint", 1, p, NULL, &rc, err);
 	if (res == NULL)
 		return rc;
 	if (PQntuples(res) > 0)
@@ -421,15 +422,6 @@ static int find_thread(struct store *st, const struct mail *m, int64_t *ticket_r
 	return SPOC_OK;
 }
 
-static char *mint_message_id(const char *domain)
-{
-	char *uuid = g_uuid_string_random();
-	char *id = g_strdup_printf("spocd.%s@%s", uuid, domain);
-
-	g_free(uuid);
-	return id;
-}
-
 static int finish_log(struct store *st, const char *log_id, const char *outcome,
 		      int64_t message_row, int64_t ticket_id, const char *detail,
 		      struct errbuf *err)
@@ -474,21 +466,41 @@ static int claim_uid(struct store *st, const char *mailbox, uint32_t uidvalidity
 static int create_ticket(struct store *st, const struct mail *m, const struct ingest_decision *d,
 			 struct ingest_result *res_r, struct errbuf *err)
 {
-	const char *subject = m->subject[0] != '\0' ? m->subject : "";
+	/* without Re:/Fwd: and without other tickets' tags: a later reply must name this ticket
+	 * only, and a stranger's mail never echoes another ticket's number back */
+	char *subject = thread_subject_base(m->subject);
+	char prio[4], imp[4], urg[4], frd[24], rsd[24];
 	int rc = SPOC_OK;
 	PGresult *res;
 
+	g_snprintf(prio, sizeof(prio), "%d", d->priority > 0 ? d->priority : 3);
+	g_snprintf(imp, sizeof(imp), "%d", d->impact > 0 ? d->impact : 3);
+	g_snprintf(urg, sizeof(urg), "%d", d->urgency > 0 ? d->urgency : 3);
+	g_snprintf(frd, sizeof(frd), "%" G_GINT64_FORMAT, d->first_response_due);
+	g_snprintf(rsd, sizeof(rsd), "%" G_GINT64_FORMAT, d->resolution_due);
 	const char *p[] = {conf_kind_name(d->kind),
 			   d->kind_rule != NULL ? d->kind_rule : "",
 			   subject,
 			   d->requester_addr,
 			   d->requester_name != NULL ? d->requester_name : "",
-			   d->language};
+			   d->language,
+			   prio,
+			   imp,
+			   urg,
+			   d->priority_rule != NULL ? d->priority_rule : "",
+			   d->triage ? "t" : "f",
+			   d->first_response_due > 0 ? frd : NULL,
+			   d->resolution_due > 0 ? rsd : NULL};
 	res = store_sql_run(
 	    st, "tickets",
-	    "INSERT INTO tickets (kind, kind_rule, subject, requester, requester_name, language)"
-	    " VALUES ($1, $2, $3, lower($4), $5, $6) RETURNING id, display",
-	    6, p, NULL, &rc, err);
+	    "INSERT INTO tickets (kind, kind_rule, subject, requester, requester_name, language,"
+	    " priority, impact, urgency, priority_rule, triage, first_response_due,"
+	    " resolution_due)"
+	    " VALUES ($1, $2, $3, lower($4), $5, $6, $7::smallint, $8::smallint, $9::smallint, $10,"
+	    "  $11::boolean, to_timestamp($12::bigint), to_timestamp($13::bigint))"
+	    " RETURNING id, display",
+	    G_N_ELEMENTS(p), p, NULL, &rc, err);
+	g_free(subject);
 	if (res == NULL)
 		return rc;
 	res_r->ticket_id = store_sql_i64(res, 0, 0);
@@ -502,7 +514,8 @@ static int queue_ack(struct store *st, const struct ingest_decision *d, int64_t 
 		     struct ingest_result *res_r, struct errbuf *err)
 {
 	char tk[24], mr[24];
-	char *mid = mint_message_id(d->message_id_domain);
+	/* HMAC-tagged: a reply naming it proves which ticket it answers (thread.c) */
+	char *mid = thread_mint_message_id(d->keys, res_r->ticket_id, d->message_id_domain);
 	int rc = SPOC_OK;
 	PGresult *res;
 
@@ -524,6 +537,160 @@ static int queue_ack(struct store *st, const struct ingest_decision *d, int64_t 
 	return SPOC_OK;
 }
 
+/* Ties a bounce back to the notification it is about (by the returned Message-ID), marks that
+ * outbox row bounced, and counts the failure against each failed address (a delay does not
+ * mark an address as bouncing). *ticket_r is that notification's ticket, 0 when none. */
+static int bounce_record(struct store *st, const struct bounce_report *b, int64_t *ticket_r,
+			 struct errbuf *err)
+{
+	char *recipients = store_join_ids(NULL, b->recipients);
+	char *reason = g_strdup_printf("%s%s%s", b->status != NULL ? b->status : "",
+				       b->status != NULL && b->diagnostic != NULL ? " " : "",
+				       b->diagnostic != NULL ? b->diagnostic : "");
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	*ticket_r = 0;
+	const char *p[] = {b->original_message_id, reason, recipients, b->permanent ? "t" : "f"};
+	res = store_sql_run(
+	    st, "bounce",
+	    "WITH o AS (UPDATE outbox SET bounced_at = now(), bounce_reason = $2"
+	    "  WHERE $1::text IS NOT NULL AND message_id = $1 AND $4::boolean"
+	    "  RETURNING ticket_id),"
+	    " a AS (INSERT INTO address_status AS s (address, bouncing, bounces, last_bounce_at,"
+	    "   last_reason)"
+	    "  SELECT lower(r), $4::boolean, 1, now(), $2"
+	    "   FROM unnest(string_to_array(nullif($3, ''), E'\\n')) AS r"
+	    "  ON CONFLICT (address) DO UPDATE SET bounces = s.bounces + 1,"
+	    "   bouncing = s.bouncing OR excluded.bouncing, last_bounce_at = now(),"
+	    "   last_reason = excluded.last_reason RETURNING 1)"
+	    " SELECT coalesce((SELECT ticket_id FROM o LIMIT 1),"
+	    "  (SELECT ticket_id FROM outbox WHERE $1::text IS NOT NULL AND message_id = $1),"
+	    "  0), (SELECT count(*) FROM a)",
+	    4, p, NULL, &rc, err);
+	g_free(recipients);
+	g_free(reason);
+	if (res == NULL)
+		return rc;
+	*ticket_r = store_sql_i64(res, 0, 0);
+	PQclear(res);
+	return SPOC_OK;
+}
+
+/* The first ticket a minted Message-ID (verified HMAC) in In-Reply-To or References names,
+ * newest first; 0 when none. */
+static int64_t minted_ticket(const struct mail *m, const struct ingest_decision *d)
+{
+	int64_t ticket = 0;
+
+	if (d->keys == NULL)
+		return 0;
+	if (m->in_reply_to != NULL &&
+	    thread_verify_message_id(d->keys, m->in_reply_to, d->message_id_domain, &ticket))
+		return ticket;
+	for (guint i = m->references != NULL ? m->references->len : 0; i > 0; i--)
+		if (thread_verify_message_id(d->keys, g_ptr_array_index(m->references, i - 1),
+					     d->message_id_domain, &ticket))
+			return ticket;
+	return 0;
+}
+
+/* The ticket a verified reply token in a recipient address (desk+TOKEN@) names; 0 when none. */
+static int64_t token_ticket(const struct mail *m, const struct ingest_decision *d)
+{
+	const GPtrArray *lists[] = {m->to, m->cc};
+	int64_t ticket = 0, agent = 0;
+
+	for (size_t l = 0; d->keys != NULL && l < G_N_ELEMENTS(lists); l++)
+		for (guint i = 0; lists[l] != NULL && i < lists[l]->len; i++) {
+			const struct mail_addr *a = g_ptr_array_index(lists[l], i);
+			char *token = a->addr != NULL
+					  ? thread_token_from_address(a->addr, d->desk_addresses)
+					  : NULL;
+			gboolean ok = token != NULL &&
+				      thread_verify_reply_token(d->keys, token, &ticket, &agent);
+
+			g_free(token);
+			if (ok)
+				return ticket;
+		}
+	return 0;
+}
+
+static enum thread_status status_from_name(const char *name)
+{
+	static const char *const names[] = {"new", "in-progress", "pending", "resolved", "closed"};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+		if (strcmp(name, names[i]) == 0)
+			return (enum thread_status)i;
+	return THREAD_CLOSED; /* unknown: treat as final */
+}
+
+/* Fills what thread_decide() needs to know about one ticket: its status, when it was resolved,
+ * and whether the sender is one of its participants. */
+static int candidate_fill(struct store *st, int64_t ticket, const struct mail *m,
+			  struct thread_candidate *c, struct errbuf *err)
+{
+	char tk[24];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	memset(c, 0, sizeof(*c));
+	if (ticket == 0)
+		return SPOC_OK;
+	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, ticket);
+	const char *p[] = {tk, m->from.addr};
+	res = store_sql_run(st, "threading",
+			    "SELECT t.status, extract(epoch FROM t.resolved_at)::bigint,"
+			    " $2::text IS NOT NULL AND EXISTS (SELECT 1 FROM participants p"
+			    "  WHERE p.ticket_id = t.id AND p.address = lower($2))"
+			    " FROM tickets t WHERE t.id = $1::bigint",
+			    2, p, NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	if (PQntuples(res) > 0) {
+		c->ticket_id = ticket;
+		c->status = status_from_name(PQgetvalue(res, 0, 0));
+		if (!PQgetisnull(res, 0, 1))
+			c->resolved_at = g_date_time_new_from_unix_utc(store_sql_i64(res, 0, 1));
+		c->sender_is_participant = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+		/* Agent authority needs proof (an agent reply token, or aligned DKIM/DMARC from a
+		 * trusted authserv-id); a From that names an agent is not proof. */
+		c->sender_is_agent = FALSE;
+	}
+	PQclear(res);
+	return SPOC_OK;
+}
+
+/* Where the mail belongs, decided by thread_decide() from what the database knows. */
+static int thread_find(struct store *st, const struct mail *m, const struct ingest_decision *d,
+		       struct thread_verdict *v, struct errbuf *err)
+{
+	struct thread_facts f = {0};
+	int64_t stored = 0, tagged = 0;
+	int rc;
+
+	if ((rc = find_thread(st, m, &stored, err)) != SPOC_OK ||
+	    (rc = find_tagged(st, d->subject_tag, &tagged, err)) != SPOC_OK)
+		return rc;
+	if ((rc = candidate_fill(st, minted_ticket(m, d), m, &f.by_minted_id, err)) == SPOC_OK &&
+	    (rc = candidate_fill(st, stored, m, &f.by_stored_id, err)) == SPOC_OK &&
+	    (rc = candidate_fill(st, token_ticket(m, d), m, &f.by_token, err)) == SPOC_OK)
+		rc = candidate_fill(st, tagged, m, &f.by_subject_tag, err);
+	if (rc == SPOC_OK) {
+		f.now = g_date_time_new_now_utc();
+		f.reopen_window_s = d->reopen_window_s;
+		thread_decide(&f, v);
+		g_date_time_unref(f.now);
+	}
+	g_clear_pointer(&f.by_minted_id.resolved_at, g_date_time_unref);
+	g_clear_pointer(&f.by_stored_id.resolved_at, g_date_time_unref);
+	g_clear_pointer(&f.by_token.resolved_at, g_date_time_unref);
+	g_clear_pointer(&f.by_subject_tag.resolved_at, g_date_time_unref);
+	return rc;
+}
+
 /* Records one parsed mail (duplicate check, threading, ticket, acknowledgement) in the caller's
  * transaction, without any ingest_log row: res_r gets the outcome, *message_row_r the message row
  * it became or duplicates (0 if none), *detail_r the reason for the log (static or borrowed). */
@@ -533,6 +700,7 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 {
 	char tk[24];
 	int64_t thread = 0;
+	struct thread_verdict verdict;
 	int rc = SPOC_OK;
 	PGresult *res;
 
@@ -563,20 +731,44 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 	}
 	PQclear(res);
 
-	if ((rc = find_thread(st, mail, &thread, err)) != SPOC_OK ||
-	    (thread == 0 && (rc = find_tagged(st, mail, d->subject_tag, &thread, err)) != SPOC_OK))
+	if ((rc = thread_find(st, mail, d, &verdict, err)) != SPOC_OK)
 		return rc;
+	if (d->bounce != NULL) {
+		int64_t bounced_ticket = 0;
 
-	if (thread != 0) {
+		if ((rc = bounce_record(st, d->bounce, &bounced_ticket, err)) != SPOC_OK)
+			return rc;
+		/* the failure belongs with the ticket whose notification bounced */
+		if (bounced_ticket != 0) {
+			verdict.action = THREAD_ATTACH;
+			verdict.ticket_id = bounced_ticket;
+		}
+	}
+	/* Automatic mail (an out-of-office, our own notification coming back) is recorded on the
+	 * ticket it names, whoever sent it: nothing is ever sent because of it, so it opens no way
+	 * into the ticket; and it never reopens one or opens a follow-up. */
+	if (d->automatic_why != NULL && verdict.action == THREAD_REOPEN)
+		verdict.action = THREAD_ATTACH;
+	if (d->automatic_why != NULL && verdict.action == THREAD_NEW_LINKED) {
+		verdict.action = THREAD_ATTACH;
+		verdict.ticket_id = verdict.link_ticket_id;
+	}
+	if (verdict.action == THREAD_ATTACH || verdict.action == THREAD_REOPEN) {
+		thread = verdict.ticket_id;
 		g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, thread);
 		if ((rc = insert_message(st, tk, raw, raw_len, mail, d->automatic_why,
 					 message_row_r, err)) != SPOC_OK)
 			return rc;
-		const char *tp[] = {tk};
-		res = store_sql_run(st, "tickets",
-				    "UPDATE tickets SET updated_at = now() WHERE id = $1::bigint"
-				    " RETURNING display",
-				    1, tp, NULL, &rc, err);
+		const char *tp[] = {tk, verdict.action == THREAD_REOPEN ? "t" : "f",
+				    mail->from.addr};
+		res = store_sql_run(
+		    st, "tickets",
+		    "WITH who AS (SELECT set_config('spocd.actor', coalesce($3, ''), true),"
+		    "  set_config('spocd.via', 'email', true))"
+		    " UPDATE tickets SET updated_at = now(), status = CASE WHEN $2::boolean"
+		    "  THEN 'in-progress' ELSE status END"
+		    " WHERE id = $1::bigint AND (SELECT count(*) FROM who) = 1 RETURNING display",
+		    3, tp, NULL, &rc, err);
 		if (res == NULL)
 			return rc;
 		res_r->ticket_id = thread;
@@ -584,7 +776,7 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 			  sizeof(res_r->ticket_number));
 		PQclear(res);
 		res_r->outcome = d->automatic_why != NULL ? INGEST_AUTOMATIC : INGEST_REPLY;
-		*detail_r = d->automatic_why;
+		*detail_r = d->automatic_why != NULL ? d->automatic_why : verdict.why;
 		return SPOC_OK;
 	}
 
@@ -602,8 +794,20 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 		SPOC_OK ||
 	    (rc = queue_ack(st, d, *message_row_r, res_r, err)) != SPOC_OK)
 		return rc;
+	if (verdict.action == THREAD_NEW_LINKED) {
+		char linked[24];
+
+		g_snprintf(linked, sizeof(linked), "%" G_GINT64_FORMAT, verdict.link_ticket_id);
+		const char *lp[] = {tk, linked, verdict.link_kind};
+		if ((rc = store_sql_exec(
+			 st, "ticket_links",
+			 "INSERT INTO ticket_links (ticket_id, linked_ticket_id, kind)"
+			 " VALUES ($1::bigint, $2::bigint, $3) ON CONFLICT DO NOTHING",
+			 3, lp, err)) != SPOC_OK)
+			return rc;
+	}
 	res_r->outcome = INGEST_TICKET;
-	*detail_r = d->kind_rule;
+	*detail_r = verdict.action == THREAD_NEW_LINKED ? verdict.why : d->kind_rule;
 	return SPOC_OK;
 }
 
@@ -630,6 +834,27 @@ int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidit
 		return rc;
 	return finish_log(st, log_id, store_outcome_name(res_r->outcome), message_row,
 			  res_r->ticket_id, detail, err);
+}
+
+int store_secret(struct store *st, const char *name, char **value_r, struct errbuf *err)
+{
+	const char *p[] = {name};
+	int rc = SPOC_OK;
+	PGresult *res =
+	    store_sql_run(st, "spocd_secrets", "SELECT value FROM spocd_secrets WHERE name = $1", 1,
+			  p, NULL, &rc, err);
+
+	*value_r = NULL;
+	if (res == NULL)
+		return rc;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return errbuf_set(err, SPOC_ETEMP, "spocd_secrets: no secret \"%s\" (migrations?)",
+				  name);
+	}
+	*value_r = g_strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return SPOC_OK;
 }
 
 int store_record_mail(struct store *st, const char *raw, size_t raw_len, const struct mail *mail,

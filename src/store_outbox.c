@@ -38,7 +38,9 @@ int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbu
 	    "SELECT o.id, o.kind, o.ticket_id, t.display, t.kind, t.subject, o.recipient,"
 	    "  o.recipient_name, o.language, o.message_id,"
 	    "  CASE WHEN m.message_id_synthetic THEN NULL ELSE m.message_id END,"
-	    "  array_to_string(m.refs, E'\\n'), o.attempts"
+	    "  array_to_string(m.refs, E'\\n'), o.attempts, t.priority,"
+	    "  coalesce(extract(epoch FROM t.first_response_due)::bigint, 0),"
+	    "  coalesce(extract(epoch FROM t.resolution_due)::bigint, 0)"
 	    " FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
 	    " LEFT JOIN messages m ON m.id = o.in_reply_to_message"
 	    " WHERE o.state = 'pending' AND o.next_attempt_at <= now()"
@@ -79,6 +81,9 @@ int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbu
 	if (r->in_reply_to != NULL)
 		g_ptr_array_add(r->references, g_strdup(r->in_reply_to));
 	r->attempts = (int)store_sql_i64(res, 0, 12);
+	r->ticket_priority = (int)store_sql_i64(res, 0, 13);
+	r->first_response_due = store_sql_i64(res, 0, 14);
+	r->resolution_due = store_sql_i64(res, 0, 15);
 	PQclear(res);
 	*row_r = r;
 	return SPOC_OK;

@@ -519,17 +519,11 @@ static void test_invalid_utf8(void **state)
 	reply_parts_clear(&p);
 }
 
-/* Splits text and fails if that takes longer than five seconds (quadratic time on these inputs
- * takes minutes); returns the parts, checked for the partition. */
+/* Splits a big or hostile text and checks the partition. How fast is for a benchmark to say;
+ * quadratic time on these inputs would still run into ctest's timeout. */
 static void split_timed(const char *label, const char *text, struct reply_parts *p)
 {
-	gint64 t0 = g_get_monotonic_time(), us;
-
 	reply_split(text, p);
-	us = g_get_monotonic_time() - t0;
-	printf("%s: %zu bytes in %.3f s\n", label, strlen(text), (double)us / 1e6);
-	if (us > 5000000)
-		fail_msg("%s: %" G_GINT64_FORMAT " us", label, us);
 	check_partition(label, text, p);
 }
 

@@ -16,7 +16,9 @@ static const char *const allowed[] = {"a", "b", "c", NULL};
 
 /* The fields outbox.c gives an acknowledgement (its ack_allowed). */
 static const char *const ack_allowed[] = {
-    "requester_name", "ticket", "kind", "subject", "desk_name", "desk_address", NULL,
+    "requester_name", "ticket",	      "kind",	  "subject",
+    "desk_name",      "desk_address", "priority", "first_response_due",
+    "resolution_due", NULL,
 };
 
 struct fixture {
@@ -183,6 +185,9 @@ static void check_shipped(const char *lang, const char *kind, const char *must_c
 	g_hash_table_insert(vars, "subject", "Impresora caída — planta 2");
 	g_hash_table_insert(vars, "desk_name", "Service Desk TI");
 	g_hash_table_insert(vars, "desk_address", "soporte@example.org");
+	g_hash_table_insert(vars, "priority", "P2");
+	g_hash_table_insert(vars, "first_response_due", "lunes 23 nov 2026, 10:15 CET");
+	g_hash_table_insert(vars, "resolution_due", "martes 24 nov 2026, 18:00 CET");
 	out = template_render(t, vars);
 	assert_true(g_utf8_validate(out, -1, NULL));
 	assert_null(strstr(out, "{{"));
@@ -192,6 +197,9 @@ static void check_shipped(const char *lang, const char *kind, const char *must_c
 	assert_non_null(strstr(out, "Impresora caída — planta 2"));
 	assert_non_null(strstr(out, "Service Desk TI"));
 	assert_non_null(strstr(out, "soporte@example.org"));
+	assert_non_null(strstr(out, "P2"));
+	assert_non_null(strstr(out, "lunes 23 nov 2026, 10:15 CET"));
+	assert_non_null(strstr(out, "martes 24 nov 2026, 18:00 CET"));
 	assert_non_null(strstr(out, must_contain));
 	/* no line a mail client would have to wrap */
 	lines = g_strsplit(out, "\n", -1);
