@@ -1,5 +1,5 @@
-/* Pure decisions about one parsed mail: is it automatic (never acknowledged), is it an incident
- * or a service request, and which language should we answer in. No I/O. */
+/* Pure decisions about one parsed mail: is it automatic (never acknowledged) and of which kind,
+ * and which language should we answer in. Incident or request is rules.c's. No I/O. */
 #ifndef SPOC_CLASSIFY_H
 #define SPOC_CLASSIFY_H
 
@@ -50,10 +50,6 @@ const char *classify_auto_kind_name(enum classify_auto_kind kind);
  * CLASSIFY_PERSON. *why_r gets the same static description. */
 gboolean classify_is_automatic(const struct mail *mail, const char *const *desk_addresses,
 			       const char **why_r);
-
-/* Incident or request from keyword rules in Spanish and English over subject and text; dflt when
- * nothing matches. *rule_r gets a static description of the rule that decided. */
-enum spoc_kind classify_kind(const struct mail *mail, enum spoc_kind dflt, const char **rule_r);
 
 /* "es" or "en", from the words of the subject and text; dflt when undecided. Static string. */
 const char *classify_language(const struct mail *mail, const char *dflt);

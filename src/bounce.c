@@ -8,6 +8,8 @@
  * BOUNCE_SCAN_MAX bytes of any part are read, and every string handed out is valid UTF-8. */
 #include "bounce.h"
 
+#include "text.h"
+
 #include <string.h>
 
 /* Bytes of one part (text, DSN fields, returned message) that are looked at: the useful part of
@@ -827,18 +829,6 @@ static gboolean null_return_path(const struct mail *mail)
 	return TRUE;
 }
 
-/* A local part or display name lower-cased without '-', '_', '.' and spaces; caller frees. */
-static char *squash(const char *s, gboolean at_stop)
-{
-	const char *at = at_stop ? strrchr(s, '@') : NULL;
-	GString *out = g_string_new(NULL);
-
-	for (const char *p = s; *p != '\0' && (at == NULL || p < at); p++)
-		if (*p != '-' && *p != '_' && *p != '.' && *p != ' ')
-			g_string_append_c(out, g_ascii_tolower(*p));
-	return g_string_free(out, FALSE);
-}
-
 enum sender {
 	SENDER_PERSON,
 	SENDER_NOREPLY,	   /* no-reply@, or no usable From at all: machines of every kind, or a
@@ -854,7 +844,7 @@ static enum sender sender_of(const struct mail *mail)
 	char *s;
 
 	if (mail->from.addr != NULL) {
-		s = squash(mail->from.addr, TRUE);
+		s = text_squash(mail->from.addr, TRUE);
 		if (strcmp(s, "mailerdaemon") == 0 || strcmp(s, "maildaemon") == 0 ||
 		    strcmp(s, "maildeliverysystem") == 0 || strcmp(s, "maildeliverysubsystem") == 0)
 			kind = SENDER_DAEMON;
@@ -866,7 +856,7 @@ static enum sender sender_of(const struct mail *mail)
 		g_free(s);
 	}
 	if (kind == SENDER_PERSON && mail->from.name != NULL) {
-		s = squash(mail->from.name, FALSE);
+		s = text_squash(mail->from.name, FALSE);
 		if (strcmp(s, "mailerdaemon") == 0 || strcmp(s, "maildaemon") == 0 ||
 		    strcmp(s, "maildeliverysystem") == 0 || strcmp(s, "maildeliverysubsystem") == 0)
 			kind = SENDER_DAEMON;

@@ -1,11 +1,11 @@
-/* Pure decisions about one parsed mail, no I/O: was it sent by a machine (then it is never
- * acknowledged, so two robots cannot talk to each other forever), is it an incident (something
- * is broken) or a service request (please give me something), and should we answer in Spanish or
- * English. The keyword rules are deliberately simple and visible: every decision comes with a
- * static string naming the rule, which main.c logs and the ticket keeps. */
+/* Pure decisions about one parsed mail, no I/O: was it sent by a machine, and what kind of
+ * machine (then it is never acknowledged, so two robots cannot talk to each other forever), and
+ * should we answer in Spanish or English. Every decision comes with a static string naming the
+ * rule, which main.c logs and the ticket keeps. Incident or request is decided by rules.c. */
 #include "classify.h"
 
 #include "bounce.h"
+#include "text.h"
 
 #include <string.h>
 
@@ -20,150 +20,6 @@ static const char *own_text(const struct mail *mail)
 	if (mail->text_new != NULL && mail->text_new[0] != '\0')
 		return mail->text_new;
 	return mail->text != NULL ? mail->text : "";
-}
-
-/* Keyword rules: a pattern (GRegex, case-insensitive, UTF-8) and what to call it when it decides
- * in the subject or in the text. */
-struct keyword {
-	const char *re;
-	const char *subject_why;
-	const char *text_why;
-};
-
-#define KW(kind, re, label)                                                                        \
-	{                                                                                          \
-		re, "subject: " kind " keyword \"" label "\"",                                     \
-		    "text: " kind " keyword \"" label "\""                                         \
-	}
-
-static const struct keyword incident_kw[] = {
-    KW("incident", "no funciona", "no funciona"),
-    KW("incident", "error", "error"),
-    KW("incident", "ca[ií]d[oa]", "caído"),
-    KW("incident", "no puedo (acceder|entrar|iniciar)", "no puedo acceder"),
-    KW("incident", "no arranca", "no arranca"),
-    KW("incident", "averiad", "averiado"),
-    KW("incident", "fall[oó]", "fallo"),
-    KW("incident", "\\bdown\\b", "down"),
-    KW("incident", "broken", "broken"),
-    KW("incident", "not working", "not working"),
-    KW("incident", "cannot (log ?in|access|connect)", "cannot log in"),
-    KW("incident", "can[’']?t (log ?in|access|connect)", "can't log in"),
-    KW("incident", "crash", "crash"),
-    KW("incident", "outage", "outage"),
-};
-
-static const struct keyword request_kw[] = {
-    KW("request", "solicit", "solicitud"),
-    KW("request", "necesito", "necesito"),
-    KW("request", "alta de usuario", "alta de usuario"),
-    KW("request", "acceso a", "acceso a"),
-    KW("request", "\\brequest", "request"),
-    KW("request", "new laptop", "new laptop"),
-    KW("request", "please install", "please install"),
-    KW("request", "instalar", "instalar"),
-    KW("request", "could (you|I) (get|have)", "could I get"),
-    KW("request", "\\bneed (a|an|access)\\b", "need a"),
-    KW("request", "password reset", "password reset"),
-    KW("request", "restablecer (la )?contrase[ñn]a", "restablecer contraseña"),
-};
-
-static GRegex *incident_re[G_N_ELEMENTS(incident_kw)];
-static GRegex *request_re[G_N_ELEMENTS(request_kw)];
-
-/* Compiles the keyword tables once per process; they live until exit. */
-static void keywords_init(void)
-{
-	static gsize once;
-
-	if (!g_once_init_enter(&once))
-		return;
-	for (size_t i = 0; i < G_N_ELEMENTS(incident_kw); i++)
-		incident_re[i] =
-		    g_regex_new(incident_kw[i].re, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
-	for (size_t i = 0; i < G_N_ELEMENTS(request_kw); i++)
-		request_re[i] =
-		    g_regex_new(request_kw[i].re, G_REGEX_CASELESS | G_REGEX_OPTIMIZE, 0, NULL);
-	g_once_init_leave(&once, 1);
-}
-
-/* Counts the matches of a table in s; *first_r gets the index of the first pattern (in table
- * order) that matched, or -1. */
-static int keywords_count(GRegex *const *re, size_t n, const char *s, int *first_r)
-{
-	int count = 0;
-
-	*first_r = -1;
-	for (size_t i = 0; i < n; i++) {
-		GMatchInfo *mi = NULL;
-
-		if (re[i] == NULL)
-			continue;
-		for (g_regex_match(re[i], s, 0, &mi); g_match_info_matches(mi);
-		     g_match_info_next(mi, NULL)) {
-			count++;
-			if (*first_r < 0)
-				*first_r = (int)i;
-		}
-		g_match_info_free(mi);
-	}
-	return count;
-}
-
-/* NFC copy of at most max bytes of s (cut on a character boundary), so that "está" typed with a
- * combining accent matches too; caller frees. */
-static char *text_prepare(const char *s, size_t max)
-{
-	size_t len = strlen(s);
-	char *nfc;
-
-	if (len > max)
-		len = (size_t)(g_utf8_find_prev_char(s, s + max + 1) - s);
-	nfc = g_utf8_normalize(s, (gssize)len, G_NORMALIZE_NFC);
-	return nfc != NULL ? nfc : g_strndup(s, len);
-}
-
-/* Decides one field: TRUE when any keyword matched, with the kind and rule. More matches win;
- * a tie goes to incident, since a broken thing is the more urgent reading. */
-static gboolean kind_of_field(const char *s, gboolean subject, enum spoc_kind *kind_r,
-			      const char **rule_r)
-{
-	int fi, fr;
-	int ni = keywords_count(incident_re, G_N_ELEMENTS(incident_re), s, &fi);
-	int nr = keywords_count(request_re, G_N_ELEMENTS(request_re), s, &fr);
-
-	if (ni == 0 && nr == 0)
-		return FALSE;
-	if (ni >= nr) {
-		*kind_r = SPOC_KIND_INCIDENT;
-		*rule_r = subject ? incident_kw[fi].subject_why : incident_kw[fi].text_why;
-	} else {
-		*kind_r = SPOC_KIND_REQUEST;
-		*rule_r = subject ? request_kw[fr].subject_why : request_kw[fr].text_why;
-	}
-	return TRUE;
-}
-
-enum spoc_kind classify_kind(const struct mail *mail, enum spoc_kind dflt, const char **rule_r)
-{
-	enum spoc_kind kind = dflt;
-	const char *rule = "default", *dummy;
-	char *s;
-	gboolean found;
-
-	if (rule_r == NULL)
-		rule_r = &dummy;
-	keywords_init();
-	s = text_prepare(mail->subject != NULL ? mail->subject : "", CLASSIFY_TEXT_MAX);
-	found = kind_of_field(s, TRUE, &kind, &rule);
-	g_free(s);
-	if (!found) {
-		s = text_prepare(own_text(mail), CLASSIFY_TEXT_MAX);
-		kind_of_field(s, FALSE, &kind, &rule);
-		g_free(s);
-	}
-	*rule_r = rule;
-	return kind;
 }
 
 /* Frequent short words that only one of the two languages uses. */
@@ -212,10 +68,10 @@ const char *classify_language(const struct mail *mail, const char *dflt)
 	int es = 0, en = 0;
 	char *s;
 
-	s = text_prepare(mail->subject != NULL ? mail->subject : "", CLASSIFY_TEXT_MAX);
+	s = text_nfc_prefix(mail->subject != NULL ? mail->subject : "", CLASSIFY_TEXT_MAX);
 	language_count(s, &es, &en);
 	g_free(s);
-	s = text_prepare(own_text(mail), CLASSIFY_TEXT_MAX);
+	s = text_nfc_prefix(own_text(mail), CLASSIFY_TEXT_MAX);
 	language_count(s, &es, &en);
 	g_free(s);
 	if (es >= 3 && es > en)
@@ -311,20 +167,6 @@ static const char *auto_submitted_why(const char *v)
 	return "Auto-Submitted present and not \"no\"";
 }
 
-/* A local part or display name lower-cased without '-', '_', '.' and spaces, so "no-reply",
- * "no_reply" and "do.not.reply" compare alike; only the part before the last '@' when at_stop.
- * Caller frees. */
-static char *squash(const char *s, gboolean at_stop)
-{
-	const char *at = at_stop ? strrchr(s, '@') : NULL;
-	GString *out = g_string_new(NULL);
-
-	for (const char *p = s; *p != '\0' && (at == NULL || p < at); p++)
-		if (*p != '-' && *p != '_' && *p != '.' && *p != ' ')
-			g_string_append_c(out, g_ascii_tolower(*p));
-	return g_string_free(out, FALSE);
-}
-
 /* The mail systems' own senders: the ones bounces come from. A display name counts only when it
  * is nothing but such a name ("MAILER-DAEMON <>", "Mail Delivery System <mta@...>"): a person
  * called "Mailer Daemon Fan" is a person. */
@@ -334,7 +176,7 @@ static const char *daemon_sender_why(const struct mail *mail)
 	char *s;
 
 	if (mail->from.addr != NULL) {
-		s = squash(mail->from.addr, TRUE);
+		s = text_squash(mail->from.addr, TRUE);
 		if (strcmp(s, "mailerdaemon") == 0 || strcmp(s, "maildaemon") == 0 ||
 		    strcmp(s, "maildeliverysystem") == 0 || strcmp(s, "maildeliverysubsystem") == 0)
 			why = "sender mailer-daemon";
@@ -345,7 +187,7 @@ static const char *daemon_sender_why(const struct mail *mail)
 		g_free(s);
 	}
 	if (why == NULL && mail->from.name != NULL) {
-		s = squash(mail->from.name, FALSE);
+		s = text_squash(mail->from.name, FALSE);
 		if (strcmp(s, "mailerdaemon") == 0 || strcmp(s, "maildaemon") == 0 ||
 		    strcmp(s, "maildeliverysystem") == 0 || strcmp(s, "maildeliverysubsystem") == 0)
 			why = "sender mailer-daemon (display name)";
@@ -362,7 +204,7 @@ static gboolean noreply_sender(const struct mail *mail)
 
 	if (mail->from.addr == NULL)
 		return FALSE;
-	s = squash(mail->from.addr, TRUE);
+	s = text_squash(mail->from.addr, TRUE);
 	yes = g_str_has_prefix(s, "noreply") || g_str_has_prefix(s, "donotreply");
 	g_free(s);
 	return yes;
@@ -569,7 +411,14 @@ static const char forward_re[] = SUBJ_LEAD "(?:fwd?|rv|wg|tr|enc|reenv)\\s*[:：
 
 static GRegex *ooo_subject_re[G_N_ELEMENTS(ooo_subjects)];
 static GRegex *ooo_text_re[G_N_ELEMENTS(ooo_texts)];
-static GRegex *ooo_return, *forward, *jmrp;
+/* Words that say something is broken: an "I am out of the office" text that also says one of
+ * these is a person reporting a problem, not an auto-reply. */
+static const char problem_re[] =
+    "no funciona|error|ca[ií]d[oa]|no puedo (acceder|entrar|iniciar|conectar)|no arranca|"
+    "averiad|fall[oó]|\\bdown\\b|broken|not working|cannot (log ?in|access|connect)|"
+    "can[’']?t (log ?in|access|connect)|crash|outage";
+
+static GRegex *ooo_return, *forward, *jmrp, *problem;
 
 /* Compiles the out-of-office patterns once per process; they live until exit. */
 static void ooo_init(void)
@@ -586,6 +435,7 @@ static void ooo_init(void)
 	ooo_return = g_regex_new(ooo_return_re, f, 0, NULL);
 	forward = g_regex_new(forward_re, f, 0, NULL);
 	jmrp = g_regex_new(jmrp_re, f, 0, NULL);
+	problem = g_regex_new(problem_re, f, 0, NULL);
 	g_once_init_leave(&once, 1);
 }
 
@@ -597,7 +447,7 @@ static gboolean re_match(const GRegex *re, const char *s)
 static const char *ooo_subject_why(const struct mail *mail)
 {
 	const char *why = NULL;
-	char *s = text_prepare(mail->subject != NULL ? mail->subject : "", OOO_WINDOW);
+	char *s = text_nfc_prefix(mail->subject != NULL ? mail->subject : "", OOO_WINDOW);
 
 	for (size_t i = 0; why == NULL && i < G_N_ELEMENTS(ooo_subjects); i++)
 		if (re_match(ooo_subject_re[i], s))
@@ -637,19 +487,18 @@ static const char *ooo_text_why(const struct mail *mail)
 {
 	const char *own = own_text(mail), *why = NULL;
 	char *head, *s;
-	int first;
 
 	if (strlen(own) > OOO_TEXT_MAX)
 		return NULL;
 	head = first_lines(own);
-	s = text_prepare(head, OOO_WINDOW);
+	s = text_nfc_prefix(head, OOO_WINDOW);
 	g_free(head);
 	for (size_t i = 0; why == NULL && i < G_N_ELEMENTS(ooo_texts); i++)
 		if (re_match(ooo_text_re[i], s))
 			why = ooo_texts[i].why;
 	if (why != NULL && !re_match(ooo_return, s))
 		why = NULL;
-	if (why != NULL && keywords_count(incident_re, G_N_ELEMENTS(incident_re), s, &first) > 0)
+	if (why != NULL && re_match(problem, s))
 		why = NULL;
 	g_free(s);
 	return why;
@@ -665,7 +514,7 @@ static const char *exchange_rule_why(const struct mail *mail, gboolean *reply_r)
 
 	if (mail_header(mail, "X-Auto-Response-Suppress") == NULL)
 		return NULL;
-	s = text_prepare(mail->subject != NULL ? mail->subject : "", OOO_WINDOW);
+	s = text_nfc_prefix(mail->subject != NULL ? mail->subject : "", OOO_WINDOW);
 	fwd = re_match(forward, s);
 	g_free(s);
 	if (fwd)
@@ -792,7 +641,6 @@ enum classify_auto_kind classify_automatic(const struct mail *mail,
 	if (why_r == NULL)
 		why_r = &dummy;
 	*why_r = "no automatic-mail rule matched";
-	keywords_init();
 	ooo_init();
 	if ((kind = bounce_rules(mail, why_r)) != CLASSIFY_PERSON)
 		return kind;

@@ -6,6 +6,8 @@
  * configuration has none: it is ordered by how strong the evidence is (see kind_strong). */
 #include "rules.h"
 
+#include "text.h"
+
 #include <string.h>
 
 /* Subject and text beyond this are not looked at: what a person asks is at the top, and a 25 MB
@@ -367,19 +369,6 @@ struct facts {
 	GPtrArray *recipients;	 /* char *, lower case: the desk addresses it was sent to */
 };
 
-/* NFC copy of at most max bytes of s (cut on a character boundary), so that "está" typed with a
- * combining accent matches too; caller frees. */
-static char *text_prepare(const char *s, size_t max)
-{
-	size_t len = strlen(s);
-	char *nfc;
-
-	if (len > max)
-		len = (size_t)(g_utf8_find_prev_char(s, s + max + 1) - s);
-	nfc = g_utf8_normalize(s, (gssize)len, G_NORMALIZE_NFC);
-	return nfc != NULL ? nfc : g_strndup(s, len);
-}
-
 /* A desk address, or a plus-address of one (help+request@ reaches help@'s mailbox). */
 static gboolean is_desk(const struct rules *rules, const char *addr)
 {
@@ -421,8 +410,8 @@ static void facts_init(struct facts *f, const struct rules *rules, const struct 
 	const char *at;
 
 	f->mail = mail;
-	f->subject = text_prepare(mail->subject != NULL ? mail->subject : "", RULES_TEXT_MAX);
-	f->text = text_prepare(text != NULL ? text : "", RULES_TEXT_MAX);
+	f->subject = text_nfc_prefix(mail->subject != NULL ? mail->subject : "", RULES_TEXT_MAX);
+	f->text = text_nfc_prefix(text != NULL ? text : "", RULES_TEXT_MAX);
 	f->from = mail->from.addr != NULL ? g_ascii_strdown(mail->from.addr, -1) : NULL;
 	at = f->from != NULL ? strrchr(f->from, '@') : NULL;
 	f->from_domain = at != NULL ? at + 1 : NULL;

@@ -1,11 +1,12 @@
 /* libFuzzer target for the parser entry point of incoming mail: raw bytes -> mime_parse() with the
- * daemon's kinds of limits (attachments, TNEF, uuencode, reply split and HTML included), then every
- * pure decision that reads the result (automatic, kind, language, ticket tag), and the whole of
- * `spocctl inspect` (parse, decide, JSON) on the same bytes, so a crash, leak or UB anywhere a
- * stranger's bytes reach is found. */
+ * daemon's kinds of limits (attachments, TNEF, uuencode, reply split and HTML included), then
+ * every pure decision that reads the result (automatic, kind and priority rules, language,
+ * ticket tag), and the whole of `spocctl inspect` (parse, decide, JSON) on the same bytes, so a
+ * crash, leak or UB anywhere a stranger's bytes reach is found. */
 #include "classify.h"
 #include "inspect.h"
 #include "mime.h"
+#include "rules.h"
 #include "ticket.h"
 
 #include <stdint.h>
@@ -36,7 +37,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mime_parse((const char *)data, size, &limits, &mail, &err) != SPOC_OK)
 		return 0;
 	classify_is_automatic(mail, desk, &why);
-	classify_kind(mail, SPOC_KIND_INCIDENT, &why);
+	{
+		static struct rules *rules;
+		struct rules_verdict v;
+
+		if (rules == NULL)
+			rules = rules_new_builtin(desk, SPOC_KIND_INCIDENT);
+		rules_decide(rules, mail, NULL, &v);
+	}
 	classify_language(mail, "es");
 	ticket_find_tag(mail->subject, &kind, &number);
 	mail_free(&mail);

@@ -572,71 +572,6 @@ static void test_kind_names(void **state)
 }
 
 /* Asserts the kind and the rule that decided it. */
-static void check_kind(const char *subject, const char *body, enum spoc_kind dflt,
-		       enum spoc_kind expect, const char *rule)
-{
-	struct mail *m = mk("Ana <ana@example.org>", "", subject, body);
-	const char *got_rule = NULL;
-	enum spoc_kind got = classify_kind(m, dflt, &got_rule);
-
-	if (got != expect || strcmp(got_rule, rule) != 0)
-		fail_msg("\"%s\" / \"%s\": got %d (%s), expected %d (%s)", subject, body, got,
-			 got_rule, expect, rule);
-	mail_free(&m);
-}
-
-static void test_kind_spanish(void **state)
-{
-	(void)state;
-	check_kind("La impresora no funciona", "", SPOC_KIND_REQUEST, SPOC_KIND_INCIDENT,
-		   "subject: incident keyword \"no funciona\"");
-	check_kind("Servidor CAÍDO", "", SPOC_KIND_REQUEST, SPOC_KIND_INCIDENT,
-		   "subject: incident keyword \"caído\"");
-	check_kind("Consulta", "Hola, no puedo acceder al correo desde ayer.", SPOC_KIND_REQUEST,
-		   SPOC_KIND_INCIDENT, "text: incident keyword \"no puedo acceder\"");
-	check_kind("Solicitud de alta de usuario", "Para la nueva compañera.", SPOC_KIND_INCIDENT,
-		   SPOC_KIND_REQUEST, "subject: request keyword \"solicitud\"");
-	check_kind("Portátil", "Necesito instalar el programa de contabilidad.", SPOC_KIND_INCIDENT,
-		   SPOC_KIND_REQUEST, "text: request keyword \"necesito\"");
-	check_kind("Contraseña", "Quiero restablecer la contraseña, por favor.", SPOC_KIND_INCIDENT,
-		   SPOC_KIND_REQUEST, "text: request keyword \"restablecer contraseña\"");
-}
-
-static void test_kind_english(void **state)
-{
-	(void)state;
-	check_kind("VPN is down", "", SPOC_KIND_REQUEST, SPOC_KIND_INCIDENT,
-		   "subject: incident keyword \"down\"");
-	check_kind("Help", "Outlook keeps crashing and I can't log in.", SPOC_KIND_REQUEST,
-		   SPOC_KIND_INCIDENT, "text: incident keyword \"can't log in\"");
-	check_kind("New starter", "Could I get a new laptop for Sam?", SPOC_KIND_INCIDENT,
-		   SPOC_KIND_REQUEST, "text: request keyword \"new laptop\"");
-	check_kind("Password reset please", "", SPOC_KIND_INCIDENT, SPOC_KIND_REQUEST,
-		   "subject: request keyword \"password reset\"");
-	/* "downtown" is not "down" */
-	check_kind("Office downtown", "See you there.", SPOC_KIND_REQUEST, SPOC_KIND_REQUEST,
-		   "default");
-}
-
-static void test_kind_precedence(void **state)
-{
-	(void)state;
-	/* the subject decides even when the body says otherwise */
-	check_kind("Request: new monitor", "The old one is broken, it crashed, outage everywhere.",
-		   SPOC_KIND_INCIDENT, SPOC_KIND_REQUEST, "subject: request keyword \"request\"");
-	/* same field, both kinds, one match each: incident */
-	check_kind("Solicito ayuda: la impresora no funciona", "", SPOC_KIND_REQUEST,
-		   SPOC_KIND_INCIDENT, "subject: incident keyword \"no funciona\"");
-	/* same field, more request matches than incident ones: request */
-	check_kind("Hi",
-		   "I need access to the share, please install Visio, request attached. "
-		   "The old PC had an error.",
-		   SPOC_KIND_INCIDENT, SPOC_KIND_REQUEST, "text: request keyword \"request\"");
-	/* nothing matches anywhere: the default, both ways */
-	check_kind("Hola", "Buenos días", SPOC_KIND_INCIDENT, SPOC_KIND_INCIDENT, "default");
-	check_kind("Hola", "Buenos días", SPOC_KIND_REQUEST, SPOC_KIND_REQUEST, "default");
-}
-
 static void check_lang(const char *subject, const char *body, const char *dflt, const char *expect)
 {
 	struct mail *m = mk("Ana <ana@example.org>", "", subject, body);
@@ -683,9 +618,6 @@ int main(void)
 	    cmocka_unit_test(test_auto_sender_names),
 	    cmocka_unit_test(test_auto_desk_address),
 	    cmocka_unit_test(test_auto_report),
-	    cmocka_unit_test(test_kind_spanish),
-	    cmocka_unit_test(test_kind_english),
-	    cmocka_unit_test(test_kind_precedence),
 	    cmocka_unit_test(test_language),
 	    cmocka_unit_test(test_kinds_bounce),
 	    cmocka_unit_test(test_kinds_ours),
