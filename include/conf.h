@@ -81,6 +81,14 @@ struct spoc_threading_conf {
 	int reopen_window_s; /* a requester's reply this long after resolution still reopens */
 };
 
+/* How much automatic mail one address or one ticket may get: two auto-responders must never
+ * ping-pong. What is over a limit is kept in the outbox as 'held', with the reason. */
+struct spoc_rate_conf {
+	int per_recipient_hour;
+	int per_recipient_day;
+	int per_ticket_day;
+};
+
 struct spoc_conf {
 	char *path;
 	char *database_conninfo;
@@ -89,6 +97,7 @@ struct spoc_conf {
 	struct spoc_desk_conf desk;
 	struct spoc_parsing_conf parsing;
 	struct spoc_threading_conf threading;
+	struct spoc_rate_conf rate;
 	struct rules
 	    *rules; /* the desk's judgement: kind, impact, urgency, priority (conf_rules.c) */
 	struct sla_conf *sla; /* SLA targets and business calendar (conf_rules.c) */

@@ -106,6 +106,7 @@ struct ingest_decision {
 	 * resolved ticket within reopen_window_s reopens it */
 	const struct thread_keys *keys;
 	int reopen_window_s;
+	const struct spoc_rate_conf *rate; /* limits on automatic mail, NULL: none */
 };
 
 struct ingest_result {
@@ -113,6 +114,7 @@ struct ingest_result {
 	int64_t ticket_id;	/* 0 when none */
 	char ticket_number[32]; /* e.g. INC-000123, "" when none */
 	int64_t outbox_id;	/* 0 when nothing was queued */
+	gboolean held;		/* the acknowledgement was over a rate limit: kept, not sent */
 };
 
 /* Records one fetched mail inside the caller's transaction: duplicate check (SHA-256, then a real

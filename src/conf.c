@@ -411,6 +411,11 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 	conf_read_sla(&r, &c->sla);
 	read_parsing(&r, c);
 	read_threading(&r, c);
+	c->rate.per_recipient_hour =
+	    conf_get_int(&r, "rate_limits.per_recipient_hour", 10, 1, 100000);
+	c->rate.per_recipient_day =
+	    conf_get_int(&r, "rate_limits.per_recipient_day", 40, 1, 100000);
+	c->rate.per_ticket_day = conf_get_int(&r, "rate_limits.per_ticket_day", 20, 1, 100000);
 	c->smtp.helo_name = conf_get_string(&r, "smtp.helo_name", "");
 	if (c->smtp.helo_name != NULL && c->smtp.helo_name[0] == '\0') {
 		g_free(c->smtp.helo_name);

@@ -155,6 +155,7 @@ const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
 	}
 	d->cc_watchers = conf->desk.cc_watchers;
 	d->reopen_window_s = conf->threading.reopen_window_s;
+	d->rate = &conf->rate;
 	d->desk_addresses = (const char *const *)conf->desk.addresses;
 	/* A person's message we could never answer: keep it for an operator. */
 	if (d->automatic_why == NULL && mail->from.addr == NULL)

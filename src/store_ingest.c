@@ -513,7 +513,7 @@ static int create_ticket(struct store *st, const struct mail *m, const struct in
 static int queue_ack(struct store *st, const struct ingest_decision *d, int64_t message_row,
 		     struct ingest_result *res_r, struct errbuf *err)
 {
-	char tk[24], mr[24];
+	char tk[24], mr[24], hour[16], day[16], tday[16];
 	/* HMAC-tagged: a reply naming it proves which ticket it answers (thread.c) */
 	char *mid = thread_mint_message_id(d->keys, res_r->ticket_id, d->message_id_domain);
 	int rc = SPOC_OK;
@@ -521,17 +521,54 @@ static int queue_ack(struct store *st, const struct ingest_decision *d, int64_t 
 
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, res_r->ticket_id);
 	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, message_row);
-	const char *p[] = {
-	    tk,		 mr, d->requester_addr, d->requester_name != NULL ? d->requester_name : "",
-	    d->language, mid};
-	res = store_sql_run(st, "outbox",
-			    "INSERT INTO outbox (kind, ticket_id, in_reply_to_message, recipient,"
-			    " recipient_name, language, message_id)"
-			    " VALUES ('ack', $1::bigint, $2::bigint, $3, $4, $5, $6) RETURNING id",
-			    6, p, NULL, &rc, err);
+
+	g_snprintf(hour, sizeof(hour), "%d", d->rate != NULL ? d->rate->per_recipient_hour : 0);
+	g_snprintf(day, sizeof(day), "%d", d->rate != NULL ? d->rate->per_recipient_day : 0);
+	g_snprintf(tday, sizeof(tday), "%d", d->rate != NULL ? d->rate->per_ticket_day : 0);
+	const char *p[] = {tk,
+			   mr,
+			   d->requester_addr,
+			   d->requester_name != NULL ? d->requester_name : "",
+			   d->language,
+			   mid,
+			   hour,
+			   day,
+			   tday};
+	/* Over a limit the row is kept as 'held' with the reason: never sent, never lost. The
+	 * counts take automatic kinds only; a person's relayed reply is not automatic. */
+	res = store_sql_run(
+	    st, "outbox",
+	    "WITH c AS (SELECT"
+	    "  (SELECT count(*) FROM outbox WHERE lower(recipient) = lower($3)"
+	    "    AND kind <> 'agent-reply' AND state <> 'held'"
+	    "    AND created_at > now() - interval '1 hour') AS hour,"
+	    "  (SELECT count(*) FROM outbox WHERE lower(recipient) = lower($3)"
+	    "    AND kind <> 'agent-reply' AND state <> 'held'"
+	    "    AND created_at > now() - interval '1 day') AS day,"
+	    "  (SELECT count(*) FROM outbox WHERE ticket_id = $1::bigint"
+	    "    AND kind <> 'agent-reply' AND state <> 'held'"
+	    "    AND created_at > now() - interval '1 day') AS tday),"
+	    " r AS (SELECT CASE"
+	    "  WHEN $7::int > 0 AND c.hour >= $7::int THEN"
+	    "   'rate limit: already ' || c.hour || ' automatic mails to this address in the last"
+	    " hour (rate_limits.per_recipient_hour = ' || $7 || ')'"
+	    "  WHEN $8::int > 0 AND c.day >= $8::int THEN"
+	    "   'rate limit: already ' || c.day || ' automatic mails to this address in the last"
+	    " day (rate_limits.per_recipient_day = ' || $8 || ')'"
+	    "  WHEN $9::int > 0 AND c.tday >= $9::int THEN"
+	    "   'rate limit: already ' || c.tday || ' automatic mails on this ticket in the last"
+	    " day (rate_limits.per_ticket_day = ' || $9 || ')'"
+	    "  END AS why FROM c)"
+	    " INSERT INTO outbox (kind, ticket_id, in_reply_to_message, recipient,"
+	    " recipient_name, language, message_id, state, last_error)"
+	    " SELECT 'ack', $1::bigint, $2::bigint, $3, $4, $5, $6,"
+	    "  CASE WHEN r.why IS NULL THEN 'pending' ELSE 'held' END, coalesce(r.why, '')"
+	    " FROM r RETURNING id, state = 'held'",
+	    G_N_ELEMENTS(p), p, NULL, &rc, err);
 	g_free(mid);
 	if (res == NULL)
 		return rc;
+	res_r->held = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	res_r->outbox_id = store_sql_i64(res, 0, 0);
 	PQclear(res);
 	return SPOC_OK;
