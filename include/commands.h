@@ -1,0 +1,76 @@
+/* The commands an agent writes on their own lines at the top of a reply ("#status resolved",
+ * "#prioridad 2", "#assign ana") so a ticket can be worked from the mail client alone. This module
+ * only reads them: it says which commands were given, which lines looked like commands but were
+ * not valid ones (so the agent can be told), and what text the requester should get. Pure: no
+ * I/O, only GLib. */
+#ifndef SPOC_COMMANDS_H
+#define SPOC_COMMANDS_H
+
+#include <glib.h>
+
+/* Longest command line looked at, in bytes; a longer line with a command word is an error. */
+#define COMMANDS_MAX_LINE 1000
+/* Most command lines (valid or not) in one block; the block ends after this many. */
+#define COMMANDS_MAX_LINES 50
+
+enum command_kind {
+	COMMAND_STATUS,
+	COMMAND_PRIORITY,
+	COMMAND_ASSIGN,
+	COMMAND_KIND,
+	COMMAND_INTERNAL
+};
+
+struct command {
+	enum command_kind kind;
+	/* normalised: "new", "in-progress", "pending", "resolved", "closed" for a status; "1".."5"
+	 * for a priority; the assignee as written (trimmed, never empty) for assign; "incident" or
+	 * "request" for a kind; NULL for internal */
+	char *value;
+	/* the line as written (trimmed), for confirmations */
+	char *line;
+};
+
+struct command_block {
+	/* struct command *, in the order of their lines; at most one of each kind */
+	GPtrArray *commands;
+	/* char *: one readable line, in the language asked, per command line that was not applied,
+	 * e.g. "#status solved: unknown status (use new, in-progress, pending, resolved or closed)"
+	 */
+	GPtrArray *errors;
+	/* the text after the command block (what the agent wrote to the requester), trimmed; ""
+	 * when there is none */
+	char *rest;
+};
+
+/* Reads the command block at the top of new_text (the reply's new text, already split from the
+ * quoted history; UTF-8, invalid bytes are repaired first; NULL is ""). lang "es" gives Spanish
+ * error texts, anything else English. Never fails; caller frees with command_block_clear().
+ *
+ * The block is the lines before the first line that is neither blank nor a command line. A
+ * command line starts (after blanks) with '#' and a command word, compared without case or
+ * accents: status/estado, priority/prioridad, assign/asignar, kind/tipo, internal/interno. Any
+ * other line, "#123 see above" and "# heading" included, ends the block and is never an error.
+ * The word may be followed by blanks, an optional ':' and the value:
+ *   status    new|nuevo, in-progress|in progress|inprogress|en-curso|en curso, pending|pendiente,
+ *             resolved|resuelto, closed|cerrado (case, accents, '-', '_' and blanks ignored)
+ *   priority  P1..P5 or 1..5
+ *   assign    any non-empty text (an address, a name, a local part), kept as written
+ *   kind      incident|incidente|incidencia, request|solicitud|peticion
+ *   internal  no value
+ * A command line with a bad or missing value, or longer than COMMANDS_MAX_LINE, is an error and is
+ * not applied; it does not end the block.
+ *
+ * A command given twice (in either language): the last valid one wins, each earlier one is
+ * dropped from commands and reported in errors ("#status pending: ignored, a later #status
+ * replaces it"), so the agent learns that a line did nothing. errors are for the agent's
+ * confirmation: the valid commands stand even when there are errors.
+ *
+ * rest is the whole text, trimmed, when there are no command lines. Time and memory are linear
+ * in the text. */
+void commands_parse(const char *new_text, const char *lang, struct command_block *out);
+
+/* Frees what commands_parse() filled and zeroes b; safe on a zeroed or already-cleared b. */
+void command_block_clear(struct command_block *b);
+
+#endif
