@@ -17,6 +17,7 @@ struct compose_input {
 	const char *auto_submitted; /* "auto-replied" or "auto-generated" */
 	const char *loop_value;	    /* value of the loop header */
 	const char *language;	    /* Content-Language */
+	const char *reply_to_addr;  /* Reply-To (the ticket's signed reply address), may be NULL */
 };
 
 /* Returns the whole message with CRLF line ends (caller frees with g_byte_array_unref()), or NULL

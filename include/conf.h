@@ -98,6 +98,9 @@ struct spoc_conf {
 	struct spoc_parsing_conf parsing;
 	struct spoc_threading_conf threading;
 	struct spoc_rate_conf rate;
+	/* the authserv-id of the border MTA whose Authentication-Results prove an agent's From
+	 * (aligned DKIM or DMARC pass); NULL: only reply tokens prove agents */
+	char *agents_trusted_authserv_id;
 	struct rules
 	    *rules; /* the desk's judgement: kind, impact, urgency, priority (conf_rules.c) */
 	struct sla_conf *sla; /* SLA targets and business calendar (conf_rules.c) */

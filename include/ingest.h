@@ -30,11 +30,6 @@ struct ingest_hooks {
 	volatile sig_atomic_t *stop;
 };
 
-/* The HMAC keys of Message-IDs and reply tokens: threading.secret_files, else the secret spocd
- * keeps in the database. Caller frees with thread_keys_free(). */
-int ingest_keys(const struct spoc_conf *conf, struct store *st, struct thread_keys **keys_r,
-		struct errbuf *err);
-
 /* The parser's limits and fallback charsets from the configuration. */
 void ingest_mime_limits(const struct spoc_conf *conf, struct mime_limits *limits);
 

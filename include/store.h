@@ -107,6 +107,11 @@ struct ingest_decision {
 	const struct thread_keys *keys;
 	int reopen_window_s;
 	const struct spoc_rate_conf *rate; /* limits on automatic mail, NULL: none */
+	/* the From is proven by the trusted border MTA (aligned DKIM/DMARC pass), and why not */
+	gboolean from_proven;
+	const char *from_proven_why;
+	char from_proven_buf[200];
+	const char *desk_language; /* of the answers to agents' commands */
 };
 
 struct ingest_result {
@@ -213,6 +218,9 @@ struct outbox_row {
 	char *in_reply_to;     /* the message we answer, without brackets, or NULL */
 	GPtrArray *references; /* char *, without brackets */
 	int attempts;
+	char *body;		    /* the text a notice relays ("" for an acknowledgement) */
+	char *author;		    /* whose text it is */
+	int64_t agent_id;	    /* the agent it is for or from, 0: none */
 	int ticket_priority;	    /* 1..5 */
 	int64_t first_response_due; /* Unix seconds, 0: none */
 	int64_t resolution_due;

@@ -14,3 +14,6 @@ ALTER TABLE outbox
     ADD COLUMN agent_id bigint REFERENCES agents(id);
 CREATE INDEX outbox_recipient_recent ON outbox (lower(recipient), created_at);
 CREATE INDEX outbox_ticket_recent ON outbox (ticket_id, created_at);
+
+-- An agent's note that only agents see (#internal).
+ALTER TABLE messages ADD COLUMN internal boolean NOT NULL DEFAULT false;

@@ -220,6 +220,9 @@ static int check_input(const struct compose_input *in, struct errbuf *err)
 	if (!msgid_valid(in->message_id))
 		return errbuf_set(err, SPOC_EPERM, "compose: invalid Message-ID \"%s\"",
 				  in->message_id != NULL ? in->message_id : "(null)");
+	if (in->reply_to_addr != NULL && !addr_valid(in->reply_to_addr))
+		return errbuf_set(err, SPOC_EPERM, "compose: invalid Reply-To address \"%s\"",
+				  in->reply_to_addr);
 	if (!token_valid(in->auto_submitted))
 		return errbuf_set(err, SPOC_EPERM, "compose: invalid Auto-Submitted value");
 	if (!token_valid(in->loop_value))
@@ -255,6 +258,8 @@ GByteArray *compose_message(const struct compose_input *in, struct errbuf *err)
 
 	add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, from_name, in->from_addr);
 	add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, to_name, in->to_addr);
+	if (in->reply_to_addr != NULL)
+		add_mailbox(msg, GMIME_ADDRESS_TYPE_REPLY_TO, in->from_name, in->reply_to_addr);
 	g_mime_message_set_subject(msg, subject, "utf-8");
 	now = g_date_time_new_now_local();
 	g_mime_message_set_date(msg, now);

@@ -411,6 +411,9 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 	conf_read_sla(&r, &c->sla);
 	read_parsing(&r, c);
 	read_threading(&r, c);
+	c->agents_trusted_authserv_id = conf_get_string(&r, "agents.trusted_authserv_id", "");
+	if (c->agents_trusted_authserv_id != NULL && c->agents_trusted_authserv_id[0] == '\0')
+		g_clear_pointer(&c->agents_trusted_authserv_id, g_free);
 	c->rate.per_recipient_hour =
 	    conf_get_int(&r, "rate_limits.per_recipient_hour", 10, 1, 100000);
 	c->rate.per_recipient_day =
@@ -460,6 +463,7 @@ void conf_free(struct spoc_conf **conf)
 	g_free(c->desk.default_language);
 	g_free(c->desk.templates_dir);
 	g_free(c->desk.message_id_domain);
+	g_free(c->agents_trusted_authserv_id);
 	rules_free(&c->rules);
 	sla_conf_free(&c->sla);
 	g_strfreev(c->parsing.fallback_charsets);

@@ -6,8 +6,10 @@
  * bytes and reason in the same transaction before it goes to the failed folder. */
 #include "ingest.h"
 
+#include "authres.h"
 #include "bounce.h"
 #include "classify.h"
+#include "keys.h"
 #include "mime.h"
 #include "rules.h"
 #include "sla.h"
@@ -69,25 +71,6 @@ static int move_pending(struct pass *p, struct errbuf *err)
 	g_array_set_size(p->to_processed, 0);
 	g_array_set_size(p->to_failed, 0);
 	return rc;
-}
-
-int ingest_keys(const struct spoc_conf *conf, struct store *st, struct thread_keys **keys_r,
-		struct errbuf *err)
-{
-	char *secret = NULL;
-	int rc;
-
-	*keys_r = NULL;
-	if (conf->threading.secrets != NULL) {
-		*keys_r = thread_keys_new((const char *const *)conf->threading.secrets, err);
-		return *keys_r != NULL ? SPOC_OK : SPOC_EPERM;
-	}
-	if ((rc = store_secret(st, "threading", &secret, err)) != SPOC_OK)
-		return rc;
-	*keys_r = thread_keys_new((const char *const[]){secret, NULL}, err);
-	memset(secret, 0, strlen(secret));
-	g_free(secret);
-	return *keys_r != NULL ? SPOC_OK : SPOC_EPERM;
 }
 
 void ingest_mime_limits(const struct spoc_conf *conf, struct mime_limits *limits)
@@ -156,6 +139,27 @@ const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
 	d->cc_watchers = conf->desk.cc_watchers;
 	d->reopen_window_s = conf->threading.reopen_window_s;
 	d->rate = &conf->rate;
+	d->desk_language = conf->desk.default_language;
+	d->from_proven_why = "no agents.trusted_authserv_id configured";
+	if (conf->agents_trusted_authserv_id != NULL && mail->from.addr != NULL) {
+		GPtrArray *values = g_ptr_array_new();
+		const char *at = strrchr(mail->from.addr, '@');
+
+		for (guint i = 0; i < mail->headers->len; i++) {
+			const struct mail_header *h = g_ptr_array_index(mail->headers, i);
+
+			if (g_ascii_strcasecmp(h->name, "Authentication-Results") == 0)
+				g_ptr_array_add(values, h->value);
+		}
+		g_ptr_array_add(values, NULL);
+		d->from_proven = at != NULL && authres_from_proven((const char *const *)values->pdata,
+								    conf->agents_trusted_authserv_id,
+								    at + 1, &d->from_proven_why);
+		/* the explanation lives in a buffer the next call overwrites: keep a copy */
+		g_strlcpy(d->from_proven_buf, d->from_proven_why, sizeof(d->from_proven_buf));
+		d->from_proven_why = d->from_proven_buf;
+		g_ptr_array_free(values, TRUE);
+	}
 	d->desk_addresses = (const char *const *)conf->desk.addresses;
 	/* A person's message we could never answer: keep it for an operator. */
 	if (d->automatic_why == NULL && mail->from.addr == NULL)
@@ -472,7 +476,7 @@ int ingest_run(const struct spoc_conf *conf, struct store *st, struct imap_sessi
 	if ((rc = move_pending(&p, err)) != SPOC_OK)
 		goto out;
 
-	if (fresh->len > 0 && (rc = ingest_keys(conf, st, &p.keys, err)) == SPOC_OK)
+	if (fresh->len > 0 && (rc = keys_load(conf, st, &p.keys, err)) == SPOC_OK)
 		rc = batches(&p, fresh, err);
 out:
 	thread_keys_free(&p.keys);

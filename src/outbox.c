@@ -8,6 +8,7 @@
 #include "outbox.h"
 
 #include "compose.h"
+#include "keys.h"
 #include "sla.h"
 #include "smtp.h"
 #include "template.h"
@@ -26,10 +27,31 @@ static const char *const ack_allowed[] = {
     "resolution_due", NULL,
 };
 
+/* The fields of the other notices (an agent's reply relayed, a requester's reply forwarded to
+ * the assignee, the answer to an agent's commands). */
+static const char *const notice_allowed[] = {
+    "recipient_name", "ticket",	   "kind",	   "subject", "author",
+    "message",	      "desk_name", "desk_address", NULL,
+};
+
+/* The kinds of notification, their template files and which way they go. */
+static const struct {
+	const char *kind;
+	const char *file;
+	const char *const *allowed;
+	gboolean to_agent; /* its Reply-To carries the agent's token: their answer proves them */
+} outbox_kinds[] = {
+    {"ack", "ack.txt", ack_allowed, FALSE},
+    {"agent-reply", "agent-reply.txt", notice_allowed, FALSE},
+    {"follow-up", "follow-up.txt", notice_allowed, TRUE},
+    {"command-result", "command-result.txt", notice_allowed, TRUE},
+};
+
 struct outbox {
 	const struct spoc_conf *conf; /* borrowed: the caller keeps it alive as long as ob */
-	struct template *ack[G_N_ELEMENTS(outbox_langs)];
-	gboolean unreachable; /* the last run could not open an SMTP session */
+	struct template *tpl[G_N_ELEMENTS(outbox_kinds)][G_N_ELEMENTS(outbox_langs)];
+	struct thread_keys *keys; /* for the Reply-To tokens; loaded by each run */
+	gboolean unreachable;	  /* the last run could not open an SMTP session */
 };
 
 struct outbox *outbox_new(const struct spoc_conf *conf, struct errbuf *err)
@@ -37,17 +59,18 @@ struct outbox *outbox_new(const struct spoc_conf *conf, struct errbuf *err)
 	struct outbox *ob = g_new0(struct outbox, 1);
 
 	ob->conf = conf;
-	for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++) {
-		char *path =
-		    g_build_filename(conf->desk.templates_dir, outbox_langs[i], "ack.txt", NULL);
+	for (size_t k = 0; k < G_N_ELEMENTS(outbox_kinds); k++)
+		for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++) {
+			char *path = g_build_filename(conf->desk.templates_dir, outbox_langs[i],
+						      outbox_kinds[k].file, NULL);
 
-		ob->ack[i] = template_load(path, ack_allowed, err);
-		g_free(path);
-		if (ob->ack[i] == NULL) {
-			outbox_free(&ob);
-			return NULL;
+			ob->tpl[k][i] = template_load(path, outbox_kinds[k].allowed, err);
+			g_free(path);
+			if (ob->tpl[k][i] == NULL) {
+				outbox_free(&ob);
+				return NULL;
+			}
 		}
-	}
 	return ob;
 }
 
@@ -55,8 +78,10 @@ void outbox_free(struct outbox **ob)
 {
 	if (ob == NULL || *ob == NULL)
 		return;
-	for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++)
-		template_free(&(*ob)->ack[i]);
+	for (size_t k = 0; k < G_N_ELEMENTS(outbox_kinds); k++)
+		for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++)
+			template_free(&(*ob)->tpl[k][i]);
+	thread_keys_free(&(*ob)->keys);
 	g_free(*ob);
 	*ob = NULL;
 }
@@ -151,6 +176,25 @@ static char *due_text(const struct spoc_conf *conf, int64_t due, int li)
 	return text;
 }
 
+/* The desk's first address with the ticket's signed reply token as plus-address
+ * (desk+TOKEN@domain): answering it proves which ticket, and for an agent's notice which agent.
+ * NULL when there are no keys or the address cannot take one. Caller frees. */
+static char *reply_address(const struct outbox *ob, const struct outbox_row *row, gboolean to_agent)
+{
+	const char *desk = ob->conf->desk.addresses != NULL ? ob->conf->desk.addresses[0] : NULL;
+	const char *at = desk != NULL ? strrchr(desk, '@') : NULL;
+	char *token, *addr;
+
+	if (ob->keys == NULL || at == NULL)
+		return NULL;
+	token = thread_mint_reply_token(ob->keys, row->ticket_id, to_agent ? row->agent_id : 0);
+	if (token == NULL)
+		return NULL;
+	addr = g_strdup_printf("%.*s+%s%s", (int)(at - desk), desk, token, at);
+	g_free(token);
+	return addr;
+}
+
 /* Renders and builds the message of row into out (cleared first; the caller clears it after),
  * SPOC_OK, or SPOC_EPERM with the reason in err. */
 static int build(const struct outbox *ob, const struct outbox_row *row, struct outgoing *out,
@@ -166,8 +210,14 @@ static int build(const struct outbox *ob, const struct outbox_row *row, struct o
 	struct compose_input in = {0};
 	GHashTable *vars;
 
+	int ki = -1;
+	char *reply_to = NULL, *message = NULL, *author = NULL;
+
 	memset(out, 0, sizeof(*out));
-	if (row->kind == NULL || strcmp(row->kind, "ack") != 0)
+	for (size_t k = 0; row->kind != NULL && k < G_N_ELEMENTS(outbox_kinds); k++)
+		if (strcmp(row->kind, outbox_kinds[k].kind) == 0)
+			ki = (int)k;
+	if (ki < 0)
 		return errbuf_set(err, SPOC_EPERM, "unknown notification kind \"%s\"",
 				  row->kind != NULL ? row->kind : "(null)");
 
@@ -199,10 +249,17 @@ static int build(const struct outbox *ob, const struct outbox_row *row, struct o
 	resolution = due_text(conf, row->resolution_due, li);
 	g_hash_table_insert(vars, "first_response_due", first);
 	g_hash_table_insert(vars, "resolution_due", resolution);
-	out->body = template_render(ob->ack[li], vars);
+	/* the relayed text is a person's: kept as written, only made valid UTF-8 */
+	message = g_utf8_make_valid(row->body != NULL ? row->body : "", -1);
+	author = flat_text(row->author);
+	g_hash_table_insert(vars, "recipient_name", name);
+	g_hash_table_insert(vars, "message", message);
+	g_hash_table_insert(vars, "author", author);
+	out->body = template_render(ob->tpl[ki][li], vars);
 	g_hash_table_unref(vars);
 	g_free(first);
 	g_free(resolution);
+	reply_to = reply_address(ob, row, outbox_kinds[ki].to_agent);
 
 	in.from_name = conf->desk.name;
 	in.from_addr = conf->smtp.from_address;
@@ -213,13 +270,17 @@ static int build(const struct outbox *ob, const struct outbox_row *row, struct o
 	in.message_id = row->message_id;
 	in.in_reply_to = row->in_reply_to;
 	in.references = row->references;
-	in.auto_submitted = "auto-replied";
+	in.auto_submitted = ki == 0 ? "auto-replied" : "auto-generated";
+	in.reply_to_addr = reply_to;
 	in.loop_value = conf->desk.message_id_domain;
 	in.language = lang;
 	out->raw = compose_message(&in, err);
 
 	g_free(orig_subject);
 	g_free(name);
+	g_free(message);
+	g_free(author);
+	g_free(reply_to);
 	/* compose refuses only what will never work (a bad address or identifier) */
 	return out->raw != NULL ? SPOC_OK : SPOC_EPERM;
 }
@@ -290,6 +351,9 @@ int outbox_run(struct outbox *ob, struct store *st, struct outbox_stats *stats_r
 	int rc = SPOC_OK;
 
 	ob->unreachable = FALSE;
+	thread_keys_free(&ob->keys);
+	if (keys_load(ob->conf, st, &ob->keys, err) != SPOC_OK)
+		return SPOC_ETEMP;
 	for (;;) {
 		struct outbox_row *row = NULL;
 		struct errbuf why = {{0}};

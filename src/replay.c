@@ -3,6 +3,7 @@
 #include "replay.h"
 
 #include "ingest.h"
+#include "keys.h"
 #include "mime.h"
 #include "thread.h"
 
@@ -73,7 +74,7 @@ int replay_quarantine(const struct spoc_conf *conf, struct store *st, int64_t id
 		rc = replay_refused(st, id, refusal, err);
 		goto out;
 	}
-	if ((rc = ingest_keys(conf, st, &keys, &why)) != SPOC_OK) {
+	if ((rc = keys_load(conf, st, &keys, &why)) != SPOC_OK) {
 		store_rollback(st);
 		errbuf_set(err, rc, "quarantine %" G_GINT64_FORMAT ": %s", id, why.msg);
 		goto out;

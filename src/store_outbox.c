@@ -11,6 +11,8 @@ void outbox_row_free(struct outbox_row **row)
 	if (r == NULL)
 		return;
 	g_free(r->kind);
+	g_free(r->body);
+	g_free(r->author);
 	g_free(r->ticket_number);
 	g_free(r->ticket_subject);
 	g_free(r->recipient);
@@ -40,7 +42,8 @@ int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbu
 	    "  CASE WHEN m.message_id_synthetic THEN NULL ELSE m.message_id END,"
 	    "  array_to_string(m.refs, E'\\n'), o.attempts, t.priority,"
 	    "  coalesce(extract(epoch FROM t.first_response_due)::bigint, 0),"
-	    "  coalesce(extract(epoch FROM t.resolution_due)::bigint, 0)"
+	    "  coalesce(extract(epoch FROM t.resolution_due)::bigint, 0),"
+	    "  o.body, o.author, coalesce(o.agent_id, 0)"
 	    " FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
 	    " LEFT JOIN messages m ON m.id = o.in_reply_to_message"
 	    " WHERE o.state = 'pending' AND o.next_attempt_at <= now()"
@@ -84,6 +87,9 @@ int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbu
 	r->ticket_priority = (int)store_sql_i64(res, 0, 13);
 	r->first_response_due = store_sql_i64(res, 0, 14);
 	r->resolution_due = store_sql_i64(res, 0, 15);
+	r->body = g_strdup(PQgetvalue(res, 0, 16));
+	r->author = g_strdup(PQgetvalue(res, 0, 17));
+	r->agent_id = store_sql_i64(res, 0, 18);
 	PQclear(res);
 	*row_r = r;
 	return SPOC_OK;

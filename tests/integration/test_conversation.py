@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""A whole conversation by email through Dovecot, PostgreSQL and the SMTP listener: the user
+writes and is acknowledged; the agent (proven by the border MTA's Authentication-Results) replies
+with "#status pending" and "#assign ana": the commands apply, are audited as hers and confirmed
+to her, and her text, without the commands, reaches the user; the user answers and the ticket
+moves back to in-progress while the answer is forwarded to the assignee; the agent answers that
+notice (its signed Reply-To proves her, no header needed) with "#estado resuelto"; an impostor
+using the agent's From runs nothing and the agent is told; after the reopen window the user's
+"gracias" opens a new ticket linked to the resolved one."""
+
+import email.utils
+import time
+
+import spocdtest as st
+
+AUTH_OK = ("Authentication-Results", "mx.desk.test; dkim=pass header.d=desk.test; spf=pass")
+
+
+def body(msg):
+    return msg.get_body(preferencelist=("plain",)).get_content()
+
+
+def sent_to(s, addr, kind_words=None):
+    return [m for m in s.captured() if email.utils.parseaddr(str(m["To"]))[1] == addr]
+
+
+def test(check):
+    with st.Services(name="spocd-conversation") as s:
+        s.conf = s.write_config(agents={"trusted_authserv_id": "mx.desk.test"},
+                                threading={"reopen_window": 2})
+        check.eq(s.run_spocd("--migrate")[0], 0, "spocd --migrate")
+        rc, out, err = s.run_spocctl("agent", "add", "ana@desk.test", "--name", "Ana Pérez")
+        check.eq(rc, 0, "agent added")
+
+        user = st.make_message("marta.ruiz@example.com", "La VPN no conecta",
+                               "Hola, desde esta mañana la VPN no conecta.\r\n")
+        s.append(user)
+        check.eq(s.run_spocd("--once")[0], 0, "user writes")
+        ack = sent_to(s, "marta.ruiz@example.com")[0]
+        display = s.sql_value("SELECT display FROM tickets WHERE id = 1")
+        user_id = email.utils.parseaddr(st.parse(user)["Message-ID"])[1]
+
+        agent = st.make_message("ana@desk.test", f"Re: [{display}] La VPN no conecta",
+                                "#status pending\r\n#assign ana\r\n\r\n"
+                                "Hola Marta, ¿puedes reiniciar el router y decirme si cambia algo?\r\n",
+                                from_name="Ana Pérez", in_reply_to=f"<{user_id}>",
+                                extra_headers=[AUTH_OK])
+        s.append(agent)
+        check.eq(s.run_spocd("--once")[0], 0, "agent replies")
+        check.eq(s.sql("SELECT t.status, a.address FROM tickets t JOIN agents a ON a.id = t.assignee_id WHERE t.id = 1"),
+                 [("pending", "ana@desk.test")], "#status pending and #assign ana applied")
+        check.eq(s.sql("SELECT field, new_value, actor, via FROM ticket_events WHERE ticket_id = 1"
+                       " AND field IN ('status', 'assignee') ORDER BY id"),
+                 [("status", "pending", "ana@desk.test", "email"), ("assignee", "ana@desk.test", "ana@desk.test", "email")],
+                 "audited as the agent's, by email")
+        relay = sent_to(s, "marta.ruiz@example.com")
+        check.eq(len(relay), 2, "the user got the agent's reply")
+        check.ok("reiniciar el router" in body(relay[1]) and "#status" not in body(relay[1]),
+                 "the relay carries the agent's text without the commands", body(relay[1]))
+        check.ok(display in str(relay[1]["Subject"]), "with the ticket in the subject", str(relay[1]["Subject"]))
+        confirm = sent_to(s, "ana@desk.test")
+        check.ok(len(confirm) == 1 and "#status pending: hecho" in body(confirm[0]),
+                 "the agent got the confirmation, in the desk's language", [body(m) for m in confirm])
+        check.ok(s.sql_value("SELECT first_response_at IS NOT NULL FROM tickets WHERE id = 1"),
+                 "the first response time is recorded")
+
+        answer = st.make_message("marta.ruiz@example.com", "Re: " + str(relay[1]["Subject"]),
+                                 "Ya lo he reiniciado y sigue igual.\r\n",
+                                 in_reply_to=relay[1]["Message-ID"], references=[relay[1]["Message-ID"]])
+        s.append(answer)
+        check.eq(s.run_spocd("--once")[0], 0, "user answers")
+        check.eq(s.sql_value("SELECT status FROM tickets WHERE id = 1"), "in-progress",
+                 "the user's answer takes the ticket out of pending")
+        notices = sent_to(s, "ana@desk.test")
+        check.ok(len(notices) == 2 and "sigue igual" in body(notices[1]), "the answer was forwarded to the assignee",
+                 [body(m) for m in notices])
+        reply_to = email.utils.parseaddr(str(notices[1]["Reply-To"]))[1]
+        check.ok(reply_to.startswith("help+") and reply_to.endswith("@desk.test"),
+                 "the notice's Reply-To is a signed desk address", reply_to)
+
+        resolve = st.make_message("ana@desk.test", "Re: " + str(notices[1]["Subject"]),
+                                  "#estado resuelto\r\n\r\nHe cambiado tu perfil de VPN; ya debería funcionar.\r\n",
+                                  to=reply_to, in_reply_to=notices[1]["Message-ID"])
+        s.append(resolve)
+        check.eq(s.run_spocd("--once")[0], 0, "agent resolves through the signed address")
+        check.eq(s.sql_value("SELECT status FROM tickets WHERE id = 1"), "resolved",
+                 "#estado resuelto applied without any Authentication-Results")
+        check.ok("perfil de VPN" in body(sent_to(s, "marta.ruiz@example.com")[-1]), "and the user was told")
+
+        forged = st.make_message("ana@desk.test", f"Re: [{display}] La VPN no conecta",
+                                 "#status closed\r\n#priority P1\r\n\r\nCerrado.\r\n",
+                                 in_reply_to=f"<{user_id}>",
+                                 extra_headers=[("Authentication-Results", "evil.example; dkim=pass header.d=desk.test")])
+        s.append(forged)
+        check.eq(s.run_spocd("--once")[0], 0, "an impostor writes as the agent")
+        check.eq(s.sql("SELECT status, priority FROM tickets WHERE id = 1")[0][0], "resolved",
+                 "the impostor's commands did not run")
+        told = [body(m) for m in sent_to(s, "ana@desk.test") if "could not be proven" in body(m)
+                or "no se ha podido comprobar" in body(m).lower()]
+        check.ok(len(told) == 1, "the agent was told why nothing ran", [body(m) for m in sent_to(s, "ana@desk.test")])
+
+        time.sleep(3)
+        thanks = st.make_message("marta.ruiz@example.com", "Re: " + str(relay[1]["Subject"]), "¡Gracias!\r\n",
+                                 in_reply_to=relay[1]["Message-ID"])
+        s.append(thanks)
+        check.eq(s.run_spocd("--once")[0], 0, "the user says thanks after the window")
+        check.eq(s.sql_value("SELECT status FROM tickets WHERE id = 1"), "resolved", "the ticket stays resolved")
+        check.eq(s.sql("SELECT l.kind FROM ticket_links l JOIN tickets t ON t.id = l.ticket_id"
+                       " WHERE l.linked_ticket_id = 1 AND t.requester = 'marta.ruiz@example.com'"),
+                 [("follow-up",)], "a new ticket linked to the resolved one as a follow-up")
+
+
+if __name__ == "__main__":
+    st.main(test)
