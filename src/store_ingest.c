@@ -1041,28 +1041,30 @@ static int after_reply(struct store *st, const struct mail *m, const struct inge
 		goto out;
 	}
 	{
-		/* a participant's reply goes to the assignee, if there is one */
+		/* a participant's reply goes to the assignee, or to the ticket's team when nobody
+		 * has it yet */
 		const char *p[] = {tk};
 		PGresult *res = store_sql_run(
 		    st, "tickets",
 		    "SELECT a.id, a.address, CASE WHEN a.name = '' THEN a.address ELSE a.name END"
-		    " FROM tickets t JOIN agents a ON a.id = t.assignee_id AND a.active"
-		    " WHERE t.id = $1::bigint",
+		    " FROM tickets t JOIN agents a ON a.active AND (a.id = t.assignee_id OR"
+		    "  (t.assignee_id IS NULL AND t.team <> '' AND a.team = t.team))"
+		    " WHERE t.id = $1::bigint ORDER BY a.address",
 		    1, p, NULL, &rc, err);
 
 		if (res == NULL)
 			goto out;
-		if (PQntuples(res) > 0) {
+		for (int i = 0; i < PQntuples(res) && rc == SPOC_OK; i++) {
 			const struct notice n = {.kind = "follow-up",
 						 .ticket_id = ticket,
 						 .message_row = message_row,
-						 .recipient = PQgetvalue(res, 0, 1),
-						 .recipient_name = PQgetvalue(res, 0, 2),
+						 .recipient = PQgetvalue(res, i, 1),
+						 .recipient_name = PQgetvalue(res, i, 2),
 						 .language = es ? "es" : "en",
 						 .body = m->text_new,
 						 .author = m->from.name != NULL ? m->from.name
 										: m->from.addr,
-						 .agent_id = store_sql_i64(res, 0, 0)};
+						 .agent_id = store_sql_i64(res, i, 0)};
 			rc = queue_notice(st, d, &n, NULL, NULL, err);
 		}
 		PQclear(res);

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """A whole conversation by email through Dovecot, PostgreSQL and the SMTP listener: the user
-writes and is acknowledged; the agent (proven by the border MTA's Authentication-Results) replies
+writes and is acknowledged (and, while nobody has the ticket, the ticket's team hears of the
+user's next mail); the agent (proven by the border MTA's Authentication-Results) replies
 with "#status pending" and "#assign ana": the commands apply, are audited as hers and confirmed
 to her, and her text, without the commands, reaches the user; the user answers and the ticket
 moves back to in-progress while the answer is forwarded to the assignee; the agent answers that
@@ -40,6 +41,19 @@ def test(check):
         display = s.sql_value("SELECT display FROM tickets WHERE id = 1")
         user_id = email.utils.parseaddr(st.parse(user)["Message-ID"])[1]
 
+        # nobody has it yet: the ticket's team hears about the user's next mail
+        check.eq(s.run_spocctl("agent", "add", "luis@desk.test", "--name", "Luis", "--team", "redes")[0], 0,
+                 "a second agent, in team redes")
+        s.sql("UPDATE tickets SET team = 'redes' WHERE id = 1")
+        more = st.make_message("marta.ruiz@example.com", str(ack["Subject"]), "Además tampoco va el correo web.\r\n",
+                               in_reply_to=ack["Message-ID"])
+        s.append(more)
+        check.eq(s.run_spocd("--once")[0], 0, "user adds something")
+        team = sent_to(s, "luis@desk.test")
+        check.ok(len(team) == 1 and "correo web" in body(team[0]), "the unassigned ticket's team was told",
+                 [body(m) for m in team])
+        check.eq(sent_to(s, "ana@desk.test"), [], "an agent of another team was not")
+
         agent = st.make_message("ana@desk.test", f"Re: [{display}] La VPN no conecta",
                                 "#status pending\r\n#assign ana\r\n\r\n"
                                 "Hola Marta, ¿puedes reiniciar el router y decirme si cambia algo?\r\n",
@@ -71,6 +85,7 @@ def test(check):
         check.eq(s.run_spocd("--once")[0], 0, "user answers")
         check.eq(s.sql_value("SELECT status FROM tickets WHERE id = 1"), "in-progress",
                  "the user's answer takes the ticket out of pending")
+        check.eq(len(sent_to(s, "luis@desk.test")), 1, "once assigned, only the assignee hears")
         notices = sent_to(s, "ana@desk.test")
         check.ok(len(notices) == 2 and "sigue igual" in body(notices[1]), "the answer was forwarded to the assignee",
                  [body(m) for m in notices])
