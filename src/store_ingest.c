@@ -835,6 +835,16 @@ static PGresult *as_agent(struct store *st, const char *agent_addr, const char *
 	return res;
 }
 
+/* The statements of the commands that set one column of the ticket, by enum command_kind. */
+static const char *const set_sql[] = {
+    [COMMAND_STATUS] = "UPDATE tickets SET status = $2 WHERE id = $1::bigint"
+		       " AND (SELECT count(*) FROM who) = 1",
+    [COMMAND_PRIORITY] = "UPDATE tickets SET priority = $2::smallint WHERE id = $1::bigint"
+			 " AND (SELECT count(*) FROM who) = 1",
+    [COMMAND_KIND] = "UPDATE tickets SET kind = $2 WHERE id = $1::bigint"
+		     " AND (SELECT count(*) FROM who) = 1",
+};
+
 /* Applies an authenticated agent's commands on ticket, all or none (a savepoint), and says what
  * happened, one line each, into results. */
 static int apply_commands(struct store *st, const struct command_block *b, const char *ticket,
@@ -854,36 +864,23 @@ static int apply_commands(struct store *st, const struct command_block *b, const
 
 		switch (c->kind) {
 		case COMMAND_STATUS:
-			res = as_agent(st, agent_addr, message_row,
-				       "UPDATE tickets SET status = $2 WHERE id = $1::bigint"
-				       " AND (SELECT count(*) FROM who) = 1",
-				       ticket, c->value, &crc, &why);
-			break;
 		case COMMAND_PRIORITY:
-			res = as_agent(
-			    st, agent_addr, message_row,
-			    "UPDATE tickets SET priority = $2::smallint WHERE id = $1::bigint"
-			    " AND (SELECT count(*) FROM who) = 1",
-			    ticket, c->value, &crc, &why);
-			break;
 		case COMMAND_KIND:
-			res = as_agent(st, agent_addr, message_row,
-				       "UPDATE tickets SET kind = $2 WHERE id = $1::bigint"
-				       " AND (SELECT count(*) FROM who) = 1",
-				       ticket, c->value, &crc, &why);
+			res = as_agent(st, agent_addr, message_row, set_sql[c->kind], ticket,
+				       c->value, &crc, &why);
 			break;
 		case COMMAND_ASSIGN:
-			res = as_agent(
-			    st, agent_addr, message_row,
-			    "UPDATE tickets SET assignee_id = (SELECT a.id FROM agents a WHERE "
-			    "a.active"
-			    "  AND (a.address = lower($2) OR lower(a.name) = lower($2)"
-			    "   OR split_part(a.address, '@', 1) = lower($2)) LIMIT 1)"
-			    " WHERE id = $1::bigint AND (SELECT count(*) FROM who) = 1"
-			    " AND EXISTS (SELECT 1 FROM agents a WHERE a.active"
-			    "  AND (a.address = lower($2) OR lower(a.name) = lower($2)"
-			    "   OR split_part(a.address, '@', 1) = lower($2))) RETURNING id",
-			    ticket, c->value, &crc, &why);
+			/* by address, name or local part; the ticket takes the agent's team */
+			res = as_agent(st, agent_addr, message_row,
+				       "UPDATE tickets t SET (assignee_id, team) = (a.id,"
+				       "  CASE WHEN a.team = '' THEN t.team ELSE a.team END)"
+				       " FROM (SELECT id, team FROM agents WHERE active"
+				       "  AND (address = lower($2) OR lower(name) = lower($2)"
+				       "   OR split_part(address, '@', 1) = lower($2))"
+				       "  ORDER BY address LIMIT 1) a"
+				       " WHERE t.id = $1::bigint AND (SELECT count(*) FROM who) = 1"
+				       " RETURNING t.id",
+				       ticket, c->value, &crc, &why);
 			if (res != NULL && PQntuples(res) == 0)
 				g_snprintf(why.msg, sizeof(why.msg),
 					   es ? "%s: no hay ningún agente activo \"%s\""

@@ -30,7 +30,8 @@ def test(check):
         s.conf = s.write_config(agents={"trusted_authserv_id": "mx.desk.test"},
                                 threading={"reopen_window": 2})
         check.eq(s.run_spocd("--migrate")[0], 0, "spocd --migrate")
-        rc, out, err = s.run_spocctl("agent", "add", "ana@desk.test", "--name", "Ana Pérez")
+        rc, out, err = s.run_spocctl("agent", "add", "ana@desk.test", "--name", "Ana Pérez",
+                                     "--team", "sistemas")
         check.eq(rc, 0, "agent added")
 
         user = st.make_message("marta.ruiz@example.com", "La VPN no conecta",
@@ -67,6 +68,8 @@ def test(check):
                        " AND field IN ('status', 'assignee') ORDER BY id"),
                  [("status", "pending", "ana@desk.test", "email"), ("assignee", "ana@desk.test", "ana@desk.test", "email")],
                  "audited as the agent's, by email")
+        check.eq(s.sql_value("SELECT team FROM tickets WHERE id = 1"), "sistemas",
+                 "the ticket went to the assignee's team")
         relay = sent_to(s, "marta.ruiz@example.com")
         check.eq(len(relay), 2, "the user got the agent's reply")
         check.ok("reiniciar el router" in body(relay[1]) and "#status" not in body(relay[1]),
