@@ -971,7 +971,7 @@ static int after_reply(struct store *st, const struct mail *m, const struct inge
 	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, message_row);
 	commands_parse(m->text_new != NULL ? m->text_new : "", es ? "es" : "en", &b);
 	if (who->agent_id != 0 && !authenticated) {
-		if (b.commands->len > 0 || b.errors->len > 0) {
+		{
 			const struct notice n = {
 			    .kind = "command-result",
 			    .ticket_id = ticket,
@@ -1161,6 +1161,15 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 	if (d->automatic_why != NULL && verdict.action == THREAD_NEW_LINKED) {
 		verdict.action = THREAD_ATTACH;
 		verdict.ticket_id = verdict.link_ticket_id;
+	}
+	/* Mail from an agent's address that could not be proven theirs is kept on the ticket it
+	 * names as an ordinary message: nothing in it runs or reaches the requester, and the
+	 * agent is told why (after_reply). */
+	if (who->agent_id != 0 && verdict.action == THREAD_NEW_LINKED &&
+	    strcmp(verdict.link_kind, THREAD_LINK_POSSIBLY_RELATED) == 0) {
+		verdict.action = THREAD_ATTACH;
+		verdict.ticket_id = verdict.link_ticket_id;
+		verdict.why = "from an agent's address, not proven: kept as an ordinary message";
 	}
 	if (verdict.action == THREAD_ATTACH || verdict.action == THREAD_REOPEN) {
 		thread = verdict.ticket_id;

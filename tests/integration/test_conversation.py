@@ -6,7 +6,8 @@ with "#status pending" and "#assign ana": the commands apply, are audited as her
 to her, and her text, without the commands, reaches the user; the user answers and the ticket
 moves back to in-progress while the answer is forwarded to the assignee; the agent answers that
 notice (its signed Reply-To proves her, no header needed) with "#estado resuelto"; an impostor
-using the agent's From runs nothing and the agent is told; after the reopen window the user's
+using the agent's From (with Authentication-Results from a foreign authserv-id) runs nothing,
+reaches nobody but is kept on the ticket, and the agent is told; after the reopen window the user's
 "gracias" opens a new ticket linked to the resolved one."""
 
 import email.utils
@@ -110,7 +111,11 @@ def test(check):
                                  in_reply_to=f"<{user_id}>",
                                  extra_headers=[("Authentication-Results", "evil.example; dkim=pass header.d=desk.test")])
         s.append(forged)
+        to_user_before = len(sent_to(s, "marta.ruiz@example.com"))
         check.eq(s.run_spocd("--once")[0], 0, "an impostor writes as the agent")
+        check.eq(s.sql("SELECT ticket_id FROM messages WHERE body_text LIKE '%%Cerrado.%%'"), [(1,)],
+                 "the unproven mail is kept on the ticket as an ordinary message")
+        check.eq(len(sent_to(s, "marta.ruiz@example.com")), to_user_before, "and never reaches the user")
         check.eq(s.sql("SELECT status, priority FROM tickets WHERE id = 1")[0][0], "resolved",
                  "the impostor's commands did not run")
         told = [body(m) for m in sent_to(s, "ana@desk.test") if "could not be proven" in body(m)
