@@ -1,10 +1,8 @@
-/* The ingest side of the store: mailbox state, the per-UID log and attempts, duplicates,
- * threading, new tickets with their acknowledgement queued, and the quarantine. Runs inside the
- * transaction the ingest pass drives. */
+/* The ingest side of the store: mailbox state, the per-UID log and attempts, duplicates, the
+ * message with its attachments, new tickets with their participants and acknowledgement, and
+ * the quarantine. Threading is store_thread.c's, what a reply sets off store_notices.c's. Runs
+ * inside the transaction the ingest pass drives. */
 #include "store_priv.h"
-
-#include "commands.h"
-#include "thread.h"
 
 #include <string.h>
 
@@ -318,30 +316,6 @@ static int insert_message(struct store *st, const char *ticket, const char *raw,
 	return rc;
 }
 
-/* The ticket numbered by the subject tag, whoever sends; 0 when there is none. Whether the
- * sender may write to it is thread_decide()'s question. */
-static int find_tagged(struct store *st, int64_t number, int64_t *ticket_r, struct errbuf *err)
-{
-	char num[24];
-	int rc = SPOC_OK;
-	PGresult *res;
-
-	*ticket_r = 0;
-	if (number <= 0)
-		return SPOC_OK;
-	g_snprintf(num, sizeof(num), "%" G_GINT64_FORMAT, number);
-	const char *p[] = {num};
-	res =
-	    store_sql_run(st, "threading by subject tag",
-			  "SELECT id FROM tickets WHERE number = $1::bigint", 1, p, NULL, &rc, err);
-	if (res == NULL)
-		return rc;
-	if (PQntuples(res) > 0)
-		*ticket_r = store_sql_i64(res, 0, 0);
-	PQclear(res);
-	return SPOC_OK;
-}
-
 /* TRUE when addr (any case) is one of the desk's own addresses. */
 static gboolean is_desk_address(const struct ingest_decision *d, const char *addr)
 {
@@ -379,47 +353,6 @@ static int add_participants(struct store *st, const char *ticket, const struct m
 					 3, wp, err)) != SPOC_OK)
 			return rc;
 	}
-	return SPOC_OK;
-}
-
-/* The ticket an existing message names through In-Reply-To or References, nearest first; 0 when
- * none. Our own notifications count from the moment they are queued. */
-static int find_thread(struct store *st, const struct mail *m, int64_t *ticket_r,
-		       struct errbuf *err)
-{
-	GPtrArray *ids = g_ptr_array_new();
-	char *joined;
-	int rc = SPOC_OK;
-	PGresult *res;
-
-	*ticket_r = 0;
-	/* References are oldest first; look from the newest back. */
-	for (guint i = m->references != NULL ? m->references->len : 0; i > 0; i--)
-		g_ptr_array_add(ids, g_ptr_array_index(m->references, i - 1));
-	joined = store_join_ids(m->in_reply_to, ids);
-	g_ptr_array_unref(ids);
-	if (joined[0] == '\0') {
-		g_free(joined);
-		return SPOC_OK;
-	}
-	const char *p[] = {joined};
-	res = store_sql_run(
-	    st, "threading",
-	    "WITH ids AS (SELECT id, ord FROM unnest(string_to_array($1, E'\\n'))"
-	    "              WITH ORDINALITY AS u(id, ord))"
-	    " SELECT t.ticket_id FROM ("
-	    "  SELECT m.ticket_id, ids.ord FROM messages m JOIN ids ON m.message_id = ids.id"
-	    "   WHERE m.ticket_id IS NOT NULL AND NOT m.message_id_synthetic"
-	    "  UNION ALL"
-	    "  SELECT o.ticket_id, ids.ord FROM outbox o JOIN ids ON o.message_id = ids.id"
-	    " ) t ORDER BY t.ord LIMIT 1",
-	    1, p, NULL, &rc, err);
-	g_free(joined);
-	if (res == NULL)
-		return rc;
-	if (PQntuples(res) > 0)
-		*ticket_r = store_sql_i64(res, 0, 0);
-	PQclear(res);
 	return SPOC_OK;
 }
 
@@ -511,572 +444,22 @@ static int create_ticket(struct store *st, const struct mail *m, const struct in
 	return rc;
 }
 
-/* A notification of kind for ticket, answering message_row, to recipient: rate-limited
- * (kept as 'held' with the reason) unless it relays a person's reply. *id_r and *held_r may be
- * NULL. */
-struct notice {
-	const char *kind; /* "ack", "agent-reply", "follow-up", "command-result" */
-	int64_t ticket_id;
-	int64_t message_row;
-	const char *recipient;
-	const char *recipient_name;
-	const char *language;
-	const char *body;   /* the text to relay, "" for an acknowledgement */
-	const char *author; /* whose text it is */
-	int64_t agent_id;   /* the agent it is for or from, 0: none */
-};
-
-static int queue_notice(struct store *st, const struct ingest_decision *d, const struct notice *n,
-			int64_t *id_r, gboolean *held_r, struct errbuf *err)
-{
-	char tk[24], mr[24], hour[16], day[16], tday[16];
-	/* HMAC-tagged: a reply naming it proves which ticket it answers (thread.c) */
-	char *mid = thread_mint_message_id(d->keys, n->ticket_id, d->message_id_domain);
-	char ag[24];
-	int rc = SPOC_OK;
-	PGresult *res;
-
-	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, n->ticket_id);
-	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, n->message_row);
-	g_snprintf(ag, sizeof(ag), "%" G_GINT64_FORMAT, n->agent_id);
-
-	g_snprintf(hour, sizeof(hour), "%d", d->rate != NULL ? d->rate->per_recipient_hour : 0);
-	g_snprintf(day, sizeof(day), "%d", d->rate != NULL ? d->rate->per_recipient_day : 0);
-	g_snprintf(tday, sizeof(tday), "%d", d->rate != NULL ? d->rate->per_ticket_day : 0);
-	const char *p[] = {tk,
-			   n->message_row != 0 ? mr : NULL,
-			   n->recipient,
-			   n->recipient_name != NULL ? n->recipient_name : "",
-			   n->language,
-			   mid,
-			   hour,
-			   day,
-			   tday,
-			   n->kind,
-			   n->body != NULL ? n->body : "",
-			   n->author != NULL ? n->author : "",
-			   n->agent_id != 0 ? ag : NULL};
-	/* Over a limit the row is kept as 'held' with the reason: never sent, never lost. The
-	 * counts take automatic kinds only; a person's relayed reply is not automatic. */
-	res = store_sql_run(
-	    st, "outbox",
-	    "WITH c AS (SELECT"
-	    "  (SELECT count(*) FROM outbox WHERE lower(recipient) = lower($3)"
-	    "    AND kind <> 'agent-reply' AND state <> 'held'"
-	    "    AND created_at > now() - interval '1 hour') AS hour,"
-	    "  (SELECT count(*) FROM outbox WHERE lower(recipient) = lower($3)"
-	    "    AND kind <> 'agent-reply' AND state <> 'held'"
-	    "    AND created_at > now() - interval '1 day') AS day,"
-	    "  (SELECT count(*) FROM outbox WHERE ticket_id = $1::bigint"
-	    "    AND kind <> 'agent-reply' AND state <> 'held'"
-	    "    AND created_at > now() - interval '1 day') AS tday),"
-	    " r AS (SELECT CASE"
-	    "  WHEN $10 = 'agent-reply' THEN NULL"
-	    "  WHEN $7::int > 0 AND c.hour >= $7::int THEN"
-	    "   'rate limit: already ' || c.hour || ' automatic mails to this address in the last"
-	    " hour (rate_limits.per_recipient_hour = ' || $7 || ')'"
-	    "  WHEN $8::int > 0 AND c.day >= $8::int THEN"
-	    "   'rate limit: already ' || c.day || ' automatic mails to this address in the last"
-	    " day (rate_limits.per_recipient_day = ' || $8 || ')'"
-	    "  WHEN $9::int > 0 AND c.tday >= $9::int THEN"
-	    "   'rate limit: already ' || c.tday || ' automatic mails on this ticket in the last"
-	    " day (rate_limits.per_ticket_day = ' || $9 || ')'"
-	    "  END AS why FROM c)"
-	    " INSERT INTO outbox (kind, ticket_id, in_reply_to_message, recipient,"
-	    " recipient_name, language, message_id, state, last_error, body, author, agent_id)"
-	    " SELECT $10, $1::bigint, $2::bigint, $3, $4, $5, $6,"
-	    "  CASE WHEN r.why IS NULL THEN 'pending' ELSE 'held' END, coalesce(r.why, ''),"
-	    "  $11, $12, $13::bigint"
-	    " FROM r RETURNING id, state = 'held'",
-	    G_N_ELEMENTS(p), p, NULL, &rc, err);
-	g_free(mid);
-	if (res == NULL)
-		return rc;
-	if (held_r != NULL)
-		*held_r = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-	if (id_r != NULL)
-		*id_r = store_sql_i64(res, 0, 0);
-	PQclear(res);
-	return SPOC_OK;
-}
-
 static int queue_ack(struct store *st, const struct ingest_decision *d, int64_t message_row,
 		     struct ingest_result *res_r, struct errbuf *err)
 {
-	const struct notice n = {.kind = "ack",
-				 .ticket_id = res_r->ticket_id,
-				 .message_row = message_row,
-				 .recipient = d->requester_addr,
-				 .recipient_name = d->requester_name,
-				 .language = d->language};
+	const struct store_notice n = {.kind = "ack",
+				       .ticket_id = res_r->ticket_id,
+				       .message_row = message_row,
+				       .recipient = d->requester_addr,
+				       .recipient_name = d->requester_name,
+				       .language = d->language};
 
-	return queue_notice(st, d, &n, &res_r->outbox_id, &res_r->held, err);
-}
-
-/* Ties a bounce back to the notification it is about (by the returned Message-ID), marks that
- * outbox row bounced, and counts the failure against each failed address (a delay does not
- * mark an address as bouncing). *ticket_r is that notification's ticket, 0 when none. */
-static int bounce_record(struct store *st, const struct bounce_report *b, int64_t *ticket_r,
-			 struct errbuf *err)
-{
-	char *recipients = store_join_ids(NULL, b->recipients);
-	char *reason = g_strdup_printf("%s%s%s", b->status != NULL ? b->status : "",
-				       b->status != NULL && b->diagnostic != NULL ? " " : "",
-				       b->diagnostic != NULL ? b->diagnostic : "");
-	int rc = SPOC_OK;
-	PGresult *res;
-
-	*ticket_r = 0;
-	const char *p[] = {b->original_message_id, reason, recipients, b->permanent ? "t" : "f"};
-	res = store_sql_run(
-	    st, "bounce",
-	    "WITH o AS (UPDATE outbox SET bounced_at = now(), bounce_reason = $2"
-	    "  WHERE $1::text IS NOT NULL AND message_id = $1 AND $4::boolean"
-	    "  RETURNING ticket_id),"
-	    " a AS (INSERT INTO address_status AS s (address, bouncing, bounces, last_bounce_at,"
-	    "   last_reason)"
-	    "  SELECT lower(r), $4::boolean, 1, now(), $2"
-	    "   FROM unnest(string_to_array(nullif($3, ''), E'\\n')) AS r"
-	    "  ON CONFLICT (address) DO UPDATE SET bounces = s.bounces + 1,"
-	    "   bouncing = s.bouncing OR excluded.bouncing, last_bounce_at = now(),"
-	    "   last_reason = excluded.last_reason RETURNING 1)"
-	    " SELECT coalesce((SELECT ticket_id FROM o LIMIT 1),"
-	    "  (SELECT ticket_id FROM outbox WHERE $1::text IS NOT NULL AND message_id = $1),"
-	    "  0), (SELECT count(*) FROM a)",
-	    4, p, NULL, &rc, err);
-	g_free(recipients);
-	g_free(reason);
-	if (res == NULL)
-		return rc;
-	*ticket_r = store_sql_i64(res, 0, 0);
-	PQclear(res);
-	return SPOC_OK;
-}
-
-/* The first ticket a minted Message-ID (verified HMAC) in In-Reply-To or References names,
- * newest first; 0 when none. */
-static int64_t minted_ticket(const struct mail *m, const struct ingest_decision *d)
-{
-	int64_t ticket = 0;
-
-	if (d->keys == NULL)
-		return 0;
-	if (m->in_reply_to != NULL &&
-	    thread_verify_message_id(d->keys, m->in_reply_to, d->message_id_domain, &ticket))
-		return ticket;
-	for (guint i = m->references != NULL ? m->references->len : 0; i > 0; i--)
-		if (thread_verify_message_id(d->keys, g_ptr_array_index(m->references, i - 1),
-					     d->message_id_domain, &ticket))
-			return ticket;
-	return 0;
-}
-
-/* The ticket a verified reply token in a recipient address (desk+TOKEN@) names; 0 when none. */
-static int64_t token_ticket(const struct mail *m, const struct ingest_decision *d, int64_t *agent_r)
-{
-	const GPtrArray *lists[] = {m->to, m->cc};
-	int64_t ticket = 0, agent = 0;
-
-	*agent_r = 0;
-	for (size_t l = 0; d->keys != NULL && l < G_N_ELEMENTS(lists); l++)
-		for (guint i = 0; lists[l] != NULL && i < lists[l]->len; i++) {
-			const struct mail_addr *a = g_ptr_array_index(lists[l], i);
-			char *token = a->addr != NULL
-					  ? thread_token_from_address(a->addr, d->desk_addresses)
-					  : NULL;
-			gboolean ok = token != NULL &&
-				      thread_verify_reply_token(d->keys, token, &ticket, &agent);
-
-			g_free(token);
-			if (ok) {
-				*agent_r = agent;
-				return ticket;
-			}
-		}
-	return 0;
-}
-
-static enum thread_status status_from_name(const char *name)
-{
-	static const char *const names[] = {"new", "in-progress", "pending", "resolved", "closed"};
-
-	for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
-		if (strcmp(name, names[i]) == 0)
-			return (enum thread_status)i;
-	return THREAD_CLOSED; /* unknown: treat as final */
-}
-
-/* Who sent the mail, as far as agents go: the active agent the From names (0: none), whether
- * the border MTA proved that From, and the reply token the mail came through. */
-struct sender {
-	int64_t agent_id;
-	char *agent_name;
-	gboolean proven;
-	int64_t token_ticket, token_agent;
-};
-
-static int sender_find(struct store *st, const struct mail *m, const struct ingest_decision *d,
-		       struct sender *who, struct errbuf *err)
-{
-	int rc = SPOC_OK;
-	PGresult *res;
-
-	memset(who, 0, sizeof(*who));
-	who->proven = d->from_proven;
-	who->token_ticket = token_ticket(m, d, &who->token_agent);
-	if (m->from.addr == NULL)
-		return SPOC_OK;
-	const char *p[] = {m->from.addr};
-	res = store_sql_run(st, "agents",
-			    "SELECT id, CASE WHEN name = '' THEN address ELSE name END FROM agents"
-			    " WHERE address = lower($1) AND active",
-			    1, p, NULL, &rc, err);
-	if (res == NULL)
-		return rc;
-	if (PQntuples(res) > 0) {
-		who->agent_id = store_sql_i64(res, 0, 0);
-		who->agent_name = g_strdup(PQgetvalue(res, 0, 1));
-	}
-	PQclear(res);
-	return SPOC_OK;
-}
-
-/* Fills what thread_decide() needs to know about one ticket: its status, when it was resolved,
- * and whether the sender is one of its participants. */
-static int candidate_fill(struct store *st, int64_t ticket, const struct mail *m,
-			  const struct sender *who, struct thread_candidate *c, struct errbuf *err)
-{
-	char tk[24];
-	int rc = SPOC_OK;
-	PGresult *res;
-
-	memset(c, 0, sizeof(*c));
-	if (ticket == 0)
-		return SPOC_OK;
-	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, ticket);
-	const char *p[] = {tk, m->from.addr};
-	res = store_sql_run(st, "threading",
-			    "SELECT t.status, extract(epoch FROM t.resolved_at)::bigint,"
-			    " $2::text IS NOT NULL AND EXISTS (SELECT 1 FROM participants p"
-			    "  WHERE p.ticket_id = t.id AND p.address = lower($2))"
-			    " FROM tickets t WHERE t.id = $1::bigint",
-			    2, p, NULL, &rc, err);
-	if (res == NULL)
-		return rc;
-	if (PQntuples(res) > 0) {
-		c->ticket_id = ticket;
-		c->status = status_from_name(PQgetvalue(res, 0, 0));
-		if (!PQgetisnull(res, 0, 1))
-			c->resolved_at = g_date_time_new_from_unix_utc(store_sql_i64(res, 0, 1));
-		c->sender_is_participant = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
-		/* Agent authority needs proof (this agent's reply token for this ticket, or aligned
-		 * DKIM/DMARC from the trusted authserv-id); a From that names an agent is not. */
-		c->sender_is_agent =
-		    who->agent_id != 0 && (who->proven || (who->token_agent == who->agent_id &&
-							   who->token_ticket == ticket));
-	}
-	PQclear(res);
-	return SPOC_OK;
-}
-
-/* Where the mail belongs, decided by thread_decide() from what the database knows. */
-static int thread_find(struct store *st, const struct mail *m, const struct ingest_decision *d,
-		       const struct sender *who, struct thread_verdict *v, struct errbuf *err)
-{
-	struct thread_facts f = {0};
-	int64_t stored = 0, tagged = 0;
-	int rc;
-
-	if ((rc = find_thread(st, m, &stored, err)) != SPOC_OK ||
-	    (rc = find_tagged(st, d->subject_tag, &tagged, err)) != SPOC_OK)
-		return rc;
-	if ((rc = candidate_fill(st, minted_ticket(m, d), m, who, &f.by_minted_id, err)) ==
-		SPOC_OK &&
-	    (rc = candidate_fill(st, stored, m, who, &f.by_stored_id, err)) == SPOC_OK &&
-	    (rc = candidate_fill(st, who->token_ticket, m, who, &f.by_token, err)) == SPOC_OK)
-		rc = candidate_fill(st, tagged, m, who, &f.by_subject_tag, err);
-	if (rc == SPOC_OK) {
-		f.now = g_date_time_new_now_utc();
-		f.reopen_window_s = d->reopen_window_s;
-		thread_decide(&f, v);
-		g_date_time_unref(f.now);
-	}
-	g_clear_pointer(&f.by_minted_id.resolved_at, g_date_time_unref);
-	g_clear_pointer(&f.by_stored_id.resolved_at, g_date_time_unref);
-	g_clear_pointer(&f.by_token.resolved_at, g_date_time_unref);
-	g_clear_pointer(&f.by_subject_tag.resolved_at, g_date_time_unref);
-	return rc;
-}
-
-/* Forgets who is acting: the settings are local to the batch's transaction, and the next
- * message's changes are not this sender's. */
-static int actor_reset(struct store *st, struct errbuf *err)
-{
-	return store_sql_exec(st, "actor",
-			      "SELECT set_config('spocd.actor', '', true),"
-			      " set_config('spocd.via', '', true),"
-			      " set_config('spocd.message_row', '', true)",
-			      0, NULL, err);
-}
-
-/* Runs one statement as the agent, by email, for the audit trail; PGresult or NULL. */
-static PGresult *as_agent(struct store *st, const char *agent_addr, const char *message_row,
-			  const char *sql, const char *a1, const char *a2, int *rc_r,
-			  struct errbuf *err)
-{
-	char *full = g_strconcat("WITH who AS (SELECT set_config('spocd.actor', $3, true),"
-				 " set_config('spocd.via', 'email', true),"
-				 " set_config('spocd.message_row', $4, true)) ",
-				 sql, NULL);
-	const char *p[] = {a1, a2, agent_addr, message_row};
-	PGresult *res = store_sql_run(st, "agent command", full, 4, p, NULL, rc_r, err);
-
-	g_free(full);
-	return res;
-}
-
-/* The statements of the commands that set one column of the ticket, by enum command_kind. */
-static const char *const set_sql[] = {
-    [COMMAND_STATUS] = "UPDATE tickets SET status = $2 WHERE id = $1::bigint"
-		       " AND (SELECT count(*) FROM who) = 1",
-    [COMMAND_PRIORITY] = "UPDATE tickets SET priority = $2::smallint WHERE id = $1::bigint"
-			 " AND (SELECT count(*) FROM who) = 1",
-    [COMMAND_KIND] = "UPDATE tickets SET kind = $2 WHERE id = $1::bigint"
-		     " AND (SELECT count(*) FROM who) = 1",
-};
-
-/* Applies an authenticated agent's commands on ticket, all or none (a savepoint), and says what
- * happened, one line each, into results. */
-static int apply_commands(struct store *st, const struct command_block *b, const char *ticket,
-			  const char *agent_addr, const char *message_row, gboolean es,
-			  GString *results, struct errbuf *err)
-{
-	struct errbuf why = {{0}};
-	int rc;
-
-	if ((rc = store_sql_exec(st, "SAVEPOINT", "SAVEPOINT spoc_commands", 0, NULL, err)) !=
-	    SPOC_OK)
-		return rc;
-	for (guint i = 0; i < b->commands->len && why.msg[0] == '\0'; i++) {
-		const struct command *c = g_ptr_array_index(b->commands, i);
-		PGresult *res = NULL;
-		int crc = SPOC_OK;
-
-		switch (c->kind) {
-		case COMMAND_STATUS:
-		case COMMAND_PRIORITY:
-		case COMMAND_KIND:
-			res = as_agent(st, agent_addr, message_row, set_sql[c->kind], ticket,
-				       c->value, &crc, &why);
-			break;
-		case COMMAND_ASSIGN:
-			/* by address, name or local part; the ticket takes the agent's team */
-			res = as_agent(st, agent_addr, message_row,
-				       "UPDATE tickets t SET (assignee_id, team) = (a.id,"
-				       "  CASE WHEN a.team = '' THEN t.team ELSE a.team END)"
-				       " FROM (SELECT id, team FROM agents WHERE active"
-				       "  AND (address = lower($2) OR lower(name) = lower($2)"
-				       "   OR split_part(address, '@', 1) = lower($2))"
-				       "  ORDER BY address LIMIT 1) a"
-				       " WHERE t.id = $1::bigint AND (SELECT count(*) FROM who) = 1"
-				       " RETURNING t.id",
-				       ticket, c->value, &crc, &why);
-			if (res != NULL && PQntuples(res) == 0)
-				g_snprintf(why.msg, sizeof(why.msg),
-					   es ? "%s: no hay ningún agente activo \"%s\""
-					      : "%s: no active agent \"%s\"",
-					   c->line, c->value);
-			break;
-		case COMMAND_INTERNAL:
-			res =
-			    as_agent(st, agent_addr, message_row,
-				     "UPDATE messages SET internal = true WHERE id = $2::bigint"
-				     " AND $1::text IS NOT NULL AND (SELECT count(*) FROM who) = 1",
-				     ticket, message_row, &crc, &why);
-			break;
-		}
-		if (res == NULL && crc == SPOC_ETEMP) {
-			g_strlcpy(err->msg, why.msg, sizeof(err->msg));
-			return SPOC_ETEMP;
-		}
-		if (res == NULL) {
-			/* a refused move ("status cannot go from closed to ..."): say it as is */
-			char *line = g_strdup_printf("%s: %s", c->line, why.msg);
-
-			g_strlcpy(why.msg, line, sizeof(why.msg));
-			g_free(line);
-		}
-		PQclear(res);
-		if (why.msg[0] == '\0')
-			g_string_append_printf(results, "%s: %s\n", c->line, es ? "hecho" : "done");
-	}
-	if (why.msg[0] != '\0') {
-		g_string_truncate(results, 0);
-		g_string_append_printf(results, "%s\n%s\n", why.msg,
-				       es ? "No se ha cambiado nada del ticket."
-					  : "Nothing on the ticket was changed.");
-		return store_sql_exec(st, "ROLLBACK TO SAVEPOINT",
-				      "ROLLBACK TO SAVEPOINT spoc_commands", 0, NULL, err);
-	}
-	return store_sql_exec(st, "RELEASE SAVEPOINT", "RELEASE SAVEPOINT spoc_commands", 0, NULL,
-			      err);
-}
-
-/* Queues one notice to every participant of ticket (requester and watchers). */
-static int notify_participants(struct store *st, const struct ingest_decision *d,
-			       const struct notice *base, struct errbuf *err)
-{
-	char tk[24];
-	int rc = SPOC_OK;
-	PGresult *res;
-
-	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, base->ticket_id);
-	const char *p[] = {tk};
-	res = store_sql_run(st, "participants",
-			    "SELECT p.address, p.name, t.language FROM participants p"
-			    " JOIN tickets t ON t.id = p.ticket_id WHERE p.ticket_id = $1::bigint"
-			    " ORDER BY p.role DESC, p.address",
-			    1, p, NULL, &rc, err);
-	if (res == NULL)
-		return rc;
-	for (int i = 0; i < PQntuples(res) && rc == SPOC_OK; i++) {
-		struct notice n = *base;
-
-		n.recipient = PQgetvalue(res, i, 0);
-		n.recipient_name = PQgetvalue(res, i, 1);
-		n.language = PQgetvalue(res, i, 2);
-		rc = queue_notice(st, d, &n, NULL, NULL, err);
-	}
-	PQclear(res);
-	return rc;
-}
-
-/* What a reply on a ticket sets off: an authenticated agent's commands are applied and answered,
- * and their text relayed to the participants (unless #internal); a participant's reply is
- * forwarded to the assignee. An agent whose mail is not proven theirs is told why nothing ran. */
-static int after_reply(struct store *st, const struct mail *m, const struct ingest_decision *d,
-		       const struct sender *who, int64_t ticket, int64_t message_row,
-		       struct errbuf *err)
-{
-	gboolean es = d->desk_language != NULL && strcmp(d->desk_language, "es") == 0;
-	gboolean authenticated =
-	    who->agent_id != 0 &&
-	    (who->proven || (who->token_agent == who->agent_id && who->token_ticket == ticket));
-	struct command_block b = {0};
-	GString *results = g_string_new(NULL);
-	char tk[24], mr[24];
-	int rc = SPOC_OK;
-
-	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, ticket);
-	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, message_row);
-	commands_parse(m->text_new != NULL ? m->text_new : "", es ? "es" : "en", &b);
-	if (who->agent_id != 0 && !authenticated) {
-		{
-			const struct notice n = {
-			    .kind = "command-result",
-			    .ticket_id = ticket,
-			    .message_row = message_row,
-			    .recipient = m->from.addr,
-			    .recipient_name = who->agent_name,
-			    .language = es ? "es" : "en",
-			    .agent_id = who->agent_id,
-			    .author = who->agent_name,
-			    .body =
-				es ? "No se ha ejecutado ningún comando: no se ha podido comprobar "
-				     "que el mensaje sea suyo (responda al aviso que recibió del "
-				     "ticket)."
-				   : "No command was run: the message could not be proven to be "
-				     "yours (reply to the notification you received for the "
-				     "ticket)."};
-			rc = queue_notice(st, d, &n, NULL, NULL, err);
-		}
-		goto out;
-	}
-	if (authenticated) {
-		gboolean internal = FALSE;
-
-		for (guint i = 0; i < b.commands->len; i++)
-			internal |= ((struct command *)g_ptr_array_index(b.commands, i))->kind ==
-				    COMMAND_INTERNAL;
-		for (guint i = 0; i < b.errors->len; i++)
-			g_string_append_printf(results, "%s\n",
-					       (char *)g_ptr_array_index(b.errors, i));
-		if (b.commands->len > 0 && (rc = apply_commands(st, &b, tk, m->from.addr, mr, es,
-								results, err)) != SPOC_OK)
-			goto out;
-		if (!internal && b.rest[0] != '\0') {
-			const struct notice n = {.kind = "agent-reply",
-						 .ticket_id = ticket,
-						 .message_row = message_row,
-						 .body = b.rest,
-						 .author = who->agent_name,
-						 .agent_id = who->agent_id};
-			const char *fp[] = {tk};
-
-			if ((rc = notify_participants(st, d, &n, err)) != SPOC_OK ||
-			    (rc = store_sql_exec(
-				 st, "tickets",
-				 "UPDATE tickets SET first_response_at = now()"
-				 " WHERE id = $1::bigint AND first_response_at IS NULL",
-				 1, fp, err)) != SPOC_OK)
-				goto out;
-		}
-		while (results->len > 0 && results->str[results->len - 1] == '\n')
-			g_string_truncate(results, results->len - 1);
-		if (results->len > 0) {
-			const struct notice n = {.kind = "command-result",
-						 .ticket_id = ticket,
-						 .message_row = message_row,
-						 .recipient = m->from.addr,
-						 .recipient_name = who->agent_name,
-						 .language = es ? "es" : "en",
-						 .agent_id = who->agent_id,
-						 .author = who->agent_name,
-						 .body = results->str};
-			rc = queue_notice(st, d, &n, NULL, NULL, err);
-		}
-		goto out;
-	}
-	{
-		/* a participant's reply goes to the assignee, or to the ticket's team when nobody
-		 * has it yet */
-		const char *p[] = {tk};
-		PGresult *res = store_sql_run(
-		    st, "tickets",
-		    "SELECT a.id, a.address, CASE WHEN a.name = '' THEN a.address ELSE a.name END"
-		    " FROM tickets t JOIN agents a ON a.active AND (a.id = t.assignee_id OR"
-		    "  (t.assignee_id IS NULL AND t.team <> '' AND a.team = t.team))"
-		    " WHERE t.id = $1::bigint ORDER BY a.address",
-		    1, p, NULL, &rc, err);
-
-		if (res == NULL)
-			goto out;
-		for (int i = 0; i < PQntuples(res) && rc == SPOC_OK; i++) {
-			const struct notice n = {.kind = "follow-up",
-						 .ticket_id = ticket,
-						 .message_row = message_row,
-						 .recipient = PQgetvalue(res, i, 1),
-						 .recipient_name = PQgetvalue(res, i, 2),
-						 .language = es ? "es" : "en",
-						 .body = m->text_new,
-						 .author = m->from.name != NULL ? m->from.name
-										: m->from.addr,
-						 .agent_id = store_sql_i64(res, i, 0)};
-			rc = queue_notice(st, d, &n, NULL, NULL, err);
-		}
-		PQclear(res);
-	}
-out:
-	command_block_clear(&b);
-	g_string_free(results, TRUE);
-	if (rc == SPOC_OK)
-		rc = actor_reset(st, err);
-	return rc;
+	return store_queue_notice(st, d, &n, &res_r->outbox_id, &res_r->held, err);
 }
 
 static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 			   const struct mail *mail, const struct ingest_decision *d,
-			   const struct sender *who, struct thread_verdict *v,
+			   const struct store_sender *who, struct thread_verdict *v,
 			   struct ingest_result *res_r, int64_t *message_row_r,
 			   const char **detail_r, struct errbuf *err);
 
@@ -1088,7 +471,7 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 		       int64_t *message_row_r, const char **detail_r, struct errbuf *err)
 {
 	struct thread_verdict verdict;
-	struct sender who;
+	struct store_sender who;
 	int rc = SPOC_OK;
 	PGresult *res;
 
@@ -1119,9 +502,9 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 	}
 	PQclear(res);
 
-	if ((rc = sender_find(st, mail, d, &who, err)) != SPOC_OK)
+	if ((rc = store_sender_find(st, mail, d, &who, err)) != SPOC_OK)
 		return rc;
-	rc = thread_find(st, mail, d, &who, &verdict, err);
+	rc = store_thread_find(st, mail, d, &who, &verdict, err);
 	if (rc == SPOC_OK)
 		rc = record_threaded(st, raw, raw_len, mail, d, &who, &verdict, res_r,
 				     message_row_r, detail_r, err);
@@ -1132,7 +515,7 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 /* record_mail() once the sender and the thread are known. */
 static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 			   const struct mail *mail, const struct ingest_decision *d,
-			   const struct sender *who, struct thread_verdict *v,
+			   const struct store_sender *who, struct thread_verdict *v,
 			   struct ingest_result *res_r, int64_t *message_row_r,
 			   const char **detail_r, struct errbuf *err)
 {
@@ -1145,7 +528,7 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 	if (d->bounce != NULL) {
 		int64_t bounced_ticket = 0;
 
-		if ((rc = bounce_record(st, d->bounce, &bounced_ticket, err)) != SPOC_OK)
+		if ((rc = store_bounce_record(st, d->bounce, &bounced_ticket, err)) != SPOC_OK)
 			return rc;
 		/* the failure belongs with the ticket whose notification bounced */
 		if (bounced_ticket != 0) {
@@ -1198,13 +581,13 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		g_strlcpy(res_r->ticket_number, PQntuples(res) ? PQgetvalue(res, 0, 0) : "",
 			  sizeof(res_r->ticket_number));
 		PQclear(res);
-		if ((rc = actor_reset(st, err)) != SPOC_OK)
+		if ((rc = store_actor_reset(st, err)) != SPOC_OK)
 			return rc;
 		res_r->outcome = d->automatic_why != NULL ? INGEST_AUTOMATIC : INGEST_REPLY;
 		*detail_r = d->automatic_why != NULL ? d->automatic_why : verdict.why;
 		if (d->automatic_why != NULL)
 			return SPOC_OK;
-		return after_reply(st, mail, d, who, thread, *message_row_r, err);
+		return store_after_reply(st, mail, d, who, thread, *message_row_r, err);
 	}
 
 	if (d->automatic_why != NULL) {
@@ -1237,7 +620,7 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 	*detail_r = verdict.action == THREAD_NEW_LINKED ? verdict.why : d->kind_rule;
 	/* an agent whose mail could not be proven theirs is told why their commands did not run */
 	if (who->agent_id != 0 && !who->proven)
-		return after_reply(st, mail, d, who, res_r->ticket_id, *message_row_r, err);
+		return store_after_reply(st, mail, d, who, res_r->ticket_id, *message_row_r, err);
 	return SPOC_OK;
 }
 

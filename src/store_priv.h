@@ -4,6 +4,7 @@
 #define SPOC_STORE_PRIV_H
 
 #include "store.h"
+#include "thread.h"
 
 #include <libpq-fe.h>
 
@@ -24,5 +25,56 @@ int64_t store_sql_i64(PGresult *res, int row, int col);
 /* Message-IDs as one newline-separated parameter for string_to_array(); ids that could break the
  * separation are left out. Caller frees. */
 char *store_join_ids(const char *first, GPtrArray *more);
+
+/* ---- what store_ingest.c shares with store_thread.c and store_notices.c ---- */
+
+/* Who sent the mail, as far as agents go: the active agent the From names (0: none), whether
+ * the border MTA proved that From, and the reply token the mail came through. */
+struct store_sender {
+	int64_t agent_id;
+	char *agent_name;
+	gboolean proven;
+	int64_t token_ticket, token_agent;
+};
+
+/* A notification of kind for ticket, answering message_row, to recipient: rate-limited
+ * (kept as 'held' with the reason) unless it relays a person's reply. *id_r and *held_r may be
+ * NULL. */
+struct store_notice {
+	const char *kind; /* "ack", "agent-reply", "follow-up", "command-result" */
+	int64_t ticket_id;
+	int64_t message_row;
+	const char *recipient;
+	const char *recipient_name;
+	const char *language;
+	const char *body;   /* the text to relay, "" for an acknowledgement */
+	const char *author; /* whose text it is */
+	int64_t agent_id;   /* the agent it is for or from, 0: none */
+};
+
+/* Who sent m (the active agent its From names, the border MTA's proof, the reply token it came
+ * through); free agent_name with g_free(). */
+int store_sender_find(struct store *st, const struct mail *m, const struct ingest_decision *d,
+		      struct store_sender *who, struct errbuf *err);
+/* Where m belongs, decided by thread_decide() from what the database knows. */
+int store_thread_find(struct store *st, const struct mail *m, const struct ingest_decision *d,
+		      const struct store_sender *who, struct thread_verdict *v, struct errbuf *err);
+
+/* Queues a notification (rate-limited unless it relays a person's reply); *id_r and *held_r
+ * may be NULL. */
+int store_queue_notice(struct store *st, const struct ingest_decision *d,
+		       const struct store_notice *n, int64_t *id_r, gboolean *held_r,
+		       struct errbuf *err);
+/* Ties a bounce back to its outbox row and counts it against the addresses; *ticket_r is that
+ * notification's ticket, 0 when none. */
+int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t *ticket_r,
+			struct errbuf *err);
+/* What a reply on ticket sets off: an agent's commands and relay, or the follow-up to the
+ * assignee; see store_notices.c. */
+int store_after_reply(struct store *st, const struct mail *m, const struct ingest_decision *d,
+		      const struct store_sender *who, int64_t ticket, int64_t message_row,
+		      struct errbuf *err);
+/* Forgets who is acting (spocd.actor and friends) for the rest of the transaction. */
+int store_actor_reset(struct store *st, struct errbuf *err);
 
 #endif

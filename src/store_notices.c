@@ -1,0 +1,390 @@
+/* What spocd owes people because of a mail, queued in the caller's transaction: notices
+ * (rate-limited), bounces tied back to the notice they return, and what an agent's reply sets
+ * off (commands applied under their name, their text relayed) or a requester's reply (the
+ * assignee told). */
+#include "store_priv.h"
+
+#include "commands.h"
+
+#include <string.h>
+
+int store_queue_notice(struct store *st, const struct ingest_decision *d,
+		       const struct store_notice *n, int64_t *id_r, gboolean *held_r,
+		       struct errbuf *err)
+{
+	char tk[24], mr[24], hour[16], day[16], tday[16];
+	/* HMAC-tagged: a reply naming it proves which ticket it answers (thread.c) */
+	char *mid = thread_mint_message_id(d->keys, n->ticket_id, d->message_id_domain);
+	char ag[24];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, n->ticket_id);
+	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, n->message_row);
+	g_snprintf(ag, sizeof(ag), "%" G_GINT64_FORMAT, n->agent_id);
+
+	g_snprintf(hour, sizeof(hour), "%d", d->rate != NULL ? d->rate->per_recipient_hour : 0);
+	g_snprintf(day, sizeof(day), "%d", d->rate != NULL ? d->rate->per_recipient_day : 0);
+	g_snprintf(tday, sizeof(tday), "%d", d->rate != NULL ? d->rate->per_ticket_day : 0);
+	const char *p[] = {tk,
+			   n->message_row != 0 ? mr : NULL,
+			   n->recipient,
+			   n->recipient_name != NULL ? n->recipient_name : "",
+			   n->language,
+			   mid,
+			   hour,
+			   day,
+			   tday,
+			   n->kind,
+			   n->body != NULL ? n->body : "",
+			   n->author != NULL ? n->author : "",
+			   n->agent_id != 0 ? ag : NULL};
+	/* Over a limit the row is kept as 'held' with the reason: never sent, never lost. The
+	 * counts take automatic kinds only; a person's relayed reply is not automatic. */
+	res = store_sql_run(
+	    st, "outbox",
+	    "WITH c AS (SELECT"
+	    "  (SELECT count(*) FROM outbox WHERE lower(recipient) = lower($3)"
+	    "    AND kind <> 'agent-reply' AND state <> 'held'"
+	    "    AND created_at > now() - interval '1 hour') AS hour,"
+	    "  (SELECT count(*) FROM outbox WHERE lower(recipient) = lower($3)"
+	    "    AND kind <> 'agent-reply' AND state <> 'held'"
+	    "    AND created_at > now() - interval '1 day') AS day,"
+	    "  (SELECT count(*) FROM outbox WHERE ticket_id = $1::bigint"
+	    "    AND kind <> 'agent-reply' AND state <> 'held'"
+	    "    AND created_at > now() - interval '1 day') AS tday),"
+	    " r AS (SELECT CASE"
+	    "  WHEN $10 = 'agent-reply' THEN NULL"
+	    "  WHEN $7::int > 0 AND c.hour >= $7::int THEN"
+	    "   'rate limit: already ' || c.hour || ' automatic mails to this address in the last"
+	    " hour (rate_limits.per_recipient_hour = ' || $7 || ')'"
+	    "  WHEN $8::int > 0 AND c.day >= $8::int THEN"
+	    "   'rate limit: already ' || c.day || ' automatic mails to this address in the last"
+	    " day (rate_limits.per_recipient_day = ' || $8 || ')'"
+	    "  WHEN $9::int > 0 AND c.tday >= $9::int THEN"
+	    "   'rate limit: already ' || c.tday || ' automatic mails on this ticket in the last"
+	    " day (rate_limits.per_ticket_day = ' || $9 || ')'"
+	    "  END AS why FROM c)"
+	    " INSERT INTO outbox (kind, ticket_id, in_reply_to_message, recipient,"
+	    " recipient_name, language, message_id, state, last_error, body, author, agent_id)"
+	    " SELECT $10, $1::bigint, $2::bigint, $3, $4, $5, $6,"
+	    "  CASE WHEN r.why IS NULL THEN 'pending' ELSE 'held' END, coalesce(r.why, ''),"
+	    "  $11, $12, $13::bigint"
+	    " FROM r RETURNING id, state = 'held'",
+	    G_N_ELEMENTS(p), p, NULL, &rc, err);
+	g_free(mid);
+	if (res == NULL)
+		return rc;
+	if (held_r != NULL)
+		*held_r = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+	if (id_r != NULL)
+		*id_r = store_sql_i64(res, 0, 0);
+	PQclear(res);
+	return SPOC_OK;
+}
+
+/* Ties a bounce back to the notification it is about (by the returned Message-ID), marks that
+ * outbox row bounced, and counts the failure against each failed address (a delay does not
+ * mark an address as bouncing). *ticket_r is that notification's ticket, 0 when none. */
+int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t *ticket_r,
+			struct errbuf *err)
+{
+	char *recipients = store_join_ids(NULL, b->recipients);
+	char *reason = g_strdup_printf("%s%s%s", b->status != NULL ? b->status : "",
+				       b->status != NULL && b->diagnostic != NULL ? " " : "",
+				       b->diagnostic != NULL ? b->diagnostic : "");
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	*ticket_r = 0;
+	const char *p[] = {b->original_message_id, reason, recipients, b->permanent ? "t" : "f"};
+	res = store_sql_run(
+	    st, "bounce",
+	    "WITH o AS (UPDATE outbox SET bounced_at = now(), bounce_reason = $2"
+	    "  WHERE $1::text IS NOT NULL AND message_id = $1 AND $4::boolean"
+	    "  RETURNING ticket_id),"
+	    " a AS (INSERT INTO address_status AS s (address, bouncing, bounces, last_bounce_at,"
+	    "   last_reason)"
+	    "  SELECT lower(r), $4::boolean, 1, now(), $2"
+	    "   FROM unnest(string_to_array(nullif($3, ''), E'\\n')) AS r"
+	    "  ON CONFLICT (address) DO UPDATE SET bounces = s.bounces + 1,"
+	    "   bouncing = s.bouncing OR excluded.bouncing, last_bounce_at = now(),"
+	    "   last_reason = excluded.last_reason RETURNING 1)"
+	    " SELECT coalesce((SELECT ticket_id FROM o LIMIT 1),"
+	    "  (SELECT ticket_id FROM outbox WHERE $1::text IS NOT NULL AND message_id = $1),"
+	    "  0), (SELECT count(*) FROM a)",
+	    4, p, NULL, &rc, err);
+	g_free(recipients);
+	g_free(reason);
+	if (res == NULL)
+		return rc;
+	*ticket_r = store_sql_i64(res, 0, 0);
+	PQclear(res);
+	return SPOC_OK;
+}
+
+/* Forgets who is acting: the settings are local to the batch's transaction, and the next
+ * message's changes are not this sender's. */
+int store_actor_reset(struct store *st, struct errbuf *err)
+{
+	return store_sql_exec(st, "actor",
+			      "SELECT set_config('spocd.actor', '', true),"
+			      " set_config('spocd.via', '', true),"
+			      " set_config('spocd.message_row', '', true)",
+			      0, NULL, err);
+}
+
+/* Runs one statement as the agent, by email, for the audit trail; PGresult or NULL. */
+static PGresult *as_agent(struct store *st, const char *agent_addr, const char *message_row,
+			  const char *sql, const char *a1, const char *a2, int *rc_r,
+			  struct errbuf *err)
+{
+	char *full = g_strconcat("WITH who AS (SELECT set_config('spocd.actor', $3, true),"
+				 " set_config('spocd.via', 'email', true),"
+				 " set_config('spocd.message_row', $4, true)) ",
+				 sql, NULL);
+	const char *p[] = {a1, a2, agent_addr, message_row};
+	PGresult *res = store_sql_run(st, "agent command", full, 4, p, NULL, rc_r, err);
+
+	g_free(full);
+	return res;
+}
+
+/* The statements of the commands that set one column of the ticket, by enum command_kind. */
+static const char *const set_sql[] = {
+    [COMMAND_STATUS] = "UPDATE tickets SET status = $2 WHERE id = $1::bigint"
+		       " AND (SELECT count(*) FROM who) = 1",
+    [COMMAND_PRIORITY] = "UPDATE tickets SET priority = $2::smallint WHERE id = $1::bigint"
+			 " AND (SELECT count(*) FROM who) = 1",
+    [COMMAND_KIND] = "UPDATE tickets SET kind = $2 WHERE id = $1::bigint"
+		     " AND (SELECT count(*) FROM who) = 1",
+};
+
+/* Applies an authenticated agent's commands on ticket, all or none (a savepoint), and says what
+ * happened, one line each, into results. */
+static int apply_commands(struct store *st, const struct command_block *b, const char *ticket,
+			  const char *agent_addr, const char *message_row, gboolean es,
+			  GString *results, struct errbuf *err)
+{
+	struct errbuf why = {{0}};
+	int rc;
+
+	if ((rc = store_sql_exec(st, "SAVEPOINT", "SAVEPOINT spoc_commands", 0, NULL, err)) !=
+	    SPOC_OK)
+		return rc;
+	for (guint i = 0; i < b->commands->len && why.msg[0] == '\0'; i++) {
+		const struct command *c = g_ptr_array_index(b->commands, i);
+		PGresult *res = NULL;
+		int crc = SPOC_OK;
+
+		switch (c->kind) {
+		case COMMAND_STATUS:
+		case COMMAND_PRIORITY:
+		case COMMAND_KIND:
+			res = as_agent(st, agent_addr, message_row, set_sql[c->kind], ticket,
+				       c->value, &crc, &why);
+			break;
+		case COMMAND_ASSIGN:
+			/* by address, name or local part; the ticket takes the agent's team */
+			res = as_agent(st, agent_addr, message_row,
+				       "UPDATE tickets t SET (assignee_id, team) = (a.id,"
+				       "  CASE WHEN a.team = '' THEN t.team ELSE a.team END)"
+				       " FROM (SELECT id, team FROM agents WHERE active"
+				       "  AND (address = lower($2) OR lower(name) = lower($2)"
+				       "   OR split_part(address, '@', 1) = lower($2))"
+				       "  ORDER BY address LIMIT 1) a"
+				       " WHERE t.id = $1::bigint AND (SELECT count(*) FROM who) = 1"
+				       " RETURNING t.id",
+				       ticket, c->value, &crc, &why);
+			if (res != NULL && PQntuples(res) == 0)
+				g_snprintf(why.msg, sizeof(why.msg),
+					   es ? "%s: no hay ningún agente activo \"%s\""
+					      : "%s: no active agent \"%s\"",
+					   c->line, c->value);
+			break;
+		case COMMAND_INTERNAL:
+			res =
+			    as_agent(st, agent_addr, message_row,
+				     "UPDATE messages SET internal = true WHERE id = $2::bigint"
+				     " AND $1::text IS NOT NULL AND (SELECT count(*) FROM who) = 1",
+				     ticket, message_row, &crc, &why);
+			break;
+		}
+		if (res == NULL && crc == SPOC_ETEMP) {
+			g_strlcpy(err->msg, why.msg, sizeof(err->msg));
+			return SPOC_ETEMP;
+		}
+		if (res == NULL) {
+			/* a refused move ("status cannot go from closed to ..."): say it as is */
+			char *line = g_strdup_printf("%s: %s", c->line, why.msg);
+
+			g_strlcpy(why.msg, line, sizeof(why.msg));
+			g_free(line);
+		}
+		PQclear(res);
+		if (why.msg[0] == '\0')
+			g_string_append_printf(results, "%s: %s\n", c->line, es ? "hecho" : "done");
+	}
+	if (why.msg[0] != '\0') {
+		g_string_truncate(results, 0);
+		g_string_append_printf(results, "%s\n%s\n", why.msg,
+				       es ? "No se ha cambiado nada del ticket."
+					  : "Nothing on the ticket was changed.");
+		return store_sql_exec(st, "ROLLBACK TO SAVEPOINT",
+				      "ROLLBACK TO SAVEPOINT spoc_commands", 0, NULL, err);
+	}
+	return store_sql_exec(st, "RELEASE SAVEPOINT", "RELEASE SAVEPOINT spoc_commands", 0, NULL,
+			      err);
+}
+
+/* Queues one notice to every participant of ticket (requester and watchers). */
+static int notify_participants(struct store *st, const struct ingest_decision *d,
+			       const struct store_notice *base, struct errbuf *err)
+{
+	char tk[24];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, base->ticket_id);
+	const char *p[] = {tk};
+	res = store_sql_run(st, "participants",
+			    "SELECT p.address, p.name, t.language FROM participants p"
+			    " JOIN tickets t ON t.id = p.ticket_id WHERE p.ticket_id = $1::bigint"
+			    " ORDER BY p.role DESC, p.address",
+			    1, p, NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	for (int i = 0; i < PQntuples(res) && rc == SPOC_OK; i++) {
+		struct store_notice n = *base;
+
+		n.recipient = PQgetvalue(res, i, 0);
+		n.recipient_name = PQgetvalue(res, i, 1);
+		n.language = PQgetvalue(res, i, 2);
+		rc = store_queue_notice(st, d, &n, NULL, NULL, err);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* What a reply on a ticket sets off: an authenticated agent's commands are applied and answered,
+ * and their text relayed to the participants (unless #internal); a participant's reply is
+ * forwarded to the assignee. An agent whose mail is not proven theirs is told why nothing ran. */
+int store_after_reply(struct store *st, const struct mail *m, const struct ingest_decision *d,
+		      const struct store_sender *who, int64_t ticket, int64_t message_row,
+		      struct errbuf *err)
+{
+	gboolean es = d->desk_language != NULL && strcmp(d->desk_language, "es") == 0;
+	gboolean authenticated =
+	    who->agent_id != 0 &&
+	    (who->proven || (who->token_agent == who->agent_id && who->token_ticket == ticket));
+	struct command_block b = {0};
+	GString *results = g_string_new(NULL);
+	char tk[24], mr[24];
+	int rc = SPOC_OK;
+
+	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, ticket);
+	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, message_row);
+	commands_parse(m->text_new != NULL ? m->text_new : "", es ? "es" : "en", &b);
+	if (who->agent_id != 0 && !authenticated) {
+		{
+			const struct store_notice n = {
+			    .kind = "command-result",
+			    .ticket_id = ticket,
+			    .message_row = message_row,
+			    .recipient = m->from.addr,
+			    .recipient_name = who->agent_name,
+			    .language = es ? "es" : "en",
+			    .agent_id = who->agent_id,
+			    .author = who->agent_name,
+			    .body =
+				es ? "No se ha ejecutado ningún comando: no se ha podido comprobar "
+				     "que el mensaje sea suyo (responda al aviso que recibió del "
+				     "ticket)."
+				   : "No command was run: the message could not be proven to be "
+				     "yours (reply to the notification you received for the "
+				     "ticket)."};
+			rc = store_queue_notice(st, d, &n, NULL, NULL, err);
+		}
+		goto out;
+	}
+	if (authenticated) {
+		gboolean internal = FALSE;
+
+		for (guint i = 0; i < b.commands->len; i++)
+			internal |= ((struct command *)g_ptr_array_index(b.commands, i))->kind ==
+				    COMMAND_INTERNAL;
+		for (guint i = 0; i < b.errors->len; i++)
+			g_string_append_printf(results, "%s\n",
+					       (char *)g_ptr_array_index(b.errors, i));
+		if (b.commands->len > 0 && (rc = apply_commands(st, &b, tk, m->from.addr, mr, es,
+								results, err)) != SPOC_OK)
+			goto out;
+		if (!internal && b.rest[0] != '\0') {
+			const struct store_notice n = {.kind = "agent-reply",
+						       .ticket_id = ticket,
+						       .message_row = message_row,
+						       .body = b.rest,
+						       .author = who->agent_name,
+						       .agent_id = who->agent_id};
+			const char *fp[] = {tk};
+
+			if ((rc = notify_participants(st, d, &n, err)) != SPOC_OK ||
+			    (rc = store_sql_exec(
+				 st, "tickets",
+				 "UPDATE tickets SET first_response_at = now()"
+				 " WHERE id = $1::bigint AND first_response_at IS NULL",
+				 1, fp, err)) != SPOC_OK)
+				goto out;
+		}
+		while (results->len > 0 && results->str[results->len - 1] == '\n')
+			g_string_truncate(results, results->len - 1);
+		if (results->len > 0) {
+			const struct store_notice n = {.kind = "command-result",
+						       .ticket_id = ticket,
+						       .message_row = message_row,
+						       .recipient = m->from.addr,
+						       .recipient_name = who->agent_name,
+						       .language = es ? "es" : "en",
+						       .agent_id = who->agent_id,
+						       .author = who->agent_name,
+						       .body = results->str};
+			rc = store_queue_notice(st, d, &n, NULL, NULL, err);
+		}
+		goto out;
+	}
+	{
+		/* a participant's reply goes to the assignee, or to the ticket's team when nobody
+		 * has it yet */
+		const char *p[] = {tk};
+		PGresult *res = store_sql_run(
+		    st, "tickets",
+		    "SELECT a.id, a.address, CASE WHEN a.name = '' THEN a.address ELSE a.name END"
+		    " FROM tickets t JOIN agents a ON a.active AND (a.id = t.assignee_id OR"
+		    "  (t.assignee_id IS NULL AND t.team <> '' AND a.team = t.team))"
+		    " WHERE t.id = $1::bigint ORDER BY a.address",
+		    1, p, NULL, &rc, err);
+
+		if (res == NULL)
+			goto out;
+		for (int i = 0; i < PQntuples(res) && rc == SPOC_OK; i++) {
+			const struct store_notice n = {
+			    .kind = "follow-up",
+			    .ticket_id = ticket,
+			    .message_row = message_row,
+			    .recipient = PQgetvalue(res, i, 1),
+			    .recipient_name = PQgetvalue(res, i, 2),
+			    .language = es ? "es" : "en",
+			    .body = m->text_new,
+			    .author = m->from.name != NULL ? m->from.name : m->from.addr,
+			    .agent_id = store_sql_i64(res, i, 0)};
+			rc = store_queue_notice(st, d, &n, NULL, NULL, err);
+		}
+		PQclear(res);
+	}
+out:
+	command_block_clear(&b);
+	g_string_free(results, TRUE);
+	if (rc == SPOC_OK)
+		rc = store_actor_reset(st, err);
+	return rc;
+}
