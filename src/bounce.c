@@ -783,11 +783,11 @@ static void text_read(const char *text, const char *end, struct text_scan *ts)
 /* A "Message-ID:" line in text (the original quoted in the bounce's body, maybe "> "-quoted). */
 static char *text_message_id(const char *text, const char *own_id)
 {
-	const char *p = text;
+	const char *p = text, *end = text + strlen(text);
 
 	while (*p != '\0') {
-		const char *nl = strchr(p, '\n');
-		const char *eol = nl != NULL ? nl : p + strlen(p), *q = p;
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl != NULL ? nl : end, *q = p;
 
 		while (q < eol && (*q == ' ' || *q == '\t' || *q == '>'))
 			q++;

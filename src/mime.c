@@ -520,13 +520,14 @@ static const char *charset_sniff(const char *data, size_t len)
  * "-- " signature line never flows. Returns a new string. */
 static char *unflow(const char *text, gboolean delsp)
 {
-	GString *out = g_string_sized_new(strlen(text));
-	const char *p = text;
+	size_t total = strlen(text);
+	GString *out = g_string_sized_new(total);
+	const char *p = text, *end = text + total;
 	int open_depth = -1; /* quote depth of a line that flows on, or -1 */
 
 	while (*p != '\0') {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 		int depth = 0;
 		const char *body;
 		size_t blen;
@@ -1060,12 +1061,13 @@ static guint uu_value(char c)
  * those lines. A block without its "end" line is left alone. Returns a new text. */
 static char *uu_extract(struct parse *ps, const char *text)
 {
-	GString *out = g_string_sized_new(strlen(text));
-	const char *p = text;
+	size_t total = strlen(text);
+	GString *out = g_string_sized_new(total);
+	const char *p = text, *end = text + total;
 
 	while (*p != '\0') {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
 		const char *next = nl != NULL ? nl + 1 : p + len;
 		char mode[8], *name = NULL;
 
@@ -1088,8 +1090,8 @@ static char *uu_extract(struct parse *ps, const char *text)
 			gboolean ended = FALSE;
 
 			while (*q != '\0' && !ended) {
-				const char *qnl = strchr(q, '\n');
-				size_t qlen = qnl != NULL ? (size_t)(qnl - q) : strlen(q);
+				const char *qnl = memchr(q, '\n', (size_t)(end - q));
+				size_t qlen = qnl != NULL ? (size_t)(qnl - q) : (size_t)(end - q);
 
 				if (qlen == 3 && strncmp(q, "end", 3) == 0) {
 					ended = TRUE;
