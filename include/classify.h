@@ -45,12 +45,6 @@ enum classify_auto_kind classify_automatic(const struct mail *mail,
  * "other-auto"), for logs and tickets. */
 const char *classify_auto_kind_name(enum classify_auto_kind kind);
 
-/* TRUE when the mail was sent by a machine: classify_automatic() with these desk addresses, no
- * Message-ID domain and mailing lists automatic, returning whether the kind is not
- * CLASSIFY_PERSON. *why_r gets the same static description. */
-gboolean classify_is_automatic(const struct mail *mail, const char *const *desk_addresses,
-			       const char **why_r);
-
 /* "es" or "en", from the words of the subject and text; dflt when undecided. Static string. */
 const char *classify_language(const struct mail *mail, const char *dflt);
 

@@ -264,8 +264,7 @@ static enum classify_auto_kind bounce_rules(const struct mail *mail, const char 
 	enum classify_auto_kind kind = CLASSIFY_BOUNCE;
 
 	if (rt != NULL) {
-		/* the wording classify_is_automatic() has always given DSNs, which tickets and
-		 * logs already hold */
+		/* the wording spocd has always given DSNs, which tickets and logs already hold */
 		if (strcmp(rt, "delivery-status") == 0) {
 			why = "Content-Type: multipart/report (delivery or read report)";
 		} else if (strcmp(rt, "disposition-notification") == 0) {
@@ -670,16 +669,4 @@ const char *classify_auto_kind_name(enum classify_auto_kind kind)
 		return "other-auto";
 	}
 	return "unknown";
-}
-
-gboolean classify_is_automatic(const struct mail *mail, const char *const *desk_addresses,
-			       const char **why_r)
-{
-	const struct classify_auto_ctx ctx = {
-	    .desk_addresses = desk_addresses,
-	    .message_id_domain = NULL,
-	    .lists_are_automatic = TRUE,
-	};
-
-	return classify_automatic(mail, &ctx, why_r) != CLASSIFY_PERSON;
 }
