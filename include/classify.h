@@ -45,7 +45,8 @@ enum classify_auto_kind classify_automatic(const struct mail *mail,
  * "other-auto"), for logs and tickets. */
 const char *classify_auto_kind_name(enum classify_auto_kind kind);
 
-/* "es" or "en", from the words of the subject and text; dflt when undecided. Static string. */
+/* "es" or "en", from the words of the subject and text, else from the Content-Language (or
+ * Accept-Language) the mail declares; dflt when undecided. Static string. */
 const char *classify_language(const struct mail *mail, const char *dflt);
 
 /* The loop header spocd puts on everything it sends, and checks on what it receives. */

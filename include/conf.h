@@ -46,6 +46,10 @@ struct spoc_smtp_conf {
 	char *helo_name;
 	int max_attempts; /* temporary failures before a row is given up */
 	int retry_base_s; /* first retry delay; doubles each attempt */
+	/* a temporary failure is retried until the row is this old (counted from when it was
+	 * queued, or pushed again by an operator), then given up */
+	int max_retry_age_s;
+	gboolean verp; /* envelope sender from+TOKEN@domain names the row a bounce returns */
 };
 
 struct spoc_desk_conf {
@@ -105,6 +109,7 @@ struct spoc_conf {
 	    *rules; /* the desk's judgement: kind, impact, urgency, priority (conf_rules.c) */
 	struct sla_conf *sla; /* SLA targets and business calendar (conf_rules.c) */
 	int log_level;	      /* syslog priority: LOG_ERR .. LOG_DEBUG */
+	int kb_suggestions;   /* articles suggested in an acknowledgement, 0: none */
 };
 
 /* Reads and validates the file at path. On failure returns NULL and err names file, line, setting

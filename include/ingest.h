@@ -40,6 +40,14 @@ void ingest_mime_limits(const struct spoc_conf *conf, struct mime_limits *limits
 const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
 			  struct ingest_decision *d);
 
+/* When d says the mail is a bounce, parses it into bounce (the caller clears it with
+ * bounce_report_clear()) and points d->bounce at it; a bounce that came back to the VERP
+ * envelope sender of a notification (smtp.from_address's local part + token) also gets
+ * d->bounce_outbox_id when its token verifies under keys. */
+void ingest_bounce(const struct spoc_conf *conf, const struct thread_keys *keys,
+		   const struct mail *mail, struct bounce_report *bounce,
+		   struct ingest_decision *d);
+
 /* SPOC_OK when the mailbox was worked through (some messages may have been quarantined);
  * SPOC_ETEMP when IMAP or the database failed (nothing uncommitted was moved). */
 int ingest_run(const struct spoc_conf *conf, struct store *st, struct imap_session *imap,

@@ -17,6 +17,11 @@
 #define SLA_MAX_DAYS 3660
 /* Most ranges of working hours in one day. */
 #define SLA_MAX_RANGES 8
+/* The share of a target's time after which its warning goes out, when sla.warn_share is not set
+ * (percent). */
+#define SLA_WARN_SHARE 75
+/* Most addresses in sla.notify. */
+#define SLA_MAX_NOTIFY 32
 
 /* Read-only once built. */
 struct sla_calendar;
@@ -43,6 +48,12 @@ struct sla_conf {
 	struct sla_calendar *always;   /* 24x7 */
 	/* [priority - 1][enum spoc_kind] */
 	struct sla_target targets[SLA_PRIORITIES][2];
+	/* percent of a target's time after which the assignee or team is warned, 1..99
+	 * (SLA_WARN_SHARE from sla_conf_new()) */
+	int warn_share;
+	/* who hears of the SLA notices of a ticket with neither assignee nor team, lower case,
+	 * NULL-terminated (never NULL itself); empty: every active agent */
+	char **notify;
 };
 
 /* A business-hours calendar. Returns NULL when the spec is unusable, with *field_r (may be NULL)

@@ -28,6 +28,13 @@ int store_savepoint(struct store *st, struct errbuf *err);
 int store_rollback_to_savepoint(struct store *st, struct errbuf *err);
 int store_release_savepoint(struct store *st, struct errbuf *err);
 
+/* LISTEN on channel (outside a transaction: it takes effect at once). */
+int store_listen(struct store *st, const char *channel, struct errbuf *err);
+/* Waits up to timeout_ms for a notification on a channel this connection listens on; *woken_r
+ * says whether one (or several: they are all consumed) came. SPOC_ETEMP when the connection
+ * failed. A signal ends the wait early with SPOC_OK. */
+int store_wait(struct store *st, int timeout_ms, gboolean *woken_r, struct errbuf *err);
+
 /* ---- ingest ---- */
 
 /* Remembers UIDVALIDITY; *changed_r is TRUE when the server's value differs from the stored one
@@ -78,6 +85,8 @@ struct ingest_decision {
 	enum classify_auto_kind auto_kind; /* CLASSIFY_PERSON unless automatic_why */
 	/* a delivery failure about mail spocd sent: tied back to its outbox row (may be NULL) */
 	const struct bounce_report *bounce;
+	/* the outbox row the bounce's VERP address names (HMAC verified), 0: none */
+	int64_t bounce_outbox_id;
 	enum spoc_kind kind;
 	const char *kind_rule;
 	gboolean triage;	   /* no rule decided the kind: a person should look */
@@ -206,7 +215,7 @@ int store_agent_disable(struct store *st, const char *address, gboolean *found_r
 
 struct outbox_row {
 	int64_t id;
-	char *kind; /* "ack" */
+	char *kind; /* "ack", "status", "sla-warning"... (sql/006_notifier.sql) */
 	int64_t ticket_id;
 	char *ticket_number; /* INC-000123 */
 	enum spoc_kind ticket_kind;
@@ -214,7 +223,7 @@ struct outbox_row {
 	char *recipient;       /* addr-spec */
 	char *recipient_name;  /* may be "" */
 	char *language;	       /* "es" / "en" */
-	char *message_id;      /* ours, without brackets, minted when the row was queued */
+	char *message_id;      /* ours, without brackets, minted before the first attempt */
 	char *in_reply_to;     /* the message we answer, without brackets, or NULL */
 	GPtrArray *references; /* char *, without brackets */
 	int attempts;
@@ -224,9 +233,24 @@ struct outbox_row {
 	int ticket_priority;	    /* 1..5 */
 	int64_t first_response_due; /* Unix seconds, 0: none */
 	int64_t resolution_due;
+	char *ticket_status; /* "new", "in-progress"... */
+	char *requester;     /* the ticket's requester address */
+	int64_t age_s;	     /* since it was queued, or since an operator pushed it again */
+	/* a status update: the move and who made it (actor_name: an agent's name, or "") */
+	char *status_from, *status_to, *actor, *actor_name, *via;
+	/* an SLA notice: "first-response" or "resolution", its due time, the share reached */
+	char *sla_target;
+	int64_t sla_due;
+	int sla_share;
 };
 void outbox_row_free(struct outbox_row **row);
 
+/* Gives every pending row queued without a Message-ID (by the database's status trigger, the SLA
+ * watch) one from mint(ticket_id, ctx) (a g_free()d string, NULL to leave the row for later),
+ * committed before any attempt so that every retry sends the same one. Rows another notifier
+ * holds are skipped. *minted_r (may be NULL) counts them. */
+int store_outbox_mint_ids(struct store *st, char *(*mint)(int64_t ticket_id, void *ctx), void *ctx,
+			  unsigned *minted_r, struct errbuf *err);
 /* Begins a transaction and locks the next due row with FOR UPDATE SKIP LOCKED. *row_r is NULL
  * (and the transaction already ended) when nothing is due. The caller ends the transaction with
  * one of the three marks below. */

@@ -58,6 +58,15 @@ char *thread_mint_reply_token(const struct thread_keys *keys, int64_t ticket_id,
  * verifies under one of keys; then *ticket_r and *agent_r (either may be NULL) get the ids. */
 gboolean thread_verify_reply_token(const struct thread_keys *keys, const char *token,
 				   int64_t *ticket_r, int64_t *agent_r);
+/* The VERP token of outbox row outbox_id ("b" + id + key id + tag), put in the envelope sender of
+ * that notification (from+TOKEN@domain) so that a bounce names the row it returns; NULL when
+ * outbox_id < 1 or there is no key. Caller frees with g_free(). */
+char *thread_mint_verp_token(const struct thread_keys *keys, int64_t outbox_id);
+/* TRUE when token (any case: some MTAs change it) is one thread_mint_verp_token() made under one of
+ * keys; then *outbox_r (may be NULL) gets the row. */
+gboolean thread_verify_verp_token(const struct thread_keys *keys, const char *token,
+				  int64_t *outbox_r);
+
 /* The lower-cased token of a plus-addressed desk recipient: "Help+AbC123@Desk.Example" gives
  * "abc123" when "help@desk.example" is in desk_addresses (NULL-terminated; local part and domain
  * compared ASCII case-insensitively). NULL when addr is no desk address with a "+token", or the

@@ -58,6 +58,9 @@ CREATE TRIGGER tickets_status_notice AFTER UPDATE OF status ON tickets
     FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
     EXECUTE FUNCTION tickets_status_notice();
 
+-- The SLA watch looks at open tickets only, every minute.
+CREATE INDEX tickets_open ON tickets (id) WHERE status IN ('new', 'in-progress', 'pending');
+
 -- Which SLA notices went out: one warning and one breach per ticket and target, ever.
 CREATE TABLE sla_notices (
     ticket_id   bigint NOT NULL REFERENCES tickets(id) ON DELETE CASCADE,
@@ -84,3 +87,5 @@ CREATE TABLE kb_articles (
                                           ELSE 'english'::regconfig END, body), 'B')) STORED
 );
 CREATE INDEX kb_articles_search ON kb_articles USING gin (search);
+-- An acknowledgement also suggests the requester's own solved tickets.
+CREATE INDEX tickets_requester ON tickets (lower(requester));

@@ -65,6 +65,7 @@ static void language_count(const char *s, int *es, int *en)
 
 const char *classify_language(const struct mail *mail, const char *dflt)
 {
+	const char *lang;
 	int es = 0, en = 0;
 	char *s;
 
@@ -77,6 +78,16 @@ const char *classify_language(const struct mail *mail, const char *dflt)
 	if (es >= 3 && es > en)
 		return "es";
 	if (en >= 3 && en > es)
+		return "en";
+	/* too little text to tell: the language the writer's mail client declares */
+	lang = mail_header(mail, "Content-Language");
+	if (lang == NULL)
+		lang = mail_header(mail, "Accept-Language");
+	while (lang != NULL && g_ascii_isspace(*lang))
+		lang++;
+	if (lang != NULL && g_ascii_strncasecmp(lang, "es", 2) == 0 && !g_ascii_isalpha(lang[2]))
+		return "es";
+	if (lang != NULL && g_ascii_strncasecmp(lang, "en", 2) == 0 && !g_ascii_isalpha(lang[2]))
 		return "en";
 	return dflt;
 }

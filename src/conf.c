@@ -405,6 +405,9 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 			  c->smtp.from_address);
 	c->smtp.max_attempts = conf_get_int(&r, "smtp.max_attempts", 12, 1, 1000);
 	c->smtp.retry_base_s = conf_get_int(&r, "smtp.retry_base", 60, 1, 86400);
+	c->smtp.max_retry_age_s = conf_get_int(&r, "smtp.max_retry_age", 2 * 86400, 60, 30 * 86400);
+	c->smtp.verp = conf_get_bool(&r, "smtp.verp", TRUE);
+	c->kb_suggestions = conf_get_int(&r, "kb.suggestions", 3, 0, 10);
 
 	read_desk(&r, c);
 	conf_read_rules(&r, &c->rules);

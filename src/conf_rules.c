@@ -411,9 +411,41 @@ static void read_target(struct reader *r, struct sla_conf *sla, config_setting_t
 #undef KEY
 }
 
+/* sla.notify: where the SLA notices of a ticket with neither assignee nor team go. */
+static void read_notify(struct reader *r, struct sla_conf *sla)
+{
+	char **list = get_strings(r, "sla.notify", TRUE);
+	GPtrArray *out = g_ptr_array_new();
+
+	for (size_t i = 0; list != NULL && list[i] != NULL && !r->failed; i++) {
+		const char *a = list[i], *at = strchr(a, '@');
+		char *low;
+
+		if (at == NULL || at == a || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
+		    strpbrk(a, " \t\r\n<>\"(),;") != NULL) {
+			conf_fail(r, "sla.notify",
+				  "element %zu, \"%s\", is not an address: give bare addresses, "
+				  "[ \"oncall@example.org\" ]",
+				  i + 1, a);
+			break;
+		}
+		if (out->len == SLA_MAX_NOTIFY) {
+			conf_fail(r, "sla.notify", "at most %d addresses (use a list address)",
+				  SLA_MAX_NOTIFY);
+			break;
+		}
+		low = g_ascii_strdown(a, -1);
+		g_ptr_array_add(out, low);
+	}
+	g_ptr_array_add(out, NULL);
+	g_strfreev(sla->notify);
+	sla->notify = (char **)g_ptr_array_free(out, FALSE);
+	g_strfreev(list);
+}
+
 void conf_read_sla(struct reader *r, struct sla_conf **sla_r)
 {
-	static const char *const known[] = {"calendar", "targets", NULL};
+	static const char *const known[] = {"calendar", "targets", "warn_share", "notify", NULL};
 	config_setting_t *sec = config_lookup(&r->cfg, "sla");
 	int seen_line[SLA_PRIORITIES][2] = {{0}};
 	config_setting_t *list;
@@ -426,6 +458,10 @@ void conf_read_sla(struct reader *r, struct sla_conf **sla_r)
 	if (sec != NULL && !only_known(r, sec, "sla", known))
 		sec = NULL;
 	*sla_r = sla_conf_new(sec != NULL ? read_calendar(r) : NULL);
+	if (sec != NULL) {
+		(*sla_r)->warn_share = conf_get_int(r, "sla.warn_share", SLA_WARN_SHARE, 1, 99);
+		read_notify(r, *sla_r);
+	}
 	if (sec == NULL || (list = config_lookup(&r->cfg, "sla.targets")) == NULL)
 		return;
 	if (!config_setting_is_list(list)) {

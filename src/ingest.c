@@ -85,6 +85,24 @@ void ingest_mime_limits(const struct spoc_conf *conf, struct mime_limits *limits
 	};
 }
 
+void ingest_bounce(const struct spoc_conf *conf, const struct thread_keys *keys,
+		   const struct mail *mail, struct bounce_report *bounce, struct ingest_decision *d)
+{
+	const char *from = conf->smtp.from_address;
+	const char *at = from != NULL ? strrchr(from, '@') : NULL;
+	char *verp_local = at != NULL ? g_strndup(from, (gsize)(at - from)) : NULL;
+	int64_t outbox_id = 0;
+
+	memset(bounce, 0, sizeof(*bounce));
+	if (d->auto_kind == CLASSIFY_BOUNCE && bounce_parse(mail, verp_local, bounce)) {
+		d->bounce = bounce;
+		if (bounce->verp_token != NULL &&
+		    thread_verify_verp_token(keys, bounce->verp_token, &outbox_id))
+			d->bounce_outbox_id = outbox_id;
+	}
+	g_free(verp_local);
+}
+
 const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
 			  struct ingest_decision *d)
 {
@@ -152,9 +170,10 @@ const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
 				g_ptr_array_add(values, h->value);
 		}
 		g_ptr_array_add(values, NULL);
-		d->from_proven = at != NULL && authres_from_proven((const char *const *)values->pdata,
-								    conf->agents_trusted_authserv_id,
-								    at + 1, &d->from_proven_why);
+		d->from_proven =
+		    at != NULL && authres_from_proven((const char *const *)values->pdata,
+						      conf->agents_trusted_authserv_id, at + 1,
+						      &d->from_proven_why);
 		/* the explanation lives in a buffer the next call overwrites: keep a copy */
 		g_strlcpy(d->from_proven_buf, d->from_proven_why, sizeof(d->from_proven_buf));
 		d->from_proven_why = d->from_proven_buf;
@@ -233,8 +252,7 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 	}
 
 	d.keys = p->keys;
-	if (d.auto_kind == CLASSIFY_BOUNCE && bounce_parse(mail, NULL, &bounce))
-		d.bounce = &bounce;
+	ingest_bounce(p->conf, p->keys, mail, &bounce, &d);
 	rc = store_ingest_mail(p->st, p->conf->imap.mailbox, p->uidvalidity, msg->uid, raw,
 			       msg->raw->len, mail, &d, &res, &why);
 	if (rc == SPOC_EPERM) {

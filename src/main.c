@@ -9,6 +9,7 @@
 #include "log.h"
 #include "mime.h"
 #include "outbox.h"
+#include "sla_watch.h"
 #include "store.h"
 
 #include <errno.h>
@@ -107,12 +108,27 @@ static void fault_after_parse(const struct mail *mail, void *ctx)
 	}
 }
 
+/* The notifier is woken by NOTIFY on this channel (sql/006_notifier.sql), and looks anyway at
+ * least this often for retries that came due and SLA targets. */
+#define OUTBOX_CHANNEL	  "spocd_outbox"
+#define NOTIFY_FALLBACK_S 60
+
+/* What one process does: everything, or only one side (several notifiers may run beside one
+ * reader; the outbox's row locks keep them from sending anything twice). */
+enum role {
+	ROLE_ALL,
+	ROLE_INGEST,
+	ROLE_NOTIFY,
+};
+
 struct daemon {
 	struct spoc_conf *conf;
+	enum role role;
 	struct store *st;
 	struct imap_session *imap;
 	struct outbox *outbox;
 	gboolean migrated;
+	gboolean listening; /* d->st LISTENs on OUTBOX_CHANNEL */
 };
 
 /* Makes sure the database connection is there and the schema current. */
@@ -132,7 +148,23 @@ static int ensure_store(struct daemon *d, struct errbuf *err)
 				sql_dir());
 		d->migrated = TRUE;
 	}
+	if (d->role != ROLE_INGEST && !d->listening) {
+		if (store_listen(d->st, OUTBOX_CHANNEL, err) != SPOC_OK) {
+			store_close(&d->st);
+			return SPOC_ETEMP;
+		}
+		d->listening = TRUE;
+		log_msg(LOG_DEBUG, "database: listening on %s for queued notifications",
+			OUTBOX_CHANNEL);
+	}
 	return SPOC_OK;
+}
+
+/* Drops the database connection (and with it the LISTEN), to be made afresh. */
+static void drop_store(struct daemon *d)
+{
+	store_close(&d->st);
+	d->listening = FALSE;
 }
 
 /* One line for a pass that did anything: "mailbox INBOX: 2 ticket, 1 reply, 1 recovered". */
@@ -165,22 +197,59 @@ static int ingest_once(struct daemon *d, struct ingest_stats *stats, struct errb
 		return SPOC_ETEMP;
 	if (ingest_run(d->conf, d->st, d->imap, &hooks, stats, err) != SPOC_OK) {
 		imap_close(&d->imap);
-		store_close(&d->st);
+		drop_store(d);
 		return SPOC_ETEMP;
 	}
 	return SPOC_OK;
 }
 
-/* One full cycle: every message of the mailbox, then every due notification. Returns SPOC_OK
- * or SPOC_ETEMP (a server was unreachable; connections are dropped to be made afresh). */
+/* Every due notification. SPOC_OK, or SPOC_ETEMP when the database or the SMTP server could not
+ * be reached. */
+static int notify_once(struct daemon *d)
+{
+	struct outbox_stats ostats = {0};
+	struct errbuf err = {{0}};
+	GDateTime *now;
+	unsigned queued = 0;
+	int rc;
+
+	if (ensure_store(d, &err) != SPOC_OK) {
+		log_msg(LOG_ERR, "%s", err.msg);
+		return SPOC_ETEMP;
+	}
+	/* SLA warnings and breaches first, so that they go out in this same run */
+	now = g_date_time_new_now_utc();
+	rc = sla_watch_run(d->conf, d->st, now, &queued, &err);
+	g_date_time_unref(now);
+	if (rc == SPOC_ETEMP) {
+		log_msg(LOG_ERR, "sla: %s", err.msg);
+		drop_store(d);
+		return SPOC_ETEMP;
+	}
+	if (rc != SPOC_OK)
+		log_msg(LOG_ERR, "sla: %s", err.msg);
+	if (queued > 0)
+		log_msg(LOG_INFO, "sla: %u warning or breach notice(s) queued", queued);
+	if (outbox_run(d->outbox, d->st, &ostats, log_outbox, NULL, &err) != SPOC_OK) {
+		log_msg(LOG_ERR, "outbox: %s", err.msg);
+		drop_store(d);
+		return SPOC_ETEMP;
+	}
+	return outbox_unreachable(d->outbox) ? SPOC_ETEMP : SPOC_OK;
+}
+
+/* One full cycle: every message of the mailbox, then every due notification (each side only
+ * when it is this process's role). Returns SPOC_OK or SPOC_ETEMP (a server was unreachable;
+ * connections are dropped to be made afresh). */
 static int cycle(struct daemon *d)
 {
 	struct ingest_stats stats = {0};
-	struct outbox_stats ostats = {0};
 	struct errbuf err = {{0}};
 	gboolean reused = d->imap != NULL;
-	int rc;
+	int rc = SPOC_OK;
 
+	if (d->role == ROLE_NOTIFY)
+		return notify_once(d);
 	rc = ingest_once(d, &stats, &err);
 	if (rc != SPOC_OK && reused && !stop_requested) {
 		/* Connections kept since the last cycle may have been closed meanwhile (a server's
@@ -195,18 +264,9 @@ static int cycle(struct daemon *d)
 
 	/* On SIGTERM, stop after the batch in hand: queued notifications wait for the next start.
 	 */
-	if (stop_requested)
+	if (stop_requested || d->role == ROLE_INGEST)
 		return rc;
-	if (ensure_store(d, &err) != SPOC_OK) {
-		log_msg(LOG_ERR, "%s", err.msg);
-		return SPOC_ETEMP;
-	}
-	if (outbox_run(d->outbox, d->st, &ostats, log_outbox, NULL, &err) != SPOC_OK) {
-		log_msg(LOG_ERR, "outbox: %s", err.msg);
-		store_close(&d->st);
-		return SPOC_ETEMP;
-	}
-	if (outbox_unreachable(d->outbox))
+	if (notify_once(d) != SPOC_OK)
 		rc = SPOC_ETEMP;
 	return rc;
 }
@@ -221,28 +281,65 @@ static void nap(int seconds)
 	}
 }
 
+/* Waits seconds before the next cycle. A notifier meanwhile sends what is queued as soon as the
+ * database says so (NOTIFY from sql/006_notifier.sql: an acknowledgement queued by another
+ * process, a status changed from psql), and looks anyway every NOTIFY_FALLBACK_S seconds for
+ * retries that came due; without a database connection it just sleeps. */
+static void wait_next(struct daemon *d, int seconds)
+{
+	gint64 end = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
+	gint64 fallback = g_get_monotonic_time() + (gint64)NOTIFY_FALLBACK_S * G_USEC_PER_SEC;
+
+	while (!stop_requested) {
+		gint64 now = g_get_monotonic_time();
+		struct errbuf err = {{0}};
+		gboolean woken = FALSE;
+
+		if (now >= end)
+			return;
+		if (d->role == ROLE_INGEST || d->st == NULL || !d->listening) {
+			nap((int)MIN((end - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC, 1));
+			continue;
+		}
+		if (store_wait(d->st, (int)MIN((end - now) / 1000, 500), &woken, &err) != SPOC_OK) {
+			log_msg(LOG_ERR, "%s", err.msg);
+			drop_store(d);
+			continue;
+		}
+		if (woken || g_get_monotonic_time() >= fallback) {
+			notify_once(d);
+			fallback =
+			    g_get_monotonic_time() + (gint64)NOTIFY_FALLBACK_S * G_USEC_PER_SEC;
+		}
+	}
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: spocd [-c FILE] [--check-config | --migrate | --once]\n"
+		"usage: spocd [-c FILE] [--role all|ingest|notify] [--check-config | --migrate | "
+		"--once]\n"
 		"  -c, --config FILE  configuration file (default %s/spocd.conf)\n"
 		"      --check-config validate the configuration and templates, then exit 0 or 1\n"
 		"      --migrate      apply database migrations, then exit\n"
 		"      --once         one full cycle (fetch all, send all), then exit;\n"
 		"                     exit status 75 when a server could not be reached\n"
+		"      --role ROLE    all (default): read the mailbox and send notifications;\n"
+		"                     ingest: only read; notify: only send (several may run)\n"
 		"      --version      print the version\n",
 		SPOCD_CONF_DIR);
 }
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CHECK = 256, OPT_MIGRATE, OPT_ONCE, OPT_VERSION };
+	enum { OPT_CHECK = 256, OPT_MIGRATE, OPT_ONCE, OPT_VERSION, OPT_ROLE };
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"check-config", no_argument, NULL, OPT_CHECK},
 	    {"migrate", no_argument, NULL, OPT_MIGRATE},
 	    {"once", no_argument, NULL, OPT_ONCE},
 	    {"version", no_argument, NULL, OPT_VERSION},
+	    {"role", required_argument, NULL, OPT_ROLE},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -266,6 +363,21 @@ int main(int argc, char **argv)
 			break;
 		case OPT_ONCE:
 			once = TRUE;
+			break;
+		case OPT_ROLE:
+			if (strcmp(optarg, "all") == 0)
+				d.role = ROLE_ALL;
+			else if (strcmp(optarg, "ingest") == 0)
+				d.role = ROLE_INGEST;
+			else if (strcmp(optarg, "notify") == 0)
+				d.role = ROLE_NOTIFY;
+			else {
+				fprintf(stderr,
+					"spocd: --role: \"%s\" is not all, ingest or notify\n",
+					optarg);
+				g_free(conf_path);
+				return EXIT_USAGE;
+			}
 			break;
 		case OPT_VERSION:
 			printf("spocd %s\n", SPOCD_VERSION);
@@ -320,18 +432,25 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	log_msg(LOG_NOTICE, "spocd %s: watching %s on %s:%u every %d s", SPOCD_VERSION,
-		d.conf->imap.mailbox, d.conf->imap.ep.host, d.conf->imap.ep.port,
-		d.conf->imap.poll_interval_s);
+	if (d.role == ROLE_NOTIFY)
+		log_msg(LOG_NOTICE,
+			"spocd %s: sending notifications as they are queued (looking anyway "
+			"every %d s)",
+			SPOCD_VERSION, MIN(NOTIFY_FALLBACK_S, d.conf->imap.poll_interval_s));
+	else
+		log_msg(LOG_NOTICE, "spocd %s: watching %s on %s:%u every %d s%s", SPOCD_VERSION,
+			d.conf->imap.mailbox, d.conf->imap.ep.host, d.conf->imap.ep.port,
+			d.conf->imap.poll_interval_s,
+			d.role == ROLE_INGEST ? " (notifications left to other processes)" : "");
 	sd_notify(0, "READY=1");
 	while (!stop_requested) {
 		if (cycle(&d) == SPOC_OK) {
 			backoff = 0;
-			nap(d.conf->imap.poll_interval_s);
+			wait_next(&d, d.conf->imap.poll_interval_s);
 		} else {
 			/* 5 s, 10 s, 20 s... up to 5 minutes, never longer than a poll would be. */
 			backoff = backoff == 0 ? 5 : MIN(backoff * 2, 300);
-			nap(MIN(backoff, MAX(d.conf->imap.poll_interval_s, 5)));
+			wait_next(&d, MIN(backoff, MAX(d.conf->imap.poll_interval_s, 5)));
 		}
 	}
 	sd_notify(0, "STOPPING=1");

@@ -11,6 +11,7 @@
 #include "keys.h"
 #include "sla.h"
 #include "smtp.h"
+#include "store_admin.h"
 #include "template.h"
 
 #include <string.h>
@@ -24,14 +25,28 @@ static const char *const outbox_langs[] = {"en", "es"};
 static const char *const ack_allowed[] = {
     "requester_name", "ticket",	      "kind",	  "subject",
     "desk_name",      "desk_address", "priority", "first_response_due",
-    "resolution_due", NULL,
+    "resolution_due", "suggestions",  NULL,
+};
+
+/* The fields of a status update: the move, who made it, and flags for the sections that only
+ * some moves need (what to do when it is resolved, pending on the requester, closed). */
+static const char *const status_allowed[] = {
+    "recipient_name", "ticket",	    "kind",	   "subject",	 "desk_name",	"desk_address",
+    "priority",	      "old_status", "new_status",  "changed_by", "reopen_days", "is_resolved",
+    "is_closed",      "is_pending", "is_reopened", NULL,
+};
+
+/* The fields of an SLA warning or breach, sent to agents. */
+static const char *const sla_allowed[] = {
+    "recipient_name", "ticket", "kind",	 "subject",   "priority",     "status", "requester",
+    "target",	      "due",	"share", "desk_name", "desk_address", NULL,
 };
 
 /* The fields of the other notices (an agent's reply relayed, a requester's reply forwarded to
  * the assignee, the answer to an agent's commands). */
 static const char *const notice_allowed[] = {
-    "recipient_name", "ticket",	   "kind",	   "subject", "author",
-    "message",	      "desk_name", "desk_address", NULL,
+    "recipient_name", "ticket",	      "kind",	    "subject",	   "author",	  "message",
+    "desk_name",      "desk_address", "new_status", "is_resolved", "reopen_days", NULL,
 };
 
 /* The kinds of notification, their template files and which way they go. */
@@ -45,6 +60,9 @@ static const struct {
     {"agent-reply", "agent-reply.txt", notice_allowed, FALSE},
     {"follow-up", "follow-up.txt", notice_allowed, TRUE},
     {"command-result", "command-result.txt", notice_allowed, TRUE},
+    {"status", "status.txt", status_allowed, FALSE},
+    {"sla-warning", "sla-warning.txt", sla_allowed, TRUE},
+    {"sla-breach", "sla-breach.txt", sla_allowed, TRUE},
 };
 
 struct outbox {
@@ -112,6 +130,36 @@ static const char *kind_text(enum spoc_kind kind, const char *lang)
 	if (kind == SPOC_KIND_REQUEST)
 		return es ? "solicitud de servicio" : "service request";
 	return es ? "incidencia" : "incident";
+}
+
+/* A status as the recipient reads it. Both kinds of ticket are feminine in Spanish
+ * (incidencia, solicitud), so one word fits both. */
+static const char *status_text(const char *status, const char *lang)
+{
+	static const struct {
+		const char *status, *en, *es;
+	} names[] = {
+	    {"new", "new", "nueva"},
+	    {"in-progress", "in progress", "en curso"},
+	    {"pending", "waiting for your reply", "a la espera de su respuesta"},
+	    {"resolved", "resolved", "resuelta"},
+	    {"closed", "closed", "cerrada"},
+	};
+	gboolean es = strcmp(lang, "es") == 0;
+
+	for (size_t i = 0; status != NULL && i < G_N_ELEMENTS(names); i++)
+		if (strcmp(status, names[i].status) == 0)
+			return es ? names[i].es : names[i].en;
+	return status != NULL ? status : "";
+}
+
+static const char *target_text(const char *target, const char *lang)
+{
+	gboolean es = strcmp(lang, "es") == 0;
+
+	if (target != NULL && strcmp(target, "first-response") == 0)
+		return es ? "primera respuesta" : "first response";
+	return es ? "resolución" : "resolution";
 }
 
 /* text made fit for one line of a mail body (it comes from the customer's mail): valid UTF-8,
@@ -195,10 +243,23 @@ static char *reply_address(const struct outbox *ob, const struct outbox_row *row
 	return addr;
 }
 
+/* Who made a status change, as the requester may read it: the agent's name, else the desk. */
+static char *changed_by(const struct outbox *ob, const struct outbox_row *row)
+{
+	char *name = flat_text(row->actor_name);
+
+	if (*name == '\0') {
+		g_free(name);
+		name = g_strdup(ob->conf->desk.name);
+	}
+	return name;
+}
+
 /* Renders and builds the message of row into out (cleared first; the caller clears it after),
- * SPOC_OK, or SPOC_EPERM with the reason in err. */
-static int build(const struct outbox *ob, const struct outbox_row *row, struct outgoing *out,
-		 struct errbuf *err)
+ * SPOC_OK, or SPOC_EPERM with the reason in err. suggestions: the list an acknowledgement
+ * offers ("" for none). */
+static int build(const struct outbox *ob, const struct outbox_row *row, const char *suggestions,
+		 struct outgoing *out, struct errbuf *err)
 {
 	const struct spoc_conf *conf = ob->conf;
 	int li = row_lang(ob, row);
@@ -211,7 +272,8 @@ static int build(const struct outbox *ob, const struct outbox_row *row, struct o
 	GHashTable *vars;
 
 	int ki = -1;
-	char *reply_to = NULL, *message = NULL, *author = NULL;
+	char *reply_to = NULL, *message = NULL, *author = NULL, *by, *due, *requester, share[16];
+	char reopen_days[16] = "";
 
 	memset(out, 0, sizeof(*out));
 	for (size_t k = 0; row->kind != NULL && k < G_N_ELEMENTS(outbox_kinds); k++)
@@ -255,10 +317,44 @@ static int build(const struct outbox *ob, const struct outbox_row *row, struct o
 	g_hash_table_insert(vars, "recipient_name", name);
 	g_hash_table_insert(vars, "message", message);
 	g_hash_table_insert(vars, "author", author);
+	g_hash_table_insert(vars, "suggestions",
+			    (gpointer)(suggestions != NULL ? suggestions : ""));
+	/* a status update */
+	g_hash_table_insert(vars, "old_status", (gpointer)status_text(row->status_from, lang));
+	g_hash_table_insert(vars, "new_status", (gpointer)status_text(row->status_to, lang));
+	by = changed_by(ob, row);
+	g_hash_table_insert(vars, "changed_by", by);
+	if (conf->threading.reopen_window_s >= 86400)
+		g_snprintf(reopen_days, sizeof(reopen_days), "%d",
+			   conf->threading.reopen_window_s / 86400);
+	g_hash_table_insert(vars, "reopen_days", reopen_days);
+	g_hash_table_insert(vars, "is_resolved",
+			    (gpointer)(g_strcmp0(row->status_to, "resolved") == 0 ? "yes" : ""));
+	g_hash_table_insert(vars, "is_closed",
+			    (gpointer)(g_strcmp0(row->status_to, "closed") == 0 ? "yes" : ""));
+	g_hash_table_insert(vars, "is_pending",
+			    (gpointer)(g_strcmp0(row->status_to, "pending") == 0 ? "yes" : ""));
+	g_hash_table_insert(vars, "is_reopened",
+			    (gpointer)(g_strcmp0(row->status_from, "resolved") == 0 &&
+					       g_strcmp0(row->status_to, "in-progress") == 0
+					   ? "yes"
+					   : ""));
+	/* an SLA notice */
+	g_hash_table_insert(vars, "status", row->ticket_status); /* agents read the codes */
+	requester = flat_text(row->requester);
+	g_hash_table_insert(vars, "requester", requester);
+	g_hash_table_insert(vars, "target", (gpointer)target_text(row->sla_target, lang));
+	due = due_text(conf, row->sla_due, li);
+	g_hash_table_insert(vars, "due", due);
+	g_snprintf(share, sizeof(share), "%d", row->sla_share);
+	g_hash_table_insert(vars, "share", share);
 	out->body = template_render(ob->tpl[ki][li], vars);
 	g_hash_table_unref(vars);
 	g_free(first);
 	g_free(resolution);
+	g_free(by);
+	g_free(due);
+	g_free(requester);
 	reply_to = reply_address(ob, row, outbox_kinds[ki].to_agent);
 
 	in.from_name = conf->desk.name;
@@ -285,6 +381,24 @@ static int build(const struct outbox *ob, const struct outbox_row *row, struct o
 	return out->raw != NULL ? SPOC_OK : SPOC_EPERM;
 }
 
+/* The envelope sender of row: smtp.from_address with the row's signed VERP token as
+ * plus-address (help+b42k...@example.org), so a bounce names the notification it returns even
+ * when it quotes nothing of it; the plain address when smtp.verp is off or no token can be
+ * made. Caller frees. */
+static char *envelope_sender(const struct outbox *ob, const struct outbox_row *row)
+{
+	const char *from = ob->conf->smtp.from_address;
+	const char *at = strrchr(from, '@');
+	char *token, *addr;
+
+	if (!ob->conf->smtp.verp || at == NULL ||
+	    (token = thread_mint_verp_token(ob->keys, row->id)) == NULL)
+		return g_strdup(from);
+	addr = g_strdup_printf("%.*s+%s%s", (int)(at - from), from, token, at);
+	g_free(token);
+	return addr;
+}
+
 /* min(retry_base_s * 2^attempts, 3600) plus up to 10% jitter, so rows that failed together do
  * not come back together. */
 static int retry_delay(const struct spoc_smtp_conf *conf, int attempts)
@@ -305,7 +419,7 @@ static int record(const struct outbox *ob, struct store *st, const struct outbox
 		  struct errbuf *err)
 {
 	const struct spoc_smtp_conf *sc = &ob->conf->smtp;
-	int prio, rc, attempt = row->attempts + 1;
+	int prio, rc, attempt = row->attempts + 1, delay = retry_delay(sc, row->attempts);
 	char *what;
 
 	if (send_rc == SPOC_OK) {
@@ -314,18 +428,21 @@ static int record(const struct outbox *ob, struct store *st, const struct outbox
 		what = g_strdup("sent");
 		prio = LOG_INFO;
 		stats->sent++;
-	} else if (send_rc == SPOC_ETEMP && attempt < sc->max_attempts) {
-		int delay = retry_delay(sc, row->attempts);
-
+	} else if (send_rc == SPOC_ETEMP && attempt < sc->max_attempts &&
+		   row->age_s + delay <= sc->max_retry_age_s) {
 		rc = store_outbox_retry(st, row, delay, why, err);
 		what = g_strdup_printf("not sent (attempt %d of %d), retry in %ds: %s", attempt,
 				       sc->max_attempts, delay, why);
 		prio = LOG_WARNING;
 		stats->retried++;
 	} else {
-		char *reason = send_rc == SPOC_ETEMP
-				   ? g_strdup_printf("gave up after %d attempts: %s", attempt, why)
-				   : g_strdup(why);
+		char *reason =
+		    send_rc != SPOC_ETEMP ? g_strdup(why)
+		    : attempt >= sc->max_attempts
+			? g_strdup_printf("gave up after %d attempts: %s", attempt, why)
+			: g_strdup_printf("gave up after %d attempts over %" G_GINT64_FORMAT
+					  " s (smtp.max_retry_age = %d): %s",
+					  attempt, row->age_s, sc->max_retry_age_s, why);
 
 		rc = store_outbox_failed(st, row, reason, err);
 		what = g_strdup_printf("failed: %s", reason);
@@ -343,6 +460,63 @@ static int record(const struct outbox *ob, struct store *st, const struct outbox
 	return SPOC_OK;
 }
 
+/* The knowledge-base articles (and the requester's own solved tickets) most like the ticket of
+ * an acknowledgement, as the lines of its {{suggestions}}: "- title <url>" or "- [REQ-000012]
+ * subject"; *text_r is "" when there are none or kb.suggestions is 0. Suggestions are a
+ * courtesy: a search that fails leaves them out (under a savepoint, so the row's transaction
+ * goes on; why says what failed) and only a lost connection is an error (SPOC_ETEMP). */
+static int outbox_suggestions(const struct outbox *ob, struct store *st,
+			      const struct outbox_row *row, char **text_r, struct errbuf *why,
+			      struct errbuf *err)
+{
+	GPtrArray *found = NULL;
+	GString *text = g_string_new(NULL);
+	int rc;
+
+	*text_r = NULL;
+	if (ob->conf->kb_suggestions > 0 && (rc = store_savepoint(st, err)) != SPOC_OK) {
+		g_string_free(text, TRUE);
+		return rc;
+	}
+	if (ob->conf->kb_suggestions > 0) {
+		rc = store_kb_suggest(st, row->ticket_id, row->language, ob->conf->kb_suggestions,
+				      &found, why);
+		if (rc == SPOC_OK)
+			rc = store_release_savepoint(st, why);
+		if (rc != SPOC_OK && store_rollback_to_savepoint(st, err) != SPOC_OK) {
+			g_string_free(text, TRUE);
+			return SPOC_ETEMP;
+		}
+	}
+	for (guint i = 0; found != NULL && i < found->len; i++) {
+		const struct kb_suggestion *s = g_ptr_array_index(found, i);
+		char *title = flat_text(s->title), *url = flat_text(s->url);
+
+		if (*s->ticket_display != '\0')
+			g_string_append_printf(text, "- [%s] %s\n", s->ticket_display, title);
+		else if (*url != '\0')
+			g_string_append_printf(text, "- %s <%s>\n", title, url);
+		else
+			g_string_append_printf(text, "- %s\n", title);
+		g_free(title);
+		g_free(url);
+	}
+	if (found != NULL)
+		g_ptr_array_unref(found);
+	if (text->len > 0)
+		g_string_truncate(text, text->len - 1); /* the template ends the last line */
+	*text_r = g_string_free(text, FALSE);
+	return SPOC_OK;
+}
+
+/* A Message-ID for a row the database queued (mint callback of store_outbox_mint_ids()). */
+static char *mint_id(int64_t ticket_id, void *ctx)
+{
+	const struct outbox *ob = ctx;
+
+	return thread_mint_message_id(ob->keys, ticket_id, ob->conf->desk.message_id_domain);
+}
+
 int outbox_run(struct outbox *ob, struct store *st, struct outbox_stats *stats_r,
 	       outbox_log_fn log_fn, void *log_ctx, struct errbuf *err)
 {
@@ -354,11 +528,14 @@ int outbox_run(struct outbox *ob, struct store *st, struct outbox_stats *stats_r
 	thread_keys_free(&ob->keys);
 	if (keys_load(ob->conf, st, &ob->keys, err) != SPOC_OK)
 		return SPOC_ETEMP;
+	if (store_outbox_mint_ids(st, mint_id, ob, NULL, err) != SPOC_OK)
+		return SPOC_ETEMP;
 	for (;;) {
 		struct outbox_row *row = NULL;
 		struct errbuf why = {{0}};
 		struct outgoing out = {0};
 		gboolean stop = FALSE;
+		char *suggestions = NULL, *sender = NULL;
 		int send_rc;
 
 		if (store_outbox_claim(st, &row, err) != SPOC_OK) {
@@ -368,7 +545,22 @@ int outbox_run(struct outbox *ob, struct store *st, struct outbox_stats *stats_r
 		if (row == NULL)
 			break; /* nothing (more) is due */
 
-		send_rc = build(ob, row, &out, &why);
+		if (strcmp(row->kind, "ack") == 0 &&
+		    outbox_suggestions(ob, st, row, &suggestions, &why, err) != SPOC_OK) {
+			store_rollback(st);
+			outbox_row_free(&row);
+			rc = SPOC_ETEMP;
+			break;
+		}
+		if (why.msg[0] != '\0' && log_fn != NULL) {
+			char *what = g_strdup_printf("no suggestions: %s", why.msg);
+
+			log_fn(LOG_WARNING, row, what, log_ctx);
+			g_free(what);
+			why.msg[0] = '\0';
+		}
+		send_rc = build(ob, row, suggestions, &out, &why);
+		g_free(suggestions);
 		if (send_rc == SPOC_OK && smtp == NULL &&
 		    smtp_open(&ob->conf->smtp, &smtp, &why) != SPOC_OK) {
 			/* The server is down or refuses us: this row waits, and so do the others,
@@ -378,8 +570,10 @@ int outbox_run(struct outbox *ob, struct store *st, struct outbox_stats *stats_r
 			ob->unreachable = TRUE;
 		}
 		if (send_rc == SPOC_OK) {
-			send_rc = smtp_send(smtp, ob->conf->smtp.from_address, row->recipient,
+			sender = envelope_sender(ob, row);
+			send_rc = smtp_send(smtp, sender, row->recipient,
 					    (const char *)out.raw->data, out.raw->len, &why);
+			g_free(sender);
 			if (send_rc != SPOC_OK && smtp_broken(smtp))
 				smtp_close(&smtp); /* the next row opens a new one */
 		}

@@ -80,8 +80,7 @@ int replay_quarantine(const struct spoc_conf *conf, struct store *st, int64_t id
 		goto out;
 	}
 	d.keys = keys;
-	if (d.auto_kind == CLASSIFY_BOUNCE && bounce_parse(mail, NULL, &bounce))
-		d.bounce = &bounce;
+	ingest_bounce(conf, keys, mail, &bounce, &d);
 	rc = store_record_mail(st, raw, len, mail, &d, &res, &message_row, &why);
 	if (rc == SPOC_OK)
 		rc = store_quarantine_replayed(st, e, &res, message_row, &why);

@@ -511,6 +511,8 @@ struct sla_conf *sla_conf_new(struct sla_calendar *business)
 	}
 	sla->business = business;
 	sla->always = sla_calendar_new_24x7();
+	sla->warn_share = SLA_WARN_SHARE;
+	sla->notify = g_new0(char *, 1);
 	for (int p = 0; p < SLA_PRIORITIES; p++)
 		for (int k = 0; k < 2; k++)
 			sla->targets[p][k] = (struct sla_target){
@@ -529,6 +531,7 @@ void sla_conf_free(struct sla_conf **sla)
 		return;
 	sla_calendar_free(&s->business);
 	sla_calendar_free(&s->always);
+	g_strfreev(s->notify);
 	g_free(s);
 	*sla = NULL;
 }

@@ -6,7 +6,9 @@
  * SPOC_EPERM (this data will never fit, so the message that caused it is quarantined). */
 #include "store_priv.h"
 
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -273,4 +275,55 @@ char *store_join_ids(const char *first, GPtrArray *more)
 		g_string_append(s, id);
 	}
 	return g_string_free(s, FALSE);
+}
+
+/* ---- wake-ups ---- */
+
+int store_listen(struct store *st, const char *channel, struct errbuf *err)
+{
+	char *ident = PQescapeIdentifier(st->conn, channel, strlen(channel));
+	char *sql;
+	int rc;
+
+	if (ident == NULL)
+		return errbuf_set(err, SPOC_ETEMP, "database: LISTEN %s: %s", channel,
+				  PQerrorMessage(st->conn));
+	sql = g_strdup_printf("LISTEN %s", ident);
+	PQfreemem(ident);
+	rc = store_sql_exec(st, "listen", sql, 0, NULL, err);
+	g_free(sql);
+	return rc;
+}
+
+int store_wait(struct store *st, int timeout_ms, gboolean *woken_r, struct errbuf *err)
+{
+	struct pollfd pfd = {.fd = PQsocket(st->conn), .events = POLLIN};
+	PGnotify *n;
+	int r;
+
+	*woken_r = FALSE;
+	if (pfd.fd < 0)
+		return errbuf_set(err, SPOC_ETEMP, "database: connection lost");
+	/* a notification may already be buffered from the last statement */
+	while ((n = PQnotifies(st->conn)) != NULL) {
+		*woken_r = TRUE;
+		PQfreemem(n);
+	}
+	if (*woken_r)
+		return SPOC_OK;
+	r = poll(&pfd, 1, timeout_ms);
+	if (r < 0)
+		return errno == EINTR
+			   ? SPOC_OK
+			   : errbuf_set(err, SPOC_ETEMP, "database: poll: %s", g_strerror(errno));
+	if (r == 0)
+		return SPOC_OK;
+	if (!PQconsumeInput(st->conn))
+		return errbuf_set(err, SPOC_ETEMP, "database: %s",
+				  g_strstrip(PQerrorMessage(st->conn)));
+	while ((n = PQnotifies(st->conn)) != NULL) {
+		*woken_r = TRUE;
+		PQfreemem(n);
+	}
+	return SPOC_OK;
 }

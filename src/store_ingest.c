@@ -528,7 +528,8 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 	if (d->bounce != NULL) {
 		int64_t bounced_ticket = 0;
 
-		if ((rc = store_bounce_record(st, d->bounce, &bounced_ticket, err)) != SPOC_OK)
+		if ((rc = store_bounce_record(st, d->bounce, d->bounce_outbox_id, &bounced_ticket,
+					      err)) != SPOC_OK)
 			return rc;
 		/* the failure belongs with the ticket whose notification bounced */
 		if (bounced_ticket != 0) {

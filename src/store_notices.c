@@ -53,6 +53,12 @@ int store_queue_notice(struct store *st, const struct ingest_decision *d,
 	    "  (SELECT count(*) FROM outbox WHERE ticket_id = $1::bigint"
 	    "    AND kind <> 'agent-reply' AND state <> 'held'"
 	    "    AND created_at > now() - interval '1 day') AS tday),"
+	    /* An agent's reply that also changed the status: the requester gets one mail, the
+	     * reply with the new status, not the reply and the status update the trigger queued
+	     * in this same transaction (now() is the transaction's start). */
+	    " gone AS (DELETE FROM outbox WHERE $10 = 'agent-reply' AND ticket_id = $1::bigint"
+	    "  AND kind = 'status' AND lower(recipient) = lower($3) AND state = 'pending'"
+	    "  AND created_at = now() RETURNING detail),"
 	    " r AS (SELECT CASE"
 	    "  WHEN $10 = 'agent-reply' THEN NULL"
 	    "  WHEN $7::int > 0 AND c.hour >= $7::int THEN"
@@ -66,10 +72,11 @@ int store_queue_notice(struct store *st, const struct ingest_decision *d,
 	    " day (rate_limits.per_ticket_day = ' || $9 || ')'"
 	    "  END AS why FROM c)"
 	    " INSERT INTO outbox (kind, ticket_id, in_reply_to_message, recipient,"
-	    " recipient_name, language, message_id, state, last_error, body, author, agent_id)"
+	    " recipient_name, language, message_id, state, last_error, body, author, agent_id,"
+	    " detail)"
 	    " SELECT $10, $1::bigint, $2::bigint, $3, $4, $5, $6,"
 	    "  CASE WHEN r.why IS NULL THEN 'pending' ELSE 'held' END, coalesce(r.why, ''),"
-	    "  $11, $12, $13::bigint"
+	    "  $11, $12, $13::bigint, coalesce((SELECT detail FROM gone LIMIT 1), '{}')"
 	    " FROM r RETURNING id, state = 'held'",
 	    G_N_ELEMENTS(p), p, NULL, &rc, err);
 	g_free(mid);
@@ -83,11 +90,12 @@ int store_queue_notice(struct store *st, const struct ingest_decision *d,
 	return SPOC_OK;
 }
 
-/* Ties a bounce back to the notification it is about (by the returned Message-ID), marks that
- * outbox row bounced, and counts the failure against each failed address (a delay does not
- * mark an address as bouncing). *ticket_r is that notification's ticket, 0 when none. */
-int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t *ticket_r,
-			struct errbuf *err)
+/* Ties a bounce back to the notification it is about (by the outbox row its VERP address named,
+ * else by the returned Message-ID), marks that outbox row bounced, and counts the failure against
+ * each failed address (a delay does not mark an address as bouncing). *ticket_r is that
+ * notification's ticket, 0 when none. */
+int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t outbox_id,
+			int64_t *ticket_r, struct errbuf *err)
 {
 	char *recipients = store_join_ids(NULL, b->recipients);
 	char *reason = g_strdup_printf("%s%s%s", b->status != NULL ? b->status : "",
@@ -97,11 +105,16 @@ int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t
 	PGresult *res;
 
 	*ticket_r = 0;
-	const char *p[] = {b->original_message_id, reason, recipients, b->permanent ? "t" : "f"};
+	char oid[24];
+
+	g_snprintf(oid, sizeof(oid), "%" G_GINT64_FORMAT, outbox_id);
+	const char *p[] = {b->original_message_id, reason, recipients, b->permanent ? "t" : "f",
+			   oid};
 	res = store_sql_run(
 	    st, "bounce",
 	    "WITH o AS (UPDATE outbox SET bounced_at = now(), bounce_reason = $2"
-	    "  WHERE $1::text IS NOT NULL AND message_id = $1 AND $4::boolean"
+	    "  WHERE (id = $5::bigint OR ($5::bigint = 0 AND $1::text IS NOT NULL"
+	    "   AND message_id = $1)) AND $4::boolean"
 	    "  RETURNING ticket_id),"
 	    " a AS (INSERT INTO address_status AS s (address, bouncing, bounces, last_bounce_at,"
 	    "   last_reason)"
@@ -111,9 +124,10 @@ int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t
 	    "   bouncing = s.bouncing OR excluded.bouncing, last_bounce_at = now(),"
 	    "   last_reason = excluded.last_reason RETURNING 1)"
 	    " SELECT coalesce((SELECT ticket_id FROM o LIMIT 1),"
-	    "  (SELECT ticket_id FROM outbox WHERE $1::text IS NOT NULL AND message_id = $1),"
+	    "  (SELECT ticket_id FROM outbox WHERE id = $5::bigint OR ($5::bigint = 0"
+	    "   AND $1::text IS NOT NULL AND message_id = $1) LIMIT 1),"
 	    "  0), (SELECT count(*) FROM a)",
-	    4, p, NULL, &rc, err);
+	    5, p, NULL, &rc, err);
 	g_free(recipients);
 	g_free(reason);
 	if (res == NULL)

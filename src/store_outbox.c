@@ -20,10 +20,60 @@ void outbox_row_free(struct outbox_row **row)
 	g_free(r->language);
 	g_free(r->message_id);
 	g_free(r->in_reply_to);
+	g_free(r->ticket_status);
+	g_free(r->requester);
+	g_free(r->status_from);
+	g_free(r->status_to);
+	g_free(r->actor);
+	g_free(r->actor_name);
+	g_free(r->via);
+	g_free(r->sla_target);
 	if (r->references != NULL)
 		g_ptr_array_unref(r->references);
 	g_free(r);
 	*row = NULL;
+}
+
+int store_outbox_mint_ids(struct store *st, char *(*mint)(int64_t ticket_id, void *ctx), void *ctx,
+			  unsigned *minted_r, struct errbuf *err)
+{
+	unsigned minted = 0;
+	int rc;
+	PGresult *res;
+
+	if (minted_r != NULL)
+		*minted_r = 0;
+	if ((rc = store_begin(st, err)) != SPOC_OK)
+		return rc;
+	res = store_sql_run(st, "outbox ids",
+			    "SELECT id, ticket_id FROM outbox"
+			    " WHERE state = 'pending' AND message_id IS NULL"
+			    " ORDER BY id LIMIT 1000 FOR UPDATE SKIP LOCKED",
+			    0, NULL, NULL, &rc, err);
+	if (res == NULL) {
+		store_rollback(st);
+		return rc;
+	}
+	for (int i = 0; i < PQntuples(res) && rc == SPOC_OK; i++) {
+		char *mid = mint(store_sql_i64(res, i, 1), ctx);
+
+		if (mid == NULL)
+			continue;
+		const char *p[] = {PQgetvalue(res, i, 0), mid};
+		rc = store_sql_exec(st, "outbox id",
+				    "UPDATE outbox SET message_id = $2 WHERE id = $1::bigint", 2, p,
+				    err);
+		g_free(mid);
+		minted++;
+	}
+	PQclear(res);
+	if (rc == SPOC_OK && (rc = store_commit(st, err)) == SPOC_OK) {
+		if (minted_r != NULL)
+			*minted_r = minted;
+		return SPOC_OK;
+	}
+	store_rollback(st);
+	return rc;
 }
 
 int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbuf *err)
@@ -43,10 +93,15 @@ int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbu
 	    "  array_to_string(m.refs, E'\\n'), o.attempts, t.priority,"
 	    "  coalesce(extract(epoch FROM t.first_response_due)::bigint, 0),"
 	    "  coalesce(extract(epoch FROM t.resolution_due)::bigint, 0),"
-	    "  o.body, o.author, coalesce(o.agent_id, 0)"
+	    "  o.body, o.author, coalesce(o.agent_id, 0), t.status, t.requester,"
+	    "  extract(epoch FROM now() - coalesce(o.retried_at, o.created_at))::bigint,"
+	    "  o.detail->>'from', o.detail->>'to', o.detail->>'actor', o.detail->>'actor_name',"
+	    "  o.detail->>'via', o.detail->>'target',"
+	    "  coalesce((o.detail->>'due')::bigint, 0), coalesce((o.detail->>'share')::int, 0)"
 	    " FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
 	    " LEFT JOIN messages m ON m.id = o.in_reply_to_message"
 	    " WHERE o.state = 'pending' AND o.next_attempt_at <= now()"
+	    "  AND o.message_id IS NOT NULL"
 	    " ORDER BY o.next_attempt_at, o.id LIMIT 1"
 	    " FOR UPDATE OF o SKIP LOCKED",
 	    0, NULL, NULL, &rc, err);
@@ -90,6 +145,17 @@ int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbu
 	r->body = g_strdup(PQgetvalue(res, 0, 16));
 	r->author = g_strdup(PQgetvalue(res, 0, 17));
 	r->agent_id = store_sql_i64(res, 0, 18);
+	r->ticket_status = g_strdup(PQgetvalue(res, 0, 19));
+	r->requester = g_strdup(PQgetvalue(res, 0, 20));
+	r->age_s = store_sql_i64(res, 0, 21);
+	r->status_from = g_strdup(PQgetvalue(res, 0, 22));
+	r->status_to = g_strdup(PQgetvalue(res, 0, 23));
+	r->actor = g_strdup(PQgetvalue(res, 0, 24));
+	r->actor_name = g_strdup(PQgetvalue(res, 0, 25));
+	r->via = g_strdup(PQgetvalue(res, 0, 26));
+	r->sla_target = g_strdup(PQgetvalue(res, 0, 27));
+	r->sla_due = store_sql_i64(res, 0, 28);
+	r->sla_share = (int)store_sql_i64(res, 0, 29);
 	PQclear(res);
 	*row_r = r;
 	return SPOC_OK;

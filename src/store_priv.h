@@ -67,8 +67,8 @@ int store_queue_notice(struct store *st, const struct ingest_decision *d,
 		       struct errbuf *err);
 /* Ties a bounce back to its outbox row and counts it against the addresses; *ticket_r is that
  * notification's ticket, 0 when none. */
-int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t *ticket_r,
-			struct errbuf *err);
+int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t outbox_id,
+			int64_t *ticket_r, struct errbuf *err);
 /* What a reply on ticket sets off: an agent's commands and relay, or the follow-up to the
  * assignee; see store_notices.c. */
 int store_after_reply(struct store *st, const struct mail *m, const struct ingest_decision *d,

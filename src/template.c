@@ -1,11 +1,12 @@
 /* The template language of what spocd sends to people: UTF-8 text with {{name}} fields, where name
  * is [a-z_][a-z0-9_]*, and sections {{#name}}...{{/name}} (kept when name is not empty) and
  * {{^name}}...{{/name}} (kept when it is), which nest; a section tag alone on its line takes the
- * line with it. conf/templates/README.md documents it for whoever edits templates. Everything is checked when the file is loaded (encoding, syntax, and that
- * every field is one the caller can fill), so a mistake made while editing a template stops the
- * daemon at start-up with FILE:LINE instead of putting a blank or "{{x}}" in a customer's mail.
- * There is no escape for a literal "{{": service desk texts do not need one, and an unmatched "{{"
- * is far more often a typo than an intent. */
+ * line with it. conf/templates/README.md documents it for whoever edits templates. Everything is
+ * checked when the file is loaded (encoding, syntax, and that every field is one the caller can
+ * fill), so a mistake made while editing a template stops the daemon at start-up with FILE:LINE
+ * instead of putting a blank or "{{x}}" in a customer's mail. There is no escape for a literal
+ * "{{": service desk texts do not need one, and an unmatched "{{" is far more often a typo than an
+ * intent. */
 #include "template.h"
 
 #include <string.h>
@@ -169,14 +170,16 @@ static gboolean parse(struct template *t, const char *text, size_t len, const ch
 			standalone(lit, end, &from, &to);
 		if (kind == SEG_END) {
 			struct template_seg *o =
-			    open->len > 0 ? g_ptr_array_index(t->segs, g_array_index(
-									 open, guint, open->len - 1))
+			    open->len > 0 ? g_ptr_array_index(
+						t->segs, g_array_index(open, guint, open->len - 1))
 					  : NULL;
 
-			if (o == NULL || strlen(o->text) != nlen || memcmp(o->text, name, nlen) != 0) {
-				errbuf_set(err, SPOC_EPERM, "%s:%u: {{/%.*s}} closes %s%s%s", t->path,
-					   line_of(text, p), (int)nlen, name,
-					   o == NULL ? "no section" : "{{#", o == NULL ? "" : o->text,
+			if (o == NULL || strlen(o->text) != nlen ||
+			    memcmp(o->text, name, nlen) != 0) {
+				errbuf_set(err, SPOC_EPERM, "%s:%u: {{/%.*s}} closes %s%s%s",
+					   t->path, line_of(text, p), (int)nlen, name,
+					   o == NULL ? "no section" : "{{#",
+					   o == NULL ? "" : o->text,
 					   o == NULL ? "" : "}} (sections must nest)");
 				goto out;
 			}
@@ -190,7 +193,8 @@ static gboolean parse(struct template *t, const char *text, size_t len, const ch
 		} else if (kind == SEG_END) {
 			guint at = g_array_index(open, guint, open->len - 1);
 
-			((struct template_seg *)g_ptr_array_index(t->segs, at))->end = t->segs->len - 1;
+			((struct template_seg *)g_ptr_array_index(t->segs, at))->end =
+			    t->segs->len - 1;
 			g_array_set_size(open, open->len - 1);
 		}
 		p = to;

@@ -25,6 +25,9 @@ static const char b32_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
 /* Domain separation: a tag computed for one use is never valid for the other. */
 #define LABEL_MSGID "msgid"
 #define LABEL_TOKEN "reply-token"
+#define LABEL_VERP  "verp"
+/* First character of a VERP token: a reply token starts with a digit, so the two never mix. */
+#define VERP_MARK 'b'
 /* Between the ticket and the agent in a token: not a digit, so the two numbers cannot run into
  * each other. */
 #define TOKEN_SEP 'a'
@@ -307,6 +310,53 @@ gboolean thread_verify_reply_token(const struct thread_keys *keys, const char *t
 		*ticket_r = ticket;
 	if (agent_r != NULL)
 		*agent_r = agent_id;
+	return TRUE;
+}
+
+char *thread_mint_verp_token(const struct thread_keys *keys, int64_t outbox_id)
+{
+	char num[DEC_MAX + 1], tag[TAG_LEN + 1];
+
+	if (keys == NULL || keys->secrets->len == 0 || outbox_id < 1)
+		return NULL;
+	g_snprintf(num, sizeof(num), "%" G_GINT64_FORMAT, outbox_id);
+	mac_tag(g_ptr_array_index(keys->secrets, 0), LABEL_VERP, num, "", tag);
+	return g_strdup_printf("%c%s%c%s", VERP_MARK, num, keys->kids[0], tag);
+}
+
+gboolean thread_verify_verp_token(const struct thread_keys *keys, const char *token,
+				  int64_t *outbox_r)
+{
+	char num[DEC_MAX + 1], low[THREAD_TOKEN_MAX + 1];
+	int64_t id;
+	size_t len, n;
+
+	if (keys == NULL || token == NULL)
+		return FALSE;
+	len = strnlen(token, THREAD_TOKEN_MAX + 1);
+	if (len > THREAD_TOKEN_MAX || len < 2 + 1 + TAG_LEN)
+		return FALSE;
+	/* some MTAs change the case of the local part they return to */
+	for (size_t i = 0; i <= len; i++)
+		low[i] = g_ascii_tolower(token[i]);
+	if (low[0] != VERP_MARK)
+		return FALSE;
+	/* key id and tag have a fixed length at the end: a key id that is a digit is not part of
+	 * the number */
+	for (size_t i = len - (1 + TAG_LEN); i < len; i++)
+		if (!is_b32(low[i]))
+			return FALSE;
+	low[len - (1 + TAG_LEN)] = '\0';
+	n = dec_scan(low + 1, DEC_MAX, &id);
+	if (n == 0 || id < 1 || 1 + n != len - (1 + TAG_LEN))
+		return FALSE;
+	low[len - (1 + TAG_LEN)] = g_ascii_tolower(token[len - (1 + TAG_LEN)]);
+	memcpy(num, low + 1, n);
+	num[n] = '\0';
+	if (!tag_valid(keys, low[1 + n], LABEL_VERP, num, "", low + 2 + n))
+		return FALSE;
+	if (outbox_r != NULL)
+		*outbox_r = id;
 	return TRUE;
 }
 

@@ -11,6 +11,8 @@ listener runs:
   rcpt451 / rcpt550 a temporary / permanent refusal of every RCPT TO
   data451 / data550 a temporary / permanent refusal at the end of DATA
   drop              close the connection right after the DATA bytes were received, with no reply
+  slow              accept, but only 0.3 s after the DATA bytes were received (a notifier can be
+                    killed in the middle of a batch, two notifiers overlap)
 
 TLS: --tls implicit (TLS from the first byte, like port 465) or --tls starttls (offered in EHLO),
 with --cert/--key. Messages given a refusal or dropped are not written as <n>.eml; each such event
@@ -29,7 +31,7 @@ import time
 
 from aiosmtpd.smtp import SMTP
 
-MODES = ("accept", "rcpt451", "rcpt550", "data451", "data550", "drop")
+MODES = ("accept", "rcpt451", "rcpt550", "data451", "data550", "drop", "slow")
 
 REPLIES = {
     "rcpt451": "451 4.3.0 Mailbox temporarily unavailable, try again later (capture test)",
@@ -116,6 +118,8 @@ class Capture:
             self._refused("data", server, session, envelope, "(connection dropped, no reply)")
             server.transport.abort()
             return "421 4.4.2 connection dropped (capture test)"  # never reaches the client
+        if m == "slow":
+            await asyncio.sleep(0.3)
         data = envelope.original_content if envelope.original_content is not None else envelope.content
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogateescape")

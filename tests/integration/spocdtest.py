@@ -136,8 +136,6 @@ def make_message(from_addr, subject, body, *, from_name=None, to="help@desk.test
     if references:
         msg["References"] = " ".join(references)
     msg["MIME-Version"] = "1.0"
-    if language:
-        msg["Content-Language"] = language
     msg["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 Thunderbird/115.6.0"
     for name, value in extra_headers:
         msg[name] = value
@@ -147,6 +145,9 @@ def make_message(from_addr, subject, body, *, from_name=None, to="help@desk.test
     for filename, ctype, data in attachments:
         maintype, _, subtype = ctype.partition("/")
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    if language:
+        # after set_content(), which drops every Content-* header
+        msg["Content-Language"] = language
     raw = msg.as_bytes(policy=email.policy.SMTP)
     assert b"\n" not in raw.replace(CRLF, b"")
     return raw

@@ -76,6 +76,10 @@ def test(check):
         check.ok("reiniciar el router" in body(relay[1]) and "#status" not in body(relay[1]),
                  "the relay carries the agent's text without the commands", body(relay[1]))
         check.ok(display in str(relay[1]["Subject"]), "with the ticket in the subject", str(relay[1]["Subject"]))
+        check.ok("Estado de su ticket: a la espera de su respuesta" in body(relay[1]),
+                 "and the new status, in the user's language", body(relay[1]))
+        check.eq(s.sql_value("SELECT count(*) FROM outbox WHERE kind = 'status' AND ticket_id = 1"), 0,
+                 "no separate status update: the reply carries it")
         confirm = sent_to(s, "ana@desk.test")
         check.ok(len(confirm) == 1 and "#status pending: hecho" in body(confirm[0]),
                  "the agent got the confirmation, in the desk's language", [body(m) for m in confirm])
@@ -104,7 +108,9 @@ def test(check):
         check.eq(s.run_spocd("--once")[0], 0, "agent resolves through the signed address")
         check.eq(s.sql_value("SELECT status FROM tickets WHERE id = 1"), "resolved",
                  "#estado resuelto applied without any Authentication-Results")
-        check.ok("perfil de VPN" in body(sent_to(s, "marta.ruiz@example.com")[-1]), "and the user was told")
+        told_user = body(sent_to(s, "marta.ruiz@example.com")[-1])
+        check.ok("perfil de VPN" in told_user and "Estado de su ticket: resuelta" in told_user
+                 and "lo reabriremos" in told_user, "and the user was told, with how to reopen it", told_user)
 
         forged = st.make_message("ana@desk.test", f"Re: [{display}] La VPN no conecta",
                                  "#status closed\r\n#priority P1\r\n\r\nCerrado.\r\n",

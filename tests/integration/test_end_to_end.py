@@ -93,7 +93,9 @@ def test(check):
             requester = t[3]
             print(f"--- acknowledgement for {t[1]}:\n" + a.raw.decode("utf-8", "replace") + "\n---", flush=True)
             check.eq(a.envelope["rcpt_tos"], [requester], f"{t[1]}: envelope recipient")
-            check.eq(a.envelope["mail_from"], "help@desk.test", f"{t[1]}: envelope sender")
+            check.ok(re.fullmatch(r"help\+b\d+[a-z2-7]{17}@desk\.test", a.envelope["mail_from"]),
+                     f"{t[1]}: envelope sender: the desk's address with the row's VERP token",
+                     a.envelope["mail_from"])
             check.eq(email.utils.parseaddr(str(a["From"]))[1], "help@desk.test", f"{t[1]}: From address")
             check.eq(email.utils.parseaddr(str(a["To"]))[1], requester, f"{t[1]}: To address")
             check.eq(" ".join(str(a["Subject"]).split()), f"[{t[1]}] {msg['Subject']}", f"{t[1]}: Subject")

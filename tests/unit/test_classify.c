@@ -616,6 +616,29 @@ static void test_language(void **state)
 	/* a tie is undecided */
 	check_lang("", "the and to el la de", "en", "en");
 	check_lang("", "the and to el la de", "es", "es");
+	/* too few words: the language the mail client declares decides; the words win over it */
+	{
+		static const struct {
+			const char *header, *body, *expect;
+		} cases[] = {
+		    {"Content-Language: en-GB\n", "Laptop screen flickers since the update.", "en"},
+		    {"Content-Language:  ES\n", "Pantalla rota.", "es"},
+		    {"Accept-Language: en-US, es-ES\n", "Pantalla rota.", "en"},
+		    {"Content-Language: eng\n", "Pantalla rota.", "es"}, /* not "en" */
+		    {"Content-Language: de-DE\n", "Screen broken.", "es"},
+		    {"Content-Language: en-GB\n", "Hola, la pantalla de mi portátil no va.", "es"},
+		};
+
+		for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+			struct mail *m =
+			    mk("Ana <ana@example.org>", cases[i].header, "", cases[i].body);
+
+			if (strcmp(classify_language(m, dflt), cases[i].expect) != 0)
+				fail_msg("%s%s: got %s", cases[i].header, cases[i].body,
+					 classify_language(m, dflt));
+			mail_free(&m);
+		}
+	}
 }
 
 int main(void)

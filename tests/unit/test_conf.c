@@ -14,30 +14,29 @@
 
 static char *dir;
 
-static const char *base_conf =
-	"log_level = \"debug\";\n"
-	"database: { conninfo = \"host=/tmp dbname=spocd\"; };\n"
-	"imap: {\n"
-	"  host = \"127.0.0.1\";\n"
-	"  port = 1143;\n"
-	"  tls = \"none\";\n"
-	"  user = \"help\";\n"
-	"  password_file = \"imap.pw\";\n"
-	"  batch_size = 25;\n"
-	"};\n"
-	"smtp: {\n"
-	"  host = \"localhost\";\n"
-	"  port = 2525;\n"
-	"  tls = \"none\";\n"
-	"  from_address = \"Help@Desk.Test\";\n"
-	"};\n"
-	"desk: {\n"
-	"  name = \"Mesa de ayuda\";\n"
-	"  addresses = [ \"Help@Desk.Test\", \"incidencias@desk.test\" ];\n"
-	"  default_language = \"en\";\n"
-	"  default_kind = \"request\";\n"
-	"  templates_dir = \"tpl\";\n"
-	"};\n";
+static const char *base_conf = "log_level = \"debug\";\n"
+			       "database: { conninfo = \"host=/tmp dbname=spocd\"; };\n"
+			       "imap: {\n"
+			       "  host = \"127.0.0.1\";\n"
+			       "  port = 1143;\n"
+			       "  tls = \"none\";\n"
+			       "  user = \"help\";\n"
+			       "  password_file = \"imap.pw\";\n"
+			       "  batch_size = 25;\n"
+			       "};\n"
+			       "smtp: {\n"
+			       "  host = \"localhost\";\n"
+			       "  port = 2525;\n"
+			       "  tls = \"none\";\n"
+			       "  from_address = \"Help@Desk.Test\";\n"
+			       "};\n"
+			       "desk: {\n"
+			       "  name = \"Mesa de ayuda\";\n"
+			       "  addresses = [ \"Help@Desk.Test\", \"incidencias@desk.test\" ];\n"
+			       "  default_language = \"en\";\n"
+			       "  default_kind = \"request\";\n"
+			       "  templates_dir = \"tpl\";\n"
+			       "};\n";
 
 static char *write_conf(const char *text)
 {
@@ -181,8 +180,7 @@ static void test_unknown_tls_value(void **state)
 static void test_missing_required(void **state)
 {
 	(void)state;
-	expect_error("user = \"help\"", NULL,
-		     (const char *const[]){"imap.user", "missing", NULL});
+	expect_error("user = \"help\"", NULL, (const char *const[]){"imap.user", "missing", NULL});
 }
 
 static void test_password_file_unreadable(void **state)
@@ -195,9 +193,9 @@ static void test_password_file_unreadable(void **state)
 static void test_wrong_type(void **state)
 {
 	(void)state;
-	expect_error("batch_size", "  batch_size = \"many\";",
-		     (const char *const[]){"spocd.conf:9:", "imap.batch_size", "whole number",
-					   NULL});
+	expect_error(
+	    "batch_size", "  batch_size = \"many\";",
+	    (const char *const[]){"spocd.conf:9:", "imap.batch_size", "whole number", NULL});
 }
 
 static void test_bad_address(void **state)
@@ -263,18 +261,18 @@ static void test_shipped_example_parses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_file),
-		cmocka_unit_test(test_port_out_of_range),
-		cmocka_unit_test(test_plain_text_refused_off_loopback),
-		cmocka_unit_test(test_unknown_tls_value),
-		cmocka_unit_test(test_missing_required),
-		cmocka_unit_test(test_password_file_unreadable),
-		cmocka_unit_test(test_wrong_type),
-		cmocka_unit_test(test_bad_address),
-		cmocka_unit_test(test_syntax_error_names_line),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_loopback),
-		cmocka_unit_test(test_shipped_example_parses),
+	    cmocka_unit_test(test_valid_file),
+	    cmocka_unit_test(test_port_out_of_range),
+	    cmocka_unit_test(test_plain_text_refused_off_loopback),
+	    cmocka_unit_test(test_unknown_tls_value),
+	    cmocka_unit_test(test_missing_required),
+	    cmocka_unit_test(test_password_file_unreadable),
+	    cmocka_unit_test(test_wrong_type),
+	    cmocka_unit_test(test_bad_address),
+	    cmocka_unit_test(test_syntax_error_names_line),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_loopback),
+	    cmocka_unit_test(test_shipped_example_parses),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

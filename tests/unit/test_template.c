@@ -18,7 +18,7 @@ static const char *const allowed[] = {"a", "b", "c", NULL};
 static const char *const ack_allowed[] = {
     "requester_name", "ticket",	      "kind",	  "subject",
     "desk_name",      "desk_address", "priority", "first_response_due",
-    "resolution_due", NULL,
+    "resolution_due", "suggestions",  NULL,
 };
 
 struct fixture {
@@ -90,22 +90,28 @@ static void test_unknown_placeholder_names_file_line_and_list(void **state)
 static void test_malformed_placeholders(void **state)
 {
 	expect_error(*state, "x\n{{ a }}\n", -1,
-		     ":2: malformed placeholder \"{{ a }}\" (expected {{name}}, name "
+		     ":2: malformed placeholder \"{{ a }}\" (expected {{name}}, {{#name}}, "
+		     "{{^name}} or {{/name}}, name "
 		     "[a-z_][a-z0-9_]*)");
 	expect_error(*state, "{{A}}", -1,
-		     ":1: malformed placeholder \"{{A}}\" (expected {{name}}, name "
+		     ":1: malformed placeholder \"{{A}}\" (expected {{name}}, {{#name}}, {{^name}} "
+		     "or {{/name}}, name "
 		     "[a-z_][a-z0-9_]*)");
 	expect_error(*state, "\n\n{{a}\n", -1,
-		     ":3: malformed placeholder \"{{a}\" (expected {{name}}, name "
+		     ":3: malformed placeholder \"{{a}\" (expected {{name}}, {{#name}}, {{^name}} "
+		     "or {{/name}}, name "
 		     "[a-z_][a-z0-9_]*)");
 	expect_error(*state, "tail {{", -1,
-		     ":1: malformed placeholder \"{{\" (expected {{name}}, name "
+		     ":1: malformed placeholder \"{{\" (expected {{name}}, {{#name}}, {{^name}} or "
+		     "{{/name}}, name "
 		     "[a-z_][a-z0-9_]*)");
 	expect_error(*state, "{{{a}}}", -1,
-		     ":1: malformed placeholder \"{{{a}}}\" (expected {{name}}, name "
+		     ":1: malformed placeholder \"{{{a}}}\" (expected {{name}}, {{#name}}, "
+		     "{{^name}} or {{/name}}, name "
 		     "[a-z_][a-z0-9_]*)");
 	expect_error(*state, "{{1a}}", -1,
-		     ":1: malformed placeholder \"{{1a}}\" (expected {{name}}, name "
+		     ":1: malformed placeholder \"{{1a}}\" (expected {{name}}, {{#name}}, "
+		     "{{^name}} or {{/name}}, name "
 		     "[a-z_][a-z0-9_]*)");
 }
 
@@ -212,6 +218,67 @@ static void check_shipped(const char *lang, const char *kind, const char *must_c
 	g_free(path);
 }
 
+/* Sections: kept or dropped by whether their field is empty, nested, and a tag alone on its line
+ * takes the line with it; a section left open or closed out of order names file and line. */
+static void test_sections(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const names[] = {"a", "b", "list", NULL};
+	char *path = g_build_filename(f->dir, "s.txt", NULL);
+	struct errbuf err = {{0}};
+	struct template *t;
+	GHashTable *vars = g_hash_table_new(g_str_hash, g_str_equal);
+	char *out;
+
+	assert_true(g_file_set_contents(path,
+					"Hi {{a}}.\n"
+					"{{#list}}\n"
+					"Read these:\n"
+					"{{list}}"
+					"  {{#b}}\n"
+					"b is {{b}}\n"
+					"  {{/b}}\n"
+					"{{/list}}\n"
+					"{{^list}}Nothing to read.{{/list}}\n"
+					"Bye{{#a}}, {{a}}{{/a}}.\n",
+					-1, NULL));
+	t = template_load(path, names, &err);
+	if (t == NULL)
+		fail_msg("%s", err.msg);
+	out = template_render(t, vars);
+	assert_string_equal(out, "Hi .\nNothing to read.\nBye.\n");
+	g_free(out);
+	g_hash_table_insert(vars, "a", "Ana");
+	g_hash_table_insert(vars, "list", "- one\n- two\n");
+	out = template_render(t, vars);
+	assert_string_equal(out, "Hi Ana.\nRead these:\n- one\n- two\n\nBye, Ana.\n");
+	g_free(out);
+	g_hash_table_insert(vars, "b", "here");
+	out = template_render(t, vars);
+	assert_string_equal(out, "Hi Ana.\nRead these:\n- one\n- two\nb is here\n\nBye, Ana.\n");
+	g_free(out);
+	g_hash_table_insert(vars, "list", "");
+	out = template_render(t, vars);
+	assert_string_equal(out, "Hi Ana.\nNothing to read.\nBye, Ana.\n");
+	g_free(out);
+	template_free(&t);
+
+	assert_true(g_file_set_contents(path, "x\n{{#a}}\n{{#b}}y{{/a}}{{/b}}\n", -1, NULL));
+	assert_null(template_load(path, names, &err));
+	assert_non_null(strstr(err.msg, "s.txt:3: {{/a}} closes {{#b}} (sections must nest)"));
+	assert_true(g_file_set_contents(path, "{{/a}}\n", -1, NULL));
+	assert_null(template_load(path, names, &err));
+	assert_non_null(strstr(err.msg, "s.txt:1: {{/a}} closes no section"));
+	assert_true(g_file_set_contents(path, "x\n{{^a}}y\n", -1, NULL));
+	assert_null(template_load(path, names, &err));
+	assert_non_null(strstr(err.msg, "s.txt: {{^a}} is never closed with {{/a}}"));
+	assert_true(g_file_set_contents(path, "{{#zz}}y{{/zz}}\n", -1, NULL));
+	assert_null(template_load(path, names, &err));
+	assert_non_null(strstr(err.msg, "s.txt:1: unknown placeholder {{zz}}"));
+	g_hash_table_unref(vars);
+	g_free(path);
+}
+
 static void test_shipped_templates(void **state)
 {
 	(void)state;
@@ -248,6 +315,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_not_utf8, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_and_empty, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_render_exact, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sections, setup, teardown),
 	    cmocka_unit_test(test_shipped_templates),
 	    cmocka_unit_test(test_shipped_templates_refuse_smaller_list),
 	};

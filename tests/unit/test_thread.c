@@ -185,6 +185,72 @@ static void test_token_round_trip(void **state)
 	thread_keys_free(&keys);
 }
 
+/* VERP tokens: round trip under keys whose id is a letter and a digit (a digit key id must not
+ * be read as part of the row number), any case accepted, every one-character change refused,
+ * and no mixing with reply tokens. */
+static void test_verp(void **state)
+{
+	const int64_t ids[] = {1, 7, 42, 4711, 99999999999, INT64_C(999999999999999999)};
+	gboolean digit_kid = FALSE, letter_kid = FALSE;
+	int64_t id;
+
+	(void)state;
+	for (int k = 0; k < 40; k++) {
+		char *secret = g_strdup_printf("verp-test-secret-%02d-0123456789abcdefghij", k);
+		struct thread_keys *keys = keys_of(secret, NULL);
+
+		for (size_t i = 0; i < G_N_ELEMENTS(ids); i++) {
+			char *tok = thread_mint_verp_token(keys, ids[i]), *up;
+			size_t len;
+
+			assert_non_null(tok);
+			len = strlen(tok);
+			assert_true(len <= THREAD_TOKEN_MAX);
+			assert_matches("^b[0-9]+[a-z2-7]{17}$", tok);
+			if (g_ascii_isdigit(tok[len - 17]))
+				digit_kid = TRUE;
+			else
+				letter_kid = TRUE;
+			id = -1;
+			assert_true(thread_verify_verp_token(keys, tok, &id));
+			assert_int_equal(id, ids[i]);
+			up = g_ascii_strup(tok, -1);
+			assert_true(thread_verify_verp_token(keys, up, NULL));
+			g_free(up);
+			assert_false(thread_verify_reply_token(keys, tok, NULL, NULL));
+			for (size_t c = 0; c < len; c++)
+				for (const char *r = token_chars; *r != '\0'; r++) {
+					char *bad = g_strdup(tok);
+
+					if (*r != g_ascii_tolower(tok[c])) {
+						bad[c] = *r;
+						if (thread_verify_verp_token(keys, bad, NULL))
+							fail_msg("tampered VERP token accepted: %s "
+								 "(from %s)",
+								 bad, tok);
+					}
+					g_free(bad);
+				}
+			g_free(tok);
+		}
+		{
+			char *reply = thread_mint_reply_token(keys, 42, 0);
+
+			assert_false(thread_verify_verp_token(keys, reply, NULL));
+			g_free(reply);
+		}
+		assert_null(thread_mint_verp_token(keys, 0));
+		assert_false(thread_verify_verp_token(keys, "b", NULL));
+		assert_false(thread_verify_verp_token(keys, "", NULL));
+		assert_false(thread_verify_verp_token(keys, NULL, NULL));
+		thread_keys_free(&keys);
+		g_free(secret);
+	}
+	assert_null(thread_mint_verp_token(NULL, 1));
+	assert_true(digit_kid);
+	assert_true(letter_kid);
+}
+
 static void test_token_tamper(void **state)
 {
 	struct thread_keys *keys = keys_of(SECRET_A, NULL);
@@ -767,6 +833,7 @@ int main(void)
 	    cmocka_unit_test(test_msgid_tamper),
 	    cmocka_unit_test(test_token_round_trip),
 	    cmocka_unit_test(test_token_tamper),
+	    cmocka_unit_test(test_verp),
 	    cmocka_unit_test(test_domain_separation),
 	    cmocka_unit_test(test_rotation),
 	    cmocka_unit_test(test_keys_errors),
