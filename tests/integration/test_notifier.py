@@ -321,6 +321,59 @@ def wrong_host_before_auth(check, s):
     s.start_smtp()
 
 
+def english_round(check, s):
+    """Every notice an English-speaking desk sends, each once: an SLA breach to the assignee, the
+    agent's answer through its Reply-To (a command and a reply), the relay to the requester with
+    the new status, the command's confirmation, and the requester's answer forwarded."""
+    conf = s.write_config(name="english.conf", desk__default_language="en")
+    agent = s.sql_value("SELECT id FROM agents WHERE address = 'ana@desk.test'")
+    tid, display = s.sql("SELECT id, display FROM tickets WHERE requester = 'tom.baker@example.com'")[0]
+    s.sql("UPDATE tickets SET status = 'pending', assignee_id = %s, first_response_at = now(),"
+          " created_at = now() - interval '2 days', resolution_due = now() - interval '1 minute'"
+          " WHERE id = %s", (agent, tid))
+    s.sql("DELETE FROM outbox WHERE state = 'pending'")  # the status update of that SQL: not this test's
+    before = len(s.captured())
+    check.eq(s.run_spocd("--once", config=conf)[0], 0, "en: a cycle")
+    new = s.captured()[before:]
+    check.eq([m["To"] for m in new], ["Ana Pérez <ana@desk.test>"], "en: one SLA notice to the assignee")
+    if len(new) != 1:
+        return
+    breach = new[0]
+    text = breach.get_content()
+    check.ok(f"{display} has missed the target for its resolution" in text and "Hello Ana Pérez" in text,
+             "en: the breach in English", text)
+
+    answer = st.make_message("ana@desk.test", "Re: " + str(breach["Subject"]),
+                             "#status in-progress\r\n\r\nHi Tom, I have ordered a new screen for you.\r\n",
+                             from_name="Ana Pérez", to=email.utils.parseaddr(breach["Reply-To"])[1],
+                             in_reply_to=breach["Message-ID"])
+    s.append(answer)
+    check.eq(s.run_spocd("--once", config=conf)[0], 0, "en: the agent answers the breach notice")
+    new = s.captured()[before + 1:]
+    to_tom = [m for m in new if "tom.baker@example.com" in m["To"]]
+    to_ana = [m for m in new if "ana@desk.test" in m["To"]]
+    check.eq((len(to_tom), len(to_ana)), (1, 1), "en: one relay to the requester, one confirmation to the agent")
+    if len(to_tom) != 1 or len(to_ana) != 1:
+        return
+    relay = to_tom[0].get_content()
+    check.ok("ordered a new screen" in relay and "Status of your ticket: in progress" in relay
+             and "#status" not in relay, "en: the relay, with the new status and without the command", relay)
+    check.ok("Your commands on" in to_ana[0].get_content(), "en: the confirmation in English",
+             to_ana[0].get_content())
+    check.eq(to_tom[0]["In-Reply-To"] is not None, True, "en: the relay continues the thread")
+
+    s.append(st.make_message("tom.baker@example.com", "Re: " + str(to_tom[0]["Subject"]),
+                             "Thanks, when will it arrive?\r\n", in_reply_to=to_tom[0]["Message-ID"],
+                             references=[to_tom[0]["Message-ID"]], language="en-GB"))
+    check.eq(s.run_spocd("--once", config=conf)[0], 0, "en: the requester answers")
+    new = s.captured()[before + 3:]
+    check.eq([m["To"] for m in new], ["Ana Pérez <ana@desk.test>"], "en: forwarded to the assignee only")
+    if new:
+        fwd = new[0].get_content()
+        check.ok("when will it arrive" in fwd and "Reply to this message to answer them" in fwd,
+                 "en: the follow-up in English", fwd)
+
+
 def test(check):
     with st.Services(name="spocd-notifier") as s:
         sql_status_change(check, s)
@@ -330,6 +383,7 @@ def test(check):
         two_notifiers(check, s, s.conf)
         retry_age_and_bad_address(check, s)
         wrong_host_before_auth(check, s)
+        english_round(check, s)
 
 
 if __name__ == "__main__":
