@@ -33,6 +33,17 @@ def table(headers, rows):
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
 
 
+def show_mail(s, mails, first_number):
+    for n, a in enumerate(mails, first_number):
+        print(f"\n--- {n}: {s.captured_files()[n - 1]}  (envelope from {a.envelope['mail_from']})")
+        for h in ("From", "To", "Reply-To", "Subject", "Message-ID", "In-Reply-To", "References",
+                  "Auto-Submitted"):
+            if a[h] is not None:
+                print(f"  {h + ':':16}{a[h]}")
+        print()
+        print(textwrap.indent(st.body_text(a).rstrip(), "  | ", lambda line: True))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--spocd", default=os.path.join(ROOT, "build", "spocd"), help="the spocd binary")
@@ -106,13 +117,14 @@ def main():
 
         acks = s.captured()
         heading(f"Acknowledgements received by the SMTP listener: {len(acks)}")
-        for n, a in enumerate(acks, 1):
-            print(f"\n--- {n}: {s.captured_files()[n - 1]}")
-            for h in ("From", "To", "Subject", "Message-ID", "In-Reply-To", "References", "Auto-Submitted"):
-                if a[h] is not None:
-                    print(f"  {h + ':':16}{a[h]}")
-            print()
-            print(textwrap.indent(st.body_text(a).rstrip(), "  | ", lambda line: True))
+        show_mail(s, acks, 1)
+
+        first = s.sql_value("SELECT display FROM tickets ORDER BY id LIMIT 1")
+        heading(f"An agent resolves {first} from any SQL client; the requester is told")
+        print(f"  psql> UPDATE tickets SET status = 'resolved' WHERE display = '{first}';")
+        s.sql("UPDATE tickets SET status = 'resolved' WHERE display = %s", (first,))
+        rc, out, err = s.run_spocd("--role", "notify", "--once")
+        show_mail(s, s.captured()[len(acks):], len(acks) + 1)
         directory = s.dir
 
     heading("Done")
