@@ -30,7 +30,11 @@ struct spoc_endpoint {
 	int timeout_s; /* every network step */
 };
 
+/* One mailbox spocd reads (several may be configured, each on its own server). */
 struct spoc_imap_conf {
+	/* its key in the database (mailbox_state, ingest_log, quarantine), logs and metrics:
+	 * mailboxes.[n].name, or for the single imap section its folder name */
+	char *name;
 	struct spoc_endpoint ep;
 	char *mailbox;
 	char *processed_folder;
@@ -38,6 +42,8 @@ struct spoc_imap_conf {
 	int poll_interval_s;
 	int batch_size;		   /* UIDs fetched, committed and moved together */
 	int64_t max_message_bytes; /* checked from RFC822.SIZE before the download */
+	int default_kind; /* enum spoc_kind of a ticket no rule decides here; -1: the rules' own */
+	gboolean idle;	  /* wait with IMAP IDLE where the server offers it */
 };
 
 struct spoc_smtp_conf {
@@ -96,7 +102,8 @@ struct spoc_rate_conf {
 struct spoc_conf {
 	char *path;
 	char *database_conninfo;
-	struct spoc_imap_conf imap;
+	/* NULL-terminated, at least one; [0] is also where limits shared by all are read */
+	struct spoc_imap_conf **mailboxes;
 	struct spoc_smtp_conf smtp;
 	struct spoc_desk_conf desk;
 	struct spoc_parsing_conf parsing;
@@ -110,6 +117,10 @@ struct spoc_conf {
 	struct sla_conf *sla; /* SLA targets and business calendar (conf_rules.c) */
 	int log_level;	      /* syslog priority: LOG_ERR .. LOG_DEBUG */
 	int kb_suggestions;   /* articles suggested in an acknowledgement, 0: none */
+	char *metrics_listen; /* "127.0.0.1:9464": the Prometheus endpoint; NULL: none */
+	/* spocctl health: a mailbox not read successfully for this many poll intervals is
+	 * unhealthy */
+	int health_intervals;
 };
 
 /* Reads and validates the file at path. On failure returns NULL and err names file, line, setting

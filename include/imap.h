@@ -31,6 +31,7 @@ struct imap_message {
 	uint32_t uid;
 	GByteArray *raw;    /* whole message as stored by the server */
 	gboolean truncated; /* the server sent more than the limit: raw holds the first part */
+	int64_t arrived;    /* INTERNALDATE, the server's arrival time (Unix seconds), 0: unknown */
 };
 
 /* Fetches the whole messages with BODY.PEEK[] in one command. At most limit bytes of each are
@@ -41,5 +42,15 @@ int imap_fetch_messages(struct imap_session *s, const uint32_t *uids, size_t n, 
 /* Moves the UIDs to folder (one command for the whole set). */
 int imap_move(struct imap_session *s, const uint32_t *uids, size_t n, const char *folder,
 	      struct errbuf *err);
+
+/* IDLE (RFC 2177) on the selected mailbox, when the server offers it and the mailbox's idle
+ * setting allows: start, then poll() imap_idle_fd() (readable: the server said something, most
+ * likely EXISTS; imap_idle_pending() TRUE: it already did) and end with imap_idle_done() before
+ * any other command. Servers drop an IDLE after 30 minutes: end and restart well before. */
+gboolean imap_can_idle(const struct imap_session *s);
+int imap_idle_start(struct imap_session *s, struct errbuf *err);
+int imap_idle_fd(const struct imap_session *s);
+gboolean imap_idle_pending(const struct imap_session *s);
+int imap_idle_done(struct imap_session *s, struct errbuf *err);
 
 #endif

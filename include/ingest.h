@@ -7,6 +7,7 @@
 
 #include "conf.h"
 #include "imap.h"
+#include "log.h"
 #include "mime.h"
 #include "store.h"
 
@@ -18,9 +19,11 @@ struct ingest_stats {
 };
 
 struct ingest_hooks {
-	/* Told about each message and each notable event; line names mailbox, UID, Message-ID and
-	 * ticket. May be NULL. */
-	void (*log)(int priority, const char *line, void *ctx);
+	/* Told about each message and each notable event: event is a LOG_EV_* id (or NULL), f what
+	 * it is about (mailbox, UID, Message-ID, ticket), line one readable sentence that names
+	 * them too. May be NULL. */
+	void (*log)(int priority, const char *event, const struct log_fields *f, const char *line,
+		    void *ctx);
 	/* Called for each message right after it was parsed. May be NULL. */
 	void (*after_parse)(const struct mail *mail, void *ctx);
 	/* Called right after each batch COMMIT and before the IMAP move. May be NULL. */
@@ -50,7 +53,8 @@ void ingest_bounce(const struct spoc_conf *conf, const struct thread_keys *keys,
 
 /* SPOC_OK when the mailbox was worked through (some messages may have been quarantined);
  * SPOC_ETEMP when IMAP or the database failed (nothing uncommitted was moved). */
-int ingest_run(const struct spoc_conf *conf, struct store *st, struct imap_session *imap,
-	       const struct ingest_hooks *hooks, struct ingest_stats *stats, struct errbuf *err);
+int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, struct store *st,
+	       struct imap_session *imap, const struct ingest_hooks *hooks,
+	       struct ingest_stats *stats, struct errbuf *err);
 
 #endif

@@ -28,8 +28,15 @@ int store_savepoint(struct store *st, struct errbuf *err);
 int store_rollback_to_savepoint(struct store *st, struct errbuf *err);
 int store_release_savepoint(struct store *st, struct errbuf *err);
 
+/* Records a pass over mailbox (its configured name): error NULL when it was read successfully,
+ * else what failed. Outside a transaction. */
+int store_mailbox_health(struct store *st, const char *mailbox, const char *error,
+			 struct errbuf *err);
+
 /* LISTEN on channel (outside a transaction: it takes effect at once). */
 int store_listen(struct store *st, const char *channel, struct errbuf *err);
+/* The connection's socket, for poll() beside other sources; -1 when there is none. */
+int store_fd(const struct store *st);
 /* Waits up to timeout_ms for a notification on a channel this connection listens on; *woken_r
  * says whether one (or several: they are all consumed) came. SPOC_ETEMP when the connection
  * failed. A signal ends the wait early with SPOC_OK. */

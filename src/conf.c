@@ -195,14 +195,132 @@ static void read_endpoint(struct reader *r, const char *section, struct spoc_end
 	}
 	if (user_required || config_lookup(&r->cfg, NAME("user")) != NULL) {
 		ep->user = conf_get_string(r, NAME("user"), NULL);
-		ep->password_file =
-		    conf_resolve(r, conf_get_string(r, NAME("password_file"), NULL));
+		if (config_lookup(&r->cfg, NAME("password_credential")) != NULL) {
+			char *cred = conf_get_string(r, NAME("password_credential"), NULL);
+
+			ep->password_file = conf_credential(r, NAME("password_credential"), cred);
+			g_free(cred);
+		} else {
+			ep->password_file =
+			    conf_resolve(r, conf_get_string(r, NAME("password_file"), NULL));
+		}
 		if (ep->password_file != NULL)
 			ep->password =
 			    conf_read_secret(r, NAME("password_file"), ep->password_file);
 	}
 	ep->timeout_s = conf_get_int(r, NAME("timeout"), 60, 1, 3600);
 #undef NAME
+}
+
+char *conf_credential(struct reader *r, const char *setting, const char *name)
+{
+	const char *dir = g_getenv("CREDENTIALS_DIRECTORY");
+
+	if (name == NULL)
+		return NULL;
+	if (*name == '\0' || strchr(name, '/') != NULL || strcmp(name, "..") == 0) {
+		conf_fail(r, setting, "\"%s\" is not a credential name (a file name, no '/')",
+			  name);
+		return NULL;
+	}
+	if (dir == NULL || *dir == '\0') {
+		conf_fail(r, setting,
+			  "names credential \"%s\" but $CREDENTIALS_DIRECTORY is not set: run "
+			  "spocd from its systemd unit (LoadCredential=%s:...) or use a *_file "
+			  "setting",
+			  name, name);
+		return NULL;
+	}
+	return g_build_filename(dir, name, NULL);
+}
+
+/* A mailbox's name: letters, digits and ._@+- (it is a database key and a metrics label). */
+static gboolean mailbox_name_valid(const char *name)
+{
+	if (name == NULL || *name == '\0' || strlen(name) > 64)
+		return FALSE;
+	for (const char *p = name; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p) && strchr("._@+-", *p) == NULL)
+			return FALSE;
+	return TRUE;
+}
+
+/* One mailbox from the group at path ("imap", or "mailboxes.[n]" of the list). */
+static struct spoc_imap_conf *read_mailbox(struct reader *r, const char *path)
+{
+	static const char *const kinds[] = {"incident", "request", NULL};
+	struct spoc_imap_conf *mb = g_new0(struct spoc_imap_conf, 1);
+	char name[96];
+
+#define NAME(s) (g_snprintf(name, sizeof(name), "%s.%s", path, s), name)
+	read_endpoint(r, path, &mb->ep, TRUE, 993);
+	mb->mailbox = conf_get_string(r, NAME("mailbox"), "INBOX");
+	/* the single imap section keeps its folder as key: what earlier versions recorded */
+	mb->name = conf_get_string(r, NAME("name"), strcmp(path, "imap") == 0 ? mb->mailbox : NULL);
+	if (mb->name != NULL && !mailbox_name_valid(mb->name))
+		conf_fail(r, NAME("name"),
+			  "\"%s\": use 1 to 64 letters, digits and . _ @ + - (it names the "
+			  "mailbox in the database, the logs and the metrics)",
+			  mb->name);
+	mb->processed_folder = conf_get_string(r, NAME("processed_folder"), "spocd/processed");
+	mb->failed_folder = conf_get_string(r, NAME("failed_folder"), "spocd/failed");
+	if (mb->mailbox != NULL && mb->processed_folder != NULL &&
+	    (strcmp(mb->mailbox, mb->processed_folder) == 0 ||
+	     g_strcmp0(mb->mailbox, mb->failed_folder) == 0))
+		conf_fail(r, NAME("processed_folder"),
+			  "the processed and failed folders must differ from %s.mailbox", path);
+	mb->poll_interval_s = conf_get_int(r, NAME("poll_interval"), 60, 1, 86400);
+	mb->batch_size = conf_get_int(r, NAME("batch_size"), 50, 1, 10000);
+	mb->max_message_bytes =
+	    conf_get_int64(r, NAME("max_message_bytes"), 26214400, 1024, INT64_C(1) << 31);
+	mb->default_kind = config_lookup(&r->cfg, NAME("default_kind")) != NULL
+			       ? conf_get_choice(r, NAME("default_kind"), kinds, 0)
+			       : -1;
+	mb->idle = conf_get_bool(r, NAME("idle"), TRUE);
+#undef NAME
+	return mb;
+}
+
+static void free_mailbox(struct spoc_imap_conf *mb);
+
+/* The single imap section, or the mailboxes list; names unique. */
+static void read_mailboxes(struct reader *r, struct spoc_conf *c)
+{
+	config_setting_t *list = config_lookup(&r->cfg, "mailboxes");
+	GPtrArray *out = g_ptr_array_new();
+
+	if (list != NULL && config_lookup(&r->cfg, "imap") != NULL)
+		conf_fail(r, "mailboxes",
+			  "both an imap section and a mailboxes list: keep one (the list, for "
+			  "several mailboxes)");
+	else if (list == NULL)
+		g_ptr_array_add(out, read_mailbox(r, "imap"));
+	else if (!config_setting_is_list(list) || config_setting_length(list) == 0)
+		conf_fail(r, "mailboxes",
+			  "must be a non-empty list of groups: ( { name = ...; "
+			  "host = ...; ... }, ... )");
+	else
+		for (int i = 0; i < config_setting_length(list) && !r->failed; i++) {
+			char path[32];
+			struct spoc_imap_conf *mb;
+
+			g_snprintf(path, sizeof(path), "mailboxes.[%d]", i);
+			mb = read_mailbox(r, path);
+			g_ptr_array_add(out, mb);
+			for (guint j = 0; j + 1 < out->len && mb->name != NULL; j++) {
+				const struct spoc_imap_conf *other = g_ptr_array_index(out, j);
+
+				if (g_strcmp0(other->name, mb->name) == 0) {
+					char where[48];
+
+					g_snprintf(where, sizeof(where), "%s.name", path);
+					conf_fail(r, where, "\"%s\" is the name of mailbox %u too",
+						  mb->name, j + 1);
+				}
+			}
+		}
+	g_ptr_array_add(out, NULL);
+	c->mailboxes = (struct spoc_imap_conf **)g_ptr_array_free(out, FALSE);
 }
 
 static char *domain_of(const char *addr)
@@ -304,15 +422,20 @@ static void read_parsing(struct reader *r, struct spoc_conf *c)
 	c->parsing.fallback_charsets = (char **)g_ptr_array_free(cs, FALSE);
 	c->parsing.max_parts = conf_get_int(r, "parsing.max_parts", 500, 1, 100000);
 	c->parsing.max_depth = conf_get_int(r, "parsing.max_depth", 20, 2, 100);
-	c->parsing.max_attachment_bytes = conf_get_int64(
-	    r, "parsing.max_attachment_bytes", c->imap.max_message_bytes, 1, INT64_C(1) << 31);
+	c->parsing.max_attachment_bytes =
+	    conf_get_int64(r, "parsing.max_attachment_bytes",
+			   c->mailboxes[0] != NULL ? c->mailboxes[0]->max_message_bytes : 26214400,
+			   1, INT64_C(1) << 31);
 	c->parsing.max_header_bytes =
 	    conf_get_int64(r, "parsing.max_header_bytes", 262144, 1024, INT64_C(1) << 26);
 }
 
 static void read_threading(struct reader *r, struct spoc_conf *c)
 {
-	config_setting_t *list = config_lookup(&r->cfg, "threading.secret_files");
+	/* the files, or systemd credentials (LoadCredential=) named by secret_credentials */
+	gboolean creds = config_lookup(&r->cfg, "threading.secret_credentials") != NULL;
+	const char *setting = creds ? "threading.secret_credentials" : "threading.secret_files";
+	config_setting_t *list = config_lookup(&r->cfg, setting);
 	GPtrArray *secrets = g_ptr_array_new();
 
 	c->threading.reopen_window_s =
@@ -321,21 +444,27 @@ static void read_threading(struct reader *r, struct spoc_conf *c)
 		g_ptr_array_free(secrets, TRUE);
 		return;
 	}
+	if (creds && config_lookup(&r->cfg, "threading.secret_files") != NULL) {
+		conf_fail(r, setting, "set secret_files or secret_credentials, not both");
+		g_ptr_array_free(secrets, TRUE);
+		return;
+	}
 	if (!config_setting_is_array(list) || config_setting_length(list) == 0) {
-		conf_fail(r, "threading.secret_files",
+		conf_fail(r, setting,
 			  "must be a non-empty list of files, the current secret first");
 		g_ptr_array_free(secrets, TRUE);
 		return;
 	}
 	for (int i = 0; i < config_setting_length(list); i++) {
 		const char *name = config_setting_get_string_elem(list, i);
-		char *file = name != NULL ? conf_resolve(r, g_strdup(name)) : NULL;
-		char *secret =
-		    file != NULL ? conf_read_secret(r, "threading.secret_files", file) : NULL;
+		char *file = name == NULL ? NULL
+			     : creds	  ? conf_credential(r, setting, name)
+					  : conf_resolve(r, g_strdup(name));
+		char *secret = file != NULL ? conf_read_secret(r, setting, file) : NULL;
 
 		if (secret != NULL && strlen(secret) < 32) {
 			conf_fail(
-			    r, "threading.secret_files",
+			    r, setting,
 			    "%s holds %zu bytes: a secret needs at least 32 (e.g. openssl rand "
 			    "-hex 32)",
 			    file, strlen(secret));
@@ -345,8 +474,7 @@ static void read_threading(struct reader *r, struct spoc_conf *c)
 		g_free(file);
 		if (secret == NULL) {
 			if (name == NULL)
-				conf_fail(r, "threading.secret_files", "element %d is not a string",
-					  i + 1);
+				conf_fail(r, setting, "element %d is not a string", i + 1);
 			break;
 		}
 		g_ptr_array_add(secrets, secret);
@@ -384,20 +512,7 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 	c->log_level = level_values[conf_get_choice(&r, "log_level", levels, 3)];
 	c->database_conninfo = conf_get_string(&r, "database.conninfo", NULL);
 
-	read_endpoint(&r, "imap", &c->imap.ep, TRUE, 993);
-	c->imap.mailbox = conf_get_string(&r, "imap.mailbox", "INBOX");
-	c->imap.processed_folder = conf_get_string(&r, "imap.processed_folder", "spocd/processed");
-	c->imap.failed_folder = conf_get_string(&r, "imap.failed_folder", "spocd/failed");
-	if (c->imap.mailbox != NULL && c->imap.processed_folder != NULL &&
-	    (strcmp(c->imap.mailbox, c->imap.processed_folder) == 0 ||
-	     g_strcmp0(c->imap.mailbox, c->imap.failed_folder) == 0))
-		conf_fail(&r, "imap.processed_folder",
-			  "the processed and failed folders must differ from imap.mailbox");
-	c->imap.poll_interval_s = conf_get_int(&r, "imap.poll_interval", 60, 1, 86400);
-	c->imap.batch_size = conf_get_int(&r, "imap.batch_size", 50, 1, 10000);
-	c->imap.max_message_bytes =
-	    conf_get_int64(&r, "imap.max_message_bytes", 26214400, 1024, INT64_C(1) << 31);
-
+	read_mailboxes(&r, c);
 	read_endpoint(&r, "smtp", &c->smtp.ep, FALSE, 587);
 	c->smtp.from_address = conf_get_string(&r, "smtp.from_address", NULL);
 	if (c->smtp.from_address != NULL && !plausible_address(c->smtp.from_address))
@@ -410,6 +525,10 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 	c->kb_suggestions = conf_get_int(&r, "kb.suggestions", 3, 0, 10);
 
 	read_desk(&r, c);
+	c->metrics_listen = conf_get_string(&r, "metrics.listen", "");
+	if (c->metrics_listen != NULL && c->metrics_listen[0] == '\0')
+		g_clear_pointer(&c->metrics_listen, g_free);
+	c->health_intervals = conf_get_int(&r, "health.mailbox_intervals", 3, 1, 1000);
 	conf_read_rules(&r, &c->rules);
 	conf_read_sla(&r, &c->sla);
 	read_parsing(&r, c);
@@ -446,6 +565,18 @@ static void free_endpoint(struct spoc_endpoint *ep)
 	g_free(ep->password_file);
 }
 
+static void free_mailbox(struct spoc_imap_conf *mb)
+{
+	if (mb == NULL)
+		return;
+	free_endpoint(&mb->ep);
+	g_free(mb->name);
+	g_free(mb->mailbox);
+	g_free(mb->processed_folder);
+	g_free(mb->failed_folder);
+	g_free(mb);
+}
+
 void conf_free(struct spoc_conf **conf)
 {
 	struct spoc_conf *c = *conf;
@@ -454,10 +585,10 @@ void conf_free(struct spoc_conf **conf)
 		return;
 	g_free(c->path);
 	g_free(c->database_conninfo);
-	free_endpoint(&c->imap.ep);
-	g_free(c->imap.mailbox);
-	g_free(c->imap.processed_folder);
-	g_free(c->imap.failed_folder);
+	for (size_t i = 0; c->mailboxes != NULL && c->mailboxes[i] != NULL; i++)
+		free_mailbox(c->mailboxes[i]);
+	g_free(c->mailboxes);
+	g_free(c->metrics_listen);
 	free_endpoint(&c->smtp.ep);
 	g_free(c->smtp.from_address);
 	g_free(c->smtp.helo_name);

@@ -30,6 +30,10 @@ int conf_get_choice(struct reader *r, const char *name, const char *const *allow
 /* The one line of a password or secret file (one trailing newline dropped); NULL with the
  * error recorded against setting name. Caller wipes and frees. */
 char *conf_read_secret(struct reader *r, const char *name, const char *file);
+/* The path of systemd credential name ($CREDENTIALS_DIRECTORY/name, from LoadCredential=);
+ * NULL with the error recorded against setting when there is no such directory or the name is
+ * not a plain file name. Caller frees. */
+char *conf_credential(struct reader *r, const char *setting, const char *name);
 /* path made absolute against the config file's directory; takes and returns ownership. */
 char *conf_resolve(struct reader *r, char *path);
 

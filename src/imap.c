@@ -22,6 +22,8 @@ struct imap_session {
 	char *where; /* "imap host:port" for messages */
 	char delim;  /* the server's hierarchy delimiter */
 	gboolean has_move, has_uidplus;
+	gboolean has_idle; /* the server offers IDLE and the mailbox asked for it */
+	gboolean idling;   /* IDLE sent, DONE not yet */
 };
 
 /* The server's last response text, for error messages; static string or the session's. */
@@ -182,6 +184,7 @@ int imap_open(const struct spoc_imap_conf *conf, struct imap_session **s_r, stru
 	if (refresh_capabilities(s, err) != SPOC_OK)
 		goto fail;
 	s->has_move = mailimap_has_extension(s->imap, "MOVE");
+	s->has_idle = conf->idle && mailimap_has_idle(s->imap);
 	s->has_uidplus = mailimap_has_extension(s->imap, "UIDPLUS");
 	learn_delimiter(s);
 	if (ensure_folder(s, conf->processed_folder, err) != SPOC_OK ||
@@ -201,8 +204,11 @@ void imap_close(struct imap_session **sp)
 	if (s == NULL)
 		return;
 	if (s->imap != NULL) {
-		if (s->imap->imap_stream != NULL &&
-		    s->imap->imap_state != MAILIMAP_STATE_DISCONNECTED)
+		/* DONE first: LOGOUT inside IDLE would be taken for a broken DONE */
+		if (s->idling && mailimap_idle_done(s->imap) != MAILIMAP_NO_ERROR)
+			s->idling = FALSE;
+		else if (s->imap->imap_stream != NULL &&
+			 s->imap->imap_state != MAILIMAP_STATE_DISCONNECTED)
 			mailimap_logout(s->imap);
 		mailimap_free(s->imap);
 	}
@@ -285,17 +291,39 @@ static struct mailimap_set *uid_set(const uint32_t *uids, size_t n)
 }
 
 /* Fetch results: walk the attribute list of one FETCH response. */
-static void msg_att_static(struct mailimap_msg_att *att, uint32_t *uid_r, uint32_t *size_r)
+/* An INTERNALDATE as Unix seconds; 0 when it makes no sense. */
+static int64_t date_time_unix(const struct mailimap_date_time *dt)
+{
+	/* libetpan keeps the zone as written: +0130 is 130 */
+	int zone_min = (dt->dt_zone / 100) * 60 + dt->dt_zone % 100;
+	GTimeZone *tz = g_time_zone_new_offset(zone_min * 60);
+	GDateTime *t = g_date_time_new(tz, dt->dt_year, dt->dt_month, dt->dt_day, dt->dt_hour,
+				       dt->dt_min, dt->dt_sec);
+	int64_t unix_s = t != NULL ? g_date_time_to_unix(t) : 0;
+
+	if (t != NULL)
+		g_date_time_unref(t);
+	g_time_zone_unref(tz);
+	return unix_s;
+}
+
+static void msg_att_static(struct mailimap_msg_att *att, uint32_t *uid_r, uint32_t *size_r,
+			   int64_t *arrived_r)
 {
 	for (clistiter *it = clist_begin(att->att_list); it != NULL; it = clist_next(it)) {
 		struct mailimap_msg_att_item *item = clist_content(it);
+		struct mailimap_msg_att_static *st;
 
 		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
 			continue;
-		if (item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_UID)
-			*uid_r = item->att_data.att_static->att_data.att_uid;
-		else if (item->att_data.att_static->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE)
-			*size_r = item->att_data.att_static->att_data.att_rfc822_size;
+		st = item->att_data.att_static;
+		if (st->att_type == MAILIMAP_MSG_ATT_UID)
+			*uid_r = st->att_data.att_uid;
+		else if (st->att_type == MAILIMAP_MSG_ATT_RFC822_SIZE)
+			*size_r = st->att_data.att_rfc822_size;
+		else if (st->att_type == MAILIMAP_MSG_ATT_INTERNALDATE && arrived_r != NULL &&
+			 st->att_data.att_internal_date != NULL)
+			*arrived_r = date_time_unix(st->att_data.att_internal_date);
 	}
 }
 
@@ -318,7 +346,7 @@ int imap_fetch_sizes(struct imap_session *s, const uint32_t *uids, size_t n, GHa
 	for (clistiter *it = clist_begin(result); it != NULL; it = clist_next(it)) {
 		uint32_t uid = 0, size = 0;
 
-		msg_att_static(clist_content(it), &uid, &size);
+		msg_att_static(clist_content(it), &uid, &size, NULL);
 		if (uid != 0)
 			g_hash_table_insert(*sizes_r, GUINT_TO_POINTER(uid),
 					    GSIZE_TO_POINTER(size));
@@ -368,8 +396,9 @@ static void on_msg_att(struct mailimap_msg_att *att, void *data)
 	struct body_ctx *ctx = data;
 	struct imap_message *m;
 	uint32_t uid = 0, size = 0;
+	int64_t arrived = 0;
 
-	msg_att_static(att, &uid, &size);
+	msg_att_static(att, &uid, &size, &arrived);
 	if (uid == 0 || ctx->current == NULL) {
 		/* A FETCH without our body (an unsolicited flag update): nothing to keep. */
 		return;
@@ -378,6 +407,7 @@ static void on_msg_att(struct mailimap_msg_att *att, void *data)
 	m->uid = uid;
 	m->raw = ctx->current;
 	m->truncated = ctx->truncated;
+	m->arrived = arrived;
 	ctx->current = NULL;
 	ctx->truncated = FALSE;
 	g_ptr_array_add(ctx->msgs, m);
@@ -403,6 +433,7 @@ int imap_fetch_messages(struct imap_session *s, const uint32_t *uids, size_t n, 
 	int r;
 
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
+	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_internaldate());
 	mailimap_fetch_type_new_fetch_att_list_add(
 	    ft, mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
 	mailimap_set_msg_body_handler(s->imap, on_body, &ctx);
@@ -490,4 +521,50 @@ int imap_move(struct imap_session *s, const uint32_t *uids, size_t n, const char
 	}
 	g_free(name);
 	return rc;
+}
+
+/* ---- waiting with IDLE (RFC 2177) ---- */
+
+gboolean imap_can_idle(const struct imap_session *s)
+{
+	return s != NULL && s->imap != NULL && s->has_idle;
+}
+
+int imap_idle_start(struct imap_session *s, struct errbuf *err)
+{
+	int r;
+
+	if (!imap_can_idle(s))
+		return errbuf_set(err, SPOC_ETEMP, "%s: the server does not offer IDLE", s->where);
+	r = mailimap_idle(s->imap);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, r, "IDLE", err);
+	s->idling = TRUE;
+	return SPOC_OK;
+}
+
+int imap_idle_fd(const struct imap_session *s)
+{
+	return s->idling ? mailimap_idle_get_fd(s->imap) : -1;
+}
+
+gboolean imap_idle_pending(const struct imap_session *s)
+{
+	/* what came with the continuation may already sit in libetpan's buffer, where poll()
+	 * cannot see it */
+	return s->idling && s->imap->imap_stream != NULL &&
+	       s->imap->imap_stream->read_buffer_len > 0;
+}
+
+int imap_idle_done(struct imap_session *s, struct errbuf *err)
+{
+	int r;
+
+	if (!s->idling)
+		return SPOC_OK;
+	s->idling = FALSE;
+	r = mailimap_idle_done(s->imap);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, r, "IDLE DONE", err);
+	return SPOC_OK;
 }

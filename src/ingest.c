@@ -10,6 +10,7 @@
 #include "bounce.h"
 #include "classify.h"
 #include "keys.h"
+#include "metrics.h"
 #include "mime.h"
 #include "rules.h"
 #include "sla.h"
@@ -28,6 +29,7 @@
 
 struct pass {
 	const struct spoc_conf *conf;
+	const struct spoc_imap_conf *mb; /* the mailbox worked */
 	struct store *st;
 	struct imap_session *imap;
 	const struct ingest_hooks *hooks;
@@ -39,18 +41,39 @@ struct pass {
 	GArray *to_failed;
 };
 
-static void G_GNUC_PRINTF(3, 4) say(struct pass *p, int priority, const char *fmt, ...)
+static void G_GNUC_PRINTF(5, 0) say_v(struct pass *p, int priority, const char *event,
+				      const struct log_fields *f, const char *fmt, va_list ap)
 {
-	va_list ap;
+	struct log_fields all = f != NULL ? *f : (struct log_fields){0};
 	char *line;
 
 	if (p->hooks == NULL || p->hooks->log == NULL)
 		return;
-	va_start(ap, fmt);
+	all.mailbox = p->mb->name;
 	line = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	p->hooks->log(priority, line, p->hooks->ctx);
+	p->hooks->log(priority, event, &all, line, p->hooks->ctx);
 	g_free(line);
+}
+
+/* A line about the mailbox. */
+static void G_GNUC_PRINTF(3, 4) say(struct pass *p, int priority, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say_v(p, priority, NULL, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* A line about one event of one message. */
+static void G_GNUC_PRINTF(5, 6) say_event(struct pass *p, int priority, const char *event,
+					  const struct log_fields *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say_v(p, priority, event, f, fmt, ap);
+	va_end(ap);
 }
 
 static gboolean stopping(struct pass *p)
@@ -64,19 +87,30 @@ static int move_pending(struct pass *p, struct errbuf *err)
 
 	if (p->to_processed->len > 0)
 		rc = imap_move(p->imap, (uint32_t *)(void *)p->to_processed->data,
-			       p->to_processed->len, p->conf->imap.processed_folder, err);
+			       p->to_processed->len, p->mb->processed_folder, err);
 	if (rc == SPOC_OK && p->to_failed->len > 0)
 		rc = imap_move(p->imap, (uint32_t *)(void *)p->to_failed->data, p->to_failed->len,
-			       p->conf->imap.failed_folder, err);
+			       p->mb->failed_folder, err);
 	g_array_set_size(p->to_processed, 0);
 	g_array_set_size(p->to_failed, 0);
 	return rc;
 }
 
+/* The largest message any mailbox takes: the parser's own limit (each mailbox checks its own
+ * before downloading). */
+static int64_t max_message_bytes(const struct spoc_conf *conf)
+{
+	int64_t most = 1024;
+
+	for (size_t i = 0; conf->mailboxes != NULL && conf->mailboxes[i] != NULL; i++)
+		most = MAX(most, conf->mailboxes[i]->max_message_bytes);
+	return most;
+}
+
 void ingest_mime_limits(const struct spoc_conf *conf, struct mime_limits *limits)
 {
 	*limits = (struct mime_limits){
-	    .max_message_bytes = conf->imap.max_message_bytes,
+	    .max_message_bytes = max_message_bytes(conf),
 	    .max_parts = conf->parsing.max_parts,
 	    .max_depth = conf->parsing.max_depth,
 	    .max_attachment_bytes = conf->parsing.max_attachment_bytes,
@@ -190,13 +224,13 @@ const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
 static int quarantine(struct pass *p, uint32_t uid, const char *raw, size_t len, const char *reason,
 		      struct errbuf *err)
 {
-	int rc = store_quarantine(p->st, p->conf->imap.mailbox, p->uidvalidity, uid, raw, len,
-				  reason, err);
+	int rc = store_quarantine(p->st, p->mb->name, p->uidvalidity, uid, raw, len, reason, err);
 
 	if (rc != SPOC_OK)
 		return rc;
-	say(p, LOG_WARNING, "mailbox %s uid %u: %s: quarantined", p->conf->imap.mailbox, uid,
-	    reason);
+	say_event(p, LOG_WARNING, LOG_EV_MAIL_QUARANTINE, &(struct log_fields){.uid = uid},
+		  "mailbox %s uid %u: %s: quarantined", p->mb->name, uid, reason);
+	metrics_message(p->mb->name, "quarantined", -1);
 	p->stats->outcomes[INGEST_QUARANTINED]++;
 	g_array_append_val(p->to_failed, uid);
 	return SPOC_OK;
@@ -232,7 +266,7 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 		char *reason = g_strdup_printf(
 		    "message over max_message_bytes (more than %" G_GINT64_FORMAT
 		    " bytes sent although RFC822.SIZE was within it; first bytes kept)",
-		    p->conf->imap.max_message_bytes);
+		    p->mb->max_message_bytes);
 
 		rc = quarantine(p, msg->uid, raw, msg->raw->len, reason, err);
 		g_free(reason);
@@ -245,7 +279,13 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 
 	if (p->hooks != NULL && p->hooks->after_parse != NULL)
 		p->hooks->after_parse(mail, p->hooks->ctx);
-	if ((refusal = ingest_decide(p->conf, mail, &d)) != NULL) {
+	if ((refusal = ingest_decide(p->conf, mail, &d)) == NULL && p->mb->default_kind >= 0 &&
+	    strcmp(d.kind_rule, "default") == 0) {
+		/* no rule decided: what this mailbox receives (incidencias@, solicitudes@) */
+		d.kind = (enum spoc_kind)p->mb->default_kind;
+		d.kind_rule = "default of this mailbox";
+	}
+	if (refusal != NULL) {
 		rc = quarantine(p, msg->uid, raw, msg->raw->len, refusal, err);
 		mail_free(&mail);
 		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
@@ -253,8 +293,8 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 
 	d.keys = p->keys;
 	ingest_bounce(p->conf, p->keys, mail, &bounce, &d);
-	rc = store_ingest_mail(p->st, p->conf->imap.mailbox, p->uidvalidity, msg->uid, raw,
-			       msg->raw->len, mail, &d, &res, &why);
+	rc = store_ingest_mail(p->st, p->mb->name, p->uidvalidity, msg->uid, raw, msg->raw->len,
+			       mail, &d, &res, &why);
 	if (rc == SPOC_EPERM) {
 		/* The data broke a rule of the schema: undo this message alone and keep it. */
 		if ((rc = store_rollback_to_savepoint(p->st, err)) == SPOC_OK)
@@ -267,11 +307,23 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 		 * recorded it moves it. */
 		if (res.outcome != INGEST_TAKEN)
 			g_array_append_val(p->to_processed, msg->uid);
-		say(p, LOG_INFO, "mailbox %s uid %u <%s>: %s%s%s%s%s", p->conf->imap.mailbox,
-		    msg->uid, mail->message_id, store_outcome_name(res.outcome),
-		    res.ticket_number[0] ? " " : "", res.ticket_number,
-		    d.automatic_why != NULL ? ", automatic: " : "",
+		say_event(
+		    p, LOG_INFO, LOG_EV_MAIL_TAKEN,
+		    &(struct log_fields){.uid = msg->uid,
+					 .message_id = mail->message_id,
+					 .ticket = res.ticket_number[0] ? res.ticket_number : NULL},
+		    "mailbox %s uid %u <%s>: %s%s%s%s%s", p->mb->name, msg->uid, mail->message_id,
+		    store_outcome_name(res.outcome), res.ticket_number[0] ? " " : "",
+		    res.ticket_number, d.automatic_why != NULL ? ", automatic: " : "",
 		    d.automatic_why != NULL ? d.automatic_why : "");
+		/* from the server's arrival to this savepoint; the COMMIT follows within the batch
+		 */
+		metrics_message(p->mb->name, store_outcome_name(res.outcome),
+				msg->arrived > 0
+				    ? (double)(g_get_real_time() / G_USEC_PER_SEC - msg->arrived)
+				    : -1);
+		if (res.outcome == INGEST_TICKET)
+			metrics_ticket_created(conf_kind_name(d.kind), d.priority);
 	}
 	bounce_report_clear(&bounce);
 	mail_free(&mail);
@@ -295,28 +347,31 @@ static void say_missing(struct pass *p, GArray *wanted, GPtrArray *msgs)
 			say(p, LOG_WARNING,
 			    "mailbox %s uid %u: the server sent no body for it; left in place for "
 			    "the next pass",
-			    p->conf->imap.mailbox, uid);
+			    p->mb->name, uid);
 	}
 	g_hash_table_unref(got);
 }
 
-/* One batch of new UIDs: sizes, bodies, one transaction, then the moves. */
+/* One batch of new UIDs: sizes, bodies, one transaction, then the moves. A stop request ends
+ * the batch after the message in hand: what was done is committed and moved, the rest stays in
+ * the mailbox for the next start. */
 static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errbuf *err)
 {
 	GHashTable *sizes = NULL;
 	GArray *wanted = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	GPtrArray *msgs = NULL;
+	uint32_t last_done = 0;
+	gboolean cut = FALSE;
 	int rc;
 
 	/* Committed before anything else: if this pass dies, the next one knows. */
-	if ((rc = store_attempts_mark(p->st, p->conf->imap.mailbox, p->uidvalidity, uids, n,
-				      err)) != SPOC_OK)
+	if ((rc = store_attempts_mark(p->st, p->mb->name, p->uidvalidity, uids, n, err)) != SPOC_OK)
 		goto out;
 	if ((rc = imap_fetch_sizes(p->imap, uids, n, &sizes, err)) != SPOC_OK ||
 	    (rc = store_begin(p->st, err)) != SPOC_OK)
 		goto forget;
 
-	for (size_t i = 0; i < n;) {
+	for (size_t i = 0; i < n && !cut;) {
 		gsize budget = 0;
 
 		/* Collect a run of UIDs that fits the fetch budget (at least one). */
@@ -330,21 +385,22 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 				say(p, LOG_NOTICE,
 				    "mailbox %s uid %u: gone before it could be fetched (expunged "
 				    "by someone else?)",
-				    p->conf->imap.mailbox, uids[i]);
+				    p->mb->name, uids[i]);
 				continue;
 			}
 			size = GPOINTER_TO_SIZE(sz);
-			if ((int64_t)size > p->conf->imap.max_message_bytes) {
+			if ((int64_t)size > p->mb->max_message_bytes) {
 				char *reason = g_strdup_printf(
 				    "message over max_message_bytes (%" G_GSIZE_FORMAT
 				    " > %" G_GINT64_FORMAT "): not downloaded; it stays whole in "
 				    "the failed folder",
-				    size, p->conf->imap.max_message_bytes);
+				    size, p->mb->max_message_bytes);
 
 				rc = quarantine(p, uids[i], "", 0, reason, err);
 				g_free(reason);
 				if (rc != SPOC_OK)
 					goto rollback;
+				last_done = uids[i];
 				continue;
 			}
 			if (wanted->len > 0 && budget + size > FETCH_BUDGET_BYTES)
@@ -354,22 +410,39 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 		}
 		if (wanted->len == 0)
 			continue;
+		if (stopping(p)) {
+			cut = TRUE;
+			break;
+		}
 		rc = imap_fetch_messages(p->imap, (uint32_t *)(void *)wanted->data, wanted->len,
-					 p->conf->imap.max_message_bytes, &msgs, err);
+					 p->mb->max_message_bytes, &msgs, err);
 		if (rc != SPOC_OK)
 			goto rollback;
-		for (guint j = 0; j < msgs->len; j++)
-			if ((rc = one_message(p, g_ptr_array_index(msgs, j), err)) != SPOC_OK)
+		for (guint j = 0; j < msgs->len; j++) {
+			const struct imap_message *m = g_ptr_array_index(msgs, j);
+
+			if (stopping(p)) {
+				cut = TRUE;
+				break;
+			}
+			if ((rc = one_message(p, m, err)) != SPOC_OK)
 				goto rollback;
-		if (msgs->len < wanted->len)
+			last_done = m->uid;
+		}
+		if (!cut && msgs->len < wanted->len)
 			say_missing(p, wanted, msgs);
 		g_ptr_array_unref(msgs);
 		msgs = NULL;
 	}
-	if ((rc = store_mailbox_advance(p->st, p->conf->imap.mailbox, p->uidvalidity, uids[n - 1],
-					err)) != SPOC_OK ||
-	    (rc = store_attempts_clear(p->st, p->conf->imap.mailbox, p->uidvalidity, uids, n,
-				       err)) != SPOC_OK ||
+	if (cut)
+		say(p, LOG_NOTICE,
+		    "mailbox %s: stopping after the message in hand; the rest of the batch stays "
+		    "in the mailbox for the next start",
+		    p->mb->name);
+	if ((rc = store_mailbox_advance(p->st, p->mb->name, p->uidvalidity,
+					cut ? last_done : uids[n - 1], err)) != SPOC_OK ||
+	    (rc = store_attempts_clear(p->st, p->mb->name, p->uidvalidity, uids, n, err)) !=
+		SPOC_OK ||
 	    (rc = store_commit(p->st, err)) != SPOC_OK)
 		goto rollback;
 	if (p->hooks != NULL && p->hooks->after_commit != NULL)
@@ -383,7 +456,7 @@ rollback:
 forget:
 	/* A failure spocd handled is no crash: do not count it against these messages. When the
 	 * database itself is gone this cannot be recorded; the count then errs towards caution. */
-	store_attempts_clear(p->st, p->conf->imap.mailbox, p->uidvalidity, uids, n, NULL);
+	store_attempts_clear(p->st, p->mb->name, p->uidvalidity, uids, n, NULL);
 out:
 	if (msgs != NULL)
 		g_ptr_array_unref(msgs);
@@ -400,7 +473,7 @@ static int batches(struct pass *p, GArray *fresh, struct errbuf *err)
 	GArray *batch = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	int rc;
 
-	if ((rc = store_attempts_get(p->st, p->conf->imap.mailbox, p->uidvalidity,
+	if ((rc = store_attempts_get(p->st, p->mb->name, p->uidvalidity,
 				     (uint32_t *)(void *)fresh->data, fresh->len, &p->attempts,
 				     err)) != SPOC_OK)
 		goto out;
@@ -419,14 +492,14 @@ static int batches(struct pass *p, GArray *fresh, struct errbuf *err)
 			say(p, LOG_WARNING,
 			    "mailbox %s uid %u: spocd stopped %d time(s) while processing it; "
 			    "taking it alone",
-			    p->conf->imap.mailbox, uid,
+			    p->mb->name, uid,
 			    GPOINTER_TO_INT(
 				g_hash_table_lookup(p->attempts, GUINT_TO_POINTER(uid))));
 			rc = one_batch(p, &uid, 1, err);
 			continue;
 		}
 		g_array_append_val(batch, uid);
-		if (batch->len == (guint)p->conf->imap.batch_size || i + 1 == fresh->len) {
+		if (batch->len == (guint)p->mb->batch_size || i + 1 == fresh->len) {
 			rc = one_batch(p, (uint32_t *)(void *)batch->data, batch->len, err);
 			g_array_set_size(batch, 0);
 		}
@@ -436,10 +509,12 @@ out:
 	return rc;
 }
 
-int ingest_run(const struct spoc_conf *conf, struct store *st, struct imap_session *imap,
-	       const struct ingest_hooks *hooks, struct ingest_stats *stats, struct errbuf *err)
+int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, struct store *st,
+	       struct imap_session *imap, const struct ingest_hooks *hooks,
+	       struct ingest_stats *stats, struct errbuf *err)
 {
-	struct pass p = {.conf = conf, .st = st, .imap = imap, .hooks = hooks, .stats = stats};
+	struct pass p = {
+	    .conf = conf, .mb = mb, .st = st, .imap = imap, .hooks = hooks, .stats = stats};
 	GArray *uids = NULL, *fresh = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	GHashTable *seen = NULL;
 	gboolean changed = FALSE, locked = FALSE;
@@ -448,30 +523,29 @@ int ingest_run(const struct spoc_conf *conf, struct store *st, struct imap_sessi
 
 	p.to_processed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	p.to_failed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-	if ((rc = store_mailbox_lock(st, conf->imap.mailbox, &locked, err)) != SPOC_OK)
+	if ((rc = store_mailbox_lock(st, mb->name, &locked, err)) != SPOC_OK)
 		goto out;
 	if (!locked) {
 		say(&p, LOG_INFO,
 		    "mailbox %s: another spocd is working it now; leaving it to that one",
-		    conf->imap.mailbox);
+		    mb->name);
 		goto out;
 	}
 	if ((rc = imap_select(imap, &p.uidvalidity, err)) != SPOC_OK ||
-	    (rc = store_mailbox_sync(st, conf->imap.mailbox, p.uidvalidity, &changed, &last_uid,
-				     err)) != SPOC_OK)
+	    (rc = store_mailbox_sync(st, mb->name, p.uidvalidity, &changed, &last_uid, err)) !=
+		SPOC_OK)
 		goto out;
 	if (changed)
 		say(&p, LOG_WARNING,
 		    "mailbox %s: UIDVALIDITY changed to %u: every message is looked at again; "
 		    "those already taken are recognised by their SHA-256",
-		    conf->imap.mailbox, p.uidvalidity);
+		    mb->name, p.uidvalidity);
 	if ((rc = imap_list_uids(imap, &uids, err)) != SPOC_OK)
 		goto out;
 	if (uids->len == 0)
 		goto out;
-	if ((rc = store_ingested_uids(st, conf->imap.mailbox, p.uidvalidity,
-				      (uint32_t *)(void *)uids->data, uids->len, &seen, err)) !=
-	    SPOC_OK)
+	if ((rc = store_ingested_uids(st, mb->name, p.uidvalidity, (uint32_t *)(void *)uids->data,
+				      uids->len, &seen, err)) != SPOC_OK)
 		goto out;
 
 	/* Committed before a crash but never moved: move them now, do not take them again. */
@@ -484,8 +558,8 @@ int ingest_run(const struct spoc_conf *conf, struct store *st, struct imap_sessi
 			continue;
 		}
 		stats->recovered++;
-		say(&p, LOG_NOTICE, "mailbox %s uid %u: already recorded (%s), moving it",
-		    conf->imap.mailbox, uid, store_outcome_name(GPOINTER_TO_INT(o) - 1));
+		say(&p, LOG_NOTICE, "mailbox %s uid %u: already recorded (%s), moving it", mb->name,
+		    uid, store_outcome_name(GPOINTER_TO_INT(o) - 1));
 		if (GPOINTER_TO_INT(o) - 1 == INGEST_QUARANTINED)
 			g_array_append_val(p.to_failed, uid);
 		else
@@ -499,7 +573,7 @@ int ingest_run(const struct spoc_conf *conf, struct store *st, struct imap_sessi
 out:
 	thread_keys_free(&p.keys);
 	if (locked)
-		store_mailbox_unlock(st, conf->imap.mailbox);
+		store_mailbox_unlock(st, mb->name);
 	if (p.attempts != NULL)
 		g_hash_table_unref(p.attempts);
 	if (seen != NULL)

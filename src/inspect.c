@@ -229,11 +229,14 @@ static struct spoc_conf *default_conf(void)
 	static const char *const fallback[] = {"utf-8", "windows-1252", NULL};
 	struct spoc_conf *c = g_new0(struct spoc_conf, 1);
 
-	c->imap.max_message_bytes = 26214400;
+	c->mailboxes = g_new0(struct spoc_imap_conf *, 2);
+	c->mailboxes[0] = g_new0(struct spoc_imap_conf, 1);
+	c->mailboxes[0]->max_message_bytes = 26214400;
+	c->mailboxes[0]->default_kind = -1;
 	c->parsing.fallback_charsets = g_strdupv((char **)fallback);
 	c->parsing.max_parts = 500;
 	c->parsing.max_depth = 20;
-	c->parsing.max_attachment_bytes = c->imap.max_message_bytes;
+	c->parsing.max_attachment_bytes = c->mailboxes[0]->max_message_bytes;
 	c->parsing.max_header_bytes = 262144;
 	c->desk.addresses = g_new0(char *, 1);
 	c->desk.default_language = g_strdup("en");

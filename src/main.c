@@ -1,5 +1,10 @@
-/* spocd: the single point of contact daemon. Reads mail from the help mailbox, turns it into
+/* spocd: the single point of contact daemon. Reads mail from the desk's mailboxes, turns it into
  * tickets in PostgreSQL and sends what the desk owes people by SMTP.
+ *
+ * One thread and one poll() loop: each mailbox is worked on its own schedule (IDLE where the
+ * server offers it, polling otherwise, a full pass every poll interval either way) and fails and
+ * recovers on its own; the notifier is woken by the database's NOTIFY; systemd hears READY,
+ * STATUS, WATCHDOG and STOPPING; SIGHUP reloads the configuration and templates.
  *
  * This file is the only place that decides policy: command line, signals, when to connect,
  * when to retry, what to log and with which exit code to leave. */
@@ -7,12 +12,15 @@
 #include "imap.h"
 #include "ingest.h"
 #include "log.h"
+#include "metrics.h"
 #include "mime.h"
 #include "outbox.h"
 #include "sla_watch.h"
 #include "store.h"
+#include "store_metrics.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,12 +34,14 @@
 #define EXIT_USAGE    2
 #define EXIT_TEMPFAIL 75 /* sysexits.h EX_TEMPFAIL: a server could not be reached */
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
 }
 
 static void install_signals(void)
@@ -44,6 +54,7 @@ static void install_signals(void)
 	/* No SA_RESTART: a sleep between polls must end at once. */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 }
@@ -68,17 +79,35 @@ static const char *sql_dir(void)
 							      : SPOCD_SOURCE_SQL_DIR;
 }
 
-static void log_line(int priority, const char *line, void *ctx)
+static void log_line(int priority, const char *event, const struct log_fields *f, const char *line,
+		     void *ctx)
 {
 	(void)ctx;
-	log_msg(priority, "%s", line);
+	log_event(priority, event, f, "%s", line);
 }
 
+/* One outbox row's outcome: logged with its fields, counted in the metrics. */
 static void log_outbox(int priority, const struct outbox_row *row, const char *what, void *ctx)
 {
+	const struct log_fields f = {
+	    .message_id = row->message_id, .ticket = row->ticket_number, .outbox_id = row->id};
+	const char *event = NULL, *result = NULL;
+
 	(void)ctx;
-	log_msg(priority, "outbox %" G_GINT64_FORMAT " %s %s to %s <%s>: %s", row->id, row->kind,
-		row->ticket_number, row->recipient, row->message_id, what);
+	if (g_str_has_prefix(what, "sent")) {
+		event = LOG_EV_OUTBOX_SENT;
+		result = "sent";
+	} else if (g_str_has_prefix(what, "not sent")) {
+		event = LOG_EV_OUTBOX_RETRY;
+		result = "retry";
+	} else if (g_str_has_prefix(what, "failed")) {
+		event = LOG_EV_OUTBOX_FAILED;
+		result = "failed";
+	}
+	log_event(priority, event, &f, "outbox %" G_GINT64_FORMAT " %s %s to %s <%s>: %s", row->id,
+		  row->kind, row->ticket_number, row->recipient, row->message_id, what);
+	if (result != NULL)
+		metrics_notification(row->kind, result);
 }
 
 /* Fault injection for the crash-safety tests: SPOCD_FAULT=crash-after-commit kills the process
@@ -95,7 +124,9 @@ static void fault_after_commit(void *ctx)
 }
 
 /* Fault injection for the poison-message tests: SPOCD_FAULT=crash-on-subject:TEXT kills the
- * process while it handles a message whose subject contains TEXT, as a parser crash would. */
+ * process while it handles a message whose subject contains TEXT, as a parser crash would; and
+ * for the shutdown test, SPOCD_FAULT=slow-message:MS makes each message take that long, so that a
+ * SIGTERM lands in the middle of a batch. */
 static void fault_after_parse(const struct mail *mail, void *ctx)
 {
 	const char *fault = g_getenv("SPOCD_FAULT");
@@ -106,12 +137,22 @@ static void fault_after_parse(const struct mail *mail, void *ctx)
 		log_msg(LOG_WARNING, "SPOCD_FAULT=%s: killing myself", fault);
 		raise(SIGKILL);
 	}
+	if (fault != NULL && g_str_has_prefix(fault, "slow-message:"))
+		g_usleep((gulong)g_ascii_strtoull(fault + strlen("slow-message:"), NULL, 10) *
+			 1000);
 }
 
 /* The notifier is woken by NOTIFY on this channel (sql/006_notifier.sql), and looks anyway at
  * least this often for retries that came due and SLA targets. */
 #define OUTBOX_CHANNEL	  "spocd_outbox"
 #define NOTIFY_FALLBACK_S 60
+/* IDLE is ended and begun again after this long: servers may drop it after 30 minutes. */
+#define IDLE_RENEW_S (25 * 60)
+/* Longest a poll() waits: the watchdog is fed and signals are seen at least this often. */
+#define TICK_MS 500
+/* READY=1 is sent once the database and every mailbox answered; if one does not within this
+ * long, it is sent anyway (the others work) and STATUS says which one is failing. */
+#define READY_GRACE_S 60
 
 /* What one process does: everything, or only one side (several notifiers may run beside one
  * reader; the outbox's row locks keep them from sending anything twice). */
@@ -121,14 +162,37 @@ enum role {
 	ROLE_NOTIFY,
 };
 
+/* One mailbox's connection and schedule. */
+struct worker {
+	const struct spoc_imap_conf *mb; /* borrowed from the daemon's conf */
+	struct imap_session *imap;
+	gint64 next_pass;  /* monotonic µs */
+	gint64 idle_since; /* monotonic µs, 0: not in IDLE */
+	gboolean woken;	   /* the server spoke during IDLE */
+	int backoff_s;	   /* after failures: 5, 10, 20... 300 */
+	gboolean ok;	   /* the last pass succeeded */
+	gboolean tried;	   /* a pass was made at all */
+	unsigned mails;	   /* taken since start */
+	char error[256];   /* the last failure, for STATUS */
+};
+
 struct daemon {
 	struct spoc_conf *conf;
+	char *conf_path;
 	enum role role;
 	struct store *st;
-	struct imap_session *imap;
 	struct outbox *outbox;
 	gboolean migrated;
 	gboolean listening; /* d->st LISTENs on OUTBOX_CHANNEL */
+	GPtrArray *workers; /* struct worker *, one per mailbox (none for ROLE_NOTIFY) */
+	gint64 next_notify; /* monotonic µs */
+	gboolean notify_woken;
+	int notify_backoff_s;
+	gboolean notify_ok;
+	unsigned sent;	   /* notifications sent since start */
+	gboolean ready;	   /* READY=1 was sent */
+	gint64 started;	   /* monotonic µs */
+	char *last_status; /* the last STATUS= sent */
 };
 
 /* Makes sure the database connection is there and the schema current. */
@@ -179,12 +243,14 @@ static void log_stats(const char *mailbox, const struct ingest_stats *stats)
 	if (stats->recovered > 0)
 		g_string_append_printf(line, ", %u recovered", stats->recovered);
 	if (line->len > 0)
-		log_msg(LOG_INFO, "mailbox %s: %s", mailbox, line->str + 2);
+		log_event(LOG_INFO, NULL, &(struct log_fields){.mailbox = mailbox},
+			  "mailbox %s: %s", mailbox, line->str + 2);
 	g_string_free(line, TRUE);
 }
 
 /* Opens what is missing and works the mailbox once. SPOC_OK or SPOC_ETEMP. */
-static int ingest_once(struct daemon *d, struct ingest_stats *stats, struct errbuf *err)
+static int ingest_once(struct daemon *d, struct worker *w, struct ingest_stats *stats,
+		       struct errbuf *err)
 {
 	struct ingest_hooks hooks = {.log = log_line,
 				     .after_parse = fault_after_parse,
@@ -193,28 +259,74 @@ static int ingest_once(struct daemon *d, struct ingest_stats *stats, struct errb
 
 	if (ensure_store(d, err) != SPOC_OK)
 		return SPOC_ETEMP;
-	if (d->imap == NULL && imap_open(&d->conf->imap, &d->imap, err) != SPOC_OK)
+	if (w->imap == NULL && imap_open(w->mb, &w->imap, err) != SPOC_OK)
 		return SPOC_ETEMP;
-	if (ingest_run(d->conf, d->st, d->imap, &hooks, stats, err) != SPOC_OK) {
-		imap_close(&d->imap);
+	if (ingest_run(d->conf, w->mb, d->st, w->imap, &hooks, stats, err) != SPOC_OK) {
+		/* the database may be half way through a transaction: start both afresh */
+		imap_close(&w->imap);
 		drop_store(d);
 		return SPOC_ETEMP;
 	}
 	return SPOC_OK;
 }
 
-/* Every due notification. SPOC_OK, or SPOC_ETEMP when the database or the SMTP server could not
- * be reached. */
+/* One pass over one mailbox, with one fresh attempt when a kept connection turns out dead; its
+ * outcome recorded for spocctl health, the metrics and STATUS. */
+static int mailbox_pass(struct daemon *d, struct worker *w)
+{
+	struct ingest_stats stats = {0};
+	struct errbuf err = {{0}}, herr = {{0}};
+	const struct log_fields f = {.mailbox = w->mb->name};
+	gboolean reused = w->imap != NULL;
+	int rc;
+
+	rc = ingest_once(d, w, &stats, &err);
+	if (rc != SPOC_OK && reused && !stop_requested) {
+		/* Connections kept since the last pass may have been closed meanwhile (a server's
+		 * idle timeout): one fresh attempt before it counts as a failure. */
+		log_event(LOG_NOTICE, NULL, &f, "mailbox %s: %s; connecting again", w->mb->name,
+			  err.msg);
+		rc = ingest_once(d, w, &stats, &err);
+	}
+	log_stats(w->mb->name, &stats);
+	for (int o = 0; o < INGEST_OUTCOMES; o++)
+		w->mails += stats.outcomes[o];
+	w->tried = TRUE;
+	if (rc == SPOC_OK) {
+		if (!w->ok && w->error[0] != '\0')
+			log_event(LOG_NOTICE, LOG_EV_MAILBOX_OK, &f, "mailbox %s: working again",
+				  w->mb->name);
+		w->ok = TRUE;
+		w->error[0] = '\0';
+	} else {
+		/* the first failure after a good pass is most often a server restarting: a
+		 * warning; an error when it goes on */
+		log_event(w->ok ? LOG_WARNING : LOG_ERR, LOG_EV_MAILBOX_FAILED, &f,
+			  "mailbox %s: %s", w->mb->name, err.msg);
+		w->ok = FALSE;
+		g_strlcpy(w->error, err.msg, sizeof(w->error));
+	}
+	metrics_mailbox_pass(w->mb->name, rc == SPOC_OK);
+	/* best effort: when the database is what failed, there is nowhere to write it */
+	if (d->st != NULL && store_mailbox_health(d->st, w->mb->name,
+						  rc == SPOC_OK ? NULL : err.msg, &herr) != SPOC_OK)
+		log_msg(LOG_WARNING, "mailbox %s: health not recorded: %s", w->mb->name, herr.msg);
+	return rc;
+}
+
+/* Every due SLA notice and notification. SPOC_OK, or SPOC_ETEMP when the database or the SMTP
+ * server could not be reached. */
 static int notify_once(struct daemon *d)
 {
 	struct outbox_stats ostats = {0};
+	struct metrics_snapshot snap = {0};
 	struct errbuf err = {{0}};
 	GDateTime *now;
 	unsigned queued = 0;
 	int rc;
 
 	if (ensure_store(d, &err) != SPOC_OK) {
-		log_msg(LOG_ERR, "%s", err.msg);
+		log_event(LOG_ERR, LOG_EV_DATABASE_FAILED, NULL, "%s", err.msg);
 		return SPOC_ETEMP;
 	}
 	/* SLA warnings and breaches first, so that they go out in this same run */
@@ -222,96 +334,314 @@ static int notify_once(struct daemon *d)
 	rc = sla_watch_run(d->conf, d->st, now, &queued, &err);
 	g_date_time_unref(now);
 	if (rc == SPOC_ETEMP) {
-		log_msg(LOG_ERR, "sla: %s", err.msg);
+		log_event(LOG_ERR, LOG_EV_DATABASE_FAILED, NULL, "sla: %s", err.msg);
 		drop_store(d);
 		return SPOC_ETEMP;
 	}
 	if (rc != SPOC_OK)
 		log_msg(LOG_ERR, "sla: %s", err.msg);
 	if (queued > 0)
-		log_msg(LOG_INFO, "sla: %u warning or breach notice(s) queued", queued);
+		log_event(LOG_INFO, LOG_EV_SLA_QUEUED, NULL,
+			  "sla: %u warning or breach notice(s) queued", queued);
 	if (outbox_run(d->outbox, d->st, &ostats, log_outbox, NULL, &err) != SPOC_OK) {
-		log_msg(LOG_ERR, "outbox: %s", err.msg);
+		log_event(LOG_ERR, LOG_EV_DATABASE_FAILED, NULL, "outbox: %s", err.msg);
 		drop_store(d);
 		return SPOC_ETEMP;
 	}
+	d->sent += ostats.sent;
+	if (store_metrics_snapshot(d->st, &snap, &err) == SPOC_OK)
+		metrics_set_snapshot(&snap);
+	else
+		log_msg(LOG_WARNING, "metrics: %s", err.msg);
 	return outbox_unreachable(d->outbox) ? SPOC_ETEMP : SPOC_OK;
 }
 
-/* One full cycle: every message of the mailbox, then every due notification (each side only
- * when it is this process's role). Returns SPOC_OK or SPOC_ETEMP (a server was unreachable;
- * connections are dropped to be made afresh). */
-static int cycle(struct daemon *d)
+static void workers_free(struct daemon *d)
 {
-	struct ingest_stats stats = {0};
+	for (guint i = 0; d->workers != NULL && i < d->workers->len; i++) {
+		struct worker *w = g_ptr_array_index(d->workers, i);
+
+		imap_close(&w->imap);
+		g_free(w);
+	}
+	g_clear_pointer(&d->workers, g_ptr_array_unref);
+}
+
+/* One worker per configured mailbox, each due at once. */
+static void workers_new(struct daemon *d)
+{
+	d->workers = g_ptr_array_new();
+	for (size_t i = 0; d->role != ROLE_NOTIFY && d->conf->mailboxes[i] != NULL; i++) {
+		struct worker *w = g_new0(struct worker, 1);
+
+		w->mb = d->conf->mailboxes[i];
+		g_ptr_array_add(d->workers, w);
+	}
+}
+
+/* "incidencias ok (IDLE), solicitudes failing: ...; 12 mails, 5 notifications since start" */
+static char *status_line(const struct daemon *d)
+{
+	GString *s = g_string_new(NULL);
+
+	for (guint i = 0; i < d->workers->len; i++) {
+		const struct worker *w = g_ptr_array_index(d->workers, i);
+
+		g_string_append_printf(s, "%s%s ", i > 0 ? ", " : "", w->mb->name);
+		if (!w->tried)
+			g_string_append(s, "connecting");
+		else if (w->ok)
+			g_string_append_printf(s, "ok (%s)",
+					       w->idle_since != 0 ? "IDLE" : "polling");
+		else
+			g_string_append_printf(s, "failing: %.80s", w->error);
+	}
+	if (d->role != ROLE_INGEST)
+		g_string_append_printf(s, "%snotifier %s", s->len > 0 ? "; " : "",
+				       d->notify_ok ? "ok" : "waiting for the database or SMTP");
+	for (guint i = 0, n = 0; i <= d->workers->len; i++) {
+		if (i < d->workers->len) {
+			n += ((const struct worker *)g_ptr_array_index(d->workers, i))->mails;
+			continue;
+		}
+		g_string_append_printf(s, "; %u mails, %u notifications since start", n, d->sent);
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* Tells systemd how things are: READY=1 once (when every part answered, or after the grace),
+ * STATUS= when it changed. */
+static void tell_systemd(struct daemon *d)
+{
+	gboolean all_ok = d->role == ROLE_INGEST || d->notify_ok;
+	char *status;
+
+	for (guint i = 0; i < d->workers->len; i++)
+		all_ok = all_ok && ((const struct worker *)g_ptr_array_index(d->workers, i))->ok;
+	status = status_line(d);
+	if (!d->ready &&
+	    (all_ok || g_get_monotonic_time() - d->started > READY_GRACE_S * G_USEC_PER_SEC)) {
+		sd_notifyf(0, "READY=1\nSTATUS=%s", status);
+		d->ready = TRUE;
+		log_event(LOG_NOTICE, LOG_EV_STARTED, NULL, "spocd %s ready: %s", SPOCD_VERSION,
+			  status);
+	} else if (g_strcmp0(status, d->last_status) != 0) {
+		sd_notifyf(0, "STATUS=%s", status);
+	}
+	g_free(d->last_status);
+	d->last_status = status;
+}
+
+/* SIGHUP: the configuration and templates are read again; an invalid new configuration is
+ * reported and the old one kept. Mailbox connections are made afresh from the new settings. */
+static void reload(struct daemon *d)
+{
 	struct errbuf err = {{0}};
-	gboolean reused = d->imap != NULL;
+	struct spoc_conf *conf;
+	struct outbox *ob;
+
+	reload_requested = 0;
+	sd_notify(0, "RELOADING=1");
+	conf = conf_load(d->conf_path, &err);
+	ob = conf != NULL ? outbox_new(conf, &err) : NULL;
+	if (ob == NULL) {
+		log_event(LOG_ERR, LOG_EV_RELOAD_FAILED, NULL,
+			  "reload: %s; keeping the configuration in use", err.msg);
+		conf_free(&conf);
+		sd_notify(0, "READY=1");
+		return;
+	}
+	workers_free(d);
+	outbox_free(&d->outbox);
+	conf_free(&d->conf);
+	drop_store(d);
+	d->conf = conf;
+	d->outbox = ob;
+	log_set_level(d->conf->log_level);
+	workers_new(d);
+	d->next_notify = 0;
+	log_event(LOG_NOTICE, LOG_EV_RELOADED, NULL, "reload: %s read again, with its templates",
+		  d->conf->path);
+	sd_notify(0, "READY=1");
+}
+
+/* Works whatever is due: mailboxes whose time came or whose server spoke in IDLE, then the
+ * notifier when woken or due. */
+static void run_due(struct daemon *d)
+{
+	for (guint i = 0; i < d->workers->len && !stop_requested; i++) {
+		struct worker *w = g_ptr_array_index(d->workers, i);
+		gint64 now = g_get_monotonic_time();
+		struct errbuf err = {{0}};
+
+		if (w->idle_since != 0) {
+			if (!w->woken && !imap_idle_pending(w->imap) && now < w->next_pass &&
+			    now - w->idle_since < (gint64)IDLE_RENEW_S * G_USEC_PER_SEC)
+				continue;
+			w->idle_since = 0;
+			w->woken = FALSE;
+			if (imap_idle_done(w->imap, &err) != SPOC_OK) {
+				log_event(LOG_NOTICE, NULL,
+					  &(struct log_fields){.mailbox = w->mb->name},
+					  "mailbox %s: %s; connecting again", w->mb->name, err.msg);
+				imap_close(&w->imap);
+			}
+		} else if (now < w->next_pass) {
+			continue;
+		}
+		if (mailbox_pass(d, w) == SPOC_OK) {
+			w->backoff_s = 0;
+			w->next_pass = g_get_monotonic_time() +
+				       (gint64)w->mb->poll_interval_s * G_USEC_PER_SEC;
+			if (!stop_requested && imap_can_idle(w->imap)) {
+				if (imap_idle_start(w->imap, &err) == SPOC_OK)
+					w->idle_since = g_get_monotonic_time();
+				else
+					imap_close(&w->imap); /* the next pass connects again */
+			}
+		} else {
+			/* 5 s, 10 s, 20 s... up to 5 minutes, never longer than a poll would be */
+			w->backoff_s = w->backoff_s == 0 ? 5 : MIN(w->backoff_s * 2, 300);
+			w->next_pass = g_get_monotonic_time() +
+				       (gint64)MIN(w->backoff_s, MAX(w->mb->poll_interval_s, 5)) *
+					   G_USEC_PER_SEC;
+		}
+	}
+	if (d->role == ROLE_INGEST || stop_requested)
+		return;
+	if (d->notify_woken || g_get_monotonic_time() >= d->next_notify) {
+		d->notify_woken = FALSE;
+		d->notify_ok = notify_once(d) == SPOC_OK;
+		if (d->notify_ok) {
+			d->notify_backoff_s = 0;
+			d->next_notify =
+			    g_get_monotonic_time() + (gint64)NOTIFY_FALLBACK_S * G_USEC_PER_SEC;
+		} else {
+			d->notify_backoff_s =
+			    d->notify_backoff_s == 0 ? 5 : MIN(d->notify_backoff_s * 2, 300);
+			d->next_notify =
+			    g_get_monotonic_time() + (gint64)d->notify_backoff_s * G_USEC_PER_SEC;
+		}
+	}
+}
+
+/* Waits for the next thing to do, at most TICK_MS: a mailbox's time, a server speaking in IDLE,
+ * a NOTIFY from the database, a signal. */
+static void wait_events(struct daemon *d)
+{
+	GArray *fds = g_array_new(FALSE, FALSE, sizeof(struct pollfd));
+	GPtrArray *owners = g_ptr_array_new(); /* the worker of each fd; NULL: the database */
+	gint64 now = g_get_monotonic_time(), next = now + (gint64)TICK_MS * 1000;
+	int r;
+
+	for (guint i = 0; i < d->workers->len; i++) {
+		struct worker *w = g_ptr_array_index(d->workers, i);
+		struct pollfd p = {.fd = w->idle_since != 0 ? imap_idle_fd(w->imap) : -1,
+				   .events = POLLIN};
+
+		next = MIN(next, w->next_pass);
+		if (p.fd < 0)
+			continue;
+		if (imap_idle_pending(w->imap))
+			next = now;
+		g_array_append_val(fds, p);
+		g_ptr_array_add(owners, w);
+	}
+	if (d->role != ROLE_INGEST) {
+		next = MIN(next, d->next_notify);
+		if (d->st != NULL && d->listening) {
+			struct pollfd p = {.fd = store_fd(d->st), .events = POLLIN};
+			struct errbuf err = {{0}};
+			gboolean woken = FALSE;
+
+			/* our own statements may have brought notifications along already
+			 * (this process's own ingest among them): poll() would not see those */
+			if (store_wait(d->st, 0, &woken, &err) == SPOC_OK && woken) {
+				d->notify_woken = TRUE;
+				next = now;
+			}
+
+			g_array_append_val(fds, p);
+			g_ptr_array_add(owners, NULL);
+		}
+	}
+	r = poll((struct pollfd *)(void *)fds->data, fds->len,
+		 (int)CLAMP((next - now + 999) / 1000, 0, TICK_MS));
+	for (guint i = 0; r > 0 && i < fds->len; i++) {
+		const struct pollfd *p = &g_array_index(fds, struct pollfd, i);
+		struct worker *w = g_ptr_array_index(owners, i);
+		struct errbuf err = {{0}};
+		gboolean woken = FALSE;
+
+		if (p->revents == 0)
+			continue;
+		if (w != NULL) {
+			w->woken = TRUE;
+			continue;
+		}
+		if (store_wait(d->st, 0, &woken, &err) != SPOC_OK) {
+			log_event(LOG_ERR, LOG_EV_DATABASE_FAILED, NULL, "%s", err.msg);
+			drop_store(d);
+		} else if (woken) {
+			d->notify_woken = TRUE;
+		}
+	}
+	g_array_unref(fds);
+	g_ptr_array_unref(owners);
+}
+
+/* --once: every mailbox once, then every due notification. SPOC_OK or SPOC_ETEMP when any
+ * server could not be reached. */
+static int run_once(struct daemon *d)
+{
 	int rc = SPOC_OK;
 
-	if (d->role == ROLE_NOTIFY)
-		return notify_once(d);
-	rc = ingest_once(d, &stats, &err);
-	if (rc != SPOC_OK && reused && !stop_requested) {
-		/* Connections kept since the last cycle may have been closed meanwhile (a server's
-		 * idle timeout): one fresh attempt before it counts as a failure. */
-		log_msg(LOG_NOTICE, "mailbox %s: %s; connecting again", d->conf->imap.mailbox,
-			err.msg);
-		rc = ingest_once(d, &stats, &err);
-	}
-	if (rc != SPOC_OK)
-		log_msg(LOG_ERR, "mailbox %s: %s", d->conf->imap.mailbox, err.msg);
-	log_stats(d->conf->imap.mailbox, &stats);
-
-	/* On SIGTERM, stop after the batch in hand: queued notifications wait for the next start.
-	 */
-	if (stop_requested || d->role == ROLE_INGEST)
-		return rc;
-	if (notify_once(d) != SPOC_OK)
+	for (guint i = 0; i < d->workers->len && !stop_requested; i++)
+		if (mailbox_pass(d, g_ptr_array_index(d->workers, i)) != SPOC_OK)
+			rc = SPOC_ETEMP;
+	/* On SIGTERM, stop after the message in hand: queued notifications wait for the next
+	 * start. */
+	if (d->role != ROLE_INGEST && !stop_requested && notify_once(d) != SPOC_OK)
 		rc = SPOC_ETEMP;
 	return rc;
 }
 
-/* Sleeps up to seconds, waking early on a stop request. */
-static void nap(int seconds)
+/* The daemon's life until SIGTERM. */
+static void run(struct daemon *d)
 {
-	for (int i = 0; i < seconds * 10 && !stop_requested; i++) {
-		struct timespec ts = {0, 100 * 1000 * 1000};
+	struct errbuf err = {{0}};
+	uint64_t watchdog_us = 0;
 
-		nanosleep(&ts, NULL);
+	/* a notifier beside the main process shares its configuration: only one serves metrics */
+	if (d->role != ROLE_NOTIFY && d->conf->metrics_listen != NULL &&
+	    metrics_start(d->conf->metrics_listen, &err) != SPOC_OK)
+		log_msg(LOG_ERR, "metrics: %s (no metrics endpoint)", err.msg);
+	if (sd_watchdog_enabled(0, &watchdog_us) <= 0)
+		watchdog_us = 0;
+	for (guint i = 0; i < d->workers->len; i++) {
+		const struct worker *w = g_ptr_array_index(d->workers, i);
+
+		log_msg(LOG_NOTICE, "mailbox %s: %s on %s:%u, a full pass every %d s%s",
+			w->mb->name, w->mb->mailbox, w->mb->ep.host, w->mb->ep.port,
+			w->mb->poll_interval_s, w->mb->idle ? ", IDLE where offered" : "");
 	}
-}
-
-/* Waits seconds before the next cycle. A notifier meanwhile sends what is queued as soon as the
- * database says so (NOTIFY from sql/006_notifier.sql: an acknowledgement queued by another
- * process, a status changed from psql), and looks anyway every NOTIFY_FALLBACK_S seconds for
- * retries that came due; without a database connection it just sleeps. */
-static void wait_next(struct daemon *d, int seconds)
-{
-	gint64 end = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
-	gint64 fallback = g_get_monotonic_time() + (gint64)NOTIFY_FALLBACK_S * G_USEC_PER_SEC;
-
+	if (d->role == ROLE_NOTIFY)
+		log_msg(LOG_NOTICE, "spocd %s: sending notifications as they are queued",
+			SPOCD_VERSION);
+	d->started = g_get_monotonic_time();
 	while (!stop_requested) {
-		gint64 now = g_get_monotonic_time();
-		struct errbuf err = {{0}};
-		gboolean woken = FALSE;
-
-		if (now >= end)
-			return;
-		if (d->role == ROLE_INGEST || d->st == NULL || !d->listening) {
-			nap((int)MIN((end - now + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC, 1));
-			continue;
-		}
-		if (store_wait(d->st, (int)MIN((end - now) / 1000, 500), &woken, &err) != SPOC_OK) {
-			log_msg(LOG_ERR, "%s", err.msg);
-			drop_store(d);
-			continue;
-		}
-		if (woken || g_get_monotonic_time() >= fallback) {
-			notify_once(d);
-			fallback =
-			    g_get_monotonic_time() + (gint64)NOTIFY_FALLBACK_S * G_USEC_PER_SEC;
-		}
+		if (reload_requested)
+			reload(d);
+		run_due(d);
+		tell_systemd(d);
+		if (watchdog_us != 0)
+			sd_notify(0, "WATCHDOG=1");
+		if (!stop_requested)
+			wait_events(d);
 	}
+	sd_notify(0, "STOPPING=1");
+	log_event(LOG_NOTICE, LOG_EV_STOPPING, NULL, "spocd: stopping on request");
+	metrics_stop();
 }
 
 static void usage(FILE *f)
@@ -347,7 +677,7 @@ int main(int argc, char **argv)
 	struct errbuf err = {{0}};
 	char *conf_path = g_strdup(SPOCD_CONF_DIR "/spocd.conf");
 	gboolean check = FALSE, migrate = FALSE, once = FALSE;
-	int opt, status = EXIT_SUCCESS, backoff = 0;
+	int opt, status = EXIT_SUCCESS;
 
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -401,10 +731,11 @@ int main(int argc, char **argv)
 
 	log_init("spocd");
 	mime_init();
+	d.conf_path = conf_path;
 	d.conf = conf_load(conf_path, &err);
-	g_free(conf_path);
 	if (d.conf == NULL) {
 		log_msg(LOG_ERR, "%s", err.msg);
+		g_free(conf_path);
 		return EXIT_CONFIG;
 	}
 	log_set_level(d.conf->log_level);
@@ -412,6 +743,7 @@ int main(int argc, char **argv)
 	if (d.outbox == NULL) {
 		log_msg(LOG_ERR, "%s", err.msg);
 		conf_free(&d.conf);
+		g_free(conf_path);
 		return EXIT_CONFIG;
 	}
 	if (check) {
@@ -419,6 +751,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	install_signals();
+	workers_new(&d);
 
 	if (migrate) {
 		if (ensure_store(&d, &err) != SPOC_OK) {
@@ -428,37 +761,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (once) {
-		status = cycle(&d) == SPOC_OK ? EXIT_SUCCESS : EXIT_TEMPFAIL;
+		status = run_once(&d) == SPOC_OK ? EXIT_SUCCESS : EXIT_TEMPFAIL;
 		goto out;
 	}
-
-	if (d.role == ROLE_NOTIFY)
-		log_msg(LOG_NOTICE,
-			"spocd %s: sending notifications as they are queued (looking anyway "
-			"every %d s)",
-			SPOCD_VERSION, MIN(NOTIFY_FALLBACK_S, d.conf->imap.poll_interval_s));
-	else
-		log_msg(LOG_NOTICE, "spocd %s: watching %s on %s:%u every %d s%s", SPOCD_VERSION,
-			d.conf->imap.mailbox, d.conf->imap.ep.host, d.conf->imap.ep.port,
-			d.conf->imap.poll_interval_s,
-			d.role == ROLE_INGEST ? " (notifications left to other processes)" : "");
-	sd_notify(0, "READY=1");
-	while (!stop_requested) {
-		if (cycle(&d) == SPOC_OK) {
-			backoff = 0;
-			wait_next(&d, d.conf->imap.poll_interval_s);
-		} else {
-			/* 5 s, 10 s, 20 s... up to 5 minutes, never longer than a poll would be. */
-			backoff = backoff == 0 ? 5 : MIN(backoff * 2, 300);
-			wait_next(&d, MIN(backoff, MAX(d.conf->imap.poll_interval_s, 5)));
-		}
-	}
-	sd_notify(0, "STOPPING=1");
-	log_msg(LOG_NOTICE, "spocd: stopping on request");
+	run(&d);
 out:
-	imap_close(&d.imap);
+	workers_free(&d);
 	store_close(&d.st);
 	outbox_free(&d.outbox);
 	conf_free(&d.conf);
+	g_free(d.last_status);
+	g_free(d.conf_path);
 	return status;
 }

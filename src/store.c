@@ -327,3 +327,28 @@ int store_wait(struct store *st, int timeout_ms, gboolean *woken_r, struct errbu
 	}
 	return SPOC_OK;
 }
+
+/* ---- health ---- */
+
+int store_mailbox_health(struct store *st, const char *mailbox, const char *error,
+			 struct errbuf *err)
+{
+	const char *p[] = {mailbox, error};
+
+	return store_sql_exec(
+	    st, "mailbox health",
+	    "INSERT INTO mailbox_health AS h (mailbox, last_ok_at, last_error, last_error_at)"
+	    " VALUES ($1, CASE WHEN $2::text IS NULL THEN now() END, coalesce($2, ''),"
+	    "  CASE WHEN $2::text IS NOT NULL THEN now() END)"
+	    " ON CONFLICT (mailbox) DO UPDATE SET"
+	    "  last_ok_at = CASE WHEN $2::text IS NULL THEN now() ELSE h.last_ok_at END,"
+	    "  last_error = coalesce($2, h.last_error),"
+	    "  last_error_at = CASE WHEN $2::text IS NOT NULL THEN now() ELSE h.last_error_at END,"
+	    "  updated_at = now()",
+	    2, p, err);
+}
+
+int store_fd(const struct store *st)
+{
+	return st != NULL && st->conn != NULL ? PQsocket(st->conn) : -1;
+}

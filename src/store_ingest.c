@@ -425,18 +425,25 @@ static int create_ticket(struct store *st, const struct mail *m, const struct in
 			   d->triage ? "t" : "f",
 			   d->first_response_due > 0 ? frd : NULL,
 			   d->resolution_due > 0 ? rsd : NULL};
+	/* the audit trail says who opened it: the requester, by email */
 	res = store_sql_run(
 	    st, "tickets",
-	    "INSERT INTO tickets (kind, kind_rule, subject, requester, requester_name, language,"
+	    "WITH who AS (SELECT set_config('spocd.actor', lower($4), true),"
+	    "  set_config('spocd.via', 'email', true))"
+	    " INSERT INTO tickets (kind, kind_rule, subject, requester, requester_name, language,"
 	    " priority, impact, urgency, priority_rule, triage, first_response_due,"
 	    " resolution_due)"
-	    " VALUES ($1, $2, $3, lower($4), $5, $6, $7::smallint, $8::smallint, $9::smallint, $10,"
-	    "  $11::boolean, to_timestamp($12::bigint), to_timestamp($13::bigint))"
+	    " SELECT $1, $2, $3, lower($4), $5, $6, $7::smallint, $8::smallint, $9::smallint, $10,"
+	    "  $11::boolean, to_timestamp($12::bigint), to_timestamp($13::bigint) FROM who"
 	    " RETURNING id, display",
 	    G_N_ELEMENTS(p), p, NULL, &rc, err);
 	g_free(subject);
 	if (res == NULL)
 		return rc;
+	if ((rc = store_actor_reset(st, err)) != SPOC_OK) {
+		PQclear(res);
+		return rc;
+	}
 	res_r->ticket_id = store_sql_i64(res, 0, 0);
 	g_strlcpy(res_r->ticket_number, PQgetvalue(res, 0, 1), sizeof(res_r->ticket_number));
 	rc = add_participants(st, PQgetvalue(res, 0, 0), m, d, err);

@@ -27,7 +27,7 @@ def test(check):
                  [("ana.gil@example.com", "requester"), ("luis.mora@example.com", "watcher")],
                  "requester from From, the Cc'd person a watcher, the desk address left out")
         check.eq(s.sql("SELECT field, new_value, via FROM ticket_events WHERE ticket_id = %s", (tid,)),
-                 [("created", display, "sql")], "the creation is in the audit trail")
+                 [("created", display, "email")], "the creation is in the audit trail, by email")
 
         # the watcher may thread by the subject tag; a stranger who knows the number may not
         watcher = st.make_message("luis.mora@example.com", f"Re: [{display}] No funciona el correo",

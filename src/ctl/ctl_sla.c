@@ -1,0 +1,41 @@
+/* `spocctl sla check`: one pass of the SLA watcher, as spocd makes each cycle; operators force
+ * one with it. */
+#include "ctl.h"
+#include "sla_watch.h"
+
+#include <string.h>
+
+int ctl_sla(struct ctl *c, int argc, char **argv)
+{
+	struct errbuf err = {{0}};
+	unsigned queued = 0;
+	GDateTime *now;
+	int rc;
+
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--json") != 0) {
+			fprintf(stderr, "spocctl: sla check: unexpected \"%s\"\n", argv[i]);
+			return CTL_EXIT_USAGE;
+		}
+		c->json = TRUE;
+	}
+	if (argc < 2 || strcmp(argv[1], "check") != 0) {
+		fprintf(stderr, "spocctl: sla: %s (check)\n",
+			argc < 2 ? "which command?" : "unknown command");
+		return CTL_EXIT_USAGE;
+	}
+	if ((rc = ctl_open_db(c)) != 0)
+		return rc;
+	now = g_date_time_new_now_utc();
+	rc = sla_watch_run(c->conf, c->st, now, &queued, &err);
+	g_date_time_unref(now);
+	if (c->json)
+		printf("{\"queued\":%u}\n", queued);
+	else
+		printf("sla check: %u notification%s queued\n", queued, queued == 1 ? "" : "s");
+	if (rc != SPOC_OK) {
+		fprintf(stderr, "spocctl: sla check: %s\n", err.msg);
+		return ctl_exit_for(rc);
+	}
+	return 0;
+}

@@ -1,0 +1,336 @@
+#!/usr/bin/python3
+"""spocd run as an operator runs it, against real Dovecot, PostgreSQL and SMTP:
+
+- systemd's notification socket (NOTIFY_SOCKET, a datagram socket this test listens on) hears
+  READY=1 once the database and the mailbox answered, a STATUS= summary, WATCHDOG=1 when
+  WATCHDOG_USEC asks for it, and STOPPING=1 on SIGTERM;
+- IMAP IDLE turns a new mail into a ticket within a second while the poll interval is ten minutes;
+- SIGHUP with a good configuration applies it (a template change shows in the next mail), with a
+  broken one keeps the old one and says why;
+- SIGTERM in the middle of a batch finishes the message in hand, commits it and exits: nothing
+  lost, nothing doubled when it starts again;
+- two mailboxes, one unreachable: the other keeps working, and the first recovers on its own once
+  its server comes back;
+- passwords read from $CREDENTIALS_DIRECTORY (LoadCredential=);
+- the Prometheus endpoint serves the mailbox, message, ticket and outbox metrics."""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+
+import spocdtest as st
+
+
+def wait_for(pred, timeout, step=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(step)
+    return False
+
+
+class Daemon:
+    """A spocd daemon with its stderr in a file, optionally with a NOTIFY_SOCKET we read."""
+
+    def __init__(self, s, conf, name, notify=False, env=None):
+        self.path = os.path.join(s.dir, name + ".stderr")
+        self.log = open(self.path, "wb")
+        full = dict(os.environ)
+        full.pop("JOURNAL_STREAM", None)
+        full.update(env or {})
+        self.messages = []
+        self.sock = None
+        if notify:
+            self.sock_path = os.path.join(s.dir, name + ".notify")
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self.sock.bind(self.sock_path)
+            self.sock.settimeout(0.2)
+            full["NOTIFY_SOCKET"] = self.sock_path
+            self.reader = threading.Thread(target=self._read, daemon=True)
+        self.p = subprocess.Popen([st.spocd_bin(), "-c", conf], stdin=subprocess.DEVNULL,
+                                  stdout=self.log, stderr=self.log, env=full)
+        if notify:
+            self.reader.start()
+
+    def _read(self):
+        while self.sock is not None:
+            try:
+                data = self.sock.recv(4096)
+            except (socket.timeout, OSError):
+                if self.p.poll() is not None:
+                    return
+                continue
+            self.messages.extend(data.decode().split("\n"))
+
+    def text(self):
+        with open(self.path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+        try:
+            rc = self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            rc = self.p.wait()
+        time.sleep(0.3)
+        s, self.sock = self.sock, None
+        if s is not None:
+            s.close()
+        self.log.close()
+        print(self.text())
+        return rc
+
+
+def mail(i, subject=None, who="ana.lopez@example.com"):
+    return st.make_message(who, subject or f"No puedo imprimir en la planta {i}",
+                           f"Hola,\r\n\r\nla impresora de la planta {i} no responde.\r\n\r\nAna\r\n")
+
+
+def notify_and_idle(check, s):
+    """READY/STATUS/WATCHDOG/STOPPING on NOTIFY_SOCKET; IDLE delivers within a second."""
+    conf = s.write_config(name="idle.conf", imap__poll_interval=600)
+    d = Daemon(s, conf, "idle", notify=True, env={"WATCHDOG_USEC": "2000000"})
+    try:
+        check.ok(wait_for(lambda: "READY=1" in d.messages, 20), "sd_notify: READY=1", d.messages)
+        status = [m for m in d.messages if m.startswith("STATUS=")]
+        check.ok(status and "INBOX ok (IDLE)" in status[-1] and "notifier ok" in status[-1],
+                 "sd_notify: STATUS says the mailbox is in IDLE and the notifier works", status)
+        check.ok(wait_for(lambda: d.messages.count("WATCHDOG=1") >= 2, 5),
+                 "sd_notify: WATCHDOG=1 keeps coming")
+        time.sleep(1)  # IDLE is running
+        t0 = time.monotonic()
+        s.append(mail(1, "IDLE: el proyector de la sala 3 no enciende"))
+        got = wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets WHERE subject LIKE 'IDLE:%%'") == 1, 10,
+                       step=0.02)
+        took = time.monotonic() - t0
+        check.ok(got and took < 1.0, f"IDLE: the mail became a ticket in {took:.2f}s, with a 600 s poll interval")
+        check.ok(wait_for(lambda: any("IDLE: el proyector" in str(m["Subject"]) for m in s.captured()), 5),
+                 "IDLE: and was acknowledged at once")
+    finally:
+        rc = d.stop()
+    check.eq(rc, 0, "SIGTERM: exit 0")
+    check.ok("STOPPING=1" in d.messages, "sd_notify: STOPPING=1", d.messages[-5:])
+
+
+def reload(check, s):
+    """SIGHUP re-reads the configuration and the templates; a broken one is refused."""
+    tpl = os.path.join(s.dir, "templates")
+    shutil.rmtree(tpl, ignore_errors=True)
+    shutil.copytree(os.path.join(st.SOURCE_DIR, "conf", "templates"), tpl)
+    conf = s.write_config(name="reload.conf", imap__poll_interval=1, desk__templates_dir=tpl)
+    d = Daemon(s, conf, "reload")
+    try:
+        check.ok(wait_for(lambda: "ready" in d.text(), 20), "reload: the daemon is up")
+        with open(os.path.join(tpl, "es", "ack.txt"), "a", encoding="utf-8") as f:
+            f.write("\nPD: texto añadido al recargar.\n")
+        d.p.send_signal(signal.SIGHUP)
+        check.ok(wait_for(lambda: "read again" in d.text(), 10), "SIGHUP: the configuration is read again")
+        before = len(s.captured())
+        s.append(mail(2, "Recarga: el escáner no funciona"))
+        check.ok(wait_for(lambda: len(s.captured()) > before, 15), "reload: the next mail is acknowledged")
+        new = s.captured()[before:]
+        check.ok(new and "PD: texto añadido al recargar." in st.body_text(new[-1]),
+                 "reload: with the template as changed", [st.body_text(m) for m in new])
+
+        # A broken file: refused, the old configuration goes on working.
+        with open(conf, "a", encoding="utf-8") as f:
+            f.write("imap: { port = 70000; };\n")
+        d.p.send_signal(signal.SIGHUP)
+        check.ok(wait_for(lambda: "keeping the configuration in use" in d.text(), 10),
+                 "SIGHUP with a broken file: reported, the old one kept", d.text()[-600:])
+        before = len(s.captured())
+        s.append(mail(3, "Recarga rota: sin red en el aula 5"))
+        check.ok(wait_for(lambda: len(s.captured()) > before, 15), "and the daemon keeps working with it")
+        check.eq(d.p.poll(), None, "it is still running")
+    finally:
+        rc = d.stop()
+    check.eq(rc, 0, "reload: SIGTERM exit 0")
+
+
+def sigterm_mid_batch(check, s):
+    """SIGTERM lands while a batch of 12 is being worked: the message in hand is finished and
+    committed, the rest stays in INBOX; the next start takes exactly those."""
+    for i in range(12):
+        s.append(mail(100 + i, f"Lote {i:02d}: el portátil no carga"))
+    conf = s.write_config(name="term.conf", imap__poll_interval=600, imap__batch_size=50)
+    before_tickets = s.sql_value("SELECT count(*) FROM tickets WHERE subject LIKE 'Lote %%'")
+    d = Daemon(s, conf, "term", env={"SPOCD_FAULT": "slow-message:300"})
+    try:
+        check.ok(wait_for(lambda: d.text().count("Lote ") >= 3 or "ticket" in d.text(), 30),
+                 "SIGTERM: the batch is under way")
+        time.sleep(0.5)
+        t0 = time.monotonic()
+    finally:
+        rc = d.stop()
+    took = time.monotonic() - t0
+    check.eq(rc, 0, "SIGTERM mid-batch: exit 0")
+    check.ok(took < 5, f"SIGTERM: stopped in {took:.1f}s")
+    check.ok("stopping after the message in hand" in d.text(), "it says it stopped after the message in hand")
+    done = s.sql_value("SELECT count(*) FROM tickets WHERE subject LIKE 'Lote %%'") - before_tickets
+    left = s.folder_count("INBOX")
+    check.ok(0 < done < 12, f"SIGTERM: {done} of 12 committed before stopping")
+    check.eq(done + left, 12, "SIGTERM: the rest is still in INBOX, nothing lost")
+    check.eq(s.folder_count("spocd/processed") >= done, True, "what was committed was moved")
+    rc, out, err = s.run_spocd("--once", config=conf)
+    check.eq(rc, 0, "the next start")
+    check.eq(s.sql_value("SELECT count(*) FROM tickets WHERE subject LIKE 'Lote %%'") - before_tickets, 12,
+             "SIGTERM: twelve tickets in all, none doubled")
+    check.eq(s.sql_value("SELECT count(*) FROM (SELECT subject FROM tickets WHERE subject LIKE 'Lote %%' "
+                         "GROUP BY subject HAVING count(*) > 1) x"), 0, "no subject twice")
+    check.eq(s.folder_count("INBOX"), 0, "INBOX drained")
+
+
+class Relay:
+    """A TCP relay to Dovecot's IMAP port that can be switched on and off: the second mailbox's
+    "server"."""
+
+    def __init__(self, target_port):
+        self.target = target_port
+        self.port = st.free_port()
+        self.srv = None
+        self.conns = []
+
+    def start(self):
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", self.port))
+        self.srv.listen(8)
+        threading.Thread(target=self._accept, args=(self.srv,), daemon=True).start()
+
+    def _accept(self, srv):
+        while True:
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                return
+            u = socket.create_connection(("127.0.0.1", self.target))
+            self.conns += [c, u]
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a, b):
+        try:
+            while True:
+                data = a.recv(65536)
+                if not data:
+                    break
+                b.sendall(data)
+        except OSError:
+            pass
+        for x in (a, b):
+            try:
+                x.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def stop(self):
+        if self.srv is not None:
+            self.srv.close()
+            self.srv = None
+        for c in self.conns:
+            try:
+                c.close()
+            except OSError:
+                pass
+        self.conns = []
+
+
+def two_mailboxes_and_metrics(check, s):
+    """incidencias (INBOX, direct) and solicitudes (folder Solicitudes, through a relay that is
+    down at first); credentials from $CREDENTIALS_DIRECTORY; the metrics endpoint."""
+    creds = os.path.join(s.dir, "credentials")
+    os.makedirs(creds, exist_ok=True)
+    with open(os.path.join(s.dir, "imap.password")) as f:
+        password = f.read()
+    with open(os.path.join(creds, "imap-password"), "w") as f:
+        f.write(password)
+    relay = Relay(s.imap_port)
+    metrics_port = st.free_port()
+    c = s._client()
+    c.create("Solicitudes")
+    tree = s.config_tree()
+    imap = tree.pop("imap")
+    imap.pop("password_file")
+    imap["password_credential"] = "imap-password"
+    imap["poll_interval"] = 2
+    first = dict(imap, name="incidencias", mailbox="INBOX", default_kind="incident")
+    second = dict(imap, name="solicitudes", mailbox="Solicitudes", port=relay.port, default_kind="request",
+                  processed_folder="spocd/solicitudes-done", failed_folder="spocd/solicitudes-failed")
+    tree["metrics"] = {"listen": f"127.0.0.1:{metrics_port}"}
+    text = st.render_conf(tree) + "mailboxes = (\n" + ",\n".join(
+        "  {\n" + "\n".join(f"    {k} = {v if isinstance(v, int) else chr(34) + v + chr(34)};"
+                            for k, v in mb.items()) + "\n  }" for mb in (first, second)) + "\n);\n"
+    conf = s.write_config(name="two.conf", text=text)
+
+    s.append(st.make_message("pablo@example.com", "Necesito una cuenta nueva para la becaria",
+                             "Hola,\r\nla becaria empieza el lunes.\r\n"), mailbox="Solicitudes")
+    d = Daemon(s, conf, "two", env={"CREDENTIALS_DIRECTORY": creds})
+    try:
+        s.append(st.make_message("luis@example.com", "Sin correo desde esta mañana",
+                                 "No me llegan correos.\r\n"))
+        check.ok(wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets WHERE subject LIKE 'Sin correo%%'") == 1,
+                          20), "two mailboxes: incidencias works while solicitudes' server is down")
+        check.ok(wait_for(lambda: "mailbox solicitudes:" in d.text(), 10), "solicitudes' failure is logged")
+        check.eq(d.p.poll(), None, "and the daemon keeps running")
+        check.eq(s.sql_value("SELECT kind FROM tickets WHERE subject LIKE 'Sin correo%%'"), "incident",
+                 "incidencias' ticket is an incident")
+        health = dict((r[0], r[1:]) for r in s.sql("SELECT mailbox, last_ok_at IS NOT NULL, last_error "
+                                                   "FROM mailbox_health"))
+        check.ok(health.get("incidencias", (False,))[0], "mailbox_health: incidencias read", health)
+        check.ok(health.get("solicitudes", (True, ""))[1] != "", "mailbox_health: solicitudes' error kept", health)
+
+        check.ok(wait_for(lambda: s.sql_value("SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
+                                              " WHERE t.subject LIKE 'Sin correo%%' AND o.state = 'sent'") == 1,
+                          10), "its acknowledgement is sent")
+        time.sleep(0.3)  # the notifier's run ends with the snapshot of the outbox
+        body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+        check.ok(re.search(r'^spocd_mailbox_last_success_timestamp_seconds\{mailbox="incidencias"\} \d', body, re.M),
+                 "metrics: incidencias' last success", body[:2000])
+        check.ok(re.search(r'^spocd_mailbox_failures_total\{mailbox="solicitudes"\} [1-9]', body, re.M),
+                 "metrics: solicitudes' failures")
+        check.ok(re.search(r'^spocd_messages_total\{mailbox="incidencias",outcome="ticket"\} 1$', body, re.M),
+                 "metrics: one ticket message in incidencias")
+        check.ok(re.search(r'^spocd_tickets_created_total\{kind="incident",priority="\d"\} 1$', body, re.M),
+                 "metrics: one incident created")
+        check.ok(re.search(r'^spocd_ingest_latency_seconds_count 1$', body, re.M),
+                 "metrics: its arrival-to-commit latency observed")
+        check.ok(re.search(r'^spocd_outbox_pending 0$', body, re.M), "metrics: outbox depth", body)
+        check.ok(re.search(r'^spocd_notifications_total\{kind="ack",result="sent"\} [1-9]', body, re.M),
+                 "metrics: the acknowledgement counted as sent")
+
+        relay.start()
+        check.ok(wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets WHERE subject LIKE 'Necesito una cuenta%%'") == 1,
+                          30), "solicitudes recovers on its own once its server is back")
+        check.eq(s.sql_value("SELECT kind FROM tickets WHERE subject LIKE 'Necesito una cuenta%%'"), "request",
+                 "its ticket is a request, the mailbox's default kind")
+        check.eq(s.sql_value("SELECT count(*) FROM ingest_log WHERE mailbox = 'solicitudes'"), 1,
+                 "recorded under the mailbox's own name")
+        check.ok(wait_for(lambda: "mailbox solicitudes: working again" in d.text(), 5), "and says so")
+    finally:
+        rc = d.stop()
+        relay.stop()
+    check.eq(rc, 0, "two mailboxes: SIGTERM exit 0")
+    check.ok(password.strip() not in d.text(), "the password read from the credential is never logged")
+
+
+def test(check):
+    with st.Services(name="spocd-ops") as s:
+        check.eq(s.run_spocd("--once")[0], 0, "first run")
+        notify_and_idle(check, s)
+        reload(check, s)
+        sigterm_mid_batch(check, s)
+        two_mailboxes_and_metrics(check, s)
+
+
+if __name__ == "__main__":
+    st.main(test)
