@@ -16,8 +16,16 @@ struct imap_session;
 int imap_open(const struct spoc_imap_conf *conf, struct imap_session **s_r, struct errbuf *err);
 void imap_close(struct imap_session **s);
 
-/* Selects conf->mailbox read-write; *uidvalidity_r gets its UIDVALIDITY. */
-int imap_select(struct imap_session *s, uint32_t *uidvalidity_r, struct errbuf *err);
+/* Where a selected folder stands: UIDVALIDITY, UIDNEXT and, with CONDSTORE (RFC 7162),
+ * HIGHESTMODSEQ (0 without). Two equal marks with a modseq mean nothing arrived, left or
+ * changed in between. */
+struct imap_mark {
+	uint32_t uidvalidity, uidnext;
+	uint64_t modseq;
+};
+
+/* Selects conf->mailbox read-write (with CONDSTORE when the server offers it) into mark. */
+int imap_select(struct imap_session *s, struct imap_mark *mark, struct errbuf *err);
 
 /* UIDs of the messages in the selected mailbox not flagged \Deleted, ascending. Caller frees
  * with g_array_unref(); elements are uint32_t. */

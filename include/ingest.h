@@ -42,6 +42,10 @@ void ingest_mime_limits(const struct spoc_conf *conf, struct mime_limits *limits
  * reason the mail must be quarantined instead. The daemon, replay and inspect share it. */
 const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
 			  struct ingest_decision *d);
+/* ingest_decide() for a mail read from the mailbox of that name (rules with a mailbox condition
+ * need it). */
+const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
+			     const struct mail *mail, struct ingest_decision *d);
 
 /* When d says the mail is a bounce, parses it into bounce (the caller clears it with
  * bounce_report_clear()) and points d->bounce at it; a bounce that came back to the VERP
@@ -51,10 +55,13 @@ void ingest_bounce(const struct spoc_conf *conf, const struct thread_keys *keys,
 		   const struct mail *mail, struct bounce_report *bounce,
 		   struct ingest_decision *d);
 
+/* quiet (may be NULL) remembers, between passes over one connection, how the folder stood when
+ * it was last seen empty: when the server offers CONDSTORE and nothing changed since, the pass
+ * ends after SELECT. */
 /* SPOC_OK when the mailbox was worked through (some messages may have been quarantined);
  * SPOC_ETEMP when IMAP or the database failed (nothing uncommitted was moved). */
 int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, struct store *st,
-	       struct imap_session *imap, const struct ingest_hooks *hooks,
+	       struct imap_session *imap, struct imap_mark *quiet, const struct ingest_hooks *hooks,
 	       struct ingest_stats *stats, struct errbuf *err);
 
 #endif

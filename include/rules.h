@@ -40,6 +40,7 @@ struct rules_spec {
 	const char *const *subject_tags;   /* "SOLICITUD" matches "[SOLICITUD]" in the subject */
 	const char *const *sender_domains; /* the From domain, or a subdomain of it */
 	const char *const *senders;	   /* From addresses, e.g. the VIP list */
+	const char *const *mailboxes;	   /* names of the mailboxes it was read from (exactly) */
 	const char *header;  /* header name: present, or with pattern, its value matches */
 	const char *pattern; /* GRegex, case-insensitive, UTF-8; over the header, or over `in` */
 	unsigned in;	     /* enum rules_field bits, 0: subject and text; not with header */
@@ -82,5 +83,9 @@ gboolean rules_set_matrix(struct rules *rules, const int matrix[RULES_LEVELS][RU
  * NULL to take the desk addresses among To and Cc. The verdict's strings belong to rules. */
 void rules_decide(const struct rules *rules, const struct mail *mail, const char *recipient,
 		  struct rules_verdict *v);
+/* rules_decide() for a mail read from the mailbox of that name (mailbox conditions need it; NULL:
+ * none of them holds). */
+void rules_decide_in(const struct rules *rules, const struct mail *mail, const char *recipient,
+		     const char *mailbox, struct rules_verdict *v);
 
 #endif

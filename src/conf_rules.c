@@ -111,12 +111,13 @@ static const char *const value_key[] = {"kind", "impact", "urgency"};
 static void read_rule(struct reader *r, struct rules *rules, enum rules_list list,
 		      config_setting_t *elem, const char *path)
 {
-	const char *const known[] = {"name",   "to",	  "subject_tag", "sender_domain", "sender",
-				     "header", "pattern", "in",		 value_key[list], NULL};
+	const char *const known[] = {
+	    "name",   "to",	 "subject_tag", "sender_domain", "sender", "mailbox",
+	    "header", "pattern", "in",		value_key[list], NULL};
 	char key[512];
 	struct rules_spec spec = {0};
 	char *name, *header, *pattern;
-	char **to, **tags, **domains, **senders;
+	char **to, **tags, **domains, **senders, **mailboxes;
 	const char *field = NULL;
 	struct errbuf err = {""};
 
@@ -144,6 +145,7 @@ static void read_rule(struct reader *r, struct rules *rules, enum rules_list lis
 	tags = get_strings(r, KEY("subject_tag"), FALSE);
 	domains = get_strings(r, KEY("sender_domain"), FALSE);
 	senders = get_strings(r, KEY("sender"), FALSE);
+	mailboxes = get_strings(r, KEY("mailbox"), FALSE);
 	header = opt_string(r, KEY("header"));
 	pattern = opt_string(r, KEY("pattern"));
 	spec = (struct rules_spec){
@@ -152,6 +154,7 @@ static void read_rule(struct reader *r, struct rules *rules, enum rules_list lis
 	    .subject_tags = (const char *const *)tags,
 	    .sender_domains = (const char *const *)domains,
 	    .senders = (const char *const *)senders,
+	    .mailboxes = (const char *const *)mailboxes,
 	    .header = header,
 	    .pattern = pattern,
 	    .in = get_in(r, KEY("in")),
@@ -168,6 +171,7 @@ static void read_rule(struct reader *r, struct rules *rules, enum rules_list lis
 	g_strfreev(tags);
 	g_strfreev(domains);
 	g_strfreev(senders);
+	g_strfreev(mailboxes);
 	g_free(header);
 	g_free(pattern);
 }

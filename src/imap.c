@@ -217,9 +217,17 @@ void imap_close(struct imap_session **sp)
 	*sp = NULL;
 }
 
-int imap_select(struct imap_session *s, uint32_t *uidvalidity_r, struct errbuf *err)
+int imap_select(struct imap_session *s, struct imap_mark *mark, struct errbuf *err)
 {
-	int r = mailimap_select(s->imap, s->conf->mailbox);
+	uint64_t modseq = 0;
+	int r;
+
+	/* with CONDSTORE the server says how far the folder's changes have got (HIGHESTMODSEQ):
+	 * together with UIDNEXT, proof that nothing arrived or left since it was last seen */
+	if (mailimap_has_condstore(s->imap))
+		r = mailimap_select_condstore(s->imap, s->conf->mailbox, &modseq);
+	else
+		r = mailimap_select(s->imap, s->conf->mailbox);
 
 	if (r == MAILIMAP_ERROR_STREAM)
 		return fail(s, r, "SELECT", err);
@@ -230,7 +238,9 @@ int imap_select(struct imap_session *s, uint32_t *uidvalidity_r, struct errbuf *
 	    s->imap->imap_selection_info->sel_uidvalidity == 0)
 		return errbuf_set(err, SPOC_ETEMP, "%s: \"%s\" has no UIDVALIDITY", s->where,
 				  s->conf->mailbox);
-	*uidvalidity_r = s->imap->imap_selection_info->sel_uidvalidity;
+	mark->uidvalidity = s->imap->imap_selection_info->sel_uidvalidity;
+	mark->uidnext = s->imap->imap_selection_info->sel_uidnext;
+	mark->modseq = modseq;
 	return SPOC_OK;
 }
 

@@ -140,12 +140,18 @@ void ingest_bounce(const struct spoc_conf *conf, const struct thread_keys *keys,
 const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
 			  struct ingest_decision *d)
 {
+	return ingest_decide_in(conf, NULL, mail, d);
+}
+
+const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
+			     const struct mail *mail, struct ingest_decision *d)
+{
 	enum spoc_kind tag_kind;
 
 	struct rules_verdict v;
 
 	memset(d, 0, sizeof(*d));
-	rules_decide(conf->rules, mail, NULL, &v);
+	rules_decide_in(conf->rules, mail, NULL, mailbox, &v);
 	d->kind = v.kind;
 	d->kind_rule = v.kind_rule;
 	d->triage = v.triage;
@@ -279,8 +285,8 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 
 	if (p->hooks != NULL && p->hooks->after_parse != NULL)
 		p->hooks->after_parse(mail, p->hooks->ctx);
-	if ((refusal = ingest_decide(p->conf, mail, &d)) == NULL && p->mb->default_kind >= 0 &&
-	    strcmp(d.kind_rule, "default") == 0) {
+	if ((refusal = ingest_decide_in(p->conf, p->mb->name, mail, &d)) == NULL &&
+	    p->mb->default_kind >= 0 && strcmp(d.kind_rule, "default") == 0) {
 		/* no rule decided: what this mailbox receives (incidencias@, solicitudes@) */
 		d.kind = (enum spoc_kind)p->mb->default_kind;
 		d.kind_rule = "default of this mailbox";
@@ -510,9 +516,10 @@ out:
 }
 
 int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, struct store *st,
-	       struct imap_session *imap, const struct ingest_hooks *hooks,
+	       struct imap_session *imap, struct imap_mark *quiet, const struct ingest_hooks *hooks,
 	       struct ingest_stats *stats, struct errbuf *err)
 {
+	struct imap_mark now = {0};
 	struct pass p = {
 	    .conf = conf, .mb = mb, .st = st, .imap = imap, .hooks = hooks, .stats = stats};
 	GArray *uids = NULL, *fresh = g_array_new(FALSE, FALSE, sizeof(uint32_t));
@@ -531,9 +538,19 @@ int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, st
 		    mb->name);
 		goto out;
 	}
-	if ((rc = imap_select(imap, &p.uidvalidity, err)) != SPOC_OK ||
-	    (rc = store_mailbox_sync(st, mb->name, p.uidvalidity, &changed, &last_uid, err)) !=
-		SPOC_OK)
+	if ((rc = imap_select(imap, &now, err)) != SPOC_OK)
+		goto out;
+	p.uidvalidity = now.uidvalidity;
+	if (quiet != NULL && quiet->modseq != 0 && now.modseq == quiet->modseq &&
+	    now.uidnext == quiet->uidnext && now.uidvalidity == quiet->uidvalidity) {
+		say(&p, LOG_DEBUG,
+		    "mailbox %s: unchanged since the last look (CONDSTORE HIGHESTMODSEQ "
+		    "%" G_GUINT64_FORMAT ", UIDNEXT %u): nothing to list",
+		    mb->name, now.modseq, now.uidnext);
+		goto out;
+	}
+	if ((rc = store_mailbox_sync(st, mb->name, p.uidvalidity, &changed, &last_uid, err)) !=
+	    SPOC_OK)
 		goto out;
 	if (changed)
 		say(&p, LOG_WARNING,
@@ -542,6 +559,10 @@ int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, st
 		    mb->name, p.uidvalidity);
 	if ((rc = imap_list_uids(imap, &uids, err)) != SPOC_OK)
 		goto out;
+	/* an empty folder seen with a modseq: the next look can stop at SELECT if it is unchanged;
+	 * anything taken or moved now changes the modseq, so the next look lists again */
+	if (quiet != NULL)
+		*quiet = uids->len == 0 ? now : (struct imap_mark){0};
 	if (uids->len == 0)
 		goto out;
 	if ((rc = store_ingested_uids(st, mb->name, p.uidvalidity, (uint32_t *)(void *)uids->data,

@@ -166,14 +166,15 @@ enum role {
 struct worker {
 	const struct spoc_imap_conf *mb; /* borrowed from the daemon's conf */
 	struct imap_session *imap;
-	gint64 next_pass;  /* monotonic µs */
-	gint64 idle_since; /* monotonic µs, 0: not in IDLE */
-	gboolean woken;	   /* the server spoke during IDLE */
-	int backoff_s;	   /* after failures: 5, 10, 20... 300 */
-	gboolean ok;	   /* the last pass succeeded */
-	gboolean tried;	   /* a pass was made at all */
-	unsigned mails;	   /* taken since start */
-	char error[256];   /* the last failure, for STATUS */
+	struct imap_mark quiet; /* the folder when last seen empty (CONDSTORE), see ingest_run() */
+	gint64 next_pass;	/* monotonic µs */
+	gint64 idle_since;	/* monotonic µs, 0: not in IDLE */
+	gboolean woken;		/* the server spoke during IDLE */
+	int backoff_s;		/* after failures: 5, 10, 20... 300 */
+	gboolean ok;		/* the last pass succeeded */
+	gboolean tried;		/* a pass was made at all */
+	unsigned mails;		/* taken since start */
+	char error[256];	/* the last failure, for STATUS */
 };
 
 struct daemon {
@@ -259,9 +260,12 @@ static int ingest_once(struct daemon *d, struct worker *w, struct ingest_stats *
 
 	if (ensure_store(d, err) != SPOC_OK)
 		return SPOC_ETEMP;
-	if (w->imap == NULL && imap_open(w->mb, &w->imap, err) != SPOC_OK)
-		return SPOC_ETEMP;
-	if (ingest_run(d->conf, w->mb, d->st, w->imap, &hooks, stats, err) != SPOC_OK) {
+	if (w->imap == NULL) {
+		memset(&w->quiet, 0, sizeof(w->quiet)); /* a new session proves nothing */
+		if (imap_open(w->mb, &w->imap, err) != SPOC_OK)
+			return SPOC_ETEMP;
+	}
+	if (ingest_run(d->conf, w->mb, d->st, w->imap, &w->quiet, &hooks, stats, err) != SPOC_OK) {
 		/* the database may be half way through a transaction: start both afresh */
 		imap_close(&w->imap);
 		drop_store(d);

@@ -70,7 +70,8 @@ int replay_quarantine(const struct spoc_conf *conf, struct store *st, int64_t id
 		rc = replay_refused(st, id, why.msg, err);
 		goto out;
 	}
-	if ((refusal = ingest_decide(conf, mail, &d)) != NULL) {
+	/* judged as the mailbox it came from would have judged it */
+	if ((refusal = ingest_decide_in(conf, e->mailbox, mail, &d)) != NULL) {
 		rc = replay_refused(st, id, refusal, err);
 		goto out;
 	}

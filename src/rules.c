@@ -17,10 +17,11 @@
 struct rule {
 	char *name;
 	int value;
-	char **to;	/* lower case: "a@b", "a@" or "+suffix"; NULL when not a condition */
-	GRegex *tag_re; /* any of the subject tags, brackets included */
-	char **domains; /* lower case */
-	char **senders; /* lower case */
+	char **to;	  /* lower case: "a@b", "a@" or "+suffix"; NULL when not a condition */
+	GRegex *tag_re;	  /* any of the subject tags, brackets included */
+	char **domains;	  /* lower case */
+	char **senders;	  /* lower case */
+	char **mailboxes; /* configured mailbox names, as written */
 	char *header;
 	GRegex *re;
 	unsigned in;
@@ -51,6 +52,7 @@ static void rule_free(gpointer p)
 		g_regex_unref(r->tag_re);
 	g_strfreev(r->domains);
 	g_strfreev(r->senders);
+	g_strfreev(r->mailboxes);
 	g_free(r->header);
 	if (r->re != NULL)
 		g_regex_unref(r->re);
@@ -285,11 +287,11 @@ gboolean rules_add(struct rules *rules, enum rules_list list, const struct rules
 		return bad(field_r, value_field[list]);
 	}
 	if (list_empty(spec->to) && list_empty(spec->subject_tags) &&
-	    list_empty(spec->sender_domains) && list_empty(spec->senders) && spec->header == NULL &&
-	    spec->pattern == NULL) {
+	    list_empty(spec->sender_domains) && list_empty(spec->senders) &&
+	    list_empty(spec->mailboxes) && spec->header == NULL && spec->pattern == NULL) {
 		errbuf_set(err, 1,
 			   "rule \"%s\" has no condition: give to, subject_tag, sender_domain, "
-			   "sender, header or pattern",
+			   "sender, mailbox, header or pattern",
 			   spec->name);
 		return FALSE;
 	}
@@ -342,6 +344,7 @@ gboolean rules_add(struct rules *rules, enum rules_list list, const struct rules
 	r->value = spec->value;
 	r->to = list_down(spec->to);
 	r->senders = list_down(spec->senders);
+	r->mailboxes = list_empty(spec->mailboxes) ? NULL : g_strdupv((char **)spec->mailboxes);
 	if (!list_empty(spec->sender_domains)) {
 		GPtrArray *d = g_ptr_array_new();
 
@@ -367,6 +370,7 @@ struct facts {
 	char *from;		 /* lower case, NULL when the mail has no sender address */
 	const char *from_domain; /* inside from */
 	GPtrArray *recipients;	 /* char *, lower case: the desk addresses it was sent to */
+	const char *mailbox;	 /* the name of the mailbox it was read from, or NULL */
 };
 
 /* A desk address, or a plus-address of one (help+request@ reaches help@'s mailbox). */
@@ -494,6 +498,9 @@ static gboolean rule_matches(const struct rule *r, const struct facts *f)
 		return FALSE;
 	if (r->senders != NULL && !in_list(r->senders, f->from))
 		return FALSE;
+	if (r->mailboxes != NULL &&
+	    (f->mailbox == NULL || !g_strv_contains((const char *const *)r->mailboxes, f->mailbox)))
+		return FALSE;
 	if (r->header != NULL) {
 		const char *v = mail_header(f->mail, r->header);
 		gboolean ok;
@@ -528,10 +535,17 @@ static const struct rule *first_match(const GPtrArray *list, const struct facts 
 void rules_decide(const struct rules *rules, const struct mail *mail, const char *recipient,
 		  struct rules_verdict *v)
 {
+	rules_decide_in(rules, mail, recipient, NULL, v);
+}
+
+void rules_decide_in(const struct rules *rules, const struct mail *mail, const char *recipient,
+		     const char *mailbox, struct rules_verdict *v)
+{
 	const struct rule *r;
 	struct facts f;
 
 	facts_init(&f, rules, mail, recipient);
+	f.mailbox = mailbox;
 	memset(v, 0, sizeof(*v));
 	if ((r = first_match(rules->list[RULES_KIND], &f)) != NULL) {
 		v->kind = (enum spoc_kind)r->value;

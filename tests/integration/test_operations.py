@@ -134,6 +134,8 @@ def reload(check, s):
             f.write("\nPD: texto añadido al recargar.\n")
         d.p.send_signal(signal.SIGHUP)
         check.ok(wait_for(lambda: "read again" in d.text(), 10), "SIGHUP: the configuration is read again")
+        check.ok(wait_for(lambda: "unchanged since the last look (CONDSTORE" in d.text(), 10),
+                 "CONDSTORE: a look at an unchanged folder stops at SELECT")
         before = len(s.captured())
         s.append(mail(2, "Recarga: el escáner no funciona"))
         check.ok(wait_for(lambda: len(s.captured()) > before, 15), "reload: the next mail is acknowledged")
@@ -270,6 +272,9 @@ def two_mailboxes_and_metrics(check, s):
     text = st.render_conf(tree) + "mailboxes = (\n" + ",\n".join(
         "  {\n" + "\n".join(f"    {k} = {v if isinstance(v, int) else chr(34) + v + chr(34)};"
                             for k, v in mb.items()) + "\n  }" for mb in (first, second)) + "\n);\n"
+    # a rule of solicitudes' own: everything read from it is urgent
+    text += ('rules:\n{\n  urgency = (\n    { name = "solicitudes: urgent"; mailbox = "solicitudes"; urgency = 1; }\n'
+             '  );\n};\n')
     conf = s.write_config(name="two.conf", text=text)
 
     s.append(st.make_message("pablo@example.com", "Necesito una cuenta nueva para la becaria",
@@ -313,6 +318,12 @@ def two_mailboxes_and_metrics(check, s):
                           30), "solicitudes recovers on its own once its server is back")
         check.eq(s.sql_value("SELECT kind FROM tickets WHERE subject LIKE 'Necesito una cuenta%%'"), "request",
                  "its ticket is a request, the mailbox's default kind")
+        check.ok("solicitudes: urgent" in s.sql_value("SELECT priority_rule FROM tickets"
+                                                       " WHERE subject LIKE 'Necesito una cuenta%%'"),
+                 "and the mailbox's own rule made it urgent")
+        check.ok("solicitudes: urgent" not in s.sql_value("SELECT priority_rule FROM tickets"
+                                                           " WHERE subject LIKE 'Sin correo%%'"),
+                 "a rule that incidencias' mail does not meet")
         check.eq(s.sql_value("SELECT count(*) FROM ingest_log WHERE mailbox = 'solicitudes'"), 1,
                  "recorded under the mailbox's own name")
         check.ok(wait_for(lambda: "mailbox solicitudes: working again" in d.text(), 5), "and says so")

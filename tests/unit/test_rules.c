@@ -581,6 +581,48 @@ static void test_api(void **state)
 	rules_free(&rules);
 }
 
+/* A mailbox condition holds only for mail read from one of the named mailboxes (exactly), and
+ * never when the mailbox is not known (inspect, rules_decide()). */
+static void test_mailbox_condition(void **state)
+{
+	struct rules *rules = rules_new(NULL, SPOC_KIND_INCIDENT);
+	const char *const boxes[] = {"solicitudes", "altas", NULL};
+	const char *field = NULL;
+	struct errbuf err = {""};
+	struct mail *m = mk("La impresora no va", "No imprime.");
+	struct rules_verdict v;
+
+	(void)state;
+	assert_true(rules_add(rules, RULES_KIND,
+			      &(struct rules_spec){.name = "requests mailbox",
+						   .mailboxes = boxes,
+						   .value = SPOC_KIND_REQUEST},
+			      &field, &err));
+	assert_true(
+	    rules_add(rules, RULES_URGENCY,
+		      &(struct rules_spec){.name = "altas are urgent",
+					   .mailboxes = (const char *const[]){"altas", NULL},
+					   .value = 1},
+		      &field, &err));
+	rules_decide_in(rules, m, NULL, "solicitudes", &v);
+	assert_int_equal(v.kind, SPOC_KIND_REQUEST);
+	assert_string_equal(v.kind_rule, "requests mailbox");
+	assert_string_equal(v.urgency_rule, "default");
+	rules_decide_in(rules, m, NULL, "altas", &v);
+	assert_int_equal(v.kind, SPOC_KIND_REQUEST);
+	assert_int_equal(v.urgency, 1);
+	assert_string_equal(v.urgency_rule, "altas are urgent");
+	rules_decide_in(rules, m, NULL, "incidencias", &v);
+	assert_int_equal(v.kind, SPOC_KIND_INCIDENT);
+	assert_true(v.triage);
+	rules_decide_in(rules, m, NULL, "Solicitudes", &v); /* names are exact */
+	assert_int_equal(v.kind, SPOC_KIND_INCIDENT);
+	rules_decide(rules, m, NULL, &v);
+	assert_int_equal(v.kind, SPOC_KIND_INCIDENT);
+	mail_free(&m);
+	rules_free(&rules);
+}
+
 /* The text is cut at 64 KiB: a keyword past it does not count, and a huge body stays cheap. */
 static void test_long_text(void **state)
 {
@@ -794,6 +836,7 @@ int main(void)
 	    cmocka_unit_test(test_levels_builtin),
 	    cmocka_unit_test(test_levels_configured),
 	    cmocka_unit_test(test_api),
+	    cmocka_unit_test(test_mailbox_condition),
 	    cmocka_unit_test(test_long_text),
 	    cmocka_unit_test(test_conf_errors),
 	    cmocka_unit_test(test_conf_absent),
