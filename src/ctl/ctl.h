@@ -55,6 +55,9 @@ GBytes *ctl_read_input(const char *path);
 int64_t ctl_parse_id(const char *s);
 /* A count given to --limit: 1..10000, else -1. */
 int ctl_parse_limit(const char *s);
+/* TRUE when sub is one of allowed (NULL-terminated); otherwise says on stderr what command
+ * takes ("spocctl: kb: unknown command \"x\" (add, list, remove, suggest)"). */
+gboolean ctl_subcommand(const char *command, const char *sub, const char *const *allowed);
 /* argv[*i] is an option that takes a value: *value_r is the next argument, and *i steps over
  * it. FALSE, with a message naming the option and what (the command), when there is none. */
 gboolean ctl_option_value(int argc, char **argv, int *i, const char *what, const char **value_r);

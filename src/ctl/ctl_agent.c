@@ -59,12 +59,8 @@ int ctl_agent(struct ctl *c, int argc, char **argv)
 	gboolean all = FALSE, flag = FALSE;
 	int rc;
 
-	if (sub == NULL ||
-	    (strcmp(sub, "add") != 0 && strcmp(sub, "list") != 0 && strcmp(sub, "disable") != 0)) {
-		fprintf(stderr, "spocctl: agent: %s (add, list, disable)\n",
-			sub == NULL ? "which command?" : "unknown command");
+	if (!ctl_subcommand("agent", sub, (const char *const[]){"add", "list", "disable", NULL}))
 		return CTL_EXIT_USAGE;
-	}
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--all") == 0 && strcmp(sub, "list") == 0)
 			all = TRUE;

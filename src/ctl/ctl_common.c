@@ -309,3 +309,18 @@ void ctl_table_print(const struct ctl *c, const struct ctl_table *t, const char 
 	fputs(out->str, stdout);
 	g_string_free(out, TRUE);
 }
+
+gboolean ctl_subcommand(const char *command, const char *sub, const char *const *allowed)
+{
+	char *list;
+
+	if (sub != NULL && g_strv_contains(allowed, sub))
+		return TRUE;
+	list = g_strjoinv(", ", (char **)allowed);
+	if (sub == NULL)
+		fprintf(stderr, "spocctl: %s: which command? (%s)\n", command, list);
+	else
+		fprintf(stderr, "spocctl: %s: unknown command \"%s\" (%s)\n", command, sub, list);
+	g_free(list);
+	return FALSE;
+}

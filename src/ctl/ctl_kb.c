@@ -221,13 +221,9 @@ int ctl_kb(struct ctl *c, int argc, char **argv)
 	int64_t id = -1;
 	int limit = -1, rc;
 
-	if (sub == NULL || (strcmp(sub, "add") != 0 && strcmp(sub, "list") != 0 &&
-			    strcmp(sub, "remove") != 0 && strcmp(sub, "suggest") != 0)) {
-		fprintf(stderr, "spocctl: kb: %s%s%s (add, list, remove, suggest)\n",
-			sub == NULL ? "which command?" : "unknown command \"",
-			sub != NULL ? sub : "", sub != NULL ? "\"" : "");
+	if (!ctl_subcommand("kb", sub,
+			    (const char *const[]){"add", "list", "remove", "suggest", NULL}))
 		return CTL_EXIT_USAGE;
-	}
 	add = strcmp(sub, "add") == 0;
 	for (int i = 2; i < argc; i++) {
 		const char **value = NULL;

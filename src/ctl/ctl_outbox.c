@@ -239,13 +239,8 @@ int ctl_outbox(struct ctl *c, int argc, char **argv)
 	int64_t id = -1;
 	int limit = 50, rc;
 
-	if (sub == NULL ||
-	    (strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0 && strcmp(sub, "retry") != 0)) {
-		fprintf(stderr, "spocctl: outbox: %s%s%s (list, show, retry)\n",
-			sub == NULL ? "which command?" : "unknown command \"",
-			sub != NULL ? sub : "", sub != NULL ? "\"" : "");
+	if (!ctl_subcommand("outbox", sub, (const char *const[]){"list", "show", "retry", NULL}))
 		return CTL_EXIT_USAGE;
-	}
 	list = strcmp(sub, "list") == 0;
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)

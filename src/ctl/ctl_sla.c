@@ -19,11 +19,8 @@ int ctl_sla(struct ctl *c, int argc, char **argv)
 		}
 		c->json = TRUE;
 	}
-	if (argc < 2 || strcmp(argv[1], "check") != 0) {
-		fprintf(stderr, "spocctl: sla: %s (check)\n",
-			argc < 2 ? "which command?" : "unknown command");
+	if (!ctl_subcommand("sla", argc < 2 ? NULL : argv[1], (const char *const[]){"check", NULL}))
 		return CTL_EXIT_USAGE;
-	}
 	if ((rc = ctl_open_db(c)) != 0)
 		return rc;
 	now = g_date_time_new_now_utc();

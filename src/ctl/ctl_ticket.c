@@ -241,13 +241,8 @@ int ctl_ticket(struct ctl *c, int argc, char **argv)
 	gboolean list;
 	int npos = 0, rc, f = -1;
 
-	if (sub == NULL ||
-	    (strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0 && strcmp(sub, "set") != 0)) {
-		fprintf(stderr, "spocctl: ticket: %s%s%s (list, show, set)\n",
-			sub == NULL ? "which command?" : "unknown command \"",
-			sub != NULL ? sub : "", sub != NULL ? "\"" : "");
+	if (!ctl_subcommand("ticket", sub, (const char *const[]){"list", "show", "set", NULL}))
 		return CTL_EXIT_USAGE;
-	}
 	list = strcmp(sub, "list") == 0;
 	for (int i = 2; i < argc; i++) {
 		const char **value = NULL;

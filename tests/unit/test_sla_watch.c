@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include "sla_loaded.h"
+
 static GTimeZone *madrid;
 
 /* A Madrid wall-clock time; caller unrefs. */
@@ -150,33 +152,6 @@ static void test_calendar_counts_nothing(void **state)
 	g_date_time_unref(created);
 	g_date_time_unref(due);
 	sla_calendar_free(&cal);
-}
-
-/* ---- the settings ---- */
-
-struct loaded {
-	struct reader r;
-	struct errbuf err;
-	struct sla_conf *sla;
-};
-
-static void load(struct loaded *l, const char *text)
-{
-	memset(l, 0, sizeof(*l));
-	l->r.path = "test.conf";
-	l->r.err = &l->err;
-	config_init(&l->r.cfg);
-	if (!config_read_string(&l->r.cfg, text))
-		fail_msg("syntax error line %d: %s", config_error_line(&l->r.cfg),
-			 config_error_text(&l->r.cfg));
-	conf_read_sla(&l->r, &l->sla);
-	assert_non_null(l->sla);
-}
-
-static void unload(struct loaded *l)
-{
-	config_destroy(&l->r.cfg);
-	sla_conf_free(&l->sla);
 }
 
 static void test_conf(void **state)
