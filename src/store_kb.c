@@ -130,8 +130,12 @@ static const char kb_suggest_sql[] =
     "WITH tk AS ("
     "  SELECT t.id, lower(t.requester) AS requester, coalesce($2, t.language) AS lang,"
     "   " KB_TEXT_OF_T " AS text FROM tickets t WHERE t.id = $1::bigint),"
+    /* the text is only analysed when there is something to compare it with */
     " q AS (SELECT tk.id, tk.requester, tk.lang, " KB_QUERY_SPANISH " AS es,"
-    "   " KB_QUERY_ENGLISH " AS en FROM tk),"
+    "   " KB_QUERY_ENGLISH " AS en FROM tk"
+    "   WHERE EXISTS (SELECT 1 FROM kb_articles)"
+    "    OR EXISTS (SELECT 1 FROM tickets o WHERE lower(o.requester) = tk.requester"
+    "     AND o.id <> tk.id AND o.status IN ('resolved', 'closed'))),"
     " old AS (SELECT o.id, o.display, o.subject,"
     "   CASE o.language WHEN 'es' THEN q.es ELSE q.en END AS oq,"
     "   to_tsvector(CASE o.language WHEN 'es' THEN 'spanish'::regconfig"
