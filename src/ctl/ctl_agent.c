@@ -1,6 +1,7 @@
 /* `spocctl agent add|list|disable`: the desk's agents, by address. A disabled agent keeps its
  * row for the audit trail. */
 #include "ctl.h"
+#include "inspect.h"
 #include "store.h"
 
 #include <string.h>
@@ -104,12 +105,18 @@ int ctl_agent(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "spocctl: agent disable: %s is not an agent\n", address);
 		return CTL_EXIT_FAIL;
 	}
-	if (c->json)
-		printf("{\"address\":\"%s\",\"%s\":true}\n", address,
-		       strcmp(sub, "disable") == 0 ? "disabled"
-		       : flag			   ? "created"
-						   : "updated");
-	else
+	if (c->json) {
+		GString *out = g_string_new("{\"address\":");
+
+		/* an address may hold a backslash or a quote: escaped, never pasted */
+		json_string(out, address);
+		g_string_append_printf(out, ",\"%s\":true}\n",
+				       strcmp(sub, "disable") == 0 ? "disabled"
+				       : flag			   ? "created"
+								   : "updated");
+		fputs(out->str, stdout);
+		g_string_free(out, TRUE);
+	} else
 		printf("agent %s: %s\n", address,
 		       strcmp(sub, "disable") == 0 ? "disabled"
 		       : flag			   ? "added"

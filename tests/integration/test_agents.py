@@ -27,6 +27,10 @@ def test(check):
 
         rc, out, err = s.run_spocctl("agent", "disable", "ANA.PEREZ@desk.test")
         check.ok(rc == 0 and b"disabled" in out, "agent disable, any case", out.decode())
+        rc, out, err = s.run_spocctl("--json", "agent", "add", "o\\brien@desk.test")
+        check.eq((rc, json.loads(out)), (0, {"address": "o\\brien@desk.test", "created": True}),
+                 "agent add --json escapes what the address holds")
+        s.sql("DELETE FROM agents WHERE address = 'o\\brien@desk.test'")
         rc, out, err = s.run_spocctl("--json", "agent", "list")
         check.eq([a["address"] for a in json.loads(out)], ["luis@desk.test"], "disabled agents leave the list")
         rc, out, err = s.run_spocctl("agent", "list", "--all", "--json")
