@@ -15,9 +15,7 @@
 
 #include <cmocka.h>
 
-#include "sla_loaded.h"
-
-static GTimeZone *madrid;
+#include "sla_fixture.h"
 
 /* A Madrid wall-clock time; caller unrefs. */
 static GDateTime *at(int y, int mo, int d, int h, int mi)
@@ -494,20 +492,6 @@ static void test_conf_errors(void **state)
 	check_error("sla: {\n  targets = { priority = 2; };\n};\n",
 		    "test.conf:2: sla.targets: must be a list in parentheses");
 	check_error("sla = [ 1 ];\n", "test.conf:1: sla: must be a group");
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	madrid = g_time_zone_new_identifier("Europe/Madrid");
-	return madrid == NULL;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	g_time_zone_unref(madrid);
-	return 0;
 }
 
 int main(void)

@@ -18,9 +18,7 @@
 
 #include <cmocka.h>
 
-#include "sla_loaded.h"
-
-static GTimeZone *madrid;
+#include "sla_fixture.h"
 
 /* A Madrid wall-clock time; caller unrefs. */
 static GDateTime *at(int y, int mo, int d, int h, int mi)
@@ -302,20 +300,6 @@ static void test_templates(void **state)
 					     "INC-000123 ha incumplido el plazo de "
 					     "resolución",
 					     "marta.ruiz@example.com", NULL});
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	madrid = g_time_zone_new_identifier("Europe/Madrid");
-	return madrid == NULL;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	g_time_zone_unref(madrid);
-	return 0;
 }
 
 int main(void)

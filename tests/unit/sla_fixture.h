@@ -1,7 +1,8 @@
-/* The sla section read from a string by conf_rules.c's reader, for the unit tests of sla.c and
- * sla_watch.c. Include after cmocka.h. */
-#ifndef SPOC_TEST_SLA_LOADED_H
-#define SPOC_TEST_SLA_LOADED_H
+/* What the unit tests of sla.c and sla_watch.c share: the desk's time zone of the examples
+ * (Europe/Madrid, set up and torn down around the group), and the sla section read from a string
+ * by conf_rules.c's reader. Include after cmocka.h. */
+#ifndef SPOC_TEST_SLA_FIXTURE_H
+#define SPOC_TEST_SLA_FIXTURE_H
 
 #include "conf_rules.h"
 #include "sla.h"
@@ -9,6 +10,22 @@
 #include "../../src/conf_priv.h"
 
 #include <string.h>
+
+static GTimeZone *madrid;
+
+static int setup(void **state)
+{
+	(void)state;
+	madrid = g_time_zone_new_identifier("Europe/Madrid");
+	return madrid == NULL;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	g_time_zone_unref(madrid);
+	return 0;
+}
 
 struct loaded {
 	struct reader r;
