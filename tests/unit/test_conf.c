@@ -190,6 +190,135 @@ static void test_password_file_unreadable(void **state)
 		     (const char *const[]){"imap.password_file", "nope.pw", "cannot read", NULL});
 }
 
+/* Passwords and secrets from systemd credentials ($CREDENTIALS_DIRECTORY, LoadCredential=):
+ * read from there; a name with a '/' or no directory at all is an error naming the setting. */
+static void test_credentials(void **state)
+{
+	char *creds = g_build_filename(dir, "creds", NULL);
+	char *pw = g_build_filename(creds, "imap-password", NULL);
+	char *secret = g_build_filename(creds, "threading-secret", NULL);
+	char *text, *path;
+	struct errbuf err = {{0}};
+	struct spoc_conf *c;
+
+	(void)state;
+	g_mkdir(creds, 0700);
+	assert_true(g_file_set_contents(pw, "from-credential\n", -1, NULL));
+	assert_true(
+	    g_file_set_contents(secret, "0123456789abcdef0123456789abcdef0123\n", -1, NULL));
+	text = variant("password_file", "  password_credential = \"imap-password\";");
+	path = g_strconcat(text, "threading: { secret_credentials = [ \"threading-secret\" ]; };\n",
+			   NULL);
+	g_free(text);
+	text = path;
+	path = write_conf(text);
+
+	g_unsetenv("CREDENTIALS_DIRECTORY");
+	assert_null(conf_load(path, &err));
+	assert_non_null(strstr(err.msg, "imap.password_credential"));
+	assert_non_null(strstr(err.msg, "$CREDENTIALS_DIRECTORY is not set"));
+
+	g_setenv("CREDENTIALS_DIRECTORY", creds, TRUE);
+	c = conf_load(path, &err);
+	if (c == NULL)
+		fail_msg("%s", err.msg);
+	assert_string_equal(c->mailboxes[0]->ep.password, "from-credential");
+	assert_string_equal(c->mailboxes[0]->ep.password_file, pw);
+	assert_non_null(c->threading.secrets);
+	assert_string_equal(c->threading.secrets[0], "0123456789abcdef0123456789abcdef0123");
+	conf_free(&c);
+	g_free(path);
+	g_free(text);
+
+	text = variant("password_file", "  password_credential = \"../imap.pw\";");
+	path = write_conf(text);
+	assert_null(conf_load(path, &err));
+	assert_non_null(strstr(err.msg, "is not a credential name"));
+	g_unsetenv("CREDENTIALS_DIRECTORY");
+	g_free(path);
+	g_free(text);
+	g_free(creds);
+	g_free(pw);
+	g_free(secret);
+}
+
+/* base_conf with its imap group replaced by a mailboxes list (entries as given). */
+static char *with_mailboxes(const char *entries)
+{
+	const char *start = strstr(base_conf, "imap: {"), *end = strstr(start, "};\n") + 3;
+
+	return g_strdup_printf("%.*smailboxes = ( %s );\n%s", (int)(start - base_conf), base_conf,
+			       entries, end);
+}
+
+#define MAILBOX(name, extra)                                                                       \
+	"{ name = \"" name "\"; host = \"127.0.0.1\"; port = 1143; tls = \"none\"; user = "        \
+	"\"help\"; password_file = \"imap.pw\"; " extra " }"
+
+/* Several mailboxes: names, their own settings and defaults; every mistake named. */
+static void test_mailboxes(void **state)
+{
+	static const struct {
+		const char *entries, *error;
+	} bad[] = {
+	    {MAILBOX("a", "") ", " MAILBOX("a", ""), "mailboxes.[1].name: \"a\" is the name of "
+						     "mailbox 1 too"},
+	    {MAILBOX("bad name", ""), "mailboxes.[0].name: \"bad name\": use 1 to 64"},
+	    {"{ host = \"127.0.0.1\"; tls = \"none\"; user = \"u\"; password_file = \"imap.pw\"; }",
+	     "mailboxes.[0].name"},
+	    {MAILBOX("a", "default_kind = \"problem\";"), "mailboxes.[0].default_kind"},
+	};
+	struct errbuf err = {{0}};
+	struct spoc_conf *c;
+	char *text, *path;
+
+	(void)state;
+	text = with_mailboxes(MAILBOX("incidencias", "") ", " MAILBOX(
+	    "solicitudes", "mailbox = \"Solicitudes\"; default_kind = \"request\"; idle = false; "
+			   "poll_interval = 30;"));
+	path = write_conf(text);
+	c = conf_load(path, &err);
+	if (c == NULL)
+		fail_msg("%s", err.msg);
+	assert_string_equal(c->mailboxes[0]->name, "incidencias");
+	assert_string_equal(c->mailboxes[0]->mailbox, "INBOX");
+	assert_int_equal(c->mailboxes[0]->default_kind, -1);
+	assert_true(c->mailboxes[0]->idle);
+	assert_string_equal(c->mailboxes[1]->name, "solicitudes");
+	assert_string_equal(c->mailboxes[1]->mailbox, "Solicitudes");
+	assert_int_equal(c->mailboxes[1]->default_kind, SPOC_KIND_REQUEST);
+	assert_false(c->mailboxes[1]->idle);
+	assert_int_equal(c->mailboxes[1]->poll_interval_s, 30);
+	assert_null(c->mailboxes[2]);
+	conf_free(&c);
+	g_free(path);
+	g_free(text);
+
+	/* the single imap group is named after its folder: what earlier versions recorded */
+	path = write_conf(base_conf);
+	c = conf_load(path, &err);
+	assert_non_null(c);
+	assert_string_equal(c->mailboxes[0]->name, "INBOX");
+	conf_free(&c);
+	g_free(path);
+
+	text = g_strconcat(base_conf, "mailboxes = ( ", MAILBOX("x", ""), " );\n", NULL);
+	path = write_conf(text);
+	assert_null(conf_load(path, &err));
+	assert_non_null(strstr(err.msg, "both an imap section and a mailboxes list"));
+	g_free(path);
+	g_free(text);
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		text = with_mailboxes(bad[i].entries);
+		path = write_conf(text);
+		assert_null(conf_load(path, &err));
+		if (strstr(err.msg, bad[i].error) == NULL)
+			fail_msg("%s: got %s", bad[i].error, err.msg);
+		g_free(path);
+		g_free(text);
+	}
+}
+
 static void test_wrong_type(void **state)
 {
 	(void)state;
@@ -267,6 +396,8 @@ int main(void)
 	    cmocka_unit_test(test_unknown_tls_value),
 	    cmocka_unit_test(test_missing_required),
 	    cmocka_unit_test(test_password_file_unreadable),
+	    cmocka_unit_test(test_credentials),
+	    cmocka_unit_test(test_mailboxes),
 	    cmocka_unit_test(test_wrong_type),
 	    cmocka_unit_test(test_bad_address),
 	    cmocka_unit_test(test_syntax_error_names_line),
