@@ -17,7 +17,7 @@
 
 /* ---- plumbing ---- */
 
-static int classify_error(struct store *st, PGresult *res)
+int store_error_class(struct store *st, const PGresult *res)
 {
 	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
@@ -36,7 +36,7 @@ static int fail_res(struct store *st, PGresult *res, const char *what, struct er
 {
 	const char *msg = res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(st->conn);
 	char *clean = g_strstrip(g_strdup(msg != NULL && msg[0] ? msg : PQerrorMessage(st->conn)));
-	int rc = classify_error(st, res);
+	int rc = store_error_class(st, res);
 
 	errbuf_set(err, rc, "database: %s: %s", what, clean);
 	g_free(clean);

@@ -17,6 +17,9 @@ struct store {
  * PQclear()s) or NULL with err set and *rc_r the class of failure (SPOC_ETEMP/SPOC_EPERM). */
 PGresult *store_sql_run(struct store *st, const char *what, const char *sql, int n,
 			const char *const *params, const int *lens, int *rc_r, struct errbuf *err);
+/* SPOC_ETEMP when the failure of res (may be NULL) is the connection's or passing (rollback,
+ * resources, shutdown, system), else SPOC_EPERM: what store_sql_run() reports. */
+int store_error_class(struct store *st, const PGresult *res);
 /* store_sql_run() for statements whose result is not needed. */
 int store_sql_exec(struct store *st, const char *what, const char *sql, int n,
 		   const char *const *params, struct errbuf *err);

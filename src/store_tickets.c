@@ -496,12 +496,7 @@ static PGresult *update_run(struct store *st, const char *sql, int n, const char
 		*refused_r = TRUE;
 		errbuf_set(err, SPOC_EPERM, "%s", msg);
 	} else {
-		/* as store.c classifies: connection, rollback, resources, operator, system */
-		gboolean temp = !connected || state == NULL || strncmp(state, "08", 2) == 0 ||
-				strncmp(state, "40", 2) == 0 || strncmp(state, "53", 2) == 0 ||
-				strncmp(state, "57", 2) == 0 || strncmp(state, "58", 2) == 0;
-
-		*rc_r = temp ? SPOC_ETEMP : SPOC_EPERM;
+		*rc_r = store_error_class(st, res);
 		errbuf_set(err, *rc_r, "database: ticket update: %s", msg);
 		g_strchomp(err->msg);
 	}
