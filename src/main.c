@@ -386,6 +386,7 @@ static void workers_new(struct daemon *d)
 /* "incidencias ok (IDLE), solicitudes failing: ...; 12 mails, 5 notifications since start" */
 static char *status_line(const struct daemon *d)
 {
+	unsigned mails = 0;
 	GString *s = g_string_new(NULL);
 
 	for (guint i = 0; i < d->workers->len; i++) {
@@ -403,13 +404,9 @@ static char *status_line(const struct daemon *d)
 	if (d->role != ROLE_INGEST)
 		g_string_append_printf(s, "%snotifier %s", s->len > 0 ? "; " : "",
 				       d->notify_ok ? "ok" : "waiting for the database or SMTP");
-	for (guint i = 0, n = 0; i <= d->workers->len; i++) {
-		if (i < d->workers->len) {
-			n += ((const struct worker *)g_ptr_array_index(d->workers, i))->mails;
-			continue;
-		}
-		g_string_append_printf(s, "; %u mails, %u notifications since start", n, d->sent);
-	}
+	for (guint i = 0; i < d->workers->len; i++)
+		mails += ((const struct worker *)g_ptr_array_index(d->workers, i))->mails;
+	g_string_append_printf(s, "; %u mails, %u notifications since start", mails, d->sent);
 	return g_string_free(s, FALSE);
 }
 
