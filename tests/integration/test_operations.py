@@ -289,8 +289,13 @@ def two_mailboxes_and_metrics(check, s):
         check.eq(d.p.poll(), None, "and the daemon keeps running")
         check.eq(s.sql_value("SELECT kind FROM tickets WHERE subject LIKE 'Sin correo%%'"), "incident",
                  "incidencias' ticket is an incident")
-        health = dict((r[0], r[1:]) for r in s.sql("SELECT mailbox, last_ok_at IS NOT NULL, last_error "
-                                                   "FROM mailbox_health"))
+        # each pass is recorded after it ends, a moment after its ticket is committed
+        def health_rows():
+            return dict((r[0], r[1:]) for r in s.sql("SELECT mailbox, last_ok_at IS NOT NULL, last_error "
+                                                     "FROM mailbox_health"))
+        wait_for(lambda: health_rows().get("incidencias", (False,))[0]
+                 and health_rows().get("solicitudes", (True, ""))[1] != "", 10)
+        health = health_rows()
         check.ok(health.get("incidencias", (False,))[0], "mailbox_health: incidencias read", health)
         check.ok(health.get("solicitudes", (True, ""))[1] != "", "mailbox_health: solicitudes' error kept", health)
 
