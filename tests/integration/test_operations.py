@@ -302,8 +302,11 @@ def two_mailboxes_and_metrics(check, s):
         check.ok(wait_for(lambda: s.sql_value("SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
                                               " WHERE t.subject LIKE 'Sin correo%%' AND o.state = 'sent'") == 1,
                           10), "its acknowledgement is sent")
-        time.sleep(0.3)  # the notifier's run ends with the snapshot of the outbox
-        body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+        def scrape():
+            return urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+        # the notifier's run ends with the snapshot of the outbox, a moment after the row is sent
+        wait_for(lambda: "spocd_outbox_pending " in scrape(), 10, step=0.1)
+        body = scrape()
         check.ok(re.search(r'^spocd_mailbox_last_success_timestamp_seconds\{mailbox="incidencias"\} \d', body, re.M),
                  "metrics: incidencias' last success", body[:2000])
         check.ok(re.search(r'^spocd_mailbox_failures_total\{mailbox="solicitudes"\} [1-9]', body, re.M),
