@@ -10,8 +10,8 @@
 /* Values longer than this, in bytes, are not parsed. */
 #define AUTHRES_MAX_VALUE 8192
 
-/* values: every Authentication-Results header value of the message, decoded, top first,
- * NULL-terminated (NULL is none). Returns TRUE when the one header that counts says
+/* values: every Authentication-Results header value of the message, raw (unfolded, never
+ * RFC 2047-decoded: mail_header_raw()), top first, NULL-terminated (NULL is none). Returns TRUE when the one header that counts says
  *   dkim=pass with header.d (or, without header.d, the domain of header.i) aligned with
  *   from_domain: equal, or from_domain a subdomain of it (relaxed alignment); a d without a dot
  *   never aligns; or
@@ -26,7 +26,8 @@
  * above ours), and every header with the trusted authserv-id below the topmost one is ignored
  * too: a forged one that the border MTA did not remove cannot add a pass. When the topmost
  * trusted one is over AUTHRES_MAX_VALUE, nothing is proven (the ones below it still do not
- * count). This relies on the border MTA doing what section 5 says.
+ * count). A trusted header that holds an encoded-word proves nothing: no producer writes one,
+ * so it came from the sender. This relies on the border MTA doing what section 5 says.
  *
  * *why_r (may be NULL) gets a one-line explanation ("dkim=pass header.d=example.org by mx.desk",
  * "no Authentication-Results from mx.desk", "dmarc=fail by mx.desk", ...). It points into a

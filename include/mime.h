@@ -17,9 +17,15 @@ struct mail_addr {
 	char *addr; /* addr-spec as written (local@domain), may be NULL for a group or garbage */
 };
 
+/* Both forms of every top-level header. Structured fields (Authentication-Results,
+ * Received-SPF, Message-ID, In-Reply-To, References, Return-Path, List-*, Auto-Submitted,
+ * Precedence, the DSN and Exchange fields) are read from raw only: RFC 2047 applies to
+ * unstructured text and phrases, and an encoded-word that a relay copied verbatim into a
+ * structured field must never turn into syntax once decoded. */
 struct mail_header {
 	char *name;  /* as written */
-	char *value; /* unfolded, decoded to UTF-8 */
+	char *value; /* unfolded, RFC 2047-decoded to UTF-8: for text people read (Subject...) */
+	char *raw;   /* unfolded, never decoded; 8-bit bytes made valid UTF-8, controls as spaces */
 };
 
 /* One part of a message that is not its body: a file, an inline image, a forwarded message (kept
@@ -96,8 +102,12 @@ char *mime_safe_filename(const char *name, const char *content_type, const char 
 void mail_free(struct mail **mail);
 
 /* Value of the first top-level header with that name (case-insensitive), decoded; NULL if absent.
- * Owned by the mail. */
+ * Owned by the mail. Only for unstructured text: a structured field goes through
+ * mail_header_raw(). */
 const char *mail_header(const struct mail *mail, const char *name);
+/* The same header's raw value: unfolded, never RFC 2047-decoded; NULL if absent. Owned by the
+ * mail. */
+const char *mail_header_raw(const struct mail *mail, const char *name);
 
 /* Sets up GMime once per process; idempotent. */
 void mime_init(void);

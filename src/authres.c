@@ -252,6 +252,24 @@ out:
 	g_string_free(key, TRUE);
 }
 
+/* TRUE when v holds something shaped like an RFC 2047 encoded-word ("=?cs?X?text?="). No
+ * producer writes one into Authentication-Results of its own; one there was copied from the
+ * sender (an envelope address, a HELO name), and a reader that decoded it could be fooled, so
+ * such a header proves nothing whoever reads it. */
+static gboolean has_encoded_word(const char *v)
+{
+	const char *p = v;
+
+	while ((p = strstr(p, "=?")) != NULL) {
+		const char *q1 = strchr(p + 2, '?');
+
+		if (q1 != NULL && q1[1] != '\0' && q1[2] == '?' && strstr(q1 + 3, "?=") != NULL)
+			return TRUE;
+		p += 2;
+	}
+	return FALSE;
+}
+
 /* The authserv-id of a tokenized value (lower case, caller frees), or NULL when it has none. */
 static char *authserv_id(GArray *toks)
 {
@@ -298,6 +316,11 @@ gboolean authres_from_proven(const char *const *values, const char *trusted_auth
 				g_snprintf(authres_why, sizeof(authres_why),
 					   "Authentication-Results from %s over %d bytes: ignored",
 					   shown(id, a, sizeof(a)), AUTHRES_MAX_VALUE);
+			} else if (has_encoded_word(head)) {
+				g_snprintf(authres_why, sizeof(authres_why),
+					   "Authentication-Results from %s holds an RFC 2047 "
+					   "encoded-word: not trusted",
+					   shown(id, a, sizeof(a)));
 			} else {
 				struct authres_verdict v = {0};
 				guint start = 0;

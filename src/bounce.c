@@ -819,7 +819,7 @@ static char *text_message_id(const char *text, const char *own_id)
 
 static gboolean null_return_path(const struct mail *mail)
 {
-	const char *v = mail_header(mail, "Return-Path");
+	const char *v = mail_header_raw(mail, "Return-Path");
 
 	if (v == NULL)
 		return FALSE;
@@ -960,8 +960,8 @@ static char *verp_find(const struct mail *mail, const char *verp_local)
 	for (guint i = 0; token == NULL && mail->headers != NULL && i < mail->headers->len; i++) {
 		const struct mail_header *h = g_ptr_array_index(mail->headers, i);
 
-		if (h->name != NULL && h->value != NULL && is_envelope_header(h->name))
-			token = verp_scan(h->value, verp_local);
+		if (h->name != NULL && h->raw != NULL && is_envelope_header(h->name))
+			token = verp_scan(h->raw, verp_local);
 	}
 	for (guint i = 0; token == NULL && mail->to != NULL && i < mail->to->len; i++) {
 		const struct mail_addr *a = g_ptr_array_index(mail->to, i);
@@ -1072,7 +1072,7 @@ static gboolean is_bounce(const struct mail *mail, GPtrArray *texts, gboolean ve
 {
 	enum sender sender = sender_of(mail);
 	gboolean dsn = FALSE, returned = FALSE, subject, phrase = FALSE;
-	const char *auto_sub = mail_header(mail, "Auto-Submitted");
+	const char *auto_sub = mail_header_raw(mail, "Auto-Submitted");
 
 	for (guint i = 0; mail->attachments != NULL && i < mail->attachments->len; i++) {
 		const struct mail_attachment *a = g_ptr_array_index(mail->attachments, i);
@@ -1080,7 +1080,7 @@ static gboolean is_bounce(const struct mail *mail, GPtrArray *texts, gboolean ve
 		dsn |= type_is(a, dsn_types);
 		returned |= type_is(a, copy_types);
 	}
-	if (dsn || mail_header(mail, "X-Failed-Recipients") != NULL || sender == SENDER_DAEMON)
+	if (dsn || mail_header_raw(mail, "X-Failed-Recipients") != NULL || sender == SENDER_DAEMON)
 		return TRUE;
 	if (sender == SENDER_PERSON)
 		return FALSE;
@@ -1183,7 +1183,7 @@ gboolean bounce_parse(const struct mail *mail, const char *verp_local, struct bo
 		if (type_is(a, dsn_types))
 			dsn_read(a, r, &st);
 	}
-	xfr = mail_header(mail, "X-Failed-Recipients");
+	xfr = mail_header_raw(mail, "X-Failed-Recipients");
 	if (xfr != NULL && r->recipients->len == 0)
 		each_address(xfr, MIN(strlen(xfr), (size_t)BOUNCE_SCAN_MAX), text_recipient_fn,
 			     &ts);

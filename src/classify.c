@@ -80,9 +80,9 @@ const char *classify_language(const struct mail *mail, const char *dflt)
 	if (en >= 3 && en > es)
 		return "en";
 	/* too little text to tell: the language the writer's mail client declares */
-	lang = mail_header(mail, "Content-Language");
+	lang = mail_header_raw(mail, "Content-Language");
 	if (lang == NULL)
-		lang = mail_header(mail, "Accept-Language");
+		lang = mail_header_raw(mail, "Accept-Language");
 	while (lang != NULL && g_ascii_isspace(*lang))
 		lang++;
 	if (lang != NULL && g_ascii_strncasecmp(lang, "es", 2) == 0 && !g_ascii_isalpha(lang[2]))
@@ -123,7 +123,7 @@ const char *classify_language(const struct mail *mail, const char *dflt)
  * lower-cased; caller frees. NULL when the header is absent. */
 static char *header_token(const struct mail *mail, const char *name)
 {
-	const char *v = mail_header(mail, name);
+	const char *v = mail_header_raw(mail, name);
 	char *t;
 
 	if (v == NULL)
@@ -248,7 +248,7 @@ static char *report_type(const struct mail *mail)
 	char *rt = NULL;
 
 	if (type != NULL && strcmp(type, "multipart/report") == 0) {
-		rt = header_param(mail_header(mail, "Content-Type"), "report-type");
+		rt = header_param(mail_header_raw(mail, "Content-Type"), "report-type");
 		if (rt == NULL)
 			rt = g_strdup("");
 	}
@@ -298,7 +298,7 @@ static enum classify_auto_kind bounce_rules(const struct mail *mail, const char 
 	 * failure words, the returned message (Japanese carriers, Verizon, OpenSMTPD...) */
 	if (why == NULL &&
 	    (null_return_path(mail) || mail->from.addr == NULL || noreply_sender(mail) ||
-	     mail_header(mail, "X-Failed-Recipients") != NULL)) {
+	     mail_header_raw(mail, "X-Failed-Recipients") != NULL)) {
 		struct bounce_report r;
 
 		if (bounce_parse(mail, NULL, &r)) {
@@ -321,7 +321,7 @@ static enum classify_auto_kind ours_rules(const struct mail *mail,
 	const char *const *desk = ctx != NULL ? ctx->desk_addresses : NULL;
 	const char *dom = ctx != NULL ? ctx->message_id_domain : NULL;
 
-	if (mail_header(mail, SPOC_LOOP_HEADER) != NULL) {
+	if (mail_header_raw(mail, SPOC_LOOP_HEADER) != NULL) {
 		*why_r = SPOC_LOOP_HEADER " present: mail sent by spocd";
 		return CLASSIFY_OURS;
 	}
@@ -518,11 +518,11 @@ static const char *ooo_text_why(const struct mail *mail)
  * generates; see the note on X-Auto-Response-Suppress above. */
 static const char *exchange_rule_why(const struct mail *mail, gboolean *reply_r)
 {
-	const char *src = mail_header(mail, "X-MS-Exchange-Generated-Message-Source");
+	const char *src = mail_header_raw(mail, "X-MS-Exchange-Generated-Message-Source");
 	char *s;
 	gboolean fwd;
 
-	if (mail_header(mail, "X-Auto-Response-Suppress") == NULL)
+	if (mail_header_raw(mail, "X-Auto-Response-Suppress") == NULL)
 		return NULL;
 	s = text_nfc_prefix(mail->subject != NULL ? mail->subject : "", OOO_WINDOW);
 	fwd = re_match(forward, s);
@@ -530,7 +530,7 @@ static const char *exchange_rule_why(const struct mail *mail, gboolean *reply_r)
 	if (fwd)
 		return NULL;
 	*reply_r = TRUE;
-	if (mail_header(mail, "X-MS-Exchange-Inbox-Rules-Loop") != NULL)
+	if (mail_header_raw(mail, "X-MS-Exchange-Inbox-Rules-Loop") != NULL)
 		return "X-Auto-Response-Suppress with X-MS-Exchange-Inbox-Rules-Loop";
 	if (src != NULL && g_ascii_strncasecmp(src, "Mailbox Rules", 13) == 0)
 		return "X-Auto-Response-Suppress with X-MS-Exchange-Generated-Message-Source: "
@@ -557,7 +557,7 @@ static enum classify_auto_kind reply_rules(const struct mail *mail, const char *
 			why = "Precedence: auto_reply";
 		g_free(v);
 	}
-	if (why == NULL && mail_header(mail, "X-Autoreply") != NULL)
+	if (why == NULL && mail_header_raw(mail, "X-Autoreply") != NULL)
 		why = "X-Autoreply present";
 	if (why == NULL)
 		why = ooo_subject_why(mail);
@@ -602,7 +602,7 @@ static enum classify_auto_kind bulk_rules(const struct mail *mail,
 		g_free(v);
 	}
 	for (size_t i = 0; why == NULL && lists && i < G_N_ELEMENTS(list_headers); i++)
-		if (mail_header(mail, list_headers[i].header) != NULL)
+		if (mail_header_raw(mail, list_headers[i].header) != NULL)
 			why = list_headers[i].why;
 	if (why == NULL)
 		return CLASSIFY_PERSON;
@@ -622,7 +622,7 @@ static enum classify_auto_kind other_rules(const struct mail *mail, const char *
 			why = auto_submitted_why(v);
 		g_free(v);
 	}
-	if (why == NULL && mail_header(mail, "X-Autorespond") != NULL)
+	if (why == NULL && mail_header_raw(mail, "X-Autorespond") != NULL)
 		why = "X-Autorespond present";
 	if (why == NULL)
 		why = exchange_rule_why(mail, &reply);

@@ -206,8 +206,9 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 		for (guint i = 0; i < mail->headers->len; i++) {
 			const struct mail_header *h = g_ptr_array_index(mail->headers, i);
 
+			/* raw: an encoded-word must never become syntax (authres.h) */
 			if (g_ascii_strcasecmp(h->name, "Authentication-Results") == 0)
-				g_ptr_array_add(values, h->value);
+				g_ptr_array_add(values, h->raw);
 		}
 		g_ptr_array_add(values, NULL);
 		d->from_proven =

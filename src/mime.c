@@ -1203,6 +1203,7 @@ static void mail_header_free(gpointer p)
 
 	g_free(h->name);
 	g_free(h->value);
+	g_free(h->raw);
 	g_free(h);
 }
 
@@ -1237,15 +1238,29 @@ void mail_free(struct mail **mailp)
 	*mailp = NULL;
 }
 
-const char *mail_header(const struct mail *mail, const char *name)
+static const struct mail_header *header_find(const struct mail *mail, const char *name)
 {
 	for (guint i = 0; mail->headers != NULL && i < mail->headers->len; i++) {
 		const struct mail_header *h = g_ptr_array_index(mail->headers, i);
 
 		if (g_ascii_strcasecmp(h->name, name) == 0)
-			return h->value;
+			return h;
 	}
 	return NULL;
+}
+
+const char *mail_header(const struct mail *mail, const char *name)
+{
+	const struct mail_header *h = header_find(mail, name);
+
+	return h != NULL ? h->value : NULL;
+}
+
+const char *mail_header_raw(const struct mail *mail, const char *name)
+{
+	const struct mail_header *h = header_find(mail, name);
+
+	return h != NULL ? h->raw : NULL;
 }
 
 /* Message-ids of the first header called name, oldest first, without brackets: a new array of
@@ -1355,9 +1370,12 @@ static void mail_fill(struct parse *ps, GMimeMessage *msg, GPtrArray *top)
 	for (guint i = 0; i < top->len; i++) {
 		GMimeHeader *h = g_ptr_array_index(top, i);
 		struct mail_header *mh = g_new0(struct mail_header, 1);
+		const char *raw = g_mime_header_get_raw_value(h);
 
 		mh->name = utf8_line(g_strdup(g_mime_header_get_name(h)), TRUE);
-		mh->value = header_decode(opts, g_mime_header_get_raw_value(h));
+
+		mh->value = header_decode(opts, raw);
+		mh->raw = utf8_line(g_mime_utils_header_unfold(raw != NULL ? raw : ""), TRUE);
 		g_ptr_array_add(m->headers, mh);
 	}
 	subject = mail_header(m, "Subject");

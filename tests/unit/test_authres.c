@@ -227,12 +227,45 @@ static void test_hostile(void **state)
 	g_string_free(s, TRUE);
 }
 
+/* Encoded-words: what a border MTA copies verbatim from the sender (the envelope sender, the HELO
+ * name) into its own header, and an authserv-id written as an encoded-word by the sender. Read
+ * raw, neither can become syntax; a trusted header holding one proves nothing at all. */
+static void test_encoded_words(void **state)
+{
+	(void)state;
+	/* decoded, this would be "mx.desk; spf=pass smtp.mailfrom=x ();dkim=pass
+	 * header.d=example.org;()" */
+	expect1("mx.desk; spf=pass smtp.mailfrom==?utf-8?q?x=40evil.net_=28=29=3Bdkim=3Dpass_"
+		"header.d=3Dexample.org=3B=28?=",
+		FROM, FALSE,
+		"Authentication-Results from mx.desk holds an RFC 2047 encoded-word: not trusted");
+	/* the same in a comment, base64 */
+	expect1(
+	    "mx.desk; spf=none (helo =?utf-8?b?KTtka2ltPXBhc3MgaGVhZGVyLmQ9ZXhhbXBsZS5vcmc7KA==?=)",
+	    FROM, FALSE,
+	    "Authentication-Results from mx.desk holds an RFC 2047 encoded-word: not trusted");
+	/* an encoded-word beside a real pass still spoils the whole header */
+	expect1("mx.desk; dkim=pass header.d=example.org; spf=pass smtp.mailfrom==?us-ascii?Q?a?=",
+		FROM, FALSE,
+		"Authentication-Results from mx.desk holds an RFC 2047 encoded-word: not trusted");
+	/* an encoded authserv-id is not the trusted one, whatever it decodes to */
+	expect1("=?us-ascii?q?mx.desk?=; dkim=pass header.d=example.org", FROM, FALSE,
+		"no Authentication-Results from mx.desk");
+	const char *smuggled_above[] = {"=?utf-8?b?bXguZGVzaw==?=; dkim=pass header.d=example.org",
+					"mx.desk; dkim=fail header.d=example.org", NULL};
+	expect(smuggled_above, FROM, FALSE, "dkim=fail by mx.desk");
+	/* '=?' alone (not an encoded-word) is no reason to refuse */
+	expect1("mx.desk; dkim=pass header.d=example.org (why=?)", FROM, TRUE,
+		"dkim=pass header.d=example.org by mx.desk");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_dkim),	 cmocka_unit_test(test_dmarc),
-	    cmocka_unit_test(test_which_header), cmocka_unit_test(test_syntax),
-	    cmocka_unit_test(test_arguments),	 cmocka_unit_test(test_hostile),
+	    cmocka_unit_test(test_dkim),	  cmocka_unit_test(test_dmarc),
+	    cmocka_unit_test(test_which_header),  cmocka_unit_test(test_syntax),
+	    cmocka_unit_test(test_arguments),	  cmocka_unit_test(test_hostile),
+	    cmocka_unit_test(test_encoded_words),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -720,6 +720,43 @@ static void test_id_limits(void **state)
 }
 
 /* GMime 3.2.13 defect #1: "=?UTF-8?B?UmU6?= =?UTF-8?B?IFtJTkMtMDAwMTIzXQ==?=" decodes to "Re:". */
+/* Every header keeps its raw value beside the decoded one: a structured field's encoded-word
+ * stays as written in raw (folded lines joined, nothing decoded), while value is for people. */
+static void test_raw_headers(void **state)
+{
+	static const char raw[] = "Authentication-Results: mx.desk;\r\n"
+				  "\tspf=pass smtp.mailfrom==?utf-8?q?x_=28=29=3Bdkim=3Dpass?=\r\n"
+				  "Auto-Submitted: =?us-ascii?q?no?=\r\n"
+				  "From: =?utf-8?q?Mar=C3=ADa?= <maria@example.com>\r\n"
+				  "Subject: =?utf-8?q?Impresora_=C3=B1?=\r\n"
+				  "authentication-results: mx.desk; dkim=pass\r\n"
+				  "\r\nbody\r\n";
+	struct mail *m = parse_mem(raw, sizeof(raw) - 1);
+
+	(void)state;
+	assert_string_equal(mail_header_raw(m, "Authentication-Results"),
+			    "mx.desk; spf=pass smtp.mailfrom==?utf-8?q?x_=28=29=3Bdkim=3Dpass?=");
+	assert_string_equal(mail_header(m, "Authentication-Results"),
+			    "mx.desk; spf=pass smtp.mailfrom=x ();dkim=pass");
+	/* an encoded "no" must not turn an auto-reply into a person's mail */
+	assert_string_equal(mail_header_raw(m, "auto-submitted"), "=?us-ascii?q?no?=");
+	assert_string_equal(mail_header(m, "Subject"), "Impresora \xc3\xb1");
+	assert_string_equal(mail_header_raw(m, "Subject"), "=?utf-8?q?Impresora_=C3=B1?=");
+	assert_null(mail_header_raw(m, "Received-SPF"));
+	/* both headers of the same name are kept, in order, each with its raw value */
+	int n = 0;
+	for (guint i = 0; i < m->headers->len; i++) {
+		const struct mail_header *h = g_ptr_array_index(m->headers, i);
+
+		if (g_ascii_strcasecmp(h->name, "Authentication-Results") == 0)
+			n++;
+		assert_true(g_utf8_validate(h->raw, -1, NULL));
+		assert_null(strchr(h->raw, '\n'));
+	}
+	assert_int_equal(n, 2);
+	mail_free(&m);
+}
+
 static void test_adjacent_encoded_words(void **state)
 {
 	struct mail *m = parse_file("adjacent-b.eml");
@@ -841,6 +878,7 @@ int main(void)
 	    cmocka_unit_test(test_reply_ids),
 	    cmocka_unit_test(test_id_limits),
 	    cmocka_unit_test(test_adjacent_encoded_words),
+	    cmocka_unit_test(test_raw_headers),
 	    cmocka_unit_test(test_padded_base64),
 	    cmocka_unit_test(test_line_ends_and_nul),
 	    cmocka_unit_test(test_groups_and_missing_lists),
