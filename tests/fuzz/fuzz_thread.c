@@ -38,7 +38,7 @@ static void decide(const uint8_t *data, size_t size)
 		uint8_t a = data[1 + 2 * i], b = data[2 + 2 * i];
 
 		all[i]->ticket_id = a % 4;
-		all[i]->status = (enum thread_status)(b % 6);
+		all[i]->status = (enum ticket_status)(b % 6);
 		all[i]->sender_is_participant = (b >> 3) & 1;
 		all[i]->sender_is_agent = (b >> 4) & 1;
 		if ((b >> 5) & 1)

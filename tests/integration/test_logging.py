@@ -37,8 +37,8 @@ BODY_CANARY_2 = "BODYCANARY-axolotl-9182 my VPN token shows 000000 since Monday"
 
 
 def event_ids():
-    """LOG_EV_* name -> id, read from include/log.h so the test follows the documented ids."""
-    with open(os.path.join(st.SOURCE_DIR, "include", "log.h"), encoding="utf-8") as f:
+    """LOG_EV_* name -> id, read from include/base/log.h so the test follows the documented ids."""
+    with open(os.path.join(st.SOURCE_DIR, "include", "base", "log.h"), encoding="utf-8") as f:
         return dict(re.findall(r'#define\s+(LOG_EV_[A-Z_]+)\s+"([0-9a-f]{32})"', f.read()))
 
 
@@ -290,7 +290,7 @@ def journal_run(check, s, journal, ids):
     known = set(ids.values())
     unknown = {d.get("MESSAGE_ID") for f, _, _ in records for d in [dict(f)] if d.get("MESSAGE_ID")} - \
         {v.encode() for v in known}
-    check.eq(unknown, set(), "every MESSAGE_ID sent is one of include/log.h's LOG_EV_* ids")
+    check.eq(unknown, set(), "every MESSAGE_ID sent is one of include/base/log.h's LOG_EV_* ids")
 
     log_lines = [ln for ln in stderr.splitlines() if re.match(r"<[0-7]>", ln)]
     check.eq(log_lines, [], "in journal mode no log line went to stderr as \"<N>text\"")
@@ -320,7 +320,7 @@ def stderr_run(check, s, journal):
 
 def test(check):
     ids = event_ids()
-    check.ok({"LOG_EV_MAIL_TAKEN", "LOG_EV_OUTBOX_SENT"} <= set(ids), "include/log.h defines the event ids",
+    check.ok({"LOG_EV_MAIL_TAKEN", "LOG_EV_OUTBOX_SENT"} <= set(ids), "include/base/log.h defines the event ids",
              sorted(ids))
     with FakeJournal() as journal:
         if journal.skip_reason:

@@ -7,7 +7,7 @@
 #include "conf_rules.h"
 #include "sla.h"
 
-#include "../../src/conf_priv.h"
+#include "../../src/conf/conf_priv.h"
 
 #include <string.h>
 

@@ -2,7 +2,7 @@
  * bounded line (control characters, invalid UTF-8, over-long values), the JOURNAL_STREAM check
  * against a real descriptor, and what stderr receives: exactly "<N>text\n", nothing below the
  * configured level, never more than LOG_LINE_MAX bytes. */
-#include "../../src/log_priv.h"
+#include "../../src/base/log_priv.h"
 
 #include <fcntl.h>
 #include <glib/gstdio.h>

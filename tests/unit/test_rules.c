@@ -5,7 +5,7 @@
  * here from configuration text, so every error's file, line and setting path is checked. */
 #include "conf_rules.h"
 
-#include "../../src/conf_priv.h"
+#include "../../src/conf/conf_priv.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -63,8 +63,8 @@ static void check_cases(const struct kind_case *cases, size_t n)
 		rules_decide(rules, m, NULL, &v);
 		if (v.kind != cases[i].kind || strcmp(v.kind_rule, cases[i].rule) != 0)
 			fail_msg("case %zu \"%s\": got %s by [%s], expected %s by [%s]", i + 1,
-				 cases[i].subject, conf_kind_name(v.kind), v.kind_rule,
-				 conf_kind_name(cases[i].kind), cases[i].rule);
+				 cases[i].subject, ticket_kind_name(v.kind), v.kind_rule,
+				 ticket_kind_name(cases[i].kind), cases[i].rule);
 		assert_int_equal(v.triage, strcmp(cases[i].rule, "default") == 0);
 		mail_free(&m);
 	}
@@ -219,7 +219,7 @@ static void check_to(const struct rules *rules, const char *to, const char *cc,
 	rules_decide(rules, m, recipient, &v);
 	if (v.kind != kind || strcmp(v.kind_rule, rule) != 0)
 		fail_msg("to %s cc %s rcpt %s: got %s by [%s], expected %s by [%s]", to, cc,
-			 recipient, conf_kind_name(v.kind), v.kind_rule, conf_kind_name(kind),
+			 recipient, ticket_kind_name(v.kind), v.kind_rule, ticket_kind_name(kind),
 			 rule);
 	mail_free(&m);
 }
@@ -325,8 +325,8 @@ static void check_conf_kind(const char *conf, const char *from, const char *to, 
 	decide_with(conf, m, NULL, &v, &k, &i, &u);
 	if (v.kind != kind || strcmp(k, rule) != 0 || v.triage != triage)
 		fail_msg("\"%s\" from %s to %s: got %s by [%s] triage %d, expected %s by [%s]",
-			 subject, from, to, conf_kind_name(v.kind), k, v.triage,
-			 conf_kind_name(kind), rule);
+			 subject, from, to, ticket_kind_name(v.kind), k, v.triage,
+			 ticket_kind_name(kind), rule);
 	mail_free(&m);
 	g_free(k);
 	g_free(i);

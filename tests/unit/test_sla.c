@@ -5,7 +5,7 @@
  * and compared as Madrid wall-clock text with the offset, which is how a person checks them. */
 #include "conf_rules.h"
 
-#include "../../src/conf_priv.h"
+#include "../../src/conf/conf_priv.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

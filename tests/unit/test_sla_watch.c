@@ -8,7 +8,7 @@
 #include "sla_watch.h"
 #include "template.h"
 
-#include "../../src/conf_priv.h"
+#include "../../src/conf/conf_priv.h"
 
 #include <setjmp.h>
 #include <stdarg.h>

@@ -569,7 +569,7 @@ static void facts_clear(struct thread_facts *f)
 	g_clear_pointer(&f->now, g_date_time_unref);
 }
 
-static struct thread_candidate candidate(int64_t ticket, enum thread_status status,
+static struct thread_candidate candidate(int64_t ticket, enum ticket_status status,
 					 gboolean participant, gboolean agent)
 {
 	struct thread_candidate c = {.ticket_id = ticket,
@@ -584,7 +584,7 @@ static struct thread_candidate candidate(int64_t ticket, enum thread_status stat
 static struct thread_candidate resolved(int64_t ticket, int seconds_ago, gboolean participant,
 					gboolean agent)
 {
-	struct thread_candidate c = candidate(ticket, THREAD_RESOLVED, participant, agent);
+	struct thread_candidate c = candidate(ticket, TICKET_RESOLVED, participant, agent);
 	GDateTime *now = now_at();
 
 	c.resolved_at = g_date_time_add_seconds(now, -seconds_ago);
@@ -625,7 +625,7 @@ static void test_decide_guessed_subject(void **state)
 	struct thread_facts f;
 
 	(void)state;
-	for (int s = THREAD_NEW; s <= THREAD_CLOSED; s++) {
+	for (int s = TICKET_NEW; s <= TICKET_CLOSED; s++) {
 		facts_init(&f);
 		f.by_subject_tag = candidate(123, s, FALSE, FALSE);
 		expect_verdict(&f, THREAD_NEW_LINKED, 0, 123, THREAD_LINK_POSSIBLY_RELATED);
@@ -645,24 +645,24 @@ static void test_decide_harvested_msgid(void **state)
 
 	(void)state;
 	facts_init(&f);
-	f.by_stored_id = candidate(55, THREAD_IN_PROGRESS, FALSE, FALSE);
+	f.by_stored_id = candidate(55, TICKET_IN_PROGRESS, FALSE, FALSE);
 	expect_verdict(&f, THREAD_NEW_LINKED, 0, 55, THREAD_LINK_POSSIBLY_RELATED);
 	facts_clear(&f);
 
 	/* an attacker's own ticket's minted id, answered by a third party */
 	facts_init(&f);
-	f.by_minted_id = candidate(56, THREAD_IN_PROGRESS, FALSE, FALSE);
-	f.by_stored_id = candidate(56, THREAD_IN_PROGRESS, FALSE, FALSE);
+	f.by_minted_id = candidate(56, TICKET_IN_PROGRESS, FALSE, FALSE);
+	f.by_stored_id = candidate(56, TICKET_IN_PROGRESS, FALSE, FALSE);
 	expect_verdict(&f, THREAD_NEW_LINKED, 0, 56, THREAD_LINK_POSSIBLY_RELATED);
 	facts_clear(&f);
 
 	/* the same ids from a participant or an agent */
 	facts_init(&f);
-	f.by_stored_id = candidate(55, THREAD_IN_PROGRESS, TRUE, FALSE);
+	f.by_stored_id = candidate(55, TICKET_IN_PROGRESS, TRUE, FALSE);
 	expect_verdict(&f, THREAD_ATTACH, 55, 0, NULL);
-	f.by_stored_id = candidate(55, THREAD_PENDING, FALSE, TRUE);
+	f.by_stored_id = candidate(55, TICKET_PENDING, FALSE, TRUE);
 	expect_verdict(&f, THREAD_ATTACH, 55, 0, NULL);
-	f.by_minted_id = candidate(56, THREAD_NEW, TRUE, FALSE);
+	f.by_minted_id = candidate(56, TICKET_NEW, TRUE, FALSE);
 	expect_verdict(&f, THREAD_ATTACH, 56, 0, NULL);
 	facts_clear(&f);
 }
@@ -675,15 +675,15 @@ static void test_decide_token(void **state)
 
 	(void)state;
 	facts_init(&f);
-	f.by_token = candidate(77, THREAD_IN_PROGRESS, TRUE, FALSE);
+	f.by_token = candidate(77, TICKET_IN_PROGRESS, TRUE, FALSE);
 	expect_verdict(&f, THREAD_ATTACH, 77, 0, NULL);
-	f.by_token = candidate(77, THREAD_IN_PROGRESS, FALSE, TRUE);
+	f.by_token = candidate(77, TICKET_IN_PROGRESS, FALSE, TRUE);
 	expect_verdict(&f, THREAD_ATTACH, 77, 0, NULL);
-	f.by_token = candidate(77, THREAD_IN_PROGRESS, FALSE, FALSE);
+	f.by_token = candidate(77, TICKET_IN_PROGRESS, FALSE, FALSE);
 	expect_verdict(&f, THREAD_NEW_LINKED, 0, 77, THREAD_LINK_POSSIBLY_RELATED);
 	/* a token beats the subject: the sender edited the subject of another ticket's mail */
-	f.by_token = candidate(77, THREAD_PENDING, TRUE, FALSE);
-	f.by_subject_tag = candidate(78, THREAD_IN_PROGRESS, TRUE, FALSE);
+	f.by_token = candidate(77, TICKET_PENDING, TRUE, FALSE);
+	f.by_subject_tag = candidate(78, TICKET_IN_PROGRESS, TRUE, FALSE);
 	expect_verdict(&f, THREAD_ATTACH, 77, 0, NULL);
 	facts_clear(&f);
 }
@@ -695,10 +695,10 @@ static void test_decide_forged_agent(void **state)
 
 	(void)state;
 	facts_init(&f);
-	f.by_subject_tag = candidate(90, THREAD_IN_PROGRESS, FALSE, FALSE);
+	f.by_subject_tag = candidate(90, TICKET_IN_PROGRESS, FALSE, FALSE);
 	expect_verdict(&f, THREAD_NEW_LINKED, 0, 90, THREAD_LINK_POSSIBLY_RELATED);
 	/* an authenticated agent may write to any ticket by its tag */
-	f.by_subject_tag = candidate(90, THREAD_IN_PROGRESS, FALSE, TRUE);
+	f.by_subject_tag = candidate(90, TICKET_IN_PROGRESS, FALSE, TRUE);
 	expect_verdict(&f, THREAD_ATTACH, 90, 0, NULL);
 	facts_clear(&f);
 }
@@ -708,7 +708,7 @@ static void test_decide_participant_subject(void **state)
 	struct thread_facts f;
 
 	(void)state;
-	for (int s = THREAD_NEW; s <= THREAD_PENDING; s++) {
+	for (int s = TICKET_NEW; s <= TICKET_PENDING; s++) {
 		facts_init(&f);
 		f.by_subject_tag = candidate(123, s, TRUE, FALSE);
 		expect_verdict(&f, THREAD_ATTACH, 123, 0, NULL);
@@ -724,10 +724,10 @@ static void test_decide_order(void **state)
 
 	(void)state;
 	facts_init(&f);
-	f.by_minted_id = candidate(1, THREAD_IN_PROGRESS, TRUE, FALSE);
-	f.by_stored_id = candidate(2, THREAD_IN_PROGRESS, TRUE, FALSE);
-	f.by_token = candidate(3, THREAD_IN_PROGRESS, TRUE, FALSE);
-	f.by_subject_tag = candidate(4, THREAD_IN_PROGRESS, TRUE, FALSE);
+	f.by_minted_id = candidate(1, TICKET_IN_PROGRESS, TRUE, FALSE);
+	f.by_stored_id = candidate(2, TICKET_IN_PROGRESS, TRUE, FALSE);
+	f.by_token = candidate(3, TICKET_IN_PROGRESS, TRUE, FALSE);
+	f.by_subject_tag = candidate(4, TICKET_IN_PROGRESS, TRUE, FALSE);
 	expect_verdict(&f, THREAD_ATTACH, 1, 0, NULL);
 	f.by_minted_id.sender_is_participant = FALSE;
 	expect_verdict(&f, THREAD_ATTACH, 2, 0, NULL);
@@ -772,17 +772,17 @@ static void test_decide_status(void **state)
 	facts_clear(&f);
 	/* closed: follow-up, for participants and agents alike */
 	facts_init(&f);
-	f.by_token = candidate(12, THREAD_CLOSED, TRUE, FALSE);
+	f.by_token = candidate(12, TICKET_CLOSED, TRUE, FALSE);
 	expect_verdict(&f, THREAD_NEW_LINKED, 0, 12, THREAD_LINK_FOLLOW_UP);
-	f.by_token = candidate(12, THREAD_CLOSED, FALSE, TRUE);
+	f.by_token = candidate(12, TICKET_CLOSED, FALSE, TRUE);
 	expect_verdict(&f, THREAD_NEW_LINKED, 0, 12, THREAD_LINK_FOLLOW_UP);
 	/* a status we do not know is treated as closed */
-	f.by_token = candidate(12, (enum thread_status)42, TRUE, FALSE);
+	f.by_token = candidate(12, (enum ticket_status)42, TRUE, FALSE);
 	expect_verdict(&f, THREAD_NEW_LINKED, 0, 12, THREAD_LINK_FOLLOW_UP);
 	facts_clear(&f);
 	/* resolved but when unknown, or no window: cannot prove it is within: follow-up */
 	facts_init(&f);
-	f.by_subject_tag = candidate(13, THREAD_RESOLVED, TRUE, FALSE);
+	f.by_subject_tag = candidate(13, TICKET_RESOLVED, TRUE, FALSE);
 	expect_verdict(&f, THREAD_NEW_LINKED, 0, 13, THREAD_LINK_FOLLOW_UP);
 	facts_clear(&f);
 	facts_init(&f);
@@ -815,7 +815,7 @@ static void test_decide_why(void **state)
 
 	(void)state;
 	facts_init(&f);
-	f.by_subject_tag = candidate(5, THREAD_IN_PROGRESS, FALSE, FALSE);
+	f.by_subject_tag = candidate(5, TICKET_IN_PROGRESS, FALSE, FALSE);
 	thread_decide(&f, &v);
 	assert_non_null(strstr(v.why, "subject tag"));
 	assert_non_null(strstr(v.why, "neither a participant nor an agent"));

@@ -1,0 +1,130 @@
+/* The configuration: libconfig file -> one immutable struct spoc_conf. Paths inside the file are
+ * relative to the file's own directory; passwords are read from their own files, never from it. */
+#ifndef SPOC_CONF_H
+#define SPOC_CONF_H
+
+#include "spoc.h"
+#include "ticket.h"
+
+#include <stdint.h>
+
+enum spoc_tls {
+	SPOC_TLS_IMPLICIT,
+	SPOC_TLS_STARTTLS,
+	SPOC_TLS_NONE, /* allowed only towards a loopback address */
+};
+
+/* What a TLS client needs to reach and verify one server (IMAP and SMTP share it). */
+struct spoc_endpoint {
+	char *host;
+	uint16_t port;
+	enum spoc_tls tls;
+	char *ca_file;	/* NULL: the system trust store */
+	char *user;	/* NULL: no authentication (SMTP only) */
+	char *password; /* read from password_file */
+	char *password_file;
+	int timeout_s; /* every network step */
+};
+
+/* One mailbox spocd reads (several may be configured, each on its own server). */
+struct spoc_imap_conf {
+	/* its key in the database (mailbox_state, ingest_log, quarantine), logs and metrics:
+	 * mailboxes.[n].name, or for the single imap section its folder name */
+	char *name;
+	struct spoc_endpoint ep;
+	char *mailbox;
+	char *processed_folder;
+	char *failed_folder;
+	int poll_interval_s;
+	int batch_size;		   /* UIDs fetched, committed and moved together */
+	int64_t max_message_bytes; /* checked from RFC822.SIZE before the download */
+	int default_kind; /* enum spoc_kind of a ticket no rule decides here; -1: the rules' own */
+	gboolean idle;	  /* wait with IMAP IDLE where the server offers it */
+};
+
+struct spoc_smtp_conf {
+	struct spoc_endpoint ep;
+	char *from_address; /* envelope sender and From: of what spocd sends */
+	char *helo_name;
+	int max_attempts; /* temporary failures before a row is given up */
+	int retry_base_s; /* first retry delay; doubles each attempt */
+	/* a temporary failure is retried until the row is this old (counted from when it was
+	 * queued, or pushed again by an operator), then given up */
+	int max_retry_age_s;
+	gboolean verp; /* envelope sender from+TOKEN@domain names the row a bounce returns */
+};
+
+struct spoc_desk_conf {
+	char *name;
+	char **addresses;	/* NULL-terminated, lower case; the desk's own addresses */
+	char *default_language; /* "es" or "en" */
+	enum spoc_kind default_kind;
+	gboolean cc_watchers;	      /* people in Cc of a new ticket become its watchers */
+	gboolean lists_are_automatic; /* mailing-list mail (List-Id...) is never acknowledged */
+	gboolean requester_reply_to;  /* the requester is Reply-To (when set) rather than From */
+	char *templates_dir;
+	char *message_id_domain; /* right-hand side of the Message-IDs spocd mints */
+};
+
+/* How incoming mail is read: limits past which parts are left out or the message refused, and
+ * the charsets tried for 8-bit text that declares none. */
+struct spoc_parsing_conf {
+	char **fallback_charsets; /* NULL-terminated, each known to iconv */
+	int max_parts;
+	int max_depth;
+	int64_t max_attachment_bytes;
+	int64_t max_header_bytes;
+};
+
+struct rules;
+struct sla_conf;
+
+/* How replies find their ticket. */
+struct spoc_threading_conf {
+	/* HMAC secrets, current first (it mints; the others still verify), read from
+	 * threading.secret_files; NULL: the secret spocd keeps in the database */
+	char **secrets;
+	int reopen_window_s; /* a requester's reply this long after resolution still reopens */
+};
+
+/* How much automatic mail one address or one ticket may get: two auto-responders must never
+ * ping-pong. What is over a limit is kept in the outbox as 'held', with the reason. */
+struct spoc_rate_conf {
+	int per_recipient_hour;
+	int per_recipient_day;
+	int per_ticket_day;
+};
+
+struct spoc_conf {
+	char *path;
+	char *database_conninfo;
+	/* NULL-terminated, at least one; [0] is also where limits shared by all are read */
+	struct spoc_imap_conf **mailboxes;
+	struct spoc_smtp_conf smtp;
+	struct spoc_desk_conf desk;
+	struct spoc_parsing_conf parsing;
+	struct spoc_threading_conf threading;
+	struct spoc_rate_conf rate;
+	/* the authserv-id of the border MTA whose Authentication-Results prove an agent's From
+	 * (aligned DKIM or DMARC pass); NULL: only reply tokens prove agents */
+	char *agents_trusted_authserv_id;
+	struct rules
+	    *rules; /* the desk's judgement: kind, impact, urgency, priority (conf_rules.c) */
+	struct sla_conf *sla; /* SLA targets and business calendar (conf_rules.c) */
+	int log_level;	      /* syslog priority: LOG_ERR .. LOG_DEBUG */
+	int kb_suggestions;   /* articles suggested in an acknowledgement, 0: none */
+	char *metrics_listen; /* "127.0.0.1:9464": the Prometheus endpoint; NULL: none */
+	/* spocctl health: a mailbox not read successfully for this many poll intervals is
+	 * unhealthy */
+	int health_intervals;
+};
+
+/* Reads and validates the file at path. On failure returns NULL and err names file, line, setting
+ * and what is allowed. Caller frees with conf_free(). */
+struct spoc_conf *conf_load(const char *path, struct errbuf *err);
+void conf_free(struct spoc_conf **conf);
+
+/* TRUE when host is a loopback name or address (127.0.0.0/8, ::1, localhost). */
+gboolean conf_host_is_loopback(const char *host);
+
+#endif

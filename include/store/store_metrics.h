@@ -1,0 +1,30 @@
+/* The database side of the metrics: what the notifier reads now and then for the gauges of
+ * metrics.h (outbox depth and age, open tickets past their SLA). */
+#ifndef SPOC_STORE_METRICS_H
+#define SPOC_STORE_METRICS_H
+
+#include "spoc.h"
+
+#include <stdint.h>
+
+struct store;
+
+/* Gauges read from the database by the notifier (store_metrics_snapshot()): pending rows, age of
+ * the oldest due one, held and failed rows, and open tickets whose SLA target is breached, shown
+ * as spocd_outbox_pending, spocd_outbox_oldest_pending_age_seconds, spocd_outbox_held,
+ * spocd_outbox_failed, spocd_sla_breached_open_tickets and spocd_sla_breach_notices_total
+ * (none of them before the first snapshot). */
+struct metrics_snapshot {
+	int64_t outbox_pending, outbox_held, outbox_failed;
+	double outbox_oldest_age_s;
+	int64_t sla_breached_open;
+	int64_t sla_notices_sent; /* sla-breach notifications ever sent */
+};
+
+/* Fills *s from one statement (outside or inside a transaction; it changes nothing): pending,
+ * held and failed outbox rows, the age of the oldest pending row that is due (from when it was
+ * queued, or pushed again by an operator; 0 when none is due), open tickets past a due time
+ * they have not met, and sla-breach notifications sent. SPOC_OK / SPOC_ETEMP. */
+int store_metrics_snapshot(struct store *st, struct metrics_snapshot *s, struct errbuf *err);
+
+#endif

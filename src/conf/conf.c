@@ -1,0 +1,609 @@
+/* libconfig -> struct spoc_conf. Every setting is read and checked here, once, so the rest of the
+ * program can trust the struct: an error names the file, the line, the setting and what is
+ * allowed. Passwords are read from their own files; paths are relative to the config file. */
+#include "conf_priv.h"
+#include "conf_rules.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <iconv.h>
+#include <libconfig.h>
+#include <string.h>
+#include <syslog.h>
+
+int conf_line_of(struct reader *r, const char *name)
+{
+	config_setting_t *s = config_lookup(&r->cfg, name);
+
+	return s != NULL ? config_setting_source_line(s) : 0;
+}
+
+/* Records the first error only: it is the one a person should fix first. */
+void conf_fail(struct reader *r, const char *name, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+	int line;
+
+	if (r->failed)
+		return;
+	r->failed = TRUE;
+	va_start(ap, fmt);
+	g_vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	line = conf_line_of(r, name);
+	if (line > 0)
+		errbuf_set(r->err, 1, "%s:%d: %s: %s", r->path, line, name, what);
+	else
+		errbuf_set(r->err, 1, "%s: %s: %s", r->path, name, what);
+}
+
+char *conf_get_string(struct reader *r, const char *name, const char *dflt)
+{
+	config_setting_t *s = config_lookup(&r->cfg, name);
+	const char *v;
+
+	if (s == NULL) {
+		if (dflt == NULL)
+			conf_fail(r, name, "missing: this setting is required");
+		return g_strdup(dflt);
+	}
+	v = config_setting_get_string(s);
+	if (v == NULL) {
+		conf_fail(r, name, "must be a string in double quotes");
+		return g_strdup(dflt);
+	}
+	if (!g_utf8_validate(v, -1, NULL)) {
+		conf_fail(r, name, "must be valid UTF-8");
+		return g_strdup(dflt);
+	}
+	return g_strdup(v);
+}
+
+int64_t conf_get_int64(struct reader *r, const char *name, int64_t dflt, int64_t min, int64_t max)
+{
+	config_setting_t *s = config_lookup(&r->cfg, name);
+	long long v;
+
+	if (s == NULL)
+		return dflt;
+	if (config_setting_type(s) != CONFIG_TYPE_INT &&
+	    config_setting_type(s) != CONFIG_TYPE_INT64) {
+		conf_fail(r, name, "must be a whole number from %lld to %lld", (long long)min,
+			  (long long)max);
+		return dflt;
+	}
+	v = config_setting_get_int64(s);
+	if (v < min || v > max) {
+		conf_fail(r, name, "must be %lld..%lld, not %lld", (long long)min, (long long)max,
+			  v);
+		return dflt;
+	}
+	return v;
+}
+
+gboolean conf_get_bool(struct reader *r, const char *name, gboolean dflt)
+{
+	config_setting_t *s = config_lookup(&r->cfg, name);
+
+	if (s == NULL)
+		return dflt;
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		conf_fail(r, name, "must be true or false");
+		return dflt;
+	}
+	return config_setting_get_bool(s) ? TRUE : FALSE;
+}
+
+int conf_get_int(struct reader *r, const char *name, int dflt, int min, int max)
+{
+	return (int)conf_get_int64(r, name, dflt, min, max);
+}
+
+/* Index of the value in allowed (NULL-terminated), or dflt_index when the setting is absent. */
+int conf_get_choice(struct reader *r, const char *name, const char *const *allowed, int dflt_index)
+{
+	char *v = conf_get_string(r, name, allowed[dflt_index]);
+	int found = -1;
+
+	for (int i = 0; v != NULL && allowed[i] != NULL; i++)
+		if (strcmp(v, allowed[i]) == 0)
+			found = i;
+	if (found < 0 && v != NULL) {
+		char *list = g_strjoinv("\", \"", (char **)allowed);
+
+		conf_fail(r, name, "\"%s\" is not allowed: use \"%s\"", v, list);
+		g_free(list);
+	}
+	g_free(v);
+	return found < 0 ? dflt_index : found;
+}
+
+char *conf_resolve(struct reader *r, char *path)
+{
+	char *abs;
+
+	if (path == NULL || g_path_is_absolute(path))
+		return path;
+	abs = g_build_filename(r->dir, path, NULL);
+	g_free(path);
+	return abs;
+}
+
+char *conf_read_secret(struct reader *r, const char *name, const char *file)
+{
+	GError *gerr = NULL;
+	char *text = NULL;
+	gsize len;
+
+	if (!g_file_get_contents(file, &text, &len, &gerr)) {
+		conf_fail(r, name, "cannot read %s: %s", file, gerr->message);
+		g_error_free(gerr);
+		return NULL;
+	}
+	/* One trailing newline is what every editor and `echo` leave; it is not part of it. */
+	if (len > 0 && text[len - 1] == '\n')
+		text[--len] = '\0';
+	if (len > 0 && text[len - 1] == '\r')
+		text[--len] = '\0';
+	if (len == 0 || strlen(text) != len || strpbrk(text, "\r\n") != NULL) {
+		conf_fail(r, name,
+			  "%s must hold the password or secret on one line, without NUL bytes",
+			  file);
+		g_free(text);
+		return NULL;
+	}
+	return text;
+}
+
+gboolean conf_host_is_loopback(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (host == NULL)
+		return FALSE;
+	if (g_ascii_strcasecmp(host, "localhost") == 0)
+		return TRUE;
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
+	return FALSE;
+}
+
+static void read_endpoint(struct reader *r, const char *section, struct spoc_endpoint *ep,
+			  gboolean user_required, int default_port)
+{
+	static const char *const tls_names[] = {"implicit", "starttls", "none", NULL};
+	char name[64];
+
+#define NAME(s) (g_snprintf(name, sizeof(name), "%s.%s", section, s), name)
+	ep->host = conf_get_string(r, NAME("host"), NULL);
+	ep->port = (uint16_t)conf_get_int(r, NAME("port"), default_port, 1, 65535);
+	ep->tls = (enum spoc_tls)conf_get_choice(r, NAME("tls"), tls_names, 0);
+	if (ep->tls == SPOC_TLS_NONE && ep->host != NULL && !conf_host_is_loopback(ep->host))
+		conf_fail(
+		    r, NAME("tls"),
+		    "\"none\" is allowed only towards a loopback address, and %s.host is \"%s\": "
+		    "use \"implicit\" or \"starttls\"",
+		    section, ep->host);
+	if (config_lookup(&r->cfg, NAME("ca_file")) != NULL) {
+		ep->ca_file = conf_resolve(r, conf_get_string(r, NAME("ca_file"), NULL));
+		if (ep->ca_file != NULL && !g_file_test(ep->ca_file, G_FILE_TEST_IS_REGULAR))
+			conf_fail(r, NAME("ca_file"), "%s is not a readable file", ep->ca_file);
+	}
+	if (user_required || config_lookup(&r->cfg, NAME("user")) != NULL) {
+		ep->user = conf_get_string(r, NAME("user"), NULL);
+		if (config_lookup(&r->cfg, NAME("password_credential")) != NULL) {
+			char *cred = conf_get_string(r, NAME("password_credential"), NULL);
+
+			ep->password_file = conf_credential(r, NAME("password_credential"), cred);
+			g_free(cred);
+		} else {
+			ep->password_file =
+			    conf_resolve(r, conf_get_string(r, NAME("password_file"), NULL));
+		}
+		if (ep->password_file != NULL)
+			ep->password =
+			    conf_read_secret(r, NAME("password_file"), ep->password_file);
+	}
+	ep->timeout_s = conf_get_int(r, NAME("timeout"), 60, 1, 3600);
+#undef NAME
+}
+
+char *conf_credential(struct reader *r, const char *setting, const char *name)
+{
+	const char *dir = g_getenv("CREDENTIALS_DIRECTORY");
+
+	if (name == NULL)
+		return NULL;
+	if (*name == '\0' || strchr(name, '/') != NULL || strcmp(name, "..") == 0) {
+		conf_fail(r, setting, "\"%s\" is not a credential name (a file name, no '/')",
+			  name);
+		return NULL;
+	}
+	if (dir == NULL || *dir == '\0') {
+		conf_fail(r, setting,
+			  "names credential \"%s\" but $CREDENTIALS_DIRECTORY is not set: run "
+			  "spocd from its systemd unit (LoadCredential=%s:...) or use a *_file "
+			  "setting",
+			  name, name);
+		return NULL;
+	}
+	return g_build_filename(dir, name, NULL);
+}
+
+/* A mailbox's name: letters, digits and ._@+- (it is a database key and a metrics label). */
+static gboolean mailbox_name_valid(const char *name)
+{
+	if (name == NULL || *name == '\0' || strlen(name) > 64)
+		return FALSE;
+	for (const char *p = name; *p != '\0'; p++)
+		if (!g_ascii_isalnum(*p) && strchr("._@+-", *p) == NULL)
+			return FALSE;
+	return TRUE;
+}
+
+/* One mailbox from the group at path ("imap", or "mailboxes.[n]" of the list). */
+static struct spoc_imap_conf *read_mailbox(struct reader *r, const char *path)
+{
+	const char *const *kinds = ticket_kind_names;
+	struct spoc_imap_conf *mb = g_new0(struct spoc_imap_conf, 1);
+	char name[96];
+
+#define NAME(s) (g_snprintf(name, sizeof(name), "%s.%s", path, s), name)
+	read_endpoint(r, path, &mb->ep, TRUE, 993);
+	mb->mailbox = conf_get_string(r, NAME("mailbox"), "INBOX");
+	/* the single imap section keeps its folder as key: what earlier versions recorded */
+	mb->name = conf_get_string(r, NAME("name"), strcmp(path, "imap") == 0 ? mb->mailbox : NULL);
+	if (mb->name != NULL && !mailbox_name_valid(mb->name))
+		conf_fail(r, NAME("name"),
+			  "\"%s\": use 1 to 64 letters, digits and . _ @ + - (it names the "
+			  "mailbox in the database, the logs and the metrics)",
+			  mb->name);
+	mb->processed_folder = conf_get_string(r, NAME("processed_folder"), "spocd/processed");
+	mb->failed_folder = conf_get_string(r, NAME("failed_folder"), "spocd/failed");
+	if (mb->mailbox != NULL && mb->processed_folder != NULL &&
+	    (strcmp(mb->mailbox, mb->processed_folder) == 0 ||
+	     g_strcmp0(mb->mailbox, mb->failed_folder) == 0))
+		conf_fail(r, NAME("processed_folder"),
+			  "the processed and failed folders must differ from %s.mailbox", path);
+	mb->poll_interval_s = conf_get_int(r, NAME("poll_interval"), 60, 1, 86400);
+	mb->batch_size = conf_get_int(r, NAME("batch_size"), 50, 1, 10000);
+	mb->max_message_bytes =
+	    conf_get_int64(r, NAME("max_message_bytes"), 26214400, 1024, INT64_C(1) << 31);
+	mb->default_kind = config_lookup(&r->cfg, NAME("default_kind")) != NULL
+			       ? conf_get_choice(r, NAME("default_kind"), kinds, 0)
+			       : -1;
+	mb->idle = conf_get_bool(r, NAME("idle"), TRUE);
+#undef NAME
+	return mb;
+}
+
+static void free_mailbox(struct spoc_imap_conf *mb);
+
+/* The single imap section, or the mailboxes list; names unique. */
+static void read_mailboxes(struct reader *r, struct spoc_conf *c)
+{
+	config_setting_t *list = config_lookup(&r->cfg, "mailboxes");
+	GPtrArray *out = g_ptr_array_new();
+
+	if (list != NULL && config_lookup(&r->cfg, "imap") != NULL)
+		conf_fail(r, "mailboxes",
+			  "both an imap section and a mailboxes list: keep one (the list, for "
+			  "several mailboxes)");
+	else if (list == NULL)
+		g_ptr_array_add(out, read_mailbox(r, "imap"));
+	else if (!config_setting_is_list(list) || config_setting_length(list) == 0)
+		conf_fail(r, "mailboxes",
+			  "must be a non-empty list of groups: ( { name = ...; "
+			  "host = ...; ... }, ... )");
+	else
+		for (int i = 0; i < config_setting_length(list) && !r->failed; i++) {
+			char path[32];
+			struct spoc_imap_conf *mb;
+
+			g_snprintf(path, sizeof(path), "mailboxes.[%d]", i);
+			mb = read_mailbox(r, path);
+			g_ptr_array_add(out, mb);
+			for (guint j = 0; j + 1 < out->len && mb->name != NULL; j++) {
+				const struct spoc_imap_conf *other = g_ptr_array_index(out, j);
+
+				if (g_strcmp0(other->name, mb->name) == 0) {
+					char where[48];
+
+					g_snprintf(where, sizeof(where), "%s.name", path);
+					conf_fail(r, where, "\"%s\" is the name of mailbox %u too",
+						  mb->name, j + 1);
+				}
+			}
+		}
+	g_ptr_array_add(out, NULL);
+	c->mailboxes = (struct spoc_imap_conf **)g_ptr_array_free(out, FALSE);
+}
+
+static char *domain_of(const char *addr)
+{
+	const char *at = addr != NULL ? strrchr(addr, '@') : NULL;
+
+	return at != NULL && at[1] != '\0' ? g_ascii_strdown(at + 1, -1) : NULL;
+}
+
+static gboolean plausible_address(const char *addr)
+{
+	const char *at = strchr(addr, '@');
+
+	return at != NULL && at != addr && at[1] != '\0' && strchr(at + 1, '@') == NULL &&
+	       strpbrk(addr, " \t\r\n<>\"") == NULL;
+}
+
+static void read_desk(struct reader *r, struct spoc_conf *c)
+{
+	static const char *const langs[] = {"es", "en", NULL};
+	const char *const *kinds = ticket_kind_names;
+	config_setting_t *list = config_lookup(&r->cfg, "desk.addresses");
+	GPtrArray *addrs = g_ptr_array_new();
+
+	c->desk.name = conf_get_string(r, "desk.name", NULL);
+	if (list == NULL || !config_setting_is_array(list) || config_setting_length(list) == 0) {
+		if (list == NULL)
+			conf_fail(r, "desk.addresses",
+				  "missing: list the desk's addresses, e.g. "
+				  "[ \"help@example.org\" ]");
+		else
+			conf_fail(r, "desk.addresses", "must be a non-empty list of strings");
+	} else {
+		for (int i = 0; i < config_setting_length(list); i++) {
+			const char *a = config_setting_get_string_elem(list, i);
+
+			if (a == NULL || !plausible_address(a)) {
+				conf_fail(r, "desk.addresses", "element %d is not an address",
+					  i + 1);
+				break;
+			}
+			g_ptr_array_add(addrs, g_ascii_strdown(a, -1));
+		}
+	}
+	g_ptr_array_add(addrs, NULL);
+	c->desk.addresses = (char **)g_ptr_array_free(addrs, FALSE);
+	c->desk.default_language =
+	    g_strdup(langs[conf_get_choice(r, "desk.default_language", langs, 0)]);
+	c->desk.default_kind = (enum spoc_kind)conf_get_choice(r, "desk.default_kind", kinds, 0);
+	c->desk.cc_watchers = conf_get_bool(r, "desk.cc_watchers", FALSE);
+	c->desk.lists_are_automatic = conf_get_bool(r, "desk.lists_are_automatic", TRUE);
+	c->desk.requester_reply_to =
+	    conf_get_choice(r, "desk.requester", (const char *const[]){"from", "reply-to", NULL},
+			    0) == 1;
+	c->desk.templates_dir =
+	    conf_resolve(r, conf_get_string(r, "desk.templates_dir", "templates"));
+	if (!g_file_test(c->desk.templates_dir, G_FILE_TEST_IS_DIR))
+		conf_fail(r, "desk.templates_dir", "%s is not a directory", c->desk.templates_dir);
+	c->desk.message_id_domain = conf_get_string(r, "desk.message_id_domain", "");
+	if (c->desk.message_id_domain != NULL && c->desk.message_id_domain[0] == '\0') {
+		g_free(c->desk.message_id_domain);
+		c->desk.message_id_domain = domain_of(c->smtp.from_address);
+	}
+	if (c->desk.message_id_domain == NULL ||
+	    strpbrk(c->desk.message_id_domain, " \t\r\n<>@\"") != NULL)
+		conf_fail(r, "desk.message_id_domain", "must be a domain name");
+}
+
+static void read_parsing(struct reader *r, struct spoc_conf *c)
+{
+	static const char *const dflt[] = {"utf-8", "windows-1252", NULL};
+	config_setting_t *list = config_lookup(&r->cfg, "parsing.fallback_charsets");
+	GPtrArray *cs = g_ptr_array_new();
+
+	if (list == NULL) {
+		for (int i = 0; dflt[i] != NULL; i++)
+			g_ptr_array_add(cs, g_strdup(dflt[i]));
+	} else if (!config_setting_is_array(list) || config_setting_length(list) == 0) {
+		conf_fail(r, "parsing.fallback_charsets",
+			  "must be a non-empty list of charset names, e.g. [ \"utf-8\", "
+			  "\"windows-1252\" ]");
+	} else {
+		for (int i = 0; i < config_setting_length(list); i++) {
+			const char *name = config_setting_get_string_elem(list, i);
+			iconv_t cd = name != NULL ? iconv_open("UTF-8", name) : (iconv_t)-1;
+
+			if (cd == (iconv_t)-1) {
+				conf_fail(
+				    r, "parsing.fallback_charsets",
+				    "element %d (\"%s\") is not a charset this system can convert",
+				    i + 1, name != NULL ? name : "not a string");
+				break;
+			}
+			iconv_close(cd);
+			g_ptr_array_add(cs, g_strdup(name));
+		}
+	}
+	g_ptr_array_add(cs, NULL);
+	c->parsing.fallback_charsets = (char **)g_ptr_array_free(cs, FALSE);
+	c->parsing.max_parts = conf_get_int(r, "parsing.max_parts", 500, 1, 100000);
+	c->parsing.max_depth = conf_get_int(r, "parsing.max_depth", 20, 2, 100);
+	c->parsing.max_attachment_bytes =
+	    conf_get_int64(r, "parsing.max_attachment_bytes",
+			   c->mailboxes[0] != NULL ? c->mailboxes[0]->max_message_bytes : 26214400,
+			   1, INT64_C(1) << 31);
+	c->parsing.max_header_bytes =
+	    conf_get_int64(r, "parsing.max_header_bytes", 262144, 1024, INT64_C(1) << 26);
+}
+
+static void read_threading(struct reader *r, struct spoc_conf *c)
+{
+	/* the files, or systemd credentials (LoadCredential=) named by secret_credentials */
+	gboolean creds = config_lookup(&r->cfg, "threading.secret_credentials") != NULL;
+	const char *setting = creds ? "threading.secret_credentials" : "threading.secret_files";
+	config_setting_t *list = config_lookup(&r->cfg, setting);
+	GPtrArray *secrets = g_ptr_array_new();
+
+	c->threading.reopen_window_s =
+	    conf_get_int(r, "threading.reopen_window", 7 * 86400, 0, 365 * 86400);
+	if (list == NULL) {
+		g_ptr_array_free(secrets, TRUE);
+		return;
+	}
+	if (creds && config_lookup(&r->cfg, "threading.secret_files") != NULL) {
+		conf_fail(r, setting, "set secret_files or secret_credentials, not both");
+		g_ptr_array_free(secrets, TRUE);
+		return;
+	}
+	if (!config_setting_is_array(list) || config_setting_length(list) == 0) {
+		conf_fail(r, setting,
+			  "must be a non-empty list of files, the current secret first");
+		g_ptr_array_free(secrets, TRUE);
+		return;
+	}
+	for (int i = 0; i < config_setting_length(list); i++) {
+		const char *name = config_setting_get_string_elem(list, i);
+		char *file = name == NULL ? NULL
+			     : creds	  ? conf_credential(r, setting, name)
+					  : conf_resolve(r, g_strdup(name));
+		char *secret = file != NULL ? conf_read_secret(r, setting, file) : NULL;
+
+		if (secret != NULL && strlen(secret) < 32) {
+			conf_fail(
+			    r, setting,
+			    "%s holds %zu bytes: a secret needs at least 32 (e.g. openssl rand "
+			    "-hex 32)",
+			    file, strlen(secret));
+			memset(secret, 0, strlen(secret));
+			g_clear_pointer(&secret, g_free);
+		}
+		g_free(file);
+		if (secret == NULL) {
+			if (name == NULL)
+				conf_fail(r, setting, "element %d is not a string", i + 1);
+			break;
+		}
+		g_ptr_array_add(secrets, secret);
+	}
+	g_ptr_array_add(secrets, NULL);
+	c->threading.secrets = (char **)g_ptr_array_free(secrets, FALSE);
+}
+
+struct spoc_conf *conf_load(const char *path, struct errbuf *err)
+{
+	static const char *const levels[] = {"error", "warning", "notice", "info", "debug", NULL};
+	static const int level_values[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};
+	struct spoc_conf *c = g_new0(struct spoc_conf, 1);
+	struct reader r = {.path = path, .err = err};
+
+	config_init(&r.cfg);
+	c->path = g_strdup(path);
+	if (!config_read_file(&r.cfg, path)) {
+		if (config_error_type(&r.cfg) == CONFIG_ERR_FILE_IO)
+			errbuf_set(err, 1, "%s: cannot read: %s", path, g_strerror(errno));
+		else
+			errbuf_set(err, 1, "%s:%d: syntax error: %s", path,
+				   config_error_line(&r.cfg), config_error_text(&r.cfg));
+		config_destroy(&r.cfg);
+		conf_free(&c);
+		return NULL;
+	}
+	{
+		char *abs = g_canonicalize_filename(path, NULL);
+
+		r.dir = g_path_get_dirname(abs);
+		g_free(abs);
+	}
+
+	c->log_level = level_values[conf_get_choice(&r, "log_level", levels, 3)];
+	c->database_conninfo = conf_get_string(&r, "database.conninfo", NULL);
+
+	read_mailboxes(&r, c);
+	read_endpoint(&r, "smtp", &c->smtp.ep, FALSE, 587);
+	c->smtp.from_address = conf_get_string(&r, "smtp.from_address", NULL);
+	if (c->smtp.from_address != NULL && !plausible_address(c->smtp.from_address))
+		conf_fail(&r, "smtp.from_address", "\"%s\" is not an address",
+			  c->smtp.from_address);
+	c->smtp.max_attempts = conf_get_int(&r, "smtp.max_attempts", 12, 1, 1000);
+	c->smtp.retry_base_s = conf_get_int(&r, "smtp.retry_base", 60, 1, 86400);
+	c->smtp.max_retry_age_s = conf_get_int(&r, "smtp.max_retry_age", 2 * 86400, 60, 30 * 86400);
+	c->smtp.verp = conf_get_bool(&r, "smtp.verp", TRUE);
+	c->kb_suggestions = conf_get_int(&r, "kb.suggestions", 3, 0, 10);
+
+	read_desk(&r, c);
+	c->metrics_listen = conf_get_string(&r, "metrics.listen", "");
+	if (c->metrics_listen != NULL && c->metrics_listen[0] == '\0')
+		g_clear_pointer(&c->metrics_listen, g_free);
+	c->health_intervals = conf_get_int(&r, "health.mailbox_intervals", 3, 1, 1000);
+	conf_read_rules(&r, &c->rules);
+	conf_read_sla(&r, &c->sla);
+	read_parsing(&r, c);
+	read_threading(&r, c);
+	c->agents_trusted_authserv_id = conf_get_string(&r, "agents.trusted_authserv_id", "");
+	if (c->agents_trusted_authserv_id != NULL && c->agents_trusted_authserv_id[0] == '\0')
+		g_clear_pointer(&c->agents_trusted_authserv_id, g_free);
+	c->rate.per_recipient_hour =
+	    conf_get_int(&r, "rate_limits.per_recipient_hour", 10, 1, 100000);
+	c->rate.per_recipient_day =
+	    conf_get_int(&r, "rate_limits.per_recipient_day", 40, 1, 100000);
+	c->rate.per_ticket_day = conf_get_int(&r, "rate_limits.per_ticket_day", 20, 1, 100000);
+	c->smtp.helo_name = conf_get_string(&r, "smtp.helo_name", "");
+	if (c->smtp.helo_name != NULL && c->smtp.helo_name[0] == '\0') {
+		g_free(c->smtp.helo_name);
+		c->smtp.helo_name = g_strdup(c->desk.message_id_domain);
+	}
+
+	config_destroy(&r.cfg);
+	g_free(r.dir);
+	if (r.failed)
+		conf_free(&c);
+	return c;
+}
+
+static void free_endpoint(struct spoc_endpoint *ep)
+{
+	g_free(ep->host);
+	g_free(ep->ca_file);
+	g_free(ep->user);
+	if (ep->password != NULL)
+		memset(ep->password, 0, strlen(ep->password));
+	g_free(ep->password);
+	g_free(ep->password_file);
+}
+
+static void free_mailbox(struct spoc_imap_conf *mb)
+{
+	if (mb == NULL)
+		return;
+	free_endpoint(&mb->ep);
+	g_free(mb->name);
+	g_free(mb->mailbox);
+	g_free(mb->processed_folder);
+	g_free(mb->failed_folder);
+	g_free(mb);
+}
+
+void conf_free(struct spoc_conf **conf)
+{
+	struct spoc_conf *c = *conf;
+
+	if (c == NULL)
+		return;
+	g_free(c->path);
+	g_free(c->database_conninfo);
+	for (size_t i = 0; c->mailboxes != NULL && c->mailboxes[i] != NULL; i++)
+		free_mailbox(c->mailboxes[i]);
+	g_free(c->mailboxes);
+	g_free(c->metrics_listen);
+	free_endpoint(&c->smtp.ep);
+	g_free(c->smtp.from_address);
+	g_free(c->smtp.helo_name);
+	g_free(c->desk.name);
+	g_strfreev(c->desk.addresses);
+	g_free(c->desk.default_language);
+	g_free(c->desk.templates_dir);
+	g_free(c->desk.message_id_domain);
+	g_free(c->agents_trusted_authserv_id);
+	rules_free(&c->rules);
+	sla_conf_free(&c->sla);
+	g_strfreev(c->parsing.fallback_charsets);
+	for (size_t i = 0; c->threading.secrets != NULL && c->threading.secrets[i] != NULL; i++)
+		memset(c->threading.secrets[i], 0, strlen(c->threading.secrets[i]));
+	g_strfreev(c->threading.secrets);
+	g_free(c);
+	*conf = NULL;
+}

@@ -1,0 +1,609 @@
+/* The ingest pipeline for one mailbox pass: IMAP -> mime -> classify -> store, in batches.
+ *
+ * Order is what keeps mail from being lost or doubled: the database COMMIT comes before any
+ * change on the server; a UID already in ingest_log (a crash between COMMIT and MOVE) is only
+ * moved, never processed again; and a message that fails for good is recorded with its raw
+ * bytes and reason in the same transaction before it goes to the failed folder. */
+#include "ingest.h"
+
+#include "authres.h"
+#include "bounce.h"
+#include "classify.h"
+#include "keys.h"
+#include "metrics.h"
+#include "mime.h"
+#include "rules.h"
+#include "sla.h"
+#include "thread.h"
+#include "ticket.h"
+
+#include <string.h>
+#include <syslog.h>
+
+/* A message that spocd died processing this many times is quarantined unparsed: one poison
+ * message must not keep a mailbox in a crash loop. */
+#define INGEST_MAX_ATTEMPTS 3
+
+/* Upper bound of message bytes held in memory for one UID FETCH. */
+#define FETCH_BUDGET_BYTES (64 * 1024 * 1024)
+
+struct pass {
+	const struct spoc_conf *conf;
+	const struct spoc_imap_conf *mb; /* the mailbox worked */
+	struct store *st;
+	struct imap_session *imap;
+	const struct ingest_hooks *hooks;
+	struct ingest_stats *stats;
+	uint32_t uidvalidity;
+	GHashTable *attempts;	  /* uid -> earlier passes that died while processing it */
+	struct thread_keys *keys; /* of the Message-IDs and reply tokens spocd mints */
+	GArray *to_processed;	  /* uint32_t UIDs to move after COMMIT */
+	GArray *to_failed;
+};
+
+static void G_GNUC_PRINTF(5, 0) say_v(struct pass *p, int priority, const char *event,
+				      const struct log_fields *f, const char *fmt, va_list ap)
+{
+	struct log_fields all = f != NULL ? *f : (struct log_fields){0};
+	char *line;
+
+	if (p->hooks == NULL || p->hooks->log == NULL)
+		return;
+	all.mailbox = p->mb->name;
+	line = g_strdup_vprintf(fmt, ap);
+	p->hooks->log(priority, event, &all, line, p->hooks->ctx);
+	g_free(line);
+}
+
+/* A line about the mailbox. */
+static void G_GNUC_PRINTF(3, 4) say(struct pass *p, int priority, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say_v(p, priority, NULL, NULL, fmt, ap);
+	va_end(ap);
+}
+
+/* A line about one event of one message. */
+static void G_GNUC_PRINTF(5, 6) say_event(struct pass *p, int priority, const char *event,
+					  const struct log_fields *f, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say_v(p, priority, event, f, fmt, ap);
+	va_end(ap);
+}
+
+static gboolean stopping(struct pass *p)
+{
+	return p->hooks != NULL && p->hooks->stop != NULL && *p->hooks->stop;
+}
+
+static int move_pending(struct pass *p, struct errbuf *err)
+{
+	int rc = SPOC_OK;
+
+	if (p->to_processed->len > 0)
+		rc = imap_move(p->imap, (uint32_t *)(void *)p->to_processed->data,
+			       p->to_processed->len, p->mb->processed_folder, err);
+	if (rc == SPOC_OK && p->to_failed->len > 0)
+		rc = imap_move(p->imap, (uint32_t *)(void *)p->to_failed->data, p->to_failed->len,
+			       p->mb->failed_folder, err);
+	g_array_set_size(p->to_processed, 0);
+	g_array_set_size(p->to_failed, 0);
+	return rc;
+}
+
+/* The largest message any mailbox takes: the parser's own limit (each mailbox checks its own
+ * before downloading). */
+static int64_t max_message_bytes(const struct spoc_conf *conf)
+{
+	int64_t most = 1024;
+
+	for (size_t i = 0; conf->mailboxes != NULL && conf->mailboxes[i] != NULL; i++)
+		most = MAX(most, conf->mailboxes[i]->max_message_bytes);
+	return most;
+}
+
+void ingest_mime_limits(const struct spoc_conf *conf, struct mime_limits *limits)
+{
+	*limits = (struct mime_limits){
+	    .max_message_bytes = max_message_bytes(conf),
+	    .max_parts = conf->parsing.max_parts,
+	    .max_depth = conf->parsing.max_depth,
+	    .max_attachment_bytes = conf->parsing.max_attachment_bytes,
+	    .max_header_bytes = conf->parsing.max_header_bytes,
+	    .fallback_charsets = (const char *const *)conf->parsing.fallback_charsets,
+	};
+}
+
+void ingest_bounce(const struct spoc_conf *conf, const struct thread_keys *keys,
+		   const struct mail *mail, struct bounce_report *bounce, struct ingest_decision *d)
+{
+	const char *from = conf->smtp.from_address;
+	const char *at = from != NULL ? strrchr(from, '@') : NULL;
+	char *verp_local = at != NULL ? g_strndup(from, (gsize)(at - from)) : NULL;
+	int64_t outbox_id = 0;
+
+	memset(bounce, 0, sizeof(*bounce));
+	if (d->auto_kind == CLASSIFY_BOUNCE && bounce_parse(mail, verp_local, bounce)) {
+		d->bounce = bounce;
+		if (bounce->verp_token != NULL &&
+		    thread_verify_verp_token(keys, bounce->verp_token, &outbox_id))
+			d->bounce_outbox_id = outbox_id;
+	}
+	g_free(verp_local);
+}
+
+const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
+			  struct ingest_decision *d)
+{
+	return ingest_decide_in(conf, NULL, mail, d);
+}
+
+const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
+			     const struct mail *mail, struct ingest_decision *d)
+{
+	enum spoc_kind tag_kind;
+
+	struct rules_verdict v;
+
+	memset(d, 0, sizeof(*d));
+	rules_decide_in(conf->rules, mail, NULL, mailbox, &v);
+	d->kind = v.kind;
+	d->kind_rule = v.kind_rule;
+	d->triage = v.triage;
+	d->impact = v.impact;
+	d->urgency = v.urgency;
+	d->priority = v.priority;
+	d->priority_rule = d->priority_rule_buf;
+	g_snprintf(d->priority_rule_buf, sizeof(d->priority_rule_buf), "impact: %s; urgency: %s",
+		   v.impact_rule, v.urgency_rule);
+	if (conf->sla != NULL) {
+		const struct sla_target *t = sla_target(conf->sla, d->priority, d->kind);
+		GDateTime *now = g_date_time_new_now_utc();
+		GDateTime *first = sla_due(t->calendar, now, t->first_response);
+		GDateTime *resolution = sla_due(t->calendar, now, t->resolution);
+
+		d->first_response_due = first != NULL ? g_date_time_to_unix(first) : 0;
+		d->resolution_due = resolution != NULL ? g_date_time_to_unix(resolution) : 0;
+		g_clear_pointer(&first, g_date_time_unref);
+		g_clear_pointer(&resolution, g_date_time_unref);
+		g_date_time_unref(now);
+	}
+	{
+		const struct classify_auto_ctx ctx = {
+		    .desk_addresses = (const char *const *)conf->desk.addresses,
+		    .message_id_domain = conf->desk.message_id_domain,
+		    .lists_are_automatic = conf->desk.lists_are_automatic,
+		};
+
+		d->auto_kind = classify_automatic(mail, &ctx, &d->automatic_why);
+		if (d->auto_kind == CLASSIFY_PERSON)
+			d->automatic_why = NULL;
+	}
+	d->language = classify_language(mail, conf->desk.default_language);
+	if (!ticket_find_tag(mail->subject, &tag_kind, &d->subject_tag))
+		d->subject_tag = 0;
+	d->message_id_domain = conf->desk.message_id_domain;
+	d->requester_addr = mail->from.addr;
+	d->requester_name = mail->from.name;
+	if (conf->desk.requester_reply_to && mail->reply_to.addr != NULL) {
+		d->requester_addr = mail->reply_to.addr;
+		d->requester_name = mail->reply_to.name;
+	}
+	d->cc_watchers = conf->desk.cc_watchers;
+	d->reopen_window_s = conf->threading.reopen_window_s;
+	d->rate = &conf->rate;
+	d->desk_language = conf->desk.default_language;
+	d->from_proven_why = "no agents.trusted_authserv_id configured";
+	if (conf->agents_trusted_authserv_id != NULL && mail->from.addr != NULL) {
+		GPtrArray *values = g_ptr_array_new();
+		const char *at = strrchr(mail->from.addr, '@');
+
+		for (guint i = 0; i < mail->headers->len; i++) {
+			const struct mail_header *h = g_ptr_array_index(mail->headers, i);
+
+			/* raw: an encoded-word must never become syntax (authres.h) */
+			if (g_ascii_strcasecmp(h->name, "Authentication-Results") == 0)
+				g_ptr_array_add(values, h->raw);
+		}
+		g_ptr_array_add(values, NULL);
+		d->from_proven =
+		    at != NULL && authres_from_proven((const char *const *)values->pdata,
+						      conf->agents_trusted_authserv_id, at + 1,
+						      &d->from_proven_why);
+		/* the explanation lives in a buffer the next call overwrites: keep a copy */
+		g_strlcpy(d->from_proven_buf, d->from_proven_why, sizeof(d->from_proven_buf));
+		d->from_proven_why = d->from_proven_buf;
+		g_ptr_array_free(values, TRUE);
+	}
+	d->desk_addresses = (const char *const *)conf->desk.addresses;
+	/* A person's message we could never answer: keep it for an operator. */
+	if (d->automatic_why == NULL && mail->from.addr == NULL)
+		return "no sender address (From and Sender missing or unparsable)";
+	return NULL;
+}
+
+/* Records a message that will never work, inside the batch transaction. */
+static int quarantine(struct pass *p, uint32_t uid, const char *raw, size_t len, const char *reason,
+		      struct errbuf *err)
+{
+	int rc = store_quarantine(p->st, p->mb->name, p->uidvalidity, uid, raw, len, reason, err);
+
+	if (rc != SPOC_OK)
+		return rc;
+	say_event(p, LOG_WARNING, LOG_EV_MAIL_QUARANTINE, &(struct log_fields){.uid = uid},
+		  "mailbox %s uid %u: %s: quarantined", p->mb->name, uid, reason);
+	metrics_message(p->mb->name, "quarantined", -1);
+	p->stats->outcomes[INGEST_QUARANTINED]++;
+	g_array_append_val(p->to_failed, uid);
+	return SPOC_OK;
+}
+
+/* Parses, decides and stores one message under its own SAVEPOINT. SPOC_ETEMP aborts the batch. */
+static int one_message(struct pass *p, const struct imap_message *msg, struct errbuf *err)
+{
+	struct mime_limits limits;
+	const char *raw = (const char *)msg->raw->data;
+	struct ingest_decision d = {0};
+	struct bounce_report bounce = {0};
+	const char *refusal;
+	struct ingest_result res;
+	struct mail *mail = NULL;
+	struct errbuf why = {{0}};
+	int rc, died;
+
+	ingest_mime_limits(p->conf, &limits);
+	if ((rc = store_savepoint(p->st, err)) != SPOC_OK)
+		return rc;
+	died = GPOINTER_TO_INT(g_hash_table_lookup(p->attempts, GUINT_TO_POINTER(msg->uid)));
+	if (died >= INGEST_MAX_ATTEMPTS) {
+		char *reason = g_strdup_printf("spocd stopped %d times while processing this "
+					       "message (a crash?): kept unparsed",
+					       died);
+
+		rc = quarantine(p, msg->uid, raw, msg->raw->len, reason, err);
+		g_free(reason);
+		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
+	}
+	if (msg->truncated) {
+		char *reason = g_strdup_printf(
+		    "message over max_message_bytes (more than %" G_GINT64_FORMAT
+		    " bytes sent although RFC822.SIZE was within it; first bytes kept)",
+		    p->mb->max_message_bytes);
+
+		rc = quarantine(p, msg->uid, raw, msg->raw->len, reason, err);
+		g_free(reason);
+		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
+	}
+	if (mime_parse(raw, msg->raw->len, &limits, &mail, &why) != SPOC_OK) {
+		rc = quarantine(p, msg->uid, raw, msg->raw->len, why.msg, err);
+		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
+	}
+
+	if (p->hooks != NULL && p->hooks->after_parse != NULL)
+		p->hooks->after_parse(mail, p->hooks->ctx);
+	if ((refusal = ingest_decide_in(p->conf, p->mb->name, mail, &d)) == NULL &&
+	    p->mb->default_kind >= 0 && strcmp(d.kind_rule, "default") == 0) {
+		/* no rule decided: what this mailbox receives (incidencias@, solicitudes@) */
+		d.kind = (enum spoc_kind)p->mb->default_kind;
+		d.kind_rule = "default of this mailbox";
+	}
+	if (refusal != NULL) {
+		rc = quarantine(p, msg->uid, raw, msg->raw->len, refusal, err);
+		mail_free(&mail);
+		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
+	}
+
+	d.keys = p->keys;
+	ingest_bounce(p->conf, p->keys, mail, &bounce, &d);
+	rc = store_ingest_mail(p->st, p->mb->name, p->uidvalidity, msg->uid, raw, msg->raw->len,
+			       mail, &d, &res, &why);
+	if (rc == SPOC_EPERM) {
+		/* The data broke a rule of the schema: undo this message alone and keep it. */
+		if ((rc = store_rollback_to_savepoint(p->st, err)) == SPOC_OK)
+			rc = quarantine(p, msg->uid, raw, msg->raw->len, why.msg, err);
+	} else if (rc == SPOC_ETEMP) {
+		g_strlcpy(err->msg, why.msg, sizeof(err->msg));
+	} else {
+		p->stats->outcomes[res.outcome]++;
+		/* Two workers moving one UID at once make Dovecot copy it twice: the one that
+		 * recorded it moves it. */
+		if (res.outcome != INGEST_TAKEN)
+			g_array_append_val(p->to_processed, msg->uid);
+		say_event(
+		    p, LOG_INFO, LOG_EV_MAIL_TAKEN,
+		    &(struct log_fields){.uid = msg->uid,
+					 .message_id = mail->message_id,
+					 .ticket = res.ticket_number[0] ? res.ticket_number : NULL},
+		    "mailbox %s uid %u <%s>: %s%s%s%s%s", p->mb->name, msg->uid, mail->message_id,
+		    store_outcome_name(res.outcome), res.ticket_number[0] ? " " : "",
+		    res.ticket_number, d.automatic_why != NULL ? ", automatic: " : "",
+		    d.automatic_why != NULL ? d.automatic_why : "");
+		/* from the server's arrival to this savepoint; the COMMIT follows within the batch
+		 */
+		metrics_message(p->mb->name, store_outcome_name(res.outcome),
+				msg->arrived > 0
+				    ? (double)(g_get_real_time() / G_USEC_PER_SEC - msg->arrived)
+				    : -1);
+		if (res.outcome == INGEST_TICKET)
+			metrics_ticket_created(ticket_kind_name(d.kind), d.priority);
+	}
+	bounce_report_clear(&bounce);
+	mail_free(&mail);
+	return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
+}
+
+/* Names the UIDs asked for that the server sent no body for; they stay where they are and are
+ * looked at again on the next pass. */
+static void say_missing(struct pass *p, GArray *wanted, GPtrArray *msgs)
+{
+	GHashTable *got = g_hash_table_new(g_direct_hash, g_direct_equal);
+
+	for (guint j = 0; j < msgs->len; j++)
+		g_hash_table_add(
+		    got,
+		    GUINT_TO_POINTER(((struct imap_message *)g_ptr_array_index(msgs, j))->uid));
+	for (guint j = 0; j < wanted->len; j++) {
+		uint32_t uid = g_array_index(wanted, uint32_t, j);
+
+		if (!g_hash_table_contains(got, GUINT_TO_POINTER(uid)))
+			say(p, LOG_WARNING,
+			    "mailbox %s uid %u: the server sent no body for it; left in place for "
+			    "the next pass",
+			    p->mb->name, uid);
+	}
+	g_hash_table_unref(got);
+}
+
+/* One batch of new UIDs: sizes, bodies, one transaction, then the moves. A stop request ends
+ * the batch after the message in hand: what was done is committed and moved, the rest stays in
+ * the mailbox for the next start. */
+static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errbuf *err)
+{
+	GHashTable *sizes = NULL;
+	GArray *wanted = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	GPtrArray *msgs = NULL;
+	uint32_t last_done = 0;
+	gboolean cut = FALSE;
+	int rc;
+
+	/* Committed before anything else: if this pass dies, the next one knows. */
+	if ((rc = store_attempts_mark(p->st, p->mb->name, p->uidvalidity, uids, n, err)) != SPOC_OK)
+		goto out;
+	if ((rc = imap_fetch_sizes(p->imap, uids, n, &sizes, err)) != SPOC_OK ||
+	    (rc = store_begin(p->st, err)) != SPOC_OK)
+		goto forget;
+
+	for (size_t i = 0; i < n && !cut;) {
+		gsize budget = 0;
+
+		/* Collect a run of UIDs that fits the fetch budget (at least one). */
+		g_array_set_size(wanted, 0);
+		for (; i < n; i++) {
+			gpointer sz;
+			gsize size;
+
+			if (!g_hash_table_lookup_extended(sizes, GUINT_TO_POINTER(uids[i]), NULL,
+							  &sz)) {
+				say(p, LOG_NOTICE,
+				    "mailbox %s uid %u: gone before it could be fetched (expunged "
+				    "by someone else?)",
+				    p->mb->name, uids[i]);
+				continue;
+			}
+			size = GPOINTER_TO_SIZE(sz);
+			if ((int64_t)size > p->mb->max_message_bytes) {
+				char *reason = g_strdup_printf(
+				    "message over max_message_bytes (%" G_GSIZE_FORMAT
+				    " > %" G_GINT64_FORMAT "): not downloaded; it stays whole in "
+				    "the failed folder",
+				    size, p->mb->max_message_bytes);
+
+				rc = quarantine(p, uids[i], "", 0, reason, err);
+				g_free(reason);
+				if (rc != SPOC_OK)
+					goto rollback;
+				last_done = uids[i];
+				continue;
+			}
+			if (wanted->len > 0 && budget + size > FETCH_BUDGET_BYTES)
+				break;
+			budget += size;
+			g_array_append_val(wanted, uids[i]);
+		}
+		if (wanted->len == 0)
+			continue;
+		if (stopping(p)) {
+			cut = TRUE;
+			break;
+		}
+		rc = imap_fetch_messages(p->imap, (uint32_t *)(void *)wanted->data, wanted->len,
+					 p->mb->max_message_bytes, &msgs, err);
+		if (rc != SPOC_OK)
+			goto rollback;
+		for (guint j = 0; j < msgs->len; j++) {
+			const struct imap_message *m = g_ptr_array_index(msgs, j);
+
+			if (stopping(p)) {
+				cut = TRUE;
+				break;
+			}
+			if ((rc = one_message(p, m, err)) != SPOC_OK)
+				goto rollback;
+			last_done = m->uid;
+		}
+		if (!cut && msgs->len < wanted->len)
+			say_missing(p, wanted, msgs);
+		g_ptr_array_unref(msgs);
+		msgs = NULL;
+	}
+	if (cut)
+		say(p, LOG_NOTICE,
+		    "mailbox %s: stopping after the message in hand; the rest of the batch stays "
+		    "in the mailbox for the next start",
+		    p->mb->name);
+	if ((rc = store_mailbox_advance(p->st, p->mb->name, p->uidvalidity,
+					cut ? last_done : uids[n - 1], err)) != SPOC_OK ||
+	    (rc = store_attempts_clear(p->st, p->mb->name, p->uidvalidity, uids, n, err)) !=
+		SPOC_OK ||
+	    (rc = store_commit(p->st, err)) != SPOC_OK)
+		goto rollback;
+	if (p->hooks != NULL && p->hooks->after_commit != NULL)
+		p->hooks->after_commit(p->hooks->ctx);
+	rc = move_pending(p, err);
+	goto out;
+rollback:
+	store_rollback(p->st);
+	g_array_set_size(p->to_processed, 0);
+	g_array_set_size(p->to_failed, 0);
+forget:
+	/* A failure spocd handled is no crash: do not count it against these messages. When the
+	 * database itself is gone this cannot be recorded; the count then errs towards caution. */
+	store_attempts_clear(p->st, p->mb->name, p->uidvalidity, uids, n, NULL);
+out:
+	if (msgs != NULL)
+		g_ptr_array_unref(msgs);
+	if (sizes != NULL)
+		g_hash_table_unref(sizes);
+	g_array_unref(wanted);
+	return rc;
+}
+
+/* Works the new UIDs in batches of imap.batch_size. A UID that an earlier pass died on is taken
+ * alone, so that a poison message cannot take its whole batch down with it again. */
+static int batches(struct pass *p, GArray *fresh, struct errbuf *err)
+{
+	GArray *batch = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	int rc;
+
+	if ((rc = store_attempts_get(p->st, p->mb->name, p->uidvalidity,
+				     (uint32_t *)(void *)fresh->data, fresh->len, &p->attempts,
+				     err)) != SPOC_OK)
+		goto out;
+	for (guint i = 0; i < fresh->len && rc == SPOC_OK && !stopping(p); i++) {
+		uint32_t uid = g_array_index(fresh, uint32_t, i);
+
+		if (g_hash_table_contains(p->attempts, GUINT_TO_POINTER(uid))) {
+			/* Keep mailbox order: what came before goes first (a reply after its
+			 * original). */
+			if (batch->len > 0) {
+				rc = one_batch(p, (uint32_t *)(void *)batch->data, batch->len, err);
+				g_array_set_size(batch, 0);
+				if (rc != SPOC_OK || stopping(p))
+					break;
+			}
+			say(p, LOG_WARNING,
+			    "mailbox %s uid %u: spocd stopped %d time(s) while processing it; "
+			    "taking it alone",
+			    p->mb->name, uid,
+			    GPOINTER_TO_INT(
+				g_hash_table_lookup(p->attempts, GUINT_TO_POINTER(uid))));
+			rc = one_batch(p, &uid, 1, err);
+			continue;
+		}
+		g_array_append_val(batch, uid);
+		if (batch->len == (guint)p->mb->batch_size || i + 1 == fresh->len) {
+			rc = one_batch(p, (uint32_t *)(void *)batch->data, batch->len, err);
+			g_array_set_size(batch, 0);
+		}
+	}
+out:
+	g_array_unref(batch);
+	return rc;
+}
+
+int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, struct store *st,
+	       struct imap_session *imap, struct imap_mark *quiet, const struct ingest_hooks *hooks,
+	       struct ingest_stats *stats, struct errbuf *err)
+{
+	struct imap_mark now = {0};
+	struct pass p = {
+	    .conf = conf, .mb = mb, .st = st, .imap = imap, .hooks = hooks, .stats = stats};
+	GArray *uids = NULL, *fresh = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	GHashTable *seen = NULL;
+	gboolean changed = FALSE, locked = FALSE;
+	uint32_t last_uid = 0;
+	int rc;
+
+	p.to_processed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	p.to_failed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	if ((rc = store_mailbox_lock(st, mb->name, &locked, err)) != SPOC_OK)
+		goto out;
+	if (!locked) {
+		say(&p, LOG_INFO,
+		    "mailbox %s: another spocd is working it now; leaving it to that one",
+		    mb->name);
+		goto out;
+	}
+	if ((rc = imap_select(imap, &now, err)) != SPOC_OK)
+		goto out;
+	p.uidvalidity = now.uidvalidity;
+	if (quiet != NULL && quiet->modseq != 0 && now.modseq == quiet->modseq &&
+	    now.uidnext == quiet->uidnext && now.uidvalidity == quiet->uidvalidity) {
+		say(&p, LOG_DEBUG,
+		    "mailbox %s: unchanged since the last look (CONDSTORE HIGHESTMODSEQ "
+		    "%" G_GUINT64_FORMAT ", UIDNEXT %u): nothing to list",
+		    mb->name, now.modseq, now.uidnext);
+		goto out;
+	}
+	if ((rc = store_mailbox_sync(st, mb->name, p.uidvalidity, &changed, &last_uid, err)) !=
+	    SPOC_OK)
+		goto out;
+	if (changed)
+		say(&p, LOG_WARNING,
+		    "mailbox %s: UIDVALIDITY changed to %u: every message is looked at again; "
+		    "those already taken are recognised by their SHA-256",
+		    mb->name, p.uidvalidity);
+	if ((rc = imap_list_uids(imap, &uids, err)) != SPOC_OK)
+		goto out;
+	/* an empty folder seen with a modseq: the next look can stop at SELECT if it is unchanged;
+	 * anything taken or moved now changes the modseq, so the next look lists again */
+	if (quiet != NULL)
+		*quiet = uids->len == 0 ? now : (struct imap_mark){0};
+	if (uids->len == 0)
+		goto out;
+	if ((rc = store_ingested_uids(st, mb->name, p.uidvalidity, (uint32_t *)(void *)uids->data,
+				      uids->len, &seen, err)) != SPOC_OK)
+		goto out;
+
+	/* Committed before a crash but never moved: move them now, do not take them again. */
+	for (guint i = 0; i < uids->len; i++) {
+		uint32_t uid = g_array_index(uids, uint32_t, i);
+		gpointer o = g_hash_table_lookup(seen, GUINT_TO_POINTER(uid));
+
+		if (o == NULL) {
+			g_array_append_val(fresh, uid);
+			continue;
+		}
+		stats->recovered++;
+		say(&p, LOG_NOTICE, "mailbox %s uid %u: already recorded (%s), moving it", mb->name,
+		    uid, store_outcome_name(GPOINTER_TO_INT(o) - 1));
+		if (GPOINTER_TO_INT(o) - 1 == INGEST_QUARANTINED)
+			g_array_append_val(p.to_failed, uid);
+		else
+			g_array_append_val(p.to_processed, uid);
+	}
+	if ((rc = move_pending(&p, err)) != SPOC_OK)
+		goto out;
+
+	if (fresh->len > 0 && (rc = keys_load(conf, st, &p.keys, err)) == SPOC_OK)
+		rc = batches(&p, fresh, err);
+out:
+	thread_keys_free(&p.keys);
+	if (locked)
+		store_mailbox_unlock(st, mb->name);
+	if (p.attempts != NULL)
+		g_hash_table_unref(p.attempts);
+	if (seen != NULL)
+		g_hash_table_unref(seen);
+	if (uids != NULL)
+		g_array_unref(uids);
+	g_array_unref(fresh);
+	g_array_unref(p.to_processed);
+	g_array_unref(p.to_failed);
+	return rc;
+}

@@ -1,0 +1,312 @@
+/* Reads the command block an agent writes at the top of a reply (commands.h says what a command
+ * looks like and what the block gives back). Words and values are compared after folding: NFD,
+ * combining marks dropped, lower case, so "#ESTADO Resuelto" and "#estado resuelto" are one
+ * command; a value is also compared without blanks, '-' and '_', which is what makes "in progress",
+ * "in-progress" and "inprogress" the same. Each command line is at most COMMANDS_MAX_LINE bytes
+ * and a block at most COMMANDS_MAX_LINES lines, so the folding work is bounded whatever the input;
+ * the rest of the text is only scanned for line ends. Pure: no I/O, only GLib. */
+#include "commands.h"
+#include "ticket.h"
+
+#include <string.h>
+
+/* longest "#word" looked at: the longest command word is 9 letters */
+#define COMMANDS_MAX_WORD 32
+/* characters of a line quoted in an error text */
+#define COMMANDS_SHOWN 80
+
+enum commands_lang { LANG_EN, LANG_ES, LANG_COUNT };
+
+#define KIND_COUNT (COMMAND_INTERNAL + 1)
+
+struct commands_word {
+	const char *folded;
+	enum command_kind kind;
+};
+
+static const struct commands_word commands_words[] = {
+    {"status", COMMAND_STATUS},	     {"estado", COMMAND_STATUS}, {"priority", COMMAND_PRIORITY},
+    {"prioridad", COMMAND_PRIORITY}, {"assign", COMMAND_ASSIGN}, {"asignar", COMMAND_ASSIGN},
+    {"kind", COMMAND_KIND},	     {"tipo", COMMAND_KIND},	 {"internal", COMMAND_INTERNAL},
+    {"interno", COMMAND_INTERNAL},
+};
+
+/* the command's name in each language, for "a later #status replaces it" */
+static const char *const commands_names[KIND_COUNT][LANG_COUNT] = {
+    [COMMAND_STATUS] = {"status", "estado"},	  [COMMAND_PRIORITY] = {"priority", "prioridad"},
+    [COMMAND_ASSIGN] = {"assign", "asignar"},	  [COMMAND_KIND] = {"kind", "tipo"},
+    [COMMAND_INTERNAL] = {"internal", "interno"},
+};
+
+/* what is wrong with a value that is there but not understood */
+static const char *const commands_unknown[KIND_COUNT][LANG_COUNT] = {
+    [COMMAND_STATUS] = {"unknown status", "estado desconocido"},
+    [COMMAND_PRIORITY] = {"unknown priority", "prioridad desconocida"},
+    [COMMAND_ASSIGN] = {"missing agent", "falta el agente"},
+    [COMMAND_KIND] = {"unknown kind", "tipo desconocido"},
+    [COMMAND_INTERNAL] = {"takes no value", "no lleva valor"},
+};
+
+/* how to write it right */
+static const char *const commands_hints[KIND_COUNT][LANG_COUNT] = {
+    [COMMAND_STATUS] = {"use new, in-progress, pending, resolved or closed",
+			"use nuevo, en-curso, pendiente, resuelto o cerrado"},
+    [COMMAND_PRIORITY] = {"use P1, P2, P3, P4 or P5", "use P1, P2, P3, P4 o P5"},
+    [COMMAND_ASSIGN] = {"use an address, a name or a user name",
+			"use una dirección, un nombre o un usuario"},
+    [COMMAND_KIND] = {"use incident or request", "use incidente o solicitud"},
+    [COMMAND_INTERNAL] = {"write #internal alone on its line", "escriba #interno solo en su línea"},
+};
+
+static void command_free(gpointer p)
+{
+	struct command *c = p;
+
+	g_free(c->value);
+	g_free(c->line);
+	g_free(c);
+}
+
+/* bytes of the blank at p (before end): ASCII blanks, and the no-break space that Outlook and
+ * mobile clients put between words; 0 when p is no blank */
+static int blank_at(const char *p, const char *end)
+{
+	if (p >= end)
+		return 0;
+	if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\f' || *p == '\v')
+		return 1;
+	return end - p >= 2 && p[0] == '\xc2' && p[1] == '\xa0' ? 2 : 0;
+}
+
+/* bytes of the blank that ends just before end (after start), or 0 */
+static int blank_before(const char *start, const char *end)
+{
+	if (end - start >= 2 && end[-2] == '\xc2' && end[-1] == '\xa0')
+		return 2;
+	return end > start && blank_at(end - 1, end) == 1 ? 1 : 0;
+}
+
+/* s[0..n) folded for comparison: NFD, no combining marks, lower case, and without blanks, '-'
+ * and '_' when compact; caller g_free()s. s is valid UTF-8. */
+static char *fold(const char *s, gssize n, gboolean compact)
+{
+	char *nfd = g_utf8_normalize(s, n, G_NORMALIZE_NFD);
+	GString *out = g_string_new(NULL);
+
+	for (const char *p = nfd; p != NULL && *p != '\0'; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+
+		if (g_unichar_ismark(c))
+			continue;
+		if (compact && (g_unichar_isspace(c) || c == '-' || c == '_'))
+			continue;
+		g_string_append_unichar(out, g_unichar_tolower(c));
+	}
+	g_free(nfd);
+	return g_string_free(out, FALSE);
+}
+
+/* The command word of a line that starts with '#' (line[0]), or -1 when it is not one. *end_r is
+ * where the word ends. */
+static int command_word(const char *line, const char *eol, const char **end_r)
+{
+	const char *p = line + 1;
+	int kind = -1;
+
+	while (p < eol && blank_at(p, eol) == 0 && *p != ':' && p - line <= COMMANDS_MAX_WORD)
+		p++;
+	if (p == line + 1 || p - line > COMMANDS_MAX_WORD)
+		return -1;
+	char *w = fold(line + 1, p - (line + 1), FALSE);
+	for (size_t i = 0; i < G_N_ELEMENTS(commands_words); i++)
+		if (strcmp(w, commands_words[i].folded) == 0)
+			kind = (int)commands_words[i].kind;
+	g_free(w);
+	*end_r = p;
+	return kind;
+}
+
+/* The normalised value of a command (see struct command), NULL for internal, or sets *bad_r. */
+static char *command_value(enum command_kind kind, const char *value, gboolean *bad_r)
+{
+	char *v = NULL;
+	char *f = fold(value, -1, TRUE);
+
+	*bad_r = FALSE;
+	switch (kind) {
+	case COMMAND_STATUS:
+		if (strcmp(f, "new") == 0 || strcmp(f, "nuevo") == 0)
+			v = g_strdup(ticket_status_name(TICKET_NEW));
+		else if (strcmp(f, "inprogress") == 0 || strcmp(f, "encurso") == 0)
+			v = g_strdup(ticket_status_name(TICKET_IN_PROGRESS));
+		else if (strcmp(f, "pending") == 0 || strcmp(f, "pendiente") == 0)
+			v = g_strdup(ticket_status_name(TICKET_PENDING));
+		else if (strcmp(f, "resolved") == 0 || strcmp(f, "resuelto") == 0)
+			v = g_strdup(ticket_status_name(TICKET_RESOLVED));
+		else if (strcmp(f, "closed") == 0 || strcmp(f, "cerrado") == 0)
+			v = g_strdup(ticket_status_name(TICKET_CLOSED));
+		break;
+	case COMMAND_PRIORITY: {
+		const char *d = f[0] == 'p' ? f + 1 : f;
+
+		if (d[0] >= '1' && d[0] <= '5' && d[1] == '\0')
+			v = g_strndup(d, 1);
+		break;
+	}
+	case COMMAND_ASSIGN:
+		if (value[0] != '\0')
+			v = g_strdup(value);
+		break;
+	case COMMAND_KIND:
+		if (strcmp(f, "incident") == 0 || strcmp(f, "incidente") == 0 ||
+		    strcmp(f, "incidencia") == 0)
+			v = g_strdup("incident");
+		else if (strcmp(f, "request") == 0 || strcmp(f, "solicitud") == 0 ||
+			 strcmp(f, "peticion") == 0)
+			v = g_strdup("request");
+		break;
+	case COMMAND_INTERNAL:
+		break;
+	}
+	if (kind == COMMAND_INTERNAL)
+		*bad_r = value[0] != '\0';
+	else
+		*bad_r = v == NULL;
+	g_free(f);
+	return v;
+}
+
+/* line[0..n) as shown in an error: at most COMMANDS_SHOWN characters; caller g_free()s */
+static char *shown(const char *line, size_t n)
+{
+	char *s = g_strndup(line, n);
+
+	if (g_utf8_strlen(s, -1) > COMMANDS_SHOWN) {
+		char *cut = g_utf8_substring(s, 0, COMMANDS_SHOWN);
+
+		g_free(s);
+		s = g_strconcat(cut, "…", NULL);
+		g_free(cut);
+	}
+	return s;
+}
+
+static void add_error(struct command_block *b, enum commands_lang lang, const char *line,
+		      enum command_kind kind, gboolean missing)
+{
+	const char *what = commands_unknown[kind][lang];
+
+	if (missing && kind != COMMAND_INTERNAL)
+		what = lang == LANG_ES ? "falta el valor" : "missing value";
+	g_ptr_array_add(b->errors,
+			g_strdup_printf("%s: %s (%s)", line, what, commands_hints[kind][lang]));
+}
+
+void commands_parse(const char *new_text, const char *lang_name, struct command_block *out)
+{
+	enum commands_lang lang = g_strcmp0(lang_name, "es") == 0 ? LANG_ES : LANG_EN;
+	char *text = g_utf8_make_valid(new_text != NULL ? new_text : "", -1);
+	struct command *last[KIND_COUNT] = {NULL};
+	/* each last command's line as an error shows it */
+	char *last_shown[KIND_COUNT] = {NULL};
+	const char *p = text;
+	int lines = 0;
+
+	out->commands = g_ptr_array_new_with_free_func(command_free);
+	out->errors = g_ptr_array_new_with_free_func(g_free);
+	while (*p != '\0') {
+		const char *nl = strchr(p, '\n');
+		const char *eol = nl != NULL ? nl : p + strlen(p);
+		const char *next = nl != NULL ? nl + 1 : eol;
+		const char *s = p, *e = eol, *word_end;
+		int kind;
+
+		for (int k; (k = blank_at(s, e)) > 0;)
+			s += k;
+		for (int k; (k = blank_before(s, e)) > 0;)
+			e -= k;
+		if (s == e) {
+			p = next;
+			continue;
+		}
+		if (*s != '#' || lines >= COMMANDS_MAX_LINES)
+			break;
+		kind = command_word(s, e, &word_end);
+		if (kind < 0)
+			break;
+		lines++;
+		p = next;
+
+		char *line = shown(s, e - s);
+		if ((size_t)(e - s) > COMMANDS_MAX_LINE) {
+			g_ptr_array_add(out->errors,
+					g_strdup_printf(lang == LANG_ES
+							    ? "%s: línea demasiado larga "
+							      "(más de %d bytes), ignorada"
+							    : "%s: line too long (over %d "
+							      "bytes), ignored",
+							line, COMMANDS_MAX_LINE));
+			g_free(line);
+			continue;
+		}
+
+		const char *v = word_end;
+		for (int k; (k = blank_at(v, e)) > 0;)
+			v += k;
+		if (v < e && *v == ':')
+			v++;
+		for (int k; (k = blank_at(v, e)) > 0;)
+			v += k;
+		char *value = g_strndup(v, e - v);
+		gboolean bad;
+		char *norm = command_value(kind, value, &bad);
+
+		if (bad && value[0] == '\0') {
+			/* "#estado:" shows as "#estado: falta el valor", not "#estado::" */
+			g_free(line);
+			line = g_strndup(s, word_end - s);
+		}
+		if (bad) {
+			add_error(out, lang, line, kind, value[0] == '\0');
+			g_free(line);
+		} else {
+			struct command *c = g_new0(struct command, 1);
+
+			if (last[kind] != NULL) {
+				g_ptr_array_add(
+				    out->errors,
+				    g_strdup_printf(lang == LANG_ES
+							? "%s: ignorada, la reemplaza un "
+							  "#%s posterior"
+							: "%s: ignored, a later #%s "
+							  "replaces it",
+						    last_shown[kind], commands_names[kind][lang]));
+				g_ptr_array_remove(out->commands, last[kind]);
+				g_free(last_shown[kind]);
+			}
+			c->kind = kind;
+			c->value = norm;
+			c->line = g_strndup(s, e - s);
+			norm = NULL;
+			last[kind] = c;
+			last_shown[kind] = line;
+			g_ptr_array_add(out->commands, c);
+		}
+		g_free(norm);
+		g_free(value);
+	}
+	out->rest = g_strstrip(g_strdup(p));
+	for (int k = 0; k < KIND_COUNT; k++)
+		g_free(last_shown[k]);
+	g_free(text);
+}
+
+void command_block_clear(struct command_block *b)
+{
+	if (b->commands != NULL)
+		g_ptr_array_unref(b->commands);
+	if (b->errors != NULL)
+		g_ptr_array_unref(b->errors);
+	g_free(b->rest);
+	memset(b, 0, sizeof(*b));
+}

@@ -1,0 +1,718 @@
+/* The ingest side of the store: mailbox state, the per-UID log and attempts, duplicates, the
+ * message with its attachments, new tickets with their participants and acknowledgement, and
+ * the quarantine. Threading is store_thread.c's, what a reply sets off store_notices.c's. Runs
+ * inside the transaction the ingest pass drives. */
+#include "store_priv.h"
+
+#include <string.h>
+
+const char *store_outcome_name(enum ingest_outcome outcome)
+{
+	static const char *const names[] = {"ticket",	 "reply",	"duplicate",
+					    "automatic", "quarantined", "taken"};
+
+	return names[outcome];
+}
+
+int store_mailbox_sync(struct store *st, const char *mailbox, uint32_t uidvalidity,
+		       gboolean *changed_r, uint32_t *last_uid_r, struct errbuf *err)
+{
+	char uv[16];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
+	const char *p[] = {mailbox, uv};
+	/* Insert or fetch in one statement; a changed UIDVALIDITY resets last_uid. */
+	res = store_sql_run(
+	    st, "mailbox_state",
+	    "WITH old AS (SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = $1)"
+	    " INSERT INTO mailbox_state AS s (mailbox, uidvalidity, last_uid)"
+	    " VALUES ($1, $2::bigint, 0)"
+	    " ON CONFLICT (mailbox) DO UPDATE SET"
+	    "  uidvalidity = EXCLUDED.uidvalidity,"
+	    "  last_uid = CASE WHEN s.uidvalidity = EXCLUDED.uidvalidity"
+	    "             THEN s.last_uid ELSE 0 END,"
+	    "  updated_at = now()"
+	    " RETURNING s.last_uid,"
+	    "  coalesce((SELECT uidvalidity FROM old) <> $2::bigint, false)",
+	    2, p, NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	*last_uid_r = (uint32_t)store_sql_i64(res, 0, 0);
+	*changed_r = PQgetvalue(res, 0, 1)[0] == 't';
+	PQclear(res);
+	return SPOC_OK;
+}
+
+int store_mailbox_advance(struct store *st, const char *mailbox, uint32_t uidvalidity,
+			  uint32_t last_uid, struct errbuf *err)
+{
+	char uv[16], lu[16];
+
+	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
+	g_snprintf(lu, sizeof(lu), "%u", last_uid);
+	const char *p[] = {mailbox, uv, lu};
+	return store_sql_exec(st, "mailbox_state",
+			      "UPDATE mailbox_state SET last_uid = greatest(last_uid, $3::bigint),"
+			      " updated_at = now() WHERE mailbox = $1 AND uidvalidity = $2::bigint",
+			      3, p, err);
+}
+
+static enum ingest_outcome outcome_from_name(const char *name)
+{
+	for (int o = INGEST_TICKET; o <= INGEST_QUARANTINED; o++)
+		if (strcmp(name, store_outcome_name(o)) == 0)
+			return o;
+	return INGEST_DUPLICATE;
+}
+
+/* Advisory lock keys: a class for spocd's mailbox locks and the hash of the mailbox name. */
+#define MAILBOX_LOCK_CLASS "1936749411" /* "spoc" */
+
+int store_mailbox_lock(struct store *st, const char *mailbox, gboolean *got_r, struct errbuf *err)
+{
+	const char *p[] = {MAILBOX_LOCK_CLASS, mailbox};
+	int rc = SPOC_OK;
+	PGresult *res =
+	    store_sql_run(st, "mailbox lock", "SELECT pg_try_advisory_lock($1::int, hashtext($2))",
+			  2, p, NULL, &rc, err);
+
+	if (res == NULL)
+		return rc;
+	*got_r = PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	return SPOC_OK;
+}
+
+void store_mailbox_unlock(struct store *st, const char *mailbox)
+{
+	const char *p[] = {MAILBOX_LOCK_CLASS, mailbox};
+	int rc;
+
+	PQclear(store_sql_run(st, "mailbox unlock",
+			      "SELECT pg_advisory_unlock($1::int, hashtext($2))", 2, p, NULL, &rc,
+			      NULL));
+}
+
+/* UIDs as a PostgreSQL array literal ("{1,2,3}"); caller frees. */
+static char *uid_array(const uint32_t *uids, size_t n)
+{
+	GString *arr = g_string_new("{");
+
+	for (size_t i = 0; i < n; i++)
+		g_string_append_printf(arr, "%s%u", i ? "," : "", uids[i]);
+	g_string_append_c(arr, '}');
+	return g_string_free(arr, FALSE);
+}
+
+/* Runs sql with $1 mailbox, $2 UIDVALIDITY, $3 the UIDs as bigint[]. */
+static PGresult *run_uids(struct store *st, const char *what, const char *sql, const char *mailbox,
+			  uint32_t uidvalidity, const uint32_t *uids, size_t n, int *rc_r,
+			  struct errbuf *err)
+{
+	char uv[16], *arr = uid_array(uids, n);
+	PGresult *res;
+
+	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
+	const char *p[] = {mailbox, uv, arr};
+	res = store_sql_run(st, what, sql, 3, p, NULL, rc_r, err);
+	g_free(arr);
+	return res;
+}
+
+/* A table uid -> GINT_TO_POINTER(value(res, row)) of a (uid, ...) result, which it clears. */
+static GHashTable *uid_map(PGresult *res, int (*value)(PGresult *, int))
+{
+	GHashTable *map = g_hash_table_new(g_direct_hash, g_direct_equal);
+
+	for (int i = 0; i < PQntuples(res); i++)
+		g_hash_table_insert(map, GUINT_TO_POINTER((guint)store_sql_i64(res, i, 0)),
+				    GINT_TO_POINTER(value(res, i)));
+	PQclear(res);
+	return map;
+}
+
+static int attempts_value(PGresult *res, int row)
+{
+	return (int)store_sql_i64(res, row, 1);
+}
+
+/* outcome + 1, so that no outcome is the NULL pointer */
+static int outcome_value(PGresult *res, int row)
+{
+	return (int)outcome_from_name(PQgetvalue(res, row, 1)) + 1;
+}
+
+int store_attempts_get(struct store *st, const char *mailbox, uint32_t uidvalidity,
+		       const uint32_t *uids, size_t n, GHashTable **attempts_r, struct errbuf *err)
+{
+	int rc = SPOC_OK;
+	PGresult *res = run_uids(st, "ingest_attempts",
+				 "SELECT uid, attempts FROM ingest_attempts"
+				 " WHERE mailbox = $1 AND uidvalidity = $2::bigint"
+				 " AND uid = ANY($3::bigint[])",
+				 mailbox, uidvalidity, uids, n, &rc, err);
+
+	if (res == NULL)
+		return rc;
+	*attempts_r = uid_map(res, attempts_value);
+	return SPOC_OK;
+}
+
+int store_attempts_mark(struct store *st, const char *mailbox, uint32_t uidvalidity,
+			const uint32_t *uids, size_t n, struct errbuf *err)
+{
+	int rc = SPOC_OK;
+	PGresult *res = run_uids(st, "ingest_attempts",
+				 "INSERT INTO ingest_attempts AS a (mailbox, uidvalidity, uid)"
+				 " SELECT $1, $2::bigint, u FROM unnest($3::bigint[]) AS u"
+				 " ON CONFLICT (mailbox, uidvalidity, uid) DO UPDATE"
+				 " SET attempts = a.attempts + 1, last_attempt_at = now()",
+				 mailbox, uidvalidity, uids, n, &rc, err);
+
+	PQclear(res);
+	return res != NULL ? SPOC_OK : rc;
+}
+
+int store_attempts_clear(struct store *st, const char *mailbox, uint32_t uidvalidity,
+			 const uint32_t *uids, size_t n, struct errbuf *err)
+{
+	int rc = SPOC_OK;
+	PGresult *res = run_uids(st, "ingest_attempts",
+				 "DELETE FROM ingest_attempts WHERE mailbox = $1"
+				 " AND uidvalidity = $2::bigint AND uid = ANY($3::bigint[])",
+				 mailbox, uidvalidity, uids, n, &rc, err);
+
+	PQclear(res);
+	return res != NULL ? SPOC_OK : rc;
+}
+
+int store_ingested_uids(struct store *st, const char *mailbox, uint32_t uidvalidity,
+			const uint32_t *uids, size_t n, GHashTable **seen_r, struct errbuf *err)
+{
+	int rc = SPOC_OK;
+	PGresult *res = run_uids(st, "ingest_log",
+				 "SELECT uid, outcome FROM ingest_log"
+				 " WHERE mailbox = $1 AND uidvalidity = $2::bigint"
+				 " AND uid = ANY($3::bigint[])",
+				 mailbox, uidvalidity, uids, n, &rc, err);
+
+	if (res == NULL)
+		return rc;
+	*seen_r = uid_map(res, outcome_value);
+	return SPOC_OK;
+}
+
+/* Stores the message's attachments: the bytes once per SHA-256 in blobs, one attachments row
+ * each. */
+static int insert_attachments(struct store *st, const char *message_row, const struct mail *m,
+			      struct errbuf *err)
+{
+	for (guint i = 0; m->attachments != NULL && i < m->attachments->len; i++) {
+		const struct mail_attachment *a = g_ptr_array_index(m->attachments, i);
+		gsize size;
+		const char *data = g_bytes_get_data(a->data, &size);
+		char ord[16], sz[24];
+		int rc = SPOC_OK;
+
+		g_snprintf(ord, sizeof(ord), "%u", i + 1);
+		g_snprintf(sz, sizeof(sz), "%" G_GSIZE_FORMAT, size);
+		const char *bp[] = {a->sha256, sz, data != NULL ? data : ""};
+		/* an empty attachment goes as text: "" is an empty bytea too */
+		int blens[G_N_ELEMENTS(bp)] = {0, 0, (int)size};
+		PGresult *res = store_sql_run(st, "blobs",
+					      "INSERT INTO blobs (sha256, size, data)"
+					      " VALUES ($1, $2::bigint, $3::bytea)"
+					      " ON CONFLICT (sha256) DO NOTHING",
+					      G_N_ELEMENTS(bp), bp, blens, &rc, err);
+
+		if (res == NULL)
+			return rc;
+		PQclear(res);
+		const char *ap[] = {message_row, ord,	    a->name,	   a->content_type,
+				    sz,		 a->sha256, a->content_id, a->disposition,
+				    a->origin,	 a->text};
+		if ((rc = store_sql_exec(st, "attachments",
+					 "INSERT INTO attachments (message_row, ordinal, name,"
+					 " content_type, size, sha256, content_id, disposition,"
+					 " origin, text) VALUES ($1::bigint, $2::integer, $3, $4,"
+					 " $5::bigint, $6, $7, $8, $9, $10)",
+					 G_N_ELEMENTS(ap), ap, err)) != SPOC_OK)
+			return rc;
+	}
+	return SPOC_OK;
+}
+
+/* What the limits left out, one line each, for a text[] parameter. Caller frees. */
+static char *left_out_lines(const struct mail *m)
+{
+	GString *s = g_string_new(NULL);
+
+	for (guint i = 0; m->limits_hit != NULL && i < m->limits_hit->len; i++) {
+		const struct mail_limit_hit *h = g_ptr_array_index(m->limits_hit, i);
+
+		if (s->len > 0)
+			g_string_append_c(s, '\n');
+		g_string_append(s, h->detail);
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* Inserts the incoming message row and its attachments; *id_r gets its id. ticket may be NULL
+ * (no ticket). */
+static int insert_message(struct store *st, const char *ticket, const char *raw, size_t raw_len,
+			  const struct mail *m, const char *automatic, int64_t *id_r,
+			  struct errbuf *err)
+{
+	char *refs = store_join_ids(NULL, m->references);
+	char *date = m->date != NULL ? g_date_time_format_iso8601(m->date) : NULL;
+	char *left_out = left_out_lines(m);
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	const char *p[] = {ticket,
+			   m->message_id,
+			   m->message_id_synthetic ? "t" : "f",
+			   m->in_reply_to,
+			   refs,
+			   m->from.addr != NULL ? m->from.addr : "",
+			   m->from.name != NULL ? m->from.name : "",
+			   m->to_text,
+			   m->cc_text,
+			   m->subject,
+			   date,
+			   m->text,
+			   raw,
+			   m->sha256,
+			   automatic,
+			   m->text_new != NULL ? m->text_new : m->text,
+			   m->text_quoted != NULL ? m->text_quoted : "",
+			   m->text_signature != NULL ? m->text_signature : "",
+			   m->body_source != NULL ? m->body_source : "text/plain",
+			   left_out};
+	int lens[G_N_ELEMENTS(p)] = {0};
+	lens[12] = (int)raw_len;
+	res = store_sql_run(
+	    st, "messages",
+	    "INSERT INTO messages (ticket_id, direction, message_id, message_id_synthetic,"
+	    " in_reply_to, refs, from_addr, from_name, to_addrs, cc_addrs, subject, sent_at,"
+	    " body_text, raw, raw_sha256, automatic, body_new, body_quoted, body_signature,"
+	    " body_source, left_out)"
+	    " VALUES ($1::bigint, 'in', $2, $3::boolean, $4,"
+	    "  coalesce(string_to_array(nullif($5, ''), E'\\n'), '{}'), $6, $7, $8, $9, $10,"
+	    "  $11::timestamptz, $12, $13::bytea, $14, $15, $16, $17, $18, $19,"
+	    "  coalesce(string_to_array(nullif($20, ''), E'\\n'), '{}'))"
+	    " RETURNING id",
+	    G_N_ELEMENTS(p), p, lens, &rc, err);
+	g_free(refs);
+	g_free(date);
+	g_free(left_out);
+	if (res == NULL)
+		return rc;
+	*id_r = store_sql_i64(res, 0, 0);
+	rc = insert_attachments(st, PQgetvalue(res, 0, 0), m, err);
+	PQclear(res);
+	return rc;
+}
+
+/* TRUE when addr (any case) is one of the desk's own addresses. */
+static gboolean is_desk_address(const struct ingest_decision *d, const char *addr)
+{
+	for (size_t i = 0; d->desk_addresses != NULL && d->desk_addresses[i] != NULL; i++)
+		if (g_ascii_strcasecmp(addr, d->desk_addresses[i]) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* The requester, and the Cc'd people when the configuration makes them watchers, as the
+ * participants of a new ticket; never the desk itself. */
+static int add_participants(struct store *st, const char *ticket, const struct mail *m,
+			    const struct ingest_decision *d, struct errbuf *err)
+{
+	int rc;
+	const char *rp[] = {ticket, d->requester_addr,
+			    d->requester_name != NULL ? d->requester_name : ""};
+
+	if ((rc = store_sql_exec(st, "participants",
+				 "INSERT INTO participants (ticket_id, address, name, role)"
+				 " VALUES ($1::bigint, lower($2), $3, 'requester')"
+				 " ON CONFLICT DO NOTHING",
+				 3, rp, err)) != SPOC_OK)
+		return rc;
+	for (guint i = 0; d->cc_watchers && m->cc != NULL && i < m->cc->len; i++) {
+		const struct mail_addr *a = g_ptr_array_index(m->cc, i);
+
+		if (a->addr == NULL || strchr(a->addr, '@') == NULL || is_desk_address(d, a->addr))
+			continue;
+		const char *wp[] = {ticket, a->addr, a->name != NULL ? a->name : ""};
+		if ((rc = store_sql_exec(st, "participants",
+					 "INSERT INTO participants (ticket_id, address, name, role)"
+					 " VALUES ($1::bigint, lower($2), $3, 'watcher')"
+					 " ON CONFLICT DO NOTHING",
+					 3, wp, err)) != SPOC_OK)
+			return rc;
+	}
+	return SPOC_OK;
+}
+
+static int finish_log(struct store *st, const char *log_id, const char *outcome,
+		      int64_t message_row, int64_t ticket_id, const char *detail,
+		      struct errbuf *err)
+{
+	char mr[24], tk[24];
+
+	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, message_row);
+	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, ticket_id);
+	const char *p[] = {log_id, outcome, message_row ? mr : NULL, ticket_id ? tk : NULL,
+			   detail != NULL ? detail : ""};
+	return store_sql_exec(st, "ingest_log",
+			      "UPDATE ingest_log SET outcome = $2, message_row = $3::bigint,"
+			      " ticket_id = $4::bigint, detail = $5 WHERE id = $1::bigint",
+			      5, p, err);
+}
+
+/* Claims (mailbox, uidvalidity, uid) in ingest_log. *log_id_r is "" when the key was already
+ * taken (an earlier run, or a concurrent worker that committed first). */
+static int claim_uid(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		     const char *sha256, const char *outcome, char log_id_r[24], struct errbuf *err)
+{
+	char uv[16], u[16];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
+	g_snprintf(u, sizeof(u), "%u", uid);
+	const char *p[] = {mailbox, uv, u, sha256, outcome};
+	res =
+	    store_sql_run(st, "ingest_log",
+			  "INSERT INTO ingest_log (mailbox, uidvalidity, uid, raw_sha256, outcome)"
+			  " VALUES ($1, $2::bigint, $3::bigint, $4, $5)"
+			  " ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING RETURNING id",
+			  5, p, NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	g_strlcpy(log_id_r, PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "", 24);
+	PQclear(res);
+	return SPOC_OK;
+}
+
+static int create_ticket(struct store *st, const struct mail *m, const struct ingest_decision *d,
+			 struct ingest_result *res_r, struct errbuf *err)
+{
+	/* without Re:/Fwd: and without other tickets' tags: a later reply must name this ticket
+	 * only, and a stranger's mail never echoes another ticket's number back */
+	char *subject = thread_subject_base(m->subject);
+	char prio[4], imp[4], urg[4], frd[24], rsd[24];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	g_snprintf(prio, sizeof(prio), "%d", d->priority > 0 ? d->priority : 3);
+	g_snprintf(imp, sizeof(imp), "%d", d->impact > 0 ? d->impact : 3);
+	g_snprintf(urg, sizeof(urg), "%d", d->urgency > 0 ? d->urgency : 3);
+	g_snprintf(frd, sizeof(frd), "%" G_GINT64_FORMAT, d->first_response_due);
+	g_snprintf(rsd, sizeof(rsd), "%" G_GINT64_FORMAT, d->resolution_due);
+	const char *p[] = {ticket_kind_name(d->kind),
+			   d->kind_rule != NULL ? d->kind_rule : "",
+			   subject,
+			   d->requester_addr,
+			   d->requester_name != NULL ? d->requester_name : "",
+			   d->language,
+			   prio,
+			   imp,
+			   urg,
+			   d->priority_rule != NULL ? d->priority_rule : "",
+			   d->triage ? "t" : "f",
+			   d->first_response_due > 0 ? frd : NULL,
+			   d->resolution_due > 0 ? rsd : NULL};
+	/* the audit trail says who opened it: the requester, by email */
+	res = store_sql_run(
+	    st, "tickets",
+	    "WITH who AS (SELECT set_config('spocd.actor', lower($4), true),"
+	    "  set_config('spocd.via', 'email', true))"
+	    " INSERT INTO tickets (kind, kind_rule, subject, requester, requester_name, language,"
+	    " priority, impact, urgency, priority_rule, triage, first_response_due,"
+	    " resolution_due)"
+	    " SELECT $1, $2, $3, lower($4), $5, $6, $7::smallint, $8::smallint, $9::smallint, $10,"
+	    "  $11::boolean, to_timestamp($12::bigint), to_timestamp($13::bigint) FROM who"
+	    " RETURNING id, display",
+	    G_N_ELEMENTS(p), p, NULL, &rc, err);
+	g_free(subject);
+	if (res == NULL)
+		return rc;
+	if ((rc = store_actor_reset(st, err)) != SPOC_OK) {
+		PQclear(res);
+		return rc;
+	}
+	res_r->ticket_id = store_sql_i64(res, 0, 0);
+	g_strlcpy(res_r->ticket_number, PQgetvalue(res, 0, 1), sizeof(res_r->ticket_number));
+	rc = add_participants(st, PQgetvalue(res, 0, 0), m, d, err);
+	PQclear(res);
+	return rc;
+}
+
+static int queue_ack(struct store *st, const struct ingest_decision *d, int64_t message_row,
+		     struct ingest_result *res_r, struct errbuf *err)
+{
+	const struct store_notice n = {.kind = "ack",
+				       .ticket_id = res_r->ticket_id,
+				       .message_row = message_row,
+				       .recipient = d->requester_addr,
+				       .recipient_name = d->requester_name,
+				       .language = d->language};
+
+	return store_queue_notice(st, d, &n, &res_r->outbox_id, &res_r->held, err);
+}
+
+static int record_threaded(struct store *st, const char *raw, size_t raw_len,
+			   const struct mail *mail, const struct ingest_decision *d,
+			   const struct store_sender *who, struct thread_verdict *v,
+			   struct ingest_result *res_r, int64_t *message_row_r,
+			   const char **detail_r, struct errbuf *err);
+
+/* Records one parsed mail (duplicate check, threading, ticket, acknowledgement) in the caller's
+ * transaction, without any ingest_log row: res_r gets the outcome, *message_row_r the message row
+ * it became or duplicates (0 if none), *detail_r the reason for the log (static or borrowed). */
+static int record_mail(struct store *st, const char *raw, size_t raw_len, const struct mail *mail,
+		       const struct ingest_decision *d, struct ingest_result *res_r,
+		       int64_t *message_row_r, const char **detail_r, struct errbuf *err)
+{
+	struct thread_verdict verdict;
+	struct store_sender who;
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	*message_row_r = 0;
+	*detail_r = NULL;
+	/* The same bytes, or the same real Message-ID, taken before (from another UID, another
+	 * mailbox or a redelivery): nothing new to record. */
+	const char *dp[] = {mail->sha256, mail->message_id_synthetic ? NULL : mail->message_id};
+	res = store_sql_run(
+	    st, "duplicate check",
+	    "SELECT m.id, coalesce(m.ticket_id, 0), coalesce(t.display, '') FROM messages m"
+	    " LEFT JOIN tickets t ON t.id = m.ticket_id"
+	    " WHERE m.direction = 'in' AND (m.raw_sha256 = $1 OR"
+	    "  ($2::text IS NOT NULL AND m.message_id = $2 AND NOT m.message_id_synthetic))"
+	    " ORDER BY m.id LIMIT 1",
+	    2, dp, NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	if (PQntuples(res) > 0) {
+		res_r->outcome = INGEST_DUPLICATE;
+		res_r->ticket_id = store_sql_i64(res, 0, 1);
+		g_strlcpy(res_r->ticket_number, PQgetvalue(res, 0, 2),
+			  sizeof(res_r->ticket_number));
+		*message_row_r = store_sql_i64(res, 0, 0);
+		*detail_r = "same raw bytes or Message-ID as an earlier message";
+		PQclear(res);
+		return SPOC_OK;
+	}
+	PQclear(res);
+
+	if ((rc = store_sender_find(st, mail, d, &who, err)) != SPOC_OK)
+		return rc;
+	rc = store_thread_find(st, mail, d, &who, &verdict, err);
+	if (rc == SPOC_OK)
+		rc = record_threaded(st, raw, raw_len, mail, d, &who, &verdict, res_r,
+				     message_row_r, detail_r, err);
+	g_free(who.agent_name);
+	return rc;
+}
+
+/* record_mail() once the sender and the thread are known. */
+static int record_threaded(struct store *st, const char *raw, size_t raw_len,
+			   const struct mail *mail, const struct ingest_decision *d,
+			   const struct store_sender *who, struct thread_verdict *v,
+			   struct ingest_result *res_r, int64_t *message_row_r,
+			   const char **detail_r, struct errbuf *err)
+{
+	struct thread_verdict verdict = *v;
+	char tk[24];
+	int64_t thread = 0;
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	if (d->bounce != NULL) {
+		int64_t bounced_ticket = 0;
+
+		if ((rc = store_bounce_record(st, d->bounce, d->bounce_outbox_id, &bounced_ticket,
+					      err)) != SPOC_OK)
+			return rc;
+		/* the failure belongs with the ticket whose notification bounced */
+		if (bounced_ticket != 0) {
+			verdict.action = THREAD_ATTACH;
+			verdict.ticket_id = bounced_ticket;
+		}
+	}
+	/* Automatic mail (an out-of-office, our own notification coming back) is recorded on the
+	 * ticket it names, whoever sent it: nothing is ever sent because of it, so it opens no way
+	 * into the ticket; and it never reopens one or opens a follow-up. */
+	if (d->automatic_why != NULL && verdict.action == THREAD_REOPEN)
+		verdict.action = THREAD_ATTACH;
+	if (d->automatic_why != NULL && verdict.action == THREAD_NEW_LINKED) {
+		verdict.action = THREAD_ATTACH;
+		verdict.ticket_id = verdict.link_ticket_id;
+	}
+	/* Mail from an agent's address that could not be proven theirs is kept on the ticket it
+	 * names as an ordinary message: nothing in it runs or reaches the requester, and the
+	 * agent is told why (after_reply). */
+	if (who->agent_id != 0 && verdict.action == THREAD_NEW_LINKED &&
+	    strcmp(verdict.link_kind, THREAD_LINK_POSSIBLY_RELATED) == 0) {
+		verdict.action = THREAD_ATTACH;
+		verdict.ticket_id = verdict.link_ticket_id;
+		verdict.why = "from an agent's address, not proven: kept as an ordinary message";
+	}
+	if (verdict.action == THREAD_ATTACH || verdict.action == THREAD_REOPEN) {
+		thread = verdict.ticket_id;
+		g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, thread);
+		if ((rc = insert_message(st, tk, raw, raw_len, mail, d->automatic_why,
+					 message_row_r, err)) != SPOC_OK)
+			return rc;
+		/* A requester's answer to a ticket pending on them moves it on (ITIL: the wait is
+		 * over); an agent's own mail never changes the status except by command. */
+		const char *tp[] = {tk, verdict.action == THREAD_REOPEN ? "t" : "f",
+				    mail->from.addr,
+				    d->automatic_why == NULL && who->agent_id == 0 ? "t" : "f"};
+		res = store_sql_run(
+		    st, "tickets",
+		    "WITH who AS (SELECT set_config('spocd.actor', coalesce($3, ''), true),"
+		    "  set_config('spocd.via', 'email', true))"
+		    " UPDATE tickets SET updated_at = now(), status = CASE WHEN $2::boolean"
+		    "  THEN 'in-progress' WHEN $4::boolean AND status = 'pending' THEN "
+		    "'in-progress'"
+		    "  ELSE status END"
+		    " WHERE id = $1::bigint AND (SELECT count(*) FROM who) = 1 RETURNING display",
+		    4, tp, NULL, &rc, err);
+		if (res == NULL)
+			return rc;
+		res_r->ticket_id = thread;
+		g_strlcpy(res_r->ticket_number, PQntuples(res) ? PQgetvalue(res, 0, 0) : "",
+			  sizeof(res_r->ticket_number));
+		PQclear(res);
+		if ((rc = store_actor_reset(st, err)) != SPOC_OK)
+			return rc;
+		res_r->outcome = d->automatic_why != NULL ? INGEST_AUTOMATIC : INGEST_REPLY;
+		*detail_r = d->automatic_why != NULL ? d->automatic_why : verdict.why;
+		if (d->automatic_why != NULL)
+			return SPOC_OK;
+		return store_after_reply(st, mail, d, who, thread, *message_row_r, err);
+	}
+
+	if (d->automatic_why != NULL) {
+		res_r->outcome = INGEST_AUTOMATIC;
+		*detail_r = d->automatic_why;
+		return insert_message(st, NULL, raw, raw_len, mail, d->automatic_why, message_row_r,
+				      err);
+	}
+
+	if ((rc = create_ticket(st, mail, d, res_r, err)) != SPOC_OK)
+		return rc;
+	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, res_r->ticket_id);
+	if ((rc = insert_message(st, tk, raw, raw_len, mail, NULL, message_row_r, err)) !=
+		SPOC_OK ||
+	    (rc = queue_ack(st, d, *message_row_r, res_r, err)) != SPOC_OK)
+		return rc;
+	if (verdict.action == THREAD_NEW_LINKED) {
+		char linked[24];
+
+		g_snprintf(linked, sizeof(linked), "%" G_GINT64_FORMAT, verdict.link_ticket_id);
+		const char *lp[] = {tk, linked, verdict.link_kind};
+		if ((rc = store_sql_exec(
+			 st, "ticket_links",
+			 "INSERT INTO ticket_links (ticket_id, linked_ticket_id, kind)"
+			 " VALUES ($1::bigint, $2::bigint, $3) ON CONFLICT DO NOTHING",
+			 3, lp, err)) != SPOC_OK)
+			return rc;
+	}
+	res_r->outcome = INGEST_TICKET;
+	*detail_r = verdict.action == THREAD_NEW_LINKED ? verdict.why : d->kind_rule;
+	/* an agent whose mail could not be proven theirs is told why their commands did not run */
+	if (who->agent_id != 0 && !who->proven)
+		return store_after_reply(st, mail, d, who, res_r->ticket_id, *message_row_r, err);
+	return SPOC_OK;
+}
+
+int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		      const char *raw, size_t raw_len, const struct mail *mail,
+		      const struct ingest_decision *d, struct ingest_result *res_r,
+		      struct errbuf *err)
+{
+	char log_id[24];
+	int64_t message_row = 0;
+	const char *detail = NULL;
+	int rc = SPOC_OK;
+
+	memset(res_r, 0, sizeof(*res_r));
+	if ((rc = claim_uid(st, mailbox, uidvalidity, uid, mail->sha256, "duplicate", log_id,
+			    err)) != SPOC_OK)
+		return rc;
+	if (log_id[0] == '\0') {
+		res_r->outcome = INGEST_TAKEN;
+		return SPOC_OK;
+	}
+	if ((rc = record_mail(st, raw, raw_len, mail, d, res_r, &message_row, &detail, err)) !=
+	    SPOC_OK)
+		return rc;
+	return finish_log(st, log_id, store_outcome_name(res_r->outcome), message_row,
+			  res_r->ticket_id, detail, err);
+}
+
+int store_secret(struct store *st, const char *name, char **value_r, struct errbuf *err)
+{
+	const char *p[] = {name};
+	int rc = SPOC_OK;
+	PGresult *res =
+	    store_sql_run(st, "spocd_secrets", "SELECT value FROM spocd_secrets WHERE name = $1", 1,
+			  p, NULL, &rc, err);
+
+	*value_r = NULL;
+	if (res == NULL)
+		return rc;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return errbuf_set(err, SPOC_ETEMP, "spocd_secrets: no secret \"%s\" (migrations?)",
+				  name);
+	}
+	*value_r = g_strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return SPOC_OK;
+}
+
+int store_record_mail(struct store *st, const char *raw, size_t raw_len, const struct mail *mail,
+		      const struct ingest_decision *d, struct ingest_result *res,
+		      int64_t *message_row_r, struct errbuf *err)
+{
+	const char *detail;
+
+	memset(res, 0, sizeof(*res));
+	return record_mail(st, raw, raw_len, mail, d, res, message_row_r, &detail, err);
+}
+
+int store_quarantine(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
+		     const char *raw, size_t raw_len, const char *reason, struct errbuf *err)
+{
+	char uv[16], u[16], sha[65], log_id[24];
+	int rc;
+
+	spoc_sha256_hex(raw, raw_len, sha);
+	if ((rc = claim_uid(st, mailbox, uidvalidity, uid, sha, "quarantined", log_id, err)) !=
+	    SPOC_OK)
+		return rc;
+	if (log_id[0] == '\0')
+		return SPOC_OK; /* recorded before */
+	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
+	g_snprintf(u, sizeof(u), "%u", uid);
+	const char *p[] = {mailbox, uv, u, reason, raw, sha, log_id};
+	int lens[G_N_ELEMENTS(p)] = {0};
+	lens[4] = (int)raw_len;
+	PGresult *res = store_sql_run(
+	    st, "quarantine",
+	    "WITH q AS (INSERT INTO quarantine (mailbox, uidvalidity, uid, reason,"
+	    "  raw, raw_sha256) VALUES ($1, $2::bigint, $3::bigint, $4, $5::bytea, $6)"
+	    "  RETURNING id)"
+	    " UPDATE ingest_log SET detail = $4 || ' (quarantine ' ||"
+	    "  (SELECT id FROM q) || ')' WHERE id = $7::bigint",
+	    G_N_ELEMENTS(p), p, lens, &rc, err);
+	PQclear(res);
+	return res != NULL ? SPOC_OK : rc;
+}

@@ -1,0 +1,215 @@
+/* Threading as the database sees it: which tickets a mail names (a verified spocd Message-ID, a
+ * stored Message-ID, a signed reply address, the subject tag), who its sender is to each of them
+ * (participant, proven agent), and thread_decide()'s verdict on that. */
+#include "store_priv.h"
+
+#include <string.h>
+
+/* The ticket numbered by the subject tag, whoever sends; 0 when there is none. Whether the
+ * sender may write to it is thread_decide()'s question. */
+static int find_tagged(struct store *st, int64_t number, int64_t *ticket_r, struct errbuf *err)
+{
+	char num[24];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	*ticket_r = 0;
+	if (number <= 0)
+		return SPOC_OK;
+	g_snprintf(num, sizeof(num), "%" G_GINT64_FORMAT, number);
+	const char *p[] = {num};
+	res =
+	    store_sql_run(st, "threading by subject tag",
+			  "SELECT id FROM tickets WHERE number = $1::bigint", 1, p, NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	if (PQntuples(res) > 0)
+		*ticket_r = store_sql_i64(res, 0, 0);
+	PQclear(res);
+	return SPOC_OK;
+}
+
+/* The ticket an existing message names through In-Reply-To or References, nearest first; 0 when
+ * none. Our own notifications count from the moment they are queued. */
+static int find_thread(struct store *st, const struct mail *m, int64_t *ticket_r,
+		       struct errbuf *err)
+{
+	GPtrArray *ids = g_ptr_array_new();
+	char *joined;
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	*ticket_r = 0;
+	/* References are oldest first; look from the newest back. */
+	for (guint i = m->references != NULL ? m->references->len : 0; i > 0; i--)
+		g_ptr_array_add(ids, g_ptr_array_index(m->references, i - 1));
+	joined = store_join_ids(m->in_reply_to, ids);
+	g_ptr_array_unref(ids);
+	if (joined[0] == '\0') {
+		g_free(joined);
+		return SPOC_OK;
+	}
+	const char *p[] = {joined};
+	res = store_sql_run(
+	    st, "threading",
+	    "WITH ids AS (SELECT id, ord FROM unnest(string_to_array($1, E'\\n'))"
+	    "              WITH ORDINALITY AS u(id, ord))"
+	    " SELECT t.ticket_id FROM ("
+	    "  SELECT m.ticket_id, ids.ord FROM messages m JOIN ids ON m.message_id = ids.id"
+	    "   WHERE m.ticket_id IS NOT NULL AND NOT m.message_id_synthetic"
+	    "  UNION ALL"
+	    "  SELECT o.ticket_id, ids.ord FROM outbox o JOIN ids ON o.message_id = ids.id"
+	    " ) t ORDER BY t.ord LIMIT 1",
+	    1, p, NULL, &rc, err);
+	g_free(joined);
+	if (res == NULL)
+		return rc;
+	if (PQntuples(res) > 0)
+		*ticket_r = store_sql_i64(res, 0, 0);
+	PQclear(res);
+	return SPOC_OK;
+}
+
+/* The first ticket a minted Message-ID (verified HMAC) in In-Reply-To or References names,
+ * newest first; 0 when none. */
+static int64_t minted_ticket(const struct mail *m, const struct ingest_decision *d)
+{
+	int64_t ticket = 0;
+
+	if (d->keys == NULL)
+		return 0;
+	if (m->in_reply_to != NULL &&
+	    thread_verify_message_id(d->keys, m->in_reply_to, d->message_id_domain, &ticket))
+		return ticket;
+	for (guint i = m->references != NULL ? m->references->len : 0; i > 0; i--)
+		if (thread_verify_message_id(d->keys, g_ptr_array_index(m->references, i - 1),
+					     d->message_id_domain, &ticket))
+			return ticket;
+	return 0;
+}
+
+/* The ticket a verified reply token in a recipient address (desk+TOKEN@) names; 0 when none. */
+static int64_t token_ticket(const struct mail *m, const struct ingest_decision *d, int64_t *agent_r)
+{
+	const GPtrArray *lists[] = {m->to, m->cc};
+	int64_t ticket = 0, agent = 0;
+
+	*agent_r = 0;
+	for (size_t l = 0; d->keys != NULL && l < G_N_ELEMENTS(lists); l++)
+		for (guint i = 0; lists[l] != NULL && i < lists[l]->len; i++) {
+			const struct mail_addr *a = g_ptr_array_index(lists[l], i);
+			char *token = a->addr != NULL
+					  ? thread_token_from_address(a->addr, d->desk_addresses)
+					  : NULL;
+			gboolean ok = token != NULL &&
+				      thread_verify_reply_token(d->keys, token, &ticket, &agent);
+
+			g_free(token);
+			if (ok) {
+				*agent_r = agent;
+				return ticket;
+			}
+		}
+	return 0;
+}
+
+static enum ticket_status status_from_name(const char *name)
+{
+	enum ticket_status s;
+
+	return ticket_status_parse(name, &s) ? s : TICKET_CLOSED; /* unknown: treat as final */
+}
+
+int store_sender_find(struct store *st, const struct mail *m, const struct ingest_decision *d,
+		      struct store_sender *who, struct errbuf *err)
+{
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	memset(who, 0, sizeof(*who));
+	who->proven = d->from_proven;
+	who->token_ticket = token_ticket(m, d, &who->token_agent);
+	if (m->from.addr == NULL)
+		return SPOC_OK;
+	const char *p[] = {m->from.addr};
+	res = store_sql_run(st, "agents",
+			    "SELECT id, CASE WHEN name = '' THEN address ELSE name END FROM agents"
+			    " WHERE address = lower($1) AND active",
+			    1, p, NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	if (PQntuples(res) > 0) {
+		who->agent_id = store_sql_i64(res, 0, 0);
+		who->agent_name = g_strdup(PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	return SPOC_OK;
+}
+
+/* Fills what thread_decide() needs to know about one ticket: its status, when it was resolved,
+ * and whether the sender is one of its participants. */
+static int candidate_fill(struct store *st, int64_t ticket, const struct mail *m,
+			  const struct store_sender *who, struct thread_candidate *c,
+			  struct errbuf *err)
+{
+	char tk[24];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	memset(c, 0, sizeof(*c));
+	if (ticket == 0)
+		return SPOC_OK;
+	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, ticket);
+	const char *p[] = {tk, m->from.addr};
+	res = store_sql_run(st, "threading",
+			    "SELECT t.status, extract(epoch FROM t.resolved_at)::bigint,"
+			    " $2::text IS NOT NULL AND EXISTS (SELECT 1 FROM participants p"
+			    "  WHERE p.ticket_id = t.id AND p.address = lower($2))"
+			    " FROM tickets t WHERE t.id = $1::bigint",
+			    2, p, NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	if (PQntuples(res) > 0) {
+		c->ticket_id = ticket;
+		c->status = status_from_name(PQgetvalue(res, 0, 0));
+		if (!PQgetisnull(res, 0, 1))
+			c->resolved_at = g_date_time_new_from_unix_utc(store_sql_i64(res, 0, 1));
+		c->sender_is_participant = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+		/* Agent authority needs proof (this agent's reply token for this ticket, or aligned
+		 * DKIM/DMARC from the trusted authserv-id); a From that names an agent is not. */
+		c->sender_is_agent =
+		    who->agent_id != 0 && (who->proven || (who->token_agent == who->agent_id &&
+							   who->token_ticket == ticket));
+	}
+	PQclear(res);
+	return SPOC_OK;
+}
+
+/* Where the mail belongs, decided by thread_decide() from what the database knows. */
+int store_thread_find(struct store *st, const struct mail *m, const struct ingest_decision *d,
+		      const struct store_sender *who, struct thread_verdict *v, struct errbuf *err)
+{
+	struct thread_facts f = {0};
+	int64_t stored = 0, tagged = 0;
+	int rc;
+
+	if ((rc = find_thread(st, m, &stored, err)) != SPOC_OK ||
+	    (rc = find_tagged(st, d->subject_tag, &tagged, err)) != SPOC_OK)
+		return rc;
+	if ((rc = candidate_fill(st, minted_ticket(m, d), m, who, &f.by_minted_id, err)) ==
+		SPOC_OK &&
+	    (rc = candidate_fill(st, stored, m, who, &f.by_stored_id, err)) == SPOC_OK &&
+	    (rc = candidate_fill(st, who->token_ticket, m, who, &f.by_token, err)) == SPOC_OK)
+		rc = candidate_fill(st, tagged, m, who, &f.by_subject_tag, err);
+	if (rc == SPOC_OK) {
+		f.now = g_date_time_new_now_utc();
+		f.reopen_window_s = d->reopen_window_s;
+		thread_decide(&f, v);
+		g_date_time_unref(f.now);
+	}
+	g_clear_pointer(&f.by_minted_id.resolved_at, g_date_time_unref);
+	g_clear_pointer(&f.by_stored_id.resolved_at, g_date_time_unref);
+	g_clear_pointer(&f.by_token.resolved_at, g_date_time_unref);
+	g_clear_pointer(&f.by_subject_tag.resolved_at, g_date_time_unref);
+	return rc;
+}
