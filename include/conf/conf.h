@@ -4,6 +4,7 @@
 #define SPOC_CONF_H
 
 #include "spoc.h"
+#include "judge.h"
 #include "ticket.h"
 
 #include <stdint.h>
@@ -87,14 +88,6 @@ struct spoc_threading_conf {
 	int reopen_window_s; /* a requester's reply this long after resolution still reopens */
 };
 
-/* How much automatic mail one address or one ticket may get: two auto-responders must never
- * ping-pong. What is over a limit is kept in the outbox as 'held', with the reason. */
-struct spoc_rate_conf {
-	int per_recipient_hour;
-	int per_recipient_day;
-	int per_ticket_day;
-};
-
 struct spoc_conf {
 	char *path;
 	char *database_conninfo;
@@ -104,7 +97,7 @@ struct spoc_conf {
 	struct spoc_desk_conf desk;
 	struct spoc_parsing_conf parsing;
 	struct spoc_threading_conf threading;
-	struct spoc_rate_conf rate;
+	struct judge_rate rate; /* limits on automatic mail (judge.h) */
 	/* the authserv-id of the border MTA whose Authentication-Results prove an agent's From
 	 * (aligned DKIM or DMARC pass); NULL: only reply tokens prove agents */
 	char *agents_trusted_authserv_id;

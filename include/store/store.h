@@ -8,6 +8,7 @@
 #include "bounce.h"
 #include "classify.h"
 #include "conf.h"
+#include "judge.h"
 #include "mime.h"
 
 #include <stdint.h>
@@ -51,15 +52,6 @@ int store_mailbox_sync(struct store *st, const char *mailbox, uint32_t uidvalidi
 int store_mailbox_advance(struct store *st, const char *mailbox, uint32_t uidvalidity,
 			  uint32_t last_uid, struct errbuf *err);
 
-enum ingest_outcome {
-	INGEST_TICKET,	  /* created a ticket */
-	INGEST_REPLY,	  /* threaded onto an existing ticket */
-	INGEST_DUPLICATE, /* same bytes or Message-ID seen before */
-	INGEST_AUTOMATIC, /* recorded, no ticket and no acknowledgement */
-	INGEST_QUARANTINED,
-	INGEST_TAKEN,	 /* another worker recorded this UID first: it moves it, not us */
-	INGEST_OUTCOMES, /* how many there are */
-};
 const char *store_outcome_name(enum ingest_outcome outcome);
 
 /* Takes the session-level advisory lock of one mailbox, without waiting: *got_r is FALSE when
@@ -86,49 +78,6 @@ int store_attempts_mark(struct store *st, const char *mailbox, uint32_t uidvalid
  * that spocd handled. */
 int store_attempts_clear(struct store *st, const char *mailbox, uint32_t uidvalidity,
 			 const uint32_t *uids, size_t n, struct errbuf *err);
-
-/* What ingest decided about one mail, for store_ingest_mail(). */
-struct ingest_decision {
-	enum classify_auto_kind auto_kind; /* CLASSIFY_PERSON unless automatic_why */
-	/* a delivery failure about mail spocd sent: tied back to its outbox row (may be NULL) */
-	const struct bounce_report *bounce;
-	/* the outbox row the bounce's VERP address names (HMAC verified), 0: none */
-	int64_t bounce_outbox_id;
-	enum spoc_kind kind;
-	const char *kind_rule;
-	gboolean triage;	   /* no rule decided the kind: a person should look */
-	int impact;		   /* 1 (high) .. 3 */
-	int urgency;		   /* 1 (high) .. 3 */
-	int priority;		   /* 1 .. 5 from the impact x urgency matrix */
-	const char *priority_rule; /* "impact: <rule>; urgency: <rule>", in priority_rule_buf */
-	char priority_rule_buf[256];
-	/* SLA due times from now on the desk's calendar, Unix seconds; 0 when unreachable */
-	int64_t first_response_due;
-	int64_t resolution_due;
-	const char *automatic_why; /* non-NULL: automatic mail, no ack */
-	const char *language;
-	const char *message_id_domain;
-	/* Number named by a "[INC-000123]" tag in the subject, 0 if none. It threads the mail only
-	 * when the sender is a participant of that ticket: a stranger who knows or guesses a
-	 * number never gets into someone else's ticket. */
-	int64_t subject_tag;
-	/* Who the ticket is for (From, or Reply-To by policy); NULL when the mail has no sender. */
-	const char *requester_addr;
-	const char *requester_name;
-	/* People in Cc become watchers of a new ticket; never the desk's own addresses. */
-	gboolean cc_watchers;
-	const char *const *desk_addresses;
-	/* HMAC keys of the Message-IDs and reply tokens spocd mints (thread.h); a reply to a
-	 * resolved ticket within reopen_window_s reopens it */
-	const struct thread_keys *keys;
-	int reopen_window_s;
-	const struct spoc_rate_conf *rate; /* limits on automatic mail, NULL: none */
-	/* the From is proven by the trusted border MTA (aligned DKIM/DMARC pass), and why not */
-	gboolean from_proven;
-	const char *from_proven_why;
-	char from_proven_buf[200];
-	const char *desk_language; /* of the answers to agents' commands */
-};
 
 struct ingest_result {
 	enum ingest_outcome outcome;

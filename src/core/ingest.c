@@ -158,8 +158,7 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	d->impact = v.impact;
 	d->urgency = v.urgency;
 	d->priority = v.priority;
-	d->priority_rule = d->priority_rule_buf;
-	g_snprintf(d->priority_rule_buf, sizeof(d->priority_rule_buf), "impact: %s; urgency: %s",
+	g_snprintf(d->priority_rule, sizeof(d->priority_rule), "impact: %s; urgency: %s",
 		   v.impact_rule, v.urgency_rule);
 	if (conf->sla != NULL) {
 		const struct sla_target *t = sla_target(conf->sla, d->priority, d->kind);
@@ -198,7 +197,8 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	d->reopen_window_s = conf->threading.reopen_window_s;
 	d->rate = &conf->rate;
 	d->desk_language = conf->desk.default_language;
-	d->from_proven_why = "no agents.trusted_authserv_id configured";
+	g_strlcpy(d->from_proven_why, "no agents.trusted_authserv_id configured",
+		  sizeof(d->from_proven_why));
 	if (conf->agents_trusted_authserv_id != NULL && mail->from.addr != NULL) {
 		GPtrArray *values = g_ptr_array_new();
 		const char *at = strrchr(mail->from.addr, '@');
@@ -211,13 +211,13 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 				g_ptr_array_add(values, h->raw);
 		}
 		g_ptr_array_add(values, NULL);
-		d->from_proven =
-		    at != NULL && authres_from_proven((const char *const *)values->pdata,
-						      conf->agents_trusted_authserv_id, at + 1,
-						      &d->from_proven_why);
+		const char *why = "no From domain";
+
+		d->from_proven = at != NULL && authres_from_proven(
+						   (const char *const *)values->pdata,
+						   conf->agents_trusted_authserv_id, at + 1, &why);
 		/* the explanation lives in a buffer the next call overwrites: keep a copy */
-		g_strlcpy(d->from_proven_buf, d->from_proven_why, sizeof(d->from_proven_buf));
-		d->from_proven_why = d->from_proven_buf;
+		g_strlcpy(d->from_proven_why, why, sizeof(d->from_proven_why));
 		g_ptr_array_free(values, TRUE);
 	}
 	d->desk_addresses = (const char *const *)conf->desk.addresses;

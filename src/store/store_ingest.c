@@ -421,7 +421,7 @@ static int create_ticket(struct store *st, const struct mail *m, const struct in
 			   prio,
 			   imp,
 			   urg,
-			   d->priority_rule != NULL ? d->priority_rule : "",
+			   d->priority_rule,
 			   d->triage ? "t" : "f",
 			   d->first_response_due > 0 ? frd : NULL,
 			   d->resolution_due > 0 ? rsd : NULL};
@@ -466,7 +466,7 @@ static int queue_ack(struct store *st, const struct ingest_decision *d, int64_t 
 
 static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 			   const struct mail *mail, const struct ingest_decision *d,
-			   const struct store_sender *who, struct thread_verdict *v,
+			   const struct judge_sender *who, const struct thread_verdict *v,
 			   struct ingest_result *res_r, int64_t *message_row_r,
 			   const char **detail_r, struct errbuf *err);
 
@@ -478,7 +478,7 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 		       int64_t *message_row_r, const char **detail_r, struct errbuf *err)
 {
 	struct thread_verdict verdict;
-	struct store_sender who;
+	struct judge_sender who;
 	int rc = SPOC_OK;
 	PGresult *res;
 
@@ -519,60 +519,36 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 	return rc;
 }
 
-/* record_mail() once the sender and the thread are known. */
+/* record_mail() once the sender and the thread are known: carries out the judge's plan. */
 static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 			   const struct mail *mail, const struct ingest_decision *d,
-			   const struct store_sender *who, struct thread_verdict *v,
+			   const struct judge_sender *who, const struct thread_verdict *v,
 			   struct ingest_result *res_r, int64_t *message_row_r,
 			   const char **detail_r, struct errbuf *err)
 {
-	struct thread_verdict verdict = *v;
+	struct judge_plan plan;
+	int64_t bounced_ticket = 0;
 	char tk[24];
-	int64_t thread = 0;
 	int rc = SPOC_OK;
 	PGresult *res;
 
-	if (d->bounce != NULL) {
-		int64_t bounced_ticket = 0;
+	if (d->bounce != NULL && (rc = store_bounce_record(st, d->bounce, d->bounce_outbox_id,
+							   &bounced_ticket, err)) != SPOC_OK)
+		return rc;
+	judge_mail(d, who, v, bounced_ticket, &plan);
+	res_r->outcome = plan.outcome;
+	*detail_r = plan.detail;
 
-		if ((rc = store_bounce_record(st, d->bounce, d->bounce_outbox_id, &bounced_ticket,
-					      err)) != SPOC_OK)
-			return rc;
-		/* the failure belongs with the ticket whose notification bounced */
-		if (bounced_ticket != 0) {
-			verdict.action = THREAD_ATTACH;
-			verdict.ticket_id = bounced_ticket;
-		}
-	}
-	/* Automatic mail (an out-of-office, our own notification coming back) is recorded on the
-	 * ticket it names, whoever sent it: nothing is ever sent because of it, so it opens no way
-	 * into the ticket; and it never reopens one or opens a follow-up. */
-	if (d->automatic_why != NULL && verdict.action == THREAD_REOPEN)
-		verdict.action = THREAD_ATTACH;
-	if (d->automatic_why != NULL && verdict.action == THREAD_NEW_LINKED) {
-		verdict.action = THREAD_ATTACH;
-		verdict.ticket_id = verdict.link_ticket_id;
-	}
-	/* Mail from an agent's address that could not be proven theirs is kept on the ticket it
-	 * names as an ordinary message: nothing in it runs or reaches the requester, and the
-	 * agent is told why (after_reply). */
-	if (who->agent_id != 0 && verdict.action == THREAD_NEW_LINKED &&
-	    strcmp(verdict.link_kind, THREAD_LINK_POSSIBLY_RELATED) == 0) {
-		verdict.action = THREAD_ATTACH;
-		verdict.ticket_id = verdict.link_ticket_id;
-		verdict.why = "from an agent's address, not proven: kept as an ordinary message";
-	}
-	if (verdict.action == THREAD_ATTACH || verdict.action == THREAD_REOPEN) {
-		thread = verdict.ticket_id;
-		g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, thread);
+	if (plan.action == JUDGE_RECORD)
+		return insert_message(st, NULL, raw, raw_len, mail, d->automatic_why, message_row_r,
+				      err);
+	if (plan.action == JUDGE_ATTACH) {
+		g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, plan.ticket_id);
 		if ((rc = insert_message(st, tk, raw, raw_len, mail, d->automatic_why,
 					 message_row_r, err)) != SPOC_OK)
 			return rc;
-		/* A requester's answer to a ticket pending on them moves it on (ITIL: the wait is
-		 * over); an agent's own mail never changes the status except by command. */
-		const char *tp[] = {tk, verdict.action == THREAD_REOPEN ? "t" : "f",
-				    mail->from.addr,
-				    d->automatic_why == NULL && who->agent_id == 0 ? "t" : "f"};
+		const char *tp[] = {tk, plan.reopen ? "t" : "f", mail->from.addr,
+				    plan.end_wait ? "t" : "f"};
 		res = store_sql_run(
 		    st, "tickets",
 		    "WITH who AS (SELECT set_config('spocd.actor', coalesce($3, ''), true),"
@@ -585,38 +561,28 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		    4, tp, NULL, &rc, err);
 		if (res == NULL)
 			return rc;
-		res_r->ticket_id = thread;
+		res_r->ticket_id = plan.ticket_id;
 		g_strlcpy(res_r->ticket_number, PQntuples(res) ? PQgetvalue(res, 0, 0) : "",
 			  sizeof(res_r->ticket_number));
 		PQclear(res);
 		if ((rc = store_actor_reset(st, err)) != SPOC_OK)
 			return rc;
-		res_r->outcome = d->automatic_why != NULL ? INGEST_AUTOMATIC : INGEST_REPLY;
-		*detail_r = d->automatic_why != NULL ? d->automatic_why : verdict.why;
-		if (d->automatic_why != NULL)
-			return SPOC_OK;
-		return store_after_reply(st, mail, d, who, thread, *message_row_r, err);
-	}
-
-	if (d->automatic_why != NULL) {
-		res_r->outcome = INGEST_AUTOMATIC;
-		*detail_r = d->automatic_why;
-		return insert_message(st, NULL, raw, raw_len, mail, d->automatic_why, message_row_r,
-				      err);
+		return store_after_reply(st, mail, d, who, plan.reply, plan.ticket_id,
+					 *message_row_r, err);
 	}
 
 	if ((rc = create_ticket(st, mail, d, res_r, err)) != SPOC_OK)
 		return rc;
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, res_r->ticket_id);
-	if ((rc = insert_message(st, tk, raw, raw_len, mail, NULL, message_row_r, err)) !=
-		SPOC_OK ||
-	    (rc = queue_ack(st, d, *message_row_r, res_r, err)) != SPOC_OK)
+	if ((rc = insert_message(st, tk, raw, raw_len, mail, NULL, message_row_r, err)) != SPOC_OK)
 		return rc;
-	if (verdict.action == THREAD_NEW_LINKED) {
+	if (plan.ack && (rc = queue_ack(st, d, *message_row_r, res_r, err)) != SPOC_OK)
+		return rc;
+	if (plan.link_ticket_id != 0) {
 		char linked[24];
 
-		g_snprintf(linked, sizeof(linked), "%" G_GINT64_FORMAT, verdict.link_ticket_id);
-		const char *lp[] = {tk, linked, verdict.link_kind};
+		g_snprintf(linked, sizeof(linked), "%" G_GINT64_FORMAT, plan.link_ticket_id);
+		const char *lp[] = {tk, linked, plan.link_kind};
 		if ((rc = store_sql_exec(
 			 st, "ticket_links",
 			 "INSERT INTO ticket_links (ticket_id, linked_ticket_id, kind)"
@@ -624,12 +590,8 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 			 3, lp, err)) != SPOC_OK)
 			return rc;
 	}
-	res_r->outcome = INGEST_TICKET;
-	*detail_r = verdict.action == THREAD_NEW_LINKED ? verdict.why : d->kind_rule;
-	/* an agent whose mail could not be proven theirs is told why their commands did not run */
-	if (who->agent_id != 0 && !who->proven)
-		return store_after_reply(st, mail, d, who, res_r->ticket_id, *message_row_r, err);
-	return SPOC_OK;
+	return store_after_reply(st, mail, d, who, plan.reply, res_r->ticket_id, *message_row_r,
+				 err);
 }
 
 int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,

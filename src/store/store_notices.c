@@ -284,13 +284,10 @@ static int notify_participants(struct store *st, const struct ingest_decision *d
  * and their text relayed to the participants (unless #internal); a participant's reply is
  * forwarded to the assignee. An agent whose mail is not proven theirs is told why nothing ran. */
 int store_after_reply(struct store *st, const struct mail *m, const struct ingest_decision *d,
-		      const struct store_sender *who, int64_t ticket, int64_t message_row,
-		      struct errbuf *err)
+		      const struct judge_sender *who, enum judge_reply reply, int64_t ticket,
+		      int64_t message_row, struct errbuf *err)
 {
 	gboolean es = d->desk_language != NULL && strcmp(d->desk_language, "es") == 0;
-	gboolean authenticated =
-	    who->agent_id != 0 &&
-	    (who->proven || (who->token_agent == who->agent_id && who->token_ticket == ticket));
 	struct command_block b = {0};
 	GString *results = g_string_new(NULL);
 	char tk[24], mr[24];
@@ -299,7 +296,9 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, ticket);
 	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, message_row);
 	commands_parse(m->text_new != NULL ? m->text_new : "", es ? "es" : "en", &b);
-	if (who->agent_id != 0 && !authenticated) {
+	if (reply == JUDGE_REPLY_NONE)
+		goto out;
+	if (reply == JUDGE_REPLY_UNPROVEN_AGENT) {
 		{
 			const struct store_notice n = {
 			    .kind = "command-result",
@@ -321,7 +320,7 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 		}
 		goto out;
 	}
-	if (authenticated) {
+	if (reply == JUDGE_REPLY_AGENT) {
 		gboolean internal = FALSE;
 
 		for (guint i = 0; i < b.commands->len; i++)

@@ -33,13 +33,6 @@ char *store_join_ids(const char *first, GPtrArray *more);
 
 /* Who sent the mail, as far as agents go: the active agent the From names (0: none), whether
  * the border MTA proved that From, and the reply token the mail came through. */
-struct store_sender {
-	int64_t agent_id;
-	char *agent_name;
-	gboolean proven;
-	int64_t token_ticket, token_agent;
-};
-
 /* A notification of kind for ticket, answering message_row, to recipient: rate-limited
  * (kept as 'held' with the reason) unless it relays a person's reply. *id_r and *held_r may be
  * NULL. */
@@ -58,10 +51,10 @@ struct store_notice {
 /* Who sent m (the active agent its From names, the border MTA's proof, the reply token it came
  * through); free agent_name with g_free(). */
 int store_sender_find(struct store *st, const struct mail *m, const struct ingest_decision *d,
-		      struct store_sender *who, struct errbuf *err);
+		      struct judge_sender *who, struct errbuf *err);
 /* Where m belongs, decided by thread_decide() from what the database knows. */
 int store_thread_find(struct store *st, const struct mail *m, const struct ingest_decision *d,
-		      const struct store_sender *who, struct thread_verdict *v, struct errbuf *err);
+		      const struct judge_sender *who, struct thread_verdict *v, struct errbuf *err);
 
 /* Queues a notification (rate-limited unless it relays a person's reply); *id_r and *held_r
  * may be NULL. */
@@ -75,8 +68,8 @@ int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t
 /* What a reply on ticket sets off: an agent's commands and relay, or the follow-up to the
  * assignee; see store_notices.c. */
 int store_after_reply(struct store *st, const struct mail *m, const struct ingest_decision *d,
-		      const struct store_sender *who, int64_t ticket, int64_t message_row,
-		      struct errbuf *err);
+		      const struct judge_sender *who, enum judge_reply reply, int64_t ticket,
+		      int64_t message_row, struct errbuf *err);
 /* Forgets who is acting (spocd.actor and friends) for the rest of the transaction. */
 int store_actor_reset(struct store *st, struct errbuf *err);
 

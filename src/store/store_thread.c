@@ -121,7 +121,7 @@ static enum ticket_status status_from_name(const char *name)
 }
 
 int store_sender_find(struct store *st, const struct mail *m, const struct ingest_decision *d,
-		      struct store_sender *who, struct errbuf *err)
+		      struct judge_sender *who, struct errbuf *err)
 {
 	int rc = SPOC_OK;
 	PGresult *res;
@@ -149,7 +149,7 @@ int store_sender_find(struct store *st, const struct mail *m, const struct inges
 /* Fills what thread_decide() needs to know about one ticket: its status, when it was resolved,
  * and whether the sender is one of its participants. */
 static int candidate_fill(struct store *st, int64_t ticket, const struct mail *m,
-			  const struct store_sender *who, struct thread_candidate *c,
+			  const struct judge_sender *who, struct thread_candidate *c,
 			  struct errbuf *err)
 {
 	char tk[24];
@@ -177,9 +177,7 @@ static int candidate_fill(struct store *st, int64_t ticket, const struct mail *m
 		c->sender_is_participant = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 		/* Agent authority needs proof (this agent's reply token for this ticket, or aligned
 		 * DKIM/DMARC from the trusted authserv-id); a From that names an agent is not. */
-		c->sender_is_agent =
-		    who->agent_id != 0 && (who->proven || (who->token_agent == who->agent_id &&
-							   who->token_ticket == ticket));
+		c->sender_is_agent = judge_agent_proven(who, ticket);
 	}
 	PQclear(res);
 	return SPOC_OK;
@@ -187,7 +185,7 @@ static int candidate_fill(struct store *st, int64_t ticket, const struct mail *m
 
 /* Where the mail belongs, decided by thread_decide() from what the database knows. */
 int store_thread_find(struct store *st, const struct mail *m, const struct ingest_decision *d,
-		      const struct store_sender *who, struct thread_verdict *v, struct errbuf *err)
+		      const struct judge_sender *who, struct thread_verdict *v, struct errbuf *err)
 {
 	struct thread_facts f = {0};
 	int64_t stored = 0, tagged = 0;

@@ -1,0 +1,129 @@
+/* The judge: what one parsed mail means for the desk, decided from the facts the store gathered,
+ * as a plan that the store only carries out. thread_decide() says which ticket the mail points
+ * at; the judge adds what the desk's policy makes of that: a delivery report goes with the
+ * notification it returns, automatic mail never reopens a ticket nor opens one, a mail from an
+ * agent's address that is not proven theirs stays inert, a requester's answer ends the wait on
+ * them, and which people the mail sets off (the agent's commands and relay, the unproven agent
+ * told why nothing ran, the assignee told of the requester's answer). Pure: no I/O, no clock, no
+ * database. */
+#ifndef SPOC_JUDGE_H
+#define SPOC_JUDGE_H
+
+#include "bounce.h"
+#include "classify.h"
+#include "thread.h"
+#include "ticket.h"
+
+#include <stdint.h>
+
+/* How much automatic mail one address or one ticket may get: two auto-responders must never
+ * ping-pong. What is over a limit is kept in the outbox as 'held', with the reason. */
+struct judge_rate {
+	int per_recipient_hour;
+	int per_recipient_day;
+	int per_ticket_day;
+};
+
+/* What ingest decided about one mail before the store looked anything up: its judgement (kind,
+ * priority, SLA), whether it is automatic, its sender, and the settings the store needs to carry
+ * the plan out. Strings point into the mail, the configuration or static storage, never into the
+ * struct itself, so a copy is as good as the original. */
+struct ingest_decision {
+	enum classify_auto_kind auto_kind; /* CLASSIFY_PERSON unless automatic_why */
+	/* a delivery failure about mail spocd sent: tied back to its outbox row (may be NULL) */
+	const struct bounce_report *bounce;
+	/* the outbox row the bounce's VERP address names (HMAC verified), 0: none */
+	int64_t bounce_outbox_id;
+	enum spoc_kind kind;
+	const char *kind_rule;
+	gboolean triage;	 /* no rule decided the kind: a person should look */
+	int impact;		 /* 1 (high) .. 3 */
+	int urgency;		 /* 1 (high) .. 3 */
+	int priority;		 /* TICKET_PRIORITY_MIN .. MAX from the impact x urgency matrix */
+	char priority_rule[256]; /* "impact: <rule>; urgency: <rule>" */
+	/* SLA due times from now on the desk's calendar, Unix seconds; 0 when unreachable */
+	int64_t first_response_due;
+	int64_t resolution_due;
+	const char *automatic_why; /* non-NULL: automatic mail, no ack */
+	const char *language;
+	const char *message_id_domain;
+	/* Number named by a "[INC-000123]" tag in the subject, 0 if none. It threads the mail only
+	 * when the sender is a participant of that ticket: a stranger who knows or guesses a
+	 * number never gets into someone else's ticket. */
+	int64_t subject_tag;
+	/* Who the ticket is for (From, or Reply-To by policy); NULL when the mail has no sender. */
+	const char *requester_addr;
+	const char *requester_name;
+	/* People in Cc become watchers of a new ticket; never the desk's own addresses. */
+	gboolean cc_watchers;
+	const char *const *desk_addresses;
+	/* HMAC keys of the Message-IDs and reply tokens spocd mints (thread.h); a reply to a
+	 * resolved ticket within reopen_window_s reopens it */
+	const struct thread_keys *keys;
+	int reopen_window_s;
+	const struct judge_rate *rate; /* limits on automatic mail, NULL: none */
+	/* the From is proven by the trusted border MTA (aligned DKIM/DMARC pass), and why not */
+	gboolean from_proven;
+	char from_proven_why[200];
+	const char *desk_language; /* of the answers to agents' commands */
+};
+
+enum ingest_outcome {
+	INGEST_TICKET,	  /* created a ticket */
+	INGEST_REPLY,	  /* threaded onto an existing ticket */
+	INGEST_DUPLICATE, /* same bytes or Message-ID seen before */
+	INGEST_AUTOMATIC, /* recorded, no ticket and no acknowledgement */
+	INGEST_QUARANTINED,
+	INGEST_TAKEN,	 /* another worker recorded this UID first: it moves it, not us */
+	INGEST_OUTCOMES, /* how many there are */
+};
+
+/* Who sent the mail, as far as the desk is concerned (the store looks it up). */
+struct judge_sender {
+	int64_t agent_id; /* the active agent whose address is the From, 0: none */
+	char *agent_name; /* owned by whoever filled it */
+	gboolean proven;  /* the trusted border authenticated the From's domain */
+	/* the ticket and agent of a valid reply token in the recipients, 0: none */
+	int64_t token_ticket, token_agent;
+};
+
+/* TRUE when who is an agent proven to be that agent for ticket: the trusted border vouches for
+ * the From's domain, or the mail answers this agent's own signed reply address for this very
+ * ticket. The one place that says what proves an agent. */
+gboolean judge_agent_proven(const struct judge_sender *who, int64_t ticket);
+
+enum judge_action {
+	JUDGE_RECORD,	  /* keep the message, on no ticket */
+	JUDGE_ATTACH,	  /* add it to ticket_id */
+	JUDGE_NEW_TICKET, /* open a ticket for it (linked to link_ticket_id when not 0) */
+};
+
+/* What the mail sets off once it is recorded. */
+enum judge_reply {
+	JUDGE_REPLY_NONE,
+	JUDGE_REPLY_AGENT,	    /* a proven agent: commands applied, text relayed */
+	JUDGE_REPLY_UNPROVEN_AGENT, /* an agent's address without proof: they are told why not */
+	JUDGE_REPLY_PARTICIPANT,    /* a participant's reply: the assignee (or team) is told */
+};
+
+struct judge_plan {
+	enum judge_action action;
+	int64_t ticket_id; /* JUDGE_ATTACH */
+	/* JUDGE_ATTACH: the ticket goes back to in-progress (a reopen within the window) */
+	gboolean reopen;
+	/* JUDGE_ATTACH: a pending ticket goes back to in-progress (the requester answered) */
+	gboolean end_wait;
+	int64_t link_ticket_id; /* JUDGE_NEW_TICKET: 0, or the ticket it is linked to */
+	const char *link_kind;	/* THREAD_LINK_* when link_ticket_id */
+	gboolean ack;		/* JUDGE_NEW_TICKET: acknowledge it to the requester */
+	enum judge_reply reply;
+	enum ingest_outcome outcome;
+	const char *detail; /* why, for ingest_log and the logs (static or from d) */
+};
+
+/* The plan for a mail that is not a duplicate. v is thread_decide()'s verdict; bounced_ticket the
+ * ticket whose notification a delivery report returns (0: none or not a report). */
+void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
+		const struct thread_verdict *v, int64_t bounced_ticket, struct judge_plan *plan);
+
+#endif

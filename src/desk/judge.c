@@ -1,0 +1,81 @@
+/* The judge (judge.h): thread_decide()'s verdict and the facts about the sender become a plan.
+ * Each rule below says why it is there; the store carries the plan out and decides nothing. */
+#include "judge.h"
+
+#include <string.h>
+
+gboolean judge_agent_proven(const struct judge_sender *who, int64_t ticket)
+{
+	return who->agent_id != 0 && (who->proven || (who->token_agent == who->agent_id &&
+						      who->token_ticket == ticket && ticket != 0));
+}
+
+void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
+		const struct thread_verdict *v, int64_t bounced_ticket, struct judge_plan *plan)
+{
+	struct thread_verdict verdict = *v;
+	gboolean automatic = d->automatic_why != NULL;
+
+	memset(plan, 0, sizeof(*plan));
+	/* a delivery failure belongs with the ticket whose notification bounced */
+	if (bounced_ticket != 0) {
+		verdict.action = THREAD_ATTACH;
+		verdict.ticket_id = bounced_ticket;
+	}
+	/* Automatic mail (an out-of-office, our own notification coming back) is recorded on the
+	 * ticket it names, whoever sent it: nothing is ever sent because of it, so it opens no way
+	 * into the ticket; and it never reopens one or opens a follow-up. */
+	if (automatic && verdict.action == THREAD_REOPEN)
+		verdict.action = THREAD_ATTACH;
+	if (automatic && verdict.action == THREAD_NEW_LINKED) {
+		verdict.action = THREAD_ATTACH;
+		verdict.ticket_id = verdict.link_ticket_id;
+	}
+	/* Mail from an agent's address that could not be proven theirs is kept on the ticket it
+	 * names as an ordinary message: nothing in it runs or reaches the requester, and the
+	 * agent is told why. */
+	if (who->agent_id != 0 && verdict.action == THREAD_NEW_LINKED &&
+	    strcmp(verdict.link_kind, THREAD_LINK_POSSIBLY_RELATED) == 0) {
+		verdict.action = THREAD_ATTACH;
+		verdict.ticket_id = verdict.link_ticket_id;
+		verdict.why = "from an agent's address, not proven: kept as an ordinary message";
+	}
+
+	if (verdict.action == THREAD_ATTACH || verdict.action == THREAD_REOPEN) {
+		plan->action = JUDGE_ATTACH;
+		plan->ticket_id = verdict.ticket_id;
+		plan->reopen = verdict.action == THREAD_REOPEN;
+		/* A requester's answer to a ticket pending on them moves it on (ITIL: the wait is
+		 * over); an agent's own mail never changes the status except by command. */
+		plan->end_wait = !automatic && who->agent_id == 0;
+		plan->outcome = automatic ? INGEST_AUTOMATIC : INGEST_REPLY;
+		plan->detail = automatic ? d->automatic_why : verdict.why;
+		if (automatic)
+			plan->reply = JUDGE_REPLY_NONE;
+		else if (who->agent_id == 0)
+			plan->reply = JUDGE_REPLY_PARTICIPANT;
+		else if (judge_agent_proven(who, plan->ticket_id))
+			plan->reply = JUDGE_REPLY_AGENT;
+		else
+			plan->reply = JUDGE_REPLY_UNPROVEN_AGENT;
+		return;
+	}
+	if (automatic) {
+		plan->action = JUDGE_RECORD;
+		plan->outcome = INGEST_AUTOMATIC;
+		plan->detail = d->automatic_why;
+		return;
+	}
+	plan->action = JUDGE_NEW_TICKET;
+	plan->ack = TRUE;
+	plan->outcome = INGEST_TICKET;
+	plan->detail = d->kind_rule;
+	if (verdict.action == THREAD_NEW_LINKED) {
+		plan->link_ticket_id = verdict.link_ticket_id;
+		plan->link_kind = verdict.link_kind;
+		plan->detail = verdict.why;
+	}
+	/* an agent whose mail could not be proven theirs is told why their commands did not run */
+	if (who->agent_id != 0 && !who->proven)
+		plan->reply = JUDGE_REPLY_UNPROVEN_AGENT;
+}

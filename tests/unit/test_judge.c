@@ -1,0 +1,206 @@
+/* Unit tests of judge.c: every rule that turns thread_decide()'s verdict into the plan the store
+ * carries out, and the one definition of a proven agent. No database, no clock. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "judge.h"
+
+#include <string.h>
+
+static const struct thread_verdict attach = {
+    .action = THREAD_ATTACH, .ticket_id = 7, .why = "in-reply-to"};
+static const struct thread_verdict reopen = {
+    .action = THREAD_REOPEN, .ticket_id = 7, .why = "reopen"};
+static const struct thread_verdict new_ticket = {.action = THREAD_NEW_TICKET, .why = "none"};
+static const struct thread_verdict related = {.action = THREAD_NEW_LINKED,
+					      .link_ticket_id = 7,
+					      .link_kind = THREAD_LINK_POSSIBLY_RELATED,
+					      .why = "not a participant"};
+static const struct thread_verdict follow_up = {.action = THREAD_NEW_LINKED,
+						.link_ticket_id = 7,
+						.link_kind = THREAD_LINK_FOLLOW_UP,
+						.why = "closed"};
+
+static const struct judge_sender person = {0};
+static const struct judge_sender proven_agent = {.agent_id = 3, .proven = TRUE};
+static const struct judge_sender unproven_agent = {.agent_id = 3};
+static const struct judge_sender token_agent = {.agent_id = 3, .token_agent = 3, .token_ticket = 7};
+
+static struct ingest_decision decision(const char *automatic_why)
+{
+	struct ingest_decision d = {.kind_rule = "built-in: incident",
+				    .automatic_why = automatic_why};
+
+	return d;
+}
+
+static void test_agent_proof(void **state)
+{
+	(void)state;
+	assert_false(judge_agent_proven(&person, 7));
+	assert_true(judge_agent_proven(&proven_agent, 7));
+	assert_false(judge_agent_proven(&unproven_agent, 7));
+	assert_true(judge_agent_proven(&token_agent, 7));
+	/* a token proves the agent for its own ticket only, and only the agent it names */
+	assert_false(judge_agent_proven(&token_agent, 8));
+	const struct judge_sender other = {.agent_id = 4, .token_agent = 3, .token_ticket = 7};
+	assert_false(judge_agent_proven(&other, 7));
+	const struct judge_sender zero = {.agent_id = 3, .token_agent = 3, .token_ticket = 0};
+	assert_false(judge_agent_proven(&zero, 0));
+}
+
+static void test_person_replies(void **state)
+{
+	struct ingest_decision d = decision(NULL);
+	struct judge_plan p;
+
+	(void)state;
+	judge_mail(&d, &person, &attach, 0, &p);
+	assert_int_equal(p.action, JUDGE_ATTACH);
+	assert_int_equal(p.ticket_id, 7);
+	assert_false(p.reopen);
+	assert_true(p.end_wait); /* the requester answered: a pending ticket moves on */
+	assert_int_equal(p.reply, JUDGE_REPLY_PARTICIPANT);
+	assert_int_equal(p.outcome, INGEST_REPLY);
+	assert_string_equal(p.detail, "in-reply-to");
+	assert_false(p.ack);
+
+	judge_mail(&d, &person, &reopen, 0, &p);
+	assert_int_equal(p.action, JUDGE_ATTACH);
+	assert_true(p.reopen);
+}
+
+static void test_agents(void **state)
+{
+	struct ingest_decision d = decision(NULL);
+	struct judge_plan p;
+
+	(void)state;
+	judge_mail(&d, &proven_agent, &attach, 0, &p);
+	assert_int_equal(p.reply, JUDGE_REPLY_AGENT);
+	assert_false(p.end_wait); /* an agent's mail changes the status by command only */
+
+	judge_mail(&d, &token_agent, &attach, 0, &p);
+	assert_int_equal(p.reply, JUDGE_REPLY_AGENT);
+
+	/* an agent's address without proof, naming a ticket: kept there, inert, agent told */
+	judge_mail(&d, &unproven_agent, &related, 0, &p);
+	assert_int_equal(p.action, JUDGE_ATTACH);
+	assert_int_equal(p.ticket_id, 7);
+	assert_int_equal(p.reply, JUDGE_REPLY_UNPROVEN_AGENT);
+	assert_string_equal(p.detail,
+			    "from an agent's address, not proven: kept as an ordinary message");
+
+	/* a token for another ticket proves nothing here */
+	const struct thread_verdict other = {.action = THREAD_ATTACH, .ticket_id = 8, .why = "x"};
+	judge_mail(&d, &token_agent, &other, 0, &p);
+	assert_int_equal(p.reply, JUDGE_REPLY_UNPROVEN_AGENT);
+
+	/* a new ticket from an unproven agent's address: opened, and the agent told */
+	judge_mail(&d, &unproven_agent, &new_ticket, 0, &p);
+	assert_int_equal(p.action, JUDGE_NEW_TICKET);
+	assert_int_equal(p.reply, JUDGE_REPLY_UNPROVEN_AGENT);
+	judge_mail(&d, &proven_agent, &new_ticket, 0, &p);
+	assert_int_equal(p.reply, JUDGE_REPLY_NONE);
+}
+
+static void test_new_tickets(void **state)
+{
+	struct ingest_decision d = decision(NULL);
+	struct judge_plan p;
+
+	(void)state;
+	judge_mail(&d, &person, &new_ticket, 0, &p);
+	assert_int_equal(p.action, JUDGE_NEW_TICKET);
+	assert_true(p.ack);
+	assert_int_equal(p.link_ticket_id, 0);
+	assert_int_equal(p.outcome, INGEST_TICKET);
+	assert_string_equal(p.detail, "built-in: incident");
+	assert_int_equal(p.reply, JUDGE_REPLY_NONE);
+
+	/* a stranger naming someone's ticket gets their own, linked, and never the other */
+	judge_mail(&d, &person, &related, 0, &p);
+	assert_int_equal(p.action, JUDGE_NEW_TICKET);
+	assert_int_equal(p.ticket_id, 0);
+	assert_int_equal(p.link_ticket_id, 7);
+	assert_string_equal(p.link_kind, THREAD_LINK_POSSIBLY_RELATED);
+	assert_string_equal(p.detail, "not a participant");
+
+	judge_mail(&d, &person, &follow_up, 0, &p);
+	assert_int_equal(p.action, JUDGE_NEW_TICKET);
+	assert_string_equal(p.link_kind, THREAD_LINK_FOLLOW_UP);
+}
+
+static void test_automatic(void **state)
+{
+	struct ingest_decision d = decision("Auto-Submitted: auto-replied");
+	struct judge_plan p;
+
+	(void)state;
+	/* never reopens, never opens a follow-up, never sets anything off */
+	judge_mail(&d, &person, &reopen, 0, &p);
+	assert_int_equal(p.action, JUDGE_ATTACH);
+	assert_false(p.reopen);
+	assert_false(p.end_wait);
+	assert_int_equal(p.reply, JUDGE_REPLY_NONE);
+	assert_int_equal(p.outcome, INGEST_AUTOMATIC);
+	assert_string_equal(p.detail, "Auto-Submitted: auto-replied");
+
+	judge_mail(&d, &person, &follow_up, 0, &p);
+	assert_int_equal(p.action, JUDGE_ATTACH);
+	assert_int_equal(p.ticket_id, 7);
+
+	judge_mail(&d, &person, &new_ticket, 0, &p);
+	assert_int_equal(p.action, JUDGE_RECORD);
+	assert_false(p.ack);
+	assert_int_equal(p.outcome, INGEST_AUTOMATIC);
+
+	/* an automatic mail from an agent's address sets nothing off either */
+	judge_mail(&d, &unproven_agent, &attach, 0, &p);
+	assert_int_equal(p.reply, JUDGE_REPLY_NONE);
+}
+
+static void test_bounce(void **state)
+{
+	struct ingest_decision d = decision("delivery report");
+	struct judge_plan p;
+
+	(void)state;
+	/* a delivery failure goes with the ticket whose notification it returns */
+	judge_mail(&d, &person, &new_ticket, 42, &p);
+	assert_int_equal(p.action, JUDGE_ATTACH);
+	assert_int_equal(p.ticket_id, 42);
+	assert_int_equal(p.reply, JUDGE_REPLY_NONE);
+	judge_mail(&d, &person, &attach, 42, &p);
+	assert_int_equal(p.ticket_id, 42);
+}
+
+/* The decision holds no pointer into itself: a copy outlives the original. */
+static void test_decision_copy(void **state)
+{
+	struct ingest_decision *d = g_new0(struct ingest_decision, 1), copy;
+
+	(void)state;
+	g_strlcpy(d->priority_rule, "impact: a; urgency: b", sizeof(d->priority_rule));
+	g_strlcpy(d->from_proven_why, "dkim=pass", sizeof(d->from_proven_why));
+	copy = *d;
+	memset(d, 0x55, sizeof(*d));
+	g_free(d);
+	assert_string_equal(copy.priority_rule, "impact: a; urgency: b");
+	assert_string_equal(copy.from_proven_why, "dkim=pass");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_agent_proof),	  cmocka_unit_test(test_person_replies),
+	    cmocka_unit_test(test_agents),	  cmocka_unit_test(test_new_tickets),
+	    cmocka_unit_test(test_automatic),	  cmocka_unit_test(test_bounce),
+	    cmocka_unit_test(test_decision_copy),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
