@@ -137,15 +137,19 @@ void ingest_bounce(const struct spoc_conf *conf, const struct thread_keys *keys,
 	g_free(verp_local);
 }
 
-const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
-			  struct ingest_decision *d)
+const struct spoc_imap_conf *ingest_mailbox(const struct spoc_conf *conf, const char *name)
 {
-	return ingest_decide_in(conf, NULL, mail, d);
+	for (size_t i = 0; name != NULL && conf->mailboxes != NULL && conf->mailboxes[i] != NULL;
+	     i++)
+		if (g_strcmp0(conf->mailboxes[i]->name, name) == 0)
+			return conf->mailboxes[i];
+	return NULL;
 }
 
 const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 			     const struct mail *mail, struct ingest_decision *d)
 {
+	const struct spoc_imap_conf *mb = ingest_mailbox(conf, mailbox);
 	enum spoc_kind tag_kind;
 
 	struct rules_verdict v;
@@ -154,6 +158,12 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	rules_decide_in(conf->rules, mail, NULL, mailbox, &v);
 	d->kind = v.kind;
 	d->kind_rule = v.kind_rule;
+	if (mb != NULL && mb->default_kind >= 0 && strcmp(v.kind_rule, "default") == 0) {
+		/* no rule decided: what this mailbox receives (incidencias@, solicitudes@); before
+		 * the SLA targets, which are the kind's */
+		d->kind = (enum spoc_kind)mb->default_kind;
+		d->kind_rule = "default of this mailbox";
+	}
 	d->triage = v.triage;
 	d->impact = v.impact;
 	d->urgency = v.urgency;
@@ -285,13 +295,7 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 
 	if (p->hooks != NULL && p->hooks->after_parse != NULL)
 		p->hooks->after_parse(mail, p->hooks->ctx);
-	if ((refusal = ingest_decide_in(p->conf, p->mb->name, mail, &d)) == NULL &&
-	    p->mb->default_kind >= 0 && strcmp(d.kind_rule, "default") == 0) {
-		/* no rule decided: what this mailbox receives (incidencias@, solicitudes@) */
-		d.kind = (enum spoc_kind)p->mb->default_kind;
-		d.kind_rule = "default of this mailbox";
-	}
-	if (refusal != NULL) {
+	if ((refusal = ingest_decide_in(p->conf, p->mb->name, mail, &d)) != NULL) {
 		rc = quarantine(p, msg->uid, raw, msg->raw->len, refusal, err);
 		mail_free(&mail);
 		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;

@@ -850,15 +850,16 @@ protocol imap {{
         return p.returncode, stdout, stderr
 
 
-    def run_spocctl(self, *args, config=None, stdin=None, timeout=120):
-        """Runs $SPOCCTL_BIN -c CONFIG ARGS (config=False: no -c). Returns (rc, stdout bytes,
-        stderr text)."""
+    def run_spocctl(self, *args, config=None, stdin=None, timeout=120, env=None):
+        """Runs $SPOCCTL_BIN -c CONFIG ARGS (config=False: no -c); env: variables added to the
+        environment. Returns (rc, stdout bytes, stderr text)."""
         argv = [spocctl_bin()]
         if config is not False:
             argv += ["-c", config or self.conf]
         argv += list(args)
         p = subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout,
-                           stdin=None if stdin is not None else subprocess.DEVNULL)
+                           stdin=None if stdin is not None else subprocess.DEVNULL,
+                           env=dict(os.environ, **env) if env else None)
         err = p.stderr.decode("utf-8", "replace")
         log(f"$ spocctl {' '.join(args)} -> exit {p.returncode}")
         for line in err.splitlines():

@@ -11,9 +11,13 @@
   lost, nothing doubled when it starts again;
 - two mailboxes, one unreachable: the other keeps working, and the first recovers on its own once
   its server comes back;
+- a mailbox's default_kind: a mail that no kind rule decides becomes the mailbox's kind, with that
+  kind's SLA targets, when the daemon reads it, when it is replayed from the quarantine and in
+  spocctl inspect --mailbox;
 - passwords read from $CREDENTIALS_DIRECTORY (LoadCredential=);
 - the Prometheus endpoint serves the mailbox, message, ticket and outbox metrics."""
 
+import json
 import os
 import re
 import shutil
@@ -247,6 +251,30 @@ class Relay:
         self.conns = []
 
 
+# The shipped SLA targets (sla.c), in minutes: priority -> (first response, resolution).
+SLA_INCIDENT = {1: (15, 240), 2: (30, 480), 3: (120, 1440), 4: (240, 2880), 5: (480, 5400)}
+SLA_REQUEST = {1: (60, 480), 2: (120, 1440), 3: (240, 2880), 4: (480, 5400), 5: (960, 10800)}
+
+
+def sla_minutes(s, where, params):
+    """(priority, first response minutes, resolution minutes) of one ticket, its due times counted
+    from its creation (the test's calendar is 24x7, so they are whole minutes)."""
+    return s.sql("SELECT priority, round(extract(epoch FROM first_response_due - created_at) / 60)::int,"
+                 " round(extract(epoch FROM resolution_due - created_at) / 60)::int FROM tickets WHERE "
+                 + where, params)[0]
+
+
+def check_request_targets(check, s, what, where, params=None):
+    prio, first, resolution = sla_minutes(s, where, params)
+    check.eq((first, resolution), SLA_REQUEST[prio],
+             f"{what}: the SLA due times are a P{prio} request's, not an incident's {SLA_INCIDENT[prio]}")
+
+
+# Nothing in it that a kind rule knows: only the mailbox it arrives at says what it is.
+NO_KIND_SUBJECT = "La becaria empieza el lunes en contabilidad"
+NO_KIND_BODY = "Hola,\r\nla becaria se incorpora el lunes al equipo de contabilidad.\r\n"
+
+
 def two_mailboxes_and_metrics(check, s):
     """incidencias (INBOX, direct) and solicitudes (folder Solicitudes, through a relay that is
     down at first); credentials from $CREDENTIALS_DIRECTORY; the metrics endpoint."""
@@ -269,17 +297,27 @@ def two_mailboxes_and_metrics(check, s):
     second = dict(imap, name="solicitudes", mailbox="Solicitudes", port=relay.port, default_kind="request",
                   processed_folder="spocd/solicitudes-done", failed_folder="spocd/solicitudes-failed")
     tree["metrics"] = {"listen": f"127.0.0.1:{metrics_port}"}
-    text = st.render_conf(tree) + "mailboxes = (\n" + ",\n".join(
-        "  {\n" + "\n".join(f"    {k} = {v if isinstance(v, int) else chr(34) + v + chr(34)};"
-                            for k, v in mb.items()) + "\n  }" for mb in (first, second)) + "\n);\n"
-    # a rule of solicitudes' own: everything read from it is urgent
-    text += ('rules:\n{\n  urgency = (\n    { name = "solicitudes: urgent"; mailbox = "solicitudes"; urgency = 1; }\n'
-             '  );\n};\n')
-    conf = s.write_config(name="two.conf", text=text)
+    # around the clock: a due time is its target in minutes after the ticket's creation
+    tree["sla"] = {"calendar": "24x7"}
 
-    s.append(st.make_message("pablo@example.com", "Necesito una cuenta nueva para la becaria",
-                             "Hola,\r\nla becaria empieza el lunes.\r\n"), mailbox="Solicitudes")
-    d = Daemon(s, conf, "two", env={"CREDENTIALS_DIRECTORY": creds})
+    def conf_text(max_header_bytes):
+        tree["parsing"] = {"max_header_bytes": max_header_bytes}
+        text = st.render_conf(tree) + "mailboxes = (\n" + ",\n".join(
+            "  {\n" + "\n".join(f"    {k} = {v if isinstance(v, int) else chr(34) + v + chr(34)};"
+                                for k, v in mb.items()) + "\n  }" for mb in (first, second)) + "\n);\n"
+        # a rule of solicitudes' own: everything read from it is urgent
+        return text + ('rules:\n{\n  urgency = (\n    { name = "solicitudes: urgent"; mailbox = "solicitudes";'
+                       ' urgency = 1; }\n  );\n};\n')
+    conf = s.write_config(name="two.conf", text=conf_text(2048))
+    cred_env = {"CREDENTIALS_DIRECTORY": creds}
+
+    no_kind = st.make_message("pablo@example.com", NO_KIND_SUBJECT, NO_KIND_BODY)
+    s.append(no_kind, mailbox="Solicitudes")
+    # the same kind of mail with a header over parsing.max_header_bytes: quarantined, replayed later
+    s.append(st.make_message("pablo@example.com", "Tarjeta para la becaria", NO_KIND_BODY,
+                             extra_headers=[("X-Trace", " ".join("hop%04d" % i for i in range(600)))]),
+             mailbox="Solicitudes")
+    d = Daemon(s, conf, "two", env=cred_env)
     try:
         s.append(st.make_message("luis@example.com", "Sin correo desde esta mañana",
                                  "No me llegan correos.\r\n"))
@@ -322,17 +360,23 @@ def two_mailboxes_and_metrics(check, s):
                  "metrics: the acknowledgement counted as sent")
 
         relay.start()
-        check.ok(wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets WHERE subject LIKE 'Necesito una cuenta%%'") == 1,
+        check.ok(wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets WHERE subject = %s",
+                                              (NO_KIND_SUBJECT,)) == 1,
                           30), "solicitudes recovers on its own once its server is back")
-        check.eq(s.sql_value("SELECT kind FROM tickets WHERE subject LIKE 'Necesito una cuenta%%'"), "request",
-                 "its ticket is a request, the mailbox's default kind")
-        check.ok("solicitudes: urgent" in s.sql_value("SELECT priority_rule FROM tickets"
-                                                       " WHERE subject LIKE 'Necesito una cuenta%%'"),
+        check.eq(s.sql("SELECT kind, kind_rule, triage FROM tickets WHERE subject = %s", (NO_KIND_SUBJECT,)),
+                 [("request", "default of this mailbox", True)],
+                 "a mail no kind rule decides is a request, the mailbox's default kind")
+        check_request_targets(check, s, "its ticket", "subject = %s", (NO_KIND_SUBJECT,))
+        check.ok("solicitudes: urgent" in s.sql_value("SELECT priority_rule FROM tickets WHERE subject = %s",
+                                                       (NO_KIND_SUBJECT,)),
                  "and the mailbox's own rule made it urgent")
         check.ok("solicitudes: urgent" not in s.sql_value("SELECT priority_rule FROM tickets"
                                                            " WHERE subject LIKE 'Sin correo%%'"),
                  "a rule that incidencias' mail does not meet")
-        check.eq(s.sql_value("SELECT count(*) FROM ingest_log WHERE mailbox = 'solicitudes'"), 1,
+        check.ok(wait_for(lambda: s.sql_value("SELECT count(*) FROM quarantine WHERE mailbox = 'solicitudes'") == 1,
+                          10), "the mail with the oversized header is quarantined from solicitudes")
+        check.eq(s.sql("SELECT outcome, count(*) FROM ingest_log WHERE mailbox = 'solicitudes'"
+                       " GROUP BY outcome ORDER BY outcome"), [("quarantined", 1), ("ticket", 1)],
                  "recorded under the mailbox's own name")
         check.ok(wait_for(lambda: "mailbox solicitudes: working again" in d.text(), 5), "and says so")
     finally:
@@ -340,6 +384,30 @@ def two_mailboxes_and_metrics(check, s):
         relay.stop()
     check.eq(rc, 0, "two mailboxes: SIGTERM exit 0")
     check.ok(password.strip() not in d.text(), "the password read from the credential is never logged")
+
+    # Replayed with the header limit raised, it is judged as solicitudes judges it.
+    raised = s.write_config(name="two-raised.conf", text=conf_text(262144))
+    qid = s.sql_value("SELECT id FROM quarantine WHERE mailbox = 'solicitudes'")
+    rc, out, err = s.run_spocctl("quarantine", "replay", str(qid), config=raised, env=cred_env)
+    check.eq(rc, 0, "replay of solicitudes' quarantined mail")
+    check.eq(s.sql("SELECT kind, kind_rule FROM tickets WHERE subject = 'Tarjeta para la becaria'"),
+             [("request", "default of this mailbox")], "replay: a request, the default kind of its mailbox")
+    check_request_targets(check, s, "replay", "subject = 'Tarjeta para la becaria'")
+
+    # inspect, told which mailbox the mail came to, judges as that mailbox; untold, as no mailbox
+    path = os.path.join(s.dir, "no-kind.eml")
+    with open(path, "wb") as f:
+        f.write(no_kind)
+    rc, out, err = s.run_spocctl("inspect", "--mailbox", "solicitudes", path, config=raised, env=cred_env)
+    j = json.loads(out or b"null") if rc == 0 else None
+    check.eq((rc, j and (j["judgement"]["kind"], j["judgement"]["kind_rule"])),
+             (0, ("request", "default of this mailbox")), "inspect --mailbox solicitudes: a request")
+    rc, out, err = s.run_spocctl("inspect", path, config=raised, env=cred_env)
+    j = json.loads(out or b"null") if rc == 0 else None
+    check.eq((rc, j and (j["judgement"]["kind"], j["judgement"]["kind_rule"])), (0, ("incident", "default")),
+             "inspect without --mailbox: the desk's default kind")
+    rc, out, err = s.run_spocctl("inspect", "--mailbox", "nowhere", path, config=raised, env=cred_env)
+    check.ok(rc == 2 and 'no mailbox "nowhere"' in err, "inspect --mailbox with an unknown name is refused", err)
 
 
 def test(check):
