@@ -23,75 +23,11 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
 import threading
 import time
 import urllib.request
 
 import spocdtest as st
-
-
-def wait_for(pred, timeout, step=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return False
-
-
-class Daemon:
-    """A spocd daemon with its stderr in a file, optionally with a NOTIFY_SOCKET we read."""
-
-    def __init__(self, s, conf, name, notify=False, env=None):
-        self.path = os.path.join(s.dir, name + ".stderr")
-        self.log = open(self.path, "wb")
-        full = dict(os.environ)
-        full.pop("JOURNAL_STREAM", None)
-        full.update(env or {})
-        self.messages = []
-        self.sock = None
-        if notify:
-            self.sock_path = os.path.join(s.dir, name + ".notify")
-            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            self.sock.bind(self.sock_path)
-            self.sock.settimeout(0.2)
-            full["NOTIFY_SOCKET"] = self.sock_path
-            self.reader = threading.Thread(target=self._read, daemon=True)
-        self.p = subprocess.Popen([st.spocd_bin(), "-c", conf], stdin=subprocess.DEVNULL,
-                                  stdout=self.log, stderr=self.log, env=full)
-        if notify:
-            self.reader.start()
-
-    def _read(self):
-        while self.sock is not None:
-            try:
-                data = self.sock.recv(4096)
-            except (socket.timeout, OSError):
-                if self.p.poll() is not None:
-                    return
-                continue
-            self.messages.extend(data.decode().split("\n"))
-
-    def text(self):
-        with open(self.path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-
-    def stop(self, sig=signal.SIGTERM, timeout=30):
-        if self.p.poll() is None:
-            self.p.send_signal(sig)
-        try:
-            rc = self.p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            rc = self.p.wait()
-        time.sleep(0.3)
-        s, self.sock = self.sock, None
-        if s is not None:
-            s.close()
-        self.log.close()
-        print(self.text())
-        return rc
 
 
 def mail(i, subject=None, who="ana.lopez@example.com"):
@@ -102,23 +38,24 @@ def mail(i, subject=None, who="ana.lopez@example.com"):
 def notify_and_idle(check, s):
     """READY/STATUS/WATCHDOG/STOPPING on NOTIFY_SOCKET; IDLE delivers within a second."""
     conf = s.write_config(name="idle.conf", imap__poll_interval=600)
-    d = Daemon(s, conf, "idle", notify=True, env={"WATCHDOG_USEC": "2000000"})
+    d = s.start_spocd(config=conf, name="idle", notify=True, env={"WATCHDOG_USEC": "2000000"})
     try:
-        check.ok(wait_for(lambda: "READY=1" in d.messages, 20), "sd_notify: READY=1", d.messages)
-        status = [m for m in d.messages if m.startswith("STATUS=")]
-        check.ok(status and "INBOX ok (IDLE)" in status[-1] and "notifier ok" in status[-1],
-                 "sd_notify: STATUS says the mailbox is in IDLE and the notifier works", status)
-        check.ok(wait_for(lambda: d.messages.count("WATCHDOG=1") >= 2, 5),
-                 "sd_notify: WATCHDOG=1 keeps coming")
-        time.sleep(1)  # IDLE is running
+        check.wait_for(lambda: "READY=1" in d.messages, 20, "sd_notify: READY=1", detail=lambda: d.messages)
+
+        def status():
+            return [m for m in d.messages if m.startswith("STATUS=")][-1:]
+        # the mailbox is said to be in IDLE once the IDLE command is running
+        check.wait_for(lambda: status() and "INBOX ok (IDLE)" in status()[0] and "notifier ok" in status()[0],
+                       5, "sd_notify: STATUS says the mailbox is in IDLE and the notifier works", detail=status)
+        check.wait_for(lambda: d.messages.count("WATCHDOG=1") >= 2, 5, "sd_notify: WATCHDOG=1 keeps coming")
         t0 = time.monotonic()
         s.append(mail(1, "IDLE: el proyector de la sala 3 no enciende"))
-        got = wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets WHERE subject LIKE 'IDLE:%%'") == 1, 10,
-                       step=0.02)
+        st.wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets WHERE subject LIKE 'IDLE:%%'") == 1, 10,
+                    "IDLE: the mail becomes a ticket", step=0.02)
         took = time.monotonic() - t0
-        check.ok(got and took < 1.0, f"IDLE: the mail became a ticket in {took:.2f}s, with a 600 s poll interval")
-        check.ok(wait_for(lambda: any("IDLE: el proyector" in str(m["Subject"]) for m in s.captured()), 5),
-                 "IDLE: and was acknowledged at once")
+        check.ok(took < 1.0, f"IDLE: the mail became a ticket in {took:.2f}s, with a 600 s poll interval")
+        check.wait_for(lambda: any("IDLE: el proyector" in str(m["Subject"]) for m in s.captured()), 5,
+                       "IDLE: and was acknowledged at once")
     finally:
         rc = d.stop()
     check.eq(rc, 0, "SIGTERM: exit 0")
@@ -131,18 +68,19 @@ def reload(check, s):
     shutil.rmtree(tpl, ignore_errors=True)
     shutil.copytree(os.path.join(st.SOURCE_DIR, "conf", "templates"), tpl)
     conf = s.write_config(name="reload.conf", imap__poll_interval=1, desk__templates_dir=tpl)
-    d = Daemon(s, conf, "reload")
+    d = s.start_spocd(config=conf, name="reload")
     try:
-        check.ok(wait_for(lambda: "ready" in d.text(), 20), "reload: the daemon is up")
+        check.wait_for(lambda: " ready: " in d.text(), 20, "reload: the daemon is up", detail=d.tail)
         with open(os.path.join(tpl, "es", "ack.txt"), "a", encoding="utf-8") as f:
             f.write("\nPD: texto añadido al recargar.\n")
-        d.p.send_signal(signal.SIGHUP)
-        check.ok(wait_for(lambda: "read again" in d.text(), 10), "SIGHUP: the configuration is read again")
-        check.ok(wait_for(lambda: "unchanged since the last look (CONDSTORE" in d.text(), 10),
-                 "CONDSTORE: a look at an unchanged folder stops at SELECT")
+        d.send_signal(signal.SIGHUP)
+        check.wait_for(lambda: "read again" in d.text(), 10, "SIGHUP: the configuration is read again",
+                       detail=d.tail)
+        check.wait_for(lambda: "unchanged since the last look (CONDSTORE" in d.text(), 10,
+                       "CONDSTORE: a look at an unchanged folder stops at SELECT", detail=d.tail)
         before = len(s.captured())
         s.append(mail(2, "Recarga: el escáner no funciona"))
-        check.ok(wait_for(lambda: len(s.captured()) > before, 15), "reload: the next mail is acknowledged")
+        check.wait_for(lambda: len(s.captured()) > before, 15, "reload: the next mail is acknowledged")
         new = s.captured()[before:]
         check.ok(new and "PD: texto añadido al recargar." in st.body_text(new[-1]),
                  "reload: with the template as changed", [st.body_text(m) for m in new])
@@ -150,13 +88,13 @@ def reload(check, s):
         # A broken file: refused, the old configuration goes on working.
         with open(conf, "a", encoding="utf-8") as f:
             f.write("imap: { port = 70000; };\n")
-        d.p.send_signal(signal.SIGHUP)
-        check.ok(wait_for(lambda: "keeping the configuration in use" in d.text(), 10),
-                 "SIGHUP with a broken file: reported, the old one kept", d.text()[-600:])
+        d.send_signal(signal.SIGHUP)
+        check.wait_for(lambda: "keeping the configuration in use" in d.text(), 10,
+                       "SIGHUP with a broken file: reported, the old one kept", detail=d.tail)
         before = len(s.captured())
         s.append(mail(3, "Recarga rota: sin red en el aula 5"))
-        check.ok(wait_for(lambda: len(s.captured()) > before, 15), "and the daemon keeps working with it")
-        check.eq(d.p.poll(), None, "it is still running")
+        check.wait_for(lambda: len(s.captured()) > before, 15, "and the daemon keeps working with it")
+        check.eq(d.poll(), None, "it is still running")
     finally:
         rc = d.stop()
     check.eq(rc, 0, "reload: SIGTERM exit 0")
@@ -169,11 +107,11 @@ def sigterm_mid_batch(check, s):
         s.append(mail(100 + i, f"Lote {i:02d}: el portátil no carga"))
     conf = s.write_config(name="term.conf", imap__poll_interval=600, imap__batch_size=50)
     before_tickets = s.sql_value("SELECT count(*) FROM tickets WHERE subject LIKE 'Lote %%'")
-    d = Daemon(s, conf, "term", env={"SPOCD_FAULT": "slow-message:300"})
+    d = s.start_spocd(config=conf, name="term", env={"SPOCD_FAULT": "slow-message:300"})
     try:
-        check.ok(wait_for(lambda: d.text().count("Lote ") >= 3 or "ticket" in d.text(), 30),
-                 "SIGTERM: the batch is under way")
-        time.sleep(0.5)
+        # each message taken is logged before the batch's COMMIT; 300 ms each, twelve of them
+        check.wait_for(lambda: len(re.findall(r"uid \d+ <[^>]*>: ticket (INC|REQ)-", d.text())) >= 2, 30,
+                       "SIGTERM: the batch is under way (two of its messages taken)", detail=d.tail)
         t0 = time.monotonic()
     finally:
         rc = d.stop()
@@ -317,34 +255,37 @@ def two_mailboxes_and_metrics(check, s):
     s.append(st.make_message("pablo@example.com", "Tarjeta para la becaria", NO_KIND_BODY,
                              extra_headers=[("X-Trace", " ".join("hop%04d" % i for i in range(600)))]),
              mailbox="Solicitudes")
-    d = Daemon(s, conf, "two", env=cred_env)
+    d = s.start_spocd(config=conf, name="two", env=cred_env)
     try:
         s.append(st.make_message("luis@example.com", "Sin correo desde esta mañana",
                                  "No me llegan correos.\r\n"))
-        check.ok(wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets WHERE subject LIKE 'Sin correo%%'") == 1,
-                          20), "two mailboxes: incidencias works while solicitudes' server is down")
-        check.ok(wait_for(lambda: "mailbox solicitudes:" in d.text(), 10), "solicitudes' failure is logged")
-        check.eq(d.p.poll(), None, "and the daemon keeps running")
+        check.wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets WHERE subject LIKE 'Sin correo%%'") == 1,
+                       20, "two mailboxes: incidencias works while solicitudes' server is down")
+        check.wait_for(lambda: "mailbox solicitudes:" in d.text(), 10, "solicitudes' failure is logged",
+                       detail=d.tail)
+        check.eq(d.poll(), None, "and the daemon keeps running")
         check.eq(s.sql_value("SELECT kind FROM tickets WHERE subject LIKE 'Sin correo%%'"), "incident",
                  "incidencias' ticket is an incident")
         # each pass is recorded after it ends, a moment after its ticket is committed
         def health_rows():
             return dict((r[0], r[1:]) for r in s.sql("SELECT mailbox, last_ok_at IS NOT NULL, last_error "
                                                      "FROM mailbox_health"))
-        wait_for(lambda: health_rows().get("incidencias", (False,))[0]
-                 and health_rows().get("solicitudes", (True, ""))[1] != "", 10)
-        health = health_rows()
-        check.ok(health.get("incidencias", (False,))[0], "mailbox_health: incidencias read", health)
-        check.ok(health.get("solicitudes", (True, ""))[1] != "", "mailbox_health: solicitudes' error kept", health)
+        check.wait_for(lambda: health_rows().get("incidencias", (False,))[0], 10,
+                       "mailbox_health: incidencias read", detail=health_rows)
+        check.wait_for(lambda: health_rows().get("solicitudes", (True, ""))[1] != "", 10,
+                       "mailbox_health: solicitudes' error kept", detail=health_rows)
 
-        check.ok(wait_for(lambda: s.sql_value("SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
-                                              " WHERE t.subject LIKE 'Sin correo%%' AND o.state = 'sent'") == 1,
-                          10), "its acknowledgement is sent")
+        check.wait_for(lambda: s.sql_value("SELECT count(*) FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
+                                           " WHERE t.subject LIKE 'Sin correo%%' AND o.state = 'sent'") == 1,
+                       10, "its acknowledgement is sent")
         def scrape():
             return urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
         # the notifier's run ends with the snapshot of the outbox, a moment after the row is sent
-        wait_for(lambda: "spocd_outbox_pending " in scrape(), 10, step=0.1)
-        body = scrape()
+
+        def snapshot():
+            b = scrape()
+            return b if "spocd_outbox_pending " in b else None
+        body = st.wait_for(snapshot, 10, "metrics: the outbox snapshot is served", step=0.1)
         check.ok(re.search(r'^spocd_mailbox_last_success_timestamp_seconds\{mailbox="incidencias"\} \d', body, re.M),
                  "metrics: incidencias' last success", body[:2000])
         check.ok(re.search(r'^spocd_mailbox_failures_total\{mailbox="solicitudes"\} [1-9]', body, re.M),
@@ -360,9 +301,9 @@ def two_mailboxes_and_metrics(check, s):
                  "metrics: the acknowledgement counted as sent")
 
         relay.start()
-        check.ok(wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets WHERE subject = %s",
-                                              (NO_KIND_SUBJECT,)) == 1,
-                          30), "solicitudes recovers on its own once its server is back")
+        check.wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets WHERE subject = %s",
+                                           (NO_KIND_SUBJECT,)) == 1,
+                       30, "solicitudes recovers on its own once its server is back")
         check.eq(s.sql("SELECT kind, kind_rule, triage FROM tickets WHERE subject = %s", (NO_KIND_SUBJECT,)),
                  [("request", "default of this mailbox", True)],
                  "a mail no kind rule decides is a request, the mailbox's default kind")
@@ -373,12 +314,12 @@ def two_mailboxes_and_metrics(check, s):
         check.ok("solicitudes: urgent" not in s.sql_value("SELECT priority_rule FROM tickets"
                                                            " WHERE subject LIKE 'Sin correo%%'"),
                  "a rule that incidencias' mail does not meet")
-        check.ok(wait_for(lambda: s.sql_value("SELECT count(*) FROM quarantine WHERE mailbox = 'solicitudes'") == 1,
-                          10), "the mail with the oversized header is quarantined from solicitudes")
+        check.wait_for(lambda: s.sql_value("SELECT count(*) FROM quarantine WHERE mailbox = 'solicitudes'") == 1,
+                       10, "the mail with the oversized header is quarantined from solicitudes")
         check.eq(s.sql("SELECT outcome, count(*) FROM ingest_log WHERE mailbox = 'solicitudes'"
                        " GROUP BY outcome ORDER BY outcome"), [("quarantined", 1), ("ticket", 1)],
                  "recorded under the mailbox's own name")
-        check.ok(wait_for(lambda: "mailbox solicitudes: working again" in d.text(), 5), "and says so")
+        check.wait_for(lambda: "mailbox solicitudes: working again" in d.text(), 5, "and says so", detail=d.tail)
     finally:
         rc = d.stop()
         relay.stop()

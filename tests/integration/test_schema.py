@@ -4,18 +4,14 @@ schema_migrations, safe to run from several processes at once (advisory lock), i
 numbers come from one sequence, display as INC-/REQ- with six digits and cannot be changed; raw
 bytes are stored lz4-compressed."""
 
-import subprocess
-
 import spocdtest as st
 
 
 def test(check):
     with st.Services(name="spocd-schema", smtp=False) as s:
         # Three processes race to migrate an empty database.
-        procs = [subprocess.Popen([st.spocd_bin(), "-c", s.conf, "--migrate"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-                 for _ in range(3)]
-        outs = [(p.wait(timeout=60), p.stdout.read().decode()) for p in procs]
+        procs = [s.start_spocd("--migrate", name=f"migrate-{i}") for i in range(3)]
+        outs = [(d.wait(timeout=60), d.text()) for d in procs]
         for rc, out in outs:
             check.eq(rc, 0, "concurrent spocd --migrate exits 0")
         applied = sum("migration(s) applied" in out for _, out in outs)
