@@ -370,7 +370,6 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 	GHashTable *sizes = NULL;
 	GArray *wanted = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	GPtrArray *msgs = NULL;
-	uint32_t last_done = 0;
 	gboolean cut = FALSE;
 	int rc;
 
@@ -410,7 +409,6 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 				g_free(reason);
 				if (rc != SPOC_OK)
 					goto rollback;
-				last_done = uids[i];
 				continue;
 			}
 			if (wanted->len > 0 && budget + size > FETCH_BUDGET_BYTES)
@@ -437,7 +435,6 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 			}
 			if ((rc = one_message(p, m, err)) != SPOC_OK)
 				goto rollback;
-			last_done = m->uid;
 		}
 		if (!cut && msgs->len < wanted->len)
 			say_missing(p, wanted, msgs);
@@ -449,9 +446,7 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 		    "mailbox %s: stopping after the message in hand; the rest of the batch stays "
 		    "in the mailbox for the next start",
 		    p->mb->name);
-	if ((rc = store_mailbox_advance(p->st, p->mb->name, p->uidvalidity,
-					cut ? last_done : uids[n - 1], err)) != SPOC_OK ||
-	    (rc = store_attempts_clear(p->st, p->mb->name, p->uidvalidity, uids, n, err)) !=
+	if ((rc = store_attempts_clear(p->st, p->mb->name, p->uidvalidity, uids, n, err)) !=
 		SPOC_OK ||
 	    (rc = store_commit(p->st, err)) != SPOC_OK)
 		goto rollback;
@@ -529,7 +524,6 @@ int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, st
 	GArray *uids = NULL, *fresh = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	GHashTable *seen = NULL;
 	gboolean changed = FALSE, locked = FALSE;
-	uint32_t last_uid = 0;
 	int rc;
 
 	p.to_processed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
@@ -553,8 +547,7 @@ int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, st
 		    mb->name, now.modseq, now.uidnext);
 		goto out;
 	}
-	if ((rc = store_mailbox_sync(st, mb->name, p.uidvalidity, &changed, &last_uid, err)) !=
-	    SPOC_OK)
+	if ((rc = store_mailbox_sync(st, mb->name, p.uidvalidity, &changed, err)) != SPOC_OK)
 		goto out;
 	if (changed)
 		say(&p, LOG_WARNING,

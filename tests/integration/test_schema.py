@@ -30,6 +30,10 @@ def test(check):
         check.ok(s.sql_value(
             "SELECT count(*) FROM pg_constraint WHERE conrelid = 'ingest_log'::regclass AND contype = 'u'"
         ) >= 1, "ingest_log has its UNIQUE (mailbox, uidvalidity, uid)")
+        check.eq([r[0] for r in s.sql("SELECT column_name FROM information_schema.columns"
+                                       " WHERE table_name = 'mailbox_state' ORDER BY ordinal_position")],
+                 ["mailbox", "uidvalidity", "updated_at"],
+                 "mailbox_state keeps the UIDVALIDITY, no last UID nobody reads")
         for table in ("messages", "quarantine"):
             check.eq(s.sql_value(
                 "SELECT attcompression FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'raw'",
