@@ -37,15 +37,15 @@ struct ingest_hooks {
 void ingest_mime_limits(const struct spoc_conf *conf, struct mime_limits *limits);
 
 /* Decides what a parsed mail is (kind and the rule that chose it, automatic or not, language,
- * subject tag, requester) into d, whose strings are static or borrowed from conf or mail; the
- * caller sets d->keys. Returns NULL, or the
- * reason the mail must be quarantined instead. The daemon, replay and inspect share it. */
-const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
-			  struct ingest_decision *d);
-/* ingest_decide() for a mail read from the mailbox of that name (rules with a mailbox condition
- * need it). */
+ * subject tag, requester, SLA due times) into d, whose strings are static or borrowed from conf
+ * or mail; the caller sets d->keys. mailbox (may be NULL) names the configured mailbox it was
+ * read from: rules with a mailbox condition need it, and a kind no rule decides is that
+ * mailbox's default_kind, SLA targets included. Returns NULL, or the reason the mail must be
+ * quarantined instead. The daemon, replay and inspect share it. */
 const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 			     const struct mail *mail, struct ingest_decision *d);
+/* The configured mailbox of that name (borrowed from conf), or NULL. */
+const struct spoc_imap_conf *ingest_mailbox(const struct spoc_conf *conf, const char *name);
 
 /* When d says the mail is a bounce, parses it into bounce (the caller clears it with
  * bounce_report_clear()) and points d->bounce at it; a bounce that came back to the VERP

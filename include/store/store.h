@@ -46,11 +46,10 @@ int store_wait(struct store *st, int timeout_ms, gboolean *woken_r, struct errbu
 /* ---- ingest ---- */
 
 /* Remembers UIDVALIDITY; *changed_r is TRUE when the server's value differs from the stored one
- * (the old last UID no longer means anything). *last_uid_r is the highest UID recorded. */
+ * (every UID in the mailbox is new again). There is no high-water UID: what is in the mailbox is
+ * what is left to do, and ingest_log says which of it was taken before. */
 int store_mailbox_sync(struct store *st, const char *mailbox, uint32_t uidvalidity,
-		       gboolean *changed_r, uint32_t *last_uid_r, struct errbuf *err);
-int store_mailbox_advance(struct store *st, const char *mailbox, uint32_t uidvalidity,
-			  uint32_t last_uid, struct errbuf *err);
+		       gboolean *changed_r, struct errbuf *err);
 
 const char *store_outcome_name(enum ingest_outcome outcome);
 

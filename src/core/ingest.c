@@ -137,15 +137,19 @@ void ingest_bounce(const struct spoc_conf *conf, const struct thread_keys *keys,
 	g_free(verp_local);
 }
 
-const char *ingest_decide(const struct spoc_conf *conf, const struct mail *mail,
-			  struct ingest_decision *d)
+const struct spoc_imap_conf *ingest_mailbox(const struct spoc_conf *conf, const char *name)
 {
-	return ingest_decide_in(conf, NULL, mail, d);
+	for (size_t i = 0; name != NULL && conf->mailboxes != NULL && conf->mailboxes[i] != NULL;
+	     i++)
+		if (g_strcmp0(conf->mailboxes[i]->name, name) == 0)
+			return conf->mailboxes[i];
+	return NULL;
 }
 
 const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 			     const struct mail *mail, struct ingest_decision *d)
 {
+	const struct spoc_imap_conf *mb = ingest_mailbox(conf, mailbox);
 	enum spoc_kind tag_kind;
 
 	struct rules_verdict v;
@@ -154,6 +158,12 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	rules_decide_in(conf->rules, mail, NULL, mailbox, &v);
 	d->kind = v.kind;
 	d->kind_rule = v.kind_rule;
+	if (mb != NULL && mb->default_kind >= 0 && strcmp(v.kind_rule, "default") == 0) {
+		/* no rule decided: what this mailbox receives (incidencias@, solicitudes@); before
+		 * the SLA targets, which are the kind's */
+		d->kind = (enum spoc_kind)mb->default_kind;
+		d->kind_rule = "default of this mailbox";
+	}
 	d->triage = v.triage;
 	d->impact = v.impact;
 	d->urgency = v.urgency;
@@ -286,13 +296,7 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 
 	if (p->hooks != NULL && p->hooks->after_parse != NULL)
 		p->hooks->after_parse(mail, p->hooks->ctx);
-	if ((refusal = ingest_decide_in(p->conf, p->mb->name, mail, &d)) == NULL &&
-	    p->mb->default_kind >= 0 && strcmp(d.kind_rule, "default") == 0) {
-		/* no rule decided: what this mailbox receives (incidencias@, solicitudes@) */
-		d.kind = (enum spoc_kind)p->mb->default_kind;
-		d.kind_rule = "default of this mailbox";
-	}
-	if (refusal != NULL) {
+	if ((refusal = ingest_decide_in(p->conf, p->mb->name, mail, &d)) != NULL) {
 		rc = quarantine(p, msg->uid, raw, msg->raw->len, refusal, err);
 		mail_free(&mail);
 		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
@@ -367,7 +371,6 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 	GHashTable *sizes = NULL;
 	GArray *wanted = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	GPtrArray *msgs = NULL;
-	uint32_t last_done = 0;
 	gboolean cut = FALSE;
 	int rc;
 
@@ -407,7 +410,6 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 				g_free(reason);
 				if (rc != SPOC_OK)
 					goto rollback;
-				last_done = uids[i];
 				continue;
 			}
 			if (wanted->len > 0 && budget + size > FETCH_BUDGET_BYTES)
@@ -434,7 +436,6 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 			}
 			if ((rc = one_message(p, m, err)) != SPOC_OK)
 				goto rollback;
-			last_done = m->uid;
 		}
 		if (!cut && msgs->len < wanted->len)
 			say_missing(p, wanted, msgs);
@@ -446,9 +447,7 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 		    "mailbox %s: stopping after the message in hand; the rest of the batch stays "
 		    "in the mailbox for the next start",
 		    p->mb->name);
-	if ((rc = store_mailbox_advance(p->st, p->mb->name, p->uidvalidity,
-					cut ? last_done : uids[n - 1], err)) != SPOC_OK ||
-	    (rc = store_attempts_clear(p->st, p->mb->name, p->uidvalidity, uids, n, err)) !=
+	if ((rc = store_attempts_clear(p->st, p->mb->name, p->uidvalidity, uids, n, err)) !=
 		SPOC_OK ||
 	    (rc = store_commit(p->st, err)) != SPOC_OK)
 		goto rollback;
@@ -526,7 +525,6 @@ int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, st
 	GArray *uids = NULL, *fresh = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	GHashTable *seen = NULL;
 	gboolean changed = FALSE, locked = FALSE;
-	uint32_t last_uid = 0;
 	int rc;
 
 	p.to_processed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
@@ -550,8 +548,7 @@ int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, st
 		    mb->name, now.modseq, now.uidnext);
 		goto out;
 	}
-	if ((rc = store_mailbox_sync(st, mb->name, p.uidvalidity, &changed, &last_uid, err)) !=
-	    SPOC_OK)
+	if ((rc = store_mailbox_sync(st, mb->name, p.uidvalidity, &changed, err)) != SPOC_OK)
 		goto out;
 	if (changed)
 		say(&p, LOG_WARNING,

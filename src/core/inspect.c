@@ -1,6 +1,6 @@
 /* spocctl inspect: parse one message with the daemon's own code path (mime_parse with the
- * configured limits, then ingest_decide) and print every decision as JSON. It never touches IMAP,
- * SMTP or PostgreSQL, so it is safe to run on any file an operator pulls out of a mailbox. */
+ * configured limits, then ingest_decide_in) and print every decision as JSON. It never touches
+ * IMAP, SMTP or PostgreSQL, so it is safe to run on any file an operator pulls out of a mailbox. */
 #include "inspect.h"
 
 #include "classify.h"
@@ -247,7 +247,8 @@ static struct spoc_conf *default_conf(void)
 	return c;
 }
 
-char *inspect_json(const char *label, const char *raw, size_t len, const struct spoc_conf *conf)
+char *inspect_json(const char *label, const char *raw, size_t len, const struct spoc_conf *conf,
+		   const char *mailbox)
 {
 	struct spoc_conf *own = conf == NULL ? default_conf() : NULL;
 	const struct spoc_conf *c = conf != NULL ? conf : own;
@@ -273,7 +274,7 @@ char *inspect_json(const char *label, const char *raw, size_t len, const struct 
 		else if (g_str_has_prefix(why.msg, "header over max_header_bytes"))
 			refused_limit = "max_header_bytes";
 	} else {
-		refusal = ingest_decide(c, m, &d);
+		refusal = ingest_decide_in(c, mailbox, m, &d);
 	}
 	g_string_append(out, "\"outcome\":");
 	/* what the daemon would do with it, short of the database: a reply or a duplicate can

@@ -128,7 +128,8 @@ static int quarantine_show(struct ctl *c, int64_t id, gboolean raw_only)
 		struct ctl_table *t =
 		    ctl_table_new(quarantine_columns, G_N_ELEMENTS(quarantine_columns));
 		GString *out = g_string_new("{\"entry\":");
-		char *json = inspect_json("quarantine", raw != NULL ? raw : "", len, c->conf);
+		char *json =
+		    inspect_json("quarantine", raw != NULL ? raw : "", len, c->conf, e->mailbox);
 
 		quarantine_row(t, e);
 		ctl_table_json_row(t, 0, out);

@@ -77,8 +77,10 @@ static const struct {
      "                                without its notice sent; exit 0 healthy, 1 not, 75\n"
      "                                database unreachable\n"},
     {"inspect", ctl_inspect,
-     "  inspect FILE.eml | -          what spocd makes of one message, as JSON; touches\n"
-     "                                no server and no database\n"},
+     "  inspect [--mailbox NAME] FILE.eml | -\n"
+     "                                what spocd makes of one message, as JSON; touches\n"
+     "                                no server and no database; --mailbox: judged as read\n"
+     "                                from that mailbox (its rules and default_kind)\n"},
 };
 
 static void usage_tail(FILE *f)

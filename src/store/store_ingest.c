@@ -15,7 +15,7 @@ const char *store_outcome_name(enum ingest_outcome outcome)
 }
 
 int store_mailbox_sync(struct store *st, const char *mailbox, uint32_t uidvalidity,
-		       gboolean *changed_r, uint32_t *last_uid_r, struct errbuf *err)
+		       gboolean *changed_r, struct errbuf *err)
 {
 	char uv[16];
 	int rc = SPOC_OK;
@@ -23,40 +23,20 @@ int store_mailbox_sync(struct store *st, const char *mailbox, uint32_t uidvalidi
 
 	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
 	const char *p[] = {mailbox, uv};
-	/* Insert or fetch in one statement; a changed UIDVALIDITY resets last_uid. */
+	/* Insert or update in one statement, saying whether the stored value differed. */
 	res = store_sql_run(
 	    st, "mailbox_state",
-	    "WITH old AS (SELECT uidvalidity, last_uid FROM mailbox_state WHERE mailbox = $1)"
-	    " INSERT INTO mailbox_state AS s (mailbox, uidvalidity, last_uid)"
-	    " VALUES ($1, $2::bigint, 0)"
+	    "WITH old AS (SELECT uidvalidity FROM mailbox_state WHERE mailbox = $1)"
+	    " INSERT INTO mailbox_state AS s (mailbox, uidvalidity) VALUES ($1, $2::bigint)"
 	    " ON CONFLICT (mailbox) DO UPDATE SET"
-	    "  uidvalidity = EXCLUDED.uidvalidity,"
-	    "  last_uid = CASE WHEN s.uidvalidity = EXCLUDED.uidvalidity"
-	    "             THEN s.last_uid ELSE 0 END,"
-	    "  updated_at = now()"
-	    " RETURNING s.last_uid,"
-	    "  coalesce((SELECT uidvalidity FROM old) <> $2::bigint, false)",
+	    "  uidvalidity = EXCLUDED.uidvalidity, updated_at = now()"
+	    " RETURNING coalesce((SELECT uidvalidity FROM old) <> $2::bigint, false)",
 	    2, p, NULL, &rc, err);
 	if (res == NULL)
 		return rc;
-	*last_uid_r = (uint32_t)store_sql_i64(res, 0, 0);
-	*changed_r = PQgetvalue(res, 0, 1)[0] == 't';
+	*changed_r = PQgetvalue(res, 0, 0)[0] == 't';
 	PQclear(res);
 	return SPOC_OK;
-}
-
-int store_mailbox_advance(struct store *st, const char *mailbox, uint32_t uidvalidity,
-			  uint32_t last_uid, struct errbuf *err)
-{
-	char uv[16], lu[16];
-
-	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
-	g_snprintf(lu, sizeof(lu), "%u", last_uid);
-	const char *p[] = {mailbox, uv, lu};
-	return store_sql_exec(st, "mailbox_state",
-			      "UPDATE mailbox_state SET last_uid = greatest(last_uid, $3::bigint),"
-			      " updated_at = now() WHERE mailbox = $1 AND uidvalidity = $2::bigint",
-			      3, p, err);
 }
 
 static enum ingest_outcome outcome_from_name(const char *name)

@@ -3,8 +3,10 @@
     with spocdtest.Services() as s:          # or Services(imap_cert="wrong", smtp_tls="implicit", ...)
         uid = s.append(raw_bytes)             # IMAP APPEND to INBOX, returns the new UID
         rc, out, err = s.run_spocd("--once")  # the real binary ($SPOCD_BIN) with s.conf
+        d = s.start_spocd()                   # the same in the background: d.text(), d.stop()
         s.sql("SELECT display FROM tickets")  # psycopg2 over the cluster's Unix socket
         s.captured()                          # acknowledgements the SMTP listener accepted
+        wait_for(lambda: s.captured(), 10, "an acknowledgement")  # poll, never sleep
 
 In a fresh temporary directory (printed; kept when SPOC_KEEP=1 or keep=True) it starts, on
 127.0.0.1 and on free ports only:
@@ -70,17 +72,43 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_port(port, timeout=20, proc=None, what="service"):
+def wait_for(cond, timeout, what, step=0.05, detail=None):
+    """Calls cond() every `step` seconds until it returns a true value, and returns that value.
+    After `timeout` seconds raises AssertionError naming `what` was awaited, with detail() (a
+    log's tail, the rows seen) when given. The one way the tests wait: for a row, a file, a log
+    line, never for a fixed time."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode} before listening on {port}")
+    while True:
+        value = cond()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            extra = ""
+            if detail is not None:
+                try:
+                    extra = f"\n  {detail()}"
+                except Exception as e:  # the failure must still be reported
+                    extra = f"\n  (no detail: {e})"
+            raise AssertionError(f"FAILED: not within {timeout}s: {what}{extra}")
+        time.sleep(step)
+
+
+def _alive(proc, what):
+    """Raises RuntimeError when proc has exited: nothing it was to do will happen now."""
+    if proc.poll() is not None:
+        raise RuntimeError(f"{what} exited with {proc.returncode}")
+
+
+def wait_port(port, timeout=20, proc=None, what="service"):
+    def listening():
+        if proc is not None:
+            _alive(proc, f"{what} (before listening on {port})")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
+                return True
         except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{what} is not listening on 127.0.0.1:{port} after {timeout}s")
+            return False
+    wait_for(listening, timeout, f"{what} listening on 127.0.0.1:{port}")
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -322,6 +350,7 @@ class Services:
         self._smtp_cert = smtp_cert
         self._smtp_mode = smtp_mode
         self.procs = {}       # name -> Popen
+        self.daemons = []     # every Spocd start_spocd() started
         self._db = None
         self._imap = None
         self.dir = None
@@ -372,7 +401,12 @@ class Services:
                 closer()
             except Exception:
                 pass
-        # Order: what talks to the others first.
+        # Order: what talks to the others first; a spocd a failed test left running first of all.
+        for d in self.daemons:
+            try:
+                d.stop(timeout=10)
+            except Exception as e:
+                log(f"stopping {d.name} failed: {e}")
         for name in ("smtp", "dovecot", "postgres"):
             self._stop_proc(name)
         for name in list(self.procs):
@@ -445,16 +479,16 @@ class Services:
                     user="postgres", deathsig=signal.SIGQUIT, env=env,
                     log_file=os.path.join(base, "postgres.log"))
         self.conninfo = f"host={self.pg_sock} port={self.pg_port} dbname=spocd user=postgres"
-        deadline = time.monotonic() + 30
-        while True:
+        pg_log = os.path.join(base, "postgres.log")
+
+        def connected():
+            _alive(self.procs["postgres"], "postgres:\n" + self._tail(pg_log))
             try:
-                c = psycopg2.connect(host=self.pg_sock, port=self.pg_port, dbname="postgres", user="postgres")
-                break
+                return psycopg2.connect(host=self.pg_sock, port=self.pg_port, dbname="postgres", user="postgres")
             except psycopg2.OperationalError:
-                if self.procs["postgres"].poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("postgres did not start:\n" +
-                                       open(os.path.join(base, "postgres.log"), errors="replace").read())
-                time.sleep(0.1)
+                return None
+        c = wait_for(connected, 30, "postgres accepting connections", step=0.1,
+                     detail=lambda: self._tail(pg_log))
         c.autocommit = True
         with c.cursor() as cur:
             cur.execute("CREATE DATABASE spocd")
@@ -590,19 +624,16 @@ protocol imap {{
         except OSError:
             return 0
 
-    def dovecot_log_quiet(self, settle=0.5, timeout=5):
-        """Closes the harness's own IMAP session and waits until Dovecot's log stops growing (its
-        logout line written); returns the log size to give dovecot_log_since()."""
-        self._close_imap()
-        deadline = time.monotonic() + timeout
-        size = self.dovecot_log_size()
-        while time.monotonic() < deadline:
-            time.sleep(settle)
-            now = self.dovecot_log_size()
-            if now == size:
-                break
-            size = now
-        return size
+    def dovecot_log_quiet(self, timeout=10):
+        """Closes the harness's own IMAP session and waits until Dovecot has logged its logout;
+        returns the log size to give dovecot_log_since()."""
+        if self._imap is not None:
+            before = self.dovecot_log_size()
+            self._close_imap()
+            wait_for(lambda: "Logged out" in self.dovecot_log_since(before), timeout,
+                     "Dovecot's log line for the harness's own logout",
+                     detail=lambda: self.dovecot_log_since(before))
+        return self.dovecot_log_size()
 
     def dovecot_log_since(self, offset):
         try:
@@ -707,11 +738,12 @@ protocol imap {{
             c, k = self.certs[cert]
             argv += ["--cert", c, "--key", k]
         p = self._spawn("smtp", argv, log_file=os.path.join(self.dir, "smtp.log"))
-        deadline = time.monotonic() + 20
-        while not os.path.exists(ready):
-            if p.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("smtp_capture did not start:\n" + self._tail(os.path.join(self.dir, "smtp.log")))
-            time.sleep(0.05)
+        smtp_log = os.path.join(self.dir, "smtp.log")
+
+        def started():
+            _alive(p, "smtp_capture:\n" + self._tail(smtp_log))
+            return os.path.exists(ready)
+        wait_for(started, 20, f"smtp_capture's ready file {ready}", detail=lambda: self._tail(smtp_log))
         log(f"smtp capture ready: 127.0.0.1:{self.smtp_port} tls={tls}"
             + (f" certificate {cert}" if tls != "none" else "") + f", writing to {self.smtp_dir}")
 
@@ -850,15 +882,28 @@ protocol imap {{
         return p.returncode, stdout, stderr
 
 
-    def run_spocctl(self, *args, config=None, stdin=None, timeout=120):
-        """Runs $SPOCCTL_BIN -c CONFIG ARGS (config=False: no -c). Returns (rc, stdout bytes,
-        stderr text)."""
+    def start_spocd(self, *args, config=None, name="spocd-daemon", env=None, notify=False,
+                    journal_stream=False):
+        """Starts $SPOCD_BIN -c CONFIG ARGS in the background (no ARGS: the daemon) and returns
+        its Spocd; whatever is still running when the services stop is stopped first. env:
+        variables added to the environment (JOURNAL_STREAM is never inherited); notify: a
+        NOTIFY_SOCKET that the harness reads; journal_stream: JOURNAL_STREAM names its stderr
+        file, as systemd's StandardError=journal does."""
+        d = Spocd(self, [spocd_bin(), "-c", config or self.conf, *args], name, env=env, notify=notify,
+                  journal_stream=journal_stream)
+        self.daemons.append(d)
+        return d
+
+    def run_spocctl(self, *args, config=None, stdin=None, timeout=120, env=None):
+        """Runs $SPOCCTL_BIN -c CONFIG ARGS (config=False: no -c); env: variables added to the
+        environment. Returns (rc, stdout bytes, stderr text)."""
         argv = [spocctl_bin()]
         if config is not False:
             argv += ["-c", config or self.conf]
         argv += list(args)
         p = subprocess.run(argv, input=stdin, capture_output=True, timeout=timeout,
-                           stdin=None if stdin is not None else subprocess.DEVNULL)
+                           stdin=None if stdin is not None else subprocess.DEVNULL,
+                           env=dict(os.environ, **env) if env else None)
         err = p.stderr.decode("utf-8", "replace")
         log(f"$ spocctl {' '.join(args)} -> exit {p.returncode}")
         for line in err.splitlines():
@@ -866,6 +911,103 @@ protocol imap {{
         with open(os.path.join(self.dir, "spocd.log"), "a", encoding="utf-8") as f:
             f.write(f"$ {' '.join(argv)}  -> {p.returncode}\n{err}\n")
         return p.returncode, p.stdout, err
+
+
+class Spocd:
+    """A spocd that Services.start_spocd() started in the background: stdout and stderr in
+    NAME.stderr in the test directory (text()), and with notify=True the datagrams of its
+    NOTIFY_SOCKET, one entry per line (messages)."""
+
+    def __init__(self, s, argv, name, env=None, notify=False, journal_stream=False):
+        self.name = name
+        self.path = os.path.join(s.dir, name + ".stderr")
+        self.log = open(self.path, "wb")
+        self.env = dict(os.environ)
+        self.env.pop("JOURNAL_STREAM", None)
+        if journal_stream:
+            fst = os.fstat(self.log.fileno())
+            self.env["JOURNAL_STREAM"] = f"{fst.st_dev}:{fst.st_ino}"
+        self.env.update(env or {})
+        self.messages = []
+        self.sock = self.reader = None
+        if notify:
+            sock_path = os.path.join(s.dir, name + ".notify")
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self.sock.bind(sock_path)
+            self.sock.settimeout(0.2)
+            self.env["NOTIFY_SOCKET"] = sock_path
+        self.p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
+                                  env=self.env, preexec_fn=_child_setup(signal.SIGKILL))
+        self.pid = self.p.pid
+        self.returncode = None
+        log(f"started {name} pid {self.pid}: spocd {' '.join(argv[3:])}")
+        if notify:
+            self.reader = threading.Thread(target=self._read, daemon=True)
+            self.reader.start()
+
+    def _read(self):
+        # Until the process is gone and nothing is left queued: what it said last (STOPPING=1) is
+        # read before stop() closes the socket.
+        while True:
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                if self.p.poll() is not None:
+                    return
+                continue
+            except OSError:
+                return
+            self.messages.extend(data.decode().split("\n"))
+
+    def text(self):
+        with open(self.path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def tail(self, n=30):
+        return "".join(self.text().splitlines(keepends=True)[-n:])
+
+    def poll(self):
+        return self.p.poll()
+
+    def send_signal(self, sig):
+        self.p.send_signal(sig)
+
+    def wait(self, timeout=120):
+        """Waits for it to exit by itself and returns its exit status; kills it after timeout."""
+        try:
+            self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            self._finish()
+            raise RuntimeError(f"{self.name} did not finish within {timeout}s (killed):\n{self.tail()}")
+        return self._finish()
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        """Sends sig (unless it has exited already), waits up to timeout (then SIGKILL) and
+        returns its exit status (-N for a death by signal N)."""
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+        try:
+            self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            log(f"{self.name} pid {self.pid} did not stop within {timeout}s: SIGKILL")
+            self.p.kill()
+            self.p.wait()
+        return self._finish()
+
+    def _finish(self):
+        if self.returncode is None:
+            self.returncode = self.p.returncode
+            if self.reader is not None:
+                self.reader.join(timeout=5)
+            if self.sock is not None:
+                self.sock.close()
+            self.log.close()
+            log(f"{self.name} pid {self.pid} exited {self.returncode}")
+            for line in self.text().splitlines():
+                print(f"    | {line}", flush=True)
+        return self.returncode
 
 
 class _HighWaterMark(threading.Thread):
@@ -938,6 +1080,12 @@ class Check:
     def eq(self, got, want, what):
         self.ok(got == want, f"{what} == {want!r}" if len(repr(want)) < 120 else what,
                 f"got  {got!r}\n  want {want!r}")
+
+    def wait_for(self, cond, timeout, what, **kw):
+        """wait_for() counted as a check; returns what cond() returned."""
+        value = wait_for(cond, timeout, what, **kw)
+        self.ok(True, what)
+        return value
 
     def done(self, name):
         print(f"PASS {name}: {self.count} checks", flush=True)

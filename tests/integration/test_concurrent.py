@@ -4,8 +4,6 @@ the service, or two hosts) still make exactly one ticket and one acknowledgement
 the UNIQUE (mailbox, UIDVALIDITY, UID) key of ingest_log and the outbox's FOR UPDATE SKIP LOCKED
 decide who takes what."""
 
-import subprocess
-
 import spocdtest as st
 
 
@@ -19,13 +17,9 @@ def test(check):
             subjects.append(subject)
             s.append(st.make_message(f"user{i:03d}@example.com", subject,
                                      f"El equipo {i} no arranca.\r\n"))
-        procs = [subprocess.Popen([st.spocd_bin(), "-c", conf, "--once"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-                 for _ in range(2)]
-        results = [(p.wait(timeout=300), p.stdout.read().decode()) for p in procs]
-        for rc, out in results:
-            print(out)
-            check.eq(rc, 0, "each concurrent spocd --once exits 0")
+        procs = [s.start_spocd("--once", config=conf, name=f"once-{i}") for i in range(2)]
+        for d in procs:
+            check.eq(d.wait(timeout=300), 0, "each concurrent spocd --once exits 0")
         check.eq(s.sql_value("SELECT count(*) FROM tickets"), n, f"{n} tickets")
         check.eq(s.sql_value("SELECT count(DISTINCT subject) FROM tickets"), n, "one per message")
         check.eq(s.sql_value("SELECT count(*) FROM messages WHERE direction = 'in'"), n,

@@ -20,8 +20,6 @@ import re
 import socket
 import stat
 import struct
-import subprocess
-import sys
 import threading
 import time
 
@@ -83,15 +81,14 @@ class FakeJournal:
 
     def __enter__(self):
         self._lock_fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o600)
-        deadline = time.monotonic() + 300
-        while True:
+
+        def locked():
             try:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                return True
             except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{LOCK_PATH} held by another run for 300 s")
-                time.sleep(0.2)
+                return False
+        st.wait_for(locked, 300, f"{LOCK_PATH}, held by another run, to be free", step=0.2)
         try:
             self._claim()
         except BaseException:
@@ -189,26 +186,9 @@ class FakeJournal:
 def run_journal_mode(s, args, timeout=120):
     """spocd ARGS with stderr on a file and JOURNAL_STREAM naming that file's device and inode,
     as systemd's StandardError=journal does. Returns (rc, pid, stderr text, JOURNAL_STREAM)."""
-    err_path = os.path.join(s.dir, "spocd-journal.stderr")
-    out_path = os.path.join(s.dir, "spocd-journal.stdout")
-    env = dict(os.environ)
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        fst = os.fstat(err.fileno())
-        env["JOURNAL_STREAM"] = f"{fst.st_dev}:{fst.st_ino}"
-        argv = [st.spocd_bin(), "-c", s.conf, *args]
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
-        try:
-            rc = p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
-            raise RuntimeError(f"spocd {' '.join(args)} did not finish within {timeout}s (killed)")
-    with open(err_path, "rb") as f:
-        stderr = f.read().decode("utf-8", "replace")
-    st.log(f"$ {' '.join(args)} JOURNAL_STREAM={env['JOURNAL_STREAM']} (stderr's own) -> exit {rc}, pid {p.pid}")
-    for line in stderr.splitlines():
-        print(f"    | {line}", flush=True)
-    return rc, p.pid, stderr, env["JOURNAL_STREAM"]
+    d = s.start_spocd(*args, name="spocd-journal", journal_stream=True)
+    rc = d.wait(timeout)
+    return rc, d.pid, d.text(), d.env["JOURNAL_STREAM"]
 
 
 def secrets():

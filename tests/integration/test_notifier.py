@@ -18,31 +18,17 @@ import email.utils
 import os
 import re
 import signal
-import subprocess
 import time
 
 import spocdtest as st
-
-
-def wait_for(pred, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(step)
-    return False
 
 
 def ids(msgs):
     return [m["Message-ID"].strip("<>") for m in msgs]
 
 
-def notifier(s, conf, log_name):
-    log = open(os.path.join(s.dir, log_name), "wb")
-    p = subprocess.Popen([st.spocd_bin(), "-c", conf, "--role", "notify", "--once"],
-                         stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-    p.log = log
-    return p
+def notifier(s, conf, name):
+    return s.start_spocd("--role", "notify", "--once", config=conf, name=name)
 
 
 def sql_status_change(check, s):
@@ -149,32 +135,22 @@ def sql_status_change(check, s):
 
 def notify_wakes_daemon(check, s):
     conf = s.write_config(name="slow-poll.conf", imap__poll_interval=600)
-    log = open(os.path.join(s.dir, "daemon.stderr"), "wb")
-    p = subprocess.Popen([st.spocd_bin(), "-c", conf], stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-    try:
-        before = len(s.captured())
-        def listening():
-            with open(os.path.join(s.dir, "daemon.stderr"), encoding="utf-8", errors="replace") as f:
-                return "listening on spocd_outbox" in f.read()
-        check.ok(wait_for(listening, 20), "NOTIFY: the daemon listens")
-        time.sleep(0.5)  # its first cycle ends
-        ticket = s.sql_value("SELECT display FROM tickets WHERE requester = 'lucia.vidal@example.com'")
-        t0 = time.monotonic()
-        s.sql("UPDATE tickets SET status = 'pending' WHERE display = %s", (ticket,))
-        arrived = wait_for(lambda: len(s.captured()) > before, 10, step=0.05)
-        took = time.monotonic() - t0
-        check.ok(arrived, f"NOTIFY: the update arrives while the poll interval is 10 minutes ({took:.2f}s)")
-        if arrived:
-            body = s.captured()[before].get_content()
-            check.ok("a la espera de su respuesta" in body and "Necesitamos algo de usted" in body,
-                     "NOTIFY: pending asks the requester for what is missing", body)
-        p.send_signal(signal.SIGTERM)
-        check.eq(p.wait(timeout=30), 0, "NOTIFY: daemon stops on SIGTERM")
-    finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        log.close()
+    d = s.start_spocd(config=conf, name="daemon")
+    check.wait_for(lambda: "listening on spocd_outbox" in d.text(), 20, "NOTIFY: the daemon listens",
+                   detail=d.tail)
+    # its first cycle (the mailbox read, the notifier's run) has ended once it says it is ready
+    st.wait_for(lambda: " ready: " in d.text(), 20, "the daemon's first cycle", detail=d.tail)
+    before = len(s.captured())
+    ticket = s.sql_value("SELECT display FROM tickets WHERE requester = 'lucia.vidal@example.com'")
+    t0 = time.monotonic()
+    s.sql("UPDATE tickets SET status = 'pending' WHERE display = %s", (ticket,))
+    check.wait_for(lambda: len(s.captured()) > before, 10,
+                   "NOTIFY: the update arrives while the poll interval is 10 minutes", step=0.05)
+    st.log(f"NOTIFY: it took {time.monotonic() - t0:.2f}s")
+    body = s.captured()[before].get_content()
+    check.ok("a la espera de su respuesta" in body and "Necesitamos algo de usted" in body,
+             "NOTIFY: pending asks the requester for what is missing", body)
+    check.eq(d.stop(), 0, "NOTIFY: daemon stops on SIGTERM")
 
 
 def sla_notice_sent(check, s):
@@ -221,11 +197,9 @@ def killed_mid_batch(check, s, conf):
              "kill: --role ingest queued twelve acknowledgements and sent none")
     check.eq(len(s.captured()), base, "kill: nothing sent by the reader")
     s.smtp_mode("slow")
-    p = notifier(s, conf, "killed.log")
-    check.ok(wait_for(lambda: len(s.captured()) >= base + 4, 30, step=0.02), "kill: some are sent")
-    p.send_signal(signal.SIGKILL)
-    p.wait()
-    p.log.close()
+    p = notifier(s, conf, "killed")
+    check.wait_for(lambda: len(s.captured()) >= base + 4, 30, "kill: some are sent", step=0.02)
+    p.stop(signal.SIGKILL)
     marked = {r[0] for r in s.sql("SELECT message_id FROM outbox WHERE state = 'sent' AND kind = 'ack' "
                                   "AND recipient LIKE 'userk%%'")}
     seen = ids(s.captured()[base:])
@@ -248,22 +222,17 @@ def two_notifiers(check, s, conf):
     base = len(s.captured())
     queue_acks(s, 16, "c")
     s.smtp_mode("slow")
-    a = notifier(s, conf, "notifier-a.log")
-    b = notifier(s, conf, "notifier-b.log")
+    a = notifier(s, conf, "notifier-a")
+    b = notifier(s, conf, "notifier-b")
     check.eq(a.wait(timeout=120), 0, "concurrent: notifier A exits 0")
     check.eq(b.wait(timeout=120), 0, "concurrent: notifier B exits 0")
-    a.log.close()
-    b.log.close()
     s.smtp_mode("accept")
     seen = ids(s.captured()[base:])
     check.eq(len(seen), 16, "concurrent: sixteen deliveries")
     check.eq(len(set(seen)), 16, "concurrent: each message once")
     check.eq(s.sql_value("SELECT count(*) FROM outbox WHERE recipient LIKE 'userc%%' AND state = 'sent'"), 16,
              "concurrent: all marked sent")
-    counts = []
-    for name in ("notifier-a.log", "notifier-b.log"):
-        with open(os.path.join(s.dir, name), encoding="utf-8", errors="replace") as f:
-            counts.append(len(re.findall(r"outbox \d+ ack .*: sent", f.read())))
+    counts = [len(re.findall(r"outbox \d+ ack .*: sent", n.text())) for n in (a, b)]
     check.ok(counts[0] > 0 and counts[1] > 0 and sum(counts) == 16,
              f"concurrent: both worked ({counts[0]} + {counts[1]})")
 

@@ -4,18 +4,14 @@ schema_migrations, safe to run from several processes at once (advisory lock), i
 numbers come from one sequence, display as INC-/REQ- with six digits and cannot be changed; raw
 bytes are stored lz4-compressed."""
 
-import subprocess
-
 import spocdtest as st
 
 
 def test(check):
     with st.Services(name="spocd-schema", smtp=False) as s:
         # Three processes race to migrate an empty database.
-        procs = [subprocess.Popen([st.spocd_bin(), "-c", s.conf, "--migrate"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-                 for _ in range(3)]
-        outs = [(p.wait(timeout=60), p.stdout.read().decode()) for p in procs]
+        procs = [s.start_spocd("--migrate", name=f"migrate-{i}") for i in range(3)]
+        outs = [(d.wait(timeout=60), d.text()) for d in procs]
         for rc, out in outs:
             check.eq(rc, 0, "concurrent spocd --migrate exits 0")
         applied = sum("migration(s) applied" in out for _, out in outs)
@@ -34,6 +30,10 @@ def test(check):
         check.ok(s.sql_value(
             "SELECT count(*) FROM pg_constraint WHERE conrelid = 'ingest_log'::regclass AND contype = 'u'"
         ) >= 1, "ingest_log has its UNIQUE (mailbox, uidvalidity, uid)")
+        check.eq([r[0] for r in s.sql("SELECT column_name FROM information_schema.columns"
+                                       " WHERE table_name = 'mailbox_state' ORDER BY ordinal_position")],
+                 ["mailbox", "uidvalidity", "updated_at"],
+                 "mailbox_state keeps the UIDVALIDITY, no last UID nobody reads")
         for table in ("messages", "quarantine"):
             check.eq(s.sql_value(
                 "SELECT attcompression FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'raw'",

@@ -20,7 +20,6 @@ ingesting mail through Dovecot and their clocks moved with SQL:
 import json
 import re
 import subprocess
-import time
 from datetime import datetime, timedelta, timezone
 
 import psycopg2
@@ -219,14 +218,14 @@ def test(check):
                 cur.execute("LOCK TABLE sla_notices IN EXCLUSIVE MODE")
             argv = [st.spocctl_bin(), "-c", s.conf, "sla", "check"]
             procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                waiting = s.sql_value("SELECT count(*) FROM pg_locks WHERE NOT granted"
-                                      " AND relation = 'sla_notices'::regclass")
-                if waiting == 2 or any(p.poll() is not None for p in procs):
-                    break
-                time.sleep(0.05)
-            check.eq(waiting, 2, "both checks read the same candidates and wait to record them")
+
+            def waiting():
+                if any(p.poll() is not None for p in procs):
+                    raise AssertionError("FAILED: an sla check ended while the table was locked: "
+                                         + "; ".join(p.communicate()[1].decode() for p in procs if p.poll() is not None))
+                return s.sql_value("SELECT count(*) FROM pg_locks WHERE NOT granted"
+                                   " AND relation = 'sla_notices'::regclass") == 2
+            check.wait_for(waiting, 60, "both checks read the same candidates and wait to record them")
         finally:
             lock.rollback()
             lock.close()

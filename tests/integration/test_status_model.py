@@ -10,6 +10,21 @@ import psycopg2
 
 import spocdtest as st
 
+CHECK_VIOLATION = "23514"
+
+
+def refused(check, cur, what, query, params, message, constraint=None):
+    """Runs query and checks that the database refuses it with a check_violation whose message
+    contains `message` (and, for a CHECK constraint, that constraint's name): any other error,
+    or none, fails."""
+    try:
+        cur.execute(query, params)
+    except psycopg2.Error as e:
+        got = (e.pgcode, message in (e.diag.message_primary or ""), e.diag.constraint_name)
+        check.eq(got, (CHECK_VIOLATION, True, constraint), f"{what}: refused with \"{message}\"")
+        return
+    check.ok(False, f"{what}: must be refused")
+
 
 def test(check):
     first = st.make_message("ana.gil@example.com", "No funciona el correo",
@@ -55,28 +70,24 @@ def test(check):
             cur.execute("UPDATE tickets SET status = 'resolved' WHERE id = %s", (tid,))
             cur.execute("SELECT resolved_at IS NOT NULL FROM tickets WHERE id = %s", (tid,))
             check.eq(cur.fetchone()[0], True, "resolving sets resolved_at")
-            try:
-                cur.execute("UPDATE tickets SET status = 'new' WHERE id = %s", (tid,))
-                check.ok(False, "resolved -> new must be refused")
-            except psycopg2.Error as e:
-                check.ok("cannot go from resolved to new" in str(e), "resolved -> new is refused, and says so", str(e))
+            refused(check, cur, "resolved -> new", "UPDATE tickets SET status = 'new' WHERE id = %s", (tid,),
+                    f"ticket {display}: status cannot go from resolved to new")
             cur.execute("UPDATE tickets SET status = 'in-progress' WHERE id = %s", (tid,))
             cur.execute("SELECT resolved_at FROM tickets WHERE id = %s", (tid,))
             check.eq(cur.fetchone()[0], None, "reopening clears resolved_at")
             cur.execute("UPDATE tickets SET status = 'closed' WHERE id = %s", (tid,))
-            for target in ("in-progress", "resolved", "new"):
-                try:
-                    cur.execute("UPDATE tickets SET status = %s WHERE id = %s", (target, tid))
-                    check.ok(False, f"closed -> {target} must be refused")
-                except psycopg2.Error:
-                    check.ok(True, f"closed -> {target} is refused")
-            cur.execute("UPDATE tickets SET subject = subject WHERE id = %s", (tid,))
-            check.ok(True, "a closed ticket may still be written without a status move")
-            try:
-                cur.execute("UPDATE tickets SET status = 'open' WHERE id = %s", (tid,))
-                check.ok(False, "an unknown status must be refused")
-            except psycopg2.Error:
-                check.ok(True, "an unknown status is refused")
+            for target in ("in-progress", "resolved", "new", "open"):
+                refused(check, cur, f"closed -> {target}", "UPDATE tickets SET status = %s WHERE id = %s",
+                        (target, tid), f"ticket {display}: status cannot go from closed to {target}")
+            cur.execute("UPDATE tickets SET subject = 'Cerrada: ' || subject WHERE id = %s", (tid,))
+            cur.execute("SELECT status, subject FROM tickets WHERE id = %s", (tid,))
+            check.eq(cur.fetchone(), ("closed", "Cerrada: No funciona el correo"),
+                     "a closed ticket stays closed and may still be written without a status move")
+            # a status outside the model never gets in, not even on a new row (which no move checks)
+            refused(check, cur, "a new ticket with the unknown status 'open'",
+                    "INSERT INTO tickets (kind, subject, requester, status)"
+                    " VALUES ('incident', 'x', 'x@example.com', 'open')", None,
+                    'violates check constraint "tickets_status_check"', "tickets_status_check")
         conn.close()
 
         events = s.sql("SELECT field, old_value, new_value, actor, via FROM ticket_events"

@@ -9,7 +9,6 @@ nothing by itself, see shared/LIBRARY-DEFECTS.md):
   right certificate it is then sent."""
 
 import re
-import time
 
 import spocdtest as st
 
@@ -19,16 +18,18 @@ def refused_run(check, s, label, config, why_pattern):
     inbox_before = s.folder_uids("INBOX")
     offset = s.dovecot_log_quiet()  # the harness's own session must not show up in what we inspect
     rc, out, err = s.run_spocd("--once", config=config)
-    time.sleep(1.0)  # let Dovecot log the disconnection
-    dlog = s.dovecot_log_since(offset)
+
+    def disconnect_logged():
+        text = s.dovecot_log_since(offset)
+        return text if re.search(r"imap-login: .*(Disconnected|disconnected)", text) else None
+    dlog = check.wait_for(disconnect_logged, 10, f"{label}: Dovecot logged the connection that never authenticated",
+                          detail=lambda: s.dovecot_log_since(offset))
     print("    dovecot log during the run:\n" + "".join(f"    > {line}\n" for line in dlog.splitlines()))
     check.eq(rc, 75, f"{label}: spocd --once exits 75")
     check.ok(re.search(r"certif", err, re.I), f"{label}: stderr says the certificate was refused", err)
     check.ok(re.search(why_pattern, err, re.I), f"{label}: stderr says why (/{why_pattern}/)", err)
     check.ok("Login:" not in dlog and f"user=<{st.IMAP_USER}>" not in dlog and f"({st.IMAP_USER})" not in dlog,
              f"{label}: Dovecot's log shows no login or authentication of {st.IMAP_USER}", dlog)
-    check.ok(re.search(r"imap-login: .*(Disconnected|disconnected)", dlog) is not None,
-             f"{label}: Dovecot logged the connection that never authenticated", dlog)
     check.eq(s.sql_value("SELECT count(*) FROM tickets"), tickets_before, f"{label}: no new ticket")
     check.eq(s.folder_uids("INBOX"), inbox_before, f"{label}: INBOX untouched")
 

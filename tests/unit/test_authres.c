@@ -1,13 +1,10 @@
 /* Unit tests of authres.c: dkim and dmarc results, alignment, which header counts (the topmost
  * one from the trusted authserv-id; foreign ones and forged ones below it are ignored), comments,
  * quoting, versions and CFWS, and hostile values. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 
 #include "authres.h"
+
+#include "testlib.h"
 
 #include <string.h>
 

@@ -4,35 +4,13 @@
  * mime_parse(), as in the daemon. */
 #include "bounce.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include <cmocka.h>
-
-static const struct mime_limits lim = {.max_message_bytes = 26214400,
-				       .max_parts = 500,
-				       .max_depth = 20,
-				       .max_attachment_bytes = 26214400,
-				       .max_header_bytes = 262144};
-
-static struct mail *parse(const char *raw)
-{
-	struct errbuf err = {""};
-	struct mail *m = NULL;
-
-	if (mime_parse(raw, strlen(raw), &lim, &m, &err) != SPOC_OK)
-		fail_msg("mime_parse: %s", err.msg);
-	return m;
-}
+#include "testlib.h"
 
 /* Parses raw, runs bounce_parse() and checks the report's invariants (valid UTF-8, bounded
  * diagnostic, lower-case recipients); returns whether it was a bounce. */
 static gboolean run(const char *raw, const char *verp_local, struct bounce_report *r)
 {
-	struct mail *m = parse(raw);
+	struct mail *m = testlib_parse(raw);
 	gboolean got = bounce_parse(m, verp_local, r);
 
 	mail_free(&m);

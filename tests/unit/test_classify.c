@@ -6,31 +6,18 @@
  * out-of-office feature itself). */
 #include "classify.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include <cmocka.h>
+#include "testlib.h"
 
 static const char *const desk[] = {"soporte@example.com", "helpdesk@example.com", NULL};
 
 /* A mail with the given extra header lines (each ending in \n), From, subject and body. */
 static struct mail *mk(const char *from, const char *extra, const char *subject, const char *body)
 {
-	static const struct mime_limits lim = {
-	    .max_message_bytes = 26214400, .max_parts = 500, .max_depth = 20};
-	char *raw = g_strdup_printf("From: %s\nTo: soporte@example.com\n%sSubject: %s\n"
-				    "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
-				    "Content-Transfer-Encoding: 8bit\n\n%s\n",
-				    from, extra, subject, body);
-	struct errbuf err = {""};
-	struct mail *m = NULL;
+	char *headers = g_strdup_printf("From: %s\nTo: soporte@example.com\n%sSubject: %s\n", from,
+					extra, subject);
+	struct mail *m = testlib_mail(headers, body);
 
-	if (mime_parse(raw, strlen(raw), &lim, &m, &err) != SPOC_OK)
-		fail_msg("mime_parse: %s", err.msg);
-	g_free(raw);
+	g_free(headers);
 	return m;
 }
 
@@ -152,12 +139,10 @@ static void test_auto_report(void **state)
 	    "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
 	    "--b\nContent-Type: text/plain\n\nIt bounced.\n"
 	    "--b\nContent-Type: message/delivery-status\n\nAction: failed\n--b--\n";
-	static const struct mime_limits lim = {.max_message_bytes = 0};
-	struct mail *m = NULL;
+	struct mail *m = testlib_parse(raw);
 	const char *why = NULL;
 
 	(void)state;
-	assert_int_equal(mime_parse(raw, strlen(raw), &lim, &m, NULL), SPOC_OK);
 	assert_true(is_automatic(m, desk, &why));
 	assert_string_equal(why, "Content-Type: multipart/report (delivery or read report)");
 	mail_free(&m);
@@ -167,23 +152,6 @@ static void test_auto_report(void **state)
 
 static const struct classify_auto_ctx ctx = {
     .desk_addresses = desk, .message_id_domain = "desk.example", .lists_are_automatic = TRUE};
-
-/* A mail from raw header lines (each ending in \n) and a body, text/plain UTF-8. */
-static struct mail *mk_raw(const char *headers, const char *body)
-{
-	static const struct mime_limits lim = {
-	    .max_message_bytes = 26214400, .max_parts = 500, .max_depth = 20};
-	char *raw = g_strdup_printf("%sMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
-				    "Content-Transfer-Encoding: 8bit\n\n%s\n",
-				    headers, body);
-	struct errbuf err = {""};
-	struct mail *m = NULL;
-
-	if (mime_parse(raw, strlen(raw), &lim, &m, &err) != SPOC_OK)
-		fail_msg("mime_parse: %s", err.msg);
-	g_free(raw);
-	return m;
-}
 
 /* Asserts kind and that the reason contains want (NULL: any), and that the yes/no question
  * without a Message-ID domain agrees. */
@@ -206,7 +174,7 @@ static void check_kind_auto(const char *headers, const char *body, enum classify
 	char *h = g_strdup_printf(
 	    "%s%sTo: help@desk.example\n",
 	    strstr(headers, "From:") != NULL ? "" : "From: Ana <ana@example.org>\n", headers);
-	struct mail *m = mk_raw(h, body);
+	struct mail *m = testlib_mail(h, body);
 
 	check_mail_kind(m, &ctx, expect, want, headers);
 	mail_free(&m);
@@ -265,12 +233,10 @@ static void test_kinds_bounce(void **state)
 		    "Content-Type: multipart/report; report-type=\"%s\"; boundary=b\n\n"
 		    "--b\nContent-Type: text/plain\n\nreport\n--b--\n",
 		    reports[i][0]);
-		static const struct mime_limits lim = {.max_message_bytes = 0};
-		struct mail *m = NULL;
+		struct mail *m = testlib_parse(raw);
 		const char *why = NULL;
 		enum classify_auto_kind k;
 
-		assert_int_equal(mime_parse(raw, strlen(raw), &lim, &m, NULL), SPOC_OK);
 		k = classify_automatic(m, &ctx, &why);
 		assert_string_equal(classify_auto_kind_name(k), reports[i][1]);
 		assert_non_null(strstr(why, reports[i][2]));
@@ -284,10 +250,8 @@ static void test_kinds_bounce(void **state)
 		    "Content-Type: multipart/mixed; boundary=b\n\n"
 		    "--b\nContent-Type: text/plain\n\nError.\n"
 		    "--b\nContent-Type: message/delivery-status\n\nAction: failed\n--b--\n";
-		static const struct mime_limits lim = {.max_message_bytes = 0};
-		struct mail *m = NULL;
+		struct mail *m = testlib_parse(raw);
 
-		assert_int_equal(mime_parse(raw, strlen(raw), &lim, &m, NULL), SPOC_OK);
 		check_mail_kind(m, &ctx, CLASSIFY_BOUNCE, "message/delivery-status part", "mixed");
 		mail_free(&m);
 	}
@@ -316,8 +280,8 @@ static void test_kinds_ours(void **state)
 	/* another desk's domain, or no domain configured */
 	check_kind_auto("Subject: x\nMessage-ID: <spocd.0f1e-22@other.example>\n", "x",
 			CLASSIFY_PERSON, NULL);
-	m = mk_raw("From: Ana <ana@example.org>\nSubject: x\nMessage-ID: <spocd.1@desk.example>\n",
-		   "x");
+	m = testlib_mail(
+	    "From: Ana <ana@example.org>\nSubject: x\nMessage-ID: <spocd.1@desk.example>\n", "x");
 	check_mail_kind(m, NULL, CLASSIFY_PERSON, NULL, "no ctx");
 	check_mail_kind(m, &(struct classify_auto_ctx){.lists_are_automatic = TRUE},
 			CLASSIFY_PERSON, NULL, "no domain");
@@ -539,7 +503,7 @@ static void test_kinds_bulk(void **state)
 		char *h = g_strdup_printf("From: Ana <ana@example.org>\nSubject: [users] VPN\n%s"
 					  "To: users@lists.example.org\n",
 					  lists[i]);
-		struct mail *m = mk_raw(h, "La VPN no funciona.");
+		struct mail *m = testlib_mail(h, "La VPN no funciona.");
 
 		check_mail_kind(m, &ctx, CLASSIFY_BULK, "list", lists[i]);
 		/* a desk that takes tickets from a list */
@@ -548,7 +512,8 @@ static void test_kinds_bulk(void **state)
 		g_free(h);
 	}
 	{
-		struct mail *m = mk_raw("From: a@example.org\nSubject: x\nPrecedence: bulk\n", "x");
+		struct mail *m =
+		    testlib_mail("From: a@example.org\nSubject: x\nPrecedence: bulk\n", "x");
 
 		check_mail_kind(m, &no_lists, CLASSIFY_BULK, "Precedence: bulk", "bulk, no lists");
 		mail_free(&m);

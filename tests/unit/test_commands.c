@@ -1,13 +1,10 @@
 /* Unit tests of commands.c: every command word and value in English and Spanish, with case,
  * accents, colons and extra blanks; where the block ends; the error texts in both languages;
  * repeated commands; and that hostile input (long lines, many lines, bad UTF-8) stays bounded. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 
 #include "commands.h"
+
+#include "testlib.h"
 
 #include <string.h>
 

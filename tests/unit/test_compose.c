@@ -5,14 +5,9 @@
 #include "classify.h"
 #include "compose.h"
 
-#include <gmime/gmime.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
+#include "testlib.h"
 
-#include <cmocka.h>
+#include <gmime/gmime.h>
 
 static const char *const body_es =
     "Hola, María:\n\nHemos recibido su incidencia y la hemos registrado con el número "
@@ -427,10 +422,8 @@ static void test_golden(void **state)
 	GString *got = g_string_new(NULL);
 	char *path, *want = NULL;
 	gsize want_len = 0;
-	const char *data = g_getenv("SPOC_TEST_DATA");
 
 	(void)state;
-	assert_non_null(data);
 	base_input(&in, refs);
 	raw = compose_message(&in, &err);
 	assert_non_null(raw);
@@ -443,7 +436,7 @@ static void test_golden(void **state)
 		g_string_erase(got, 0, end + 2 - got->str);
 		g_string_prepend(got, "Date: (masked)\r\n");
 	}
-	path = g_build_filename(data, "compose", "ack-es.eml", NULL);
+	path = testlib_data_path("compose/ack-es.eml");
 	if (g_strcmp0(g_getenv("SPOC_UPDATE_GOLDEN"), "1") == 0)
 		assert_true(g_file_set_contents(path, got->str, (gssize)got->len, NULL));
 	assert_true(g_file_get_contents(path, &want, &want_len, NULL));

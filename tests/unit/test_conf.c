@@ -1,12 +1,9 @@
 /* Unit tests of conf.c: what a valid file turns into, and that every mistake is named with file,
  * line and setting. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 
 #include "conf.h"
+
+#include "testlib.h"
 
 #include <glib/gstdio.h>
 #include <string.h>

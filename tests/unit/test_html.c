@@ -2,13 +2,10 @@
  * nesting, stray tags, unclosed everything) neither crashes nor takes long. Every output is also
  * checked against the contract in html.h: valid UTF-8, no trailing blanks, no empty line first,
  * last or twice in a row. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 
 #include "html.h"
+
+#include "testlib.h"
 
 #include <stdio.h>
 #include <string.h>

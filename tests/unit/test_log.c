@@ -4,17 +4,13 @@
  * configured level, never more than LOG_LINE_MAX bytes. */
 #include "../../src/base/log_priv.h"
 
+#include "testlib.h"
+
 #include <fcntl.h>
 #include <glib/gstdio.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <cmocka.h>
 
 /* Checks that fields holds exactly the NULL-terminated want, in order. */
 static void assert_fields(GPtrArray *fields, const char *const *want)

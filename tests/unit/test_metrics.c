@@ -7,20 +7,16 @@
  * and addresses refused before anything is bound (non-loopback, malformed). */
 #include "metrics.h"
 
+#include "testlib.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
-
-#include <cmocka.h>
 
 /* What metrics_render() gives after the build_info and process_start_time_seconds families,
  * which every render starts with; checks that start on the way. Caller frees. */

@@ -7,30 +7,15 @@
  * test_fallback_charsets), #6 nesting down to GMime's own limit (test_deep_nesting). */
 #include "mime.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include <cmocka.h>
-
-static const struct mime_limits limits = {
-    .max_message_bytes = 26214400, .max_parts = 500, .max_depth = 20};
+#include "testlib.h"
 
 /* Contents of tests/data/mime/name; caller frees. */
 static char *load(const char *name, gsize *len_r)
 {
-	const char *dir = g_getenv("SPOC_TEST_DATA");
-	GError *error = NULL;
-	char *path, *buf = NULL;
+	char *rel = g_build_filename("mime", name, NULL);
+	char *buf = testlib_read_data(rel, len_r);
 
-	if (dir == NULL)
-		fail_msg("SPOC_TEST_DATA is not set");
-	path = g_build_filename(dir, "mime", name, NULL);
-	if (!g_file_get_contents(path, &buf, len_r, &error))
-		fail_msg("%s: %s", path, error->message);
-	g_free(path);
+	g_free(rel);
 	return buf;
 }
 
@@ -55,13 +40,8 @@ static void assert_mail_utf8(const struct mail *m)
 
 static struct mail *parse_mem(const char *raw, size_t len)
 {
-	struct errbuf err = {""};
-	struct mail *m = NULL;
-	int rc = mime_parse(raw, len, &limits, &m, &err);
+	struct mail *m = testlib_parse_len(raw, len);
 
-	if (rc != SPOC_OK)
-		fail_msg("rc %d: %s", rc, err.msg);
-	assert_non_null(m);
 	assert_mail_utf8(m);
 	return m;
 }
@@ -181,11 +161,11 @@ static void test_empty_and_headerless(void **state)
 	struct mail *m = NULL;
 
 	(void)state;
-	assert_string_equal(parse_fail("", 0, &limits), "empty message");
-	assert_string_equal(parse_fail(" \r\n\n\t", 5, &limits), "empty message");
-	assert_string_equal(parse_fail("just some words\nand more\n", 25, &limits),
+	assert_string_equal(parse_fail("", 0, testlib_limits()), "empty message");
+	assert_string_equal(parse_fail(" \r\n\n\t", 5, testlib_limits()), "empty message");
+	assert_string_equal(parse_fail("just some words\nand more\n", 25, testlib_limits()),
 			    "no header block");
-	assert_int_equal(mime_parse(NULL, 0, &limits, &m, NULL), SPOC_EPERM);
+	assert_int_equal(mime_parse(NULL, 0, testlib_limits(), &m, NULL), SPOC_EPERM);
 	assert_null(m);
 }
 

@@ -7,13 +7,7 @@
 
 #include "../../src/conf/conf_priv.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include <cmocka.h>
+#include "testlib.h"
 
 static const char *const desk[] = {"help@example.org", "incidents@example.org",
 				   "requests@example.org", "soporte@example.org", NULL};
@@ -22,19 +16,12 @@ static const char *const desk[] = {"help@example.org", "incidents@example.org",
 static struct mail *mk_full(const char *from, const char *to, const char *cc, const char *extra,
 			    const char *subject, const char *body)
 {
-	static const struct mime_limits lim = {
-	    .max_message_bytes = 26214400, .max_parts = 500, .max_depth = 20};
 	char *ccl = cc != NULL ? g_strdup_printf("Cc: %s\n", cc) : g_strdup("");
-	char *raw = g_strdup_printf("From: %s\nTo: %s\n%s%sSubject: %s\n"
-				    "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
-				    "Content-Transfer-Encoding: 8bit\n\n%s\n",
-				    from, to, ccl, extra, subject, body);
-	struct errbuf err = {""};
-	struct mail *m = NULL;
+	char *headers =
+	    g_strdup_printf("From: %s\nTo: %s\n%s%sSubject: %s\n", from, to, ccl, extra, subject);
+	struct mail *m = testlib_mail(headers, body);
 
-	if (mime_parse(raw, strlen(raw), &lim, &m, &err) != SPOC_OK)
-		fail_msg("mime_parse: %s", err.msg);
-	g_free(raw);
+	g_free(headers);
 	g_free(ccl);
 	return m;
 }
@@ -774,14 +761,11 @@ static void test_conf_absent(void **state)
 static void test_example(void **state)
 {
 	static const char *const files[] = {"conf/rules-example.conf", "conf/spocd.conf"};
-	const char *src = g_getenv("SPOC_SOURCE_DIR");
 	int loaded = 0;
 
 	(void)state;
-	if (src == NULL)
-		src = "../..";
 	for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
-		char *path = g_build_filename(src, files[i], NULL);
+		char *path = testlib_source_path(files[i]);
 		struct errbuf err = {""};
 		struct reader r = {.path = path, .err = &err};
 		struct sla_conf *sla = NULL;

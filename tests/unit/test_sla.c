@@ -5,15 +5,11 @@
  * and compared as Madrid wall-clock text with the offset, which is how a person checks them. */
 #include "conf_rules.h"
 
+#include "testlib.h"
+
 #include "../../src/conf/conf_priv.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <string.h>
-
-#include <cmocka.h>
 
 #include "sla_fixture.h"
 

@@ -10,13 +10,7 @@
 
 #include "../../src/conf/conf_priv.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include <cmocka.h>
+#include "testlib.h"
 
 #include "sla_fixture.h"
 
@@ -245,15 +239,14 @@ static const char *const sla_allowed[] = {
 static void check_template(const char *lang, const char *file, const char *name, const char *target,
 			   const char *const *must_contain)
 {
-	const char *src = g_getenv("SPOC_SOURCE_DIR");
-	char *path;
+	char *rel = g_build_filename("conf", "templates", lang, file, NULL);
+	char *path = testlib_source_path(rel);
 	struct errbuf err = {{0}};
 	struct template *t;
 	GHashTable *vars;
 	char *out;
 
-	assert_non_null(src);
-	path = g_build_filename(src, "conf", "templates", lang, file, NULL);
+	g_free(rel);
 	t = template_load(path, sla_allowed, &err);
 	if (t == NULL)
 		fail_msg("%s", err.msg);

@@ -7,19 +7,15 @@
  * refused). TLS itself is exercised by the integration tests against a real listener. */
 #include "smtp.h"
 
+#include "testlib.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
-
-#include <cmocka.h>
 
 /* ---- smtp_address_valid ---- */
 

@@ -3,14 +3,9 @@
  * fields outbox.c provides. */
 #include "template.h"
 
-#include <glib/gstdio.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
+#include "testlib.h"
 
-#include <cmocka.h>
+#include <glib/gstdio.h>
 
 static const char *const allowed[] = {"a", "b", "c", NULL};
 
@@ -172,15 +167,14 @@ static void test_render_exact(void **state)
 /* The shipped template of lang loads with the outbox's fields and renders every one of them. */
 static void check_shipped(const char *lang, const char *kind, const char *must_contain)
 {
-	const char *src = g_getenv("SPOC_SOURCE_DIR");
-	char *path;
+	char *rel = g_build_filename("conf", "templates", lang, "ack.txt", NULL);
+	char *path = testlib_source_path(rel);
 	struct errbuf err = {{0}};
 	struct template *t;
 	GHashTable *vars;
 	char *out, **lines;
 
-	assert_non_null(src);
-	path = g_build_filename(src, "conf", "templates", lang, "ack.txt", NULL);
+	g_free(rel);
 	t = template_load(path, ack_allowed, &err);
 	if (t == NULL)
 		fail_msg("%s", err.msg);
@@ -293,9 +287,8 @@ static void test_shipped_templates(void **state)
 
 static void test_shipped_templates_refuse_smaller_list(void **state)
 {
-	const char *src = g_getenv("SPOC_SOURCE_DIR");
 	static const char *const fewer[] = {"requester_name", "ticket", "kind", "subject", NULL};
-	char *path = g_build_filename(src, "conf", "templates", "en", "ack.txt", NULL);
+	char *path = testlib_source_path("conf/templates/en/ack.txt");
 	struct errbuf err = {{0}};
 
 	(void)state;

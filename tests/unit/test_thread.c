@@ -3,13 +3,10 @@
  * key loading errors, plus-address parsing, subject normalisation in Spanish and English, and the
  * decision, above all the Ticket Trick: no stranger ever gets into an existing ticket, whatever
  * the mail names. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
 
 #include "thread.h"
+
+#include "testlib.h"
 
 #include <inttypes.h>
 #include <string.h>

@@ -1,13 +1,9 @@
 /* Unit tests of ticket.c: formatting, parsing and finding "[INC-000123]" tags in subjects. */
 #include "ticket.h"
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
+#include "testlib.h"
 
-#include <cmocka.h>
+#include <string.h>
 
 static void test_prefix(void **state)
 {
