@@ -1,15 +1,19 @@
 #!/usr/bin/python3
 """Structured logging: spocd --once with stderr on a file named by JOURNAL_STREAM (as systemd
 does) sends its events to journald's native socket. No systemd runs here, so the test binds
-/run/systemd/journal/socket itself (only when no real journald owns it: then it skips and says
-so), receives the datagrams spocd writes, keeps those of the spocd process (SO_PASSCRED) and
-parses the native protocol. Checks: every datagram has MESSAGE, PRIORITY 0..7 and
-SYSLOG_IDENTIFIER=spocd and only one-line values; the mail turned into a ticket gives
-MESSAGE_ID=LOG_EV_MAIL_TAKEN with MAILBOX, UID, MAIL_MESSAGE_ID and TICKET; the acknowledgement
-sent gives MESSAGE_ID=LOG_EV_OUTBOX_SENT with OUTBOX_ID and TICKET; nothing went to stderr as a
-"<N>" line. A second, debug-level run with a JOURNAL_STREAM that names another file must write
-"<N>" lines to stderr and nothing to the socket. Neither the mail bodies nor the IMAP password
-(plain or base64) appear in any datagram or on stderr."""
+/run/systemd/journal/socket itself (only when no real journald owns it: then the journal part is
+not run, and a SKIP line says so and why), receives the datagrams spocd writes, keeps those of the
+spocd process (SO_PASSCRED) and parses the native protocol. Checks: every datagram has MESSAGE,
+PRIORITY 0..7 and SYSLOG_IDENTIFIER=spocd and only one-line values; the mail turned into a ticket
+gives MESSAGE_ID=LOG_EV_MAIL_TAKEN with MAILBOX, UID, MAIL_MESSAGE_ID and TICKET; the
+acknowledgement sent gives MESSAGE_ID=LOG_EV_OUTBOX_SENT with OUTBOX_ID and TICKET; nothing went to
+stderr as a "<N>" line. A second, debug-level run with a JOURNAL_STREAM that names another file
+must write "<N>" lines to stderr and nothing to the socket. Neither the mail bodies nor the IMAP
+password (plain or base64) appear in any datagram or on stderr.
+
+The stderr run needs no journal and always runs (only its "nothing to the socket" check needs the
+test's own socket), so the test always asserts something and passes or fails on that; ctest has no
+partial skip, so the journal part left out is reported on a SKIP line of the output."""
 
 import array
 import base64
@@ -289,7 +293,8 @@ def stderr_run(check, s, journal):
     rc, out, err = s.run_spocd("--once", env={"JOURNAL_STREAM": f"{other.st_dev}:{other.st_ino}"})
     journal.drain()
     check.eq(rc, 0, "spocd --once with a JOURNAL_STREAM that names another file exits 0")
-    check.eq(len(journal.datagrams) - before, 0, "nothing was sent to the journal socket")
+    if journal.sock is not None:
+        check.eq(len(journal.datagrams) - before, 0, "nothing was sent to the journal socket")
     lines = err.splitlines()
     check.ok(any(re.match(rf"<[56]>mailbox INBOX uid {uid}\b", ln) for ln in lines),
              f"stderr has a \"<6>mailbox INBOX uid {uid} ...\" line", err)
@@ -303,16 +308,19 @@ def test(check):
     check.ok({"LOG_EV_MAIL_TAKEN", "LOG_EV_OUTBOX_SENT"} <= set(ids), "include/base/log.h defines the event ids",
              sorted(ids))
     with FakeJournal() as journal:
-        if journal.skip_reason:
-            print(f"SKIP test_logging.py: {journal.skip_reason}", flush=True)
-            return
         with st.Services(name="spocd-logging") as s:
             with open(s.conf, encoding="utf-8") as f:
                 check.ok(re.search(r'^log_level = "debug";', f.read(), re.M), "the test config sets log_level debug")
-            journal_run(check, s, journal, ids)
+            if journal.skip_reason is None:
+                journal_run(check, s, journal, ids)
+            before = check.count
             stderr_run(check, s, journal)
             with open(os.path.join(s.dir, "spocd.log"), "rb") as f:
                 check_nothing_secret(check, f.read(), "everything spocd printed in this test")
+        if journal.skip_reason:
+            print(f"SKIP test_logging.py: journal part not run ({journal.skip_reason}); "
+                  f"the stderr part ran with {check.count - before} checks, without the one that "
+                  "nothing reached the journal socket", flush=True)
 
 
 if __name__ == "__main__":

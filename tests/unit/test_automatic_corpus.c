@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "corpus.h"
+
 /* the daemon's defaults (conf.c), as test_corpus.c */
 static const struct mime_limits limits = {.max_message_bytes = 26214400,
 					  .max_parts = 500,
@@ -225,18 +227,17 @@ static void check_one(const char *corpus, const char *rel, char *const *tags, st
 	g_free(joined);
 }
 
+static char *corpus_root;
+
 static void test_automatic_corpus(void **state)
 {
-	const char *corpus = g_getenv("SPOC_CORPUS");
 	struct tally t = {0};
 	GError *error = NULL;
 	char *manifest, *text;
 	char **lines;
 
 	(void)state;
-	if (corpus == NULL)
-		fail_msg("SPOC_CORPUS is not set");
-	manifest = g_build_filename(corpus, "MANIFEST.tsv", NULL);
+	manifest = g_build_filename(corpus_root, "MANIFEST.tsv", NULL);
 	if (!g_file_get_contents(manifest, &text, NULL, &error))
 		fail_msg("%s: %s", manifest, error->message);
 	g_free(manifest);
@@ -251,7 +252,7 @@ static void test_automatic_corpus(void **state)
 		if (g_strv_length(f) >= 5 && !g_str_has_suffix(f[0], ".mbox")) {
 			char **tags = g_strsplit(f[4], ",", -1);
 
-			check_one(corpus, f[0], tags, &t);
+			check_one(corpus_root, f[0], tags, &t);
 			g_strfreev(tags);
 		}
 		g_strfreev(f);
@@ -291,8 +292,10 @@ int main(void)
 	};
 	int rc;
 
+	corpus_root = corpus_dir_or_skip();
 	mime_init();
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	mime_shutdown();
+	g_free(corpus_root);
 	return rc;
 }
