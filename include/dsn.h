@@ -16,9 +16,11 @@
 #define DSN_MAX_RECIPIENTS 100
 
 /* Calls fn(name, value, ud) for each field of the header block at the start of data (a returned
- * message, text/rfc822-headers, or one group of DSN fields), unfolded, until the first empty line
- * or DSN_SCAN_MAX bytes; leading empty lines are skipped. fn returns FALSE to stop. Returns
- * where the block ended. */
+ * message, text/rfc822-headers, or one group of DSN fields), its value unfolded as RFC 5322 says
+ * (line ends out, the folding white space kept, white space at either end trimmed), until the
+ * first empty line or DSN_SCAN_MAX bytes. Leading empty lines are skipped, and so are lines that
+ * neither start a named field nor continue one. fn returns FALSE to stop. Returns where the block
+ * ended. */
 const char *dsn_fields_each(const char *data, const char *end,
 			    gboolean (*fn)(const char *name, const char *value, void *ud),
 			    void *ud);
@@ -27,10 +29,12 @@ const char *dsn_fields_each(const char *data, const char *end,
  * (need_at FALSE); caller frees; NULL if none. */
 char *dsn_message_id(const char *data, size_t len);
 
-/* A Message-ID out of a header value or the rest of a text line: without its angle brackets,
- * printable, no spaces, at most MIME_MAX_ID_LEN bytes, valid UTF-8, and with an '@' when need_at
- * (a line of prose that says "Message-ID:" is less sure than a header). Caller frees; NULL when
- * there is none. */
+/* A Message-ID out of a header value or the rest of a text line, read as GMime reads a msg-id
+ * (comments and folding skipped, the addr-spec inside <...>, else what stands before the '>'), or
+ * from the first '<' when prose stands before it ("your message <id> of Monday"). Kept without
+ * its angle brackets when printable, without spaces, at most MIME_MAX_ID_LEN bytes, valid UTF-8,
+ * and with an '@' when need_at (a line of prose that says "Message-ID:" is less sure than a
+ * header). Caller frees; NULL when there is none. */
 char *dsn_msgid_clean(const char *s, size_t len, gboolean need_at);
 
 /* An addr-spec out of a DSN address field ("rfc822; <A@B.example>", field TRUE: the part after

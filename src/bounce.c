@@ -12,6 +12,7 @@
 #include "dsn.h"
 #include "text.h"
 
+#include <gmime/gmime.h>
 #include <string.h>
 
 /* Bytes of one part (text, DSN fields, returned message) that are looked at: the useful part of
@@ -429,18 +430,20 @@ static char *text_message_id(const char *text, const char *own_id)
 		while (q < eol && (*q == ' ' || *q == '\t' || *q == '>'))
 			q++;
 		if (eol - q >= 11 && g_ascii_strncasecmp(q, "Message-ID:", 11) == 0) {
-			const char *v = q + 11;
-			size_t len = (size_t)(eol - v);
-			char *id = NULL;
+			const char *v = q + 11, *stop = eol;
+			char *raw, *value, *id;
 
 			/* folded: the id on the next line */
-			if (strspn(v, " \t\r") == len && nl != NULL) {
-				const char *n2 = strchr(nl + 1, '\n');
+			if (strspn(v, " \t\r") == (size_t)(eol - v) && nl != NULL) {
+				const char *n2 = memchr(nl + 1, '\n', (size_t)(end - nl - 1));
 
-				v = nl + 1;
-				len = n2 != NULL ? (size_t)(n2 - v) : strlen(v);
+				stop = n2 != NULL ? n2 : end;
 			}
-			id = dsn_msgid_clean(v, len, TRUE);
+			raw = g_strndup(v, (gsize)(stop - v));
+			value = g_mime_utils_header_unfold(raw);
+			id = dsn_msgid_clean(value, strlen(value), TRUE);
+			g_free(raw);
+			g_free(value);
 			if (id != NULL && g_strcmp0(id, own_id) != 0)
 				return id;
 			g_free(id);

@@ -7,6 +7,7 @@
 #include "bounce.h"
 #include "text.h"
 
+#include <gmime/gmime.h>
 #include <string.h>
 
 /* RFC 3463 enhanced status codes, not the tail of an IP address ("200.4.79.181"). */
@@ -30,39 +31,37 @@ char *dsn_status_find(const char *s)
 	return code;
 }
 
+/* id (taken, may be NULL) when it is one spocd keeps: printable, no spaces, at most
+ * MIME_MAX_ID_LEN bytes, valid UTF-8, and with an '@' when need_at; else NULL. */
+static char *msgid_check(char *id, gboolean need_at)
+{
+	size_t len = id != NULL ? strlen(id) : 0;
+	gboolean ok = len > 0 && len <= MIME_MAX_ID_LEN && g_utf8_validate(id, (gssize)len, NULL) &&
+		      (!need_at || strchr(id, '@') != NULL);
+
+	for (const char *p = id; ok && *p != '\0'; p++)
+		ok = (unsigned char)*p > ' ' && *p != 0x7f && *p != '<' && *p != '>';
+	if (!ok)
+		g_free(id);
+	return ok ? id : NULL;
+}
+
 char *dsn_msgid_clean(const char *s, size_t len, gboolean need_at)
 {
-	const char *end = s + len, *lt = memchr(s, '<', len), *start, *stop;
-	char *id;
+	char *copy = g_strndup(s, len);
+	const char *lt = strchr(copy, '<');
+	char *id = msgid_check(g_mime_utils_decode_message_id(copy), need_at);
 
-	if (lt != NULL) {
-		start = lt + 1;
-		stop = memchr(start, '>', (size_t)(end - start));
-		if (stop == NULL)
-			stop = end;
-	} else {
-		start = s;
-		while (start < end && g_ascii_isspace(*start))
-			start++;
-		stop = start;
-		while (stop < end && !g_ascii_isspace(*stop))
-			stop++;
-	}
-	if (stop <= start || (size_t)(stop - start) > MIME_MAX_ID_LEN)
-		return NULL;
-	for (const char *p = start; p < stop; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>')
-			return NULL;
-	if (!g_utf8_validate(start, stop - start, NULL))
-		return NULL;
-	id = g_strndup(start, (gsize)(stop - start));
-	if (need_at && strchr(id, '@') == NULL) {
-		g_free(id);
-		return NULL;
-	}
+	if (id == NULL && lt != NULL)
+		id = msgid_check(g_mime_utils_decode_message_id(lt), need_at);
+	g_free(copy);
 	return id;
 }
 
+/* Not internet_address_list_parse(): GMime 3.2.13 (and upstream since) refuses a local part with
+ * two dots in a row or a dot before the '@' ("taro..yamada.@docomo.ne.jp", addresses Japanese
+ * mobile carriers gave out for years, which their bounces name), even in loose mode, and reads
+ * "a@b@c.example" as "a@b". A bounce must name the address its MTA wrote. */
 char *dsn_addr_clean(const char *s, size_t len, gboolean field)
 {
 	const char *end = s + len, *at = NULL, *ls, *le, *ds, *de;
@@ -114,21 +113,40 @@ char *dsn_addr_clean(const char *s, size_t len, gboolean field)
 	return out;
 }
 
+/* Calls fn(name, value, ud) with the raw field in field (its name ends at colon) unfolded by
+ * GMime: line ends out, white space trimmed at either end. A field without a name is no field:
+ * TRUE without a call. Returns what fn returned. */
+static gboolean field_emit(const GString *field, size_t colon,
+			   gboolean (*fn)(const char *name, const char *value, void *ud), void *ud)
+{
+	char *name = g_strstrip(g_strndup(field->str, colon)), *value;
+	gboolean go = TRUE;
+
+	if (name[0] != '\0') {
+		value = g_mime_utils_header_unfold(field->str + colon + 1);
+		go = fn(name, value, ud);
+		g_free(value);
+	}
+	g_free(name);
+	return go;
+}
+
 const char *dsn_fields_each(const char *data, const char *end,
 			    gboolean (*fn)(const char *name, const char *value, void *ud), void *ud)
 {
-	GString *name = g_string_new(NULL), *value = g_string_new(NULL);
+	GString *field = g_string_new(NULL); /* the raw field: name, colon, value and its folds */
 	const char *p = data;
-	gboolean go = TRUE, started = FALSE;
+	size_t colon = 0;
+	gboolean go = TRUE, started = FALSE, named = FALSE;
 
 	if (end - data > DSN_SCAN_MAX)
 		end = data + DSN_SCAN_MAX;
 	while (p < end && go) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl != NULL ? nl : end, *next = nl != NULL ? nl + 1 : end;
-		const char *le = eol, *colon;
+		const char *next = nl != NULL ? nl + 1 : end, *le = next, *c;
 
-		while (le > p && (le[-1] == '\r' || le[-1] == ' ' || le[-1] == '\t'))
+		while (le > p &&
+		       (le[-1] == '\n' || le[-1] == '\r' || le[-1] == ' ' || le[-1] == '\t'))
 			le--;
 		if (le == p) {
 			/* an empty (or blank) line ends the block, or precedes it */
@@ -138,25 +156,23 @@ const char *dsn_fields_each(const char *data, const char *end,
 			continue;
 		}
 		started = TRUE;
-		if ((*p == ' ' || *p == '\t') && name->len > 0) {
-			g_string_append_c(value, ' ');
-			g_string_append_len(value, p, le - p);
-		} else if ((colon = memchr(p, ':', (size_t)(le - p))) != NULL) {
-			if (name->len > 0)
-				go = fn(name->str, g_strstrip(value->str), ud);
-			g_string_assign(name, "");
-			g_string_append_len(name, p, colon - p);
-			g_strstrip(name->str);
-			g_string_set_size(name, strlen(name->str));
-			g_string_assign(value, "");
-			g_string_append_len(value, colon + 1, le - colon - 1);
+		if ((*p == ' ' || *p == '\t') && named) {
+			g_string_append_len(field, p, next - p);
+		} else if ((c = memchr(p, ':', (size_t)(le - p))) != NULL) {
+			if (named)
+				go = field_emit(field, colon, fn, ud);
+			g_string_assign(field, "");
+			g_string_append_len(field, p, next - p);
+			colon = (size_t)(c - p);
+			named = FALSE;
+			for (const char *q = p; q < c && !named; q++)
+				named = !g_ascii_isspace(*q) && *q != '\0';
 		}
 		p = next;
 	}
-	if (go && name->len > 0)
-		fn(name->str, g_strstrip(value->str), ud);
-	g_string_free(name, TRUE);
-	g_string_free(value, TRUE);
+	if (go && named)
+		field_emit(field, colon, fn, ud);
+	g_string_free(field, TRUE);
 	return p;
 }
 
