@@ -2,14 +2,17 @@
  * (Final-Recipient, Action, Status, Diagnostic-Code) and returns the failed message or its header
  * in a part of its own; many MTAs still send only a sentence for people (qmail's "<addr>:", Exim's
  * indented address list, Postfix without DSN, Exchange's "Delivery has failed to these
- * recipients", Gmail, Yahoo, Japanese carriers) with the original quoted below it. Both are read
- * here into one struct bounce_report, so the desk can mark which notification failed, for whom,
- * and why. Everything is defensive: input is whatever a stranger's MTA sent, at most the first
- * BOUNCE_SCAN_MAX bytes of any part are read, and every string handed out is valid UTF-8. */
+ * recipients", Gmail, Yahoo, Japanese carriers) with the original quoted below it. dsn.c reads the
+ * fields; the sentences are read here, and both end in one struct bounce_report, so the desk can
+ * mark which notification failed, for whom, and why. Everything is defensive: input is whatever a
+ * stranger's MTA sent, at most the first BOUNCE_SCAN_MAX bytes of any part are read, and every
+ * string handed out is valid UTF-8. */
 #include "bounce.h"
 
+#include "dsn.h"
 #include "text.h"
 
+#include <gmime/gmime.h>
 #include <string.h>
 
 /* Bytes of one part (text, DSN fields, returned message) that are looked at: the useful part of
@@ -17,8 +20,6 @@
 #define BOUNCE_SCAN_MAX (256 * 1024)
 /* Recipients kept from one bounce; a mailing-list explosion can name thousands. */
 #define BOUNCE_MAX_RECIPIENTS 100
-/* Longest addr-spec kept (RFC 5321: 64 + 1 + 255). */
-#define BOUNCE_ADDR_MAX 320
 /* How far below a sentence such as "could not be delivered to:" an address alone on its line
  * still counts as a failed recipient. */
 #define BOUNCE_NEAR_LINES 12
@@ -100,10 +101,6 @@ static const char trigger_re[] =
 /* An SMTP reply: what the remote server said, the best diagnostic line. */
 static const char smtp_reply_re[] = "(?:^|[\\s:(#])[45][0-9][0-9](?:[ -]|$)";
 
-/* RFC 3463 enhanced status codes, not the tail of an IP address ("200.4.79.181"). */
-static const char status_re[] =
-    "(?<![0-9.])([245])\\.([0-9]{1,3})\\.([0-9]{1,3})(?![0-9]|\\.[0-9])";
-
 /* The first line of a returned copy of the message quoted in a bounce's text: no recipient is
  * taken from there on (the original's own To would name everyone it was sent to). Not "To:" or
  * "Subject:", which summaries of the failed message above the explanation have too. */
@@ -120,7 +117,6 @@ enum {
 	RE_GAVE_UP,
 	RE_FAIL_LINE,
 	RE_TRIGGER,
-	RE_STATUS,
 	RE_SMTP_REPLY,
 	RE_COPY_START,
 	RE_COUNT,
@@ -136,8 +132,7 @@ static void patterns_init(void)
 	    [RE_SUBJECT] = subject_re,	     [RE_PHRASE] = phrase_re,
 	    [RE_DELAY] = delay_re,	     [RE_GAVE_UP] = gave_up_re,
 	    [RE_FAIL_LINE] = fail_line_re,   [RE_TRIGGER] = trigger_re,
-	    [RE_STATUS] = status_re,	     [RE_SMTP_REPLY] = smtp_reply_re,
-	    [RE_COPY_START] = copy_start_re,
+	    [RE_SMTP_REPLY] = smtp_reply_re, [RE_COPY_START] = copy_start_re,
 	};
 
 	if (!g_once_init_enter(&once))
@@ -181,136 +176,6 @@ static char *attachment_text(const struct mail_attachment *a)
 	const void *data = a->data != NULL ? g_bytes_get_data(a->data, &len) : NULL;
 
 	return scan_copy(data != NULL ? data : "", data != NULL ? len : 0);
-}
-
-/* One readable line: whitespace runs become one space, control characters go, at most
- * BOUNCE_DIAGNOSTIC_MAX bytes cut on a character boundary. NULL when nothing is left. Caller
- * frees. */
-static char *one_line(const char *s, size_t len)
-{
-	char *valid = g_utf8_make_valid(s, (gssize)MIN(len, (size_t)BOUNCE_SCAN_MAX));
-	GString *out = g_string_new(NULL);
-	gboolean space = FALSE;
-
-	for (const char *p = valid; *p != '\0' && out->len < BOUNCE_DIAGNOSTIC_MAX + 8;
-	     p = g_utf8_next_char(p)) {
-		gunichar c = g_utf8_get_char(p);
-
-		if (g_unichar_isspace(c) || g_unichar_iscntrl(c) ||
-		    g_unichar_type(c) == G_UNICODE_FORMAT) {
-			space = out->len > 0;
-			continue;
-		}
-		if (space)
-			g_string_append_c(out, ' ');
-		space = FALSE;
-		g_string_append_unichar(out, c);
-	}
-	g_free(valid);
-	if (out->len > BOUNCE_DIAGNOSTIC_MAX) {
-		const char *cut =
-		    g_utf8_find_prev_char(out->str, out->str + BOUNCE_DIAGNOSTIC_MAX + 1);
-
-		g_string_truncate(out, cut != NULL ? (gsize)(cut - out->str) : 0);
-	}
-	if (out->len == 0) {
-		g_string_free(out, TRUE);
-		return NULL;
-	}
-	return g_string_free(out, FALSE);
-}
-
-/* A Message-ID out of a header value or the rest of a text line: the first <...>, else the first
- * word; printable, no spaces, at most MIME_MAX_ID_LEN bytes, valid UTF-8, and with an '@' when
- * need_at (a line of prose that says "Message-ID:" is less sure than a header). Caller frees;
- * NULL when there is none. */
-static char *msgid_clean(const char *s, size_t len, gboolean need_at)
-{
-	const char *end = s + len, *lt = memchr(s, '<', len), *start, *stop;
-	char *id;
-
-	if (lt != NULL) {
-		start = lt + 1;
-		stop = memchr(start, '>', (size_t)(end - start));
-		if (stop == NULL)
-			stop = end;
-	} else {
-		start = s;
-		while (start < end && g_ascii_isspace(*start))
-			start++;
-		stop = start;
-		while (stop < end && !g_ascii_isspace(*stop))
-			stop++;
-	}
-	if (stop <= start || (size_t)(stop - start) > MIME_MAX_ID_LEN)
-		return NULL;
-	for (const char *p = start; p < stop; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '<' || *p == '>')
-			return NULL;
-	if (!g_utf8_validate(start, stop - start, NULL))
-		return NULL;
-	id = g_strndup(start, (gsize)(stop - start));
-	if (need_at && strchr(id, '@') == NULL) {
-		g_free(id);
-		return NULL;
-	}
-	return id;
-}
-
-/* An addr-spec out of a DSN address field ("rfc822; <A@B.example>", field TRUE: the part after
- * ';') or a word of text: "a@b.example", lower case. A source route ("@relay:a@b") is dropped and
- * a quoted local part kept in its quotes. Outside the fields the domain must have a dot, since
- * words with an '@' in prose are not all addresses. NULL when it does not look like an address.
- * Caller frees. */
-static char *addr_clean(const char *s, size_t len, gboolean field)
-{
-	const char *end = s + len, *at = NULL, *ls, *le, *ds, *de;
-	gboolean quoted = FALSE;
-	char *out;
-
-	if (field && memchr(s, ';', len) != NULL)
-		s = (const char *)memchr(s, ';', len) + 1;
-	for (const char *p = s; p < end; p++)
-		if (*p == '@')
-			at = p;
-	if (at == NULL)
-		return NULL;
-	ls = s;
-	le = at;
-	ds = at + 1;
-	de = end;
-	while (ls < le && (g_ascii_isspace(*ls) || *ls == '<' || *ls == '\'' || *ls == '('))
-		ls++;
-	if (memchr(ls, ':', (size_t)(le - ls)) != NULL && *ls == '@') {
-		/* "@relay.example:user": the route goes */
-		while (memchr(ls, ':', (size_t)(le - ls)) != NULL)
-			ls = (const char *)memchr(ls, ':', (size_t)(le - ls)) + 1;
-	}
-	if (le - ls >= 2 && *ls == '"' && le[-1] == '"')
-		quoted = TRUE;
-	else if (ls < le && *ls == '"')
-		ls++;
-	while (de > ds && (g_ascii_isspace(de[-1]) || strchr(">.,:;'\")", de[-1]) != NULL))
-		de--;
-	if (le <= ls || de <= ds || (size_t)(de - ls) > BOUNCE_ADDR_MAX)
-		return NULL;
-	for (const char *p = ls + quoted; p < le - quoted; p++)
-		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == '"' || *p == '\\' ||
-		    (!quoted && strchr("<>()[],;:@", *p) != NULL))
-			return NULL;
-	for (const char *p = ds; p < de; p++)
-		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.')
-			return NULL;
-	if (*ds == '.' || *ds == '-' || (!field && memchr(ds, '.', (size_t)(de - ds)) == NULL))
-		return NULL;
-	out = g_strndup(ls, (gsize)(de - ls));
-	if (!g_utf8_validate(out, -1, NULL)) {
-		g_free(out);
-		return NULL;
-	}
-	for (char *p = out; *p != '\0'; p++)
-		*p = g_ascii_tolower(*p);
-	return out;
 }
 
 /* The mail system's own local parts, which bounce texts name as their sender: never a failed
@@ -366,102 +231,17 @@ static void each_address(const char *s, size_t len, void (*fn)(char *addr, void 
 		const char *a = at, *b = at + 1;
 		char *addr;
 
-		while (a > s && at - a <= BOUNCE_ADDR_MAX &&
-		       strchr(" \t<>()[],;:\"'=", a[-1]) == NULL)
+		while (a > s && at - a <= DSN_ADDR_MAX && strchr(" \t<>()[],;:\"'=", a[-1]) == NULL)
 			a--;
-		while (b < end && b - at <= BOUNCE_ADDR_MAX &&
-		       strchr(" \t<>()[],;:\"'", *b) == NULL)
+		while (b < end && b - at <= DSN_ADDR_MAX && strchr(" \t<>()[],;:\"'", *b) == NULL)
 			b++;
-		addr = addr_clean(a, (size_t)(b - a), FALSE);
+		addr = dsn_addr_clean(a, (size_t)(b - a), FALSE);
 		if (addr != NULL)
 			fn(addr, ud);
 	}
 }
 
-/* --- Header blocks --- */
-
-/* Calls fn(name, value, ud) for each field of the header block at the start of data (a returned
- * message, text/rfc822-headers, or one group of DSN fields), unfolded, until the first empty line
- * or BOUNCE_SCAN_MAX bytes; leading empty lines are skipped. fn returns FALSE to stop. Returns
- * where the block ended. */
-static const char *fields_each(const char *data, const char *end,
-			       gboolean (*fn)(const char *name, const char *value, void *ud),
-			       void *ud)
-{
-	GString *name = g_string_new(NULL), *value = g_string_new(NULL);
-	const char *p = data;
-	gboolean go = TRUE, started = FALSE;
-
-	if (end - data > BOUNCE_SCAN_MAX)
-		end = data + BOUNCE_SCAN_MAX;
-	while (p < end && go) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *eol = nl != NULL ? nl : end, *next = nl != NULL ? nl + 1 : end;
-		const char *le = eol, *colon;
-
-		while (le > p && (le[-1] == '\r' || le[-1] == ' ' || le[-1] == '\t'))
-			le--;
-		if (le == p) {
-			/* an empty (or blank) line ends the block, or precedes it */
-			p = next;
-			if (started)
-				break;
-			continue;
-		}
-		started = TRUE;
-		if ((*p == ' ' || *p == '\t') && name->len > 0) {
-			g_string_append_c(value, ' ');
-			g_string_append_len(value, p, le - p);
-		} else if ((colon = memchr(p, ':', (size_t)(le - p))) != NULL) {
-			if (name->len > 0)
-				go = fn(name->str, g_strstrip(value->str), ud);
-			g_string_assign(name, "");
-			g_string_append_len(name, p, colon - p);
-			g_strstrip(name->str);
-			g_string_set_size(name, strlen(name->str));
-			g_string_assign(value, "");
-			g_string_append_len(value, colon + 1, le - colon - 1);
-		}
-		p = next;
-	}
-	if (go && name->len > 0)
-		fn(name->str, g_strstrip(value->str), ud);
-	g_string_free(name, TRUE);
-	g_string_free(value, TRUE);
-	return p;
-}
-
-struct find_field {
-	const char *name;
-	char *value;
-};
-
-static gboolean find_field_fn(const char *name, const char *value, void *ud)
-{
-	struct find_field *f = ud;
-
-	if (g_ascii_strcasecmp(name, f->name) != 0)
-		return TRUE;
-	f->value = g_strdup(value);
-	return FALSE;
-}
-
-/* The Message-ID of a returned message or header block; caller frees; NULL if none. */
-static char *returned_message_id(const struct mail_attachment *a)
-{
-	struct find_field f = {"Message-ID", NULL};
-	gsize len = 0;
-	const char *data = a->data != NULL ? g_bytes_get_data(a->data, &len) : NULL;
-	char *id = NULL;
-
-	if (data == NULL || len == 0)
-		return NULL;
-	fields_each(data, data + len, find_field_fn, &f);
-	if (f.value != NULL)
-		id = msgid_clean(f.value, strlen(f.value), FALSE);
-	g_free(f.value);
-	return id;
-}
+/* --- Returned copies --- */
 
 /* Adds addr (taken) to the list ud unless it is there already. */
 static void returned_to_add(char *addr, void *ud)
@@ -482,148 +262,6 @@ static gboolean returned_to_fn(const char *name, const char *value, void *ud)
 	return TRUE;
 }
 
-/* --- RFC 3464 --- */
-
-struct dsn_group {
-	char *final, *original, *action, *status, *diagnostic, *message_id;
-};
-
-static gboolean dsn_group_fn(const char *name, const char *value, void *ud)
-{
-	struct dsn_group *g = ud;
-	char **slot = NULL;
-
-	if (g_ascii_strcasecmp(name, "Final-Recipient") == 0)
-		slot = &g->final;
-	else if (g_ascii_strcasecmp(name, "Original-Recipient") == 0)
-		slot = &g->original;
-	else if (g_ascii_strcasecmp(name, "Action") == 0)
-		slot = &g->action;
-	else if (g_ascii_strcasecmp(name, "Status") == 0)
-		slot = &g->status;
-	else if (g_ascii_strcasecmp(name, "Diagnostic-Code") == 0)
-		slot = &g->diagnostic;
-	else if (g_ascii_strcasecmp(name, "X-Original-Message-ID") == 0 ||
-		 g_ascii_strcasecmp(name, "Original-Message-ID") == 0)
-		slot = &g->message_id;
-	if (slot != NULL && *slot == NULL)
-		*slot = g_strdup(value);
-	return TRUE;
-}
-
-static void dsn_group_clear(struct dsn_group *g)
-{
-	g_free(g->final);
-	g_free(g->original);
-	g_free(g->action);
-	g_free(g->status);
-	g_free(g->diagnostic);
-	g_free(g->message_id);
-	memset(g, 0, sizeof(*g));
-}
-
-/* The enhanced status code in s ("5.1.1"), or NULL; caller frees. */
-static char *status_find(const char *s)
-{
-	GMatchInfo *mi = NULL;
-	char *code = NULL;
-
-	if (s != NULL && re[RE_STATUS] != NULL && g_regex_match(re[RE_STATUS], s, 0, &mi))
-		code = g_match_info_fetch(mi, 0);
-	g_match_info_free(mi);
-	return code;
-}
-
-/* A Diagnostic-Code without its type ("smtp; 550 5.1.1 ..." -> "550 5.1.1 ..."). */
-static char *diagnostic_clean(const char *s)
-{
-	const char *semi = strchr(s, ';');
-
-	if (semi != NULL && semi - s <= 16 && memchr(s, ' ', (size_t)(semi - s)) == NULL)
-		s = semi + 1;
-	return one_line(s, strlen(s));
-}
-
-/* What the DSN parts said, over all their recipient groups. */
-struct dsn_state {
-	gboolean any_group;  /* at least one group with a recipient, Action or Status */
-	gboolean any_failed; /* Action: failed, or no Action and not a 4.x.x / 2.x.x status */
-	char *status_fail, *status_any;
-	char *diagnostic;
-	gboolean diagnostic_failed; /* diagnostic is a failed recipient's */
-	char *message_id;	    /* X-Original-Message-ID or Original-Message-ID */
-};
-
-/* Reads the groups of fields of one message/delivery-status part: failed and delayed recipients
- * into r, the rest into st. */
-static void dsn_read(const struct mail_attachment *a, struct bounce_report *r, struct dsn_state *st)
-{
-	char *text = attachment_text(a);
-	const char *p = text, *end = text + strlen(text);
-
-	while (p < end) {
-		struct dsn_group g = {0};
-		const char *next = fields_each(p, end, dsn_group_fn, &g);
-		const char *addr_field = g.final != NULL ? g.final : g.original;
-
-		if (next <= p)
-			next = end;
-		p = next;
-		if (g.message_id != NULL && st->message_id == NULL)
-			st->message_id = msgid_clean(g.message_id, strlen(g.message_id), FALSE);
-		if (addr_field == NULL && g.action == NULL && g.status == NULL) {
-			dsn_group_clear(&g);
-			continue;
-		}
-		st->any_group = TRUE;
-		{
-			char *status = status_find(g.status);
-			char *action = g.action != NULL ? g_ascii_strdown(g.action, -1) : NULL;
-			gboolean failed, delayed, success;
-
-			if (action != NULL)
-				g_strstrip(action);
-			delayed = action != NULL && g_str_has_prefix(action, "delayed");
-			success = action != NULL && (g_str_has_prefix(action, "delivered") ||
-						     g_str_has_prefix(action, "relayed") ||
-						     g_str_has_prefix(action, "expanded"));
-			/* no Action: the status class decides; no status either: a failure */
-			if (action == NULL && status != NULL && status[0] == '4')
-				delayed = TRUE;
-			if (action == NULL && status != NULL && status[0] == '2')
-				success = TRUE;
-			failed = !delayed && !success;
-			st->any_failed |= failed;
-			/* a report of success names no one who failed; the fields are the
-			 * MTA's own word, so even postmaster@ or our own address count */
-			if (!success) {
-				char *addr = g.final != NULL
-						 ? addr_clean(g.final, strlen(g.final), TRUE)
-						 : NULL;
-
-				if (addr == NULL && g.original != NULL)
-					addr = addr_clean(g.original, strlen(g.original), TRUE);
-				recipient_add(r, NULL, addr);
-			}
-			if (status != NULL && failed && st->status_fail == NULL)
-				st->status_fail = g_strdup(status);
-			if (status != NULL && st->status_any == NULL)
-				st->status_any = g_strdup(status);
-			/* the first failed recipient's words, else the first delayed one's */
-			if (g.diagnostic != NULL && !success &&
-			    (st->diagnostic == NULL || (failed && !st->diagnostic_failed))) {
-				g_free(st->diagnostic);
-				st->diagnostic = diagnostic_clean(g.diagnostic);
-				st->diagnostic_failed = failed;
-			}
-			g_free(status);
-			g_free(action);
-		}
-		dsn_group_clear(&g);
-	}
-	g_free(text);
-}
-
 /* --- Text of non-standard bounces --- */
 
 /* When the line starts with an address (after spaces, '>' quoting, "--" or '*' bullets), *addr_r
@@ -642,7 +280,7 @@ static int line_leads_with_address(const char *line, char **addr_r)
 		q = strchr(p, '>');
 		if (q == NULL)
 			return 0;
-		*addr_r = addr_clean(p + 1, (size_t)(q - p - 1), FALSE);
+		*addr_r = dsn_addr_clean(p + 1, (size_t)(q - p - 1), FALSE);
 		return *addr_r != NULL ? 2 : 0;
 	}
 	q = p;
@@ -650,7 +288,7 @@ static int line_leads_with_address(const char *line, char **addr_r)
 		q++;
 	if (q == p || memchr(p, '@', (size_t)(q - p)) == NULL)
 		return 0;
-	*addr_r = addr_clean(p, (size_t)(q - p), FALSE);
+	*addr_r = dsn_addr_clean(p, (size_t)(q - p), FALSE);
 	if (*addr_r == NULL)
 		return 0;
 	while (*q == ' ' || *q == '\t')
@@ -752,13 +390,13 @@ static gboolean text_line_fn(const char *line, void *ud)
 			g_free(addr);
 	}
 	if (ts->status == NULL)
-		ts->status = status_find(line);
+		ts->status = dsn_status_find(line);
 	if (!ts->diag_smtp && fail && strlen(line) > strspn(line, " \t-*=#[]")) {
 		gboolean smtp = matches(RE_SMTP_REPLY, line);
 
 		if (ts->diagnostic == NULL || smtp) {
 			g_free(ts->diagnostic);
-			ts->diagnostic = one_line(line, strlen(line));
+			ts->diagnostic = text_one_line(line, strlen(line), BOUNCE_DIAGNOSTIC_MAX);
 			ts->diag_smtp = smtp;
 		}
 	}
@@ -792,18 +430,20 @@ static char *text_message_id(const char *text, const char *own_id)
 		while (q < eol && (*q == ' ' || *q == '\t' || *q == '>'))
 			q++;
 		if (eol - q >= 11 && g_ascii_strncasecmp(q, "Message-ID:", 11) == 0) {
-			const char *v = q + 11;
-			size_t len = (size_t)(eol - v);
-			char *id = NULL;
+			const char *v = q + 11, *stop = eol;
+			char *raw, *value, *id;
 
 			/* folded: the id on the next line */
-			if (strspn(v, " \t\r") == len && nl != NULL) {
-				const char *n2 = strchr(nl + 1, '\n');
+			if (strspn(v, " \t\r") == (size_t)(eol - v) && nl != NULL) {
+				const char *n2 = memchr(nl + 1, '\n', (size_t)(end - nl - 1));
 
-				v = nl + 1;
-				len = n2 != NULL ? (size_t)(n2 - v) : strlen(v);
+				stop = n2 != NULL ? n2 : end;
 			}
-			id = msgid_clean(v, len, TRUE);
+			raw = g_strndup(v, (gsize)(stop - v));
+			value = g_mime_utils_header_unfold(raw);
+			id = dsn_msgid_clean(value, strlen(value), TRUE);
+			g_free(raw);
+			g_free(value);
 			if (id != NULL && g_strcmp0(id, own_id) != 0)
 				return id;
 			g_free(id);
@@ -889,13 +529,13 @@ static GPtrArray *own_addresses(const struct mail *mail)
 		for (guint i = 0; lists[l] != NULL && i < lists[l]->len; i++) {
 			const struct mail_addr *a = g_ptr_array_index(lists[l], i);
 			char *addr =
-			    a->addr != NULL ? addr_clean(a->addr, strlen(a->addr), TRUE) : NULL;
+			    a->addr != NULL ? dsn_addr_clean(a->addr, strlen(a->addr), TRUE) : NULL;
 
 			if (addr != NULL)
 				returned_to_add(addr, list);
 		}
 	if (mail->from.addr != NULL) {
-		char *a = addr_clean(mail->from.addr, strlen(mail->from.addr), TRUE);
+		char *a = dsn_addr_clean(mail->from.addr, strlen(mail->from.addr), TRUE);
 
 		if (a != NULL)
 			returned_to_add(a, list);
@@ -922,7 +562,7 @@ static char *verp_of(const char *addr, const char *verp_local)
 }
 
 /* The token in the first address of a header value that is our VERP address, as written (tokens
- * may be case-sensitive, so not through addr_clean(), which lower-cases). Caller frees. */
+ * may be case-sensitive, so not through dsn_addr_clean(), which lower-cases). Caller frees. */
 static char *verp_scan(const char *value, const char *verp_local)
 {
 	size_t len = MIN(strlen(value), (size_t)BOUNCE_SCAN_MAX);
@@ -936,11 +576,10 @@ static char *verp_scan(const char *value, const char *verp_local)
 		const char *a = at, *b = at + 1;
 		char *addr;
 
-		while (a > value && at - a <= BOUNCE_ADDR_MAX &&
+		while (a > value && at - a <= DSN_ADDR_MAX &&
 		       strchr(" \t<>()[],;:\"'", a[-1]) == NULL)
 			a--;
-		while (b < end && b - at <= BOUNCE_ADDR_MAX &&
-		       strchr(" \t<>()[],;:\"'", *b) == NULL)
+		while (b < end && b - at <= DSN_ADDR_MAX && strchr(" \t<>()[],;:\"'", *b) == NULL)
 			b++;
 		addr = g_strndup(a, (gsize)(b - a));
 		token = verp_of(addr, verp_local);
@@ -1061,7 +700,7 @@ static GPtrArray *senders(const struct mail *mail, const struct copies *c)
 	GPtrArray *list = own_addresses(mail);
 
 	for (size_t i = 0; i < c->n; i++)
-		fields_each(c->data[i], c->data[i] + c->len[i], sender_fn, list);
+		dsn_fields_each(c->data[i], c->data[i] + c->len[i], sender_fn, list);
 	return list;
 }
 
@@ -1134,27 +773,29 @@ static char *original_id(const struct mail *mail, GPtrArray *texts, const char *
 	for (guint i = 0; id == NULL && mail->attachments != NULL && i < mail->attachments->len;
 	     i++) {
 		const struct mail_attachment *a = g_ptr_array_index(mail->attachments, i);
+		gsize len = 0;
+		const char *data = a->data != NULL ? g_bytes_get_data(a->data, &len) : NULL;
 
 		if (type_is(a, copy_types))
-			id = returned_message_id(a);
+			id = dsn_message_id(data, len);
 	}
 	if (id == NULL && dsn_id != NULL)
 		id = g_strdup(dsn_id);
 	for (guint i = 0; id == NULL && i < texts->len; i++)
 		id = text_message_id(g_ptr_array_index(texts, i), mail->message_id);
 	if (id == NULL && mail->in_reply_to != NULL)
-		id = msgid_clean(mail->in_reply_to, strlen(mail->in_reply_to), FALSE);
+		id = dsn_msgid_clean(mail->in_reply_to, strlen(mail->in_reply_to), FALSE);
 	if (id == NULL && mail->references != NULL && mail->references->len > 0) {
 		const char *last = g_ptr_array_index(mail->references, mail->references->len - 1);
 
-		id = msgid_clean(last, strlen(last), FALSE);
+		id = dsn_msgid_clean(last, strlen(last), FALSE);
 	}
 	return id;
 }
 
 gboolean bounce_parse(const struct mail *mail, const char *verp_local, struct bounce_report *r)
 {
-	struct dsn_state st = {0};
+	struct dsn_groups st = {0};
 	struct text_scan ts = {0};
 	struct copies c;
 	GPtrArray *texts;
@@ -1180,9 +821,15 @@ gboolean bounce_parse(const struct mail *mail, const char *verp_local, struct bo
 	for (guint i = 0; mail->attachments != NULL && i < mail->attachments->len; i++) {
 		const struct mail_attachment *a = g_ptr_array_index(mail->attachments, i);
 
-		if (type_is(a, dsn_types))
-			dsn_read(a, r, &st);
+		if (type_is(a, dsn_types)) {
+			char *text = attachment_text(a);
+
+			dsn_read(text, &st);
+			g_free(text);
+		}
 	}
+	for (guint i = 0; st.recipients != NULL && i < st.recipients->len; i++)
+		recipient_add(r, NULL, g_strdup(g_ptr_array_index(st.recipients, i)));
 	xfr = mail_header_raw(mail, "X-Failed-Recipients");
 	if (xfr != NULL && r->recipients->len == 0)
 		each_address(xfr, MIN(strlen(xfr), (size_t)BOUNCE_SCAN_MAX), text_recipient_fn,
@@ -1207,7 +854,7 @@ gboolean bounce_parse(const struct mail *mail, const char *verp_local, struct bo
 	for (size_t i = 0; r->recipients->len == 0 && i < c.n; i++) {
 		GPtrArray *to = g_ptr_array_new_with_free_func(g_free);
 
-		fields_each(c.data[i], c.data[i] + c.len[i], returned_to_fn, to);
+		dsn_fields_each(c.data[i], c.data[i] + c.len[i], returned_to_fn, to);
 		if (to->len == 1)
 			recipient_add(r, ts.exclude, g_strdup(g_ptr_array_index(to, 0)));
 		g_ptr_array_unref(to);
@@ -1224,10 +871,7 @@ gboolean bounce_parse(const struct mail *mail, const char *verp_local, struct bo
 	r->diagnostic = g_strdup(st.diagnostic != NULL ? st.diagnostic : ts.diagnostic);
 	r->original_message_id = original_id(mail, texts, st.message_id);
 
-	g_free(st.status_fail);
-	g_free(st.status_any);
-	g_free(st.diagnostic);
-	g_free(st.message_id);
+	dsn_groups_clear(&st);
 	g_free(ts.status);
 	g_free(ts.diagnostic);
 	g_ptr_array_unref(ts.exclude);
