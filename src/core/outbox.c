@@ -60,6 +60,7 @@ static const struct {
     {"agent-reply", "agent-reply.txt", notice_allowed, FALSE},
     {"follow-up", "follow-up.txt", notice_allowed, TRUE},
     {"command-result", "command-result.txt", notice_allowed, TRUE},
+    {"command-unproven", "command-unproven.txt", notice_allowed, TRUE},
     {"status", "status.txt", status_allowed, FALSE},
     {"sla-warning", "sla-warning.txt", sla_allowed, TRUE},
     {"sla-breach", "sla-breach.txt", sla_allowed, TRUE},

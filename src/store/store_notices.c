@@ -300,22 +300,16 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 		goto out;
 	if (reply == JUDGE_REPLY_UNPROVEN_AGENT) {
 		{
-			const struct store_notice n = {
-			    .kind = "command-result",
-			    .ticket_id = ticket,
-			    .message_row = message_row,
-			    .recipient = m->from.addr,
-			    .recipient_name = who->agent_name,
-			    .language = es ? "es" : "en",
-			    .agent_id = who->agent_id,
-			    .author = who->agent_name,
-			    .body =
-				es ? "No se ha ejecutado ningún comando: no se ha podido comprobar "
-				     "que el mensaje sea suyo (responda al aviso que recibió del "
-				     "ticket)."
-				   : "No command was run: the message could not be proven to be "
-				     "yours (reply to the notification you received for the "
-				     "ticket)."};
+			/* the sentence is the template's; the body is the border's reason */
+			const struct store_notice n = {.kind = "command-unproven",
+						       .ticket_id = ticket,
+						       .message_row = message_row,
+						       .recipient = m->from.addr,
+						       .recipient_name = who->agent_name,
+						       .language = es ? "es" : "en",
+						       .agent_id = who->agent_id,
+						       .author = who->agent_name,
+						       .body = d->from_proven_why};
 			rc = store_queue_notice(st, d, &n, NULL, NULL, err);
 		}
 		goto out;

@@ -37,7 +37,7 @@ char *store_join_ids(const char *first, GPtrArray *more);
  * (kept as 'held' with the reason) unless it relays a person's reply. *id_r and *held_r may be
  * NULL. */
 struct store_notice {
-	const char *kind; /* "ack", "agent-reply", "follow-up", "command-result" */
+	const char *kind; /* "ack", "agent-reply", "follow-up", "command-result", ... (sql/) */
 	int64_t ticket_id;
 	int64_t message_row;
 	const char *recipient;

@@ -80,6 +80,9 @@ def test(check):
             check.ok(len(told) == 1 and ("could not be proven" in told[0]
                                          or "no se ha podido comprobar" in told[0]),
                      f"{what}: the agent is told nothing ran", told)
+            if "encoded-word in" in what:
+                check.ok("holds an RFC 2047 encoded-word: not trusted" in told[0],
+                         f"{what}: and why, in the border's terms", told)
 
         # the same border, honest: a folded header with comments proves the agent
         real = st.make_message("ana@desk.test", f"Re: [{display}] La VPN no conecta",
