@@ -92,6 +92,16 @@ static int connect_tls(struct imap_session *s, struct errbuf *err)
 		if (r != MAILIMAP_NO_ERROR)
 			return errbuf_set(err, SPOC_ETEMP,
 					  "%s: STARTTLS failed (libetpan error %d)", s->where, r);
+		/* Plain-text bytes that came with the tagged OK would be read as if they came
+		 * through TLS (CVE-2020-15953, a response injection: a forged CAPABILITY, or
+		 * answers to commands not sent yet). Debian's libetpan 1.9.4 already fails
+		 * STARTTLS then (MAILIMAP_ERROR_STARTTLS); this check stands behind it for one
+		 * that does not, as smtp.c's does for SMTP. */
+		if (s->imap->imap_stream->read_buffer_len != 0)
+			return errbuf_set(err, SPOC_ETEMP,
+					  "%s: data injected after the STARTTLS reply: refusing, "
+					  "nothing sent",
+					  s->where);
 		tls_guard_eof(s->imap->imap_stream);
 	}
 	if (ep->tls != SPOC_TLS_NONE &&

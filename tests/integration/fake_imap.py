@@ -1,7 +1,8 @@
 """A deliberately misbehaving IMAP server for the tests of libetpan's known defects
 (../shared/LIBRARY-DEFECTS.md): it hangs up in the middle of a literal, greets with PREAUTH on a
 plain connection, lacks STARTTLS, or sends a literal far larger than the RFC822.SIZE it
-announced. It speaks just enough IMAP4rev1 for spocd's session and records every command it
+announced, or answers STARTTLS with plain-text bytes after its OK (a response injection). It
+speaks just enough IMAP4rev1 for spocd's session and records every command it
 receives, so a test can assert what was (not) sent."""
 
 import socket
@@ -10,8 +11,9 @@ import threading
 
 class FakeImap:
     def __init__(self, scenario, message=b"", announced_size=None, literal=None, uidvalidity=4242,
-                 delimiter="/"):
+                 delimiter="/", cert=None):
         self.scenario = scenario
+        self.cert = cert  # (certificate, key) files: STARTTLS really upgrades the connection
         self.delimiter = delimiter.encode()
         self.folders = set()
         self.uidvalidity = uidvalidity
@@ -50,6 +52,7 @@ class FakeImap:
             threading.Thread(target=self._session, args=(conn,), daemon=True).start()
 
     def _session(self, conn):
+        self.conn = conn
         f = conn.makefile("rb")
         try:
             greeting = b"* PREAUTH fake server\r\n" if self.scenario == "preauth" else \
@@ -62,6 +65,12 @@ class FakeImap:
                 self.commands.append(line.decode("latin-1").rstrip("\r\n"))
                 tag, _, rest = line.decode("latin-1").rstrip("\r\n").partition(" ")
                 cmd = rest.upper()
+                if cmd.startswith("STARTTLS") and self.cert is not None:
+                    tls, tls_f = self._starttls(conn, tag)
+                    if tls is None:
+                        return
+                    conn, f = tls, tls_f
+                    continue
                 if not self._answer(conn, tag, cmd):
                     return
         except OSError:
@@ -71,6 +80,23 @@ class FakeImap:
                 conn.close()
             except OSError:
                 pass
+
+    def _starttls(self, conn, tag):
+        """Answers OK and upgrades to TLS; with scenario "starttls-inject" a forged untagged
+        response rides in the same plain-text packet as the OK."""
+        import ssl
+        reply = tag.encode() + b" OK begin TLS now\r\n"
+        if self.scenario == "starttls-inject":
+            reply += b"* CAPABILITY IMAP4rev1 AUTH=PLAIN LOGINDISABLED\r\n"
+        conn.sendall(reply)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*self.cert)
+        try:
+            tls = ctx.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            return None, None
+        self.tls_up = True
+        return tls, tls.makefile("rb")
 
     def _answer(self, conn, tag, cmd):
         def ok(untagged=b"", text=b"done"):

@@ -5,6 +5,8 @@
     spocd must give up with an error and exit 75 well within its timeout;
   - a PREAUTH greeting on a connection that still has to be upgraded with STARTTLS, and a server
     without STARTTLS: refused, never LOGIN in clear;
+  - plain-text bytes after the STARTTLS OK (CVE-2020-15953, a response injection): refused before
+    anything else is sent, while the same server without the injection gets the LOGIN;
   - a literal far larger than the announced RFC822.SIZE: spocd keeps at most max_message_bytes
     of it and quarantines the message as over the limit instead of holding it all."""
 
@@ -46,6 +48,25 @@ def test(check):
             check.ok("STARTTLS" in err, "the error says STARTTLS is missing", err)
             check.ok(not any("LOGIN" in c.upper() for c in fake.commands),
                      "no LOGIN sent in clear", repr(fake.commands))
+
+        tls = {"imap__tls": "starttls", "imap__ca_file": s.certs["ca"][0]}
+        with FakeImap("starttls", cert=s.certs["good"]) as fake:
+            rc, err, _ = run_against(s, fake, check, **tls)
+            check.ok(getattr(fake, "tls_up", False), "STARTTLS upgraded the connection")
+            check.ok(any("LOGIN" in c.upper() for c in fake.commands),
+                     "without an injection, LOGIN follows STARTTLS (the test set-up works)",
+                     repr(fake.commands))
+        with FakeImap("starttls-inject", cert=s.certs["good"]) as fake:
+            rc, err, _ = run_against(s, fake, check, **tls)
+            check.eq(rc, 75, "bytes injected after the STARTTLS reply: exit 75")
+            # Debian's libetpan 1.9.4 already fails STARTTLS on such bytes (its error 39);
+            # spocd's own check of the read buffer stands behind it for a libetpan that
+            # does not.
+            check.ok("STARTTLS" in err, "the error names STARTTLS", err)
+            check.ok(not any(c.upper().split(" ")[1:2] in (["LOGIN"], ["AUTHENTICATE"], ["CAPABILITY"])
+                             for c in fake.commands[fake.commands.index(next(
+                                 c for c in fake.commands if "STARTTLS" in c.upper())) + 1:]),
+                     "nothing sent after STARTTLS", repr(fake.commands))
 
         big = good + b"X" * 200000 + b"\r\n"
         with FakeImap("oversized-literal", good, announced_size=len(good), literal=big) as fake:
