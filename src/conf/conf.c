@@ -6,10 +6,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <iconv.h>
 #include <libconfig.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 int conf_line_of(struct reader *r, const char *name)
 {
@@ -130,17 +133,84 @@ char *conf_resolve(struct reader *r, char *path)
 	return abs;
 }
 
-char *conf_read_secret(struct reader *r, const char *name, const char *file)
-{
-	GError *gerr = NULL;
-	char *text = NULL;
-	gsize len;
+/* Longest password or secret file read, in bytes. */
+#define CONF_SECRET_MAX 4096
 
-	if (!g_file_get_contents(file, &text, &len, &gerr)) {
-		conf_fail(r, name, "cannot read %s: %s", file, gerr->message);
-		g_error_free(gerr);
+/* TRUE when file is a systemd credential: systemd writes those root-owned, mode 0400, and grants
+ * the service's user read access with an ACL (whose mask shows as group bits), in a directory
+ * only that service sees, so the owner and mode checks below do not apply to them. */
+static gboolean is_credential(const char *file)
+{
+	const char *dir = g_getenv("CREDENTIALS_DIRECTORY");
+	size_t n = dir != NULL ? strlen(dir) : 0;
+
+	return n > 0 && strncmp(file, dir, n) == 0 && file[n] == '/' &&
+	       strchr(file + n + 1, '/') == NULL;
+}
+
+/* The contents of a secret file opened as fd, after checking it is one only its owner, the user
+ * spocd runs as, may read: a password or key that others can read is no longer a secret, and
+ * one another user owns can be swapped under us. NULL (and a failure on r) otherwise. Caller
+ * frees. */
+static char *secret_read_fd(struct reader *r, const char *name, const char *file, int fd,
+			    gsize *len_r)
+{
+	struct stat st;
+	char *text;
+	ssize_t n;
+
+	if (fstat(fd, &st) != 0) {
+		conf_fail(r, name, "cannot read %s: %s", file, g_strerror(errno));
 		return NULL;
 	}
+	if (!S_ISREG(st.st_mode)) {
+		conf_fail(r, name, "%s is not a regular file", file);
+		return NULL;
+	}
+	if (!is_credential(file) && st.st_uid != geteuid()) {
+		conf_fail(r, name,
+			  "%s is owned by uid %u, not by the user spocd runs as (uid %u): "
+			  "refused (chown it)",
+			  file, (unsigned)st.st_uid, (unsigned)geteuid());
+		return NULL;
+	}
+	if (!is_credential(file) && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		conf_fail(r, name,
+			  "%s has mode %04o: group or others may read or change it, refused "
+			  "(chmod 600 %s)",
+			  file, (unsigned)(st.st_mode & 07777), file);
+		return NULL;
+	}
+	text = g_malloc(CONF_SECRET_MAX + 1);
+	n = read(fd, text, CONF_SECRET_MAX + 1);
+	if (n < 0 || n > CONF_SECRET_MAX) {
+		if (n < 0)
+			conf_fail(r, name, "cannot read %s: %s", file, g_strerror(errno));
+		else
+			conf_fail(r, name, "%s is over %d bytes: not a password or secret", file,
+				  CONF_SECRET_MAX);
+		g_free(text);
+		return NULL;
+	}
+	text[n] = '\0';
+	*len_r = (gsize)n;
+	return text;
+}
+
+char *conf_read_secret(struct reader *r, const char *name, const char *file)
+{
+	char *text = NULL;
+	gsize len = 0;
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		conf_fail(r, name, "cannot read %s: %s", file, g_strerror(errno));
+		return NULL;
+	}
+	text = secret_read_fd(r, name, file, fd, &len);
+	close(fd);
+	if (text == NULL)
+		return NULL;
 	/* One trailing newline is what every editor and `echo` leave; it is not part of it. */
 	if (len > 0 && text[len - 1] == '\n')
 		text[--len] = '\0';

@@ -603,9 +603,9 @@ int store_secret(struct store *st, const char *name, char **value_r, struct errb
 {
 	const char *p[] = {name};
 	int rc = SPOC_OK;
-	PGresult *res =
-	    store_sql_run(st, "spocd_secrets", "SELECT value FROM spocd_secrets WHERE name = $1", 1,
-			  p, NULL, &rc, err);
+	PGresult *res = store_sql_run(
+	    st, "spocd_secrets", "SELECT value FROM spocd_private.spocd_secrets WHERE name = $1", 1,
+	    p, NULL, &rc, err);
 
 	*value_r = NULL;
 	if (res == NULL)

@@ -273,6 +273,7 @@ def wrong_host_before_auth(check, s):
     s.start_smtp(tls="starttls", cert="wrong")
     with open(os.path.join(s.dir, "smtp.password"), "w") as f:
         f.write("secret\n")
+    os.chmod(os.path.join(s.dir, "smtp.password"), 0o600)
     conf = s.write_config(name="wrong-host.conf", smtp__tls="starttls", smtp__user="help@desk.test",
                           smtp__password_file="smtp.password")
     queue_acks(s, 1, "w")

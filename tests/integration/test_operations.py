@@ -222,6 +222,7 @@ def two_mailboxes_and_metrics(check, s):
         password = f.read()
     with open(os.path.join(creds, "imap-password"), "w") as f:
         f.write(password)
+    os.chmod(os.path.join(creds, "imap-password"), 0o400)  # as systemd leaves a credential
     relay = Relay(s.imap_port)
     metrics_port = st.free_port()
     c = s._client()

@@ -52,6 +52,31 @@ def test(check):
             check.ok("immutable" in str(e), "the refusal says the number is immutable", str(e))
         check.ok(not changed, "a ticket's number cannot be changed")
 
+        # The HMAC secret is spocd's alone: a role given read access to every table of the
+        # desk (a report writer) reads the tickets but not the key that would let it mint
+        # agents' reply tokens.
+        import psycopg2
+        s.sql("CREATE ROLE reporter LOGIN")
+        s.sql("GRANT SELECT ON ALL TABLES IN SCHEMA public TO reporter")
+        rep = psycopg2.connect(host=s.pg_sock, port=s.pg_port, dbname="spocd", user="reporter")
+        rep.autocommit = True
+        with rep.cursor() as cur:
+            cur.execute("SELECT count(*) FROM tickets")
+            check.eq(cur.fetchone()[0], 2, "the reporting role reads the tickets")
+            for query in ("SELECT value FROM spocd_private.spocd_secrets",
+                          "SELECT value FROM spocd_secrets"):
+                try:
+                    cur.execute(query)
+                    got = cur.fetchall()
+                except psycopg2.Error as e:
+                    got = str(e)
+                check.ok(isinstance(got, str) and ("permission denied for schema spocd_private" in got
+                                                   or "does not exist" in got),
+                         f"{query}: refused to the reporting role", got)
+        rep.close()
+        check.eq(s.sql_value("SELECT length(value) >= 32 FROM spocd_private.spocd_secrets"
+                             " WHERE name = 'threading'"), True, "spocd's own role still reads it")
+
 
 if __name__ == "__main__":
     st.main(test)

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 static char *dir;
 
@@ -74,6 +75,7 @@ static int setup(void **state)
 	pw = g_build_filename(dir, "imap.pw", NULL);
 	tpl = g_build_filename(dir, "tpl", NULL);
 	g_file_set_contents(pw, "s3cret\n", -1, NULL);
+	g_chmod(pw, 0600);
 	g_mkdir(tpl, 0700);
 	g_free(pw);
 	g_free(tpl);
@@ -187,6 +189,45 @@ static void test_password_file_unreadable(void **state)
 		     (const char *const[]){"imap.password_file", "nope.pw", "cannot read", NULL});
 }
 
+/* A password or secret file others may read, or that another user owns, is refused with its
+ * path and mode: it is no secret any more, or can be swapped. */
+static void test_secret_file_modes(void **state)
+{
+	static const int modes[] = {0644, 0640, 0604, 0620, 0602, 0660};
+	char *pw = g_build_filename(dir, "imap.pw", NULL);
+	char *path = write_conf(base_conf);
+	struct errbuf err = {{0}};
+	struct spoc_conf *c;
+	char want[64];
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(modes); i++) {
+		assert_int_equal(g_chmod(pw, modes[i]), 0);
+		c = conf_load(path, &err);
+		g_snprintf(want, sizeof(want), "has mode %04o", modes[i]);
+		if (c != NULL || strstr(err.msg, want) == NULL || strstr(err.msg, pw) == NULL ||
+		    strstr(err.msg, "imap.password_file") == NULL)
+			fail_msg("mode %04o: accepted or unclear: %s", modes[i], err.msg);
+	}
+	/* owner-only modes are fine */
+	assert_int_equal(g_chmod(pw, 0400), 0);
+	c = conf_load(path, &err);
+	assert_non_null(c);
+	conf_free(&c);
+	/* another owner: only root can make one here */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(pw, 65534, 65534), 0);
+		assert_int_equal(g_chmod(pw, 0600), 0);
+		c = conf_load(path, &err);
+		assert_null(c);
+		assert_non_null(strstr(err.msg, "is owned by uid 65534"));
+		assert_int_equal(chown(pw, 0, 0), 0);
+	}
+	assert_int_equal(g_chmod(pw, 0600), 0);
+	g_free(pw);
+	g_free(path);
+}
+
 /* Passwords and secrets from systemd credentials ($CREDENTIALS_DIRECTORY, LoadCredential=):
  * read from there; a name with a '/' or no directory at all is an error naming the setting. */
 static void test_credentials(void **state)
@@ -201,8 +242,12 @@ static void test_credentials(void **state)
 	(void)state;
 	g_mkdir(creds, 0700);
 	assert_true(g_file_set_contents(pw, "from-credential\n", -1, NULL));
+	/* as systemd leaves one: mode 0400 plus an ACL for the service's user, whose mask shows
+	 * as group bits; a credential is not refused for that */
+	assert_int_equal(g_chmod(pw, 0440), 0);
 	assert_true(
 	    g_file_set_contents(secret, "0123456789abcdef0123456789abcdef0123\n", -1, NULL));
+	assert_int_equal(g_chmod(secret, 0400), 0);
 	text = variant("password_file", "  password_credential = \"imap-password\";");
 	path = g_strconcat(text, "threading: { secret_credentials = [ \"threading-secret\" ]; };\n",
 			   NULL);
@@ -393,6 +438,7 @@ int main(void)
 	    cmocka_unit_test(test_unknown_tls_value),
 	    cmocka_unit_test(test_missing_required),
 	    cmocka_unit_test(test_password_file_unreadable),
+	    cmocka_unit_test(test_secret_file_modes),
 	    cmocka_unit_test(test_credentials),
 	    cmocka_unit_test(test_mailboxes),
 	    cmocka_unit_test(test_wrong_type),
