@@ -101,6 +101,10 @@ struct spoc_conf {
 	/* the authserv-id of the border MTA whose Authentication-Results prove an agent's From
 	 * (aligned DKIM or DMARC pass); NULL: only reply tokens prove agents */
 	char *agents_trusted_authserv_id;
+	/* agents.proof: TRUE for "token-and-domain" (the default with a trusted authserv-id): an
+	 * agent's mail needs their reply token and the border's pass for their domain */
+	gboolean agents_token_and_domain;
+	int agents_token_days; /* agents.token_days: an agent's reply token expires after this */
 	struct rules
 	    *rules; /* the desk's judgement: kind, impact, urgency, priority (conf_rules.c) */
 	struct sla_conf *sla; /* SLA targets and business calendar (conf_rules.c) */

@@ -64,7 +64,16 @@ struct ingest_decision {
 	const struct judge_rate *rate; /* limits on automatic mail, NULL: none */
 	/* the From is proven by the trusted border MTA (aligned DKIM/DMARC pass), and why not */
 	gboolean from_proven;
+	/* the trusted border says the From domain failed (dmarc=fail, aligned dkim=fail): it
+	 * vetoes any reply token */
+	gboolean from_failed;
 	char from_proven_why[200];
+	/* How an agent proves a mail theirs (judge_agent_proven): their reply token for the
+	 * ticket, issued on a UTC day (days since 1970-01-01) at most token_days before today,
+	 * and, with token_and_domain, the trusted border's pass for their domain too. */
+	int64_t today;
+	int token_days;
+	gboolean token_and_domain;
 	const char *desk_language; /* of the answers to agents' commands */
 };
 
@@ -80,17 +89,27 @@ enum ingest_outcome {
 
 /* Who sent the mail, as far as the desk is concerned (the store looks it up). */
 struct judge_sender {
-	int64_t agent_id; /* the active agent whose address is the From, 0: none */
-	char *agent_name; /* owned by whoever filled it */
-	gboolean proven;  /* the trusted border authenticated the From's domain */
-	/* the ticket and agent of a valid reply token in the recipients, 0: none */
-	int64_t token_ticket, token_agent;
+	int64_t agent_id;	  /* the active agent whose address is the From, 0: none */
+	char *agent_name;	  /* owned by whoever filled it */
+	int64_t agent_generation; /* that agent's token generation now */
+	gboolean proven;	  /* the trusted border authenticated the From's domain */
+	gboolean failed;	  /* the trusted border says the From's domain failed */
+	/* A valid token in To or Delivered-To (never Cc: a token leaks whenever an agent copies a
+	 * requester or a vendor), 0: none. token_day is 0 for a token without one. */
+	int64_t token_ticket, token_agent, token_day, token_generation;
 };
 
-/* TRUE when who is an agent proven to be that agent for ticket: the trusted border vouches for
- * the From's domain, or the mail answers this agent's own signed reply address for this very
- * ticket. The one place that says what proves an agent. */
-gboolean judge_agent_proven(const struct judge_sender *who, int64_t ticket);
+/* TRUE when who is an agent proven to be that agent for ticket. The one place that says what
+ * proves an agent:
+ *   - a fail for the agent's domain from the trusted border vetoes everything;
+ *   - the agent's token: for this ticket, this agent, this agent's current generation (spocctl
+ *     agent revoke ends the others), issued at most d->token_days days before d->today;
+ *   - the trusted border's pass for the agent's domain;
+ *   - with d->token_and_domain both are needed (a domain pass proves the domain, not the
+ *     mailbox; a token proves the mailbox but may leak), else either does.
+ * *why_r (may be NULL) gets why not, static, or NULL when proven. */
+gboolean judge_agent_proven(const struct ingest_decision *d, const struct judge_sender *who,
+			    int64_t ticket, const char **why_r);
 
 enum judge_action {
 	JUDGE_RECORD,	  /* keep the message, on no ticket */
@@ -119,6 +138,8 @@ struct judge_plan {
 	enum judge_reply reply;
 	enum ingest_outcome outcome;
 	const char *detail; /* why, for ingest_log and the logs (static or from d) */
+	/* JUDGE_REPLY_UNPROVEN_AGENT: why, for the agent (static or from d) */
+	const char *unproven_why;
 };
 
 /* The plan for a mail that is not a duplicate. v is thread_decide()'s verdict; bounced_ticket the

@@ -11,6 +11,9 @@
  *                tag over "msgid\0<ticket>\0<random>"
  *   reply token  <ticket>a<agent><kid><tag>      e.g. "4711a0" + 17 characters
  *                tag over "reply-token\0<ticket>\0<agent>"
+ *   agent token  <ticket>a<agent>d<day>g<gen><kid><tag>   e.g. "4711a3d20430g0" + 17
+ *                tag over "agent-token\0<ticket>\0<agent>.<day>.<gen>"; day: the UTC day it was
+ *                issued, counted from 1970-01-01; gen: the agent's token generation then
  * where <ticket> and <agent> are canonical decimal (no sign, no leading zero). */
 #ifndef SPOC_THREAD_H
 #define SPOC_THREAD_H
@@ -24,7 +27,7 @@
 /* Shortest secret thread_keys_new() accepts, in bytes. */
 #define THREAD_SECRET_MIN 32
 /* Longest reply token, in characters; also the longest thread_token_from_address() returns. */
-#define THREAD_TOKEN_MAX 40
+#define THREAD_TOKEN_MAX 56
 /* Largest ticket or agent id a reply token can carry (11 digits each keep it within
  * THREAD_TOKEN_MAX; a desk will never count this many tickets). */
 #define THREAD_TOKEN_MAX_ID INT64_C(99999999999)
@@ -55,6 +58,28 @@ gboolean thread_verify_message_id(const struct thread_keys *keys, const char *ms
  * participants), tagged with the current key; NULL when an id is outside 1..THREAD_TOKEN_MAX_ID
  * (ticket) or 0..THREAD_TOKEN_MAX_ID (agent). Caller frees with g_free(). */
 char *thread_mint_reply_token(const struct thread_keys *keys, int64_t ticket_id, int64_t agent_id);
+/* An agent's reply token, which also says when it was issued and under which of the agent's
+ * token generations (spocctl agent revoke bumps it), so that it can expire and be revoked.
+ * NULL when an id is out of range, agent_id < 1, day outside 1..THREAD_TOKEN_MAX_DAY or
+ * generation outside 0..THREAD_TOKEN_MAX_GEN. Caller frees. */
+char *thread_mint_agent_token(const struct thread_keys *keys, int64_t ticket_id, int64_t agent_id,
+			      int64_t day, int64_t generation);
+#define THREAD_TOKEN_MAX_DAY INT64_C(999999)
+#define THREAD_TOKEN_MAX_GEN INT64_C(999999)
+
+/* What a verified token says. */
+struct thread_token {
+	int64_t ticket, agent; /* agent 0: the requester's or participants' token */
+	/* an agent token's issue day and generation; day 0 for a reply token, which has none
+	 * (an agent's reply token from before agent tokens: it proves nothing any more) */
+	int64_t day, generation;
+};
+
+/* TRUE when token is a reply token or an agent token whose tag verifies under one of keys; then
+ * *t_r (may be NULL) gets what it says. */
+gboolean thread_verify_token(const struct thread_keys *keys, const char *token,
+			     struct thread_token *t_r);
+
 /* TRUE when token has exactly the shape thread_mint_reply_token() makes (lower case) and its tag
  * verifies under one of keys; then *ticket_r and *agent_r (either may be NULL) get the ids. */
 gboolean thread_verify_reply_token(const struct thread_keys *keys, const char *token,

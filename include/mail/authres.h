@@ -34,4 +34,19 @@
 gboolean authres_from_proven(const char *const *values, const char *trusted_authserv_id,
 			     const char *from_domain, const char **why_r);
 
+enum authres_result {
+	AUTHRES_NONE, /* nothing proves the domain, nothing says it failed */
+	AUTHRES_PASS, /* what authres_from_proven() calls proven */
+	/* the trusted border says the From domain failed: dmarc=fail (with header.from equal to
+	 * from_domain, or none), or dkim=fail whose d aligns with it. A fail anywhere in the
+	 * header that counts outweighs a pass elsewhere in it. */
+	AUTHRES_FAIL,
+};
+
+/* The same reading, with a fail told apart from nothing: an agent's reply token is vetoed by
+ * a fail for the agent's own domain. *why_r as for authres_from_proven(). */
+enum authres_result authres_from_verdict(const char *const *values,
+					 const char *trusted_authserv_id, const char *from_domain,
+					 const char **why_r);
+
 #endif

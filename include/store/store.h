@@ -162,9 +162,11 @@ int store_agent_add(struct store *st, const char *address, const char *name, con
 		    gboolean *created_r, struct errbuf *err);
 /* Agents by address; only active ones unless all. A new array of struct agent *. */
 int store_agent_list(struct store *st, gboolean all, GPtrArray **agents_r, struct errbuf *err);
-/* Marks an agent inactive (kept: the audit trail names them). *found_r FALSE when unknown. */
-int store_agent_disable(struct store *st, const char *address, gboolean *found_r,
-			struct errbuf *err);
+/* Marks an agent inactive (kept: the audit trail names them), or with revoke ends every reply
+ * token issued to the agent so far (their next notices carry new ones). *found_r FALSE when
+ * unknown. */
+int store_agent_disable(struct store *st, const char *address, gboolean revoke,
+			gboolean *found_r, struct errbuf *err);
 
 /* ---- outbox ---- */
 
@@ -197,6 +199,10 @@ struct outbox_row {
 	char *sla_target;
 	int64_t sla_due;
 	int sla_share;
+	/* for an agent's reply token: the agent's token generation now, and today's UTC day
+	 * (days since 1970-01-01, the database's clock) */
+	int64_t agent_generation;
+	int64_t today;
 };
 void outbox_row_free(struct outbox_row **row);
 

@@ -606,6 +606,20 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 	c->agents_trusted_authserv_id = conf_get_string(&r, "agents.trusted_authserv_id", "");
 	if (c->agents_trusted_authserv_id != NULL && c->agents_trusted_authserv_id[0] == '\0')
 		g_clear_pointer(&c->agents_trusted_authserv_id, g_free);
+	{
+		static const char *const proofs[] = {"token-and-domain", "token-or-domain", NULL};
+
+		/* With an authenticating border, a token alone (it may have leaked) does not
+		 * prove an agent, nor does a domain pass alone (it proves the domain, not the
+		 * mailbox). Without one, only tokens can prove anything. */
+		c->agents_token_and_domain =
+		    conf_get_choice(&r, "agents.proof", proofs,
+				    c->agents_trusted_authserv_id != NULL ? 0 : 1) == 0;
+		if (c->agents_token_and_domain && c->agents_trusted_authserv_id == NULL)
+			conf_fail(&r, "agents.proof",
+				  "\"token-and-domain\" needs agents.trusted_authserv_id");
+	}
+	c->agents_token_days = conf_get_int(&r, "agents.token_days", 30, 1, 3650);
 	c->rate.per_recipient_hour =
 	    conf_get_int(&r, "rate_limits.per_recipient_hour", 10, 1, 100000);
 	c->rate.per_recipient_day =

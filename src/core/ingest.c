@@ -207,6 +207,10 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	d->reopen_window_s = conf->threading.reopen_window_s;
 	d->rate = &conf->rate;
 	d->desk_language = conf->desk.default_language;
+	d->token_days = conf->agents_token_days;
+	/* the UTC day, as agent tokens count it (the notifier mints them on the database's) */
+	d->today = g_get_real_time() / G_USEC_PER_SEC / 86400;
+	d->token_and_domain = conf->agents_token_and_domain;
 	g_strlcpy(d->from_proven_why, "no agents.trusted_authserv_id configured",
 		  sizeof(d->from_proven_why));
 	if (conf->agents_trusted_authserv_id != NULL && mail->from.addr != NULL) {
@@ -223,9 +227,14 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 		g_ptr_array_add(values, NULL);
 		const char *why = "no From domain";
 
-		d->from_proven = at != NULL && authres_from_proven(
-						   (const char *const *)values->pdata,
-						   conf->agents_trusted_authserv_id, at + 1, &why);
+		enum authres_result verdict =
+		    at != NULL
+			? authres_from_verdict((const char *const *)values->pdata,
+					       conf->agents_trusted_authserv_id, at + 1, &why)
+			: AUTHRES_NONE;
+
+		d->from_proven = verdict == AUTHRES_PASS;
+		d->from_failed = verdict == AUTHRES_FAIL;
 		/* the explanation lives in a buffer the next call overwrites: keep a copy */
 		g_strlcpy(d->from_proven_why, why, sizeof(d->from_proven_why));
 		g_ptr_array_free(values, TRUE);

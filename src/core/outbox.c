@@ -236,7 +236,12 @@ static char *reply_address(const struct outbox *ob, const struct outbox_row *row
 
 	if (ob->keys == NULL || at == NULL)
 		return NULL;
-	token = thread_mint_reply_token(ob->keys, row->ticket_id, to_agent ? row->agent_id : 0);
+	/* an agent's token says when it was issued and under which generation, so it expires
+	 * (agents.token_days) and spocctl agent revoke ends it */
+	token = to_agent && row->agent_id != 0
+		    ? thread_mint_agent_token(ob->keys, row->ticket_id, row->agent_id, row->today,
+					      row->agent_generation)
+		    : thread_mint_reply_token(ob->keys, row->ticket_id, 0);
 	if (token == NULL)
 		return NULL;
 	addr = g_strdup_printf("%.*s+%s%s", (int)(at - desk), desk, token, at);

@@ -4,10 +4,47 @@
 
 #include <string.h>
 
-gboolean judge_agent_proven(const struct judge_sender *who, int64_t ticket)
+/* Why the token in who does not prove the agent for ticket, NULL when it does. */
+static const char *token_fault(const struct ingest_decision *d, const struct judge_sender *who,
+			       int64_t ticket)
 {
-	return who->agent_id != 0 && (who->proven || (who->token_agent == who->agent_id &&
-						      who->token_ticket == ticket && ticket != 0));
+	if (who->token_agent == 0 || who->token_agent != who->agent_id || ticket == 0 ||
+	    who->token_ticket != ticket)
+		return "no reply address of yours for this ticket among the recipients (To)";
+	if (who->token_day == 0)
+		return "the reply address is of an old kind that no longer proves an agent";
+	if (who->token_generation != who->agent_generation)
+		return "the reply address was revoked";
+	if (d->today - who->token_day > d->token_days || who->token_day - d->today > 1)
+		return "the reply address has expired";
+	return NULL;
+}
+
+gboolean judge_agent_proven(const struct ingest_decision *d, const struct judge_sender *who,
+			    int64_t ticket, const char **why_r)
+{
+	const char *token_why, *why = NULL;
+
+	if (who->agent_id == 0) {
+		why = "not an agent";
+	} else if (who->failed) {
+		/* a fail for the agent's own domain: somebody else wrote it, whatever it carries */
+		why = d->from_proven_why[0] != '\0' ? d->from_proven_why
+						    : "the border says the domain failed";
+	} else {
+		token_why = token_fault(d, who, ticket);
+		if (token_why != NULL && d->token_and_domain)
+			why = token_why;
+		else if (token_why != NULL && !who->proven)
+			/* neither proof: without any token of theirs the border's verdict says more
+			 */
+			why = who->token_agent == 0 ? d->from_proven_why : token_why;
+		else if (token_why == NULL && d->token_and_domain && !who->proven)
+			why = d->from_proven_why;
+	}
+	if (why_r != NULL)
+		*why_r = why;
+	return why == NULL;
 }
 
 void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
@@ -54,7 +91,7 @@ void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
 			plan->reply = JUDGE_REPLY_NONE;
 		else if (who->agent_id == 0)
 			plan->reply = JUDGE_REPLY_PARTICIPANT;
-		else if (judge_agent_proven(who, plan->ticket_id))
+		else if (judge_agent_proven(d, who, plan->ticket_id, &plan->unproven_why))
 			plan->reply = JUDGE_REPLY_AGENT;
 		else
 			plan->reply = JUDGE_REPLY_UNPROVEN_AGENT;
@@ -76,6 +113,8 @@ void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
 		plan->detail = verdict.why;
 	}
 	/* an agent whose mail could not be proven theirs is told why their commands did not run */
-	if (who->agent_id != 0 && !who->proven)
+	if (who->agent_id != 0 && (who->failed || !who->proven)) {
 		plan->reply = JUDGE_REPLY_UNPROVEN_AGENT;
+		plan->unproven_why = d->from_proven_why;
+	}
 }

@@ -25,6 +25,7 @@ static const char b32_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
 /* Domain separation: a tag computed for one use is never valid for the other. */
 #define LABEL_MSGID "msgid"
 #define LABEL_TOKEN "reply-token"
+#define LABEL_AGENT "agent-token"
 #define LABEL_VERP  "verp"
 /* First character of a VERP token: a reply token starts with a digit, so the two never mix. */
 #define VERP_MARK 'b'
@@ -36,6 +37,14 @@ static const char b32_alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
 #define TOKEN_ID_DIGITS 11
 G_STATIC_ASSERT(THREAD_TOKEN_MAX_ID == INT64_C(99999999999));
 G_STATIC_ASSERT(2 * TOKEN_ID_DIGITS + 1 + 1 + TAG_LEN <= THREAD_TOKEN_MAX);
+/* An agent token's day and generation, after their 'd' and 'g'. */
+#define TOKEN_DAY_DIGITS 6
+#define TOKEN_GEN_DIGITS 6
+G_STATIC_ASSERT(THREAD_TOKEN_MAX_DAY == INT64_C(999999));
+G_STATIC_ASSERT(THREAD_TOKEN_MAX_GEN == INT64_C(999999));
+G_STATIC_ASSERT(2 * TOKEN_ID_DIGITS + 1 + 1 + TOKEN_DAY_DIGITS + 1 + TOKEN_GEN_DIGITS + 1 +
+		    TAG_LEN <=
+		THREAD_TOKEN_MAX);
 
 static gboolean is_b32(char c)
 {
@@ -310,6 +319,85 @@ gboolean thread_verify_reply_token(const struct thread_keys *keys, const char *t
 		*ticket_r = ticket;
 	if (agent_r != NULL)
 		*agent_r = agent_id;
+	return TRUE;
+}
+
+char *thread_mint_agent_token(const struct thread_keys *keys, int64_t ticket_id, int64_t agent_id,
+			      int64_t day, int64_t generation)
+{
+	char num[DEC_MAX + 1], rest[3 * (DEC_MAX + 1)], tag[TAG_LEN + 1];
+
+	if (keys == NULL || keys->secrets->len == 0 || ticket_id < 1 ||
+	    ticket_id > THREAD_TOKEN_MAX_ID || agent_id < 1 || agent_id > THREAD_TOKEN_MAX_ID ||
+	    day < 1 || day > THREAD_TOKEN_MAX_DAY || generation < 0 ||
+	    generation > THREAD_TOKEN_MAX_GEN)
+		return NULL;
+	g_snprintf(num, sizeof(num), "%" G_GINT64_FORMAT, ticket_id);
+	g_snprintf(rest, sizeof(rest),
+		   "%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT, agent_id, day,
+		   generation);
+	mac_tag(g_ptr_array_index(keys->secrets, 0), LABEL_AGENT, num, rest, tag);
+	return g_strdup_printf("%s%c%" G_GINT64_FORMAT "d%" G_GINT64_FORMAT "g%" G_GINT64_FORMAT
+			       "%c%s",
+			       num, TOKEN_SEP, agent_id, day, generation, keys->kids[0], tag);
+}
+
+/* An agent token's fields: head is what precedes kid and tag. */
+static gboolean agent_token_verify(const struct thread_keys *keys, const char *head,
+				   const char *tail, struct thread_token *t)
+{
+	char num[DEC_MAX + 1], rest[3 * (DEC_MAX + 1)];
+	size_t n, m, k, g;
+
+	n = dec_scan(head, TOKEN_ID_DIGITS, &t->ticket);
+	if (n == 0 || t->ticket < 1 || head[n] != TOKEN_SEP)
+		return FALSE;
+	m = dec_scan(head + n + 1, TOKEN_ID_DIGITS, &t->agent);
+	if (m == 0 || t->agent < 1 || head[n + 1 + m] != 'd')
+		return FALSE;
+	k = dec_scan(head + n + 2 + m, TOKEN_DAY_DIGITS, &t->day);
+	if (k == 0 || t->day < 1 || head[n + 2 + m + k] != 'g')
+		return FALSE;
+	g = dec_scan(head + n + 3 + m + k, TOKEN_GEN_DIGITS, &t->generation);
+	if (g == 0 || head[n + 3 + m + k + g] != '\0')
+		return FALSE;
+	memcpy(num, head, n);
+	num[n] = '\0';
+	g_snprintf(rest, sizeof(rest),
+		   "%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT, t->agent, t->day,
+		   t->generation);
+	return tag_valid(keys, tail[0], LABEL_AGENT, num, rest, tail + 1);
+}
+
+gboolean thread_verify_token(const struct thread_keys *keys, const char *token,
+			     struct thread_token *t_r)
+{
+	char head[THREAD_TOKEN_MAX + 1];
+	struct thread_token t = {0};
+	const char *tail;
+	size_t len;
+
+	if (keys == NULL || token == NULL)
+		return FALSE;
+	len = strnlen(token, THREAD_TOKEN_MAX + 1);
+	if (len > THREAD_TOKEN_MAX || len < 3 + 1 + TAG_LEN)
+		return FALSE;
+	/* kid and tag have a fixed length at the end; only an agent token has a 'd' before them */
+	tail = token + len - (1 + TAG_LEN);
+	if (memchr(token, 'd', (size_t)(tail - token)) == NULL) {
+		if (!thread_verify_reply_token(keys, token, &t.ticket, &t.agent))
+			return FALSE;
+	} else {
+		for (size_t i = 0; i < 1 + TAG_LEN; i++)
+			if (!is_b32(tail[i]))
+				return FALSE;
+		memcpy(head, token, (size_t)(tail - token));
+		head[tail - token] = '\0';
+		if (!agent_token_verify(keys, head, tail, &t))
+			return FALSE;
+	}
+	if (t_r != NULL)
+		*t_r = t;
 	return TRUE;
 }
 

@@ -22,6 +22,9 @@ struct authres_token {
 /* what one header says, as far as authres_from_proven() cares */
 struct authres_verdict {
 	gboolean proven;
+	/* a dmarc=fail for the From domain, or a dkim=fail whose d aligns with it: a veto */
+	gboolean failed;
+	char fail_why[256];
 	char why[256];
 	/* first failing explanation of each method, kept until the end */
 	char dkim_why[256];
@@ -190,6 +193,17 @@ static void resinfo(GArray *toks, guint from, guint to, const char *from_domain,
 
 		if (d == NULL && hi != NULL)
 			d = strrchr(hi, '@') != NULL ? strrchr(hi, '@') + 1 : hi;
+		if (strcmp(result, "fail") == 0 && !ambiguous && d != NULL && !v->failed) {
+			char *dn = domain_norm(g_strdup(d));
+
+			if (aligned(dn, from_domain)) {
+				v->failed = TRUE;
+				g_snprintf(v->fail_why, sizeof(v->fail_why),
+					   "dkim=fail header.d=%s by %s", shown(dn, a, sizeof(a)),
+					   shown(id, b, sizeof(b)));
+			}
+			g_free(dn);
+		}
 		if (strcmp(result, "pass") != 0 || ambiguous) {
 			if (v->dkim_why[0] == '\0')
 				g_snprintf(v->dkim_why, sizeof(v->dkim_why), "dkim=%s%s by %s",
@@ -205,9 +219,11 @@ static void resinfo(GArray *toks, guint from, guint to, const char *from_domain,
 			char *dn = domain_norm(g_strdup(d));
 
 			if (aligned(dn, from_domain)) {
+				if (!v->proven)
+					g_snprintf(
+					    v->why, sizeof(v->why), "dkim=pass header.d=%s by %s",
+					    shown(dn, a, sizeof(a)), shown(id, b, sizeof(b)));
 				v->proven = TRUE;
-				g_snprintf(v->why, sizeof(v->why), "dkim=pass header.d=%s by %s",
-					   shown(dn, a, sizeof(a)), shown(id, b, sizeof(b)));
 			} else if (!v->dkim_unaligned) {
 				v->dkim_unaligned = TRUE;
 				g_snprintf(v->dkim_why, sizeof(v->dkim_why),
@@ -221,11 +237,22 @@ static void resinfo(GArray *toks, guint from, guint to, const char *from_domain,
 	} else if (strcmp(method, "dmarc") == 0) {
 		char *fn = hfrom != NULL ? domain_norm(g_strdup(hfrom)) : NULL;
 
+		/* DMARC judges the From domain itself: a fail about it (or one that names no
+		 * header.from, which can only be about the From) is a veto */
+		if (strcmp(result, "fail") == 0 && !ambiguous && !v->failed &&
+		    (fn == NULL || strcmp(fn, from_domain) == 0)) {
+			v->failed = TRUE;
+			g_snprintf(v->fail_why, sizeof(v->fail_why),
+				   "dmarc=fail header.from=%s by %s",
+				   shown(from_domain, a, sizeof(a)), shown(id, b, sizeof(b)));
+		}
 		if (strcmp(result, "pass") == 0 && !ambiguous && fn != NULL &&
 		    strcmp(fn, from_domain) == 0) {
+			if (!v->proven)
+				g_snprintf(v->why, sizeof(v->why),
+					   "dmarc=pass header.from=%s by %s",
+					   shown(fn, a, sizeof(a)), shown(id, b, sizeof(b)));
 			v->proven = TRUE;
-			g_snprintf(v->why, sizeof(v->why), "dmarc=pass header.from=%s by %s",
-				   shown(fn, a, sizeof(a)), shown(id, b, sizeof(b)));
 		} else if (v->dmarc_why[0] == '\0') {
 			if (ambiguous)
 				g_snprintf(v->dmarc_why, sizeof(v->dmarc_why),
@@ -283,11 +310,11 @@ static char *authserv_id(GArray *toks)
 	return g_ascii_strdown(t->text, -1);
 }
 
-gboolean authres_from_proven(const char *const *values, const char *trusted_authserv_id,
-			     const char *from_domain, const char **why_r)
+enum authres_result authres_from_verdict(const char *const *values, const char *trusted_authserv_id,
+					 const char *from_domain, const char **why_r)
 {
 	char a[AUTHRES_SHOWN + 1], b[AUTHRES_SHOWN + 1];
-	gboolean proven = FALSE;
+	enum authres_result verdict = AUTHRES_NONE;
 	char *from = NULL;
 	const char *id = trusted_authserv_id != NULL ? trusted_authserv_id : "";
 	gboolean found = FALSE;
@@ -331,7 +358,8 @@ gboolean authres_from_proven(const char *const *values, const char *trusted_auth
 				       g_array_index(toks, struct authres_token, start).type !=
 					   TOK_SEMI)
 					start++;
-				while (start < toks->len && !v.proven) {
+				/* every resinfo: a fail anywhere vetoes a pass elsewhere */
+				while (start < toks->len) {
 					guint end = start + 1;
 
 					while (
@@ -342,8 +370,12 @@ gboolean authres_from_proven(const char *const *values, const char *trusted_auth
 					resinfo(toks, start + 1, end, from, id, &v);
 					start = end;
 				}
-				proven = v.proven;
-				if (v.proven)
+				verdict = v.failed   ? AUTHRES_FAIL
+					  : v.proven ? AUTHRES_PASS
+						     : AUTHRES_NONE;
+				if (v.failed)
+					g_strlcpy(authres_why, v.fail_why, sizeof(authres_why));
+				else if (v.proven)
 					g_strlcpy(authres_why, v.why, sizeof(authres_why));
 				else if (v.dmarc_why[0] != '\0')
 					g_strlcpy(authres_why, v.dmarc_why, sizeof(authres_why));
@@ -363,5 +395,12 @@ out:
 	g_free(from);
 	if (why_r != NULL)
 		*why_r = authres_why;
-	return proven;
+	return verdict;
+}
+
+gboolean authres_from_proven(const char *const *values, const char *trusted_authserv_id,
+			     const char *from_domain, const char **why_r)
+{
+	return authres_from_verdict(values, trusted_authserv_id, from_domain, why_r) ==
+	       AUTHRES_PASS;
 }

@@ -1,5 +1,5 @@
-/* `spocctl agent add|list|disable`: the desk's agents, by address. A disabled agent keeps its
- * row for the audit trail. */
+/* `spocctl agent add|list|disable|revoke`: the desk's agents, by address. A disabled agent keeps
+ * its row for the audit trail. */
 #include "ctl.h"
 #include "inspect.h"
 #include "store.h"
@@ -60,7 +60,8 @@ int ctl_agent(struct ctl *c, int argc, char **argv)
 	gboolean all = FALSE, flag = FALSE;
 	int rc;
 
-	if (!ctl_subcommand("agent", sub, (const char *const[]){"add", "list", "disable", NULL}))
+	if (!ctl_subcommand("agent", sub,
+			    (const char *const[]){"add", "list", "disable", "revoke", NULL}))
 		return CTL_EXIT_USAGE;
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--all") == 0 && strcmp(sub, "list") == 0)
@@ -96,13 +97,13 @@ int ctl_agent(struct ctl *c, int argc, char **argv)
 	if (strcmp(sub, "add") == 0)
 		rc = store_agent_add(c->st, address, name, team, &flag, &err);
 	else
-		rc = store_agent_disable(c->st, address, &flag, &err);
+		rc = store_agent_disable(c->st, address, strcmp(sub, "revoke") == 0, &flag, &err);
 	if (rc != SPOC_OK) {
 		fprintf(stderr, "spocctl: agent %s %s: %s\n", sub, address, err.msg);
 		return ctl_exit_for(rc);
 	}
-	if (strcmp(sub, "disable") == 0 && !flag) {
-		fprintf(stderr, "spocctl: agent disable: %s is not an agent\n", address);
+	if (strcmp(sub, "add") != 0 && !flag) {
+		fprintf(stderr, "spocctl: agent %s: %s is not an agent\n", sub, address);
 		return CTL_EXIT_FAIL;
 	}
 	if (c->json) {
@@ -111,15 +112,17 @@ int ctl_agent(struct ctl *c, int argc, char **argv)
 		/* an address may hold a backslash or a quote: escaped, never pasted */
 		json_string(out, address);
 		g_string_append_printf(out, ",\"%s\":true}\n",
-				       strcmp(sub, "disable") == 0 ? "disabled"
-				       : flag			   ? "created"
-								   : "updated");
+				       strcmp(sub, "disable") == 0  ? "disabled"
+				       : strcmp(sub, "revoke") == 0 ? "revoked"
+				       : flag			    ? "created"
+								    : "updated");
 		fputs(out->str, stdout);
 		g_string_free(out, TRUE);
 	} else
 		printf("agent %s: %s\n", address,
-		       strcmp(sub, "disable") == 0 ? "disabled"
-		       : flag			   ? "added"
-						   : "updated and active");
+		       strcmp(sub, "disable") == 0  ? "disabled"
+		       : strcmp(sub, "revoke") == 0 ? "every reply address issued so far revoked"
+		       : flag			    ? "added"
+						    : "updated and active");
 	return 0;
 }

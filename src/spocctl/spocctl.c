@@ -44,7 +44,8 @@ static const struct {
      "  agent add ADDRESS [--name NAME] [--team TEAM]\n"
      "                                add an agent, or update and re-enable one\n"
      "  agent list [--all]            the active agents (--all: also disabled ones)\n"
-     "  agent disable ADDRESS         an agent no longer (kept for the audit trail)\n"},
+     "  agent disable ADDRESS         an agent no longer (kept for the audit trail)\n"
+     "  agent revoke ADDRESS          end every reply address issued to the agent so far\n"},
     {"outbox", ctl_outbox,
      "  outbox list [--state STATE] [--limit N]\n"
      "                                notifications, newest first (default 50); STATE is\n"

@@ -67,15 +67,19 @@ int store_agent_list(struct store *st, gboolean all, GPtrArray **agents_r, struc
 	return SPOC_OK;
 }
 
-int store_agent_disable(struct store *st, const char *address, gboolean *found_r,
+int store_agent_disable(struct store *st, const char *address, gboolean revoke, gboolean *found_r,
 			struct errbuf *err)
 {
 	const char *p[] = {address};
 	int rc = SPOC_OK;
-	PGresult *res = store_sql_run(st, "agents",
-				      "UPDATE agents SET active = false WHERE address = lower($1)"
-				      " RETURNING id",
-				      1, p, NULL, &rc, err);
+	/* revoking bumps the generation the agent's reply tokens carry: each one issued before
+	 * stops proving anything (the column's CHECK stops it at 999999, the most a token holds) */
+	PGresult *res = store_sql_run(
+	    st, "agents",
+	    revoke ? "UPDATE agents SET token_generation = token_generation + 1"
+		     " WHERE address = lower($1) RETURNING id"
+		   : "UPDATE agents SET active = false WHERE address = lower($1) RETURNING id",
+	    1, p, NULL, &rc, err);
 
 	if (res == NULL)
 		return rc;

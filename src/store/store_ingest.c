@@ -547,8 +547,8 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		PQclear(res);
 		if ((rc = store_actor_reset(st, err)) != SPOC_OK)
 			return rc;
-		return store_after_reply(st, mail, d, who, plan.reply, plan.ticket_id,
-					 *message_row_r, err);
+		return store_after_reply(st, mail, d, who, &plan, plan.ticket_id, *message_row_r,
+					 err);
 	}
 
 	if ((rc = create_ticket(st, mail, d, res_r, err)) != SPOC_OK)
@@ -570,8 +570,7 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 			 3, lp, err)) != SPOC_OK)
 			return rc;
 	}
-	return store_after_reply(st, mail, d, who, plan.reply, res_r->ticket_id, *message_row_r,
-				 err);
+	return store_after_reply(st, mail, d, who, &plan, res_r->ticket_id, *message_row_r, err);
 }
 
 int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,

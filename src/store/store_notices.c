@@ -284,7 +284,7 @@ static int notify_participants(struct store *st, const struct ingest_decision *d
  * and their text relayed to the participants (unless #internal); a participant's reply is
  * forwarded to the assignee. An agent whose mail is not proven theirs is told why nothing ran. */
 int store_after_reply(struct store *st, const struct mail *m, const struct ingest_decision *d,
-		      const struct judge_sender *who, enum judge_reply reply, int64_t ticket,
+		      const struct judge_sender *who, const struct judge_plan *plan, int64_t ticket,
 		      int64_t message_row, struct errbuf *err)
 {
 	gboolean es = d->desk_language != NULL && strcmp(d->desk_language, "es") == 0;
@@ -296,9 +296,9 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, ticket);
 	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, message_row);
 	commands_parse(m->text_new != NULL ? m->text_new : "", es ? "es" : "en", &b);
-	if (reply == JUDGE_REPLY_NONE)
+	if (plan->reply == JUDGE_REPLY_NONE)
 		goto out;
-	if (reply == JUDGE_REPLY_UNPROVEN_AGENT) {
+	if (plan->reply == JUDGE_REPLY_UNPROVEN_AGENT) {
 		{
 			/* the sentence is the template's; the body is the border's reason */
 			const struct store_notice n = {.kind = "command-unproven",
@@ -309,12 +309,12 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 						       .language = es ? "es" : "en",
 						       .agent_id = who->agent_id,
 						       .author = who->agent_name,
-						       .body = d->from_proven_why};
+						       .body = plan->unproven_why};
 			rc = store_queue_notice(st, d, &n, NULL, NULL, err);
 		}
 		goto out;
 	}
-	if (reply == JUDGE_REPLY_AGENT) {
+	if (plan->reply == JUDGE_REPLY_AGENT) {
 		gboolean internal = FALSE;
 
 		for (guint i = 0; i < b.commands->len; i++)

@@ -97,9 +97,12 @@ int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbu
 	    "  extract(epoch FROM now() - coalesce(o.retried_at, o.created_at))::bigint,"
 	    "  o.detail->>'from', o.detail->>'to', o.detail->>'actor', o.detail->>'actor_name',"
 	    "  o.detail->>'via', o.detail->>'target',"
-	    "  coalesce((o.detail->>'due')::bigint, 0), coalesce((o.detail->>'share')::int, 0)"
+	    "  coalesce((o.detail->>'due')::bigint, 0), coalesce((o.detail->>'share')::int, 0),"
+	    "  coalesce(a.token_generation, 0), (now() AT TIME ZONE 'UTC')::date - date "
+	    "'1970-01-01'"
 	    " FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
 	    " LEFT JOIN messages m ON m.id = o.in_reply_to_message"
+	    " LEFT JOIN agents a ON a.id = o.agent_id"
 	    " WHERE o.state = 'pending' AND o.next_attempt_at <= now()"
 	    "  AND o.message_id IS NOT NULL"
 	    " ORDER BY o.next_attempt_at, o.id LIMIT 1"
@@ -156,6 +159,8 @@ int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbu
 	r->sla_target = g_strdup(PQgetvalue(res, 0, 27));
 	r->sla_due = store_sql_i64(res, 0, 28);
 	r->sla_share = (int)store_sql_i64(res, 0, 29);
+	r->agent_generation = store_sql_i64(res, 0, 30);
+	r->today = store_sql_i64(res, 0, 31);
 	PQclear(res);
 	*row_r = r;
 	return SPOC_OK;

@@ -68,7 +68,7 @@ int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t
 /* What a reply on ticket sets off: an agent's commands and relay, or the follow-up to the
  * assignee; see store_notices.c. */
 int store_after_reply(struct store *st, const struct mail *m, const struct ingest_decision *d,
-		      const struct judge_sender *who, enum judge_reply reply, int64_t ticket,
+		      const struct judge_sender *who, const struct judge_plan *plan, int64_t ticket,
 		      int64_t message_row, struct errbuf *err);
 /* Forgets who is acting (spocd.actor and friends) for the rest of the transaction. */
 int store_actor_reset(struct store *st, struct errbuf *err);

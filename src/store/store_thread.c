@@ -88,29 +88,42 @@ static int64_t minted_ticket(const struct mail *m, const struct ingest_decision 
 	return 0;
 }
 
-/* The ticket a verified reply token in a recipient address (desk+TOKEN@) names; 0 when none. */
-static int64_t token_ticket(const struct mail *m, const struct ingest_decision *d, int64_t *agent_r)
+/* A verified token in addr (desk+TOKEN@), into *t; FALSE when none. */
+static gboolean token_in(const char *addr, const struct ingest_decision *d, struct thread_token *t)
 {
-	const GPtrArray *lists[] = {m->to, m->cc};
-	int64_t ticket = 0, agent = 0;
+	char *token = addr != NULL ? thread_token_from_address(addr, d->desk_addresses) : NULL;
+	gboolean ok = token != NULL && thread_verify_token(d->keys, token, t);
 
-	*agent_r = 0;
-	for (size_t l = 0; d->keys != NULL && l < G_N_ELEMENTS(lists); l++)
-		for (guint i = 0; lists[l] != NULL && i < lists[l]->len; i++) {
-			const struct mail_addr *a = g_ptr_array_index(lists[l], i);
-			char *token = a->addr != NULL
-					  ? thread_token_from_address(a->addr, d->desk_addresses)
-					  : NULL;
-			gboolean ok = token != NULL &&
-				      thread_verify_reply_token(d->keys, token, &ticket, &agent);
+	g_free(token);
+	return ok;
+}
 
-			g_free(token);
-			if (ok) {
-				*agent_r = agent;
-				return ticket;
-			}
-		}
-	return 0;
+/* The first verified reply token among the mail's own recipients: the To addresses, then the
+ * Delivered-To headers the desk's own delivery added. Never Cc: an agent who copies a requester
+ * or a vendor hands them the token in Cc of every answer, and it must prove nothing there. */
+static void token_find(const struct mail *m, const struct ingest_decision *d,
+		       struct thread_token *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (d->keys == NULL)
+		return;
+	for (guint i = 0; m->to != NULL && i < m->to->len; i++)
+		if (token_in(((const struct mail_addr *)g_ptr_array_index(m->to, i))->addr, d, t))
+			return;
+	for (guint i = 0; m->headers != NULL && i < m->headers->len; i++) {
+		const struct mail_header *h = g_ptr_array_index(m->headers, i);
+		char *addr;
+		gboolean ok;
+
+		if (g_ascii_strcasecmp(h->name, "Delivered-To") != 0)
+			continue;
+		addr = g_strstrip(g_strdelimit(g_strdup(h->raw), "<>", ' '));
+		ok = token_in(addr, d, t);
+		g_free(addr);
+		if (ok)
+			return;
+	}
+	memset(t, 0, sizeof(*t));
 }
 
 static enum ticket_status status_from_name(const char *name)
@@ -126,14 +139,22 @@ int store_sender_find(struct store *st, const struct mail *m, const struct inges
 	int rc = SPOC_OK;
 	PGresult *res;
 
+	struct thread_token t;
+
 	memset(who, 0, sizeof(*who));
 	who->proven = d->from_proven;
-	who->token_ticket = token_ticket(m, d, &who->token_agent);
+	who->failed = d->from_failed;
+	token_find(m, d, &t);
+	who->token_ticket = t.ticket;
+	who->token_agent = t.agent;
+	who->token_day = t.day;
+	who->token_generation = t.generation;
 	if (m->from.addr == NULL)
 		return SPOC_OK;
 	const char *p[] = {m->from.addr};
 	res = store_sql_run(st, "agents",
-			    "SELECT id, CASE WHEN name = '' THEN address ELSE name END FROM agents"
+			    "SELECT id, CASE WHEN name = '' THEN address ELSE name END,"
+			    " token_generation FROM agents"
 			    " WHERE address = lower($1) AND active",
 			    1, p, NULL, &rc, err);
 	if (res == NULL)
@@ -141,6 +162,7 @@ int store_sender_find(struct store *st, const struct mail *m, const struct inges
 	if (PQntuples(res) > 0) {
 		who->agent_id = store_sql_i64(res, 0, 0);
 		who->agent_name = g_strdup(PQgetvalue(res, 0, 1));
+		who->agent_generation = store_sql_i64(res, 0, 2);
 	}
 	PQclear(res);
 	return SPOC_OK;
@@ -149,8 +171,8 @@ int store_sender_find(struct store *st, const struct mail *m, const struct inges
 /* Fills what thread_decide() needs to know about one ticket: its status, when it was resolved,
  * and whether the sender is one of its participants. */
 static int candidate_fill(struct store *st, int64_t ticket, const struct mail *m,
-			  const struct judge_sender *who, struct thread_candidate *c,
-			  struct errbuf *err)
+			  const struct ingest_decision *d, const struct judge_sender *who,
+			  struct thread_candidate *c, struct errbuf *err)
 {
 	char tk[24];
 	int rc = SPOC_OK;
@@ -177,7 +199,7 @@ static int candidate_fill(struct store *st, int64_t ticket, const struct mail *m
 		c->sender_is_participant = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
 		/* Agent authority needs proof (this agent's reply token for this ticket, or aligned
 		 * DKIM/DMARC from the trusted authserv-id); a From that names an agent is not. */
-		c->sender_is_agent = judge_agent_proven(who, ticket);
+		c->sender_is_agent = judge_agent_proven(d, who, ticket, NULL);
 	}
 	PQclear(res);
 	return SPOC_OK;
@@ -194,11 +216,11 @@ int store_thread_find(struct store *st, const struct mail *m, const struct inges
 	if ((rc = find_thread(st, m, &stored, err)) != SPOC_OK ||
 	    (rc = find_tagged(st, d->subject_tag, &tagged, err)) != SPOC_OK)
 		return rc;
-	if ((rc = candidate_fill(st, minted_ticket(m, d), m, who, &f.by_minted_id, err)) ==
+	if ((rc = candidate_fill(st, minted_ticket(m, d), m, d, who, &f.by_minted_id, err)) ==
 		SPOC_OK &&
-	    (rc = candidate_fill(st, stored, m, who, &f.by_stored_id, err)) == SPOC_OK &&
-	    (rc = candidate_fill(st, who->token_ticket, m, who, &f.by_token, err)) == SPOC_OK)
-		rc = candidate_fill(st, tagged, m, who, &f.by_subject_tag, err);
+	    (rc = candidate_fill(st, stored, m, d, who, &f.by_stored_id, err)) == SPOC_OK &&
+	    (rc = candidate_fill(st, who->token_ticket, m, d, who, &f.by_token, err)) == SPOC_OK)
+		rc = candidate_fill(st, tagged, m, d, who, &f.by_subject_tag, err);
 	if (rc == SPOC_OK) {
 		f.now = g_date_time_new_now_utc();
 		f.reopen_window_s = d->reopen_window_s;

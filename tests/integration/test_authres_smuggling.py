@@ -32,7 +32,9 @@ def with_headers(raw, headers):
 
 def test(check):
     with st.Services(name="spocd-authres-smuggling") as s:
-        s.conf = s.write_config(agents={"trusted_authserv_id": TRUSTED})
+        # the border's pass alone proves an agent here, so that each smuggling attempt is
+        # refused for what it smuggles, not for a missing reply token
+        s.conf = s.write_config(agents={"trusted_authserv_id": TRUSTED, "proof": "token-or-domain"})
         check.eq(s.run_spocd("--migrate")[0], 0, "spocd --migrate")
         check.eq(s.run_spocctl("agent", "add", "ana@desk.test", "--name", "Ana")[0], 0, "agent added")
 

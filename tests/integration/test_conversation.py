@@ -27,7 +27,9 @@ def sent_to(s, addr, kind_words=None):
 
 def test(check):
     with st.Services(name="spocd-conversation") as s:
-        s.conf = s.write_config(agents={"trusted_authserv_id": "mx.desk.test"},
+        # either proof suffices here (the token alone on the notice she answers, the border's
+        # pass alone on her first reply); the default, both at once, is test_agent_proof's
+        s.conf = s.write_config(agents={"trusted_authserv_id": "mx.desk.test", "proof": "token-or-domain"},
                                 threading={"reopen_window": 2})
         check.eq(s.run_spocd("--migrate")[0], 0, "spocd --migrate")
         rc, out, err = s.run_spocctl("agent", "add", "ana@desk.test", "--name", "Ana Pérez",

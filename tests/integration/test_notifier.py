@@ -14,6 +14,7 @@
 - a STARTTLS certificate for the wrong host is refused before anything else is said (no EHLO
   after the handshake, so no AUTH)."""
 
+import datetime
 import email.utils
 import os
 import re
@@ -176,8 +177,11 @@ def sla_notice_sent(check, s):
              "SLA: in the desk's language, naming the ticket and the target", text)
     check.eq(m["Auto-Submitted"], "auto-generated", "SLA: Auto-Submitted: auto-generated")
     token = email.utils.parseaddr(m["Reply-To"])[1]
-    check.ok(re.fullmatch(r"help\+%da%d[a-z2-7]{17}@desk\.test" % (tid, agent), token),
-             "SLA: Reply-To carries the agent's own token for the ticket", token)
+    # an agent token: ticket, agent, the UTC day it was issued, the agent's generation (0)
+    today = (datetime.datetime.now(datetime.timezone.utc).date() - datetime.date(1970, 1, 1)).days
+    check.ok(re.fullmatch(r"help\+%da%dd(%d|%d)g0[a-z2-7]{17}@desk\.test" % (tid, agent, today, today - 1),
+                          token),
+             "SLA: Reply-To carries the agent's own token for the ticket, issued today", token)
     rc, out, err = s.run_spocd("--role", "notify", "--once")
     check.eq(len(s.captured()), before + 1, "SLA: sent once, not again on the next run")
 

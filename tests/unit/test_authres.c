@@ -36,7 +36,8 @@ static void test_dkim(void **state)
 	(void)state;
 	expect1("mx.desk; dkim=pass header.d=example.org", FROM, TRUE,
 		"dkim=pass header.d=example.org by mx.desk");
-	expect1("mx.desk; dkim=fail header.d=example.org", FROM, FALSE, "dkim=fail by mx.desk");
+	expect1("mx.desk; dkim=fail header.d=example.org", FROM, FALSE,
+		"dkim=fail header.d=example.org by mx.desk");
 	expect1("mx.desk; dkim=none", FROM, FALSE, "dkim=none by mx.desk");
 	/* relaxed alignment: From a subdomain of d, not the other way round */
 	expect1("mx.desk; dkim=pass header.d=example.org", "mail.eu.example.org", TRUE,
@@ -77,7 +78,7 @@ static void test_dmarc(void **state)
 	expect1("mx.desk; dmarc=pass (p=reject dis=none) header.from=Example.org", FROM, TRUE,
 		"dmarc=pass header.from=example.org by mx.desk");
 	expect1("mx.desk; dkim=fail header.d=example.org; dmarc=fail header.from=example.org", FROM,
-		FALSE, "dmarc=fail by mx.desk");
+		FALSE, "dkim=fail header.d=example.org by mx.desk");
 	/* dmarc needs an exact header.from */
 	expect1("mx.desk; dmarc=pass header.from=example.org", "sub.example.org", FALSE,
 		"dmarc=pass header.from=example.org is not sub.example.org by mx.desk");
@@ -106,7 +107,7 @@ static void test_which_header(void **state)
 	/* a forged trusted-looking header below the real top one is ignored */
 	const char *forged_below[] = {"mx.desk; dkim=fail header.d=example.org",
 				      "mx.desk; dkim=pass header.d=example.org", NULL};
-	expect(forged_below, FROM, FALSE, "dkim=fail by mx.desk");
+	expect(forged_below, FROM, FALSE, "dkim=fail header.d=example.org by mx.desk");
 
 	/* a foreign header above ours (an internal hop after the border MTA) does not hide it */
 	const char *foreign_above[] = {"filter.internal; dkim=fail header.d=example.org",
@@ -114,7 +115,7 @@ static void test_which_header(void **state)
 	expect(foreign_above, FROM, TRUE, "dkim=pass header.d=example.org by mx.desk");
 	const char *foreign_pass[] = {"mx.evil; dmarc=pass header.from=example.org",
 				      "mx.desk; dmarc=fail header.from=example.org", NULL};
-	expect(foreign_pass, FROM, FALSE, "dmarc=fail by mx.desk");
+	expect(foreign_pass, FROM, FALSE, "dmarc=fail header.from=example.org by mx.desk");
 
 	/* the topmost trusted one over the limit: nothing below it counts */
 	GString *big = g_string_new("mx.desk; dkim=fail header.d=example.org (");
@@ -148,7 +149,7 @@ static void test_syntax(void **state)
 		FROM, TRUE, "dkim=pass header.d=example.org by mx.desk");
 	/* a ';' in a comment does not start a resinfo, in a quoted string neither */
 	expect1("mx.desk; dkim=fail (bad; dkim=pass header.d=example.org) header.d=example.org",
-		FROM, FALSE, "dkim=fail by mx.desk");
+		FROM, FALSE, "dkim=fail header.d=example.org by mx.desk");
 	expect1("mx.desk; dkim=fail reason=\"x; dkim=pass header.d=example.org\"", FROM, FALSE,
 		"dkim=fail by mx.desk");
 	/* no ';' after the authserv-id: the results are not read */
@@ -224,6 +225,37 @@ static void test_hostile(void **state)
 	g_string_free(s, TRUE);
 }
 
+/* A fail for the From domain from the trusted border is told apart from nothing: it vetoes an
+ * agent's reply token, and it outweighs a pass elsewhere in the same header. */
+static void test_fail_verdict(void **state)
+{
+	const char *why = NULL;
+	const char *v1[] = {"mx.desk; dmarc=fail (p=reject) header.from=example.org", NULL};
+	const char *v2[] = {"mx.desk; dkim=fail header.d=example.org; spf=pass", NULL};
+	const char *v3[] = {
+	    "mx.desk; dkim=pass header.d=example.org; dmarc=fail header.from=example.org", NULL};
+	const char *v4[] = {"mx.desk; dkim=fail header.d=other.net; dkim=pass header.d=example.org",
+			    NULL};
+	const char *v5[] = {"mx.desk; dmarc=fail header.from=other.net", NULL};
+	const char *v6[] = {"mx.desk; dmarc=none header.from=example.org", NULL};
+	const char *v7[] = {"mx.evil; dmarc=fail header.from=example.org",
+			    "mx.desk; dkim=pass header.d=example.org", NULL};
+
+	(void)state;
+	assert_int_equal(authres_from_verdict(v1, ID, FROM, &why), AUTHRES_FAIL);
+	assert_string_equal(why, "dmarc=fail header.from=example.org by mx.desk");
+	assert_int_equal(authres_from_verdict(v2, ID, FROM, &why), AUTHRES_FAIL);
+	assert_int_equal(authres_from_verdict(v2, ID, "sub.example.org", &why), AUTHRES_FAIL);
+	assert_int_equal(authres_from_verdict(v3, ID, FROM, &why), AUTHRES_FAIL);
+	assert_false(authres_from_proven(v3, ID, FROM, NULL));
+	/* a fail for another domain's signature is no veto */
+	assert_int_equal(authres_from_verdict(v4, ID, FROM, &why), AUTHRES_PASS);
+	assert_int_equal(authres_from_verdict(v5, ID, FROM, &why), AUTHRES_NONE);
+	assert_int_equal(authres_from_verdict(v6, ID, FROM, &why), AUTHRES_NONE);
+	/* a foreign authserv-id's fail counts no more than its pass */
+	assert_int_equal(authres_from_verdict(v7, ID, FROM, &why), AUTHRES_PASS);
+}
+
 /* Encoded-words: what a border MTA copies verbatim from the sender (the envelope sender, the HELO
  * name) into its own header, and an authserv-id written as an encoded-word by the sender. Read
  * raw, neither can become syntax; a trusted header holding one proves nothing at all. */
@@ -250,7 +282,7 @@ static void test_encoded_words(void **state)
 		"no Authentication-Results from mx.desk");
 	const char *smuggled_above[] = {"=?utf-8?b?bXguZGVzaw==?=; dkim=pass header.d=example.org",
 					"mx.desk; dkim=fail header.d=example.org", NULL};
-	expect(smuggled_above, FROM, FALSE, "dkim=fail by mx.desk");
+	expect(smuggled_above, FROM, FALSE, "dkim=fail header.d=example.org by mx.desk");
 	/* '=?' alone (not an encoded-word) is no reason to refuse */
 	expect1("mx.desk; dkim=pass header.d=example.org (why=?)", FROM, TRUE,
 		"dkim=pass header.d=example.org by mx.desk");
@@ -262,7 +294,7 @@ int main(void)
 	    cmocka_unit_test(test_dkim),	  cmocka_unit_test(test_dmarc),
 	    cmocka_unit_test(test_which_header),  cmocka_unit_test(test_syntax),
 	    cmocka_unit_test(test_arguments),	  cmocka_unit_test(test_hostile),
-	    cmocka_unit_test(test_encoded_words),
+	    cmocka_unit_test(test_encoded_words), cmocka_unit_test(test_fail_verdict),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,32 +24,96 @@ static const struct thread_verdict follow_up = {.action = THREAD_NEW_LINKED,
 						.link_kind = THREAD_LINK_FOLLOW_UP,
 						.why = "closed"};
 
+#define TODAY 20430
+
 static const struct judge_sender person = {0};
 static const struct judge_sender proven_agent = {.agent_id = 3, .proven = TRUE};
 static const struct judge_sender unproven_agent = {.agent_id = 3};
-static const struct judge_sender token_agent = {.agent_id = 3, .token_agent = 3, .token_ticket = 7};
+/* this agent's token for ticket 7, issued today under the current generation */
+static const struct judge_sender token_agent = {
+    .agent_id = 3, .token_agent = 3, .token_ticket = 7, .token_day = TODAY};
 
 static struct ingest_decision decision(const char *automatic_why)
 {
 	struct ingest_decision d = {.kind_rule = "built-in: incident",
-				    .automatic_why = automatic_why};
+				    .automatic_why = automatic_why,
+				    .today = TODAY,
+				    .token_days = 30,
+				    .token_and_domain = FALSE};
 
+	g_strlcpy(d.from_proven_why, "dkim=none by mx.desk", sizeof(d.from_proven_why));
 	return d;
+}
+
+static void expect_proof(const struct ingest_decision *d, const struct judge_sender *who,
+			 int64_t ticket, const char *why)
+{
+	const char *got = "unset";
+	gboolean ok = judge_agent_proven(d, who, ticket, &got);
+
+	if (why == NULL ? (!ok || got != NULL) : (ok || got == NULL || strcmp(got, why) != 0))
+		fail_msg("ticket %lld: proven %d, why \"%s\", want \"%s\"", (long long)ticket, ok,
+			 got != NULL ? got : "(null)", why != NULL ? why : "(proven)");
 }
 
 static void test_agent_proof(void **state)
 {
+	struct ingest_decision d = decision(NULL);
+	struct judge_sender w;
+
 	(void)state;
-	assert_false(judge_agent_proven(&person, 7));
-	assert_true(judge_agent_proven(&proven_agent, 7));
-	assert_false(judge_agent_proven(&unproven_agent, 7));
-	assert_true(judge_agent_proven(&token_agent, 7));
+	expect_proof(&d, &person, 7, "not an agent");
+	expect_proof(&d, &proven_agent, 7, NULL);
+	/* neither proof, and no token at all: the border's verdict is the reason */
+	expect_proof(&d, &unproven_agent, 7, "dkim=none by mx.desk");
+	expect_proof(&d, &token_agent, 7, NULL);
 	/* a token proves the agent for its own ticket only, and only the agent it names */
-	assert_false(judge_agent_proven(&token_agent, 8));
-	const struct judge_sender other = {.agent_id = 4, .token_agent = 3, .token_ticket = 7};
-	assert_false(judge_agent_proven(&other, 7));
-	const struct judge_sender zero = {.agent_id = 3, .token_agent = 3, .token_ticket = 0};
-	assert_false(judge_agent_proven(&zero, 0));
+	expect_proof(&d, &token_agent, 8,
+		     "no reply address of yours for this ticket among the recipients (To)");
+	w = token_agent;
+	w.agent_id = 4;
+	expect_proof(&d, &w, 7,
+		     "no reply address of yours for this ticket among the recipients (To)");
+	/* with the border's pass, a bad token does not matter when either proof suffices */
+	w = token_agent;
+	w.proven = TRUE;
+	w.token_generation = 5;
+	expect_proof(&d, &w, 7, NULL);
+	/* expiry: token_days after its day it still works, the day after not */
+	w = token_agent;
+	w.token_day = TODAY - 30;
+	expect_proof(&d, &w, 7, NULL);
+	w.token_day = TODAY - 31;
+	expect_proof(&d, &w, 7, "the reply address has expired");
+	w.token_day = TODAY + 2; /* from the future: not ours */
+	expect_proof(&d, &w, 7, "the reply address has expired");
+	/* a token from before agent tokens carried a day */
+	w.token_day = 0;
+	expect_proof(&d, &w, 7,
+		     "the reply address is of an old kind that no longer proves an agent");
+	/* revoked: the agent's generation moved on */
+	w = token_agent;
+	w.agent_generation = 1;
+	expect_proof(&d, &w, 7, "the reply address was revoked");
+	/* a fail for the agent's domain vetoes a good token, and a pass */
+	w = token_agent;
+	w.failed = TRUE;
+	g_strlcpy(d.from_proven_why, "dmarc=fail header.from=desk.test by mx.desk",
+		  sizeof(d.from_proven_why));
+	expect_proof(&d, &w, 7, "dmarc=fail header.from=desk.test by mx.desk");
+	w.proven = TRUE;
+	expect_proof(&d, &w, 7, "dmarc=fail header.from=desk.test by mx.desk");
+	/* token and domain: each alone is not enough */
+	d = decision(NULL);
+	d.token_and_domain = TRUE;
+	expect_proof(&d, &token_agent, 7, "dkim=none by mx.desk");
+	expect_proof(&d, &proven_agent, 7,
+		     "no reply address of yours for this ticket among the recipients (To)");
+	w = token_agent;
+	w.proven = TRUE;
+	expect_proof(&d, &w, 7, NULL);
+	w.token_day = TODAY - 31;
+	expect_proof(&d, &w, 7, "the reply address has expired");
 }
 
 static void test_person_replies(void **state)

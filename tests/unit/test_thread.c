@@ -248,6 +248,76 @@ static void test_verp(void **state)
 	assert_true(letter_kid);
 }
 
+/* Agent tokens carry their issue day and the agent's generation, so they can expire and be
+ * revoked: both round-trip, every one-character change is refused, a reply token's tag is no
+ * agent token's, and one from another key fails. */
+static void test_agent_token(void **state)
+{
+	struct thread_keys *keys = keys_of(SECRET_A, NULL), *other = keys_of(SECRET_B, NULL);
+	const int64_t cases[][4] = {
+	    {1, 1, 1, 0},
+	    {4711, 3, 20430, 0},
+	    {4711, 3, 20430, 7},
+	    {THREAD_TOKEN_MAX_ID, THREAD_TOKEN_MAX_ID, THREAD_TOKEN_MAX_DAY, THREAD_TOKEN_MAX_GEN}};
+	struct thread_token t;
+	char *tok;
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		tok = thread_mint_agent_token(keys, cases[i][0], cases[i][1], cases[i][2],
+					      cases[i][3]);
+		assert_non_null(tok);
+		assert_true(strlen(tok) <= THREAD_TOKEN_MAX);
+		assert_int_equal(strspn(tok, token_chars), strlen(tok));
+		memset(&t, 0xff, sizeof(t));
+		assert_true(thread_verify_token(keys, tok, &t));
+		assert_int_equal(t.ticket, cases[i][0]);
+		assert_int_equal(t.agent, cases[i][1]);
+		assert_int_equal(t.day, cases[i][2]);
+		assert_int_equal(t.generation, cases[i][3]);
+		/* the old verifier knows only reply tokens */
+		assert_false(thread_verify_reply_token(keys, tok, NULL, NULL));
+		assert_false(thread_verify_token(other, tok, NULL));
+		g_free(tok);
+	}
+	tok = thread_mint_agent_token(keys, 4711, 3, 20430, 2);
+	for (size_t i = 0; i < strlen(tok); i++)
+		for (const char *r = token_chars; *r != '\0'; r++) {
+			char *bad = g_strdup(tok);
+
+			if (*r == tok[i]) {
+				g_free(bad);
+				continue;
+			}
+			bad[i] = *r;
+			if (thread_verify_token(keys, bad, &t))
+				fail_msg("tampered agent token accepted: %s (from %s)", bad, tok);
+			g_free(bad);
+		}
+	/* a later generation or day cannot be written over an old token */
+	char *later = g_strdup(tok);
+	later[strlen("4711a3d20430g")] = '3';
+	assert_false(thread_verify_token(keys, later, NULL));
+	g_free(later);
+	g_free(tok);
+	/* a reply token verifies through thread_verify_token() too, without a day */
+	tok = thread_mint_reply_token(keys, 4711, 3);
+	assert_true(thread_verify_token(keys, tok, &t));
+	assert_int_equal(t.agent, 3);
+	assert_int_equal(t.day, 0);
+	g_free(tok);
+	assert_null(thread_mint_agent_token(keys, 1, 0, 1, 0));
+	assert_null(thread_mint_agent_token(keys, 1, 1, 0, 0));
+	assert_null(thread_mint_agent_token(keys, 1, 1, THREAD_TOKEN_MAX_DAY + 1, 0));
+	assert_null(thread_mint_agent_token(keys, 1, 1, 1, -1));
+	assert_null(thread_mint_agent_token(keys, 1, 1, 1, THREAD_TOKEN_MAX_GEN + 1));
+	assert_null(thread_mint_agent_token(NULL, 1, 1, 1, 0));
+	assert_false(thread_verify_token(keys, "4711a3d1g0", NULL));
+	assert_false(thread_verify_token(keys, NULL, NULL));
+	thread_keys_free(&keys);
+	thread_keys_free(&other);
+}
+
 static void test_token_tamper(void **state)
 {
 	struct thread_keys *keys = keys_of(SECRET_A, NULL);
@@ -486,9 +556,11 @@ static void test_token_from_address(void **state)
 	expect_token("help+abc", NULL);
 	expect_token("", NULL);
 	expect_token(NULL, NULL);
-	expect_token("help+12345678901234567890123456789012345678901@desk.example", NULL);
-	expect_token("help+1234567890123456789012345678901234567890@desk.example",
-		     "1234567890123456789012345678901234567890");
+	/* THREAD_TOKEN_MAX (56) characters are a token, one more is not */
+	expect_token("help+12345678901234567890123456789012345678901234567890123456x@desk.example",
+		     NULL);
+	expect_token("help+12345678901234567890123456789012345678901234567890123456@desk.example",
+		     "12345678901234567890123456789012345678901234567890123456");
 	assert_null(thread_token_from_address("help+abc@desk.example", NULL));
 }
 
@@ -829,6 +901,7 @@ int main(void)
 	    cmocka_unit_test(test_msgid_round_trip),
 	    cmocka_unit_test(test_msgid_tamper),
 	    cmocka_unit_test(test_token_round_trip),
+	    cmocka_unit_test(test_agent_token),
 	    cmocka_unit_test(test_token_tamper),
 	    cmocka_unit_test(test_verp),
 	    cmocka_unit_test(test_domain_separation),
