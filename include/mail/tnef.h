@@ -9,6 +9,10 @@
 
 /* Longest TNEF stream tnef_unpack() reads; libytnef counts in int. */
 #define TNEF_MAX_LEN (1024 * 1024 * 1024)
+/* Most bytes of compressed RTF decompressed for the message's text (rtf_decompress()). A body's
+ * rich text is some tens of KiB; a crafted one expands eightfold and declares what it likes
+ * (libytnef passes values of up to 512 KiB: 4 MiB of RTF). */
+#define TNEF_MAX_RTF_BYTES (2 * 1024 * 1024)
 
 struct tnef_file {
 	char *name; /* valid UTF-8 as the sender named it, not sanitized (the caller does that), or
@@ -32,8 +36,9 @@ struct tnef_file {
  * max_total_bytes (a later, smaller file may still fit). Files left out for a limit, and
  * attachments or a body that libytnef could not read, do not fail the call: on SPOC_OK err->msg
  * is "" when everything was unpacked, else one line saying what was left out and why, for the
- * caller's list of limits hit. The body does not count against the limits; it is bounded by
- * the input (compressed RTF expands at most ninefold).
+ * caller's list of limits hit. The body does not count against those limits: it is bounded by
+ * the input, and compressed RTF by TNEF_MAX_RTF_BYTES (its text past that is left out, and
+ * said so in err->msg).
  *
  * Returns SPOC_EPERM with the reason in err, and *files_r and *body_r NULL, for bytes that are not
  * TNEF, are truncated or corrupt (bad lengths or checksums, an attribute repeated), or are over

@@ -355,10 +355,25 @@ static const char *type_for_extension(const char *name)
 	return "application/octet-stream";
 }
 
-/* Value of one uuencoded character. */
-static guint uu_value(char c)
+/* Appends the bytes of one uuencoded line (its length character first, len > 0) to out. GMime
+ * decodes them, one line at a time, after the line is cut or padded with '`' (zero) to the
+ * characters its length character counts. Not one g_mime_encoding_uudecode_step() call over the
+ * whole block: it carries a group of four characters that a line left unfinished over into the
+ * next line, so one line whose trailing blanks (zeros, in old encoders) a relay stripped shifts
+ * every byte after it, and it takes a character after the counted ones (some encoders add a
+ * checksum) for the next line's length. */
+static void uu_line(const char *line, size_t len, GByteArray *out)
 {
-	return (guint)(c - ' ') & 63;
+	/* a length character counts at most 63 bytes: 21 groups of four characters */
+	guchar in[1 + 21 * 4], bytes[21 * 3];
+	size_t need = 1 + ((size_t)(((guchar)line[0] - ' ') & 63) + 2) / 3 * 4;
+	int state = GMIME_UUDECODE_STATE_BEGIN;
+	guint32 save = 0;
+
+	memset(in, '`', sizeof(in));
+	memcpy(in, line, MIN(len, need));
+	g_byte_array_append(out, bytes,
+			    (guint)g_mime_encoding_uudecode_step(in, need, bytes, &state, &save));
 }
 
 /* Takes the uuencoded files out of a plain text body ("begin 644 name" ... "end", as old mail
@@ -401,21 +416,7 @@ char *mime_uu_extract(struct parse *ps, const char *text)
 				if (qlen == 3 && strncmp(q, "end", 3) == 0) {
 					ended = TRUE;
 				} else if (qlen > 0) {
-					guint n = uu_value(q[0]);
-
-					for (size_t i = 1; n > 0 && i + 3 < qlen + 3; i += 4) {
-						guint v[4];
-						guint8 b[3];
-
-						for (int k = 0; k < 4; k++)
-							v[k] =
-							    i + k < qlen ? uu_value(q[i + k]) : 0;
-						b[0] = (guint8)(v[0] << 2 | v[1] >> 4);
-						b[1] = (guint8)(v[1] << 4 | v[2] >> 2);
-						b[2] = (guint8)(v[2] << 6 | v[3]);
-						g_byte_array_append(data, b, MIN(n, 3));
-						n -= MIN(n, 3);
-					}
+					uu_line(q, qlen, data);
 				}
 				q = qnl != NULL ? qnl + 1 : q + qlen;
 			}

@@ -6,11 +6,12 @@
  * attribute, walks its attachment list once per attribute, treats a short read as a full one
  * (119 bytes can make it allocate 320 MiB), and fails the whole stream over one sender, subject,
  * title or icon longer than its fixed limits. The blocks are filtered too (see mapi_filter()).
- * Compressed RTF is decompressed here: libytnef's DecompressRTF() reads past its input and leaks
- * what the stream claims to need, up to 4 GiB. */
+ * Compressed RTF goes to rtf.c, never to libytnef's DecompressRTF(), which reads past its input
+ * and leaks what the stream claims to need, up to 4 GiB. */
 #include "tnef.h"
 
 #include "html.h"
+#include "rtf.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -384,60 +385,6 @@ static void ytnef_free(TNEFStruct *t)
 	TNEFFreeAttachment(&t->starting_attach);
 }
 
-/* An iconv name for a Windows code page of 8-bit text; NULL for one that has none worth
- * trying. */
-static char *codepage_charset(guint32 cp)
-{
-	if (cp == 65001)
-		return g_strdup("UTF-8");
-	if (cp == 20127)
-		return g_strdup("ASCII");
-	if (cp >= 28591 && cp <= 28606)
-		return g_strdup_printf("ISO-8859-%u", cp - 28590);
-	if (cp == 20866)
-		return g_strdup("KOI8-R");
-	if (cp == 21866)
-		return g_strdup("KOI8-U");
-	if (cp >= 50220 && cp <= 50222)
-		return g_strdup("ISO-2022-JP");
-	if (cp == 51932)
-		return g_strdup("EUC-JP");
-	if (cp == 51949)
-		return g_strdup("EUC-KR");
-	if (cp == 54936)
-		return g_strdup("GB18030");
-	if (cp == 0 || cp > 65535)
-		return NULL;
-	return g_strdup_printf("CP%u", cp); /* 437, 850, 874, 932, 936, 949, 950, 1250-1258, ... */
-}
-
-/* 8-bit text in code page cp (up to its first NUL) as valid UTF-8; caller g_free()s. Text that
- * is not valid in cp is taken as UTF-8 if it is that, else as Windows-1252, else Latin-1. */
-static char *cp_to_utf8(const guint8 *s, size_t n, guint32 cp)
-{
-	static const char *const fallback[] = {"WINDOWS-1252", "ISO-8859-1"};
-	char *charset = codepage_charset(cp == 0 ? 1252 : cp);
-	char *out = NULL;
-	gsize written;
-
-	n = strnlen((const char *)s, n);
-	if (charset != NULL)
-		out = g_convert((const char *)s, (gssize)n, "UTF-8", charset, NULL, &written, NULL);
-	g_free(charset);
-	if (out == NULL && g_utf8_validate((const char *)s, (gssize)n, NULL))
-		out = g_strndup((const char *)s, n);
-	for (size_t i = 0; out == NULL && i < G_N_ELEMENTS(fallback); i++)
-		out = g_convert((const char *)s, (gssize)n, "UTF-8", fallback[i], NULL, &written,
-				NULL);
-	if (out == NULL || !g_utf8_validate(out, -1, NULL)) {
-		char *valid = g_utf8_make_valid(out != NULL ? out : "", -1);
-
-		g_free(out);
-		out = valid;
-	}
-	return out;
-}
-
 /* libytnef turns a PT_UNICODE value into UTF-8 one UTF-16 unit at a time, so a character outside
  * the BMP comes out as two encoded surrogates, which is not UTF-8. This reads its units back and
  * pairs them; a lone surrogate becomes U+FFFD. Caller g_free()s. */
@@ -510,7 +457,7 @@ static char *mapi_string(MAPIProps *props, guint32 id, guint32 cp)
 		s = ytnef_unicode((const char *)v->data,
 				  strnlen((const char *)v->data, 3 * (size_t)v->size / 2 + 1));
 	else if ((v = mapi_find(props, PT_STRING8, id)) != NULL)
-		s = cp_to_utf8(v->data, (size_t)v->size, cp);
+		s = rtf_codepage_to_utf8(v->data, (size_t)v->size, cp);
 	if (s != NULL && *s == '\0') {
 		g_free(s);
 		s = NULL;
@@ -667,7 +614,7 @@ static void add_attachment(const struct attachment *a, guint index, guint32 cp, 
 	    (name = mapi_string(props, PR_DISPLAY_NAME, cp)) == NULL)
 		name = mapi_string(props, PR_ATTACH_FILENAME, cp);
 	if (name == NULL && a->title.raw != NULL && a->title.len > 0) {
-		name = cp_to_utf8(a->title.data, a->title.len, cp);
+		name = rtf_codepage_to_utf8(a->title.data, a->title.len, cp);
 		if (*name == '\0')
 			g_clear_pointer(&name, g_free);
 	}
@@ -713,380 +660,6 @@ static void add_attachment(const struct attachment *a, guint index, guint32 cp, 
 		ytnef_free(&t);
 }
 
-/* ---- compressed RTF (MS-OXRTFCP) ---- */
-
-#define LZFU_COMPRESSED	  0x75465A4Cu /* "LZFu" */
-#define LZFU_UNCOMPRESSED 0x414C454Du /* "MELA" */
-
-/* The dictionary's initial contents, as the format defines them. */
-static const char lzfu_prebuf[] =
-    "{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss "
-    "\\fmodern \\fscript \\fdecor MS Sans SerifSymbolArialTimes New "
-    "RomanCourier{\\colortbl\\red0\\green0\\blue0\r\n\\par "
-    "\\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx";
-
-/* Decompresses a PR_RTF_COMPRESSED value. Returns the RTF (caller frees), or NULL when it is not
- * one. Never reads past n; the output is at most the declared size and at most 9 bytes per input
- * byte (a 2-byte reference yields at most 17). */
-static GByteArray *lzfu_decompress(const guint8 *p, size_t n)
-{
-	guint8 dict[4096];
-	size_t raw, end, i = 16, w = sizeof(lzfu_prebuf) - 1;
-	GByteArray *out;
-
-	if (n < 16)
-		return NULL;
-	raw = MIN((size_t)le32(p + 4), n * 9);
-	end = MIN(n, (size_t)le32(p) + 4);
-	if (le32(p + 8) == LZFU_UNCOMPRESSED) {
-		out = g_byte_array_new();
-		g_byte_array_append(out, p + 16, (guint)MIN(raw, n - 16));
-		return out;
-	}
-	if (le32(p + 8) != LZFU_COMPRESSED)
-		return NULL;
-	memset(dict, 0, sizeof(dict));
-	memcpy(dict, lzfu_prebuf, sizeof(lzfu_prebuf) - 1);
-	out = g_byte_array_sized_new((guint)MIN(raw, (size_t)1 << 20));
-	while (i < end && out->len < raw) {
-		guint8 flags = p[i++];
-
-		for (int bit = 0; bit < 8 && out->len < raw; bit++) {
-			if (flags & (1u << bit)) {
-				size_t off, count;
-
-				if (end - i < 2)
-					return out;
-				off = (size_t)p[i] << 4 | p[i + 1] >> 4;
-				count = (p[i + 1] & 0x0F) + 2u;
-				i += 2;
-				if (off == w)
-					return out; /* the end marker */
-				for (size_t k = 0; k < count && out->len < raw; k++) {
-					guint8 c = dict[(off + k) & 4095];
-
-					dict[w] = c;
-					w = (w + 1) & 4095;
-					g_byte_array_append(out, &c, 1);
-				}
-			} else {
-				if (i >= end)
-					return out;
-				dict[w] = p[i];
-				w = (w + 1) & 4095;
-				g_byte_array_append(out, p + i, 1);
-				i++;
-			}
-		}
-	}
-	return out;
-}
-
-/* ---- RTF to text ---- */
-
-/* Destinations whose text is not the document's text, in strcmp() order for bsearch(). Groups
- * marked with \* are skipped too. */
-/* clang-format off */
-static const char *const rtf_skip[] = {
-	"aftncn", "aftnsep", "aftnsepc", "annotation", "atnauthor", "atndate", "atnicn", "atnid",
-	"atnparent", "atnref", "atntime", "author", "background", "buptim", "category",
-	"colorschememapping", "colortbl", "comment", "company", "creatim", "datastore", "doccomm",
-	"docvar", "falt", "fchars", "filetbl", "fldinst", "fonttbl", "footer", "footerf",
-	"footerl", "footerr", "footnote", "ftncn", "ftnsep", "ftnsepc", "generator", "header",
-	"headerf", "headerl", "headerr", "hlinkbase", "info", "keywords", "latentstyles", "lchars",
-	"listoverridetable", "listtable", "manager", "mmathPr", "nonshppict", "objclass",
-	"objdata", "object", "operator", "panose", "pgdsctbl", "pict", "pnseclvl", "printim",
-	"private", "protusertbl", "revtbl", "revtim", "rsidtbl", "shp", "shpinst", "sn", "sp",
-	"stylesheet", "subject", "sv", "tc", "template", "themedata", "title", "txe", "userprops",
-	"wgrffmtfilter", "xe", "xmlnstbl",
-};
-/* clang-format on */
-
-struct rtf_group {
-	gboolean skip;	  /* not document text */
-	gboolean htmlrtf; /* \htmlrtf: RTF-only rendering of encapsulated HTML */
-	gboolean htmltag; /* \*\htmltag: the HTML itself */
-	int uc;		  /* fallback characters after \u */
-};
-
-struct rtf {
-	const guint8 *p;
-	size_t n, i;
-	GArray *stack; /* struct rtf_group, enclosing groups */
-	size_t deep;   /* groups nested beyond RTF_MAX_DEPTH, counted, not stacked */
-	struct rtf_group cur;
-	gboolean html;	      /* \fromhtml: the text is HTML to de-encapsulate */
-	gboolean group_start; /* nothing read yet in this group */
-	gboolean star;	      /* \* just read at a group's start */
-	int to_skip;	      /* fallback characters still to skip after \u */
-	gunichar high;	      /* a high surrogate from \u, waiting for its pair */
-	guint32 cp;	      /* \ansicpg */
-	GByteArray *bytes;    /* 8-bit text not yet converted from cp */
-	GString *out;
-};
-
-#define RTF_MAX_DEPTH 256
-
-static gboolean rtf_visible(const struct rtf *r)
-{
-	if (r->cur.skip)
-		return FALSE;
-	return !r->html || r->cur.htmltag || !r->cur.htmlrtf;
-}
-
-static void rtf_flush(struct rtf *r)
-{
-	char *s;
-
-	if (r->bytes->len == 0)
-		return;
-	s = cp_to_utf8(r->bytes->data, r->bytes->len, r->cp);
-	g_string_append(r->out, s);
-	g_free(s);
-	g_byte_array_set_size(r->bytes, 0);
-}
-
-static void rtf_char(struct rtf *r, gunichar c)
-{
-	if (!rtf_visible(r))
-		return;
-	rtf_flush(r);
-	if (r->high != 0 && c >= 0xDC00 && c <= 0xDFFF) {
-		g_string_append_unichar(r->out,
-					0x10000 + ((r->high - 0xD800) << 10) + (c - 0xDC00));
-		r->high = 0;
-		return;
-	}
-	if (r->high != 0)
-		g_string_append_unichar(r->out, 0xFFFD);
-	r->high = 0;
-	if (c >= 0xD800 && c <= 0xDBFF)
-		r->high = c;
-	else if ((c >= 0xDC00 && c <= 0xDFFF) || c == 0 || c > 0x10FFFF)
-		g_string_append_unichar(r->out, 0xFFFD);
-	else
-		g_string_append_unichar(r->out, c);
-}
-
-static void rtf_byte(struct rtf *r, guint8 b)
-{
-	if (r->to_skip > 0) {
-		r->to_skip--;
-		return;
-	}
-	if (!rtf_visible(r) || b == 0)
-		return;
-	if (b < 0x80) {
-		rtf_char(r, b);
-		return;
-	}
-	if (r->high != 0) {
-		g_string_append_unichar(r->out, 0xFFFD);
-		r->high = 0;
-	}
-	g_byte_array_append(r->bytes, &b, 1);
-}
-
-static int rtf_cmp(const void *key, const void *entry)
-{
-	return strcmp(key, *(const char *const *)entry);
-}
-
-static void rtf_word(struct rtf *r, const char *w, gboolean has_arg, long arg)
-{
-	static const struct {
-		const char *word;
-		gunichar c;
-	} chars[] = {
-	    {"par", '\n'},	   {"line", '\n'},	  {"sect", '\n'},     {"page", '\n'},
-	    {"row", '\n'},	   {"tab", '\t'},	  {"cell", '\t'},     {"emdash", 0x2014},
-	    {"endash", 0x2013},	   {"bullet", 0x2022},	  {"lquote", 0x2018}, {"rquote", 0x2019},
-	    {"ldblquote", 0x201C}, {"rdblquote", 0x201D}, {"emspace", ' '},   {"enspace", ' '},
-	    {"qmspace", ' '},
-	};
-	r->group_start = FALSE;
-	if (r->star) {
-		/* {\*\dest ...}: a destination to skip unless understood, and only the HTML of
-		 * encapsulated HTML is */
-		r->star = FALSE;
-		if (r->html && strcmp(w, "htmltag") == 0)
-			r->cur.htmltag = TRUE;
-		else
-			r->cur.skip = TRUE;
-		return;
-	}
-	if (bsearch(w, rtf_skip, G_N_ELEMENTS(rtf_skip), sizeof(rtf_skip[0]), rtf_cmp) != NULL) {
-		r->cur.skip = TRUE;
-		return;
-	}
-	if (strcmp(w, "bin") == 0) {
-		/* binary data: skip it unread */
-		size_t skip = has_arg && arg > 0 ? (size_t)arg : 0;
-
-		r->i += MIN(skip, r->n - r->i);
-		return;
-	}
-	if (strcmp(w, "u") == 0 && has_arg) {
-		if (r->to_skip > 0) {
-			r->to_skip--;
-			return;
-		}
-		rtf_char(r, (gunichar)(arg < 0 ? arg + 65536 : arg) & 0xFFFF);
-		r->to_skip = r->cur.uc;
-		return;
-	}
-	if (r->to_skip > 0) {
-		r->to_skip--;
-		return;
-	}
-	if (strcmp(w, "uc") == 0 && has_arg) {
-		r->cur.uc = (int)CLAMP(arg, 0, 16);
-	} else if (strcmp(w, "ansicpg") == 0 && has_arg && arg > 0 && arg < 65536) {
-		rtf_flush(r);
-		r->cp = (guint32)arg;
-	} else if (strcmp(w, "fromhtml") == 0) {
-		r->html = !has_arg || arg != 0;
-	} else if (strcmp(w, "htmlrtf") == 0) {
-		r->cur.htmlrtf = !has_arg || arg != 0;
-	} else {
-		for (size_t k = 0; k < G_N_ELEMENTS(chars); k++)
-			if (strcmp(w, chars[k].word) == 0) {
-				rtf_char(r, chars[k].c);
-				break;
-			}
-	}
-}
-
-/* Reads a control word or symbol after a backslash at r->i. */
-static void rtf_control(struct rtf *r)
-{
-	char word[33];
-	size_t len = 0;
-	gboolean neg = FALSE, has_arg = FALSE;
-	long arg = 0;
-	guint8 c;
-
-	if (r->i >= r->n)
-		return;
-	c = r->p[r->i];
-	if (!g_ascii_isalpha(c)) {
-		r->i++;
-		if (c == '*' && r->group_start) {
-			r->star = TRUE;
-			return;
-		}
-		if (r->star)
-			r->cur.skip = TRUE; /* {\* followed by no control word */
-		r->star = FALSE;
-		r->group_start = FALSE;
-		if (c == '\'') {
-			if (r->n - r->i >= 2 && g_ascii_isxdigit(r->p[r->i]) &&
-			    g_ascii_isxdigit(r->p[r->i + 1])) {
-				rtf_byte(r, (guint8)(g_ascii_xdigit_value(r->p[r->i]) << 4 |
-						     g_ascii_xdigit_value(r->p[r->i + 1])));
-				r->i += 2;
-			}
-		} else if (c == '\\' || c == '{' || c == '}') {
-			rtf_byte(r, c);
-		} else if (c == '~') {
-			rtf_byte(r, ' ');
-		} else if (c == '_') {
-			rtf_byte(r, '-');
-		} else if (c == '\n' || c == '\r') {
-			rtf_char(r, '\n');
-		}
-		return;
-	}
-	while (r->i < r->n && g_ascii_isalpha(r->p[r->i])) {
-		if (len < sizeof(word) - 1)
-			word[len++] = (char)r->p[r->i];
-		r->i++;
-	}
-	word[len] = '\0';
-	if (r->i < r->n && r->p[r->i] == '-') {
-		neg = TRUE;
-		r->i++;
-	}
-	for (int digits = 0; r->i < r->n && g_ascii_isdigit(r->p[r->i]); digits++, r->i++) {
-		has_arg = TRUE;
-		if (digits < 10)
-			arg = arg * 10 + (r->p[r->i] - '0');
-	}
-	if (neg)
-		arg = -arg;
-	if (r->i < r->n && r->p[r->i] == ' ')
-		r->i++;
-	rtf_word(r, word, has_arg, arg);
-}
-
-/* Plain text of an RTF document: its text with \par as line ends, without font tables, pictures,
- * fields' instructions and the like; the text of encapsulated HTML (\fromhtml) goes through
- * html_to_text(). Not a full RTF reader: tables come out as tab-separated lines. Caller g_free()s;
- * valid UTF-8. */
-static char *rtf_to_text(const guint8 *p, size_t n)
-{
-	struct rtf r = {.p = p, .n = n, .cp = 1252, .cur = {.uc = 1}};
-	char *text;
-
-	r.stack = g_array_new(FALSE, FALSE, sizeof(struct rtf_group));
-	r.bytes = g_byte_array_new();
-	r.out = g_string_sized_new(n / 4);
-	while (r.i < r.n) {
-		guint8 c = r.p[r.i++];
-
-		switch (c) {
-		case '{':
-			rtf_flush(&r);
-			r.to_skip = 0;
-			if (r.stack->len < RTF_MAX_DEPTH)
-				g_array_append_val(r.stack, r.cur);
-			else
-				r.deep++;
-			r.group_start = TRUE;
-			r.star = FALSE;
-			break;
-		case '}':
-			rtf_flush(&r);
-			r.to_skip = 0;
-			r.group_start = FALSE;
-			r.star = FALSE;
-			if (r.deep > 0) {
-				r.deep--;
-			} else if (r.stack->len > 0) {
-				r.cur = g_array_index(r.stack, struct rtf_group, r.stack->len - 1);
-				g_array_set_size(r.stack, r.stack->len - 1);
-			}
-			break;
-		case '\\':
-			rtf_control(&r);
-			break;
-		case '\r':
-		case '\n':
-			break;
-		default:
-			if (r.star)
-				r.cur.skip = TRUE; /* {\* followed by no control word */
-			r.star = FALSE;
-			r.group_start = FALSE;
-			rtf_byte(&r, c);
-			break;
-		}
-	}
-	rtf_flush(&r);
-	if (r.high != 0)
-		g_string_append_unichar(r.out, 0xFFFD);
-	g_array_unref(r.stack);
-	g_byte_array_unref(r.bytes);
-	text = g_string_free(r.out, FALSE);
-	if (r.html) {
-		char *plain = html_to_text(text);
-
-		g_free(text);
-		text = plain;
-	}
-	return text;
-}
-
 /* Text with \n line ends, no trailing blanks on a line and no blank lines at either end; NULL
  * when nothing is left. Takes ownership of text. */
 static char *finish_text(char *text)
@@ -1123,8 +696,9 @@ static char *finish_text(char *text)
 	return g_string_free(out, FALSE);
 }
 
-/* The message's text from its properties (props may be NULL) or its down-level body. */
-static char *message_body(MAPIProps *props, const struct attr *body, guint32 cp)
+/* The message's text from its properties (props may be NULL) or its down-level body; what was
+ * left out of it goes into notes. */
+static char *message_body(MAPIProps *props, const struct attr *body, guint32 cp, GString *notes)
 {
 	guint32 body_cp = cp;
 	variableLength *v;
@@ -1134,12 +708,21 @@ static char *message_body(MAPIProps *props, const struct attr *body, guint32 cp)
 	if ((text = finish_text(mapi_string(props, PR_BODY, body_cp))) != NULL)
 		return text;
 	if (body->raw != NULL &&
-	    (text = finish_text(cp_to_utf8(body->data, body->len, cp))) != NULL)
+	    (text = finish_text(rtf_codepage_to_utf8(body->data, body->len, cp))) != NULL)
 		return text;
 	if ((v = mapi_find(props, PT_BINARY, PR_RTF_COMPRESSED)) != NULL) {
-		GByteArray *rtf = lzfu_decompress(v->data, (size_t)v->size);
+		GByteArray *rtf;
+		unsigned flaws;
 
-		if (rtf != NULL) {
+		if (rtf_decompress(v->data, (size_t)v->size, TNEF_MAX_RTF_BYTES, &rtf, &flaws,
+				   NULL) == SPOC_OK) {
+			/* a wrong CRC or size costs nothing here: the text is read as far as
+			 * it goes */
+			if ((flaws & RTF_CAPPED) != 0)
+				note(notes,
+				     "the message's rich text over %d bytes: its text after that "
+				     "left out",
+				     TNEF_MAX_RTF_BYTES);
 			text = finish_text(rtf_to_text(rtf->data, rtf->len));
 			g_byte_array_unref(rtf);
 			if (text != NULL)
@@ -1147,7 +730,7 @@ static char *message_body(MAPIProps *props, const struct attr *body, guint32 cp)
 		}
 	}
 	if ((v = mapi_find(props, PT_BINARY, PR_BODY_HTML)) != NULL)
-		text = cp_to_utf8(v->data, (size_t)v->size, body_cp);
+		text = rtf_codepage_to_utf8(v->data, (size_t)v->size, body_cp);
 	else
 		text = mapi_string(props, PR_BODY_HTML, body_cp);
 	if (text != NULL) {
@@ -1230,7 +813,7 @@ int tnef_unpack(const void *data, size_t len, size_t max_files, size_t max_total
 		     s.stray == 1 ? "" : "s");
 
 	if (body_r != NULL)
-		*body_r = message_body(props, &s.body, cp);
+		*body_r = message_body(props, &s.body, cp, notes);
 	if (parsed)
 		ytnef_free(&msg);
 	if (err != NULL)

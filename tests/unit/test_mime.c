@@ -505,27 +505,86 @@ static void test_format_flowed(void **state)
 	mail_free(&m);
 }
 
-/* A uuencoded file in a text body becomes an attachment and leaves the text. */
-static void test_uuencode(void **state)
+/* raw parses to text and one attachment name of content type type holding n bytes want. */
+static void expect_uu(const char *raw, const char *text, const char *name, const char *type,
+		      const void *want, gsize n)
 {
-	static const char raw[] = "From: a@example.com\nSubject: uu\n\n"
-				  "Here is the file.\n\n"
-				  "begin 644 hello.txt\n"
-				  "&:&5L;&\\*\n"
-				  "`\n"
-				  "end\n"
-				  "Bye.\n";
-	struct mail *m = parse_mem(raw, sizeof(raw) - 1);
+	struct mail *m = parse_mem(raw, strlen(raw));
 	const struct mail_attachment *a;
 	gsize len;
 
-	(void)state;
-	assert_string_equal(m->text, "Here is the file.\n\nBye.");
-	a = att(m, "hello.txt");
-	assert_string_equal(a->content_type, "text/plain");
-	assert_memory_equal(g_bytes_get_data(a->data, &len), "hello\n", 6);
-	assert_int_equal(len, 6);
+	assert_string_equal(m->text, text);
+	assert_int_equal(m->attachments->len, 1);
+	a = att(m, name);
+	assert_string_equal(a->content_type, type);
+	assert_memory_equal(g_bytes_get_data(a->data, &len), want, n);
+	assert_int_equal(len, n);
 	mail_free(&m);
+}
+
+/* A uuencoded file in a text body becomes an attachment and leaves the text. */
+static void test_uuencode(void **state)
+{
+	(void)state;
+	expect_uu("From: a@example.com\nSubject: uu\n\n"
+		  "Here is the file.\n\n"
+		  "begin 644 hello.txt\n"
+		  "&:&5L;&\\*\n"
+		  "`\n"
+		  "end\n"
+		  "Bye.\n",
+		  "Here is the file.\n\nBye.", "hello.txt", "text/plain", "hello\n", 6);
+}
+
+/* Lines the way relays and encoders leave them: a line whose trailing blanks (zeros, in old
+ * encoders) were stripped still gives the bytes its length character counts, as Python's
+ * binascii.a2b_uu() reads it, and a character after the counted ones (some encoders add a
+ * checksum) is not the next line's length. Decoding the block in one
+ * g_mime_encoding_uudecode_step() call gets both wrong. */
+static void test_uuencode_damaged_lines(void **state)
+{
+	static const char want[] = "AB\0\0\0\0secondthrsecond";
+
+	(void)state;
+	expect_uu("From: a@example.com\nSubject: uu\n\n"
+		  "begin 644 zeros.bin\n"
+		  "&04(\n"	/* "AB\0\0\0\0", its five trailing blanks stripped */
+		  "&<V5C;VYD\n" /* "second" */
+		  "#=&ARX\n"	/* "thr", then a checksum character */
+		  "&<V5C;VYD\n"
+		  "`\n"
+		  "end\n",
+		  "", "zeros.bin", "application/octet-stream", want, sizeof(want) - 1);
+}
+
+/* A begin line without its end, a name with a path, a body of nothing but length characters:
+ * the text stays, the name loses its path, the work stays linear. */
+static void test_uuencode_hostile(void **state)
+{
+	GString *raw =
+	    g_string_new("From: a@example.com\nSubject: uu\n\nbegin 644 ../../etc/passwd\n");
+	struct mail *m;
+	gint64 start;
+
+	(void)state;
+	g_string_append(raw, "&:&5L;&\\*\nend\n"
+			     "begin 644 never-ended.bin\n&:&5L;&\\*\nthe rest\n");
+	m = parse_mem(raw->str, raw->len);
+	assert_int_equal(m->attachments->len, 1);
+	assert_memory_equal(g_bytes_get_data(att(m, "passwd")->data, NULL), "hello\n", 6);
+	assert_string_equal(m->text, "begin 644 never-ended.bin\n&:&5L;&\\*\nthe rest");
+	mail_free(&m);
+
+	g_string_assign(raw, "From: a@example.com\nSubject: uu\n\nbegin 600 big.bin\n");
+	for (int i = 0; i < 200000; i++)
+		g_string_append(raw, "M\n");
+	g_string_append(raw, "end\n");
+	start = g_get_monotonic_time();
+	m = parse_mem(raw->str, raw->len);
+	assert_true(g_get_monotonic_time() - start < 10 * G_USEC_PER_SEC);
+	assert_int_equal(g_bytes_get_size(att(m, "big.bin")->data), 200000 * 45);
+	mail_free(&m);
+	g_string_free(raw, TRUE);
 }
 
 /* In a CRLF message GMime 3.2.13 leaves the CR of the line break before a boundary on the
@@ -847,6 +906,8 @@ int main(void)
 	    cmocka_unit_test(test_safe_filename),
 	    cmocka_unit_test(test_format_flowed),
 	    cmocka_unit_test(test_uuencode),
+	    cmocka_unit_test(test_uuencode_damaged_lines),
+	    cmocka_unit_test(test_uuencode_hostile),
 	    cmocka_unit_test(test_crlf_attachment_size),
 	    cmocka_unit_test(test_forward_is_new_text),
 	    cmocka_unit_test(test_synthetic_message_id),
