@@ -153,6 +153,50 @@ static void expect_error(const char *match, const char *line, const char *const 
 	g_free(path);
 }
 
+/* agents.proof defaults to both proofs where a border authenticates, to the token alone where
+ * none does, and cannot ask for the border's pass without a border. */
+static void test_agent_proof_settings(void **state)
+{
+	static const struct {
+		const char *agents;
+		int token_and_domain; /* -1: refused */
+		int token_days;
+		const char *error;
+	} cases[] = {
+	    {"", 0, 30, NULL},
+	    {"agents: { trusted_authserv_id = \"mx.desk.test\"; };", 1, 30, NULL},
+	    {"agents: { trusted_authserv_id = \"mx.desk.test\"; proof = \"token-or-domain\"; "
+	     "token_days = 7; };",
+	     0, 7, NULL},
+	    {"agents: { proof = \"token-and-domain\"; };", -1, 0,
+	     "agents.proof: \"token-and-domain\" needs agents.trusted_authserv_id"},
+	    {"agents: { proof = \"either\"; };", -1, 0, "agents.proof"},
+	    {"agents: { token_days = 0; };", -1, 0, "agents.token_days"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *text = g_strconcat(base_conf, cases[i].agents, "\n", NULL);
+		char *path = write_conf(text);
+		struct errbuf err = {{0}};
+		struct spoc_conf *c = conf_load(path, &err);
+
+		if (cases[i].token_and_domain < 0) {
+			if (c != NULL || strstr(err.msg, cases[i].error) == NULL)
+				fail_msg("%s: want an error naming \"%s\", got \"%s\"",
+					 cases[i].agents, cases[i].error, err.msg);
+		} else {
+			if (c == NULL)
+				fail_msg("%s: refused: %s", cases[i].agents, err.msg);
+			assert_int_equal(c->agents_token_and_domain, cases[i].token_and_domain);
+			assert_int_equal(c->agents_token_days, cases[i].token_days);
+			conf_free(&c);
+		}
+		g_free(text);
+		g_free(path);
+	}
+}
+
 static void test_port_out_of_range(void **state)
 {
 	(void)state;
@@ -439,6 +483,7 @@ int main(void)
 	    cmocka_unit_test(test_missing_required),
 	    cmocka_unit_test(test_password_file_unreadable),
 	    cmocka_unit_test(test_secret_file_modes),
+	    cmocka_unit_test(test_agent_proof_settings),
 	    cmocka_unit_test(test_credentials),
 	    cmocka_unit_test(test_mailboxes),
 	    cmocka_unit_test(test_wrong_type),
