@@ -240,7 +240,8 @@ static int apply_commands(struct store *st, const struct command_block *b, const
 			failed = c;
 		PQclear(res);
 		if (failed == NULL)
-			command_results_add(results, COMMAND_RESULT_APPLIED, c->kind, c->line, NULL);
+			command_results_add(results, COMMAND_RESULT_APPLIED, c->kind, c->line,
+					    NULL);
 	}
 	if (failed != NULL) {
 		/* what was done is undone: only the parse errors before stay */
