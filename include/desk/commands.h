@@ -31,12 +31,28 @@ struct command {
 	char *line;
 };
 
+/* Why a command line was not taken; the sentences are the templates' (command_results.h). */
+enum command_error_code {
+	COMMAND_ERROR_UNKNOWN_VALUE,  /* a value that is not one of the command's */
+	COMMAND_ERROR_MISSING_VALUE,  /* no value where one is needed */
+	COMMAND_ERROR_TAKES_NO_VALUE, /* a value after #internal */
+	COMMAND_ERROR_LINE_TOO_LONG,  /* over COMMANDS_MAX_LINE bytes: not read further */
+	COMMAND_ERROR_REPLACED,	      /* valid, but a later command of its kind replaces it */
+};
+
+struct command_error {
+	enum command_error_code code;
+	enum command_kind kind;
+	/* the line as the agent should see it quoted: trimmed, cut to 80 characters (and "…");
+	 * only the command word when the value is missing ("#estado", not "#estado:") */
+	char *line;
+};
+
 struct command_block {
 	/* struct command *, in the order of their lines; at most one of each kind */
 	GPtrArray *commands;
-	/* char *: one readable line, in the language asked, per command line that was not applied,
-	 * e.g. "#status solved: unknown status (use new, in-progress, pending, resolved or closed)"
-	 */
+	/* struct command_error *, in the order of their lines (a replaced command where the line
+	 * that replaces it is), one per command line that was not applied */
 	GPtrArray *errors;
 	/* the text after the command block (what the agent wrote to the requester), trimmed; ""
 	 * when there is none */
@@ -44,8 +60,9 @@ struct command_block {
 };
 
 /* Reads the command block at the top of new_text (the reply's new text, already split from the
- * quoted history; UTF-8, invalid bytes are repaired first; NULL is ""). lang "es" gives Spanish
- * error texts, anything else English. Never fails; caller frees with command_block_clear().
+ * quoted history; UTF-8, invalid bytes are repaired first; NULL is ""). The command words of both
+ * languages are accepted whatever the desk's language. Never fails; caller frees with
+ * command_block_clear().
  *
  * The block is the lines before the first line that is neither blank nor a command line. A
  * command line starts (after blanks) with '#' and a command word, compared without case or
@@ -62,13 +79,18 @@ struct command_block {
  * not applied; it does not end the block.
  *
  * A command given twice (in either language): the last valid one wins, each earlier one is
- * dropped from commands and reported in errors ("#status pending: ignored, a later #status
- * replaces it"), so the agent learns that a line did nothing. errors are for the agent's
+ * dropped from commands and reported in errors (COMMAND_ERROR_REPLACED), so the agent learns that
+ * a line did nothing. errors are for the agent's
  * confirmation: the valid commands stand even when there are errors.
  *
  * rest is the whole text, trimmed, when there are no command lines. Time and memory are linear
  * in the text. */
-void commands_parse(const char *new_text, const char *lang, struct command_block *out);
+void commands_parse(const char *new_text, struct command_block *out);
+
+/* The kind's English command word ("status", "internal"...): its token in machine formats. */
+const char *command_kind_name(enum command_kind kind);
+/* The kind whose token is name, or -1. */
+int command_kind_from_name(const char *name);
 
 /* Frees what commands_parse() filled and zeroes b; safe on a zeroed or already-cleared b. */
 void command_block_clear(struct command_block *b);

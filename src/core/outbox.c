@@ -7,6 +7,7 @@
  * server refuses) fails alone and the rest go on. */
 #include "outbox.h"
 
+#include "command_results.h"
 #include "compose.h"
 #include "keys.h"
 #include "sla.h"
@@ -69,6 +70,8 @@ static const struct {
 struct outbox {
 	const struct spoc_conf *conf; /* borrowed: the caller keeps it alive as long as ob */
 	struct template *tpl[G_N_ELEMENTS(outbox_kinds)][G_N_ELEMENTS(outbox_langs)];
+	/* one result of an agent's commands, into the {{message}} of command-result.txt */
+	struct template *line_tpl[G_N_ELEMENTS(outbox_langs)];
 	struct thread_keys *keys; /* for the Reply-To tokens; loaded by each run */
 	gboolean unreachable;	  /* the last run could not open an SMTP session */
 };
@@ -90,6 +93,17 @@ struct outbox *outbox_new(const struct spoc_conf *conf, struct errbuf *err)
 				return NULL;
 			}
 		}
+	for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++) {
+		char *path = g_build_filename(conf->desk.templates_dir, outbox_langs[i],
+					      "command-line.txt", NULL);
+
+		ob->line_tpl[i] = template_load(path, command_results_fields, err);
+		g_free(path);
+		if (ob->line_tpl[i] == NULL) {
+			outbox_free(&ob);
+			return NULL;
+		}
+	}
 	return ob;
 }
 
@@ -100,6 +114,8 @@ void outbox_free(struct outbox **ob)
 	for (size_t k = 0; k < G_N_ELEMENTS(outbox_kinds); k++)
 		for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++)
 			template_free(&(*ob)->tpl[k][i]);
+	for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++)
+		template_free(&(*ob)->line_tpl[i]);
 	thread_keys_free(&(*ob)->keys);
 	g_free(*ob);
 	*ob = NULL;
@@ -317,8 +333,13 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 	resolution = due_text(conf, row->resolution_due, li);
 	g_hash_table_insert(vars, "first_response_due", first);
 	g_hash_table_insert(vars, "resolution_due", resolution);
-	/* the relayed text is a person's: kept as written, only made valid UTF-8 */
-	message = g_utf8_make_valid(row->body != NULL ? row->body : "", -1);
+	/* the relayed text is a person's: kept as written, only made valid UTF-8; what an agent's
+	 * commands did is a record (command_results.h) put into words line by line, unless the row
+	 * was queued before there was one and its body is the sentences already */
+	if (strcmp(row->kind, "command-result") == 0)
+		message = command_results_render(ob->line_tpl[li], row->body);
+	if (message == NULL)
+		message = g_utf8_make_valid(row->body != NULL ? row->body : "", -1);
 	author = flat_text(row->author);
 	g_hash_table_insert(vars, "recipient_name", name);
 	g_hash_table_insert(vars, "message", message);

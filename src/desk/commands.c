@@ -15,8 +15,6 @@
 /* characters of a line quoted in an error text */
 #define COMMANDS_SHOWN 80
 
-enum commands_lang { LANG_EN, LANG_ES, LANG_COUNT };
-
 #define KIND_COUNT (COMMAND_INTERNAL + 1)
 
 struct commands_word {
@@ -31,32 +29,24 @@ static const struct commands_word commands_words[] = {
     {"interno", COMMAND_INTERNAL},
 };
 
-/* the command's name in each language, for "a later #status replaces it" */
-static const char *const commands_names[KIND_COUNT][LANG_COUNT] = {
-    [COMMAND_STATUS] = {"status", "estado"},	  [COMMAND_PRIORITY] = {"priority", "prioridad"},
-    [COMMAND_ASSIGN] = {"assign", "asignar"},	  [COMMAND_KIND] = {"kind", "tipo"},
-    [COMMAND_INTERNAL] = {"internal", "interno"},
+/* each kind's token: its English word */
+static const char *const commands_names[KIND_COUNT] = {
+    [COMMAND_STATUS] = "status", [COMMAND_PRIORITY] = "priority", [COMMAND_ASSIGN] = "assign",
+    [COMMAND_KIND] = "kind",	 [COMMAND_INTERNAL] = "internal",
 };
 
-/* what is wrong with a value that is there but not understood */
-static const char *const commands_unknown[KIND_COUNT][LANG_COUNT] = {
-    [COMMAND_STATUS] = {"unknown status", "estado desconocido"},
-    [COMMAND_PRIORITY] = {"unknown priority", "prioridad desconocida"},
-    [COMMAND_ASSIGN] = {"missing agent", "falta el agente"},
-    [COMMAND_KIND] = {"unknown kind", "tipo desconocido"},
-    [COMMAND_INTERNAL] = {"takes no value", "no lleva valor"},
-};
+const char *command_kind_name(enum command_kind kind)
+{
+	return (unsigned)kind < KIND_COUNT ? commands_names[kind] : "";
+}
 
-/* how to write it right */
-static const char *const commands_hints[KIND_COUNT][LANG_COUNT] = {
-    [COMMAND_STATUS] = {"use new, in-progress, pending, resolved or closed",
-			"use nuevo, en-curso, pendiente, resuelto o cerrado"},
-    [COMMAND_PRIORITY] = {"use P1, P2, P3, P4 or P5", "use P1, P2, P3, P4 o P5"},
-    [COMMAND_ASSIGN] = {"use an address, a name or a user name",
-			"use una dirección, un nombre o un usuario"},
-    [COMMAND_KIND] = {"use incident or request", "use incidente o solicitud"},
-    [COMMAND_INTERNAL] = {"write #internal alone on its line", "escriba #interno solo en su línea"},
-};
+int command_kind_from_name(const char *name)
+{
+	for (int k = 0; name != NULL && k < KIND_COUNT; k++)
+		if (strcmp(name, commands_names[k]) == 0)
+			return k;
+	return -1;
+}
 
 static void command_free(gpointer p)
 {
@@ -65,6 +55,26 @@ static void command_free(gpointer p)
 	g_free(c->value);
 	g_free(c->line);
 	g_free(c);
+}
+
+static void command_error_free(gpointer p)
+{
+	struct command_error *e = p;
+
+	g_free(e->line);
+	g_free(e);
+}
+
+/* Adds an error for line, which the block takes. */
+static void add_error(struct command_block *b, enum command_error_code code, enum command_kind kind,
+		      char *line)
+{
+	struct command_error *e = g_new0(struct command_error, 1);
+
+	e->code = code;
+	e->kind = kind;
+	e->line = line;
+	g_ptr_array_add(b->errors, e);
 }
 
 /* bytes of the blank at p (before end): ASCII blanks, and the no-break space that Outlook and
@@ -191,20 +201,8 @@ static char *shown(const char *line, size_t n)
 	return s;
 }
 
-static void add_error(struct command_block *b, enum commands_lang lang, const char *line,
-		      enum command_kind kind, gboolean missing)
+void commands_parse(const char *new_text, struct command_block *out)
 {
-	const char *what = commands_unknown[kind][lang];
-
-	if (missing && kind != COMMAND_INTERNAL)
-		what = lang == LANG_ES ? "falta el valor" : "missing value";
-	g_ptr_array_add(b->errors,
-			g_strdup_printf("%s: %s (%s)", line, what, commands_hints[kind][lang]));
-}
-
-void commands_parse(const char *new_text, const char *lang_name, struct command_block *out)
-{
-	enum commands_lang lang = g_strcmp0(lang_name, "es") == 0 ? LANG_ES : LANG_EN;
 	char *text = g_utf8_make_valid(new_text != NULL ? new_text : "", -1);
 	struct command *last[KIND_COUNT] = {NULL};
 	/* each last command's line as an error shows it */
@@ -213,7 +211,7 @@ void commands_parse(const char *new_text, const char *lang_name, struct command_
 	int lines = 0;
 
 	out->commands = g_ptr_array_new_with_free_func(command_free);
-	out->errors = g_ptr_array_new_with_free_func(g_free);
+	out->errors = g_ptr_array_new_with_free_func(command_error_free);
 	while (*p != '\0') {
 		const char *nl = strchr(p, '\n');
 		const char *eol = nl != NULL ? nl : p + strlen(p);
@@ -239,14 +237,7 @@ void commands_parse(const char *new_text, const char *lang_name, struct command_
 
 		char *line = shown(s, e - s);
 		if ((size_t)(e - s) > COMMANDS_MAX_LINE) {
-			g_ptr_array_add(out->errors,
-					g_strdup_printf(lang == LANG_ES
-							    ? "%s: línea demasiado larga "
-							      "(más de %d bytes), ignorada"
-							    : "%s: line too long (over %d "
-							      "bytes), ignored",
-							line, COMMANDS_MAX_LINE));
-			g_free(line);
+			add_error(out, COMMAND_ERROR_LINE_TOO_LONG, kind, line);
 			continue;
 		}
 
@@ -262,27 +253,22 @@ void commands_parse(const char *new_text, const char *lang_name, struct command_
 		char *norm = command_value(kind, value, &bad);
 
 		if (bad && value[0] == '\0') {
-			/* "#estado:" shows as "#estado: falta el valor", not "#estado::" */
+			/* "#estado:" is quoted as "#estado", the word alone */
 			g_free(line);
 			line = g_strndup(s, word_end - s);
 		}
-		if (bad) {
-			add_error(out, lang, line, kind, value[0] == '\0');
-			g_free(line);
-		} else {
+		if (bad)
+			add_error(out,
+				  kind == COMMAND_INTERNAL ? COMMAND_ERROR_TAKES_NO_VALUE
+				  : value[0] == '\0'	   ? COMMAND_ERROR_MISSING_VALUE
+							   : COMMAND_ERROR_UNKNOWN_VALUE,
+				  kind, line);
+		else {
 			struct command *c = g_new0(struct command, 1);
 
 			if (last[kind] != NULL) {
-				g_ptr_array_add(
-				    out->errors,
-				    g_strdup_printf(lang == LANG_ES
-							? "%s: ignorada, la reemplaza un "
-							  "#%s posterior"
-							: "%s: ignored, a later #%s "
-							  "replaces it",
-						    last_shown[kind], commands_names[kind][lang]));
+				add_error(out, COMMAND_ERROR_REPLACED, kind, last_shown[kind]);
 				g_ptr_array_remove(out->commands, last[kind]);
-				g_free(last_shown[kind]);
 			}
 			c->kind = kind;
 			c->value = norm;

@@ -65,6 +65,39 @@ PGresult *store_sql_run(struct store *st, const char *what, const char *sql, int
 	return NULL;
 }
 
+/* Runs the statement itself rather than through store_sql_run(): when the database refuses the
+ * change (the status model's trigger raises check_violation) its own sentence is the answer the
+ * person gets, and that is not a failure of the store. */
+PGresult *store_sql_run_refusable(struct store *st, const char *what, const char *sql, int n,
+				  const char *const *p, gboolean *refused_r, int *rc_r,
+				  struct errbuf *err)
+{
+	PGresult *res = PQexecParams(st->conn, sql, n, NULL, p, NULL, NULL, 0);
+	ExecStatusType status = PQresultStatus(res);
+	const char *state, *msg;
+	gboolean connected = PQstatus(st->conn) == CONNECTION_OK;
+
+	*refused_r = FALSE;
+	if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)
+		return res;
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	if (msg == NULL)
+		msg = PQerrorMessage(st->conn);
+	if (connected && state != NULL && strncmp(state, "23", 2) == 0) {
+		/* class 23, integrity constraint violation: a rule of the data said no */
+		*refused_r = TRUE;
+		*rc_r = SPOC_EPERM;
+		errbuf_set(err, SPOC_EPERM, "%s", msg);
+	} else {
+		*rc_r = store_error_class(st, res);
+		errbuf_set(err, *rc_r, "database: %s: %s", what, msg);
+		g_strchomp(err->msg);
+	}
+	PQclear(res);
+	return NULL;
+}
+
 /* store_sql_run() for statements whose result is not needed. */
 int store_sql_exec(struct store *st, const char *what, const char *sql, int n,
 		   const char *const *params, struct errbuf *err)

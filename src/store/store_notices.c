@@ -4,6 +4,7 @@
  * assignee told). */
 #include "store_priv.h"
 
+#include "command_results.h"
 #include "commands.h"
 
 #include <string.h>
@@ -148,17 +149,20 @@ int store_actor_reset(struct store *st, struct errbuf *err)
 			      0, NULL, err);
 }
 
-/* Runs one statement as the agent, by email, for the audit trail; PGresult or NULL. */
+/* Runs one statement as the agent, by email, for the audit trail; PGresult or NULL (a change
+ * the database refuses has its own sentence alone in err). */
 static PGresult *as_agent(struct store *st, const char *agent_addr, const char *message_row,
 			  const char *sql, const char *a1, const char *a2, int *rc_r,
 			  struct errbuf *err)
 {
+	gboolean refused;
 	char *full = g_strconcat("WITH who AS (SELECT set_config('spocd.actor', $3, true),"
 				 " set_config('spocd.via', 'email', true),"
 				 " set_config('spocd.message_row', $4, true)) ",
 				 sql, NULL);
 	const char *p[] = {a1, a2, agent_addr, message_row};
-	PGresult *res = store_sql_run(st, "agent command", full, 4, p, NULL, rc_r, err);
+	PGresult *res =
+	    store_sql_run_refusable(st, "agent command", full, 4, p, &refused, rc_r, err);
 
 	g_free(full);
 	return res;
@@ -174,19 +178,23 @@ static const char *const set_sql[] = {
 		     " AND (SELECT count(*) FROM who) = 1",
 };
 
-/* Applies an authenticated agent's commands on ticket, all or none (a savepoint), and says what
- * happened, one line each, into results. */
+/* Applies an authenticated agent's commands on ticket, all or none (a savepoint), and appends
+ * what happened to results (command_results.h): a done per command, or, when one is refused or
+ * names no active agent, that one and rolled-back instead. */
 static int apply_commands(struct store *st, const struct command_block *b, const char *ticket,
-			  const char *agent_addr, const char *message_row, gboolean es,
-			  GString *results, struct errbuf *err)
+			  const char *agent_addr, const char *message_row, GString *results,
+			  struct errbuf *err)
 {
 	struct errbuf why = {{0}};
+	const struct command *failed = NULL;
+	enum command_result_code failure = COMMAND_RESULT_REFUSED;
+	gsize before = results->len;
 	int rc;
 
 	if ((rc = store_sql_exec(st, "SAVEPOINT", "SAVEPOINT spoc_commands", 0, NULL, err)) !=
 	    SPOC_OK)
 		return rc;
-	for (guint i = 0; i < b->commands->len && why.msg[0] == '\0'; i++) {
+	for (guint i = 0; i < b->commands->len && failed == NULL; i++) {
 		const struct command *c = g_ptr_array_index(b->commands, i);
 		PGresult *res = NULL;
 		int crc = SPOC_OK;
@@ -210,11 +218,10 @@ static int apply_commands(struct store *st, const struct command_block *b, const
 				       " WHERE t.id = $1::bigint AND (SELECT count(*) FROM who) = 1"
 				       " RETURNING t.id",
 				       ticket, c->value, &crc, &why);
-			if (res != NULL && PQntuples(res) == 0)
-				g_snprintf(why.msg, sizeof(why.msg),
-					   es ? "%s: no hay ningún agente activo \"%s\""
-					      : "%s: no active agent \"%s\"",
-					   c->line, c->value);
+			if (res != NULL && PQntuples(res) == 0) {
+				failure = COMMAND_RESULT_NO_AGENT;
+				failed = c;
+			}
 			break;
 		case COMMAND_INTERNAL:
 			res =
@@ -228,22 +235,20 @@ static int apply_commands(struct store *st, const struct command_block *b, const
 			g_strlcpy(err->msg, why.msg, sizeof(err->msg));
 			return SPOC_ETEMP;
 		}
-		if (res == NULL) {
-			/* a refused move ("status cannot go from closed to ..."): say it as is */
-			char *line = g_strdup_printf("%s: %s", c->line, why.msg);
-
-			g_strlcpy(why.msg, line, sizeof(why.msg));
-			g_free(line);
-		}
+		/* a refused move ("status cannot go from closed to ..."): the reason as it is */
+		if (res == NULL)
+			failed = c;
 		PQclear(res);
-		if (why.msg[0] == '\0')
-			g_string_append_printf(results, "%s: %s\n", c->line, es ? "hecho" : "done");
+		if (failed == NULL)
+			command_results_add(results, COMMAND_RESULT_APPLIED, c->kind, c->line,
+					    NULL);
 	}
-	if (why.msg[0] != '\0') {
-		g_string_truncate(results, 0);
-		g_string_append_printf(results, "%s\n%s\n", why.msg,
-				       es ? "No se ha cambiado nada del ticket."
-					  : "Nothing on the ticket was changed.");
+	if (failed != NULL) {
+		/* what was done is undone: only the parse errors before stay */
+		g_string_truncate(results, before);
+		command_results_add(results, failure, failed->kind, failed->line,
+				    failure == COMMAND_RESULT_NO_AGENT ? failed->value : why.msg);
+		command_results_add(results, COMMAND_RESULT_ROLLED_BACK, 0, NULL, NULL);
 		return store_sql_exec(st, "ROLLBACK TO SAVEPOINT",
 				      "ROLLBACK TO SAVEPOINT spoc_commands", 0, NULL, err);
 	}
@@ -295,7 +300,7 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, ticket);
 	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, message_row);
-	commands_parse(m->text_new != NULL ? m->text_new : "", es ? "es" : "en", &b);
+	commands_parse(m->text_new, &b);
 	if (plan->reply == JUDGE_REPLY_NONE)
 		goto out;
 	if (plan->reply == JUDGE_REPLY_UNPROVEN_AGENT) {
@@ -321,10 +326,9 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 			internal |= ((struct command *)g_ptr_array_index(b.commands, i))->kind ==
 				    COMMAND_INTERNAL;
 		for (guint i = 0; i < b.errors->len; i++)
-			g_string_append_printf(results, "%s\n",
-					       (char *)g_ptr_array_index(b.errors, i));
-		if (b.commands->len > 0 && (rc = apply_commands(st, &b, tk, m->from.addr, mr, es,
-								results, err)) != SPOC_OK)
+			command_results_add_error(results, g_ptr_array_index(b.errors, i));
+		if (b.commands->len > 0 &&
+		    (rc = apply_commands(st, &b, tk, m->from.addr, mr, results, err)) != SPOC_OK)
 			goto out;
 		if (!internal && b.rest[0] != '\0') {
 			const struct store_notice n = {.kind = "agent-reply",
@@ -343,9 +347,8 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 				 1, fp, err)) != SPOC_OK)
 				goto out;
 		}
-		while (results->len > 0 && results->str[results->len - 1] == '\n')
-			g_string_truncate(results, results->len - 1);
 		if (results->len > 0) {
+			/* the record of results->str; the notifier puts it into words */
 			const struct store_notice n = {.kind = "command-result",
 						       .ticket_id = ticket,
 						       .message_row = message_row,

@@ -20,6 +20,13 @@ PGresult *store_sql_run(struct store *st, const char *what, const char *sql, int
 /* SPOC_ETEMP when the failure of res (may be NULL) is the connection's or passing (rollback,
  * resources, shutdown, system), else SPOC_EPERM: what store_sql_run() reports. */
 int store_error_class(struct store *st, const PGresult *res);
+/* store_sql_run() for a change the database may refuse by a rule of the data (a constraint, the
+ * status model's trigger: SQLSTATE class 23): then NULL with *refused_r TRUE, *rc_r SPOC_EPERM
+ * and the database's own sentence alone in err ("ticket INC-000001: status cannot go from
+ * closed to new"); on any other failure NULL with *rc_r and err as store_sql_run() sets them. */
+PGresult *store_sql_run_refusable(struct store *st, const char *what, const char *sql, int n,
+				  const char *const *p, gboolean *refused_r, int *rc_r,
+				  struct errbuf *err);
 /* store_sql_run() for statements whose result is not needed. */
 int store_sql_exec(struct store *st, const char *what, const char *sql, int n,
 		   const char *const *params, struct errbuf *err);

@@ -473,37 +473,6 @@ void ticket_change_clear(struct ticket_change *ch)
 	g_clear_pointer(&ch->display, g_free);
 }
 
-/* Runs the UPDATE itself rather than through store_sql_run(): when the database refuses the
- * change (the status model's trigger raises check_violation) its own sentence is the answer
- * the operator gets, and that is not a failure of the store. Returns the result, or NULL with
- * *refused_r TRUE and the sentence in err, or NULL with *rc_r and err set on a failure. */
-static PGresult *update_run(struct store *st, const char *sql, int n, const char *const *p,
-			    gboolean *refused_r, int *rc_r, struct errbuf *err)
-{
-	PGresult *res = PQexecParams(st->conn, sql, n, NULL, p, NULL, NULL, 0);
-	ExecStatusType status = PQresultStatus(res);
-	const char *state, *msg;
-	gboolean connected = PQstatus(st->conn) == CONNECTION_OK;
-
-	if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK)
-		return res;
-	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-	if (msg == NULL)
-		msg = PQerrorMessage(st->conn);
-	if (connected && state != NULL && strncmp(state, "23", 2) == 0) {
-		/* class 23, integrity constraint violation: a rule of the data said no */
-		*refused_r = TRUE;
-		errbuf_set(err, SPOC_EPERM, "%s", msg);
-	} else {
-		*rc_r = store_error_class(st, res);
-		errbuf_set(err, *rc_r, "database: ticket update: %s", msg);
-		g_strchomp(err->msg);
-	}
-	PQclear(res);
-	return NULL;
-}
-
 /* The statements that set each field: $1 the ticket, $2 the value, $3 the team an assignee
  * brings (NULL or "" keeps the ticket's; the others only name it, NULL, so that every
  * statement takes the same three parameters). */
@@ -592,7 +561,8 @@ static int set_in_tx(struct store *st, const char *ids, enum ticket_field field,
 
 	const char *u[] = {ids, field == TICKET_FIELD_ASSIGNEE ? (val != NULL ? agent : NULL) : val,
 			   team};
-	res = update_run(st, set_sql[field], 3, u, &refused, &rc, err);
+	res =
+	    store_sql_run_refusable(st, "ticket update", set_sql[field], 3, u, &refused, &rc, err);
 	g_free(team);
 	if (res == NULL) {
 		if (!refused)

@@ -8,7 +8,10 @@ moves back to in-progress while the answer is forwarded to the assignee; the age
 notice (its signed Reply-To proves her, no header needed) with "#estado resuelto"; an impostor
 using the agent's From (with Authentication-Results from a foreign authserv-id) runs nothing,
 reaches nobody but is kept on the ticket, and the agent is told; after the reopen window the user's
-"gracias" opens a new ticket linked to the resolved one."""
+"gracias" opens a new ticket linked to the resolved one. Then, on a desk that speaks Spanish and on
+one that speaks English, the confirmation of every outcome of a command reads as it should: done,
+an unknown value and a missing one with how to write them, a command replaced by a later one, an
+#assign naming nobody and a refused status move, both with nothing on the ticket changed."""
 
 import email.utils
 
@@ -23,6 +26,80 @@ def body(msg):
 
 def sent_to(s, addr, kind_words=None):
     return [m for m in s.captured() if email.utils.parseaddr(str(m["To"]))[1] == addr]
+
+
+# What the agent writes, in the desk's language, and the confirmation's lines for each mail.
+CONFIRMATIONS = {
+    "es": [
+        ("#prioridad alta\r\n#tipo\r\n#estado pendiente\r\n#estado resuelto\r\n#prioridad 2\r\n",
+         ["#prioridad alta: prioridad desconocida (use P1, P2, P3, P4 o P5)",
+          "#tipo: falta el valor (use incidente o solicitud)",
+          "#estado pendiente: ignorada, la reemplaza un #estado posterior",
+          "#estado resuelto: hecho",
+          "#prioridad 2: hecho"]),
+        ("#prioridad 1\r\n#estado nuevo\r\n",
+         ["#estado nuevo: ", "status cannot go from resolved to new", "No se ha cambiado nada del ticket."]),
+        ("#asignar nadie\r\n",
+         ['#asignar nadie: no hay ningún agente activo "nadie"', "No se ha cambiado nada del ticket."]),
+    ],
+    "en": [
+        ("#priority high\r\n#kind\r\n#status pending\r\n#status resolved\r\n#priority 2\r\n",
+         ["#priority high: unknown priority (use P1, P2, P3, P4 or P5)",
+          "#kind: missing value (use incident or request)",
+          "#status pending: ignored, a later #status replaces it",
+          "#status resolved: done",
+          "#priority 2: done"]),
+        ("#priority 1\r\n#status new\r\n",
+         ["#status new: ", "status cannot go from resolved to new", "Nothing on the ticket was changed."]),
+        ("#assign nobody\r\n",
+         ['#assign nobody: no active agent "nobody"', "Nothing on the ticket was changed."]),
+    ],
+}
+
+
+def confirmations(check, s, lang, conf):
+    """An agent's three mails on a new ticket of a desk speaking lang: the first applies two
+    commands beside three lines it cannot apply; the second is refused by the database (a resolved
+    ticket cannot go back to new), the third names no agent: neither changes anything."""
+    requester = f"pablo.{lang}@example.com"
+    user = st.make_message(requester, f"Pantalla ({lang})", "La pantalla parpadea.\r\n")
+    s.append(user)
+    check.eq(s.run_spocd("--once", config=conf)[0], 0, f"{lang}: a user writes")
+    tid, display = s.sql("SELECT id, display FROM tickets WHERE requester = %s", (requester,))[0]
+    user_id = st.parse(user)["Message-ID"]
+    (first, done), (refused, refused_lines), (nobody, nobody_lines) = CONFIRMATIONS[lang]
+
+    def send(commands, what):
+        before = len(s.captured())
+        s.append(st.make_message("ana@desk.test", f"Re: [{display}] Pantalla", commands, from_name="Ana Pérez",
+                                 in_reply_to=user_id, extra_headers=[AUTH_OK]))
+        check.eq(s.run_spocd("--once", config=conf)[0], 0, f"{lang}: the agent writes {what}")
+        got = [body(m) for m in s.captured()[before:] if email.utils.parseaddr(str(m["To"]))[1] == "ana@desk.test"]
+        check.ok(len(got) == 1, f"{lang}: one confirmation of {what}", got)
+        return got[0].replace("\r\n", "\n") if got else ""
+
+    text = send(first, "commands, some of them wrong")
+    check.ok("\n".join(done) in text, f"{lang}: each line says what became of it, in order", text)
+    check.ok(("No se ha cambiado" if lang == "es" else "Nothing on the ticket") not in text,
+             f"{lang}: and the ticket did change", text)
+    check.eq(s.sql("SELECT status, priority, kind FROM tickets WHERE id = %s", (tid,)),
+             [("resolved", 2, "incident")], f"{lang}: the valid commands applied, the others not")
+
+    text = send(refused, "a status move the database refuses")
+    # the database's own sentence (the status model's trigger), nothing of the store around it
+    said = f"{refused_lines[0]}ticket {display}: {refused_lines[1]}\n{refused_lines[2]}\n"
+    check.ok(said in text, f"{lang}: the refusal with the database's reason, then that nothing changed", text)
+    check.ok(": hecho" not in text and ": done" not in text, f"{lang}: the undone priority is not said done", text)
+    check.eq(s.sql("SELECT status, priority FROM tickets WHERE id = %s", (tid,)), [("resolved", 2)],
+             f"{lang}: nothing changed, the priority before the refusal included")
+
+    text = send(nobody, "an #assign naming nobody")
+    check.ok("\n".join(nobody_lines) in text, f"{lang}: no such agent, and nothing changed", text)
+    check.eq(s.sql_value("SELECT assignee_id FROM tickets WHERE id = %s", (tid,)), None, f"{lang}: still unassigned")
+    check.eq(s.sql_value("SELECT body FROM outbox WHERE kind = 'command-result' AND ticket_id = %s"
+                         " ORDER BY id DESC LIMIT 1", (tid,)),
+             "no-agent\tassign\t#" + nobody.split("#", 1)[1].strip() + "\t" + nobody.split()[-1] + "\nrolled-back\n",
+             f"{lang}: the outbox row keeps the record in codes, no sentence")
 
 
 def test(check):
@@ -142,6 +219,10 @@ def test(check):
         check.eq(s.sql("SELECT l.kind FROM ticket_links l JOIN tickets t ON t.id = l.ticket_id"
                        " WHERE l.linked_ticket_id = 1 AND t.requester = 'marta.ruiz@example.com'"),
                  [("follow-up",)], "a new ticket linked to the resolved one as a follow-up")
+
+        confirmations(check, s, "es", s.conf)
+        confirmations(check, s, "en", s.write_config(name="en.conf", agents={"trusted_authserv_id": "mx.desk.test"},
+                                                     threading={"reopen_window": 2}, desk__default_language="en"))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 /* Unit tests of commands.c: every command word and value in English and Spanish, with case,
- * accents, colons and extra blanks; where the block ends; the error texts in both languages;
- * repeated commands; and that hostile input (long lines, many lines, bad UTF-8) stays bounded. */
+ * accents, colons and extra blanks; where the block ends; the errors (code, kind and the line as
+ * quoted; their sentences are the templates', test_command_results.c); repeated commands; and
+ * that hostile input (long lines, many lines, bad UTF-8) stays bounded. */
 
 #include "commands.h"
 
@@ -13,11 +14,13 @@ static void expect_one(const char *text, enum command_kind kind, const char *val
 {
 	struct command_block b;
 
-	commands_parse(text, "en", &b);
+	commands_parse(text, &b);
 	if (b.commands->len != 1 || b.errors->len != 0)
 		fail_msg("\"%s\": %u commands, %u errors (%s)", text, b.commands->len,
 			 b.errors->len,
-			 b.errors->len > 0 ? (char *)g_ptr_array_index(b.errors, 0) : "");
+			 b.errors->len > 0
+			     ? ((struct command_error *)g_ptr_array_index(b.errors, 0))->line
+			     : "");
 	struct command *c = g_ptr_array_index(b.commands, 0);
 	if (c->kind != kind || g_strcmp0(c->value, value) != 0)
 		fail_msg("\"%s\": kind %d value \"%s\", want %d \"%s\"", text, c->kind,
@@ -25,17 +28,25 @@ static void expect_one(const char *text, enum command_kind kind, const char *val
 	command_block_clear(&b);
 }
 
-/* Fails unless text gives no command and exactly the error want in lang. */
-static void expect_error(const char *text, const char *lang, const char *want)
+/* Fails unless error e is code, on a command of kind, quoting line. */
+static void check_error(const char *text, const struct command_error *e,
+			enum command_error_code code, enum command_kind kind, const char *line)
+{
+	if (e->code != code || e->kind != kind || strcmp(e->line, line) != 0)
+		fail_msg("\"%s\"\n  got  code %d kind %d \"%s\"\n  want code %d kind %d \"%s\"",
+			 text, e->code, e->kind, e->line, code, kind, line);
+}
+
+/* Fails unless text gives no command and exactly that one error. */
+static void expect_error(const char *text, enum command_error_code code, enum command_kind kind,
+			 const char *line)
 {
 	struct command_block b;
 
-	commands_parse(text, lang, &b);
+	commands_parse(text, &b);
 	if (b.commands->len != 0 || b.errors->len != 1)
 		fail_msg("\"%s\": %u commands, %u errors", text, b.commands->len, b.errors->len);
-	if (strcmp(g_ptr_array_index(b.errors, 0), want) != 0)
-		fail_msg("\"%s\"\n  got  \"%s\"\n  want \"%s\"", text,
-			 (char *)g_ptr_array_index(b.errors, 0), want);
+	check_error(text, g_ptr_array_index(b.errors, 0), code, kind, line);
 	command_block_clear(&b);
 }
 
@@ -125,7 +136,7 @@ static void test_block(void **state)
 	(void)state;
 	commands_parse("\n\n#status resolved\n\n#priority 2\r\n  \n#assign ana\n#internal\n\n"
 		       "Hello, the printer is fixed.\n#kind request\n\nRegards\n",
-		       "en", &b);
+		       &b);
 	assert_int_equal(b.commands->len, 4);
 	assert_int_equal(b.errors->len, 0);
 	struct command *c = g_ptr_array_index(b.commands, 0);
@@ -145,7 +156,7 @@ static void test_block(void **state)
 	command_block_clear(&b);
 
 	/* no commands: rest is the whole text, trimmed */
-	commands_parse("\n  Thanks!\n#status resolved\n", "en", &b);
+	commands_parse("\n  Thanks!\n#status resolved\n", &b);
 	assert_int_equal(b.commands->len, 0);
 	assert_int_equal(b.errors->len, 0);
 	assert_string_equal(b.rest, "Thanks!\n#status resolved");
@@ -157,7 +168,7 @@ static void test_block(void **state)
 	for (size_t i = 0; i < G_N_ELEMENTS(enders); i++) {
 		char *t = g_strdup_printf("#priority 1\n%s\n#status closed\nbye", enders[i]);
 
-		commands_parse(t, "en", &b);
+		commands_parse(t, &b);
 		assert_int_equal(b.commands->len, 1);
 		assert_int_equal(b.errors->len, 0);
 		char *want = g_strdup_printf("%s\n#status closed\nbye", enders[i]);
@@ -168,15 +179,15 @@ static void test_block(void **state)
 	}
 
 	/* only commands: rest is empty; empty and NULL texts */
-	commands_parse("#status closed\n\n", "en", &b);
+	commands_parse("#status closed\n\n", &b);
 	assert_int_equal(b.commands->len, 1);
 	assert_string_equal(b.rest, "");
 	command_block_clear(&b);
-	commands_parse("", "es", &b);
+	commands_parse("", &b);
 	assert_int_equal(b.commands->len, 0);
 	assert_string_equal(b.rest, "");
 	command_block_clear(&b);
-	commands_parse(NULL, NULL, &b);
+	commands_parse(NULL, &b);
 	assert_int_equal(b.commands->len, 0);
 	assert_int_equal(b.errors->len, 0);
 	assert_string_equal(b.rest, "");
@@ -188,44 +199,37 @@ static void test_errors(void **state)
 	struct command_block b;
 
 	(void)state;
-	expect_error("#status solved", "en",
-		     "#status solved: unknown status (use new, in-progress, pending, resolved or "
-		     "closed)");
-	expect_error("#estado solucionado", "es",
-		     "#estado solucionado: estado desconocido (use nuevo, en-curso, pendiente, "
-		     "resuelto o cerrado)");
-	expect_error("#status", "en",
-		     "#status: missing value (use new, in-progress, pending, resolved or closed)");
-	expect_error(
-	    "#estado:", "es",
-	    "#estado: falta el valor (use nuevo, en-curso, pendiente, resuelto o cerrado)");
-	expect_error("#priority P6", "en",
-		     "#priority P6: unknown priority (use P1, P2, P3, P4 or P5)");
-	expect_error("#prioridad alta", "es",
-		     "#prioridad alta: prioridad desconocida (use P1, P2, P3, P4 o P5)");
-	expect_error("#priority 12", "en",
-		     "#priority 12: unknown priority (use P1, P2, P3, P4 or P5)");
-	expect_error("#priority P0", "en",
-		     "#priority P0: unknown priority (use P1, P2, P3, P4 or P5)");
-	expect_error("#assign", "en",
-		     "#assign: missing value (use an address, a name or a user name)");
-	expect_error("#asignar :  ", "es",
-		     "#asignar: falta el valor (use una dirección, un nombre o un usuario)");
-	expect_error("#kind problem", "en",
-		     "#kind problem: unknown kind (use incident or request)");
-	expect_error("#tipo problema", "es",
-		     "#tipo problema: tipo desconocido (use incidente o solicitud)");
-	expect_error("#internal please", "en",
-		     "#internal please: takes no value (write #internal alone on its line)");
-	expect_error("#interno nota", "es",
-		     "#interno nota: no lleva valor (escriba #interno solo en su línea)");
-	/* any other lang is English */
-	expect_error("#kind x", "fr", "#kind x: unknown kind (use incident or request)");
+	expect_error("#status solved", COMMAND_ERROR_UNKNOWN_VALUE, COMMAND_STATUS,
+		     "#status solved");
+	expect_error("#estado solucionado", COMMAND_ERROR_UNKNOWN_VALUE, COMMAND_STATUS,
+		     "#estado solucionado");
+	/* a missing value quotes the command word alone, without its ':' */
+	expect_error("#status", COMMAND_ERROR_MISSING_VALUE, COMMAND_STATUS, "#status");
+	expect_error("#estado:", COMMAND_ERROR_MISSING_VALUE, COMMAND_STATUS, "#estado");
+	expect_error("#priority P6", COMMAND_ERROR_UNKNOWN_VALUE, COMMAND_PRIORITY, "#priority P6");
+	expect_error("#prioridad alta", COMMAND_ERROR_UNKNOWN_VALUE, COMMAND_PRIORITY,
+		     "#prioridad alta");
+	expect_error("#priority 12", COMMAND_ERROR_UNKNOWN_VALUE, COMMAND_PRIORITY, "#priority 12");
+	expect_error("#priority P0", COMMAND_ERROR_UNKNOWN_VALUE, COMMAND_PRIORITY, "#priority P0");
+	expect_error("#assign", COMMAND_ERROR_MISSING_VALUE, COMMAND_ASSIGN, "#assign");
+	expect_error("#asignar :  ", COMMAND_ERROR_MISSING_VALUE, COMMAND_ASSIGN, "#asignar");
+	expect_error("#kind problem", COMMAND_ERROR_UNKNOWN_VALUE, COMMAND_KIND, "#kind problem");
+	expect_error("#tipo problema", COMMAND_ERROR_UNKNOWN_VALUE, COMMAND_KIND, "#tipo problema");
+	expect_error("#internal please", COMMAND_ERROR_TAKES_NO_VALUE, COMMAND_INTERNAL,
+		     "#internal please");
+	expect_error("#interno nota", COMMAND_ERROR_TAKES_NO_VALUE, COMMAND_INTERNAL,
+		     "#interno nota");
+	/* the desk's language plays no part: the words of both are read, the errors are codes */
+	expect_error("#kind x", COMMAND_ERROR_UNKNOWN_VALUE, COMMAND_KIND, "#kind x");
+	/* the line is quoted as written: case and blanks inside kept, the ends trimmed */
+	expect_error("  #KIND  x  ", COMMAND_ERROR_UNKNOWN_VALUE, COMMAND_KIND, "#KIND  x");
 
 	/* an error does not end the block, and the valid commands stand */
-	commands_parse("#status solved\n#priority 1\nDone.", "en", &b);
+	commands_parse("#status solved\n#priority 1\nDone.", &b);
 	assert_int_equal(b.commands->len, 1);
 	assert_int_equal(b.errors->len, 1);
+	check_error("#status solved", g_ptr_array_index(b.errors, 0), COMMAND_ERROR_UNKNOWN_VALUE,
+		    COMMAND_STATUS, "#status solved");
 	assert_string_equal(b.rest, "Done.");
 	command_block_clear(&b);
 }
@@ -235,8 +239,7 @@ static void test_repeated(void **state)
 	struct command_block b;
 
 	(void)state;
-	commands_parse("#status pending\n#priority 2\n#estado resuelto\n#status closed\nok", "en",
-		       &b);
+	commands_parse("#status pending\n#priority 2\n#estado resuelto\n#status closed\nok", &b);
 	assert_int_equal(b.commands->len, 2);
 	struct command *c = g_ptr_array_index(b.commands, 0);
 	assert_int_equal(c->kind, COMMAND_PRIORITY);
@@ -244,27 +247,37 @@ static void test_repeated(void **state)
 	assert_int_equal(c->kind, COMMAND_STATUS);
 	assert_string_equal(c->value, "closed");
 	assert_int_equal(b.errors->len, 2);
-	assert_string_equal(g_ptr_array_index(b.errors, 0),
-			    "#status pending: ignored, a later #status replaces it");
-	assert_string_equal(g_ptr_array_index(b.errors, 1),
-			    "#estado resuelto: ignored, a later #status replaces it");
+	check_error("#status pending", g_ptr_array_index(b.errors, 0), COMMAND_ERROR_REPLACED,
+		    COMMAND_STATUS, "#status pending");
+	check_error("#estado resuelto", g_ptr_array_index(b.errors, 1), COMMAND_ERROR_REPLACED,
+		    COMMAND_STATUS, "#estado resuelto");
 	command_block_clear(&b);
 
-	commands_parse("#asignar ana\n#asignar luis", "es", &b);
+	commands_parse("#asignar ana\n#asignar luis", &b);
 	assert_int_equal(b.commands->len, 1);
 	c = g_ptr_array_index(b.commands, 0);
 	assert_string_equal(c->value, "luis");
 	assert_int_equal(b.errors->len, 1);
-	assert_string_equal(g_ptr_array_index(b.errors, 0),
-			    "#asignar ana: ignorada, la reemplaza un #asignar posterior");
+	check_error("#asignar ana", g_ptr_array_index(b.errors, 0), COMMAND_ERROR_REPLACED,
+		    COMMAND_ASSIGN, "#asignar ana");
 	command_block_clear(&b);
 
 	/* an invalid later one does not replace a valid earlier one */
-	commands_parse("#status closed\n#status solved", "en", &b);
+	commands_parse("#status closed\n#status solved", &b);
 	assert_int_equal(b.commands->len, 1);
 	c = g_ptr_array_index(b.commands, 0);
 	assert_string_equal(c->value, "closed");
 	assert_int_equal(b.errors->len, 1);
+	check_error("#status solved", g_ptr_array_index(b.errors, 0), COMMAND_ERROR_UNKNOWN_VALUE,
+		    COMMAND_STATUS, "#status solved");
+	command_block_clear(&b);
+
+	/* #internal twice is reported too */
+	commands_parse("#internal\n#interno\nnote", &b);
+	assert_int_equal(b.commands->len, 1);
+	assert_int_equal(b.errors->len, 1);
+	check_error("#internal", g_ptr_array_index(b.errors, 0), COMMAND_ERROR_REPLACED,
+		    COMMAND_INTERNAL, "#internal");
 	command_block_clear(&b);
 }
 
@@ -278,11 +291,16 @@ static void test_hostile(void **state)
 	for (int i = 0; i < 2000; i++)
 		g_string_append_c(s, 'a');
 	g_string_append(s, "\n#status closed\nhi");
-	commands_parse(s->str, "en", &b);
+	commands_parse(s->str, &b);
 	assert_int_equal(b.commands->len, 1);
 	assert_int_equal(b.errors->len, 1);
-	assert_true(strstr(g_ptr_array_index(b.errors, 0), "line too long") != NULL);
-	assert_true(strlen(g_ptr_array_index(b.errors, 0)) < 200);
+	const struct command_error *e = g_ptr_array_index(b.errors, 0);
+	assert_int_equal(e->code, COMMAND_ERROR_LINE_TOO_LONG);
+	assert_int_equal(e->kind, COMMAND_ASSIGN);
+	/* quoted cut to 80 characters and an ellipsis */
+	assert_true(g_str_has_prefix(e->line, "#assign aaaa"));
+	assert_true(g_str_has_suffix(e->line, "a…"));
+	assert_int_equal(g_utf8_strlen(e->line, -1), 81);
 	assert_string_equal(b.rest, "hi");
 	command_block_clear(&b);
 
@@ -290,7 +308,7 @@ static void test_hostile(void **state)
 	g_string_assign(s, "#assign ");
 	while (s->len < COMMANDS_MAX_LINE)
 		g_string_append_c(s, 'b');
-	commands_parse(s->str, "en", &b);
+	commands_parse(s->str, &b);
 	assert_int_equal(b.commands->len, 1);
 	assert_int_equal(b.errors->len, 0);
 	command_block_clear(&b);
@@ -299,9 +317,12 @@ static void test_hostile(void **state)
 	g_string_truncate(s, 0);
 	for (int i = 0; i < 100000; i++)
 		g_string_append(s, "#status x\n");
-	commands_parse(s->str, "es", &b);
+	commands_parse(s->str, &b);
 	assert_int_equal(b.commands->len, 0);
 	assert_int_equal(b.errors->len, COMMANDS_MAX_LINES);
+	for (guint i = 0; i < b.errors->len; i++)
+		check_error("#status x", g_ptr_array_index(b.errors, i),
+			    COMMAND_ERROR_UNKNOWN_VALUE, COMMAND_STATUS, "#status x");
 	assert_int_equal(strlen(b.rest), (100000 - COMMANDS_MAX_LINES) * 10 - 1);
 	command_block_clear(&b);
 
@@ -309,14 +330,16 @@ static void test_hostile(void **state)
 	g_string_assign(s, "#");
 	for (int i = 0; i < 100000; i++)
 		g_string_append_c(s, 's');
-	commands_parse(s->str, "en", &b);
+	commands_parse(s->str, &b);
 	assert_int_equal(b.commands->len, 0);
 	assert_int_equal(b.errors->len, 0);
 	command_block_clear(&b);
-	commands_parse("#status \xff\xfe\n#assign \xc3\x28x\n\x80text", "en", &b);
+	commands_parse("#status \xff\xfe\n#assign \xc3\x28x\n\x80text", &b);
 	assert_int_equal(b.commands->len, 1);
 	assert_int_equal(b.errors->len, 1);
-	assert_true(g_utf8_validate(g_ptr_array_index(b.errors, 0), -1, NULL));
+	check_error("#status \\xff\\xfe", g_ptr_array_index(b.errors, 0),
+		    COMMAND_ERROR_UNKNOWN_VALUE, COMMAND_STATUS,
+		    "#status \xef\xbf\xbd\xef\xbf\xbd");
 	assert_true(
 	    g_utf8_validate(((struct command *)g_ptr_array_index(b.commands, 0))->value, -1, NULL));
 	assert_true(g_utf8_validate(b.rest, -1, NULL));
