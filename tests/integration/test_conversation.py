@@ -221,7 +221,7 @@ def test(check):
                  [("follow-up",)], "a new ticket linked to the resolved one as a follow-up")
 
         confirmations(check, s, "es", s.conf)
-        confirmations(check, s, "en", s.write_config(name="en.conf", agents={"trusted_authserv_id": "mx.desk.test"},
+        confirmations(check, s, "en", s.write_config(name="en.conf", agents={"trusted_authserv_id": "mx.desk.test", "proof": "token-or-domain"},
                                                      threading={"reopen_window": 2}, desk__default_language="en"))
 
 
