@@ -63,6 +63,10 @@ struct spoc_desk_conf {
 	gboolean cc_watchers;	      /* people in Cc of a new ticket become its watchers */
 	gboolean lists_are_automatic; /* mailing-list mail (List-Id...) is never acknowledged */
 	gboolean requester_reply_to;  /* the requester is Reply-To (when set) rather than From */
+	/* the domains whose addresses may become watchers (NULL-terminated, lower case); the
+	 * desk's own domains unless desk.watcher_domains says otherwise */
+	char **watcher_domains;
+	int max_watchers;
 	char *templates_dir;
 	char *message_id_domain; /* right-hand side of the Message-IDs spocd mints */
 };
@@ -104,6 +108,9 @@ struct spoc_conf {
 	/* agents.proof: TRUE for "token-and-domain" (the default with a trusted authserv-id): an
 	 * agent's mail needs their reply token and the border's pass for their domain */
 	gboolean agents_token_and_domain;
+	/* trust.unverified = "accept" (the default without a trusted authserv-id): a sender the
+	 * border did not authenticate still counts as the participant their From names */
+	gboolean trust_accept_unverified;
 	int agents_token_days; /* agents.token_days: an agent's reply token expires after this */
 	struct rules
 	    *rules; /* the desk's judgement: kind, impact, urgency, priority (conf_rules.c) */

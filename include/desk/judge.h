@@ -54,9 +54,15 @@ struct ingest_decision {
 	/* Who the ticket is for (From, or Reply-To by policy); NULL when the mail has no sender. */
 	const char *requester_addr;
 	const char *requester_name;
-	/* People in Cc become watchers of a new ticket; never the desk's own addresses. */
+	/* People in Cc become watchers of a new ticket (judge_watchers()); never the desk's own
+	 * addresses. */
 	gboolean cc_watchers;
 	const char *const *desk_addresses;
+	const char *const *watcher_domains; /* NULL-terminated, lower case; NULL: none */
+	int max_watchers;
+	/* trust.unverified = "accept": a sender the border did not authenticate still counts as
+	 * the participant their address names (a desk without an authenticating border) */
+	gboolean accept_unverified;
 	/* HMAC keys of the Message-IDs and reply tokens spocd mints (thread.h); a reply to a
 	 * resolved ticket within reopen_window_s reopens it */
 	const struct thread_keys *keys;
@@ -98,6 +104,23 @@ struct judge_sender {
 	 * requester or a vendor), 0: none. token_day is 0 for a token without one. */
 	int64_t token_ticket, token_agent, token_day, token_generation;
 };
+
+/* TRUE when the sender may count as the participant their From names: the trusted border
+ * authenticated the From's domain (and did not fail it), or the desk accepts unverified senders
+ * (trust.unverified). Otherwise their mail about a ticket is a stranger's. */
+gboolean judge_sender_verified(const struct ingest_decision *d);
+
+/* The Cc'd people of a new ticket who become its watchers: none unless d->cc_watchers and the
+ * sender is verified (a forged mail must not make its Cc a watcher of someone's ticket); only
+ * addresses whose domain is in d->watcher_domains, never the desk's own nor the requester; at
+ * most d->max_watchers. A new array of borrowed struct mail_addr * (g_ptr_array_unref). */
+GPtrArray *judge_watchers(const struct ingest_decision *d, const GPtrArray *cc);
+
+/* Who a new ticket is for: the From, or with reply_to_policy (desk.requester = "reply-to") the
+ * Reply-To when its domain is the From's and the sender is verified (a forged From plus
+ * Reply-To: attacker must not make the attacker the requester). Points into m. */
+void judge_requester(const struct mail *m, gboolean reply_to_policy, gboolean verified,
+		     const char **addr_r, const char **name_r);
 
 /* TRUE when who is an agent proven to be that agent for ticket. The one place that says what
  * proves an agent:

@@ -441,6 +441,35 @@ static void read_desk(struct reader *r, struct spoc_conf *c)
 	    g_strdup(langs[conf_get_choice(r, "desk.default_language", langs, 0)]);
 	c->desk.default_kind = (enum spoc_kind)conf_get_choice(r, "desk.default_kind", kinds, 0);
 	c->desk.cc_watchers = conf_get_bool(r, "desk.cc_watchers", FALSE);
+	c->desk.max_watchers = conf_get_int(r, "desk.max_watchers", 10, 0, 1000);
+	{
+		/* who may be made a watcher: listed domains, else the desk's own */
+		config_setting_t *wd = config_lookup(&r->cfg, "desk.watcher_domains");
+		GPtrArray *domains = g_ptr_array_new();
+
+		if (wd != NULL && !config_setting_is_array(wd))
+			conf_fail(r, "desk.watcher_domains", "must be a list of domains");
+		for (int i = 0;
+		     wd != NULL && config_setting_is_array(wd) && i < config_setting_length(wd);
+		     i++) {
+			const char *dom = config_setting_get_string_elem(wd, i);
+
+			if (dom == NULL || dom[0] == '\0' || strpbrk(dom, "@ \t<>\"") != NULL) {
+				conf_fail(r, "desk.watcher_domains", "element %d is not a domain",
+					  i + 1);
+				break;
+			}
+			g_ptr_array_add(domains, g_ascii_strdown(dom, -1));
+		}
+		for (size_t i = 0; wd == NULL && c->desk.addresses[i] != NULL; i++) {
+			const char *at = strrchr(c->desk.addresses[i], '@');
+
+			if (at != NULL)
+				g_ptr_array_add(domains, g_strdup(at + 1));
+		}
+		g_ptr_array_add(domains, NULL);
+		c->desk.watcher_domains = (char **)g_ptr_array_free(domains, FALSE);
+	}
 	c->desk.lists_are_automatic = conf_get_bool(r, "desk.lists_are_automatic", TRUE);
 	c->desk.requester_reply_to =
 	    conf_get_choice(r, "desk.requester", (const char *const[]){"from", "reply-to", NULL},
@@ -620,6 +649,16 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 				  "\"token-and-domain\" needs agents.trusted_authserv_id");
 	}
 	c->agents_token_days = conf_get_int(&r, "agents.token_days", 30, 1, 3650);
+	/* Without an authenticating border nothing can be verified: refusing every unverified
+	 * sender would refuse everyone, so such a desk accepts them (and says so at start-up) */
+	c->trust_accept_unverified =
+	    conf_get_choice(&r, "trust.unverified",
+			    (const char *const[]){"accept", "new-ticket", NULL},
+			    c->agents_trusted_authserv_id != NULL ? 1 : 0) == 0;
+	if (!c->trust_accept_unverified && c->agents_trusted_authserv_id == NULL)
+		conf_fail(&r, "trust.unverified",
+			  "\"new-ticket\" needs agents.trusted_authserv_id (without a border "
+			  "that authenticates mail no sender is ever verified)");
 	c->rate.per_recipient_hour =
 	    conf_get_int(&r, "rate_limits.per_recipient_hour", 10, 1, 100000);
 	c->rate.per_recipient_day =
@@ -678,6 +717,7 @@ void conf_free(struct spoc_conf **conf)
 	g_free(c->smtp.helo_name);
 	g_free(c->desk.name);
 	g_strfreev(c->desk.addresses);
+	g_strfreev(c->desk.watcher_domains);
 	g_free(c->desk.default_language);
 	g_free(c->desk.templates_dir);
 	g_free(c->desk.message_id_domain);

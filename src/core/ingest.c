@@ -197,13 +197,10 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	if (!ticket_find_tag(mail->subject, &tag_kind, &d->subject_tag))
 		d->subject_tag = 0;
 	d->message_id_domain = conf->desk.message_id_domain;
-	d->requester_addr = mail->from.addr;
-	d->requester_name = mail->from.name;
-	if (conf->desk.requester_reply_to && mail->reply_to.addr != NULL) {
-		d->requester_addr = mail->reply_to.addr;
-		d->requester_name = mail->reply_to.name;
-	}
 	d->cc_watchers = conf->desk.cc_watchers;
+	d->watcher_domains = (const char *const *)conf->desk.watcher_domains;
+	d->max_watchers = conf->desk.max_watchers;
+	d->accept_unverified = conf->trust_accept_unverified;
 	d->reopen_window_s = conf->threading.reopen_window_s;
 	d->rate = &conf->rate;
 	d->desk_language = conf->desk.default_language;
@@ -240,6 +237,9 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 		g_ptr_array_free(values, TRUE);
 	}
 	d->desk_addresses = (const char *const *)conf->desk.addresses;
+	/* after the sender verdict: Reply-To names the requester only for a verified sender */
+	judge_requester(mail, conf->desk.requester_reply_to, judge_sender_verified(d),
+			&d->requester_addr, &d->requester_name);
 	/* A person's message we could never answer: keep it for an operator. */
 	if (d->automatic_why == NULL && mail->from.addr == NULL)
 		return "no sender address (From and Sender missing or unparsable)";

@@ -4,6 +4,66 @@
 
 #include <string.h>
 
+gboolean judge_sender_verified(const struct ingest_decision *d)
+{
+	return d->accept_unverified || (d->from_proven && !d->from_failed);
+}
+
+static const char *domain_of(const char *addr)
+{
+	const char *at = addr != NULL ? strrchr(addr, '@') : NULL;
+
+	return at != NULL && at[1] != '\0' ? at + 1 : NULL;
+}
+
+static gboolean in_list(const char *const *list, const char *s)
+{
+	for (size_t i = 0; list != NULL && s != NULL && list[i] != NULL; i++)
+		if (g_ascii_strcasecmp(list[i], s) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+GPtrArray *judge_watchers(const struct ingest_decision *d, const GPtrArray *cc)
+{
+	GPtrArray *out = g_ptr_array_new();
+
+	if (!d->cc_watchers || !judge_sender_verified(d))
+		return out;
+	for (guint i = 0; cc != NULL && i < cc->len && (int)out->len < d->max_watchers; i++) {
+		const struct mail_addr *a = g_ptr_array_index(cc, i);
+		gboolean seen = FALSE;
+
+		if (a->addr == NULL || !in_list(d->watcher_domains, domain_of(a->addr)) ||
+		    in_list(d->desk_addresses, a->addr) ||
+		    (d->requester_addr != NULL &&
+		     g_ascii_strcasecmp(a->addr, d->requester_addr) == 0))
+			continue;
+		for (guint j = 0; j < out->len && !seen; j++)
+			seen = g_ascii_strcasecmp(
+				   ((const struct mail_addr *)g_ptr_array_index(out, j))->addr,
+				   a->addr) == 0;
+		if (!seen)
+			g_ptr_array_add(out, (gpointer)a);
+	}
+	return out;
+}
+
+void judge_requester(const struct mail *m, gboolean reply_to_policy, gboolean verified,
+		     const char **addr_r, const char **name_r)
+{
+	const char *from_domain = domain_of(m->from.addr),
+		   *reply_domain = domain_of(m->reply_to.addr);
+
+	*addr_r = m->from.addr;
+	*name_r = m->from.name;
+	if (reply_to_policy && verified && from_domain != NULL && reply_domain != NULL &&
+	    g_ascii_strcasecmp(from_domain, reply_domain) == 0) {
+		*addr_r = m->reply_to.addr;
+		*name_r = m->reply_to.name;
+	}
+}
+
 /* Why the token in who does not prove the agent for ticket, NULL when it does. */
 static const char *token_fault(const struct ingest_decision *d, const struct judge_sender *who,
 			       int64_t ticket)
@@ -60,24 +120,24 @@ void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
 		verdict.ticket_id = bounced_ticket;
 	}
 	/* Automatic mail (an out-of-office, our own notification coming back) is recorded on the
-	 * ticket it names, whoever sent it: nothing is ever sent because of it, so it opens no way
-	 * into the ticket; and it never reopens one or opens a follow-up. */
+	 * ticket it names, whoever of the ticket's people sent it: nothing is ever sent because of
+	 * it, so it opens no way into the ticket; and it never reopens one or opens a follow-up. A
+	 * machine that is no participant (or cannot be verified as one) and names someone's ticket
+	 * gets nothing onto it: its mail is kept on no ticket. */
 	if (automatic && verdict.action == THREAD_REOPEN)
 		verdict.action = THREAD_ATTACH;
 	if (automatic && verdict.action == THREAD_NEW_LINKED) {
-		verdict.action = THREAD_ATTACH;
-		verdict.ticket_id = verdict.link_ticket_id;
+		if (strcmp(verdict.link_kind, THREAD_LINK_FOLLOW_UP) == 0) {
+			verdict.action = THREAD_ATTACH;
+			verdict.ticket_id = verdict.link_ticket_id;
+		} else {
+			plan->action = JUDGE_RECORD;
+			plan->outcome = INGEST_AUTOMATIC;
+			/* the classification is the detail; no ticket_id says where it went */
+			plan->detail = d->automatic_why;
+			return;
+		}
 	}
-	/* Mail from an agent's address that could not be proven theirs is kept on the ticket it
-	 * names as an ordinary message: nothing in it runs or reaches the requester, and the
-	 * agent is told why. */
-	if (who->agent_id != 0 && verdict.action == THREAD_NEW_LINKED &&
-	    strcmp(verdict.link_kind, THREAD_LINK_POSSIBLY_RELATED) == 0) {
-		verdict.action = THREAD_ATTACH;
-		verdict.ticket_id = verdict.link_ticket_id;
-		verdict.why = "from an agent's address, not proven: kept as an ordinary message";
-	}
-
 	if (verdict.action == THREAD_ATTACH || verdict.action == THREAD_REOPEN) {
 		plan->action = JUDGE_ATTACH;
 		plan->ticket_id = verdict.ticket_id;
@@ -111,6 +171,20 @@ void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
 		plan->link_ticket_id = verdict.link_ticket_id;
 		plan->link_kind = verdict.link_kind;
 		plan->detail = verdict.why;
+	}
+	/* Mail from an agent's address that is not proven theirs and names a ticket goes on a new
+	 * ticket linked to it, never onto that ticket as theirs: nothing in it runs or reaches
+	 * the requester, it is acknowledged to nobody (the agent's address did not ask), and the
+	 * agent is told why. */
+	if (who->agent_id != 0 && verdict.action == THREAD_NEW_LINKED &&
+	    strcmp(verdict.link_kind, THREAD_LINK_POSSIBLY_RELATED) == 0) {
+		plan->ack = FALSE;
+		plan->reply = JUDGE_REPLY_UNPROVEN_AGENT;
+		plan->detail =
+		    "from an agent's address, not proven: a new ticket linked to the one "
+		    "it names";
+		judge_agent_proven(d, who, verdict.link_ticket_id, &plan->unproven_why);
+		return;
 	}
 	/* an agent whose mail could not be proven theirs is told why their commands did not run */
 	if (who->agent_id != 0 && (who->failed || !who->proven)) {

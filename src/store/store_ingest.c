@@ -297,14 +297,6 @@ static int insert_message(struct store *st, const char *ticket, const char *raw,
 }
 
 /* TRUE when addr (any case) is one of the desk's own addresses. */
-static gboolean is_desk_address(const struct ingest_decision *d, const char *addr)
-{
-	for (size_t i = 0; d->desk_addresses != NULL && d->desk_addresses[i] != NULL; i++)
-		if (g_ascii_strcasecmp(addr, d->desk_addresses[i]) == 0)
-			return TRUE;
-	return FALSE;
-}
-
 /* The requester, and the Cc'd people when the configuration makes them watchers, as the
  * participants of a new ticket; never the desk itself. */
 static int add_participants(struct store *st, const char *ticket, const struct mail *m,
@@ -320,20 +312,20 @@ static int add_participants(struct store *st, const char *ticket, const struct m
 				 " ON CONFLICT DO NOTHING",
 				 3, rp, err)) != SPOC_OK)
 		return rc;
-	for (guint i = 0; d->cc_watchers && m->cc != NULL && i < m->cc->len; i++) {
-		const struct mail_addr *a = g_ptr_array_index(m->cc, i);
+	GPtrArray *watchers = judge_watchers(d, m->cc);
 
-		if (a->addr == NULL || strchr(a->addr, '@') == NULL || is_desk_address(d, a->addr))
-			continue;
+	for (guint i = 0; i < watchers->len && rc == SPOC_OK; i++) {
+		const struct mail_addr *a = g_ptr_array_index(watchers, i);
 		const char *wp[] = {ticket, a->addr, a->name != NULL ? a->name : ""};
-		if ((rc = store_sql_exec(st, "participants",
-					 "INSERT INTO participants (ticket_id, address, name, role)"
-					 " VALUES ($1::bigint, lower($2), $3, 'watcher')"
-					 " ON CONFLICT DO NOTHING",
-					 3, wp, err)) != SPOC_OK)
-			return rc;
+
+		rc = store_sql_exec(st, "participants",
+				    "INSERT INTO participants (ticket_id, address, name, role)"
+				    " VALUES ($1::bigint, lower($2), $3, 'watcher')"
+				    " ON CONFLICT DO NOTHING",
+				    3, wp, err);
 	}
-	return SPOC_OK;
+	g_ptr_array_unref(watchers);
+	return rc;
 }
 
 static int finish_log(struct store *st, const char *log_id, const char *outcome,

@@ -196,7 +196,10 @@ static int candidate_fill(struct store *st, int64_t ticket, const struct mail *m
 		c->status = status_from_name(PQgetvalue(res, 0, 0));
 		if (!PQgetisnull(res, 0, 1))
 			c->resolved_at = g_date_time_new_from_unix_utc(store_sql_i64(res, 0, 1));
-		c->sender_is_participant = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+		/* an address on the ticket counts only when the border vouches for the sender (or
+		 * the desk accepts unverified senders): a forged From is a stranger */
+		c->sender_is_participant =
+		    strcmp(PQgetvalue(res, 0, 2), "t") == 0 && judge_sender_verified(d);
 		/* Agent authority needs proof (this agent's reply token for this ticket, or aligned
 		 * DKIM/DMARC from the trusted authserv-id); a From that names an agent is not. */
 		c->sender_is_agent = judge_agent_proven(d, who, ticket, NULL);

@@ -50,12 +50,15 @@ def test(check):
         check.eq(s.run_spocd("--migrate")[0], 0, "spocd --migrate")
         check.eq(s.run_spocctl("agent", "add", "ana@desk.test", "--name", "Ana")[0], 0, "agent added")
 
-        s.append(st.make_message("marta@example.com", "La impresora no imprime", "No imprime nada.\r\n"))
+        user_pass = b"Authentication-Results: mx.desk.test; dkim=pass header.d=example.com"
+        s.append(user_pass + b"\r\n" + st.make_message("marta@example.com", "La impresora no imprime",
+                                                        "No imprime nada.\r\n"))
         check.eq(s.run_spocd("--once")[0], 0, "the user writes")
         ack = sent_to(s, "marta@example.com")[0]
         s.sql("UPDATE tickets SET assignee_id = (SELECT id FROM agents WHERE address = 'ana@desk.test')")
-        s.append(st.make_message("marta@example.com", str(ack["Subject"]), "Sigue sin imprimir.\r\n",
-                                 in_reply_to=ack["Message-ID"]))
+        s.append(user_pass + b"\r\n" + st.make_message("marta@example.com", str(ack["Subject"]),
+                                                        "Sigue sin imprimir.\r\n",
+                                                        in_reply_to=ack["Message-ID"]))
         check.eq(s.run_spocd("--once")[0], 0, "the user adds something; the assignee hears of it")
         notice = sent_to(s, "ana@desk.test")[-1]
         token_addr = email.utils.parseaddr(str(notice["Reply-To"]))[1]
@@ -84,6 +87,8 @@ def test(check):
                 s.sql("UPDATE tickets SET priority = 3 WHERE id = 1")
                 return
             check.eq(after, before, f"{what}: the ticket is unchanged")
+            check.eq(s.sql_value("SELECT count(*) FROM messages WHERE ticket_id = 1 AND body_text LIKE %s",
+                                 (f"%Respuesta ({what})%",)), 0, f"{what}: nothing of it is filed on the ticket")
             check.eq(len(sent_to(s, "marta@example.com")), to_user, f"{what}: nothing reaches the requester")
             notes = [body(m) for m in sent_to(s, "ana@desk.test")[told:]]
             check.ok(len(notes) == 1 and "no se ha podido comprobar" in notes[0] and why in notes[0],
@@ -109,6 +114,10 @@ def test(check):
                  "the agent's token generation moved on")
         attempt("a token issued before the revoke", to=token_addr, headers=[PASS],
                 why="the reply address was revoked")
+        # the requester writes again; the assignee's notice carries a token of the new generation
+        s.append(user_pass + b"\r\n" + st.make_message("marta@example.com", str(ack["Subject"]),
+                                                        "¿Alguna novedad?\r\n", in_reply_to=ack["Message-ID"]))
+        check.eq(s.run_spocd("--once")[0], 0, "the requester writes again")
         fresh = email.utils.parseaddr(str(sent_to(s, "ana@desk.test")[-1]["Reply-To"]))[1]
         check.ok("g1" in fresh and fresh != token_addr, "the agent's next notice carries a new token", fresh)
         attempt("the new token", to=fresh, headers=[PASS], applied=True)

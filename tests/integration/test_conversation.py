@@ -106,7 +106,10 @@ def test(check):
     with st.Services(name="spocd-conversation") as s:
         # either proof suffices here (the token alone on the notice she answers, the border's
         # pass alone on her first reply); the default, both at once, is test_agent_proof's
+        # the requester's mails carry no border header here: the desk accepts unverified
+        # senders (test_participants covers the default of a desk with a border)
         s.conf = s.write_config(agents={"trusted_authserv_id": "mx.desk.test", "proof": "token-or-domain"},
+                                trust={"unverified": "accept"},
                                 threading={"reopen_window": 2})
         check.eq(s.run_spocd("--migrate")[0], 0, "spocd --migrate")
         rc, out, err = s.run_spocctl("agent", "add", "ana@desk.test", "--name", "Ana Pérez",
@@ -197,8 +200,11 @@ def test(check):
         s.append(forged)
         to_user_before = len(sent_to(s, "marta.ruiz@example.com"))
         check.eq(s.run_spocd("--once")[0], 0, "an impostor writes as the agent")
-        check.eq(s.sql("SELECT ticket_id FROM messages WHERE body_text LIKE '%%Cerrado.%%'"), [(1,)],
-                 "the unproven mail is kept on the ticket as an ordinary message")
+        impostor_ticket = s.sql_value("SELECT ticket_id FROM messages WHERE body_text LIKE '%%Cerrado.%%'")
+        check.ok(impostor_ticket not in (None, 1), "the unproven mail is not filed on the ticket it names",
+                 impostor_ticket)
+        check.eq(s.sql("SELECT linked_ticket_id, kind FROM ticket_links WHERE ticket_id = %s", (impostor_ticket,)),
+                 [(1, "possibly-related")], "but on a new ticket linked to it")
         check.eq(len(sent_to(s, "marta.ruiz@example.com")), to_user_before, "and never reaches the user")
         check.eq(s.sql("SELECT status, priority FROM tickets WHERE id = 1")[0][0], "resolved",
                  "the impostor's commands did not run")
@@ -222,6 +228,7 @@ def test(check):
 
         confirmations(check, s, "es", s.conf)
         confirmations(check, s, "en", s.write_config(name="en.conf", agents={"trusted_authserv_id": "mx.desk.test", "proof": "token-or-domain"},
+                                                     trust={"unverified": "accept"},
                                                      threading={"reopen_window": 2}, desk__default_language="en"))
 
 

@@ -32,7 +32,8 @@ def test(check):
                             extra_headers=[("Cc", "Luis Mora <luis.mora@example.com>, help@desk.test"),
                                            ("Reply-To", "ana.gil.personal@example.net")])
     with st.Services(name="spocd-status", smtp=False) as s:
-        s.conf = s.write_config(desk={**s.config_tree()["desk"], "cc_watchers": True})
+        s.conf = s.write_config(desk={**s.config_tree()["desk"], "cc_watchers": True,
+                                      "watcher_domains": ["example.com"]})
         s.append(first)
         rc, out, err = s.run_spocd("--once")
         check.ok(rc in (0, 75), "spocd --once ran (no SMTP listener: the ack waits)", f"exit {rc}")
@@ -107,10 +108,18 @@ def test(check):
         s.conf = s.write_config(desk={**s.config_tree()["desk"], "requester": "reply-to"})
         s.append(first)
         s.run_spocd("--once")
-        check.eq(s.sql("SELECT requester FROM tickets"), [("ana.gil.personal@example.net",)],
-                 "with desk.requester = reply-to the Reply-To address is the requester")
-        check.eq(s.sql_value("SELECT recipient FROM outbox"), "ana.gil.personal@example.net",
-                 "and the acknowledgement goes there")
+        check.eq(s.sql("SELECT requester FROM tickets"), [("ana.gil@example.com",)],
+                 "with desk.requester = reply-to, a Reply-To in another domain than the From's "
+                 "is not the requester (anyone may write one)")
+        same = st.make_message("ana.gil@example.com", "Tampoco va la VPN", "La VPN tampoco.\r\n",
+                               extra_headers=[("Reply-To", "Ana Gil <ana.gil.casa@example.com>")])
+        s.append(same)
+        s.run_spocd("--once")
+        check.eq(s.sql("SELECT requester FROM tickets ORDER BY id"),
+                 [("ana.gil@example.com",), ("ana.gil.casa@example.com",)],
+                 "a Reply-To in the From's own domain is the requester")
+        check.eq(s.sql_value("SELECT recipient FROM outbox ORDER BY id DESC LIMIT 1"),
+                 "ana.gil.casa@example.com", "and the acknowledgement goes there")
 
 
 if __name__ == "__main__":

@@ -150,13 +150,18 @@ static void test_agents(void **state)
 	judge_mail(&d, &token_agent, &attach, 0, &p);
 	assert_int_equal(p.reply, JUDGE_REPLY_AGENT);
 
-	/* an agent's address without proof, naming a ticket: kept there, inert, agent told */
+	/* an agent's address without proof, naming a ticket: never onto that ticket; a new one
+	 * linked to it, acknowledged to nobody, and the agent told why */
 	judge_mail(&d, &unproven_agent, &related, 0, &p);
-	assert_int_equal(p.action, JUDGE_ATTACH);
-	assert_int_equal(p.ticket_id, 7);
+	assert_int_equal(p.action, JUDGE_NEW_TICKET);
+	assert_int_equal(p.ticket_id, 0);
+	assert_int_equal(p.link_ticket_id, 7);
+	assert_string_equal(p.link_kind, THREAD_LINK_POSSIBLY_RELATED);
+	assert_false(p.ack);
 	assert_int_equal(p.reply, JUDGE_REPLY_UNPROVEN_AGENT);
-	assert_string_equal(p.detail,
-			    "from an agent's address, not proven: kept as an ordinary message");
+	assert_string_equal(p.unproven_why, "dkim=none by mx.desk");
+	assert_string_equal(p.detail, "from an agent's address, not proven: a new ticket linked "
+				      "to the one it names");
 
 	/* a token for another ticket proves nothing here */
 	const struct thread_verdict other = {.action = THREAD_ATTACH, .ticket_id = 8, .why = "x"};
@@ -222,6 +227,12 @@ static void test_automatic(void **state)
 	assert_false(p.ack);
 	assert_int_equal(p.outcome, INGEST_AUTOMATIC);
 
+	/* a machine that is no participant of the ticket it names gets nothing onto it */
+	judge_mail(&d, &person, &related, 0, &p);
+	assert_int_equal(p.action, JUDGE_RECORD);
+	assert_int_equal(p.ticket_id, 0);
+	assert_string_equal(p.detail, "Auto-Submitted: auto-replied");
+
 	/* an automatic mail from an agent's address sets nothing off either */
 	judge_mail(&d, &unproven_agent, &attach, 0, &p);
 	assert_int_equal(p.reply, JUDGE_REPLY_NONE);
@@ -257,13 +268,78 @@ static void test_decision_copy(void **state)
 	assert_string_equal(copy.from_proven_why, "dkim=pass");
 }
 
+/* Who becomes a watcher, and who the requester is: only for a verified sender. */
+static void test_participants(void **state)
+{
+	static const char *const desk[] = {"help@desk.test", NULL};
+	static const char *const domains[] = {"example.com", NULL};
+	struct mail_addr cc_list[] = {{NULL, "boss@example.com"}, {NULL, "attacker@evil.net"},
+				      {NULL, "help@desk.test"},	  {NULL, "marta@example.com"},
+				      {NULL, "BOSS@example.com"}, {NULL, "peer@example.com"},
+				      {NULL, "third@example.com"}};
+	GPtrArray *cc = g_ptr_array_new();
+	struct ingest_decision d = decision(NULL);
+	GPtrArray *w;
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cc_list); i++)
+		g_ptr_array_add(cc, &cc_list[i]);
+	d.cc_watchers = TRUE;
+	d.desk_addresses = desk;
+	d.watcher_domains = domains;
+	d.max_watchers = 2;
+	d.requester_addr = "marta@example.com";
+	/* unverified, and the desk does not accept that: nobody */
+	w = judge_watchers(&d, cc);
+	assert_int_equal(w->len, 0);
+	g_ptr_array_unref(w);
+	/* verified: only the listed domains, never the desk nor the requester, no repeats, and
+	 * at most max_watchers */
+	d.from_proven = TRUE;
+	w = judge_watchers(&d, cc);
+	assert_int_equal(w->len, 2);
+	assert_string_equal(((struct mail_addr *)g_ptr_array_index(w, 0))->addr,
+			    "boss@example.com");
+	assert_string_equal(((struct mail_addr *)g_ptr_array_index(w, 1))->addr,
+			    "peer@example.com");
+	g_ptr_array_unref(w);
+	/* a fail outweighs the pass */
+	d.from_failed = TRUE;
+	w = judge_watchers(&d, cc);
+	assert_int_equal(w->len, 0);
+	g_ptr_array_unref(w);
+	/* the desk accepts unverified senders */
+	d.from_failed = FALSE;
+	d.from_proven = FALSE;
+	d.accept_unverified = TRUE;
+	assert_true(judge_sender_verified(&d));
+	d.cc_watchers = FALSE;
+	w = judge_watchers(&d, cc);
+	assert_int_equal(w->len, 0);
+	g_ptr_array_unref(w);
+	g_ptr_array_unref(cc);
+
+	struct mail m = {.from = {"Marta", "marta@example.com"}, .reply_to = {"X", "x@evil.net"}};
+	const char *addr, *name;
+	judge_requester(&m, TRUE, TRUE, &addr, &name);
+	assert_string_equal(addr, "marta@example.com"); /* another domain: not the requester */
+	m.reply_to.addr = "marta.ruiz@example.com";
+	judge_requester(&m, TRUE, FALSE, &addr, &name);
+	assert_string_equal(addr, "marta@example.com"); /* unverified sender */
+	judge_requester(&m, TRUE, TRUE, &addr, &name);
+	assert_string_equal(addr, "marta.ruiz@example.com");
+	assert_string_equal(name, "X");
+	judge_requester(&m, FALSE, TRUE, &addr, &name);
+	assert_string_equal(addr, "marta@example.com");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_agent_proof),	  cmocka_unit_test(test_person_replies),
 	    cmocka_unit_test(test_agents),	  cmocka_unit_test(test_new_tickets),
 	    cmocka_unit_test(test_automatic),	  cmocka_unit_test(test_bounce),
-	    cmocka_unit_test(test_decision_copy),
+	    cmocka_unit_test(test_decision_copy), cmocka_unit_test(test_participants),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
