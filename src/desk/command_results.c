@@ -3,6 +3,7 @@
  * each language; reading is strict, so that a body in any other shape (one queued before the
  * record existed) is recognised and shown as it is. Pure: only GLib and template.c. */
 #include "command_results.h"
+#include "ticket.h"
 
 #include <string.h>
 
@@ -40,11 +41,71 @@ static const char *const kind_flags[] = {
 };
 
 const char *const command_results_fields[] = {
-    "applied",	"refused",     "no_agent",    "unknown_value", "missing_value", "takes_no_value",
-    "too_long", "replaced",    "rolled_back", "is_status",     "is_priority",	"is_assign",
-    "is_kind",	"is_internal", "line",	      "value",	       "reason",	"max_bytes",
+    "applied",
+    "refused",
+    "no_agent",
+    "unknown_value",
+    "missing_value",
+    "takes_no_value",
+    "too_long",
+    "replaced",
+    "rolled_back",
+    "is_status",
+    "is_priority",
+    "is_assign",
+    "is_kind",
+    "is_internal",
+    "line",
+    "value",
+    "reason",
+    "max_bytes",
+    /* a refused status move, from and to as flags so the template words both statuses */
+    "status_move",
+    "from_new",
+    "from_in_progress",
+    "from_pending",
+    "from_resolved",
+    "from_closed",
+    "to_new",
+    "to_in_progress",
+    "to_pending",
+    "to_resolved",
+    "to_closed",
     NULL,
 };
+
+/* When reason is the status model's refusal (sql/003_judgement.sql: "ticket X: status cannot go
+ * from A to B"), sets status_move and the from_ and to_ flags of its two statuses in vars, so
+ * the template says it in its own words. */
+static void status_move_flags(GHashTable *vars, const char *reason)
+{
+	static const char *const from_flags[TICKET_STATUSES] = {
+	    "from_new", "from_in_progress", "from_pending", "from_resolved", "from_closed"};
+	static const char *const to_flags[TICKET_STATUSES] = {
+	    "to_new", "to_in_progress", "to_pending", "to_resolved", "to_closed"};
+	static GRegex *re;
+	static gsize once;
+	GMatchInfo *mi = NULL;
+	enum ticket_status from, to;
+
+	if (g_once_init_enter(&once)) {
+		re = g_regex_new("status cannot go from ([a-z-]+) to ([a-z-]+)$", G_REGEX_OPTIMIZE,
+				 0, NULL);
+		g_once_init_leave(&once, 1);
+	}
+	if (reason != NULL && g_regex_match(re, reason, 0, &mi)) {
+		char *f = g_match_info_fetch(mi, 1), *t = g_match_info_fetch(mi, 2);
+
+		if (ticket_status_parse(f, &from) && ticket_status_parse(t, &to)) {
+			g_hash_table_insert(vars, "status_move", "yes");
+			g_hash_table_insert(vars, (gpointer)from_flags[from], "yes");
+			g_hash_table_insert(vars, (gpointer)to_flags[to], "yes");
+		}
+		g_free(f);
+		g_free(t);
+	}
+	g_match_info_free(mi);
+}
 
 /* s escaped, and made valid UTF-8 (a reason cut to a buffer may end inside a character) */
 static void append_escaped(GString *out, const char *text)
@@ -216,8 +277,10 @@ char *command_results_render(const struct template *line_tpl, const char *text)
 		g_hash_table_insert(vars, "max_bytes", max_bytes);
 		if (r->code == COMMAND_RESULT_NO_AGENT)
 			g_hash_table_insert(vars, "value", r->detail);
-		else if (r->code == COMMAND_RESULT_REFUSED)
+		else if (r->code == COMMAND_RESULT_REFUSED) {
 			g_hash_table_insert(vars, "reason", r->detail);
+			status_move_flags(vars, r->detail);
+		}
 		one = template_render(line_tpl, vars);
 		g_hash_table_unref(vars);
 		len = strlen(one);

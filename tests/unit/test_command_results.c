@@ -195,8 +195,12 @@ static void test_render_en(void **state)
 				 "#status new: done\n"
 				 "#internal: done\n"
 				 "#assign pepe: no active agent \"pepe\"\n"
-				 "#status new: ticket INC-1: status cannot go from closed to new\n"
+				 "#status new: the ticket cannot go from \"closed\" to \"new\"\n"
 				 "Nothing on the ticket was changed.");
+	g_free(out);
+	/* another refusal by the database is quoted as it is */
+	out = command_results_render(t, "refused\tkind\t#kind request\tpermission denied\n");
+	assert_string_equal(out, "#kind request: permission denied");
 	g_free(out);
 	/* a body in another shape is not put into words */
 	assert_null(command_results_render(t, "#status new: done\n"));
