@@ -312,6 +312,20 @@ int ctl_health(struct ctl *c, int argc, char **argv)
 						h.unhandled, h.unhandled == 1 ? "" : "es", d,
 						h.unhandled_first, h.unhandled > 5 ? ", ..." : ""));
 		g_free(d);
+		/* not a failure (the desk chose it), but what it gives up is said here too */
+		nchecks++;
+		check(
+		    c, t, "trust", NULL, TRUE,
+		    c->conf->agents_trusted_authserv_id == NULL
+			? g_strdup("no agents.trusted_authserv_id: no sender can be verified, so a "
+				   "forged From counts as the requester or watcher it names "
+				   "(doc/security.md)")
+		    : c->conf->trust_accept_unverified
+			? g_strdup_printf("trust.unverified = accept: a sender %s did not "
+					  "authenticate still counts as the participant it names",
+					  c->conf->agents_trusted_authserv_id)
+			: g_strdup_printf("participants and agents verified by the border %s",
+					  c->conf->agents_trusted_authserv_id));
 		rc = ok ? 0 : CTL_EXIT_FAIL;
 	}
 	g_free(why);

@@ -345,7 +345,10 @@ def health_tests(check, s, bob):
     check.ok("15 min (the minimum" in out, "the outbox threshold: 15 min, and why", out)
     d = json.loads(health(s, "--json")[1])
     check.eq((d["healthy"], [(c["check"], c["name"], c["ok"]) for c in d["checks"]]),
-             (True, [("mailbox", "INBOX", True), ("outbox", None, True), ("sla", None, True)]), "health --json")
+             (True, [("mailbox", "INBOX", True), ("outbox", None, True), ("sla", None, True),
+                     ("trust", None, True)]), "health --json")
+    check.ok("OK   trust: no agents.trusted_authserv_id: no sender can be verified" in out,
+             "health says what a desk without an authenticating border gives up", out)
     rc, out, err = health(s, config=slow)
     check.ok(rc == 0 and "30 min (3 x the largest poll interval, 600 s)" in out,
              "3 x a poll interval longer than 5 min is the threshold", out)
