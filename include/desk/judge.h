@@ -73,6 +73,7 @@ struct ingest_decision {
 	/* the trusted border says the From domain failed (dmarc=fail, aligned dkim=fail): it
 	 * vetoes any reply token */
 	gboolean from_failed;
+	gboolean border; /* a trusted authserv-id is configured: the verdict means something */
 	char from_proven_why[200];
 	/* How an agent proves a mail theirs (judge_agent_proven): their reply token for the
 	 * ticket, issued on a UTC day (days since 1970-01-01) at most token_days before today,
@@ -104,6 +105,11 @@ struct judge_sender {
 	 * requester or a vendor), 0: none. token_day is 0 for a token without one. */
 	int64_t token_ticket, token_agent, token_day, token_generation;
 };
+
+/* What the trusted border said of the From's domain, as messages.sender_verdict keeps it:
+ * "pass", "fail", "none" (nothing either way) or "unchecked" (no trusted border configured).
+ * Static. */
+const char *judge_sender_verdict(const struct ingest_decision *d);
 
 /* TRUE when the sender may count as the participant their From names: the trusted border
  * authenticated the From's domain (and did not fail it), or the desk accepts unverified senders

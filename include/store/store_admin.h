@@ -198,8 +198,11 @@ struct ticket_message {
 	 * whole text */
 	char *text;
 	gboolean quoted;
-	gboolean internal;	/* an agent's note that only agents see */
-	char *automatic;	/* why it is automatic mail, NULL: a person's */
+	gboolean internal; /* an agent's note that only agents see */
+	char *automatic;   /* why it is automatic mail, NULL: a person's */
+	/* what the trusted border said of its sender ("pass", "fail", "none", "unchecked"),
+	 * and why; NULL for mail spocd sent or stored before it kept this */
+	char *sender_verdict, *sender_verdict_why;
 	GPtrArray *attachments; /* of struct ticket_attachment * */
 };
 

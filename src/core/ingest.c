@@ -201,6 +201,7 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	d->watcher_domains = (const char *const *)conf->desk.watcher_domains;
 	d->max_watchers = conf->desk.max_watchers;
 	d->accept_unverified = conf->trust_accept_unverified;
+	d->border = conf->agents_trusted_authserv_id != NULL;
 	d->reopen_window_s = conf->threading.reopen_window_s;
 	d->rate = &conf->rate;
 	d->desk_language = conf->desk.default_language;

@@ -4,6 +4,13 @@
 
 #include <string.h>
 
+const char *judge_sender_verdict(const struct ingest_decision *d)
+{
+	if (!d->border)
+		return "unchecked";
+	return d->from_failed ? "fail" : d->from_proven ? "pass" : "none";
+}
+
 gboolean judge_sender_verified(const struct ingest_decision *d)
 {
 	return d->accept_unverified || (d->from_proven && !d->from_failed);

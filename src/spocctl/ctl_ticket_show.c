@@ -166,6 +166,8 @@ static const struct ctl_column message_columns[] = {{.key = "id"},
 						    {.key = "message_id"},
 						    {.key = "internal"},
 						    {.key = "automatic"},
+						    {.key = "sender_verdict"},
+						    {.key = "sender_verdict_why"},
 						    {.key = "quoted_left_out"},
 						    {.key = "text"},
 						    {.key = "attachments"}};
@@ -254,6 +256,8 @@ static void fill_message(struct ctl_table *t, gconstpointer x)
 	ctl_table_str(t, m->message_id);
 	ctl_table_bool(t, m->internal);
 	ctl_table_str(t, m->automatic);
+	ctl_table_str(t, m->sender_verdict);
+	ctl_table_str(t, m->sender_verdict_why);
 	ctl_table_bool(t, m->quoted);
 	ctl_table_str(t, m->text);
 	json_list(att, attachment_columns, G_N_ELEMENTS(attachment_columns), m->attachments,
@@ -332,6 +336,15 @@ static void print_message(const struct ticket_message *m, guint n)
 	g_free(automatic);
 	if (m->from_addr[0] != '\0')
 		print_person("From:", m->from_name, m->from_addr);
+	/* whether the From can be believed: only the border's pass verifies it */
+	if (m->sender_verdict != NULL && strcmp(m->sender_verdict, "pass") != 0)
+		say("  %-16s %s (%s)\n", "Sender:",
+		    strcmp(m->sender_verdict, "fail") == 0 ? "FAILED the border's check"
+							   : "not verified",
+		    m->sender_verdict_why != NULL ? m->sender_verdict_why : "");
+	else if (m->sender_verdict != NULL)
+		say("  %-16s verified (%s)\n",
+		    "Sender:", m->sender_verdict_why != NULL ? m->sender_verdict_why : "");
 	if (m->to_addrs[0] != '\0')
 		say("  %-16s %s\n", "To:", m->to_addrs);
 	if (m->cc_addrs[0] != '\0')

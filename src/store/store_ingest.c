@@ -242,8 +242,8 @@ static char *left_out_lines(const struct mail *m)
 /* Inserts the incoming message row and its attachments; *id_r gets its id. ticket may be NULL
  * (no ticket). */
 static int insert_message(struct store *st, const char *ticket, const char *raw, size_t raw_len,
-			  const struct mail *m, const char *automatic, int64_t *id_r,
-			  struct errbuf *err)
+			  const struct mail *m, const struct ingest_decision *d,
+			  const char *automatic, int64_t *id_r, struct errbuf *err)
 {
 	char *refs = store_join_ids(NULL, m->references);
 	char *date = m->date != NULL ? g_date_time_format_iso8601(m->date) : NULL;
@@ -270,7 +270,9 @@ static int insert_message(struct store *st, const char *ticket, const char *raw,
 			   m->text_quoted != NULL ? m->text_quoted : "",
 			   m->text_signature != NULL ? m->text_signature : "",
 			   m->body_source != NULL ? m->body_source : "text/plain",
-			   left_out};
+			   left_out,
+			   judge_sender_verdict(d),
+			   d->from_proven_why};
 	int lens[G_N_ELEMENTS(p)] = {0};
 	lens[12] = (int)raw_len;
 	res = store_sql_run(
@@ -278,11 +280,11 @@ static int insert_message(struct store *st, const char *ticket, const char *raw,
 	    "INSERT INTO messages (ticket_id, direction, message_id, message_id_synthetic,"
 	    " in_reply_to, refs, from_addr, from_name, to_addrs, cc_addrs, subject, sent_at,"
 	    " body_text, raw, raw_sha256, automatic, body_new, body_quoted, body_signature,"
-	    " body_source, left_out)"
+	    " body_source, left_out, sender_verdict, sender_verdict_why)"
 	    " VALUES ($1::bigint, 'in', $2, $3::boolean, $4,"
 	    "  coalesce(string_to_array(nullif($5, ''), E'\\n'), '{}'), $6, $7, $8, $9, $10,"
 	    "  $11::timestamptz, $12, $13::bytea, $14, $15, $16, $17, $18, $19,"
-	    "  coalesce(string_to_array(nullif($20, ''), E'\\n'), '{}'))"
+	    "  coalesce(string_to_array(nullif($20, ''), E'\\n'), '{}'), $21, $22)"
 	    " RETURNING id",
 	    G_N_ELEMENTS(p), p, lens, &rc, err);
 	g_free(refs);
@@ -296,7 +298,6 @@ static int insert_message(struct store *st, const char *ticket, const char *raw,
 	return rc;
 }
 
-/* TRUE when addr (any case) is one of the desk's own addresses. */
 /* The requester, and the Cc'd people when the configuration makes them watchers, as the
  * participants of a new ticket; never the desk itself. */
 static int add_participants(struct store *st, const char *ticket, const struct mail *m,
@@ -512,11 +513,11 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 	*detail_r = plan.detail;
 
 	if (plan.action == JUDGE_RECORD)
-		return insert_message(st, NULL, raw, raw_len, mail, d->automatic_why, message_row_r,
-				      err);
+		return insert_message(st, NULL, raw, raw_len, mail, d, d->automatic_why,
+				      message_row_r, err);
 	if (plan.action == JUDGE_ATTACH) {
 		g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, plan.ticket_id);
-		if ((rc = insert_message(st, tk, raw, raw_len, mail, d->automatic_why,
+		if ((rc = insert_message(st, tk, raw, raw_len, mail, d, d->automatic_why,
 					 message_row_r, err)) != SPOC_OK)
 			return rc;
 		const char *tp[] = {tk, plan.reopen ? "t" : "f", mail->from.addr,
@@ -546,7 +547,8 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 	if ((rc = create_ticket(st, mail, d, res_r, err)) != SPOC_OK)
 		return rc;
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, res_r->ticket_id);
-	if ((rc = insert_message(st, tk, raw, raw_len, mail, NULL, message_row_r, err)) != SPOC_OK)
+	if ((rc = insert_message(st, tk, raw, raw_len, mail, d, NULL, message_row_r, err)) !=
+	    SPOC_OK)
 		return rc;
 	if (plan.ack && (rc = queue_ack(st, d, *message_row_r, res_r, err)) != SPOC_OK)
 		return rc;

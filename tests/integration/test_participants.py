@@ -77,6 +77,22 @@ def test(check):
         check.eq(s.sql_value("SELECT count(*) FROM messages WHERE ticket_id = 1 AND direction = 'in'"), messages_before + 1,
                  "her verified mail joins her ticket")
 
+        # each mail keeps what the border said of its sender, and spocctl ticket show says it
+        check.eq(s.sql("SELECT sender_verdict, sender_verdict_why FROM messages WHERE direction = 'in'"
+                       " ORDER BY id"),
+                 [("pass", "dkim=pass header.d=example.com by mx.desk.test"),
+                  ("none", "no Authentication-Results from mx.desk.test"),
+                  ("fail", "dmarc=fail header.from=example.com by mx.desk.test"),
+                  ("pass", "dkim=pass header.d=example.com by mx.desk.test")],
+                 "the sender verdict is stored with every mail")
+        forged_ticket = s.sql_value("SELECT ticket_id FROM messages WHERE body_text LIKE '%%(dmarc=fail)%%'")
+        rc, out, err = s.run_spocctl("ticket", "show", str(forged_ticket))
+        text = out.decode()
+        check.ok(rc == 0 and "Sender:          FAILED the border's check (dmarc=fail header.from=example.com"
+                 in text, "ticket show says the sender failed the border's check", text)
+        rc, out, err = s.run_spocctl("ticket", "show", "1")
+        check.ok("Sender:          verified (dkim=pass header.d=example.com" in out.decode(), "and that a verified one is", out.decode())
+
     with st.Services(name="spocd-participants-rt", smtp=False) as s:
         s.conf = s.write_config(agents={"trusted_authserv_id": "mx.desk.test"},
                                 desk={**s.config_tree()["desk"], "requester": "reply-to"})

@@ -308,6 +308,15 @@ static void test_participants(void **state)
 	w = judge_watchers(&d, cc);
 	assert_int_equal(w->len, 0);
 	g_ptr_array_unref(w);
+	/* the verdict kept with the message */
+	assert_string_equal(judge_sender_verdict(&d), "unchecked");
+	d.border = TRUE;
+	assert_string_equal(judge_sender_verdict(&d), "fail");
+	d.from_failed = FALSE;
+	assert_string_equal(judge_sender_verdict(&d), "pass");
+	d.from_proven = FALSE;
+	assert_string_equal(judge_sender_verdict(&d), "none");
+	d.from_failed = TRUE;
 	/* the desk accepts unverified senders */
 	d.from_failed = FALSE;
 	d.from_proven = FALSE;
