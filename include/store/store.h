@@ -165,8 +165,8 @@ int store_agent_list(struct store *st, gboolean all, GPtrArray **agents_r, struc
 /* Marks an agent inactive (kept: the audit trail names them), or with revoke ends every reply
  * token issued to the agent so far (their next notices carry new ones). *found_r FALSE when
  * unknown. */
-int store_agent_disable(struct store *st, const char *address, gboolean revoke,
-			gboolean *found_r, struct errbuf *err);
+int store_agent_disable(struct store *st, const char *address, gboolean revoke, gboolean *found_r,
+			struct errbuf *err);
 
 /* ---- outbox ---- */
 
@@ -203,6 +203,9 @@ struct outbox_row {
 	 * (days since 1970-01-01, the database's clock) */
 	int64_t agent_generation;
 	int64_t today;
+	/* what the border said of the sender of the mail it answers (messages.sender_verdict) and
+	 * why; NULL when unknown */
+	char *sender_verdict, *sender_verdict_why;
 };
 void outbox_row_free(struct outbox_row **row);
 

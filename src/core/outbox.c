@@ -46,8 +46,22 @@ static const char *const sla_allowed[] = {
 /* The fields of the other notices (an agent's reply relayed, a requester's reply forwarded to
  * the assignee, the answer to an agent's commands). */
 static const char *const notice_allowed[] = {
-    "recipient_name", "ticket",	      "kind",	    "subject",	   "author",	  "message",
-    "desk_name",      "desk_address", "new_status", "is_resolved", "reopen_days", NULL,
+    "recipient_name",
+    "ticket",
+    "kind",
+    "subject",
+    "author",
+    "message",
+    "desk_name",
+    "desk_address",
+    "new_status",
+    "is_resolved",
+    "reopen_days",
+    /* the border did not verify (or failed) the sender of the mail relayed, and why */
+    "sender_unverified",
+    "sender_failed",
+    "sender_check",
+    NULL,
 };
 
 /* The kinds of notification, their template files and which way they go. */
@@ -366,6 +380,14 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 					       g_strcmp0(row->status_to, "in-progress") == 0
 					   ? "yes"
 					   : ""));
+	/* whose mail is relayed: only the border's pass verifies it ("unchecked": no border) */
+	g_hash_table_insert(vars, "sender_unverified",
+			    (gpointer)(g_strcmp0(row->sender_verdict, "none") == 0 ? "yes" : ""));
+	g_hash_table_insert(vars, "sender_failed",
+			    (gpointer)(g_strcmp0(row->sender_verdict, "fail") == 0 ? "yes" : ""));
+	g_hash_table_insert(
+	    vars, "sender_check",
+	    (gpointer)(row->sender_verdict_why != NULL ? row->sender_verdict_why : ""));
 	/* an SLA notice */
 	g_hash_table_insert(vars, "status", row->ticket_status); /* agents read the codes */
 	requester = flat_text(row->requester);

@@ -28,6 +28,8 @@ void outbox_row_free(struct outbox_row **row)
 	g_free(r->actor_name);
 	g_free(r->via);
 	g_free(r->sla_target);
+	g_free(r->sender_verdict);
+	g_free(r->sender_verdict_why);
 	if (r->references != NULL)
 		g_ptr_array_unref(r->references);
 	g_free(r);
@@ -99,7 +101,7 @@ int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbu
 	    "  o.detail->>'via', o.detail->>'target',"
 	    "  coalesce((o.detail->>'due')::bigint, 0), coalesce((o.detail->>'share')::int, 0),"
 	    "  coalesce(a.token_generation, 0), (now() AT TIME ZONE 'UTC')::date - date "
-	    "'1970-01-01'"
+	    "'1970-01-01', m.sender_verdict, m.sender_verdict_why"
 	    " FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
 	    " LEFT JOIN messages m ON m.id = o.in_reply_to_message"
 	    " LEFT JOIN agents a ON a.id = o.agent_id"
@@ -161,6 +163,8 @@ int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbu
 	r->sla_share = (int)store_sql_i64(res, 0, 29);
 	r->agent_generation = store_sql_i64(res, 0, 30);
 	r->today = store_sql_i64(res, 0, 31);
+	r->sender_verdict = PQgetisnull(res, 0, 32) ? NULL : g_strdup(PQgetvalue(res, 0, 32));
+	r->sender_verdict_why = PQgetisnull(res, 0, 33) ? NULL : g_strdup(PQgetvalue(res, 0, 33));
 	PQclear(res);
 	*row_r = r;
 	return SPOC_OK;

@@ -111,6 +111,33 @@ def test(check):
             check.eq(s.sql_value("SELECT requester FROM tickets WHERE subject = %s", (f"Caso {i}",)), want,
                      f"desk.requester = reply-to, {label}: the requester")
 
+    # a desk with a border that still accepts unverified senders: the assignee is told which
+    # of the requester's mails the border did not verify, or failed
+    with st.Services(name="spocd-participants-accept") as s:
+        s.conf = s.write_config(agents={"trusted_authserv_id": "mx.desk.test"}, trust={"unverified": "accept"})
+        check.eq(s.run_spocd("--migrate")[0], 0, "accept: spocd --migrate")
+        check.eq(s.run_spocctl("agent", "add", "ana@desk.test", "--name", "Ana")[0], 0, "accept: agent added")
+        s.append(with_headers(st.make_message("marta@example.com", "Sin red", "No hay red.\r\n"),
+                              passed("example.com")))
+        check.eq(s.run_spocd("--once")[0], 0, "accept: the requester writes")
+        ack = sent_to(s, "marta@example.com")[0]
+        s.sql("UPDATE tickets SET assignee_id = (SELECT id FROM agents WHERE address = 'ana@desk.test')")
+        for label, headers, want, unwanted in (
+                ("verified", (passed("example.com"),), None, ("no verificado", "NO ha superado")),
+                ("no border header", (), "(Remitente no verificado: no Authentication-Results from mx.desk.test.)",
+                 ("NO ha superado",)),
+                ("dmarc=fail", (b"Authentication-Results: mx.desk.test; dmarc=fail header.from=example.com",),
+                 "NO ha superado la comprobación de la frontera: dmarc=fail header.from=example.com by mx.desk.test",
+                 ("no verificado",))):
+            s.append(with_headers(st.make_message("marta@example.com", str(ack["Subject"]), f"Más datos ({label}).\r\n",
+                                                  in_reply_to=ack["Message-ID"]), *headers))
+            check.eq(s.run_spocd("--once")[0], 0, f"accept, {label}: the requester answers")
+            notes = [m.get_body(preferencelist=("plain",)).get_content() for m in sent_to(s, "ana@desk.test")]
+            last = notes[-1] if notes else ""
+            check.ok(f"({label})" in last and (want is None or want in last)
+                     and not any(u in last for u in unwanted),
+                     f"accept, {label}: the assignee's notice says what the border said", last)
+
 
 if __name__ == "__main__":
     st.main(test)
