@@ -285,12 +285,14 @@ out:
  * such a header proves nothing whoever reads it. */
 static gboolean has_encoded_word(const char *v)
 {
-	const char *p = v;
+	/* the last "?=" found once: an opening followed by it anywhere is enough, and looking
+	 * for it again after every "=?" would make a value of many openings quadratic */
+	const char *last = g_strrstr(v, "?="), *p = v;
 
-	while ((p = strstr(p, "=?")) != NULL) {
+	while (last != NULL && (p = strstr(p, "=?")) != NULL && p < last) {
 		const char *q1 = strchr(p + 2, '?');
 
-		if (q1 != NULL && q1[1] != '\0' && q1[2] == '?' && strstr(q1 + 3, "?=") != NULL)
+		if (q1 != NULL && q1[1] != '\0' && q1[2] == '?' && q1 + 3 <= last)
 			return TRUE;
 		p += 2;
 	}

@@ -283,6 +283,18 @@ static void test_encoded_words(void **state)
 	const char *smuggled_above[] = {"=?utf-8?b?bXguZGVzaw==?=; dkim=pass header.d=example.org",
 					"mx.desk; dkim=fail header.d=example.org", NULL};
 	expect(smuggled_above, FROM, FALSE, "dkim=fail header.d=example.org by mx.desk");
+	/* hostile: thousands of encoded-word openings that never close, within the size limit,
+	 * are no encoded-word; one closing at the very end makes the whole header one */
+	GString *many = g_string_new("mx.desk; dkim=pass header.d=example.org (");
+	while (many->len < AUTHRES_MAX_VALUE - 10)
+		g_string_append(many, "=?a?q?x ");
+	g_string_append(many, ")");
+	expect1(many->str, FROM, TRUE, "dkim=pass header.d=example.org by mx.desk");
+	g_string_truncate(many, many->len - 1);
+	g_string_append(many, "x?=)");
+	expect1(many->str, FROM, FALSE,
+		"Authentication-Results from mx.desk holds an RFC 2047 encoded-word: not trusted");
+	g_string_free(many, TRUE);
 	/* '=?' alone (not an encoded-word) is no reason to refuse */
 	expect1("mx.desk; dkim=pass header.d=example.org (why=?)", FROM, TRUE,
 		"dkim=pass header.d=example.org by mx.desk");
