@@ -104,18 +104,8 @@ static void test_workmail_reports(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < G_N_ELEMENTS(reports); i++) {
-		GBytes *tnef = corpus_part(reports[i].path, "application", "ms-tnef");
-		struct errbuf err;
-		GPtrArray *files;
-		char *body = (char *)"unset";
-
-		assert_int_equal(g_bytes_get_size(tnef), reports[i].len);
-		assert_int_equal(unpack(tnef, 0, 0, &files, &body, &err), SPOC_OK);
-		assert_string_equal(err.msg, "");
-		assert_int_equal(files->len, 0);
-		assert_null(body);
-		g_ptr_array_unref(files);
-		g_bytes_unref(tnef);
+		expect_properties_only(corpus_part(reports[i].path, "application", "ms-tnef"),
+				       reports[i].len);
 	}
 }
 

@@ -103,6 +103,23 @@ static int unpack(GBytes *bytes, size_t max_files, size_t max_total, GPtrArray *
 	return rc;
 }
 
+/* Fails unless tnef is len bytes of properties only: it unpacks without a note, no file, no
+ * text. Takes tnef. */
+static void expect_properties_only(GBytes *tnef, size_t len)
+{
+	struct errbuf err;
+	GPtrArray *files;
+	char *body = (char *)"unset";
+
+	assert_int_equal(g_bytes_get_size(tnef), len);
+	assert_int_equal(unpack(tnef, 0, 0, &files, &body, &err), SPOC_OK);
+	assert_string_equal(err.msg, "");
+	assert_int_equal(files->len, 0);
+	assert_null(body);
+	g_ptr_array_unref(files);
+	g_bytes_unref(tnef);
+}
+
 static void check_files(GPtrArray *files, const struct want *want, size_t n)
 {
 	if (files->len != n)
