@@ -303,6 +303,26 @@ static void test_participants(void **state)
 	assert_string_equal(((struct mail_addr *)g_ptr_array_index(w, 1))->addr,
 			    "peer@example.com");
 	g_ptr_array_unref(w);
+	/* a Cc of thousands (a 256 KiB header) still gives at most max_watchers */
+	{
+		GPtrArray *flood = g_ptr_array_new_with_free_func(g_free);
+		GPtrArray *addrs = g_ptr_array_new_with_free_func(g_free);
+
+		for (int k = 0; k < 10000; k++) {
+			struct mail_addr *a = g_new0(struct mail_addr, 1);
+
+			a->addr = g_strdup_printf("victim+%d@example.com", k);
+			g_ptr_array_add(addrs, a->addr);
+			g_ptr_array_add(flood, a);
+		}
+		d.max_watchers = 10;
+		w = judge_watchers(&d, flood);
+		assert_int_equal(w->len, 10);
+		g_ptr_array_unref(w);
+		d.max_watchers = 2;
+		g_ptr_array_unref(flood);
+		g_ptr_array_unref(addrs);
+	}
 	/* a fail outweighs the pass */
 	d.from_failed = TRUE;
 	w = judge_watchers(&d, cc);
