@@ -48,9 +48,10 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 const struct spoc_imap_conf *ingest_mailbox(const struct spoc_conf *conf, const char *name);
 
 /* When d says the mail is a bounce, parses it into bounce (the caller clears it with
- * bounce_report_clear()) and points d->bounce at it; a bounce that came back to the VERP
- * envelope sender of a notification (smtp.from_address's local part + token) also gets
- * d->bounce_outbox_id when its token verifies under keys. */
+ * bounce_report_clear()). Only a bounce that came back to the VERP envelope sender of a
+ * notification (smtp.from_address's local part + token) whose token verifies under keys points
+ * d->bounce at it and sets d->bounce_outbox_id; any other delivery report gets
+ * d->bounce_ignored_why and changes nothing. */
 void ingest_bounce(const struct spoc_conf *conf, const struct thread_keys *keys,
 		   const struct mail *mail, struct bounce_report *bounce,
 		   struct ingest_decision *d);

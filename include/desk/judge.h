@@ -34,6 +34,9 @@ struct ingest_decision {
 	const struct bounce_report *bounce;
 	/* the outbox row the bounce's VERP address names (HMAC verified), 0: none */
 	int64_t bounce_outbox_id;
+	/* a delivery report that names no verified VERP address: why it is only recorded
+	 * (static), NULL otherwise */
+	const char *bounce_ignored_why;
 	enum spoc_kind kind;
 	const char *kind_rule;
 	gboolean triage;	 /* no rule decided the kind: a person should look */

@@ -128,11 +128,20 @@ void ingest_bounce(const struct spoc_conf *conf, const struct thread_keys *keys,
 	int64_t outbox_id = 0;
 
 	memset(bounce, 0, sizeof(*bounce));
+	/* Anyone can write a delivery report naming any address and any Message-ID: only the
+	 * VERP address the notifier minted for one outbox row (its HMAC verifies) ties a report
+	 * to that row, so nothing else may mark a row bounced or an address unreachable. */
 	if (d->auto_kind == CLASSIFY_BOUNCE && bounce_parse(mail, verp_local, bounce)) {
-		d->bounce = bounce;
-		if (bounce->verp_token != NULL &&
-		    thread_verify_verp_token(keys, bounce->verp_token, &outbox_id))
+		if (bounce->verp_token == NULL)
+			d->bounce_ignored_why = "not sent to a VERP address of ours: recorded,"
+						" nothing changed";
+		else if (!thread_verify_verp_token(keys, bounce->verp_token, &outbox_id))
+			d->bounce_ignored_why = "its VERP address does not verify: recorded,"
+						" nothing changed";
+		else {
+			d->bounce = bounce;
 			d->bounce_outbox_id = outbox_id;
+		}
 	}
 	g_free(verp_local);
 }

@@ -505,20 +505,29 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 	int rc = SPOC_OK;
 	PGresult *res;
 
-	if (d->bounce != NULL && (rc = store_bounce_record(st, d->bounce, d->bounce_outbox_id,
-							   &bounced_ticket, err)) != SPOC_OK)
+	if (d->bounce != NULL && d->bounce_outbox_id != 0 &&
+	    (rc = store_bounce_record(st, d->bounce, d->bounce_outbox_id, &bounced_ticket,
+				      err)) != SPOC_OK)
 		return rc;
 	judge_mail(d, who, v, bounced_ticket, &plan);
 	res_r->outcome = plan.outcome;
 	*detail_r = plan.detail;
 
+	/* what the message row says of automatic mail: its classification, and for a delivery
+	 * report that proved nothing, that it changed nothing */
+	g_autofree char *automatic =
+	    d->automatic_why != NULL && d->bounce_ignored_why != NULL
+		? g_strdup_printf("%s; delivery report %s", d->automatic_why,
+				  d->bounce_ignored_why)
+		: g_strdup(d->automatic_why);
+
 	if (plan.action == JUDGE_RECORD)
-		return insert_message(st, NULL, raw, raw_len, mail, d, d->automatic_why,
-				      message_row_r, err);
+		return insert_message(st, NULL, raw, raw_len, mail, d, automatic, message_row_r,
+				      err);
 	if (plan.action == JUDGE_ATTACH) {
 		g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, plan.ticket_id);
-		if ((rc = insert_message(st, tk, raw, raw_len, mail, d, d->automatic_why,
-					 message_row_r, err)) != SPOC_OK)
+		if ((rc = insert_message(st, tk, raw, raw_len, mail, d, automatic, message_row_r,
+					 err)) != SPOC_OK)
 			return rc;
 		const char *tp[] = {tk, plan.reopen ? "t" : "f", mail->from.addr,
 				    plan.end_wait ? "t" : "f"};

@@ -91,45 +91,39 @@ int store_queue_notice(struct store *st, const struct ingest_decision *d,
 	return SPOC_OK;
 }
 
-/* Ties a bounce back to the notification it is about (by the outbox row its VERP address named,
- * else by the returned Message-ID), marks that outbox row bounced, and counts the failure against
- * each failed address (a delay does not mark an address as bouncing). *ticket_r is that
- * notification's ticket, 0 when none. */
+/* Ties a bounce back to the notification its verified VERP address names (outbox_id, never 0):
+ * marks that outbox row bounced on a permanent failure and counts the failure against that
+ * row's recipient alone (a delay does not mark the address as bouncing). The report's own list
+ * of failed addresses is the sender's to write, so it never marks anyone: a requester who
+ * copies the VERP address of a notice sent to them can only speak for themselves. *ticket_r is
+ * that notification's ticket, 0 when none. */
 int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t outbox_id,
 			int64_t *ticket_r, struct errbuf *err)
 {
-	char *recipients = store_join_ids(NULL, b->recipients);
 	char *reason = g_strdup_printf("%s%s%s", b->status != NULL ? b->status : "",
 				       b->status != NULL && b->diagnostic != NULL ? " " : "",
 				       b->diagnostic != NULL ? b->diagnostic : "");
 	int rc = SPOC_OK;
 	PGresult *res;
-
-	*ticket_r = 0;
 	char oid[24];
 
+	*ticket_r = 0;
 	g_snprintf(oid, sizeof(oid), "%" G_GINT64_FORMAT, outbox_id);
-	const char *p[] = {b->original_message_id, reason, recipients, b->permanent ? "t" : "f",
-			   oid};
+	const char *p[] = {oid, reason, b->permanent ? "t" : "f"};
 	res = store_sql_run(
 	    st, "bounce",
-	    "WITH o AS (UPDATE outbox SET bounced_at = now(), bounce_reason = $2"
-	    "  WHERE (id = $5::bigint OR ($5::bigint = 0 AND $1::text IS NOT NULL"
-	    "   AND message_id = $1)) AND $4::boolean"
-	    "  RETURNING ticket_id),"
+	    "WITH r AS (SELECT ticket_id, recipient FROM outbox WHERE id = $1::bigint),"
+	    " o AS (UPDATE outbox SET bounced_at = now(), bounce_reason = $2"
+	    "  WHERE id = $1::bigint AND $3::boolean RETURNING 1),"
 	    " a AS (INSERT INTO address_status AS s (address, bouncing, bounces, last_bounce_at,"
 	    "   last_reason)"
-	    "  SELECT lower(r), $4::boolean, 1, now(), $2"
-	    "   FROM unnest(string_to_array(nullif($3, ''), E'\\n')) AS r"
+	    "  SELECT lower(recipient), $3::boolean, 1, now(), $2 FROM r"
 	    "  ON CONFLICT (address) DO UPDATE SET bounces = s.bounces + 1,"
 	    "   bouncing = s.bouncing OR excluded.bouncing, last_bounce_at = now(),"
 	    "   last_reason = excluded.last_reason RETURNING 1)"
-	    " SELECT coalesce((SELECT ticket_id FROM o LIMIT 1),"
-	    "  (SELECT ticket_id FROM outbox WHERE id = $5::bigint OR ($5::bigint = 0"
-	    "   AND $1::text IS NOT NULL AND message_id = $1) LIMIT 1),"
-	    "  0), (SELECT count(*) FROM a)",
-	    5, p, NULL, &rc, err);
-	g_free(recipients);
+	    " SELECT coalesce((SELECT ticket_id FROM r), 0), (SELECT count(*) FROM o),"
+	    "  (SELECT count(*) FROM a)",
+	    3, p, NULL, &rc, err);
 	g_free(reason);
 	if (res == NULL)
 		return rc;

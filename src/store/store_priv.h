@@ -68,8 +68,8 @@ int store_thread_find(struct store *st, const struct mail *m, const struct inges
 int store_queue_notice(struct store *st, const struct ingest_decision *d,
 		       const struct store_notice *n, int64_t *id_r, gboolean *held_r,
 		       struct errbuf *err);
-/* Ties a bounce back to its outbox row and counts it against the addresses; *ticket_r is that
- * notification's ticket, 0 when none. */
+/* Ties a bounce back to the outbox row its verified VERP address names and counts it against
+ * that row's recipient only; *ticket_r is that notification's ticket, 0 when none. */
 int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t outbox_id,
 			int64_t *ticket_r, struct errbuf *err);
 /* What a reply on ticket sets off: an agent's commands and relay, or the follow-up to the

@@ -7,8 +7,9 @@
 - a requester's reply to a resolved ticket within threading.reopen_window reopens it; after the
   ticket is closed, the next mail opens a follow-up ticket linked to it;
 - an out-of-office reply to a resolved ticket is recorded on it and does not reopen it;
-- a delivery status notification about an acknowledgement is tied back to that outbox row and
-  ticket, marks the address as bouncing, and creates no ticket and no acknowledgement."""
+- a delivery status notification returned to an acknowledgement's VERP address is tied back to
+  that outbox row and ticket, marks the address as bouncing, and creates no ticket and no
+  acknowledgement (test_forged_bounce: what a report without that address changes: nothing)."""
 
 import email.utils
 import re
@@ -16,9 +17,9 @@ import re
 import spocdtest as st
 
 
-def dsn(ack_id, rcpt):
+def dsn(ack_id, rcpt, to):
     return (f"From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\n"
-            f"To: help@desk.test\r\n"
+            f"To: {to}\r\n"
             f"Subject: Undelivered Mail Returned to Sender\r\n"
             f"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
             f"Message-ID: <dsn-1@mx.example.com>\r\n"
@@ -108,7 +109,8 @@ def test(check):
         # a bounce of the acknowledgement
         tickets_before = s.sql_value("SELECT count(*) FROM tickets")
         sent_before = len(s.captured())
-        s.append(dsn(ack_id, "marta.ruiz@example.com"))
+        # returned to the acknowledgement's VERP envelope sender, as an MTA does
+        s.append(dsn(ack_id, "marta.ruiz@example.com", ack.envelope["mail_from"]))
         check.eq(s.run_spocd("--once")[0], 0, "bounce run")
         row = s.sql("SELECT bounced_at IS NOT NULL, bounce_reason FROM outbox WHERE message_id = %s",
                     (ack_id.strip("<>"),))
