@@ -17,7 +17,10 @@
  *         replaced
  *         rolled-back     the whole block was undone (after a refused or no-agent line); alone,
  *                         without the other fields, and last
- * KIND    status, priority, assign, kind or internal (command_kind_name())
+ *         withheld        KIND forward: the mail held a forwarded message, kept on the ticket
+ *                         and not sent to the requester since no #forward asked for it; LINE is
+ *                         its first line (the forward's separator)
+ * KIND    status, priority, assign, kind, internal or forward (command_kind_name())
  * LINE    the command line as the agent wrote it (trimmed; an error's as commands.h quotes it)
  * DETAIL  see CODE; empty otherwise
  *
@@ -42,6 +45,7 @@ enum command_result_code {
 	COMMAND_RESULT_LINE_TOO_LONG,
 	COMMAND_RESULT_REPLACED,
 	COMMAND_RESULT_ROLLED_BACK,
+	COMMAND_RESULT_WITHHELD,
 };
 
 struct command_result {
@@ -64,8 +68,9 @@ void command_results_add_error(GString *out, const struct command_error *e);
 GPtrArray *command_results_read(const char *text);
 
 /* The placeholders command-line.txt may use (NULL-terminated): a flag per CODE (applied, refused,
- * no_agent, unknown_value, missing_value, takes_no_value, too_long, replaced, rolled_back) and
- * per KIND (is_status, is_priority, is_assign, is_kind, is_internal), and line, value (what
+ * no_agent, unknown_value, missing_value, takes_no_value, too_long, replaced, rolled_back,
+ * withheld) and per KIND (is_status, is_priority, is_assign, is_kind, is_internal, is_forward),
+ * and line, value (what
  * #assign named, for no_agent), reason (the database's, for refused), max_bytes
  * (COMMANDS_MAX_LINE, for too_long). */
 extern const char *const command_results_fields[];

@@ -18,14 +18,17 @@ enum command_kind {
 	COMMAND_PRIORITY,
 	COMMAND_ASSIGN,
 	COMMAND_KIND,
-	COMMAND_INTERNAL
+	COMMAND_INTERNAL,
+	/* send a message the agent forwarded in this mail to the requester too: without it a
+	 * forwarded block (a vendor's mail, a colleague's thread) stays on the ticket only */
+	COMMAND_FORWARD
 };
 
 struct command {
 	enum command_kind kind;
 	/* normalised: "new", "in-progress", "pending", "resolved", "closed" for a status; "1".."5"
 	 * for a priority; the assignee as written (trimmed, never empty) for assign; "incident" or
-	 * "request" for a kind; NULL for internal */
+	 * "request" for a kind; NULL for internal and forward */
 	char *value;
 	/* the line as written (trimmed), for confirmations */
 	char *line;
@@ -35,7 +38,7 @@ struct command {
 enum command_error_code {
 	COMMAND_ERROR_UNKNOWN_VALUE,  /* a value that is not one of the command's */
 	COMMAND_ERROR_MISSING_VALUE,  /* no value where one is needed */
-	COMMAND_ERROR_TAKES_NO_VALUE, /* a value after #internal */
+	COMMAND_ERROR_TAKES_NO_VALUE, /* a value after #internal or #forward */
 	COMMAND_ERROR_LINE_TOO_LONG,  /* over COMMANDS_MAX_LINE bytes: not read further */
 	COMMAND_ERROR_REPLACED,	      /* valid, but a later command of its kind replaces it */
 };
@@ -66,7 +69,8 @@ struct command_block {
  *
  * The block is the lines before the first line that is neither blank nor a command line. A
  * command line starts (after blanks) with '#' and a command word, compared without case or
- * accents: status/estado, priority/prioridad, assign/asignar, kind/tipo, internal/interno. Any
+ * accents: status/estado, priority/prioridad, assign/asignar, kind/tipo, internal/interno,
+ * forward/reenviar. Any
  * other line, "#123 see above" and "# heading" included, ends the block and is never an error.
  * The word may be followed by blanks, an optional ':' and the value:
  *   status    new|nuevo, in-progress|in progress|inprogress|en-curso|en curso, pending|pendiente,
@@ -75,6 +79,7 @@ struct command_block {
  *   assign    any non-empty text (an address, a name, a local part), kept as written
  *   kind      incident|incidente|incidencia, request|solicitud|peticion
  *   internal  no value
+ *   forward   no value
  * A command line with a bad or missing value, or longer than COMMANDS_MAX_LINE, is an error and is
  * not applied; it does not end the block.
  *

@@ -66,11 +66,14 @@ struct mail {
 	char *body_charset;	 /* the charset the body declared, or NULL */
 	char *text;		 /* the whole body text, valid UTF-8, "" if none */
 	char *text_new;		 /* what the sender wrote in this message (reply.c), "" if none */
-	char *text_quoted;	 /* the quoted history, "" if none */
-	char *text_signature;	 /* "" if none */
-	GPtrArray *headers;	 /* struct mail_header *, top-level header in order */
-	GPtrArray *attachments;	 /* struct mail_attachment *, in document order */
-	GPtrArray *limits_hit;	 /* struct mail_limit_hit *, empty when nothing was left out */
+	/* where in text_new a forwarded message the sender added starts; strlen(text_new) when
+	 * there is none (reply_parts.forward_at) */
+	size_t text_new_forward_at;
+	char *text_quoted;	/* the quoted history, "" if none */
+	char *text_signature;	/* "" if none */
+	GPtrArray *headers;	/* struct mail_header *, top-level header in order */
+	GPtrArray *attachments; /* struct mail_attachment *, in document order */
+	GPtrArray *limits_hit;	/* struct mail_limit_hit *, empty when nothing was left out */
 };
 
 /* Limits on one message (0: none) and how to read text that declares no charset. Over

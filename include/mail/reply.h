@@ -16,6 +16,9 @@ struct reply_parts {
 	char *quoted;
 	/* from a "-- " line or a mobile line ("Sent from my iPhone") to the quote or the end */
 	char *signature;
+	/* where in new_text a forwarded message the sender added starts (its separator line);
+	 * strlen(new_text) when there is none. What comes before is the sender's own writing. */
+	size_t forward_at;
 };
 
 /* Flags for reply_split_flags(). */

@@ -18,6 +18,7 @@ static const char *const result_tokens[] = {
     [COMMAND_RESULT_LINE_TOO_LONG] = "too-long",
     [COMMAND_RESULT_REPLACED] = "replaced",
     [COMMAND_RESULT_ROLLED_BACK] = "rolled-back",
+    [COMMAND_RESULT_WITHHELD] = "withheld",
 };
 
 /* each code's flag in command-line.txt */
@@ -31,13 +32,14 @@ static const char *const result_flags[] = {
     [COMMAND_RESULT_LINE_TOO_LONG] = "too_long",
     [COMMAND_RESULT_REPLACED] = "replaced",
     [COMMAND_RESULT_ROLLED_BACK] = "rolled_back",
+    [COMMAND_RESULT_WITHHELD] = "withheld",
 };
 
 /* each kind's flag in command-line.txt, by enum command_kind */
 static const char *const kind_flags[] = {
     [COMMAND_STATUS] = "is_status",	[COMMAND_PRIORITY] = "is_priority",
     [COMMAND_ASSIGN] = "is_assign",	[COMMAND_KIND] = "is_kind",
-    [COMMAND_INTERNAL] = "is_internal",
+    [COMMAND_INTERNAL] = "is_internal", [COMMAND_FORWARD] = "is_forward",
 };
 
 const char *const command_results_fields[] = {
@@ -50,11 +52,13 @@ const char *const command_results_fields[] = {
     "too_long",
     "replaced",
     "rolled_back",
+    "withheld",
     "is_status",
     "is_priority",
     "is_assign",
     "is_kind",
     "is_internal",
+    "is_forward",
     "line",
     "value",
     "reason",

@@ -15,7 +15,7 @@
 /* characters of a line quoted in an error text */
 #define COMMANDS_SHOWN 80
 
-#define KIND_COUNT (COMMAND_INTERNAL + 1)
+#define KIND_COUNT (COMMAND_FORWARD + 1)
 
 struct commands_word {
 	const char *folded;
@@ -23,16 +23,16 @@ struct commands_word {
 };
 
 static const struct commands_word commands_words[] = {
-    {"status", COMMAND_STATUS},	     {"estado", COMMAND_STATUS}, {"priority", COMMAND_PRIORITY},
-    {"prioridad", COMMAND_PRIORITY}, {"assign", COMMAND_ASSIGN}, {"asignar", COMMAND_ASSIGN},
-    {"kind", COMMAND_KIND},	     {"tipo", COMMAND_KIND},	 {"internal", COMMAND_INTERNAL},
-    {"interno", COMMAND_INTERNAL},
+    {"status", COMMAND_STATUS},	     {"estado", COMMAND_STATUS},   {"priority", COMMAND_PRIORITY},
+    {"prioridad", COMMAND_PRIORITY}, {"assign", COMMAND_ASSIGN},   {"asignar", COMMAND_ASSIGN},
+    {"kind", COMMAND_KIND},	     {"tipo", COMMAND_KIND},	   {"internal", COMMAND_INTERNAL},
+    {"interno", COMMAND_INTERNAL},   {"forward", COMMAND_FORWARD}, {"reenviar", COMMAND_FORWARD},
 };
 
 /* each kind's token: its English word */
 static const char *const commands_names[KIND_COUNT] = {
     [COMMAND_STATUS] = "status", [COMMAND_PRIORITY] = "priority", [COMMAND_ASSIGN] = "assign",
-    [COMMAND_KIND] = "kind",	 [COMMAND_INTERNAL] = "internal",
+    [COMMAND_KIND] = "kind",	 [COMMAND_INTERNAL] = "internal", [COMMAND_FORWARD] = "forward",
 };
 
 const char *command_kind_name(enum command_kind kind)
@@ -136,7 +136,8 @@ static int command_word(const char *line, const char *eol, const char **end_r)
 	return kind;
 }
 
-/* The normalised value of a command (see struct command), NULL for internal, or sets *bad_r. */
+/* The normalised value of a command (see struct command), NULL for the kinds without a value,
+ * or sets *bad_r. */
 static char *command_value(enum command_kind kind, const char *value, gboolean *bad_r)
 {
 	char *v = NULL;
@@ -176,9 +177,10 @@ static char *command_value(enum command_kind kind, const char *value, gboolean *
 			v = g_strdup("request");
 		break;
 	case COMMAND_INTERNAL:
+	case COMMAND_FORWARD:
 		break;
 	}
-	if (kind == COMMAND_INTERNAL)
+	if (kind == COMMAND_INTERNAL || kind == COMMAND_FORWARD)
 		*bad_r = value[0] != '\0';
 	else
 		*bad_r = v == NULL;
@@ -259,9 +261,10 @@ void commands_parse(const char *new_text, struct command_block *out)
 		}
 		if (bad)
 			add_error(out,
-				  kind == COMMAND_INTERNAL ? COMMAND_ERROR_TAKES_NO_VALUE
-				  : value[0] == '\0'	   ? COMMAND_ERROR_MISSING_VALUE
-							   : COMMAND_ERROR_UNKNOWN_VALUE,
+				  kind == COMMAND_INTERNAL || kind == COMMAND_FORWARD
+				      ? COMMAND_ERROR_TAKES_NO_VALUE
+				  : value[0] == '\0' ? COMMAND_ERROR_MISSING_VALUE
+						     : COMMAND_ERROR_UNKNOWN_VALUE,
 				  kind, line);
 		else {
 			struct command *c = g_new0(struct command, 1);

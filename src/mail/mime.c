@@ -454,6 +454,7 @@ static void body_fill(struct parse *ps, GMimeMessage *msg)
 	text_trim_lines(m->text);
 	reply_split_flags(m->text, reply_subject_is_forward(m->subject) ? REPLY_FORWARDED : 0, &rp);
 	m->text_new = g_steal_pointer(&rp.new_text);
+	m->text_new_forward_at = rp.forward_at;
 	m->text_quoted = g_steal_pointer(&rp.quoted);
 	m->text_signature = g_steal_pointer(&rp.signature);
 	reply_parts_clear(&rp);

@@ -593,10 +593,10 @@ static gboolean is_weak_mobile_line(const char *s, size_t n)
 
 /* ---- the split ---- */
 
-/* Appends [a, b) to out without its leading blank lines and trailing blanks, after a blank line
- * when out already has a piece. */
-static void append_piece(GString *out, const char *a, const char *b)
+/* Narrows [*a, *b) to leave out its leading blank lines and trailing blanks. */
+static void trim_piece(const char **a_r, const char **b_r)
 {
+	const char *a = *a_r, *b = *b_r;
 	size_t w;
 
 	while (a < b) {
@@ -616,6 +616,15 @@ static void append_piece(GString *out, const char *a, const char *b)
 		else
 			break;
 	}
+	*a_r = a;
+	*b_r = a < b ? b : a;
+}
+
+/* Appends [a, b) to out without its leading blank lines and trailing blanks, after a blank line
+ * when out already has a piece. */
+static void append_piece(GString *out, const char *a, const char *b)
+{
+	trim_piece(&a, &b);
 	if (a >= b)
 		return;
 	if (out->len > 0)
@@ -751,6 +760,14 @@ static void split(const char *text, size_t len, unsigned flags, struct reply_par
 		part_add(&new_text, region_end, e);
 
 	parts->new_text = part_finish(&new_text);
+	/* the forward is new_text's last piece, as trim_piece() leaves it */
+	parts->forward_at = strlen(parts->new_text);
+	if (forward) {
+		const char *fa = region_end, *fb = e;
+
+		trim_piece(&fa, &fb);
+		parts->forward_at -= MIN(parts->forward_at, (size_t)(fb - fa));
+	}
 	parts->quoted = part_finish(&quoted);
 	parts->signature = part_finish(&signature);
 }

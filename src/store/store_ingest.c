@@ -506,8 +506,8 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 	PGresult *res;
 
 	if (d->bounce != NULL && d->bounce_outbox_id != 0 &&
-	    (rc = store_bounce_record(st, d->bounce, d->bounce_outbox_id, &bounced_ticket,
-				      err)) != SPOC_OK)
+	    (rc = store_bounce_record(st, d->bounce, d->bounce_outbox_id, &bounced_ticket, err)) !=
+		SPOC_OK)
 		return rc;
 	judge_mail(d, who, v, bounced_ticket, &plan);
 	res_r->outcome = plan.outcome;
@@ -517,8 +517,7 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 	 * report that proved nothing, that it changed nothing */
 	g_autofree char *automatic =
 	    d->automatic_why != NULL && d->bounce_ignored_why != NULL
-		? g_strdup_printf("%s; delivery report %s", d->automatic_why,
-				  d->bounce_ignored_why)
+		? g_strdup_printf("%s; delivery report %s", d->automatic_why, d->bounce_ignored_why)
 		: g_strdup(d->automatic_why);
 
 	if (plan.action == JUDGE_RECORD)

@@ -194,6 +194,12 @@ static int apply_commands(struct store *st, const struct command_block *b, const
 		int crc = SPOC_OK;
 
 		switch (c->kind) {
+		case COMMAND_FORWARD:
+			/* nothing on the ticket: store_after_reply() puts the forward into the
+			 * relay */
+			command_results_add(results, COMMAND_RESULT_APPLIED, c->kind, c->line,
+					    NULL);
+			continue;
 		case COMMAND_STATUS:
 		case COMMAND_PRIORITY:
 		case COMMAND_KIND:
@@ -292,9 +298,16 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 	char tk[24], mr[24];
 	int rc = SPOC_OK;
 
+	/* Commands are read from, and the relay is made of, what the sender wrote; a message they
+	 * forwarded below it (a vendor's mail, a colleague's thread) is someone else's words. */
+	const char *text_new = m->text_new != NULL ? m->text_new : "";
+	size_t own_len = MIN(m->text_new_forward_at, strlen(text_new));
+	g_autofree char *own = g_strndup(text_new, own_len);
+	const char *forwarded = text_new + own_len;
+
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, ticket);
 	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, message_row);
-	commands_parse(m->text_new, &b);
+	commands_parse(own, &b);
 	if (plan->reply == JUDGE_REPLY_NONE)
 		goto out;
 	if (plan->reply == JUDGE_REPLY_UNPROVEN_AGENT) {
@@ -314,21 +327,45 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 		goto out;
 	}
 	if (plan->reply == JUDGE_REPLY_AGENT) {
-		gboolean internal = FALSE;
+		gboolean internal = FALSE, forward = FALSE;
 
-		for (guint i = 0; i < b.commands->len; i++)
-			internal |= ((struct command *)g_ptr_array_index(b.commands, i))->kind ==
-				    COMMAND_INTERNAL;
+		for (guint i = 0; i < b.commands->len; i++) {
+			const struct command *c = g_ptr_array_index(b.commands, i);
+
+			internal |= c->kind == COMMAND_INTERNAL;
+			forward |= c->kind == COMMAND_FORWARD;
+		}
 		for (guint i = 0; i < b.errors->len; i++)
 			command_results_add_error(results, g_ptr_array_index(b.errors, i));
 		if (b.commands->len > 0 &&
 		    (rc = apply_commands(st, &b, tk, m->from.addr, mr, results, err)) != SPOC_OK)
 			goto out;
-		if (!internal && b.rest[0] != '\0') {
+		if (!internal && !forward && forwarded[0] != '\0') {
+			/* its separator line names it for the agent, as commands.h quotes lines */
+			g_autofree char *line = g_strndup(forwarded, strcspn(forwarded, "\n"));
+			g_autofree char *first = NULL;
+
+			if (g_utf8_strlen(line, -1) > 80) {
+				g_autofree char *cut = g_utf8_substring(line, 0, 80);
+
+				first = g_strconcat(cut, "…", NULL);
+			} else {
+				first = g_strdup(line);
+			}
+
+			command_results_add(results, COMMAND_RESULT_WITHHELD, COMMAND_FORWARD,
+					    first, NULL);
+		}
+		g_autofree char *relayed =
+		    forward && forwarded[0] != '\0'
+			? g_strconcat(b.rest, b.rest[0] != '\0' ? "\n\n" : "", forwarded, NULL)
+			: g_strdup(b.rest);
+
+		if (!internal && relayed[0] != '\0') {
 			const struct store_notice n = {.kind = "agent-reply",
 						       .ticket_id = ticket,
 						       .message_row = message_row,
-						       .body = b.rest,
+						       .body = relayed,
 						       .author = who->agent_name,
 						       .agent_id = who->agent_id};
 			const char *fp[] = {tk};

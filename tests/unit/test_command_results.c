@@ -176,6 +176,18 @@ static void test_render_en(void **state)
 	expect_words(t, "#kind incident\n#tipo solicitud",
 		     "#kind incident: ignored, a later #kind replaces it");
 	expect_words(t, "#interno\n#internal", "#interno: ignored, a later #internal replaces it");
+	expect_words(t, "#forward x",
+		     "#forward x: takes no value (write #forward alone on its line)");
+	expect_words(t, "#reenviar\n#forward", "#reenviar: ignored, a later #forward replaces it");
+	out = command_results_render(
+	    t,
+	    "applied\tforward\t#forward\nwithheld\tforward\t-------- Forwarded Message --------\n");
+	assert_string_equal(
+	    out, "#forward: done\n"
+		 "The message you forwarded (\"-------- Forwarded Message --------\") is "
+		 "kept on the ticket and was not sent to the requester; to send it, reply "
+		 "again with #forward on its own line at the top.");
+	g_free(out);
 	for (int i = 0; i < 2000; i++)
 		g_string_append_c(long_line, 'a');
 	want = g_strdup_printf("#assign %.*s…: line too long (over 1000 bytes), ignored", 72,
@@ -243,6 +255,14 @@ static void test_render_es(void **state)
 		     "#tipo incidente: ignorada, la reemplaza un #tipo posterior");
 	expect_words(t, "#internal\n#interno",
 		     "#internal: ignorada, la reemplaza un #interno posterior");
+	expect_words(t, "#reenviar ya",
+		     "#reenviar ya: no lleva valor (escriba #reenviar solo en su línea)");
+	out = command_results_render(t, "withheld\tforward\tBegin forwarded message:\n");
+	assert_string_equal(out,
+			    "El mensaje que reenvió (\"Begin forwarded message:\") queda en el "
+			    "ticket y no se ha enviado al solicitante; para enviarlo, responda de "
+			    "nuevo con #reenviar en su propia línea al principio.");
+	g_free(out);
 
 	out = command_results_render(t, "too-long\tassign\t#asignar bbb…\n"
 					"applied\tpriority\t#prioridad 2\n"

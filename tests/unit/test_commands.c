@@ -107,6 +107,10 @@ static void test_priority_kind_internal(void **state)
 	expect_one("#internal", COMMAND_INTERNAL, NULL);
 	expect_one("#INTERNO", COMMAND_INTERNAL, NULL);
 	expect_one("#interno:", COMMAND_INTERNAL, NULL);
+	expect_one("#forward", COMMAND_FORWARD, NULL);
+	expect_one("#Reenviar", COMMAND_FORWARD, NULL);
+	expect_error("#forward it all", COMMAND_ERROR_TAKES_NO_VALUE, COMMAND_FORWARD,
+		     "#forward it all");
 }
 
 static void test_assign(void **state)

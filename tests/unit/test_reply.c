@@ -382,6 +382,44 @@ static void test_forwards(void **state)
 	       "FYI\n---------- Forwarded message ---------\nerror", "> old", "");
 }
 
+/* forward_at: where the forward starts in new_text, so that what the sender wrote can be told
+ * from what they passed on. */
+static void expect_forward_at(const char *text, unsigned flags, const char *own)
+{
+	struct reply_parts p;
+
+	reply_split_flags(text, flags, &p);
+	if (strlen(own) != p.forward_at || strncmp(p.new_text, own, p.forward_at) != 0)
+		fail_msg("reply_split(\"%s\")\n  new \"%s\"\n  forward_at %zu, want %zu (\"%s\")",
+			 text, p.new_text, p.forward_at, strlen(own), own);
+	reply_parts_clear(&p);
+}
+
+static void test_forward_at(void **state)
+{
+	(void)state;
+	/* no forward: all of it is the sender's */
+	expect_forward_at("Hola,\n\nsigue sin funcionar.\n", 0, "Hola,\n\nsigue sin funcionar.");
+	expect_forward_at("", 0, "");
+	/* the sender's lines, then the forward's separator (the blank lines between are the text's) */
+	expect_forward_at(
+	    "Mira esto.\n\n\n---------- Forwarded message ---------\nFrom: x\n\ny\n\n", 0,
+	    "Mira esto.\n\n\n");
+	/* a forward alone: nothing is the sender's own */
+	expect_forward_at("---------- Forwarded message ---------\nFrom: x\n\ny", 0, "");
+	/* with a signature between them, and Apple's separator */
+	expect_forward_at("FYI\n-- \nAna\n\nBegin forwarded message:\n\nFrom: x\n\ny", 0,
+			  "FYI\n\n");
+	/* an Outlook header block starts the forward when the subject said FW: */
+	expect_forward_at("See below.\n\nFrom: Vendor <v@vendor.example>\nSent: Monday\nTo: ana\n"
+			  "Subject: case\n\nprices\n",
+			  REPLY_FORWARDED, "See below.\n\n");
+	/* a forward inside a reply's history is history, not part of new_text */
+	expect_forward_at("Thanks\n\nOn Mon, 5 Jan 2026, Ana wrote:\n> "
+			  "---------- Forwarded message ---------\n> x\n",
+			  0, "Thanks");
+}
+
 static void test_outlook_forward_flag(void **state)
 {
 	static const char text[] = "See below.\n\n________________________________\nFrom: Backup\n"
@@ -555,6 +593,7 @@ int main(void)
 	    cmocka_unit_test(test_all_quoted),
 	    cmocka_unit_test(test_signatures),
 	    cmocka_unit_test(test_forwards),
+	    cmocka_unit_test(test_forward_at),
 	    cmocka_unit_test(test_outlook_forward_flag),
 	    cmocka_unit_test(test_invalid_utf8),
 	    cmocka_unit_test(test_big_inputs),
