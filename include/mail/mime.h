@@ -49,8 +49,13 @@ struct mail_limit_hit {
 
 struct mail {
 	char sha256[65]; /* of the raw bytes */
+	/* identity.h: of the body, and of everything but the trace fields; two copies of one
+	 * message that delivery handled differently have the same content_sha256 */
+	char body_sha256[65];
+	char content_sha256[65];
 	size_t raw_len;
-	char *message_id; /* without angle brackets; synthetic "<sha256>@spocd.invalid" if absent */
+	/* without angle brackets; synthetic "<content_sha256>@spocd.invalid" if absent */
+	char *message_id;
 	gboolean message_id_synthetic;
 	char *in_reply_to;     /* first msg-id of In-Reply-To, no brackets, or NULL */
 	GPtrArray *references; /* char *, no brackets, oldest first, at most MIME_MAX_REFS */

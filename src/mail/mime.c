@@ -10,6 +10,7 @@
 #include "mime.h"
 
 #include "html.h"
+#include "identity.h"
 #include "mime_priv.h"
 #include "reply.h"
 
@@ -652,7 +653,8 @@ static void mail_fill(struct parse *ps, GMimeMessage *msg, GPtrArray *top)
 		m->message_id = NULL;
 	}
 	if (m->message_id == NULL) {
-		m->message_id = g_strdup_printf("%s@spocd.invalid", m->sha256);
+		/* the same for every copy of the message, whatever delivery added */
+		m->message_id = g_strdup_printf("%s@spocd.invalid", m->content_sha256);
 		m->message_id_synthetic = TRUE;
 	}
 	irt = msgids_parse(opts, hl, "In-Reply-To");
@@ -800,6 +802,7 @@ int mime_parse(const char *raw, size_t len, const struct mime_limits *limits, st
 	} else {
 		m = g_new0(struct mail, 1);
 		spoc_sha256_hex(raw, len, m->sha256);
+		identity_digests(raw, len, m->body_sha256, m->content_sha256);
 		m->raw_len = len;
 		ps.m = m;
 		mail_fill(&ps, msg, top);

@@ -272,7 +272,9 @@ static int insert_message(struct store *st, const char *ticket, const char *raw,
 			   m->body_source != NULL ? m->body_source : "text/plain",
 			   left_out,
 			   judge_sender_verdict(d),
-			   d->from_proven_why};
+			   d->from_proven_why,
+			   m->body_sha256,
+			   m->content_sha256};
 	int lens[G_N_ELEMENTS(p)] = {0};
 	lens[12] = (int)raw_len;
 	res = store_sql_run(
@@ -280,11 +282,15 @@ static int insert_message(struct store *st, const char *ticket, const char *raw,
 	    "INSERT INTO messages (ticket_id, direction, message_id, message_id_synthetic,"
 	    " in_reply_to, refs, from_addr, from_name, to_addrs, cc_addrs, subject, sent_at,"
 	    " body_text, raw, raw_sha256, automatic, body_new, body_quoted, body_signature,"
-	    " body_source, left_out, sender_verdict, sender_verdict_why)"
+	    " body_source, left_out, sender_verdict, sender_verdict_why, body_sha256,"
+	    " content_sha256, message_id_clash_of)"
 	    " VALUES ($1::bigint, 'in', $2, $3::boolean, $4,"
 	    "  coalesce(string_to_array(nullif($5, ''), E'\\n'), '{}'), $6, $7, $8, $9, $10,"
 	    "  $11::timestamptz, $12, $13::bytea, $14, $15, $16, $17, $18, $19,"
-	    "  coalesce(string_to_array(nullif($20, ''), E'\\n'), '{}'), $21, $22)"
+	    "  coalesce(string_to_array(nullif($20, ''), E'\\n'), '{}'), $21, $22, $23, $24,"
+	    /* another message carried this Message-ID first: the clash is kept */
+	    "  (SELECT min(id) FROM messages WHERE message_id = $2 AND direction = 'in'"
+	    "    AND NOT message_id_synthetic AND NOT $3::boolean))"
 	    " RETURNING id",
 	    G_N_ELEMENTS(p), p, lens, &rc, err);
 	g_free(refs);
@@ -457,17 +463,30 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 
 	*message_row_r = 0;
 	*detail_r = NULL;
-	/* The same bytes, or the same real Message-ID, taken before (from another UID, another
-	 * mailbox or a redelivery): nothing new to record. */
-	const char *dp[] = {mail->sha256, mail->message_id_synthetic ? NULL : mail->message_id};
+	/* The same message taken before (from another UID, another mailbox, a redelivery or a
+	 * second route): the same bytes; the same fields and body but for what delivery added;
+	 * or the same Message-ID with the same sender, date and body (a list that tags the
+	 * subject). A Message-ID alone is not enough: a broken mailer or a stranger who sends a
+	 * predicted one first would make the desk lose the real mail. Rows stored before the
+	 * digests existed compare by Message-ID alone, as they did. */
+	g_autofree char *date =
+	    mail->date != NULL ? g_date_time_format_iso8601(mail->date) : NULL;
+	const char *dp[] = {mail->sha256,
+			    mail->message_id_synthetic ? NULL : mail->message_id,
+			    mail->content_sha256,
+			    mail->from.addr != NULL ? mail->from.addr : "",
+			    date,
+			    mail->body_sha256};
 	res = store_sql_run(
 	    st, "duplicate check",
 	    "SELECT m.id, coalesce(m.ticket_id, 0), coalesce(t.display, '') FROM messages m"
 	    " LEFT JOIN tickets t ON t.id = m.ticket_id"
-	    " WHERE m.direction = 'in' AND (m.raw_sha256 = $1 OR"
-	    "  ($2::text IS NOT NULL AND m.message_id = $2 AND NOT m.message_id_synthetic))"
+	    " WHERE m.direction = 'in' AND (m.raw_sha256 = $1 OR m.content_sha256 = $3 OR"
+	    "  ($2::text IS NOT NULL AND m.message_id = $2 AND NOT m.message_id_synthetic"
+	    "   AND (m.body_sha256 IS NULL OR (m.body_sha256 = $6 AND m.from_addr = $4"
+	    "    AND m.sent_at IS NOT DISTINCT FROM $5::timestamptz))))"
 	    " ORDER BY m.id LIMIT 1",
-	    2, dp, NULL, &rc, err);
+	    G_N_ELEMENTS(dp), dp, NULL, &rc, err);
 	if (res == NULL)
 		return rc;
 	if (PQntuples(res) > 0) {
@@ -476,7 +495,7 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 		g_strlcpy(res_r->ticket_number, PQgetvalue(res, 0, 2),
 			  sizeof(res_r->ticket_number));
 		*message_row_r = store_sql_i64(res, 0, 0);
-		*detail_r = "same raw bytes or Message-ID as an earlier message";
+		*detail_r = "the same message as an earlier one";
 		PQclear(res);
 		return SPOC_OK;
 	}

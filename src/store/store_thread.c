@@ -57,6 +57,11 @@ static int find_thread(struct store *st, const struct mail *m, int64_t *ticket_r
 	    " SELECT t.ticket_id FROM ("
 	    "  SELECT m.ticket_id, ids.ord FROM messages m JOIN ids ON m.message_id = ids.id"
 	    "   WHERE m.ticket_id IS NOT NULL AND NOT m.message_id_synthetic"
+	    /* a Message-ID that two different mails carried (message_id_clash_of) names
+	     * no ticket: whoever sent it first must not get the other's replies */
+	    "   AND NOT EXISTS (SELECT 1 FROM messages c WHERE c.message_id = m.message_id"
+	    "    AND c.direction = 'in' AND NOT c.message_id_synthetic"
+	    "    AND c.ticket_id IS DISTINCT FROM m.ticket_id)"
 	    "  UNION ALL"
 	    "  SELECT o.ticket_id, ids.ord FROM outbox o JOIN ids ON o.message_id = ids.id"
 	    " ) t ORDER BY t.ord LIMIT 1",

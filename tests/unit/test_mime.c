@@ -626,14 +626,23 @@ static void test_synthetic_message_id(void **state)
 {
 	gsize len;
 	char *raw = load("no-message-id.eml", &len);
-	struct mail *a = parse_mem(raw, len), *b = parse_mem(raw, len), *c;
+	struct mail *a = parse_mem(raw, len), *b = parse_mem(raw, len), *c, *d;
 	char expect[128];
+	char *traced = g_strconcat("Received: from mx2.example.net by mx.desk.test; Mon, 7 Dec 2026\n"
+				   "Delivered-To: help@desk.test\n",
+				   raw, NULL);
 
 	(void)state;
 	assert_true(a->message_id_synthetic);
-	g_snprintf(expect, sizeof(expect), "%s@spocd.invalid", a->sha256);
+	g_snprintf(expect, sizeof(expect), "%s@spocd.invalid", a->content_sha256);
 	assert_string_equal(a->message_id, expect);
 	assert_string_equal(a->message_id, b->message_id);
+	/* another copy that delivery handled differently is the same message */
+	d = parse_mem(traced, strlen(traced));
+	assert_string_not_equal(a->sha256, d->sha256);
+	assert_string_equal(a->message_id, d->message_id);
+	mail_free(&d);
+	g_free(traced);
 	raw[len - 2] = '!'; /* "Hello there!" */
 	c = parse_mem(raw, len);
 	assert_true(c->message_id_synthetic);
