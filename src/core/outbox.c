@@ -9,6 +9,7 @@
 
 #include "command_results.h"
 #include "compose.h"
+#include "echo.h"
 #include "keys.h"
 #include "sla.h"
 #include "smtp.h"
@@ -303,7 +304,7 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 	const char *desk_address = conf->desk.addresses != NULL && conf->desk.addresses[0] != NULL
 				       ? conf->desk.addresses[0]
 				       : conf->smtp.from_address;
-	char *name, *orig_subject, *first, *resolution, priority[8];
+	char *name, *to_name, *orig_subject, *first, *resolution, priority[8];
 	struct compose_input in = {0};
 	GHashTable *vars;
 
@@ -319,13 +320,12 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 		return errbuf_set(err, SPOC_EPERM, "unknown notification kind \"%s\"",
 				  row->kind != NULL ? row->kind : "(null)");
 
-	/* Templates have no conditionals: when the name is unknown, greet the address. */
-	name = flat_text(row->recipient_name);
-	if (*name == '\0') {
-		g_free(name);
-		name = flat_text(row->recipient);
-	}
-	orig_subject = flat_text(row->ticket_subject);
+	/* Templates have no conditionals: when the name is unknown, greet the address. A name and
+	 * a subject are the sender's words, repeated to whatever address the mail came from: only
+	 * their bounded, inert form is echoed (echo.h). */
+	to_name = echo_text(row->recipient_name, ECHO_NAME_MAX);
+	name = *to_name != '\0' ? g_strdup(to_name) : echo_text(row->recipient, 0);
+	orig_subject = echo_text(row->ticket_subject, ECHO_SUBJECT_MAX);
 	out->subject = *orig_subject != '\0'
 			   ? g_strdup_printf("[%s] %s", row->ticket_number, orig_subject)
 			   : g_strdup_printf("[%s]", row->ticket_number);
@@ -354,7 +354,7 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 		message = command_results_render(ob->line_tpl[li], row->body);
 	if (message == NULL)
 		message = g_utf8_make_valid(row->body != NULL ? row->body : "", -1);
-	author = flat_text(row->author);
+	author = echo_text(row->author, ECHO_NAME_MAX);
 	g_hash_table_insert(vars, "recipient_name", name);
 	g_hash_table_insert(vars, "message", message);
 	g_hash_table_insert(vars, "author", author);
@@ -408,7 +408,7 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 
 	in.from_name = conf->desk.name;
 	in.from_addr = conf->smtp.from_address;
-	in.to_name = row->recipient_name;
+	in.to_name = *to_name != '\0' ? to_name : NULL;
 	in.to_addr = row->recipient;
 	in.subject = out->subject;
 	in.body = out->body;
@@ -423,6 +423,7 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 
 	g_free(orig_subject);
 	g_free(name);
+	g_free(to_name);
 	g_free(message);
 	g_free(author);
 	g_free(reply_to);

@@ -4,10 +4,18 @@
 #include <string.h>
 
 static const char *const trace_names[] = {
-    "received",		     "return-path",	   "delivered-to",
-    "x-original-to",	     "envelope-to",	   "x-envelope-to",
-    "x-delivered-to",	     "x-received",	   "received-spf",
-    "authentication-results", "arc-seal",		   "arc-message-signature",
+    "received",
+    "return-path",
+    "delivered-to",
+    "x-original-to",
+    "envelope-to",
+    "x-envelope-to",
+    "x-delivered-to",
+    "x-received",
+    "received-spf",
+    "authentication-results",
+    "arc-seal",
+    "arc-message-signature",
     "arc-authentication-results",
 };
 
@@ -16,7 +24,8 @@ static const char *const trace_prefixes[] = {"x-spam-", "x-virus-"};
 gboolean identity_is_trace(const char *name, size_t n)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(trace_names); i++)
-		if (strlen(trace_names[i]) == n && g_ascii_strncasecmp(name, trace_names[i], n) == 0)
+		if (strlen(trace_names[i]) == n &&
+		    g_ascii_strncasecmp(name, trace_names[i], n) == 0)
 			return TRUE;
 	for (size_t i = 0; i < G_N_ELEMENTS(trace_prefixes); i++) {
 		size_t k = strlen(trace_prefixes[i]);

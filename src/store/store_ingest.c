@@ -469,8 +469,7 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 	 * subject). A Message-ID alone is not enough: a broken mailer or a stranger who sends a
 	 * predicted one first would make the desk lose the real mail. Rows stored before the
 	 * digests existed compare by Message-ID alone, as they did. */
-	g_autofree char *date =
-	    mail->date != NULL ? g_date_time_format_iso8601(mail->date) : NULL;
+	g_autofree char *date = mail->date != NULL ? g_date_time_format_iso8601(mail->date) : NULL;
 	const char *dp[] = {mail->sha256,
 			    mail->message_id_synthetic ? NULL : mail->message_id,
 			    mail->content_sha256,

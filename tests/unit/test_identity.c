@@ -45,15 +45,15 @@ static void different(const char *a, const char *b)
 
 static void test_trace_fields(void **state)
 {
-	char *traced = g_strconcat(
-	    "Return-Path: <marta@example.com>\r\n"
-	    "Delivered-To: help@desk.test\r\n"
-	    "Received: from mx1.example.com (mx1.example.com [192.0.2.1])\r\n"
-	    "\tby mx.desk.test with ESMTPS; Mon, 7 Dec 2026 09:00:02 +0100\r\n"
-	    "Authentication-Results: mx.desk.test; dkim=pass header.d=example.com\r\n"
-	    "X-Spam-Status: No, score=-0.1\r\n"
-	    "ARC-Seal: i=1; a=rsa-sha256; cv=none; d=example.com; s=arc; b=xyz\r\n",
-	    base, NULL);
+	char *traced =
+	    g_strconcat("Return-Path: <marta@example.com>\r\n"
+			"Delivered-To: help@desk.test\r\n"
+			"Received: from mx1.example.com (mx1.example.com [192.0.2.1])\r\n"
+			"\tby mx.desk.test with ESMTPS; Mon, 7 Dec 2026 09:00:02 +0100\r\n"
+			"Authentication-Results: mx.desk.test; dkim=pass header.d=example.com\r\n"
+			"X-Spam-Status: No, score=-0.1\r\n"
+			"ARC-Seal: i=1; a=rsa-sha256; cv=none; d=example.com; s=arc; b=xyz\r\n",
+			base, NULL);
 
 	(void)state;
 	same(base, traced);

@@ -628,9 +628,10 @@ static void test_synthetic_message_id(void **state)
 	char *raw = load("no-message-id.eml", &len);
 	struct mail *a = parse_mem(raw, len), *b = parse_mem(raw, len), *c, *d;
 	char expect[128];
-	char *traced = g_strconcat("Received: from mx2.example.net by mx.desk.test; Mon, 7 Dec 2026\n"
-				   "Delivered-To: help@desk.test\n",
-				   raw, NULL);
+	char *traced =
+	    g_strconcat("Received: from mx2.example.net by mx.desk.test; Mon, 7 Dec 2026\n"
+			"Delivered-To: help@desk.test\n",
+			raw, NULL);
 
 	(void)state;
 	assert_true(a->message_id_synthetic);
