@@ -93,6 +93,10 @@ static void usage_tail(FILE *f)
 		"  -h, --help          this text; COMMAND --help: that command's\n"
 		"  --version           the version\n"
 		"\n"
+		"Text from mail is shown with every control, bidi and invisible character as a\n"
+		"visible escape (\\e, \\x07, \\u202E, \\xff for a byte that is not UTF-8);\n"
+		"--json and --raw give it as stored.\n"
+		"\n"
 		"Exit status: 0 done, 1 failed or not found, 2 usage, 75 database unreachable.\n"
 		"See spocctl(8).\n",
 		SPOCD_CONF_DIR);
@@ -170,7 +174,7 @@ int main(int argc, char **argv)
 
 		for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
 			g_string_append_printf(names, "%s%s", i > 0 ? ", " : "", commands[i].name);
-		fprintf(stderr, "spocctl: unknown command \"%s\" (%s)\n", argv[optind], names->str);
+		ctl_err("unknown command \"%s\" (%s)", argv[optind], names->str);
 		g_string_free(names, TRUE);
 		rc = CTL_EXIT_USAGE;
 	}
