@@ -41,7 +41,7 @@ int ctl_health(struct ctl *c, int argc, char **argv);
  * database's errors are strangers' text. Whatever spocctl prints for people goes through
  * text_for_terminal(): ctl_say() on standard output, ctl_err() on standard error, the cells of
  * the record writer (escaped, then padded and cut in terminal columns); JSON goes through
- * ctl_json_out(). Only --raw writes bytes as stored. */
+ * ctl_json_out(). Only --raw writes bytes as stored, and not to a terminal (ctl_raw_allowed()). */
 
 /* printf() on standard output of what text_for_terminal(TEXT_TERMINAL_LINES) makes of it: the
  * lines and tabs of the format and of a mail's text stay, nothing a terminal acts on passes. A
@@ -57,6 +57,9 @@ const char *ctl_line(const char *s);
 /* JSON text on standard output through text_json_for_terminal(): the same JSON, with nothing in
  * it that a terminal acts on. */
 void ctl_json_out(const char *json);
+/* 0 when what (the command, "outbox show 12") may write raw bytes on standard output: it is not
+ * a terminal, or force; else CTL_EXIT_USAGE after a message that names --force. */
+int ctl_raw_allowed(const char *what, gboolean force);
 
 /* The usage text, on f (spocctl.c). */
 void ctl_usage(FILE *f);

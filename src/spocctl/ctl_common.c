@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- what reaches the terminal ---- */
 
@@ -68,6 +69,17 @@ void ctl_json_out(const char *json)
 
 	fputs(shown, stdout);
 	g_free(shown);
+}
+
+int ctl_raw_allowed(const char *what, gboolean force)
+{
+	if (force || !isatty(STDOUT_FILENO))
+		return 0;
+	ctl_err("%s --raw: standard output is a terminal, and the message's bytes as stored may "
+		"hold escape sequences that act on it; send them to a file or a pipe (> FILE, | "
+		"less), or add --force to write them here all the same",
+		what);
+	return CTL_EXIT_USAGE;
 }
 
 int ctl_exit_for(int rc)

@@ -1,7 +1,8 @@
 /* `spocctl outbox list|show|retry`: the notifier's outbox. An operator looks at what was sent,
  * what failed and why, and pushes a failed, held or pending notification again; a sent one is
  * never sent twice. A notice relays a requester's text and a bounce's reason, strangers' words:
- * show prints them visible (ctl_say()), and only --raw gives the bytes as sent. */
+ * show prints them visible (ctl_say()), and only --raw gives the bytes as sent, never to a
+ * terminal unless --force. */
 #include "ctl.h"
 #include "store_admin.h"
 
@@ -164,6 +165,8 @@ static void outbox_print(const struct outbox_entry *e, gsize len)
 			e->id);
 }
 
+/* raw_only: the bytes as sent, which ctl_outbox() let through only to a file or a pipe, or
+ * with --force. */
 static int outbox_show(struct ctl *c, int64_t id, gboolean raw_only)
 {
 	struct errbuf err = {{0}};
@@ -238,7 +241,7 @@ static int outbox_retry(struct ctl *c, int64_t id)
 int ctl_outbox(struct ctl *c, int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL, *state = NULL, *limit_arg = NULL;
-	gboolean raw = FALSE, list;
+	gboolean raw = FALSE, force = FALSE, list;
 	int64_t id = -1;
 	int limit = 50, rc;
 
@@ -250,6 +253,8 @@ int ctl_outbox(struct ctl *c, int argc, char **argv)
 			c->json = TRUE;
 		else if (strcmp(argv[i], "--raw") == 0 && strcmp(sub, "show") == 0)
 			raw = TRUE;
+		else if (strcmp(argv[i], "--force") == 0 && strcmp(sub, "show") == 0)
+			force = TRUE;
 		else if (strcmp(argv[i], "--state") == 0 && list) {
 			if (!ctl_option_value(argc, argv, &i, "outbox list", &state))
 				return CTL_EXIT_USAGE;
@@ -280,6 +285,19 @@ int ctl_outbox(struct ctl *c, int argc, char **argv)
 	if (!list && id <= 0) {
 		ctl_err("outbox %s: give the notification's ID (a positive number)", sub);
 		return CTL_EXIT_USAGE;
+	}
+	if (force && !raw) {
+		ctl_err("outbox show: --force goes with --raw (it lets the bytes as sent reach a "
+			"terminal)");
+		return CTL_EXIT_USAGE;
+	}
+	if (raw) {
+		char *what = g_strdup_printf("outbox show %" G_GINT64_FORMAT, id);
+
+		rc = ctl_raw_allowed(what, force);
+		g_free(what);
+		if (rc != 0)
+			return rc;
 	}
 	if ((rc = ctl_open_db(c)) != 0)
 		return rc;

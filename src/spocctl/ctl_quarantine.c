@@ -1,7 +1,7 @@
 /* `spocctl quarantine list|show|replay`: the messages that could not become a ticket, where
  * each came from and why, and parsing one again with today's spocd and settings. A quarantined
  * message is a stranger's and may be built to harm: show prints what it says visible
- * (ctl_say()), and only --raw gives its bytes as received. */
+ * (ctl_say()), and only --raw gives its bytes as received, never to a terminal unless --force. */
 #include "ctl.h"
 #include "inspect.h"
 #include "mime.h"
@@ -110,6 +110,8 @@ static void quarantine_print(const struct quarantine_entry *e, const char *raw, 
 		e->id);
 }
 
+/* raw_only: the bytes as received, which ctl_quarantine() let through only to a file or a
+ * pipe, or with --force. */
 static int quarantine_show(struct ctl *c, int64_t id, gboolean raw_only)
 {
 	struct errbuf err = {{0}};
@@ -195,7 +197,7 @@ static int quarantine_replay(struct ctl *c, int64_t id)
 int ctl_quarantine(struct ctl *c, int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
-	gboolean all = FALSE, raw = FALSE;
+	gboolean all = FALSE, raw = FALSE, force = FALSE;
 	int64_t id = -1;
 	int rc;
 
@@ -208,6 +210,8 @@ int ctl_quarantine(struct ctl *c, int argc, char **argv)
 			all = TRUE;
 		else if (strcmp(argv[i], "--raw") == 0 && strcmp(sub, "show") == 0)
 			raw = TRUE;
+		else if (strcmp(argv[i], "--force") == 0 && strcmp(sub, "show") == 0)
+			force = TRUE;
 		else if (strcmp(argv[i], "--json") == 0)
 			c->json = TRUE;
 		else if (id < 0 && strcmp(sub, "list") != 0 && (id = ctl_parse_id(argv[i])) > 0)
@@ -224,6 +228,19 @@ int ctl_quarantine(struct ctl *c, int argc, char **argv)
 	if (strcmp(sub, "list") != 0 && id <= 0) {
 		ctl_err("quarantine %s: give the entry's ID (a positive number)", sub);
 		return CTL_EXIT_USAGE;
+	}
+	if (force && !raw) {
+		ctl_err("quarantine show: --force goes with --raw (it lets the bytes as received "
+			"reach a terminal)");
+		return CTL_EXIT_USAGE;
+	}
+	if (raw) {
+		char *what = g_strdup_printf("quarantine show %" G_GINT64_FORMAT, id);
+
+		rc = ctl_raw_allowed(what, force);
+		g_free(what);
+		if (rc != 0)
+			return rc;
 	}
 	if ((rc = ctl_open_db(c)) != 0)
 		return rc;
