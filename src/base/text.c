@@ -1,5 +1,6 @@
 /* Text helpers shared by the pure decision modules: one normalisation for pattern matching, one
- * squashed form for comparing machine sender names, and one readable line out of many. */
+ * squashed form for comparing machine sender names, and one readable line out of many; and the
+ * visible form in which spocctl shows strangers' text on a terminal. */
 #include "text.h"
 
 #include <string.h>
@@ -54,6 +55,164 @@ char *text_one_line(const char *s, size_t len, size_t max)
 	if (out->len == 0) {
 		g_string_free(out, TRUE);
 		return NULL;
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* ---- what a terminal may be given ---- */
+
+gboolean text_terminal_escapes(gunichar c)
+{
+	switch (g_unichar_type(c)) {
+	case G_UNICODE_CONTROL:	       /* C0, DEL, C1 */
+	case G_UNICODE_FORMAT:	       /* bidi controls, zero-width, U+FEFF, tags, U+180E ... */
+	case G_UNICODE_LINE_SEPARATOR: /* U+2028 */
+	case G_UNICODE_PARAGRAPH_SEPARATOR: /* U+2029 */
+	case G_UNICODE_SURROGATE:
+		return TRUE;
+	default:
+		break;
+	}
+	/* invisible, yet letters or marks: Unicode's default-ignorable characters that are not
+	 * variation selectors (which emoji and ideographs need), and the unassigned rest of the
+	 * tag plane */
+	return c == 0x034F ||			/* combining grapheme joiner */
+	       c == 0x115F || c == 0x1160 ||	/* Hangul choseong and jungseong fillers */
+	       c == 0x17B4 || c == 0x17B5 ||	/* Khmer inherent vowels */
+	       c == 0x180E ||			/* Mongolian vowel separator (no longer Cf) */
+	       c == 0x3164 || c == 0xFFA0 ||	/* Hangul fillers */
+	       (c >= 0x2060 && c <= 0x206F) ||	/* word joiner .. nominal digit shapes */
+	       (c >= 0xFFF0 && c <= 0xFFF8) ||	/* unassigned specials */
+	       (c >= 0xE0000 && c <= 0xE0FFF && /* tags */
+		!(c >= 0xE0100 && c <= 0xE01EF));
+}
+
+/* Appends the escape of code point c: \e, \n, \t, \r, \xNN below U+0080 (DEL too), \uXXXX or
+ * \UXXXXXXXX above. */
+static void append_escape(GString *out, gunichar c)
+{
+	if (c == 0x1b)
+		g_string_append(out, "\\e");
+	else if (c == '\n')
+		g_string_append(out, "\\n");
+	else if (c == '\t')
+		g_string_append(out, "\\t");
+	else if (c == '\r')
+		g_string_append(out, "\\r");
+	else if (c < 0x80)
+		g_string_append_printf(out, "\\x%02x", c);
+	else if (c <= 0xFFFF)
+		g_string_append_printf(out, "\\u%04X", c);
+	else
+		g_string_append_printf(out, "\\U%08X", c);
+}
+
+static glong char_columns(gunichar c)
+{
+	if (g_unichar_iszerowidth(c))
+		return 0;
+	return g_unichar_iswide(c) ? 2 : 1;
+}
+
+/* text_for_terminal() and, with columns >= 1, its cut form: each character or escape goes out
+ * whole, and once one would pass columns the text is cut back to where it last fitted in
+ * columns - 1 and "…" ends it. */
+static char *for_terminal(const char *s, gssize len, enum text_terminal how, glong columns)
+{
+	const char *p = s, *end;
+	GString *out;
+	gsize fit = 0;
+	glong used = 0;
+
+	if (s == NULL)
+		return g_strdup("");
+	end = s + (len < 0 ? strlen(s) : (size_t)len);
+	out = g_string_sized_new(MIN((gsize)(end - s), 4096) + 1);
+	while (p < end) {
+		gunichar c = g_utf8_get_char_validated(p, end - p);
+		const char *next;
+		glong w;
+
+		if (c == (gunichar)-1 || c == (gunichar)-2) {
+			/* not UTF-8: this byte, and the next are looked at afresh */
+			g_string_append_printf(out, "\\x%02x", (unsigned char)*p);
+			next = p + 1;
+			w = 4;
+		} else {
+			next = c == 0 ? p + 1 : g_utf8_next_char(p);
+			if (how == TEXT_TERMINAL_LINES && c == '\r' && next < end &&
+			    *next == '\n') {
+				p = next; /* a CRLF line end is a newline */
+				continue;
+			}
+			if (how == TEXT_TERMINAL_LINES && (c == '\n' || c == '\t')) {
+				g_string_append_c(out, (char)c);
+				w = 1; /* a cut text is one line: never here */
+			} else if (text_terminal_escapes(c)) {
+				gsize before = out->len;
+
+				append_escape(out, c);
+				w = (glong)(out->len - before);
+			} else {
+				g_string_append_len(out, p, next - p);
+				w = char_columns(c);
+			}
+		}
+		p = next;
+		if (columns < 1)
+			continue;
+		if (used + w > columns) {
+			g_string_truncate(out, fit);
+			g_string_append(out, "…");
+			break;
+		}
+		used += w;
+		if (used <= columns - 1)
+			fit = out->len;
+	}
+	return g_string_free(out, FALSE);
+}
+
+char *text_for_terminal(const char *s, gssize len, enum text_terminal how)
+{
+	return for_terminal(s, len, how, 0);
+}
+
+char *text_for_terminal_cut(const char *s, gssize len, glong columns)
+{
+	return for_terminal(s, len, TEXT_TERMINAL_LINE, MAX(columns, 1));
+}
+
+glong text_columns(const char *s)
+{
+	glong n = 0;
+
+	for (const char *p = s; *p != '\0'; p = g_utf8_next_char(p))
+		n += char_columns(g_utf8_get_char(p));
+	return n;
+}
+
+char *text_json_for_terminal(const char *json, gssize len)
+{
+	const char *p = json, *end = json + (len < 0 ? strlen(json) : (size_t)len);
+	GString *out = g_string_sized_new((gsize)(end - json) + 1);
+
+	while (p < end) {
+		gunichar c = g_utf8_get_char_validated(p, end - p);
+		const char *next =
+		    c == (gunichar)-1 || c == (gunichar)-2 || c == 0 ? p + 1 : g_utf8_next_char(p);
+
+		if (c == (gunichar)-1 || c == (gunichar)-2)
+			g_string_append(out, "\\uFFFD");
+		else if (c == '\n' || !text_terminal_escapes(c))
+			g_string_append_len(out, p, next - p); /* the line's end, or text */
+		else if (c <= 0xFFFF)
+			g_string_append_printf(out, "\\u%04X", c);
+		else
+			g_string_append_printf(out, "\\u%04X\\u%04X",
+					       0xD800 + ((c - 0x10000) >> 10),
+					       0xDC00 + ((c - 0x10000) & 0x3FF));
+		p = next;
 	}
 	return g_string_free(out, FALSE);
 }

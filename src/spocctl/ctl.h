@@ -35,12 +35,38 @@ int ctl_ticket(struct ctl *c, int argc, char **argv);
 int ctl_stats(struct ctl *c, int argc, char **argv);
 int ctl_health(struct ctl *c, int argc, char **argv);
 
+/* ---- what reaches the terminal ----
+ *
+ * Subjects, names, addresses, a mail's text, a relayed body, a bounce's reason and the
+ * database's errors are strangers' text. Whatever spocctl prints for people goes through
+ * text_for_terminal(): ctl_say() on standard output, ctl_err() on standard error, the cells of
+ * the record writer (escaped, then padded and cut in terminal columns); JSON goes through
+ * ctl_json_out(). Only --raw writes bytes as stored, and not to a terminal (ctl_raw_allowed()). */
+
+/* printf() on standard output of what text_for_terminal(TEXT_TERMINAL_LINES) makes of it: the
+ * lines and tabs of the format and of a mail's text stay, nothing a terminal acts on passes. A
+ * value that must stay on its line (a name, a subject) goes in through ctl_line(). */
+void ctl_say(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* "spocctl: ", the message as one line of visible text (text_for_terminal(TEXT_TERMINAL_LINE):
+ * a line break in the database's or the mail's text in it shows as \n) and a newline, on
+ * standard error. */
+void ctl_err(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+/* s (NULL: "") as one line of visible text, for ctl_say(): a newline in a subject cannot start a
+ * line that reads as spocctl's own. Valid until the next ctl_say() or ctl_err() has printed. */
+const char *ctl_line(const char *s);
+/* JSON text on standard output through text_json_for_terminal(): the same JSON, with nothing in
+ * it that a terminal acts on. */
+void ctl_json_out(const char *json);
+/* 0 when what (the command, "outbox show 12") may write raw bytes on standard output: it is not
+ * a terminal, or force; else CTL_EXIT_USAGE after a message that names --force. */
+int ctl_raw_allowed(const char *what, gboolean force);
+
 /* The usage text, on f (spocctl.c). */
 void ctl_usage(FILE *f);
 
 /* The exit status for a failed SPOC_ETEMP / SPOC_EPERM call. */
 int ctl_exit_for(int rc);
-/* Prints err's message and returns ctl_exit_for(rc). */
+/* Prints err's message (ctl_err()) and returns ctl_exit_for(rc). */
 int ctl_fail(int rc, const struct errbuf *err);
 /* Loads the configuration into c->conf; required when the user named one or when the command
  * needs the database. 0, or an exit status after a message. */
@@ -67,14 +93,16 @@ gboolean ctl_option_value(int argc, char **argv, int *i, const char *what, const
  * A list is a table of columns, filled one row at a time, one cell per column in the columns'
  * order. It prints as a JSON array of objects (the columns with a key) under --json, else as a
  * table with a heading line (the columns with a head). A column may be in both, or in one only
- * when the JSON and the table order or present a field differently. */
+ * when the JSON and the table order or present a field differently. A cell of the table is one
+ * line of visible text: text_for_terminal() escapes what a terminal would act on, newlines and
+ * tabs too, before it is cut or padded. */
 
 struct ctl_column {
 	const char *key;  /* member name in the JSON object; NULL: in the table only */
 	const char *head; /* heading in the table; NULL: in the JSON only */
-	int width;	  /* table: padded to this many characters; 0: as is (the last column) */
+	int width;	  /* table: padded to this many terminal columns; 0: as is (the last one) */
 	gboolean right;	  /* table: aligned right, as numbers are */
-	gboolean cut;	  /* table: text on one line, cut to width with "…" */
+	gboolean cut;	  /* table: cut to width with "…" */
 	const char *sep;  /* table: what stands before the column; NULL: one blank */
 };
 
@@ -98,7 +126,8 @@ void ctl_table_raw(struct ctl_table *t, const char *json);
 /* A string cell put together from pieces, typically for a table-only column; pieces that must
  * be cut come from ctl_table_cut(). */
 void ctl_table_printf(struct ctl_table *t, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-/* s (NULL: "") on one line, cut to width characters with "…"; owned by the table. */
+/* s (NULL: "") as one line of visible text (text_for_terminal_cut()) in width terminal columns,
+ * cut with "…"; owned by the table. */
 const char *ctl_table_cut(struct ctl_table *t, const char *s, glong width);
 
 /* Row i as a JSON object, appended to out (for a command that shows one record). */

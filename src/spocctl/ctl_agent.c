@@ -75,19 +75,19 @@ int ctl_agent(struct ctl *c, int argc, char **argv)
 		else if (address == NULL && strcmp(sub, "list") != 0 && argv[i][0] != '-')
 			address = argv[i];
 		else {
-			fprintf(stderr, "spocctl: agent %s: unexpected \"%s\"\n", sub, argv[i]);
+			ctl_err("agent %s: unexpected \"%s\"", sub, argv[i]);
 			return CTL_EXIT_USAGE;
 		}
 	}
 	if (strcmp(sub, "list") != 0 && (address == NULL || !agent_address_ok(address))) {
-		fprintf(stderr, "spocctl: agent %s: give the agent's email address%s%s%s\n", sub,
+		ctl_err("agent %s: give the agent's email address%s%s%s", sub,
 			address != NULL ? " (\"" : "", address != NULL ? address : "",
 			address != NULL ? "\" is not one)" : "");
 		return CTL_EXIT_USAGE;
 	}
 	if ((name != NULL && !g_utf8_validate(name, -1, NULL)) ||
 	    (team != NULL && !g_utf8_validate(team, -1, NULL))) {
-		fprintf(stderr, "spocctl: agent add: name and team must be UTF-8\n");
+		ctl_err("agent add: name and team must be UTF-8");
 		return CTL_EXIT_USAGE;
 	}
 	if ((rc = ctl_open_db(c)) != 0)
@@ -99,11 +99,11 @@ int ctl_agent(struct ctl *c, int argc, char **argv)
 	else
 		rc = store_agent_disable(c->st, address, strcmp(sub, "revoke") == 0, &flag, &err);
 	if (rc != SPOC_OK) {
-		fprintf(stderr, "spocctl: agent %s %s: %s\n", sub, address, err.msg);
+		ctl_err("agent %s %s: %s", sub, address, err.msg);
 		return ctl_exit_for(rc);
 	}
 	if (strcmp(sub, "add") != 0 && !flag) {
-		fprintf(stderr, "spocctl: agent %s: %s is not an agent\n", sub, address);
+		ctl_err("agent %s: %s is not an agent", sub, address);
 		return CTL_EXIT_FAIL;
 	}
 	if (c->json) {
@@ -116,13 +116,13 @@ int ctl_agent(struct ctl *c, int argc, char **argv)
 				       : strcmp(sub, "revoke") == 0 ? "revoked"
 				       : flag			    ? "created"
 								    : "updated");
-		fputs(out->str, stdout);
+		ctl_json_out(out->str);
 		g_string_free(out, TRUE);
 	} else
-		printf("agent %s: %s\n", address,
-		       strcmp(sub, "disable") == 0  ? "disabled"
-		       : strcmp(sub, "revoke") == 0 ? "every reply address issued so far revoked"
-		       : flag			    ? "added"
-						    : "updated and active");
+		ctl_say("agent %s: %s\n", ctl_line(address),
+			strcmp(sub, "disable") == 0  ? "disabled"
+			: strcmp(sub, "revoke") == 0 ? "every reply address issued so far revoked"
+			: flag			     ? "added"
+						     : "updated and active");
 	return 0;
 }

@@ -1,12 +1,86 @@
 /* What every spocctl command uses: the configuration and the database connection, reading an
- * input file, the parsing of IDs and options, and the record writer that gives each list both
+ * input file, the parsing of IDs and options, the printing through which nothing in strangers'
+ * text reaches the operator's terminal as it is, and the record writer that gives each list both
  * its JSON and its table from one description of its columns. */
 #include "ctl.h"
 #include "inspect.h"
+#include "text.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
+
+/* ---- what reaches the terminal ---- */
+
+/* The strings ctl_line() handed out since the last ctl_say() or ctl_err(). */
+static GPtrArray *line_scratch;
+
+const char *ctl_line(const char *s)
+{
+	char *one = text_for_terminal(s, -1, TEXT_TERMINAL_LINE);
+
+	if (line_scratch == NULL)
+		line_scratch = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(line_scratch, one);
+	return one;
+}
+
+static void line_scratch_clear(void)
+{
+	if (line_scratch != NULL)
+		g_ptr_array_set_size(line_scratch, 0);
+}
+
+void ctl_say(const char *fmt, ...)
+{
+	va_list ap;
+	char *text, *shown;
+
+	va_start(ap, fmt);
+	text = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	shown = text_for_terminal(text, -1, TEXT_TERMINAL_LINES);
+	fputs(shown, stdout);
+	g_free(shown);
+	g_free(text);
+	line_scratch_clear();
+}
+
+void ctl_err(const char *fmt, ...)
+{
+	va_list ap;
+	char *text, *shown;
+
+	va_start(ap, fmt);
+	text = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	shown = text_for_terminal(g_strstrip(text), -1, TEXT_TERMINAL_LINE);
+	fflush(stdout); /* what was said before comes before */
+	fprintf(stderr, "spocctl: %s\n", shown);
+	g_free(shown);
+	g_free(text);
+	line_scratch_clear();
+}
+
+void ctl_json_out(const char *json)
+{
+	char *shown = text_json_for_terminal(json, -1);
+
+	fputs(shown, stdout);
+	g_free(shown);
+}
+
+int ctl_raw_allowed(const char *what, gboolean force)
+{
+	if (force || !isatty(STDOUT_FILENO))
+		return 0;
+	ctl_err("%s --raw: standard output is a terminal, and the message's bytes as stored may "
+		"hold escape sequences that act on it; send them to a file or a pipe (> FILE, | "
+		"less), or add --force to write them here all the same",
+		what);
+	return CTL_EXIT_USAGE;
+}
 
 int ctl_exit_for(int rc)
 {
@@ -15,7 +89,7 @@ int ctl_exit_for(int rc)
 
 int ctl_fail(int rc, const struct errbuf *err)
 {
-	fprintf(stderr, "spocctl: %s\n", err->msg);
+	ctl_err("%s", err->msg);
 	return ctl_exit_for(rc);
 }
 
@@ -28,7 +102,7 @@ int ctl_load_conf(struct ctl *c, gboolean required)
 		return 0;
 	c->conf = conf_load(path, &err);
 	if (c->conf == NULL && (required || c->conf_path != NULL)) {
-		fprintf(stderr, "spocctl: %s\n", err.msg);
+		ctl_err("%s", err.msg);
 		return CTL_EXIT_FAIL;
 	}
 	return 0;
@@ -42,7 +116,7 @@ int ctl_open_db(struct ctl *c)
 	if (rc != 0)
 		return rc;
 	if (store_open(c->conf->database_conninfo, &c->st, &err) != SPOC_OK) {
-		fprintf(stderr, "spocctl: %s\n", err.msg);
+		ctl_err("%s", err.msg);
 		return CTL_EXIT_TEMPFAIL;
 	}
 	return 0;
@@ -62,14 +136,14 @@ GBytes *ctl_read_input(const char *path)
 		while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
 			g_byte_array_append(buf, chunk, (guint)n);
 		if (ferror(stdin)) {
-			fprintf(stderr, "spocctl: standard input: %s\n", g_strerror(errno));
+			ctl_err("standard input: %s", g_strerror(errno));
 			g_byte_array_unref(buf);
 			return NULL;
 		}
 		return g_byte_array_free_to_bytes(buf);
 	}
 	if (!g_file_get_contents(path, &data, &len, &error)) {
-		fprintf(stderr, "spocctl: %s\n", error->message);
+		ctl_err("%s", error->message);
 		g_error_free(error);
 		return NULL;
 	}
@@ -94,7 +168,7 @@ int ctl_parse_limit(const char *s)
 gboolean ctl_option_value(int argc, char **argv, int *i, const char *what, const char **value_r)
 {
 	if (*i + 1 >= argc) {
-		fprintf(stderr, "spocctl: %s: %s needs a value\n", what, argv[*i]);
+		ctl_err("%s: %s needs a value", what, argv[*i]);
 		return FALSE;
 	}
 	*value_r = argv[++*i];
@@ -156,32 +230,16 @@ void ctl_table_row(struct ctl_table *t)
 	t->next = 0;
 }
 
-/* s on one line, cut to width characters with "…". Caller frees. */
-static char *cut(const char *s, glong width)
-{
-	char *one = g_strdup(s != NULL ? s : "");
-
-	g_strdelimit(one, "\r\n\t", ' ');
-	if (g_utf8_strlen(one, -1) > width) {
-		char *part = g_utf8_substring(one, 0, width - 1);
-
-		g_free(one);
-		one = g_strconcat(part, "…", NULL);
-		g_free(part);
-	}
-	return one;
-}
-
 const char *ctl_table_cut(struct ctl_table *t, const char *s, glong width)
 {
-	char *one = cut(s, width);
+	char *one = text_for_terminal_cut(s, -1, width);
 
 	g_ptr_array_add(t->scratch, one);
 	return one;
 }
 
-/* Fills the next cell of the last row: json (taken, NULL: null) and text (copied, NULL: ""),
- * each only where the column shows. */
+/* Fills the next cell of the last row: json (taken, NULL: null) and text (NULL: ""), the latter
+ * as one line of visible text, cut when the column says so; each only where the column shows. */
 static void put(struct ctl_table *t, char *json, const char *text)
 {
 	const struct ctl_column *col;
@@ -195,7 +253,8 @@ static void put(struct ctl_table *t, char *json, const char *text)
 	else
 		g_free(json);
 	if (col->head != NULL)
-		cell->text = col->cut ? cut(text, col->width) : g_strdup(text != NULL ? text : "");
+		cell->text = col->cut ? text_for_terminal_cut(text, -1, col->width)
+				      : text_for_terminal(text, -1, TEXT_TERMINAL_LINE);
 }
 
 void ctl_table_str(struct ctl_table *t, const char *s)
@@ -262,8 +321,8 @@ void ctl_table_json_row(const struct ctl_table *t, guint i, GString *out)
 }
 
 /* One line of the table: the heading when row is NULL, else the row's cells; each column with a
- * head padded to its width, counted in characters so that accented names keep the columns
- * straight. */
+ * head padded to its width, counted in terminal columns so that accented names and wide
+ * characters keep the columns straight. */
 static void print_line(const struct ctl_table *t, const struct ctl_cell *row, GString *out)
 {
 	gboolean first = TRUE;
@@ -278,7 +337,7 @@ static void print_line(const struct ctl_table *t, const struct ctl_cell *row, GS
 		if (!first)
 			g_string_append(out, col->sep != NULL ? col->sep : " ");
 		first = FALSE;
-		pad = MAX(col->width - g_utf8_strlen(s, -1), 0);
+		pad = MAX(col->width - text_columns(s), 0);
 		if (col->right)
 			g_string_append_printf(out, "%*s%s", (int)pad, "", s);
 		else
@@ -299,14 +358,16 @@ void ctl_table_print(const struct ctl *c, const struct ctl_table *t, const char 
 			ctl_table_json_row(t, i, out);
 		}
 		g_string_append(out, "]\n");
+		ctl_json_out(out->str);
 	} else if (t->rows->len == 0 && empty != NULL) {
-		g_string_append_printf(out, "%s\n", empty);
+		ctl_say("%s\n", ctl_line(empty));
 	} else {
+		/* the cells are visible text already */
 		print_line(t, NULL, out);
 		for (guint i = 0; i < t->rows->len; i++)
 			print_line(t, g_ptr_array_index(t->rows, i), out);
+		fputs(out->str, stdout);
 	}
-	fputs(out->str, stdout);
 	g_string_free(out, TRUE);
 }
 
@@ -318,9 +379,9 @@ gboolean ctl_subcommand(const char *command, const char *sub, const char *const 
 		return TRUE;
 	list = g_strjoinv(", ", (char **)allowed);
 	if (sub == NULL)
-		fprintf(stderr, "spocctl: %s: which command? (%s)\n", command, list);
+		ctl_err("%s: which command? (%s)", command, list);
 	else
-		fprintf(stderr, "spocctl: %s: unknown command \"%s\" (%s)\n", command, sub, list);
+		ctl_err("%s: unknown command \"%s\" (%s)", command, sub, list);
 	g_free(list);
 	return FALSE;
 }

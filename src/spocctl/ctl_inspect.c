@@ -35,15 +35,14 @@ int ctl_inspect(struct ctl *c, int argc, char **argv)
 	if ((rc = ctl_load_conf(c, mailbox != NULL)) != 0)
 		return rc;
 	if (mailbox != NULL && ingest_mailbox(c->conf, mailbox) == NULL) {
-		fprintf(stderr, "spocctl: inspect: no mailbox \"%s\" in %s\n", mailbox,
-			c->conf->path);
+		ctl_err("inspect: no mailbox \"%s\" in %s", mailbox, c->conf->path);
 		return CTL_EXIT_USAGE;
 	}
 	if ((raw = ctl_read_input(file)) == NULL)
 		return CTL_EXIT_FAIL;
 	data = g_bytes_get_data(raw, &len);
 	json = inspect_json(file, data != NULL ? data : "", len, c->conf, mailbox);
-	fputs(json, stdout);
+	ctl_json_out(json);
 	g_free(json);
 	g_bytes_unref(raw);
 	return 0;

@@ -63,7 +63,7 @@ static int kb_add(struct ctl *c, const char *title, const char *language, const 
 		data = g_bytes_get_data(body, &len);
 		/* a NUL or invalid UTF-8 fails here: the text column takes neither */
 		if (len > 0 && !g_utf8_validate_len(data, len, NULL)) {
-			fprintf(stderr, "spocctl: kb add: --body-file: %s is not UTF-8 text\n",
+			ctl_err("kb add: --body-file: %s is not UTF-8 text",
 				strcmp(body_file, "-") == 0 ? "standard input" : body_file);
 			g_bytes_unref(body);
 			return CTL_EXIT_USAGE;
@@ -78,13 +78,13 @@ static int kb_add(struct ctl *c, const char *title, const char *language, const 
 	rc = store_kb_add(c->st, title, text, url, language, &id, &err);
 	g_free(text);
 	if (rc != SPOC_OK) {
-		fprintf(stderr, "spocctl: kb add: %s\n", err.msg);
+		ctl_err("kb add: %s", err.msg);
 		return ctl_exit_for(rc);
 	}
 	if (c->json)
 		printf("{\"id\":%" G_GINT64_FORMAT ",\"created\":true}\n", id);
 	else
-		printf("kb article %" G_GINT64_FORMAT ": added\n", id);
+		ctl_say("kb article %" G_GINT64_FORMAT ": added\n", id);
 	return 0;
 }
 
@@ -136,18 +136,17 @@ static int kb_remove(struct ctl *c, int64_t id)
 	int rc = store_kb_remove(c->st, id, &found, &err);
 
 	if (rc != SPOC_OK) {
-		fprintf(stderr, "spocctl: kb remove %" G_GINT64_FORMAT ": %s\n", id, err.msg);
+		ctl_err("kb remove %" G_GINT64_FORMAT ": %s", id, err.msg);
 		return ctl_exit_for(rc);
 	}
 	if (!found) {
-		fprintf(stderr, "spocctl: kb remove: there is no article %" G_GINT64_FORMAT "\n",
-			id);
+		ctl_err("kb remove: there is no article %" G_GINT64_FORMAT, id);
 		return CTL_EXIT_FAIL;
 	}
 	if (c->json)
 		printf("{\"id\":%" G_GINT64_FORMAT ",\"removed\":true}\n", id);
 	else
-		printf("kb article %" G_GINT64_FORMAT ": removed\n", id);
+		ctl_say("kb article %" G_GINT64_FORMAT ": removed\n", id);
 	return 0;
 }
 
@@ -174,15 +173,15 @@ static int kb_suggest(struct ctl *c, const char *ref, int limit)
 	if (limit < 0)
 		limit = c->conf->kb_suggestions;
 	if ((rc = store_ticket_by_ref(c->st, ref, &ticket, &err)) != SPOC_OK) {
-		fprintf(stderr, "spocctl: kb suggest %s: %s\n", ref, err.msg);
+		ctl_err("kb suggest %s: %s", ref, err.msg);
 		return ctl_exit_for(rc);
 	}
 	if (ticket == 0) {
-		fprintf(stderr, "spocctl: kb suggest: there is no ticket %s\n", ref);
+		ctl_err("kb suggest: there is no ticket %s", ref);
 		return CTL_EXIT_FAIL;
 	}
 	if ((rc = store_kb_suggest(c->st, ticket, NULL, limit, &list, &err)) != SPOC_OK) {
-		fprintf(stderr, "spocctl: kb suggest %s: %s\n", ref, err.msg);
+		ctl_err("kb suggest %s: %s", ref, err.msg);
 		return ctl_exit_for(rc);
 	}
 	t = ctl_table_new(kb_suggest_columns, G_N_ELEMENTS(kb_suggest_columns));
@@ -201,8 +200,8 @@ static int kb_suggest(struct ctl *c, const char *ref, int limit)
 				 s->url, link ? ">" : "");
 	}
 	if (!c->json && limit == 0) {
-		printf("Acknowledgements suggest nothing (kb.suggestions = 0); --limit N shows "
-		       "what they would.\n");
+		ctl_say("Acknowledgements suggest nothing (kb.suggestions = 0); --limit N shows "
+			"what they would.\n");
 	} else {
 		empty = g_strdup_printf("Nothing to suggest for %s.", ref);
 		ctl_table_print(c, t, empty);
@@ -251,64 +250,57 @@ int ctl_kb(struct ctl *c, int argc, char **argv)
 				return CTL_EXIT_USAGE;
 		} else if (strcmp(sub, "remove") == 0 && id < 0 && argv[i][0] != '-') {
 			if ((id = ctl_parse_id(argv[i])) <= 0) {
-				fprintf(
-				    stderr,
-				    "spocctl: kb remove: \"%s\" is not an article ID (a positive "
-				    "number)\n",
+				ctl_err(
+				    "kb remove: \"%s\" is not an article ID (a positive number)",
 				    argv[i]);
 				return CTL_EXIT_USAGE;
 			}
 		} else if (strcmp(sub, "suggest") == 0 && ref == NULL && argv[i][0] != '-') {
 			ref = argv[i];
 		} else {
-			fprintf(stderr, "spocctl: kb %s: unexpected \"%s\"\n", sub, argv[i]);
+			ctl_err("kb %s: unexpected \"%s\"", sub, argv[i]);
 			return CTL_EXIT_USAGE;
 		}
 	}
 	if (add) {
 		if (title == NULL || blank(title) || !one_line(title)) {
-			fprintf(stderr, "spocctl: kb add: --title: %s\n",
+			ctl_err("kb add: --title: %s",
 				title == NULL ? "required (the article's title)"
 					      : "must be one line of UTF-8 text, not blank");
 			return CTL_EXIT_USAGE;
 		}
 		if (language == NULL ||
 		    (strcmp(language, "es") != 0 && strcmp(language, "en") != 0)) {
-			fprintf(stderr, "spocctl: kb add: --language: %s%s%s\n",
+			ctl_err("kb add: --language: %s%s%s",
 				language == NULL ? "required (es or en)" : "\"",
 				language != NULL ? language : "",
 				language != NULL ? "\" is not es or en" : "");
 			return CTL_EXIT_USAGE;
 		}
 		if (url != NULL && !kb_url_ok(url)) {
-			fprintf(stderr,
-				"spocctl: kb add: --url: \"%s\" is not an http:// or https:// "
-				"address\n",
-				url);
+			ctl_err("kb add: --url: \"%s\" is not an http:// or https:// address", url);
 			return CTL_EXIT_USAGE;
 		}
 		return kb_add(c, title, language, url, body_file);
 	}
 	if (strcmp(sub, "remove") == 0 && id <= 0) {
-		fprintf(stderr, "spocctl: kb remove: give the article's ID (a positive number)\n");
+		ctl_err("kb remove: give the article's ID (a positive number)");
 		return CTL_EXIT_USAGE;
 	}
 	if (strcmp(sub, "suggest") == 0) {
 		if (ref == NULL || !ticket_ref_ok(ref)) {
-			fprintf(stderr, "spocctl: kb suggest: %s%s%s\n",
+			ctl_err("kb suggest: %s%s%s",
 				ref == NULL
 				    ? "give the ticket (INC-000123, REQ-000123 or its number)"
 				    : "\"",
 				ref != NULL ? ref : "",
-				ref != NULL ? "\" is not a ticket (INC-000123, REQ-000123 or its "
-					      "number)"
-					    : "");
+				ref != NULL
+				    ? "\" is not a ticket (INC-000123, REQ-000123 or its number)"
+				    : "");
 			return CTL_EXIT_USAGE;
 		}
 		if (limit_arg != NULL && (limit = ctl_parse_limit(limit_arg)) < 0) {
-			fprintf(stderr,
-				"spocctl: kb suggest: --limit: \"%s\" is not a number from 1 to "
-				"10000\n",
+			ctl_err("kb suggest: --limit: \"%s\" is not a number from 1 to 10000",
 				limit_arg);
 			return CTL_EXIT_USAGE;
 		}

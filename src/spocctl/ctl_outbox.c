@@ -1,6 +1,8 @@
 /* `spocctl outbox list|show|retry`: the notifier's outbox. An operator looks at what was sent,
  * what failed and why, and pushes a failed, held or pending notification again; a sent one is
- * never sent twice. */
+ * never sent twice. A notice relays a requester's text and a bounce's reason, strangers' words:
+ * show prints them visible (ctl_say()), and only --raw gives the bytes as sent, never to a
+ * terminal unless --force. */
 #include "ctl.h"
 #include "store_admin.h"
 
@@ -99,14 +101,15 @@ static int outbox_list(struct ctl *c, const char *state, int limit)
 			      : g_strdup("The outbox is empty.");
 	ctl_table_print(c, t, empty);
 	if (!c->json && list->len > 0 && list->len == (guint)limit)
-		printf("(the newest %d; --limit N shows more)\n", limit);
+		ctl_say("(the newest %d; --limit N shows more)\n", limit);
 	g_free(empty);
 	ctl_table_free(&t);
 	g_ptr_array_unref(list);
 	return 0;
 }
 
-/* text indented by prefix on every line, for the body of a notice */
+/* text indented by prefix on every line, for the body of a notice; ctl_say() keeps the lines and
+ * tabs and escapes everything else a terminal would act on */
 static void print_indented(const char *text, const char *prefix)
 {
 	char **lines = g_strsplit(text, "\n", -1);
@@ -115,7 +118,7 @@ static void print_indented(const char *text, const char *prefix)
 		if (l[1] == NULL && **l == '\0')
 			break; /* the text's final newline */
 		g_strchomp(*l);
-		printf("%s%s\n", prefix, *l);
+		ctl_say("%s%s\n", prefix, *l);
 	}
 	g_strfreev(lines);
 }
@@ -123,42 +126,47 @@ static void print_indented(const char *text, const char *prefix)
 /* The notification as text; len is the size of what was sent. */
 static void outbox_print(const struct outbox_entry *e, gsize len)
 {
-	printf("Outbox notification %" G_GINT64_FORMAT ": %s, %s\n", e->id, e->kind, e->state);
-	printf("  ticket:       %s\n", e->ticket_display);
+	ctl_say("Outbox notification %" G_GINT64_FORMAT ": %s, %s\n", e->id, ctl_line(e->kind),
+		ctl_line(e->state));
+	ctl_say("  ticket:       %s\n", ctl_line(e->ticket_display));
 	if (e->recipient_name != NULL && e->recipient_name[0] != '\0')
-		printf("  to:           %s <%s>\n", e->recipient_name, e->recipient);
+		ctl_say("  to:           %s <%s>\n", ctl_line(e->recipient_name),
+			ctl_line(e->recipient));
 	else
-		printf("  to:           %s\n", e->recipient);
-	printf("  language:     %s\n", e->language);
-	printf("  Message-ID:   %s\n", e->message_id != NULL ? e->message_id : "(not minted yet)");
-	printf("  queued:       %s (UTC)\n", e->created_at);
-	printf("  attempts:     %d\n", e->attempts);
+		ctl_say("  to:           %s\n", ctl_line(e->recipient));
+	ctl_say("  language:     %s\n", ctl_line(e->language));
+	ctl_say("  Message-ID:   %s\n",
+		e->message_id != NULL ? ctl_line(e->message_id) : "(not minted yet)");
+	ctl_say("  queued:       %s (UTC)\n", ctl_line(e->created_at));
+	ctl_say("  attempts:     %d\n", e->attempts);
 	if (strcmp(e->state, "pending") == 0)
-		printf("  due:          %s (UTC)\n", e->next_attempt_at);
+		ctl_say("  due:          %s (UTC)\n", ctl_line(e->next_attempt_at));
 	if (e->retried_at != NULL)
-		printf("  retried:      %s (UTC), by an operator\n", e->retried_at);
+		ctl_say("  retried:      %s (UTC), by an operator\n", ctl_line(e->retried_at));
 	if (e->sent_at != NULL)
-		printf("  sent:         %s (UTC)\n", e->sent_at);
+		ctl_say("  sent:         %s (UTC)\n", ctl_line(e->sent_at));
 	if (e->last_error[0] != '\0')
-		printf("  last error:   %s\n", e->last_error);
+		ctl_say("  last error:   %s\n", ctl_line(e->last_error));
 	if (e->bounced_at != NULL)
-		printf("  bounced:      %s (UTC): %s\n", e->bounced_at,
-		       e->bounce_reason != NULL ? e->bounce_reason : "");
+		ctl_say("  bounced:      %s (UTC): %s\n", ctl_line(e->bounced_at),
+			ctl_line(e->bounce_reason));
 	if (e->detail != NULL && strcmp(e->detail, "{}") != 0)
-		printf("  detail:       %s\n", e->detail);
+		ctl_say("  detail:       %s\n", ctl_line(e->detail));
 	if (e->body != NULL && e->body[0] != '\0') {
-		printf("  text:\n");
+		ctl_say("  text:\n");
 		print_indented(e->body, "    | ");
 	}
 	if (e->raw != NULL)
-		printf("\nSent as %" G_GSIZE_FORMAT
-		       " bytes; see them with: spocctl outbox show %" G_GINT64_FORMAT " --raw\n",
-		       len, e->id);
+		ctl_say("\nSent as %" G_GSIZE_FORMAT
+			" bytes; see them with: spocctl outbox show %" G_GINT64_FORMAT " --raw\n",
+			len, e->id);
 	else if (strcmp(e->state, "sent") != 0)
-		printf("\nSend it again now with: spocctl outbox retry %" G_GINT64_FORMAT "\n",
-		       e->id);
+		ctl_say("\nSend it again now with: spocctl outbox retry %" G_GINT64_FORMAT "\n",
+			e->id);
 }
 
+/* raw_only: the bytes as sent, which ctl_outbox() let through only to a file or a pipe, or
+ * with --force. */
 static int outbox_show(struct ctl *c, int64_t id, gboolean raw_only)
 {
 	struct errbuf err = {{0}};
@@ -170,15 +178,14 @@ static int outbox_show(struct ctl *c, int64_t id, gboolean raw_only)
 	if (rc != SPOC_OK)
 		return ctl_fail(rc, &err);
 	if (e == NULL) {
-		fprintf(stderr, "spocctl: outbox %" G_GINT64_FORMAT ": no such notification\n", id);
+		ctl_err("outbox %" G_GINT64_FORMAT ": no such notification", id);
 		return CTL_EXIT_FAIL;
 	}
 	raw = e->raw != NULL ? g_bytes_get_data(e->raw, &len) : NULL;
 	if (raw_only) {
 		if (e->raw == NULL) {
-			fprintf(stderr,
-				"spocctl: outbox %" G_GINT64_FORMAT
-				": nothing was sent (it is %s), so there is no message to print\n",
+			ctl_err("outbox %" G_GINT64_FORMAT
+				": nothing was sent (it is %s), so there is no message to print",
 				id, e->state);
 			outbox_entry_free(e);
 			return CTL_EXIT_FAIL;
@@ -191,7 +198,7 @@ static int outbox_show(struct ctl *c, int64_t id, gboolean raw_only)
 		outbox_row(t, e, TRUE);
 		ctl_table_json_row(t, 0, out);
 		g_string_append_c(out, '\n');
-		fputs(out->str, stdout);
+		ctl_json_out(out->str);
 		g_string_free(out, TRUE);
 		ctl_table_free(&t);
 	} else {
@@ -208,17 +215,16 @@ static int outbox_retry(struct ctl *c, int64_t id)
 	int rc = store_outbox_requeue(c->st, id, &result, &err);
 
 	if (rc != SPOC_OK) {
-		fprintf(stderr, "spocctl: outbox retry %" G_GINT64_FORMAT ": %s\n", id, err.msg);
+		ctl_err("outbox retry %" G_GINT64_FORMAT ": %s", id, err.msg);
 		return ctl_exit_for(rc);
 	}
 	if (result == OUTBOX_REQUEUE_NOT_FOUND) {
-		fprintf(stderr, "spocctl: outbox %" G_GINT64_FORMAT ": no such notification\n", id);
+		ctl_err("outbox %" G_GINT64_FORMAT ": no such notification", id);
 		return CTL_EXIT_FAIL;
 	}
 	if (result == OUTBOX_REQUEUE_ALREADY_SENT) {
-		fprintf(stderr,
-			"spocctl: outbox %" G_GINT64_FORMAT
-			": already sent; a sent notification is never sent again\n",
+		ctl_err("outbox %" G_GINT64_FORMAT
+			": already sent; a sent notification is never sent again",
 			id);
 		return CTL_EXIT_FAIL;
 	}
@@ -226,16 +232,16 @@ static int outbox_retry(struct ctl *c, int64_t id)
 		printf("{\"id\":%" G_GINT64_FORMAT ",\"state\":\"pending\",\"retried\":true}\n",
 		       id);
 	else
-		printf("outbox %" G_GINT64_FORMAT
-		       ": pending again, due now (the running spocd sends it at once)\n",
-		       id);
+		ctl_say("outbox %" G_GINT64_FORMAT
+			": pending again, due now (the running spocd sends it at once)\n",
+			id);
 	return 0;
 }
 
 int ctl_outbox(struct ctl *c, int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL, *state = NULL, *limit_arg = NULL;
-	gboolean raw = FALSE, list;
+	gboolean raw = FALSE, force = FALSE, list;
 	int64_t id = -1;
 	int limit = 50, rc;
 
@@ -247,6 +253,8 @@ int ctl_outbox(struct ctl *c, int argc, char **argv)
 			c->json = TRUE;
 		else if (strcmp(argv[i], "--raw") == 0 && strcmp(sub, "show") == 0)
 			raw = TRUE;
+		else if (strcmp(argv[i], "--force") == 0 && strcmp(sub, "show") == 0)
+			force = TRUE;
 		else if (strcmp(argv[i], "--state") == 0 && list) {
 			if (!ctl_option_value(argc, argv, &i, "outbox list", &state))
 				return CTL_EXIT_USAGE;
@@ -255,36 +263,41 @@ int ctl_outbox(struct ctl *c, int argc, char **argv)
 				return CTL_EXIT_USAGE;
 		} else if (id < 0 && !list && argv[i][0] != '-') {
 			if ((id = ctl_parse_id(argv[i])) <= 0) {
-				fprintf(stderr,
-					"spocctl: outbox %s: \"%s\" is not a notification ID (a "
-					"positive number)\n",
+				ctl_err("outbox %s: \"%s\" is not a notification ID (a positive "
+					"number)",
 					sub, argv[i]);
 				return CTL_EXIT_USAGE;
 			}
 		} else {
-			fprintf(stderr, "spocctl: outbox %s: unexpected \"%s\"\n", sub, argv[i]);
+			ctl_err("outbox %s: unexpected \"%s\"", sub, argv[i]);
 			return CTL_EXIT_USAGE;
 		}
 	}
 	if (state != NULL && !outbox_state_ok(state)) {
-		fprintf(
-		    stderr,
-		    "spocctl: outbox list: --state: \"%s\" is not a state (pending, sent, failed, "
-		    "held)\n",
-		    state);
+		ctl_err("outbox list: --state: \"%s\" is not a state (pending, sent, failed, held)",
+			state);
 		return CTL_EXIT_USAGE;
 	}
 	if (limit_arg != NULL && (limit = ctl_parse_limit(limit_arg)) < 0) {
-		fprintf(stderr,
-			"spocctl: outbox list: --limit: \"%s\" is not a number from 1 to 10000\n",
-			limit_arg);
+		ctl_err("outbox list: --limit: \"%s\" is not a number from 1 to 10000", limit_arg);
 		return CTL_EXIT_USAGE;
 	}
 	if (!list && id <= 0) {
-		fprintf(stderr,
-			"spocctl: outbox %s: give the notification's ID (a positive number)\n",
-			sub);
+		ctl_err("outbox %s: give the notification's ID (a positive number)", sub);
 		return CTL_EXIT_USAGE;
+	}
+	if (force && !raw) {
+		ctl_err("outbox show: --force goes with --raw (it lets the bytes as sent reach a "
+			"terminal)");
+		return CTL_EXIT_USAGE;
+	}
+	if (raw) {
+		char *what = g_strdup_printf("outbox show %" G_GINT64_FORMAT, id);
+
+		rc = ctl_raw_allowed(what, force);
+		g_free(what);
+		if (rc != 0)
+			return rc;
 	}
 	if ((rc = ctl_open_db(c)) != 0)
 		return rc;

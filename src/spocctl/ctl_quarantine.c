@@ -1,5 +1,7 @@
 /* `spocctl quarantine list|show|replay`: the messages that could not become a ticket, where
- * each came from and why, and parsing one again with today's spocd and settings. */
+ * each came from and why, and parsing one again with today's spocd and settings. A quarantined
+ * message is a stranger's and may be built to harm: show prints what it says visible
+ * (ctl_say()), and only --raw gives its bytes as received, never to a terminal unless --force. */
 #include "ctl.h"
 #include "inspect.h"
 #include "mime.h"
@@ -78,35 +80,38 @@ static void quarantine_print(const struct quarantine_entry *e, const char *raw, 
 	struct mail *m = NULL;
 	struct mime_limits lim = {0};
 
-	printf("Quarantine entry %" G_GINT64_FORMAT "\n", e->id);
-	printf("  received:   %s (UTC)\n", e->created_at);
-	printf("  from:       mailbox %s, UIDVALIDITY %" G_GINT64_FORMAT ", UID %" G_GINT64_FORMAT
-	       "\n",
-	       e->mailbox, e->uidvalidity, e->uid);
-	printf("  size:       %" G_GINT64_FORMAT " bytes, SHA-256 %s\n", e->size, e->raw_sha256);
-	printf("  reason:     %s\n", e->reason);
+	ctl_say("Quarantine entry %" G_GINT64_FORMAT "\n", e->id);
+	ctl_say("  received:   %s (UTC)\n", ctl_line(e->created_at));
+	ctl_say("  from:       mailbox %s, UIDVALIDITY %" G_GINT64_FORMAT ", UID %" G_GINT64_FORMAT
+		"\n",
+		ctl_line(e->mailbox), e->uidvalidity, e->uid);
+	ctl_say("  size:       %" G_GINT64_FORMAT " bytes, SHA-256 %s\n", e->size,
+		ctl_line(e->raw_sha256));
+	ctl_say("  reason:     %s\n", ctl_line(e->reason));
 	if (e->replayed_at != NULL)
-		printf("  replayed:   %s (UTC): %s%s%s\n", e->replayed_at, e->replay_outcome,
-		       e->replay_ticket != NULL ? " " : "",
-		       e->replay_ticket != NULL ? e->replay_ticket : "");
+		ctl_say("  replayed:   %s (UTC): %s%s%s\n", ctl_line(e->replayed_at),
+			ctl_line(e->replay_outcome), e->replay_ticket != NULL ? " " : "",
+			ctl_line(e->replay_ticket));
 	else if (e->replay_error != NULL)
-		printf("  last replay failed: %s\n", e->replay_error);
+		ctl_say("  last replay failed: %s\n", ctl_line(e->replay_error));
 	/* with no limits, so even an oversized one shows */
 	if (mime_parse(raw, len, &lim, &m, NULL) == SPOC_OK) {
-		printf("  From:       %s%s%s%s\n", m->from.name != NULL ? m->from.name : "",
-		       m->from.name != NULL && m->from.addr != NULL ? " <" : "",
-		       m->from.addr != NULL ? m->from.addr : "",
-		       m->from.name != NULL && m->from.addr != NULL ? ">" : "");
-		printf("  Subject:    %s\n", m->subject);
-		printf("  Message-ID: %s%s\n", m->message_id,
-		       m->message_id_synthetic ? " (none in the message; synthetic)" : "");
+		ctl_say("  From:       %s%s%s%s\n", ctl_line(m->from.name),
+			m->from.name != NULL && m->from.addr != NULL ? " <" : "",
+			ctl_line(m->from.addr),
+			m->from.name != NULL && m->from.addr != NULL ? ">" : "");
+		ctl_say("  Subject:    %s\n", ctl_line(m->subject));
+		ctl_say("  Message-ID: %s%s\n", ctl_line(m->message_id),
+			m->message_id_synthetic ? " (none in the message; synthetic)" : "");
 		mail_free(&m);
 	}
-	printf("\nReplay it with: spocctl quarantine replay %" G_GINT64_FORMAT
-	       "; see it whole with --raw.\n",
-	       e->id);
+	ctl_say("\nReplay it with: spocctl quarantine replay %" G_GINT64_FORMAT
+		"; see it whole with --raw.\n",
+		e->id);
 }
 
+/* raw_only: the bytes as received, which ctl_quarantine() let through only to a file or a
+ * pipe, or with --force. */
 static int quarantine_show(struct ctl *c, int64_t id, gboolean raw_only)
 {
 	struct errbuf err = {{0}};
@@ -118,7 +123,7 @@ static int quarantine_show(struct ctl *c, int64_t id, gboolean raw_only)
 	if (rc != SPOC_OK)
 		return ctl_fail(rc, &err);
 	if (e == NULL) {
-		fprintf(stderr, "spocctl: quarantine %" G_GINT64_FORMAT ": no such entry\n", id);
+		ctl_err("quarantine %" G_GINT64_FORMAT ": no such entry", id);
 		return CTL_EXIT_FAIL;
 	}
 	raw = g_bytes_get_data(e->raw, &len);
@@ -136,7 +141,7 @@ static int quarantine_show(struct ctl *c, int64_t id, gboolean raw_only)
 		g_string_append(out, ",\"inspect\":");
 		g_string_append(out, json);
 		g_string_append(out, "}\n");
-		fputs(out->str, stdout);
+		ctl_json_out(out->str);
 		g_free(json);
 		g_string_free(out, TRUE);
 		ctl_table_free(&t);
@@ -163,7 +168,7 @@ static int quarantine_replay(struct ctl *c, int64_t id)
 					       id);
 			json_string(out, err.msg);
 			g_string_append(out, "}\n");
-			fputs(out->str, stdout);
+			ctl_json_out(out->str);
 			g_string_free(out, TRUE);
 		}
 		return ctl_fail(rc, &err);
@@ -179,12 +184,12 @@ static int quarantine_replay(struct ctl *c, int64_t id)
 		g_string_append(out, ",\"ticket\":");
 		json_string(out, r.ticket_number[0] != '\0' ? r.ticket_number : NULL);
 		g_string_append(out, "}\n");
-		fputs(out->str, stdout);
+		ctl_json_out(out->str);
 		g_string_free(out, TRUE);
 	} else {
-		printf("quarantine %" G_GINT64_FORMAT ": %s%s%s%s\n", id,
-		       r.already ? "already replayed: " : "", r.outcome,
-		       r.ticket_number[0] != '\0' ? " " : "", r.ticket_number);
+		ctl_say("quarantine %" G_GINT64_FORMAT ": %s%s%s%s\n", id,
+			r.already ? "already replayed: " : "", ctl_line(r.outcome),
+			r.ticket_number[0] != '\0' ? " " : "", ctl_line(r.ticket_number));
 	}
 	return 0;
 }
@@ -192,7 +197,7 @@ static int quarantine_replay(struct ctl *c, int64_t id)
 int ctl_quarantine(struct ctl *c, int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
-	gboolean all = FALSE, raw = FALSE;
+	gboolean all = FALSE, raw = FALSE, force = FALSE;
 	int64_t id = -1;
 	int rc;
 
@@ -205,25 +210,37 @@ int ctl_quarantine(struct ctl *c, int argc, char **argv)
 			all = TRUE;
 		else if (strcmp(argv[i], "--raw") == 0 && strcmp(sub, "show") == 0)
 			raw = TRUE;
+		else if (strcmp(argv[i], "--force") == 0 && strcmp(sub, "show") == 0)
+			force = TRUE;
 		else if (strcmp(argv[i], "--json") == 0)
 			c->json = TRUE;
 		else if (id < 0 && strcmp(sub, "list") != 0 && (id = ctl_parse_id(argv[i])) > 0)
 			continue;
 		else {
-			fprintf(stderr, "spocctl: quarantine %s: unexpected \"%s\"\n", sub,
-				argv[i]);
+			ctl_err("quarantine %s: unexpected \"%s\"", sub, argv[i]);
 			return CTL_EXIT_USAGE;
 		}
 	}
 	if (strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0 && strcmp(sub, "replay") != 0) {
-		fprintf(stderr,
-			"spocctl: quarantine: unknown command \"%s\" (list, show, replay)\n", sub);
+		ctl_err("quarantine: unknown command \"%s\" (list, show, replay)", sub);
 		return CTL_EXIT_USAGE;
 	}
 	if (strcmp(sub, "list") != 0 && id <= 0) {
-		fprintf(stderr, "spocctl: quarantine %s: give the entry's ID (a positive number)\n",
-			sub);
+		ctl_err("quarantine %s: give the entry's ID (a positive number)", sub);
 		return CTL_EXIT_USAGE;
+	}
+	if (force && !raw) {
+		ctl_err("quarantine show: --force goes with --raw (it lets the bytes as received "
+			"reach a terminal)");
+		return CTL_EXIT_USAGE;
+	}
+	if (raw) {
+		char *what = g_strdup_printf("quarantine show %" G_GINT64_FORMAT, id);
+
+		rc = ctl_raw_allowed(what, force);
+		g_free(what);
+		if (rc != 0)
+			return rc;
 	}
 	if ((rc = ctl_open_db(c)) != 0)
 		return rc;

@@ -14,7 +14,7 @@ int ctl_sla(struct ctl *c, int argc, char **argv)
 
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--json") != 0) {
-			fprintf(stderr, "spocctl: sla check: unexpected \"%s\"\n", argv[i]);
+			ctl_err("sla check: unexpected \"%s\"", argv[i]);
 			return CTL_EXIT_USAGE;
 		}
 		c->json = TRUE;
@@ -29,9 +29,9 @@ int ctl_sla(struct ctl *c, int argc, char **argv)
 	if (c->json)
 		printf("{\"queued\":%u}\n", queued);
 	else
-		printf("sla check: %u notification%s queued\n", queued, queued == 1 ? "" : "s");
+		ctl_say("sla check: %u notification%s queued\n", queued, queued == 1 ? "" : "s");
 	if (rc != SPOC_OK) {
-		fprintf(stderr, "spocctl: sla check: %s\n", err.msg);
+		ctl_err("sla check: %s", err.msg);
 		return ctl_exit_for(rc);
 	}
 	return 0;

@@ -33,10 +33,10 @@ static char *duration(int64_t s)
 /* "name n, name n, ..." of n counts */
 static void print_counts(const char *label, const char *const *names, const int64_t *v, int n)
 {
-	printf("%-34s", label);
+	ctl_say("%-34s", label);
 	for (int i = 0; i < n; i++)
-		printf("%s%s %" G_GINT64_FORMAT, i > 0 ? ", " : "", names[i], v[i]);
-	printf("\n");
+		ctl_say("%s%s %" G_GINT64_FORMAT, i > 0 ? ", " : "", names[i], v[i]);
+	ctl_say("\n");
 }
 
 /* {"name":n,...} of n counts */
@@ -86,7 +86,7 @@ static void stats_json(const struct desk_stats *s)
 		g_string_append_printf(out, "%" G_GINT64_FORMAT "}}\n", s->mean_response_s);
 	else
 		g_string_append(out, "null}}\n");
-	fputs(out->str, stdout);
+	ctl_json_out(out->str);
 	g_string_free(out, TRUE);
 }
 
@@ -98,36 +98,36 @@ static void stats_text(const struct desk_stats *s)
 	for (int i = 0; i < STATS_STATUSES; i++)
 		total += s->status[i];
 	print_counts("Tickets by status:", ticket_status_names, s->status, STATS_STATUSES);
-	printf("%-34s%" G_GINT64_FORMAT "\n", "Tickets in all:", total);
-	printf("%-34s%6s%6s%6s%6s%6s%8s\n", "Open tickets by kind and priority:", "P1", "P2", "P3",
-	       "P4", "P5", "total");
+	ctl_say("%-34s%" G_GINT64_FORMAT "\n", "Tickets in all:", total);
+	ctl_say("%-34s%6s%6s%6s%6s%6s%8s\n", "Open tickets by kind and priority:", "P1", "P2", "P3",
+		"P4", "P5", "total");
 	for (int k = 0; k < STATS_KINDS; k++) {
 		int64_t sum = 0;
 
-		printf("  %-32s", ticket_kind_names[k]);
+		ctl_say("  %-32s", ticket_kind_names[k]);
 		for (int p = 0; p < 5; p++) {
-			printf("%6" G_GINT64_FORMAT, s->open[k][p]);
+			ctl_say("%6" G_GINT64_FORMAT, s->open[k][p]);
 			sum += s->open[k][p];
 		}
-		printf("%8" G_GINT64_FORMAT "\n", sum);
+		ctl_say("%8" G_GINT64_FORMAT "\n", sum);
 		open_total += sum;
 	}
-	printf("  %-32s%38" G_GINT64_FORMAT "\n", "all open", open_total);
-	printf("%-34stoday %" G_GINT64_FORMAT ", last 7 days %" G_GINT64_FORMAT "\n",
-	       "Tickets created:", s->created_today, s->created_7d);
+	ctl_say("  %-32s%38" G_GINT64_FORMAT "\n", "all open", open_total);
+	ctl_say("%-34stoday %" G_GINT64_FORMAT ", last 7 days %" G_GINT64_FORMAT "\n",
+		"Tickets created:", s->created_today, s->created_7d);
 	print_counts("Mail read in the last 24 h:", stats_outcome_names, s->ingested_24h,
 		     STATS_OUTCOMES);
-	printf("%-34s%" G_GINT64_FORMAT "\n", "Notifications sent, last 24 h:", s->sent_24h);
+	ctl_say("%-34s%" G_GINT64_FORMAT "\n", "Notifications sent, last 24 h:", s->sent_24h);
 	print_counts("Outbox:", stats_state_names, s->outbox, STATS_STATES);
-	printf("%-34s%" G_GINT64_FORMAT "\n", "  pending and due now:", s->outbox_due);
-	printf("%-34s%" G_GINT64_FORMAT "\n", "Quarantined, not replayed:", s->quarantine_waiting);
-	printf("%-34sfirst response %" G_GINT64_FORMAT ", resolution %" G_GINT64_FORMAT "\n",
-	       "Open tickets past an SLA target:", s->breached_first_response,
-	       s->breached_resolution);
+	ctl_say("%-34s%" G_GINT64_FORMAT "\n", "  pending and due now:", s->outbox_due);
+	ctl_say("%-34s%" G_GINT64_FORMAT "\n", "Quarantined, not replayed:", s->quarantine_waiting);
+	ctl_say("%-34sfirst response %" G_GINT64_FORMAT ", resolution %" G_GINT64_FORMAT "\n",
+		"Open tickets past an SLA target:", s->breached_first_response,
+		s->breached_resolution);
 	mean = s->mean_response_s >= 0 ? duration(s->mean_response_s) : g_strdup("-");
-	printf("%-34s%" G_GINT64_FORMAT " ticket%s, mean %s after creation\n",
-	       "First responses, last 30 days:", s->responses_30d, s->responses_30d == 1 ? "" : "s",
-	       mean);
+	ctl_say("%-34s%" G_GINT64_FORMAT " ticket%s, mean %s after creation\n",
+		"First responses, last 30 days:", s->responses_30d,
+		s->responses_30d == 1 ? "" : "s", mean);
 	g_free(mean);
 }
 
@@ -139,7 +139,7 @@ int ctl_stats(struct ctl *c, int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") != 0) {
-			fprintf(stderr, "spocctl: stats: unexpected \"%s\"\n", argv[i]);
+			ctl_err("stats: unexpected \"%s\"", argv[i]);
 			return CTL_EXIT_USAGE;
 		}
 		c->json = TRUE;
@@ -166,8 +166,8 @@ static gboolean check(const struct ctl *c, struct ctl_table *t, const char *what
 		      gboolean ok, char *detail)
 {
 	if (!c->json)
-		printf("%-4s %s%s%s: %s\n", ok ? "OK" : "FAIL", what, name != NULL ? " " : "",
-		       name != NULL ? name : "", detail);
+		ctl_say("%-4s %s%s%s: %s\n", ok ? "OK" : "FAIL", what, name != NULL ? " " : "",
+			ctl_line(name), ctl_line(detail));
 	ctl_table_row(t);
 	ctl_table_str(t, what);
 	ctl_table_str(t, name);
@@ -249,7 +249,7 @@ static void health_json(const struct ctl_table *t, guint rows, gboolean ok)
 		ctl_table_json_row(t, i, out);
 	}
 	g_string_append(out, "]}\n");
-	fputs(out->str, stdout);
+	ctl_json_out(out->str);
 	g_string_free(out, TRUE);
 }
 
@@ -271,7 +271,7 @@ int ctl_health(struct ctl *c, int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") != 0) {
-			fprintf(stderr, "spocctl: health: unexpected \"%s\"\n", argv[i]);
+			ctl_err("health: unexpected \"%s\"", argv[i]);
 			return CTL_EXIT_USAGE;
 		}
 		c->json = TRUE;

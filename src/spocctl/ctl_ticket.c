@@ -34,11 +34,11 @@ int ctl_ticket_find(struct ctl *c, const char *what, const char *ref, int64_t *i
 	int rc = store_ticket_by_ref(c->st, ref, id_r, &err);
 
 	if (rc != SPOC_OK) {
-		fprintf(stderr, "spocctl: %s %s: %s\n", what, ref, err.msg);
+		ctl_err("%s %s: %s", what, ref, err.msg);
 		return ctl_exit_for(rc);
 	}
 	if (*id_r == 0) {
-		fprintf(stderr, "spocctl: %s: there is no ticket %s\n", what, ref);
+		ctl_err("%s: there is no ticket %s", what, ref);
 		return CTL_EXIT_FAIL;
 	}
 	return 0;
@@ -65,9 +65,8 @@ static int ticket_list(struct ctl *c, const struct list_args *a)
 					     &err)) != SPOC_OK)
 			return ctl_fail(rc, &err);
 		if (f.assignee_id == 0) {
-			fprintf(stderr,
-				"spocctl: ticket list: there is no agent \"%s\" (an address, name "
-				"or the part before the @; see spocctl agent list --all)\n",
+			ctl_err("ticket list: there is no agent \"%s\" (an address, name "
+				"or the part before the @; see spocctl agent list --all)",
 				a->assignee);
 			return CTL_EXIT_FAIL;
 		}
@@ -79,7 +78,7 @@ static int ticket_list(struct ctl *c, const struct list_args *a)
 		ctl_ticket_row(t, g_ptr_array_index(list, i), FALSE);
 	ctl_table_print(c, t, "No tickets.");
 	if (!c->json && list->len > 0 && list->len == (guint)a->limit)
-		printf("(the newest %d; --limit N shows more)\n", a->limit);
+		ctl_say("(the newest %d; --limit N shows more)\n", a->limit);
 	ctl_table_free(&t);
 	g_ptr_array_unref(list);
 	return 0;
@@ -101,9 +100,8 @@ static gboolean set_value(enum ticket_field field, const char *v, const char **v
 	case TICKET_FIELD_STATUS:
 		if (in_list(ticket_status_names, v))
 			return TRUE;
-		fprintf(stderr,
-			"spocctl: ticket set: status: \"%s\" is not a status (new, in-progress, "
-			"pending, resolved, closed)\n",
+		ctl_err("ticket set: status: \"%s\" is not a status (new, in-progress, pending, "
+			"resolved, closed)",
 			v);
 		return FALSE;
 	case TICKET_FIELD_PRIORITY:
@@ -114,26 +112,21 @@ static gboolean set_value(enum ticket_field field, const char *v, const char **v
 				*value_r = *x;
 				return TRUE;
 			}
-		fprintf(stderr,
-			"spocctl: ticket set: priority: \"%s\" is not a priority (P1..P5 or "
-			"1..5)\n",
-			v);
+		ctl_err("ticket set: priority: \"%s\" is not a priority (P1..P5 or 1..5)", v);
 		return FALSE;
 	case TICKET_FIELD_ASSIGNEE:
 		if (strcmp(v, "none") == 0)
 			*value_r = NULL;
 		if (v[0] != '\0' && g_utf8_validate(v, -1, NULL))
 			return TRUE;
-		fprintf(stderr,
-			"spocctl: ticket set: assignee: \"%s\" is not an agent (an "
-			"address, name or the part before the @; none unassigns)\n",
+		ctl_err("ticket set: assignee: \"%s\" is not an agent (an "
+			"address, name or the part before the @; none unassigns)",
 			v);
 		return FALSE;
 	case TICKET_FIELD_KIND:
 		if (in_list(ticket_kind_names, v))
 			return TRUE;
-		fprintf(stderr, "spocctl: ticket set: kind: \"%s\" is not incident or request\n",
-			v);
+		ctl_err("ticket set: kind: \"%s\" is not incident or request", v);
 		return FALSE;
 	}
 	return FALSE;
@@ -162,7 +155,7 @@ static void set_json(const char *field, const struct ticket_change *ch, gboolean
 	json_string(out, ch->new_value);
 	g_string_append_printf(out, ",\"changed\":%s,\"notices\":%d}\n", changed ? "true" : "false",
 			       ch->notices);
-	fputs(out->str, stdout);
+	ctl_json_out(out->str);
 	g_string_free(out, TRUE);
 }
 
@@ -182,48 +175,46 @@ static int ticket_set(struct ctl *c, const char *ref, const char *field, enum ti
 	rc = store_ticket_set(c->st, id, f, value, actor, &ch, &err);
 	g_free(actor);
 	if (rc != SPOC_OK) {
-		fprintf(stderr, "spocctl: ticket set %s %s: %s\n", ref, field, err.msg);
+		ctl_err("ticket set %s %s: %s", ref, field, err.msg);
 		ticket_change_clear(&ch);
 		return ctl_exit_for(rc);
 	}
 	switch (ch.result) {
 	case TICKET_SET_NOT_FOUND:
-		fprintf(stderr, "spocctl: ticket set: there is no ticket %s\n", ref);
+		ctl_err("ticket set: there is no ticket %s", ref);
 		rc = CTL_EXIT_FAIL;
 		break;
 	case TICKET_SET_NO_AGENT:
-		fprintf(stderr,
-			"spocctl: ticket set %s assignee: there is no active agent \"%s\" (see "
-			"spocctl agent list)\n",
+		ctl_err("ticket set %s assignee: there is no active agent \"%s\" (see spocctl "
+			"agent list)",
 			ch.display, value);
 		rc = CTL_EXIT_FAIL;
 		break;
 	case TICKET_SET_REFUSED:
-		fprintf(stderr, "spocctl: ticket set %s %s: refused: %s\n", ch.display, field,
-			err.msg);
+		ctl_err("ticket set %s %s: refused: %s", ch.display, field, err.msg);
 		rc = CTL_EXIT_FAIL;
 		break;
 	case TICKET_SET_UNCHANGED:
 		if (c->json)
 			set_json(field, &ch, FALSE);
 		else
-			printf("%s: %s is already %s: nothing changed\n", ch.display, field,
-			       ch.new_value != NULL ? ch.new_value : "nobody");
+			ctl_say("%s: %s is already %s: nothing changed\n", ctl_line(ch.display),
+				field, ch.new_value != NULL ? ctl_line(ch.new_value) : "nobody");
 		break;
 	default:
 		if (c->json) {
 			set_json(field, &ch, TRUE);
 			break;
 		}
-		printf("%s: %s %s -> %s", ch.display, field,
-		       ch.old_value != NULL ? ch.old_value : "(nobody)",
-		       ch.new_value != NULL ? ch.new_value : "(nobody)");
+		ctl_say("%s: %s %s -> %s", ctl_line(ch.display), field,
+			ch.old_value != NULL ? ctl_line(ch.old_value) : "(nobody)",
+			ch.new_value != NULL ? ctl_line(ch.new_value) : "(nobody)");
 		if (ch.notices > 0)
-			printf("; %d status update%s queued for the participants", ch.notices,
-			       ch.notices == 1 ? "" : "s");
+			ctl_say("; %d status update%s queued for the participants", ch.notices,
+				ch.notices == 1 ? "" : "s");
 		if (f == TICKET_FIELD_KIND)
-			printf("; its number is now %s", ch.display);
-		printf("\n");
+			ctl_say("; its number is now %s", ctl_line(ch.display));
+		ctl_say("\n");
 	}
 	ticket_change_clear(&ch);
 	return rc;
@@ -253,8 +244,8 @@ int ctl_ticket(struct ctl *c, int argc, char **argv)
 		else if (list &&
 			 (strcmp(argv[i], "--mine") == 0 || strcmp(argv[i], "--assignee") == 0)) {
 			if (la.assignee != NULL) {
-				fprintf(stderr, "spocctl: ticket list: --mine and --assignee name "
-						"one agent: give one of them once\n");
+				ctl_err("ticket list: --mine and --assignee name one agent: give "
+					"one of them once");
 				return CTL_EXIT_USAGE;
 			}
 			value = &la.assignee;
@@ -269,37 +260,33 @@ int ctl_ticket(struct ctl *c, int argc, char **argv)
 			   (argv[i][0] != '-' || npos == 2)) {
 			pos[npos++] = argv[i];
 		} else {
-			fprintf(stderr, "spocctl: ticket %s: unexpected \"%s\"\n", sub, argv[i]);
+			ctl_err("ticket %s: unexpected \"%s\"", sub, argv[i]);
 			return CTL_EXIT_USAGE;
 		}
 	}
 	if (list) {
 		if (la.status != NULL && !in_list(ticket_status_names, la.status) &&
 		    strcmp(la.status, "open") != 0) {
-			fprintf(stderr,
-				"spocctl: ticket list: --status: \"%s\" is not a status (new, "
-				"in-progress, pending, resolved, closed, or open for the first "
-				"three)\n",
+			ctl_err("ticket list: --status: \"%s\" is not a status (new, in-progress, "
+				"pending, resolved, closed, or open for the first three)",
 				la.status);
 			return CTL_EXIT_USAGE;
 		}
 		if (limit_arg != NULL && (la.limit = ctl_parse_limit(limit_arg)) < 0) {
-			fprintf(stderr,
-				"spocctl: ticket list: --limit: \"%s\" is not a number from 1 to "
-				"10000\n",
+			ctl_err("ticket list: --limit: \"%s\" is not a number from 1 to 10000",
 				limit_arg);
 			return CTL_EXIT_USAGE;
 		}
 	} else {
 		if (pos[0] == NULL || !ticket_ref_ok(pos[0])) {
-			fprintf(stderr, "spocctl: ticket %s: %s%s%s\n", sub,
-				pos[0] == NULL ? "give the ticket (INC-000123, REQ-000123 or its "
-						 "number)"
-					       : "\"",
+			ctl_err("ticket %s: %s%s%s", sub,
+				pos[0] == NULL
+				    ? "give the ticket (INC-000123, REQ-000123 or its number)"
+				    : "\"",
 				pos[0] != NULL ? pos[0] : "",
-				pos[0] != NULL ? "\" is not a ticket (INC-000123, REQ-000123 or "
-						 "its number)"
-					       : "");
+				pos[0] != NULL
+				    ? "\" is not a ticket (INC-000123, REQ-000123 or its number)"
+				    : "");
 			return CTL_EXIT_USAGE;
 		}
 	}
@@ -308,17 +295,14 @@ int ctl_ticket(struct ctl *c, int argc, char **argv)
 			if (strcmp(pos[1], set_fields[i]) == 0)
 				f = i;
 		if (f < 0) {
-			fprintf(stderr,
-				"spocctl: ticket set %s: %s%s%s (status, priority, assignee, "
-				"kind)\n",
-				pos[0], pos[1] == NULL ? "which field?" : "\"",
+			ctl_err("ticket set %s: %s%s%s (status, priority, assignee, kind)", pos[0],
+				pos[1] == NULL ? "which field?" : "\"",
 				pos[1] != NULL ? pos[1] : "",
 				pos[1] != NULL ? "\" is not a field" : "");
 			return CTL_EXIT_USAGE;
 		}
 		if (pos[2] == NULL) {
-			fprintf(stderr, "spocctl: ticket set %s %s: give the new value\n", pos[0],
-				pos[1]);
+			ctl_err("ticket set %s %s: give the new value", pos[0], pos[1]);
 			return CTL_EXIT_USAGE;
 		}
 		if (!set_value((enum ticket_field)f, pos[2], &pos[2]))

@@ -1,46 +1,12 @@
 /* `spocctl ticket show`, and the fields of a ticket that list shares: one ticket with everything
  * about it, as text for people or as one JSON object (its fields, then participants, links,
- * events and messages, each message with its attachments). */
+ * events and messages, each message with its attachments). Subjects, names, addresses and the
+ * conversation are strangers' text: the text is printed through ctl_say(), and what must stay
+ * on its line through ctl_line(), so that nothing in it acts on the operator's terminal or starts
+ * a line that reads as spocctl's own ("Sender: verified"). */
 #include "ctl_ticket.h"
 
-#include <stdarg.h>
 #include <string.h>
-
-/* s with every control character but line ends and tabs as U+FFFD: subjects, names and the
- * conversation are strangers' text, and an escape sequence in it must not reach the
- * operator's terminal. Caller frees. */
-static char *printable(const char *s)
-{
-	char *valid = g_utf8_make_valid(s, -1);
-	GString *out = g_string_sized_new(strlen(valid));
-
-	for (const char *p = valid; *p != '\0'; p = g_utf8_next_char(p)) {
-		gunichar ch = g_utf8_get_char(p);
-
-		if (g_unichar_iscntrl(ch) && ch != '\n' && ch != '\t')
-			g_string_append_unichar(out, 0xFFFD);
-		else
-			g_string_append_len(out, p, g_utf8_next_char(p) - p);
-	}
-	g_free(valid);
-	return g_string_free(out, FALSE);
-}
-
-/* printf() of what printable() leaves of the text. */
-static void say(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-	char *text, *clean;
-
-	va_start(ap, fmt);
-	text = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
-	clean = printable(text);
-	fputs(clean, stdout);
-	g_free(clean);
-	g_free(text);
-}
 
 /* ---- the ticket's fields ---- */
 
@@ -103,8 +69,6 @@ static const char *sla_cell(const struct ticket_info *t)
 
 void ctl_ticket_row(struct ctl_table *tb, const struct ticket_info *t, gboolean full)
 {
-	char *subject;
-
 	ctl_table_row(tb);
 	ctl_table_str(tb, t->display);
 	ctl_table_str(tb, t->status);
@@ -116,9 +80,7 @@ void ctl_ticket_row(struct ctl_table *tb, const struct ticket_info *t, gboolean 
 	ctl_table_str(tb, t->updated_at);
 	ctl_table_str(tb, sla_cell(t));
 	ctl_table_str(tb, t->subject);
-	subject = printable(t->subject);
-	ctl_table_str(tb, ctl_table_cut(tb, subject, 60));
-	g_free(subject);
+	ctl_table_str(tb, ctl_table_cut(tb, t->subject, 60));
 	ctl_table_int(tb, t->number);
 	ctl_table_str(tb, t->assignee_name);
 	ctl_table_str(tb, t->team);
@@ -285,7 +247,7 @@ static void show_json(const struct ticket_detail *d)
 	g_string_append(out, ",\"messages\":");
 	json_list(out, message_columns, G_N_ELEMENTS(message_columns), d->messages, fill_message);
 	g_string_append(out, "}\n");
-	fputs(out->str, stdout);
+	ctl_json_out(out->str);
 	g_string_free(out, TRUE);
 }
 
@@ -293,19 +255,19 @@ static void show_json(const struct ticket_detail *d)
 static void print_person(const char *label, const char *name, const char *address)
 {
 	if (name != NULL && name[0] != '\0')
-		say("  %-16s %s <%s>\n", label, name, address);
+		ctl_say("  %-16s %s <%s>\n", label, ctl_line(name), ctl_line(address));
 	else
-		say("  %-16s %s\n", label, address);
+		ctl_say("  %-16s %s\n", label, ctl_line(address));
 }
 
 static void print_target(const char *label, const char *due, const char *met, gboolean breached)
 {
 	if (due == NULL && met == NULL)
 		return;
-	say("  %-16s due %s", label, due != NULL ? due : "(no target)");
+	ctl_say("  %-16s due %s", label, due != NULL ? due : "(no target)");
 	if (met != NULL)
-		say(", met %s", met);
-	say("%s\n", breached ? "  BREACHED" : "");
+		ctl_say(", met %s", met);
+	ctl_say("%s\n", breached ? "  BREACHED" : "");
 }
 
 static void print_text(const char *text, const char *prefix)
@@ -318,8 +280,9 @@ static void print_text(const char *text, const char *prefix)
 	for (guint i = 0; i < n; i++) {
 		g_strchomp(lines[i]);
 		/* no blank at the end of a line of the conversation */
-		say("%.*s%s\n", lines[i][0] != '\0' ? (int)strlen(prefix) : (int)strlen(prefix) - 1,
-		    prefix, lines[i]);
+		ctl_say("%.*s%s\n",
+			lines[i][0] != '\0' ? (int)strlen(prefix) : (int)strlen(prefix) - 1, prefix,
+			lines[i]);
 	}
 	g_strfreev(lines);
 }
@@ -329,84 +292,87 @@ static void print_message(const struct ticket_message *m, guint n)
 	char *automatic =
 	    m->automatic != NULL ? g_strdup_printf("  [automatic: %s]", m->automatic) : NULL;
 
-	say("\n--- %u. %s, %s%s%s\n", n,
-	    strcmp(m->direction, "in") == 0 ? "received" : "sent by the desk",
-	    m->date != NULL ? m->date : m->stored_at, m->internal ? "  [internal note]" : "",
-	    automatic != NULL ? automatic : "");
+	ctl_say("\n--- %u. %s, %s%s%s\n", n,
+		strcmp(m->direction, "in") == 0 ? "received" : "sent by the desk",
+		ctl_line(m->date != NULL ? m->date : m->stored_at),
+		m->internal ? "  [internal note]" : "",
+		automatic != NULL ? ctl_line(automatic) : "");
 	g_free(automatic);
 	if (m->from_addr[0] != '\0')
 		print_person("From:", m->from_name, m->from_addr);
 	/* whether the From can be believed: only the border's pass verifies it */
 	if (m->sender_verdict != NULL && strcmp(m->sender_verdict, "pass") != 0)
-		say("  %-16s %s (%s)\n", "Sender:",
-		    strcmp(m->sender_verdict, "fail") == 0 ? "FAILED the border's check"
-							   : "not verified",
-		    m->sender_verdict_why != NULL ? m->sender_verdict_why : "");
+		ctl_say("  %-16s %s (%s)\n", "Sender:",
+			strcmp(m->sender_verdict, "fail") == 0 ? "FAILED the border's check"
+							       : "not verified",
+			ctl_line(m->sender_verdict_why));
 	else if (m->sender_verdict != NULL)
-		say("  %-16s verified (%s)\n",
-		    "Sender:", m->sender_verdict_why != NULL ? m->sender_verdict_why : "");
+		ctl_say("  %-16s verified (%s)\n", "Sender:", ctl_line(m->sender_verdict_why));
 	if (m->to_addrs[0] != '\0')
-		say("  %-16s %s\n", "To:", m->to_addrs);
+		ctl_say("  %-16s %s\n", "To:", ctl_line(m->to_addrs));
 	if (m->cc_addrs[0] != '\0')
-		say("  %-16s %s\n", "Cc:", m->cc_addrs);
-	say("  %-16s %s\n", "Subject:", m->subject);
+		ctl_say("  %-16s %s\n", "Cc:", ctl_line(m->cc_addrs));
+	ctl_say("  %-16s %s\n", "Subject:", ctl_line(m->subject));
 	for (guint i = 0; i < m->attachments->len; i++) {
 		const struct ticket_attachment *a = g_ptr_array_index(m->attachments, i);
 
-		say("  %-16s %s (%" G_GINT64_FORMAT " bytes, %s%s)\n", i == 0 ? "Attachments:" : "",
-		    a->name, a->size, a->content_type,
-		    strcmp(a->disposition, "inline") == 0 ? ", inline" : "");
+		ctl_say("  %-16s %s (%" G_GINT64_FORMAT " bytes, %s%s)\n",
+			i == 0 ? "Attachments:" : "", ctl_line(a->name), a->size,
+			ctl_line(a->content_type),
+			strcmp(a->disposition, "inline") == 0 ? ", inline" : "");
 	}
 	if (m->text[0] != '\0')
 		print_text(m->text, "    | ");
 	if (m->quoted)
-		say("    (%squoted history left out)\n", m->text[0] != '\0' ? "" : "only ");
+		ctl_say("    (%squoted history left out)\n", m->text[0] != '\0' ? "" : "only ");
 }
 
 static void show_text(const struct ticket_detail *d)
 {
 	const struct ticket_info *t = d->ticket;
 
-	say("%s  %s  P%d  %s\n", t->display, t->status, t->priority, t->kind);
-	say("  %-16s %s\n", "subject:", t->subject);
+	ctl_say("%s  %s  P%d  %s\n", ctl_line(t->display), ctl_line(t->status), t->priority,
+		ctl_line(t->kind));
+	ctl_say("  %-16s %s\n", "subject:", ctl_line(t->subject));
 	print_person("requester:", t->requester_name, t->requester);
 	if (t->assignee != NULL)
 		print_person("assignee:", t->assignee_name, t->assignee);
 	else
-		say("  %-16s nobody\n", "assignee:");
+		ctl_say("  %-16s nobody\n", "assignee:");
 	if (t->team[0] != '\0')
-		say("  %-16s %s\n", "team:", t->team);
-	say("  %-16s impact %d, urgency %d%s%s\n", "priority:", t->impact, t->urgency,
-	    t->priority_rule[0] != '\0' ? "; " : "", t->priority_rule);
-	say("  %-16s %s%s%s\n", "kind:", t->kind, t->kind_rule[0] != '\0' ? " by " : "",
-	    t->kind_rule);
+		ctl_say("  %-16s %s\n", "team:", ctl_line(t->team));
+	ctl_say("  %-16s impact %d, urgency %d%s%s\n", "priority:", t->impact, t->urgency,
+		t->priority_rule[0] != '\0' ? "; " : "", ctl_line(t->priority_rule));
+	ctl_say("  %-16s %s%s%s\n", "kind:", ctl_line(t->kind),
+		t->kind_rule[0] != '\0' ? " by " : "", ctl_line(t->kind_rule));
 	if (t->triage)
-		say("  %-16s no rule decided the kind: a person should look\n", "triage:");
-	say("  %-16s %s\n", "language:", t->language);
-	say("  %-16s %s (UTC)\n", "created:", t->created_at);
-	say("  %-16s %s (UTC)\n", "updated:", t->updated_at);
+		ctl_say("  %-16s no rule decided the kind: a person should look\n", "triage:");
+	ctl_say("  %-16s %s\n", "language:", ctl_line(t->language));
+	ctl_say("  %-16s %s (UTC)\n", "created:", ctl_line(t->created_at));
+	ctl_say("  %-16s %s (UTC)\n", "updated:", ctl_line(t->updated_at));
 	print_target("first response:", t->first_response_due, t->first_response_at,
 		     t->first_response_breached);
 	print_target("resolution:", t->resolution_due, t->resolved_at, t->resolution_breached);
 	if (t->closed_at != NULL)
-		say("  %-16s %s\n", "closed:", t->closed_at);
+		ctl_say("  %-16s %s\n", "closed:", ctl_line(t->closed_at));
 
-	say("\nParticipants:\n");
+	ctl_say("\nParticipants:\n");
 	for (guint i = 0; i < d->participants->len; i++) {
 		const struct ticket_participant *p = g_ptr_array_index(d->participants, i);
 
-		say("  %-9s %s%s%s%s\n", p->role, p->address, p->name[0] != '\0' ? " (" : "",
-		    p->name, p->name[0] != '\0' ? ")" : "");
+		ctl_say("  %-9s %s%s%s%s\n", ctl_line(p->role), ctl_line(p->address),
+			p->name[0] != '\0' ? " (" : "", ctl_line(p->name),
+			p->name[0] != '\0' ? ")" : "");
 	}
 	if (d->links->len > 0)
-		say("\nLinks:\n");
+		ctl_say("\nLinks:\n");
 	for (guint i = 0; i < d->links->len; i++) {
 		const struct ticket_link *l = g_ptr_array_index(d->links, i);
 
-		say("  %s %s %s (%s): %s\n", l->kind, l->outgoing ? "->" : "<-", l->display,
-		    l->status, l->subject);
+		ctl_say("  %s %s %s (%s): %s\n", ctl_line(l->kind), l->outgoing ? "->" : "<-",
+			ctl_line(l->display), ctl_line(l->status), ctl_line(l->subject));
 	}
-	say("\nHistory:\n");
+	ctl_say("\nHistory:\n");
 	for (guint i = 0; i < d->events->len; i++) {
 		const struct ticket_event *e = g_ptr_array_index(d->events, i);
 		char *what = strcmp(e->field, "created") == 0
@@ -415,10 +381,12 @@ static void show_text(const struct ticket_detail *d)
 						   e->old_value != NULL ? e->old_value : "(none)",
 						   e->new_value != NULL ? e->new_value : "(none)");
 
-		say("  %s  %-36s by %s via %s\n", e->at, what, e->actor, e->via);
+		ctl_say("  %s  %-36s by %s via %s\n", ctl_line(e->at), ctl_line(what),
+			ctl_line(e->actor), ctl_line(e->via));
 		g_free(what);
 	}
-	say("\nConversation: %u message%s\n", d->messages->len, d->messages->len == 1 ? "" : "s");
+	ctl_say("\nConversation: %u message%s\n", d->messages->len,
+		d->messages->len == 1 ? "" : "s");
 	for (guint i = 0; i < d->messages->len; i++)
 		print_message(g_ptr_array_index(d->messages, i), i + 1);
 }
@@ -435,7 +403,7 @@ int ctl_ticket_show(struct ctl *c, const char *ref)
 	if ((rc = store_ticket_show(c->st, id, &d, &err)) != SPOC_OK)
 		return ctl_fail(rc, &err);
 	if (d == NULL) {
-		fprintf(stderr, "spocctl: ticket show: there is no ticket %s\n", ref);
+		ctl_err("ticket show: there is no ticket %s", ref);
 		return CTL_EXIT_FAIL;
 	}
 	if (c->json)

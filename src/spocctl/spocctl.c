@@ -36,8 +36,10 @@ static const struct {
     {"quarantine", ctl_quarantine,
      "  quarantine list [--all]       messages that could not become a ticket (--all:\n"
      "                                also those replayed since)\n"
-     "  quarantine show ID [--raw]    one of them: where it came from and why; --raw\n"
-     "                                prints the message exactly as received\n"
+     "  quarantine show ID [--raw [--force]]\n"
+     "                                one of them: where it came from and why; --raw\n"
+     "                                writes the message exactly as received, to a file\n"
+     "                                or a pipe (to a terminal only with --force)\n"
      "  quarantine replay ID          parse it again with today's spocd and settings and\n"
      "                                record it as the daemon would (at most one ticket)\n"},
     {"agent", ctl_agent,
@@ -50,8 +52,10 @@ static const struct {
      "  outbox list [--state STATE] [--limit N]\n"
      "                                notifications, newest first (default 50); STATE is\n"
      "                                pending, sent, failed or held\n"
-     "  outbox show ID [--raw]        one of them in full; --raw prints the message\n"
-     "                                exactly as it was sent\n"
+     "  outbox show ID [--raw [--force]]\n"
+     "                                one of them in full; --raw writes the message\n"
+     "                                exactly as it was sent, to a file or a pipe (to a\n"
+     "                                terminal only with --force)\n"
      "  outbox retry ID               send a failed, held or pending one again now, with\n"
      "                                its attempts counted from 0 (never a sent one)\n"},
     {"kb", ctl_kb,
@@ -92,6 +96,10 @@ static void usage_tail(FILE *f)
 		"  --json              machine-readable output (also after the command)\n"
 		"  -h, --help          this text; COMMAND --help: that command's\n"
 		"  --version           the version\n"
+		"\n"
+		"Text from mail is shown with every control, bidi and invisible character as a\n"
+		"visible escape (\\e, \\x07, \\u202E, \\xff for a byte that is not UTF-8);\n"
+		"--json and --raw give it as stored.\n"
 		"\n"
 		"Exit status: 0 done, 1 failed or not found, 2 usage, 75 database unreachable.\n"
 		"See spocctl(8).\n",
@@ -170,7 +178,7 @@ int main(int argc, char **argv)
 
 		for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
 			g_string_append_printf(names, "%s%s", i > 0 ? ", " : "", commands[i].name);
-		fprintf(stderr, "spocctl: unknown command \"%s\" (%s)\n", argv[optind], names->str);
+		ctl_err("unknown command \"%s\" (%s)", argv[optind], names->str);
 		g_string_free(names, TRUE);
 		rc = CTL_EXIT_USAGE;
 	}
