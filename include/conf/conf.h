@@ -5,6 +5,7 @@
 
 #include "spoc.h"
 #include "judge.h"
+#include "spam.h"
 #include "ticket.h"
 
 #include <stdint.h>
@@ -121,6 +122,12 @@ struct spoc_conf {
 	/* spocctl health: a mailbox not read successfully for this many poll intervals is
 	 * unhealthy */
 	int health_intervals;
+	/* spam.verdict_headers: the border's spam verdicts (struct spam_rule *, spam.h); empty:
+	 * none read */
+	GPtrArray *spam_rules;
+	/* spam.dmarc_fail: a trusted DMARC fail for the From domain under a policy of quarantine
+	 * or reject makes the mail spam */
+	gboolean spam_dmarc_fail;
 };
 
 /* Reads and validates the file at path. On failure returns NULL and err names file, line, setting

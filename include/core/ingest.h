@@ -47,6 +47,12 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 /* The configured mailbox of that name (borrowed from conf), or NULL. */
 const struct spoc_imap_conf *ingest_mailbox(const struct spoc_conf *conf, const char *name);
 
+/* Why mail is spam (a verdict header of spam.verdict_headers, or the border's DMARC fail under a
+ * policy of quarantine or reject), NULL when it is not; d is ingest_decide_in()'s. Caller
+ * g_free()s. */
+char *ingest_spam_why(const struct spoc_conf *conf, const struct mail *mail,
+		      const struct ingest_decision *d);
+
 /* When d says the mail is a bounce, parses it into bounce (the caller clears it with
  * bounce_report_clear()). Only a bounce that came back to the VERP envelope sender of a
  * notification (smtp.from_address's local part + token) whose token verifies under keys points

@@ -14,8 +14,11 @@ struct replay_result {
 };
 
 /* SPOC_OK with *r filled; SPOC_EPERM when there is no such entry or the message still cannot be
- * taken (err says why; the reason is also stored on the entry); SPOC_ETEMP on database trouble. */
+ * taken (err says why; the reason is also stored on the entry); SPOC_ETEMP on database trouble.
+ * A replay judges spam again, as ingest would; with release, an operator has said the message is
+ * not spam, and it is taken as if it arrived now (its SLA clocks start now), whatever the spam
+ * verdicts say. Even then a sender whose domain failed DMARC is not acknowledged. */
 int replay_quarantine(const struct spoc_conf *conf, struct store *st, int64_t id,
-		      struct replay_result *r, struct errbuf *err);
+		      gboolean release, struct replay_result *r, struct errbuf *err);
 
 #endif

@@ -94,10 +94,12 @@ int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidit
 		      const struct ingest_decision *d, struct ingest_result *res,
 		      struct errbuf *err);
 
-/* Records a message that cannot become a ticket: raw bytes, where it came from and why. Runs in
- * the caller's transaction. */
+/* Records a message that cannot become a ticket: raw bytes, where it came from and why, and its
+ * category: "spam" (a verdict said so) or "error" (spocd could not handle it). Runs in the
+ * caller's transaction. */
 int store_quarantine(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		     const char *raw, size_t raw_len, const char *reason, struct errbuf *err);
+		     const char *raw, size_t raw_len, const char *category, const char *reason,
+		     struct errbuf *err);
 
 /* The secret called name that spocd keeps in the database (migration 004), into *value_r;
  * caller wipes and frees. */
@@ -111,6 +113,7 @@ struct quarantine_entry {
 	int64_t uidvalidity;
 	int64_t uid;
 	char *reason;
+	char *category;	      /* "spam", or "error" for everything else */
 	char *created_at;     /* ISO 8601 */
 	char *replayed_at;    /* NULL until replayed */
 	char *replay_outcome; /* what the replay made of it, or NULL */
@@ -122,10 +125,10 @@ struct quarantine_entry {
 };
 void quarantine_entry_free(gpointer entry);
 
-/* Entries, oldest first; only those not replayed yet unless all. A new array of struct
- * quarantine_entry * without raw bytes. */
-int store_quarantine_list(struct store *st, gboolean all, GPtrArray **entries_r,
-			  struct errbuf *err);
+/* Entries, oldest first; only those not replayed yet unless all, only of category unless it is
+ * NULL. A new array of struct quarantine_entry * without raw bytes. */
+int store_quarantine_list(struct store *st, gboolean all, const char *category,
+			  GPtrArray **entries_r, struct errbuf *err);
 /* One entry with its raw bytes; *entry_r NULL when there is no such id. With lock, the row is
  * locked FOR UPDATE until the caller's transaction ends (one replay at a time). */
 int store_quarantine_get(struct store *st, int64_t id, gboolean lock,

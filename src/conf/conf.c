@@ -582,6 +582,55 @@ static void read_threading(struct reader *r, struct spoc_conf *c)
 	c->threading.secrets = (char **)g_ptr_array_free(secrets, FALSE);
 }
 
+/* spam.verdict_headers: a list of preset names and { header = "..."; pattern = "..."; } groups;
+ * when it is not set, every preset (a positive verdict a sender forged only quarantines their
+ * own mail). */
+static void read_spam(struct reader *r, struct spoc_conf *c)
+{
+	config_setting_t *list = config_lookup(&r->cfg, "spam.verdict_headers");
+
+	c->spam_rules = g_ptr_array_new_with_free_func(spam_rule_free);
+	c->spam_dmarc_fail = conf_get_bool(r, "spam.dmarc_fail", TRUE);
+	if (list == NULL) {
+		for (const char *const *p = spam_presets; *p != NULL; p++)
+			spam_add_preset(c->spam_rules, *p);
+		return;
+	}
+	if (!config_setting_is_aggregate(list) || config_setting_is_group(list)) {
+		conf_fail(r, "spam.verdict_headers",
+			  "must be a list of filter names (spamassassin, rspamd, microsoft365) and"
+			  " { header = \"...\"; pattern = \"...\"; } groups");
+		return;
+	}
+	for (int i = 0; i < config_setting_length(list); i++) {
+		config_setting_t *e = config_setting_get_elem(list, (unsigned)i);
+		const char *name = config_setting_get_string(e), *header = NULL, *pattern = NULL;
+		char *why = NULL;
+
+		if (name != NULL) {
+			if (!spam_add_preset(c->spam_rules, name))
+				conf_fail(r, "spam.verdict_headers",
+					  "element %d: no filter \"%s\" (spamassassin, rspamd,"
+					  " microsoft365)",
+					  i + 1, name);
+			continue;
+		}
+		if (!config_setting_is_group(e) ||
+		    !config_setting_lookup_string(e, "header", &header) ||
+		    !config_setting_lookup_string(e, "pattern", &pattern)) {
+			conf_fail(r, "spam.verdict_headers",
+				  "element %d: a filter name, or a group with header and pattern",
+				  i + 1);
+			continue;
+		}
+		if (!spam_add_rule(c->spam_rules, header, pattern, &why)) {
+			conf_fail(r, "spam.verdict_headers", "element %d (%s): %s", i + 1, header,
+				  why);
+			g_free(why);
+		}
+	}
+}
+
 struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 {
 	static const char *const levels[] = {"error", "warning", "notice", "info", "debug", NULL};
@@ -664,6 +713,7 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 	c->rate.per_recipient_day =
 	    conf_get_int(&r, "rate_limits.per_recipient_day", 40, 1, 100000);
 	c->rate.per_ticket_day = conf_get_int(&r, "rate_limits.per_ticket_day", 20, 1, 100000);
+	read_spam(&r, c);
 	c->smtp.helo_name = conf_get_string(&r, "smtp.helo_name", "");
 	if (c->smtp.helo_name != NULL && c->smtp.helo_name[0] == '\0') {
 		g_free(c->smtp.helo_name);
@@ -724,6 +774,8 @@ void conf_free(struct spoc_conf **conf)
 	g_free(c->agents_trusted_authserv_id);
 	rules_free(&c->rules);
 	sla_conf_free(&c->sla);
+	if (c->spam_rules != NULL)
+		g_ptr_array_unref(c->spam_rules);
 	g_strfreev(c->parsing.fallback_charsets);
 	for (size_t i = 0; c->threading.secrets != NULL && c->threading.secrets[i] != NULL; i++)
 		memset(c->threading.secrets[i], 0, strlen(c->threading.secrets[i]));

@@ -14,6 +14,7 @@
 #include "mime.h"
 #include "rules.h"
 #include "sla.h"
+#include "spam.h"
 #include "thread.h"
 #include "ticket.h"
 
@@ -256,20 +257,36 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	return NULL;
 }
 
-/* Records a message that will never work, inside the batch transaction. */
-static int quarantine(struct pass *p, uint32_t uid, const char *raw, size_t len, const char *reason,
-		      struct errbuf *err)
+char *ingest_spam_why(const struct spoc_conf *conf, const struct mail *mail,
+		      const struct ingest_decision *d)
 {
-	int rc = store_quarantine(p->st, p->mb->name, p->uidvalidity, uid, raw, len, reason, err);
+	(void)d;
+	return spam_verdict(mail, conf->spam_rules);
+}
+
+/* Records a message that will never work, or spam, inside the batch transaction. */
+static int quarantine_as(struct pass *p, uint32_t uid, const char *raw, size_t len,
+			 const char *category, const char *reason, struct errbuf *err)
+{
+	gboolean spam = strcmp(category, "spam") == 0;
+	int rc = store_quarantine(p->st, p->mb->name, p->uidvalidity, uid, raw, len, category,
+				  reason, err);
 
 	if (rc != SPOC_OK)
 		return rc;
-	say_event(p, LOG_WARNING, LOG_EV_MAIL_QUARANTINE, &(struct log_fields){.uid = uid},
-		  "mailbox %s uid %u: %s: quarantined", p->mb->name, uid, reason);
-	metrics_message(p->mb->name, "quarantined", -1);
+	say_event(p, spam ? LOG_NOTICE : LOG_WARNING, LOG_EV_MAIL_QUARANTINE,
+		  &(struct log_fields){.uid = uid}, "mailbox %s uid %u: %s: quarantined",
+		  p->mb->name, uid, reason);
+	metrics_message(p->mb->name, spam ? "spam" : "quarantined", -1);
 	p->stats->outcomes[INGEST_QUARANTINED]++;
 	g_array_append_val(p->to_failed, uid);
 	return SPOC_OK;
+}
+
+static int quarantine(struct pass *p, uint32_t uid, const char *raw, size_t len, const char *reason,
+		      struct errbuf *err)
+{
+	return quarantine_as(p, uid, raw, len, "error", reason, err);
 }
 
 /* Parses, decides and stores one message under its own SAVEPOINT. SPOC_ETEMP aborts the batch. */
@@ -321,6 +338,17 @@ static int one_message(struct pass *p, const struct imap_message *msg, struct er
 		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
 	}
 
+	{
+		/* spam: kept whole in the quarantine for an operator to release, no ticket, and
+		 * nobody answered (an acknowledgement to a forged sender is backscatter) */
+		g_autofree char *spam = ingest_spam_why(p->conf, mail, &d);
+
+		if (spam != NULL) {
+			rc = quarantine_as(p, msg->uid, raw, msg->raw->len, "spam", spam, err);
+			mail_free(&mail);
+			return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
+		}
+	}
 	d.keys = p->keys;
 	ingest_bounce(p->conf, p->keys, mail, &bounce, &d);
 	rc = store_ingest_mail(p->st, p->mb->name, p->uidvalidity, msg->uid, raw, msg->raw->len,

@@ -259,6 +259,7 @@ char *inspect_json(const char *label, const char *raw, size_t len, const struct 
 	struct errbuf why = {{0}};
 	char sha[65];
 	const char *refusal = NULL, *refused_limit = NULL;
+	char *spam = NULL;
 
 	spoc_sha256_hex(raw, len, sha);
 	json_string(out, label);
@@ -275,11 +276,14 @@ char *inspect_json(const char *label, const char *raw, size_t len, const struct 
 			refused_limit = "max_header_bytes";
 	} else {
 		refusal = ingest_decide_in(c, mailbox, m, &d);
+		if (refusal == NULL)
+			refusal = spam = ingest_spam_why(c, m, &d);
 	}
 	g_string_append(out, "\"outcome\":");
 	/* what the daemon would do with it, short of the database: a reply or a duplicate can
 	 * only be told there */
-	json_string(out, refusal != NULL	   ? "quarantine"
+	json_string(out, spam != NULL		   ? "spam"
+			 : refusal != NULL	   ? "quarantine"
 			 : d.automatic_why != NULL ? "automatic"
 						   : "ticket");
 	g_string_append(out, ",\"reason\":");
@@ -302,6 +306,7 @@ char *inspect_json(const char *label, const char *raw, size_t len, const struct 
 	}
 	g_string_append(out, "}\n");
 	mail_free(&m);
+	g_free(spam);
 	if (own != NULL)
 		conf_free(&own);
 	return g_string_free(out, FALSE);

@@ -26,7 +26,7 @@ static int replay_refused(struct store *st, int64_t id, const char *why, struct 
 	return SPOC_EPERM;
 }
 
-int replay_quarantine(const struct spoc_conf *conf, struct store *st, int64_t id,
+int replay_quarantine(const struct spoc_conf *conf, struct store *st, int64_t id, gboolean release,
 		      struct replay_result *r, struct errbuf *err)
 {
 	struct quarantine_entry *e = NULL;
@@ -74,6 +74,19 @@ int replay_quarantine(const struct spoc_conf *conf, struct store *st, int64_t id
 	if ((refusal = ingest_decide_in(conf, e->mailbox, mail, &d)) != NULL) {
 		rc = replay_refused(st, id, refusal, err);
 		goto out;
+	}
+	if (!release) {
+		g_autofree char *spam = ingest_spam_why(conf, mail, &d);
+
+		if (spam != NULL) {
+			g_autofree char *hint =
+			    g_strdup_printf("%s (spocctl quarantine release %" G_GINT64_FORMAT
+					    " takes it if it is not spam)",
+					    spam, id);
+
+			rc = replay_refused(st, id, hint, err);
+			goto out;
+		}
 	}
 	if ((rc = keys_load(conf, st, &keys, &why)) != SPOC_OK) {
 		store_rollback(st);

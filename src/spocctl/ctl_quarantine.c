@@ -1,5 +1,6 @@
-/* `spocctl quarantine list|show|replay`: the messages that could not become a ticket, where
- * each came from and why, and parsing one again with today's spocd and settings. A quarantined
+/* `spocctl quarantine list|show|replay|release`: the messages that could not become a ticket
+ * (spam among them), where each came from and why, parsing one again with today's spocd and
+ * settings, and taking as a ticket what an operator says is not spam. A quarantined
  * message is a stranger's and may be built to harm: show prints what it says visible
  * (ctl_say()), and only --raw gives its bytes as received, never to a terminal unless --force. */
 #include "ctl.h"
@@ -26,6 +27,7 @@ static const struct ctl_column quarantine_columns[] = {
     {.key = "replay_outcome"},
     {.key = "replay_ticket"},
     {.key = "replay_error"},
+    {.key = "category", .head = "KIND", .width = 5},
     {.head = "REASON", .sep = "  "},
 };
 
@@ -47,17 +49,18 @@ static void quarantine_row(struct ctl_table *t, const struct quarantine_entry *e
 	ctl_table_str(t, e->replay_outcome);
 	ctl_table_str(t, e->replay_ticket);
 	ctl_table_str(t, e->replay_error);
+	ctl_table_str(t, e->category);
 	ctl_table_printf(t, "%s%s", replayed ? "replayed: " : "",
 			 ctl_table_cut(t, replayed ? e->replay_ticket : e->reason, 60));
 }
 
-static int quarantine_list(struct ctl *c, gboolean all)
+static int quarantine_list(struct ctl *c, gboolean all, const char *category)
 {
 	struct errbuf err = {{0}};
 	struct ctl_column cols[G_N_ELEMENTS(quarantine_columns)];
 	struct ctl_table *t;
 	GPtrArray *list = NULL;
-	int rc = store_quarantine_list(c->st, all, &list, &err);
+	int rc = store_quarantine_list(c->st, all, category, &list, &err);
 
 	if (rc != SPOC_OK)
 		return ctl_fail(rc, &err);
@@ -152,11 +155,12 @@ static int quarantine_show(struct ctl *c, int64_t id, gboolean raw_only)
 	return 0;
 }
 
-static int quarantine_replay(struct ctl *c, int64_t id)
+/* replay, or with release an operator's word that the message is not spam */
+static int quarantine_replay(struct ctl *c, int64_t id, gboolean release)
 {
 	struct errbuf err = {{0}};
 	struct replay_result r;
-	int rc = replay_quarantine(c->conf, c->st, id, &r, &err);
+	int rc = replay_quarantine(c->conf, c->st, id, release, &r, &err);
 
 	if (rc != SPOC_OK) {
 		if (c->json) {
@@ -198,6 +202,7 @@ int ctl_quarantine(struct ctl *c, int argc, char **argv)
 {
 	const char *sub = argc > 1 ? argv[1] : NULL;
 	gboolean all = FALSE, raw = FALSE, force = FALSE;
+	const char *category = NULL;
 	int64_t id = -1;
 	int rc;
 
@@ -208,7 +213,14 @@ int ctl_quarantine(struct ctl *c, int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--all") == 0 && strcmp(sub, "list") == 0)
 			all = TRUE;
-		else if (strcmp(argv[i], "--raw") == 0 && strcmp(sub, "show") == 0)
+		else if (strcmp(argv[i], "--reason") == 0 && strcmp(sub, "list") == 0) {
+			category = i + 1 < argc ? argv[++i] : "";
+			if (strcmp(category, "spam") != 0 && strcmp(category, "error") != 0) {
+				ctl_err("quarantine list: --reason is spam or error, not \"%s\"",
+					category);
+				return CTL_EXIT_USAGE;
+			}
+		} else if (strcmp(argv[i], "--raw") == 0 && strcmp(sub, "show") == 0)
 			raw = TRUE;
 		else if (strcmp(argv[i], "--force") == 0 && strcmp(sub, "show") == 0)
 			force = TRUE;
@@ -221,8 +233,9 @@ int ctl_quarantine(struct ctl *c, int argc, char **argv)
 			return CTL_EXIT_USAGE;
 		}
 	}
-	if (strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0 && strcmp(sub, "replay") != 0) {
-		ctl_err("quarantine: unknown command \"%s\" (list, show, replay)", sub);
+	if (strcmp(sub, "list") != 0 && strcmp(sub, "show") != 0 && strcmp(sub, "replay") != 0 &&
+	    strcmp(sub, "release") != 0) {
+		ctl_err("quarantine: unknown command \"%s\" (list, show, replay, release)", sub);
 		return CTL_EXIT_USAGE;
 	}
 	if (strcmp(sub, "list") != 0 && id <= 0) {
@@ -245,8 +258,8 @@ int ctl_quarantine(struct ctl *c, int argc, char **argv)
 	if ((rc = ctl_open_db(c)) != 0)
 		return rc;
 	if (strcmp(sub, "list") == 0)
-		return quarantine_list(c, all);
+		return quarantine_list(c, all, category);
 	if (strcmp(sub, "show") == 0)
 		return quarantine_show(c, id, raw);
-	return quarantine_replay(c, id);
+	return quarantine_replay(c, id, strcmp(sub, "release") == 0);
 }

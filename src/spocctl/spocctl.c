@@ -34,14 +34,18 @@ static const struct {
      "                                closed; priority: P1..P5; assignee: an active agent,\n"
      "                                or none; kind: incident, request\n"},
     {"quarantine", ctl_quarantine,
-     "  quarantine list [--all]       messages that could not become a ticket (--all:\n"
-     "                                also those replayed since)\n"
+     "  quarantine list [--all] [--reason spam|error]\n"
+     "                                messages that did not become a ticket: spam, or\n"
+     "                                what could not be handled (--all: also those\n"
+     "                                replayed since)\n"
      "  quarantine show ID [--raw [--force]]\n"
      "                                one of them: where it came from and why; --raw\n"
      "                                writes the message exactly as received, to a file\n"
      "                                or a pipe (to a terminal only with --force)\n"
      "  quarantine replay ID          parse it again with today's spocd and settings and\n"
-     "                                record it as the daemon would (at most one ticket)\n"},
+     "                                record it as the daemon would (at most one ticket)\n"
+     "  quarantine release ID         it is not spam: take it as a ticket, as if it\n"
+     "                                arrived now, whatever the spam verdicts say\n"},
     {"agent", ctl_agent,
      "  agent add ADDRESS [--name NAME] [--team TEAM]\n"
      "                                add an agent, or update and re-enable one\n"

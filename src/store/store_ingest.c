@@ -650,7 +650,8 @@ int store_record_mail(struct store *st, const char *raw, size_t raw_len, const s
 }
 
 int store_quarantine(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		     const char *raw, size_t raw_len, const char *reason, struct errbuf *err)
+		     const char *raw, size_t raw_len, const char *category, const char *reason,
+		     struct errbuf *err)
 {
 	char uv[16], u[16], sha[65], log_id[24];
 	int rc;
@@ -663,13 +664,14 @@ int store_quarantine(struct store *st, const char *mailbox, uint32_t uidvalidity
 		return SPOC_OK; /* recorded before */
 	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
 	g_snprintf(u, sizeof(u), "%u", uid);
-	const char *p[] = {mailbox, uv, u, reason, raw, sha, log_id};
+	const char *p[] = {mailbox, uv, u, reason, raw, sha, log_id, category};
 	int lens[G_N_ELEMENTS(p)] = {0};
 	lens[4] = (int)raw_len;
 	PGresult *res = store_sql_run(
 	    st, "quarantine",
 	    "WITH q AS (INSERT INTO quarantine (mailbox, uidvalidity, uid, reason,"
-	    "  raw, raw_sha256) VALUES ($1, $2::bigint, $3::bigint, $4, $5::bytea, $6)"
+	    "  raw, raw_sha256, category) VALUES ($1, $2::bigint, $3::bigint, $4, $5::bytea, $6,"
+	    "  $8)"
 	    "  RETURNING id)"
 	    " UPDATE ingest_log SET detail = $4 || ' (quarantine ' ||"
 	    "  (SELECT id FROM q) || ')' WHERE id = $7::bigint",

@@ -12,6 +12,7 @@ void quarantine_entry_free(gpointer entry)
 		return;
 	g_free(e->mailbox);
 	g_free(e->reason);
+	g_free(e->category);
 	g_free(e->created_at);
 	g_free(e->replayed_at);
 	g_free(e->replay_outcome);
@@ -27,7 +28,7 @@ static char *opt_value(PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? NULL : g_strdup(PQgetvalue(res, row, col));
 }
 
-/* Columns 0..10 of QUARANTINE_COLUMNS -> a new entry (raw left NULL). */
+/* The columns of QUARANTINE_COLUMNS -> a new entry (raw left NULL). */
 static struct quarantine_entry *entry_from_row(PGresult *res, int row)
 {
 	struct quarantine_entry *e = g_new0(struct quarantine_entry, 1);
@@ -44,6 +45,7 @@ static struct quarantine_entry *entry_from_row(PGresult *res, int row)
 	e->replay_error = opt_value(res, row, 9);
 	e->raw_sha256 = opt_value(res, row, 10);
 	e->size = store_sql_i64(res, row, 11);
+	e->category = opt_value(res, row, 12);
 	return e;
 }
 
@@ -51,17 +53,19 @@ static struct quarantine_entry *entry_from_row(PGresult *res, int row)
 	"q.id, q.mailbox, q.uidvalidity, q.uid, q.reason,"                                         \
 	" to_char(q.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"             \
 	" to_char(q.replayed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"            \
-	" q.replay_outcome, t.display, q.replay_error, q.raw_sha256, length(q.raw)"
+	" q.replay_outcome, t.display, q.replay_error, q.raw_sha256, length(q.raw), q.category"
 
-int store_quarantine_list(struct store *st, gboolean all, GPtrArray **entries_r, struct errbuf *err)
+int store_quarantine_list(struct store *st, gboolean all, const char *category,
+			  GPtrArray **entries_r, struct errbuf *err)
 {
-	const char *p[] = {all ? "t" : "f"};
+	const char *p[] = {all ? "t" : "f", category};
 	int rc = SPOC_OK;
 	PGresult *res = store_sql_run(st, "quarantine",
 				      "SELECT " QUARANTINE_COLUMNS " FROM quarantine q"
 				      " LEFT JOIN tickets t ON t.id = q.replay_ticket_id"
-				      " WHERE $1::boolean OR q.replayed_at IS NULL ORDER BY q.id",
-				      1, p, NULL, &rc, err);
+				      " WHERE ($1::boolean OR q.replayed_at IS NULL)"
+				      "  AND ($2::text IS NULL OR q.category = $2) ORDER BY q.id",
+				      2, p, NULL, &rc, err);
 
 	*entries_r = NULL;
 	if (res == NULL)
@@ -100,7 +104,7 @@ int store_quarantine_get(struct store *st, int64_t id, gboolean lock,
 	if (PQntuples(res) > 0) {
 		size_t len = 0;
 		unsigned char *raw =
-		    PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 12), &len);
+		    PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 13), &len);
 
 		if (raw == NULL) {
 			PQclear(res);
