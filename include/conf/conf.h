@@ -4,6 +4,7 @@
 #define SPOC_CONF_H
 
 #include "spoc.h"
+#include "authres.h"
 #include "judge.h"
 #include "spam.h"
 #include "ticket.h"
@@ -103,14 +104,19 @@ struct spoc_conf {
 	struct spoc_parsing_conf parsing;
 	struct spoc_threading_conf threading;
 	struct judge_rate rate; /* limits on automatic mail (judge.h) */
-	/* the authserv-id of the border MTA whose Authentication-Results prove an agent's From
-	 * (aligned DKIM or DMARC pass); NULL: only reply tokens prove agents */
+	/* the authserv-id of the border MTA whose Authentication-Results prove a sender's From
+	 * (DMARC pass, aligned DKIM or SPF pass); NULL: none (see agents_border) */
 	char *agents_trusted_authserv_id;
-	/* agents.proof: TRUE for "token-and-domain" (the default with a trusted authserv-id): an
-	 * agent's mail needs their reply token and the border's pass for their domain */
+	/* agents.border: how that border writes its header, AUTHRES_RFC8601 ("rfc8601", the
+	 * default: the one with agents_trusted_authserv_id, which authserv_id points to) or
+	 * AUTHRES_MICROSOFT365 ("microsoft365": Exchange Online's, without an authserv-id). Use
+	 * conf_border(). */
+	struct authres_border agents_border;
+	/* agents.proof: TRUE for "token-and-domain" (the default with a border): an agent's mail
+	 * needs their reply token and the border's pass for their domain */
 	gboolean agents_token_and_domain;
-	/* trust.unverified = "accept" (the default without a trusted authserv-id): a sender the
-	 * border did not authenticate still counts as the participant their From names */
+	/* trust.unverified = "accept" (the default without a border): a sender the border did
+	 * not authenticate still counts as the participant their From names */
 	gboolean trust_accept_unverified;
 	int agents_token_days; /* agents.token_days: an agent's reply token expires after this */
 	struct rules
@@ -134,6 +140,14 @@ struct spoc_conf {
  * and what is allowed. Caller frees with conf_free(). */
 struct spoc_conf *conf_load(const char *path, struct errbuf *err);
 void conf_free(struct spoc_conf **conf);
+
+/* The border whose Authentication-Results prove senders (authres.h), or NULL when the desk has
+ * none (neither agents.trusted_authserv_id nor agents.border = "microsoft365"). Points into c. */
+const struct authres_border *conf_border(const struct spoc_conf *c);
+
+/* That border as people name it: its authserv-id or "Microsoft 365"; NULL without one. Points
+ * into c or is static. */
+const char *conf_border_name(const struct spoc_conf *c);
 
 /* TRUE when host is a loopback name or address (127.0.0.0/8, ::1, localhost). */
 gboolean conf_host_is_loopback(const char *host);

@@ -226,6 +226,23 @@ char *conf_read_secret(struct reader *r, const char *name, const char *file)
 	return text;
 }
 
+const struct authres_border *conf_border(const struct spoc_conf *c)
+{
+	if (c->agents_border.dialect == AUTHRES_MICROSOFT365 ||
+	    c->agents_border.authserv_id != NULL)
+		return &c->agents_border;
+	return NULL;
+}
+
+const char *conf_border_name(const struct spoc_conf *c)
+{
+	const struct authres_border *b = conf_border(c);
+
+	if (b == NULL)
+		return NULL;
+	return b->dialect == AUTHRES_MICROSOFT365 ? "Microsoft 365" : b->authserv_id;
+}
+
 gboolean conf_host_is_loopback(const char *host)
 {
 	struct in6_addr a6;
@@ -684,18 +701,31 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 	c->agents_trusted_authserv_id = conf_get_string(&r, "agents.trusted_authserv_id", "");
 	if (c->agents_trusted_authserv_id != NULL && c->agents_trusted_authserv_id[0] == '\0')
 		g_clear_pointer(&c->agents_trusted_authserv_id, g_free);
+	c->agents_border.dialect =
+	    conf_get_choice(&r, "agents.border",
+			    (const char *const[]){"rfc8601", "microsoft365", NULL}, 0) == 1
+		? AUTHRES_MICROSOFT365
+		: AUTHRES_RFC8601;
+	c->agents_border.authserv_id = c->agents_trusted_authserv_id;
+	/* Exchange Online's header has no authserv-id: one named here would be another MTA's,
+	 * whose header spocd would then not read */
+	if (c->agents_border.dialect == AUTHRES_MICROSOFT365 &&
+	    c->agents_trusted_authserv_id != NULL)
+		conf_fail(&r, "agents.trusted_authserv_id",
+			  "must be left out with agents.border = \"microsoft365\" (Exchange "
+			  "Online writes its Authentication-Results without an authserv-id)");
 	{
 		static const char *const proofs[] = {"token-and-domain", "token-or-domain", NULL};
 
 		/* With an authenticating border, a token alone (it may have leaked) does not
 		 * prove an agent, nor does a domain pass alone (it proves the domain, not the
 		 * mailbox). Without one, only tokens can prove anything. */
-		c->agents_token_and_domain =
-		    conf_get_choice(&r, "agents.proof", proofs,
-				    c->agents_trusted_authserv_id != NULL ? 0 : 1) == 0;
-		if (c->agents_token_and_domain && c->agents_trusted_authserv_id == NULL)
+		c->agents_token_and_domain = conf_get_choice(&r, "agents.proof", proofs,
+							     conf_border(c) != NULL ? 0 : 1) == 0;
+		if (c->agents_token_and_domain && conf_border(c) == NULL)
 			conf_fail(&r, "agents.proof",
-				  "\"token-and-domain\" needs agents.trusted_authserv_id");
+				  "\"token-and-domain\" needs agents.trusted_authserv_id (or "
+				  "agents.border = \"microsoft365\")");
 	}
 	c->agents_token_days = conf_get_int(&r, "agents.token_days", 30, 1, 3650);
 	/* Without an authenticating border nothing can be verified: refusing every unverified
@@ -703,11 +733,12 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 	c->trust_accept_unverified =
 	    conf_get_choice(&r, "trust.unverified",
 			    (const char *const[]){"accept", "new-ticket", NULL},
-			    c->agents_trusted_authserv_id != NULL ? 1 : 0) == 0;
-	if (!c->trust_accept_unverified && c->agents_trusted_authserv_id == NULL)
+			    conf_border(c) != NULL ? 1 : 0) == 0;
+	if (!c->trust_accept_unverified && conf_border(c) == NULL)
 		conf_fail(&r, "trust.unverified",
-			  "\"new-ticket\" needs agents.trusted_authserv_id (without a border "
-			  "that authenticates mail no sender is ever verified)");
+			  "\"new-ticket\" needs agents.trusted_authserv_id or agents.border = "
+			  "\"microsoft365\" (without a border that authenticates mail no sender "
+			  "is ever verified)");
 	c->rate.per_recipient_hour =
 	    conf_get_int(&r, "rate_limits.per_recipient_hour", 10, 1, 100000);
 	c->rate.per_recipient_day =

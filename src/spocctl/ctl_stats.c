@@ -316,16 +316,16 @@ int ctl_health(struct ctl *c, int argc, char **argv)
 		nchecks++;
 		check(
 		    c, t, "trust", NULL, TRUE,
-		    c->conf->agents_trusted_authserv_id == NULL
+		    conf_border_name(c->conf) == NULL
 			? g_strdup("no agents.trusted_authserv_id: no sender can be verified, so a "
 				   "forged From counts as the requester or watcher it names "
 				   "(doc/security.md)")
 		    : c->conf->trust_accept_unverified
 			? g_strdup_printf("trust.unverified = accept: a sender %s did not "
 					  "authenticate still counts as the participant it names",
-					  c->conf->agents_trusted_authserv_id)
+					  conf_border_name(c->conf))
 			: g_strdup_printf("participants and agents verified by the border %s",
-					  c->conf->agents_trusted_authserv_id));
+					  conf_border_name(c->conf)));
 		rc = ok ? 0 : CTL_EXIT_FAIL;
 	}
 	g_free(why);

@@ -751,11 +751,12 @@ int main(int argc, char **argv)
 		printf("%s: configuration and templates are valid\n", d.conf->path);
 		goto out;
 	}
-	if (d.conf->agents_trusted_authserv_id == NULL)
+	if (conf_border(d.conf) == NULL)
 		log_msg(LOG_WARNING,
-			"agents.trusted_authserv_id is not set: no sender can be verified, so a "
-			"forged From counts as the requester or watcher it names, and agents are "
-			"proven by their reply addresses alone (doc/security.md)");
+			"agents.trusted_authserv_id is not set (nor agents.border = "
+			"\"microsoft365\"): no sender can be verified, so a forged From counts as "
+			"the requester or watcher it names, and agents are proven by their reply "
+			"addresses alone (doc/security.md)");
 	install_signals();
 	workers_new(&d);
 

@@ -197,6 +197,77 @@ static void test_agent_proof_settings(void **state)
 	}
 }
 
+/* The border that proves senders: the one named by trusted_authserv_id, or Exchange Online's,
+ * which has no authserv-id to name (agents.border = "microsoft365"); either makes the desk one
+ * with a border (both proofs for agents, new tickets for unverified senders by default). */
+static void test_border_settings(void **state)
+{
+	static const struct {
+		const char *settings;
+		int dialect; /* -1: no border; -2: refused */
+		const char *name;
+		const char *error1, *error2;
+	} cases[] = {
+	    {"", -1, NULL, NULL, NULL},
+	    {"agents: { border = \"rfc8601\"; };", -1, NULL, NULL, NULL},
+	    {"agents: { trusted_authserv_id = \"mx.desk.test\"; };", AUTHRES_RFC8601,
+	     "mx.desk.test", NULL, NULL},
+	    {"agents: { border = \"microsoft365\"; };", AUTHRES_MICROSOFT365, "Microsoft 365", NULL,
+	     NULL},
+	    {"agents: { border = \"microsoft365\"; proof = \"token-or-domain\"; };\n"
+	     "trust: { unverified = \"accept\"; };",
+	     AUTHRES_MICROSOFT365, "Microsoft 365", NULL, NULL},
+	    {"agents: { border = \"microsoft365\"; trusted_authserv_id = \"mx.desk.test\"; };", -2,
+	     NULL, "agents.trusted_authserv_id: must be left out", "microsoft365"},
+	    {"agents: { border = \"exchange\"; };", -2, NULL, "agents.border",
+	     "\"exchange\" is not allowed"},
+	    {"trust: { unverified = \"new-ticket\"; };", -2, NULL, "trust.unverified",
+	     "agents.border = \"microsoft365\""},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *text = g_strconcat(base_conf, cases[i].settings, "\n", NULL);
+		char *path = write_conf(text);
+		struct errbuf err = {{0}};
+		struct spoc_conf *c = conf_load(path, &err);
+
+		if (cases[i].dialect == -2) {
+			if (c != NULL || strstr(err.msg, cases[i].error1) == NULL ||
+			    strstr(err.msg, cases[i].error2) == NULL)
+				fail_msg("%s: want an error naming \"%s\" and \"%s\", got \"%s\"",
+					 cases[i].settings, cases[i].error1, cases[i].error2,
+					 err.msg);
+		} else {
+			const struct authres_border *b;
+			gboolean expect_defaults;
+
+			if (c == NULL)
+				fail_msg("%s: refused: %s", cases[i].settings, err.msg);
+			b = conf_border(c);
+			if (cases[i].dialect == -1) {
+				assert_null(b);
+				assert_null(conf_border_name(c));
+			} else {
+				assert_non_null(b);
+				assert_int_equal(b->dialect, cases[i].dialect);
+				assert_string_equal(conf_border_name(c), cases[i].name);
+				if (b->dialect == AUTHRES_RFC8601)
+					assert_string_equal(b->authserv_id, cases[i].name);
+			}
+			/* a border's defaults: both proofs for agents, new tickets for strangers */
+			expect_defaults = strstr(cases[i].settings, "proof") == NULL;
+			if (expect_defaults) {
+				assert_int_equal(c->agents_token_and_domain, b != NULL);
+				assert_int_equal(c->trust_accept_unverified, b == NULL);
+			}
+			conf_free(&c);
+		}
+		g_free(text);
+		g_free(path);
+	}
+}
+
 static void test_port_out_of_range(void **state)
 {
 	(void)state;
@@ -484,6 +555,7 @@ int main(void)
 	    cmocka_unit_test(test_password_file_unreadable),
 	    cmocka_unit_test(test_secret_file_modes),
 	    cmocka_unit_test(test_agent_proof_settings),
+	    cmocka_unit_test(test_border_settings),
 	    cmocka_unit_test(test_credentials),
 	    cmocka_unit_test(test_mailboxes),
 	    cmocka_unit_test(test_wrong_type),
