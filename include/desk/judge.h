@@ -9,6 +9,7 @@
 #ifndef SPOC_JUDGE_H
 #define SPOC_JUDGE_H
 
+#include "authres.h"
 #include "bounce.h"
 #include "classify.h"
 #include "thread.h"
@@ -71,13 +72,22 @@ struct ingest_decision {
 	const struct thread_keys *keys;
 	int reopen_window_s;
 	const struct judge_rate *rate; /* limits on automatic mail, NULL: none */
-	/* the From is proven by the trusted border MTA (aligned DKIM/DMARC pass), and why not */
+	/* the From is proven by the trusted border MTA (DMARC pass, aligned DKIM or SPF pass) */
 	gboolean from_proven;
 	/* the trusted border says the From domain failed (dmarc=fail, aligned dkim=fail): it
 	 * vetoes any reply token */
 	gboolean from_failed;
-	gboolean border; /* a trusted authserv-id is configured: the verdict means something */
-	char from_proven_why[200];
+	gboolean border; /* a border is configured (conf_border()): the verdict means something */
+	/* what the border found, as messages.sender_verdict_why keeps it: "dmarc=fail (p=reject)
+	 * header.from=example.com by mx.desk", "no Authentication-Results from mx.desk", ... */
+	char from_proven_why[AUTHRES_WHY_SIZE];
+	/* the border's DMARC result for the From domain and the policy it reports for it, so the
+	 * domain's own wish (p=quarantine, p=reject) can be honoured for a fail */
+	enum authres_dmarc from_dmarc;
+	enum authres_policy from_dmarc_policy;
+	/* lower case: the domain the border authenticated (a pass: DMARC's header.from, DKIM's d,
+	 * the aligned envelope domain) or failed (the From's); empty otherwise */
+	char from_auth_domain[AUTHRES_DOMAIN_SIZE];
 	/* How an agent proves a mail theirs (judge_agent_proven): their reply token for the
 	 * ticket, issued on a UTC day (days since 1970-01-01) at most token_days before today,
 	 * and, with token_and_domain, the trusted border's pass for their domain too. */

@@ -211,7 +211,7 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	d->watcher_domains = (const char *const *)conf->desk.watcher_domains;
 	d->max_watchers = conf->desk.max_watchers;
 	d->accept_unverified = conf->trust_accept_unverified;
-	d->border = conf->agents_trusted_authserv_id != NULL;
+	d->border = conf_border(conf) != NULL;
 	d->reopen_window_s = conf->threading.reopen_window_s;
 	d->rate = &conf->rate;
 	d->desk_language = conf->desk.default_language;
@@ -219,12 +219,16 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	/* the UTC day, as agent tokens count it (the notifier mints them on the database's) */
 	d->today = g_get_real_time() / G_USEC_PER_SEC / 86400;
 	d->token_and_domain = conf->agents_token_and_domain;
-	g_strlcpy(d->from_proven_why, "no agents.trusted_authserv_id configured",
+	g_strlcpy(d->from_proven_why,
+		  "no border configured (agents.trusted_authserv_id, agents.border)",
 		  sizeof(d->from_proven_why));
-	if (conf->agents_trusted_authserv_id != NULL && mail->from.addr != NULL) {
+	if (conf_border(conf) != NULL && mail->from.addr != NULL) {
 		GPtrArray *values = g_ptr_array_new();
 		const char *at = strrchr(mail->from.addr, '@');
+		struct authres_verdict sender;
 
+		/* only Authentication-Results itself: Exchange Online's renamed
+		 * Authentication-Results-Original and ARC's copies are other MTAs' word */
 		for (guint i = 0; i < mail->headers->len; i++) {
 			const struct mail_header *h = g_ptr_array_index(mail->headers, i);
 
@@ -233,18 +237,14 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 				g_ptr_array_add(values, h->raw);
 		}
 		g_ptr_array_add(values, NULL);
-		const char *why = "no From domain";
-
-		enum authres_result verdict =
-		    at != NULL
-			? authres_from_verdict((const char *const *)values->pdata,
-					       conf->agents_trusted_authserv_id, at + 1, &why)
-			: AUTHRES_NONE;
-
-		d->from_proven = verdict == AUTHRES_PASS;
-		d->from_failed = verdict == AUTHRES_FAIL;
-		/* the explanation lives in a buffer the next call overwrites: keep a copy */
-		g_strlcpy(d->from_proven_why, why, sizeof(d->from_proven_why));
+		authres_read((const char *const *)values->pdata, conf_border(conf),
+			     at != NULL ? at + 1 : NULL, &sender);
+		d->from_proven = sender.result == AUTHRES_PASS;
+		d->from_failed = sender.result == AUTHRES_FAIL;
+		d->from_dmarc = sender.dmarc;
+		d->from_dmarc_policy = sender.policy;
+		g_strlcpy(d->from_auth_domain, sender.domain, sizeof(d->from_auth_domain));
+		g_strlcpy(d->from_proven_why, sender.why, sizeof(d->from_proven_why));
 		g_ptr_array_free(values, TRUE);
 	}
 	d->desk_addresses = (const char *const *)conf->desk.addresses;

@@ -220,7 +220,23 @@ static void json_judgement(GString *out, const struct ingest_decision *d)
 			       "\"priority_rule\":",
 			       d->triage ? "true" : "false", d->impact, d->urgency, d->priority);
 	json_string(out, d->priority_rule);
-	g_string_append_printf(out, ",\"subject_tag\":%" G_GINT64_FORMAT "}", d->subject_tag);
+	g_string_append_printf(out, ",\"subject_tag\":%" G_GINT64_FORMAT, d->subject_tag);
+	/* what the border said of the sender, as the daemon would keep it: an operator checks
+	 * a border's headers with it before trusting them */
+	g_string_append(out, ",\"sender\":{\"verdict\":");
+	json_string(out, judge_sender_verdict(d));
+	g_string_append(out, ",\"dmarc\":");
+	json_string(out, d->from_dmarc != AUTHRES_DMARC_ABSENT ? authres_dmarc_name(d->from_dmarc)
+							       : NULL);
+	g_string_append(out, ",\"dmarc_policy\":");
+	json_string(out, d->from_dmarc_policy != AUTHRES_POLICY_UNKNOWN
+			     ? authres_policy_name(d->from_dmarc_policy)
+			     : NULL);
+	g_string_append(out, ",\"domain\":");
+	json_string(out, d->from_auth_domain[0] != '\0' ? d->from_auth_domain : NULL);
+	g_string_append(out, ",\"why\":");
+	json_string(out, d->from_proven_why);
+	g_string_append(out, "}}");
 }
 
 /* The configuration inspect judges with when it has none: the daemon's defaults. */

@@ -102,7 +102,7 @@ def test(check):
         attempt("the border's pass without the token", headers=[PASS],
                 why="no reply address of yours for this ticket among the recipients (To)")
         attempt("the token with dmarc=fail for the agent's domain", to=token_addr, headers=[FAIL],
-                why="dmarc=fail header.from=desk.test by mx.desk.test")
+                why="dmarc=fail (p=reject) header.from=desk.test by mx.desk.test")
         old = f"help+{agent_token(secret, 1, 1, today - 31, 0)}@desk.test"
         attempt("a token issued 31 days ago", to=old, headers=[PASS], why="the reply address has expired")
         thirty = f"help+{agent_token(secret, 1, 1, today - 30, 0)}@desk.test"
