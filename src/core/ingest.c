@@ -260,8 +260,16 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 char *ingest_spam_why(const struct spoc_conf *conf, const struct mail *mail,
 		      const struct ingest_decision *d)
 {
-	(void)d;
-	return spam_verdict(mail, conf->spam_rules);
+	char *why = spam_verdict(mail, conf->spam_rules);
+
+	/* the From domain's own wish: it asked receivers to quarantine or reject what fails
+	 * DMARC for it, and the trusted border says this mail did */
+	if (why == NULL && conf->spam_dmarc_fail && d->from_failed &&
+	    d->from_dmarc == AUTHRES_DMARC_FAIL &&
+	    (d->from_dmarc_policy == AUTHRES_POLICY_QUARANTINE ||
+	     d->from_dmarc_policy == AUTHRES_POLICY_REJECT))
+		why = g_strdup_printf("spam: %s", d->from_proven_why);
+	return why;
 }
 
 /* Records a message that will never work, or spam, inside the batch transaction. */

@@ -14,8 +14,8 @@ must not end the comment, or MAIL FROM:<"x);dkim=pass header.d=<desk>;(y"@evil> 
 
 A desk behind Microsoft 365 (agents.border = "microsoft365") reads Exchange Online's header,
 which has no authserv-id, and only the topmost one: a stranger's copy of it below the real one,
-an Authentication-Results-Original, or a header with an authserv-id above it proves nothing, and
-the real one's fail is kept with the mail together with the policy Exchange reports."""
+an Authentication-Results-Original, or a header with an authserv-id above it proves nothing; the
+real one's fail is kept with the mail, and under p=reject (action=oreject) makes it spam."""
 
 import email.utils
 import json
@@ -122,8 +122,10 @@ M365_NONE = (b"Authentication-Results: spf=softfail (sender IP is 198.51.100.7)\
              b" smtp.mailfrom=evil.example; dkim=none (message not signed)\r\n header.d=none;dmarc=none"
              b" action=none\r\n header.from=desk.test;compauth=fail reason=001")
 M365_FAIL = (b"Authentication-Results: spf=fail (sender IP is 198.51.100.7)\r\n smtp.mailfrom=desk.test;"
-             b" dkim=none (message not signed)\r\n header.d=none;dmarc=fail action=oreject\r\n"
-             b" header.from=desk.test;compauth=fail reason=000")
+             b" dkim=none (message not signed)\r\n header.d=none;dmarc=fail action=none\r\n"
+             b" header.from=desk.test;compauth=fail reason=001")
+# the same under p=reject, which Exchange Online overrode to junk: spam (spam.dmarc_fail)
+M365_REJECT = M365_FAIL.replace(b"action=none", b"action=oreject").replace(b"reason=001", b"reason=000")
 
 
 def microsoft365(check):
@@ -153,7 +155,7 @@ def microsoft365(check):
               b" dmarc=pass header.from=desk.test", M365_NONE],
              "none", "dmarc=none by Microsoft 365"),
             ("Exchange Online's fail above a copy of its pass", [M365_FAIL, M365_PASS],
-             "fail", "dmarc=fail (p=reject) header.from=desk.test by Microsoft 365"),
+             "fail", "dmarc=fail (p=none) header.from=desk.test by Microsoft 365"),
         ]
         for i, (what, headers, verdict, why) in enumerate(attacks):
             forged = st.make_message("ana@desk.test", f"Re: [{display}] La VPN no conecta",
@@ -167,10 +169,18 @@ def microsoft365(check):
                            " WHERE direction = 'in' AND body_text LIKE %s", (f"%(m{i})%",)), [(verdict, why)],
                      f"microsoft365, {what}: the verdict kept with the mail")
 
-        # spocctl inspect shows the structured verdict a later rule can act on
-        path = os.path.join(s.dir, "m365-fail.eml")
+        # under p=reject the fail is spam: quarantined, nobody told; inspect shows why
+        forged = st.make_message("ana@desk.test", f"Re: [{display}] La VPN no conecta",
+                                 "#status closed\r\n\r\nCerrado (m-reject).\r\n", in_reply_to=user_id)
+        s.append(with_headers(forged, [M365_REJECT, M365_PASS]))
+        check.eq(s.run_spocd("--once")[0], 0, "microsoft365, Exchange Online's fail under p=reject: spocd runs")
+        check.eq((s.sql("SELECT status, priority FROM tickets WHERE id = 1"),
+                  s.sql("SELECT category, reason FROM quarantine")),
+                 (before, [("spam", "spam: dmarc=fail (p=reject) header.from=desk.test by Microsoft 365")]),
+                 "microsoft365, Exchange Online's fail under p=reject: quarantined as spam, ticket unchanged")
+        path = os.path.join(s.dir, "m365-reject.eml")
         with open(path, "wb") as f:
-            f.write(with_headers(st.make_message("ana@desk.test", "Hola", "Hola.\r\n"), [M365_FAIL, M365_PASS]))
+            f.write(with_headers(st.make_message("ana@desk.test", "Hola", "Hola.\r\n"), [M365_REJECT, M365_PASS]))
         rc, out, err = s.run_spocctl("inspect", path)
         j = json.loads(out or b"null") if rc == 0 else None
         check.eq(j and j["judgement"]["sender"],
