@@ -171,7 +171,9 @@ void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
 		return;
 	}
 	plan->action = JUDGE_NEW_TICKET;
-	plan->ack = TRUE;
+	/* A sender whose domain the trusted border failed DMARC for is never answered, whatever
+	 * the policy: the From is likely forged, and the answer would go to its victim. */
+	plan->ack = d->from_dmarc != AUTHRES_DMARC_FAIL;
 	plan->outcome = INGEST_TICKET;
 	plan->detail = d->kind_rule;
 	if (verdict.action == THREAD_NEW_LINKED) {

@@ -4,7 +4,8 @@ mx.desk.test and spam.dmarc_fail on (the default):
   - a mail whose From domain the border failed under p=reject (OpenDMARC's comment) or
     p=quarantine (rspamd's) is quarantined as spam, the border's verdict as the reason: no
     ticket, nobody answered (the sender is forged);
-  - a DMARC fail under p=none, or with no policy said, is an unverified sender's ticket;
+  - a DMARC fail under p=none, or with no policy said, is an unverified sender's ticket, and
+    is not acknowledged (a sender whose domain failed DMARC never is);
   - a fail under p=reject in a forged header below the border's own pass changes nothing;
   - with spam.dmarc_fail = false the p=reject fail is a ticket too."""
 
@@ -58,6 +59,8 @@ def test(check):
                  [("None policy", "ana@lax.example"), ("No policy said", "luis@quiet.example"),
                   ("Forged fail below", "marta@example.com")],
                  "p=none, no policy and a forged fail below the border's pass: tickets")
+        check.eq([acknowledged(s, a) for a in ("ana@lax.example", "luis@quiet.example", "marta@example.com")],
+                 [0, 0, 1], "a sender whose domain failed DMARC is never acknowledged, whatever the policy")
         check.eq(s.sql("SELECT m.sender_verdict FROM messages m JOIN tickets t ON t.id = m.ticket_id"
                        " WHERE m.direction = 'in' ORDER BY t.id"),
                  [("fail",), ("fail",), ("pass",)], "their verdicts are kept")
@@ -69,6 +72,14 @@ def test(check):
         check.eq(s.run_spocd("--once")[0], 0, "spocd --once with spam.dmarc_fail = false")
         check.eq(s.sql_value("SELECT count(*) FROM tickets WHERE subject = 'Reject policy, not read'"), 1,
                  "spam.dmarc_fail = false: a ticket")
+        check.eq(acknowledged(s, "ceo@victim.example"), 0, "still not acknowledged")
+
+        # an operator releases the p=reject spam: a ticket, and still nobody is answered
+        first = s.sql_value("SELECT min(id) FROM quarantine")
+        rc, out, err = s.run_spocctl("quarantine", "release", str(first))
+        check.ok(rc == 0 and b"ticket" in out, "release takes the DMARC-fail mail as a ticket", (out, err))
+        check.eq(s.run_spocd("--role", "notify", "--once")[0], 0, "the notifier runs")
+        check.eq(acknowledged(s, "ceo@victim.example"), 0, "a released DMARC fail is not acknowledged either")
 
 
 if __name__ == "__main__":

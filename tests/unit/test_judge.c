@@ -201,6 +201,16 @@ static void test_new_tickets(void **state)
 	judge_mail(&d, &person, &follow_up, 0, &p);
 	assert_int_equal(p.action, JUDGE_NEW_TICKET);
 	assert_string_equal(p.link_kind, THREAD_LINK_FOLLOW_UP);
+
+	/* a domain the border failed DMARC for is never acknowledged, whatever its policy */
+	d.from_dmarc = AUTHRES_DMARC_FAIL;
+	d.from_dmarc_policy = AUTHRES_POLICY_NONE;
+	judge_mail(&d, &person, &new_ticket, 0, &p);
+	assert_int_equal(p.action, JUDGE_NEW_TICKET);
+	assert_false(p.ack);
+	d.from_dmarc = AUTHRES_DMARC_PERMERROR;
+	judge_mail(&d, &person, &new_ticket, 0, &p);
+	assert_true(p.ack);
 }
 
 static void test_automatic(void **state)
