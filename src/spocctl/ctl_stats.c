@@ -319,7 +319,7 @@ int ctl_health(struct ctl *c, int argc, char **argv)
 		    conf_border_name(c->conf) == NULL
 			? g_strdup("no agents.trusted_authserv_id: no sender can be verified, so a "
 				   "forged From counts as the requester or watcher it names "
-				   "(doc/security.md)")
+				   "(docs/security.md)")
 		    : c->conf->trust_accept_unverified
 			? g_strdup_printf("trust.unverified = accept: a sender %s did not "
 					  "authenticate still counts as the participant it names",

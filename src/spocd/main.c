@@ -756,7 +756,7 @@ int main(int argc, char **argv)
 			"agents.trusted_authserv_id is not set (nor agents.border = "
 			"\"microsoft365\"): no sender can be verified, so a forged From counts as "
 			"the requester or watcher it names, and agents are proven by their reply "
-			"addresses alone (doc/security.md)");
+			"addresses alone (docs/security.md)");
 	install_signals();
 	workers_new(&d);
 
