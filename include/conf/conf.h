@@ -71,6 +71,9 @@ struct spoc_desk_conf {
 	int max_watchers;
 	char *templates_dir;
 	char *message_id_domain; /* right-hand side of the Message-IDs spocd mints */
+	/* desk.time_zone: the zone times are shown in to people (the business calendar's unless
+	 * set; the host's when neither says) */
+	GTimeZone *time_zone;
 };
 
 /* How incoming mail is read: limits past which parts are left out or the message refused, and

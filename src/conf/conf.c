@@ -696,6 +696,23 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 	c->health_intervals = conf_get_int(&r, "health.mailbox_intervals", 3, 1, 1000);
 	conf_read_rules(&r, &c->rules);
 	conf_read_sla(&r, &c->sla);
+	{
+		/* after the calendar: its zone is the default */
+		char *zone = conf_get_string(&r, "desk.time_zone", "");
+		GTimeZone *cal = c->sla != NULL ? sla_calendar_zone(c->sla->business) : NULL;
+
+		if (zone != NULL && zone[0] != '\0') {
+			c->desk.time_zone = g_time_zone_new_identifier(zone);
+			if (c->desk.time_zone == NULL)
+				conf_fail(&r, "desk.time_zone",
+					  "\"%s\" is not a time zone (an IANA name such as "
+					  "\"Europe/Madrid\")",
+					  zone);
+		} else if (cal != NULL) {
+			c->desk.time_zone = g_time_zone_ref(cal);
+		}
+		g_free(zone);
+	}
 	read_parsing(&r, c);
 	read_threading(&r, c);
 	c->agents_trusted_authserv_id = conf_get_string(&r, "agents.trusted_authserv_id", "");
@@ -802,6 +819,8 @@ void conf_free(struct spoc_conf **conf)
 	g_free(c->desk.default_language);
 	g_free(c->desk.templates_dir);
 	g_free(c->desk.message_id_domain);
+	if (c->desk.time_zone != NULL)
+		g_time_zone_unref(c->desk.time_zone);
 	g_free(c->agents_trusted_authserv_id);
 	rules_free(&c->rules);
 	sla_conf_free(&c->sla);

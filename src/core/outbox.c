@@ -226,34 +226,7 @@ static void outgoing_clear(struct outgoing *out)
  * "lunes 23 nov 2026, 10:15 CET"); "-" when there is none. Caller frees. */
 static char *due_text(const struct spoc_conf *conf, int64_t due, int li)
 {
-	static const char *const days_es[] = {"lunes",	 "martes", "miércoles", "jueves",
-					      "viernes", "sábado", "domingo"};
-	static const char *const months_es[] = {"ene", "feb", "mar", "abr", "may", "jun",
-						"jul", "ago", "sep", "oct", "nov", "dic"};
-	GTimeZone *tz = conf->sla != NULL ? sla_calendar_zone(conf->sla->business) : NULL;
-	GDateTime *utc, *local;
-	char *hm, *text;
-
-	if (due <= 0)
-		return g_strdup("-");
-	utc = g_date_time_new_from_unix_utc(due);
-	local = tz != NULL ? g_date_time_to_timezone(utc, tz) : g_date_time_to_local(utc);
-	g_date_time_unref(utc);
-	hm = g_date_time_format(local, "%H:%M %Z");
-	if (li == 1)
-		text = g_strdup_printf(
-		    "%s %d %s %d, %s", days_es[g_date_time_get_day_of_week(local) - 1],
-		    g_date_time_get_day_of_month(local),
-		    months_es[g_date_time_get_month(local) - 1], g_date_time_get_year(local), hm);
-	else {
-		char *day = g_date_time_format(local, "%a %e %b %Y");
-
-		text = g_strdup_printf("%s, %s", g_strstrip(day), hm);
-		g_free(day);
-	}
-	g_free(hm);
-	g_date_time_unref(local);
-	return text;
+	return sla_format_time(due, conf->desk.time_zone, li == 1 ? "es" : "en");
 }
 
 /* The desk's first address with the ticket's signed reply token as plus-address

@@ -573,3 +573,31 @@ enum sla_watch_level sla_watch_decide(const struct sla_calendar *cal, GDateTime 
 	return total > 0 && used * 100 >= (int64_t)warn_share * total ? SLA_WATCH_WARNING
 								      : SLA_WATCH_NONE;
 }
+
+char *sla_format_time(int64_t when, GTimeZone *tz, const char *lang)
+{
+	static const char *const days_es[] = {"lunes",	 "martes", "miércoles", "jueves",
+					      "viernes", "sábado", "domingo"};
+	static const char *const months_es[] = {"ene", "feb", "mar", "abr", "may", "jun",
+						"jul", "ago", "sep", "oct", "nov", "dic"};
+	static const char *const days_en[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+	static const char *const months_en[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+						"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	gboolean es = g_strcmp0(lang, "es") == 0;
+	GDateTime *utc, *local;
+	char *text;
+
+	if (when <= 0)
+		return g_strdup("-");
+	utc = g_date_time_new_from_unix_utc(when);
+	local = tz != NULL ? g_date_time_to_timezone(utc, tz) : g_date_time_to_local(utc);
+	g_date_time_unref(utc);
+	text = g_strdup_printf("%s %d %s %d, %02d:%02d %s",
+			       (es ? days_es : days_en)[g_date_time_get_day_of_week(local) - 1],
+			       g_date_time_get_day_of_month(local),
+			       (es ? months_es : months_en)[g_date_time_get_month(local) - 1],
+			       g_date_time_get_year(local), g_date_time_get_hour(local),
+			       g_date_time_get_minute(local), g_date_time_get_timezone_abbreviation(local));
+	g_date_time_unref(local);
+	return text;
+}

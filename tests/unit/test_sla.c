@@ -490,6 +490,37 @@ static void test_conf_errors(void **state)
 	check_error("sla = [ 1 ];\n", "test.conf:1: sla: must be a group");
 }
 
+/* Due times as people read them: no padding, names from fixed tables, the zone said. */
+static void test_format_time(void **state)
+{
+	GTimeZone *zone_madrid = g_time_zone_new_identifier("Europe/Madrid");
+	GTimeZone *utc = g_time_zone_new_utc();
+	/* Tue 8 Dec 2026 16:05 UTC: 17:05 in Madrid (CET) */
+	int64_t t = 1796745900;
+	char *s;
+
+	(void)state;
+	assert_non_null(zone_madrid);
+	s = sla_format_time(t, zone_madrid, "en");
+	assert_string_equal(s, "Tue 8 Dec 2026, 17:05 CET");
+	g_free(s);
+	s = sla_format_time(t, zone_madrid, "es");
+	assert_string_equal(s, "martes 8 dic 2026, 17:05 CET");
+	g_free(s);
+	s = sla_format_time(t, utc, "en");
+	assert_string_equal(s, "Tue 8 Dec 2026, 16:05 UTC");
+	g_free(s);
+	/* summer time is said as such */
+	s = sla_format_time(t - 150 * 86400, zone_madrid, "en");
+	assert_string_equal(s, "Sat 11 Jul 2026, 18:05 CEST");
+	g_free(s);
+	s = sla_format_time(0, zone_madrid, "es");
+	assert_string_equal(s, "-");
+	g_free(s);
+	g_time_zone_unref(zone_madrid);
+	g_time_zone_unref(utc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +536,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_conf),
 	    cmocka_unit_test(test_conf_errors),
+	    cmocka_unit_test(test_format_time),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
