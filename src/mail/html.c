@@ -128,6 +128,7 @@ struct html_walk {
 	int skip;	  /* depth of the element whose content is dropped, 0 for none */
 	int pre;	  /* open <pre> */
 	int items;	  /* open <li> */
+	int cells;	  /* open <td>, <th>: a row is one line, whatever blocks its cells hold */
 	int nl;		  /* line breaks wanted before the next text: 0, 1 or 2 */
 	gsize indent;	  /* bytes of segs */
 	guint shared;	  /* segs open since the last text: the head of an empty line between */
@@ -263,6 +264,13 @@ static void walk_nl(struct html_walk *w, int nl)
 {
 	if (nl == 0)
 		return;
+	/* Outlook writes each line of a cell as a paragraph of its own (<p class=MsoNormal>):
+	 * inside a cell a break is a blank, so a row stays one line */
+	if (w->cells > 0 && w->pre == 0) {
+		w->sp = w->out->len > 0;
+		w->ghost = FALSE;
+		return;
+	}
 	if (w->ghost && w->nl < 2)
 		w->nl++;
 	w->ghost = FALSE;
@@ -313,8 +321,10 @@ static void walk_begin(struct html_walk *w)
 	w->nl = 0;
 	w->sp = w->sep = w->ghost = FALSE;
 	w->shared = w->segs->len;
-	if (w->rows->len > 0)
-		g_array_index(w->rows, gboolean, w->rows->len - 1) = TRUE;
+	/* text in a row is text in every row around it (a table inside a cell); each row is
+	 * marked once, so the walk down stops at the first one already marked */
+	for (guint i = w->rows->len; i > 0 && !g_array_index(w->rows, gboolean, i - 1); i--)
+		g_array_index(w->rows, gboolean, i - 1) = TRUE;
 	/* each link is marked once, so the walk down stops at the first one already marked */
 	for (guint i = w->links->len; i > 0; i--) {
 		struct html_link *l = &g_array_index(w->links, struct html_link, i - 1);
@@ -479,6 +489,9 @@ static void walk_pop(struct html_walk *w)
 	case HTML_ROW:
 		g_array_set_size(w->rows, w->rows->len - 1);
 		break;
+	case HTML_CELL:
+		w->cells--;
+		break;
 	case HTML_LINK: {
 		struct html_link *l = &g_array_index(w->links, struct html_link, w->links->len - 1);
 
@@ -610,7 +623,9 @@ static void walk_start(struct html_walk *w, xmlParserCtxtPtr ctxt, const char *n
 	} else if (e->kind == HTML_SKIP) {
 		walk_skip(w, ctxt, e, here);
 	} else if (e->kind == HTML_BR) {
-		if (w->nl < 2)
+		if (w->cells > 0 && w->pre == 0)
+			w->sp = w->out->len > 0;
+		else if (w->nl < 2)
 			w->nl++;
 		w->ghost = FALSE;
 	} else if (e->kind == HTML_HR) {
@@ -623,6 +638,8 @@ static void walk_start(struct html_walk *w, xmlParserCtxtPtr ctxt, const char *n
 	} else if (e->kind == HTML_CELL) {
 		if (w->rows->len > 0 && g_array_index(w->rows, gboolean, w->rows->len - 1))
 			w->sep = TRUE;
+		walk_push(w, depth, HTML_CELL, 0);
+		w->cells++;
 	} else if (e->kind == HTML_LINK) {
 		const char *attr = html_attr(atts, "href");
 		char *href = attr != NULL ? html_href(attr) : NULL;

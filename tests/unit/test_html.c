@@ -110,9 +110,18 @@ static void test_tables(void **state)
 	       "x | y");
 	/* unclosed cells and rows, tbody */
 	expect("<table><tbody><tr><td>a<td>b<tr><td>c</table>", "a | b\nc");
+	/* a row is one line, whatever its cells hold: a layout table inside a cell too */
 	expect("<table><tr><td><table><tr><td>in1</td><td>in2</td></tr></table></td>"
 	       "<td>out</td></tr></table>",
-	       "in1 | in2\n\nout");
+	       "in1 | in2 | out");
+	/* Outlook: each line of a cell is a paragraph, an empty one a &nbsp; paragraph */
+	expect("<table class=MsoNormalTable><tr>"
+	       "<td><p class=MsoNormal>Servidor<o:p></o:p></p></td>"
+	       "<td><p class=MsoNormal>Estado<o:p></o:p></p></td></tr>"
+	       "<tr><td><p class=MsoNormal>srv-files01</p><p class=MsoNormal>&nbsp;</p></td>"
+	       "<td><p class=MsoNormal>Ca&iacute;do<br>desde las 8:00</p></td></tr></table>"
+	       "<p class=MsoNormal>Gracias</p>",
+	       "Servidor | Estado\nsrv-files01 | Caído desde las 8:00\n\nGracias");
 }
 
 static void test_links(void **state)
