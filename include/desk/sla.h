@@ -115,8 +115,8 @@ enum sla_watch_target {
 
 /* A moment as people read it in a notice: in zone tz (NULL: the host's), in the language lang
  * ("es": "martes 8 dic 2026, 17:00 CET"; otherwise "Tue 8 Dec 2026, 17:00 CET"), day numbers
- * without padding and names from fixed tables (never the process's locale). "-" for when <= 0 (Unix seconds).
- * Caller g_free()s. */
+ * without padding and names from fixed tables (never the process's locale). "-" for when <= 0 (Unix
+ * seconds). Caller g_free()s. */
 char *sla_format_time(int64_t when, GTimeZone *tz, const char *lang);
 
 /* "first-response" / "resolution", as sla_notices and outbox.detail spell them. */

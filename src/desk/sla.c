@@ -597,7 +597,8 @@ char *sla_format_time(int64_t when, GTimeZone *tz, const char *lang)
 			       g_date_time_get_day_of_month(local),
 			       (es ? months_es : months_en)[g_date_time_get_month(local) - 1],
 			       g_date_time_get_year(local), g_date_time_get_hour(local),
-			       g_date_time_get_minute(local), g_date_time_get_timezone_abbreviation(local));
+			       g_date_time_get_minute(local),
+			       g_date_time_get_timezone_abbreviation(local));
 	g_date_time_unref(local);
 	return text;
 }

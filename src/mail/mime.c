@@ -122,21 +122,61 @@ static char *rfc2047_b_to_q(const char *text)
 	return out != NULL ? out : g_strdup(text);
 }
 
-/* Unfolds a raw header value and rewrites its base64 encoded-words (see rfc2047_b_to_q), ready
- * for GMime's decoders. Caller frees. */
-static char *header_prepare(const char *raw)
+/* text (already unfolded) with each blank-separated word that is not UTF-8 converted from the
+ * first of charsets that takes it. GMime decodes raw 8-bit header text as a whole: one stray
+ * byte in an otherwise UTF-8 name ("José Pérez" with a Latin-1 "ñ" pasted in) would turn every
+ * word into windows-1252 mojibake; word by word, one byte spoils one word. Caller frees. */
+static char *header_words_utf8(const char *text, const char *const *charsets)
+{
+	GString *out;
+
+	if (g_utf8_validate(text, -1, NULL))
+		return g_strdup(text);
+	out = g_string_sized_new(strlen(text) + 16);
+	for (const char *p = text; *p != '\0';) {
+		size_t n = strcspn(p, " \t");
+		char *conv = NULL;
+
+		if (g_utf8_validate(p, (gssize)n, NULL)) {
+			g_string_append_len(out, p, (gssize)n);
+		} else {
+			for (size_t i = 0; charsets != NULL && charsets[i] != NULL && conv == NULL;
+			     i++)
+				if (g_ascii_strcasecmp(charsets[i], "utf-8") != 0)
+					conv = g_convert(p, (gssize)n, "UTF-8", charsets[i], NULL,
+							 NULL, NULL);
+			if (conv == NULL)
+				conv = g_utf8_make_valid(p, (gssize)n);
+			g_string_append(out, conv);
+			g_free(conv);
+		}
+		p += n;
+		n = strspn(p, " \t");
+		g_string_append_len(out, p, (gssize)n);
+		p += n;
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* Unfolds a raw header value, makes its 8-bit words UTF-8 one by one (header_words_utf8) and
+ * rewrites its base64 encoded-words (see rfc2047_b_to_q), ready for GMime's decoders. Caller
+ * frees. */
+static char *header_prepare(GMimeParserOptions *opts, const char *raw)
 {
 	char *unfolded = g_mime_utils_header_unfold(raw != NULL ? raw : "");
-	char *fixed = rfc2047_b_to_q(unfolded);
+	char *words = header_words_utf8(
+	    unfolded, opts != NULL ? g_mime_parser_options_get_fallback_charsets(opts) : NULL);
+	char *fixed = rfc2047_b_to_q(words);
 
 	g_free(unfolded);
+	g_free(words);
 	return fixed;
 }
 
 /* Decoded, single-line, valid UTF-8 value of a raw header value; caller frees. */
 static char *header_decode(GMimeParserOptions *opts, const char *raw)
 {
-	char *fixed = header_prepare(raw);
+	char *fixed = header_prepare(opts, raw);
 	char *decoded = g_mime_utils_header_decode_text(opts, fixed);
 
 	g_free(fixed);
@@ -198,7 +238,7 @@ static GPtrArray *addr_parse(GMimeParserOptions *opts, GMimeHeaderList *hl, cons
 
 		if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) != 0)
 			continue;
-		fixed = header_prepare(g_mime_header_get_raw_value(h));
+		fixed = header_prepare(opts, g_mime_header_get_raw_value(h));
 		list = internet_address_list_parse(opts, fixed);
 		g_free(fixed);
 		if (list != NULL) {

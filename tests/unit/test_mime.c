@@ -430,6 +430,23 @@ static void test_fallback_charsets(void **state)
 	mail_free(&m);
 }
 
+/* A stray byte spoils one word of a raw 8-bit name, not the whole name. */
+static void test_raw_name_word_by_word(void **state)
+{
+	/* "José Pérez Muñoz" in UTF-8, but "Muñoz" pasted in as Latin-1 */
+	static const char raw[] = "From: Jos\xc3\xa9 P\xc3\xa9rez Mu\xf1"
+				  "oz <jose@example.com>\n"
+				  "Subject: Impresi\xc3\xb3n rota \xbf"
+				  "ayuda?\n\nhola\n";
+	struct mail *m = parse_mem(raw, sizeof(raw) - 1);
+
+	(void)state;
+	assert_string_equal(m->from.addr, "jose@example.com");
+	assert_string_equal(m->from.name, "José Pérez Muñoz");
+	assert_string_equal(m->subject, "Impresión rota ¿ayuda?");
+	mail_free(&m);
+}
+
 static void test_safe_filename(void **state)
 {
 	static const struct {
@@ -913,6 +930,7 @@ int main(void)
 	    cmocka_unit_test(test_inline_text_joins_body),
 	    cmocka_unit_test(test_undeclared_iso2022jp),
 	    cmocka_unit_test(test_fallback_charsets),
+	    cmocka_unit_test(test_raw_name_word_by_word),
 	    cmocka_unit_test(test_safe_filename),
 	    cmocka_unit_test(test_format_flowed),
 	    cmocka_unit_test(test_uuencode),
