@@ -122,8 +122,10 @@ gboolean judge_sender_verified(const struct ingest_decision *d);
 
 /* The Cc'd people of a new ticket who become its watchers: none unless d->cc_watchers and the
  * sender is verified (a forged mail must not make its Cc a watcher of someone's ticket); only
- * addresses whose domain is in d->watcher_domains, never the desk's own nor the requester; at
- * most d->max_watchers. A new array of borrowed struct mail_addr * (g_ptr_array_unref). */
+ * addresses whose domain is in d->watcher_domains, never one the notifier refuses (the desk's
+ * own, +tag forms too, an address literal, a single-label or localhost domain: caps.h) nor the
+ * requester; one per mailbox (caps_recipient_key()); at most d->max_watchers. A new array of
+ * borrowed struct mail_addr * (g_ptr_array_unref). */
 GPtrArray *judge_watchers(const struct ingest_decision *d, const GPtrArray *cc);
 
 /* Who a new ticket is for: the From, or with reply_to_policy (desk.requester = "reply-to") the
