@@ -106,7 +106,7 @@ void caps_decide(const struct caps_conf *c, const struct caps_row *row, const st
 
 /* The key addr is counted by: lower case, a "+tag" cut from the local part, and for gmail.com
  * and googlemail.com (the same mailboxes) the dots of the local part removed and the domain read
- * as gmail.com. sql/014_caps.sql's outbox_recipient_key() computes the same. Caller frees. */
+ * as gmail.com. sql/015_caps.sql's outbox_recipient_key() computes the same. Caller frees. */
 char *caps_recipient_key(const char *addr);
 
 /* Why the desk must not write to addr: an address literal ("[10.0.0.5]") or a numeric domain, a
