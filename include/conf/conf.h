@@ -5,6 +5,7 @@
 
 #include "spoc.h"
 #include "authres.h"
+#include "caps.h"
 #include "judge.h"
 #include "spam.h"
 #include "ticket.h"
@@ -55,6 +56,9 @@ struct spoc_smtp_conf {
 	 * queued, or pushed again by an operator), then given up */
 	int max_retry_age_s;
 	gboolean verp; /* envelope sender from+TOKEN@domain names the row a bounce returns */
+	/* smtp.refused_domains: never written to, nor their subdomains (NULL-terminated, lower
+	 * case, never NULL) */
+	char **refused_domains;
 };
 
 struct spoc_desk_conf {
@@ -106,7 +110,7 @@ struct spoc_conf {
 	struct spoc_desk_conf desk;
 	struct spoc_parsing_conf parsing;
 	struct spoc_threading_conf threading;
-	struct judge_rate rate; /* limits on automatic mail (judge.h) */
+	struct caps_conf caps; /* rate_limits: what may be sent, per recipient, ticket, kind */
 	/* the authserv-id of the border MTA whose Authentication-Results prove a sender's From
 	 * (DMARC pass, aligned DKIM or SPF pass); NULL: none (see agents_border) */
 	char *agents_trusted_authserv_id;

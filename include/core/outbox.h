@@ -15,6 +15,8 @@ void outbox_free(struct outbox **ob);
 
 struct outbox_stats {
 	unsigned sent, retried, failed;
+	unsigned held;	  /* over a rate limit: asked again at its release */
+	unsigned refused; /* a refused recipient, or held past smtp.max_retry_age */
 };
 
 /* Sends every due row. SPOC_OK when the outbox was worked through (individual rows may have been

@@ -17,14 +17,6 @@
 
 #include <stdint.h>
 
-/* How much automatic mail one address or one ticket may get: two auto-responders must never
- * ping-pong. What is over a limit is kept in the outbox as 'held', with the reason. */
-struct judge_rate {
-	int per_recipient_hour;
-	int per_recipient_day;
-	int per_ticket_day;
-};
-
 /* What ingest decided about one mail before the store looked anything up: its judgement (kind,
  * priority, SLA), whether it is automatic, its sender, and the settings the store needs to carry
  * the plan out. Strings point into the mail, the configuration or static storage, never into the
@@ -71,7 +63,6 @@ struct ingest_decision {
 	 * resolved ticket within reopen_window_s reopens it */
 	const struct thread_keys *keys;
 	int reopen_window_s;
-	const struct judge_rate *rate; /* limits on automatic mail, NULL: none */
 	/* the From is proven by the trusted border MTA (DMARC pass, aligned DKIM or SPF pass) */
 	gboolean from_proven;
 	/* the trusted border says the From domain failed (dmarc=fail, aligned dkim=fail): it
@@ -131,8 +122,10 @@ gboolean judge_sender_verified(const struct ingest_decision *d);
 
 /* The Cc'd people of a new ticket who become its watchers: none unless d->cc_watchers and the
  * sender is verified (a forged mail must not make its Cc a watcher of someone's ticket); only
- * addresses whose domain is in d->watcher_domains, never the desk's own nor the requester; at
- * most d->max_watchers. A new array of borrowed struct mail_addr * (g_ptr_array_unref). */
+ * addresses whose domain is in d->watcher_domains, never one the notifier refuses (the desk's
+ * own, +tag forms too, an address literal, a single-label or localhost domain: caps.h) nor the
+ * requester; one per mailbox (caps_recipient_key()); at most d->max_watchers. A new array of
+ * borrowed struct mail_addr * (g_ptr_array_unref). */
 GPtrArray *judge_watchers(const struct ingest_decision *d, const GPtrArray *cc);
 
 /* Who a new ticket is for: the From, or with reply_to_policy (desk.requester = "reply-to") the

@@ -83,7 +83,6 @@ struct ingest_result {
 	int64_t ticket_id;	/* 0 when none */
 	char ticket_number[32]; /* e.g. INC-000123, "" when none */
 	int64_t outbox_id;	/* 0 when nothing was queued */
-	gboolean held;		/* the acknowledgement was over a rate limit: kept, not sent */
 };
 
 /* Records one fetched mail inside the caller's transaction: duplicate check (SHA-256, then a real
@@ -209,6 +208,13 @@ struct outbox_row {
 	/* what the border said of the sender of the mail it answers (messages.sender_verdict) and
 	 * why; NULL when unknown */
 	char *sender_verdict, *sender_verdict_why;
+	/* the rate limits (caps.h): the key the recipient is counted by, what was sent to it, on
+	 * the ticket and by the desk (counted when the row was claimed), whether the row is held
+	 * already and whether an operator pushed it, and the database's clock, Unix seconds */
+	char *recipient_key;
+	struct caps_facts caps;
+	gboolean held, waived;
+	int64_t now;
 };
 void outbox_row_free(struct outbox_row **row);
 
@@ -218,10 +224,13 @@ void outbox_row_free(struct outbox_row **row);
  * holds are skipped. *minted_r (may be NULL) counts them. */
 int store_outbox_mint_ids(struct store *st, char *(*mint)(int64_t ticket_id, void *ctx), void *ctx,
 			  unsigned *minted_r, struct errbuf *err);
-/* Begins a transaction and locks the next due row with FOR UPDATE SKIP LOCKED. *row_r is NULL
- * (and the transaction already ended) when nothing is due. The caller ends the transaction with
- * one of the three marks below. */
-int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbuf *err);
+/* Begins a transaction and locks the next due row, pending or held, with FOR UPDATE SKIP LOCKED,
+ * and counts what the rate limits need for it (row->caps); held rows of automatic kinds wait
+ * while automatic_per_hour (rate_limits.automatic_per_hour) mails went out in the last hour.
+ * *row_r is NULL (and the transaction already ended) when nothing is due. The caller ends the
+ * transaction with one of the marks below. */
+int store_outbox_claim(struct store *st, int automatic_per_hour, struct outbox_row **row_r,
+		       struct errbuf *err);
 /* Marks the row sent, stores the outgoing message (direction out, from from_addr, with its
  * subject, body text and raw bytes) on its ticket, commits. */
 int store_outbox_sent(struct store *st, const struct outbox_row *row, const char *raw, size_t len,
@@ -233,5 +242,12 @@ int store_outbox_retry(struct store *st, const struct outbox_row *row, int delay
 /* Gives the row up for good with the server's reply, commits. */
 int store_outbox_failed(struct store *st, const struct outbox_row *row, const char *reason,
 			struct errbuf *err);
+/* Holds the row with the rate limit's reason until release (Unix seconds), when the notifier
+ * asks again; commits. */
+int store_outbox_held(struct store *st, const struct outbox_row *row, int64_t release,
+		      const char *reason, struct errbuf *err);
+/* Gives the row up without an attempt (a refused recipient, held too long), commits. */
+int store_outbox_refused(struct store *st, const struct outbox_row *row, const char *reason,
+			 struct errbuf *err);
 
 #endif

@@ -89,9 +89,10 @@ enum outbox_requeue_result {
 	OUTBOX_REQUEUE_ALREADY_SENT, /* sent rows are never sent twice */
 };
 /* The operator's retry (not the notifier's store_outbox_retry()): a pending, failed or held row
- * becomes pending, due now, with attempts 0 and retried_at now; its last error is kept,
- * marked as from before the retry. *result_r is one of enum outbox_requeue_result. Runs on its
- * own (autocommit); waits while a notifier is sending that very row. */
+ * becomes pending, due now, with attempts 0 and retried_at now (the rate limits then let it
+ * go: the operator decided); its last error is kept, marked as from before the retry. *result_r is
+ * one of enum outbox_requeue_result. Runs on its own (autocommit); waits while a notifier is
+ * sending that very row. */
 int store_outbox_requeue(struct store *st, int64_t id, int *result_r, struct errbuf *err);
 
 /* ---- tickets, stats and health (spocctl ticket, stats, health: store_tickets.c and

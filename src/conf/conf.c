@@ -648,6 +648,122 @@ static void read_spam(struct reader *r, struct spoc_conf *c)
 	}
 }
 
+/* smtp.refused_domains: domains (and their subdomains) no notification is ever sent to, lower
+ * case, without a leading or trailing dot; an empty list when the setting is absent. */
+static char **read_refused_domains(struct reader *r)
+{
+	config_setting_t *list = config_lookup(&r->cfg, "smtp.refused_domains");
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+
+	if (list != NULL && !config_setting_is_array(list))
+		conf_fail(r, "smtp.refused_domains",
+			  "must be a list of domains, e.g. [ \"example.net\" ]");
+	for (int i = 0;
+	     list != NULL && config_setting_is_array(list) && i < config_setting_length(list);
+	     i++) {
+		const char *dom = config_setting_get_string_elem(list, i);
+		char *d = dom != NULL ? g_ascii_strdown(dom + (dom[0] == '.'), -1) : NULL;
+		size_t len = d != NULL ? strlen(d) : 0;
+
+		if (len > 0 && d[len - 1] == '.')
+			d[--len] = '\0';
+		if (len == 0 || strpbrk(d, "@[] \t\r\n<>\"") != NULL) {
+			conf_fail(r, "smtp.refused_domains",
+				  "element %d is not a domain (a name such as \"example.net\", "
+				  "which also refuses its subdomains)",
+				  i + 1);
+			g_free(d);
+			break;
+		}
+		g_ptr_array_add(out, d);
+	}
+	g_ptr_array_set_free_func(out, NULL);
+	g_ptr_array_add(out, NULL);
+	return (char **)g_ptr_array_free(out, FALSE);
+}
+
+/* One budget of rate_limits at prefix ("rate_limits" or "rate_limits.<kind>"), each window
+ * dflt[w] unless set, from min up. */
+static void read_budget(struct reader *r, const char *prefix, const int *dflt, int min,
+			struct caps_budget *b)
+{
+	for (int w = 0; w < CAPS_WINDOWS; w++) {
+		char name[96];
+
+		g_snprintf(name, sizeof(name), "%s.%s", prefix, caps_window_names[w]);
+		b->per[w] = conf_get_int(r, name, dflt[w], min, 100000);
+	}
+}
+
+/* A name rate_limits does not know: a misspelt kind or window would otherwise be a limit that
+ * silently is not there. */
+static void check_rate_names(struct reader *r, config_setting_t *group, const char *prefix,
+			     gboolean kinds)
+{
+	for (int i = 0; i < config_setting_length(group); i++) {
+		config_setting_t *s = config_setting_get_elem(group, i);
+		const char *n = config_setting_name(s);
+		char name[96];
+		gboolean known = kinds && strcmp(n, "automatic_per_hour") == 0;
+
+		g_snprintf(name, sizeof(name), "%s.%s", prefix, n);
+		for (int w = 0; w < CAPS_WINDOWS; w++)
+			known |= strcmp(n, caps_window_names[w]) == 0;
+		if (kinds && caps_kind_of(n) >= 0) {
+			if (!config_setting_is_group(s))
+				conf_fail(r, name,
+					  "must be a group: %s: { per_recipient_hour = ...; "
+					  "per_recipient_day = ...; per_ticket_day = ...; };",
+					  name);
+			else
+				check_rate_names(r, s, name, FALSE);
+			continue;
+		}
+		if (!known && kinds)
+			conf_fail(
+			    r, name,
+			    "unknown: use per_recipient_hour, per_recipient_day, "
+			    "per_ticket_day, automatic_per_hour, or the group of a kind (ack, "
+			    "status, follow-up, command-result, command-unproven, sla-warning, "
+			    "sla-breach, agent-reply)");
+		else if (!known)
+			conf_fail(r, name,
+				  "unknown: use per_recipient_hour, per_recipient_day or "
+				  "per_ticket_day");
+	}
+}
+
+/* rate_limits: the budget all automatic kinds share, each kind's own and the desk's hourly cap
+ * on automatic mail (caps.h). */
+static void read_rate_limits(struct reader *r, struct spoc_conf *c)
+{
+	/* A ticket's status notice goes to every participant (up to desk.max_watchers + 1), so
+	 * per_ticket_day leaves room for a few moves of a watched ticket in a day. */
+	static const int shared[CAPS_WINDOWS] = {10, 40, 50};
+	/* A person's relayed reply is not automatic, but a runaway script must still stop. */
+	static const int agent_reply[CAPS_WINDOWS] = {30, 200, 100};
+	static const int none[CAPS_WINDOWS] = {0, 0, 0};
+	config_setting_t *group = config_lookup(&r->cfg, "rate_limits");
+
+	if (group != NULL && !config_setting_is_group(group))
+		conf_fail(r, "rate_limits",
+			  "must be a group: rate_limits: { per_recipient_hour = 10; ... };");
+	else if (group != NULL)
+		check_rate_names(r, group, "rate_limits", TRUE);
+	read_budget(r, "rate_limits", shared, 1, &c->caps.automatic);
+	for (int k = 0; k < CAPS_KINDS; k++) {
+		char prefix[64];
+
+		g_snprintf(prefix, sizeof(prefix), "rate_limits.%s", caps_kind_names[k]);
+		read_budget(r, prefix, k == CAPS_AGENT_REPLY ? agent_reply : none, 0,
+			    &c->caps.kinds[k]);
+	}
+	/* All automatic mail, every recipient: well above what a busy desk sends in its busiest
+	 * hour, far below what a flood of forged senders would make it send. */
+	c->caps.automatic_per_hour =
+	    conf_get_int(r, "rate_limits.automatic_per_hour", 500, 1, 10000000);
+}
+
 struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 {
 	static const char *const levels[] = {"error", "warning", "notice", "info", "debug", NULL};
@@ -687,6 +803,7 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 	c->smtp.retry_base_s = conf_get_int(&r, "smtp.retry_base", 60, 1, 86400);
 	c->smtp.max_retry_age_s = conf_get_int(&r, "smtp.max_retry_age", 2 * 86400, 60, 30 * 86400);
 	c->smtp.verp = conf_get_bool(&r, "smtp.verp", TRUE);
+	c->smtp.refused_domains = read_refused_domains(&r);
 	c->kb_suggestions = conf_get_int(&r, "kb.suggestions", 3, 0, 10);
 
 	read_desk(&r, c);
@@ -756,11 +873,7 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 			  "\"new-ticket\" needs agents.trusted_authserv_id or agents.border = "
 			  "\"microsoft365\" (without a border that authenticates mail no sender "
 			  "is ever verified)");
-	c->rate.per_recipient_hour =
-	    conf_get_int(&r, "rate_limits.per_recipient_hour", 10, 1, 100000);
-	c->rate.per_recipient_day =
-	    conf_get_int(&r, "rate_limits.per_recipient_day", 40, 1, 100000);
-	c->rate.per_ticket_day = conf_get_int(&r, "rate_limits.per_ticket_day", 20, 1, 100000);
+	read_rate_limits(&r, c);
 	read_spam(&r, c);
 	c->smtp.helo_name = conf_get_string(&r, "smtp.helo_name", "");
 	if (c->smtp.helo_name != NULL && c->smtp.helo_name[0] == '\0') {
@@ -813,6 +926,7 @@ void conf_free(struct spoc_conf **conf)
 	free_endpoint(&c->smtp.ep);
 	g_free(c->smtp.from_address);
 	g_free(c->smtp.helo_name);
+	g_strfreev(c->smtp.refused_domains);
 	g_free(c->desk.name);
 	g_strfreev(c->desk.addresses);
 	g_strfreev(c->desk.watcher_domains);

@@ -213,7 +213,6 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	d->accept_unverified = conf->trust_accept_unverified;
 	d->border = conf_border(conf) != NULL;
 	d->reopen_window_s = conf->threading.reopen_window_s;
-	d->rate = &conf->rate;
 	d->desk_language = conf->desk.default_language;
 	d->token_days = conf->agents_token_days;
 	/* the UTC day, as agent tokens count it (the notifier mints them on the database's) */

@@ -1,5 +1,6 @@
 /* The notifier. Each run claims due outbox rows one at a time (each in its own transaction, the
- * row locked so a second spocd skips it), renders the acknowledgement from the template of the
+ * row locked so a second spocd skips it), refuses a recipient no desk should write to and holds
+ * a row over a rate limit (caps.h), renders the acknowledgement from the template of the
  * row's language, builds it with compose.c and sends it over one SMTP connection shared by the
  * whole run, then records what happened: sent (with the bytes, on the ticket), retry later with an
  * exponential, jittered delay, or failed for good. A server that cannot be reached ends the run
@@ -7,6 +8,7 @@
  * server refuses) fails alone and the rest go on. */
 #include "outbox.h"
 
+#include "caps.h"
 #include "command_results.h"
 #include "compose.h"
 #include "echo.h"
@@ -84,6 +86,8 @@ static const struct {
 
 struct outbox {
 	const struct spoc_conf *conf; /* borrowed: the caller keeps it alive as long as ob */
+	/* the desk's own addresses (desk.addresses, smtp.from_address), never written to */
+	char **own;
 	struct template *tpl[G_N_ELEMENTS(outbox_kinds)][G_N_ELEMENTS(outbox_langs)];
 	/* one result of an agent's commands, into the {{message}} of command-result.txt */
 	struct template *line_tpl[G_N_ELEMENTS(outbox_langs)];
@@ -96,6 +100,17 @@ struct outbox *outbox_new(const struct spoc_conf *conf, struct errbuf *err)
 	struct outbox *ob = g_new0(struct outbox, 1);
 
 	ob->conf = conf;
+	{
+		GPtrArray *own = g_ptr_array_new();
+
+		for (size_t i = 0; conf->desk.addresses != NULL && conf->desk.addresses[i] != NULL;
+		     i++)
+			g_ptr_array_add(own, g_strdup(conf->desk.addresses[i]));
+		if (conf->smtp.from_address != NULL)
+			g_ptr_array_add(own, g_strdup(conf->smtp.from_address));
+		g_ptr_array_add(own, NULL);
+		ob->own = (char **)g_ptr_array_free(own, FALSE);
+	}
 	for (size_t k = 0; k < G_N_ELEMENTS(outbox_kinds); k++)
 		for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++) {
 			char *path = g_build_filename(conf->desk.templates_dir, outbox_langs[i],
@@ -132,6 +147,7 @@ void outbox_free(struct outbox **ob)
 	for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++)
 		template_free(&(*ob)->line_tpl[i]);
 	thread_keys_free(&(*ob)->keys);
+	g_strfreev((*ob)->own);
 	g_free(*ob);
 	*ob = NULL;
 }
@@ -483,6 +499,63 @@ static int record(const struct outbox *ob, struct store *st, const struct outbox
 	return SPOC_OK;
 }
 
+/* What the desk's policy makes of a claimed row before anything is built for it: a recipient
+ * the desk refuses fails it, a rate limit holds it until its release (or gives it up when it
+ * has been held too long), both with the reason on the row (caps.h). *sendable_r is TRUE when
+ * the row may be sent (the transaction still open); otherwise the row's fate is committed and
+ * told to log_fn. SPOC_ETEMP when the database failed. */
+static int gate(const struct outbox *ob, struct store *st, const struct outbox_row *row,
+		gboolean *sendable_r, struct outbox_stats *stats, outbox_log_fn log_fn,
+		void *log_ctx, struct errbuf *err)
+{
+	const struct spoc_conf *conf = ob->conf;
+	const struct caps_row cr = {
+	    .kind = row->kind, .age_s = row->age_s, .waived = row->waived, .held = row->held};
+	char *refused = caps_recipient_refused(row->recipient, (const char *const *)ob->own,
+					       (const char *const *)conf->smtp.refused_domains);
+	struct caps_verdict v = {0};
+	char *what;
+	int rc, prio;
+
+	*sendable_r = FALSE;
+	if (refused == NULL) {
+		caps_decide(&conf->caps, &cr, &row->caps, row->now, conf->smtp.max_retry_age_s, &v);
+		if (v.action == CAPS_SEND) {
+			*sendable_r = TRUE;
+			return SPOC_OK;
+		}
+	}
+	if (refused == NULL && v.action == CAPS_HOLD) {
+		GDateTime *at = g_date_time_new_from_unix_utc(v.release);
+		char *when = g_date_time_format(at, "%Y-%m-%dT%H:%M:%SZ");
+
+		rc = store_outbox_held(st, row, v.release, v.reason, err);
+		what = g_strdup_printf("held until %s: %s", when, v.reason);
+		g_free(when);
+		g_date_time_unref(at);
+		prio = LOG_NOTICE;
+		stats->held++;
+	} else {
+		const char *reason = refused != NULL ? refused : v.reason;
+
+		rc = store_outbox_refused(st, row, reason, err);
+		/* "refused": the desk's own policy said no, not the SMTP server */
+		what = g_str_has_prefix(reason, "refused") ? g_strdup(reason)
+							   : g_strdup_printf("refused: %s", reason);
+		prio = LOG_WARNING;
+		stats->refused++;
+	}
+	g_free(refused);
+	if (rc != SPOC_OK) {
+		g_free(what);
+		return errbuf_prefix(err, SPOC_ETEMP, "outbox row %" G_GINT64_FORMAT, row->id);
+	}
+	if (log_fn != NULL)
+		log_fn(prio, row, what, log_ctx);
+	g_free(what);
+	return SPOC_OK;
+}
+
 /* The knowledge-base articles (and the requester's own solved tickets) most like the ticket of
  * an acknowledgement, as the lines of its {{suggestions}}: "- title <url>" or "- [REQ-000012]
  * subject"; *text_r is "" when there are none or kb.suggestions is 0. Suggestions are a
@@ -559,14 +632,23 @@ int outbox_run(struct outbox *ob, struct store *st, struct outbox_stats *stats_r
 		struct outgoing out = {0};
 		gboolean stop = FALSE;
 		char *suggestions = NULL, *sender = NULL;
+		gboolean sendable;
 		int send_rc;
 
-		if (store_outbox_claim(st, &row, err) != SPOC_OK) {
+		if (store_outbox_claim(st, ob->conf->caps.automatic_per_hour, &row, err) !=
+		    SPOC_OK) {
 			rc = SPOC_ETEMP;
 			break;
 		}
 		if (row == NULL)
 			break; /* nothing (more) is due */
+		if ((rc = gate(ob, st, row, &sendable, &stats, log_fn, log_ctx, err)) != SPOC_OK ||
+		    !sendable) {
+			outbox_row_free(&row);
+			if (rc != SPOC_OK)
+				break;
+			continue;
+		}
 
 		if (strcmp(row->kind, "ack") == 0 &&
 		    outbox_suggestions(ob, st, row, &suggestions, &why, err) != SPOC_OK) {

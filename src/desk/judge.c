@@ -2,6 +2,8 @@
  * Each rule below says why it is there; the store carries the plan out and decides nothing. */
 #include "judge.h"
 
+#include "caps.h"
+
 #include <string.h>
 
 const char *judge_sender_verdict(const struct ingest_decision *d)
@@ -34,25 +36,30 @@ static gboolean in_list(const char *const *list, const char *s)
 GPtrArray *judge_watchers(const struct ingest_decision *d, const GPtrArray *cc)
 {
 	GPtrArray *out = g_ptr_array_new();
+	/* people by the key the rate limits count them by (caps.h): victim+1@ and victim+2@ are
+	 * one mailbox, watching once; the requester's key is taken */
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
-	if (!d->cc_watchers || !judge_sender_verified(d))
+	if (!d->cc_watchers || !judge_sender_verified(d)) {
+		g_hash_table_unref(seen);
 		return out;
+	}
+	if (d->requester_addr != NULL)
+		g_hash_table_add(seen, caps_recipient_key(d->requester_addr));
 	for (guint i = 0; cc != NULL && i < cc->len && (int)out->len < d->max_watchers; i++) {
 		const struct mail_addr *a = g_ptr_array_index(cc, i);
-		gboolean seen = FALSE;
+		g_autofree char *refused = NULL;
 
-		if (a->addr == NULL || !in_list(d->watcher_domains, domain_of(a->addr)) ||
-		    in_list(d->desk_addresses, a->addr) ||
-		    (d->requester_addr != NULL &&
-		     g_ascii_strcasecmp(a->addr, d->requester_addr) == 0))
+		if (a->addr == NULL || !in_list(d->watcher_domains, domain_of(a->addr)))
 			continue;
-		for (guint j = 0; j < out->len && !seen; j++)
-			seen = g_ascii_strcasecmp(
-				   ((const struct mail_addr *)g_ptr_array_index(out, j))->addr,
-				   a->addr) == 0;
-		if (!seen)
+		/* never an address no notice may be sent to, the desk's own (+tag forms too) */
+		refused = caps_recipient_refused(a->addr, d->desk_addresses, NULL);
+		if (refused != NULL)
+			continue;
+		if (g_hash_table_add(seen, caps_recipient_key(a->addr)))
 			g_ptr_array_add(out, (gpointer)a);
 	}
+	g_hash_table_unref(seen);
 	return out;
 }
 

@@ -1,6 +1,7 @@
 /* `spocctl outbox list|show|retry`: the notifier's outbox. An operator looks at what was sent,
- * what failed and why, and pushes a failed, held or pending notification again; a sent one is
- * never sent twice. A notice relays a requester's text and a bounce's reason, strangers' words:
+ * what failed or is held by a rate limit and why, and pushes a failed, held or pending
+ * notification again (sent then whatever the rate limits say: the operator decided); a sent one
+ * is never sent twice. A notice relays a requester's text and a bounce's reason, strangers' words:
  * show prints them visible (ctl_say()), and only --raw gives the bytes as sent, never to a
  * terminal unless --force. */
 #include "ctl.h"
@@ -49,7 +50,8 @@ static const struct ctl_column outbox_columns[] = {
 /* e as a row of t, with show's fields when t has them. */
 static void outbox_row(struct ctl_table *t, const struct outbox_entry *e, gboolean full)
 {
-	gboolean pending = strcmp(e->state, "pending") == 0;
+	/* a held row is due again at its release, when the limits are asked again */
+	gboolean pending = strcmp(e->state, "pending") == 0 || strcmp(e->state, "held") == 0;
 	const char *why;
 
 	ctl_table_row(t);
@@ -141,6 +143,9 @@ static void outbox_print(const struct outbox_entry *e, gsize len)
 	ctl_say("  attempts:     %d\n", e->attempts);
 	if (strcmp(e->state, "pending") == 0)
 		ctl_say("  due:          %s (UTC)\n", ctl_line(e->next_attempt_at));
+	if (strcmp(e->state, "held") == 0)
+		ctl_say("  held until:   %s (UTC), then the rate limits are asked again\n",
+			ctl_line(e->next_attempt_at));
 	if (e->retried_at != NULL)
 		ctl_say("  retried:      %s (UTC), by an operator\n", ctl_line(e->retried_at));
 	if (e->sent_at != NULL)
@@ -160,6 +165,10 @@ static void outbox_print(const struct outbox_entry *e, gsize len)
 		ctl_say("\nSent as %" G_GSIZE_FORMAT
 			" bytes; see them with: spocctl outbox show %" G_GINT64_FORMAT " --raw\n",
 			len, e->id);
+	else if (strcmp(e->state, "held") == 0)
+		ctl_say("\nSend it now, whatever the rate limits say, with: spocctl outbox retry "
+			"%" G_GINT64_FORMAT "\n",
+			e->id);
 	else if (strcmp(e->state, "sent") != 0)
 		ctl_say("\nSend it again now with: spocctl outbox retry %" G_GINT64_FORMAT "\n",
 			e->id);
@@ -233,7 +242,8 @@ static int outbox_retry(struct ctl *c, int64_t id)
 		       id);
 	else
 		ctl_say("outbox %" G_GINT64_FORMAT
-			": pending again, due now (the running spocd sends it at once)\n",
+			": pending again, due now and outside the rate limits (the running spocd "
+			"sends it at once)\n",
 			id);
 	return 0;
 }

@@ -61,7 +61,8 @@ static const struct {
      "                                exactly as it was sent, to a file or a pipe (to a\n"
      "                                terminal only with --force)\n"
      "  outbox retry ID               send a failed, held or pending one again now, with\n"
-     "                                its attempts counted from 0 (never a sent one)\n"},
+     "                                its attempts counted from 0, whatever the rate\n"
+     "                                limits say (never a sent one)\n"},
     {"kb", ctl_kb,
      "  kb add --title TITLE --language es|en [--url URL] [--body-file FILE | -]\n"
      "                                add a knowledge-base article (body from a file or\n"

@@ -103,6 +103,13 @@ static void log_outbox(int priority, const struct outbox_row *row, const char *w
 	} else if (g_str_has_prefix(what, "failed")) {
 		event = LOG_EV_OUTBOX_FAILED;
 		result = "failed";
+	} else if (g_str_has_prefix(what, "refused")) {
+		/* the desk's policy, not the SMTP server: not an SMTP failure */
+		event = LOG_EV_OUTBOX_FAILED;
+		result = "refused";
+	} else if (g_str_has_prefix(what, "held")) {
+		event = LOG_EV_OUTBOX_HELD;
+		result = "held";
 	}
 	log_event(priority, event, &f, "outbox %" G_GINT64_FORMAT " %s %s to %s <%s>: %s", row->id,
 		  row->kind, row->ticket_number, row->recipient, row->message_id, what);

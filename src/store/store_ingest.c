@@ -440,7 +440,7 @@ static int queue_ack(struct store *st, const struct ingest_decision *d, int64_t 
 				       .recipient_name = d->requester_name,
 				       .language = d->language};
 
-	return store_queue_notice(st, d, &n, &res_r->outbox_id, &res_r->held, err);
+	return store_queue_notice(st, d, &n, &res_r->outbox_id, err);
 }
 
 static int record_threaded(struct store *st, const char *raw, size_t raw_len,

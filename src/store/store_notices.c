@@ -1,7 +1,7 @@
 /* What spocd owes people because of a mail, queued in the caller's transaction: notices
- * (rate-limited), bounces tied back to the notice they return, and what an agent's reply sets
- * off (commands applied under their name, their text relayed) or a requester's reply (the
- * assignee told). */
+ * (rate-limited when the notifier sends them), bounces tied back to the notice they return, and
+ * what an agent's reply sets off (commands applied under their name, their text relayed) or a
+ * requester's reply (the assignee told). */
 #include "store_priv.h"
 
 #include "command_results.h"
@@ -10,10 +10,9 @@
 #include <string.h>
 
 int store_queue_notice(struct store *st, const struct ingest_decision *d,
-		       const struct store_notice *n, int64_t *id_r, gboolean *held_r,
-		       struct errbuf *err)
+		       const struct store_notice *n, int64_t *id_r, struct errbuf *err)
 {
-	char tk[24], mr[24], hour[16], day[16], tday[16];
+	char tk[24], mr[24];
 	/* HMAC-tagged: a reply naming it proves which ticket it answers (thread.c) */
 	char *mid = thread_mint_message_id(d->keys, n->ticket_id, d->message_id_domain);
 	char ag[24];
@@ -23,68 +22,35 @@ int store_queue_notice(struct store *st, const struct ingest_decision *d,
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, n->ticket_id);
 	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, n->message_row);
 	g_snprintf(ag, sizeof(ag), "%" G_GINT64_FORMAT, n->agent_id);
-
-	g_snprintf(hour, sizeof(hour), "%d", d->rate != NULL ? d->rate->per_recipient_hour : 0);
-	g_snprintf(day, sizeof(day), "%d", d->rate != NULL ? d->rate->per_recipient_day : 0);
-	g_snprintf(tday, sizeof(tday), "%d", d->rate != NULL ? d->rate->per_ticket_day : 0);
 	const char *p[] = {tk,
 			   n->message_row != 0 ? mr : NULL,
 			   n->recipient,
 			   n->recipient_name != NULL ? n->recipient_name : "",
 			   n->language,
 			   mid,
-			   hour,
-			   day,
-			   tday,
 			   n->kind,
 			   n->body != NULL ? n->body : "",
 			   n->author != NULL ? n->author : "",
 			   n->agent_id != 0 ? ag : NULL};
-	/* Over a limit the row is kept as 'held' with the reason: never sent, never lost. The
-	 * counts take automatic kinds only; a person's relayed reply is not automatic. */
+	/* Queued pending: the rate limits are the notifier's, when it sends (caps.h), so that they
+	 * see every row whoever queued it. */
 	res = store_sql_run(
 	    st, "outbox",
-	    "WITH c AS (SELECT"
-	    "  (SELECT count(*) FROM outbox WHERE lower(recipient) = lower($3)"
-	    "    AND kind <> 'agent-reply' AND state <> 'held'"
-	    "    AND created_at > now() - interval '1 hour') AS hour,"
-	    "  (SELECT count(*) FROM outbox WHERE lower(recipient) = lower($3)"
-	    "    AND kind <> 'agent-reply' AND state <> 'held'"
-	    "    AND created_at > now() - interval '1 day') AS day,"
-	    "  (SELECT count(*) FROM outbox WHERE ticket_id = $1::bigint"
-	    "    AND kind <> 'agent-reply' AND state <> 'held'"
-	    "    AND created_at > now() - interval '1 day') AS tday),"
 	    /* An agent's reply that also changed the status: the requester gets one mail, the
 	     * reply with the new status, not the reply and the status update the trigger queued
 	     * in this same transaction (now() is the transaction's start). */
-	    " gone AS (DELETE FROM outbox WHERE $10 = 'agent-reply' AND ticket_id = $1::bigint"
+	    "WITH gone AS (DELETE FROM outbox WHERE $7 = 'agent-reply' AND ticket_id = $1::bigint"
 	    "  AND kind = 'status' AND lower(recipient) = lower($3) AND state = 'pending'"
-	    "  AND created_at = now() RETURNING detail),"
-	    " r AS (SELECT CASE"
-	    "  WHEN $10 = 'agent-reply' THEN NULL"
-	    "  WHEN $7::int > 0 AND c.hour >= $7::int THEN"
-	    "   'rate limit: already ' || c.hour || ' automatic mails to this address in the last"
-	    " hour (rate_limits.per_recipient_hour = ' || $7 || ')'"
-	    "  WHEN $8::int > 0 AND c.day >= $8::int THEN"
-	    "   'rate limit: already ' || c.day || ' automatic mails to this address in the last"
-	    " day (rate_limits.per_recipient_day = ' || $8 || ')'"
-	    "  WHEN $9::int > 0 AND c.tday >= $9::int THEN"
-	    "   'rate limit: already ' || c.tday || ' automatic mails on this ticket in the last"
-	    " day (rate_limits.per_ticket_day = ' || $9 || ')'"
-	    "  END AS why FROM c)"
+	    "  AND created_at = now() RETURNING detail)"
 	    " INSERT INTO outbox (kind, ticket_id, in_reply_to_message, recipient,"
-	    " recipient_name, language, message_id, state, last_error, body, author, agent_id,"
-	    " detail)"
-	    " SELECT $10, $1::bigint, $2::bigint, $3, $4, $5, $6,"
-	    "  CASE WHEN r.why IS NULL THEN 'pending' ELSE 'held' END, coalesce(r.why, ''),"
-	    "  $11, $12, $13::bigint, coalesce((SELECT detail FROM gone LIMIT 1), '{}')"
-	    " FROM r RETURNING id, state = 'held'",
+	    " recipient_name, language, message_id, state, body, author, agent_id, detail)"
+	    " VALUES ($7, $1::bigint, $2::bigint, $3, $4, $5, $6, 'pending', $8, $9, $10::bigint,"
+	    "  coalesce((SELECT detail FROM gone LIMIT 1), '{}'))"
+	    " RETURNING id",
 	    G_N_ELEMENTS(p), p, NULL, &rc, err);
 	g_free(mid);
 	if (res == NULL)
 		return rc;
-	if (held_r != NULL)
-		*held_r = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
 	if (id_r != NULL)
 		*id_r = store_sql_i64(res, 0, 0);
 	PQclear(res);
@@ -279,7 +245,7 @@ static int notify_participants(struct store *st, const struct ingest_decision *d
 		n.recipient = PQgetvalue(res, i, 0);
 		n.recipient_name = PQgetvalue(res, i, 1);
 		n.language = PQgetvalue(res, i, 2);
-		rc = store_queue_notice(st, d, &n, NULL, NULL, err);
+		rc = store_queue_notice(st, d, &n, NULL, err);
 	}
 	PQclear(res);
 	return rc;
@@ -322,7 +288,7 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 						       .agent_id = who->agent_id,
 						       .author = who->agent_name,
 						       .body = plan->unproven_why};
-			rc = store_queue_notice(st, d, &n, NULL, NULL, err);
+			rc = store_queue_notice(st, d, &n, NULL, err);
 		}
 		goto out;
 	}
@@ -389,7 +355,7 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 						       .agent_id = who->agent_id,
 						       .author = who->agent_name,
 						       .body = results->str};
-			rc = store_queue_notice(st, d, &n, NULL, NULL, err);
+			rc = store_queue_notice(st, d, &n, NULL, err);
 		}
 		goto out;
 	}
@@ -418,7 +384,7 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 			    .body = m->text_new,
 			    .author = m->from.name != NULL ? m->from.name : m->from.addr,
 			    .agent_id = store_sql_i64(res, i, 0)};
-			rc = store_queue_notice(st, d, &n, NULL, NULL, err);
+			rc = store_queue_notice(st, d, &n, NULL, err);
 		}
 		PQclear(res);
 	}

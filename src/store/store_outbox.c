@@ -1,5 +1,6 @@
-/* The outbox side of the store: claim one due row with FOR UPDATE SKIP LOCKED, then record what
- * became of it (sent with its bytes on the ticket, retry later, or failed) and commit. */
+/* The outbox side of the store: claim one due row with FOR UPDATE SKIP LOCKED with what the rate
+ * limits count for it, then record what became of it (sent with its bytes on the ticket, retry
+ * later, held by a limit, refused, or failed) and commit. */
 #include "store_priv.h"
 
 #include <string.h>
@@ -30,6 +31,7 @@ void outbox_row_free(struct outbox_row **row)
 	g_free(r->sla_target);
 	g_free(r->sender_verdict);
 	g_free(r->sender_verdict_why);
+	g_free(r->recipient_key);
 	if (r->references != NULL)
 		g_ptr_array_unref(r->references);
 	g_free(r);
@@ -78,15 +80,88 @@ int store_outbox_mint_ids(struct store *st, char *(*mint)(int64_t ticket_id, voi
 	return rc;
 }
 
-int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbuf *err)
+/* Advisory lock keys: a class for the notifier's recipient locks (not the mailbox locks' class,
+ * store_ingest.c) and the hash of the recipient key. */
+#define RECIPIENT_LOCK_CLASS "1936749419"
+
+/* What claim_facts() counts among the rows sent in the last day to the recipient key or on the
+ * ticket, in the order of struct caps_facts: the automatic kinds' windows, then the row's own
+ * kind's (enum caps_window). */
+static const char *const facts_filters[2 * CAPS_WINDOWS] = {
+    "to_key AND auto AND hour", "to_key AND auto", "on_ticket AND auto",
+    "to_key AND own AND hour",	"to_key AND own",  "on_ticket AND own",
+};
+
+/* Gathers what the rate limits need for r (caps.h) in the claim's transaction: what was sent in
+ * the last hour and day to its recipient key and on its ticket, of automatic kinds and of its own
+ * kind, and all automatic mail in the last hour. Two notifiers sending to one recipient key
+ * take turns (an advisory lock until the transaction ends), so neither sends past a budget of
+ * that key; the ticket's and the desk's budgets are not locked, and each notifier running at
+ * once may send one mail past them. */
+static int claim_facts(struct store *st, struct outbox_row *r, struct errbuf *err)
+{
+	const char *lock[] = {RECIPIENT_LOCK_CLASS, r->recipient_key};
+	GString *sql = g_string_new(NULL);
+	char tk[24];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	/* its own statement: the counts below must see what the other one committed */
+	if ((rc = store_sql_exec(st, "outbox recipient lock",
+				 "SELECT pg_advisory_xact_lock($1::int, hashtext($2))", 2, lock,
+				 err)) != SPOC_OK)
+		return rc;
+	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, r->ticket_id);
+	g_string_append(sql,
+			"WITH r AS (SELECT sent_at, recipient_key = $1 AS to_key,"
+			" ticket_id = $2::bigint AS on_ticket,"
+			" sent_at > now() - interval '1 hour' AS hour,"
+			" kind <> 'agent-reply' AS auto, kind = $3 AS own"
+			" FROM outbox WHERE state = 'sent' AND sent_at > now() - interval '1 day'"
+			" AND (recipient_key = $1 OR ticket_id = $2::bigint)),"
+			" a AS (SELECT sent_at FROM outbox WHERE state = 'sent'"
+			" AND kind <> 'agent-reply' AND sent_at > now() - interval '1 hour')"
+			" SELECT");
+	for (size_t i = 0; i < G_N_ELEMENTS(facts_filters); i++)
+		g_string_append_printf(
+		    sql,
+		    " (SELECT count(*) FROM r WHERE %s),"
+		    " (SELECT coalesce(extract(epoch FROM min(sent_at))::bigint, 0)"
+		    " FROM r WHERE %s),",
+		    facts_filters[i], facts_filters[i]);
+	g_string_append(sql,
+			" (SELECT count(*) FROM a),"
+			" (SELECT coalesce(extract(epoch FROM min(sent_at))::bigint, 0) FROM a)");
+	const char *p[] = {r->recipient_key, tk, r->kind};
+	res = store_sql_run(st, "outbox counts", sql->str, G_N_ELEMENTS(p), p, NULL, &rc, err);
+	g_string_free(sql, TRUE);
+	if (res == NULL)
+		return rc;
+	for (int w = 0; w < CAPS_WINDOWS; w++) {
+		r->caps.automatic[w].n = store_sql_i64(res, 0, 2 * w);
+		r->caps.automatic[w].oldest = store_sql_i64(res, 0, 2 * w + 1);
+		r->caps.kind[w].n = store_sql_i64(res, 0, 2 * (CAPS_WINDOWS + w));
+		r->caps.kind[w].oldest = store_sql_i64(res, 0, 2 * (CAPS_WINDOWS + w) + 1);
+	}
+	r->caps.automatic_hour.n = store_sql_i64(res, 0, 4 * CAPS_WINDOWS);
+	r->caps.automatic_hour.oldest = store_sql_i64(res, 0, 4 * CAPS_WINDOWS + 1);
+	PQclear(res);
+	return SPOC_OK;
+}
+
+int store_outbox_claim(struct store *st, int automatic_per_hour, struct outbox_row **row_r,
+		       struct errbuf *err)
 {
 	struct outbox_row *r;
+	char cap[16];
 	int rc;
 	PGresult *res;
 
 	*row_r = NULL;
 	if ((rc = store_begin(st, err)) != SPOC_OK)
 		return rc;
+	g_snprintf(cap, sizeof(cap), "%d", automatic_per_hour);
+	const char *p[] = {cap};
 	res = store_sql_run(
 	    st, "outbox claim",
 	    "SELECT o.id, o.kind, o.ticket_id, t.display, t.kind, t.subject, o.recipient,"
@@ -101,15 +176,23 @@ int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbu
 	    "  o.detail->>'via', o.detail->>'target',"
 	    "  coalesce((o.detail->>'due')::bigint, 0), coalesce((o.detail->>'share')::int, 0),"
 	    "  coalesce(a.token_generation, 0), (now() AT TIME ZONE 'UTC')::date - date "
-	    "'1970-01-01', m.sender_verdict, m.sender_verdict_why"
+	    "'1970-01-01', m.sender_verdict, m.sender_verdict_why,"
+	    "  o.recipient_key, o.state = 'held', o.retried_at IS NOT NULL,"
+	    "  extract(epoch FROM now())::bigint"
 	    " FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
 	    " LEFT JOIN messages m ON m.id = o.in_reply_to_message"
 	    " LEFT JOIN agents a ON a.id = o.agent_id"
-	    " WHERE o.state = 'pending' AND o.next_attempt_at <= now()"
+	    " WHERE o.state IN ('pending', 'held') AND o.next_attempt_at <= now()"
 	    "  AND o.message_id IS NOT NULL"
+	    /* While the desk's hourly cap on automatic mail is full, the rows it holds are not
+	     * asked again one by one (each would only be held again): the first slot that frees
+	     * goes to the longest waiting. */
+	    "  AND NOT (o.state = 'held' AND o.kind <> 'agent-reply' AND o.retried_at IS NULL"
+	    "   AND (SELECT count(*) FROM outbox WHERE state = 'sent' AND kind <> 'agent-reply'"
+	    "    AND sent_at > now() - interval '1 hour') >= $1::int)"
 	    " ORDER BY o.next_attempt_at, o.id LIMIT 1"
 	    " FOR UPDATE OF o SKIP LOCKED",
-	    0, NULL, NULL, &rc, err);
+	    G_N_ELEMENTS(p), p, NULL, &rc, err);
 	if (res == NULL) {
 		store_rollback(st);
 		return rc;
@@ -137,8 +220,8 @@ int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbu
 	if (!PQgetisnull(res, 0, 11) && PQgetvalue(res, 0, 11)[0] != '\0') {
 		char **refs = g_strsplit(PQgetvalue(res, 0, 11), "\n", -1);
 
-		for (char **p = refs; *p != NULL; p++)
-			g_ptr_array_add(r->references, g_strdup(*p));
+		for (char **ref = refs; *ref != NULL; ref++)
+			g_ptr_array_add(r->references, g_strdup(*ref));
 		g_strfreev(refs);
 	}
 	if (r->in_reply_to != NULL)
@@ -165,7 +248,16 @@ int store_outbox_claim(struct store *st, struct outbox_row **row_r, struct errbu
 	r->today = store_sql_i64(res, 0, 31);
 	r->sender_verdict = PQgetisnull(res, 0, 32) ? NULL : g_strdup(PQgetvalue(res, 0, 32));
 	r->sender_verdict_why = PQgetisnull(res, 0, 33) ? NULL : g_strdup(PQgetvalue(res, 0, 33));
+	r->recipient_key = g_strdup(PQgetvalue(res, 0, 34));
+	r->held = strcmp(PQgetvalue(res, 0, 35), "t") == 0;
+	r->waived = strcmp(PQgetvalue(res, 0, 36), "t") == 0;
+	r->now = store_sql_i64(res, 0, 37);
 	PQclear(res);
+	if ((rc = claim_facts(st, r, err)) != SPOC_OK) {
+		outbox_row_free(&r);
+		store_rollback(st);
+		return rc;
+	}
 	*row_r = r;
 	return SPOC_OK;
 }
@@ -221,11 +313,12 @@ int store_outbox_retry(struct store *st, const struct outbox_row *row, int delay
 	g_snprintf(id, sizeof(id), "%" G_GINT64_FORMAT, row->id);
 	g_snprintf(delay, sizeof(delay), "%d", delay_s);
 	const char *p[] = {id, delay, reason};
-	return exec_commit(st, "outbox retry",
-			   "UPDATE outbox SET attempts = attempts + 1, last_error = $3,"
-			   " next_attempt_at = now() + make_interval(secs => $2::int)"
-			   " WHERE id = $1::bigint",
-			   3, p, NULL, err);
+	return exec_commit(
+	    st, "outbox retry",
+	    "UPDATE outbox SET state = 'pending', attempts = attempts + 1,"
+	    " last_error = $3, next_attempt_at = now() + make_interval(secs => $2::int)"
+	    " WHERE id = $1::bigint",
+	    3, p, NULL, err);
 }
 
 int store_outbox_failed(struct store *st, const struct outbox_row *row, const char *reason,
@@ -239,4 +332,31 @@ int store_outbox_failed(struct store *st, const struct outbox_row *row, const ch
 			   "UPDATE outbox SET state = 'failed', attempts = attempts + 1,"
 			   " last_error = $2 WHERE id = $1::bigint",
 			   2, p, NULL, err);
+}
+
+int store_outbox_held(struct store *st, const struct outbox_row *row, int64_t release,
+		      const char *reason, struct errbuf *err)
+{
+	char id[24], at[24];
+
+	g_snprintf(id, sizeof(id), "%" G_GINT64_FORMAT, row->id);
+	g_snprintf(at, sizeof(at), "%" G_GINT64_FORMAT, release);
+	const char *p[] = {id, at, reason};
+	return exec_commit(st, "outbox held",
+			   "UPDATE outbox SET state = 'held', last_error = $3,"
+			   " next_attempt_at = to_timestamp($2::bigint) WHERE id = $1::bigint",
+			   3, p, NULL, err);
+}
+
+int store_outbox_refused(struct store *st, const struct outbox_row *row, const char *reason,
+			 struct errbuf *err)
+{
+	char id[24];
+
+	g_snprintf(id, sizeof(id), "%" G_GINT64_FORMAT, row->id);
+	const char *p[] = {id, reason};
+	return exec_commit(
+	    st, "outbox refused",
+	    "UPDATE outbox SET state = 'failed', last_error = $2 WHERE id = $1::bigint", 2, p, NULL,
+	    err);
 }

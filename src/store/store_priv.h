@@ -40,9 +40,7 @@ char *store_join_ids(const char *first, GPtrArray *more);
 
 /* Who sent the mail, as far as agents go: the active agent the From names (0: none), whether
  * the border MTA proved that From, and the reply token the mail came through. */
-/* A notification of kind for ticket, answering message_row, to recipient: rate-limited
- * (kept as 'held' with the reason) unless it relays a person's reply. *id_r and *held_r may be
- * NULL. */
+/* A notification of kind for ticket, answering message_row, to recipient. */
 struct store_notice {
 	const char *kind; /* "ack", "agent-reply", "follow-up", "command-result", ... (sql/) */
 	int64_t ticket_id;
@@ -63,11 +61,10 @@ int store_sender_find(struct store *st, const struct mail *m, const struct inges
 int store_thread_find(struct store *st, const struct mail *m, const struct ingest_decision *d,
 		      const struct judge_sender *who, struct thread_verdict *v, struct errbuf *err);
 
-/* Queues a notification (rate-limited unless it relays a person's reply); *id_r and *held_r
- * may be NULL. */
+/* Queues a notification, pending: the notifier applies the rate limits when it sends it
+ * (caps.h). *id_r may be NULL. */
 int store_queue_notice(struct store *st, const struct ingest_decision *d,
-		       const struct store_notice *n, int64_t *id_r, gboolean *held_r,
-		       struct errbuf *err);
+		       const struct store_notice *n, int64_t *id_r, struct errbuf *err);
 /* Ties a bounce back to the outbox row its verified VERP address names and counts it against
  * that row's recipient only; *ticket_r is that notification's ticket, 0 when none. */
 int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t outbox_id,

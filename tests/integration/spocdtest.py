@@ -292,7 +292,8 @@ commonName = supplied
 
 
 def render_conf(tree):
-    """libconfig text from nested dicts (groups), lists (arrays), str/int/bool scalars."""
+    """libconfig text from nested dicts (groups, also within groups), lists (arrays), str/int/bool
+    scalars."""
     def scalar(v):
         if isinstance(v, bool):
             return "true" if v else "false"
@@ -304,15 +305,23 @@ def render_conf(tree):
             return "[ " + ", ".join(scalar(x) for x in v) + " ]"
         raise TypeError(v)
 
+    def group(value, indent):
+        for k, v in value.items():
+            if v is None:
+                continue
+            if isinstance(v, dict):
+                lines.append(f"{indent}{k}: {{")
+                group(v, indent + "  ")
+                lines.append(f"{indent}}};")
+            else:
+                lines.append(f"{indent}{k} = {scalar(v)};")
+
     lines = ["# spocd.conf written by tests/integration/spocdtest.py"]
     for key, value in tree.items():
         if isinstance(value, dict):
             lines.append(f"{key}:")
             lines.append("{")
-            for k, v in value.items():
-                if v is None:
-                    continue
-                lines.append(f"  {k} = {scalar(v)};")
+            group(value, "  ")
             lines.append("};")
         elif value is not None:
             lines.append(f"{key} = {scalar(value)};")

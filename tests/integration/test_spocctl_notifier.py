@@ -245,7 +245,8 @@ def outbox_tests(check, s):
     pending_id, state = outbox_row(s, "Monitor roto 1")
     check.eq(state, "pending", "the 451 left the row pending")
     held_id, _ = outbox_row(s, "Monitor roto 2")
-    s.sql("UPDATE outbox SET state = 'held', last_error = 'over the rate limit (test)' WHERE id = %s", (held_id,))
+    s.sql("UPDATE outbox SET state = 'held', last_error = 'over the rate limit (test)',"
+          " next_attempt_at = now() + interval '1 hour' WHERE id = %s", (held_id,))
     total = s.sql_value("SELECT count(*) FROM outbox")
 
     rc, out, err = s.run_spocctl("outbox", "list")

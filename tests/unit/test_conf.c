@@ -491,6 +491,105 @@ static void test_bad_address(void **state)
 		     (const char *const[]){"smtp.from_address", "not an address", NULL});
 }
 
+/* rate_limits: the shared budget of automatic mail, each kind's own, the desk's hourly cap, and
+ * a misspelt name refused rather than silently no limit; smtp.refused_domains. */
+static void test_rate_limits_and_refused_domains(void **state)
+{
+	static const struct {
+		const char *text, *error;
+	} bad[] = {
+	    {"rate_limits: { per_recipient_hour = 0; };\n", "rate_limits.per_recipient_hour"},
+	    {"rate_limits: { acks: { per_recipient_hour = 2; }; };\n", "rate_limits.acks: unknown"},
+	    {"rate_limits: { ack: { per_recipient_hours = 2; }; };\n",
+	     "rate_limits.ack.per_recipient_hours: unknown"},
+	    {"rate_limits: { ack = 2; };\n", "rate_limits.ack: must be a group"},
+	    {"rate_limits: { status: { per_ticket_day = -1; }; };\n",
+	     "rate_limits.status.per_ticket_day: must be 0..100000"},
+	    {"rate_limits: { automatic_per_hour = 0; };\n", "rate_limits.automatic_per_hour"},
+	    {"rate_limits = 5;\n", "rate_limits: must be a group"},
+	};
+	struct errbuf err = {{0}};
+	char *path = write_conf(base_conf), *text;
+	struct spoc_conf *c = conf_load(path, &err);
+
+	(void)state;
+	/* the defaults */
+	assert_non_null(c);
+	assert_int_equal(c->caps.automatic.per[CAPS_RECIPIENT_HOUR], 10);
+	assert_int_equal(c->caps.automatic.per[CAPS_RECIPIENT_DAY], 40);
+	assert_int_equal(c->caps.automatic.per[CAPS_TICKET_DAY], 50);
+	assert_int_equal(c->caps.automatic_per_hour, 500);
+	assert_int_equal(c->caps.kinds[CAPS_ACK].per[CAPS_RECIPIENT_HOUR], 0);
+	assert_int_equal(c->caps.kinds[CAPS_STATUS].per[CAPS_TICKET_DAY], 0);
+	assert_int_equal(c->caps.kinds[CAPS_AGENT_REPLY].per[CAPS_RECIPIENT_HOUR], 30);
+	assert_int_equal(c->caps.kinds[CAPS_AGENT_REPLY].per[CAPS_RECIPIENT_DAY], 200);
+	assert_int_equal(c->caps.kinds[CAPS_AGENT_REPLY].per[CAPS_TICKET_DAY], 100);
+	assert_non_null(c->smtp.refused_domains);
+	assert_null(c->smtp.refused_domains[0]);
+	conf_free(&c);
+	g_free(path);
+
+	/* every kind's group, by its own name */
+	text =
+	    g_strconcat(base_conf,
+			"rate_limits: {\n  per_recipient_hour = 3;\n  automatic_per_hour = 1000;\n"
+			"  ack: { per_recipient_hour = 2; };\n"
+			"  follow-up: { per_recipient_day = 7; };\n"
+			"  sla-breach: { per_ticket_day = 4; };\n"
+			"  agent-reply: { per_recipient_hour = 5; per_recipient_day = 0; };\n};\n",
+			NULL);
+	path = write_conf(text);
+	c = conf_load(path, &err);
+	if (c == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(c->caps.automatic.per[CAPS_RECIPIENT_HOUR], 3);
+	assert_int_equal(c->caps.automatic.per[CAPS_RECIPIENT_DAY], 40);
+	assert_int_equal(c->caps.automatic_per_hour, 1000);
+	assert_int_equal(c->caps.kinds[CAPS_ACK].per[CAPS_RECIPIENT_HOUR], 2);
+	assert_int_equal(c->caps.kinds[CAPS_FOLLOW_UP].per[CAPS_RECIPIENT_DAY], 7);
+	assert_int_equal(c->caps.kinds[CAPS_SLA_BREACH].per[CAPS_TICKET_DAY], 4);
+	assert_int_equal(c->caps.kinds[CAPS_AGENT_REPLY].per[CAPS_RECIPIENT_HOUR], 5);
+	assert_int_equal(c->caps.kinds[CAPS_AGENT_REPLY].per[CAPS_RECIPIENT_DAY], 0);
+	assert_int_equal(c->caps.kinds[CAPS_AGENT_REPLY].per[CAPS_TICKET_DAY], 100);
+	conf_free(&c);
+	g_free(path);
+	g_free(text);
+
+	/* refused domains: lower case, without the dots around them */
+	text =
+	    variant("from_address", "  from_address = \"Help@Desk.Test\";\n"
+				    "  refused_domains = [ \"Evil.Example\", \".corp.test.\" ];");
+	path = write_conf(text);
+	c = conf_load(path, &err);
+	if (c == NULL)
+		fail_msg("%s", err.msg);
+	assert_string_equal(c->smtp.refused_domains[0], "evil.example");
+	assert_string_equal(c->smtp.refused_domains[1], "corp.test");
+	assert_null(c->smtp.refused_domains[2]);
+	conf_free(&c);
+	g_free(path);
+	g_free(text);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		text = g_strconcat(base_conf, bad[i].text, NULL);
+		path = write_conf(text);
+		c = conf_load(path, &err);
+		if (c != NULL)
+			fail_msg("accepted %s", bad[i].text);
+		if (strstr(err.msg, bad[i].error) == NULL)
+			fail_msg("%s: got %s", bad[i].error, err.msg);
+		g_free(path);
+		g_free(text);
+	}
+	expect_error(
+	    "from_address",
+	    "  from_address = \"help@desk.test\"; refused_domains = [ \"a@b.example\" ];",
+	    (const char *const[]){"smtp.refused_domains", "element 1 is not a domain", NULL});
+	expect_error("from_address",
+		     "  from_address = \"help@desk.test\"; refused_domains = \"b.example\";",
+		     (const char *const[]){"smtp.refused_domains", "must be a list", NULL});
+}
+
 static void test_syntax_error_names_line(void **state)
 {
 	struct errbuf err = {{0}};
@@ -560,6 +659,7 @@ int main(void)
 	    cmocka_unit_test(test_mailboxes),
 	    cmocka_unit_test(test_wrong_type),
 	    cmocka_unit_test(test_bad_address),
+	    cmocka_unit_test(test_rate_limits_and_refused_domains),
 	    cmocka_unit_test(test_syntax_error_names_line),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_loopback),

@@ -283,10 +283,15 @@ static void test_participants(void **state)
 {
 	static const char *const desk[] = {"help@desk.test", NULL};
 	static const char *const domains[] = {"example.com", NULL};
-	struct mail_addr cc_list[] = {{NULL, "boss@example.com"}, {NULL, "attacker@evil.net"},
-				      {NULL, "help@desk.test"},	  {NULL, "marta@example.com"},
-				      {NULL, "BOSS@example.com"}, {NULL, "peer@example.com"},
+	struct mail_addr cc_list[] = {{NULL, "boss@example.com"},  {NULL, "attacker@evil.net"},
+				      {NULL, "help@desk.test"},	   {NULL, "Help+x@desk.test"},
+				      {NULL, "marta@example.com"}, {NULL, "marta+cc@example.com"},
+				      {NULL, "BOSS@example.com"},  {NULL, "boss+copy@example.com"},
+				      {NULL, "admin@intranet"},	   {NULL, "root@localhost"},
+				      {NULL, "x@[192.0.2.1]"},	   {NULL, "peer@example.com"},
 				      {NULL, "third@example.com"}};
+	static const char *const every[] = {"example.com", "desk.test",	  "intranet",
+					    "localhost",   "[192.0.2.1]", NULL};
 	GPtrArray *cc = g_ptr_array_new();
 	struct ingest_decision d = decision(NULL);
 	GPtrArray *w;
@@ -313,6 +318,21 @@ static void test_participants(void **state)
 	assert_string_equal(((struct mail_addr *)g_ptr_array_index(w, 1))->addr,
 			    "peer@example.com");
 	g_ptr_array_unref(w);
+	/* domains an operator lists still never take an address the notifier refuses, the
+	 * desk's own in a +tag form, nor the requester's or a watcher's +tag forms again */
+	d.watcher_domains = every;
+	d.max_watchers = 10;
+	w = judge_watchers(&d, cc);
+	assert_int_equal(w->len, 3);
+	assert_string_equal(((struct mail_addr *)g_ptr_array_index(w, 0))->addr,
+			    "boss@example.com");
+	assert_string_equal(((struct mail_addr *)g_ptr_array_index(w, 1))->addr,
+			    "peer@example.com");
+	assert_string_equal(((struct mail_addr *)g_ptr_array_index(w, 2))->addr,
+			    "third@example.com");
+	g_ptr_array_unref(w);
+	d.watcher_domains = domains;
+	d.max_watchers = 2;
 	/* a Cc of thousands (a 256 KiB header) still gives at most max_watchers */
 	{
 		GPtrArray *flood = g_ptr_array_new_with_free_func(g_free);
@@ -321,13 +341,21 @@ static void test_participants(void **state)
 		for (int k = 0; k < 10000; k++) {
 			struct mail_addr *a = g_new0(struct mail_addr, 1);
 
-			a->addr = g_strdup_printf("victim+%d@example.com", k);
+			a->addr = g_strdup_printf(
+			    k % 2 == 0 ? "victim+%d@example.com" : "user%d@example.com", k);
 			g_ptr_array_add(addrs, a->addr);
 			g_ptr_array_add(flood, a);
 		}
 		d.max_watchers = 10;
 		w = judge_watchers(&d, flood);
 		assert_int_equal(w->len, 10);
+		/* the victim's +tags are one mailbox: once, then other people */
+		assert_string_equal(((struct mail_addr *)g_ptr_array_index(w, 0))->addr,
+				    "victim+0@example.com");
+		assert_string_equal(((struct mail_addr *)g_ptr_array_index(w, 1))->addr,
+				    "user1@example.com");
+		assert_string_equal(((struct mail_addr *)g_ptr_array_index(w, 2))->addr,
+				    "user3@example.com");
 		g_ptr_array_unref(w);
 		d.max_watchers = 2;
 		g_ptr_array_unref(flood);
