@@ -78,6 +78,12 @@ struct spoc_desk_conf {
 	/* desk.time_zone: the zone times are shown in to people (the business calendar's unless
 	 * set; the host's when neither says) */
 	GTimeZone *time_zone;
+	/* desk.triage_address: who hears of a ticket nobody has and no team owns; NULL: every
+	 * active agent */
+	char *triage_address;
+	/* notify.new_ticket: NULL for "off"; "team" (the ticket's team, else triage); or an
+	 * address (a team mailbox) */
+	char *notify_new_ticket;
 };
 
 /* How incoming mail is read: limits past which parts are left out or the message refused, and

@@ -23,6 +23,8 @@ enum caps_kind {
 	CAPS_COMMAND_UNPROVEN,
 	CAPS_SLA_WARNING,
 	CAPS_SLA_BREACH,
+	CAPS_NEW_TICKET, /* the desk told of a new ticket */
+	CAPS_ASSIGNED,	 /* an agent told a ticket is theirs */
 	CAPS_AGENT_REPLY, /* a person's words relayed: not automatic */
 	CAPS_KINDS,
 };
@@ -30,7 +32,9 @@ enum caps_kind {
 extern const char *const caps_kind_names[CAPS_KINDS];
 /* The enum caps_kind of name, or -1 when it is none of them. */
 int caps_kind_of(const char *name);
-/* TRUE for every kind but agent-reply (an unknown kind counts as automatic). */
+/* TRUE for the automatic mail to people outside the desk, which the shared budgets and the
+ * hourly cap count: ack and status (an unknown kind counts too). The notices to the desk's own
+ * agents and a person's relayed reply have their own kind's budget only. */
 gboolean caps_automatic(const char *kind);
 
 /* The windows a budget counts in. */

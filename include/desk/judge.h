@@ -86,6 +86,10 @@ struct ingest_decision {
 	int token_days;
 	gboolean token_and_domain;
 	const char *desk_language; /* of the answers to agents' commands */
+	/* who hears of a new ticket (conf notify.new_ticket: NULL off, "team", or an address),
+	 * and of one nobody has and no team owns (desk.triage_address; NULL: every agent) */
+	const char *notify_new_ticket;
+	const char *triage_address;
 };
 
 enum ingest_outcome {

@@ -742,6 +742,8 @@ static void read_rate_limits(struct reader *r, struct spoc_conf *c)
 	static const int shared[CAPS_WINDOWS] = {10, 40, 50};
 	/* A person's relayed reply is not automatic, but a runaway script must still stop. */
 	static const int agent_reply[CAPS_WINDOWS] = {30, 200, 100};
+	/* The desk's notices to its own agents: a busy morning, not a loop, still bounded. */
+	static const int to_desk[CAPS_WINDOWS] = {120, 1000, 200};
 	static const int none[CAPS_WINDOWS] = {0, 0, 0};
 	config_setting_t *group = config_lookup(&r->cfg, "rate_limits");
 
@@ -755,8 +757,11 @@ static void read_rate_limits(struct reader *r, struct spoc_conf *c)
 		char prefix[64];
 
 		g_snprintf(prefix, sizeof(prefix), "rate_limits.%s", caps_kind_names[k]);
-		read_budget(r, prefix, k == CAPS_AGENT_REPLY ? agent_reply : none, 0,
-			    &c->caps.kinds[k]);
+		read_budget(r, prefix,
+			    k == CAPS_AGENT_REPLY		 ? agent_reply
+			    : caps_automatic(caps_kind_names[k]) ? none
+								 : to_desk,
+			    0, &c->caps.kinds[k]);
 	}
 	/* All automatic mail, every recipient: well above what a busy desk sends in its busiest
 	 * hour, far below what a flood of forged senders would make it send. */
@@ -805,6 +810,21 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 	c->smtp.verp = conf_get_bool(&r, "smtp.verp", TRUE);
 	c->smtp.refused_domains = read_refused_domains(&r);
 	c->kb_suggestions = conf_get_int(&r, "kb.suggestions", 3, 0, 10);
+	c->desk.triage_address = conf_get_string(&r, "desk.triage_address", "");
+	if (c->desk.triage_address != NULL && c->desk.triage_address[0] == '\0')
+		g_clear_pointer(&c->desk.triage_address, g_free);
+	else if (c->desk.triage_address != NULL && !plausible_address(c->desk.triage_address))
+		conf_fail(&r, "desk.triage_address", "\"%s\" is not an address",
+			  c->desk.triage_address);
+	c->desk.notify_new_ticket = conf_get_string(&r, "notify.new_ticket", "team");
+	if (c->desk.notify_new_ticket != NULL && strcmp(c->desk.notify_new_ticket, "off") == 0)
+		g_clear_pointer(&c->desk.notify_new_ticket, g_free);
+	else if (c->desk.notify_new_ticket != NULL &&
+		 strcmp(c->desk.notify_new_ticket, "team") != 0 &&
+		 !plausible_address(c->desk.notify_new_ticket))
+		conf_fail(&r, "notify.new_ticket",
+			  "\"%s\" is neither \"team\", \"off\" nor an address",
+			  c->desk.notify_new_ticket);
 
 	read_desk(&r, c);
 	c->metrics_listen = conf_get_string(&r, "metrics.listen", "");
@@ -935,6 +955,8 @@ void conf_free(struct spoc_conf **conf)
 	g_free(c->desk.message_id_domain);
 	if (c->desk.time_zone != NULL)
 		g_time_zone_unref(c->desk.time_zone);
+	g_free(c->desk.triage_address);
+	g_free(c->desk.notify_new_ticket);
 	g_free(c->agents_trusted_authserv_id);
 	rules_free(&c->rules);
 	sla_conf_free(&c->sla);

@@ -214,6 +214,8 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	d->border = conf_border(conf) != NULL;
 	d->reopen_window_s = conf->threading.reopen_window_s;
 	d->desk_language = conf->desk.default_language;
+	d->notify_new_ticket = conf->desk.notify_new_ticket;
+	d->triage_address = conf->desk.triage_address;
 	d->token_days = conf->agents_token_days;
 	/* the UTC day, as agent tokens count it (the notifier mints them on the database's) */
 	d->today = g_get_real_time() / G_USEC_PER_SEC / 86400;

@@ -67,6 +67,27 @@ static const char *const notice_allowed[] = {
     NULL,
 };
 
+/* The fields of a notice to the desk about a ticket: a new one, or one given to an agent. */
+static const char *const desk_allowed[] = {
+    "recipient_name",
+    "ticket",
+    "kind",
+    "subject",
+    "priority",
+    "requester",
+    "author",
+    "message",
+    "first_response_due",
+    "resolution_due",
+    "changed_by",
+    "desk_name",
+    "desk_address",
+    "sender_unverified",
+    "sender_failed",
+    "sender_check",
+    NULL,
+};
+
 /* The kinds of notification, their template files and which way they go. */
 static const struct {
 	const char *kind;
@@ -82,6 +103,8 @@ static const struct {
     {"status", "status.txt", status_allowed, FALSE},
     {"sla-warning", "sla-warning.txt", sla_allowed, TRUE},
     {"sla-breach", "sla-breach.txt", sla_allowed, TRUE},
+    {"new-ticket", "new-ticket.txt", desk_allowed, TRUE},
+    {"assigned", "assigned.txt", desk_allowed, TRUE},
 };
 
 struct outbox {
@@ -274,6 +297,11 @@ static char *changed_by(const struct outbox *ob, const struct outbox_row *row)
 {
 	char *name = flat_text(row->actor_name);
 
+	/* an agent told a ticket is theirs may read who gave it: an address or a Unix name */
+	if (*name == '\0' && g_strcmp0(row->kind, "assigned") == 0) {
+		g_free(name);
+		name = flat_text(row->actor);
+	}
 	if (*name == '\0') {
 		g_free(name);
 		name = g_strdup(ob->conf->desk.name);
@@ -288,7 +316,12 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 		 struct outgoing *out, struct errbuf *err)
 {
 	const struct spoc_conf *conf = ob->conf;
-	int li = row_lang(ob, row);
+	/* the database queues an assignment notice in the ticket's language; the agent reads the
+	 * desk's, as in every other notice to agents */
+	int li =
+	    g_strcmp0(row->kind, "assigned") == 0 && lang_index(conf->desk.default_language) >= 0
+		? lang_index(conf->desk.default_language)
+		: row_lang(ob, row);
 	const char *lang = outbox_langs[li];
 	const char *desk_address = conf->desk.addresses != NULL && conf->desk.addresses[0] != NULL
 				       ? conf->desk.addresses[0]

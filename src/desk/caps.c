@@ -11,6 +11,8 @@ const char *const caps_kind_names[CAPS_KINDS] = {
     [CAPS_COMMAND_UNPROVEN] = "command-unproven",
     [CAPS_SLA_WARNING] = "sla-warning",
     [CAPS_SLA_BREACH] = "sla-breach",
+    [CAPS_NEW_TICKET] = "new-ticket",
+    [CAPS_ASSIGNED] = "assigned",
     [CAPS_AGENT_REPLY] = "agent-reply",
 };
 
@@ -38,7 +40,12 @@ int caps_kind_of(const char *name)
 
 gboolean caps_automatic(const char *kind)
 {
-	return caps_kind_of(kind) != CAPS_AGENT_REPLY;
+	int k = caps_kind_of(kind);
+
+	/* what the desk says of itself to people outside it; a notice to the desk's own agents
+	 * cannot start a loop (their auto-replies are recorded, never answered) and a busy agent
+	 * must not wait an hour for the next ticket: it has its own kind's budget */
+	return k < 0 || k == CAPS_ACK || k == CAPS_STATUS;
 }
 
 /* The limit that frees last so far, and when. */
@@ -70,7 +77,7 @@ void caps_decide(const struct caps_conf *c, const struct caps_row *row, const st
 		 int64_t now, int max_age_s, struct caps_verdict *v)
 {
 	int k = caps_kind_of(row->kind);
-	gboolean automatic = k != CAPS_AGENT_REPLY;
+	gboolean automatic = caps_automatic(row->kind);
 	struct binding b = {0};
 
 	memset(v, 0, sizeof(*v));

@@ -578,6 +578,10 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		return rc;
 	if (plan.ack && (rc = queue_ack(st, d, *message_row_r, res_r, err)) != SPOC_OK)
 		return rc;
+	/* the desk hears of every new ticket (notify.new_ticket), acknowledged or not */
+	if ((rc = store_notify_desk(st, d, mail, "new-ticket", res_r->ticket_id, *message_row_r,
+				    err)) != SPOC_OK)
+		return rc;
 	if (plan.link_ticket_id != 0) {
 		char linked[24];
 

@@ -251,6 +251,62 @@ static int notify_participants(struct store *st, const struct ingest_decision *d
 	return rc;
 }
 
+int store_notify_desk(struct store *st, const struct ingest_decision *d, const struct mail *m,
+		      const char *kind, int64_t ticket, int64_t message_row, struct errbuf *err)
+{
+	gboolean es = d->desk_language != NULL && strcmp(d->desk_language, "es") == 0;
+	gboolean new_ticket = strcmp(kind, "new-ticket") == 0;
+	/* a team mailbox named by notify.new_ticket, else the triage address as the last resort */
+	const char *mailbox =
+	    new_ticket && d->notify_new_ticket != NULL && strcmp(d->notify_new_ticket, "team") != 0
+		? d->notify_new_ticket
+		: NULL;
+	char tk[24];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	if (new_ticket && d->notify_new_ticket == NULL)
+		return SPOC_OK;
+	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, ticket);
+	const char *p[] = {tk, new_ticket ? "t" : "f", mailbox, d->triage_address};
+	/* The assignee (a follow-up), else the agents of the ticket's team; when that is nobody,
+	 * the named mailbox or the triage address (an agent's own when it is one), else every
+	 * active agent: a requester's words never reach nobody. */
+	res = store_sql_run(
+	    st, "tickets",
+	    "WITH t AS (SELECT assignee_id, team FROM tickets WHERE id = $1::bigint),"
+	    " direct AS (SELECT a.id, a.address, a.name FROM t JOIN agents a ON a.active"
+	    "  AND $3::text IS NULL AND ((NOT $2::boolean AND a.id = t.assignee_id) OR"
+	    "   ((t.assignee_id IS NULL OR $2::boolean) AND t.team <> '' AND a.team = t.team))),"
+	    " named AS (SELECT coalesce(a.id, 0) AS id, lower(x.addr) AS address,"
+	    "   coalesce(a.name, '') AS name FROM (SELECT coalesce($3, $4) AS addr) x"
+	    "  LEFT JOIN agents a ON a.address = lower(x.addr) AND a.active"
+	    "  WHERE x.addr IS NOT NULL AND NOT EXISTS (SELECT 1 FROM direct)),"
+	    " everyone AS (SELECT a.id, a.address, a.name FROM agents a WHERE a.active"
+	    "  AND NOT EXISTS (SELECT 1 FROM direct) AND NOT EXISTS (SELECT 1 FROM named))"
+	    " SELECT id, address, CASE WHEN name = '' THEN address ELSE name END FROM ("
+	    "  SELECT * FROM direct UNION ALL SELECT * FROM named UNION ALL SELECT * FROM everyone"
+	    " ) r ORDER BY address",
+	    G_N_ELEMENTS(p), p, NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	for (int i = 0; i < PQntuples(res) && rc == SPOC_OK; i++) {
+		const struct store_notice n = {.kind = kind,
+					       .ticket_id = ticket,
+					       .message_row = message_row,
+					       .recipient = PQgetvalue(res, i, 1),
+					       .recipient_name = PQgetvalue(res, i, 2),
+					       .language = es ? "es" : "en",
+					       .body = m->text_new,
+					       .author = m->from.name != NULL ? m->from.name
+									      : m->from.addr,
+					       .agent_id = store_sql_i64(res, i, 0)};
+		rc = store_queue_notice(st, d, &n, NULL, err);
+	}
+	PQclear(res);
+	return rc;
+}
+
 /* What a reply on a ticket sets off: an authenticated agent's commands are applied and answered,
  * and their text relayed to the participants (unless #internal); a participant's reply is
  * forwarded to the assignee. An agent whose mail is not proven theirs is told why nothing ran. */
@@ -335,7 +391,19 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 						       .author = who->agent_name,
 						       .agent_id = who->agent_id};
 			const char *fp[] = {tk};
+			PGresult *moved;
 
+			/* An agent's first public answer: the ticket is being worked on. Before the
+			 * relay, so the requester gets one mail, the answer with the new status. */
+			moved = as_agent(
+			    st, m->from.addr, mr,
+			    "UPDATE tickets SET status = 'in-progress' WHERE id = $1::bigint"
+			    " AND status = 'new' AND $2::text IS NOT NULL"
+			    " AND (SELECT count(*) FROM who) = 1",
+			    tk, "", &rc, err);
+			if (moved == NULL && rc != SPOC_OK)
+				goto out;
+			PQclear(moved);
 			if ((rc = notify_participants(st, d, &n, err)) != SPOC_OK ||
 			    (rc = store_sql_exec(
 				 st, "tickets",
@@ -359,35 +427,7 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 		}
 		goto out;
 	}
-	{
-		/* a participant's reply goes to the assignee, or to the ticket's team when nobody
-		 * has it yet */
-		const char *p[] = {tk};
-		PGresult *res = store_sql_run(
-		    st, "tickets",
-		    "SELECT a.id, a.address, CASE WHEN a.name = '' THEN a.address ELSE a.name END"
-		    " FROM tickets t JOIN agents a ON a.active AND (a.id = t.assignee_id OR"
-		    "  (t.assignee_id IS NULL AND t.team <> '' AND a.team = t.team))"
-		    " WHERE t.id = $1::bigint ORDER BY a.address",
-		    1, p, NULL, &rc, err);
-
-		if (res == NULL)
-			goto out;
-		for (int i = 0; i < PQntuples(res) && rc == SPOC_OK; i++) {
-			const struct store_notice n = {
-			    .kind = "follow-up",
-			    .ticket_id = ticket,
-			    .message_row = message_row,
-			    .recipient = PQgetvalue(res, i, 1),
-			    .recipient_name = PQgetvalue(res, i, 2),
-			    .language = es ? "es" : "en",
-			    .body = m->text_new,
-			    .author = m->from.name != NULL ? m->from.name : m->from.addr,
-			    .agent_id = store_sql_i64(res, i, 0)};
-			rc = store_queue_notice(st, d, &n, NULL, err);
-		}
-		PQclear(res);
-	}
+	rc = store_notify_desk(st, d, m, "follow-up", ticket, message_row, err);
 out:
 	command_block_clear(&b);
 	g_string_free(results, TRUE);

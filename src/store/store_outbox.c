@@ -116,11 +116,11 @@ static int claim_facts(struct store *st, struct outbox_row *r, struct errbuf *er
 			"WITH r AS (SELECT sent_at, recipient_key = $1 AS to_key,"
 			" ticket_id = $2::bigint AS on_ticket,"
 			" sent_at > now() - interval '1 hour' AS hour,"
-			" kind <> 'agent-reply' AS auto, kind = $3 AS own"
+			" kind IN ('ack', 'status') AS auto, kind = $3 AS own"
 			" FROM outbox WHERE state = 'sent' AND sent_at > now() - interval '1 day'"
 			" AND (recipient_key = $1 OR ticket_id = $2::bigint)),"
 			" a AS (SELECT sent_at FROM outbox WHERE state = 'sent'"
-			" AND kind <> 'agent-reply' AND sent_at > now() - interval '1 hour')"
+			" AND kind IN ('ack', 'status') AND sent_at > now() - interval '1 hour')"
 			" SELECT");
 	for (size_t i = 0; i < G_N_ELEMENTS(facts_filters); i++)
 		g_string_append_printf(
@@ -187,8 +187,8 @@ int store_outbox_claim(struct store *st, int automatic_per_hour, struct outbox_r
 	    /* While the desk's hourly cap on automatic mail is full, the rows it holds are not
 	     * asked again one by one (each would only be held again): the first slot that frees
 	     * goes to the longest waiting. */
-	    "  AND NOT (o.state = 'held' AND o.kind <> 'agent-reply' AND o.retried_at IS NULL"
-	    "   AND (SELECT count(*) FROM outbox WHERE state = 'sent' AND kind <> 'agent-reply'"
+	    "  AND NOT (o.state = 'held' AND o.kind IN ('ack', 'status') AND o.retried_at IS NULL"
+	    "   AND (SELECT count(*) FROM outbox WHERE state = 'sent' AND kind IN ('ack', 'status')"
 	    "    AND sent_at > now() - interval '1 hour') >= $1::int)"
 	    " ORDER BY o.next_attempt_at, o.id LIMIT 1"
 	    " FOR UPDATE OF o SKIP LOCKED",

@@ -70,8 +70,9 @@ def test(check):
         check.ok("El proveedor ya tiene el caso" in text, "with the agent's own words", text)
         check.ok("pricing" not in text and "vendor.example" not in text and "Forwarded" not in text,
                  "and nothing of the forwarded message", text)
-        check.eq(s.sql_value("SELECT status FROM tickets WHERE id = 1"), status,
-                 "a command line inside the forward changes nothing")
+        check.eq(s.sql_value("SELECT status FROM tickets WHERE id = 1"), "in-progress",
+                 "a command line inside the forward changes nothing (the agent's first public answer"
+                 " takes the ticket to in-progress, not to closed)")
         check.eq(s.sql_value("SELECT count(*) FROM messages WHERE ticket_id = 1 AND message_id = 'fwd-1@desk.test'"
                              " AND body_text LIKE '%%pricing%%'"), 1, "the whole mail is kept on the ticket")
         notes = [body(m) for m in sent_to(s, "ana@desk.test")[told:]]

@@ -43,6 +43,8 @@ def test(check):
                  "her Cc in example.com is a watcher; one in another domain is not")
         display = s.sql_value("SELECT display FROM tickets WHERE id = 1")
         s.sql("UPDATE tickets SET assignee_id = (SELECT id FROM agents WHERE address = 'ana@desk.test')")
+        # Ana is told the ticket is hers; what follows counts from there
+        check.eq(s.run_spocd("--role", "notify", "--once")[0], 0, "the assignment notice is sent")
         messages_before = s.sql_value("SELECT count(*) FROM messages WHERE ticket_id = 1 AND direction = 'in'")
 
         # the requester forged: her address and the tag, no border pass, then a dmarc=fail

@@ -173,6 +173,8 @@ def set_tests(check, s, ana, bob, carol):
 
 
 def status_tests(check, s, ana, carol):
+    # the assignment notices of the earlier steps go first: what follows counts from here
+    check.eq(s.run_spocd("--role", "notify", "--once")[0], 0, "the notifier sends what is queued")
     before = len(s.captured())
     rc, out, err = s.run_spocctl("ticket", "set", ana, "status", "in-progress")
     check.ok(rc == 0 and f"{ana}: status new -> in-progress; 1 status update queued" in out.decode(),

@@ -136,6 +136,7 @@ def make_mail(check, s):
     check.eq(s.sql_value("SELECT count(*) FROM quarantine"), 1, "one message quarantined")
     ticket = s.sql_value("SELECT display FROM tickets")
     check.eq(s.run_spocctl("ticket", "set", ticket, "assignee", "luis")[0], 0, "assigned to luis")
+    s.sql("DELETE FROM outbox WHERE kind = 'assigned' AND state = 'pending'")  # not this test's
     ack = next(m for m in s.captured() if m.envelope["rcpt_tos"] == ["eve@evil.test"])
     s.append(hostile_message("Re: " + str(ack["Subject"]), REPLY_BODY, message_id="<hostile-2@evil.test>",
                              in_reply_to=str(ack["Message-ID"])))

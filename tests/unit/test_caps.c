@@ -58,11 +58,20 @@ static void test_shared_hour_holds_until_oldest_leaves(void **state)
 	assert_string_equal(v.reason,
 			    "rate_limits.per_recipient_hour = 3: already 3 automatic mails "
 			    "to this address in the last hour");
-	/* every automatic kind shares it, the status trigger's rows too */
+	/* the automatic mail to people outside the desk shares it, the status trigger's rows
+	 * too */
 	assert_int_equal(decide(&c, "status", &f).action, CAPS_HOLD);
-	assert_int_equal(decide(&c, "sla-breach", &f).action, CAPS_HOLD);
-	/* a person's relayed reply is not automatic: only its own budget counts */
+	/* a notice to the desk's own agents and a person's relayed reply are counted by their
+	 * own kind's budget only */
+	assert_int_equal(decide(&c, "sla-breach", &f).action, CAPS_SEND);
+	assert_int_equal(decide(&c, "follow-up", &f).action, CAPS_SEND);
 	assert_int_equal(decide(&c, "agent-reply", &f).action, CAPS_SEND);
+	f.kind[CAPS_RECIPIENT_HOUR] = (struct caps_count){5, NOW - 100};
+	c.kinds[CAPS_FOLLOW_UP].per[CAPS_RECIPIENT_HOUR] = 5;
+	v = decide(&c, "follow-up", &f);
+	assert_int_equal(v.action, CAPS_HOLD);
+	assert_string_equal(v.reason, "rate_limits.follow-up.per_recipient_hour = 5: already 5 "
+				      "follow-up mails to this address in the last hour");
 }
 
 static void test_latest_release_binds(void **state)
@@ -204,7 +213,10 @@ static void test_kinds(void **state)
 	assert_int_equal(caps_kind_of("bounce"), -1);
 	assert_int_equal(caps_kind_of(NULL), -1);
 	assert_false(caps_automatic("agent-reply"));
+	assert_false(caps_automatic("follow-up"));
+	assert_false(caps_automatic("assigned"));
 	assert_true(caps_automatic("ack"));
+	assert_true(caps_automatic("status"));
 	assert_true(caps_automatic("something-new"));
 }
 
