@@ -25,6 +25,7 @@ enum caps_kind {
 	CAPS_SLA_BREACH,
 	CAPS_NEW_TICKET, /* the desk told of a new ticket */
 	CAPS_ASSIGNED,	 /* an agent told a ticket is theirs */
+	CAPS_UNREACHABLE, /* the desk told a requester's address bounces */
 	CAPS_AGENT_REPLY, /* a person's words relayed: not automatic */
 	CAPS_KINDS,
 };
@@ -59,6 +60,9 @@ struct caps_conf {
 	struct caps_budget kinds[CAPS_KINDS];
 	/* rate_limits.automatic_per_hour: all automatic mail to every recipient; 0: no limit */
 	int automatic_per_hour;
+	/* bounce.suppress_days: after a hard bounce, no automatic mail to that address for this
+	 * many days; 0: none held back */
+	int suppress_days;
 };
 
 /* Mails sent in a window, and when the oldest of them was sent (Unix seconds, 0: none). */
@@ -72,6 +76,10 @@ struct caps_facts {
 	struct caps_count automatic[CAPS_WINDOWS]; /* automatic kinds (agent-reply not) */
 	struct caps_count kind[CAPS_WINDOWS];	   /* the row's own kind */
 	struct caps_count automatic_hour;	   /* automatic mail to everyone, last hour */
+	/* the recipient's address bounced for good at this time (Unix seconds; 0: it does not),
+	 * and the reason the bounce gave */
+	int64_t bouncing_since;
+	const char *bounce_reason;
 };
 
 /* The row as the limits see it. */

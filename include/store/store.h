@@ -164,6 +164,25 @@ int store_agent_add(struct store *st, const char *address, const char *name, con
 		    gboolean *created_r, struct errbuf *err);
 /* Agents by address; only active ones unless all. A new array of struct agent *. */
 int store_agent_list(struct store *st, gboolean all, GPtrArray **agents_r, struct errbuf *err);
+
+/* What bounces said of an address (address_status), for spocctl address. */
+struct address_state {
+	char *address;
+	gboolean bouncing; /* bounced for good: automatic mail to it is held */
+	int64_t bounces;
+	char *last_bounce_at; /* ISO 8601, "" when never */
+	char *last_reason;
+	int64_t held; /* outbox rows held for it */
+};
+void address_state_free(gpointer a);
+/* The addresses that bounce for good (all: every address a bounce named), by address. A new
+ * array of struct address_state *. */
+int store_address_list(struct store *st, gboolean all, GPtrArray **list_r, struct errbuf *err);
+/* The address is reachable again: its mark is cleared and the mail held for it is due now
+ * (*released_r rows). *found_r: it was marked. Committed by the caller's transaction, or
+ * alone outside one. */
+int store_address_clear(struct store *st, const char *address, int64_t *released_r,
+			gboolean *found_r, struct errbuf *err);
 /* Marks an agent inactive (kept: the audit trail names them), or with revoke ends every reply
  * token issued to the agent so far (their next notices carry new ones). *found_r FALSE when
  * unknown. */
@@ -213,6 +232,7 @@ struct outbox_row {
 	 * already and whether an operator pushed it, and the database's clock, Unix seconds */
 	char *recipient_key;
 	struct caps_facts caps;
+	char *bounce_reason; /* owned: what caps.bounce_reason points to */
 	gboolean held, waived;
 	int64_t now;
 };

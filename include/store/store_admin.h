@@ -155,6 +155,8 @@ struct ticket_participant {
 	char *name;
 	char *role; /* "requester" / "watcher" */
 	char *added_at;
+	/* the address bounced for good: why, as the bounce said; NULL when it is reachable */
+	char *unreachable;
 };
 
 struct ticket_link {

@@ -765,6 +765,9 @@ static void read_rate_limits(struct reader *r, struct spoc_conf *c)
 	}
 	/* All automatic mail, every recipient: well above what a busy desk sends in its busiest
 	 * hour, far below what a flood of forged senders would make it send. */
+	/* a week: long enough for a mailbox that was deleted to stay deleted, short enough for a
+	 * full one to be tried again */
+	c->caps.suppress_days = conf_get_int(r, "bounce.suppress_days", 7, 0, 365);
 	c->caps.automatic_per_hour =
 	    conf_get_int(r, "rate_limits.automatic_per_hour", 500, 1, 10000000);
 }

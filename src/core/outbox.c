@@ -105,6 +105,7 @@ static const struct {
     {"sla-breach", "sla-breach.txt", sla_allowed, TRUE},
     {"new-ticket", "new-ticket.txt", desk_allowed, TRUE},
     {"assigned", "assigned.txt", desk_allowed, TRUE},
+    {"unreachable", "unreachable.txt", desk_allowed, TRUE},
 };
 
 struct outbox {

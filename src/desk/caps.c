@@ -13,6 +13,7 @@ const char *const caps_kind_names[CAPS_KINDS] = {
     [CAPS_SLA_BREACH] = "sla-breach",
     [CAPS_NEW_TICKET] = "new-ticket",
     [CAPS_ASSIGNED] = "assigned",
+    [CAPS_UNREACHABLE] = "unreachable",
     [CAPS_AGENT_REPLY] = "agent-reply",
 };
 
@@ -77,7 +78,7 @@ void caps_decide(const struct caps_conf *c, const struct caps_row *row, const st
 		 int64_t now, int max_age_s, struct caps_verdict *v)
 {
 	int k = caps_kind_of(row->kind);
-	gboolean automatic = caps_automatic(row->kind);
+	gboolean automatic = caps_automatic(row->kind), bounced = FALSE;
 	struct binding b = {0};
 
 	memset(v, 0, sizeof(*v));
@@ -107,6 +108,23 @@ void caps_decide(const struct caps_conf *c, const struct caps_row *row, const st
 		consider(&b, c->automatic_per_hour, &f->automatic_hour, 3600, now,
 			 "rate_limits.automatic_per_hour",
 			 "automatic mails to all recipients in the last hour");
+	/* an address that bounced for good gets no automatic mail for a while: it would only
+	 * bounce again (the desk is told it is unreachable; a mail from it clears the mark) */
+	if (automatic && c->suppress_days > 0 && f->bouncing_since > 0 &&
+	    f->bouncing_since + (int64_t)c->suppress_days * 86400 > now) {
+		int64_t release = f->bouncing_since + (int64_t)c->suppress_days * 86400;
+
+		if (release > b.release) {
+			b.release = release;
+			bounced = TRUE;
+			g_snprintf(b.reason, sizeof(b.reason),
+				   "bounce.suppress_days = %d: the address bounced: %s",
+				   c->suppress_days,
+				   f->bounce_reason != NULL && f->bounce_reason[0] != '\0'
+				       ? f->bounce_reason
+				       : "(no reason given)");
+		}
+	}
 	if (b.release == 0) {
 		if (row->held && row->age_s > max_age_s) {
 			v->action = CAPS_FAIL;
@@ -118,7 +136,9 @@ void caps_decide(const struct caps_conf *c, const struct caps_row *row, const st
 		}
 		return;
 	}
-	if (row->age_s + (b.release - now) > max_age_s) {
+	/* held while the address bounces, whatever its age: visible, and sent if the address
+	 * comes back soon enough (a mail from it clears the mark); given up after that */
+	if (!bounced && row->age_s + (b.release - now) > max_age_s) {
 		v->action = CAPS_FAIL;
 		g_snprintf(v->reason, sizeof(v->reason),
 			   "gave up: it would be held past smtp.max_retry_age (%d s) by %s",

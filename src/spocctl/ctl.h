@@ -28,6 +28,7 @@ struct ctl {
 int ctl_inspect(struct ctl *c, int argc, char **argv);
 int ctl_quarantine(struct ctl *c, int argc, char **argv);
 int ctl_agent(struct ctl *c, int argc, char **argv);
+int ctl_address(struct ctl *c, int argc, char **argv);
 int ctl_outbox(struct ctl *c, int argc, char **argv);
 int ctl_kb(struct ctl *c, int argc, char **argv);
 int ctl_sla(struct ctl *c, int argc, char **argv);

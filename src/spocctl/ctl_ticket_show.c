@@ -107,7 +107,8 @@ void ctl_ticket_row(struct ctl_table *tb, const struct ticket_info *t, gboolean 
 /* ---- show ---- */
 
 static const struct ctl_column participant_columns[] = {
-    {.key = "address"}, {.key = "name"}, {.key = "role"}, {.key = "added_at"}};
+    {.key = "address"}, {.key = "name"}, {.key = "role"}, {.key = "added_at"},
+    {.key = "unreachable"}};
 static const struct ctl_column link_columns[] = {{.key = "kind"},    {.key = "direction"},
 						 {.key = "ticket"},  {.key = "status"},
 						 {.key = "subject"}, {.key = "created_at"}};
@@ -161,6 +162,7 @@ static void fill_participant(struct ctl_table *t, gconstpointer x)
 	ctl_table_str(t, p->name);
 	ctl_table_str(t, p->role);
 	ctl_table_str(t, p->added_at);
+	ctl_table_str(t, p->unreachable);
 }
 
 static void fill_link(struct ctl_table *t, gconstpointer x)
@@ -363,6 +365,9 @@ static void show_text(const struct ticket_detail *d)
 		ctl_say("  %-9s %s%s%s%s\n", ctl_line(p->role), ctl_line(p->address),
 			p->name[0] != '\0' ? " (" : "", ctl_line(p->name),
 			p->name[0] != '\0' ? ")" : "");
+		if (p->unreachable != NULL)
+			ctl_say("  %-9s UNREACHABLE: bounced %s\n", "",
+				ctl_line(p->unreachable));
 	}
 	if (d->links->len > 0)
 		ctl_say("\nLinks:\n");

@@ -52,6 +52,11 @@ static const struct {
      "  agent list [--all]            the active agents (--all: also disabled ones)\n"
      "  agent disable ADDRESS         an agent no longer (kept for the audit trail)\n"
      "  agent revoke ADDRESS          end every reply address issued to the agent so far\n"},
+    {"address", ctl_address,
+     "  address list [--all]          the addresses a hard bounce marked unreachable, and\n"
+     "                                the notifications held for them (--all: every\n"
+     "                                address a bounce named)\n"
+     "  address clear ADDRESS         reachable again: its held notifications go now\n"},
     {"outbox", ctl_outbox,
      "  outbox list [--state STATE] [--limit N]\n"
      "                                notifications, newest first (default 50); STATE is\n"

@@ -87,3 +87,68 @@ int store_agent_disable(struct store *st, const char *address, gboolean revoke, 
 	PQclear(res);
 	return SPOC_OK;
 }
+
+void address_state_free(gpointer p)
+{
+	struct address_state *a = p;
+
+	g_free(a->address);
+	g_free(a->last_bounce_at);
+	g_free(a->last_reason);
+	g_free(a);
+}
+
+int store_address_list(struct store *st, gboolean all, GPtrArray **list_r, struct errbuf *err)
+{
+	const char *p[] = {all ? "t" : "f"};
+	int rc = SPOC_OK;
+	PGresult *res = store_sql_run(
+	    st, "address_status",
+	    "SELECT s.address, s.bouncing, s.bounces,"
+	    " coalesce(to_char(s.last_bounce_at AT TIME ZONE 'UTC',"
+	    "  'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), ''), s.last_reason,"
+	    " (SELECT count(*) FROM outbox o WHERE o.state = 'held'"
+	    "  AND lower(o.recipient) = s.address)"
+	    " FROM address_status s WHERE $1::boolean OR s.bouncing ORDER BY s.address",
+	    1, p, NULL, &rc, err);
+
+	*list_r = NULL;
+	if (res == NULL)
+		return rc;
+	*list_r = g_ptr_array_new_with_free_func(address_state_free);
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct address_state *a = g_new0(struct address_state, 1);
+
+		a->address = g_strdup(PQgetvalue(res, i, 0));
+		a->bouncing = strcmp(PQgetvalue(res, i, 1), "t") == 0;
+		a->bounces = store_sql_i64(res, i, 2);
+		a->last_bounce_at = g_strdup(PQgetvalue(res, i, 3));
+		a->last_reason = g_strdup(PQgetvalue(res, i, 4));
+		a->held = store_sql_i64(res, i, 5);
+		g_ptr_array_add(*list_r, a);
+	}
+	PQclear(res);
+	return SPOC_OK;
+}
+
+int store_address_clear(struct store *st, const char *address, int64_t *released_r,
+			gboolean *found_r, struct errbuf *err)
+{
+	const char *p[] = {address};
+	int rc = SPOC_OK;
+	PGresult *res = store_sql_run(
+	    st, "address_status",
+	    "WITH c AS (UPDATE address_status SET bouncing = false"
+	    "  WHERE address = lower($1) AND bouncing RETURNING address),"
+	    " r AS (UPDATE outbox SET next_attempt_at = now() WHERE state = 'held'"
+	    "  AND lower(recipient) IN (SELECT address FROM c) RETURNING 1)"
+	    " SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM r)",
+	    1, p, NULL, &rc, err);
+
+	if (res == NULL)
+		return rc;
+	*found_r = store_sql_i64(res, 0, 0) > 0;
+	*released_r = store_sql_i64(res, 0, 1);
+	PQclear(res);
+	return SPOC_OK;
+}

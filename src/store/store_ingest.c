@@ -519,14 +519,29 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 {
 	struct judge_plan plan;
 	int64_t bounced_ticket = 0;
+	g_autofree char *unreachable = NULL;
 	char tk[24];
 	int rc = SPOC_OK;
 	PGresult *res;
 
 	if (d->bounce != NULL && d->bounce_outbox_id != 0 &&
-	    (rc = store_bounce_record(st, d->bounce, d->bounce_outbox_id, &bounced_ticket, err)) !=
-		SPOC_OK)
+	    (rc = store_bounce_record(st, d->bounce, d->bounce_outbox_id, &bounced_ticket,
+				      &unreachable, err)) != SPOC_OK)
 		return rc;
+	/* A person writing from an address that bounced is reachable again: the mail held back
+	 * from it is tried at once. */
+	if (d->automatic_why == NULL && mail->from.addr != NULL) {
+		const char *hp[] = {mail->from.addr};
+
+		if ((rc = store_sql_exec(
+			 st, "address_status",
+			 "WITH c AS (UPDATE address_status SET bouncing = false"
+			 "  WHERE address = lower($1) AND bouncing RETURNING address)"
+			 " UPDATE outbox SET next_attempt_at = now() WHERE state = 'held'"
+			 "  AND lower(recipient) IN (SELECT address FROM c)",
+			 1, hp, err)) != SPOC_OK)
+			return rc;
+	}
 	judge_mail(d, who, v, bounced_ticket, &plan);
 	res_r->outcome = plan.outcome;
 	*detail_r = plan.detail;
@@ -566,6 +581,11 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		PQclear(res);
 		if ((rc = store_actor_reset(st, err)) != SPOC_OK)
 			return rc;
+		/* the requester (or a watcher) can no longer be reached: the desk is told once */
+		if (unreachable != NULL && plan.ticket_id == bounced_ticket &&
+		    (rc = store_notify_desk(st, d, mail, "unreachable", plan.ticket_id,
+					    *message_row_r, unreachable, err)) != SPOC_OK)
+			return rc;
 		return store_after_reply(st, mail, d, who, &plan, plan.ticket_id, *message_row_r,
 					 err);
 	}
@@ -580,7 +600,7 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		return rc;
 	/* the desk hears of every new ticket (notify.new_ticket), acknowledged or not */
 	if ((rc = store_notify_desk(st, d, mail, "new-ticket", res_r->ticket_id, *message_row_r,
-				    err)) != SPOC_OK)
+				    NULL, err)) != SPOC_OK)
 		return rc;
 	if (plan.link_ticket_id != 0) {
 		char linked[24];

@@ -64,7 +64,7 @@ int store_queue_notice(struct store *st, const struct ingest_decision *d,
  * copies the VERP address of a notice sent to them can only speak for themselves. *ticket_r is
  * that notification's ticket, 0 when none. */
 int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t outbox_id,
-			int64_t *ticket_r, struct errbuf *err)
+			int64_t *ticket_r, char **newly_r, struct errbuf *err)
 {
 	char *reason = g_strdup_printf("%s%s%s", b->status != NULL ? b->status : "",
 				       b->status != NULL && b->diagnostic != NULL ? " " : "",
@@ -81,20 +81,31 @@ int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t
 	    "WITH r AS (SELECT ticket_id, recipient FROM outbox WHERE id = $1::bigint),"
 	    " o AS (UPDATE outbox SET bounced_at = now(), bounce_reason = $2"
 	    "  WHERE id = $1::bigint AND $3::boolean RETURNING 1),"
+	    " was AS (SELECT bouncing FROM address_status"
+	    "  WHERE address = (SELECT lower(recipient) FROM r)),"
 	    " a AS (INSERT INTO address_status AS s (address, bouncing, bounces, last_bounce_at,"
 	    "   last_reason)"
 	    "  SELECT lower(recipient), $3::boolean, 1, now(), $2 FROM r"
 	    "  ON CONFLICT (address) DO UPDATE SET bounces = s.bounces + 1,"
 	    "   bouncing = s.bouncing OR excluded.bouncing, last_bounce_at = now(),"
-	    "   last_reason = excluded.last_reason RETURNING 1)"
+	    "   last_reason = excluded.last_reason RETURNING bouncing)"
 	    " SELECT coalesce((SELECT ticket_id FROM r), 0), (SELECT count(*) FROM o),"
-	    "  (SELECT count(*) FROM a)",
+	    "  (SELECT count(*) FROM a),"
+	    /* it bounces for good from now on: the desk is told once */
+	    "  coalesce((SELECT bouncing FROM a), false)"
+	    "   AND NOT coalesce((SELECT bouncing FROM was), false),"
+	    "  (SELECT recipient FROM r)",
 	    3, p, NULL, &rc, err);
-	g_free(reason);
-	if (res == NULL)
+	if (res == NULL) {
+		g_free(reason);
 		return rc;
+	}
 	*ticket_r = store_sql_i64(res, 0, 0);
+	if (newly_r != NULL && strcmp(PQgetvalue(res, 0, 3), "t") == 0 && *ticket_r != 0)
+		*newly_r = g_strdup_printf("%s%s%s", PQgetvalue(res, 0, 4),
+					   reason[0] != '\0' ? ": " : "", reason);
 	PQclear(res);
+	g_free(reason);
 	return SPOC_OK;
 }
 
@@ -252,7 +263,8 @@ static int notify_participants(struct store *st, const struct ingest_decision *d
 }
 
 int store_notify_desk(struct store *st, const struct ingest_decision *d, const struct mail *m,
-		      const char *kind, int64_t ticket, int64_t message_row, struct errbuf *err)
+		      const char *kind, int64_t ticket, int64_t message_row, const char *body,
+		      struct errbuf *err)
 {
 	gboolean es = d->desk_language != NULL && strcmp(d->desk_language, "es") == 0;
 	gboolean new_ticket = strcmp(kind, "new-ticket") == 0;
@@ -297,7 +309,7 @@ int store_notify_desk(struct store *st, const struct ingest_decision *d, const s
 					       .recipient = PQgetvalue(res, i, 1),
 					       .recipient_name = PQgetvalue(res, i, 2),
 					       .language = es ? "es" : "en",
-					       .body = m->text_new,
+					       .body = body != NULL ? body : m->text_new,
 					       .author = m->from.name != NULL ? m->from.name
 									      : m->from.addr,
 					       .agent_id = store_sql_i64(res, i, 0)};
@@ -427,7 +439,7 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 		}
 		goto out;
 	}
-	rc = store_notify_desk(st, d, m, "follow-up", ticket, message_row, err);
+	rc = store_notify_desk(st, d, m, "follow-up", ticket, message_row, NULL, err);
 out:
 	command_block_clear(&b);
 	g_string_free(results, TRUE);

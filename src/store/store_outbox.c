@@ -12,6 +12,7 @@ void outbox_row_free(struct outbox_row **row)
 	if (r == NULL)
 		return;
 	g_free(r->kind);
+	g_free(r->bounce_reason);
 	g_free(r->body);
 	g_free(r->author);
 	g_free(r->ticket_number);
@@ -131,8 +132,12 @@ static int claim_facts(struct store *st, struct outbox_row *r, struct errbuf *er
 		    facts_filters[i], facts_filters[i]);
 	g_string_append(sql,
 			" (SELECT count(*) FROM a),"
-			" (SELECT coalesce(extract(epoch FROM min(sent_at))::bigint, 0) FROM a)");
-	const char *p[] = {r->recipient_key, tk, r->kind};
+			" (SELECT coalesce(extract(epoch FROM min(sent_at))::bigint, 0) FROM a),"
+			" (SELECT coalesce(extract(epoch FROM last_bounce_at)::bigint, 0)"
+			"  FROM address_status WHERE address = lower($4) AND bouncing),"
+			" (SELECT last_reason FROM address_status WHERE address = lower($4)"
+			"  AND bouncing)");
+	const char *p[] = {r->recipient_key, tk, r->kind, r->recipient};
 	res = store_sql_run(st, "outbox counts", sql->str, G_N_ELEMENTS(p), p, NULL, &rc, err);
 	g_string_free(sql, TRUE);
 	if (res == NULL)
@@ -145,6 +150,12 @@ static int claim_facts(struct store *st, struct outbox_row *r, struct errbuf *er
 	}
 	r->caps.automatic_hour.n = store_sql_i64(res, 0, 4 * CAPS_WINDOWS);
 	r->caps.automatic_hour.oldest = store_sql_i64(res, 0, 4 * CAPS_WINDOWS + 1);
+	r->caps.bouncing_since = store_sql_i64(res, 0, 4 * CAPS_WINDOWS + 2);
+	g_free(r->bounce_reason);
+	r->bounce_reason = PQgetisnull(res, 0, 4 * CAPS_WINDOWS + 3)
+			       ? NULL
+			       : g_strdup(PQgetvalue(res, 0, 4 * CAPS_WINDOWS + 3));
+	r->caps.bounce_reason = r->bounce_reason;
 	PQclear(res);
 	return SPOC_OK;
 }

@@ -66,14 +66,17 @@ int store_thread_find(struct store *st, const struct mail *m, const struct inges
 int store_queue_notice(struct store *st, const struct ingest_decision *d,
 		       const struct store_notice *n, int64_t *id_r, struct errbuf *err);
 /* Ties a bounce back to the outbox row its verified VERP address names and counts it against
- * that row's recipient only; *ticket_r is that notification's ticket, 0 when none. */
+ * that row's recipient only; *ticket_r is that notification's ticket, 0 when none. When the
+ * address bounces for good from now on, *newly_r (may be NULL) gets "address: reason" (caller
+ * frees), else stays as it was. */
 int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t outbox_id,
-			int64_t *ticket_r, struct errbuf *err);
+			int64_t *ticket_r, char **newly_r, struct errbuf *err);
 /* Tells the desk's people of m on ticket: kind "follow-up" (a requester's reply) goes to the
  * assignee, else the ticket's team; "new-ticket" as notify.new_ticket says (off, the team, or
  * a mailbox). When that is nobody: desk.triage_address, else every active agent. */
 int store_notify_desk(struct store *st, const struct ingest_decision *d, const struct mail *m,
-		      const char *kind, int64_t ticket, int64_t message_row, struct errbuf *err);
+		      const char *kind, int64_t ticket, int64_t message_row, const char *body,
+		      struct errbuf *err);
 /* What a reply on ticket sets off: an agent's commands and relay, or the follow-up to the
  * assignee; see store_notices.c. */
 int store_after_reply(struct store *st, const struct mail *m, const struct ingest_decision *d,

@@ -170,6 +170,7 @@ static void participant_free(gpointer p)
 	g_free(x->name);
 	g_free(x->role);
 	g_free(x->added_at);
+	g_free(x->unreachable);
 	g_free(x);
 }
 
@@ -301,6 +302,7 @@ static gpointer make_participant(PGresult *res, int row)
 	x->name = value(res, row, 1);
 	x->role = value(res, row, 2);
 	x->added_at = value(res, row, 3);
+	x->unreachable = PQgetisnull(res, row, 4) ? NULL : value(res, row, 4);
 	return x;
 }
 
@@ -401,9 +403,13 @@ static int read_detail(struct store *st, const char *id, struct ticket_detail *d
 	int rc = SPOC_OK;
 
 	d->participants = read_rows(st, id, "participants",
-				    "SELECT address, name, role, to_char(added_at" UTC
-				    " FROM participants WHERE ticket_id = $1::bigint"
-				    " ORDER BY role = 'requester' DESC, added_at, address",
+				    "SELECT p.address, p.name, p.role, to_char(p.added_at" UTC ","
+				    " CASE WHEN s.bouncing THEN 'since ' ||"
+				    "  to_char(s.last_bounce_at" UTC " || ': ' || s.last_reason END"
+				    " FROM participants p LEFT JOIN address_status s"
+				    "  ON s.address = lower(p.address)"
+				    " WHERE p.ticket_id = $1::bigint"
+				    " ORDER BY p.role = 'requester' DESC, p.added_at, p.address",
 				    make_participant, participant_free, &rc, err);
 	if (d->participants == NULL)
 		return rc;
