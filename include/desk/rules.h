@@ -11,6 +11,9 @@
 
 /* Impact and urgency run from 1 (high) to this (low); the matrix is this square. */
 #define RULES_LEVELS 3
+/* Impact and urgency when nothing in the mail says: medium, so that only evidence moves a
+ * ticket up or down (P3 in ITIL's matrix). */
+#define RULES_DEFAULT_LEVEL 2
 /* Highest priority number a matrix may give (ITIL's P1..P5). */
 #define RULES_MAX_PRIORITY 5
 
@@ -58,7 +61,8 @@ struct rules_verdict {
 	int priority;		  /* 1 .. RULES_MAX_PRIORITY, from the matrix */
 };
 
-/* Empty rules (no rule in any list, default impact and urgency 3, ITIL's 3x3 matrix). Mail counts
+/* Empty rules (no rule in any list, default impact and urgency RULES_DEFAULT_LEVEL, ITIL's 3x3
+ * matrix). Mail counts
  * as sent to the desk through desk_addresses (NULL-terminated, may be NULL) and the full
  * addresses of `to` conditions. Caller frees with rules_free(). */
 struct rules *rules_new(const char *const *desk_addresses, enum spoc_kind default_kind);
