@@ -1,9 +1,10 @@
 /* The desk's rules: kind (incident or request), impact and urgency of one mail, and the priority
  * the matrix gives them. Each list is tried in order and the first rule whose conditions all hold
  * decides, so a verdict always names one rule and an administrator can predict it by reading the
- * list top to bottom. Regular expressions are compiled once, when the rules are built; judging a
- * mail only matches. The built-in set at the end of this file is the desk's judgement when the
- * configuration has none: it is ordered by how strong the evidence is (see kind_strong). */
+ * list top to bottom; the explanation a person reads quotes the words of the mail that rule
+ * matched. Regular expressions are compiled once, when the rules are built; judging a mail only
+ * matches. The built-in set at the end of this file is the desk's judgement when the
+ * configuration has none: it is ordered by how strong the evidence is (see kind_tiers). */
 #include "rules.h"
 
 #include "text.h"
@@ -25,6 +26,7 @@ struct rule {
 	char *header;
 	GRegex *re;
 	unsigned in;
+	gboolean builtin; /* explained by the words it matched, not by its name */
 };
 
 struct rules {
@@ -474,14 +476,67 @@ static gboolean domain_fits(char *const *domains, const char *d)
 	return FALSE;
 }
 
-/* An error inside the matcher (PCRE2's backtracking limit on a pathological pattern) counts as
- * no match: the rule cannot say yes, and the next one gets its turn. */
-static gboolean re_match(const GRegex *re, const char *s)
+/* What a rule matched, for the explanation a person reads: the mail's own words and where they
+ * are, never the rule's label. */
+struct evidence {
+	char *quote;	   /* one line, cut (quote_of()); NULL: no words matched (an address...) */
+	const char *where; /* "subject", "text" or a header's name as the rule gives it */
+	gboolean header;
+};
+
+static void evidence_clear(struct evidence *ev)
 {
-	return g_regex_match(re, s, G_REGEX_MATCH_NOTEMPTY, NULL);
+	g_free(ev->quote);
+	memset(ev, 0, sizeof(*ev));
 }
 
-static gboolean rule_matches(const struct rule *r, const struct facts *f)
+/* s[start, end) as one line of at most RULES_QUOTE_MAX characters, cut at a word's end when
+ * one is near and marked with "…"; NULL when nothing visible is left. Caller frees. */
+static char *quote_of(const char *s, int start, int end)
+{
+	char *line = text_one_line(s + start, (size_t)(end - start), RULES_TEXT_MAX);
+	const char *cut, *p;
+	char *out;
+
+	if (line == NULL || g_utf8_strlen(line, -1) <= RULES_QUOTE_MAX)
+		return line;
+	cut = g_utf8_offset_to_pointer(line, RULES_QUOTE_MAX);
+	for (p = cut; p > line + (cut - line) * 3 / 4; p = g_utf8_prev_char(p))
+		if (*p == ' ') {
+			cut = p;
+			break;
+		}
+	while (cut > line && cut[-1] == ' ')
+		cut--;
+	out = g_strdup_printf("%.*s…", (int)(cut - line), line);
+	g_free(line);
+	return out;
+}
+
+/* An error inside the matcher (PCRE2's backtracking limit on a pathological pattern) counts as
+ * no match: the rule cannot say yes, and the next one gets its turn. On a match, ev (may be
+ * NULL) gets the words matched and where. */
+static gboolean re_find(const GRegex *re, const char *s, const char *where, gboolean header,
+			struct evidence *ev)
+{
+	GMatchInfo *mi = NULL;
+	gint start, end;
+	gboolean ok = g_regex_match(re, s, G_REGEX_MATCH_NOTEMPTY, &mi) &&
+		      g_match_info_fetch_pos(mi, 0, &start, &end);
+
+	g_match_info_free(mi);
+	if (ok && ev != NULL) {
+		g_free(ev->quote);
+		ev->quote = quote_of(s, start, end);
+		ev->where = where;
+		ev->header = header;
+	}
+	return ok;
+}
+
+/* Does the rule hold for the mail? ev gets what its patterns matched (the caller clears it
+ * when the answer is no). */
+static gboolean rule_matches(const struct rule *r, const struct facts *f, struct evidence *ev)
 {
 	if (r->to != NULL) {
 		gboolean any = FALSE;
@@ -492,7 +547,7 @@ static gboolean rule_matches(const struct rule *r, const struct facts *f)
 		if (!any)
 			return FALSE;
 	}
-	if (r->tag_re != NULL && !re_match(r->tag_re, f->subject))
+	if (r->tag_re != NULL && !re_find(r->tag_re, f->subject, "subject", FALSE, ev))
 		return FALSE;
 	if (r->domains != NULL && !domain_fits(r->domains, f->from_domain))
 		return FALSE;
@@ -511,25 +566,106 @@ static gboolean rule_matches(const struct rule *r, const struct facts *f)
 		if (r->re == NULL)
 			return TRUE;
 		t = g_strstrip(g_strdup(v));
-		ok = re_match(r->re, t);
+		ok = re_find(r->re, t, r->header, TRUE, ev);
 		g_free(t);
 		return ok;
 	}
 	if (r->re != NULL)
-		return ((r->in & RULES_IN_SUBJECT) && re_match(r->re, f->subject)) ||
-		       ((r->in & RULES_IN_TEXT) && re_match(r->re, f->text));
+		return ((r->in & RULES_IN_SUBJECT) &&
+			re_find(r->re, f->subject, "subject", FALSE, ev)) ||
+		       ((r->in & RULES_IN_TEXT) && re_find(r->re, f->text, "text", FALSE, ev));
 	return TRUE;
 }
 
-static const struct rule *first_match(const GPtrArray *list, const struct facts *f)
+static const struct rule *first_match(const GPtrArray *list, const struct facts *f,
+				      struct evidence *ev)
 {
 	for (guint i = 0; i < list->len; i++) {
 		const struct rule *r = g_ptr_array_index(list, i);
 
-		if (rule_matches(r, f))
+		if (rule_matches(r, f, ev))
 			return r;
+		evidence_clear(ev);
 	}
 	return NULL;
+}
+
+/* s into buf[size] (size >= 4), cut on a character boundary and marked with "…" when it does
+ * not fit. */
+static void copy_cut(char *buf, size_t size, const char *s)
+{
+	size_t len = strlen(s);
+	const char *end;
+
+	if (len < size) {
+		memcpy(buf, s, len + 1);
+		return;
+	}
+	end = s + size - sizeof("…");
+	while (end > s && ((unsigned char)*end & 0xC0) == 0x80)
+		end--;
+	memcpy(buf, s, (size_t)(end - s));
+	memcpy(buf + (end - s), "…", sizeof("…"));
+}
+
+/* The evidence as a person reads it: "\"no funciona\" in the subject", with the place only
+ * when with_place or when it is a header ("\"high\" in the Importance header"). */
+static void append_evidence(GString *out, const struct evidence *ev, gboolean with_place)
+{
+	g_string_append_printf(out, "\"%s\"", ev->quote);
+	if (ev->header)
+		g_string_append_printf(out, " in the %s header", ev->where);
+	else if (with_place)
+		g_string_append_printf(out, " in the %s", ev->where);
+}
+
+/* Why the kind: a built-in rule by the words it matched ("\"se ha caído\" in the text"), a
+ * configured one by its name, with the words when it has some ("ERP (\"SAP no carga\" in the
+ * subject)"), a rule that matched no words (an address, a sender) by its name. */
+static void explain_kind(char *buf, size_t size, const struct rule *r, const struct evidence *ev)
+{
+	GString *out = g_string_new(NULL);
+
+	if (r->builtin && ev->quote != NULL) {
+		append_evidence(out, ev, TRUE);
+	} else {
+		g_string_append(out, r->name);
+		if (ev->quote != NULL) {
+			g_string_append(out, " (");
+			append_evidence(out, ev, TRUE);
+			g_string_append_c(out, ')');
+		}
+	}
+	copy_cut(buf, size, out->str);
+	g_string_free(out, TRUE);
+}
+
+/* Each half of priority_why at most this long, so both always fit. */
+#define LEVEL_WHY_MAX ((RULES_WHY_MAX - sizeof("impact: ; urgency: ")) / 2)
+
+/* Why a level: "high (\"toda la planta\")", "high (vip)", "high (whole office, \"toda la
+ * oficina\")", "medium (default)". r is NULL for the default. */
+static void explain_level(char buf[LEVEL_WHY_MAX], int level, const struct rule *r,
+			  const struct evidence *ev)
+{
+	static const char *const names[] = {"high", "medium", "low"};
+	GString *out = g_string_new(names[level - 1]);
+
+	g_string_append(out, " (");
+	if (r == NULL) {
+		g_string_append(out, "default");
+	} else if (r->builtin && ev->quote != NULL) {
+		append_evidence(out, ev, FALSE);
+	} else {
+		g_string_append(out, r->name);
+		if (ev->quote != NULL) {
+			g_string_append(out, ", ");
+			append_evidence(out, ev, FALSE);
+		}
+	}
+	g_string_append_c(out, ')');
+	copy_cut(buf, LEVEL_WHY_MAX, out->str);
+	g_string_free(out, TRUE);
 }
 
 void rules_decide(const struct rules *rules, const struct mail *mail, const char *recipient,
@@ -541,34 +677,45 @@ void rules_decide(const struct rules *rules, const struct mail *mail, const char
 void rules_decide_in(const struct rules *rules, const struct mail *mail, const char *recipient,
 		     const char *mailbox, struct rules_verdict *v)
 {
+	char impact_why[LEVEL_WHY_MAX], urgency_why[LEVEL_WHY_MAX];
+	struct evidence ev = {0};
 	const struct rule *r;
 	struct facts f;
 
 	facts_init(&f, rules, mail, recipient);
 	f.mailbox = mailbox;
 	memset(v, 0, sizeof(*v));
-	if ((r = first_match(rules->list[RULES_KIND], &f)) != NULL) {
+	if ((r = first_match(rules->list[RULES_KIND], &f, &ev)) != NULL) {
 		v->kind = (enum spoc_kind)r->value;
 		v->kind_rule = r->name;
+		explain_kind(v->kind_why, sizeof(v->kind_why), r, &ev);
 	} else {
 		v->kind = rules->default_kind;
 		v->kind_rule = "default";
+		g_strlcpy(v->kind_why, "default", sizeof(v->kind_why));
 		v->triage = TRUE;
 	}
-	if ((r = first_match(rules->list[RULES_IMPACT], &f)) != NULL) {
+	evidence_clear(&ev);
+	if ((r = first_match(rules->list[RULES_IMPACT], &f, &ev)) != NULL) {
 		v->impact = r->value;
 		v->impact_rule = r->name;
 	} else {
 		v->impact = rules->default_level[0];
 		v->impact_rule = "default";
 	}
-	if ((r = first_match(rules->list[RULES_URGENCY], &f)) != NULL) {
+	explain_level(impact_why, v->impact, r, &ev);
+	evidence_clear(&ev);
+	if ((r = first_match(rules->list[RULES_URGENCY], &f, &ev)) != NULL) {
 		v->urgency = r->value;
 		v->urgency_rule = r->name;
 	} else {
 		v->urgency = rules->default_level[1];
 		v->urgency_rule = "default";
 	}
+	explain_level(urgency_why, v->urgency, r, &ev);
+	evidence_clear(&ev);
+	g_snprintf(v->priority_why, sizeof(v->priority_why), "impact: %s; urgency: %s", impact_why,
+		   urgency_why);
 	v->priority = rules->matrix[v->impact - 1][v->urgency - 1];
 	facts_clear(&f);
 }
@@ -734,6 +881,13 @@ static const struct keyword kind_weak_asks[] = {
      "\\b(could|can|may) (i|we) (please )?(get|have)\\b|\\bi would like\\b|\\bi[’']d like\\b"},
 };
 
+/* A word, and who "nadie del ..." or "nobody in ..." names: "departamento de compras", "the
+ * London office", so that the explanation quotes the group, not a preposition. */
+#define WORD	 "[^\\s.,;:!?()\"]+"
+#define GROUP_ES "(la |el |los |las )?" WORD "( de " WORD ")?"
+#define GROUP_EN                                                                                   \
+	"(the |our )?" WORD "( (office|floor|team|department|building|site|branch|room|store))?"
+
 /*
  * Impact: how many people it stops, most first; when nothing says, the default (medium). A
  * greeting ("Hi everyone", "Hola a todos") is not an impact, so the phrases say who is
@@ -757,7 +911,8 @@ static const struct keyword impact_keywords[] = {
      "\\b(estamos|est[aá]n|nos hemos quedado|se han quedado) tod[oa]s\\b|"
      "\\bafecta(n)? a tod[oa]s?\\b|"
      "(?<!\\bhola a )(?<!\\bd[ií]as a )(?<!\\btardes a )\\btodo el mundo\\b|"
-     "\\bnadie (puede|pueden|podemos|consigue|tiene|ha podido|es capaz|en|de|del)\\b|"
+     "\\bnadie (puede|pueden|podemos|consigue|tiene|ha podido|es capaz)\\b|"
+     "\\bnadie (en|de|del) " GROUP_ES "|"
      "\\bning[uú]n (usuario|compa[ñn]ero|empleado|ordenador|equipo|puesto|port[aá]til)\\b|"
      "\\bmuch[oa]s (usuari[oa]s|compa[ñn]er[oa]s|emplead[oa]s|personas|puestos|ordenadores)\\b|"
      "\\b(\\d{2,}|diez|once|doce|trece|catorce|quince|veinte|treinta|cuarenta|cincuenta|cien|"
@@ -767,10 +922,11 @@ static const struct keyword impact_keywords[] = {
      "printers|phones|workstations|sites|offices|branches)\\b|\\ball of us\\b|"
      "\\b(whole|entire)( \\w+)? (office|company|organi[sz]ation|building|site|floor|department|"
      "team|branch|store|warehouse|staff|school|plant)\\b|"
-     "\\b(everyone|everybody) (is|in|at|on|can|has|here|was)\\b|"
+     "\\b(everyone|everybody) (is|can|has|here|was)\\b|"
+     "\\b(everyone|everybody) (in|at|on) " GROUP_EN "|"
      "\\baffect(s|ing|ed)? (everyone|everybody|all|the whole|the entire|many)\\b|"
-     "\\b(nobody|no one|no-one|none of us|none of the \\w+) (can|could|is able|was able|in|on|"
-     "at|from|has)\\b|"
+     "\\b(nobody|no one|no-one|none of us|none of the \\w+) (can|could|is able|was able|has)\\b|"
+     "\\b(nobody|no one|no-one|none of us) (in|on|at|from) " GROUP_EN "|"
      "\\bmany (users|people|colleagues|of us|staff)\\b|"
      "\\b(\\d{2,}|ten|twelve|fifteen|twenty|thirty|forty|fifty|a hundred|hundreds of) "
      "(people|users|colleagues|staff|employees|workstations)\\b|"
@@ -796,7 +952,7 @@ static const struct keyword impact_keywords[] = {
      "\\b(several|multiple|some|a few|a couple of|other|[2-9]|two|three|four|five|six|seven|"
      "eight|nine) (users|people|colleagues|of us|staff|employees)\\b"},
     {"es", 3, "solo a mí",
-     "(?<!\\bno soy )\\bs[oó]lo (a m[ií]|me (pasa|ocurre)|yo\\b|en mi (equipo|ordenador|"
+     "(?<!\\bno soy )\\bs[oó]lo (a m[ií]|me (pasa|ocurre)( a m[ií])?|yo\\b|en mi (equipo|ordenador|"
      "port[aá]til|pc|puesto|m[oó]vil|tel[eé]fono|cuenta))|"
      "\\b(mis|los dem[aá]s|el resto de) compa[ñn]er[oa]s (s[ií]|no tienen (el )?problema|"
      "est[aá]n bien)\\b"},
@@ -888,8 +1044,12 @@ static void add_fixed(struct rules *rules, enum rules_list list, const struct ru
 {
 	struct errbuf err;
 
+	struct rule *r;
+
 	if (!rules_add(rules, list, spec, NULL, &err))
 		g_error("built-in rule \"%s\": %s", spec->name, err.msg);
+	r = g_ptr_array_index(rules->list[list], rules->list[list]->len - 1);
+	r->builtin = TRUE;
 }
 
 static void add_keywords(struct rules *rules, enum rules_list list, const struct keyword *kw,

@@ -3,7 +3,8 @@
  * priority a lead gives it and why. Every mail is judged by the built-in rules as the daemon
  * judges it (through mime_parse(), to a desk address), and every difference is listed before the
  * test fails, so one run shows the whole table. The same mail in capitals and without accents
- * must be judged the same: people write "URGENTE" and "caido". */
+ * must be judged the same: people write "URGENTE" and "caido". And every explanation the ticket
+ * would keep quotes words that are in the mail, never a rule's label. */
 #include "rules.h"
 
 #include "testlib.h"
@@ -183,6 +184,68 @@ static char *no_accents(const char *s)
 	return g_string_free(out, FALSE);
 }
 
+/* s with every run of white space one space. Caller frees. */
+static char *squash(const char *s)
+{
+	GString *out = g_string_new(NULL);
+
+	for (const char *p = s; *p != '\0'; p++)
+		if (!g_ascii_isspace(*p))
+			g_string_append_c(out, *p);
+		else if (out->len > 0 && out->str[out->len - 1] != ' ')
+			g_string_append_c(out, ' ');
+	return g_string_free(out, FALSE);
+}
+
+/* Every "quoted" piece of why must be words of the mail (subject or body, white space
+ * squashed; a cut quote up to its "…"): the explanation shows what matched, never a rule's
+ * label. Appends what is not to problems. */
+static void check_quotes(const char *id, const char *why, const char *subject, const char *body,
+			 GString *problems)
+{
+	char *mail = g_strdup_printf("%s\n%s", subject, body);
+	char *flat = squash(mail), *folded = g_utf8_casefold(flat, -1);
+	const char *p = why;
+
+	while ((p = strchr(p, '"')) != NULL) {
+		const char *end = strchr(p + 1, '"');
+		char *quote, *qf;
+		size_t len;
+
+		if (end == NULL) {
+			g_string_append_printf(problems, "%s: unbalanced quote in [%s]\n", id, why);
+			break;
+		}
+		len = (size_t)(end - p - 1);
+		if (len >= strlen("…") && strncmp(end - strlen("…"), "…", strlen("…")) == 0)
+			len -= strlen("…");
+		quote = g_strndup(p + 1, len);
+		qf = g_utf8_casefold(quote, -1);
+		if (quote[0] == '\0' || strstr(folded, qf) == NULL)
+			g_string_append_printf(
+			    problems, "%s: [%s] quotes \"%s\", not in the mail\n", id, why, quote);
+		g_free(qf);
+		g_free(quote);
+		p = end + 1;
+	}
+	g_free(folded);
+	g_free(flat);
+	g_free(mail);
+}
+
+/* What the explanation of a level must say: "impact: high (" and, when nothing matched,
+ * "impact: medium (default)". */
+static void check_level_why(const char *id, const char *why, const char *what, int level,
+			    const char *rule, GString *problems)
+{
+	char *want = g_strdup_printf(strcmp(rule, "default") == 0 ? "%s: %s (default)" : "%s: %s (",
+				     what, level_name(level));
+
+	if (strstr(why, want) == NULL)
+		g_string_append_printf(problems, "%s: [%s] does not say \"%s\"\n", id, why, want);
+	g_free(want);
+}
+
 /* Judges one form of a row; appends what differs from the lead's judgement to problems. */
 static void judge(const struct rules *rules, const struct row *r, const char *form,
 		  const char *subject, const char *body, GString *problems)
@@ -203,6 +266,13 @@ static void judge(const struct rules *rules, const struct row *r, const char *fo
 		    level_name(r->urgency), r->why, ticket_kind_name(v.kind),
 		    v.triage ? " (triage)" : "", v.priority, level_name(v.impact), v.impact_rule,
 		    level_name(v.urgency), v.urgency_rule, v.kind_rule);
+	/* the explanation a person reads: the words of the mail, the levels named */
+	check_quotes(r->id, v.kind_why, subject, body, problems);
+	check_quotes(r->id, v.priority_why, subject, body, problems);
+	check_level_why(r->id, v.priority_why, "impact", v.impact, v.impact_rule, problems);
+	check_level_why(r->id, v.priority_why, "urgency", v.urgency, v.urgency_rule, problems);
+	if (v.triage != (strcmp(v.kind_why, "default") == 0))
+		g_string_append_printf(problems, "%s: kind explained as [%s]\n", r->id, v.kind_why);
 	mail_free(&m);
 }
 

@@ -720,6 +720,150 @@ static void test_long_text(void **state)
 	rules_free(&rules);
 }
 
+struct why_case {
+	const char *from;
+	const char *to;
+	const char *extra;
+	const char *subject;
+	const char *body;
+	const char *kind_why, *priority_why;
+};
+
+/* The explanation a ticket keeps and `spocctl ticket show` prints: the words of the mail that
+ * matched, quoted, never a built-in rule's label; a configured rule by its name. */
+static void test_explanations(void **state)
+{
+	static const char conf[] =
+	    "rules: {\n"
+	    "  kind = ( { name = \"zabbix\"; header = \"X-Zabbix-Trigger\"; kind = \"incident\"; "
+	    "},\n"
+	    "           { name = \"ERP\"; pattern = \"\\\\bSAP\\\\b.*\\\\bno (va|carga)\"; kind = "
+	    "\"incident\"; },\n"
+	    "           { name = \"long\"; pattern = \"^Informe:.*\"; in = \"subject\"; kind = "
+	    "\"request\"; } );\n"
+	    "  impact = ( { name = \"vip\"; sender = \"ceo@example.org\"; impact = 1; },\n"
+	    "             { name = \"whole office\"; pattern = \"toda la oficina\"; impact = 1; } "
+	    ");\n"
+	    "  urgency = ( { name = \"close\"; pattern = \"cierre (mensual|de mes)\"; urgency = 1; "
+	    "} "
+	    ");\n"
+	    "};\n";
+	static const char *const ana = "Ana <ana@example.com>", *const help = "help@example.org";
+	static const struct why_case builtin[] = {
+	    /* the issue's example */
+	    {ana, help, "", "No puedo imprimir", "Hola: toda la planta sin impresora, es urgente.",
+	     "\"No puedo imprimir\" in the subject",
+	     "impact: high (\"toda la planta\"); urgency: high (\"es urgente\")"},
+	    {ana, help, "", "Sin acceso a las unidades de red", "Se ha caído el servidor.",
+	     "\"Sin acceso\" in the subject",
+	     "impact: high (\"Se ha caído el servidor\"); urgency: medium (default)"},
+	    {ana, help, "", "Acceso a las unidades", "Se ha caído el servidor.",
+	     "\"Se ha caído\" in the text",
+	     "impact: high (\"Se ha caído el servidor\"); urgency: medium (default)"},
+	    /* nothing matched: said so */
+	    {ana, help, "", "Hola", "Buenos días.", "default",
+	     "impact: medium (default); urgency: medium (default)"},
+	    /* the words as written: capitals, no accents */
+	    {ana, help, "", "SERVIDOR CAIDO", "NADIE PUEDE trabajar", "\"CAIDO\" in the subject",
+	     "impact: high (\"NADIE PUEDE\"); urgency: high (\"NADIE PUEDE trabajar\")"},
+	    {ana, help, "", "Printer", "It's only me. No rush.", "default",
+	     "impact: low (\"only me\"); urgency: low (\"No rush\")"},
+	    /* an address and a tag */
+	    {ana, "incidents@example.org", "", "Hola", "", "to: incidents@",
+	     "impact: medium (default); urgency: medium (default)"},
+	    {ana, help, "", "[ Solicitud ] portátil", "", "\"[ Solicitud ]\" in the subject",
+	     "impact: medium (default); urgency: medium (default)"},
+	    /* a header's words */
+	    {ana, help, "Importance: High\n", "Printer", "", "default",
+	     "impact: medium (default); urgency: high (\"High\" in the Importance header)"},
+	};
+	static const struct why_case configured[] = {
+	    {"ceo@example.org", help, "", "SAP no carga", "",
+	     "ERP (\"SAP no carga\" in the subject)",
+	     "impact: high (vip); urgency: medium (default)"},
+	    {ana, help, "X-Zabbix-Trigger: 1\n", "Disco lleno", "Cierre de mes.", "zabbix",
+	     "impact: medium (default); urgency: high (close, \"Cierre de mes\")"},
+	    {ana, help, "", "Correo", "Toda la oficina sin correo.", "\"sin correo\" in the text",
+	     "impact: high (whole office, \"Toda la oficina\"); urgency: medium (default)"},
+	    /* long words are cut, at a word's end */
+	    {ana, help, "",
+	     "Informe: las ventas del trimestre por región y por comercial, con gráficos", "",
+	     "long (\"Informe: las ventas del trimestre por…\" in the subject)",
+	     "impact: medium (default); urgency: medium (default)"},
+	};
+
+	(void)state;
+	for (int set = 0; set < 2; set++) {
+		const struct why_case *c = set == 0 ? builtin : configured;
+		size_t n = set == 0 ? G_N_ELEMENTS(builtin) : G_N_ELEMENTS(configured);
+
+		for (size_t i = 0; i < n; i++) {
+			struct mail *m =
+			    mk_full(c[i].from, c[i].to, NULL, c[i].extra, c[i].subject, c[i].body);
+			struct rules_verdict v;
+			char *k, *imp, *u;
+
+			decide_with(set == 0 ? "" : conf, m, NULL, &v, &k, &imp, &u);
+			if (strcmp(v.kind_why, c[i].kind_why) != 0 ||
+			    strcmp(v.priority_why, c[i].priority_why) != 0)
+				fail_msg("\"%s\": got [%s] [%s], expected [%s] [%s]", c[i].subject,
+					 v.kind_why, v.priority_why, c[i].kind_why,
+					 c[i].priority_why);
+			mail_free(&m);
+			g_free(k), g_free(imp), g_free(u);
+		}
+	}
+}
+
+/* A stranger's words in an explanation are one line of visible text, bounded, whatever the
+ * mail holds; the rule's name, however long, never overflows what the ticket keeps. */
+static void test_explanations_hostile(void **state)
+{
+	GString *name = g_string_new(NULL), *conf = g_string_new(NULL);
+	struct mail *m;
+	struct rules_verdict v;
+	char *k, *i, *u;
+
+	(void)state;
+	/* controls, an escape, a bidi override and a zero-width space inside the words matched */
+	m = mk("Urgente", "toda\t\x1b[31m la \xe2\x80\xae\xe2\x80\x8bplanta");
+	decide_with("rules: { impact = ( { name = \"x\"; pattern = \"toda.*planta\"; in = "
+		    "\"text\"; impact = 1; } ); };\n",
+		    m, NULL, &v, &k, &i, &u);
+	assert_null(strchr(v.priority_why, '\x1b'));
+	assert_null(strchr(v.priority_why, '\t'));
+	assert_null(strstr(v.priority_why, "\xe2\x80\xae"));
+	assert_null(strstr(v.priority_why, "\xe2\x80\x8b"));
+	assert_non_null(strstr(v.priority_why, "impact: high (x, \"toda"));
+	mail_free(&m);
+	g_free(k), g_free(i), g_free(u);
+
+	/* a rule name far past what a ticket keeps: cut on a character, marked */
+	while (name->len < 600)
+		g_string_append(name, "regla de prioridad ñ ");
+	g_string_printf(conf,
+			"rules: { kind = ( { name = \"%s\"; pattern = \"impresora\"; kind = "
+			"\"incident\"; } ); impact = ( { name = \"%s\"; pattern = \"impresora\"; "
+			"impact = 1; } ); urgency = ( { name = \"%s\"; pattern = \"impresora\"; "
+			"urgency = 1; } ); };\n",
+			name->str, name->str, name->str);
+	m = mk("La impresora", "");
+	decide_with(conf->str, m, NULL, &v, &k, &i, &u);
+	assert_true(strlen(v.kind_why) < RULES_WHY_MAX);
+	assert_true(strlen(v.priority_why) < RULES_WHY_MAX);
+	assert_true(g_utf8_validate(v.kind_why, -1, NULL));
+	assert_true(g_utf8_validate(v.priority_why, -1, NULL));
+	assert_true(g_str_has_suffix(v.kind_why, "…"));
+	/* both halves are there, each cut */
+	assert_true(g_str_has_prefix(v.priority_why, "impact: high (regla"));
+	assert_non_null(strstr(v.priority_why, "…; urgency: high (regla"));
+	assert_true(g_str_has_suffix(v.priority_why, "…"));
+	mail_free(&m);
+	g_free(k), g_free(i), g_free(u);
+	g_string_free(name, TRUE);
+	g_string_free(conf, TRUE);
+}
+
 /* Loads conf text and expects the reader's error to be exactly want. */
 static void check_error(const char *text, const char *want)
 {
@@ -910,6 +1054,8 @@ int main(void)
 	    cmocka_unit_test(test_conf_kind_header),
 	    cmocka_unit_test(test_levels_builtin),
 	    cmocka_unit_test(test_levels_configured),
+	    cmocka_unit_test(test_explanations),
+	    cmocka_unit_test(test_explanations_hostile),
 	    cmocka_unit_test(test_api),
 	    cmocka_unit_test(test_mailbox_condition),
 	    cmocka_unit_test(test_long_text),
