@@ -369,6 +369,8 @@ struct facts {
 	const struct mail *mail;
 	char *subject;		 /* NFC, at most RULES_TEXT_MAX bytes */
 	char *text;		 /* the sender's own words, same */
+	char *flat_subject;	 /* subject and text with each run of white space one space: */
+	char *flat_text;	 /* the built-in phrases, "toda la planta", span a wrapped line */
 	char *from;		 /* lower case, NULL when the mail has no sender address */
 	const char *from_domain; /* inside from */
 	GPtrArray *recipients;	 /* char *, lower case: the desk addresses it was sent to */
@@ -408,6 +410,28 @@ static void add_desk_recipients(const struct rules *rules, GPtrArray *out, const
 	}
 }
 
+/* s with every run of white space (line breaks and no-break spaces included) one space.
+ * Caller frees. */
+static char *flatten(const char *s)
+{
+	GString *out = g_string_sized_new(strlen(s));
+	gboolean space = FALSE;
+
+	for (const char *p = s; *p != '\0'; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+
+		if (g_unichar_isspace(c)) {
+			space = TRUE;
+			continue;
+		}
+		if (space && out->len > 0)
+			g_string_append_c(out, ' ');
+		space = FALSE;
+		g_string_append_unichar(out, c);
+	}
+	return g_string_free(out, FALSE);
+}
+
 static void facts_init(struct facts *f, const struct rules *rules, const struct mail *mail,
 		       const char *recipient)
 {
@@ -418,6 +442,8 @@ static void facts_init(struct facts *f, const struct rules *rules, const struct 
 	f->mail = mail;
 	f->subject = text_nfc_prefix(mail->subject != NULL ? mail->subject : "", RULES_TEXT_MAX);
 	f->text = text_nfc_prefix(text != NULL ? text : "", RULES_TEXT_MAX);
+	f->flat_subject = flatten(f->subject);
+	f->flat_text = flatten(f->text);
 	f->from = mail->from.addr != NULL ? g_ascii_strdown(mail->from.addr, -1) : NULL;
 	at = f->from != NULL ? strrchr(f->from, '@') : NULL;
 	f->from_domain = at != NULL ? at + 1 : NULL;
@@ -434,6 +460,8 @@ static void facts_clear(struct facts *f)
 {
 	g_free(f->subject);
 	g_free(f->text);
+	g_free(f->flat_subject);
+	g_free(f->flat_text);
 	g_free(f->from);
 	g_ptr_array_free(f->recipients, TRUE);
 }
@@ -538,6 +566,11 @@ static gboolean re_find(const GRegex *re, const char *s, const char *where, gboo
  * when the answer is no). */
 static gboolean rule_matches(const struct rule *r, const struct facts *f, struct evidence *ev)
 {
+	/* the built-in phrases are written with single spaces; a configured pattern may want
+	 * the lines as they are (^ and $) */
+	const char *subject = r->builtin ? f->flat_subject : f->subject;
+	const char *text = r->builtin ? f->flat_text : f->text;
+
 	if (r->to != NULL) {
 		gboolean any = FALSE;
 
@@ -572,8 +605,8 @@ static gboolean rule_matches(const struct rule *r, const struct facts *f, struct
 	}
 	if (r->re != NULL)
 		return ((r->in & RULES_IN_SUBJECT) &&
-			re_find(r->re, f->subject, "subject", FALSE, ev)) ||
-		       ((r->in & RULES_IN_TEXT) && re_find(r->re, f->text, "text", FALSE, ev));
+			re_find(r->re, subject, "subject", FALSE, ev)) ||
+		       ((r->in & RULES_IN_TEXT) && re_find(r->re, text, "text", FALSE, ev));
 	return TRUE;
 }
 

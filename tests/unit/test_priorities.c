@@ -3,7 +3,8 @@
  * priority a lead gives it and why. Every mail is judged by the built-in rules as the daemon
  * judges it (through mime_parse(), to a desk address), and every difference is listed before the
  * test fails, so one run shows the whole table. The same mail in capitals and without accents
- * must be judged the same: people write "URGENTE" and "caido". And every explanation the ticket
+ * must be judged the same, and so must the mail with its lines wrapped: people write "URGENTE"
+ * and "caido", and mail clients break lines. And every explanation the ticket
  * would keep quotes words that are in the mail, never a rule's label. */
 #include "rules.h"
 
@@ -246,6 +247,31 @@ static void check_level_why(const char *id, const char *why, const char *what, i
 	g_free(want);
 }
 
+/* s with its lines broken at the last space before 30 columns, as some mail clients send
+ * text: a phrase may span two lines. Caller frees. */
+static char *wrapped(const char *s)
+{
+	char *out = g_strdup(s);
+	glong column = 0;
+	char *space = NULL;
+
+	for (char *p = out; *p != '\0'; p = g_utf8_next_char(p)) {
+		if (*p == '\n') {
+			column = 0;
+			space = NULL;
+			continue;
+		}
+		if (*p == ' ')
+			space = p;
+		if (++column > 30 && space != NULL) {
+			*space = '\n';
+			column = g_utf8_strlen(space + 1, p - space);
+			space = NULL;
+		}
+	}
+	return out;
+}
+
 /* Judges one form of a row; appends what differs from the lead's judgement to problems. */
 static void judge(const struct rules *rules, const struct row *r, const char *form,
 		  const char *subject, const char *body, GString *problems)
@@ -295,14 +321,17 @@ static void test_table(void **state)
 		triage += r->triage;
 		judge(rules, r, "", r->subject, r->body, problems);
 		/* The quoted history of a reply is recognised by its attribution line, which
-		 * capitals or lost accents could hide: those rows are judged as written only. */
+		 * capitals, lost accents or a line break could hide: those rows are judged as
+		 * written only. */
 		if (strstr(r->body, "\n>") == NULL) {
 			char *su = g_utf8_strup(r->subject, -1), *bu = g_utf8_strup(r->body, -1);
 			char *sa = no_accents(r->subject), *ba = no_accents(r->body);
+			char *bw = wrapped(r->body);
 
 			judge(rules, r, " in capitals", su, bu, problems);
 			judge(rules, r, " without accents", sa, ba, problems);
-			g_free(su), g_free(bu), g_free(sa), g_free(ba);
+			judge(rules, r, " wrapped", r->subject, bw, problems);
+			g_free(su), g_free(bu), g_free(sa), g_free(ba), g_free(bw);
 		}
 		wrong += problems->len != before;
 	}

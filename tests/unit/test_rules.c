@@ -763,8 +763,8 @@ static void test_explanations(void **state)
 	    /* nothing matched: said so */
 	    {ana, help, "", "Hola", "Buenos días.", "default",
 	     "impact: medium (default); urgency: medium (default)"},
-	    /* the words as written: capitals, no accents */
-	    {ana, help, "", "SERVIDOR CAIDO", "NADIE PUEDE trabajar", "\"CAIDO\" in the subject",
+	    /* the words as written: capitals, no accents, line breaks made one space */
+	    {ana, help, "", "SERVIDOR CAIDO", "NADIE\n  PUEDE trabajar", "\"CAIDO\" in the subject",
 	     "impact: high (\"NADIE PUEDE\"); urgency: high (\"NADIE PUEDE trabajar\")"},
 	    {ana, help, "", "Printer", "It's only me. No rush.", "default",
 	     "impact: low (\"only me\"); urgency: low (\"No rush\")"},
