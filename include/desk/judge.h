@@ -31,12 +31,14 @@ struct ingest_decision {
 	 * (static), NULL otherwise */
 	const char *bounce_ignored_why;
 	enum spoc_kind kind;
-	const char *kind_rule;
+	/* what decided the kind, in the words of the mail that matched (rules_verdict.kind_why),
+	 * or "default", "default of this mailbox" */
+	char kind_rule[256];
 	gboolean triage;	 /* no rule decided the kind: a person should look */
 	int impact;		 /* 1 (high) .. 3 */
 	int urgency;		 /* 1 (high) .. 3 */
 	int priority;		 /* TICKET_PRIORITY_MIN .. MAX from the impact x urgency matrix */
-	char priority_rule[256]; /* "impact: <rule>; urgency: <rule>" */
+	char priority_rule[256]; /* rules_verdict.priority_why: 'impact: high ("...") ...' */
 	/* SLA due times from now on the desk's calendar, Unix seconds; 0 when unreachable */
 	int64_t first_response_due;
 	int64_t resolution_due;

@@ -11,8 +11,15 @@
 
 /* Impact and urgency run from 1 (high) to this (low); the matrix is this square. */
 #define RULES_LEVELS 3
+/* Impact and urgency when nothing in the mail says: medium, so that only evidence moves a
+ * ticket up or down (P3 in ITIL's matrix). */
+#define RULES_DEFAULT_LEVEL 2
 /* Highest priority number a matrix may give (ITIL's P1..P5). */
 #define RULES_MAX_PRIORITY 5
+/* Room for an explanation of a verdict, its NUL included (the ticket keeps it). */
+#define RULES_WHY_MAX 256
+/* Longest quote of a mail's words in an explanation, in characters; longer ones are cut. */
+#define RULES_QUOTE_MAX 40
 
 /* Compiled rules; after rules_new() and the rules_add*() calls that build it, only read. */
 struct rules;
@@ -49,16 +56,26 @@ struct rules_spec {
 
 struct rules_verdict {
 	enum spoc_kind kind;
-	const char *kind_rule;	  /* the deciding rule's name; borrowed from the rules */
-	gboolean triage;	  /* no kind rule matched: default kind, a person should look */
-	int impact;		  /* 1 (high) .. 3 (low) */
-	int urgency;		  /* 1 (high) .. 3 (low) */
+	const char *kind_rule; /* the deciding rule's name or "default"; borrowed from the rules */
+	gboolean triage;       /* no kind rule matched: default kind, a person should look */
+	int impact;	       /* 1 (high) .. 3 (low) */
+	int urgency;	       /* 1 (high) .. 3 (low) */
 	const char *impact_rule;  /* a rule's name, or "default" */
 	const char *urgency_rule; /* a rule's name, or "default" */
 	int priority;		  /* 1 .. RULES_MAX_PRIORITY, from the matrix */
+	/* What decided, for a person: the words of the mail that matched, quoted (one line, cut
+	 * at RULES_QUOTE_MAX characters) with where they are, or a configured rule's name with
+	 * its words when it has some, or "default":
+	 *   "\"se ha caído\" in the text", "to: incidents@", "ERP (\"SAP no carga\" in the
+	 *   subject)", "default" */
+	char kind_why[RULES_WHY_MAX];
+	/* "impact: high (\"toda la planta\"); urgency: high (\"es urgente\")", "impact: high
+	 * (vip); urgency: medium (default)", "urgency: high (\"High\" in the Importance header)" */
+	char priority_why[RULES_WHY_MAX];
 };
 
-/* Empty rules (no rule in any list, default impact and urgency 3, ITIL's 3x3 matrix). Mail counts
+/* Empty rules (no rule in any list, default impact and urgency RULES_DEFAULT_LEVEL, ITIL's 3x3
+ * matrix). Mail counts
  * as sent to the desk through desk_addresses (NULL-terminated, may be NULL) and the full
  * addresses of `to` conditions. Caller frees with rules_free(). */
 struct rules *rules_new(const char *const *desk_addresses, enum spoc_kind default_kind);

@@ -294,8 +294,9 @@ void conf_read_rules(struct reader *r, struct rules **rules_r)
 	}
 	if (sec != NULL) {
 		rules_set_default_levels(
-		    rules, conf_get_int(r, "rules.default_impact", RULES_LEVELS, 1, RULES_LEVELS),
-		    conf_get_int(r, "rules.default_urgency", RULES_LEVELS, 1, RULES_LEVELS));
+		    rules,
+		    conf_get_int(r, "rules.default_impact", RULES_DEFAULT_LEVEL, 1, RULES_LEVELS),
+		    conf_get_int(r, "rules.default_urgency", RULES_DEFAULT_LEVEL, 1, RULES_LEVELS));
 		read_matrix(r, rules);
 	}
 }

@@ -166,20 +166,22 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 
 	memset(d, 0, sizeof(*d));
 	rules_decide_in(conf->rules, mail, NULL, mailbox, &v);
+	/* whole explanations: a cut would split a character */
+	G_STATIC_ASSERT(sizeof(d->kind_rule) >= RULES_WHY_MAX &&
+			sizeof(d->priority_rule) >= RULES_WHY_MAX);
 	d->kind = v.kind;
-	d->kind_rule = v.kind_rule;
+	g_strlcpy(d->kind_rule, v.kind_why, sizeof(d->kind_rule));
 	if (mb != NULL && mb->default_kind >= 0 && strcmp(v.kind_rule, "default") == 0) {
 		/* no rule decided: what this mailbox receives (incidencias@, solicitudes@); before
 		 * the SLA targets, which are the kind's */
 		d->kind = (enum spoc_kind)mb->default_kind;
-		d->kind_rule = "default of this mailbox";
+		g_strlcpy(d->kind_rule, "default of this mailbox", sizeof(d->kind_rule));
 	}
 	d->triage = v.triage;
 	d->impact = v.impact;
 	d->urgency = v.urgency;
 	d->priority = v.priority;
-	g_snprintf(d->priority_rule, sizeof(d->priority_rule), "impact: %s; urgency: %s",
-		   v.impact_rule, v.urgency_rule);
+	g_strlcpy(d->priority_rule, v.priority_why, sizeof(d->priority_rule));
 	if (conf->sla != NULL) {
 		const struct sla_target *t = sla_target(conf->sla, d->priority, d->kind);
 		GDateTime *now = g_date_time_new_now_utc();

@@ -1,9 +1,10 @@
 /* The desk's rules: kind (incident or request), impact and urgency of one mail, and the priority
  * the matrix gives them. Each list is tried in order and the first rule whose conditions all hold
  * decides, so a verdict always names one rule and an administrator can predict it by reading the
- * list top to bottom. Regular expressions are compiled once, when the rules are built; judging a
- * mail only matches. The built-in set at the end of this file is the desk's judgement when the
- * configuration has none: it is ordered by how strong the evidence is (see kind_strong). */
+ * list top to bottom; the explanation a person reads quotes the words of the mail that rule
+ * matched. Regular expressions are compiled once, when the rules are built; judging a mail only
+ * matches. The built-in set at the end of this file is the desk's judgement when the
+ * configuration has none: it is ordered by how strong the evidence is (see kind_tiers). */
 #include "rules.h"
 
 #include "text.h"
@@ -25,6 +26,7 @@ struct rule {
 	char *header;
 	GRegex *re;
 	unsigned in;
+	gboolean builtin; /* explained by the words it matched, not by its name */
 };
 
 struct rules {
@@ -67,8 +69,8 @@ struct rules *rules_new(const char *const *desk_addresses, enum spoc_kind defaul
 	for (size_t i = 0; desk_addresses != NULL && desk_addresses[i] != NULL; i++)
 		g_hash_table_add(rules->desk, g_ascii_strdown(desk_addresses[i], -1));
 	rules->default_kind = default_kind;
-	rules->default_level[0] = RULES_LEVELS;
-	rules->default_level[1] = RULES_LEVELS;
+	rules->default_level[0] = RULES_DEFAULT_LEVEL;
+	rules->default_level[1] = RULES_DEFAULT_LEVEL;
 	memcpy(rules->matrix, itil_matrix, sizeof(rules->matrix));
 	for (size_t i = 0; i < G_N_ELEMENTS(rules->list); i++)
 		rules->list[i] = g_ptr_array_new_with_free_func(rule_free);
@@ -367,6 +369,8 @@ struct facts {
 	const struct mail *mail;
 	char *subject;		 /* NFC, at most RULES_TEXT_MAX bytes */
 	char *text;		 /* the sender's own words, same */
+	char *flat_subject;	 /* subject and text with each run of white space one space: */
+	char *flat_text;	 /* the built-in phrases, "toda la planta", span a wrapped line */
 	char *from;		 /* lower case, NULL when the mail has no sender address */
 	const char *from_domain; /* inside from */
 	GPtrArray *recipients;	 /* char *, lower case: the desk addresses it was sent to */
@@ -406,6 +410,28 @@ static void add_desk_recipients(const struct rules *rules, GPtrArray *out, const
 	}
 }
 
+/* s with every run of white space (line breaks and no-break spaces included) one space.
+ * Caller frees. */
+static char *flatten(const char *s)
+{
+	GString *out = g_string_sized_new(strlen(s));
+	gboolean space = FALSE;
+
+	for (const char *p = s; *p != '\0'; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+
+		if (g_unichar_isspace(c)) {
+			space = TRUE;
+			continue;
+		}
+		if (space && out->len > 0)
+			g_string_append_c(out, ' ');
+		space = FALSE;
+		g_string_append_unichar(out, c);
+	}
+	return g_string_free(out, FALSE);
+}
+
 static void facts_init(struct facts *f, const struct rules *rules, const struct mail *mail,
 		       const char *recipient)
 {
@@ -416,6 +442,8 @@ static void facts_init(struct facts *f, const struct rules *rules, const struct 
 	f->mail = mail;
 	f->subject = text_nfc_prefix(mail->subject != NULL ? mail->subject : "", RULES_TEXT_MAX);
 	f->text = text_nfc_prefix(text != NULL ? text : "", RULES_TEXT_MAX);
+	f->flat_subject = flatten(f->subject);
+	f->flat_text = flatten(f->text);
 	f->from = mail->from.addr != NULL ? g_ascii_strdown(mail->from.addr, -1) : NULL;
 	at = f->from != NULL ? strrchr(f->from, '@') : NULL;
 	f->from_domain = at != NULL ? at + 1 : NULL;
@@ -432,6 +460,8 @@ static void facts_clear(struct facts *f)
 {
 	g_free(f->subject);
 	g_free(f->text);
+	g_free(f->flat_subject);
+	g_free(f->flat_text);
 	g_free(f->from);
 	g_ptr_array_free(f->recipients, TRUE);
 }
@@ -474,15 +504,73 @@ static gboolean domain_fits(char *const *domains, const char *d)
 	return FALSE;
 }
 
-/* An error inside the matcher (PCRE2's backtracking limit on a pathological pattern) counts as
- * no match: the rule cannot say yes, and the next one gets its turn. */
-static gboolean re_match(const GRegex *re, const char *s)
+/* What a rule matched, for the explanation a person reads: the mail's own words and where they
+ * are, never the rule's label. */
+struct evidence {
+	char *quote;	   /* one line, cut (quote_of()); NULL: no words matched (an address...) */
+	const char *where; /* "subject", "text" or a header's name as the rule gives it */
+	gboolean header;
+};
+
+static void evidence_clear(struct evidence *ev)
 {
-	return g_regex_match(re, s, G_REGEX_MATCH_NOTEMPTY, NULL);
+	g_free(ev->quote);
+	memset(ev, 0, sizeof(*ev));
 }
 
-static gboolean rule_matches(const struct rule *r, const struct facts *f)
+/* s[start, end) as one line of at most RULES_QUOTE_MAX characters, cut at a word's end when
+ * one is near and marked with "…"; NULL when nothing visible is left. Caller frees. */
+static char *quote_of(const char *s, int start, int end)
 {
+	char *line = text_one_line(s + start, (size_t)(end - start), RULES_TEXT_MAX);
+	const char *cut, *p;
+	char *out;
+
+	if (line == NULL || g_utf8_strlen(line, -1) <= RULES_QUOTE_MAX)
+		return line;
+	cut = g_utf8_offset_to_pointer(line, RULES_QUOTE_MAX);
+	for (p = cut; p > line + (cut - line) * 3 / 4; p = g_utf8_prev_char(p))
+		if (*p == ' ') {
+			cut = p;
+			break;
+		}
+	while (cut > line && cut[-1] == ' ')
+		cut--;
+	out = g_strdup_printf("%.*s…", (int)(cut - line), line);
+	g_free(line);
+	return out;
+}
+
+/* An error inside the matcher (PCRE2's backtracking limit on a pathological pattern) counts as
+ * no match: the rule cannot say yes, and the next one gets its turn. On a match, ev (may be
+ * NULL) gets the words matched and where. */
+static gboolean re_find(const GRegex *re, const char *s, const char *where, gboolean header,
+			struct evidence *ev)
+{
+	GMatchInfo *mi = NULL;
+	gint start, end;
+	gboolean ok = g_regex_match(re, s, G_REGEX_MATCH_NOTEMPTY, &mi) &&
+		      g_match_info_fetch_pos(mi, 0, &start, &end);
+
+	g_match_info_free(mi);
+	if (ok && ev != NULL) {
+		g_free(ev->quote);
+		ev->quote = quote_of(s, start, end);
+		ev->where = where;
+		ev->header = header;
+	}
+	return ok;
+}
+
+/* Does the rule hold for the mail? ev gets what its patterns matched (the caller clears it
+ * when the answer is no). */
+static gboolean rule_matches(const struct rule *r, const struct facts *f, struct evidence *ev)
+{
+	/* the built-in phrases are written with single spaces; a configured pattern may want
+	 * the lines as they are (^ and $) */
+	const char *subject = r->builtin ? f->flat_subject : f->subject;
+	const char *text = r->builtin ? f->flat_text : f->text;
+
 	if (r->to != NULL) {
 		gboolean any = FALSE;
 
@@ -492,7 +580,7 @@ static gboolean rule_matches(const struct rule *r, const struct facts *f)
 		if (!any)
 			return FALSE;
 	}
-	if (r->tag_re != NULL && !re_match(r->tag_re, f->subject))
+	if (r->tag_re != NULL && !re_find(r->tag_re, f->subject, "subject", FALSE, ev))
 		return FALSE;
 	if (r->domains != NULL && !domain_fits(r->domains, f->from_domain))
 		return FALSE;
@@ -511,25 +599,106 @@ static gboolean rule_matches(const struct rule *r, const struct facts *f)
 		if (r->re == NULL)
 			return TRUE;
 		t = g_strstrip(g_strdup(v));
-		ok = re_match(r->re, t);
+		ok = re_find(r->re, t, r->header, TRUE, ev);
 		g_free(t);
 		return ok;
 	}
 	if (r->re != NULL)
-		return ((r->in & RULES_IN_SUBJECT) && re_match(r->re, f->subject)) ||
-		       ((r->in & RULES_IN_TEXT) && re_match(r->re, f->text));
+		return ((r->in & RULES_IN_SUBJECT) &&
+			re_find(r->re, subject, "subject", FALSE, ev)) ||
+		       ((r->in & RULES_IN_TEXT) && re_find(r->re, text, "text", FALSE, ev));
 	return TRUE;
 }
 
-static const struct rule *first_match(const GPtrArray *list, const struct facts *f)
+static const struct rule *first_match(const GPtrArray *list, const struct facts *f,
+				      struct evidence *ev)
 {
 	for (guint i = 0; i < list->len; i++) {
 		const struct rule *r = g_ptr_array_index(list, i);
 
-		if (rule_matches(r, f))
+		if (rule_matches(r, f, ev))
 			return r;
+		evidence_clear(ev);
 	}
 	return NULL;
+}
+
+/* s into buf[size] (size >= 4), cut on a character boundary and marked with "…" when it does
+ * not fit. */
+static void copy_cut(char *buf, size_t size, const char *s)
+{
+	size_t len = strlen(s);
+	const char *end;
+
+	if (len < size) {
+		memcpy(buf, s, len + 1);
+		return;
+	}
+	end = s + size - sizeof("…");
+	while (end > s && ((unsigned char)*end & 0xC0) == 0x80)
+		end--;
+	memcpy(buf, s, (size_t)(end - s));
+	memcpy(buf + (end - s), "…", sizeof("…"));
+}
+
+/* The evidence as a person reads it: "\"no funciona\" in the subject", with the place only
+ * when with_place or when it is a header ("\"high\" in the Importance header"). */
+static void append_evidence(GString *out, const struct evidence *ev, gboolean with_place)
+{
+	g_string_append_printf(out, "\"%s\"", ev->quote);
+	if (ev->header)
+		g_string_append_printf(out, " in the %s header", ev->where);
+	else if (with_place)
+		g_string_append_printf(out, " in the %s", ev->where);
+}
+
+/* Why the kind: a built-in rule by the words it matched ("\"se ha caído\" in the text"), a
+ * configured one by its name, with the words when it has some ("ERP (\"SAP no carga\" in the
+ * subject)"), a rule that matched no words (an address, a sender) by its name. */
+static void explain_kind(char *buf, size_t size, const struct rule *r, const struct evidence *ev)
+{
+	GString *out = g_string_new(NULL);
+
+	if (r->builtin && ev->quote != NULL) {
+		append_evidence(out, ev, TRUE);
+	} else {
+		g_string_append(out, r->name);
+		if (ev->quote != NULL) {
+			g_string_append(out, " (");
+			append_evidence(out, ev, TRUE);
+			g_string_append_c(out, ')');
+		}
+	}
+	copy_cut(buf, size, out->str);
+	g_string_free(out, TRUE);
+}
+
+/* Each half of priority_why at most this long, so both always fit. */
+#define LEVEL_WHY_MAX ((RULES_WHY_MAX - sizeof("impact: ; urgency: ")) / 2)
+
+/* Why a level: "high (\"toda la planta\")", "high (vip)", "high (whole office, \"toda la
+ * oficina\")", "medium (default)". r is NULL for the default. */
+static void explain_level(char buf[LEVEL_WHY_MAX], int level, const struct rule *r,
+			  const struct evidence *ev)
+{
+	static const char *const names[] = {"high", "medium", "low"};
+	GString *out = g_string_new(names[level - 1]);
+
+	g_string_append(out, " (");
+	if (r == NULL) {
+		g_string_append(out, "default");
+	} else if (r->builtin && ev->quote != NULL) {
+		append_evidence(out, ev, FALSE);
+	} else {
+		g_string_append(out, r->name);
+		if (ev->quote != NULL) {
+			g_string_append(out, ", ");
+			append_evidence(out, ev, FALSE);
+		}
+	}
+	g_string_append_c(out, ')');
+	copy_cut(buf, LEVEL_WHY_MAX, out->str);
+	g_string_free(out, TRUE);
 }
 
 void rules_decide(const struct rules *rules, const struct mail *mail, const char *recipient,
@@ -541,34 +710,45 @@ void rules_decide(const struct rules *rules, const struct mail *mail, const char
 void rules_decide_in(const struct rules *rules, const struct mail *mail, const char *recipient,
 		     const char *mailbox, struct rules_verdict *v)
 {
+	char impact_why[LEVEL_WHY_MAX], urgency_why[LEVEL_WHY_MAX];
+	struct evidence ev = {0};
 	const struct rule *r;
 	struct facts f;
 
 	facts_init(&f, rules, mail, recipient);
 	f.mailbox = mailbox;
 	memset(v, 0, sizeof(*v));
-	if ((r = first_match(rules->list[RULES_KIND], &f)) != NULL) {
+	if ((r = first_match(rules->list[RULES_KIND], &f, &ev)) != NULL) {
 		v->kind = (enum spoc_kind)r->value;
 		v->kind_rule = r->name;
+		explain_kind(v->kind_why, sizeof(v->kind_why), r, &ev);
 	} else {
 		v->kind = rules->default_kind;
 		v->kind_rule = "default";
+		g_strlcpy(v->kind_why, "default", sizeof(v->kind_why));
 		v->triage = TRUE;
 	}
-	if ((r = first_match(rules->list[RULES_IMPACT], &f)) != NULL) {
+	evidence_clear(&ev);
+	if ((r = first_match(rules->list[RULES_IMPACT], &f, &ev)) != NULL) {
 		v->impact = r->value;
 		v->impact_rule = r->name;
 	} else {
 		v->impact = rules->default_level[0];
 		v->impact_rule = "default";
 	}
-	if ((r = first_match(rules->list[RULES_URGENCY], &f)) != NULL) {
+	explain_level(impact_why, v->impact, r, &ev);
+	evidence_clear(&ev);
+	if ((r = first_match(rules->list[RULES_URGENCY], &f, &ev)) != NULL) {
 		v->urgency = r->value;
 		v->urgency_rule = r->name;
 	} else {
 		v->urgency = rules->default_level[1];
 		v->urgency_rule = "default";
 	}
+	explain_level(urgency_why, v->urgency, r, &ev);
+	evidence_clear(&ev);
+	g_snprintf(v->priority_why, sizeof(v->priority_why), "impact: %s; urgency: %s", impact_why,
+		   urgency_why);
 	v->priority = rules->matrix[v->impact - 1][v->urgency - 1];
 	facts_clear(&f);
 }
@@ -581,19 +761,23 @@ void rules_decide_in(const struct rules *rules, const struct mail *mail, const c
  *     requests@/solicitudes@ and +request/+solicitud are requests (only addresses of the desk
  *     count, so this needs no configuration and cannot fire on a stranger's address);
  *  2. a tag the sender put in the subject: [INCIDENT] [INCIDENCIA] [REQUEST] [SOLICITUD]...;
- *  3. keywords, strongest evidence first: strong phrases in the subject, then in the text, then
- *     weak words in the subject, then in the text. Within one strength, phrases that say
- *     something is broken come before phrases that ask for something.
- * A strong phrase is one that rarely means anything else: "no funciona", "can't log in", "alta
- * de usuario", "could you create". A weak word often appears on the other side too: "error"
- * ("access to the error logs" is a request), "necesito" ("necesito ayuda, no arranca" is an
- * incident), "request", "problema". So "Request for access to the error logs" is a request
- * (strong "access to" beats weak "error"), "Necesito ayuda: el portátil no arranca" is an
- * incident (strong "no arranca" beats weak "necesito"), and "I get an error when I request a
- * report" is an incident (both weak: incident first, a broken thing is the costlier miss).
- * The subject comes before the text at each strength, because it is the sender's own summary and
- * the text may quote or describe other things; but a strong phrase in the text beats a weak word
- * in the subject ("Problema" / "necesito un portátil nuevo" is a request).
+ *  3. keywords, judged on the whole mail, the strongest evidence first:
+ *     a. an explicit ask for access ("solicito acceso", "could you grant me access"): what the
+ *        sender gets without it ("acceso denegado", "permission denied") is why they ask, not
+ *        a fault;
+ *     b. strong breakage phrases ("no funciona", "se ha caído", "no abre", "is down");
+ *     c. strong request phrases ("alta de usuario", "acceso a", "could you create");
+ *     d. weak breakage words ("error", "falla", "lento", "problem", "slow");
+ *     e. weak request words ("necesito", "quería", "request", "I'd like");
+ *     each in the subject, then in the text.
+ * A strong phrase is one that rarely means anything else; a weak word often appears on the
+ * other side too: "error" ("access to the error logs" is a request), "necesito" ("necesito
+ * ayuda, no arranca" is an incident). So "Request for access to the error logs" is a request
+ * (strong "access to" beats weak "error") and "Necesito ayuda: el portátil no arranca" an
+ * incident (strong "no arranca" beats weak "necesito"). Breakage comes before asking at each
+ * strength wherever it is written: the subject is the sender's summary, but "Sin acceso a las
+ * unidades de red" over "se ha caído el servidor" reports a fault, and a broken thing is the
+ * costlier miss. Within one kind the subject comes first, so the verdict quotes the summary.
  */
 struct keyword {
 	const char *lang; /* for the rule's name */
@@ -605,33 +789,74 @@ struct keyword {
 #define INC SPOC_KIND_INCIDENT
 #define REQ SPOC_KIND_REQUEST
 
-static const struct keyword kind_strong[] = {
+/* Accesses people ask for by name; "read", "write" and "admin" are its usual sorts. */
+#define ACCESS_SORT "(read |write |read/write |read-write |edit |admin |full )?"
+
+static const struct keyword kind_ask[] = {
+    {"es", REQ, "solicito acceso",
+     "\\b(solicit(o|amos|ar[ií]a|ar[ií]amos)|necesit(o|a|amos|an|ar[ií]a|ar[ií]amos)|pido|"
+     "pedimos|quer[ií]a|quisiera|me gustar[ií]a)( tener)? (el |un |los )?(acceso|permisos?)\\b|"
+     "\\bsolicitud(es)? de (acceso|permisos?)\\b|"
+     "\\b(dar|dad|conceder|conceded|habilitar)(me|le|nos|les)? (el )?(acceso|permisos?)\\b"},
+    {"en", REQ, "request access",
+     "\\b(request(ing)?|need|needs|require|requires|would like|i[’']d like|want)"
+     "( to have| to get)? " ACCESS_SORT "access\\b|"
+     "\\baccess requests?\\b|"
+     "\\b(grant|give|provide)( me| him| her| them| us| \\w+)? " ACCESS_SORT "access\\b|"
+     "\\b(could|can|may) (i|we) (please )?(get|have) " ACCESS_SORT "access\\b"},
+};
+
+static const struct keyword kind_broken[] = {
     {"es", INC, "no funciona",
      "\\bno (le |me |nos |les )?funciona(n)?\\b|\\b(ha|han) dejado de funcionar|"
      "\\bdej[oó] de funcionar"},
     {"es", INC, "no puedo acceder",
-     "\\bno (puedo|podemos|puede|pueden|consigo|conseguimos|me deja|nos deja|le deja) "
-     "(acceder|entrar|conectar(me|nos|se)?|iniciar sesi[oó]n|loguear(me|se)?|imprimir|abrir)"},
-    {"es", INC, "no arranca", "\\bno (arranca|enciende|carga|responde)n?\\b"},
+     "\\bno (puedo|podemos|puede|pueden|consigo|conseguimos|consigue|consiguen|me deja|nos "
+     "deja|le deja|se puede|se pueden) "
+     "(acceder|entrar|conectar(me|nos|se)?|iniciar sesi[oó]n|loguear(me|se)?|imprimir|abrir|"
+     "enviar|recibir|guardar|escanear|fichar|llamar)"},
+    {"es", INC, "no arranca",
+     "\\bno (me |le |nos |les |se )?(arranca|enciende|carga|responde|abre|imprime|conecta|lee|"
+     "reconoce|detecta|sincroniza|guarda|env[ií]a|recibe)n?\\b|"
+     "\\bno (me |le |nos |les )?va(n)?\\b(?! a\\b)|\\bno da (tono|se[ñn]al|imagen|l[ií]nea)\\b"},
     {"es", INC, "se ha roto",
-     "\\bse (ha|han) (roto|estropeado|averiado|colgado|bloqueado)|"
-     "\\best(á|a|án|an) (rot[oa]s?|estropead[oa]s?|averiad[oa]s?|colgad[oa]s?)\\b|"
-     "\\baveriad[oa]s?\\b"},
+     "\\bse (ha|han) (roto|estropeado|averiado|colgado|bloqueado|atascado)|"
+     "\\best(á|a|án|an) (rot[oa]s?|estropead[oa]s?|averiad[oa]s?|colgad[oa]s?|atascad[oa]s?)"
+     "\\b|\\baveriad[oa]s?\\b|\\batascad[oa]s?\\b"},
     {"es", INC, "caído", "\\bca[ií]d[oa]s?\\b|\\bse (ha|han) ca[ií]do\\b"},
-    {"es", INC, "acceso denegado",
-     "\\b(acceso|permiso) denegado\\b|\\b(ya no tengo|he perdido el|me he quedado sin) acceso\\b"},
+    {"es", INC, "sin acceso",
+     "\\b(acceso|permiso) denegado\\b|\\b(ya no tengo|he perdido el) acceso\\b|"
+     "\\bsin (acceso|conexi[oó]n|internet|red|correo|wifi|l[ií]nea|servicio|cobertura|se[ñn]al|"
+     "tono|luz)\\b"},
+    {"es", INC, "pantalla azul",
+     "\\bpantall(a|azo) azul\\b|\\bpantallazo\\b|\\bpantalla (en )?negr[oa]\\b"},
     {"en", INC, "not working",
      "\\b(not|isn[’']?t|aren[’']?t|stopped|no longer) working\\b|"
      "\\b(doesn[’']?t|does not|don[’']?t|do not|won[’']?t) work\\b"},
     {"en", INC, "can't log in",
      "\\b(cannot|can ?not|can[’']?t|unable to|could ?not|couldn[’']?t) "
-     "(log ?in|log on|logon|sign ?in|access|connect|open|print|reach)\\b"},
-    {"en", INC, "broken", "\\bbroken\\b"},
-    {"en", INC, "crash", "\\bcrash(es|ed|ing)?\\b|\\b(keeps )?freez(es|ing)\\b"},
+     "(log ?in|log on|logon|sign ?in|access|connect|open|print|reach|send|receive|save|load|"
+     "start|join|scan)\\b"},
+    {"en", INC, "is down",
+     "\\b(is|are|went|goes|has been|have been|was|were)( currently| completely| still)? down\\b"},
+    {"en", INC, "broken", "\\bbroken\\b|\\bjam(med|s)\\b|\\bpaper jam\\b"},
+    {"en", INC, "crash",
+     "\\bcrash(es|ed|ing)?\\b|\\b(keeps )?freez(es|ing)\\b|\\bblue screen\\b|\\bbsod\\b"},
     {"en", INC, "outage", "\\boutages?\\b"},
     {"en", INC, "access denied",
-     "\\b(permission|access) denied\\b|\\b(lost|no longer have) access\\b"},
+     "\\b(permission|access) denied\\b|\\b(lost|no longer have) access\\b|"
+     "\\blocked out\\b|\\b(account|user|login) (is |got |has been |was )?locked\\b"},
+    {"en", INC, "not responding",
+     "\\b(not|stopped) responding\\b|\\bunresponsive\\b|"
+     "\\b(is|are) not (showing|displaying|loading|printing|opening|starting|syncing|"
+     "connecting|updating|booting)\\b|"
+     "\\b(isn[’']?t|aren[’']?t) (showing|displaying|loading|printing|opening|starting|syncing|"
+     "connecting|updating|booting)\\b|"
+     "\\b(won[’']?t|doesn[’']?t|does not|will not) (start|open|turn on|boot|load|print|connect|"
+     "sync)\\b|\\bno (signal|dial tone|internet|network|connection|connectivity)\\b"},
+};
 
+static const struct keyword kind_asks_for[] = {
     {"es", REQ, "alta de usuario",
      "\\b(alta|baja) de (usuario|cuenta|correo|buz[oó]n)|\\bdar(le|me|nos|les)? de (alta|baja)\\b"},
     {"es", REQ, "solicito", "\\bsolicit(o|amos|ar[ií]a|ar[ií]amos)\\b"},
@@ -639,33 +864,46 @@ static const struct keyword kind_strong[] = {
     {"es", REQ, "acceso a", "\\bacceso (a|al)\\b|\\bpermisos? (de|para|en|sobre)\\b"},
     {"es", REQ, "portátil nuevo",
      "\\bnuev[oa]s? (port[aá]til|ordenador|pc|monitor|pantalla|m[oó]vil|tel[eé]fono|teclado|"
-     "rat[oó]n|auriculares)|\\b(port[aá]til|ordenador|monitor|pantalla|m[oó]vil|tel[eé]fono|"
-     "teclado|rat[oó]n)(es)? nuev[oa]s?\\b"},
+     "rat[oó]n|auriculares|impresora|cuenta|usuario|licencia)|"
+     "\\b(port[aá]til|ordenador|monitor|pantalla|m[oó]vil|tel[eé]fono|teclado|rat[oó]n|"
+     "impresora)(es)? nuev[oa]s?\\b"},
     {"es", REQ, "restablecer contraseña",
      "\\b(restablecer|resetear|cambiar|cambio de|reseteo de|olvid[eé]) (la |mi )?contrase[ñn]a"},
     {"es", REQ, "podéis instalar",
      "\\b(pod[eé]is|podr[ií]ais|puedes|podr[ií]as|pueden|podr[ií]an) (por favor )?"
-     "(instalar|crear|a[ñn]adir|dar(me|le|nos)?|habilitar|configurar|dar de alta)"},
+     "(instalar|crear|a[ñn]adir|dar|habilitar|configurar|dar de alta|ampliar|mover|trasladar|"
+     "cambiar|decir|indicar|informar|enviar|mandar|preparar|activar|quitar|eliminar|borrar|"
+     "desbloquear|pedir|comprar)"},
     {"en", REQ, "new laptop",
-     "\\bnew (laptop|computer|pc|monitor|screen|phone|mobile|keyboard|mouse|headset)s?\\b"},
+     "\\bnew (laptop|computer|pc|monitor|screen|phone|mobile|keyboard|mouse|headset|printer)s?"
+     "\\b"},
     {"en", REQ, "new user",
      "\\bnew (user|starter|hire|joiner|employee|account|mailbox)s?\\b|\\bonboarding\\b"},
     {"en", REQ, "please install", "\\b(please|kindly|could you|can you|would you) install\\b"},
     {"en", REQ, "could you create",
-     "\\b(could|can|would) you (please )?(create|add|give|set up|grant|provide|enable|order)\\b"},
+     "\\b(could|can|would) you (please |also )?(create|add|give|set up|grant|provide|enable|"
+     "order|increase|extend|change|move|share|send|unlock|reset|remove|delete|update|upgrade|"
+     "install|tell|let me know)\\b"},
     {"en", REQ, "access to", "\\baccess (to|for)\\b"},
     {"en", REQ, "permission", "\\bpermissions?\\b"},
     {"en", REQ, "password reset", "\\bpassword reset\\b|\\breset (my |the |a )?password\\b"},
 };
 
-static const struct keyword kind_weak[] = {
-    {"es/en", INC, "error", "\\berror(es|s)?\\b"},
+/* "por error", "in error": a disclaimer's "if you received this in error" reports nothing. */
+static const struct keyword kind_weak_broken[] = {
+    {"es/en", INC, "error", "(?<!\\bpor )(?<!\\bin )(?<!\\bby )\\berror(es|s)?\\b"},
     {"es", INC, "falla", "\\bfall(a|an|o|os|ó|aron|ando|ado)\\b"},
-    {"es", INC, "problema", "\\bproblemas?\\b|\\bincidencias?\\b|\\baver[ií]as?\\b"},
+    {"es", INC, "problema",
+     "(?<!\\bsin )(?<!\\bning[uú]n )(?<!\\bno hay )\\bproblemas?\\b|\\bincidencias?\\b|"
+     "\\baver[ií]as?\\b"},
+    {"es", INC, "lento", "\\blent(o|a|os|as|[ií]sim[oa]s?)\\b|\\blentitud\\b"},
     {"en", INC, "down", "\\bdown\\b"},
     {"en", INC, "fails", "\\bfail(s|ed|ing|ure|ures)?\\b"},
-    {"en", INC, "problem", "\\b(problem|issue|incident)s?\\b"},
+    {"en", INC, "problem", "(?<!\\bno )\\b(problem|issue|incident)s?\\b"},
+    {"en", INC, "slow", "\\bslow(ly|ness)?\\b|\\bsluggish\\b|\\bflicker(s|ing)?\\b"},
+};
 
+static const struct keyword kind_weak_asks[] = {
     {"es", REQ, "necesito", "\\bnecesit(o|a|amos|an|ar[ií]a|ar[ií]amos)\\b"},
     {"es", REQ, "petición", "\\bpetici[oó]n(es)?\\b"},
     {"es", REQ, "instalar", "\\binstala(r|rme|rnos|rle|ci[oó]n)\\b"},
@@ -676,42 +914,116 @@ static const struct keyword kind_weak[] = {
      "\\b(could|can|may) (i|we) (please )?(get|have)\\b|\\bi would like\\b|\\bi[’']d like\\b"},
 };
 
-/* Impact: how many people it stops. Most first. A greeting ("Hi everyone", "Hola a todos") is
- * not an impact, so the phrases say who is affected. */
+/* A word, and who "nadie del ..." or "nobody in ..." names: "departamento de compras", "the
+ * London office", so that the explanation quotes the group, not a preposition. */
+#define WORD	 "[^\\s.,;:!?()\"]+"
+#define GROUP_ES "(la |el |los |las )?" WORD "( de " WORD ")?"
+#define GROUP_EN                                                                                   \
+	"(the |our )?" WORD "( (office|floor|team|department|building|site|branch|room|store))?"
+
+/*
+ * Impact: how many people it stops, most first; when nothing says, the default (medium). A
+ * greeting ("Hi everyone", "Hola a todos") is not an impact, so the phrases say who is
+ * affected; where a place or a group is named it is a whole one ("toda la planta", "the whole
+ * floor"), not where it is ("la tercera planta", "the marketing team"). A shared service down
+ * ("se ha caído el servidor", "the VPN is down") stops everyone who uses it, unless it is the
+ * sender's own ("mi correo", "my email").
+ */
 static const struct keyword impact_keywords[] = {
-    {"es", 1, "todos los usuarios",
-     "\\btodos los (usuarios|empleados|trabajadores|compa[ñn]eros)\\b|"
-     "\\btoda la (oficina|empresa|compa[ñn][ií]a|organizaci[oó]n|sede|plantilla)\\b|"
-     "\\bnadie (puede|consigue|tiene)\\b|\\bning[uú]n usuario\\b"},
-    {"en", 1, "all users",
-     "\\ball (users|staff|employees)\\b|"
-     "\\b(whole|entire) (office|company|organi[sz]ation|building|site)\\b|"
-     "\\beveryone (is|in|at|on|can|has)\\b|\\baffect(s|ing|ed)? everyone\\b|"
-     "\\b(nobody|no one|no-one) (can|is able)\\b"},
-    {"es", 2, "departamento",
-     "\\bdepartamento\\b|\\btodo el (equipo|departamento|servicio|grupo)\\b|"
-     "\\btoda la (planta|secci[oó]n)\\b|\\bvari[oa]s (usuarios|compa[ñn]eros|personas|puestos)\\b"},
-    {"en", 2, "the whole team",
-     "\\b(whole|entire) (team|department|floor)\\b|\\bdepartment\\b|"
-     "\\b(several|multiple|many) (users|people|colleagues)\\b"},
-    {"es/en", 2, "servidor", "\\bservidor(es)?\\b|\\bservers?\\b"},
+    {"es", 1, "toda la planta",
+     "\\btoda la (planta|oficina|empresa|compa[ñn][ií]a|organizaci[oó]n|sede|plantilla|"
+     "secci[oó]n|delegaci[oó]n|sucursal|tienda|f[aá]brica|nave|escuela|red)\\b|"
+     "\\btodo el (departamento|equipo|edificio|personal|almac[eé]n|centro|colegio|hospital|"
+     "grupo|servicio)\\b|"
+     "\\b(la planta|la oficina|el departamento|el edificio|la sede|la empresa|el equipo) "
+     "enter[oa]\\b|"
+     "\\btod[oa]s (los|las) (usuari[oa]s|emplead[oa]s|trabajador(es|as)|compa[ñn]er[oa]s|"
+     "ordenadores|equipos|puestos|port[aá]tiles|pcs|tel[eé]fonos|impresoras)\\b|"
+     "\\btod[oa]s (los|las) (de la|del|de los|de las)\\b|"
+     "\\btod[oa]s (estamos|est[aá]n|tenemos|tienen)\\b|"
+     "\\b(estamos|est[aá]n|nos hemos quedado|se han quedado) tod[oa]s\\b|"
+     "\\bafecta(n)? a tod[oa]s?\\b|"
+     "(?<!\\bhola a )(?<!\\bd[ií]as a )(?<!\\btardes a )\\btodo el mundo\\b|"
+     "\\bnadie (puede|pueden|podemos|consigue|tiene|ha podido|es capaz)\\b|"
+     "\\bnadie (en|de|del) " GROUP_ES "|"
+     "\\bning[uú]n (usuario|compa[ñn]ero|empleado|ordenador|equipo|puesto|port[aá]til)\\b|"
+     "\\bmuch[oa]s (usuari[oa]s|compa[ñn]er[oa]s|emplead[oa]s|personas|puestos|ordenadores)\\b|"
+     "\\b(\\d{2,}|diez|once|doce|trece|catorce|quince|veinte|treinta|cuarenta|cincuenta|cien|"
+     "cientos de) (personas|usuari[oa]s|compa[ñn]er[oa]s|emplead[oa]s|puestos)\\b(?! nuev)"},
+    {"en", 1, "the whole office",
+     "\\ball (the |our )?(users|staff|employees|colleagues|computers|pcs|laptops|machines|"
+     "printers|phones|workstations|sites|offices|branches)\\b|\\ball of us\\b|"
+     "\\b(whole|entire)( \\w+)? (office|company|organi[sz]ation|building|site|floor|department|"
+     "team|branch|store|warehouse|staff|school|plant)\\b|"
+     "\\b(everyone|everybody) (is|can|has|here|was)\\b|"
+     "\\b(everyone|everybody) (in|at|on) " GROUP_EN "|"
+     "\\baffect(s|ing|ed)? (everyone|everybody|all|the whole|the entire|many)\\b|"
+     "\\b(nobody|no one|no-one|none of us|none of the \\w+) (can|could|is able|was able|has)\\b|"
+     "\\b(nobody|no one|no-one|none of us) (in|on|at|from) " GROUP_EN "|"
+     "\\bmany (users|people|colleagues|of us|staff)\\b|"
+     "\\b(\\d{2,}|ten|twelve|fifteen|twenty|thirty|forty|fifty|a hundred|hundreds of) "
+     "(people|users|colleagues|staff|employees|workstations)\\b|"
+     "\\b(company|office|site|organi[sz]ation|building)[- ]wide\\b|"
+     "\\bacross the (company|office|organi[sz]ation|building|floor|site|board)\\b"},
+    {"es", 1, "se ha caído el servidor",
+     "(?<!\\bmi )(?<!\\btu )\\b(servidor(es)?|red|wifi|internet|vpn|correo|sistema|erp|sap|"
+     "intranet|centralita)\\b[^.!?\\n]{0,30}\\b(est[aá]n? ca[ií]d[oa]s?|se (ha|han) ca[ií]do|"
+     "ca[ií]d[oa]s?)\\b|"
+     "\\bse (ha|han) ca[ií]do (el|la|los|las) (servidor(es)?|red|wifi|internet|vpn|correo|"
+     "sistema|erp|sap|intranet|centralita)\\b|"
+     "\\bca[ií]da (general|del servicio|de (la )?red|del servidor|del sistema)\\b"},
+    {"en", 1, "the server is down",
+     "(?<!\\bmy )\\b(servers?|network|internet|wi-?fi|vpn|e-?mail|intranet|erp|system|website|"
+     "phone system)\\b (is|are|has been|have been|went|was|were)( currently| completely| "
+     "still)? down\\b|"
+     "\\boutages?\\b|\\b(server|network|system|service) (failure|crash)\\b"},
+    {"es", 2, "varios usuarios",
+     "\\b(vari[oa]s|algun[oa]s|[2-9]|dos|tres|cuatro|cinco|seis|siete|ocho|nueve) "
+     "(usuari[oa]s|compa[ñn]er[oa]s|personas|puestos|ordenadores|equipos|emplead[oa]s)\\b"
+     "(?! nuev)"},
+    {"en", 2, "several users",
+     "\\b(several|multiple|some|a few|a couple of|other|[2-9]|two|three|four|five|six|seven|"
+     "eight|nine) (users|people|colleagues|of us|staff|employees)\\b"},
+    {"es", 3, "solo a mí",
+     "(?<!\\bno soy )\\bs[oó]lo (a m[ií]|me (pasa|ocurre)( a m[ií])?|yo\\b|en mi (equipo|ordenador|"
+     "port[aá]til|pc|puesto|m[oó]vil|tel[eé]fono|cuenta))|"
+     "\\b(mis|los dem[aá]s|el resto de) compa[ñn]er[oa]s (s[ií]|no tienen (el )?problema|"
+     "est[aá]n bien)\\b"},
+    {"en", 3, "only me",
+     "\\b(only|just) (me|myself)\\b|\\b(only|just) (happens|happening|affects) (to )?me\\b|"
+     "\\bhappens only to me\\b|"
+     "\\b(my colleagues|everyone else|everybody else|the others|other people)( \\w+)? (are|is) "
+     "(fine|ok|okay|unaffected|not affected)\\b"},
 };
 
 /* Urgency: how soon it hurts. What the sender wrote comes before what the mail client flagged
  * (a default "high importance" is common), and "no es urgente" before "urgente". */
 static const struct keyword urgency_keywords[] = {
-    {"es", 3, "no es urgente",
-     "\\bno (es|corre) (urgente|prisa|cr[ií]tico)\\b|\\b(sin|no hay) prisa\\b|"
-     "\\bcuando pod[aá]is\\b|\\bbaja prioridad\\b"},
-    {"en", 3, "not urgent",
-     "\\bnot (urgent|critical)\\b|\\bno (rush|hurry)\\b|"
-     "\\bwhen(ever)? you (have|get) (time|a chance)\\b|\\blow priority\\b"},
+    {"es", 3, "no corre prisa",
+     "\\bno (es|corre|me corre|nos corre) (urgente|prisa|cr[ií]tico|prioritario)\\b|"
+     "\\b(sin|no hay|ninguna) (prisa|urgencia)\\b|"
+     "\\bcuando (pod[aá]is|puedas|pueda|puedan|teng[aá]is|tengas|tenga|os venga bien|"
+     "te venga bien|sea posible)\\b|"
+     "\\bbaja prioridad\\b|(?<!\\bno )\\bpuedo seguir trabajando\\b|\\bsigue funcionando\\b|"
+     "\\bno me impide trabajar\\b"},
+    {"en", 3, "no rush",
+     "\\bnot (urgent|critical|a priority|blocking|time[- ]sensitive)\\b|"
+     "\\b(isn[’']?t|it[’']?s not) (urgent|critical|blocking)\\b|"
+     "\\bno (rush|hurry|urgency)\\b|"
+     "\\bwhen(ever)? you (have|get) (time|a (minute|moment|chance|sec(ond)?))\\b|"
+     "\\bwhenever (convenient|you can)\\b|\\bat your (convenience|leisure)\\b|"
+     "\\blow priority\\b|\\bcan wait\\b|\\bi can still work\\b"},
     {"es", 1, "urgente",
-     "\\burgente(s|mente)?\\b|\\burgencia\\b|\\bcr[ií]tic[oa]s?\\b|\\binmediatamente\\b|"
-     "\\blo antes posible\\b|\\bcuanto antes\\b|\\bemergencia\\b"},
+     "\\b(es |muy )?urgente(s|mente)?\\b|\\burgent[ií]sim[oa]\\b|\\burgencia\\b|"
+     "\\bcr[ií]tic[oa]s?\\b|\\binmediatamente\\b|\\blo antes posible\\b|\\bcuanto antes\\b|"
+     "\\bemergencia\\b|\\bbloquead[oa]s?\\b|\\b(no|nadie) (puedo|podemos|puede|pueden) "
+     "trabajar\\b|\\bsin poder trabajar\\b|\\b(estamos|est[aá]n?) (tod[oa]s )?parad[oa]s?\\b"},
     {"en", 1, "urgent",
      "\\burgent(ly)?\\b|\\bcritical\\b|\\basap\\b|\\bas soon as possible\\b|"
-     "\\bimmediately\\b|\\bemergency\\b"},
+     "\\bimmediately\\b|\\bemergency\\b|\\bblock(ing|er)\\b|"
+     "\\b(i[’']?m|i am|we[’']?re|we are|they[’']?re|they are|team is|everyone is)( \\w+)? "
+     "blocked\\b|\\b(can[’']?t|cannot|can not|unable to|nobody can|no one can) work\\b|"
+     "\\bstandstill\\b"},
 };
 
 struct header_rule {
@@ -730,6 +1042,18 @@ static const struct header_rule urgency_headers[] = {
     {"header: X-Priority: 4|5", "X-Priority", "^[45]\\b", 3},
     {"header: Priority: non-urgent", "Priority", "^non-urgent\\b", 3},
     {"header: X-MSMail-Priority: low", "X-MSMail-Priority", "^low\\b", 3},
+};
+
+/* The kind's keyword lists, strongest evidence first (see the comment above). */
+static const struct {
+	const struct keyword *kw;
+	size_t n;
+} kind_tiers[] = {
+    {kind_ask, G_N_ELEMENTS(kind_ask)},
+    {kind_broken, G_N_ELEMENTS(kind_broken)},
+    {kind_asks_for, G_N_ELEMENTS(kind_asks_for)},
+    {kind_weak_broken, G_N_ELEMENTS(kind_weak_broken)},
+    {kind_weak_asks, G_N_ELEMENTS(kind_weak_asks)},
 };
 
 /* A desk address form or a subject tag, and what it decides. */
@@ -753,8 +1077,12 @@ static void add_fixed(struct rules *rules, enum rules_list list, const struct ru
 {
 	struct errbuf err;
 
+	struct rule *r;
+
 	if (!rules_add(rules, list, spec, NULL, &err))
 		g_error("built-in rule \"%s\": %s", spec->name, err.msg);
+	r = g_ptr_array_index(rules->list[list], rules->list[list]->len - 1);
+	r->builtin = TRUE;
 }
 
 static void add_keywords(struct rules *rules, enum rules_list list, const struct keyword *kw,
@@ -803,10 +1131,11 @@ void rules_add_builtin(struct rules *rules, enum rules_list list)
 						       .value = kind_tags[i].value});
 			g_free(name);
 		}
-		add_keywords(rules, list, kind_strong, G_N_ELEMENTS(kind_strong), RULES_IN_SUBJECT);
-		add_keywords(rules, list, kind_strong, G_N_ELEMENTS(kind_strong), RULES_IN_TEXT);
-		add_keywords(rules, list, kind_weak, G_N_ELEMENTS(kind_weak), RULES_IN_SUBJECT);
-		add_keywords(rules, list, kind_weak, G_N_ELEMENTS(kind_weak), RULES_IN_TEXT);
+		for (size_t i = 0; i < G_N_ELEMENTS(kind_tiers); i++) {
+			add_keywords(rules, list, kind_tiers[i].kw, kind_tiers[i].n,
+				     RULES_IN_SUBJECT);
+			add_keywords(rules, list, kind_tiers[i].kw, kind_tiers[i].n, RULES_IN_TEXT);
+		}
 		break;
 	case RULES_IMPACT:
 		add_keywords(rules, list, impact_keywords, G_N_ELEMENTS(impact_keywords), 0);

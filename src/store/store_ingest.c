@@ -392,7 +392,7 @@ static int create_ticket(struct store *st, const struct mail *m, const struct in
 	g_snprintf(frd, sizeof(frd), "%" G_GINT64_FORMAT, d->first_response_due);
 	g_snprintf(rsd, sizeof(rsd), "%" G_GINT64_FORMAT, d->resolution_due);
 	const char *p[] = {ticket_kind_name(d->kind),
-			   d->kind_rule != NULL ? d->kind_rule : "",
+			   d->kind_rule,
 			   subject,
 			   d->requester_addr,
 			   d->requester_name != NULL ? d->requester_name : "",

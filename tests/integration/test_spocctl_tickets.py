@@ -254,7 +254,11 @@ def show_tests(check, s, ana, carol):
                         ("the reply's new text", "| Sigue sin imprimir; he probado a reiniciarla."),
                         ("that history was left out", "(quoted history left out)"),
                         ("the internal note, marked", "[internal note]"),
-                        ("the note's text", "el puerto 14 está caído")):
+                        ("the note's text", "el puerto 14 está caído"),
+                        # why, in the words of the mail, not a rule's label
+                        ("what decided the kind", 'kind:            incident by "no imprime" in the subject'),
+                        ("what set the priority",
+                         "impact 2, urgency 2; impact: medium (default); urgency: medium (default)")):
         check.ok(piece in text, f"ticket show: {what}", text)
     check.ok("Hemos recibido su mensaje y lo atenderemos" not in text, "the quoted history is not shown", text)
     check.ok(text.index("la impresora de la planta 2 no imprime desde ayer") < text.index("Sigue sin imprimir")

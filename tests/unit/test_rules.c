@@ -80,7 +80,7 @@ static void test_kind_spanish(void **state)
 	    /* an error is what the requested folder holds, not what happened */
 	    {"Solicitud de acceso a la carpeta de errores",
 	     "Solicito acceso de lectura a \\\\srv01\\logs\\errores para revisar los informes.",
-	     REQ, "keywords-es: request \"solicitud\" (subject)"},
+	     REQ, "keywords-es: request \"solicito acceso\" (subject)"},
 	    /* a strong phrase in the text beats a weak word in the subject */
 	    {"Necesito ayuda", "El portátil no arranca, se queda la pantalla en negro.", INC,
 	     "keywords-es: incident \"no arranca\" (text)"},
@@ -100,19 +100,39 @@ static void test_kind_spanish(void **state)
 	     "keywords-es: request \"podéis instalar\" (text)"},
 	    /* lost access is an incident, although "acceso a" asks for something */
 	    {"Me he quedado sin acceso a la VPN", "Desde ayer por la tarde.", INC,
-	     "keywords-es: incident \"acceso denegado\" (subject)"},
+	     "keywords-es: incident \"sin acceso\" (subject)"},
+	    /* a breakage in the text outranks a request phrase in the subject */
+	    {"Sin acceso a las unidades de red", "Buenos días, se ha caído el servidor.", INC,
+	     "keywords-es: incident \"sin acceso\" (subject)"},
+	    {"Acceso a las unidades de red", "Buenos días, se ha caído el servidor.", INC,
+	     "keywords-es: incident \"caído\" (text)"},
+	    /* asking for access: what happens without it is why, not a fault */
+	    {"Carpeta de Compras", "Necesito acceso a la carpeta; ahora me sale acceso denegado.",
+	     REQ, "keywords-es: request \"solicito acceso\" (text)"},
+	    /* what the sender cannot do until they get it is why they ask */
+	    {"Visio", "No puedo usar Visio porque no tengo licencia, ¿podéis instalarlo?", REQ,
+	     "keywords-es: request \"podéis instalar\" (text)"},
+	    /* a disclaimer's "por error" is not an error */
+	    {"Petición",
+	     "Quería estar en la lista.\n\nSi ha recibido este mensaje por error, "
+	     "bórrelo.",
+	     REQ, "keywords-es: request \"petición\" (subject)"},
 	    {"Teams", "Cada vez que comparto pantalla se ha colgado el ordenador.", INC,
 	     "keywords-es: incident \"se ha roto\" (text)"},
 	    {"Petición de monitor", "Quería pedir un segundo monitor para mi puesto.", REQ,
 	     "keywords-es: request \"petición\" (subject)"},
+	    /* asking for information is a request */
 	    {"Hola", "Buenos días, ¿me podéis decir el horario de la oficina en agosto?", REQ,
-	     "default"},
+	     "keywords-es: request \"podéis instalar\" (text)"},
+	    {"Hola", "Buenos días, os escribo por lo de ayer. ¿Me llamáis?", REQ, "default"},
 	    /* both weak: the subject first */
 	    {"Problema con la impresora",
 	     "Necesito imprimir las facturas y la impresora se atasca.", INC,
 	     "keywords-es: incident \"problema\" (subject)"},
 	    {"Permisos en carpeta compartida",
 	     "Necesito permisos de escritura en la carpeta de compras.", REQ,
+	     "keywords-es: request \"solicito acceso\" (text)"},
+	    {"Permisos en carpeta compartida", "La de compras.", REQ,
 	     "keywords-es: request \"acceso a\" (subject)"},
 	    /* the sender's own tag beats every keyword */
 	    {"[SOLICITUD] Cambio de extensión", "El teléfono no funciona desde el cambio.", REQ,
@@ -132,16 +152,20 @@ static void test_kind_english(void **state)
 {
 	static const struct kind_case cases[] = {
 	    {"VPN is down", "Hi, the VPN has been down since 9am.", INC,
-	     "keywords-en: incident \"down\" (subject)"},
+	     "keywords-en: incident \"is down\" (subject)"},
+	    /* "down" alone is weaker: "download", "sit down" */
+	    {"Internet down", "Since 9am.", INC, "keywords-en: incident \"down\" (subject)"},
 	    {"Outlook keeps crashing", "Every time I open a calendar invite Outlook closes.", INC,
 	     "keywords-en: incident \"crash\" (subject)"},
 	    {"Can't log in to Salesforce", "It says my session expired.", INC,
 	     "keywords-en: incident \"can't log in\" (subject)"},
 	    {"New laptop for Sam", "Sam joins the sales team on Monday; could you order one?", REQ,
 	     "keywords-en: request \"new laptop\" (subject)"},
-	    /* the brief's example: a request that mentions errors */
+	    /* a request that mentions errors */
 	    {"Access to the error logs",
 	     "Could I get read access to the production error logs for billing?", REQ,
+	     "keywords-en: request \"request access\" (text)"},
+	    {"Access to the error logs", "For billing.", REQ,
 	     "keywords-en: request \"access to\" (subject)"},
 	    {"Printer on 3rd floor not working", "", INC,
 	     "keywords-en: incident \"not working\" (subject)"},
@@ -149,9 +173,18 @@ static void test_kind_english(void **state)
 	     "keywords-en: request \"please install\" (subject)"},
 	    {"Help", "My monitor is broken, the screen flickers and goes black.", INC,
 	     "keywords-en: incident \"broken\" (text)"},
-	    /* the subject decides at equal strength, even when the body describes a failure */
-	    {"Request: new monitor", "The old one is broken, it crashed on the floor.", REQ,
-	     "keywords-en: request \"new laptop\" (subject)"},
+	    /* a breakage in the text outranks a request phrase in the subject: the monitor is
+	     * broken, and replacing it is how the incident is resolved */
+	    {"Request: new monitor", "The old one is broken, it crashed on the floor.", INC,
+	     "keywords-en: incident \"broken\" (text)"},
+	    /* asking for access: "permission denied" is why */
+	    {"Jira", "Could you grant me access to DEVOPS? I get permission denied.", REQ,
+	     "keywords-en: request \"request access\" (text)"},
+	    {"Visio", "I can't use Visio without a licence. Could you install it?", REQ,
+	     "keywords-en: request \"please install\" (text)"},
+	    /* a disclaimer's "in error" is not an error */
+	    {"Request", "Please add me to the list.\n\nIf you received this in error, delete it.",
+	     REQ, "keywords-en: request \"request\" (subject)"},
 	    /* both weak: incident first */
 	    {"I get an error when I request a report", "", INC,
 	     "keywords-es/en: incident \"error\" (subject)"},
@@ -446,36 +479,83 @@ static void test_levels_builtin(void **state)
 {
 	static const char *const ana = "Ana <ana@example.com>";
 	static const char *const dflt = "default";
+	static const char *const many_es = "keywords-es: impact 1 \"toda la planta\"";
+	static const char *const many_en = "keywords-en: impact 1 \"the whole office\"";
+	static const char *const down_es = "keywords-es: impact 1 \"se ha caído el servidor\"";
+	static const char *const down_en = "keywords-en: impact 1 \"the server is down\"";
+	static const char *const urgent_es = "keywords-es: urgency 1 \"urgente\"";
+	static const char *const urgent_en = "keywords-en: urgency 1 \"urgent\"";
+	static const char *const later_es = "keywords-es: urgency 3 \"no corre prisa\"";
+	static const char *const later_en = "keywords-en: urgency 3 \"no rush\"";
 	static const struct level_case cases[] = {
-	    {ana, "", "Toda la oficina sin internet", "", 1, 3, 3,
-	     "keywords-es: impact 1 \"todos los usuarios\"", dflt},
-	    {ana, "", "URGENTE: servidor de ficheros caído", "", 2, 1, 2,
-	     "keywords-es/en: impact 2 \"servidor\"", "keywords-es: urgency 1 \"urgente\""},
-	    {ana, "", "Email down", "It affects everyone in the Madrid office. Urgent!", 1, 1, 1,
-	     "keywords-en: impact 1 \"all users\"", "keywords-en: urgency 1 \"urgent\""},
-	    /* a greeting is not an impact */
-	    {ana, "", "Printer", "Hi everyone, the printer is jammed.", 3, 3, 5, dflt, dflt},
-	    {ana, "", "Impresora", "Hola a todos, la impresora está atascada.", 3, 3, 5, dflt,
+	    /* nothing said: medium and medium, P3 */
+	    {ana, "", "Impresora", "La impresora hace un ruido raro.", 2, 2, 3, dflt, dflt},
+	    {ana, "", "Toda la oficina sin internet", "", 1, 2, 2, many_es, dflt},
+	    /* the issue's example: a floor is everyone on it */
+	    {ana, "", "No puedo imprimir",
+	     "No soy solo yo: toda la planta está parada, es urgente.", 1, 1, 1, many_es,
+	     urgent_es},
+	    {ana, "", "NADIE PUEDE FICHAR", "", 1, 2, 2, many_es, dflt},
+	    {ana, "", "Nóminas", "Todo el departamento de RRHH está sin acceso", 1, 2, 2, many_es,
 	     dflt},
-	    {ana, "", "Teams", "The whole team cannot join meetings", 2, 3, 4,
-	     "keywords-en: impact 2 \"the whole team\"", dflt},
-	    {ana, "", "Nóminas", "Todo el departamento de RRHH está sin acceso", 2, 3, 4,
-	     "keywords-es: impact 2 \"departamento\"", dflt},
+	    /* a department named is where, not who is affected */
+	    {ana, "", "Alta", "Se incorpora al departamento de compras.", 2, 2, 3, dflt, dflt},
+	    {ana, "", "URGENTE: servidor de ficheros caído", "", 1, 1, 1, down_es, urgent_es},
+	    {ana, "", "Correo", "Se ha caído el correo.", 1, 2, 2, down_es, dflt},
+	    /* the sender's own mail is not a shared service */
+	    {ana, "", "Correo", "Mi correo está caído.", 2, 2, 3, dflt, dflt},
+	    {ana, "", "Email down", "It affects everyone in the Madrid office. Urgent!", 1, 1, 1,
+	     many_en, urgent_en},
+	    {ana, "", "VPN", "The VPN has been down since 9am.", 1, 2, 2, down_en, dflt},
+	    {ana, "", "Teams", "The whole team cannot join meetings", 1, 2, 2, many_en, dflt},
+	    {ana, "", "Printer", "Nobody can print. We're blocked.", 1, 1, 1, many_en, urgent_en},
+	    /* a greeting is not an impact */
+	    {ana, "", "Printer", "Hi everyone, the printer is jammed.", 2, 2, 3, dflt, dflt},
+	    {ana, "", "Impresora", "Hola a todos, la impresora está atascada.", 2, 2, 3, dflt,
+	     dflt},
+	    /* counted: ten or more is many */
+	    {ana, "", "Impresora", "Somos unas quince personas en la planta.", 1, 2, 2, many_es,
+	     dflt},
+	    {ana, "", "SAP", "25 users cannot log in.", 1, 2, 2, many_en, dflt},
+	    {ana, "", "Altas", "Necesito 12 usuarios nuevos para el curso.", 2, 2, 3, dflt, dflt},
+	    {ana, "", "Outlook", "Three colleagues have it too.", 2, 2, 3,
+	     "keywords-en: impact 2 \"several users\"", dflt},
+	    /* several people: medium, as the default, but said */
+	    {ana, "", "Wifi", "Several users lose the wifi.", 2, 2, 3,
+	     "keywords-en: impact 2 \"several users\"", dflt},
+	    /* only the sender */
+	    {ana, "", "VPN", "Solo me pasa a mí.", 3, 2, 4, "keywords-es: impact 3 \"solo a mí\"",
+	     dflt},
+	    {ana, "", "Outlook", "It's only me, my colleagues are fine. No rush.", 3, 3, 5,
+	     "keywords-en: impact 3 \"only me\"", later_en},
+	    /* urgency from the sender's words, both ways */
+	    {ana, "", "Portátil", "No arranca y no puedo trabajar.", 2, 1, 2, dflt, urgent_es},
+	    {ana, "", "Cuenta", "Tengo la cuenta bloqueada.", 2, 1, 2, dflt, urgent_es},
+	    {ana, "", "Salesforce", "I cannot work, please help asap.", 2, 1, 2, dflt, urgent_en},
+	    {ana, "", "Build", "This is blocking the release.", 2, 1, 2, dflt, urgent_en},
+	    {ana, "", "Ratón", "Cuando podáis le echáis un vistazo.", 2, 3, 4, dflt, later_es},
+	    {ana, "", "Monitor", "Whenever you have time.", 2, 3, 4, dflt, later_en},
+	    {ana, "", "Aviso", "Sigue funcionando, solo es molesto.", 2, 3, 4, dflt, later_es},
+	    {ana, "", "Build", "It is not blocking anyone.", 2, 3, 4, dflt, later_en},
+	    /* capitals and no accents are the same words */
+	    {ana, "", "SERVIDOR CAIDO", "NO PODEMOS TRABAJAR, ES URGENTISIMO", 1, 1, 1, down_es,
+	     urgent_es},
+	    {ana, "", "Monitor", "no corre prisa, cuando podais", 2, 3, 4, dflt, later_es},
 	    /* the mail client's flags */
-	    {ana, "Importance: High\n", "Printer", "", 3, 1, 3, dflt, "header: Importance: high"},
-	    {ana, "X-Priority: 1 (Highest)\n", "Printer", "", 3, 1, 3, dflt,
+	    {ana, "Importance: High\n", "Printer", "", 2, 1, 2, dflt, "header: Importance: high"},
+	    {ana, "X-Priority: 1 (Highest)\n", "Printer", "", 2, 1, 2, dflt,
 	     "header: X-Priority: 1|2"},
-	    {ana, "X-Priority: 3 (Normal)\n", "Printer", "", 3, 3, 5, dflt, dflt},
-	    {ana, "Priority: urgent\n", "Printer", "", 3, 1, 3, dflt, "header: Priority: urgent"},
-	    {ana, "X-MSMail-Priority: High\n", "Printer", "", 3, 1, 3, dflt,
+	    {ana, "X-Priority: 3 (Normal)\n", "Printer", "", 2, 2, 3, dflt, dflt},
+	    {ana, "Priority: urgent\n", "Printer", "", 2, 1, 2, dflt, "header: Priority: urgent"},
+	    {ana, "X-MSMail-Priority: High\n", "Printer", "", 2, 1, 2, dflt,
 	     "header: X-MSMail-Priority: high"},
+	    {ana, "Importance: low\n", "Printer", "", 2, 3, 4, dflt, "header: Importance: low"},
 	    /* what the sender wrote beats what the client flagged */
-	    {ana, "Importance: low\n", "URGENT: VPN", "", 3, 1, 3, dflt,
-	     "keywords-en: urgency 1 \"urgent\""},
-	    {ana, "Importance: high\n", "Monitor", "No es urgente, cuando podáis.", 3, 3, 5, dflt,
-	     "keywords-es: urgency 3 \"no es urgente\""},
-	    {ana, "", "Crítico: ERP caído para todos los usuarios", "", 1, 1, 1,
-	     "keywords-es: impact 1 \"todos los usuarios\"", "keywords-es: urgency 1 \"urgente\""},
+	    {ana, "Importance: low\n", "URGENT: VPN", "", 2, 1, 2, dflt, urgent_en},
+	    {ana, "Importance: high\n", "Monitor", "No es urgente, cuando podáis.", 2, 3, 4, dflt,
+	     later_es},
+	    {ana, "", "Crítico: ERP caído para todos los usuarios", "", 1, 1, 1, many_es,
+	     urgent_es},
 	};
 
 	(void)state;
@@ -496,6 +576,8 @@ static void test_levels_configured(void **state)
 	    "};\n";
 	/* a desk with four priorities */
 	static const char four[] = "rules: { matrix = ( [1,1,2], [1,2,3], [2,3,4] ); };\n";
+	/* a desk that wants the low defaults back */
+	static const char low[] = "rules: { default_impact = 3; default_urgency = 3; };\n";
 	static const char *const dflt = "default";
 	static const struct level_case cases[] = {
 	    {"Jefa <CEO@example.org>", "", "Impresora", "", 1, 2, 2, "vip", dflt},
@@ -512,16 +594,22 @@ static void test_levels_configured(void **state)
 	    {"ana@example.com", "", "Printer", "", 3, 2, 4, dflt, dflt},
 	};
 	static const struct level_case four_cases[] = {
-	    {"ana@example.com", "", "Printer", "", 3, 3, 4, dflt, dflt},
+	    {"ana@example.com", "", "Printer", "", 2, 2, 2, dflt, dflt},
 	    {"ana@example.com", "", "Todos los usuarios sin correo", "urgente", 1, 1, 1,
-	     "keywords-es: impact 1 \"todos los usuarios\"", "keywords-es: urgency 1 \"urgente\""},
-	    {"ana@example.com", "", "Departamento", "", 2, 3, 3,
-	     "keywords-es: impact 2 \"departamento\"", dflt},
+	     "keywords-es: impact 1 \"toda la planta\"", "keywords-es: urgency 1 \"urgente\""},
+	    {"ana@example.com", "", "Impresora", "No corre prisa.", 2, 3, 3, dflt,
+	     "keywords-es: urgency 3 \"no corre prisa\""},
+	};
+	static const struct level_case low_cases[] = {
+	    {"ana@example.com", "", "Printer", "", 3, 3, 5, dflt, dflt},
+	    {"ana@example.com", "", "Printer", "Several users.", 2, 3, 4,
+	     "keywords-en: impact 2 \"several users\"", dflt},
 	};
 
 	(void)state;
 	check_levels(conf, cases, G_N_ELEMENTS(cases));
 	check_levels(four, four_cases, G_N_ELEMENTS(four_cases));
+	check_levels(low, low_cases, G_N_ELEMENTS(low_cases));
 }
 
 static void test_api(void **state)
@@ -536,11 +624,13 @@ static void test_api(void **state)
 	struct rules_verdict v;
 
 	(void)state;
-	/* empty rules: every mail to triage, P5 */
+	/* empty rules: every mail to triage, medium and medium, P3 */
 	rules_decide(rules, m, NULL, &v);
 	assert_true(v.triage);
 	assert_int_equal(v.kind, SPOC_KIND_INCIDENT);
-	assert_int_equal(v.priority, 5);
+	assert_int_equal(v.impact, 2);
+	assert_int_equal(v.urgency, 2);
+	assert_int_equal(v.priority, 3);
 	assert_false(rules_set_matrix(rules, bad_matrix, &err));
 	assert_non_null(strstr(err.msg, "impact 3, urgency 2: priority 2 is better than 3"));
 	assert_false(rules_set_matrix(rules, out_of_range, &err));
@@ -628,6 +718,150 @@ static void test_long_text(void **state)
 	mail_free(&m);
 	g_string_free(body, TRUE);
 	rules_free(&rules);
+}
+
+struct why_case {
+	const char *from;
+	const char *to;
+	const char *extra;
+	const char *subject;
+	const char *body;
+	const char *kind_why, *priority_why;
+};
+
+/* The explanation a ticket keeps and `spocctl ticket show` prints: the words of the mail that
+ * matched, quoted, never a built-in rule's label; a configured rule by its name. */
+static void test_explanations(void **state)
+{
+	static const char conf[] =
+	    "rules: {\n"
+	    "  kind = ( { name = \"zabbix\"; header = \"X-Zabbix-Trigger\"; kind = \"incident\"; "
+	    "},\n"
+	    "           { name = \"ERP\"; pattern = \"\\\\bSAP\\\\b.*\\\\bno (va|carga)\"; kind = "
+	    "\"incident\"; },\n"
+	    "           { name = \"long\"; pattern = \"^Informe:.*\"; in = \"subject\"; kind = "
+	    "\"request\"; } );\n"
+	    "  impact = ( { name = \"vip\"; sender = \"ceo@example.org\"; impact = 1; },\n"
+	    "             { name = \"whole office\"; pattern = \"toda la oficina\"; impact = 1; } "
+	    ");\n"
+	    "  urgency = ( { name = \"close\"; pattern = \"cierre (mensual|de mes)\"; urgency = 1; "
+	    "} "
+	    ");\n"
+	    "};\n";
+	static const char *const ana = "Ana <ana@example.com>", *const help = "help@example.org";
+	static const struct why_case builtin[] = {
+	    /* the issue's example */
+	    {ana, help, "", "No puedo imprimir", "Hola: toda la planta sin impresora, es urgente.",
+	     "\"No puedo imprimir\" in the subject",
+	     "impact: high (\"toda la planta\"); urgency: high (\"es urgente\")"},
+	    {ana, help, "", "Sin acceso a las unidades de red", "Se ha caído el servidor.",
+	     "\"Sin acceso\" in the subject",
+	     "impact: high (\"Se ha caído el servidor\"); urgency: medium (default)"},
+	    {ana, help, "", "Acceso a las unidades", "Se ha caído el servidor.",
+	     "\"Se ha caído\" in the text",
+	     "impact: high (\"Se ha caído el servidor\"); urgency: medium (default)"},
+	    /* nothing matched: said so */
+	    {ana, help, "", "Hola", "Buenos días.", "default",
+	     "impact: medium (default); urgency: medium (default)"},
+	    /* the words as written: capitals, no accents, line breaks made one space */
+	    {ana, help, "", "SERVIDOR CAIDO", "NADIE\n  PUEDE trabajar", "\"CAIDO\" in the subject",
+	     "impact: high (\"NADIE PUEDE\"); urgency: high (\"NADIE PUEDE trabajar\")"},
+	    {ana, help, "", "Printer", "It's only me. No rush.", "default",
+	     "impact: low (\"only me\"); urgency: low (\"No rush\")"},
+	    /* an address and a tag */
+	    {ana, "incidents@example.org", "", "Hola", "", "to: incidents@",
+	     "impact: medium (default); urgency: medium (default)"},
+	    {ana, help, "", "[ Solicitud ] portátil", "", "\"[ Solicitud ]\" in the subject",
+	     "impact: medium (default); urgency: medium (default)"},
+	    /* a header's words */
+	    {ana, help, "Importance: High\n", "Printer", "", "default",
+	     "impact: medium (default); urgency: high (\"High\" in the Importance header)"},
+	};
+	static const struct why_case configured[] = {
+	    {"ceo@example.org", help, "", "SAP no carga", "",
+	     "ERP (\"SAP no carga\" in the subject)",
+	     "impact: high (vip); urgency: medium (default)"},
+	    {ana, help, "X-Zabbix-Trigger: 1\n", "Disco lleno", "Cierre de mes.", "zabbix",
+	     "impact: medium (default); urgency: high (close, \"Cierre de mes\")"},
+	    {ana, help, "", "Correo", "Toda la oficina sin correo.", "\"sin correo\" in the text",
+	     "impact: high (whole office, \"Toda la oficina\"); urgency: medium (default)"},
+	    /* long words are cut, at a word's end */
+	    {ana, help, "",
+	     "Informe: las ventas del trimestre por región y por comercial, con gráficos", "",
+	     "long (\"Informe: las ventas del trimestre por…\" in the subject)",
+	     "impact: medium (default); urgency: medium (default)"},
+	};
+
+	(void)state;
+	for (int set = 0; set < 2; set++) {
+		const struct why_case *c = set == 0 ? builtin : configured;
+		size_t n = set == 0 ? G_N_ELEMENTS(builtin) : G_N_ELEMENTS(configured);
+
+		for (size_t i = 0; i < n; i++) {
+			struct mail *m =
+			    mk_full(c[i].from, c[i].to, NULL, c[i].extra, c[i].subject, c[i].body);
+			struct rules_verdict v;
+			char *k, *imp, *u;
+
+			decide_with(set == 0 ? "" : conf, m, NULL, &v, &k, &imp, &u);
+			if (strcmp(v.kind_why, c[i].kind_why) != 0 ||
+			    strcmp(v.priority_why, c[i].priority_why) != 0)
+				fail_msg("\"%s\": got [%s] [%s], expected [%s] [%s]", c[i].subject,
+					 v.kind_why, v.priority_why, c[i].kind_why,
+					 c[i].priority_why);
+			mail_free(&m);
+			g_free(k), g_free(imp), g_free(u);
+		}
+	}
+}
+
+/* A stranger's words in an explanation are one line of visible text, bounded, whatever the
+ * mail holds; the rule's name, however long, never overflows what the ticket keeps. */
+static void test_explanations_hostile(void **state)
+{
+	GString *name = g_string_new(NULL), *conf = g_string_new(NULL);
+	struct mail *m;
+	struct rules_verdict v;
+	char *k, *i, *u;
+
+	(void)state;
+	/* controls, an escape, a bidi override and a zero-width space inside the words matched */
+	m = mk("Urgente", "toda\t\x1b[31m la \xe2\x80\xae\xe2\x80\x8bplanta");
+	decide_with("rules: { impact = ( { name = \"x\"; pattern = \"toda.*planta\"; in = "
+		    "\"text\"; impact = 1; } ); };\n",
+		    m, NULL, &v, &k, &i, &u);
+	assert_null(strchr(v.priority_why, '\x1b'));
+	assert_null(strchr(v.priority_why, '\t'));
+	assert_null(strstr(v.priority_why, "\xe2\x80\xae"));
+	assert_null(strstr(v.priority_why, "\xe2\x80\x8b"));
+	assert_non_null(strstr(v.priority_why, "impact: high (x, \"toda"));
+	mail_free(&m);
+	g_free(k), g_free(i), g_free(u);
+
+	/* a rule name far past what a ticket keeps: cut on a character, marked */
+	while (name->len < 600)
+		g_string_append(name, "regla de prioridad ñ ");
+	g_string_printf(conf,
+			"rules: { kind = ( { name = \"%s\"; pattern = \"impresora\"; kind = "
+			"\"incident\"; } ); impact = ( { name = \"%s\"; pattern = \"impresora\"; "
+			"impact = 1; } ); urgency = ( { name = \"%s\"; pattern = \"impresora\"; "
+			"urgency = 1; } ); };\n",
+			name->str, name->str, name->str);
+	m = mk("La impresora", "");
+	decide_with(conf->str, m, NULL, &v, &k, &i, &u);
+	assert_true(strlen(v.kind_why) < RULES_WHY_MAX);
+	assert_true(strlen(v.priority_why) < RULES_WHY_MAX);
+	assert_true(g_utf8_validate(v.kind_why, -1, NULL));
+	assert_true(g_utf8_validate(v.priority_why, -1, NULL));
+	assert_true(g_str_has_suffix(v.kind_why, "…"));
+	/* both halves are there, each cut */
+	assert_true(g_str_has_prefix(v.priority_why, "impact: high (regla"));
+	assert_non_null(strstr(v.priority_why, "…; urgency: high (regla"));
+	assert_true(g_str_has_suffix(v.priority_why, "…"));
+	mail_free(&m);
+	g_free(k), g_free(i), g_free(u);
+	g_string_free(name, TRUE);
+	g_string_free(conf, TRUE);
 }
 
 /* Loads conf text and expects the reader's error to be exactly want. */
@@ -796,7 +1030,8 @@ static void test_example(void **state)
 			rules_decide(rules, m, NULL, &v);
 			assert_string_equal(v.kind_rule, "keywords-es: ERP");
 			assert_string_equal(v.impact_rule, "vip");
-			assert_int_equal(v.priority, 3);
+			/* impact 1 by the rule, urgency 2 by default */
+			assert_int_equal(v.priority, 2);
 			mail_free(&m);
 		}
 		config_destroy(&r.cfg);
@@ -819,6 +1054,8 @@ int main(void)
 	    cmocka_unit_test(test_conf_kind_header),
 	    cmocka_unit_test(test_levels_builtin),
 	    cmocka_unit_test(test_levels_configured),
+	    cmocka_unit_test(test_explanations),
+	    cmocka_unit_test(test_explanations_hostile),
 	    cmocka_unit_test(test_api),
 	    cmocka_unit_test(test_mailbox_condition),
 	    cmocka_unit_test(test_long_text),
