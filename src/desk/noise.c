@@ -317,21 +317,21 @@ static const char *const problem_words[] = {"pero",
 					    NULL};
 
 static const char *const pending_words[] = {
-    "try",	 "trying",     "tried",	      "test",	    "testing",
-    "check",	 "checking",   "verify",      "monitor",    "see",
-    "tomorrow",	 "later",      "monday",      "tuesday",    "wednesday",
-    "thursday",	 "friday",     "soon",	      "let",	    "hopefully",
-    "probare",	 "probaremos", "pruebo",      "probamos",   "probar",
-    "probando",	 "intentare",  "intento",     "intentar",   "intentamos",
-    "revisare",	 "reviso",     "revisar",     "revisamos",  "comprobare",
-    "compruebo", "comprobar",  "comprobamos", "miro",	    "mirare",
-    "miramos",	 "mirar",      "vere",	      "veremos",    "ver",
-    "manana",	 "luego",      "despues",     "tarde",	    "lunes",
-    "martes",	 "miercoles",  "jueves",      "viernes",    "avisare",
-    "avisamos",	 "avisaremos", "avisad",      "avisadme",   "avisame",
-    "cuento",	 "contare",    "dire",	      "confirmare", "confirmaremos",
-    "espero",	 "esperar",    "esperamos",   "pendiente",  "pendientes",
-    NULL};
+    "try",	  "trying",	   "tried",	"test",	      "testing",
+    "check",	  "checking",	   "verify",	"monitor",    "see",
+    "tomorrow",	  "later",	   "monday",	"tuesday",    "wednesday",
+    "thursday",	  "friday",	   "soon",	"let",	      "hopefully",
+    "hope",	  "ill",	   "probare",	"probaremos", "pruebo",
+    "probamos",	  "probar",	   "probando",	"intentare",  "intento",
+    "intentar",	  "intentamos",	   "revisare",	"reviso",     "revisar",
+    "revisamos",  "comprobare",	   "compruebo", "comprobar",  "comprobamos",
+    "miro",	  "mirare",	   "miramos",	"mirar",      "vere",
+    "veremos",	  "ver",	   "manana",	"luego",      "despues",
+    "tarde",	  "lunes",	   "martes",	"miercoles",  "jueves",
+    "viernes",	  "avisare",	   "avisamos",	"avisaremos", "avisad",
+    "avisadme",	  "avisame",	   "cuento",	"contare",    "dire",
+    "confirmare", "confirmaremos", "espero",	"esperar",    "esperamos",
+    "pendiente",  "pendientes",	   NULL};
 
 static const char *const request_words[] = {
     "please",	   "pls",      "plz",	   "could",	"would",       "can",	   "need",
@@ -405,7 +405,7 @@ static const char *const filler_words[] = {
     "completely", "fully", "finally", "like", "out", "up", "back", "well", "able", "log", "login",
     "logged", "anymore", "longer", "more", "any", "if", "one", "request", "case", "matter",
     "information", "sorry", "apologies", "such", "thing", "things", "both", "get", "got", "go",
-    "goes", "went", "hope", "enjoy", "rest", "wanted", "say", "set", "right", "then", "whole",
+    "goes", "went", "enjoy", "rest", "wanted", "say", "set", "right", "then", "whole",
     /* English: greetings and courtesy */
     "hi", "hello", "hey", "dear", "morning", "afternoon", "evening", "night", "day", "weekend",
     "week", "kind", "kindest", "warm", "warmest", "help", "helping", "helped", "support",
@@ -558,7 +558,6 @@ struct scan {
 	GArray *tokens; /* struct token */
 	gboolean truncated;
 	gboolean question;
-	const char *question_what; /* the question emoji, or NULL for a mark */
 	char question_emoji[8];
 	guint positive, negative;
 	char positive_emoji[WHY_ACKS][8];
@@ -567,7 +566,8 @@ struct scan {
 	gboolean sentence_start;
 };
 
-/* raw (len bytes, valid UTF-8) case folded, decomposed and without its accents, into out. */
+/* raw (len bytes, valid UTF-8) case folded, decomposed and without its accents and apostrophes,
+ * into out. */
 static void normalise(const char *raw, gssize len, char *out, size_t out_size)
 {
 	g_autofree char *folded = g_utf8_casefold(raw, len);
@@ -579,7 +579,7 @@ static void normalise(const char *raw, gssize len, char *out, size_t out_size)
 		char buf[6];
 		int k;
 
-		if (g_unichar_ismark(c))
+		if (g_unichar_ismark(c) || is_apostrophe(c))
 			continue;
 		k = g_unichar_to_utf8(c, buf);
 		if (n + (size_t)k >= out_size)
@@ -607,7 +607,7 @@ static void quote_cut(const char *s, size_t len, char out[QUOTE_MAX + 1])
 	out[n] = '\0';
 }
 
-/* Adds the word raw[0..len) (without the apostrophes it had inside) as a token. */
+/* Adds the word in raw, chars characters long, as a token. */
 static void add_word(struct scan *s, const GString *raw, guint chars)
 {
 	struct token t = {
@@ -712,8 +712,10 @@ static void scan_text(const char *text, struct scan *s)
 			after_blank = FALSE;
 			continue;
 		}
-		/* "doesn't", "I'll": one word without the apostrophe */
+		/* "doesn't", "I'll": one word, looked up without the apostrophe */
 		if (word->len > 0 && is_apostrophe(c) && g_unichar_isalpha(g_utf8_get_char(next))) {
+			if (chars++ < WORD_MAX + 1)
+				g_string_append_len(word, p, next - p);
 			p = next;
 			continue;
 		}
@@ -806,6 +808,10 @@ static void classify_context(struct scan *s)
 {
 	static const char *const greeted[] = {"morning", "afternoon", "evening", "night",
 					      "day",	 "weekend",   "luck",	 NULL};
+	static const char *const wished[] = {
+	    "you",   "youre",  "your",	     "all",	  "everyone", "tengas", "tengais",
+	    "tenga", "tengan", "esteis",     "estes",	  "este",     "esten",	"paseis",
+	    "pases", "pase",   "disfruteis", "disfrutes", NULL};
 
 	for (guint i = 0; i < s->tokens->len; i++) {
 		struct token *t = tok(s, i);
@@ -828,6 +834,14 @@ static void classify_context(struct scan *s)
 		else if ((t->c == W_PENDING) &&
 			 (word_is(s, prev, "buena") || word_is(s, prev, "buenas") ||
 			  word_is(s, prev, "hasta")))
+			t->c = W_FILLER;
+		/* "hope you have a nice weekend", "espero que tengáis buen día" wish well; "hope it
+		 * works", "espero que funcione" are not sure it does */
+		else if (strcmp(t->word, "hope") == 0 && next >= 0 &&
+			 g_strv_contains(wished, tok(s, (guint)next)->word))
+			t->c = W_FILLER;
+		else if (strcmp(t->word, "espero") == 0 && word_is(s, next, "que") &&
+			 same_clause(s, i, i + 2) && g_strv_contains(wished, tok(s, i + 2)->word))
 			t->c = W_FILLER;
 		/* "nada más" closes ("gracias, nada más"); in "sin embargo" it is "embargo" that
 		 * speaks */

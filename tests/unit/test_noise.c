@@ -70,6 +70,7 @@ static const char *const es_noise[] = {
     "Gracias, ya funciona sin ningún problema",
     "Perfecto, ya se puede cerrar. Gracias",
     "Gracias, la incidencia 4567 ya está resuelta",
+    "Gracias, espero que tengáis un buen día",
     "Gracias, saludos\nPedro Gómez\nJefe de Compras\nACME S.L.\nTel. 600 123 456\n"
     "www.acme.es",
 };
@@ -130,6 +131,7 @@ static const char *const es_more[] = {
     "Un saludo\nMe gustaría pedir acceso a la carpeta de Compras",
     "Gracias. Puedes crear un usuario para Marta",
     "Gracias. Tengo una incidencia con el correo",
+    "Gracias, espero que funcione",
 };
 
 static const char *const en_noise[] = {
@@ -184,6 +186,8 @@ static const char *const en_noise[] = {
     "THANK YOU!!",
     "Thanksss",
     "Perfect, thanks again! ❤️",
+    "Thanks, hope you have a great weekend!",
+    "Applied, thanks.",
 };
 
 static const char *const en_more[] = {
@@ -237,6 +241,8 @@ static const char *const en_more[] = {
     "Thanks, doesn't help",
     "Good morning, my laptop screen flickers",
     "Thanks. Also the mouse",
+    "Thanks, I'll pick this up.",
+    "Hope it works now, thanks",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(es_noise) >= 40 && G_N_ELEMENTS(es_more) >= 40);
@@ -302,10 +308,12 @@ static void test_reasons(void **state)
 	expect_why("¿Gracias por qué? No he recibido nada", NULL, 0, FALSE, "a question mark");
 	expect_why("Thanks 🤔", NULL, 0, FALSE, "\"🤔\": a question");
 	expect_why("OK, I'll try tomorrow and tell you", NULL, 0, FALSE,
-		   "\"try\": not settled yet");
+		   "\"I'll\": not settled yet");
 	expect_why("Thanks, please also add me to the list", NULL, 0, FALSE,
 		   "\"please\": asks for something");
-	expect_why("It doesn't work", NULL, 0, FALSE, "\"doesnt\": says something is not right");
+	expect_why("It doesn't work", NULL, 0, FALSE, "\"doesn't\": says something is not right");
+	expect_why("Thanks, it doesn’t work", NULL, 0, FALSE,
+		   "\"doesn’t\": says something is not right");
 	expect_why("Gracias 👎", NULL, 0, FALSE, "\"👎\": says something is not right");
 	expect_why("Gracias", NULL, 1, FALSE, "1 attachment: a file or a screenshot is content");
 	expect_why("Gracias", NULL, 3, FALSE, "3 attachments: a file or a screenshot is content");
