@@ -1,8 +1,9 @@
 /* The judge: what one parsed mail means for the desk, decided from the facts the store gathered,
  * as a plan that the store only carries out. thread_decide() says which ticket the mail points
  * at; the judge adds what the desk's policy makes of that: a delivery report goes with the
- * notification it returns, automatic mail never reopens a ticket nor opens one, a mail from an
- * agent's address that is not proven theirs stays inert, a requester's answer ends the wait on
+ * notification it returns, automatic mail never reopens a ticket nor opens one, nor does a
+ * person's reply that only thanks for a resolved or closed one (it is kept as a note), a mail from
+ * an agent's address that is not proven theirs stays inert, a requester's answer ends the wait on
  * them, and which people the mail sets off (the agent's commands and relay, the unproven agent
  * told why nothing ran, the assignee told of the requester's answer). Pure: no I/O, no clock, no
  * database. */
@@ -12,6 +13,7 @@
 #include "authres.h"
 #include "bounce.h"
 #include "classify.h"
+#include "noise.h"
 #include "thread.h"
 #include "ticket.h"
 
@@ -92,6 +94,11 @@ struct ingest_decision {
 	 * and of one nobody has and no team owns (desk.triage_address; NULL: every agent) */
 	const char *notify_new_ticket;
 	const char *triage_address;
+	/* What the sender wrote (mail->text_new, no attachment) only thanks or acknowledges
+	 * (noise_thanks_only()): on a resolved or closed ticket it is kept as a note. thanks_why
+	 * says what matched, or why it is more than thanks. */
+	gboolean thanks_only;
+	char thanks_why[NOISE_WHY_SIZE];
 };
 
 enum ingest_outcome {
@@ -173,6 +180,9 @@ struct judge_plan {
 	gboolean reopen;
 	/* JUDGE_ATTACH: a pending ticket goes back to in-progress (the requester answered) */
 	gboolean end_wait;
+	/* JUDGE_ATTACH: a person's thanks for a resolved or closed ticket, kept on it as a note
+	 * (no status change, nobody told): what matched (d->thanks_why); NULL otherwise */
+	const char *note;
 	int64_t link_ticket_id; /* JUDGE_NEW_TICKET: 0, or the ticket it is linked to */
 	const char *link_kind;	/* THREAD_LINK_* when link_ticket_id */
 	gboolean ack;		/* JUDGE_NEW_TICKET: acknowledge it to the requester */

@@ -203,6 +203,9 @@ struct ticket_message {
 	gboolean quoted;
 	gboolean internal; /* an agent's note that only agents see */
 	char *automatic;   /* why it is automatic mail, NULL: a person's */
+	/* a person's thanks for a resolved or closed ticket, kept only as a note (it changed
+	 * nothing, told nobody): what the desk read in it; NULL otherwise */
+	char *note_why;
 	/* what the trusted border said of its sender ("pass", "fail", "none", "unchecked"),
 	 * and why; NULL for mail spocd sent or stored before it kept this */
 	char *sender_verdict, *sender_verdict_why;

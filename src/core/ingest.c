@@ -12,6 +12,7 @@
 #include "keys.h"
 #include "metrics.h"
 #include "mime.h"
+#include "noise.h"
 #include "rules.h"
 #include "sla.h"
 #include "spam.h"
@@ -206,6 +207,11 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 			d->automatic_why = NULL;
 	}
 	d->language = classify_language(mail, conf->desk.default_language);
+	/* what the sender wrote now, as the agent reads it: a thank-you under a long quote is
+	 * still only a thank-you, a screenshot is never one */
+	d->thanks_only = noise_thanks_only(
+	    mail->text_new != NULL ? mail->text_new : mail->text, mail->subject,
+	    mail->attachments != NULL ? mail->attachments->len : 0, d->thanks_why);
 	if (!ticket_find_tag(mail->subject, &tag_kind, &d->subject_tag))
 		d->subject_tag = 0;
 	d->message_id_domain = conf->desk.message_id_domain;

@@ -236,7 +236,11 @@ static void json_judgement(GString *out, const struct ingest_decision *d)
 	json_string(out, d->from_auth_domain[0] != '\0' ? d->from_auth_domain : NULL);
 	g_string_append(out, ",\"why\":");
 	json_string(out, d->from_proven_why);
-	g_string_append(out, "}}");
+	/* whether a reply to a resolved or closed ticket would only be kept as a note */
+	g_string_append_printf(
+	    out, "},\"thanks_only\":%s,\"thanks_why\":", d->thanks_only ? "true" : "false");
+	json_string(out, d->thanks_why);
+	g_string_append(out, "}");
 }
 
 /* The configuration inspect judges with when it has none: the daemon's defaults. */

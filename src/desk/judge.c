@@ -152,6 +152,30 @@ void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
 			return;
 		}
 	}
+	/* A person's reply that only thanks or acknowledges ("¡Gracias!", 👍) once the work is
+	 * done reopens nothing and opens nothing: it goes on the resolved or closed ticket it
+	 * answers as a note, its status untouched, nobody told (the agent has nothing to do, the
+	 * requester knows what they wrote). A question, a problem or more than thanks still
+	 * reopens within the window or opens a follow-up; an agent's mail is never thanks. */
+	if (!automatic && who->agent_id == 0 && d->thanks_only &&
+	    (verdict.action == THREAD_REOPEN ||
+	     (verdict.action == THREAD_NEW_LINKED &&
+	      strcmp(verdict.link_kind, THREAD_LINK_FOLLOW_UP) == 0))) {
+		gboolean resolved = verdict.action == THREAD_REOPEN;
+
+		plan->action = JUDGE_ATTACH;
+		plan->ticket_id = resolved ? verdict.ticket_id : verdict.link_ticket_id;
+		plan->note = d->thanks_why;
+		plan->reply = JUDGE_REPLY_NONE;
+		plan->outcome = INGEST_REPLY;
+		plan->detail = resolved
+				   ? "only thanks for a resolved ticket: kept on it as a note,"
+				     " not reopened, nobody told"
+				   : "only thanks for a closed ticket (or one resolved before the"
+				     " reopen window): kept on it as a note, no follow-up ticket,"
+				     " nobody told";
+		return;
+	}
 	if (verdict.action == THREAD_ATTACH || verdict.action == THREAD_REOPEN) {
 		plan->action = JUDGE_ATTACH;
 		plan->ticket_id = verdict.ticket_id;

@@ -129,6 +129,7 @@ static const struct ctl_column message_columns[] = {{.key = "id"},
 						    {.key = "message_id"},
 						    {.key = "internal"},
 						    {.key = "automatic"},
+						    {.key = "note"},
 						    {.key = "sender_verdict"},
 						    {.key = "sender_verdict_why"},
 						    {.key = "quoted_left_out"},
@@ -220,6 +221,7 @@ static void fill_message(struct ctl_table *t, gconstpointer x)
 	ctl_table_str(t, m->message_id);
 	ctl_table_bool(t, m->internal);
 	ctl_table_str(t, m->automatic);
+	ctl_table_str(t, m->note_why);
 	ctl_table_str(t, m->sender_verdict);
 	ctl_table_str(t, m->sender_verdict_why);
 	ctl_table_bool(t, m->quoted);
@@ -294,10 +296,11 @@ static void print_message(const struct ticket_message *m, guint n)
 	char *automatic =
 	    m->automatic != NULL ? g_strdup_printf("  [automatic: %s]", m->automatic) : NULL;
 
-	ctl_say("\n--- %u. %s, %s%s%s\n", n,
+	ctl_say("\n--- %u. %s, %s%s%s%s\n", n,
 		strcmp(m->direction, "in") == 0 ? "received" : "sent by the desk",
 		ctl_line(m->date != NULL ? m->date : m->stored_at),
 		m->internal ? "  [internal note]" : "",
+		m->note_why != NULL ? "  [thanks, kept as a note]" : "",
 		automatic != NULL ? ctl_line(automatic) : "");
 	g_free(automatic);
 	if (m->from_addr[0] != '\0')
@@ -315,6 +318,9 @@ static void print_message(const struct ticket_message *m, guint n)
 	if (m->cc_addrs[0] != '\0')
 		ctl_say("  %-16s %s\n", "Cc:", ctl_line(m->cc_addrs));
 	ctl_say("  %-16s %s\n", "Subject:", ctl_line(m->subject));
+	/* why it reopened nothing and told nobody */
+	if (m->note_why != NULL)
+		ctl_say("  %-16s %s\n", "Note:", ctl_line(m->note_why));
 	for (guint i = 0; i < m->attachments->len; i++) {
 		const struct ticket_attachment *a = g_ptr_array_index(m->attachments, i);
 

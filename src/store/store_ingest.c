@@ -240,10 +240,11 @@ static char *left_out_lines(const struct mail *m)
 }
 
 /* Inserts the incoming message row and its attachments; *id_r gets its id. ticket may be NULL
- * (no ticket). */
+ * (no ticket); note (may be NULL) is why it is only a note on it (judge_plan.note). */
 static int insert_message(struct store *st, const char *ticket, const char *raw, size_t raw_len,
 			  const struct mail *m, const struct ingest_decision *d,
-			  const char *automatic, int64_t *id_r, struct errbuf *err)
+			  const char *automatic, const char *note, int64_t *id_r,
+			  struct errbuf *err)
 {
 	char *refs = store_join_ids(NULL, m->references);
 	char *date = m->date != NULL ? g_date_time_format_iso8601(m->date) : NULL;
@@ -274,7 +275,8 @@ static int insert_message(struct store *st, const char *ticket, const char *raw,
 			   judge_sender_verdict(d),
 			   d->from_proven_why,
 			   m->body_sha256,
-			   m->content_sha256};
+			   m->content_sha256,
+			   note};
 	int lens[G_N_ELEMENTS(p)] = {0};
 	lens[12] = (int)raw_len;
 	res = store_sql_run(
@@ -283,14 +285,14 @@ static int insert_message(struct store *st, const char *ticket, const char *raw,
 	    " in_reply_to, refs, from_addr, from_name, to_addrs, cc_addrs, subject, sent_at,"
 	    " body_text, raw, raw_sha256, automatic, body_new, body_quoted, body_signature,"
 	    " body_source, left_out, sender_verdict, sender_verdict_why, body_sha256,"
-	    " content_sha256, message_id_clash_of)"
+	    " content_sha256, message_id_clash_of, note_why)"
 	    " VALUES ($1::bigint, 'in', $2, $3::boolean, $4,"
 	    "  coalesce(string_to_array(nullif($5, ''), E'\\n'), '{}'), $6, $7, $8, $9, $10,"
 	    "  $11::timestamptz, $12, $13::bytea, $14, $15, $16, $17, $18, $19,"
 	    "  coalesce(string_to_array(nullif($20, ''), E'\\n'), '{}'), $21, $22, $23, $24,"
 	    /* another message carried this Message-ID first: the clash is kept */
 	    "  (SELECT min(id) FROM messages WHERE message_id = $2 AND direction = 'in'"
-	    "    AND NOT message_id_synthetic AND NOT $3::boolean))"
+	    "    AND NOT message_id_synthetic AND NOT $3::boolean), $25)"
 	    " RETURNING id",
 	    G_N_ELEMENTS(p), p, lens, &rc, err);
 	g_free(refs);
@@ -554,12 +556,12 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		: g_strdup(d->automatic_why);
 
 	if (plan.action == JUDGE_RECORD)
-		return insert_message(st, NULL, raw, raw_len, mail, d, automatic, message_row_r,
-				      err);
+		return insert_message(st, NULL, raw, raw_len, mail, d, automatic, NULL,
+				      message_row_r, err);
 	if (plan.action == JUDGE_ATTACH) {
 		g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, plan.ticket_id);
-		if ((rc = insert_message(st, tk, raw, raw_len, mail, d, automatic, message_row_r,
-					 err)) != SPOC_OK)
+		if ((rc = insert_message(st, tk, raw, raw_len, mail, d, automatic, plan.note,
+					 message_row_r, err)) != SPOC_OK)
 			return rc;
 		const char *tp[] = {tk, plan.reopen ? "t" : "f", mail->from.addr,
 				    plan.end_wait ? "t" : "f"};
@@ -593,7 +595,7 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 	if ((rc = create_ticket(st, mail, d, res_r, err)) != SPOC_OK)
 		return rc;
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, res_r->ticket_id);
-	if ((rc = insert_message(st, tk, raw, raw_len, mail, d, NULL, message_row_r, err)) !=
+	if ((rc = insert_message(st, tk, raw, raw_len, mail, d, NULL, NULL, message_row_r, err)) !=
 	    SPOC_OK)
 		return rc;
 	if (plan.ack && (rc = queue_ack(st, d, *message_row_r, res_r, err)) != SPOC_OK)

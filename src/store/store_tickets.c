@@ -224,6 +224,7 @@ static void message_free(gpointer p)
 	g_free(x->message_id);
 	g_free(x->text);
 	g_free(x->automatic);
+	g_free(x->note_why);
 	g_free(x->sender_verdict);
 	g_free(x->sender_verdict_why);
 	g_ptr_array_unref(x->attachments);
@@ -353,6 +354,7 @@ static gpointer make_message(PGresult *res, int row)
 	x->automatic = opt_value(res, row, 13);
 	x->sender_verdict = opt_value(res, row, 14);
 	x->sender_verdict_why = opt_value(res, row, 15);
+	x->note_why = opt_value(res, row, 16);
 	x->attachments = g_ptr_array_new_with_free_func(attachment_free);
 	return x;
 }
@@ -439,7 +441,7 @@ static int read_detail(struct store *st, const char *id, struct ticket_detail *d
 				" subject, to_char(sent_at" UTC ", to_char(created_at" UTC ","
 				" message_id, CASE WHEN body_new <> '' OR body_quoted <> ''"
 				"  THEN body_new ELSE body_text END, body_quoted <> '', internal,"
-				" automatic, sender_verdict, sender_verdict_why"
+				" automatic, sender_verdict, sender_verdict_why, note_why"
 				" FROM messages WHERE ticket_id = $1::bigint ORDER BY id",
 				make_message, message_free, &rc, err);
 	if (d->messages == NULL)

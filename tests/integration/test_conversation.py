@@ -221,7 +221,17 @@ def test(check):
         thanks = st.make_message("marta.ruiz@example.com", "Re: " + str(relay[1]["Subject"]), "¡Gracias!\r\n",
                                  in_reply_to=relay[1]["Message-ID"])
         s.append(thanks)
+        tickets_before = s.sql_value("SELECT count(*) FROM tickets")
         check.eq(s.run_spocd("--once")[0], 0, "the user says thanks after the window")
+        check.eq(s.sql_value("SELECT status FROM tickets WHERE id = 1"), "resolved", "the ticket stays resolved")
+        check.eq(s.sql_value("SELECT count(*) FROM tickets"), tickets_before, "a bare thank-you opens no follow-up")
+        check.ok(s.sql_value("SELECT note_why IS NOT NULL FROM messages WHERE body_new = '¡Gracias!'"
+                             " AND ticket_id = 1"), "it is kept on the resolved ticket as a note")
+        later = st.make_message("marta.ruiz@example.com", "Re: " + str(relay[1]["Subject"]),
+                                "Ha vuelto a pasar: la VPN no conecta desde esta mañana.\r\n",
+                                in_reply_to=relay[1]["Message-ID"])
+        s.append(later)
+        check.eq(s.run_spocd("--once")[0], 0, "the user writes again after the window")
         check.eq(s.sql_value("SELECT status FROM tickets WHERE id = 1"), "resolved", "the ticket stays resolved")
         check.eq(s.sql("SELECT l.kind FROM ticket_links l JOIN tickets t ON t.id = l.ticket_id"
                        " WHERE l.linked_ticket_id = 1 AND t.requester = 'marta.ruiz@example.com'"),

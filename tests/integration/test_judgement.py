@@ -94,11 +94,11 @@ def test(check):
                        " AND new_value = 'in-progress' AND actor = 'marta.ruiz@example.com' AND via = 'email'"),
                  "the reopening is audited as the requester's, by email")
 
-        # closed: a follow-up ticket
+        # closed: a follow-up ticket (a bare thank-you would only be a note: test_thanks.py)
         s.sql("UPDATE tickets SET status = 'closed' WHERE id = 1")
-        thanks = st.make_message("marta.ruiz@example.com", "Re: " + ack["Subject"], "¡Gracias!\r\n",
-                                 in_reply_to=ack_id)
-        s.append(thanks)
+        later = st.make_message("marta.ruiz@example.com", "Re: " + ack["Subject"],
+                                "La impresora vuelve a fallar desde esta mañana.\r\n", in_reply_to=ack_id)
+        s.append(later)
         s.run_spocd("--once")
         follow = s.sql("SELECT t.requester, l.kind FROM tickets t JOIN ticket_links l ON l.ticket_id = t.id"
                        " WHERE l.linked_ticket_id = 1 AND l.kind = 'follow-up'")

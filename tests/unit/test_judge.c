@@ -263,6 +263,91 @@ static void test_bounce(void **state)
 	assert_int_equal(p.ticket_id, 42);
 }
 
+/* A person's reply that only thanks, once the ticket is resolved or closed: kept on that ticket
+ * as a note, nothing reopened, nothing opened, nobody told. Anything else, or anyone else, as
+ * before. */
+static void test_thanks(void **state)
+{
+	struct ingest_decision d = decision(NULL);
+	struct judge_plan p;
+
+	(void)state;
+	d.thanks_only = TRUE;
+	g_strlcpy(d.thanks_why, "only thanks or acknowledgement: \"Gracias\"",
+		  sizeof(d.thanks_why));
+	/* resolved, within the reopen window */
+	judge_mail(&d, &person, &reopen, 0, &p);
+	assert_int_equal(p.action, JUDGE_ATTACH);
+	assert_int_equal(p.ticket_id, 7);
+	assert_false(p.reopen);
+	assert_false(p.end_wait);
+	assert_false(p.ack);
+	assert_int_equal(p.reply, JUDGE_REPLY_NONE);
+	assert_int_equal(p.outcome, INGEST_REPLY);
+	assert_ptr_equal(p.note, d.thanks_why);
+	assert_string_equal(p.detail, "only thanks for a resolved ticket: kept on it as a note, "
+				      "not reopened, nobody told");
+	/* closed, or resolved before the window: onto that ticket, no follow-up */
+	judge_mail(&d, &person, &follow_up, 0, &p);
+	assert_int_equal(p.action, JUDGE_ATTACH);
+	assert_int_equal(p.ticket_id, 7);
+	assert_int_equal(p.link_ticket_id, 0);
+	assert_false(p.reopen);
+	assert_false(p.end_wait);
+	assert_false(p.ack);
+	assert_int_equal(p.reply, JUDGE_REPLY_NONE);
+	assert_ptr_equal(p.note, d.thanks_why);
+	assert_string_equal(p.detail, "only thanks for a closed ticket (or one resolved before "
+				      "the reopen window): kept on it as a note, no follow-up "
+				      "ticket, nobody told");
+
+	/* an open ticket: a reply as any other (the assignee hears of it, a wait ends) */
+	judge_mail(&d, &person, &attach, 0, &p);
+	assert_int_equal(p.action, JUDGE_ATTACH);
+	assert_true(p.end_wait);
+	assert_int_equal(p.reply, JUDGE_REPLY_PARTICIPANT);
+	assert_null(p.note);
+	assert_string_equal(p.detail, "in-reply-to");
+	/* a stranger's thanks never gets onto someone's ticket */
+	judge_mail(&d, &person, &related, 0, &p);
+	assert_int_equal(p.action, JUDGE_NEW_TICKET);
+	assert_int_equal(p.link_ticket_id, 7);
+	assert_null(p.note);
+	/* nor does a new mail that names no ticket become a note */
+	judge_mail(&d, &person, &new_ticket, 0, &p);
+	assert_int_equal(p.action, JUDGE_NEW_TICKET);
+	assert_true(p.ack);
+	assert_null(p.note);
+	/* an agent's mail is an agent's, whatever it says */
+	judge_mail(&d, &proven_agent, &follow_up, 0, &p);
+	assert_int_equal(p.action, JUDGE_NEW_TICKET);
+	assert_null(p.note);
+	judge_mail(&d, &proven_agent, &attach, 0, &p);
+	assert_int_equal(p.reply, JUDGE_REPLY_AGENT);
+	assert_null(p.note);
+	/* automatic mail keeps its own rule */
+	d.automatic_why = "Auto-Submitted: auto-replied";
+	judge_mail(&d, &person, &reopen, 0, &p);
+	assert_int_equal(p.outcome, INGEST_AUTOMATIC);
+	assert_null(p.note);
+	d.automatic_why = NULL;
+
+	/* more than thanks: reopens within the window, follows up after it */
+	d.thanks_only = FALSE;
+	g_strlcpy(d.thanks_why, "\"pero\": says something is not right", sizeof(d.thanks_why));
+	judge_mail(&d, &person, &reopen, 0, &p);
+	assert_int_equal(p.action, JUDGE_ATTACH);
+	assert_true(p.reopen);
+	assert_int_equal(p.reply, JUDGE_REPLY_PARTICIPANT);
+	assert_null(p.note);
+	judge_mail(&d, &person, &follow_up, 0, &p);
+	assert_int_equal(p.action, JUDGE_NEW_TICKET);
+	assert_true(p.ack);
+	assert_int_equal(p.link_ticket_id, 7);
+	assert_string_equal(p.link_kind, THREAD_LINK_FOLLOW_UP);
+	assert_null(p.note);
+}
+
 /* The decision holds no pointer into itself: a copy outlives the original. */
 static void test_decision_copy(void **state)
 {
@@ -271,11 +356,13 @@ static void test_decision_copy(void **state)
 	(void)state;
 	g_strlcpy(d->priority_rule, "impact: a; urgency: b", sizeof(d->priority_rule));
 	g_strlcpy(d->from_proven_why, "dkim=pass", sizeof(d->from_proven_why));
+	g_strlcpy(d->thanks_why, "only thanks", sizeof(d->thanks_why));
 	copy = *d;
 	memset(d, 0x55, sizeof(*d));
 	g_free(d);
 	assert_string_equal(copy.priority_rule, "impact: a; urgency: b");
 	assert_string_equal(copy.from_proven_why, "dkim=pass");
+	assert_string_equal(copy.thanks_why, "only thanks");
 }
 
 /* Who becomes a watcher, and who the requester is: only for a verified sender. */
@@ -403,10 +490,11 @@ static void test_participants(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_agent_proof),	  cmocka_unit_test(test_person_replies),
-	    cmocka_unit_test(test_agents),	  cmocka_unit_test(test_new_tickets),
-	    cmocka_unit_test(test_automatic),	  cmocka_unit_test(test_bounce),
-	    cmocka_unit_test(test_decision_copy), cmocka_unit_test(test_participants),
+	    cmocka_unit_test(test_agent_proof),	 cmocka_unit_test(test_person_replies),
+	    cmocka_unit_test(test_agents),	 cmocka_unit_test(test_new_tickets),
+	    cmocka_unit_test(test_automatic),	 cmocka_unit_test(test_bounce),
+	    cmocka_unit_test(test_thanks),	 cmocka_unit_test(test_decision_copy),
+	    cmocka_unit_test(test_participants),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
