@@ -104,6 +104,7 @@ struct ingest_decision {
 enum ingest_outcome {
 	INGEST_TICKET,	  /* created a ticket */
 	INGEST_REPLY,	  /* threaded onto an existing ticket */
+	INGEST_REOPENED,  /* threaded onto a resolved ticket, which it reopened */
 	INGEST_DUPLICATE, /* same bytes or Message-ID seen before */
 	INGEST_AUTOMATIC, /* recorded, no ticket and no acknowledgement */
 	INGEST_QUARANTINED,

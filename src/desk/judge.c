@@ -183,7 +183,9 @@ void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
 		/* A requester's answer to a ticket pending on them moves it on (ITIL: the wait is
 		 * over); an agent's own mail never changes the status except by command. */
 		plan->end_wait = !automatic && who->agent_id == 0;
-		plan->outcome = automatic ? INGEST_AUTOMATIC : INGEST_REPLY;
+		plan->outcome = automatic      ? INGEST_AUTOMATIC
+				: plan->reopen ? INGEST_REOPENED
+					       : INGEST_REPLY;
 		plan->detail = automatic ? d->automatic_why : verdict.why;
 		if (automatic)
 			plan->reply = JUDGE_REPLY_NONE;

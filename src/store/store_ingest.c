@@ -8,7 +8,7 @@
 
 const char *store_outcome_name(enum ingest_outcome outcome)
 {
-	static const char *const names[] = {"ticket",	 "reply",	"duplicate",
+	static const char *const names[] = {"ticket",	 "reply",	"reopened", "duplicate",
 					    "automatic", "quarantined", "taken"};
 
 	return names[outcome];

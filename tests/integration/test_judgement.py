@@ -93,6 +93,12 @@ def test(check):
         check.ok(s.sql("SELECT 1 FROM ticket_events WHERE ticket_id = 1 AND field = 'status'"
                        " AND new_value = 'in-progress' AND actor = 'marta.ruiz@example.com' AND via = 'email'"),
                  "the reopening is audited as the requester's, by email")
+        check.eq(s.sql("SELECT actor, via, old_value, new_value FROM ticket_events WHERE ticket_id = 1"
+                       " AND field = 'reopened'"),
+                 [("marta.ruiz@example.com", "email", "resolved", "in-progress")],
+                 "and as a reopen, with who reopened it")
+        check.eq(s.sql("SELECT outcome FROM ingest_log ORDER BY id DESC LIMIT 1"), [("reopened",)],
+                 "the ingest log says it reopened the ticket")
 
         # closed: a follow-up ticket (a bare thank-you would only be a note: test_thanks.py)
         s.sql("UPDATE tickets SET status = 'closed' WHERE id = 1")

@@ -99,7 +99,8 @@ def test(check):
                  "the priority change too")
         check.eq([e[:3] for e in events[2:]],
                  [("status", "in-progress", "resolved"), ("status", "resolved", "in-progress"),
-                  ("status", "in-progress", "closed")], "every later move is recorded")
+                  ("reopened", "resolved", "in-progress"), ("status", "in-progress", "closed")],
+                 "every later move is recorded, a reopen as one")
         check.ok(all(e[3] == "postgres" and e[4] == "sql" for e in events[2:]),
                  "a plain SQL client is recorded as its database user", events[2:])
 

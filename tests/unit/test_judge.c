@@ -135,6 +135,8 @@ static void test_person_replies(void **state)
 	judge_mail(&d, &person, &reopen, 0, &p);
 	assert_int_equal(p.action, JUDGE_ATTACH);
 	assert_true(p.reopen);
+	/* logged as what it did, not as a plain reply */
+	assert_int_equal(p.outcome, INGEST_REOPENED);
 }
 
 static void test_agents(void **state)
