@@ -378,12 +378,16 @@ static void uu_line(const char *line, size_t len, GByteArray *out)
 
 /* Takes the uuencoded files out of a plain text body ("begin 644 name" ... "end", as old mail
  * clients and mailing-list gateways attach them) and keeps them as attachments; the text loses
- * those lines. A block without its "end" line is left alone. Returns a new text. */
+ * those lines. A block without its "end" line is left alone, and so is every block once the
+ * message has max_parts attachments (listed as left out). Linear in the text: a block without
+ * its "end" ran to the end of the text looking for it, so no later block has one. Returns a new
+ * text. */
 char *mime_uu_extract(struct parse *ps, const char *text)
 {
 	size_t total = strlen(text);
 	GString *out = g_string_sized_new(total);
 	const char *p = text, *end = text + total;
+	gboolean more = TRUE; /* a later block may still be taken out */
 
 	while (*p != '\0') {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -391,7 +395,7 @@ char *mime_uu_extract(struct parse *ps, const char *text)
 		const char *next = nl != NULL ? nl + 1 : p + len;
 		char mode[8], *name = NULL;
 
-		if (len > 10 && len < 1000 && strncmp(p, "begin ", 6) == 0) {
+		if (more && len > 10 && len < 1000 && strncmp(p, "begin ", 6) == 0) {
 			char *line = g_strndup(p, len);
 
 			if (sscanf(line, "begin %7[0-7] ", mode) == 1 && strlen(mode) >= 3) {
@@ -403,6 +407,15 @@ char *mime_uu_extract(struct parse *ps, const char *text)
 					name = g_strdup(n);
 			}
 			g_free(line);
+		}
+		if (name != NULL && ps->lim->max_parts > 0 &&
+		    ps->m->attachments->len >= (guint)ps->lim->max_parts) {
+			mime_limit_hit(ps->m, "max_parts",
+				       "uuencoded files after the first %d attachments left in the "
+				       "text (max_parts)",
+				       ps->lim->max_parts);
+			g_clear_pointer(&name, g_free);
+			more = FALSE;
 		}
 		if (name != NULL) {
 			GByteArray *data = g_byte_array_new();
@@ -428,6 +441,7 @@ char *mime_uu_extract(struct parse *ps, const char *text)
 			}
 			g_byte_array_unref(data);
 			g_free(name);
+			more = FALSE;
 		}
 		g_string_append_len(out, p, (gssize)(next - p));
 		p = next;
