@@ -29,9 +29,11 @@ struct mime_prescan {
  * after any byte order mark, with LF or CRLF line ends) against limits (0: none; the depth
  * followed is then GMime's own, 1024). Returns SPOC_OK with *figures_r filled (may be NULL), or
  * SPOC_EPERM at the first limit passed with the reason in err, naming the limit and the figure:
- * "message over max_parts (more than 500 MIME parts, counted before parsing)". Linear in len:
- * each line is looked at once per open multipart level, and memory is that of the open levels.
- * Never SPOC_ETEMP. */
+ * "message over max_parts (more than 500 MIME parts, counted before parsing)". Also SPOC_EPERM,
+ * whatever the limits, for a message whose structure GMime reads one way or another as its
+ * read buffer falls (a boundary inside a line, which RFC 2046 forbids; a line GMime skips before
+ * a field that decides a part's type; a boundary longer than 998 bytes): its parts cannot be
+ * counted. Linear in len, and memory in what is open at once. Never SPOC_ETEMP. */
 int mime_prescan(const char *raw, size_t len, const struct mime_limits *limits,
 		 struct mime_prescan *figures_r, struct errbuf *err);
 

@@ -74,22 +74,18 @@ static void test_parts(void **state)
 	g_string_free(s, TRUE);
 }
 
-/* A part bomb as big as the default max_message_bytes is refused at once, having looked at the
- * first parts only. */
+/* A part bomb as big as the default max_message_bytes is refused, having looked at the first
+ * parts only (its time and memory: bench/bombs). */
 static void test_part_bomb(void **state)
 {
 	GString *s =
 	    g_string_new("From: a@example.com\nContent-Type: multipart/mixed; boundary=a\n\n");
-	gint64 start;
-
 	(void)state;
 	while (s->len < 26214400 - 16)
 		g_string_append(s, "--a\r\n\r\n");
-	start = g_get_monotonic_time();
 	assert_string_equal(scan_refused(s->str, s->len, testlib_limits()),
 			    "message over max_parts (more than 500 MIME parts, counted before "
 			    "parsing)");
-	assert_true(g_get_monotonic_time() - start < G_USEC_PER_SEC);
 	g_string_free(s, TRUE);
 }
 
@@ -192,16 +188,17 @@ static void test_boundary_forms(void **state)
 
 /* GMime reads its input in blocks of 4 KiB and looks for a boundary at the start of each, also
  * in the middle of a line: a boundary some 4 KiB into a long line opens a part that a reader of
- * whole lines would not see, and behind it a multipart of a thousand parts. */
+ * whole lines would not see, and behind it a multipart of a thousand parts. Where GMime may do
+ * so depends on how its buffer falls, which the bytes alone do not tell: every such line is
+ * refused (RFC 2046 forbids a boundary inside a part). */
 static void test_boundary_inside_long_line(void **state)
 {
 	GString *s = g_string_new(NULL);
-	gboolean hidden = FALSE;
+	int hidden = 0;
 
 	(void)state;
-	for (int pad = 3800; pad < 4400 && !hidden; pad++) {
+	for (int pad = 3900; pad < 4300; pad++) {
 		int parts, depth;
-		struct mime_prescan f;
 
 		g_string_assign(s,
 				"From: a@example.com\nContent-Type: multipart/mixed; boundary=B\n\n"
@@ -213,16 +210,54 @@ static void test_boundary_inside_long_line(void **state)
 			g_string_append(s, "--C\n\n");
 		g_string_append(s, "--C--\n--B--\n");
 		assert_true(prescan_tree(s->str, s->len, &parts, &depth));
-		f = scan_ok(s->str, NULL);
-		assert_true(f.parts >= parts);
-		assert_true(f.depth >= depth);
-		hidden = parts > 1000;
-		if (hidden)
-			assert_non_null(
-			    strstr(scan_refused(s->str, s->len, testlib_limits()), "max_parts"));
+		if (parts > 1000)
+			hidden++;
+		assert_true(g_str_has_prefix(scan_refused(s->str, s->len, NULL),
+					     "MIME boundary inside a line (the line at byte "));
 	}
-	/* the reason for this rule: GMime does find such a boundary */
-	assert_true(hidden);
+	/* the reason for the rule: GMime does find such a boundary */
+	assert_true(hidden > 0);
+	g_string_free(s, TRUE);
+}
+
+/* A line GMime skips at the start of a header block, when it straddles the end of GMime's buffer,
+ * is kept half in GMime's field buffer and glued to the next field, which is then dropped: here
+ * the Content-Transfer-Encoding that made an attached message a file, so that GMime parses the
+ * message behind it and its thousand parts. Where the buffer falls the bytes alone do not tell:
+ * a header block that such a loss would read differently is refused. */
+static void test_skipped_line_before_a_field(void **state)
+{
+	GString *s = g_string_new(NULL);
+	int glued = 0;
+
+	(void)state;
+	for (int pad = 3900; pad < 4300; pad++) {
+		int parts, depth;
+
+		g_string_assign(s,
+				"From: a@example.com\nContent-Type: multipart/mixed; boundary=o\n\n"
+				"--o\n");
+		for (int i = 0; i < pad; i++)
+			g_string_append_c(s, i % 2 == 0 ? 'x' : ' ');
+		g_string_append(s, "\nContent-Transfer-Encoding: base64\n"
+				   "Content-Type: message/rfc822\n\n"
+				   "Content-Type: multipart/mixed; boundary=i\n\n");
+		for (int i = 0; i < 1000; i++)
+			g_string_append(s, "--i\n\n");
+		g_string_append(s, "--i--\n--o--\n");
+		assert_true(prescan_tree(s->str, s->len, &parts, &depth));
+		if (parts > 1000)
+			glued++;
+		if (!g_str_has_prefix(scan_refused(s->str, s->len, NULL),
+				      "header of a part (at byte 67) that GMime reads one way or "
+				      "another"))
+			fail_msg("pad %d: %s", pad, scan_refused(s->str, s->len, NULL));
+	}
+	assert_true(glued > 0);
+	/* a skipped line before fields that decide nothing is no matter */
+	g_string_assign(s, "From: a@example.com\nContent-Type: multipart/mixed; boundary=o\n\n"
+			   "--o\nsome words\nContent-Type: image/png\n\nxx\n--o\nwords\n--o--\n");
+	assert_int_equal(scan_ok(s->str, NULL).parts, 3);
 	g_string_free(s, TRUE);
 }
 
@@ -277,20 +312,16 @@ static void test_header_bytes(void **state)
 	g_string_free(s, TRUE);
 }
 
-/* An 8 MiB header is refused having read it once. */
+/* An 8 MiB header of the shortest fields is refused (its time and memory: bench/bombs). */
 static void test_header_bomb(void **state)
 {
 	GString *s = g_string_new("From: a@example.com\n");
-	gint64 start;
-
 	(void)state;
 	while (s->len < 8 * 1024 * 1024)
 		g_string_append(s, "X:y\n");
 	g_string_append(s, "\nbody\n");
-	start = g_get_monotonic_time();
 	assert_string_equal(scan_refused(s->str, s->len, testlib_limits()),
 			    "header over max_header_bytes (8388608 > 262144)");
-	assert_true(g_get_monotonic_time() - start < G_USEC_PER_SEC);
 	g_string_free(s, TRUE);
 }
 
@@ -383,8 +414,19 @@ static void gen_entity(struct gen *g, int depth, gboolean in_digest)
 	int kind = depth > 7 ? 0 : g_rand_int_range(g->rand, 0, 4);
 	char *boundary = NULL;
 
+	if (gen_chance(g, 15)) {
+		/* a line GMime skips, of any length: one that straddles the end of its buffer
+		 * makes it drop the next field */
+		int len = g_rand_int_range(g->rand, 1, gen_chance(g, 50) ? 300 : 9000);
+
+		for (int i = 0; i < len; i++)
+			g_string_append_c(g->out, "xy z\t"[g_rand_int_range(g->rand, 0, 5)]);
+		g_string_append(g->out, g->eol);
+	}
 	if (gen_chance(g, 50))
 		g_string_append_printf(g->out, "X-Other: %d%s", depth, g->eol);
+	if (kind == 3 && gen_chance(g, 30))
+		g_string_append_printf(g->out, "Content-Transfer-Encoding: base64%s", g->eol);
 	if (kind == 1 || kind == 2) {
 		boundary = gen_boundary(g);
 		if (gen_chance(g, 15))
@@ -500,7 +542,7 @@ static void test_never_below_gmime(void **state)
 		checked++;
 	}
 	printf("%d structures held against GMime's, %d refused as ambiguous\n", checked, refused);
-	assert_true(checked > rounds * 2 / 3);
+	assert_true(checked > rounds / 2);
 	g_ptr_array_unref(g.open);
 	g_string_free(g.out, TRUE);
 	g_rand_free(g.rand);
@@ -516,6 +558,7 @@ int main(void)
 	    cmocka_unit_test(test_attached_messages),
 	    cmocka_unit_test(test_boundary_forms),
 	    cmocka_unit_test(test_boundary_inside_long_line),
+	    cmocka_unit_test(test_skipped_line_before_a_field),
 	    cmocka_unit_test(test_header_bytes),
 	    cmocka_unit_test(test_header_bomb),
 	    cmocka_unit_test(test_mime_parse_refuses),
