@@ -122,7 +122,7 @@ static int line_boundary(const struct scan *s, const char *p, size_t n, gboolean
 
 	if (n > 0 && p[n - 1] == '\r')
 		n--;
-	if (s->stack->len == 0 || n < 2 || p[0] != '-' || p[1] != '-')
+	if (s->stack->len == 0 || n < s->shortest || p[0] != '-' || p[1] != '-')
 		return -1;
 	for (t = n; t > 0 && is_lwsp(p[t - 1]); t--)
 		;
@@ -178,12 +178,10 @@ static void ac_build(struct scan *s)
 
 	g_array_set_size(s->ac, 0);
 	g_array_append_val(s->ac, root);
-	s->shortest = G_MAXSIZE;
 	for (guint i = 0; i < s->stack->len; i++) {
 		const struct level *l = level_at(s, i);
 		guint32 at = 0;
 
-		s->shortest = MIN(s->shortest, l->len);
 		for (size_t j = 0; j < l->len; j++) {
 			guint8 c = (guint8)l->delim[j];
 			guint32 next = ac_child(s, at, c);
@@ -238,12 +236,10 @@ static gboolean line_mentions_boundary(struct scan *s, const char *p, size_t n, 
 {
 	guint32 at = 0;
 
-	if (s->stack->len == 0)
+	if (s->stack->len == 0 || n < s->shortest || memmem(p, n, "--", 2) == NULL)
 		return FALSE;
 	if (s->ac_stale)
 		ac_build(s);
-	if (n < s->shortest || memmem(p, n, "--", 2) == NULL)
-		return FALSE;
 	for (guint i = 0; p[0] == '-' && p[1] == '-' && i < s->stack->len; i++) {
 		const struct level *l = level_at(s, i);
 
@@ -560,6 +556,17 @@ static int header_block(struct scan *s, gboolean top, gboolean parent_digest, st
 	return SPOC_OK;
 }
 
+/* Keeps the open levels to the first n: the automaton is to be rebuilt, the shortest boundary
+ * line is found again. */
+static void levels_keep(struct scan *s, guint n)
+{
+	g_array_set_size(s->stack, n);
+	s->ac_stale = TRUE;
+	s->shortest = G_MAXSIZE;
+	for (guint i = 0; i < s->stack->len; i++)
+		s->shortest = MIN(s->shortest, level_at(s, i)->len);
+}
+
 /* Opens the multipart at depth whose boundary line is d->delim (taken over). */
 static void level_push(struct scan *s, int depth, struct decided *d)
 {
@@ -567,7 +574,7 @@ static void level_push(struct scan *s, int depth, struct decided *d)
 
 	d->delim = NULL;
 	g_array_append_val(s->stack, l);
-	s->ac_stale = TRUE;
+	levels_keep(s, s->stack->len);
 }
 
 static int scan_run(struct scan *s)
@@ -629,12 +636,9 @@ static int scan_run(struct scan *s)
 		if (k < 0)
 			continue;
 		if (s->stack->len != (guint)k + 1 || final)
-			s->ac_stale = TRUE;
-		g_array_set_size(s->stack, (guint)k + 1);
-		if (final) {
-			g_array_set_size(s->stack, (guint)k);
+			levels_keep(s, final ? (guint)k : (guint)k + 1);
+		if (final)
 			continue;
-		}
 		depth = level_at(s, (guint)k)->depth + 1;
 		parent_digest = level_at(s, (guint)k)->digest;
 		if ((rc = entity_count(s, depth)) != SPOC_OK)
@@ -663,6 +667,7 @@ int mime_prescan(const char *raw, size_t len, const struct mime_limits *limits,
 	g_array_set_clear_func(s.stack, level_clear);
 	s.ac = g_array_new(FALSE, FALSE, sizeof(struct ac_node));
 	s.ac_stale = TRUE;
+	s.shortest = G_MAXSIZE;
 	s.f = &figures;
 	s.err = err;
 	rc = scan_run(&s);
