@@ -742,6 +742,7 @@ int mime_parse(const char *raw, size_t len, const struct mime_limits *limits, st
 	GPtrArray *top;
 	struct mail *m = NULL;
 	struct parse ps = {0};
+	struct mime_limits scan_limits;
 	int rc = SPOC_OK;
 	size_t skip, in_len;
 	const char *in;
@@ -770,8 +771,14 @@ int mime_parse(const char *raw, size_t len, const struct mime_limits *limits, st
 		in = lf;
 	}
 	/* GMime builds every part and header field before anything can count them: the bytes it
-	 * is about to read are counted first, and a bomb is refused here */
-	if ((rc = mime_prescan(in, in_len, limits, NULL, err)) != SPOC_OK) {
+	 * is about to read are counted first, and a bomb is refused here, also without limits */
+	scan_limits = *limits;
+	if (scan_limits.max_parts <= 0 || scan_limits.max_parts > MIME_CEILING_PARTS)
+		scan_limits.max_parts = MIME_CEILING_PARTS;
+	if (scan_limits.max_header_bytes <= 0 ||
+	    scan_limits.max_header_bytes > MIME_CEILING_HEADER_BYTES)
+		scan_limits.max_header_bytes = MIME_CEILING_HEADER_BYTES;
+	if ((rc = mime_prescan(in, in_len, &scan_limits, NULL, err)) != SPOC_OK) {
 		g_free(lf);
 		return rc;
 	}

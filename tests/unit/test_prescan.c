@@ -340,6 +340,26 @@ static void test_mime_parse_refuses(void **state)
 	g_string_free(s, TRUE);
 }
 
+/* Without limits (spocctl showing a quarantined message) GMime still builds no more parts than
+ * the configuration's own ceiling. */
+static void test_mime_parse_ceiling(void **state)
+{
+	const struct mime_limits none = {0};
+	GString *s = flat(MIME_CEILING_PARTS);
+	struct errbuf err = {{0}};
+	struct mail *m = NULL;
+
+	(void)state;
+	assert_int_equal(mime_parse(s->str, s->len, &none, &m, &err), SPOC_EPERM);
+	assert_string_equal(err.msg, "message over max_parts (more than 100000 MIME parts, "
+				     "counted before parsing)");
+	g_string_free(s, TRUE);
+	s = flat(99);
+	assert_int_equal(mime_parse(s->str, s->len, NULL, &m, &err), SPOC_OK);
+	mail_free(&m);
+	g_string_free(s, TRUE);
+}
+
 /* ---- generated structures against GMime's own tree ---- */
 
 struct gen {
@@ -562,6 +582,7 @@ int main(void)
 	    cmocka_unit_test(test_header_bytes),
 	    cmocka_unit_test(test_header_bomb),
 	    cmocka_unit_test(test_mime_parse_refuses),
+	    cmocka_unit_test(test_mime_parse_ceiling),
 	    cmocka_unit_test(test_never_below_gmime),
 	};
 	int rc;
