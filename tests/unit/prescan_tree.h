@@ -27,15 +27,21 @@ static void prescan_tree_walk(GMimeObject *obj, int depth, int *parts, int *deep
 	}
 }
 
-/* Parses raw (as mime_parse() hands it to GMime: the header first) with GMime's default
- * options; FALSE when GMime builds no message. */
+/* Parses raw (as mime_parse() hands it to GMime: the header first) with the options mime_parse()
+ * gives GMime by default (mime_init(): fallback charsets utf-8, windows-1252, which decide how a
+ * Content-Type with 8-bit bytes reads); FALSE when GMime builds no message. */
 static gboolean prescan_tree(const char *raw, size_t len, int *parts_r, int *depth_r)
 {
+	static const char *fallback[] = {"utf-8", "windows-1252", NULL};
+	GMimeParserOptions *opts = g_mime_parser_options_new();
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(raw, len);
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+	GMimeMessage *msg;
 
+	g_mime_parser_options_set_fallback_charsets(opts, fallback);
+	msg = g_mime_parser_construct_message(parser, opts);
 	*parts_r = *depth_r = 0;
+	g_mime_parser_options_free(opts);
 	g_object_unref(parser);
 	g_object_unref(stream);
 	if (msg == NULL)
