@@ -462,8 +462,7 @@ static int header_bytes_check(struct scan *s, gboolean top, size_t start, size_t
  * the next field read (in this block, or the next block when this one ends at a boundary) is
  * glued to it and dropped. So each field after such a line may be lost, and with it, say, the
  * Content-Transfer-Encoding that made an attached message a plain file. Every such reading is
- * decided and the one that nests most is taken; a block that one reading makes a multipart and
- * another an attached message is refused. */
+ * decided, and a block they do not all make the same thing of is refused. */
 static int header_block(struct scan *s, gboolean top, gboolean parent_digest, struct decided *d,
 			enum block_end *end_r)
 {
@@ -545,7 +544,7 @@ static int header_block(struct scan *s, gboolean top, gboolean parent_digest, st
 			g_array_unref(fields);
 			return errbuf_set(
 			    s->err, SPOC_EPERM,
-			    "header of a part (at byte %zu) that GMime reads one way or "
+			    "header block (at byte %zu) that GMime reads one way or "
 			    "another as its buffering falls (a line it skips, then a "
 			    "Content-Type or Content-Transfer-Encoding field): the parts "
 			    "cannot be counted before parsing",

@@ -249,7 +249,7 @@ static void test_skipped_line_before_a_field(void **state)
 		if (parts > 1000)
 			glued++;
 		if (!g_str_has_prefix(scan_refused(s->str, s->len, NULL),
-				      "header of a part (at byte 67) that GMime reads one way or "
+				      "header block (at byte 67) that GMime reads one way or "
 				      "another"))
 			fail_msg("pad %d: %s", pad, scan_refused(s->str, s->len, NULL));
 	}
