@@ -81,23 +81,33 @@ struct mail {
 	GPtrArray *limits_hit;	/* struct mail_limit_hit *, empty when nothing was left out */
 };
 
-/* Limits on one message (0: none) and how to read text that declares no charset. Over
- * max_message_bytes or max_header_bytes the message is refused (quarantined); over the others
- * the message is kept and what was left out is listed in mail->limits_hit (the raw bytes, always
- * stored, still hold it). */
+/* The most parts and header bytes mime_parse() lets GMime build, whatever the limits say (also
+ * with none): GMime builds every part (some 1.4 KiB each) and header field before anything can
+ * count them, so even a caller that wants everything of a message (spocctl showing a quarantined
+ * bomb) gets no more than this. The configuration takes no higher limits (conf.c). */
+#define MIME_CEILING_PARTS	  100000
+#define MIME_CEILING_HEADER_BYTES (INT64_C(64) * 1024 * 1024)
+
+/* Limits on one message (0: none, but see the ceilings above) and how to read text that declares
+ * no charset. Over max_message_bytes, max_parts, max_depth or max_header_bytes the message is
+ * refused (quarantined): the last three are counted in the raw bytes before GMime parses them
+ * (prescan.h). Over max_attachment_bytes the message is kept and what was left out is listed in
+ * mail->limits_hit (the raw bytes, always stored, still hold it). */
 struct mime_limits {
 	int64_t max_message_bytes;
-	int max_parts; /* parts beyond this many are left out */
-	int max_depth; /* parts nested deeper are left out; far below GMime's own 1024 */
-	int64_t max_attachment_bytes; /* a bigger attachment is left out */
-	int64_t max_header_bytes;     /* of the top-level header block */
+	int max_parts;		      /* MIME parts, those of attached messages included */
+	int max_depth;		      /* levels of nesting; far below GMime's own 1024 */
+	int64_t max_attachment_bytes; /* a bigger attachment is left out, and a winmail.dat's
+				       * rich text read no further */
+	int64_t max_header_bytes;     /* of any one header block; all together twice this */
 	/* tried in order for 8-bit text without a usable charset; NULL: utf-8, windows-1252 */
 	const char *const *fallback_charsets;
 };
 
 /* Parses raw bytes into a mail. Returns SPOC_OK and sets *mail_r (caller frees with mail_free()),
- * or SPOC_EPERM with the reason in err when the bytes cannot be a message (empty, no header, over
- * max_message_bytes or max_header_bytes). A mail without a usable sender is returned with
+ * or SPOC_EPERM with the reason in err when the bytes cannot be a message (empty, no header), are
+ * over max_message_bytes, max_parts, max_depth or max_header_bytes, or have a structure GMime
+ * would read one way or another (mime_prescan()). A mail without a usable sender is returned with
  * from.addr NULL: whether that is a bounce to record or a message to quarantine is the caller's
  * policy. Never returns SPOC_ETEMP. Memory stays within a small multiple of len. */
 int mime_parse(const char *raw, size_t len, const struct mime_limits *limits, struct mail **mail_r,

@@ -9,9 +9,9 @@
 
 /* Longest TNEF stream tnef_unpack() reads; libytnef counts in int. */
 #define TNEF_MAX_LEN (1024 * 1024 * 1024)
-/* Most bytes of compressed RTF decompressed for the message's text (rtf_decompress()). A body's
- * rich text is some tens of KiB; a crafted one expands eightfold and declares what it likes
- * (libytnef passes values of up to 512 KiB: 4 MiB of RTF). */
+/* Most bytes of compressed RTF decompressed for the message's text (rtf_decompress()), whatever
+ * the caller allows. A body's rich text is some tens of KiB; a crafted one expands eightfold and
+ * declares what it likes (libytnef passes values of up to 512 KiB: 4 MiB of RTF). */
 #define TNEF_MAX_RTF_BYTES (2 * 1024 * 1024)
 
 struct tnef_file {
@@ -37,14 +37,15 @@ struct tnef_file {
  * attachments or a body that libytnef could not read, do not fail the call: on SPOC_OK err->msg
  * is "" when everything was unpacked, else one line saying what was left out and why, for the
  * caller's list of limits hit. The body does not count against those limits: it is bounded by
- * the input, and compressed RTF by TNEF_MAX_RTF_BYTES (its text past that is left out, and
- * said so in err->msg).
+ * the input, and compressed RTF by max_rtf_bytes of decompressed RTF (0, or more than
+ * TNEF_MAX_RTF_BYTES: TNEF_MAX_RTF_BYTES); the text past that is left out, and err->msg says so
+ * with "rich text" in it.
  *
  * Returns SPOC_EPERM with the reason in err, and *files_r and *body_r NULL, for bytes that are not
  * TNEF, are truncated or corrupt (bad lengths or checksums, an attribute repeated), or are over
  * TNEF_MAX_LEN. Never SPOC_ETEMP. Memory stays within a small multiple of len. */
 int tnef_unpack(const void *data, size_t len, size_t max_files, size_t max_total_bytes,
-		GPtrArray **files_r, char **body_r, struct errbuf *err);
+		size_t max_rtf_bytes, GPtrArray **files_r, char **body_r, struct errbuf *err);
 
 /* Frees one struct tnef_file (a GDestroyNotify, for the GPtrArray). */
 void tnef_file_free(gpointer file);

@@ -3,6 +3,7 @@
  * allowed. Passwords are read from their own files; paths are relative to the config file. */
 #include "conf_priv.h"
 #include "conf_rules.h"
+#include "mime.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -536,14 +537,14 @@ static void read_parsing(struct reader *r, struct spoc_conf *c)
 	}
 	g_ptr_array_add(cs, NULL);
 	c->parsing.fallback_charsets = (char **)g_ptr_array_free(cs, FALSE);
-	c->parsing.max_parts = conf_get_int(r, "parsing.max_parts", 500, 1, 100000);
+	c->parsing.max_parts = conf_get_int(r, "parsing.max_parts", 500, 1, MIME_CEILING_PARTS);
 	c->parsing.max_depth = conf_get_int(r, "parsing.max_depth", 20, 2, 100);
 	c->parsing.max_attachment_bytes =
 	    conf_get_int64(r, "parsing.max_attachment_bytes",
 			   c->mailboxes[0] != NULL ? c->mailboxes[0]->max_message_bytes : 26214400,
 			   1, INT64_C(1) << 31);
 	c->parsing.max_header_bytes =
-	    conf_get_int64(r, "parsing.max_header_bytes", 262144, 1024, INT64_C(1) << 26);
+	    conf_get_int64(r, "parsing.max_header_bytes", 262144, 1024, MIME_CEILING_HEADER_BYTES);
 }
 
 static void read_threading(struct reader *r, struct spoc_conf *c)

@@ -289,11 +289,18 @@ char *inspect_json(const char *label, const char *raw, size_t len, const struct 
 
 	ingest_mime_limits(c, &limits);
 	if (mime_parse(raw, len, &limits, &m, &why) != SPOC_OK) {
+		/* the parser's refusals say "... over <limit> (...)" */
+		static const char *const refusing[] = {"max_message_bytes", "max_header_bytes",
+						       "max_parts", "max_depth"};
+
 		refusal = why.msg;
-		if (g_str_has_prefix(why.msg, "message over max_message_bytes"))
-			refused_limit = "max_message_bytes";
-		else if (g_str_has_prefix(why.msg, "header over max_header_bytes"))
-			refused_limit = "max_header_bytes";
+		for (size_t i = 0; i < G_N_ELEMENTS(refusing) && refused_limit == NULL; i++) {
+			char *phrase = g_strconcat(" over ", refusing[i], " (", NULL);
+
+			if (strstr(why.msg, phrase) != NULL)
+				refused_limit = refusing[i];
+			g_free(phrase);
+		}
 	} else {
 		refusal = ingest_decide_in(c, mailbox, m, &d);
 		if (refusal == NULL)

@@ -501,14 +501,16 @@ static const char *skip_blanks(const char *p)
 }
 
 /* Bytes of the "[INC-000123]" tag at p, 0 when there is none: exactly what ticket_find_tag()
- * accepts, so what we strip is what we would have matched. */
+ * accepts, so what we strip is what we would have matched. The closing bracket is looked for
+ * no further than a tag can reach, so a subject of a quarter million '[' costs a quarter million
+ * short looks, not one search to its end each. */
 static size_t tag_len(const char *p)
 {
 	char inner[32];
 	const char *close;
 	size_t n;
 
-	if (p[0] != '[' || (close = strchr(p + 1, ']')) == NULL)
+	if (p[0] != '[' || (close = memchr(p + 1, ']', strnlen(p + 1, sizeof(inner)))) == NULL)
 		return 0;
 	n = (size_t)(close - p - 1);
 	if (n == 0 || n >= sizeof(inner) || g_ascii_isspace(p[1]) || g_ascii_isspace(close[-1]))

@@ -12,6 +12,7 @@
 #include "html.h"
 #include "identity.h"
 #include "mime_priv.h"
+#include "prescan.h"
 #include "reply.h"
 
 #include <gmime/gmime.h>
@@ -39,6 +40,19 @@ void mime_init(void)
 		g_mime_parser_options_set_fallback_charsets(mime_options, fallback);
 		g_once_init_leave(&once, 1);
 	}
+}
+
+GMimeParserOptions *mime_parser_options_new(const struct mime_limits *limits)
+{
+	GMimeParserOptions *opts;
+
+	mime_init();
+	opts = g_mime_parser_options_clone(mime_options);
+	if (limits != NULL && limits->fallback_charsets != NULL &&
+	    limits->fallback_charsets[0] != NULL)
+		g_mime_parser_options_set_fallback_charsets(
+		    opts, (const char **)limits->fallback_charsets);
+	return opts;
 }
 
 void mime_shutdown(void)
@@ -761,24 +775,6 @@ static size_t header_start(const char *raw, size_t len)
 	}
 }
 
-/* Length of the header block that starts at raw: up to the first empty line, or everything. */
-static size_t header_length(const char *raw, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		const char *nl = memchr(raw + i, '\n', len - i);
-
-		if (nl == NULL)
-			break;
-		i = (size_t)(nl - raw) + 1;
-		if (i < len && raw[i] == '\n')
-			return i;
-		if (i + 1 < len && raw[i] == '\r' && raw[i + 1] == '\n')
-			return i;
-		i--; /* the loop's i++ steps past the newline */
-	}
-	return len;
-}
-
 int mime_parse(const char *raw, size_t len, const struct mime_limits *limits, struct mail **mail_r,
 	       struct errbuf *err)
 {
@@ -789,8 +785,11 @@ int mime_parse(const char *raw, size_t len, const struct mime_limits *limits, st
 	GPtrArray *top;
 	struct mail *m = NULL;
 	struct parse ps = {0};
+	struct mime_limits scan_limits;
 	int rc = SPOC_OK;
-	size_t skip, hlen;
+	size_t skip, in_len;
+	const char *in;
+	char *lf = NULL;
 
 	*mail_r = NULL;
 	if (limits == NULL)
@@ -804,30 +803,32 @@ int mime_parse(const char *raw, size_t len, const struct mime_limits *limits, st
 				  limits->max_message_bytes);
 
 	skip = header_start(raw, len);
-	if (limits->max_header_bytes > 0 &&
-	    (hlen = header_length(raw + skip, len - skip)) > (size_t)limits->max_header_bytes)
-		return errbuf_set(err, SPOC_EPERM,
-				  "header over max_header_bytes (%zu > %" PRId64 ")", hlen,
-				  limits->max_header_bytes);
+	in = raw + skip;
+	in_len = len - skip;
 	if (memchr(raw, '\n', len) == NULL && memchr(raw, '\r', len) != NULL) {
 		/* old Mac line ends: GMime only knows LF and CRLF */
-		char *lf = g_memdup2(raw + skip, len - skip);
-
-		for (size_t i = 0; i < len - skip; i++)
+		lf = g_memdup2(in, in_len);
+		for (size_t i = 0; i < in_len; i++)
 			if (lf[i] == '\r')
 				lf[i] = '\n';
-		stream = g_mime_stream_mem_new_with_buffer(lf, len - skip);
+		in = lf;
+	}
+	/* GMime builds every part and header field before anything can count them: the bytes it
+	 * is about to read are counted first, and a bomb is refused here, also without limits */
+	scan_limits = *limits;
+	if (scan_limits.max_parts <= 0 || scan_limits.max_parts > MIME_CEILING_PARTS)
+		scan_limits.max_parts = MIME_CEILING_PARTS;
+	if (scan_limits.max_header_bytes <= 0 ||
+	    scan_limits.max_header_bytes > MIME_CEILING_HEADER_BYTES)
+		scan_limits.max_header_bytes = MIME_CEILING_HEADER_BYTES;
+	if ((rc = mime_prescan(in, in_len, &scan_limits, NULL, err)) != SPOC_OK) {
 		g_free(lf);
-	} else {
-		stream = g_mime_stream_mem_new_with_buffer(raw + skip, len - skip);
+		return rc;
 	}
+	stream = g_mime_stream_mem_new_with_buffer(in, in_len);
+	g_free(lf);
 	ps.lim = limits;
-	ps.opts = mime_options;
-	if (limits->fallback_charsets != NULL && limits->fallback_charsets[0] != NULL) {
-		ps.opts = g_mime_parser_options_clone(mime_options);
-		g_mime_parser_options_set_fallback_charsets(
-		    ps.opts, (const char **)limits->fallback_charsets);
-	}
+	ps.opts = mime_parser_options_new(limits);
 	parser = g_mime_parser_new_with_stream(stream);
 	msg = g_mime_parser_construct_message(parser, ps.opts);
 	g_object_unref(parser);
@@ -850,8 +851,7 @@ int mime_parse(const char *raw, size_t len, const struct mime_limits *limits, st
 	g_ptr_array_unref(top);
 	g_object_unref(msg);
 out:
-	if (ps.opts != mime_options)
-		g_mime_parser_options_free(ps.opts);
+	g_mime_parser_options_free(ps.opts);
 	*mail_r = m;
 	return rc;
 }

@@ -145,27 +145,41 @@ static void attachment_add(struct parse *ps, char *name, const char *content_typ
 	g_free(name);
 }
 
+/* The limit that made tnef_unpack() leave out what one of its notes says. Static. */
+static const char *tnef_note_limit(const char *note)
+{
+	if (strstr(note, "max_files") != NULL)
+		return "max_parts";
+	if (strstr(note, "rich text") != NULL)
+		return "max_attachment_bytes";
+	return "max_message_bytes";
+}
+
 /* Unpacks winmail.dat into its files; TRUE when it was TNEF (then the container itself is not
- * kept, even when it held nothing: the raw message still has it). */
+ * kept, even when it held nothing: the raw message still has it). Its text is read (compressed
+ * RTF decompressed up to max_attachment_bytes) only while the message has no other. */
 static gboolean tnef_add(struct parse *ps, GBytes *data)
 {
 	size_t max_total = ps->lim->max_message_bytes > 0 ? (size_t)ps->lim->max_message_bytes * 2
 							  : (size_t)256 * 1024 * 1024;
+	size_t max_files = ps->lim->max_parts > 0 ? (size_t)ps->lim->max_parts : 1000;
+	size_t max_rtf =
+	    ps->lim->max_attachment_bytes > 0 ? (size_t)ps->lim->max_attachment_bytes : 0;
+	gboolean want_body = ps->body == NULL && ps->tnef_body == NULL;
 	GPtrArray *files = NULL;
-	char *body = NULL;
+	char *body = NULL, **notes;
 	struct errbuf err = {{0}};
 	gsize len;
 	const void *raw = g_bytes_get_data(data, &len);
 
-	size_t max_files = ps->lim->max_parts > 0 ? (size_t)ps->lim->max_parts : 1000;
-
-	if (tnef_unpack(raw, len, max_files, max_total, &files, &body, &err) != SPOC_OK)
+	if (tnef_unpack(raw, len, max_files, max_total, max_rtf, &files, want_body ? &body : NULL,
+			&err) != SPOC_OK)
 		return FALSE; /* not TNEF after all, or damaged: kept as it is */
 	/* what the unpacking left out (too many files, too many bytes) is listed like any limit */
-	if (err.msg[0] != '\0')
-		mime_limit_hit(
-		    ps->m, strstr(err.msg, "max_files") != NULL ? "max_parts" : "max_message_bytes",
-		    "winmail.dat: %s", err.msg);
+	notes = err.msg[0] != '\0' ? g_strsplit(err.msg, "; ", -1) : NULL;
+	for (size_t i = 0; notes != NULL && notes[i] != NULL; i++)
+		mime_limit_hit(ps->m, tnef_note_limit(notes[i]), "winmail.dat: %s", notes[i]);
+	g_strfreev(notes);
 	for (guint i = 0; i < files->len; i++) {
 		struct tnef_file *f = g_ptr_array_index(files, i);
 
@@ -378,12 +392,16 @@ static void uu_line(const char *line, size_t len, GByteArray *out)
 
 /* Takes the uuencoded files out of a plain text body ("begin 644 name" ... "end", as old mail
  * clients and mailing-list gateways attach them) and keeps them as attachments; the text loses
- * those lines. A block without its "end" line is left alone. Returns a new text. */
+ * those lines. A block without its "end" line is left alone, and so is every block once the
+ * message has max_parts attachments (listed as left out). Linear in the text: a block without
+ * its "end" ran to the end of the text looking for it, so no later block has one. Returns a new
+ * text. */
 char *mime_uu_extract(struct parse *ps, const char *text)
 {
 	size_t total = strlen(text);
 	GString *out = g_string_sized_new(total);
 	const char *p = text, *end = text + total;
+	gboolean more = TRUE; /* a later block may still be taken out */
 
 	while (*p != '\0') {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -391,7 +409,7 @@ char *mime_uu_extract(struct parse *ps, const char *text)
 		const char *next = nl != NULL ? nl + 1 : p + len;
 		char mode[8], *name = NULL;
 
-		if (len > 10 && len < 1000 && strncmp(p, "begin ", 6) == 0) {
+		if (more && len > 10 && len < 1000 && strncmp(p, "begin ", 6) == 0) {
 			char *line = g_strndup(p, len);
 
 			if (sscanf(line, "begin %7[0-7] ", mode) == 1 && strlen(mode) >= 3) {
@@ -403,6 +421,15 @@ char *mime_uu_extract(struct parse *ps, const char *text)
 					name = g_strdup(n);
 			}
 			g_free(line);
+		}
+		if (name != NULL && ps->lim->max_parts > 0 &&
+		    ps->m->attachments->len >= (guint)ps->lim->max_parts) {
+			mime_limit_hit(ps->m, "max_parts",
+				       "uuencoded files after the first %d attachments left in the "
+				       "text (max_parts)",
+				       ps->lim->max_parts);
+			g_clear_pointer(&name, g_free);
+			more = FALSE;
 		}
 		if (name != NULL) {
 			GByteArray *data = g_byte_array_new();
@@ -428,6 +455,7 @@ char *mime_uu_extract(struct parse *ps, const char *text)
 			}
 			g_byte_array_unref(data);
 			g_free(name);
+			more = FALSE;
 		}
 		g_string_append_len(out, p, (gssize)(next - p));
 		p = next;

@@ -22,6 +22,10 @@ struct parse {
 
 /* mime.c */
 
+/* Parser options for limits: the process's own with limits->fallback_charsets, if any, in place
+ * of the default ones. Caller frees with g_mime_parser_options_free(). */
+GMimeParserOptions *mime_parser_options_new(const struct mime_limits *limits);
+
 /* Takes ownership of s (may be NULL); returns it as a clean single UTF-8 line, or NULL when
  * nothing is left and empty_ok is FALSE. */
 char *mime_utf8_line(char *s, gboolean empty_ok);

@@ -143,12 +143,22 @@ static gboolean equals_ci(const char *s, size_t n, const char *word)
 	return strlen(word) == n && g_ascii_strncasecmp(s, word, n) == 0;
 }
 
+/* g_ascii_tolower() without the call: it runs for every line of every body, several times */
+static inline char ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
 static gboolean has_any_prefix_ci(const char *s, size_t n, const char *const *prefixes)
 {
+	char first;
+
+	if (n == 0)
+		return FALSE;
 	/* the first letter rules out most of a long list without a strlen() */
-	for (; n > 0 && *prefixes != NULL; prefixes++)
-		if (g_ascii_tolower(s[0]) == g_ascii_tolower((*prefixes)[0]) &&
-		    has_prefix_ci(s, n, *prefixes))
+	first = ascii_lower(s[0]);
+	for (; *prefixes != NULL; prefixes++)
+		if (first == ascii_lower((*prefixes)[0]) && has_prefix_ci(s, n, *prefixes))
 			return TRUE;
 	return FALSE;
 }

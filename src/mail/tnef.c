@@ -696,9 +696,10 @@ static char *finish_text(char *text)
 	return g_string_free(out, FALSE);
 }
 
-/* The message's text from its properties (props may be NULL) or its down-level body; what was
- * left out of it goes into notes. */
-static char *message_body(MAPIProps *props, const struct attr *body, guint32 cp, GString *notes)
+/* The message's text from its properties (props may be NULL) or its down-level body, compressed
+ * RTF decompressed up to max_rtf bytes; what was left out of it goes into notes. */
+static char *message_body(MAPIProps *props, const struct attr *body, guint32 cp, size_t max_rtf,
+			  GString *notes)
 {
 	guint32 body_cp = cp;
 	variableLength *v;
@@ -714,15 +715,15 @@ static char *message_body(MAPIProps *props, const struct attr *body, guint32 cp,
 		GByteArray *rtf;
 		unsigned flaws;
 
-		if (rtf_decompress(v->data, (size_t)v->size, TNEF_MAX_RTF_BYTES, &rtf, &flaws,
-				   NULL) == SPOC_OK) {
+		if (rtf_decompress(v->data, (size_t)v->size, max_rtf, &rtf, &flaws, NULL) ==
+		    SPOC_OK) {
 			/* a wrong CRC or size costs nothing here: the text is read as far as
 			 * it goes */
 			if ((flaws & RTF_CAPPED) != 0)
 				note(notes,
-				     "the message's rich text over %d bytes: its text after that "
-				     "left out",
-				     TNEF_MAX_RTF_BYTES);
+				     "the message's rich text over %zu bytes once decompressed: "
+				     "its text after that left out",
+				     max_rtf);
 			text = finish_text(rtf_to_text(rtf->data, rtf->len));
 			g_byte_array_unref(rtf);
 			if (text != NULL)
@@ -743,7 +744,7 @@ static char *message_body(MAPIProps *props, const struct attr *body, guint32 cp,
 }
 
 int tnef_unpack(const void *data, size_t len, size_t max_files, size_t max_total_bytes,
-		GPtrArray **files_r, char **body_r, struct errbuf *err)
+		size_t max_rtf_bytes, GPtrArray **files_r, char **body_r, struct errbuf *err)
 {
 	const guint8 *p = data;
 	struct stream s = {0};
@@ -813,7 +814,10 @@ int tnef_unpack(const void *data, size_t len, size_t max_files, size_t max_total
 		     s.stray == 1 ? "" : "s");
 
 	if (body_r != NULL)
-		*body_r = message_body(props, &s.body, cp, notes);
+		*body_r = message_body(props, &s.body, cp,
+				       max_rtf_bytes > 0 ? MIN(max_rtf_bytes, TNEF_MAX_RTF_BYTES)
+							 : TNEF_MAX_RTF_BYTES,
+				       notes);
 	if (parsed)
 		ytnef_free(&msg);
 	if (err != NULL)

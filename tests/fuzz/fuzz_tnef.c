@@ -46,7 +46,7 @@ static void unpack(const uint8_t *data, size_t size, int depth)
 	size_t total = 0;
 	char *body;
 
-	if (tnef_unpack(data, size, 50, 8 * 1024 * 1024, &files, &body, &err) != SPOC_OK)
+	if (tnef_unpack(data, size, 50, 8 * 1024 * 1024, 0, &files, &body, &err) != SPOC_OK)
 		return;
 	if (body != NULL && !g_utf8_validate(body, -1, NULL))
 		__builtin_trap();

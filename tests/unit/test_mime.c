@@ -188,8 +188,8 @@ static const char *hit(const struct mail *m, guint i)
 	return ((const struct mail_limit_hit *)g_ptr_array_index(m->limits_hit, i))->limit;
 }
 
-/* Size and header limits refuse the message; part, depth and attachment limits keep it and list
- * what was left out. */
+/* Size, header, part and depth limits refuse the message (the last three before GMime reads it,
+ * prescan.c); the attachment limit keeps it and lists what was left out (test_attachment_limit). */
 static void test_limits(void **state)
 {
 	static const char flat[] =
@@ -214,19 +214,16 @@ static void test_limits(void **state)
 			    "header over max_header_bytes (62 > 40)");
 	/* the multipart itself and its three leaves are four parts; nameless inline text parts
 	 * after the body are part of what the person wrote */
-	assert_int_equal(mime_parse(flat, strlen(flat), &parts3, &m, NULL), SPOC_OK);
-	assert_string_equal(m->text, "one\n\ntwo");
-	assert_int_equal(m->limits_hit->len, 1);
-	assert_string_equal(hit(m, 0), "max_parts");
-	mail_free(&m);
+	assert_string_equal(parse_fail(flat, strlen(flat), &parts3),
+			    "message over max_parts (more than 3 MIME parts, counted before "
+			    "parsing)");
 	assert_int_equal(mime_parse(flat, strlen(flat), &parts4, &m, NULL), SPOC_OK);
 	assert_string_equal(m->text, "one\n\ntwo\n\nthree");
 	assert_int_equal(m->limits_hit->len, 0);
 	mail_free(&m);
-	assert_int_equal(mime_parse(deep, strlen(deep), &depth2, &m, NULL), SPOC_OK);
-	assert_string_equal(m->text, "");
-	assert_string_equal(hit(m, 0), "max_depth");
-	mail_free(&m);
+	assert_string_equal(parse_fail(deep, strlen(deep), &depth2),
+			    "message over max_depth (MIME parts nested more than 2 deep, counted "
+			    "before parsing)");
 	assert_int_equal(mime_parse(deep, strlen(deep), &depth3, &m, NULL), SPOC_OK);
 	assert_string_equal(m->text, "leaf");
 	assert_int_equal(m->limits_hit->len, 0);
@@ -235,22 +232,20 @@ static void test_limits(void **state)
 	mail_free(&m);
 }
 
-/* GMime 3.2.13 follows nesting down to 1024 levels (defect #6): spocd's own max_depth stops far
- * earlier, and 3000 levels neither crash nor hang. */
+/* GMime 3.2.13 follows nesting down to 1024 levels (defect #6): spocd's own max_depth refuses
+ * far earlier, before GMime reads any of it, and 3000 levels neither crash nor hang. */
 static void test_deep_nesting(void **state)
 {
 	GString *raw = g_string_new("From: a@example.com\n");
-	struct mail *m;
 
 	(void)state;
 	for (int i = 0; i < 3000; i++)
 		g_string_append_printf(
 		    raw, "Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n", i, i);
 	g_string_append(raw, "Content-Type: text/plain\n\ndeep down\n");
-	m = parse_mem(raw->str, raw->len);
-	assert_string_equal(m->text, "");
-	assert_string_equal(hit(m, 0), "max_depth");
-	mail_free(&m);
+	assert_string_equal(parse_fail(raw->str, raw->len, testlib_limits()),
+			    "message over max_depth (MIME parts nested more than 20 deep, counted "
+			    "before parsing)");
 	g_string_free(raw, TRUE);
 }
 
@@ -604,6 +599,35 @@ static void test_uuencode_hostile(void **state)
 	g_string_free(raw, TRUE);
 }
 
+/* Uuencoded files are parts too: no more attachments than max_parts (the rest stay in the text,
+ * listed as left out), and a text of "begin" lines without "end" is read once, not once per line
+ * (quadratic: hours for a few megabytes). */
+static void test_uuencode_many(void **state)
+{
+	GString *raw = g_string_new("From: a@example.com\nSubject: uu\n\n");
+	struct mail *m;
+
+	(void)state;
+	for (int i = 0; i < 2000; i++)
+		g_string_append_printf(raw, "begin 644 f%d.txt\n#:&D*\n`\nend\n", i);
+	m = parse_mem(raw->str, raw->len);
+	assert_int_equal(m->attachments->len, 500);
+	assert_memory_equal(g_bytes_get_data(att(m, "f499.txt")->data, NULL), "hi\n", 3);
+	assert_int_equal(m->limits_hit->len, 1);
+	assert_string_equal(hit(m, 0), "max_parts");
+	assert_true(g_str_has_prefix(m->text, "begin 644 f500.txt\n"));
+	mail_free(&m);
+
+	g_string_assign(raw, "From: a@example.com\nSubject: uu\n\n");
+	for (int i = 0; i < 300000; i++)
+		g_string_append(raw, "begin 644 a.bin\n");
+	m = parse_mem(raw->str, raw->len);
+	assert_int_equal(m->attachments->len, 0);
+	assert_int_equal(strlen(m->text), 300000 * 16 - 1);
+	mail_free(&m);
+	g_string_free(raw, TRUE);
+}
+
 /* In a CRLF message GMime 3.2.13 leaves the CR of the line break before a boundary on the
  * part's content: a 7bit attachment would grow by one byte. */
 static void test_crlf_attachment_size(void **state)
@@ -936,6 +960,7 @@ int main(void)
 	    cmocka_unit_test(test_uuencode),
 	    cmocka_unit_test(test_uuencode_damaged_lines),
 	    cmocka_unit_test(test_uuencode_hostile),
+	    cmocka_unit_test(test_uuencode_many),
 	    cmocka_unit_test(test_crlf_attachment_size),
 	    cmocka_unit_test(test_forward_is_new_text),
 	    cmocka_unit_test(test_synthetic_message_id),

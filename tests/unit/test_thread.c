@@ -614,6 +614,41 @@ static void test_subject_base(void **state)
 	expect_base(NULL, "");
 }
 
+/* Subjects a stranger makes to be slow: a quarter million '[' (each one an unclosed tag that
+ * used to be searched to the end of the subject: quadratic), fifty thousand "Re: " and tags
+ * between them. The results, not the time: the time is bench/bombs's. */
+static void test_subject_base_hostile(void **state)
+{
+	GString *s = g_string_new(NULL), *want = g_string_new(NULL);
+	char *got;
+
+	(void)state;
+	for (int i = 0; i < 250000; i++)
+		g_string_append_c(s, '[');
+	expect_base(s->str, s->str);
+	g_string_assign(want, s->str);
+	g_string_append(s, "[INC-000123] x");
+	g_string_append(want, " x");
+	expect_base(s->str, want->str);
+
+	g_string_truncate(s, 0);
+	for (int i = 0; i < 50000; i++)
+		g_string_append(s, "Re: ");
+	g_string_append(s, "VPN down");
+	expect_base(s->str, "VPN down");
+
+	g_string_truncate(s, 0);
+	for (int i = 0; i < 50000; i++)
+		g_string_append(s, i % 2 == 0 ? "RE: [INC-000123] " : "Fwd:[ ");
+	g_string_append(s, "VPN down");
+	got = thread_subject_base(s->str);
+	assert_true(g_str_has_prefix(got, "[ RE: Fwd:[ RE: Fwd:[ "));
+	assert_true(g_str_has_suffix(got, "Fwd:[ VPN down"));
+	g_free(got);
+	g_string_free(want, TRUE);
+	g_string_free(s, TRUE);
+}
+
 /* --- the decision --------------------------------------------------------------------------- */
 
 static GDateTime *now_at(void)
@@ -909,6 +944,7 @@ int main(void)
 	    cmocka_unit_test(test_keys_errors),
 	    cmocka_unit_test(test_token_from_address),
 	    cmocka_unit_test(test_subject_base),
+	    cmocka_unit_test(test_subject_base_hostile),
 	    cmocka_unit_test(test_decide_new),
 	    cmocka_unit_test(test_decide_guessed_subject),
 	    cmocka_unit_test(test_decide_harvested_msgid),

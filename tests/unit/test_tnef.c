@@ -10,6 +10,8 @@
 
 #include "tnef_fixture.h"
 
+#include "mime.h"
+
 /* The project's own Outlook message (make_seeds.py): its winmail.dat holds the text as
  * compressed RTF (back-references, \'hh in code page 1252, \uN), a photo named in code page 1252
  * with a MIME tag, and two embedded messages; the message's own text/plain part says the same as
@@ -388,6 +390,104 @@ static void test_rtf(void **state)
 	}
 }
 
+/* A stream whose PR_RTF_COMPRESSED value (of about value_len bytes, under libytnef's 512 KiB)
+ * expands as much as the format allows: "{\rtf1 x", then units of a flag byte and eight
+ * references that each copy 17 'x' from just behind: 136 bytes out for 17 in. */
+static GBytes *rtf_bomb_stream(size_t value_len)
+{
+	static const guint8 sig[] = {0x78, 0x9F, 0x3E, 0x22, 0x01, 0x00};
+	GBytes *head = g_bytes_new_static(sig, sizeof(sig)), *out;
+	GByteArray *value = g_byte_array_new(), *block = g_byte_array_new();
+	size_t w = 207; /* where the dictionary's initial contents end */
+
+	put32(value, 0);
+	put32(value, 0xFFFFFFFFu); /* the raw size it claims */
+	put32(value, 0x75465A4C);  /* "LZFu" */
+	put32(value, 0);
+	g_byte_array_append(value, (const guint8 *)"\0{\\rtf1 x", 9);
+	w += 8;
+	while (value->len + 17 <= value_len) {
+		guint8 unit[17] = {0xFF};
+
+		for (int k = 0; k < 8; k++) {
+			size_t off = (w - 1) & 4095;
+
+			unit[1 + 2 * k] = (guint8)(off >> 4);
+			unit[2 + 2 * k] = (guint8)((off & 0x0F) << 4 | 0x0F);
+			w += 17;
+		}
+		g_byte_array_append(value, unit, 17);
+	}
+	value->data[0] = (guint8)(value->len - 4);
+	value->data[1] = (guint8)((value->len - 4) >> 8);
+	value->data[2] = (guint8)((value->len - 4) >> 16);
+	put32(block, 1);
+	put_prop(block, 0x102, 0x1009, value->data, value->len, 0);
+	out = with_attr(head, 1, 0x00069003, block->data, block->len);
+	g_byte_array_unref(value);
+	g_byte_array_unref(block);
+	g_bytes_unref(head);
+	return out;
+}
+
+/* Compressed RTF of maximal expansion (half a megabyte that makes 4 MiB) stops at the cap the
+ * caller gives, and never past TNEF_MAX_RTF_BYTES, saying so; through mime_parse() the cap is
+ * max_attachment_bytes and the note is listed under it. */
+static void test_rtf_expansion_capped(void **state)
+{
+	const size_t caps[] = {65536, 0, (size_t)100 << 20};
+	const size_t want[] = {65536, TNEF_MAX_RTF_BYTES, TNEF_MAX_RTF_BYTES};
+	GBytes *tnef = rtf_bomb_stream(500 * 1024);
+	const struct mime_limits lim = {.max_attachment_bytes = 65536, .max_parts = 500};
+	const struct mail_limit_hit *hit;
+	char *b64, *note;
+	GString *raw;
+	struct mail *m = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(caps); i++) {
+		gsize len = g_bytes_get_size(tnef);
+		void *copy = g_memdup2(g_bytes_get_data(tnef, NULL), len);
+		struct errbuf err;
+		GPtrArray *files;
+		char *body = NULL;
+
+		assert_int_equal(tnef_unpack(copy, len, 0, 0, caps[i], &files, &body, &err),
+				 SPOC_OK);
+		/* everything after "{\rtf1 " is text */
+		assert_int_equal(strlen(body), want[i] - 7);
+		assert_int_equal(strspn(body, "x"), want[i] - 7);
+		note = g_strdup_printf("the message's rich text over %zu bytes once decompressed: "
+				       "its text after that left out",
+				       want[i]);
+		assert_string_equal(err.msg, note);
+		g_free(note);
+		g_free(body);
+		g_ptr_array_unref(files);
+		g_free(copy);
+	}
+
+	b64 = g_base64_encode(g_bytes_get_data(tnef, NULL), g_bytes_get_size(tnef));
+	raw = g_string_new("From: a@example.com\nSubject: rich\n"
+			   "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+			   "Content-Type: application/ms-tnef; name=winmail.dat\n"
+			   "Content-Transfer-Encoding: base64\n\n");
+	g_string_append(raw, b64);
+	g_string_append(raw, "\n--b--\n");
+	assert_int_equal(mime_parse(raw->str, raw->len, &lim, &m, NULL), SPOC_OK);
+	assert_string_equal(m->body_source, "tnef");
+	assert_int_equal(strlen(m->text), 65536 - 7);
+	assert_int_equal(m->limits_hit->len, 1);
+	hit = g_ptr_array_index(m->limits_hit, 0);
+	assert_string_equal(hit->limit, "max_attachment_bytes");
+	assert_string_equal(hit->detail, "winmail.dat: the message's rich text over 65536 bytes "
+					 "once decompressed: its text after that left out");
+	mail_free(&m);
+	g_string_free(raw, TRUE);
+	g_free(b64);
+	g_bytes_unref(tnef);
+}
+
 /* Compressed RTF cut short, with a bad magic, or whose size fields lie. */
 static void test_lzfu_edges(void **state)
 {
@@ -491,7 +591,7 @@ static void test_not_tnef(void **state)
 	GRand *rand = g_rand_new_with_seed(20240501);
 
 	(void)state;
-	assert_int_equal(tnef_unpack(NULL, 0, 0, 0, &files, NULL, &err), SPOC_EPERM);
+	assert_int_equal(tnef_unpack(NULL, 0, 0, 0, 0, &files, NULL, &err), SPOC_EPERM);
 	assert_string_equal(err.msg, "not TNEF: 0 bytes");
 	b = g_bytes_new_static("", 0);
 	expect_eperm(b, "not TNEF: 0 bytes");
@@ -549,7 +649,7 @@ static void test_not_tnef(void **state)
 			buf[k] = (guint8)g_rand_int(rand);
 		if (i % 2 == 0 && len >= sizeof(sig))
 			memcpy(buf, sig, sizeof(sig));
-		if (tnef_unpack(buf, len, 0, 0, &files, &body, &err) == SPOC_OK) {
+		if (tnef_unpack(buf, len, 0, 0, 0, &files, &body, &err) == SPOC_OK) {
 			g_ptr_array_unref(files);
 			g_free(body);
 		}
@@ -685,7 +785,7 @@ static void test_flipped_bytes(void **state)
 			}
 			if (i % 3 != 0)
 				fix_checksums(buf, len);
-			if (tnef_unpack(buf, len, 0, 0, &files, &body, &err) == SPOC_OK) {
+			if (tnef_unpack(buf, len, 0, 0, 0, &files, &body, &err) == SPOC_OK) {
 				check_sane(files, body, len);
 				g_ptr_array_unref(files);
 				g_free(body);
@@ -714,6 +814,7 @@ int main(void)
 	    cmocka_unit_test(test_synthetic_code_pages),
 	    cmocka_unit_test(test_synthetic_bodies),
 	    cmocka_unit_test(test_rtf),
+	    cmocka_unit_test(test_rtf_expansion_capped),
 	    cmocka_unit_test(test_lzfu_edges),
 	    cmocka_unit_test(test_libytnef_refuses),
 	    cmocka_unit_test(test_not_tnef),
@@ -722,8 +823,8 @@ int main(void)
 	};
 	int rc;
 
-	g_mime_init();
+	mime_init();
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
-	g_mime_shutdown();
+	mime_shutdown();
 	return rc;
 }

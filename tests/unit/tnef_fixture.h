@@ -97,7 +97,7 @@ static int unpack(GBytes *bytes, size_t max_files, size_t max_total, GPtrArray *
 	gsize len;
 	const void *data = g_bytes_get_data(bytes, &len);
 	void *copy = g_memdup2(data, len);
-	int rc = tnef_unpack(copy, len, max_files, max_total, files_r, body_r, err);
+	int rc = tnef_unpack(copy, len, max_files, max_total, 0, files_r, body_r, err);
 
 	g_free(copy);
 	return rc;
