@@ -225,8 +225,8 @@ static void expect_key(const char *addr, const char *want)
 	char *got = caps_recipient_key(addr);
 
 	if (strcmp(got, want) != 0)
-		fail_msg("caps_recipient_key(\"%s\")\n  got  \"%s\"\n  want \"%s\"", addr, got,
-			 want);
+		fail_msg("caps_recipient_key(\"%s\")\n  got  \"%s\"\n  want \"%s\"",
+			 addr != NULL ? addr : "(null)", got, want);
 	g_free(got);
 }
 
@@ -257,8 +257,9 @@ static void expect_refused(const char *addr, const char *want)
 	char *got = caps_recipient_refused(addr, own, refused);
 
 	if (g_strcmp0(got, want) != 0)
-		fail_msg("caps_recipient_refused(\"%s\")\n  got  \"%s\"\n  want \"%s\"", addr,
-			 got != NULL ? got : "(null)", want != NULL ? want : "(null)");
+		fail_msg("caps_recipient_refused(\"%s\")\n  got  \"%s\"\n  want \"%s\"",
+			 addr != NULL ? addr : "(null)", got != NULL ? got : "(null)",
+			 want != NULL ? want : "(null)");
 	g_free(got);
 }
 

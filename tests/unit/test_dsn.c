@@ -318,8 +318,8 @@ static void expect_status(const char *in, const char *want)
 	char *got = dsn_status_find(in);
 
 	if (g_strcmp0(got, want) != 0)
-		fail_msg("dsn_status_find(\"%s\")\n  got  %s\n  want %s", in, got ? got : "NULL",
-			 want ? want : "NULL");
+		fail_msg("dsn_status_find(\"%s\")\n  got  %s\n  want %s", in ? in : "NULL",
+			 got ? got : "NULL", want ? want : "NULL");
 	g_free(got);
 }
 

@@ -8,8 +8,8 @@ static void expect_echo(const char *text, size_t max, const char *want)
 	char *got = echo_text(text, max);
 
 	if (strcmp(got, want) != 0)
-		fail_msg("echo_text(\"%s\", %zu)\n  got  \"%s\"\n  want \"%s\"", text, max, got,
-			 want);
+		fail_msg("echo_text(\"%s\", %zu)\n  got  \"%s\"\n  want \"%s\"",
+			 text != NULL ? text : "(null)", max, got, want);
 	g_free(got);
 }
 

@@ -521,8 +521,9 @@ static void expect_token(const char *addr, const char *want)
 	char *got = thread_token_from_address(addr, desk);
 
 	if (g_strcmp0(got, want) != 0)
-		fail_msg("thread_token_from_address(\"%s\") = \"%s\", want \"%s\"", addr,
-			 got != NULL ? got : "(null)", want != NULL ? want : "(null)");
+		fail_msg("thread_token_from_address(\"%s\") = \"%s\", want \"%s\"",
+			 addr != NULL ? addr : "(null)", got != NULL ? got : "(null)",
+			 want != NULL ? want : "(null)");
 	g_free(got);
 }
 
@@ -569,7 +570,8 @@ static void expect_base(const char *subject, const char *want)
 	char *got = thread_subject_base(subject);
 
 	if (strcmp(got, want) != 0)
-		fail_msg("thread_subject_base(\"%s\") = \"%s\", want \"%s\"", subject, got, want);
+		fail_msg("thread_subject_base(\"%s\") = \"%s\", want \"%s\"",
+			 subject != NULL ? subject : "(null)", got, want);
 	g_free(got);
 }
 
