@@ -442,6 +442,27 @@ static void test_raw_name_word_by_word(void **state)
 	mail_free(&m);
 }
 
+/* A stranger's name made of nothing but stray bytes, words glued to encoded-words and thousands
+ * of them: one pass, valid UTF-8 out, the encoded-words still decoded. */
+static void test_raw_name_hostile(void **state)
+{
+	GString *raw = g_string_new("From: =?utf-8?q?Jos=C3=A9?= \xff\xfe=?utf-8?q?x?=");
+
+	(void)state;
+	for (int i = 0; i < 20000; i++)
+		g_string_append(raw, i % 2 ? " \xe9\xe9\xe9" : " \xc3\xa9\x80");
+	g_string_append(raw, " <eve@example.com>\nSubject: \x81\x82\x83\n\nx\n");
+	struct mail *m = parse_mem(raw->str, raw->len);
+
+	assert_non_null(m);
+	assert_string_equal(m->from.addr, "eve@example.com");
+	assert_true(g_utf8_validate(m->from.name, -1, NULL));
+	assert_true(g_str_has_prefix(m->from.name, "José "));
+	assert_true(g_utf8_validate(m->subject, -1, NULL));
+	mail_free(&m);
+	g_string_free(raw, TRUE);
+}
+
 static void test_safe_filename(void **state)
 {
 	static const struct {
@@ -955,6 +976,7 @@ int main(void)
 	    cmocka_unit_test(test_undeclared_iso2022jp),
 	    cmocka_unit_test(test_fallback_charsets),
 	    cmocka_unit_test(test_raw_name_word_by_word),
+	    cmocka_unit_test(test_raw_name_hostile),
 	    cmocka_unit_test(test_safe_filename),
 	    cmocka_unit_test(test_format_flowed),
 	    cmocka_unit_test(test_uuencode),
