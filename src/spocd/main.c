@@ -283,7 +283,8 @@ static int ingest_once(struct daemon *d, struct worker *w, struct ingest_stats *
 
 /* One pass over one mailbox, with one fresh attempt when a kept connection turns out dead; its
  * outcome recorded for spocctl health, the metrics and STATUS. */
-static int mailbox_pass(struct daemon *d, struct worker *w)
+/* One look at a mailbox; *took_r: how many messages it took (may be NULL). */
+static int mailbox_pass(struct daemon *d, struct worker *w, unsigned *took_r)
 {
 	struct ingest_stats stats = {0};
 	struct errbuf err = {{0}}, herr = {{0}};
@@ -300,8 +301,13 @@ static int mailbox_pass(struct daemon *d, struct worker *w)
 		rc = ingest_once(d, w, &stats, &err);
 	}
 	log_stats(w->mb->name, &stats);
-	for (int o = 0; o < INGEST_OUTCOMES; o++)
+	if (took_r != NULL)
+		*took_r = 0;
+	for (int o = 0; o < INGEST_OUTCOMES; o++) {
 		w->mails += stats.outcomes[o];
+		if (took_r != NULL)
+			*took_r += stats.outcomes[o];
+	}
 	w->tried = TRUE;
 	if (rc == SPOC_OK) {
 		if (!w->ok && w->error[0] != '\0')
@@ -481,6 +487,7 @@ static void run_due(struct daemon *d)
 		struct worker *w = g_ptr_array_index(d->workers, i);
 		gint64 now = g_get_monotonic_time();
 		struct errbuf err = {{0}};
+		unsigned took = 0;
 
 		if (w->idle_since != 0) {
 			if (!w->woken && !imap_idle_pending(w->imap) && now < w->next_pass &&
@@ -497,8 +504,15 @@ static void run_due(struct daemon *d)
 		} else if (now < w->next_pass) {
 			continue;
 		}
-		if (mailbox_pass(d, w) == SPOC_OK) {
+		if (mailbox_pass(d, w, &took) == SPOC_OK) {
 			w->backoff_s = 0;
+			/* Mail that came while the pass ran was announced (EXISTS) in the answers
+			 * to its FETCH and MOVE, and will not be announced again in IDLE: a pass
+			 * that took anything is followed by another look at once. */
+			if (took > 0) {
+				w->next_pass = g_get_monotonic_time();
+				continue;
+			}
 			w->next_pass = g_get_monotonic_time() +
 				       (gint64)w->mb->poll_interval_s * G_USEC_PER_SEC;
 			if (!stop_requested && imap_can_idle(w->imap)) {
@@ -605,7 +619,7 @@ static int run_once(struct daemon *d)
 	int rc = SPOC_OK;
 
 	for (guint i = 0; i < d->workers->len && !stop_requested; i++)
-		if (mailbox_pass(d, g_ptr_array_index(d->workers, i)) != SPOC_OK)
+		if (mailbox_pass(d, g_ptr_array_index(d->workers, i), NULL) != SPOC_OK)
 			rc = SPOC_ETEMP;
 	/* On SIGTERM, stop after the message in hand: queued notifications wait for the next
 	 * start. */
