@@ -42,14 +42,16 @@ gboolean compose_attachment_risky(const struct compose_attachment *a)
 {
 	/* what Windows, macOS or a desktop runs when opened, and what relays refuse */
 	static const char *const exts[] = {
-	    "exe", "com", "scr", "pif", "bat", "cmd", "vbs", "vbe", "js",  "jse", "wsf",
-	    "wsh", "msi", "msp", "hta", "cpl", "jar", "ps1", "lnk", "reg", "dll", "sys",
+	    "exe", "com", "scr", "pif",	   "bat",	  "cmd", "vbs", "vbe", "js",  "jse", "wsf",
+	    "wsh", "msi", "msp", "hta",	   "cpl",	  "jar", "ps1", "lnk", "reg", "dll", "sys",
 	    "app", "apk", "sh",	 "gadget", "application", "msc", "inf", "scf", "url",
 	};
 	static const char *const types[] = {
-	    "application/x-msdownload", "application/x-msdos-program", "application/x-dosexec",
-	    "application/x-executable", "application/x-sh",	       "application/java-archive",
-	    "application/hta",		"application/x-ms-shortcut",   "application/x-msi",
+	    "application/x-msdownload", "application/x-msdos-program",
+	    "application/x-dosexec",	"application/x-executable",
+	    "application/x-sh",		"application/java-archive",
+	    "application/hta",		"application/x-ms-shortcut",
+	    "application/x-msi",
 	};
 	const char *dot = a->name != NULL ? strrchr(a->name, '.') : NULL;
 
@@ -171,9 +173,9 @@ static GMimeObject *attachment_part(const struct compose_attachment *a, guint n)
 	name = mime_safe_filename(a->name, type, stem);
 	g_mime_object_set_disposition(obj, a->inline_ ? "inline" : "attachment");
 	g_mime_part_set_filename(part, name);
-	params_rfc2231(g_mime_content_disposition_get_parameters(
-			   g_mime_object_get_content_disposition(obj)),
-		       "filename");
+	params_rfc2231(
+	    g_mime_content_disposition_get_parameters(g_mime_object_get_content_disposition(obj)),
+	    "filename");
 	params_rfc2231(g_mime_content_type_get_parameters(g_mime_object_get_content_type(obj)),
 		       "name");
 	if (content_id_valid(a->content_id))

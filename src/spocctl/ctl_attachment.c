@@ -143,11 +143,12 @@ int ctl_attachment(struct ctl *c, int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	if (strcmp(sub, "get") == 0 && out == NULL && !force && isatty(STDOUT_FILENO)) {
-		ctl_err("attachment get %" G_GINT64_FORMAT
-			": standard output is a terminal, and an attachment's bytes as stored may "
-			"hold escape sequences that act on it; write them to a file (-o FILE, > FILE) "
-			"or a pipe, or add --force to write them here all the same",
-			id);
+		ctl_err(
+		    "attachment get %" G_GINT64_FORMAT
+		    ": standard output is a terminal, and an attachment's bytes as stored may "
+		    "hold escape sequences that act on it; write them to a file (-o FILE, > FILE) "
+		    "or a pipe, or add --force to write them here all the same",
+		    id);
 		return CTL_EXIT_USAGE;
 	}
 	if ((rc = ctl_open_db(c)) != 0)

@@ -38,12 +38,13 @@ int store_outbox_attachments(struct store *st, int64_t outbox_id, GPtrArray **li
 	*list_r = NULL;
 	g_snprintf(oid, sizeof(oid), "%" G_GINT64_FORMAT, outbox_id);
 	const char *p[] = {oid};
-	res = store_sql_run(st, "attachments",
-			    "SELECT a.id, a.name, a.content_type, a.content_id,"
-			    " a.disposition = 'inline', a.size"
-			    " FROM outbox o JOIN attachments a ON a.message_row = o.in_reply_to_message"
-			    " WHERE o.id = $1::bigint ORDER BY a.ordinal",
-			    1, p, NULL, &rc, err);
+	res = store_sql_run(
+	    st, "attachments",
+	    "SELECT a.id, a.name, a.content_type, a.content_id,"
+	    " a.disposition = 'inline', a.size"
+	    " FROM outbox o JOIN attachments a ON a.message_row = o.in_reply_to_message"
+	    " WHERE o.id = $1::bigint ORDER BY a.ordinal",
+	    1, p, NULL, &rc, err);
 	if (res == NULL)
 		return rc;
 	*list_r = g_ptr_array_new_with_free_func(compose_attachment_free);
@@ -107,11 +108,11 @@ void attachment_info_free(gpointer info)
 	g_free(a);
 }
 
-#define ATTACHMENT_COLUMNS                                                                       \
-	"a.id, a.message_row, t.display, m.direction, coalesce(m.from_addr, ''),"                \
-	" to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), a.name,"    \
-	" a.content_type, a.size, a.disposition, a.sha256"                                       \
-	" FROM attachments a JOIN messages m ON m.id = a.message_row"                            \
+#define ATTACHMENT_COLUMNS                                                                         \
+	"a.id, a.message_row, t.display, m.direction, coalesce(m.from_addr, ''),"                  \
+	" to_char(m.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), a.name,"     \
+	" a.content_type, a.size, a.disposition, a.sha256"                                         \
+	" FROM attachments a JOIN messages m ON m.id = a.message_row"                              \
 	" JOIN tickets t ON t.id = m.ticket_id"
 
 static struct attachment_info *info_from_row(PGresult *res, int i)
@@ -132,8 +133,7 @@ static struct attachment_info *info_from_row(PGresult *res, int i)
 	return a;
 }
 
-int store_attachment_list(struct store *st, int64_t ticket, GPtrArray **list_r,
-			  struct errbuf *err)
+int store_attachment_list(struct store *st, int64_t ticket, GPtrArray **list_r, struct errbuf *err)
 {
 	char tk[24];
 	int rc = SPOC_OK;
@@ -167,8 +167,9 @@ int store_attachment_get(struct store *st, int64_t id, struct attachment_info **
 		*data_r = NULL;
 	g_snprintf(aid, sizeof(aid), "%" G_GINT64_FORMAT, id);
 	const char *p[] = {aid};
-	res = store_sql_run(st, "attachment", "SELECT " ATTACHMENT_COLUMNS " WHERE a.id = $1::bigint",
-			    1, p, NULL, &rc, err);
+	res =
+	    store_sql_run(st, "attachment", "SELECT " ATTACHMENT_COLUMNS " WHERE a.id = $1::bigint",
+			  1, p, NULL, &rc, err);
 	if (res == NULL)
 		return rc;
 	if (PQntuples(res) == 1)
@@ -179,8 +180,9 @@ int store_attachment_get(struct store *st, int64_t id, struct attachment_info **
 	if ((rc = store_attachment_data(st, id, data_r, err)) != SPOC_OK || *data_r == NULL) {
 		attachment_info_free(*info_r);
 		*info_r = NULL;
-		return rc != SPOC_OK ? rc : errbuf_set(err, SPOC_ETEMP,
-						       "attachment %s: its bytes are missing", aid);
+		return rc != SPOC_OK ? rc
+				     : errbuf_set(err, SPOC_ETEMP,
+						  "attachment %s: its bytes are missing", aid);
 	}
 	return SPOC_OK;
 }
