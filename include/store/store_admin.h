@@ -328,8 +328,7 @@ struct attachment_info {
 void attachment_info_free(gpointer info);
 /* The attachments of ticket's messages in the order of the conversation: a new array of struct
  * attachment_info *. */
-int store_attachment_list(struct store *st, int64_t ticket, GPtrArray **list_r,
-			  struct errbuf *err);
+int store_attachment_list(struct store *st, int64_t ticket, GPtrArray **list_r, struct errbuf *err);
 /* Attachment id and, when data_r is not NULL, its bytes (caller unrefs); *info_r NULL when
  * there is no such attachment. */
 int store_attachment_get(struct store *st, int64_t id, struct attachment_info **info_r,

@@ -350,9 +350,9 @@ static char *left_out_lines(const GPtrArray *atts, enum compose_fate fate)
 			continue;
 		name = flat_text(a->name);
 		size = size_text(a->size);
-		g_string_append_printf(out, "%s- %s (%s): spocctl attachment get %" G_GINT64_FORMAT
-				       " > file",
-				       out->len > 0 ? "\n" : "", name, size, a->id);
+		g_string_append_printf(
+		    out, "%s- %s (%s): spocctl attachment get %" G_GINT64_FORMAT " > file",
+		    out->len > 0 ? "\n" : "", name, size, a->id);
 		g_free(name);
 		g_free(size);
 	}
@@ -362,8 +362,8 @@ static char *left_out_lines(const GPtrArray *atts, enum compose_fate fate)
 /* The attachments row carries or lists (NULL for a kind that carries none): chosen against
  * notify.max_attachment_bytes, and the bytes read of those chosen only. SPOC_ETEMP when the
  * database failed. Caller unrefs *atts_r. */
-static int row_attachments(const struct outbox *ob, struct store *st,
-			   const struct outbox_row *row, GPtrArray **atts_r, struct errbuf *err)
+static int row_attachments(const struct outbox *ob, struct store *st, const struct outbox_row *row,
+			   GPtrArray **atts_r, struct errbuf *err)
 {
 	int rc;
 

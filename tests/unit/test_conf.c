@@ -640,7 +640,8 @@ static void test_max_attachment_bytes(void **state)
 	    {"", 10485760, NULL},
 	    {"notify: { max_attachment_bytes = 0; };", 0, NULL},
 	    {"notify: { max_attachment_bytes = 200000; };", 200000, NULL},
-	    {"notify: { max_attachment_bytes = -1; };", -1, "notify.max_attachment_bytes: must be 0.."},
+	    {"notify: { max_attachment_bytes = -1; };", -1,
+	     "notify.max_attachment_bytes: must be 0.."},
 	    {"notify: { max_attachment_bytes = \"10M\"; };", -1,
 	     "notify.max_attachment_bytes: must be a whole number"},
 	};
