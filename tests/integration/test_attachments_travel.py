@@ -13,6 +13,7 @@ the real daemon, with notify.max_attachment_bytes = 200000:
   - a stranger's spam with an attachment is quarantined and its attachment reaches nobody;
     a stranger's reply on the ticket (unverified: a new ticket) never carries its file to the
     ticket's requester, nor back to the stranger;
+  - an image an HTML mail showed inline goes inline with its Content-ID;
   - with notify.max_attachment_bytes = 0 nothing is attached and the files are listed."""
 
 import email.utils
@@ -55,6 +56,27 @@ MANUAL = blob(5, 40000, b"%PDF-1.7\n")
 SECRET = blob(6, 9000, b"%PDF-1.4\nSECRET-IMPOSTOR")
 SPAM_FILE = blob(7, 9000, b"%PDF-1.4\nSPAM-FILE")
 STRANGER_FILE = blob(8, 9000, b"%PDF-1.4\nSTRANGER-FILE")
+
+
+LOGO = blob(9, 3000, PNG)
+
+
+def inline_image_mail(sender, subject, image, cid):
+    """An HTML mail whose image is shown inline (multipart/related, Content-ID), as mail clients
+    write it; with a plain-text alternative."""
+    from email.message import EmailMessage
+    import email.policy
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = sender
+    msg["To"] = "help@desk.test"
+    msg["Subject"] = subject
+    msg["Date"] = email.utils.formatdate(localtime=True)
+    msg["Message-ID"] = email.utils.make_msgid(domain="example.com")
+    msg.set_content("El logo se ve roto.\r\n")
+    msg.add_alternative(f'<p>El logo se ve roto:</p><img src="cid:{cid}">', subtype="html")
+    msg.get_payload()[1].add_related(image, "image", "png", cid=f"<{cid}>", filename="logo.png",
+                                     disposition="inline")
+    return msg.as_bytes(policy=email.policy.SMTP)
 
 
 def to(s, addr, since=0):
@@ -182,6 +204,9 @@ def test(check):
         check.ok(rc == 0 and tty_got.startswith(b"MZ"), "with --force it is written", (rc, tty_got[:20], err))
         rc, out, err = s.run_spocctl("attachment", "get", "999999")
         check.ok(rc == 1 and "attachment 999999: no such attachment" in err, "an unknown ID is named", err)
+        rc, out, err = s.run_spocctl("attachment", "list", display)
+        check.ok(rc == 0 and b"volcado.zip" in out and b"300000" in out and b"herramienta.exe" in out,
+                 "attachment list shows them to people too", out)
         rc, out, err = s.run_spocctl("--json", "attachment", "list", display)
         listed = json.loads(out) if rc == 0 else []
         check.eq([(a["name"], a["size"]) for a in listed],
@@ -235,6 +260,18 @@ def test(check):
         check.eq(to(s, "marta@example.com", before), [], "the ticket's requester gets nothing of the stranger's mail")
         check.ok(all(files(m) == [] for m in to(s, "intruso@example.net", before)),
                  "and nothing goes back to the stranger with a file", [files(m) for m in to(s, "intruso@example.net")])
+
+        # -- an image the requester's HTML mail showed inline keeps its Content-ID, inline --
+        before = len(s.captured())
+        s.append(inline_image_mail("pilar@example.com", "Logo roto", LOGO, "logo.1@example.com"))
+        check.eq(s.run_spocd("--once")[0], 0, "an HTML mail with an inline image")
+        note = to(s, "equipo@desk.test", before)
+        parts = [p for m in note for p in m.walk() if p.get_filename() == "logo.png"]
+        check.ok(len(parts) == 1 and parts[0].get_payload(decode=True) == LOGO,
+                 "the new-ticket notice carries the inline image, bytes equal", [files(m) for m in note])
+        check.ok(parts and parts[0].get_content_disposition() == "inline"
+                 and parts[0]["Content-ID"] == "<logo.1@example.com>",
+                 "inline, with its Content-ID", parts and (parts[0].get_content_disposition(), parts[0]["Content-ID"]))
 
         # -- notify.max_attachment_bytes = 0: nothing is attached, everything listed --
         s.conf = s.write_config("spocd-none.conf",
