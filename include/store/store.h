@@ -275,7 +275,8 @@ int store_outbox_refused(struct store *st, const struct outbox_row *row, const c
 
 /* The attachments of the message outbox row outbox_id is about (its in_reply_to_message), in
  * their order, without their bytes: a new array of struct compose_attachment * (compose.h),
- * empty when there are none. */
+ * empty when there are none or the row withholds them (an agent's reply whose forwarded
+ * message was withheld). */
 int store_outbox_attachments(struct store *st, int64_t outbox_id, GPtrArray **list_r,
 			     struct errbuf *err);
 /* The bytes of attachment id into *data_r (caller unrefs), NULL when there is no such one. */

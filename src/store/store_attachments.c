@@ -43,7 +43,9 @@ int store_outbox_attachments(struct store *st, int64_t outbox_id, GPtrArray **li
 	    "SELECT a.id, a.name, a.content_type, a.content_id,"
 	    " a.disposition = 'inline', a.size"
 	    " FROM outbox o JOIN attachments a ON a.message_row = o.in_reply_to_message"
-	    " WHERE o.id = $1::bigint ORDER BY a.ordinal",
+	    " WHERE o.id = $1::bigint"
+	    " AND coalesce(o.detail->>'attachments', '') <> 'withheld'"
+	    " ORDER BY a.ordinal",
 	    1, p, NULL, &rc, err);
 	if (res == NULL)
 		return rc;

@@ -7,7 +7,9 @@ the real daemon, with notify.max_attachment_bytes = 200000:
     notice to the assignee carries the image (bytes equal) and lists the other two, each with
     the `spocctl attachment get ID > file` that returns its exact bytes (also with -o FILE);
     to a terminal the bytes go only with --force;
-  - an agent's reply with a PDF: the requester's mail carries the PDF, bytes equal;
+  - an agent's reply with a PDF: the requester's mail carries the PDF, bytes equal; a file
+    sent with a command and no words reaches the requester too; a reply that forwards a
+    vendor's mail without #forward keeps that mail's files on the ticket (the agent is told);
   - a mail in the agent's name that the border did not prove, with a PDF: a stranger's, so its
     PDF reaches the desk's team only, never the requester;
   - a stranger's spam with an attachment is quarantined and its attachment reaches nobody;
@@ -56,6 +58,14 @@ MANUAL = blob(5, 40000, b"%PDF-1.7\n")
 SECRET = blob(6, 9000, b"%PDF-1.4\nSECRET-IMPOSTOR")
 SPAM_FILE = blob(7, 9000, b"%PDF-1.4\nSPAM-FILE")
 STRANGER_FILE = blob(8, 9000, b"%PDF-1.4\nSTRANGER-FILE")
+FORM = blob(10, 12000, b"%PDF-1.4\nFORM")
+VENDOR_FILE = blob(11, 12000, b"%PDF-1.4\nVENDOR")
+FORWARD = ("---------- Forwarded message ---------\r\n"
+           "From: Soporte Proveedor <soporte@vendor.example>\r\n"
+           "Date: Mon, 7 Dec 2026 at 09:12\r\n"
+           "Subject: Caso 4471\r\n"
+           "To: <ana@desk.test>\r\n\r\n"
+           "Tarifas internas adjuntas. No las comparta.\r\n")
 
 
 LOGO = blob(9, 3000, PNG)
@@ -226,6 +236,34 @@ def test(check):
         check.eq(files(relayed[0]) if relayed else None, [("manual.pdf", MANUAL)],
                  "with the PDF, bytes equal")
         check.ok(relayed and "sigue los pasos" in body(relayed[0]), "and the agent's text", relayed and body(relayed[0]))
+
+        # -- a file alone with a command still reaches the requester --
+        before = len(s.captured())
+        s.append(st.make_message("ana@desk.test", f"Re: [{display}] La pantalla se ve rota",
+                                 "#status pending\r\n", from_name="Ana Pérez",
+                                 in_reply_to=fu[0]["Message-ID"], extra_headers=[AUTH_OK],
+                                 attachments=[("formulario.pdf", "application/pdf", FORM)]))
+        check.eq(s.run_spocd("--once")[0], 0, "the agent sends a command and a file, no words")
+        relayed = to(s, "marta@example.com", before)
+        check.ok(len(relayed) == 1 and files(relayed[0]) == [("formulario.pdf", FORM)],
+                 "the requester gets one mail, with the file", [files(m) for m in relayed])
+
+        # -- a forwarded message withheld keeps the mail's files on the ticket --
+        before = len(s.captured())
+        s.append(st.make_message("ana@desk.test", f"Re: [{display}] La pantalla se ve rota",
+                                 "Lo he consultado con el fabricante.\r\n\r\n" + FORWARD, from_name="Ana Pérez",
+                                 in_reply_to=fu[0]["Message-ID"], extra_headers=[AUTH_OK],
+                                 attachments=[("tarifas-proveedor.pdf", "application/pdf", VENDOR_FILE)]))
+        check.eq(s.run_spocd("--once")[0], 0, "the agent forwards a vendor's mail with a file, without #forward")
+        relayed = to(s, "marta@example.com", before)
+        check.ok(len(relayed) == 1 and "consultado con el fabricante" in body(relayed[0]),
+                 "the requester gets the agent's words", [body(m) for m in relayed])
+        check.eq(carries(s, VENDOR_FILE), [], "and no mail carries the forward's file")
+        check.ok(relayed and "tarifas-proveedor" not in relayed[0].raw.decode("ascii", "replace"),
+                 "nor names it", relayed and body(relayed[0]))
+        told = [body(m) for m in to(s, "ana@desk.test", before)]
+        check.ok(any("ni ningún archivo de su correo" in t for t in told),
+                 "the agent is told the files stayed on the ticket too", told)
 
         # -- a mail in the agent's name the border did not prove: its PDF reaches nobody --
         before = len(s.captured())
