@@ -214,6 +214,12 @@ def test(check):
         check.ok(rc == 0 and tty_got.startswith(b"MZ"), "with --force it is written", (rc, tty_got[:20], err))
         rc, out, err = s.run_spocctl("attachment", "get", "999999")
         check.ok(rc == 1 and "attachment 999999: no such attachment" in err, "an unknown ID is named", err)
+        rc, out, err = s.run_spocctl("attachment", "get")
+        check.ok(rc == 2 and "attachment get: give the attachment's ID" in err, "get without an ID: usage", err)
+        rc, out, err = s.run_spocctl("attachment", "get", "x1")
+        check.ok(rc == 2 and 'unexpected "x1"' in err, "a bad ID is named", err)
+        rc, out, err = s.run_spocctl("attachment", "list", "INC-999999")
+        check.ok(rc == 1 and "INC-999999" in err and out == b"", "an unknown ticket is named", err)
         rc, out, err = s.run_spocctl("attachment", "list", display)
         check.ok(rc == 0 and b"volcado.zip" in out and b"300000" in out and b"herramienta.exe" in out,
                  "attachment list shows them to people too", out)
