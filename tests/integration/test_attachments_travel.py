@@ -155,14 +155,17 @@ def test(check):
         # -- the requester's screenshot reaches the desk; the acknowledgement carries nothing --
         first = st.make_message("marta@example.com", "La pantalla se ve rota",
                                 "Adjunto una captura de la pantalla.\r\n", extra_headers=[MARTA_OK],
-                                attachments=[("captura pantalla.png", "image/png", SCREENSHOT)])
+                                attachments=[("captura pantalla.png", "image/png", SCREENSHOT),
+                                             ('../../ñandú "informe".png', "image/png", LOGO)])
         s.append(first)
         check.eq(s.run_spocd("--once")[0], 0, "the requester writes with a screenshot")
         display = s.sql_value("SELECT display FROM tickets WHERE id = 1")
         note = to(s, "equipo@desk.test")
         check.eq(len(note), 1, "the new ticket is announced to notify.new_ticket")
-        check.eq(files(note[0]) if note else None, [("captura pantalla.png", SCREENSHOT)],
-                 "the new-ticket notice carries the screenshot, bytes equal")
+        check.eq(files(note[0]) if note else None,
+                 [("captura pantalla.png", SCREENSHOT), ("ñandú _informe_.png", LOGO)],
+                 "the new-ticket notice carries the screenshot, bytes equal, and the file with a hostile"
+                 " name under its name as stored (no path, no quote)")
         check.eq(note[0].get_content_type() if note else None, "multipart/mixed", "as multipart/mixed")
         check.ok(note and "Adjunto una captura" in body(note[0]), "with the text first",
                  note and body(note[0]))
@@ -226,7 +229,8 @@ def test(check):
         rc, out, err = s.run_spocctl("--json", "attachment", "list", display)
         listed = json.loads(out) if rc == 0 else []
         check.eq([(a["name"], a["size"]) for a in listed],
-                 [("captura pantalla.png", len(SCREENSHOT)), ("foto.png", len(PHOTO)),
+                 [("captura pantalla.png", len(SCREENSHOT)), ("ñandú _informe_.png", len(LOGO)),
+                  ("foto.png", len(PHOTO)),
                   ("volcado.zip", len(BIG)), ("herramienta.exe", len(PROGRAM))],
                  "attachment list names every file of the ticket with its size")
 
