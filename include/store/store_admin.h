@@ -310,4 +310,28 @@ void health_facts_clear(struct health_facts *h);
 int store_health(struct store *st, int stuck_after_s, int grace_s, struct health_facts *h,
 		 struct errbuf *err);
 
+/* ---- attachments (spocctl attachment) ---- */
+
+struct attachment_info {
+	int64_t id;
+	int64_t message_row;
+	char *ticket;	 /* INC-000123 */
+	char *direction; /* "in" / "out" */
+	char *from_addr; /* "" when none */
+	char *stored_at; /* ISO 8601, UTC */
+	char *name;
+	char *content_type;
+	int64_t size;
+	char *disposition; /* "attachment" / "inline" */
+	char *sha256;
+};
+void attachment_info_free(gpointer info);
+/* The attachments of ticket's messages in the order of the conversation: a new array of struct
+ * attachment_info *. */
+int store_attachment_list(struct store *st, int64_t ticket, GPtrArray **list_r, struct errbuf *err);
+/* Attachment id and, when data_r is not NULL, its bytes (caller unrefs); *info_r NULL when
+ * there is no such attachment. */
+int store_attachment_get(struct store *st, int64_t id, struct attachment_info **info_r,
+			 GBytes **data_r, struct errbuf *err);
+
 #endif

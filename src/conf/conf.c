@@ -829,6 +829,8 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 		conf_fail(&r, "notify.new_ticket",
 			  "\"%s\" is neither \"team\", \"off\" nor an address",
 			  c->desk.notify_new_ticket);
+	c->desk.notify_max_attachment_bytes = conf_get_int64(
+	    &r, "notify.max_attachment_bytes", INT64_C(10485760), 0, INT64_C(1) << 30);
 
 	read_desk(&r, c);
 	c->metrics_listen = conf_get_string(&r, "metrics.listen", "");

@@ -4,7 +4,7 @@
  * name) has its control characters flattened to spaces first, so a CR LF inside it can never start
  * a header of its own, and identifiers and addresses that do not look like what they claim to be
  * are refused (our own) or left out (the customer's, in In-Reply-To and References). */
-#include "compose.h"
+#include "compose_priv.h"
 
 #include <gmime/gmime.h>
 #include <string.h>
@@ -237,7 +237,7 @@ static int check_input(const struct compose_input *in, struct errbuf *err)
 GByteArray *compose_message(const struct compose_input *in, struct errbuf *err)
 {
 	GMimeMessage *msg;
-	GMimeObject *obj;
+	GMimeObject *obj, *body;
 	GMimePart *part;
 	GMimeFormatOptions *opts;
 	GMimeStream *mem;
@@ -285,7 +285,9 @@ GByteArray *compose_message(const struct compose_input *in, struct errbuf *err)
 		g_mime_object_set_header(obj, "Content-Language", in->language, NULL);
 
 	part = text_part(in->body);
-	g_mime_message_set_mime_part(msg, GMIME_OBJECT(part));
+	body = compose_parts_body(part, in->attachments);
+	g_mime_message_set_mime_part(msg, body);
+	g_object_unref(body);
 	g_object_unref(part);
 
 	opts = g_mime_format_options_new();

@@ -51,6 +51,9 @@ struct store_notice {
 	const char *body;   /* the text to relay, "" for an acknowledgement */
 	const char *author; /* whose text it is */
 	int64_t agent_id;   /* the agent it is for or from, 0: none */
+	/* an agent's reply whose forwarded message was withheld: its files stay on the ticket too
+	 * (outbox.detail "attachments": "withheld") */
+	gboolean withhold_attachments;
 };
 
 /* Who sent m (the active agent its From names, the border MTA's proof, the reply token it came

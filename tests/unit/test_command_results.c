@@ -185,8 +185,9 @@ static void test_render_en(void **state)
 	assert_string_equal(
 	    out, "#forward: done\n"
 		 "The message you forwarded (\"-------- Forwarded Message --------\") is "
-		 "kept on the ticket and was not sent to the requester; to send it, reply "
-		 "again with #forward on its own line at the top.");
+		 "kept on the ticket and was not sent to the requester, nor was any file of "
+		 "your mail; to send them, reply again with #forward on its own line at the "
+		 "top.");
 	g_free(out);
 	for (int i = 0; i < 2000; i++)
 		g_string_append_c(long_line, 'a');
@@ -260,8 +261,9 @@ static void test_render_es(void **state)
 	out = command_results_render(t, "withheld\tforward\tBegin forwarded message:\n");
 	assert_string_equal(out,
 			    "El mensaje que reenvió (\"Begin forwarded message:\") queda en el "
-			    "ticket y no se ha enviado al solicitante; para enviarlo, responda de "
-			    "nuevo con #reenviar en su propia línea al principio.");
+			    "ticket y no se ha enviado al solicitante, ni ningún archivo de su "
+			    "correo; para enviarlos, responda de nuevo con #reenviar en su propia "
+			    "línea al principio.");
 	g_free(out);
 
 	out = command_results_render(t, "too-long\tassign\t#asignar bbb…\n"
