@@ -45,7 +45,8 @@ UPDATE tickets t SET paused_at = coalesce(
 ALTER TABLE tickets ENABLE TRIGGER tickets_status_move;
 
 -- A notice is one per ticket, target, level and due time: a due time recomputed later gets its
--- own warning and breach, and one already recorded for the old due time says nothing of it.
+-- own warning and breach. One recorded for a later due time than the ticket's still speaks for
+-- it (the watcher reads it so): the ticket was warned, or is past due, already.
 ALTER TABLE sla_notices DROP CONSTRAINT sla_notices_pkey;
 ALTER TABLE sla_notices ADD PRIMARY KEY (ticket_id, target, level, due);
 
@@ -216,10 +217,11 @@ END $$;
 CREATE TRIGGER tickets_sla_clock BEFORE INSERT OR UPDATE OF priority, kind, status ON tickets
     FOR EACH ROW EXECUTE FUNCTION tickets_sla_clock();
 
--- An SLA notice queued for a due time the ticket no longer has, or for a ticket now pending,
--- would tell the agents something false: it is withdrawn before it is sent, with its record in
--- sla_notices (so the watcher may speak again of the new due time, or after the pause), and the
--- ticket's trail says so.
+-- An SLA notice queued for a due time earlier than the ticket's now (it was given more time, or
+-- has no target any more), or for a ticket now pending, would tell the agents something false:
+-- it is withdrawn before it is sent, with its record in sla_notices (so the watcher may speak
+-- again of the new due time, or after the pause), and the ticket's trail says so. One for a later
+-- due time than the new one is still true (the ticket is warned, or past due, all the more).
 CREATE FUNCTION tickets_sla_withdraw() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     who text := coalesce(nullif(current_setting('spocd.actor', true), ''), session_user);
@@ -230,10 +232,10 @@ BEGIN
          WHERE o.ticket_id = NEW.id AND o.state IN ('pending', 'held')
            AND o.kind IN ('sla-warning', 'sla-breach')
            AND (NEW.status = 'pending'
-                OR (o.detail->>'due')::bigint IS DISTINCT FROM
+                OR coalesce((o.detail->>'due')::bigint <
                    floor(extract(epoch FROM CASE o.detail->>'target'
                        WHEN 'first-response' THEN NEW.first_response_due
-                       ELSE NEW.resolution_due END))::bigint)
+                       ELSE NEW.resolution_due END))::bigint, true))
         RETURNING o.detail->>'target' AS target, substr(o.kind, 5) AS level,
                   (o.detail->>'due')::bigint AS due),
     notices AS (
@@ -250,7 +252,7 @@ BEGIN
         SELECT NEW.id, who, how, 'sla-notice-withdrawn',
                g.target || ' ' || g.level || ' due ' ||
                    to_char(to_timestamp(g.due) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-               CASE WHEN NEW.status = 'pending' THEN 'pending' ELSE 'due time changed' END
+               CASE WHEN NEW.status = 'pending' THEN 'pending' ELSE 'more time' END
           FROM (SELECT DISTINCT target, level, due FROM gone) g ORDER BY g.target, g.level;
     RETURN NULL;
 END $$;

@@ -20,10 +20,11 @@ int store_sla_candidates(struct store *st, int64_t after_id, int limit, GArray *
 	g_snprintf(after, sizeof(after), "%" G_GINT64_FORMAT, after_id);
 	g_snprintf(lim, sizeof(lim), "%d", limit);
 	const char *p[] = {after, lim};
-	/* A target whose breach is recorded for its due time has nothing more to say: only the
-	 * others are read, so tickets long past both targets cost one look at sla_notices each.
-	 * What was recorded for another due time (before a recompute) does not count. A pending
-	 * ticket waits for its requester: its clock is stopped, nothing is due. */
+	/* A target whose breach is recorded has nothing more to say: only the others are read, so
+	 * tickets long past both targets cost one look at sla_notices each. A notice recorded for
+	 * a due time later than the ticket's (recomputed earlier since) still speaks for it; one
+	 * for an earlier due time (the ticket was given more time) does not. A pending ticket
+	 * waits for its requester: its clock is stopped, nothing is due. */
 	res = store_sql_run(
 	    st, "sla_notices",
 	    "SELECT t.id, t.priority, t.kind, (extract(epoch FROM t.created_at) * 1000000)::bigint,"
@@ -34,13 +35,13 @@ int store_sla_candidates(struct store *st, int64_t after_id, int limit, GArray *
 	    "  n.fw, n.fb, n.rw, n.rb"
 	    " FROM tickets t CROSS JOIN LATERAL (SELECT"
 	    "   coalesce(bool_or(target = 'first-response' AND level = 'warning'"
-	    "     AND due = t.first_response_due), false) AS fw,"
+	    "     AND due >= t.first_response_due), false) AS fw,"
 	    "   coalesce(bool_or(target = 'first-response' AND level = 'breach'"
-	    "     AND due = t.first_response_due), false) AS fb,"
+	    "     AND due >= t.first_response_due), false) AS fb,"
 	    "   coalesce(bool_or(target = 'resolution' AND level = 'warning'"
-	    "     AND due = t.resolution_due), false) AS rw,"
+	    "     AND due >= t.resolution_due), false) AS rw,"
 	    "   coalesce(bool_or(target = 'resolution' AND level = 'breach'"
-	    "     AND due = t.resolution_due), false) AS rb"
+	    "     AND due >= t.resolution_due), false) AS rb"
 	    "   FROM sla_notices WHERE ticket_id = t.id) n"
 	    " WHERE t.id > $1::bigint AND t.status IN ('new', 'in-progress')"
 	    "  AND ((t.first_response_at IS NULL AND t.first_response_due IS NOT NULL AND NOT n.fb)"

@@ -169,8 +169,8 @@ int store_health(struct store *st, int stuck_after_s, int grace_s, struct health
 	g_snprintf(stuck, sizeof(stuck), "%d", stuck_after_s);
 	g_snprintf(grace, sizeof(grace), "%d", grace_s);
 	const char *p[] = {stuck, grace};
-	/* A breach is handled when its notice went out: the 'sla-breach' row of that target and
-	 * due time was sent (a recomputed due time is a new breach). Each open ticket past a target by more than the grace counts once per target. */
+	/* A breach is handled when its notice went out: the 'sla-breach' row of that target was
+	 * sent for this due time or a later one (a due time recomputed later is a new breach). Each open ticket past a target by more than the grace counts once per target. */
 	res = store_sql_run(
 	    st, "health",
 	    "WITH s AS (SELECT id,"
@@ -187,7 +187,7 @@ int store_health(struct store *st, int stuck_after_s, int grace_s, struct health
 	    "  AND x.due < now() - $2::int * interval '1 second'"
 	    "  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.ticket_id = t.id"
 	    "   AND o.kind = 'sla-breach' AND o.state = 'sent' AND o.detail->>'target' = x.target"
-	    "   AND (o.detail->>'due')::bigint = floor(extract(epoch FROM x.due))::bigint))"
+	    "   AND (o.detail->>'due')::bigint >= floor(extract(epoch FROM x.due))::bigint))"
 	    " SELECT (SELECT count(*) FROM s),"
 	    "  (SELECT id FROM s ORDER BY age DESC, id LIMIT 1),"
 	    "  (SELECT max(age) FROM s),"
