@@ -16,7 +16,8 @@ Sunday night range that the DST changes cut short or stretch, holidays):
   count it paused; back in progress, resolution_due moves on by the minutes paused
   (paused_minutes), and ticket show says so;
 - a calendar changed at restart recomputes the open tickets and leaves the closed one alone; the
-  same calendar again recomputes nothing."""
+  same calendar again recomputes nothing; a zone PostgreSQL does not know is refused by name and
+  the stored policy kept."""
 
 import email.utils
 import json
@@ -288,6 +289,15 @@ def test(check):
         created, resolution = s.sql("SELECT created_at, resolution_due FROM tickets WHERE id = %s", (paused_tid,))[0]
         check.eq(resolution - created, timedelta(minutes=240 + 90),
                  "the P1 ticket: 240 minutes around the clock from its creation, plus its 90 paused")
+
+        # -- a zone the system knows and PostgreSQL does not (a POSIX rule) ---------------------
+        stored = s.sql("SELECT document, updated_at FROM sla_policy")
+        posix = dict(new_cal, timezone="CET-1CEST,M3.5.0,M10.5.0/3")
+        rc, out, err = s.run_spocd("--once", config=s.write_config(name="posix.conf", text=config(s, posix)))
+        check.eq(rc, 0, "mail still flows")
+        check.ok('sla.calendar.timezone: "CET-1CEST,M3.5.0,M10.5.0/3" is not a time zone PostgreSQL knows' in err,
+                 "the refusal names the setting and the zone", err[-2000:])
+        check.eq(s.sql("SELECT document, updated_at FROM sla_policy"), stored, "the stored policy is kept")
 
 
 if __name__ == "__main__":
