@@ -26,7 +26,8 @@ struct metrics_snapshot {
 /* Fills *s from one statement (outside or inside a transaction; it changes nothing): pending,
  * held and failed outbox rows, the age of the oldest pending row that is due (from when it was
  * queued, or pushed again by an operator; 0 when none is due), open tickets not pending past a
- * due time they have not met, sla-breach notifications sent, and pending tickets. SPOC_OK / SPOC_ETEMP. */
+ * due time they have not met, sla-breach notifications sent, and pending tickets. SPOC_OK /
+ * SPOC_ETEMP. */
 int store_metrics_snapshot(struct store *st, struct metrics_snapshot *s, struct errbuf *err);
 
 #endif

@@ -22,8 +22,9 @@ struct sla_watch_ticket {
 	gboolean breach_noted[2]; /* its breach is recorded */
 };
 
-/* Up to limit open tickets not pending (a pending ticket's clock is stopped) with id above after_id, by id, each with a running target whose
- * breach is not recorded yet. A new array of struct sla_watch_ticket in *tickets_r. */
+/* Up to limit open tickets not pending (a pending ticket's clock is stopped) with id above
+ * after_id, by id, each with a running target whose breach is not recorded yet. A new array of
+ * struct sla_watch_ticket in *tickets_r. */
 int store_sla_candidates(struct store *st, int64_t after_id, int limit, GArray **tickets_r,
 			 struct errbuf *err);
 

@@ -373,7 +373,8 @@ static void show_text(const struct ticket_detail *d)
 			" min paused before\n",
 			"paused:", ctl_line(t->paused_at), t->paused_minutes);
 	else if (t->paused_minutes > 0)
-		ctl_say("  %-16s %" G_GINT64_FORMAT " min in all, added to the resolution due time\n",
+		ctl_say("  %-16s %" G_GINT64_FORMAT
+			" min in all, added to the resolution due time\n",
 			"paused:", t->paused_minutes);
 	if (t->closed_at != NULL)
 		ctl_say("  %-16s %s\n", "closed:", ctl_line(t->closed_at));

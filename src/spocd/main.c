@@ -238,10 +238,11 @@ static int ensure_store(struct daemon *d, struct errbuf *err)
 		/* a policy the database refuses is said once; mail still flows, with the due times
 		 * ingest computes */
 		if (rc != SPOC_OK)
-			log_event(LOG_ERR, LOG_EV_DATABASE_FAILED, NULL,
-				  "sla: the policy could not be stored, so due times changed in the "
-				  "database follow the one stored before: %s",
-				  why.msg);
+			log_event(
+			    LOG_ERR, LOG_EV_DATABASE_FAILED, NULL,
+			    "sla: the policy could not be stored, so due times changed in the "
+			    "database follow the one stored before: %s",
+			    why.msg);
 		else if (recomputed >= 0)
 			log_msg(LOG_NOTICE,
 				"sla: policy stored; due times of %d open ticket(s) recomputed",

@@ -93,17 +93,19 @@ int store_sla_notice(struct store *st, const struct sla_watch_notice *n, unsigne
 			   share};
 	/* The ticket row is held FOR SHARE and checked again: an agent's answer or resolution, a
 	 * pause or a recomputed due time committed since the candidates were read stops the
-	 * notice, and one in flight is waited for. Recipients: the active assignee; else the active agents of the ticket's team; else
-	 * sla.notify (an address that is an agent's gets their name and token); else every active
-	 * agent. */
+	 * notice, and one in flight is waited for. Recipients: the active assignee; else the active
+	 * agents of the ticket's team; else sla.notify (an address that is an agent's gets their
+	 * name and token); else every active agent. */
 	res = store_sql_run(
 	    st, "sla_notices",
 	    "WITH t AS (SELECT id, assignee_id, team FROM tickets WHERE id = $1::bigint"
 	    "   AND status IN ('new', 'in-progress')"
 	    "   AND CASE $2::text WHEN 'first-response' THEN first_response_at IS NULL"
-	    "    AND first_response_due = timestamptz 'epoch' + $4::bigint * interval '1 microsecond'"
+	    "    AND first_response_due = timestamptz 'epoch'"
+	    "     + $4::bigint * interval '1 microsecond'"
 	    "    ELSE resolved_at IS NULL"
-	    "    AND resolution_due = timestamptz 'epoch' + $4::bigint * interval '1 microsecond'"
+	    "    AND resolution_due = timestamptz 'epoch'"
+	    "     + $4::bigint * interval '1 microsecond'"
 	    "    END FOR SHARE),"
 	    " assignee AS (SELECT a.id, a.address, a.name FROM t"
 	    "   JOIN agents a ON a.id = t.assignee_id AND a.active),"

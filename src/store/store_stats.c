@@ -96,7 +96,8 @@ int store_stats(struct store *st, struct desk_stats *s, struct errbuf *err)
 	    "  WHERE status IN " CLOCK_STATUSES
 	    "  AND first_response_at IS NULL AND first_response_due < now()"
 	    " UNION ALL SELECT 'n', 'breached-resolution', count(*) FROM tickets"
-	    "  WHERE status IN " CLOCK_STATUSES " AND resolved_at IS NULL AND resolution_due < now()"
+	    "  WHERE status IN " CLOCK_STATUSES
+	    "  AND resolved_at IS NULL AND resolution_due < now()"
 	    " UNION ALL SELECT 'n', 'responses-30d', count(*) FROM tickets"
 	    "  WHERE first_response_at >= now() - interval '30 days'"
 	    " UNION ALL SELECT 'n', 'mean-response-s',"
@@ -170,7 +171,8 @@ int store_health(struct store *st, int stuck_after_s, int grace_s, struct health
 	g_snprintf(grace, sizeof(grace), "%d", grace_s);
 	const char *p[] = {stuck, grace};
 	/* A breach is handled when its notice went out: the 'sla-breach' row of that target was
-	 * sent for this due time or a later one (a due time recomputed later is a new breach). Each open ticket past a target by more than the grace counts once per target. */
+	 * sent for this due time or a later one (a due time recomputed later is a new breach). Each
+	 * open ticket past a target by more than the grace counts once per target. */
 	res = store_sql_run(
 	    st, "health",
 	    "WITH s AS (SELECT id,"

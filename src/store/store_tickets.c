@@ -253,13 +253,12 @@ static int read_ticket(struct store *st, const char *id, struct ticket_info **t_
 {
 	const char *p[] = {id};
 	int rc = SPOC_OK;
-	PGresult *res =
-	    store_sql_run(st, "tickets",
-			  "SELECT " TICKET_COLUMNS ", t.language, t.impact, t.urgency,"
-			  " t.triage, t.kind_rule, t.priority_rule,"
-			  " to_char(t.closed_at" UTC ", to_char(t.paused_at" UTC ","
-			  " t.paused_minutes" TICKET_FROM " WHERE t.id = $1::bigint",
-			  1, p, NULL, &rc, err);
+	PGresult *res = store_sql_run(st, "tickets",
+				      "SELECT " TICKET_COLUMNS ", t.language, t.impact, t.urgency,"
+				      " t.triage, t.kind_rule, t.priority_rule,"
+				      " to_char(t.closed_at" UTC ", to_char(t.paused_at" UTC ","
+				      " t.paused_minutes" TICKET_FROM " WHERE t.id = $1::bigint",
+				      1, p, NULL, &rc, err);
 	struct ticket_info *t;
 
 	*t_r = NULL;

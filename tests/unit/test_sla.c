@@ -590,12 +590,13 @@ static void test_clock_cases(void **state)
 			if (got == NULL || !g_date_time_equal(got, want)) {
 				char *g = fmt(got), *w = fmt(want);
 
-				fail_msg("clock_cases.txt:%d: %s + %s min: got %s, expected %s", i + 1,
-					 fields[0], fields[1], g, w);
+				fail_msg("clock_cases.txt:%d: %s + %s min: got %s, expected %s",
+					 i + 1, fields[0], fields[1], g, w);
 			}
 			if (sla_business_minutes(cal, start, got) != atoi(fields[1]))
-				fail_msg("clock_cases.txt:%d: %lld minutes counted back, not %s", i + 1,
-					 (long long)sla_business_minutes(cal, start, got), fields[1]);
+				fail_msg("clock_cases.txt:%d: %lld minutes counted back, not %s",
+					 i + 1, (long long)sla_business_minutes(cal, start, got),
+					 fields[1]);
 			g_date_time_unref(start);
 			g_date_time_unref(want);
 			g_date_time_unref(got);
