@@ -20,6 +20,7 @@ struct sla_watch_ticket {
 	int64_t due_us[2];	  /* [enum sla_watch_target] */
 	gboolean warned[2];	  /* its warning is recorded */
 	gboolean breach_noted[2]; /* its breach is recorded */
+	int paused_minutes;	  /* calendar minutes paused (pending) before, in resolution_due */
 };
 
 /* Up to limit open tickets not pending (a pending ticket's clock is stopped) with id above

@@ -32,7 +32,7 @@ int store_sla_candidates(struct store *st, int64_t after_id, int limit, GArray *
 	    "   THEN (extract(epoch FROM t.first_response_due) * 1000000)::bigint END,"
 	    "  CASE WHEN t.resolved_at IS NULL"
 	    "   THEN (extract(epoch FROM t.resolution_due) * 1000000)::bigint END,"
-	    "  n.fw, n.fb, n.rw, n.rb"
+	    "  n.fw, n.fb, n.rw, n.rb, t.paused_minutes"
 	    " FROM tickets t CROSS JOIN LATERAL (SELECT"
 	    "   coalesce(bool_or(target = 'first-response' AND level = 'warning'"
 	    "     AND due >= t.first_response_due), false) AS fw,"
@@ -64,6 +64,7 @@ int store_sla_candidates(struct store *st, int64_t after_id, int limit, GArray *
 			       strcmp(PQgetvalue(res, i, 8), "t") == 0},
 		    .breach_noted = {strcmp(PQgetvalue(res, i, 7), "t") == 0,
 				     strcmp(PQgetvalue(res, i, 9), "t") == 0},
+		    .paused_minutes = (int)store_sql_i64(res, i, 10),
 		};
 
 		g_array_append_val(*tickets_r, t);

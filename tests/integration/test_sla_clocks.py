@@ -14,7 +14,7 @@ Sunday night range that the DST changes cut short or stretch, holidays):
 - pending stops the resolution clock: a breach queued before is withdrawn (and the trail says
   so), spocctl sla check, ticket show, stats and the metrics do not call it breached, the metrics
   count it paused; back in progress, resolution_due moves on by the minutes paused
-  (paused_minutes), and ticket show says so;
+  (paused_minutes), and ticket show says so; the warning's share leaves the paused minutes out;
 - a calendar changed at restart recomputes the open tickets and leaves the closed one alone; the
   same calendar again recomputes nothing; a zone PostgreSQL does not know is refused by name and
   the stored policy kept."""
@@ -271,6 +271,13 @@ def test(check):
         shown = json.loads(out)
         check.eq((shown["paused"], shown["paused_since"], shown["paused_minutes"]), (False, None, 90),
                  "ticket show --json: no longer paused, 90 minutes in all")
+        # 280 minutes old, 90 of them paused: 190 of its 240 minutes used (79%), not 280 of 330 (84%)
+        s.sql("UPDATE tickets SET created_at = now() - interval '280 minutes',"
+              " resolution_due = now() + interval '50 minutes' WHERE id = %s", (paused_tid,))
+        check.eq(s.run_spocctl("sla", "check")[0], 0, "sla check")
+        check.eq(s.sql("SELECT kind, (detail->>'share')::int BETWEEN 78 AND 80 FROM outbox WHERE ticket_id = %s"
+                       " AND detail->>'target' = 'resolution'", (paused_tid,)),
+                 [("sla-warning", True)], "the warning's share leaves the paused minutes out")
 
         # -- a calendar changed at restart -----------------------------------------------------
         stored_at = s.sql_value("SELECT updated_at FROM sla_policy")
