@@ -256,8 +256,9 @@ BEGIN
           FROM (SELECT DISTINCT target, level, due FROM gone) g ORDER BY g.target, g.level;
     RETURN NULL;
 END $$;
-CREATE TRIGGER tickets_sla_withdraw AFTER UPDATE OF first_response_due, resolution_due, status
-    ON tickets FOR EACH ROW
+-- (priority and kind too: a column changed by a BEFORE trigger does not fire an UPDATE OF trigger)
+CREATE TRIGGER tickets_sla_withdraw
+    AFTER UPDATE OF first_response_due, resolution_due, status, priority, kind ON tickets FOR EACH ROW
     WHEN (OLD.first_response_due IS DISTINCT FROM NEW.first_response_due
           OR OLD.resolution_due IS DISTINCT FROM NEW.resolution_due
           OR (NEW.status = 'pending' AND OLD.status IS DISTINCT FROM 'pending'))

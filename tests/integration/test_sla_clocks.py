@@ -156,6 +156,38 @@ def test(check):
         check.eq(s.run_spocctl("ticket", "set", display, "kind", "request")[0], 0, "spocctl ticket set kind")
         expect("spocctl: a request again", "2026-06-10T08:00:00Z", "2026-07-09T09:00:00Z")
 
+        # -- breaches queued for a due time that moves ------------------------------------------
+        def breaches():
+            return sorted(s.sql("SELECT detail->>'target', (detail->>'due')::bigint FROM outbox"
+                                " WHERE ticket_id = %s AND kind = 'sla-breach' AND state = 'pending'", (tid,)))
+
+        def epoch(text):
+            return int(utc(text).timestamp())
+
+        # each spocd pass above ran the watcher too (June is past): from a clean slate
+        s.sql("DELETE FROM outbox WHERE ticket_id = %s AND kind LIKE 'sla-%%'", (tid,))
+        s.sql("DELETE FROM sla_notices WHERE ticket_id = %s", (tid,))
+        s.sql("UPDATE tickets SET priority = 4 WHERE id = %s", (tid,))
+        expect("P4 request: 480 and 5400", "2026-06-09T07:00:00Z", "2026-06-23T11:00:00Z")
+        check.eq(s.run_spocctl("sla", "check")[0], 0, "sla check")
+        check.eq(breaches(), [("first-response", epoch("2026-06-09T07:00:00Z")),
+                              ("resolution", epoch("2026-06-23T11:00:00Z"))], "both targets missed: breaches queued")
+        s.sql("UPDATE tickets SET priority = 5 WHERE id = %s", (tid,))
+        check.eq(breaches(), [], "P5 gives more time: the queued breaches for the old due times are withdrawn")
+        check.eq(s.sql("SELECT old_value, new_value FROM ticket_events WHERE ticket_id = %s"
+                       " AND field = 'sla-notice-withdrawn' ORDER BY old_value", (tid,)),
+                 [("first-response breach due 2026-06-09T07:00:00Z", "more time"),
+                  ("resolution breach due 2026-06-23T11:00:00Z", "more time")], "the trail says which and why")
+        check.eq(s.run_spocctl("sla", "check")[0], 0, "sla check")
+        check.eq(breaches(), [("first-response", epoch("2026-06-10T08:00:00Z")),
+                              ("resolution", epoch("2026-07-09T09:00:00Z"))],
+                 "the new due times, also missed, get their own breaches")
+        s.sql("UPDATE tickets SET priority = 4 WHERE id = %s", (tid,))
+        check.eq(len(breaches()), 2, "less time: the breaches queued stay true and stay queued")
+        check.eq(s.run_spocctl("sla", "check")[1], b"sla check: 0 notifications queued\n",
+                 "and no second breach is queued for the earlier due times")
+        s.sql("UPDATE tickets SET priority = 5 WHERE id = %s", (tid,))
+
         # -- the attack: nobody else moves the clock ---------------------------------------------
         before = dues(s, tid)
         agent_mail("#priority P1\r\n\r\nYa está.\r\n", auth=AUTH_FOREIGN)
