@@ -50,12 +50,22 @@ ALTER TABLE tickets ENABLE TRIGGER tickets_status_move;
 ALTER TABLE sla_notices DROP CONSTRAINT sla_notices_pkey;
 ALTER TABLE sla_notices ADD PRIMARY KEY (ticket_id, target, level, due);
 
--- The instants a working range of local day d opens and closes, in the policy's zone: NULL when
--- no policy is stored.
+-- The instant of `minute` minutes after local midnight of day d in zone (1440: the next
+-- midnight). A local time the zone skips (a DST gap) is the first instant after the gap, as GLib
+-- has it in sla.c; PostgreSQL alone would read it with the offset before the change.
 CREATE FUNCTION sla_local(d date, minute integer, zone text) RETURNS timestamptz
-    LANGUAGE sql IMMUTABLE AS $$
-    SELECT (d + make_interval(mins => minute)) AT TIME ZONE zone
-$$;
+    LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    l timestamp := d + make_interval(mins => minute);
+    t timestamptz := l AT TIME ZONE zone;
+BEGIN
+    FOR i IN 1 .. 1440 LOOP
+        EXIT WHEN (t AT TIME ZONE zone) = l;
+        l := l + interval '1 minute';
+        t := l AT TIME ZONE zone;
+    END LOOP;
+    RETURN t;
+END $$;
 
 -- Microseconds since the epoch and back: interval arithmetic on timestamptz would add calendar
 -- days (23 or 25 hours across a DST change).

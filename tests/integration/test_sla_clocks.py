@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """SLA clocks that follow the ticket, on the real services (Dovecot, PostgreSQL, the SMTP
-listener), with the business calendar of tests/data/sla/clock_cases.txt (Madrid office hours, a
-Sunday night range that the DST changes cut short or stretch, holidays):
+listener), with the business calendar of tests/data/sla/clock_cases.txt (Madrid office hours,
+Sunday night ranges, one of them opening in the hour the spring DST change skips, holidays):
 - the database's sla_add_minutes() / sla_minutes_between() give every case of that file, the
   same due times sla_due() gives (test_sla.c checks the C side on the same file); the policy
   spocd stored is the calendar it read;
@@ -97,7 +97,7 @@ def function_agrees(check, s, cases):
 def policy_stored(check, s):
     check.eq(s.sql("SELECT timezone FROM sla_policy"), [("Europe/Madrid",)], "the policy's zone")
     check.eq(s.sql("SELECT isodow, start_minute, end_minute FROM sla_hours ORDER BY 1, 2"),
-             [(d, 480, 900) for d in range(1, 6)] + [(7, 0, 240)],
+             [(d, 480, 900) for d in range(1, 6)] + [(7, 0, 60), (7, 150, 240)],
              "the working ranges as the calendar resolved them")
     check.eq(s.sql("SELECT day FROM sla_holidays ORDER BY 1"), [("01-06",), ("2026-12-25",)], "the holidays")
     check.eq(s.sql("SELECT priority, kind, first_response, resolution, around_the_clock FROM sla_targets"
@@ -143,18 +143,18 @@ def test(check):
         rc, out, err = s.run_spocctl("ticket", "set", display, "priority", "4")
         check.eq(rc, 0, f"spocctl ticket set priority 4 ({err})")
         expect("spocctl: P4, 240 and 2880 business minutes (a Sunday night among them)",
-               "2026-06-08T10:00:00Z", "2026-06-16T08:00:00Z")
+               "2026-06-08T10:00:00Z", "2026-06-16T09:30:00Z")
 
         s.sql("UPDATE tickets SET priority = 5 WHERE id = %s", (tid,))
-        expect("plain SQL: P5, 480 and 5400", "2026-06-09T07:00:00Z", "2026-06-23T11:00:00Z")
+        expect("plain SQL: P5, 480 and 5400", "2026-06-09T07:00:00Z", "2026-06-24T07:00:00Z")
 
         agent_mail("#kind request\r\n")
         expect("#kind request by the agent: a P5 request, 960 and 10800", "2026-06-10T08:00:00Z",
-               "2026-07-09T09:00:00Z")
+               "2026-07-10T08:00:00Z")
         s.sql("UPDATE tickets SET kind = 'incident' WHERE id = %s", (tid,))
-        expect("plain SQL back to incident", "2026-06-09T07:00:00Z", "2026-06-23T11:00:00Z")
+        expect("plain SQL back to incident", "2026-06-09T07:00:00Z", "2026-06-24T07:00:00Z")
         check.eq(s.run_spocctl("ticket", "set", display, "kind", "request")[0], 0, "spocctl ticket set kind")
-        expect("spocctl: a request again", "2026-06-10T08:00:00Z", "2026-07-09T09:00:00Z")
+        expect("spocctl: a request again", "2026-06-10T08:00:00Z", "2026-07-10T08:00:00Z")
 
         # -- breaches queued for a due time that moves ------------------------------------------
         def breaches():
@@ -168,19 +168,19 @@ def test(check):
         s.sql("DELETE FROM outbox WHERE ticket_id = %s AND kind LIKE 'sla-%%'", (tid,))
         s.sql("DELETE FROM sla_notices WHERE ticket_id = %s", (tid,))
         s.sql("UPDATE tickets SET priority = 4 WHERE id = %s", (tid,))
-        expect("P4 request: 480 and 5400", "2026-06-09T07:00:00Z", "2026-06-23T11:00:00Z")
+        expect("P4 request: 480 and 5400", "2026-06-09T07:00:00Z", "2026-06-24T07:00:00Z")
         check.eq(s.run_spocctl("sla", "check")[0], 0, "sla check")
         check.eq(breaches(), [("first-response", epoch("2026-06-09T07:00:00Z")),
-                              ("resolution", epoch("2026-06-23T11:00:00Z"))], "both targets missed: breaches queued")
+                              ("resolution", epoch("2026-06-24T07:00:00Z"))], "both targets missed: breaches queued")
         s.sql("UPDATE tickets SET priority = 5 WHERE id = %s", (tid,))
         check.eq(breaches(), [], "P5 gives more time: the queued breaches for the old due times are withdrawn")
         check.eq(s.sql("SELECT old_value, new_value FROM ticket_events WHERE ticket_id = %s"
                        " AND field = 'sla-notice-withdrawn' ORDER BY old_value", (tid,)),
                  [("first-response breach due 2026-06-09T07:00:00Z", "more time"),
-                  ("resolution breach due 2026-06-23T11:00:00Z", "more time")], "the trail says which and why")
+                  ("resolution breach due 2026-06-24T07:00:00Z", "more time")], "the trail says which and why")
         check.eq(s.run_spocctl("sla", "check")[0], 0, "sla check")
         check.eq(breaches(), [("first-response", epoch("2026-06-10T08:00:00Z")),
-                              ("resolution", epoch("2026-07-09T09:00:00Z"))],
+                              ("resolution", epoch("2026-07-10T08:00:00Z"))],
                  "the new due times, also missed, get their own breaches")
         s.sql("UPDATE tickets SET priority = 4 WHERE id = %s", (tid,))
         check.eq(len(breaches()), 2, "less time: the breaches queued stay true and stay queued")
@@ -219,7 +219,7 @@ def test(check):
         first_due = dues(s, tid)[0]
         s.sql("UPDATE tickets SET priority = 3 WHERE id = %s", (tid,))
         expect("answered: the first response keeps its due time, the resolution follows P3 (2880)",
-               first_due.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "2026-06-16T08:00:00Z")
+               first_due.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "2026-06-16T09:30:00Z")
 
         # -- a closed ticket, created on the same Monday ------------------------------------------
         s.append(st.make_message("pablo@example.com", "Alta de usuario", "Necesito un usuario nuevo.\r\n"))
