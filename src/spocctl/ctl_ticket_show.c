@@ -53,8 +53,8 @@ static gboolean is_open(const struct ticket_info *t)
 	return ticket_status_parse(t->status, &s) && ticket_status_is_open(s);
 }
 
-/* The table's SLA cell: an open ticket's next due time or that it is breached; for one no
- * longer open, whether its targets were met. */
+/* The table's SLA cell: an open ticket's next due time, that it is breached, or paused while
+ * pending; for one no longer open, whether its targets were met. */
 static const char *sla_cell(const struct ticket_info *t)
 {
 	gboolean breached = t->first_response_breached || t->resolution_breached;
@@ -63,6 +63,9 @@ static const char *sla_cell(const struct ticket_info *t)
 		return "";
 	if (!is_open(t))
 		return breached ? "missed" : "met";
+	/* waiting for its requester: the resolution clock is stopped */
+	if (strcmp(t->status, "pending") == 0)
+		return "paused";
 	if (breached)
 		return "BREACHED";
 	if (t->first_response_at == NULL && t->first_response_due != NULL)

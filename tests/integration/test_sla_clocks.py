@@ -265,6 +265,9 @@ def test(check):
         rc, out, err = s.run_spocctl("ticket", "show", paused_display)
         check.ok(re.search(r"^  paused: +since \S+ \(UTC\), the resolution clock is stopped", out.decode(), re.M)
                  and "BREACHED" not in out.decode(), "ticket show: paused since when, not BREACHED", out.decode())
+        rc, out, err = s.run_spocctl("ticket", "list", "--status", "pending")
+        check.ok(re.search(rf"^{paused_display} +pending .* paused +", out.decode(), re.M)
+                 and "BREACHED" not in out.decode(), "ticket list: its SLA cell says paused", out.decode())
         rc, out, err = s.run_spocctl("--json", "stats")
         check.eq((rc, json.loads(out)["sla_breached"]), (0, {"first-response": 0, "resolution": 1}),
                  "spocctl stats: the answered ticket of June is breached, the pending one not")
