@@ -1,9 +1,9 @@
 /* SLA warnings and breaches: the watcher that tells the assignee (or the ticket's team, or
  * sla.notify, or every agent) when a running target has used sla.warn_share percent of its time
- * and when it is breached, once per ticket, target, level and due time: the primary key of sla_notices says
- * what went out, so two spocd processes watching at once queue each notice once. The decision is
- * pure (sla_watch_decide, in sla.h); sla_watch_run() drives it over the open tickets, and the
- * store part (store_sla.h) holds the SQL. */
+ * and when it is breached, once per ticket, target, level and due time: the primary key of
+ * sla_notices says what went out, so two spocd processes watching at once queue each notice once.
+ * The decision is pure (sla_watch_decide, in sla.h); sla_watch_run() drives it over the open
+ * tickets, and the store part (store_sla.h) holds the SQL. */
 #ifndef SPOC_SLA_WATCH_H
 #define SPOC_SLA_WATCH_H
 

@@ -193,9 +193,9 @@ struct daemon {
 	struct outbox *outbox;
 	gboolean migrated;
 	gboolean sla_policy_set; /* this configuration's SLA policy is in the database */
-	gboolean listening; /* d->st LISTENs on OUTBOX_CHANNEL */
-	GPtrArray *workers; /* struct worker *, one per mailbox (none for ROLE_NOTIFY) */
-	gint64 next_notify; /* monotonic µs */
+	gboolean listening;	 /* d->st LISTENs on OUTBOX_CHANNEL */
+	GPtrArray *workers;	 /* struct worker *, one per mailbox (none for ROLE_NOTIFY) */
+	gint64 next_notify;	 /* monotonic µs */
 	gboolean notify_woken;
 	int notify_backoff_s;
 	gboolean notify_ok;

@@ -630,15 +630,14 @@ static void test_policy_json(void **state)
 	assert_string_equal(l.err.msg, "");
 	json = sla_conf_policy_json(l.sla);
 	assert_string_equal(
-	    json,
-	    "{\"timezone\": \"Europe/Madrid\", \"hours\": [[1, 480, 900], [2, 480, 900], "
-	    "[3, 480, 900], [4, 480, 900], [5, 480, 840], [7, 0, 240]], "
-	    "\"holidays\": [\"01-06\", \"2026-01-02\", \"2026-12-25\"], \"targets\": ["
-	    "[1, \"incident\", 15, 240, true], [1, \"request\", 60, 480, false], "
-	    "[2, \"incident\", 30, 480, false], [2, \"request\", 45, 600, true], "
-	    "[3, \"incident\", 120, 1440, false], [3, \"request\", 240, 2880, false], "
-	    "[4, \"incident\", 240, 2880, false], [4, \"request\", 480, 5400, false], "
-	    "[5, \"incident\", 480, 5400, false], [5, \"request\", 960, 10800, false]]}");
+	    json, "{\"timezone\": \"Europe/Madrid\", \"hours\": [[1, 480, 900], [2, 480, 900], "
+		  "[3, 480, 900], [4, 480, 900], [5, 480, 840], [7, 0, 240]], "
+		  "\"holidays\": [\"01-06\", \"2026-01-02\", \"2026-12-25\"], \"targets\": ["
+		  "[1, \"incident\", 15, 240, true], [1, \"request\", 60, 480, false], "
+		  "[2, \"incident\", 30, 480, false], [2, \"request\", 45, 600, true], "
+		  "[3, \"incident\", 120, 1440, false], [3, \"request\", 240, 2880, false], "
+		  "[4, \"incident\", 240, 2880, false], [4, \"request\", 480, 5400, false], "
+		  "[5, \"incident\", 480, 5400, false], [5, \"request\", 960, 10800, false]]}");
 	g_free(json);
 	unload(&l);
 
