@@ -16,13 +16,14 @@ Sunday night ranges, one of them opening in the hour the spring DST change skips
   count it paused; back in progress, resolution_due moves on by the minutes paused
   (paused_minutes), and ticket show says so; the warning's share leaves the paused minutes out;
 - a calendar changed at restart recomputes the open tickets and leaves the closed one alone; the
-  same calendar again recomputes nothing; a zone PostgreSQL does not know is refused by name and
+  same calendar again recomputes nothing; SIGHUP stores a changed calendar too; a zone PostgreSQL does not know is refused by name and
   the stored policy kept."""
 
 import email.utils
 import json
 import os
 import re
+import signal
 import urllib.request
 from datetime import datetime, timedelta, timezone
 
@@ -331,6 +332,25 @@ def test(check):
         created, resolution = s.sql("SELECT created_at, resolution_due FROM tickets WHERE id = %s", (paused_tid,))[0]
         check.eq(resolution - created, timedelta(minutes=240 + 90),
                  "the P1 ticket: 240 minutes around the clock from its creation, plus its 90 paused")
+
+        # -- SIGHUP: the running daemon stores the calendar it reads again -----------------------
+        reload_conf = s.write_config(name="reload.conf", text=config(s, new_cal))
+        d = s.start_spocd(config=reload_conf, name="spocd-reload")
+        try:
+            # its signal handlers are in place once it speaks to the database
+            check.wait_for(lambda: "listening on spocd_outbox" in d.text(), 20, "the daemon runs",
+                           detail=lambda: d.tail())
+            check.eq(s.sql_value("SELECT count(*) FROM sla_hours"), 5, "with 09:00-17:00")
+            s.write_config(name="reload.conf", text=config(s, cal))
+            d.send_signal(signal.SIGHUP)
+            check.wait_for(lambda: s.sql_value("SELECT count(*) FROM sla_hours") == 7, 30,
+                           "after SIGHUP the Sunday nights are stored again", detail=lambda: d.tail())
+            check.wait_for(lambda: dues(s, tid)[1] == utc("2026-06-16T09:30:00Z"), 10,
+                           "and the open ticket recomputed with them", detail=lambda: dues(s, tid))
+        finally:
+            d.stop()
+        s.conf = s.write_config(text=config(s, new_cal))
+        check.eq(s.run_spocd("--once")[0], 0, "09:00-17:00 again")
 
         # -- a zone the system knows and PostgreSQL does not (a POSIX rule) ---------------------
         stored = s.sql("SELECT document, updated_at FROM sla_policy")
