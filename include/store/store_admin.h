@@ -128,6 +128,10 @@ struct ticket_info {
 	char *kind_rule;
 	char *priority_rule;
 	char *closed_at;
+	/* pending: since when the resolution clock is stopped (NULL when it runs), and the
+	 * calendar minutes of the pauses before, by which resolution_due moved on */
+	char *paused_at;
+	int64_t paused_minutes;
 };
 void ticket_info_free(gpointer ticket);
 

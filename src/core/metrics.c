@@ -373,11 +373,16 @@ static void put_snapshot(GString *out)
 		   "Notifications given up for good (permanent SMTP failure or too many tries).",
 		   (double)s->outbox_failed);
 	put_sample(out, "spocd_sla_breached_open_tickets", "gauge",
-		   "Open tickets past their first-response or resolution due time.",
+		   "Open tickets past their first-response or resolution due time (not pending: "
+		   "a pending ticket's clock is stopped).",
 		   (double)s->sla_breached_open);
 	put_sample(out, "spocd_sla_breach_notices_total", "counter",
 		   "SLA breach notifications ever sent (from the outbox).",
 		   (double)s->sla_notices_sent);
+	put_sample(out, "spocd_sla_paused_tickets", "gauge",
+		   "Pending tickets, whose resolution clock is stopped while they wait for the "
+		   "requester.",
+		   (double)s->sla_paused);
 }
 
 /* When this process started, Unix seconds: /proc/self/stat's start time (clock ticks after

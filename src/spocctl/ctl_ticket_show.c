@@ -41,6 +41,9 @@ const struct ctl_column ctl_ticket_columns[CTL_TICKET_COLUMNS] = {
     {.key = "triage"},
     {.key = "kind_rule"},
     {.key = "priority_rule"},
+    {.key = "paused"},
+    {.key = "paused_since"},
+    {.key = "paused_minutes"},
 };
 
 static gboolean is_open(const struct ticket_info *t)
@@ -50,8 +53,8 @@ static gboolean is_open(const struct ticket_info *t)
 	return ticket_status_parse(t->status, &s) && ticket_status_is_open(s);
 }
 
-/* The table's SLA cell: an open ticket's next due time or that it is breached; for one no
- * longer open, whether its targets were met. */
+/* The table's SLA cell: an open ticket's next due time, that it is breached, or paused while
+ * pending; for one no longer open, whether its targets were met. */
 static const char *sla_cell(const struct ticket_info *t)
 {
 	gboolean breached = t->first_response_breached || t->resolution_breached;
@@ -60,6 +63,9 @@ static const char *sla_cell(const struct ticket_info *t)
 		return "";
 	if (!is_open(t))
 		return breached ? "missed" : "met";
+	/* waiting for its requester: the resolution clock is stopped */
+	if (strcmp(t->status, "pending") == 0)
+		return "paused";
 	if (breached)
 		return "BREACHED";
 	if (t->first_response_at == NULL && t->first_response_due != NULL)
@@ -102,6 +108,9 @@ void ctl_ticket_row(struct ctl_table *tb, const struct ticket_info *t, gboolean 
 	ctl_table_bool(tb, t->triage);
 	ctl_table_str(tb, t->kind_rule);
 	ctl_table_str(tb, t->priority_rule);
+	ctl_table_bool(tb, t->paused_at != NULL);
+	ctl_table_str(tb, t->paused_at);
+	ctl_table_int(tb, t->paused_minutes);
 }
 
 /* ---- show ---- */
@@ -361,6 +370,15 @@ static void show_text(const struct ticket_detail *d)
 	print_target("first response:", t->first_response_due, t->first_response_at,
 		     t->first_response_breached);
 	print_target("resolution:", t->resolution_due, t->resolved_at, t->resolution_breached);
+	/* the resolution clock stops while the ticket waits for its requester */
+	if (t->paused_at != NULL)
+		ctl_say("  %-16s since %s (UTC), the resolution clock is stopped; %" G_GINT64_FORMAT
+			" min paused before\n",
+			"paused:", ctl_line(t->paused_at), t->paused_minutes);
+	else if (t->paused_minutes > 0)
+		ctl_say("  %-16s %" G_GINT64_FORMAT
+			" min in all, added to the resolution due time\n",
+			"paused:", t->paused_minutes);
 	if (t->closed_at != NULL)
 		ctl_say("  %-16s %s\n", "closed:", ctl_line(t->closed_at));
 

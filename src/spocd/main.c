@@ -18,6 +18,7 @@
 #include "sla_watch.h"
 #include "store.h"
 #include "store_metrics.h"
+#include "store_sla.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -191,9 +192,10 @@ struct daemon {
 	struct store *st;
 	struct outbox *outbox;
 	gboolean migrated;
-	gboolean listening; /* d->st LISTENs on OUTBOX_CHANNEL */
-	GPtrArray *workers; /* struct worker *, one per mailbox (none for ROLE_NOTIFY) */
-	gint64 next_notify; /* monotonic µs */
+	gboolean sla_policy_set; /* this configuration's SLA policy is in the database */
+	gboolean listening;	 /* d->st LISTENs on OUTBOX_CHANNEL */
+	GPtrArray *workers;	 /* struct worker *, one per mailbox (none for ROLE_NOTIFY) */
+	gint64 next_notify;	 /* monotonic µs */
 	gboolean notify_woken;
 	int notify_backoff_s;
 	gboolean notify_ok;
@@ -219,6 +221,33 @@ static int ensure_store(struct daemon *d, struct errbuf *err)
 			log_msg(LOG_NOTICE, "database: %d migration(s) applied from %s", applied,
 				sql_dir());
 		d->migrated = TRUE;
+	}
+	if (!d->sla_policy_set && d->conf->sla != NULL) {
+		/* the database recomputes due times itself (a priority changed by SQL, a pause): it
+		 * needs the policy ingest uses */
+		g_autofree char *policy = sla_conf_policy_json(d->conf->sla);
+		struct errbuf why = {{0}};
+		int recomputed = -1;
+		int rc = store_sla_policy_set(d->st, policy, &recomputed, &why);
+
+		if (rc == SPOC_ETEMP) {
+			g_strlcpy(err->msg, why.msg, sizeof(err->msg));
+			store_close(&d->st);
+			return SPOC_ETEMP;
+		}
+		/* a policy the database refuses is said once; mail still flows, with the due times
+		 * ingest computes */
+		if (rc != SPOC_OK)
+			log_event(
+			    LOG_ERR, LOG_EV_DATABASE_FAILED, NULL,
+			    "sla: the policy could not be stored, so due times changed in the "
+			    "database follow the one stored before: %s",
+			    why.msg);
+		else if (recomputed >= 0)
+			log_msg(LOG_NOTICE,
+				"sla: policy stored; due times of %d open ticket(s) recomputed",
+				recomputed);
+		d->sla_policy_set = TRUE;
 	}
 	if (d->role != ROLE_INGEST && !d->listening) {
 		if (store_listen(d->st, OUTBOX_CHANNEL, err) != SPOC_OK) {
@@ -470,6 +499,7 @@ static void reload(struct daemon *d)
 	conf_free(&d->conf);
 	drop_store(d);
 	d->conf = conf;
+	d->sla_policy_set = FALSE;
 	d->outbox = ob;
 	log_set_level(d->conf->log_level);
 	workers_new(d);

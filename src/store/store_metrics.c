@@ -19,10 +19,12 @@ int store_metrics_snapshot(struct store *st, struct metrics_snapshot *s, struct 
 	    " (SELECT coalesce(extract(epoch FROM now() - min(coalesce(retried_at, created_at))),"
 	    "   0)::float8 FROM outbox WHERE state = 'pending' AND next_attempt_at <= now()),"
 	    " (SELECT count(*) FROM tickets"
-	    "   WHERE status IN ('new', 'in-progress', 'pending')"
+	    "   WHERE status IN ('new', 'in-progress')"
 	    "   AND ((first_response_at IS NULL AND first_response_due < now())"
 	    "     OR (resolved_at IS NULL AND resolution_due < now()))),"
-	    " (SELECT count(*) FROM outbox WHERE state = 'sent' AND kind = 'sla-breach')",
+	    " (SELECT count(*) FROM outbox WHERE state = 'sent' AND kind = 'sla-breach'),"
+	    " (SELECT count(*) FROM tickets WHERE status IN ('new', 'in-progress', 'pending')"
+	    "   AND paused_at IS NOT NULL)",
 	    0, NULL, NULL, &rc, err);
 
 	memset(s, 0, sizeof(*s));
@@ -34,6 +36,7 @@ int store_metrics_snapshot(struct store *st, struct metrics_snapshot *s, struct 
 	s->outbox_oldest_age_s = g_ascii_strtod(PQgetvalue(res, 0, 3), NULL);
 	s->sla_breached_open = store_sql_i64(res, 0, 4);
 	s->sla_notices_sent = store_sql_i64(res, 0, 5);
+	s->sla_paused = store_sql_i64(res, 0, 6);
 	PQclear(res);
 	return SPOC_OK;
 }

@@ -10,6 +10,8 @@ const char *const stats_outcome_names[STATS_OUTCOMES] = {"ticket", "reply", "dup
 const char *const stats_state_names[STATS_STATES] = {"pending", "sent", "failed", "held"};
 
 #define OPEN_STATUSES "('new', 'in-progress', 'pending')"
+/* open with the SLA clock running: a pending ticket waits for its requester, nothing is due */
+#define CLOCK_STATUSES "('new', 'in-progress')"
 
 /* The index of name in names, -1 when it is not there. */
 static int index_of(const char *const *names, int n, const char *name)
@@ -91,10 +93,11 @@ int store_stats(struct store *st, struct desk_stats *s, struct errbuf *err)
 	    " UNION ALL SELECT 'n', 'quarantine', count(*) FROM quarantine"
 	    "  WHERE replayed_at IS NULL"
 	    " UNION ALL SELECT 'n', 'breached-first-response', count(*) FROM tickets"
-	    "  WHERE status IN " OPEN_STATUSES
+	    "  WHERE status IN " CLOCK_STATUSES
 	    "  AND first_response_at IS NULL AND first_response_due < now()"
 	    " UNION ALL SELECT 'n', 'breached-resolution', count(*) FROM tickets"
-	    "  WHERE status IN " OPEN_STATUSES " AND resolved_at IS NULL AND resolution_due < now()"
+	    "  WHERE status IN " CLOCK_STATUSES
+	    "  AND resolved_at IS NULL AND resolution_due < now()"
 	    " UNION ALL SELECT 'n', 'responses-30d', count(*) FROM tickets"
 	    "  WHERE first_response_at >= now() - interval '30 days'"
 	    " UNION ALL SELECT 'n', 'mean-response-s',"
@@ -168,7 +171,8 @@ int store_health(struct store *st, int stuck_after_s, int grace_s, struct health
 	g_snprintf(grace, sizeof(grace), "%d", grace_s);
 	const char *p[] = {stuck, grace};
 	/* A breach is handled when its notice went out: the 'sla-breach' row of that target was
-	 * sent. Each open ticket past a target by more than the grace counts once per target. */
+	 * sent for this due time or a later one (a due time recomputed later is a new breach). Each
+	 * open ticket past a target by more than the grace counts once per target. */
 	res = store_sql_run(
 	    st, "health",
 	    "WITH s AS (SELECT id,"
@@ -181,10 +185,11 @@ int store_health(struct store *st, int stuck_after_s, int grace_s, struct health
 	    "    THEN t.first_response_due END),"
 	    "   ('resolution', CASE WHEN t.resolved_at IS NULL THEN t.resolution_due END))"
 	    "  AS x(target, due)"
-	    "  WHERE t.status IN " OPEN_STATUSES
+	    "  WHERE t.status IN " CLOCK_STATUSES
 	    "  AND x.due < now() - $2::int * interval '1 second'"
 	    "  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.ticket_id = t.id"
-	    "   AND o.kind = 'sla-breach' AND o.state = 'sent' AND o.detail->>'target' = x.target))"
+	    "   AND o.kind = 'sla-breach' AND o.state = 'sent' AND o.detail->>'target' = x.target"
+	    "   AND (o.detail->>'due')::bigint >= floor(extract(epoch FROM x.due))::bigint))"
 	    " SELECT (SELECT count(*) FROM s),"
 	    "  (SELECT id FROM s ORDER BY age DESC, id LIMIT 1),"
 	    "  (SELECT max(age) FROM s),"

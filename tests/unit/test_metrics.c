@@ -98,6 +98,7 @@ static void test_render_exact(void **state)
 	    .outbox_oldest_age_s = 42.5,
 	    .sla_breached_open = 4,
 	    .sla_notices_sent = 7,
+	    .sla_paused = 5,
 	};
 	char *body;
 
@@ -179,13 +180,17 @@ static void test_render_exact(void **state)
 	    "# TYPE spocd_outbox_failed gauge\n"
 	    "spocd_outbox_failed 2\n"
 	    "# HELP spocd_sla_breached_open_tickets Open tickets past their first-response or "
-	    "resolution due time.\n"
+	    "resolution due time (not pending: a pending ticket's clock is stopped).\n"
 	    "# TYPE spocd_sla_breached_open_tickets gauge\n"
 	    "spocd_sla_breached_open_tickets 4\n"
 	    "# HELP spocd_sla_breach_notices_total SLA breach notifications ever sent (from the "
 	    "outbox).\n"
 	    "# TYPE spocd_sla_breach_notices_total counter\n"
-	    "spocd_sla_breach_notices_total 7\n");
+	    "spocd_sla_breach_notices_total 7\n"
+	    "# HELP spocd_sla_paused_tickets Pending tickets, whose resolution clock is stopped "
+	    "while they wait for the requester.\n"
+	    "# TYPE spocd_sla_paused_tickets gauge\n"
+	    "spocd_sla_paused_tickets 5\n");
 	g_free(body);
 	metrics_stop();
 }
