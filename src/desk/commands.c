@@ -158,10 +158,14 @@ static int command_word(const char *line, const char *eol, gboolean requester,
 	if (p == line + 1 || p - line > COMMANDS_MAX_WORD)
 		return -1;
 	char *w = fold(line + 1, p - (line + 1), FALSE);
+	/* a requester's word also without its '-' or '_' ("#mis-tickets") */
+	char *compact = requester ? fold(line + 1, p - (line + 1), TRUE) : NULL;
 	for (size_t i = 0; i < G_N_ELEMENTS(commands_words); i++)
-		if (strcmp(w, commands_words[i].folded) == 0 &&
-		    (requester || !commands_words[i].requester_only))
+		if (commands_words[i].requester_only
+			? requester && strcmp(compact, commands_words[i].folded) == 0
+			: strcmp(w, commands_words[i].folded) == 0)
 			kind = (int)commands_words[i].kind;
+	g_free(compact);
 	if (kind < 0 && requester && in_words(w, my_words, G_N_ELEMENTS(my_words)) &&
 	    eol - p <= COMMANDS_MAX_WORD) {
 		char *rest = fold(p, eol - p, TRUE);
