@@ -37,6 +37,8 @@ struct command {
 	char *value;
 	/* the line as written (trimmed), for confirmations */
 	char *line;
+	/* "es" or "en": the language of the command word as written (static) */
+	const char *lang;
 };
 
 /* Why a command line was not taken; the sentences are the templates' (command_results.h). */

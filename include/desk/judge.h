@@ -213,7 +213,10 @@ struct judge_plan {
 char *judge_requester_text(const struct mail *m);
 
 /* Fills d's wants_list, wants_close and commands_only from m (commands_parse_requester() on
- * judge_requester_text()). */
+ * judge_requester_text()); a mail is commands only when, besides them, it at most thanks and
+ * signs off (noise_thanks_only()) and carries no attachment. Such a mail has no other words to
+ * tell its language by: d->language becomes that of the command words ("#mis tickets": "es"),
+ * unless they mix both. */
 void judge_read_requester_commands(const struct mail *m, struct ingest_decision *d);
 
 /* The plan for a mail that is not a duplicate. v is thread_decide()'s verdict; bounced_ticket the

@@ -21,31 +21,33 @@ struct commands_word {
 	const char *folded;
 	enum command_kind kind;
 	gboolean requester_only; /* a word only commands_parse_requester() reads */
+	const char *lang;	 /* the language it is a word of */
 };
 
 static const struct commands_word commands_words[] = {
-    {"status", COMMAND_STATUS, FALSE},
-    {"estado", COMMAND_STATUS, FALSE},
-    {"priority", COMMAND_PRIORITY, FALSE},
-    {"prioridad", COMMAND_PRIORITY, FALSE},
-    {"assign", COMMAND_ASSIGN, FALSE},
-    {"asignar", COMMAND_ASSIGN, FALSE},
-    {"kind", COMMAND_KIND, FALSE},
-    {"tipo", COMMAND_KIND, FALSE},
-    {"internal", COMMAND_INTERNAL, FALSE},
-    {"interno", COMMAND_INTERNAL, FALSE},
-    {"forward", COMMAND_FORWARD, FALSE},
-    {"reenviar", COMMAND_FORWARD, FALSE},
-    {"close", COMMAND_CLOSE, TRUE},
-    {"cerrar", COMMAND_CLOSE, TRUE},
-    {"mytickets", COMMAND_MY_TICKETS, TRUE},
-    {"mistickets", COMMAND_MY_TICKETS, TRUE},
-    {"mytiquets", COMMAND_MY_TICKETS, TRUE},
-    {"mistiquets", COMMAND_MY_TICKETS, TRUE},
+    {"status", COMMAND_STATUS, FALSE, "en"},
+    {"estado", COMMAND_STATUS, FALSE, "es"},
+    {"priority", COMMAND_PRIORITY, FALSE, "en"},
+    {"prioridad", COMMAND_PRIORITY, FALSE, "es"},
+    {"assign", COMMAND_ASSIGN, FALSE, "en"},
+    {"asignar", COMMAND_ASSIGN, FALSE, "es"},
+    {"kind", COMMAND_KIND, FALSE, "en"},
+    {"tipo", COMMAND_KIND, FALSE, "es"},
+    {"internal", COMMAND_INTERNAL, FALSE, "en"},
+    {"interno", COMMAND_INTERNAL, FALSE, "es"},
+    {"forward", COMMAND_FORWARD, FALSE, "en"},
+    {"reenviar", COMMAND_FORWARD, FALSE, "es"},
+    {"close", COMMAND_CLOSE, TRUE, "en"},
+    {"cerrar", COMMAND_CLOSE, TRUE, "es"},
+    {"mytickets", COMMAND_MY_TICKETS, TRUE, "en"},
+    {"mistickets", COMMAND_MY_TICKETS, TRUE, "es"},
+    {"mytiquets", COMMAND_MY_TICKETS, TRUE, "en"},
+    {"mistiquets", COMMAND_MY_TICKETS, TRUE, "es"},
 };
 
 /* "#my tickets" is two words: the first alone, then the second as the whole rest of the line */
 static const char *const my_words[] = {"my", "mis"};
+static const char *const my_langs[] = {"en", "es"};
 static const char *const tickets_words[] = {"tickets", "tiquets"};
 
 /* each kind's token: its English word */
@@ -148,7 +150,7 @@ static gboolean in_words(const char *w, const char *const *words, size_t n)
  * requester's words count only with requester. *end_r is where the word ends (for "#my
  * tickets", the line's end). */
 static int command_word(const char *line, const char *eol, gboolean requester,
-			const char **end_r)
+			const char **end_r, const char **lang_r)
 {
 	const char *p = line + 1;
 	int kind = -1;
@@ -163,8 +165,10 @@ static int command_word(const char *line, const char *eol, gboolean requester,
 	for (size_t i = 0; i < G_N_ELEMENTS(commands_words); i++)
 		if (commands_words[i].requester_only
 			? requester && strcmp(compact, commands_words[i].folded) == 0
-			: strcmp(w, commands_words[i].folded) == 0)
+			: strcmp(w, commands_words[i].folded) == 0) {
 			kind = (int)commands_words[i].kind;
+			*lang_r = commands_words[i].lang;
+		}
 	g_free(compact);
 	if (kind < 0 && requester && in_words(w, my_words, G_N_ELEMENTS(my_words)) &&
 	    eol - p <= COMMANDS_MAX_WORD) {
@@ -172,6 +176,7 @@ static int command_word(const char *line, const char *eol, gboolean requester,
 
 		if (in_words(rest, tickets_words, G_N_ELEMENTS(tickets_words))) {
 			kind = COMMAND_MY_TICKETS;
+			*lang_r = my_langs[strcmp(w, my_words[0]) == 0 ? 0 : 1];
 			p = eol;
 		}
 		g_free(rest);
@@ -269,7 +274,7 @@ static void parse(const char *new_text, gboolean requester, struct command_block
 		const char *nl = strchr(p, '\n');
 		const char *eol = nl != NULL ? nl : p + strlen(p);
 		const char *next = nl != NULL ? nl + 1 : eol;
-		const char *s = p, *e = eol, *word_end;
+		const char *s = p, *e = eol, *word_end, *lang = NULL;
 		int kind;
 
 		for (int k; (k = blank_at(s, e)) > 0;)
@@ -282,7 +287,7 @@ static void parse(const char *new_text, gboolean requester, struct command_block
 		}
 		if (*s != '#' || lines >= COMMANDS_MAX_LINES)
 			break;
-		kind = command_word(s, e, requester, &word_end);
+		kind = command_word(s, e, requester, &word_end, &lang);
 		if (kind < 0)
 			break;
 		lines++;
@@ -326,6 +331,7 @@ static void parse(const char *new_text, gboolean requester, struct command_block
 				g_ptr_array_remove(out->commands, last[kind]);
 			}
 			c->kind = kind;
+			c->lang = lang;
 			c->value = norm;
 			c->line = g_strndup(s, e - s);
 			norm = NULL;

@@ -139,16 +139,28 @@ void judge_read_requester_commands(const struct mail *m, struct ingest_decision 
 	char *text = judge_requester_text(m);
 	struct command_block b = {0};
 
+	const char *lang = NULL;
+
 	d->wants_list = d->wants_close = d->commands_only = FALSE;
 	commands_parse_requester(text, &b);
 	for (guint i = 0; i < b.commands->len; i++) {
 		const struct command *c = g_ptr_array_index(b.commands, i);
 
+		if (c->kind != COMMAND_MY_TICKETS && c->kind != COMMAND_CLOSE)
+			continue;
 		d->wants_list |= c->kind == COMMAND_MY_TICKETS;
 		d->wants_close |= c->kind == COMMAND_CLOSE;
+		lang = lang == NULL || strcmp(lang, c->lang) == 0 ? c->lang : "";
 	}
-	d->commands_only = (d->wants_list || d->wants_close) && b.rest[0] == '\0' &&
-			   (m->attachments == NULL || m->attachments->len == 0);
+	/* around the commands at most thanks and a sign-off ("Gracias, Marta"): in doubt the rest
+	 * is something to say, and the mail is a reply or a ticket as any */
+	d->commands_only = (d->wants_list || d->wants_close) &&
+			   (m->attachments == NULL || m->attachments->len == 0) &&
+			   (b.rest[0] == '\0' || noise_thanks_only(b.rest, NULL, 0, NULL));
+	/* a mail of commands alone has no other words to tell its language by: "#mis tickets" is
+	 * answered in Spanish, "#my tickets" in English (both kinds at once: the mail's) */
+	if (d->commands_only && lang != NULL && lang[0] != '\0')
+		d->language = lang;
 	command_block_clear(&b);
 	g_free(text);
 }

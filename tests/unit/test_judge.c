@@ -623,12 +623,28 @@ static void test_requester_text(void **state)
 	judge_read_requester_commands(&m, &d);
 	assert_true(d.wants_close);
 	assert_true(d.commands_only);
-	/* more text than the commands: not commands only */
+	assert_string_equal(d.language, "es");
+	/* thanks and a sign-off around the commands are still commands only */
+	m.text_new = (char *)"#my tickets\n\nThanks!\nJohn\n";
+	m.text_new_forward_at = strlen(m.text_new);
+	d.language = "es";
+	judge_read_requester_commands(&m, &d);
+	assert_true(d.commands_only);
+	assert_string_equal(d.language, "en");
+	/* both languages: the mail's own stays */
+	m.text_new = (char *)"#my tickets\n#cerrar\n";
+	m.text_new_forward_at = strlen(m.text_new);
+	d.language = "xx";
+	judge_read_requester_commands(&m, &d);
+	assert_string_equal(d.language, "xx");
+	/* more text than the commands: not commands only, the language is the mail's */
+	d.language = "en";
 	m.text_new = (char *)"#mis tickets\n\nY la impresora sigue sin ir.\n";
 	m.text_new_forward_at = strlen(m.text_new);
 	judge_read_requester_commands(&m, &d);
 	assert_true(d.wants_list);
 	assert_false(d.commands_only);
+	assert_string_equal(d.language, "en");
 	g_free(own);
 }
 
