@@ -10,8 +10,8 @@
 #include <string.h>
 
 const char *const ticket_list_fields[] = {
-    "ticket",		 "subject",	  "due",	   "is_new",  "is_in_progress",
-    "is_pending",	 "is_first_response", "is_resolution", "has_due", NULL,
+    "ticket",	  "subject",	       "due",		"is_new",  "is_in_progress",
+    "is_pending", "is_first_response", "is_resolution", "has_due", NULL,
 };
 
 /* s with tabs and line ends as spaces, so that it stays one field of one line */
@@ -67,8 +67,9 @@ static gboolean render_line(const struct template *tpl, const char *line, GTimeZ
 		g_hash_table_insert(
 		    vars, "is_first_response",
 		    (gpointer)(has_due && strcmp(f[2], "first-response") == 0 ? "yes" : ""));
-		g_hash_table_insert(vars, "is_resolution",
-				    (gpointer)(has_due && strcmp(f[2], "resolution") == 0 ? "yes" : ""));
+		g_hash_table_insert(
+		    vars, "is_resolution",
+		    (gpointer)(has_due && strcmp(f[2], "resolution") == 0 ? "yes" : ""));
 		g_hash_table_insert(vars, "has_due", (gpointer)(has_due ? "yes" : ""));
 		one = template_render(tpl, vars);
 		len = strlen(one);

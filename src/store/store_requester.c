@@ -45,7 +45,7 @@ static int close_ticket(struct store *st, int64_t ticket, const char *from, cons
 	    G_N_ELEMENTS(p), p, NULL, &rc, err);
 	if (res == NULL)
 		return rc;
-	*code_r = store_sql_i64(res, 0, 0) == 0   ? COMMAND_RESULT_NOT_YOURS
+	*code_r = store_sql_i64(res, 0, 0) == 0	  ? COMMAND_RESULT_NOT_YOURS
 		  : store_sql_i64(res, 0, 1) == 0 ? COMMAND_RESULT_ALREADY_CLOSED
 						  : COMMAND_RESULT_APPLIED;
 	PQclear(res);

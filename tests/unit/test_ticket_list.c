@@ -33,8 +33,9 @@ static void test_write(void **state)
 	(void)state;
 	ticket_list_add(rec, "INC-000001", "in-progress", "resolution", DUE, "VPN\tdown\r\nnow");
 	ticket_list_add(rec, "REQ-000002", "new", NULL, DUE, "");
-	assert_string_equal(rec->str, "INC-000001\tin-progress\tresolution\t1796745900\tVPN down  now\n"
-				      "REQ-000002\tnew\t\t0\t\n");
+	assert_string_equal(rec->str,
+			    "INC-000001\tin-progress\tresolution\t1796745900\tVPN down  now\n"
+			    "REQ-000002\tnew\t\t0\t\n");
 	g_string_free(rec, TRUE);
 }
 
