@@ -11,9 +11,13 @@ desk whose border authenticates mail (agents.trusted_authserv_id):
     to him says nothing of her ticket;
   - the same commands with a forged From (no border pass, a dmarc=fail, another server's
     Authentication-Results) run nothing, list nothing, send nothing and open no ticket;
-  - an auto-reply carrying "#my tickets" is never answered."""
+  - an auto-reply carrying "#my tickets" is never answered;
+  - a watcher's "#cerrar" on the ticket they watch changes nothing; and spocctl inspect calls a
+    mail of commands alone a command."""
 
 import email.utils
+import json
+import os
 import re
 
 import spocdtest as st
@@ -105,6 +109,14 @@ def test(check):
         check.ok(not re.search(r"\[[A-Z]{3}-\d{6}\]", str(sent[0][2]["Subject"])) if sent else False,
                  "its subject names no ticket", sent[0][2]["Subject"] if sent else None)
         check.eq(str(sent[0][2]["Auto-Submitted"]) if sent else None, "auto-generated", "it is automatic mail")
+
+        # spocctl inspect says so too, without a database
+        path = os.path.join(s.dir, "mis-tickets.eml")
+        with open(path, "wb") as f:
+            f.write(st.make_message(MARTA, "Mis tickets", "#mis tickets\r\n"))
+        rc, out, err = s.run_spocctl("inspect", path)
+        check.eq((rc, json.loads(out or b"null")["outcome"] if rc == 0 else err), (0, "command"),
+                 "spocctl inspect: a command, no ticket")
 
         # -- his list, in English, within a reply: only his own ---------------------------------
         s.append(st.make_message(PABLO, f"Re: [{printer}] Printer jammed on floor 2", "#my tickets\r\n",
