@@ -110,6 +110,10 @@ def test(check):
                  "its subject names no ticket", sent[0][2]["Subject"] if sent else None)
         check.eq(str(sent[0][2]["Auto-Submitted"]) if sent else None, "auto-generated", "it is automatic mail")
 
+        rc, out, err = s.run_spocctl("--json", "outbox", "list")
+        rows = json.loads(out or b"null") if rc == 0 else None
+        check.ok(rows is not None and any(r.get("kind") == "my-tickets" and r.get("recipient") == MARTA
+                                          for r in rows), "spocctl outbox list shows the list, on no ticket", rows)
         # spocctl inspect says so too, without a database
         path = os.path.join(s.dir, "mis-tickets.eml")
         with open(path, "wb") as f:
