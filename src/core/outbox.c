@@ -183,8 +183,7 @@ void outbox_free(struct outbox **ob)
 	for (size_t k = 0; k < G_N_ELEMENTS(outbox_kinds); k++)
 		for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++)
 			template_free(&(*ob)->tpl[k][i]);
-	for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++)
-{
+	for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++) {
 		template_free(&(*ob)->line_tpl[i]);
 		template_free(&(*ob)->list_tpl[i]);
 	}
