@@ -99,6 +99,12 @@ struct ingest_decision {
 	 * says what matched, or why it is more than thanks. */
 	gboolean thanks_only;
 	char thanks_why[NOISE_WHY_SIZE];
+	/* The requester's own commands (judge_read_requester_commands()): "#my tickets", "#close";
+	 * and whether the mail says nothing else (no other text, no attachment), so that it opens
+	 * no ticket. */
+	gboolean wants_list;
+	gboolean wants_close;
+	gboolean commands_only;
 };
 
 enum ingest_outcome {
@@ -108,6 +114,7 @@ enum ingest_outcome {
 	INGEST_DUPLICATE, /* same bytes or Message-ID seen before */
 	INGEST_AUTOMATIC, /* recorded, no ticket and no acknowledgement */
 	INGEST_QUARANTINED,
+	INGEST_COMMAND, /* only a requester's commands: recorded and answered, on no ticket */
 	INGEST_TAKEN,	 /* another worker recorded this UID first: it moves it, not us */
 	INGEST_OUTCOMES, /* how many there are */
 };
@@ -192,10 +199,38 @@ struct judge_plan {
 	const char *detail; /* why, for ingest_log and the logs (static or from d) */
 	/* JUDGE_REPLY_UNPROVEN_AGENT: why, for the agent (static or from d) */
 	const char *unproven_why;
+	/* A requester's commands from a sender the border verified: answer with the list of their
+	 * open tickets; answer what became of their #close; and the ticket it closes, 0 when the
+	 * mail reached none (the store closes it only when the sender is its requester) */
+	gboolean requester_list;
+	gboolean requester_answer;
+	int64_t close_ticket_id;
 };
 
+/* The text a requester's commands are read from: what the sender wrote above any message they
+ * forwarded (never the quoted history); when that is blank, the subject without "Re:" and ticket
+ * tags, so that a mail whose subject alone says "#my tickets" is one. Caller g_free()s. */
+char *judge_requester_text(const struct mail *m);
+
+/* Fills d's wants_list, wants_close and commands_only from m (commands_parse_requester() on
+ * judge_requester_text()); a mail is commands only when, besides them, it at most thanks and
+ * signs off (noise_thanks_only()) and carries no attachment. Such a mail has no other words to
+ * tell its language by: d->language becomes that of the command words ("#mis tickets": "es"),
+ * unless they mix both. */
+void judge_read_requester_commands(const struct mail *m, struct ingest_decision *d);
+
 /* The plan for a mail that is not a duplicate. v is thread_decide()'s verdict; bounced_ticket the
- * ticket whose notification a delivery report returns (0: none or not a report). */
+ * ticket whose notification a delivery report returns (0: none or not a report).
+ *
+ * A requester's commands (d->wants_list, d->wants_close) run only for a person (no agent, no
+ * automatic mail) whom the trusted border verified: d->from_proven without d->from_failed,
+ * trust.unverified playing no part, since the answer lists tickets and the command closes one.
+ * From anyone else they run nothing and are not answered (the answer would go to the address
+ * the mail claims, a forgery's victim). #close closes the ticket the mail reaches (a reply, a
+ * reopen, or the closed or old ticket a follow-up would be linked to), never a new one, and
+ * keeps it from being reopened by the same mail. A mail that is only such commands opens no
+ * ticket: it is kept on the ticket it reaches, else on none; a close is passed on to the
+ * assignee like any reply of the requester. */
 void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
 		const struct thread_verdict *v, int64_t bounced_ticket, struct judge_plan *plan);
 

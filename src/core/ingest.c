@@ -212,6 +212,8 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	d->thanks_only = noise_thanks_only(
 	    mail->text_new != NULL ? mail->text_new : mail->text, mail->subject,
 	    mail->attachments != NULL ? mail->attachments->len : 0, d->thanks_why);
+	/* "#my tickets", "#close": the requester's own commands, run only for a verified sender */
+	judge_read_requester_commands(mail, d);
 	if (!ticket_find_tag(mail->subject, &tag_kind, &d->subject_tag))
 		d->subject_tag = 0;
 	d->message_id_domain = conf->desk.message_id_domain;

@@ -312,7 +312,9 @@ char *inspect_json(const char *label, const char *raw, size_t len, const struct 
 	json_string(out, spam != NULL		   ? "spam"
 			 : refusal != NULL	   ? "quarantine"
 			 : d.automatic_why != NULL ? "automatic"
-						   : "ticket");
+			 /* only a requester's commands: kept, answered if verified, no ticket */
+			 : d.commands_only ? "command"
+					   : "ticket");
 	g_string_append(out, ",\"reason\":");
 	json_string(out, refusal);
 	g_string_append_c(out, ',');

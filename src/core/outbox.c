@@ -17,6 +17,7 @@
 #include "smtp.h"
 #include "store_admin.h"
 #include "template.h"
+#include "ticket_list.h"
 
 #include <string.h>
 #include <syslog.h>
@@ -112,6 +113,10 @@ static const struct {
     {"new-ticket", "new-ticket.txt", desk_allowed, TRUE},
     {"assigned", "assigned.txt", desk_allowed, TRUE},
     {"unreachable", "unreachable.txt", desk_allowed, TRUE},
+    /* the answers to a requester's #my tickets and #close: {{message}} is the list, or what
+     * became of the commands */
+    {"my-tickets", "my-tickets.txt", notice_allowed, FALSE},
+    {"requester-result", "requester-result.txt", notice_allowed, FALSE},
 };
 
 struct outbox {
@@ -121,6 +126,8 @@ struct outbox {
 	struct template *tpl[G_N_ELEMENTS(outbox_kinds)][G_N_ELEMENTS(outbox_langs)];
 	/* one result of an agent's commands, into the {{message}} of command-result.txt */
 	struct template *line_tpl[G_N_ELEMENTS(outbox_langs)];
+	/* one ticket of a requester's list, into the {{message}} of my-tickets.txt */
+	struct template *list_tpl[G_N_ELEMENTS(outbox_langs)];
 	struct thread_keys *keys; /* for the Reply-To tokens; loaded by each run */
 	gboolean unreachable;	  /* the last run could not open an SMTP session */
 };
@@ -163,6 +170,14 @@ struct outbox *outbox_new(const struct spoc_conf *conf, struct errbuf *err)
 			outbox_free(&ob);
 			return NULL;
 		}
+		path = g_build_filename(conf->desk.templates_dir, outbox_langs[i],
+					"ticket-line.txt", NULL);
+		ob->list_tpl[i] = template_load(path, ticket_list_fields, err);
+		g_free(path);
+		if (ob->list_tpl[i] == NULL) {
+			outbox_free(&ob);
+			return NULL;
+		}
 	}
 	return ob;
 }
@@ -174,8 +189,10 @@ void outbox_free(struct outbox **ob)
 	for (size_t k = 0; k < G_N_ELEMENTS(outbox_kinds); k++)
 		for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++)
 			template_free(&(*ob)->tpl[k][i]);
-	for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++)
+	for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++) {
 		template_free(&(*ob)->line_tpl[i]);
+		template_free(&(*ob)->list_tpl[i]);
+	}
 	thread_keys_free(&(*ob)->keys);
 	g_strfreev((*ob)->own);
 	g_free(*ob);
@@ -429,7 +446,12 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 	to_name = echo_text(row->recipient_name, ECHO_NAME_MAX);
 	name = *to_name != '\0' ? g_strdup(to_name) : echo_text(row->recipient, 0);
 	orig_subject = echo_text(row->ticket_subject, ECHO_SUBJECT_MAX);
-	out->subject = *orig_subject != '\0'
+	/* a notice on no ticket answers a mail: that mail's subject, echoed like any */
+	out->subject = row->ticket_number[0] == '\0'
+			   ? g_strdup(*orig_subject != '\0' ? orig_subject
+				      : li == 1		   ? "(sin asunto)"
+							   : "(no subject)")
+		       : *orig_subject != '\0'
 			   ? g_strdup_printf("[%s] %s", row->ticket_number, orig_subject)
 			   : g_strdup_printf("[%s]", row->ticket_number);
 	if (*orig_subject == '\0') {
@@ -453,8 +475,12 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 	/* the relayed text is a person's: kept as written, only made valid UTF-8; what an agent's
 	 * commands did is a record (command_results.h) put into words line by line, unless the row
 	 * was queued before there was one and its body is the sentences already */
-	if (strcmp(row->kind, "command-result") == 0)
+	if (strcmp(row->kind, "command-result") == 0 || strcmp(row->kind, "requester-result") == 0)
 		message = command_results_render(ob->line_tpl[li], row->body);
+	else if (strcmp(row->kind, "my-tickets") == 0 &&
+		 (message = ticket_list_render(ob->list_tpl[li], row->body, conf->desk.time_zone,
+					       lang)) == NULL)
+		message = g_strdup(""); /* never the record itself */
 	if (message == NULL)
 		message = g_utf8_make_valid(row->body != NULL ? row->body : "", -1);
 	author = echo_text(row->author, ECHO_NAME_MAX);

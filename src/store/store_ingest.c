@@ -9,7 +9,7 @@
 const char *store_outcome_name(enum ingest_outcome outcome)
 {
 	static const char *const names[] = {"ticket",	 "reply",	"reopened", "duplicate",
-					    "automatic", "quarantined", "taken"};
+					    "automatic", "quarantined", "command",  "taken"};
 
 	return names[outcome];
 }
@@ -41,7 +41,7 @@ int store_mailbox_sync(struct store *st, const char *mailbox, uint32_t uidvalidi
 
 static enum ingest_outcome outcome_from_name(const char *name)
 {
-	for (int o = INGEST_TICKET; o <= INGEST_QUARANTINED; o++)
+	for (int o = INGEST_TICKET; o <= INGEST_COMMAND; o++)
 		if (strcmp(name, store_outcome_name(o)) == 0)
 			return o;
 	return INGEST_DUPLICATE;
@@ -555,9 +555,12 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		? g_strdup_printf("%s; delivery report %s", d->automatic_why, d->bounce_ignored_why)
 		: g_strdup(d->automatic_why);
 
-	if (plan.action == JUDGE_RECORD)
-		return insert_message(st, NULL, raw, raw_len, mail, d, automatic, NULL,
-				      message_row_r, err);
+	if (plan.action == JUDGE_RECORD) {
+		if ((rc = insert_message(st, NULL, raw, raw_len, mail, d, automatic, NULL,
+					 message_row_r, err)) != SPOC_OK)
+			return rc;
+		return store_requester_commands(st, mail, d, &plan, *message_row_r, err);
+	}
 	if (plan.action == JUDGE_ATTACH) {
 		g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, plan.ticket_id);
 		if ((rc = insert_message(st, tk, raw, raw_len, mail, d, automatic, plan.note,
@@ -588,8 +591,10 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		    (rc = store_notify_desk(st, d, mail, "unreachable", plan.ticket_id,
 					    *message_row_r, unreachable, err)) != SPOC_OK)
 			return rc;
-		return store_after_reply(st, mail, d, who, &plan, plan.ticket_id, *message_row_r,
-					 err);
+		if ((rc = store_after_reply(st, mail, d, who, &plan, plan.ticket_id,
+					    *message_row_r, err)) != SPOC_OK)
+			return rc;
+		return store_requester_commands(st, mail, d, &plan, *message_row_r, err);
 	}
 
 	if ((rc = create_ticket(st, mail, d, res_r, err)) != SPOC_OK)
@@ -616,7 +621,10 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 			 3, lp, err)) != SPOC_OK)
 			return rc;
 	}
-	return store_after_reply(st, mail, d, who, &plan, res_r->ticket_id, *message_row_r, err);
+	if ((rc = store_after_reply(st, mail, d, who, &plan, res_r->ticket_id, *message_row_r,
+				    err)) != SPOC_OK)
+		return rc;
+	return store_requester_commands(st, mail, d, &plan, *message_row_r, err);
 }
 
 int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,

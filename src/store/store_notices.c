@@ -13,8 +13,11 @@ int store_queue_notice(struct store *st, const struct ingest_decision *d,
 		       const struct store_notice *n, int64_t *id_r, struct errbuf *err)
 {
 	char tk[24], mr[24];
-	/* HMAC-tagged: a reply naming it proves which ticket it answers (thread.c) */
-	char *mid = thread_mint_message_id(d->keys, n->ticket_id, d->message_id_domain);
+	/* HMAC-tagged: a reply naming it proves which ticket it answers (thread.c); a notice on no
+	 * ticket (a requester's list) gets one that proves nothing */
+	char *mid = n->ticket_id != 0
+			? thread_mint_message_id(d->keys, n->ticket_id, d->message_id_domain)
+			: store_plain_message_id(d->message_id_domain);
 	char ag[24];
 	int rc = SPOC_OK;
 	PGresult *res;
@@ -22,7 +25,7 @@ int store_queue_notice(struct store *st, const struct ingest_decision *d,
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, n->ticket_id);
 	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, n->message_row);
 	g_snprintf(ag, sizeof(ag), "%" G_GINT64_FORMAT, n->agent_id);
-	const char *p[] = {tk,
+	const char *p[] = {n->ticket_id != 0 ? tk : NULL,
 			   n->message_row != 0 ? mr : NULL,
 			   n->recipient,
 			   n->recipient_name != NULL ? n->recipient_name : "",
@@ -202,6 +205,10 @@ static int apply_commands(struct store *st, const struct command_block *b, const
 				failed = c;
 			}
 			break;
+		case COMMAND_CLOSE:
+		case COMMAND_MY_TICKETS:
+			/* a requester's words: commands_parse() never gives them */
+			continue;
 		case COMMAND_INTERNAL:
 			res =
 			    as_agent(st, agent_addr, message_row,

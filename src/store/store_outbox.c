@@ -117,11 +117,12 @@ static int claim_facts(struct store *st, struct outbox_row *r, struct errbuf *er
 			"WITH r AS (SELECT sent_at, recipient_key = $1 AS to_key,"
 			" ticket_id = $2::bigint AS on_ticket,"
 			" sent_at > now() - interval '1 hour' AS hour,"
-			" kind IN ('ack', 'status') AS auto, kind = $3 AS own"
+			" kind IN ('ack', 'status', 'my-tickets', 'requester-result') AS auto,"
+			" kind = $3 AS own"
 			" FROM outbox WHERE state = 'sent' AND sent_at > now() - interval '1 day'"
 			" AND (recipient_key = $1 OR ticket_id = $2::bigint)),"
 			" a AS (SELECT sent_at FROM outbox WHERE state = 'sent'"
-			" AND kind IN ('ack', 'status') AND sent_at > now() - interval '1 hour')"
+			" AND kind IN ('ack', 'status', 'my-tickets', 'requester-result') AND sent_at > now() - interval '1 hour')"
 			" SELECT");
 	for (size_t i = 0; i < G_N_ELEMENTS(facts_filters); i++)
 		g_string_append_printf(
@@ -175,13 +176,16 @@ int store_outbox_claim(struct store *st, int automatic_per_hour, struct outbox_r
 	const char *p[] = {cap};
 	res = store_sql_run(
 	    st, "outbox claim",
-	    "SELECT o.id, o.kind, o.ticket_id, t.display, t.kind, t.subject, o.recipient,"
+	    /* a notice on no ticket (a requester's list) answers a mail: its subject stands in */
+	    "SELECT o.id, o.kind, coalesce(o.ticket_id, 0), coalesce(t.display, ''),"
+	    "  coalesce(t.kind, 'incident'), coalesce(t.subject, m.subject, ''), o.recipient,"
 	    "  o.recipient_name, o.language, o.message_id,"
 	    "  CASE WHEN m.message_id_synthetic THEN NULL ELSE m.message_id END,"
-	    "  array_to_string(m.refs, E'\\n'), o.attempts, t.priority,"
+	    "  array_to_string(m.refs, E'\\n'), o.attempts, coalesce(t.priority, 3),"
 	    "  coalesce(extract(epoch FROM t.first_response_due)::bigint, 0),"
 	    "  coalesce(extract(epoch FROM t.resolution_due)::bigint, 0),"
-	    "  o.body, o.author, coalesce(o.agent_id, 0), t.status, t.requester,"
+	    "  o.body, o.author, coalesce(o.agent_id, 0), coalesce(t.status, ''),"
+	    "  coalesce(t.requester, ''),"
 	    "  extract(epoch FROM now() - coalesce(o.retried_at, o.created_at))::bigint,"
 	    "  o.detail->>'from', o.detail->>'to', o.detail->>'actor', o.detail->>'actor_name',"
 	    "  o.detail->>'via', o.detail->>'target',"
@@ -190,7 +194,7 @@ int store_outbox_claim(struct store *st, int automatic_per_hour, struct outbox_r
 	    "'1970-01-01', m.sender_verdict, m.sender_verdict_why,"
 	    "  o.recipient_key, o.state = 'held', o.retried_at IS NOT NULL,"
 	    "  extract(epoch FROM now())::bigint"
-	    " FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
+	    " FROM outbox o LEFT JOIN tickets t ON t.id = o.ticket_id"
 	    " LEFT JOIN messages m ON m.id = o.in_reply_to_message"
 	    " LEFT JOIN agents a ON a.id = o.agent_id"
 	    " WHERE o.state IN ('pending', 'held') AND o.next_attempt_at <= now()"
@@ -198,8 +202,8 @@ int store_outbox_claim(struct store *st, int automatic_per_hour, struct outbox_r
 	    /* While the desk's hourly cap on automatic mail is full, the rows it holds are not
 	     * asked again one by one (each would only be held again): the first slot that frees
 	     * goes to the longest waiting. */
-	    "  AND NOT (o.state = 'held' AND o.kind IN ('ack', 'status') AND o.retried_at IS NULL"
-	    "   AND (SELECT count(*) FROM outbox WHERE state = 'sent' AND kind IN ('ack', 'status')"
+	    "  AND NOT (o.state = 'held' AND o.kind IN ('ack', 'status', 'my-tickets', 'requester-result') AND o.retried_at IS NULL"
+	    "   AND (SELECT count(*) FROM outbox WHERE state = 'sent' AND kind IN ('ack', 'status', 'my-tickets', 'requester-result')"
 	    "    AND sent_at > now() - interval '1 hour') >= $1::int)"
 	    " ORDER BY o.next_attempt_at, o.id LIMIT 1"
 	    " FOR UPDATE OF o SKIP LOCKED",
