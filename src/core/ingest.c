@@ -9,6 +9,7 @@
 #include "authres.h"
 #include "bounce.h"
 #include "classify.h"
+#include "csat.h"
 #include "keys.h"
 #include "metrics.h"
 #include "mime.h"
@@ -212,6 +213,9 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	d->thanks_only = noise_thanks_only(
 	    mail->text_new != NULL ? mail->text_new : mail->text, mail->subject,
 	    mail->attachments != NULL ? mail->attachments->len : 0, d->thanks_why);
+	/* the same text, read as an answer to the resolution notice's "how did we do?" */
+	csat_read(mail->text_new != NULL ? mail->text_new : mail->text,
+		  mail->attachments != NULL ? mail->attachments->len : 0, &d->csat);
 	if (!ticket_find_tag(mail->subject, &tag_kind, &d->subject_tag))
 		d->subject_tag = 0;
 	d->message_id_domain = conf->desk.message_id_domain;
