@@ -60,6 +60,7 @@ static const char *const notice_allowed[] = {
     "new_status",
     "is_resolved",
     "reopen_days",
+    "ask_rating",
     /* the border did not verify (or failed) the sender of the mail relayed, and why */
     "sender_unverified",
     "sender_failed",
