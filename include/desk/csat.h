@@ -9,14 +9,14 @@
  *   - a digit 1..5 on its own: "5", "5.", "5 ¡genial!", "4, tardasteis un poco"; with its scale
  *     "5/5", "4 de 5", "4 sobre 5", "4 of 5", "4 out of 5"; or stars "5 stars", "5 estrellas",
  *     "5 ⭐". Not a digit that is part of something else: "10", "3.5", "2,5", "5:30", "1-2",
- *     "5%", "1º", "2nd", "3h", "4/10";
+ *     "5%", "1º", "2nd", "3h", "5+", "2)" (a list), "4/10", "2 de 3";
  *   - a row of one to five stars: "⭐⭐⭐⭐⭐", "★★★";
  *   - a word or phrase that grades: 5 "excelente", "muy bien", "muy bueno", "buenísimo",
  *     "excellent", "very good", "outstanding"; 4 "bien", "bastante bien", "good", "pretty
  *     good"; 3 "regular", "normal", "aceptable", "ni bien ni mal", "fair", "average", "so-so";
  *     2 "mal", "malo", "no muy bien", "poor", "bad", "not good"; 1 "muy mal", "fatal",
- *     "pésimo", "horrible", "terrible", "very bad", "awful". Not a greeting that starts like
- *     one ("good morning", "good afternoon"), nor a word that only acknowledges ("ok", "vale",
+ *     "pésimo", "horrible", "terrible", "very bad", "awful". Not a greeting or phrase that
+ *     starts like one ("good morning", "good point", "fair enough"), nor a word that only acknowledges ("ok", "vale",
  *     "perfecto", "genial", 👍): those are thanks (noise.h), not a grade;
  * followed by the end of the text, a blank or punctuation.
  * The rest of the text (separators and blanks around it trimmed) is the comment. When the

@@ -77,11 +77,12 @@ static const struct grade grades[] = {
     {"dreadful", 1},
 };
 
-/* A word after a grade that makes it something else: "good morning", "fair enough", "bien
- * venido" is not, but "excelente día" wishes a good day. */
-static const char *const not_after[] = {"morning", "afternoon", "evening", "night", "day",
-					"luck",	   "news",	"question", "enough", "dia",
-					"dias",	   "tarde",	"tardes",   "noche",  NULL};
+/* A word after a grade that makes it something else: "good morning", "good point", "fair
+ * enough", "excelente día" (a wish). */
+static const char *const not_after[] = {
+    "morning", "afternoon", "evening", "night", "day",	 "luck",  "news",  "question",
+    "point",   "catch",	    "idea",    "enough", "dia", "dias",	 "tarde", "tardes",
+    "noche",   NULL};
 
 /* What a digit's scale or unit may be written as. */
 static const char *const scale_words[] = {"de", "sobre", "of", NULL};
@@ -226,10 +227,11 @@ static gboolean digit_alone(const char *q)
 
 	if (*q == '\0')
 		return TRUE;
-	if (g_unichar_isalnum(c) || c == '%' || c == 0xBA || c == 0xAA || c == 0xB0)
-		return FALSE; /* "10", "5th", "3h", "5%", "1º", "2ª", "5°" */
-	/* "3.5", "2,5", "5:30", "1-2", "1–2", "2'5" */
-	if ((c == '.' || c == ',' || c == ':' || c == '-' || c == 0x2013 || c == '\'') &&
+	if (g_unichar_isalnum(c) || c == 0xBA || c == 0xAA || c == 0xB0 ||
+	    (c < 0x80 && strchr("%)\"'>=+*#", (int)c) != NULL))
+		return FALSE; /* "10", "5th", "3h", "1º", "2ª", "5°", "5%", "2)" (a list), "1\"" */
+	/* "3.5", "2,5", "5:30", "1-2", "1–2" */
+	if ((c == '.' || c == ',' || c == ':' || c == '-' || c == 0x2013) &&
 	    g_ascii_isdigit(*g_utf8_next_char(q)))
 		return FALSE;
 	return TRUE;

@@ -177,6 +177,11 @@ static const struct case_ english[] = {
     NONE("5/10"),
     NONE("2 of 3 laptops"),
     NONE("Hi, 5"),
+    NONE("Good point."),
+    NONE("Good catch, thanks"),
+    NONE("2) the printer on floor 2"),
+    NONE("5\" screen"),
+    NONE("5+ users"),
     NONE("It was excellent"),
 };
 
