@@ -16,8 +16,8 @@
  *     good"; 3 "regular", "normal", "aceptable", "ni bien ni mal", "fair", "average", "so-so";
  *     2 "mal", "malo", "no muy bien", "poor", "bad", "not good"; 1 "muy mal", "fatal",
  *     "pésimo", "horrible", "terrible", "very bad", "awful". Not a greeting or phrase that
- *     starts like one ("good morning", "good point", "fair enough"), nor a word that only acknowledges ("ok", "vale",
- *     "perfecto", "genial", 👍): those are thanks (noise.h), not a grade;
+ *     starts like one ("good morning", "good point", "fair enough"), nor a word that only
+ * acknowledges ("ok", "vale", "perfecto", "genial", 👍): those are thanks (noise.h), not a grade;
  * followed by the end of the text, a blank or punctuation.
  * The rest of the text (separators and blanks around it trimmed) is the comment. When the
  * comment says something is still wrong, asks for something or is not settled
@@ -43,7 +43,7 @@ struct csat_reading {
 	int rating; /* 1..5 when the text starts with a rating, else 0 */
 	/* the comment says something is still wrong (or there is an attachment): not a rating */
 	gboolean problem;
-	char token[48];			 /* the rating as written, cut short ("4 de 5", "Muy bien") */
+	char token[48]; /* the rating as written, cut short ("4 de 5", "Muy bien") */
 	char comment[CSAT_COMMENT_SIZE]; /* the rest of the text, trimmed; "" when none */
 	char why[CSAT_WHY_SIZE];	 /* what was read, for the note and the logs */
 };

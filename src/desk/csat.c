@@ -16,73 +16,43 @@ struct grade {
 
 /* Longer phrases first: "muy bien" before "bien", "no muy bien" before anything. */
 static const struct grade grades[] = {
-    {"ni bien ni mal", 3},
-    {"not very good", 2},
-    {"not so good", 2},
-    {"no muy bien", 2},
-    {"no muy bueno", 2},
-    {"muy bien", 5},
-    {"muy bueno", 5},
-    {"muy buena", 5},
-    {"muy buen", 5},
-    {"very good", 5},
-    {"very well", 5},
-    {"really good", 5},
-    {"bastante bien", 4},
-    {"bastante bueno", 4},
-    {"bastante buena", 4},
-    {"pretty good", 4},
-    {"quite good", 4},
-    {"nada mal", 4},
-    {"not bad", 4},
-    {"so so", 3},
-    {"not good", 2},
-    {"bastante mal", 2},
-    {"muy mal", 1},
-    {"muy malo", 1},
-    {"muy mala", 1},
-    {"very bad", 1},
-    {"very poor", 1},
-    {"really bad", 1},
-    {"excelente", 5},
-    {"excelent", 5},
-    {"excellent", 5},
-    {"buenisimo", 5},
-    {"buenisima", 5},
-    {"outstanding", 5},
-    {"superb", 5},
-    {"bien", 4},
-    {"good", 4},
-    {"regular", 3},
-    {"normal", 3},
-    {"aceptable", 3},
-    {"fair", 3},
-    {"average", 3},
-    {"acceptable", 3},
-    {"mal", 2},
-    {"malo", 2},
-    {"mala", 2},
-    {"mediocre", 2},
-    {"deficiente", 2},
-    {"poor", 2},
-    {"bad", 2},
-    {"fatal", 1},
-    {"pesimo", 1},
-    {"pesima", 1},
-    {"malisimo", 1},
-    {"malisima", 1},
-    {"horrible", 1},
-    {"terrible", 1},
-    {"awful", 1},
+    {"ni bien ni mal", 3}, {"not very good", 2},
+    {"not so good", 2},	   {"no muy bien", 2},
+    {"no muy bueno", 2},   {"muy bien", 5},
+    {"muy bueno", 5},	   {"muy buena", 5},
+    {"muy buen", 5},	   {"very good", 5},
+    {"very well", 5},	   {"really good", 5},
+    {"bastante bien", 4},  {"bastante bueno", 4},
+    {"bastante buena", 4}, {"pretty good", 4},
+    {"quite good", 4},	   {"nada mal", 4},
+    {"not bad", 4},	   {"so so", 3},
+    {"not good", 2},	   {"bastante mal", 2},
+    {"muy mal", 1},	   {"muy malo", 1},
+    {"muy mala", 1},	   {"very bad", 1},
+    {"very poor", 1},	   {"really bad", 1},
+    {"excelente", 5},	   {"excelent", 5},
+    {"excellent", 5},	   {"buenisimo", 5},
+    {"buenisima", 5},	   {"outstanding", 5},
+    {"superb", 5},	   {"bien", 4},
+    {"good", 4},	   {"regular", 3},
+    {"normal", 3},	   {"aceptable", 3},
+    {"fair", 3},	   {"average", 3},
+    {"acceptable", 3},	   {"mal", 2},
+    {"malo", 2},	   {"mala", 2},
+    {"mediocre", 2},	   {"deficiente", 2},
+    {"poor", 2},	   {"bad", 2},
+    {"fatal", 1},	   {"pesimo", 1},
+    {"pesima", 1},	   {"malisimo", 1},
+    {"malisima", 1},	   {"horrible", 1},
+    {"terrible", 1},	   {"awful", 1},
     {"dreadful", 1},
 };
 
 /* A word after a grade that makes it something else: "good morning", "good point", "fair
  * enough", "excelente día" (a wish). */
 static const char *const not_after[] = {
-    "morning", "afternoon", "evening", "night", "day",	 "luck",  "news",  "question",
-    "point",   "catch",	    "idea",    "enough", "dia", "dias",	 "tarde", "tardes",
-    "noche",   NULL};
+    "morning", "afternoon", "evening", "night", "day",	"luck",	 "news",   "question", "point",
+    "catch",   "idea",	    "enough",  "dia",	"dias", "tarde", "tardes", "noche",    NULL};
 
 /* What a digit's scale or unit may be written as. */
 static const char *const scale_words[] = {"de", "sobre", "of", NULL};
@@ -342,10 +312,9 @@ static gboolean comment_of(const char *p, struct csat_reading *r)
 	for (;;) {
 		gunichar c = g_utf8_get_char(p);
 
-		if (*p == '\0' ||
-		    !(g_unichar_isspace(c) || is_invisible(c) ||
-		      (c < 0x80 && strchr(",;:.!-)|", (int)c) != NULL) || c == 0x2013 ||
-		      c == 0x2014))
+		if (*p == '\0' || !(g_unichar_isspace(c) || is_invisible(c) ||
+				    (c < 0x80 && strchr(",;:.!-)|", (int)c) != NULL) ||
+				    c == 0x2013 || c == 0x2014))
 			break;
 		p = g_utf8_next_char(p);
 	}

@@ -16,17 +16,26 @@
 
 struct case_ {
 	const char *text;
-	int rating;	  /* what csat_reading.rating must say: 0 none */
-	gboolean counted; /* csat_read()'s answer: a rating, nothing wrong in the comment */
+	int rating;	     /* what csat_reading.rating must say: 0 none */
+	gboolean counted;    /* csat_read()'s answer: a rating, nothing wrong in the comment */
 	const char *comment; /* when counted: the comment it must keep (NULL: not checked) */
 };
 
 /* A rating, its comment kept. */
-#define RATED(t, n, c) {t, n, TRUE, c}
+#define RATED(t, n, c)                                                                             \
+	{                                                                                          \
+		t, n, TRUE, c                                                                      \
+	}
 /* Starts with a rating, but the rest says it is still broken, asks or is not settled. */
-#define PROBLEM(t, n) {t, n, FALSE, NULL}
+#define PROBLEM(t, n)                                                                              \
+	{                                                                                          \
+		t, n, FALSE, NULL                                                                  \
+	}
 /* No rating at all. */
-#define NONE(t) {t, 0, FALSE, NULL}
+#define NONE(t)                                                                                    \
+	{                                                                                          \
+		t, 0, FALSE, NULL                                                                  \
+	}
 
 static const struct case_ spanish[] = {
     RATED("5", 5, ""),
@@ -61,8 +70,7 @@ static const struct case_ spanish[] = {
     RATED("Mal, muy lentos en responder", 2, "muy lentos en responder"),
     RATED("No muy bien, el técnico fue borde", 2, "el técnico fue borde"),
     RATED("Muy mal", 1, ""),
-    RATED("Muy mal. Tres semanas para cambiar un ratón.", 1,
-	  "Tres semanas para cambiar un ratón."),
+    RATED("Muy mal. Tres semanas para cambiar un ratón.", 1, "Tres semanas para cambiar un ratón."),
     RATED("Fatal", 1, ""),
     RATED("Pésimo servicio", 1, "servicio"),
     RATED("2 😞 muy lento todo", 2, "😞 muy lento todo"),
@@ -192,11 +200,9 @@ static void check(const struct case_ *c)
 
 	if (r.rating != c->rating || counted != c->counted)
 		fail_msg("\"%s\": rating %d%s (%s), expected %d%s", c->text, r.rating,
-			 counted ? " counted" : "", r.why, c->rating,
-			 c->counted ? " counted" : "");
+			 counted ? " counted" : "", r.why, c->rating, c->counted ? " counted" : "");
 	if (c->comment != NULL && strcmp(r.comment, c->comment) != 0)
-		fail_msg("\"%s\": comment \"%s\", expected \"%s\"", c->text, r.comment,
-			 c->comment);
+		fail_msg("\"%s\": comment \"%s\", expected \"%s\"", c->text, r.comment, c->comment);
 	assert_int_equal(r.problem, c->rating > 0 && !c->counted);
 }
 
@@ -278,8 +284,8 @@ static void test_hostile(void **state)
 	assert_int_equal(r.rating, 5);
 	assert_true(r.problem);
 	assert_string_equal(r.comment, "");
-	assert_string_equal(r.why,
-			    "\"5\" rates 5 of 5, but the rest is longer than a comment (1023 bytes)");
+	assert_string_equal(
+	    r.why, "\"5\" rates 5 of 5, but the rest is longer than a comment (1023 bytes)");
 	g_string_assign(big, "5 ");
 	for (int i = 0; i < 100; i++)
 		g_string_append(big, "bien ");
@@ -299,7 +305,9 @@ static void test_hostile(void **state)
 	g_string_free(big, TRUE);
 	assert_true(csat_read("5 \xff\xfe", 0, &r));
 	assert_true(g_utf8_validate(r.comment, -1, NULL));
-	assert_false(csat_read("\xff" "5", 0, &r));
+	assert_false(csat_read("\xff"
+			       "5",
+			       0, &r));
 	assert_false(csat_read(NULL, 0, &r));
 	assert_int_equal(r.rating, 0);
 	/* six stars are no rating of five */
