@@ -17,7 +17,7 @@
  *     2 "mal", "malo", "no muy bien", "poor", "bad", "not good"; 1 "muy mal", "fatal",
  *     "pésimo", "horrible", "terrible", "very bad", "awful". Not a greeting or phrase that
  *     starts like one ("good morning", "good point", "fair enough"), nor a word that only
- * acknowledges ("ok", "vale", "perfecto", "genial", 👍): those are thanks (noise.h), not a grade;
+ *     acknowledges ("ok", "vale", "perfecto", "genial", 👍): those are thanks (noise.h);
  * followed by the end of the text, a blank or punctuation.
  * The rest of the text (separators and blanks around it trimmed) is the comment. When the
  * comment says something is still wrong, asks for something or is not settled
