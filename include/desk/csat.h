@@ -36,6 +36,10 @@
 #define CSAT_COMMENT_SIZE 1024
 #define CSAT_WHY_SIZE	  (NOISE_WHY_SIZE + 64)
 
+/* How the reason of a rating (csat_reading.why, kept as the message's note) starts: "rated 5 of
+ * 5 ("5") with a comment". */
+#define CSAT_WHY_RATED "rated "
+
 /* The lowest rating that counts as satisfied (4 and 5 of 5). */
 #define CSAT_SATISFIED 4
 

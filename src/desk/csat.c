@@ -368,7 +368,7 @@ gboolean csat_read(const char *text, unsigned attachments, struct csat_reading *
 			   r->rating, problem_why);
 		return FALSE;
 	}
-	g_snprintf(r->why, sizeof(r->why), "rated %d of 5 (\"%s\")%s", r->rating, r->token,
+	g_snprintf(r->why, sizeof(r->why), CSAT_WHY_RATED "%d of 5 (\"%s\")%s", r->rating, r->token,
 		   r->comment[0] != '\0' ? " with a comment" : "");
 	return TRUE;
 }

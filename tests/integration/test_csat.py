@@ -140,6 +140,12 @@ def spanish(check, s):
     check.eq(rating(s, tid)[:2], (4, "tardasteis un poco"), "es: the later rating replaces the first")
     check.eq([(a[0], a[1]) for a in audit(s, tid)], [(None, "5"), ("5", "4")], "es: the audit keeps both")
     check.eq(s.sql_value("SELECT status FROM tickets WHERE id = %s", (tid,)), "resolved", "es: still resolved")
+    rc, out, err = s.run_spocctl("ticket", "show", display)
+    text = out.decode()
+    check.ok(rc == 0 and text.count("[rating, kept as a note]") == 2 and "[thanks, kept as a note]" not in text
+             and "csat (none) -> 5" in text and "csat 5 -> 4" in text
+             and 'Note:            rated 4 of 5 ("4 de 5") with a comment' in text,
+             "es: spocctl ticket show marks the ratings as notes and their history", text)
 
     # a rating with a problem reopens, and the assignee hears of it
     to_ana = len(notices_to(s, "ana@desk.test"))
