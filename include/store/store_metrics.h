@@ -28,7 +28,7 @@ struct metrics_snapshot {
 
 /* The ratings (sql/021_csat.sql) given in the last 7 days to one team's tickets. */
 struct metrics_csat {
-	char *team;	   /* "" for tickets of no team */
+	char *team;	  /* "" for tickets of no team */
 	int64_t count[5]; /* by rating, count[0] for 1 .. count[4] for 5 */
 };
 

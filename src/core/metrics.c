@@ -68,16 +68,18 @@ static const struct family_def families[FAM_N] = {
 			   "SMTP deliveries that failed, by class (temporary: retried later, "
 			   "permanent: given up).",
 			   {"class", NULL}},
-    [FAM_CSAT_RATINGS] = {"spocd_csat_ratings",
-			  "gauge",
-			  "Satisfaction ratings requesters gave in the last 7 days, by the team of the "
-			  "ticket and rating (1 bad .. 5 excellent).",
-			  {"team", "rating"}},
-    [FAM_CSAT_AVERAGE] = {"spocd_csat_average",
-			  "gauge",
-			  "Mean satisfaction rating (1 .. 5) requesters gave in the last 7 days, by the "
-			  "team of the ticket.",
-			  {"team", NULL}},
+    [FAM_CSAT_RATINGS] =
+	{"spocd_csat_ratings",
+	 "gauge",
+	 "Satisfaction ratings requesters gave in the last 7 days, by the team of the "
+	 "ticket and rating (1 bad .. 5 excellent).",
+	 {"team", "rating"}},
+    [FAM_CSAT_AVERAGE] =
+	{"spocd_csat_average",
+	 "gauge",
+	 "Mean satisfaction rating (1 .. 5) requesters gave in the last 7 days, by the "
+	 "team of the ticket.",
+	 {"team", NULL}},
 };
 
 /* Upper bounds of the ingest latency buckets, seconds: from a fast local delivery to an hour
@@ -301,8 +303,8 @@ void metrics_set_snapshot(const struct metrics_snapshot *s)
 				sum += (double)(r * c->count[r - 1]);
 			}
 			if (n > 0)
-				series_get(FAM_CSAT_AVERAGE, (const char *const[]){c->team})->value =
-				    sum / n;
+				series_get(FAM_CSAT_AVERAGE, (const char *const[]){c->team})
+				    ->value = sum / n;
 		}
 	}
 	g_mutex_unlock(&reg.lock);

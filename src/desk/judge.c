@@ -178,11 +178,12 @@ void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
 		plan->csat_comment = d->csat.comment;
 		plan->reply = JUDGE_REPLY_NONE;
 		plan->outcome = INGEST_REPLY;
-		plan->detail = resolved ? "the requester's rating of a resolved ticket: recorded,"
-					  " kept on it as a note, not reopened, nobody told"
-					: "the requester's rating of a closed ticket (or one resolved"
-					  " before the reopen window): recorded, kept on it as a"
-					  " note, no follow-up ticket, nobody told";
+		plan->detail = resolved
+				   ? "the requester's rating of a resolved ticket: recorded,"
+				     " kept on it as a note, not reopened, nobody told"
+				   : "the requester's rating of a closed ticket (or one resolved"
+				     " before the reopen window): recorded, kept on it as a"
+				     " note, no follow-up ticket, nobody told";
 		return;
 	}
 	/* A person's reply that only thanks or acknowledges ("¡Gracias!", 👍) once the work is

@@ -66,8 +66,7 @@ static void csat_json(GString *out, const GPtrArray *csat)
 {
 	char avg[G_ASCII_DTOSTR_BUF_SIZE], pct[G_ASCII_DTOSTR_BUF_SIZE];
 
-	g_string_append_printf(out, ",\"csat\":{\"weeks\":%d,\"by_team_week\":[",
-			       STATS_CSAT_WEEKS);
+	g_string_append_printf(out, ",\"csat\":{\"weeks\":%d,\"by_team_week\":[", STATS_CSAT_WEEKS);
 	for (guint i = 0; i < csat->len; i++) {
 		const struct csat_week *w = g_ptr_array_index(csat, i);
 
@@ -129,17 +128,17 @@ static void stats_json(const struct desk_stats *s, const GPtrArray *csat)
 static void csat_text(const GPtrArray *csat)
 {
 	if (csat->len == 0) {
-		ctl_say("%-34sno ratings in the last %d weeks\n", "Satisfaction (CSAT):",
-			STATS_CSAT_WEEKS);
+		ctl_say("%-34sno ratings in the last %d weeks\n",
+			"Satisfaction (CSAT):", STATS_CSAT_WEEKS);
 		return;
 	}
-	ctl_say("%-34s%-10s%8s%9s%11s  %s\n", "Satisfaction (CSAT):", "week", "ratings",
-		"average", "satisfied", "team");
+	ctl_say("%-34s%-10s%8s%9s%11s  %s\n", "Satisfaction (CSAT):", "week", "ratings", "average",
+		"satisfied", "team");
 	for (guint i = 0; i < csat->len; i++) {
 		const struct csat_week *w = g_ptr_array_index(csat, i);
 
-		ctl_say("%-34s%-10s%8" G_GINT64_FORMAT "%9.2f%10.0f%%  %s\n", "", w->week,
-			w->count, w->average, percent(w->satisfied, w->count),
+		ctl_say("%-34s%-10s%8" G_GINT64_FORMAT "%9.2f%10.0f%%  %s\n", "", w->week, w->count,
+			w->average, percent(w->satisfied, w->count),
 			w->team[0] != '\0' ? ctl_line(w->team) : "(no team)");
 	}
 }

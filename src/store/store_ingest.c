@@ -458,11 +458,11 @@ static int requester_find(struct store *st, const struct mail *mail,
 			  const struct ingest_decision *d, const struct thread_verdict *v,
 			  struct judge_sender *who, struct errbuf *err)
 {
-	int64_t ticket = v->action == THREAD_REOPEN ? v->ticket_id
-			 : v->action == THREAD_NEW_LINKED &&
-				   g_strcmp0(v->link_kind, THREAD_LINK_FOLLOW_UP) == 0
-			     ? v->link_ticket_id
-			     : 0;
+	int64_t ticket =
+	    v->action == THREAD_REOPEN ? v->ticket_id
+	    : v->action == THREAD_NEW_LINKED && g_strcmp0(v->link_kind, THREAD_LINK_FOLLOW_UP) == 0
+		? v->link_ticket_id
+		: 0;
 	char tk[24];
 	int rc = SPOC_OK;
 	PGresult *res;

@@ -47,9 +47,9 @@ int store_metrics_snapshot(struct store *st, struct metrics_snapshot *s, struct 
 	for (int i = 0; i < PQntuples(res); i++) {
 		const char *team = PQgetvalue(res, i, 0);
 		int64_t rating = store_sql_i64(res, i, 1);
-		struct metrics_csat *c =
-		    s->csat != NULL && s->csat->len > 0 ? g_ptr_array_index(s->csat, s->csat->len - 1)
-							: NULL;
+		struct metrics_csat *c = s->csat != NULL && s->csat->len > 0
+					     ? g_ptr_array_index(s->csat, s->csat->len - 1)
+					     : NULL;
 
 		if (rating < 1 || rating > 5)
 			continue;

@@ -136,16 +136,15 @@ int store_csat_weeks(struct store *st, int weeks, GPtrArray **rows_r, struct err
 	const char *p[] = {n, satisfied};
 	/* ISO weeks start on Monday, as date_trunc('week') does; in UTC, as the rest of the
 	 * desk's records */
-	res = store_sql_run(
-	    st, "csat",
-	    "SELECT team, to_char(date_trunc('week', rated_at AT TIME ZONE 'UTC'),"
-	    "  'IYYY-\"W\"IW') AS week, count(*), avg(rating)::float8,"
-	    "  count(*) FILTER (WHERE rating >= $2::int)"
-	    " FROM ticket_csat"
-	    " WHERE rated_at >= (date_trunc('week', now() AT TIME ZONE 'UTC')"
-	    "  - $1::int * interval '1 week') AT TIME ZONE 'UTC'"
-	    " GROUP BY team, week ORDER BY week DESC, team",
-	    G_N_ELEMENTS(p), p, NULL, &rc, err);
+	res = store_sql_run(st, "csat",
+			    "SELECT team, to_char(date_trunc('week', rated_at AT TIME ZONE 'UTC'),"
+			    "  'IYYY-\"W\"IW') AS week, count(*), avg(rating)::float8,"
+			    "  count(*) FILTER (WHERE rating >= $2::int)"
+			    " FROM ticket_csat"
+			    " WHERE rated_at >= (date_trunc('week', now() AT TIME ZONE 'UTC')"
+			    "  - $1::int * interval '1 week') AT TIME ZONE 'UTC'"
+			    " GROUP BY team, week ORDER BY week DESC, team",
+			    G_N_ELEMENTS(p), p, NULL, &rc, err);
 	if (res == NULL)
 		return rc;
 	*rows_r = g_ptr_array_new_with_free_func(csat_week_free);

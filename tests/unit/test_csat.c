@@ -77,6 +77,10 @@ static const struct case_ spanish[] = {
     RATED("1 - pésima atención, pero ya funciona", 1, "pésima atención, pero ya funciona"),
     RATED("5\n\nUn saludo,\nMaría", 5, "Un saludo,\nMaría"),
     RATED("\xef\xbb\xbf 4 de 5", 4, ""),
+    RATED("5, sin quejas", 5, "sin quejas"),
+    RATED("5 ningún problema", 5, "ningún problema"),
+    RATED("5 nada que añadir", 5, "nada que añadir"),
+    RATED("4, sin problemas", 4, "sin problemas"),
     /* a rating whose comment says it is not over: the ticket must reopen */
     PROBLEM("1 sigue sin funcionar", 1),
     PROBLEM("Mal, sigue sin funcionar", 2),
@@ -88,6 +92,8 @@ static const struct case_ spanish[] = {
     PROBLEM("4 mañana lo pruebo y os digo", 4),
     PROBLEM("1 otra vez se ha caído", 1),
     PROBLEM("Regular, funciona mal", 3),
+    PROBLEM("2 nadie me ha llamado", 2),
+    PROBLEM("1 ningún técnico vino", 1),
     PROBLEM("Bien, pero sigue apareciendo el error", 4),
     PROBLEM("5 de 5 aunque a veces falla", 5),
     /* no rating */
@@ -150,6 +156,9 @@ static const struct case_ english[] = {
     RATED("4, also thanks to Ana", 4, "also thanks to Ana"),
     RATED("5\n\nBest regards,\nJohn Smith", 5, "Best regards,\nJohn Smith"),
     RATED("  5  ", 5, ""),
+    RATED("5, no complaints", 5, "no complaints"),
+    RATED("5 nothing else to say", 5, "nothing else to say"),
+    RATED("5, no issues at all", 5, "no issues at all"),
     /* a rating whose comment says it is not over */
     PROBLEM("1, it is still broken", 1),
     PROBLEM("1 still not working", 1),
