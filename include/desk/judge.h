@@ -2,7 +2,8 @@
  * as a plan that the store only carries out. thread_decide() says which ticket the mail points
  * at; the judge adds what the desk's policy makes of that: a delivery report goes with the
  * notification it returns, automatic mail never reopens a ticket nor opens one, nor does a
- * person's reply that only thanks for a resolved or closed one (it is kept as a note), a mail from
+ * person's reply that only thanks for a resolved or closed one (it is kept as a note), nor the
+ * requester's rating of one (recorded, and kept as a note), a mail from
  * an agent's address that is not proven theirs stays inert, a requester's answer ends the wait on
  * them, and which people the mail sets off (the agent's commands and relay, the unproven agent
  * told why nothing ran, the assignee told of the requester's answer). Pure: no I/O, no clock, no
@@ -13,6 +14,7 @@
 #include "authres.h"
 #include "bounce.h"
 #include "classify.h"
+#include "csat.h"
 #include "noise.h"
 #include "thread.h"
 #include "ticket.h"
@@ -105,6 +107,10 @@ struct ingest_decision {
 	gboolean wants_list;
 	gboolean wants_close;
 	gboolean commands_only;
+	/* What the sender wrote, read as an answer to the resolution notice's "how did we do?"
+	 * (csat_read()): csat.rating 1..5 when it starts with a rating, csat.problem when the rest
+	 * says it is still broken (then it is no rating). */
+	struct csat_reading csat;
 };
 
 enum ingest_outcome {
@@ -126,6 +132,10 @@ struct judge_sender {
 	int64_t agent_generation; /* that agent's token generation now */
 	gboolean proven;	  /* the trusted border authenticated the From's domain */
 	gboolean failed;	  /* the trusted border says the From's domain failed */
+	/* The From is the requester of the resolved or closed ticket the mail answers (the store
+	 * looks it up after threading, only for a reply that starts with a rating); whether it may
+	 * rate is judge_may_rate()'s question. */
+	gboolean requester;
 	/* A valid token in To or Delivered-To (never Cc: a token leaks whenever an agent copies a
 	 * requester or a vendor), 0: none. token_day is 0 for a token without one. */
 	int64_t token_ticket, token_agent, token_day, token_generation;
@@ -167,6 +177,13 @@ void judge_requester(const struct mail *m, gboolean reply_to_policy, gboolean ve
 gboolean judge_agent_proven(const struct ingest_decision *d, const struct judge_sender *who,
 			    int64_t ticket, const char **why_r);
 
+/* TRUE when the sender may rate the ticket they answer (judge_mail() records the rating): they
+ * are its requester (who->requester), not an agent, and the From is theirs as far as the desk
+ * can tell: the trusted border did not fail it, and proved it or the desk accepts unverified
+ * senders (judge_sender_verified()). A rating is low-stakes, but one per ticket: a forged From
+ * must not replace the requester's. */
+gboolean judge_may_rate(const struct ingest_decision *d, const struct judge_sender *who);
+
 enum judge_action {
 	JUDGE_RECORD,	  /* keep the message, on no ticket */
 	JUDGE_ATTACH,	  /* add it to ticket_id */
@@ -191,6 +208,10 @@ struct judge_plan {
 	/* JUDGE_ATTACH: a person's thanks for a resolved or closed ticket, kept on it as a note
 	 * (no status change, nobody told): what matched (d->thanks_why); NULL otherwise */
 	const char *note;
+	/* JUDGE_ATTACH: the requester's rating of the ticket (1..5, 0: none) and its comment
+	 * (d->csat), recorded as the ticket's rating; the mail is a note as thanks are */
+	int csat_rating;
+	const char *csat_comment;
 	int64_t link_ticket_id; /* JUDGE_NEW_TICKET: 0, or the ticket it is linked to */
 	const char *link_kind;	/* THREAD_LINK_* when link_ticket_id */
 	gboolean ack;		/* JUDGE_NEW_TICKET: acknowledge it to the requester */

@@ -289,6 +289,20 @@ extern const char *const stats_outcome_names[STATS_OUTCOMES];
 extern const char *const stats_state_names[STATS_STATES];
 int store_stats(struct store *st, struct desk_stats *s, struct errbuf *err);
 
+/* Customer satisfaction (sql/021_csat.sql) of one team in one ISO week (UTC), from the ratings
+ * given in it: how many, their mean, how many were satisfied (CSAT_SATISFIED and above). */
+struct csat_week {
+	char *team; /* the ticket's team when it was rated, "" for none */
+	char *week; /* "2026-W49" */
+	int64_t count;
+	double average;
+	int64_t satisfied;
+};
+/* The ISO weeks from weeks - 1 weeks before the current one to the current one, newest first,
+ * team by team: a new array of struct csat_week * (g_ptr_array_unref frees them), no row for a
+ * week without ratings. */
+int store_csat_weeks(struct store *st, int weeks, GPtrArray **rows_r, struct errbuf *err);
+
 /* What the daemon last recorded of one mailbox (mailbox_health). */
 struct mailbox_health_row {
 	char *mailbox;

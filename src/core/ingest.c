@@ -9,6 +9,7 @@
 #include "authres.h"
 #include "bounce.h"
 #include "classify.h"
+#include "csat.h"
 #include "keys.h"
 #include "metrics.h"
 #include "mime.h"
@@ -214,6 +215,9 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	    mail->attachments != NULL ? mail->attachments->len : 0, d->thanks_why);
 	/* "#my tickets", "#close": the requester's own commands, run only for a verified sender */
 	judge_read_requester_commands(mail, d);
+	/* the same text, read as an answer to the resolution notice's "how did we do?" */
+	csat_read(mail->text_new != NULL ? mail->text_new : mail->text,
+		  mail->attachments != NULL ? mail->attachments->len : 0, &d->csat);
 	if (!ticket_find_tag(mail->subject, &tag_kind, &d->subject_tag))
 		d->subject_tag = 0;
 	d->message_id_domain = conf->desk.message_id_domain;

@@ -38,7 +38,7 @@ static const char *const ack_allowed[] = {
 static const char *const status_allowed[] = {
     "recipient_name", "ticket",	    "kind",	   "subject",	 "desk_name",	"desk_address",
     "priority",	      "old_status", "new_status",  "changed_by", "reopen_days", "is_resolved",
-    "is_closed",      "is_pending", "is_reopened", NULL,
+    "is_closed",      "is_pending", "is_reopened", "ask_rating", NULL,
 };
 
 /* The fields of an SLA warning or breach, sent to agents. */
@@ -61,6 +61,7 @@ static const char *const notice_allowed[] = {
     "new_status",
     "is_resolved",
     "reopen_days",
+    "ask_rating",
     /* the border did not verify (or failed) the sender of the mail relayed, and why */
     "sender_unverified",
     "sender_failed",
@@ -504,6 +505,15 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 			    (gpointer)(g_strcmp0(row->status_to, "closed") == 0 ? "yes" : ""));
 	g_hash_table_insert(vars, "is_pending",
 			    (gpointer)(g_strcmp0(row->status_to, "pending") == 0 ? "yes" : ""));
+	/* the resolution notice asks the requester how the desk did (csat.h reads the answer);
+	 * a watcher is not asked: only the requester's rating counts */
+	g_hash_table_insert(
+	    vars, "ask_rating",
+	    (gpointer)(g_strcmp0(row->status_to, "resolved") == 0 && row->recipient != NULL &&
+			       row->requester != NULL &&
+			       g_ascii_strcasecmp(row->recipient, row->requester) == 0
+			   ? "yes"
+			   : ""));
 	g_hash_table_insert(vars, "is_reopened",
 			    (gpointer)(g_strcmp0(row->status_from, "resolved") == 0 &&
 					       g_strcmp0(row->status_to, "in-progress") == 0

@@ -19,6 +19,11 @@ gboolean judge_sender_verified(const struct ingest_decision *d)
 	return d->accept_unverified || (d->from_proven && !d->from_failed);
 }
 
+gboolean judge_may_rate(const struct ingest_decision *d, const struct judge_sender *who)
+{
+	return who->requester && who->agent_id == 0 && !d->from_failed && judge_sender_verified(d);
+}
+
 static const char *domain_of(const char *addr)
 {
 	const char *at = addr != NULL ? strrchr(addr, '@') : NULL;
@@ -234,6 +239,35 @@ void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
 	}
 	if (requester_commands(d, who, &verdict, plan))
 		return;
+	/* The requester's answer to the resolution notice's "how did we do?" ("5 ¡genial!",
+	 * "muy bien", "2, tardasteis mucho") rates the resolved or closed ticket it answers: the
+	 * rating is recorded (a later one replaces it), the mail kept on that ticket as a note; it
+	 * reopens nothing and opens no follow-up, and nobody is told (the rating is for the
+	 * desk's numbers; a low one is there for whoever looks, and a complaint that it is still
+	 * broken is no rating: csat.problem). Anyone else's rating-shaped reply (a watcher, a
+	 * sender the border did not prove to be the requester) is nothing special: the rules below
+	 * decide it as any other reply. */
+	if (!automatic && d->csat.rating > 0 && !d->csat.problem && judge_may_rate(d, who) &&
+	    (verdict.action == THREAD_REOPEN ||
+	     (verdict.action == THREAD_NEW_LINKED &&
+	      strcmp(verdict.link_kind, THREAD_LINK_FOLLOW_UP) == 0))) {
+		gboolean resolved = verdict.action == THREAD_REOPEN;
+
+		plan->action = JUDGE_ATTACH;
+		plan->ticket_id = resolved ? verdict.ticket_id : verdict.link_ticket_id;
+		plan->note = d->csat.why;
+		plan->csat_rating = d->csat.rating;
+		plan->csat_comment = d->csat.comment;
+		plan->reply = JUDGE_REPLY_NONE;
+		plan->outcome = INGEST_REPLY;
+		plan->detail = resolved
+				   ? "the requester's rating of a resolved ticket: recorded,"
+				     " kept on it as a note, not reopened, nobody told"
+				   : "the requester's rating of a closed ticket (or one resolved"
+				     " before the reopen window): recorded, kept on it as a"
+				     " note, no follow-up ticket, nobody told";
+		return;
+	}
 	/* A person's reply that only thanks or acknowledges ("¡Gracias!", 👍) once the work is
 	 * done reopens nothing and opens nothing: it goes on the resolved or closed ticket it
 	 * answers as a note, its status untouched, nobody told (the agent has nothing to do, the

@@ -4,6 +4,7 @@
  * conversation are strangers' text: the text is printed through ctl_say(), and what must stay
  * on its line through ctl_line(), so that nothing in it acts on the operator's terminal or starts
  * a line that reads as spocctl's own ("Sender: verified"). */
+#include "csat.h"
 #include "ctl_ticket.h"
 
 #include <string.h>
@@ -309,7 +310,9 @@ static void print_message(const struct ticket_message *m, guint n)
 		strcmp(m->direction, "in") == 0 ? "received" : "sent by the desk",
 		ctl_line(m->date != NULL ? m->date : m->stored_at),
 		m->internal ? "  [internal note]" : "",
-		m->note_why != NULL ? "  [thanks, kept as a note]" : "",
+		m->note_why == NULL			       ? ""
+		: g_str_has_prefix(m->note_why, CSAT_WHY_RATED) ? "  [rating, kept as a note]"
+							       : "  [thanks, kept as a note]",
 		automatic != NULL ? ctl_line(automatic) : "");
 	g_free(automatic);
 	if (m->from_addr[0] != '\0')

@@ -399,6 +399,7 @@ static int notify_once(struct daemon *d)
 		metrics_set_snapshot(&snap);
 	else
 		log_msg(LOG_WARNING, "metrics: %s", err.msg);
+	store_metrics_snapshot_clear(&snap);
 	return outbox_unreachable(d->outbox) ? SPOC_ETEMP : SPOC_OK;
 }
 

@@ -451,6 +451,38 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 			   struct ingest_result *res_r, int64_t *message_row_r,
 			   const char **detail_r, struct errbuf *err);
 
+/* Whether the From is the requester of the resolved or closed ticket v answers, into
+ * who->requester; asked only of a reply that starts with a rating (judge_may_rate() decides
+ * whether it may rate). */
+static int requester_find(struct store *st, const struct mail *mail,
+			  const struct ingest_decision *d, const struct thread_verdict *v,
+			  struct judge_sender *who, struct errbuf *err)
+{
+	int64_t ticket =
+	    v->action == THREAD_REOPEN ? v->ticket_id
+	    : v->action == THREAD_NEW_LINKED && g_strcmp0(v->link_kind, THREAD_LINK_FOLLOW_UP) == 0
+		? v->link_ticket_id
+		: 0;
+	char tk[24];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	who->requester = FALSE;
+	if (d->csat.rating <= 0 || ticket == 0 || mail->from.addr == NULL)
+		return SPOC_OK;
+	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, ticket);
+	const char *p[] = {tk, mail->from.addr};
+	res = store_sql_run(st, "participants",
+			    "SELECT 1 FROM participants WHERE ticket_id = $1::bigint"
+			    " AND role = 'requester' AND address = lower($2)",
+			    2, p, NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	who->requester = PQntuples(res) > 0;
+	PQclear(res);
+	return SPOC_OK;
+}
+
 /* Records one parsed mail (duplicate check, threading, ticket, acknowledgement) in the caller's
  * transaction, without any ingest_log row: res_r gets the outcome, *message_row_r the message row
  * it became or duplicates (0 if none), *detail_r the reason for the log (static or borrowed). */
@@ -506,10 +538,35 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 		return rc;
 	rc = store_thread_find(st, mail, d, &who, &verdict, err);
 	if (rc == SPOC_OK)
+		rc = requester_find(st, mail, d, &verdict, &who, err);
+	if (rc == SPOC_OK)
 		rc = record_threaded(st, raw, raw_len, mail, d, &who, &verdict, res_r,
 				     message_row_r, detail_r, err);
 	g_free(who.agent_name);
 	return rc;
+}
+
+/* The requester's rating of plan->ticket_id, from message_row: the ticket's one rating, which a
+ * later one replaces (sql/021_csat.sql audits each, by the actor and via the caller set). */
+static int record_rating(struct store *st, const struct judge_plan *plan, const struct mail *mail,
+			 int64_t message_row, struct errbuf *err)
+{
+	char tk[24], rating[8], row[24];
+
+	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, plan->ticket_id);
+	g_snprintf(rating, sizeof(rating), "%d", plan->csat_rating);
+	g_snprintf(row, sizeof(row), "%" G_GINT64_FORMAT, message_row);
+	const char *p[] = {tk, rating, plan->csat_comment != NULL ? plan->csat_comment : "", row,
+			   mail->from.addr != NULL ? mail->from.addr : ""};
+	return store_sql_exec(
+	    st, "ticket_csat",
+	    "INSERT INTO ticket_csat (ticket_id, rating, comment, team, message_row, rated_by)"
+	    " SELECT t.id, $2::smallint, $3, t.team, $4::bigint, lower($5) FROM tickets t"
+	    "  WHERE t.id = $1::bigint"
+	    " ON CONFLICT (ticket_id) DO UPDATE SET rating = EXCLUDED.rating,"
+	    "  comment = EXCLUDED.comment, team = EXCLUDED.team,"
+	    "  message_row = EXCLUDED.message_row, rated_by = EXCLUDED.rated_by, rated_at = now()",
+	    G_N_ELEMENTS(p), p, err);
 }
 
 /* record_mail() once the sender and the thread are known: carries out the judge's plan. */
@@ -584,6 +641,10 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		g_strlcpy(res_r->ticket_number, PQntuples(res) ? PQgetvalue(res, 0, 0) : "",
 			  sizeof(res_r->ticket_number));
 		PQclear(res);
+		/* by email, as the sender: the audit of the rating says so */
+		if (plan.csat_rating > 0 &&
+		    (rc = record_rating(st, &plan, mail, *message_row_r, err)) != SPOC_OK)
+			return rc;
 		if ((rc = store_actor_reset(st, err)) != SPOC_OK)
 			return rc;
 		/* the requester (or a watcher) can no longer be reached: the desk is told once */

@@ -3,6 +3,8 @@
 #include "store_admin.h"
 #include "store_priv.h"
 
+#include "csat.h"
+
 #include <string.h>
 
 const char *const stats_outcome_names[STATS_OUTCOMES] = {"ticket", "reply", "duplicate",
@@ -110,6 +112,55 @@ int store_stats(struct store *st, struct desk_stats *s, struct errbuf *err)
 	for (int i = 0; i < PQntuples(res); i++)
 		stats_put(s, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
 			  store_sql_i64(res, i, 2));
+	PQclear(res);
+	return SPOC_OK;
+}
+
+/* ---- satisfaction ---- */
+
+static void csat_week_free(gpointer p)
+{
+	struct csat_week *w = p;
+
+	g_free(w->team);
+	g_free(w->week);
+	g_free(w);
+}
+
+int store_csat_weeks(struct store *st, int weeks, GPtrArray **rows_r, struct errbuf *err)
+{
+	char n[16], satisfied[8];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	*rows_r = NULL;
+	g_snprintf(n, sizeof(n), "%d", weeks > 0 ? weeks - 1 : 0);
+	g_snprintf(satisfied, sizeof(satisfied), "%d", CSAT_SATISFIED);
+	const char *p[] = {n, satisfied};
+	/* ISO weeks start on Monday, as date_trunc('week') does; in UTC, as the rest of the
+	 * desk's records */
+	res = store_sql_run(st, "csat",
+			    "SELECT team, to_char(date_trunc('week', rated_at AT TIME ZONE 'UTC'),"
+			    "  'IYYY-\"W\"IW') AS week, count(*), avg(rating)::float8,"
+			    "  count(*) FILTER (WHERE rating >= $2::int)"
+			    " FROM ticket_csat"
+			    " WHERE rated_at >= (date_trunc('week', now() AT TIME ZONE 'UTC')"
+			    "  - $1::int * interval '1 week') AT TIME ZONE 'UTC'"
+			    " GROUP BY team, week ORDER BY week DESC, team",
+			    G_N_ELEMENTS(p), p, NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	*rows_r = g_ptr_array_new_with_free_func(csat_week_free);
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct csat_week *w = g_new0(struct csat_week, 1);
+
+		w->team = g_strdup(PQgetvalue(res, i, 0));
+		w->week = g_strdup(PQgetvalue(res, i, 1));
+		w->count = store_sql_i64(res, i, 2);
+		w->average = g_ascii_strtod(PQgetvalue(res, i, 3), NULL);
+		w->satisfied = store_sql_i64(res, i, 4);
+		g_ptr_array_add(*rows_r, w);
+	}
 	PQclear(res);
 	return SPOC_OK;
 }

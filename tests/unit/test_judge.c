@@ -350,6 +350,93 @@ static void test_thanks(void **state)
 	assert_null(p.note);
 }
 
+/* The requester's rating of a resolved or closed ticket: recorded, kept on it as a note,
+ * nothing reopened or opened, nobody told. Anyone else's, or one the border did not prove the
+ * requester's, or one whose comment says it is still broken, is a reply as any other. */
+static void test_rating(void **state)
+{
+	struct ingest_decision d = decision(NULL);
+	struct judge_sender requester = {.requester = TRUE}, w;
+	struct judge_plan p;
+
+	(void)state;
+	d.from_proven = TRUE;
+	d.border = TRUE;
+	assert_true(csat_read("5 ¡genial!", 0, &d.csat));
+	judge_mail(&d, &requester, &reopen, 0, &p);
+	assert_int_equal(p.action, JUDGE_ATTACH);
+	assert_int_equal(p.ticket_id, 7);
+	assert_false(p.reopen);
+	assert_false(p.end_wait);
+	assert_int_equal(p.reply, JUDGE_REPLY_NONE);
+	assert_int_equal(p.outcome, INGEST_REPLY);
+	assert_int_equal(p.csat_rating, 5);
+	assert_string_equal(p.csat_comment, "¡genial!");
+	assert_ptr_equal(p.note, d.csat.why);
+	assert_string_equal(p.detail, "the requester's rating of a resolved ticket: recorded, kept "
+				      "on it as a note, not reopened, nobody told");
+	/* closed, or resolved before the window: that ticket is rated, no follow-up */
+	judge_mail(&d, &requester, &follow_up, 0, &p);
+	assert_int_equal(p.action, JUDGE_ATTACH);
+	assert_int_equal(p.ticket_id, 7);
+	assert_int_equal(p.link_ticket_id, 0);
+	assert_int_equal(p.csat_rating, 5);
+	assert_int_equal(p.reply, JUDGE_REPLY_NONE);
+	/* a ticket never resolved (still open): a reply as any other, no rating */
+	judge_mail(&d, &requester, &attach, 0, &p);
+	assert_int_equal(p.csat_rating, 0);
+	assert_int_equal(p.reply, JUDGE_REPLY_PARTICIPANT);
+	assert_true(p.end_wait);
+	/* a watcher's "5" is nothing special: it reopens as before */
+	judge_mail(&d, &person, &reopen, 0, &p);
+	assert_int_equal(p.csat_rating, 0);
+	assert_true(p.reopen);
+	assert_int_equal(p.reply, JUDGE_REPLY_PARTICIPANT);
+	/* the requester's address, but the border failed it, or did not prove it */
+	d.from_failed = TRUE;
+	assert_false(judge_may_rate(&d, &requester));
+	judge_mail(&d, &requester, &reopen, 0, &p);
+	assert_int_equal(p.csat_rating, 0);
+	assert_true(p.reopen);
+	d.accept_unverified = TRUE; /* even a desk that accepts unverified senders */
+	assert_false(judge_may_rate(&d, &requester));
+	d.from_failed = FALSE;
+	assert_true(judge_may_rate(&d, &requester));
+	d.accept_unverified = FALSE;
+	d.from_proven = FALSE;
+	assert_false(judge_may_rate(&d, &requester));
+	judge_mail(&d, &requester, &reopen, 0, &p);
+	assert_int_equal(p.csat_rating, 0);
+	d.from_proven = TRUE;
+	/* an agent who is also the requester rates nothing: an agent's mail is an agent's */
+	w = proven_agent;
+	w.requester = TRUE;
+	assert_false(judge_may_rate(&d, &w));
+	judge_mail(&d, &w, &reopen, 0, &p);
+	assert_int_equal(p.csat_rating, 0);
+	/* automatic mail that starts with a digit rates nothing */
+	d.automatic_why = "Auto-Submitted: auto-replied";
+	judge_mail(&d, &requester, &reopen, 0, &p);
+	assert_int_equal(p.csat_rating, 0);
+	assert_int_equal(p.outcome, INGEST_AUTOMATIC);
+	d.automatic_why = NULL;
+	/* a rating whose comment says it is still broken reopens, within the window or not */
+	assert_false(csat_read("1 sigue sin funcionar", 0, &d.csat));
+	judge_mail(&d, &requester, &reopen, 0, &p);
+	assert_int_equal(p.csat_rating, 0);
+	assert_true(p.reopen);
+	assert_null(p.note);
+	assert_int_equal(p.outcome, INGEST_REOPENED);
+	judge_mail(&d, &requester, &follow_up, 0, &p);
+	assert_int_equal(p.action, JUDGE_NEW_TICKET);
+	assert_string_equal(p.link_kind, THREAD_LINK_FOLLOW_UP);
+	/* a stranger never reaches someone's ticket, rating or not */
+	assert_true(csat_read("1", 0, &d.csat));
+	judge_mail(&d, &person, &related, 0, &p);
+	assert_int_equal(p.action, JUDGE_NEW_TICKET);
+	assert_int_equal(p.csat_rating, 0);
+}
+
 /* The decision holds no pointer into itself: a copy outlives the original. */
 static void test_decision_copy(void **state)
 {
@@ -359,12 +446,15 @@ static void test_decision_copy(void **state)
 	g_strlcpy(d->priority_rule, "impact: a; urgency: b", sizeof(d->priority_rule));
 	g_strlcpy(d->from_proven_why, "dkim=pass", sizeof(d->from_proven_why));
 	g_strlcpy(d->thanks_why, "only thanks", sizeof(d->thanks_why));
+	csat_read("4, tardasteis un poco", 0, &d->csat);
 	copy = *d;
 	memset(d, 0x55, sizeof(*d));
 	g_free(d);
 	assert_string_equal(copy.priority_rule, "impact: a; urgency: b");
 	assert_string_equal(copy.from_proven_why, "dkim=pass");
 	assert_string_equal(copy.thanks_why, "only thanks");
+	assert_string_equal(copy.csat.comment, "tardasteis un poco");
+	assert_string_equal(copy.csat.why, "rated 4 of 5 (\"4\") with a comment");
 }
 
 /* Who becomes a watcher, and who the requester is: only for a verified sender. */
@@ -658,6 +748,7 @@ int main(void)
 	    cmocka_unit_test(test_participants),
 	    cmocka_unit_test(test_requester_commands),
 	    cmocka_unit_test(test_requester_text),
+	    cmocka_unit_test(test_rating),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -343,6 +343,43 @@ static void test_snapshot(void **state)
 	metrics_stop();
 }
 
+/* The satisfaction gauges: every rating of each team in the snapshot, and the team's mean; a
+ * new snapshot replaces them whole (a team without ratings this week disappears). */
+static void test_csat(void **state)
+{
+	struct metrics_csat desk = {.team = "desk", .count = {1, 0, 0, 2, 5}};
+	struct metrics_csat none = {.team = "", .count = {0, 0, 3, 0, 0}};
+	GPtrArray *teams = g_ptr_array_new();
+	struct metrics_snapshot a = {.csat = teams}, b = {0};
+	char *body;
+
+	(void)state;
+	g_ptr_array_add(teams, &desk);
+	g_ptr_array_add(teams, &none);
+	metrics_reset_for_tests();
+	body = render_body();
+	assert_null(strstr(body, "spocd_csat"));
+	g_free(body);
+	metrics_set_snapshot(&a);
+	body = render_body();
+	assert_non_null(strstr(body, "# TYPE spocd_csat_ratings gauge\n"
+				     "spocd_csat_ratings{team=\"\",rating=\"1\"} 0\n"));
+	assert_true(sample(body, "spocd_csat_ratings{team=\"desk\",rating=\"1\"}") == 1);
+	assert_true(sample(body, "spocd_csat_ratings{team=\"desk\",rating=\"3\"}") == 0);
+	assert_true(sample(body, "spocd_csat_ratings{team=\"desk\",rating=\"5\"}") == 5);
+	assert_true(sample(body, "spocd_csat_ratings{team=\"\",rating=\"3\"}") == 3);
+	/* (1 + 2 * 4 + 5 * 5) / 8 */
+	assert_true(sample(body, "spocd_csat_average{team=\"desk\"}") == 34.0 / 8);
+	assert_true(sample(body, "spocd_csat_average{team=\"\"}") == 3);
+	g_free(body);
+	metrics_set_snapshot(&b);
+	body = render_body();
+	assert_null(strstr(body, "spocd_csat"));
+	g_free(body);
+	g_ptr_array_unref(teams);
+	metrics_stop();
+}
+
 /* ---- the endpoint ---- */
 
 /* Sends request to host:port and returns everything the server answered until it closed, or
@@ -628,6 +665,7 @@ int main(void)
 	    cmocka_unit_test(test_label_escaping),
 	    cmocka_unit_test(test_histogram),
 	    cmocka_unit_test(test_snapshot),
+	    cmocka_unit_test(test_csat),
 	    cmocka_unit_test(test_http),
 	    cmocka_unit_test(test_http_move),
 	    cmocka_unit_test(test_http_port_in_use),
