@@ -13,6 +13,7 @@
 #include "compose.h"
 #include "echo.h"
 #include "keys.h"
+#include "reply.h"
 #include "sla.h"
 #include "smtp.h"
 #include "store_admin.h"
@@ -375,6 +376,9 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 	 * was queued before there was one and its body is the sentences already */
 	if (strcmp(row->kind, "command-result") == 0)
 		message = command_results_render(ob->line_tpl[li], row->body);
+	/* the template signs a relayed answer with the agent's name: not twice */
+	if (strcmp(row->kind, "agent-reply") == 0)
+		message = reply_drop_signoff(row->body, row->author);
 	if (message == NULL)
 		message = g_utf8_make_valid(row->body != NULL ? row->body : "", -1);
 	author = echo_text(row->author, ECHO_NAME_MAX);
