@@ -193,9 +193,10 @@ int store_outbox_claim(struct store *st, int automatic_per_hour, struct outbox_r
 	    " LEFT JOIN messages m ON m.id = o.in_reply_to_message"
 	    " LEFT JOIN agents a ON a.id = o.agent_id"
 	    /* The conversation as the recipient has it: what they sent to the desk on this ticket
-	     * and what the desk sent them; an agent also saw the mail of the ticket's requester
-	     * and watchers (relayed to them anyway), never another agent's. Its first message and
-	     * the latest ones are enough for the headers (thread_reply_headers()). */
+	     * and what the desk sent them. The desk's side (an agent, or the triage mailbox getting
+	     * the desk's notices) also saw the mail of the ticket's requester and watchers, relayed
+	     * to it anyway; nobody is shown another agent's. Its first message and the latest ones
+	     * are enough for the headers (thread_reply_headers()). */
 	    " CROSS JOIN LATERAL (SELECT array_to_string(array_agg(x.message_id ORDER BY x.id),"
 	    "   E'\\n') AS ids FROM (SELECT c.id, c.message_id,"
 	    "   row_number() OVER (ORDER BY c.id) AS n, count(*) OVER () AS total"
@@ -203,7 +204,9 @@ int store_outbox_claim(struct store *st, int automatic_per_hour, struct outbox_r
 	    "    AND ((c.direction = 'out' AND lower(c.to_addrs) = lower(o.recipient))"
 	    "     OR (c.direction = 'in' AND lower(c.from_addr) = lower(o.recipient))"
 	    "     OR (c.direction = 'in' AND NOT c.internal"
-	    "      AND EXISTS (SELECT 1 FROM agents WHERE address = lower(o.recipient))"
+	    "      AND (o.kind IN ('follow-up', 'command-result', 'command-unproven', 'sla-warning',"
+	    "        'sla-breach', 'new-ticket', 'assigned', 'unreachable')"
+	    "       OR EXISTS (SELECT 1 FROM agents WHERE address = lower(o.recipient)))"
 	    "      AND NOT EXISTS (SELECT 1 FROM agents WHERE address = lower(c.from_addr))))) x"
 	    "  WHERE x.n = 1 OR x.n > x.total - 4 * " G_STRINGIFY(THREAD_MAX_REFERENCES) ") ch"
 	    " WHERE o.state IN ('pending', 'held') AND o.next_attempt_at <= now()"

@@ -50,6 +50,10 @@ def test(check):
         check.eq(len(told), 1, "the erp agent hears of the new ticket")
         check.ok(told and "Desde las 9 no carga el SAP." in body(told[0]), "with what was written",
                  told and body(told[0]))
+        check.ok(told and st.ids_in(told[0]["In-Reply-To"]) == st.ids_in([s.sql_value(
+            "SELECT message_id FROM messages WHERE ticket_id = 1 AND direction = 'in'")]),
+                 "answering the requester's mail, which agents may see",
+                 told and (told[0]["In-Reply-To"], told[0]["References"]))
         check.eq(sent_to(s, "luis@desk.test"), [], "an agent of another team does not")
         check.eq(sent_to(s, "triage@desk.test"), [], "nor the triage address")
         check.ok('rule "nóminas": team "rrhh": no active agent is in it' in err,
@@ -68,6 +72,12 @@ def test(check):
         check.eq(len(triage), 2, "both reach the triage address")
         check.ok(any("Sale en blanco." in b for b in triage) and any("IRPF" in b for b in triage),
                  "each with its text", triage)
+        for m in sent_to(s, "triage@desk.test"):
+            first = s.sql_value("SELECT m.message_id FROM messages m JOIN tickets t ON t.id = m.ticket_id"
+                                " WHERE m.direction = 'in' AND %s LIKE '%%' || t.display || '%%'",
+                                (str(m["Subject"]),))
+            check.eq(st.ids_in(m["References"]), st.ids_in([first]),
+                     "the triage mailbox's notice threads on that ticket's mail alone")
         check.eq(len(sent_to(s, "ana@desk.test")) + len(sent_to(s, "luis@desk.test")), 1,
                  "and no agent besides the first notice")
 

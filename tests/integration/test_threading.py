@@ -156,6 +156,15 @@ def requester_view(check, s):
         check.ok(outlook_id not in str(m["References"]) and "corp.internal" not in header_block(m).lower(),
                  "the agent's id stays out of later mail", header_block(m))
 
+    # an agent's notice threads on what she has: the requester's mail and her own, not the
+    # desk's mail to the requester or the watcher
+    check.eq(s.run_spocctl("ticket", "set", display, "assignee", "ana@desk.test")[0], 0, "spocctl assigns Ana")
+    check.eq(s.run_spocd("--role", "notify", "--once")[0], 0, "the notifier runs")
+    assigned = sent_to(s, "ana@desk.test")
+    check.eq(len(assigned), 1, "Ana is told the ticket is hers")
+    check.eq(threading_of(assigned[-1]), (outlook_id, [marta_id, outlook_id]),
+             "it answers her own reply, after the requester's mail")
+
     # Thunderbird: "Saludos,\nAna" and a "-- " signature
     s.append(st.make_message("ana@desk.test", f"Re: [{display}] El portátil no arranca", THUNDERBIRD_REPLY,
                              from_name="Ana García", in_reply_to=marta_id, extra_headers=[AUTH_OK]))
