@@ -111,7 +111,7 @@ static void read_rule(struct reader *r, struct rules *rules, enum rules_list lis
 {
 	const char *const known[] = {
 	    "name",   "to",	 "subject_tag", "sender_domain", "sender", "mailbox",
-	    "header", "pattern", "in",		value_key[list], "team", NULL};
+	    "header", "pattern", "in",		value_key[list], "team",   NULL};
 	char key[512];
 	struct rules_spec spec = {0};
 	char *name, *header, *pattern, *team;

@@ -767,7 +767,8 @@ void rules_decide_in(const struct rules *rules, const struct mail *mail, const c
 		v->triage = TRUE;
 	}
 	evidence_clear(&ev);
-	if ((r = deciding[RULES_IMPACT] = first_match(rules->list[RULES_IMPACT], &f, &ev)) != NULL) {
+	if ((r = deciding[RULES_IMPACT] = first_match(rules->list[RULES_IMPACT], &f, &ev)) !=
+	    NULL) {
 		v->impact = r->value;
 		v->impact_rule = r->name;
 	} else {

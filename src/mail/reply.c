@@ -861,11 +861,25 @@ static char *signoff_form(const char *s, size_t n)
  * comma (raw is the line as written). */
 static gboolean signoff_closing(const char *form, const char *raw, size_t n)
 {
-	static const char *const known[] = {
-	    "saludos",	 "un saludo",	"saludos cordiales", "un cordial saludo", "atentamente",
-	    "cordialmente", "gracias",	"muchas gracias",    "un abrazo",	  "regards",
-	    "best regards", "kind regards", "best",		     "thanks",		  "many thanks",
-	    "thank you",    "cheers",	"br",		     NULL};
+	static const char *const known[] = {"saludos",
+					    "un saludo",
+					    "saludos cordiales",
+					    "un cordial saludo",
+					    "atentamente",
+					    "cordialmente",
+					    "gracias",
+					    "muchas gracias",
+					    "un abrazo",
+					    "regards",
+					    "best regards",
+					    "kind regards",
+					    "best",
+					    "thanks",
+					    "many thanks",
+					    "thank you",
+					    "cheers",
+					    "br",
+					    NULL};
 
 	while (n > 0 && (raw[n - 1] == ' ' || raw[n - 1] == '\t' || raw[n - 1] == '\r'))
 		n--;
@@ -888,7 +902,8 @@ char *reply_drop_signoff(const char *text, const char *name)
 	first = g_strndup(full, strcspn(full, " "));
 	/* where each line starts */
 	starts = g_array_new(FALSE, FALSE, sizeof(size_t));
-	for (const char *p = valid; p != NULL; p = strchr(p, '\n') != NULL ? strchr(p, '\n') + 1 : NULL) {
+	for (const char *p = valid; p != NULL;
+	     p = strchr(p, '\n') != NULL ? strchr(p, '\n') + 1 : NULL) {
 		size_t at = (size_t)(p - valid);
 
 		g_array_append_val(starts, at);
@@ -934,8 +949,7 @@ char *reply_drop_signoff(const char *text, const char *name)
 		}
 		g_free(before);
 		g_free(form);
-		if (found ||
-		    g_utf8_strlen(valid + at, (gssize)n) > SIGNOFF_MAX_AFTER_LEN)
+		if (found || g_utf8_strlen(valid + at, (gssize)n) > SIGNOFF_MAX_AFTER_LEN)
 			break;
 		after++;
 	}

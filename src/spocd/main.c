@@ -235,7 +235,8 @@ static void check_rule_teams(struct daemon *d)
 		log_msg(LOG_WARNING, "rules: the agents' teams cannot be read: %s", err.msg);
 	} else {
 		for (guint i = 0; i < agents->len; i++)
-			g_hash_table_add(t.staffed, ((struct agent *)g_ptr_array_index(agents, i))->team);
+			g_hash_table_add(t.staffed,
+					 ((struct agent *)g_ptr_array_index(agents, i))->team);
 		rules_each_team(d->conf->rules, warn_rule_team, &t);
 	}
 	g_hash_table_unref(t.staffed);

@@ -160,6 +160,11 @@ static int claim_facts(struct store *st, struct outbox_row *r, struct errbuf *er
 	return SPOC_OK;
 }
 
+/* How many of a recipient's latest messages the claim reads besides the first: room for the
+ * THREAD_MAX_REFERENCES the headers keep when some of them cannot go into a header. */
+#define CHAIN_LATEST "44"
+G_STATIC_ASSERT(44 == 4 * THREAD_MAX_REFERENCES);
+
 int store_outbox_claim(struct store *st, int automatic_per_hour, struct outbox_row **row_r,
 		       struct errbuf *err)
 {
@@ -204,11 +209,11 @@ int store_outbox_claim(struct store *st, int automatic_per_hour, struct outbox_r
 	    "    AND ((c.direction = 'out' AND lower(c.to_addrs) = lower(o.recipient))"
 	    "     OR (c.direction = 'in' AND lower(c.from_addr) = lower(o.recipient))"
 	    "     OR (c.direction = 'in' AND NOT c.internal"
-	    "      AND (o.kind IN ('follow-up', 'command-result', 'command-unproven', 'sla-warning',"
-	    "        'sla-breach', 'new-ticket', 'assigned', 'unreachable')"
+	    "      AND (o.kind IN ('follow-up', 'command-result', 'command-unproven',"
+	    "        'sla-warning', 'sla-breach', 'new-ticket', 'assigned', 'unreachable')"
 	    "       OR EXISTS (SELECT 1 FROM agents WHERE address = lower(o.recipient)))"
 	    "      AND NOT EXISTS (SELECT 1 FROM agents WHERE address = lower(c.from_addr))))) x"
-	    "  WHERE x.n = 1 OR x.n > x.total - 4 * " G_STRINGIFY(THREAD_MAX_REFERENCES) ") ch"
+	    "  WHERE x.n = 1 OR x.n > x.total - " CHAIN_LATEST ") ch"
 	    " WHERE o.state IN ('pending', 'held') AND o.next_attempt_at <= now()"
 	    "  AND o.message_id IS NOT NULL"
 	    /* While the desk's hourly cap on automatic mail is full, the rows it holds are not

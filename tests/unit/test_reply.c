@@ -597,19 +597,22 @@ static void test_signoff(void **state)
 
 	(void)state;
 	/* Outlook: closing, name, title, then the history reply_split() takes away */
-	reply_split("Hola Marta,\n\nHe reiniciado tu perfil; prueba ahora.\n\nSaludos,\nAna García\n"
-		    "Service Desk\n\n________________________________\nFrom: Marta Ruiz "
-		    "<marta@example.com>\nSent: Monday, December 7, 2026 9:12 AM\nTo: "
-		    "help@desk.test\nSubject: El portátil no arranca\n\nNo arranca.\n",
-		    &p);
+	reply_split(
+	    "Hola Marta,\n\nHe reiniciado tu perfil; prueba ahora.\n\nSaludos,\nAna García\n"
+	    "Service Desk\n\n________________________________\nFrom: Marta Ruiz "
+	    "<marta@example.com>\nSent: Monday, December 7, 2026 9:12 AM\nTo: "
+	    "help@desk.test\nSubject: El portátil no arranca\n\nNo arranca.\n",
+	    &p);
 	assert_string_equal(p.new_text, "Hola Marta,\n\nHe reiniciado tu perfil; prueba ahora.\n\n"
 					"Saludos,\nAna García\nService Desk");
-	expect_signoff(p.new_text, "Ana García", "Hola Marta,\n\nHe reiniciado tu perfil; prueba ahora.");
+	expect_signoff(p.new_text, "Ana García",
+		       "Hola Marta,\n\nHe reiniciado tu perfil; prueba ahora.");
 	reply_parts_clear(&p);
 	/* Thunderbird: a closing with the first name, then a "-- " signature */
-	reply_split("Ya está: era el cargador.\n\nSaludos,\nAna\n-- \nAna\n\nEl 7/12/26 a las 9:30, "
-		    "Marta Ruiz escribió:\n> Sigue sin arrancar.\n",
-		    &p);
+	reply_split(
+	    "Ya está: era el cargador.\n\nSaludos,\nAna\n-- \nAna\n\nEl 7/12/26 a las 9:30, "
+	    "Marta Ruiz escribió:\n> Sigue sin arrancar.\n",
+	    &p);
 	expect_signoff(p.new_text, "Ana García", "Ya está: era el cargador.");
 	reply_parts_clear(&p);
 	/* "-- \nAna" alone: the splitter already took the signature */
@@ -617,9 +620,10 @@ static void test_signoff(void **state)
 	expect_signoff(p.new_text, "Ana García", "Done, it works now.");
 	reply_parts_clear(&p);
 	/* CRLF, the name without its accent, in capitals, with a phone line after it */
-	expect_signoff("Reinstalled.\r\n\r\nBest regards,\r\nANA GARCIA\r\nService Desk\r\nTel. +34 91 "
-		       "555 12 34\r\n",
-		       "Ana García", "Reinstalled.");
+	expect_signoff(
+	    "Reinstalled.\r\n\r\nBest regards,\r\nANA GARCIA\r\nService Desk\r\nTel. +34 91 "
+	    "555 12 34\r\n",
+	    "Ana García", "Reinstalled.");
 	/* no closing: the name alone after a blank line */
 	expect_signoff("Reinstalled.\n\nAna García\n", "Ana García", "Reinstalled.");
 	/* the closing and the name on one line */
@@ -638,8 +642,9 @@ static void test_signoff_kept(void **state)
 	/* the name followed by more than a sign-off's lines */
 	expect_signoff("Hi,\n\nAna\nhas the new laptop ready for you, please pick it up at the "
 		       "front desk on the second floor before Friday.\n",
-		       "Ana García", "Hi,\n\nAna\nhas the new laptop ready for you, please pick it up at "
-				     "the front desk on the second floor before Friday.\n");
+		       "Ana García",
+		       "Hi,\n\nAna\nhas the new laptop ready for you, please pick it up at "
+		       "the front desk on the second floor before Friday.\n");
 	/* another person's name */
 	expect_signoff("Reinstalled.\n\nSaludos,\nLuis\n", "Ana García",
 		       "Reinstalled.\n\nSaludos,\nLuis\n");

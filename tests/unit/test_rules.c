@@ -971,9 +971,11 @@ static void test_conf_team(void **state)
 	static const char *const conf =
 	    "rules: {\n"
 	    "  kind = (\n"
-	    "    { name = \"ERP\"; pattern = \"\\\\bSAP\\\\b\"; kind = \"incident\"; team = \"erp\"; },\n"
+	    "    { name = \"ERP\"; pattern = \"\\\\bSAP\\\\b\"; kind = \"incident\"; team = "
+	    "\"erp\"; },\n"
 	    "    { name = \"printers\"; pattern = \"impresora\"; kind = \"incident\"; },\n"
-	    "    { name = \"access\"; pattern = \"acceso\"; kind = \"request\"; team = \"identidad\"; }\n"
+	    "    { name = \"access\"; pattern = \"acceso\"; kind = \"request\"; team = "
+	    "\"identidad\"; }\n"
 	    "  );\n"
 	    "  urgency = (\n"
 	    "    { name = \"vip\"; sender = \"ceo@example.com\"; urgency = 1; team = \"vip\"; }\n"
@@ -1023,14 +1025,16 @@ static void test_conf_team(void **state)
 	mail_free(&m);
 	unload(&l);
 
-	check_error("rules: { kind = (\n"
-		    "  { name = \"a\"; pattern = \"x\"; kind = \"incident\"; team = \"\"; } ); };\n",
-		    "test.conf:4: rules.kind.[0].team: \"\" is not a team name: give the team as "
-		    "its agents have it (spocctl agent add ADDRESS --team TEAM)");
-	check_error("rules: { kind = (\n"
-		    "  { name = \"a\"; pattern = \"x\"; kind = \"incident\"; team = \"erp\\n\"; } ); "
-		    "};\n",
-		    "test.conf:4: rules.kind.[0].team: \"erp\n\" is not a team name");
+	check_error(
+	    "rules: { kind = (\n"
+	    "  { name = \"a\"; pattern = \"x\"; kind = \"incident\"; team = \"\"; } ); };\n",
+	    "test.conf:4: rules.kind.[0].team: \"\" is not a team name: give the team as "
+	    "its agents have it (spocctl agent add ADDRESS --team TEAM)");
+	check_error(
+	    "rules: { kind = (\n"
+	    "  { name = \"a\"; pattern = \"x\"; kind = \"incident\"; team = \"erp\\n\"; } ); "
+	    "};\n",
+	    "test.conf:4: rules.kind.[0].team: \"erp\n\" is not a team name");
 	check_error("rules: { kind = (\n"
 		    "  { name = \"a\"; pattern = \"x\"; kind = \"incident\"; team = \" erp\"; } ); "
 		    "};\n",
@@ -1043,13 +1047,13 @@ static void test_conf_team(void **state)
 		    "test.conf:4: rules.kind.[0]: says nothing to decide: give kind =");
 	{
 		char *longest = g_strnfill(RULES_TEAM_MAX + 1, 'e');
-		char *text = g_strdup_printf(
-		    "rules: { kind = (\n"
-		    "  { name = \"a\"; pattern = \"x\"; kind = \"incident\"; team = \"%s\"; } ); };\n",
-		    longest);
-
-		char *want = g_strdup_printf("test.conf:4: rules.kind.[0].team: \"%s\" is not a team name",
+		char *text = g_strdup_printf("rules: { kind = (\n"
+					     "  { name = \"a\"; pattern = \"x\"; kind = "
+					     "\"incident\"; team = \"%s\"; } ); };\n",
 					     longest);
+
+		char *want = g_strdup_printf(
+		    "test.conf:4: rules.kind.[0].team: \"%s\" is not a team name", longest);
 
 		check_error(text, want);
 		g_free(want);
