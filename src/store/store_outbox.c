@@ -200,15 +200,17 @@ int store_outbox_claim(struct store *st, int automatic_per_hour, struct outbox_r
 	    /* The conversation as the recipient has it: what they sent to the desk on this ticket
 	     * and what the desk sent them. The desk's side (an agent, or the triage mailbox getting
 	     * the desk's notices) also saw the mail of the ticket's requester and watchers, relayed
-	     * to it anyway; nobody is shown another agent's. Its first message and the latest ones
-	     * are enough for the headers (thread_reply_headers()). */
+	     * to it anyway; nobody is shown another agent's. What machines sent (an out-of-office
+	     * answer) is no one's turn in it. Its first message and the latest ones are enough for
+	     * the headers (thread_reply_headers()). */
 	    " CROSS JOIN LATERAL (SELECT array_to_string(array_agg(x.message_id ORDER BY x.id),"
 	    "   E'\\n') AS ids FROM (SELECT c.id, c.message_id,"
 	    "   row_number() OVER (ORDER BY c.id) AS n, count(*) OVER () AS total"
 	    "   FROM messages c WHERE c.ticket_id = o.ticket_id AND NOT c.message_id_synthetic"
 	    "    AND ((c.direction = 'out' AND lower(c.to_addrs) = lower(o.recipient))"
-	    "     OR (c.direction = 'in' AND lower(c.from_addr) = lower(o.recipient))"
-	    "     OR (c.direction = 'in' AND NOT c.internal"
+	    "     OR (c.direction = 'in' AND c.automatic IS NULL"
+	    "      AND lower(c.from_addr) = lower(o.recipient))"
+	    "     OR (c.direction = 'in' AND c.automatic IS NULL AND NOT c.internal"
 	    "      AND (o.kind IN ('follow-up', 'command-result', 'command-unproven',"
 	    "        'sla-warning', 'sla-breach', 'new-ticket', 'assigned', 'unreachable')"
 	    "       OR EXISTS (SELECT 1 FROM agents WHERE address = lower(o.recipient)))"
