@@ -584,8 +584,8 @@ static void expect_signoff(const char *text, const char *name, const char *want)
 	char *got = reply_drop_signoff(text, name);
 
 	if (strcmp(got, want) != 0)
-		fail_msg("reply_drop_signoff(\"%s\", \"%s\")\n  got  \"%s\"\n  want \"%s\"", text,
-			 name != NULL ? name : "(none)", got, want);
+		fail_msg("reply_drop_signoff(\"%s\", \"%s\")\n  got  \"%s\"\n  want \"%s\"",
+			 text != NULL ? text : "(none)", name != NULL ? name : "(none)", got, want);
 	g_free(got);
 }
 
