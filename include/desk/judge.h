@@ -43,6 +43,7 @@ struct ingest_decision {
 	int urgency;		 /* 1 (high) .. 3 */
 	int priority;		 /* TICKET_PRIORITY_MIN .. MAX from the impact x urgency matrix */
 	char priority_rule[256]; /* rules_verdict.priority_why: 'impact: high ("...") ...' */
+	char team[65];		 /* the team a rule gave a new ticket (rules_verdict.team), or "" */
 	/* SLA due times from now on the desk's calendar, Unix seconds; 0 when unreachable */
 	int64_t first_response_due;
 	int64_t resolution_due;

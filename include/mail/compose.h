@@ -60,6 +60,11 @@ gboolean compose_attachment_risky(const struct compose_attachment *a);
  * none. */
 void compose_attachments_choose(GPtrArray *list, int64_t budget);
 
+/* TRUE when id (without brackets) can go between angle brackets in In-Reply-To or References:
+ * printable ASCII, no whitespace, CR, LF, '<' or '>' (which would end the msg-id or the header
+ * early), one '@' as RFC 5322 requires, at most 250 characters (a line must stay foldable). */
+gboolean compose_msgid_valid(const char *id);
+
 /* Returns the whole message with CRLF line ends (caller frees with g_byte_array_unref()), or NULL
  * with the reason in err. */
 GByteArray *compose_message(const struct compose_input *in, struct errbuf *err);

@@ -184,6 +184,8 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	d->urgency = v.urgency;
 	d->priority = v.priority;
 	g_strlcpy(d->priority_rule, v.priority_why, sizeof(d->priority_rule));
+	G_STATIC_ASSERT(sizeof(d->team) > RULES_TEAM_MAX);
+	g_strlcpy(d->team, v.team != NULL ? v.team : "", sizeof(d->team));
 	if (conf->sla != NULL) {
 		const struct sla_target *t = sla_target(conf->sla, d->priority, d->kind);
 		GDateTime *now = g_date_time_new_now_utc();

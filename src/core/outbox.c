@@ -13,6 +13,7 @@
 #include "compose.h"
 #include "echo.h"
 #include "keys.h"
+#include "reply.h"
 #include "sla.h"
 #include "smtp.h"
 #include "store_admin.h"
@@ -482,6 +483,9 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 		 (message = ticket_list_render(ob->list_tpl[li], row->body, conf->desk.time_zone,
 					       lang)) == NULL)
 		message = g_strdup(""); /* never the record itself */
+	/* the template signs a relayed answer with the agent's name: not twice */
+	else if (strcmp(row->kind, "agent-reply") == 0)
+		message = reply_drop_signoff(row->body, row->author);
 	if (message == NULL)
 		message = g_utf8_make_valid(row->body != NULL ? row->body : "", -1);
 	author = echo_text(row->author, ECHO_NAME_MAX);

@@ -405,7 +405,8 @@ static int create_ticket(struct store *st, const struct mail *m, const struct in
 			   d->priority_rule,
 			   d->triage ? "t" : "f",
 			   d->first_response_due > 0 ? frd : NULL,
-			   d->resolution_due > 0 ? rsd : NULL};
+			   d->resolution_due > 0 ? rsd : NULL,
+			   d->team};
 	/* the audit trail says who opened it: the requester, by email */
 	res = store_sql_run(
 	    st, "tickets",
@@ -413,9 +414,9 @@ static int create_ticket(struct store *st, const struct mail *m, const struct in
 	    "  set_config('spocd.via', 'email', true))"
 	    " INSERT INTO tickets (kind, kind_rule, subject, requester, requester_name, language,"
 	    " priority, impact, urgency, priority_rule, triage, first_response_due,"
-	    " resolution_due)"
+	    " resolution_due, team)"
 	    " SELECT $1, $2, $3, lower($4), $5, $6, $7::smallint, $8::smallint, $9::smallint, $10,"
-	    "  $11::boolean, to_timestamp($12::bigint), to_timestamp($13::bigint) FROM who"
+	    "  $11::boolean, to_timestamp($12::bigint), to_timestamp($13::bigint), $14 FROM who"
 	    " RETURNING id, display",
 	    G_N_ELEMENTS(p), p, NULL, &rc, err);
 	g_free(subject);

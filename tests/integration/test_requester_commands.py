@@ -86,7 +86,7 @@ def test(check):
 
         # -- her list, in Spanish ----------------------------------------------------------------
         s.append(st.make_message(MARTA, "Mis tickets", "#mis tickets\r\n\r\nGracias,\r\nMarta\r\n",
-                                 extra_headers=[passed("example.com")]))
+                                 message_id="<asks-list@example.com>", extra_headers=[passed("example.com")]))
         run("she asks for her tickets")
         check.eq(tickets(), count, "a mail that is only #mis tickets opens no ticket")
         check.eq(s.sql("SELECT outcome, ticket_id FROM ingest_log ORDER BY id DESC LIMIT 1"), [("command", None)],
@@ -109,6 +109,9 @@ def test(check):
         check.ok(not re.search(r"\[[A-Z]{3}-\d{6}\]", str(sent[0][2]["Subject"])) if sent else False,
                  "its subject names no ticket", sent[0][2]["Subject"] if sent else None)
         check.eq(str(sent[0][2]["Auto-Submitted"]) if sent else None, "auto-generated", "it is automatic mail")
+        check.eq((str(sent[0][2]["In-Reply-To"]), str(sent[0][2]["References"])) if sent else None,
+                 ("<asks-list@example.com>", "<asks-list@example.com>"),
+                 "it answers the mail that asked (her mail client threads it), and nothing else")
 
         rc, out, err = s.run_spocctl("--json", "outbox", "list")
         rows = json.loads(out or b"null") if rc == 0 else None
