@@ -253,10 +253,11 @@ int store_outbox_mint_ids(struct store *st, char *(*mint)(int64_t ticket_id, voi
 int store_outbox_claim(struct store *st, int automatic_per_hour, struct outbox_row **row_r,
 		       struct errbuf *err);
 /* Marks the row sent, stores the outgoing message (direction out, from from_addr, with its
- * subject, body text and raw bytes) on its ticket, commits. */
+ * subject, body text and raw bytes) on its ticket, commits. carried: the attachments.id of the
+ * files the mail carried, comma-separated (kept in the row's detail as "carried"), or NULL. */
 int store_outbox_sent(struct store *st, const struct outbox_row *row, const char *raw, size_t len,
 		      const char *from_addr, const char *subject, const char *body_text,
-		      struct errbuf *err);
+		      const char *carried, struct errbuf *err);
 /* Schedules another attempt in delay_s seconds with the reason, commits. */
 int store_outbox_retry(struct store *st, const struct outbox_row *row, int delay_s,
 		       const char *reason, struct errbuf *err);

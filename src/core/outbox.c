@@ -276,6 +276,11 @@ struct outgoing {
 	char *subject;
 	char *body;
 	GByteArray *raw;
+	/* what is kept of it once sent: raw without the files it carried (they are on the ticket
+	 * already, `spocctl attachment list`), so that a file relayed to twenty agents is not
+	 * stored twenty times more; NULL: raw itself */
+	GByteArray *record;
+	char *carried; /* the attachments.id of the files it carries, "12,13"; NULL: none */
 };
 
 static void outgoing_clear(struct outgoing *out)
@@ -284,6 +289,9 @@ static void outgoing_clear(struct outgoing *out)
 	g_free(out->body);
 	if (out->raw != NULL)
 		g_byte_array_unref(out->raw);
+	if (out->record != NULL)
+		g_byte_array_unref(out->record);
+	g_free(out->carried);
 	memset(out, 0, sizeof(*out));
 }
 
@@ -376,6 +384,26 @@ static char *left_out_lines(const GPtrArray *atts, enum compose_fate fate)
 		g_free(size);
 	}
 	return g_string_free(out, FALSE);
+}
+
+/* The attachments.id of those of atts (struct compose_attachment *, may be NULL) that go into
+ * the mail, comma-separated; NULL when none does. Caller frees. */
+static char *carried_ids(const GPtrArray *atts)
+{
+	GString *ids = NULL;
+
+	for (guint i = 0; atts != NULL && i < atts->len; i++) {
+		const struct compose_attachment *a = g_ptr_array_index(atts, i);
+
+		if (a->fate != COMPOSE_FATE_ATTACH || a->data == NULL)
+			continue;
+		if (ids == NULL)
+			ids = g_string_new(NULL);
+		else
+			g_string_append_c(ids, ',');
+		g_string_append_printf(ids, "%" G_GINT64_FORMAT, a->id);
+	}
+	return ids != NULL ? g_string_free(ids, FALSE) : NULL;
 }
 
 /* The attachments row carries or lists (NULL for a kind that carries none): chosen against
@@ -570,6 +598,15 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 	in.language = lang;
 	in.attachments = atts;
 	out->raw = compose_message(&in, err);
+	out->carried = carried_ids(atts);
+	if (out->raw != NULL && out->carried != NULL) {
+		in.attachments = NULL;
+		out->record = compose_message(&in, err);
+		if (out->record == NULL) {
+			g_byte_array_unref(out->raw);
+			out->raw = NULL;
+		}
+	}
 
 	g_free(orig_subject);
 	g_free(name);
@@ -623,8 +660,11 @@ static int record(const struct outbox *ob, struct store *st, const struct outbox
 	char *what;
 
 	if (send_rc == SPOC_OK) {
-		rc = store_outbox_sent(st, row, (const char *)out->raw->data, out->raw->len,
-				       ob->conf->smtp.from_address, out->subject, out->body, err);
+		const GByteArray *kept = out->record != NULL ? out->record : out->raw;
+
+		rc = store_outbox_sent(st, row, (const char *)kept->data, kept->len,
+				       ob->conf->smtp.from_address, out->subject, out->body,
+				       out->carried, err);
 		what = g_strdup("sent");
 		prio = LOG_INFO;
 		stats->sent++;

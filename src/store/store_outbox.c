@@ -319,7 +319,7 @@ static int exec_commit(struct store *st, const char *what, const char *sql, int 
 
 int store_outbox_sent(struct store *st, const struct outbox_row *row, const char *raw, size_t len,
 		      const char *from_addr, const char *subject, const char *body_text,
-		      struct errbuf *err)
+		      const char *carried, struct errbuf *err)
 {
 	char id[24], sha[65];
 	char *refs = store_join_ids(NULL, row->references);
@@ -327,13 +327,17 @@ int store_outbox_sent(struct store *st, const struct outbox_row *row, const char
 
 	g_snprintf(id, sizeof(id), "%" G_GINT64_FORMAT, row->id);
 	spoc_sha256_hex(raw, len, sha);
-	const char *p[] = {id, raw, sha, from_addr, subject, body_text, refs, row->in_reply_to};
+	const char *p[] = {id,	 raw,  sha, from_addr, subject, body_text, refs, row->in_reply_to,
+			   carried};
 	int lens[G_N_ELEMENTS(p)] = {0};
 	lens[1] = (int)len;
 	rc = exec_commit(
 	    st, "outbox sent",
 	    "WITH o AS (UPDATE outbox SET state = 'sent', attempts = attempts + 1,"
-	    "  sent_at = now(), last_error = '' WHERE id = $1::bigint"
+	    "  sent_at = now(), last_error = '',"
+	    "  detail = CASE WHEN $9::text IS NULL THEN detail ELSE detail ||"
+	    "   jsonb_build_object('carried', string_to_array($9, ',')::bigint[]) END"
+	    "  WHERE id = $1::bigint"
 	    "  RETURNING ticket_id, message_id, recipient)"
 	    " INSERT INTO messages (ticket_id, direction, message_id, in_reply_to, refs,"
 	    "  from_addr, to_addrs, subject, sent_at, body_text, raw, raw_sha256)"

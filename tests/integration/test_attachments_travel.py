@@ -246,6 +246,16 @@ def test(check):
         check.eq(files(relayed[0]) if relayed else None, [("manual.pdf", MANUAL)],
                  "with the PDF, bytes equal")
         check.ok(relayed and "sigue los pasos" in body(relayed[0]), "and the agent's text", relayed and body(relayed[0]))
+        # what is kept of the sent mail leaves the file's bytes out (they are on the ticket once),
+        # and the row says which files it carried
+        mid = str(relayed[0]["Message-ID"]).strip("<>") if relayed else ""
+        kept = s.sql("SELECT length(m.raw), o.detail->'carried' = to_jsonb(ARRAY[a.id])"
+                     " FROM outbox o JOIN messages m ON m.message_id = o.message_id AND m.direction = 'out'"
+                     " JOIN attachments a ON a.name = 'manual.pdf'"
+                     " WHERE o.message_id = %s", (mid,))
+        check.ok(len(kept) == 1 and kept[0][0] < len(MANUAL) and kept[0][1] is True,
+                 "the copy kept of the relayed mail is its text without the PDF's bytes, and the "
+                 "outbox row names the PDF it carried", kept)
 
         # -- a file alone with a command still reaches the requester --
         before = len(s.captured())
