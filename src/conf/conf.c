@@ -2,6 +2,7 @@
  * program can trust the struct: an error names the file, the line, the setting and what is
  * allowed. Passwords are read from their own files; paths are relative to the config file. */
 #include "conf_priv.h"
+#include "conf_oauth.h"
 #include "conf_rules.h"
 #include "mime.h"
 
@@ -281,7 +282,9 @@ static void read_endpoint(struct reader *r, const char *section, struct spoc_end
 		if (ep->ca_file != NULL && !g_file_test(ep->ca_file, G_FILE_TEST_IS_REGULAR))
 			conf_fail(r, NAME("ca_file"), "%s is not a readable file", ep->ca_file);
 	}
-	if (user_required || config_lookup(&r->cfg, NAME("user")) != NULL) {
+	if (conf_read_auth(r, section, ep)) {
+		/* auth = "oauth2": an access token instead of a password (conf_oauth.c) */
+	} else if (user_required || config_lookup(&r->cfg, NAME("user")) != NULL) {
 		ep->user = conf_get_string(r, NAME("user"), NULL);
 		if (config_lookup(&r->cfg, NAME("password_credential")) != NULL) {
 			char *cred = conf_get_string(r, NAME("password_credential"), NULL);
@@ -921,6 +924,7 @@ static void free_endpoint(struct spoc_endpoint *ep)
 		memset(ep->password, 0, strlen(ep->password));
 	g_free(ep->password);
 	g_free(ep->password_file);
+	conf_oauth2_free(&ep->oauth2);
 }
 
 static void free_mailbox(struct spoc_imap_conf *mb)

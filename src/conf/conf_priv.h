@@ -34,6 +34,9 @@ char *conf_read_secret(struct reader *r, const char *name, const char *file);
  * NULL with the error recorded against setting when there is no such directory or the name is
  * not a plain file name. Caller frees. */
 char *conf_credential(struct reader *r, const char *setting, const char *name);
+/* section.auth: TRUE when it is "oauth2", with section.user and the section.oauth2 group read
+ * into ep (conf_oauth.c); FALSE for "password" (the default), ep left alone. */
+gboolean conf_read_auth(struct reader *r, const char *section, struct spoc_endpoint *ep);
 /* path made absolute against the config file's directory; takes and returns ownership. */
 char *conf_resolve(struct reader *r, char *path);
 
