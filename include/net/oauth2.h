@@ -1,0 +1,59 @@
+/* OAuth 2.0 access tokens for IMAP and SMTP logins (auth = "oauth2"), and the SASL messages that
+ * carry them (XOAUTH2, OAUTHBEARER RFC 7628).
+ *
+ * Tokens are fetched over HTTPS (libcurl, certificate verified, proxies from the environment)
+ * from the configured token endpoint with the client credentials or refresh token grant, and
+ * kept in a process-wide cache keyed by endpoint, client, grant and scope, so mailboxes and the
+ * notifier that share an app share its token, and a configuration reload keeps it. A token is
+ * renewed a jittered margin before it expires; after a failed request the endpoint is left alone
+ * for a growing delay (5 s doubling to 5 min), so a broken set-up never hammers it. A refresh
+ * token the server rotates is written back atomically to its file. Tokens and secrets live in
+ * memory excluded from core dumps, and never appear in an error text. */
+#ifndef SPOC_OAUTH2_H
+#define SPOC_OAUTH2_H
+
+#include "conf.h"
+#include "conf_oauth.h"
+
+/* An access token for ep (whose oauth2 is set). SPOC_OK with *token_r pointing into the cache
+ * (valid until the next oauth2_* call; do not free) and *fresh_r TRUE when it was fetched by this
+ * call; SPOC_ETEMP with the reason (endpoint, HTTP status, the server's error code) in err. */
+int oauth2_token(const struct spoc_endpoint *ep, const char **token_r, gboolean *fresh_r,
+		 struct errbuf *err);
+
+/* The mail server refused the token oauth2_token() gave for ep: it is dropped, and the next
+ * oauth2_token() asks the endpoint for a new one. */
+void oauth2_token_refused(const struct spoc_endpoint *ep);
+
+/* Where oauth2.c reports what is not an error of the call at hand but must be seen (a rotated
+ * refresh token that could not be saved): level is a syslog priority. NULL: nowhere. */
+void oauth2_set_notice(void (*fn)(int level, const char *text));
+
+/* Forgets every cached token (wiped) and the back-off state. */
+void oauth2_reset(void);
+
+enum oauth2_mech {
+	OAUTH2_XOAUTH2,
+	OAUTH2_OAUTHBEARER,
+};
+
+/* "XOAUTH2" or "OAUTHBEARER". */
+const char *oauth2_mech_name(enum oauth2_mech m);
+
+/* The base64 initial client response of mech for user and token (OAUTHBEARER also names host and
+ * port). Caller frees with oauth2_secret_free(): it holds the token. */
+char *oauth2_sasl_response(enum oauth2_mech mech, const char *user, const char *host,
+			   unsigned port, const char *token);
+
+/* What the client answers to the server's error challenge: "" for XOAUTH2, base64 of %x01 for
+ * OAUTHBEARER (RFC 7628 3.2.3). Static. */
+const char *oauth2_sasl_abort(enum oauth2_mech mech);
+
+/* The server's error challenge (base64 of a JSON object, RFC 7628 3.2.2) as one printable line,
+ * "status=invalid_token scope=..." or a note that it could not be decoded. Caller frees. */
+char *oauth2_sasl_error_text(const char *b64, size_t len);
+
+/* Wipes and frees a buffer oauth2.c handed out. NULL is fine. */
+void oauth2_secret_free(char *s);
+
+#endif

@@ -1,0 +1,626 @@
+/* OAuth 2.0 access tokens (RFC 6749) for IMAP and SMTP logins, and the SASL messages carrying
+ * them: XOAUTH2 (Google's and Microsoft's) and OAUTHBEARER (RFC 7628).
+ *
+ * A token request is one HTTPS POST with libcurl: certificate and host name verified (the
+ * configured ca_file or the system store), https only, no redirects, a timeout for the whole
+ * request, proxies from the environment (https_proxy, no_proxy) as libcurl reads them. The
+ * answer is parsed with json-glib. Everything that holds a secret (the form, the answer, the
+ * cached tokens, the SASL responses) sits in its own mapping excluded from core dumps
+ * (MADV_DONTDUMP) and is wiped before it is unmapped; no secret is ever copied into an error.
+ *
+ * The cache is process-wide (spocd is one thread): one entry per token endpoint, client, grant,
+ * scope and refresh token file. A token is used until a margin before its expiry (a fifth of its
+ * lifetime, at most five minutes, plus up to half as much again at random so that several
+ * processes do not renew at the same second); a failed request makes the endpoint wait 5 s,
+ * doubling to 5 minutes, before the next one. */
+#include "oauth2.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-glib/json-glib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <syslog.h>
+#include <unistd.h>
+
+/* Longest answer read from a token endpoint, and longest token kept. */
+#define OAUTH2_MAX_ANSWER (64 * 1024)
+#define OAUTH2_MAX_TOKEN  (16 * 1024)
+#define OAUTH2_BACKOFF_MIN_S 5
+#define OAUTH2_BACKOFF_MAX_S 300
+/* expires_in missing from an answer (RFC 6749 makes it optional): assume this */
+#define OAUTH2_DEFAULT_LIFETIME_S 600
+
+/* ---- memory for secrets ---- */
+
+/* A secret buffer: its own anonymous mapping, excluded from core dumps. The mapping's length is
+ * kept in front of the returned pointer. g_error() when memory runs out, as g_malloc() does. */
+static char *secret_alloc(size_t len)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), total;
+	void *p;
+
+	total = (len + sizeof(size_t) + 1 + page - 1) / page * page;
+	p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		g_error("oauth2: cannot map %zu bytes: %s", total, g_strerror(errno));
+	(void)madvise(p, total, MADV_DONTDUMP);
+	*(size_t *)p = total;
+	return (char *)p + sizeof(size_t);
+}
+
+void oauth2_secret_free(char *s)
+{
+	size_t total;
+
+	if (s == NULL)
+		return;
+	total = *(size_t *)(void *)(s - sizeof(size_t));
+	explicit_bzero(s - sizeof(size_t), total);
+	munmap(s - sizeof(size_t), total);
+}
+
+static char *secret_dup(const char *s, size_t len)
+{
+	char *out = secret_alloc(len);
+
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return out;
+}
+
+static void wipe_free(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		g_free(s);
+	}
+}
+
+/* ---- notices ---- */
+
+static void (*notice_fn)(int level, const char *text);
+
+void oauth2_set_notice(void (*fn)(int level, const char *text))
+{
+	notice_fn = fn;
+}
+
+static void notice(int level, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void notice(int level, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+
+	if (notice_fn == NULL)
+		return;
+	va_start(ap, fmt);
+	text = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	notice_fn(level, text);
+	g_free(text);
+}
+
+/* ---- the cache ---- */
+
+struct entry {
+	char *access;	    /* secret_alloc(); NULL: none */
+	char *refresh;	    /* secret_alloc(); the newest refresh token (rotations included) */
+	char origin[65];    /* SHA-256 of the refresh token the configuration gave when adopted */
+	gint64 renew_at;    /* monotonic µs: fetch a new one from then on */
+	gint64 expires_at;  /* monotonic µs: the server's expiry of access */
+	gint64 retry_at;    /* monotonic µs: after a failure, no request before */
+	int backoff_s;	    /* the next delay after a failure */
+	char last_error[400];
+};
+
+static GHashTable *cache; /* key (g_free) -> struct entry * */
+
+static void entry_free(gpointer p)
+{
+	struct entry *e = p;
+
+	oauth2_secret_free(e->access);
+	oauth2_secret_free(e->refresh);
+	explicit_bzero(e, sizeof(*e));
+	g_free(e);
+}
+
+void oauth2_reset(void)
+{
+	g_clear_pointer(&cache, g_hash_table_unref);
+}
+
+static char *cache_key(const struct spoc_oauth2_conf *o)
+{
+	return g_strdup_printf("%s\n%s\n%d\n%s\n%s", o->token_url, o->client_id, (int)o->grant,
+			       o->scope != NULL ? o->scope : "",
+			       o->refresh_token_file != NULL ? o->refresh_token_file : "");
+}
+
+static struct entry *entry_of(const struct spoc_oauth2_conf *o)
+{
+	char *key = cache_key(o);
+	struct entry *e;
+
+	if (cache == NULL)
+		cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, entry_free);
+	e = g_hash_table_lookup(cache, key);
+	if (e == NULL) {
+		e = g_new0(struct entry, 1);
+		g_hash_table_insert(cache, key, e);
+	} else {
+		g_free(key);
+	}
+	/* A refresh token the configuration now gives that differs from the one last adopted
+	 * was put there by a person (a new consent): it replaces ours. One we rotated and
+	 * could not save leaves the file as it was, and ours stays. */
+	if (o->refresh_token != NULL) {
+		char sum[65];
+
+		spoc_sha256_hex(o->refresh_token, strlen(o->refresh_token), sum);
+		if (strcmp(sum, e->origin) != 0) {
+			oauth2_secret_free(e->refresh);
+			e->refresh = secret_dup(o->refresh_token, strlen(o->refresh_token));
+			memcpy(e->origin, sum, sizeof(sum));
+		}
+	}
+	return e;
+}
+
+void oauth2_token_refused(const struct spoc_endpoint *ep)
+{
+	struct entry *e;
+
+	if (ep->oauth2 == NULL)
+		return;
+	e = entry_of(ep->oauth2);
+	g_clear_pointer(&e->access, oauth2_secret_free);
+	e->renew_at = e->expires_at = 0;
+	/* a refusal is no failure of the endpoint: the new token is asked for at once */
+	e->retry_at = 0;
+}
+
+/* ---- the request ---- */
+
+struct answer {
+	char *buf; /* secret_alloc(OAUTH2_MAX_ANSWER) */
+	size_t len;
+	gboolean overflow;
+};
+
+static size_t on_data(char *data, size_t size, size_t n, void *ctx)
+{
+	struct answer *a = ctx;
+	size_t len = size * n;
+
+	if (len > OAUTH2_MAX_ANSWER - a->len) {
+		a->overflow = TRUE;
+		return 0; /* libcurl stops with CURLE_WRITE_ERROR */
+	}
+	memcpy(a->buf + a->len, data, len);
+	a->len += len;
+	a->buf[a->len] = '\0';
+	return len;
+}
+
+/* Appends name=value (value percent-encoded, application/x-www-form-urlencoded) to form, which
+ * has room for cap bytes. FALSE when it does not fit. */
+static gboolean form_add(char *form, size_t cap, size_t *len, const char *name, const char *value)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = *len;
+
+	if (n > 0) {
+		if (n + 1 >= cap)
+			return FALSE;
+		form[n++] = '&';
+	}
+	for (const char *p = name; *p != '\0'; p++) {
+		if (n + 1 >= cap)
+			return FALSE;
+		form[n++] = *p;
+	}
+	if (n + 1 >= cap)
+		return FALSE;
+	form[n++] = '=';
+	for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
+		if (n + 3 >= cap)
+			return FALSE;
+		if (g_ascii_isalnum(*p) || strchr("-._~", *p) != NULL) {
+			form[n++] = (char)*p;
+		} else {
+			form[n++] = '%';
+			form[n++] = hex[*p >> 4];
+			form[n++] = hex[*p & 15];
+		}
+	}
+	form[n] = '\0';
+	*len = n;
+	return TRUE;
+}
+
+/* A text from a stranger's server made fit for one log line: printable ASCII, at most max
+ * bytes. Caller frees. */
+static char *printable(const char *s, size_t max)
+{
+	GString *out = g_string_new(NULL);
+
+	for (const char *p = s; p != NULL && *p != '\0' && out->len < max; p++)
+		g_string_append_c(out, (*p >= 0x20 && *p < 0x7f) ? *p : '?');
+	if (s != NULL && strlen(s) > max)
+		g_string_append(out, "...");
+	return g_string_free(out, FALSE);
+}
+
+static const char *member_string(JsonObject *obj, const char *name)
+{
+	JsonNode *n = json_object_get_member(obj, name);
+
+	if (n == NULL || JSON_NODE_TYPE(n) != JSON_NODE_VALUE ||
+	    json_node_get_value_type(n) != G_TYPE_STRING)
+		return NULL;
+	return json_node_get_string(n);
+}
+
+/* expires_in as a number of seconds: a JSON number or, as some servers send, a string of
+ * digits; -1 when absent or nonsense. */
+static gint64 member_seconds(JsonObject *obj, const char *name)
+{
+	JsonNode *n = json_object_get_member(obj, name);
+	const char *s;
+	gint64 v;
+
+	if (n == NULL || JSON_NODE_TYPE(n) != JSON_NODE_VALUE)
+		return -1;
+	if (json_node_get_value_type(n) == G_TYPE_INT64)
+		return json_node_get_int(n);
+	if (json_node_get_value_type(n) == G_TYPE_DOUBLE)
+		return (gint64)json_node_get_double(n);
+	s = json_node_get_value_type(n) == G_TYPE_STRING ? json_node_get_string(n) : NULL;
+	if (s == NULL || !g_ascii_string_to_signed(s, 10, 0, G_MAXINT32, &v, NULL))
+		return -1;
+	return v;
+}
+
+/* A token as servers send them: visible ASCII (RFC 6750 b64token and JWTs are), bounded. */
+static gboolean token_plausible(const char *t)
+{
+	if (t == NULL || *t == '\0' || strlen(t) > OAUTH2_MAX_TOKEN)
+		return FALSE;
+	for (const char *p = t; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f)
+			return FALSE;
+	return TRUE;
+}
+
+/* Writes a rotated refresh token to its file: a new file beside it (mode 0600), synced, renamed
+ * over it, the directory synced. FALSE with the reason in why. */
+static gboolean save_refresh(const char *file, const char *token, char *why, size_t why_len)
+{
+	char *tmp = g_strdup_printf("%s.new-XXXXXX", file), *dir;
+	size_t len = strlen(token);
+	gboolean ok = FALSE;
+	int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0600), dfd;
+
+	if (fd < 0) {
+		g_snprintf(why, why_len, "cannot create a file beside %s: %s", file,
+			   g_strerror(errno));
+		g_free(tmp);
+		return FALSE;
+	}
+	if (write(fd, token, len) != (ssize_t)len || write(fd, "\n", 1) != 1 || fsync(fd) != 0)
+		g_snprintf(why, why_len, "cannot write %s: %s", tmp, g_strerror(errno));
+	else if (close(fd) != 0 || (fd = -1, rename(tmp, file) != 0))
+		g_snprintf(why, why_len, "cannot replace %s: %s", file, g_strerror(errno));
+	else
+		ok = TRUE;
+	if (fd >= 0)
+		close(fd);
+	if (!ok) {
+		unlink(tmp);
+	} else {
+		dir = g_path_get_dirname(file);
+		dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+		g_free(dir);
+	}
+	g_free(tmp);
+	return ok;
+}
+
+/* Takes a rotated refresh token: kept in memory, and written back where the configuration
+ * read it when that can be done. */
+static void rotate(struct entry *e, const struct spoc_oauth2_conf *o, const char *token)
+{
+	char why[512];
+
+	if (e->refresh != NULL && strcmp(e->refresh, token) == 0)
+		return;
+	oauth2_secret_free(e->refresh);
+	e->refresh = secret_dup(token, strlen(token));
+	if (o->refresh_token_read_only)
+		notice(LOG_WARNING,
+		       "oauth2 %s: the server rotated the refresh token, but %s is a systemd "
+		       "credential (read-only): the new one is kept in memory only, and after a "
+		       "restart the old one may be refused; use refresh_token_file to keep it",
+		       o->token_url, o->refresh_token_file);
+	else if (!save_refresh(o->refresh_token_file, token, why, sizeof(why)))
+		notice(LOG_WARNING,
+		       "oauth2 %s: the server rotated the refresh token, but it could not be "
+		       "saved (%s): the new one is kept in memory only, and after a restart the "
+		       "old one in %s may be refused",
+		       o->token_url, why, o->refresh_token_file);
+	else
+		notice(LOG_INFO, "oauth2 %s: rotated refresh token saved to %s", o->token_url,
+		       o->refresh_token_file);
+}
+
+/* Reads a token endpoint's answer: SPOC_OK with the entry updated, SPOC_ETEMP with why. */
+static int take_answer(struct entry *e, const struct spoc_oauth2_conf *o, long status,
+		       const struct answer *a, struct errbuf *err)
+{
+	JsonParser *parser = json_parser_new();
+	JsonNode *root;
+	JsonObject *obj;
+	const char *access, *type, *refresh, *code;
+	gint64 lifetime, margin;
+	int rc = SPOC_ETEMP;
+
+	if (!json_parser_load_from_data(parser, a->buf, (gssize)a->len, NULL) ||
+	    (root = json_parser_get_root(parser)) == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+		errbuf_set(err, SPOC_ETEMP,
+			   "oauth2 token endpoint %s: answered HTTP %ld with %zu bytes that are "
+			   "not a JSON object",
+			   o->token_url, status, a->len);
+		goto out;
+	}
+	obj = json_node_get_object(root);
+	code = member_string(obj, "error");
+	if (status != 200 || code != NULL) {
+		char *c = printable(code != NULL ? code : "(no error code)", 80);
+		char *d = printable(member_string(obj, "error_description"), 240);
+
+		errbuf_set(err, SPOC_ETEMP, "oauth2 token endpoint %s: refused (HTTP %ld): %s%s%s",
+			   o->token_url, status, c, *d != '\0' ? ": " : "", d);
+		g_free(c);
+		g_free(d);
+		goto out;
+	}
+	access = member_string(obj, "access_token");
+	type = member_string(obj, "token_type");
+	refresh = member_string(obj, "refresh_token");
+	lifetime = member_seconds(obj, "expires_in");
+	if (!token_plausible(access)) {
+		errbuf_set(err, SPOC_ETEMP,
+			   "oauth2 token endpoint %s: the answer has no usable access_token",
+			   o->token_url);
+		goto out;
+	}
+	if (type != NULL && g_ascii_strcasecmp(type, "bearer") != 0) {
+		char *t = printable(type, 40);
+
+		errbuf_set(err, SPOC_ETEMP,
+			   "oauth2 token endpoint %s: token_type \"%s\", not Bearer: unusable for "
+			   "IMAP or SMTP",
+			   o->token_url, t);
+		g_free(t);
+		goto out;
+	}
+	if (refresh != NULL && !token_plausible(refresh)) {
+		errbuf_set(err, SPOC_ETEMP,
+			   "oauth2 token endpoint %s: the answer's refresh_token is unusable",
+			   o->token_url);
+		goto out;
+	}
+	if (lifetime <= 0)
+		lifetime = OAUTH2_DEFAULT_LIFETIME_S;
+	oauth2_secret_free(e->access);
+	e->access = secret_dup(access, strlen(access));
+	margin = MIN((gint64)300 * G_USEC_PER_SEC, lifetime * G_USEC_PER_SEC / 5);
+	margin += g_random_int_range(0, (gint32)MAX(1, margin / 2));
+	e->expires_at = g_get_monotonic_time() + lifetime * G_USEC_PER_SEC;
+	e->renew_at = e->expires_at - margin;
+	if (refresh != NULL && o->grant == SPOC_OAUTH2_REFRESH_TOKEN)
+		rotate(e, o, refresh);
+	rc = SPOC_OK;
+out:
+	/* json-glib copied the strings into its nodes: they go with the parser */
+	g_object_unref(parser);
+	return rc;
+}
+
+/* One request for a new token with the configured grant. */
+static int fetch(struct entry *e, const struct spoc_oauth2_conf *o, struct errbuf *err)
+{
+	char curl_err[CURL_ERROR_SIZE] = "";
+	struct answer a = {.buf = secret_alloc(OAUTH2_MAX_ANSWER)};
+	size_t form_cap = 4 * OAUTH2_MAX_TOKEN, form_len = 0;
+	char *form = secret_alloc(form_cap);
+	struct curl_slist *headers = NULL;
+	gboolean fits;
+	long status = 0;
+	CURLcode cr;
+	CURL *curl;
+	int rc;
+
+	if (o->grant == SPOC_OAUTH2_REFRESH_TOKEN)
+		fits = form_add(form, form_cap, &form_len, "grant_type", "refresh_token") &&
+		       form_add(form, form_cap, &form_len, "refresh_token",
+				e->refresh != NULL ? e->refresh : "");
+	else
+		fits = form_add(form, form_cap, &form_len, "grant_type", "client_credentials");
+	fits = fits && form_add(form, form_cap, &form_len, "client_id", o->client_id);
+	if (fits && o->client_secret != NULL)
+		fits = form_add(form, form_cap, &form_len, "client_secret", o->client_secret);
+	if (fits && o->scope != NULL)
+		fits = form_add(form, form_cap, &form_len, "scope", o->scope);
+	if (!fits) {
+		rc = errbuf_set(err, SPOC_ETEMP, "oauth2 %s: the request would be too long",
+				o->token_url);
+		goto out;
+	}
+
+	curl = curl_easy_init();
+	if (curl == NULL) {
+		rc = errbuf_set(err, SPOC_ETEMP, "oauth2 %s: libcurl could not start",
+				o->token_url);
+		goto out;
+	}
+	headers = curl_slist_append(headers, "Accept: application/json");
+	curl_easy_setopt(curl, CURLOPT_URL, o->token_url);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (o->ca_file != NULL)
+		curl_easy_setopt(curl, CURLOPT_CAINFO, o->ca_file);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)o->timeout_s);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, (long)o->timeout_s);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "spocd/" SPOCD_VERSION);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form);
+	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)form_len);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);
+	cr = curl_easy_perform(curl);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(curl);
+	curl_slist_free_all(headers);
+
+	if (cr == CURLE_WRITE_ERROR && a.overflow)
+		rc = errbuf_set(err, SPOC_ETEMP, "oauth2 token endpoint %s: answer over %d bytes",
+				o->token_url, OAUTH2_MAX_ANSWER);
+	else if (cr != CURLE_OK)
+		rc = errbuf_set(err, SPOC_ETEMP, "oauth2 token endpoint %s: %s (%s)", o->token_url,
+				curl_easy_strerror(cr), curl_err[0] != '\0' ? curl_err : "no detail");
+	else
+		rc = take_answer(e, o, status, &a, err);
+out:
+	oauth2_secret_free(form);
+	oauth2_secret_free(a.buf);
+	return rc;
+}
+
+int oauth2_token(const struct spoc_endpoint *ep, const char **token_r, gboolean *fresh_r,
+		 struct errbuf *err)
+{
+	const struct spoc_oauth2_conf *o = ep->oauth2;
+	gint64 now = g_get_monotonic_time();
+	struct entry *e;
+
+	*token_r = NULL;
+	*fresh_r = FALSE;
+	if (o == NULL)
+		return errbuf_set(err, SPOC_ETEMP, "oauth2: not configured for %s", ep->host);
+	e = entry_of(o);
+	if (e->access != NULL && now < e->renew_at) {
+		*token_r = e->access;
+		return SPOC_OK;
+	}
+	/* a renewal failed a moment ago: the token still valid serves until it expires */
+	if (e->access != NULL && now < e->retry_at && now < e->expires_at) {
+		*token_r = e->access;
+		return SPOC_OK;
+	}
+	if (now < e->retry_at)
+		return errbuf_set(err, SPOC_ETEMP, "%s; next attempt in %llds", e->last_error,
+				  (long long)((e->retry_at - now) / G_USEC_PER_SEC + 1));
+	if (o->grant == SPOC_OAUTH2_REFRESH_TOKEN && e->refresh == NULL)
+		return errbuf_set(err, SPOC_ETEMP, "oauth2 %s: no refresh token", o->token_url);
+	if (fetch(e, o, err) != SPOC_OK) {
+		e->backoff_s = e->backoff_s == 0 ? OAUTH2_BACKOFF_MIN_S
+						 : MIN(2 * e->backoff_s, OAUTH2_BACKOFF_MAX_S);
+		e->retry_at = now + (gint64)e->backoff_s * G_USEC_PER_SEC;
+		g_strlcpy(e->last_error, err->msg, sizeof(e->last_error));
+		if (e->access != NULL && now < e->expires_at) {
+			*token_r = e->access;
+			return SPOC_OK;
+		}
+		g_clear_pointer(&e->access, oauth2_secret_free);
+		return SPOC_ETEMP;
+	}
+	e->backoff_s = 0;
+	e->retry_at = 0;
+	*token_r = e->access;
+	*fresh_r = TRUE;
+	return SPOC_OK;
+}
+
+/* ---- SASL ---- */
+
+const char *oauth2_mech_name(enum oauth2_mech m)
+{
+	return m == OAUTH2_OAUTHBEARER ? "OAUTHBEARER" : "XOAUTH2";
+}
+
+char *oauth2_sasl_response(enum oauth2_mech mech, const char *user, const char *host,
+			   unsigned port, const char *token)
+{
+	size_t cap = strlen(user) + strlen(host) + strlen(token) + 64, len, out_len;
+	char *raw = secret_alloc(cap), *b64;
+	gint state = 0, save = 0;
+
+	if (mech == OAUTH2_OAUTHBEARER)
+		/* RFC 7628 3.1: the GS2 header names the user; host and port are what the
+		 * client connected to */
+		len = (size_t)g_snprintf(raw, cap, "n,a=%s,\001host=%s\001port=%u\001auth=Bearer %s\001\001",
+					 user, host, port, token);
+	else
+		len = (size_t)g_snprintf(raw, cap, "user=%s\001auth=Bearer %s\001\001", user,
+					 token);
+	b64 = secret_alloc((len / 3 + 1) * 4 + 4);
+	out_len = g_base64_encode_step((const guchar *)raw, len, FALSE, b64, &state, &save);
+	out_len += g_base64_encode_close(FALSE, b64 + out_len, &state, &save);
+	b64[out_len] = '\0';
+	oauth2_secret_free(raw);
+	return b64;
+}
+
+const char *oauth2_sasl_abort(enum oauth2_mech mech)
+{
+	return mech == OAUTH2_OAUTHBEARER ? "AQ==" : "";
+}
+
+char *oauth2_sasl_error_text(const char *b64, size_t len)
+{
+	static const char *const fields[] = {"status", "schemes", "scope", NULL};
+	char *text = g_strndup(b64, len), *out;
+	guchar *json;
+	gsize json_len = 0;
+	JsonParser *parser = json_parser_new();
+	JsonNode *root;
+	GString *line = g_string_new(NULL);
+
+	g_strstrip(text);
+	json = g_base64_decode(text, &json_len);
+	if (json_len == 0 ||
+	    !json_parser_load_from_data(parser, (const char *)json, (gssize)json_len, NULL) ||
+	    (root = json_parser_get_root(parser)) == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+		g_string_append(line, "an error challenge that is not base64 JSON");
+	} else {
+		JsonObject *obj = json_node_get_object(root);
+
+		for (const char *const *f = fields; *f != NULL; f++) {
+			char *v = printable(member_string(obj, *f), 200);
+
+			if (*v != '\0')
+				g_string_append_printf(line, "%s%s=%s", line->len > 0 ? " " : "",
+						       *f, v);
+			g_free(v);
+		}
+		if (line->len == 0)
+			g_string_append(line, "an error object without status or scope");
+	}
+	g_object_unref(parser);
+	g_free(json);
+	wipe_free(text);
+	out = g_string_free(line, FALSE);
+	return out;
+}
