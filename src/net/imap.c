@@ -193,6 +193,8 @@ static int authenticate_once(struct imap_session *s, enum oauth2_mech mech, cons
 	struct mailimap_response *response = NULL;
 	int r, state, challenges = 0;
 
+	/* what carries the token stays out of libetpan's stream debug log */
+	mailstream_set_privacy(imap->imap_stream, 0);
 	r = mailimap_send_current_tag(imap);
 	if (r == MAILIMAP_NO_ERROR)
 		r = send_text(imap, "AUTHENTICATE ");
@@ -235,6 +237,7 @@ static int authenticate_once(struct imap_session *s, enum oauth2_mech mech, cons
 		if (r == MAILIMAP_NO_ERROR && mailstream_flush(imap->imap_stream) == -1)
 			r = MAILIMAP_ERROR_STREAM;
 	}
+	mailstream_set_privacy(imap->imap_stream, 1);
 	oauth2_secret_free(resp);
 	if (r == MAILIMAP_NO_ERROR)
 		r = mailimap_parse_response(imap, &response);

@@ -306,7 +306,10 @@ static int auth_token_once(struct smtp_session *s, enum oauth2_mech mech, const 
 
 	g_snprintf(line, len, "AUTH %s %s\r\n", oauth2_mech_name(mech), resp);
 	oauth2_secret_free(resp);
+	/* the token stays out of libetpan's stream debug log */
+	mailstream_set_privacy(s->smtp->stream, 0);
 	code = command(s->smtp, line);
+	mailstream_set_privacy(s->smtp->stream, 1);
 	explicit_bzero(line, len);
 	g_free(line);
 	if (code == 334) {

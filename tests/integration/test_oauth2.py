@@ -196,6 +196,11 @@ def spocd_texts(s):
     return out
 
 
+def wait_inbox_empty(s, d):
+    st.wait_for(lambda: s.folder_count("INBOX") == 0, 30, "the daemon moved the mail out of INBOX",
+                detail=d.tail)
+
+
 def test(check):
     ca_dir = tempfile.mkdtemp(prefix="spocd-oauth2-ca-", dir="/tmp")
     os.chmod(ca_dir, 0o755)
@@ -312,6 +317,7 @@ def expiry_between_passes(check, s, ep):
                            f"expiry: mail {i + 1} became a ticket", detail=d.tail)
             check.wait_for(lambda: any(f"user{i}@example.com" in str(m["To"]) for m in s.captured()), 30,
                            f"expiry: its acknowledgement went out", detail=d.tail)
+            wait_inbox_empty(s, d)
             # the next one after every token the daemon holds has expired, with the IMAP
             # connection dropped so that it must log in again
             time.sleep(ep.lifetime + 0.5)
@@ -344,6 +350,8 @@ def refused_token_renewed(check, s, ep):
         check.wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets") == n0 + 2, 30,
                        "revoked: the next mail is read after the refused token was renewed",
                        detail=d.tail)
+        # stopped only once it is moved: a SIGTERM in the middle of UID MOVE is another story
+        wait_inbox_empty(s, d)
     finally:
         d.stop()
     refusals = [r for r in ep.introspections[intro:] if r["revoked"]]
