@@ -5,7 +5,8 @@ SMTP capture listener, both introspecting tokens at a local HTTPS token endpoint
   - client credentials end to end: a mail becomes a ticket over IMAP XOAUTH2, its
     acknowledgement leaves through SMTP XOAUTH2; one token serves both; neither secret nor token
     appears in anything spocd writes;
-  - OAUTHBEARER where the server offers only that;
+  - OAUTHBEARER where the server offers only that (IMAP and SMTP), a clear refusal where it
+    offers neither; SMTP refusing the token: the reason decoded, the acknowledgement kept;
   - refresh token with rotation: the file is rewritten (mode kept) and the next run uses the new
     one; from a systemd credential (read-only) the rotation is said not to be saved;
   - tokens expiring between passes of the daemon are renewed before use, no mail lost;
@@ -218,6 +219,7 @@ def test(check):
             check.eq(s.run_spocd("--migrate")[0], 0, "spocd --migrate")
             client_credentials(check, s, ep)
             oauthbearer_only(check, s, ep, oauth)
+            smtp_refused(check, s, ep)
             refresh_rotation(check, s, ep)
             expiry_between_passes(check, s, ep)
             refused_token_renewed(check, s, ep)
@@ -255,6 +257,8 @@ def client_credentials(check, s, ep):
 def oauthbearer_only(check, s, ep, oauth):
     s.dovecot_oauth2 = dict(oauth, mechanisms="oauthbearer")
     s.restart_dovecot("good")
+    s.smtp_oauth2 = dict(oauth, mechanisms="OAUTHBEARER")
+    s.start_smtp()
     offset = s.dovecot_log_size()
     s.append(st.make_message("luis@example.com", "Sin acceso a la VPN", "No conecta.\r\n"))
     rc, out, err = s.run_spocd("--once")
@@ -263,8 +267,50 @@ def oauthbearer_only(check, s, ep, oauth):
     log = s.dovecot_log_since(offset)
     check.ok(f"user=<{st.IMAP_USER}>, method=OAUTHBEARER" in log, "Dovecot logged an OAUTHBEARER login",
              log[-2000:])
+    acks = [m for m in s.captured() if "luis@example.com" in str(m["To"])]
+    check.eq([m.envelope.get("auth") for m in acks], [{"mechanism": "OAUTHBEARER", "user": st.IMAP_USER}],
+             "its acknowledgement went through SMTP AUTH OAUTHBEARER")
+    s.smtp_oauth2 = dict(oauth)
+    s.start_smtp()
+    # a server that offers neither: said so, nothing sent
+    s.dovecot_oauth2 = None
+    s.restart_dovecot("good")
+    rc, out, err = s.run_spocd("--once")
+    check.eq(rc, 75, "a server without XOAUTH2 or OAUTHBEARER: spocd --once exits 75")
+    check.ok("offers neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER" in out + err, "and says why",
+             (out + err)[-1000:])
     s.dovecot_oauth2 = dict(oauth)
     s.restart_dovecot("good")
+
+
+def smtp_refused(check, s, ep):
+    """IMAP with the password, SMTP with tokens the listener never accepts: the mail becomes a
+    ticket, its acknowledgement waits, and the reason is the listener's, decoded."""
+    tree = s.config_tree()
+    tree["smtp"].update({"user": st.IMAP_USER, "auth": "oauth2",
+                         "oauth2": oauth_group(ep, client_secret_file="client.secret")})
+    conf = os.path.join(s.dir, "smtp-refused.conf")
+    with open(conf, "w") as f:
+        f.write(st.render_conf(tree))
+    ep.mode = "reject"
+    n0 = s.sql_value("SELECT count(*) FROM tickets")
+    sent0 = len(s.captured())
+    s.append(st.make_message("rosa@example.com", "Teclado roto", "No escribe.\r\n"))
+    rc, out, err = s.run_spocd("--once", config=conf)
+    ep.mode = "ok"
+    check.eq(rc, 75, "SMTP refusing the token: spocd --once exits 75")
+    check.eq(s.sql_value("SELECT count(*) FROM tickets"), n0 + 1, "the mail still became a ticket")
+    check.eq(len(s.captured()), sent0, "nothing was sent")
+    check.ok(f"AUTH XOAUTH2 as {st.IMAP_USER} refused: 535" in out + err
+             and "status=invalid_token" in out + err,
+             "the error gives the 535 and the listener's decoded reason", (out + err)[-1500:])
+    check.eq(s.sql_value("SELECT state FROM outbox WHERE recipient = 'rosa@example.com'"), "pending",
+             "the acknowledgement waits to be retried")
+    s.sql("UPDATE outbox SET next_attempt_at = now() WHERE recipient = 'rosa@example.com'")
+    rc, out, err = s.run_spocd("--once", config=conf)
+    check.eq(rc, 0, "once the tokens are good again, the retry works")
+    check.eq([m.envelope.get("auth") for m in s.captured()[sent0:]],
+             [{"mechanism": "XOAUTH2", "user": st.IMAP_USER}], "the acknowledgement went out then")
 
 
 def refresh_rotation(check, s, ep):
