@@ -32,6 +32,21 @@ void oauth2_set_notice(void (*fn)(int level, const char *text));
 /* Forgets every cached token (wiped) and the back-off state. */
 void oauth2_reset(void);
 
+/* A token endpoint's answer, read by oauth2_answer_parse(). */
+struct oauth2_answer {
+	char *access;	 /* the access token; free with oauth2_secret_free() */
+	char *refresh;	 /* a new refresh token when the server rotated it, else NULL; same */
+	int64_t lifetime_s; /* expires_in, or a default when the server gave none */
+};
+
+/* Reads the answer (HTTP status and body) of the token endpoint url: SPOC_OK with a filled;
+ * SPOC_ETEMP when it refused (its error code and description, made printable), is not a JSON
+ * object, or holds no usable Bearer token, with the reason in err (never a token). Caller clears
+ * a with oauth2_answer_clear() in both cases. */
+int oauth2_answer_parse(const char *url, long status, const char *body, size_t len,
+			struct oauth2_answer *a, struct errbuf *err);
+void oauth2_answer_clear(struct oauth2_answer *a);
+
 enum oauth2_mech {
 	OAUTH2_XOAUTH2,
 	OAUTH2_OAUTHBEARER,

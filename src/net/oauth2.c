@@ -265,7 +265,7 @@ static const char *member_string(JsonObject *obj, const char *name)
 }
 
 /* expires_in as a number of seconds: a JSON number or, as some servers send, a string of
- * digits; -1 when absent or nonsense. */
+ * digits; -1 when absent or nonsense; at most G_MAXINT32. */
 static gint64 member_seconds(JsonObject *obj, const char *name)
 {
 	JsonNode *n = json_object_get_member(obj, name);
@@ -275,9 +275,12 @@ static gint64 member_seconds(JsonObject *obj, const char *name)
 	if (n == NULL || JSON_NODE_TYPE(n) != JSON_NODE_VALUE)
 		return -1;
 	if (json_node_get_value_type(n) == G_TYPE_INT64)
-		return json_node_get_int(n);
-	if (json_node_get_value_type(n) == G_TYPE_DOUBLE)
-		return (gint64)json_node_get_double(n);
+		return CLAMP(json_node_get_int(n), -1, G_MAXINT32);
+	if (json_node_get_value_type(n) == G_TYPE_DOUBLE) {
+		double d = json_node_get_double(n);
+
+		return d >= 0 && d <= G_MAXINT32 ? (gint64)d : -1;
+	}
 	s = json_node_get_value_type(n) == G_TYPE_STRING ? json_node_get_string(n) : NULL;
 	if (s == NULL || !g_ascii_string_to_signed(s, 10, 0, G_MAXINT32, &v, NULL))
 		return -1;
@@ -360,23 +363,31 @@ static void rotate(struct entry *e, const struct spoc_oauth2_conf *o, const char
 		       o->refresh_token_file);
 }
 
-/* Reads a token endpoint's answer: SPOC_OK with the entry updated, SPOC_ETEMP with why. */
-static int take_answer(struct entry *e, const struct spoc_oauth2_conf *o, long status,
-		       const struct answer *a, struct errbuf *err)
+void oauth2_answer_clear(struct oauth2_answer *a)
+{
+	g_clear_pointer(&a->access, oauth2_secret_free);
+	g_clear_pointer(&a->refresh, oauth2_secret_free);
+	a->lifetime_s = 0;
+}
+
+int oauth2_answer_parse(const char *url, long status, const char *body, size_t len,
+			struct oauth2_answer *a, struct errbuf *err)
 {
 	JsonParser *parser = json_parser_new();
 	JsonNode *root;
 	JsonObject *obj;
 	const char *access, *type, *refresh, *code;
-	gint64 lifetime, margin;
+	gint64 lifetime;
 	int rc = SPOC_ETEMP;
 
-	if (!json_parser_load_from_data(parser, a->buf, (gssize)a->len, NULL) ||
+	memset(a, 0, sizeof(*a));
+	if (len > OAUTH2_MAX_ANSWER || !g_utf8_validate(body, (gssize)len, NULL) ||
+	    !json_parser_load_from_data(parser, body, (gssize)len, NULL) ||
 	    (root = json_parser_get_root(parser)) == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
 		errbuf_set(err, SPOC_ETEMP,
 			   "oauth2 token endpoint %s: answered HTTP %ld with %zu bytes that are "
 			   "not a JSON object",
-			   o->token_url, status, a->len);
+			   url, status, len);
 		goto out;
 	}
 	obj = json_node_get_object(root);
@@ -386,7 +397,7 @@ static int take_answer(struct entry *e, const struct spoc_oauth2_conf *o, long s
 		char *d = printable(member_string(obj, "error_description"), 240);
 
 		errbuf_set(err, SPOC_ETEMP, "oauth2 token endpoint %s: refused (HTTP %ld): %s%s%s",
-			   o->token_url, status, c, *d != '\0' ? ": " : "", d);
+			   url, status, c, *d != '\0' ? ": " : "", d);
 		g_free(c);
 		g_free(d);
 		goto out;
@@ -397,8 +408,7 @@ static int take_answer(struct entry *e, const struct spoc_oauth2_conf *o, long s
 	lifetime = member_seconds(obj, "expires_in");
 	if (!token_plausible(access)) {
 		errbuf_set(err, SPOC_ETEMP,
-			   "oauth2 token endpoint %s: the answer has no usable access_token",
-			   o->token_url);
+			   "oauth2 token endpoint %s: the answer has no usable access_token", url);
 		goto out;
 	}
 	if (type != NULL && g_ascii_strcasecmp(type, "bearer") != 0) {
@@ -407,31 +417,51 @@ static int take_answer(struct entry *e, const struct spoc_oauth2_conf *o, long s
 		errbuf_set(err, SPOC_ETEMP,
 			   "oauth2 token endpoint %s: token_type \"%s\", not Bearer: unusable for "
 			   "IMAP or SMTP",
-			   o->token_url, t);
+			   url, t);
 		g_free(t);
 		goto out;
 	}
 	if (refresh != NULL && !token_plausible(refresh)) {
 		errbuf_set(err, SPOC_ETEMP,
-			   "oauth2 token endpoint %s: the answer's refresh_token is unusable",
-			   o->token_url);
+			   "oauth2 token endpoint %s: the answer's refresh_token is unusable", url);
 		goto out;
 	}
-	if (lifetime <= 0)
-		lifetime = OAUTH2_DEFAULT_LIFETIME_S;
-	oauth2_secret_free(e->access);
-	e->access = secret_dup(access, strlen(access));
-	margin = MIN((gint64)300 * G_USEC_PER_SEC, lifetime * G_USEC_PER_SEC / 5);
-	margin += g_random_int_range(0, (gint32)MAX(1, margin / 2));
-	e->expires_at = g_get_monotonic_time() + lifetime * G_USEC_PER_SEC;
-	e->renew_at = e->expires_at - margin;
-	if (refresh != NULL && o->grant == SPOC_OAUTH2_REFRESH_TOKEN)
-		rotate(e, o, refresh);
+	a->access = secret_dup(access, strlen(access));
+	if (refresh != NULL)
+		a->refresh = secret_dup(refresh, strlen(refresh));
+	/* a day at most: a token that claims to last for years is still renewed daily */
+	a->lifetime_s = lifetime > 0 ? MIN(lifetime, 86400) : OAUTH2_DEFAULT_LIFETIME_S;
 	rc = SPOC_OK;
 out:
 	/* json-glib copied the strings into its nodes: they go with the parser */
 	g_object_unref(parser);
 	return rc;
+}
+
+/* Takes a token endpoint's answer into the entry: SPOC_OK, or SPOC_ETEMP with why. */
+static int take_answer(struct entry *e, const struct spoc_oauth2_conf *o, long status,
+		       const struct answer *ans, struct errbuf *err)
+{
+	struct oauth2_answer a;
+	gint64 margin;
+
+	if (oauth2_answer_parse(o->token_url, status, ans->buf, ans->len, &a, err) != SPOC_OK) {
+		oauth2_answer_clear(&a);
+		return SPOC_ETEMP;
+	}
+	oauth2_secret_free(e->access);
+	e->access = a.access;
+	a.access = NULL;
+	/* renewed a fifth of its life before it ends (at most 5 min), plus up to half as much
+	 * again at random */
+	margin = MIN((gint64)300 * G_USEC_PER_SEC, a.lifetime_s * G_USEC_PER_SEC / 5);
+	margin += g_random_int_range(0, (gint32)MAX(1, margin / 2));
+	e->expires_at = g_get_monotonic_time() + a.lifetime_s * G_USEC_PER_SEC;
+	e->renew_at = e->expires_at - margin;
+	if (a.refresh != NULL && o->grant == SPOC_OAUTH2_REFRESH_TOKEN)
+		rotate(e, o, a.refresh);
+	oauth2_answer_clear(&a);
+	return SPOC_OK;
 }
 
 /* One request for a new token with the configured grant. */

@@ -1,7 +1,7 @@
-/* Unit tests of oauth2.c's SASL side: the XOAUTH2 and OAUTHBEARER initial responses byte for
- * byte, the answer to an error challenge, and a server's error challenge (base64 JSON, from a
- * server nobody trusts) decoded into one printable line. Token requests are proven against a
- * real HTTPS endpoint in tests/integration/test_oauth2.py. */
+/* Unit tests of oauth2.c: the XOAUTH2 and OAUTHBEARER initial responses byte for byte, the answer
+ * to an error challenge, a server's error challenge (base64 JSON, from a server nobody trusts)
+ * decoded into one printable line, and a token endpoint's answers read or refused. Token requests
+ * themselves are proven against a real HTTPS endpoint in tests/integration/test_oauth2.py. */
 
 #include "oauth2.h"
 
@@ -125,6 +125,104 @@ static void test_error_challenge(void **state)
 	}
 }
 
+static int parse(long status, const char *body, struct oauth2_answer *a, struct errbuf *err)
+{
+	return oauth2_answer_parse("https://idp.example/token", status, body, strlen(body), a, err);
+}
+
+/* A token endpoint's answers as Microsoft and Google send them, and what is refused. */
+static void test_answer(void **state)
+{
+	struct oauth2_answer a;
+	struct errbuf err = {{0}};
+
+	(void)state;
+	assert_int_equal(parse(200,
+			       "{\"token_type\":\"Bearer\",\"expires_in\":3599,"
+			       "\"ext_expires_in\":3599,\"access_token\":\"eyJ0eXAi.x-y_z\"}",
+			       &a, &err),
+			 SPOC_OK);
+	assert_string_equal(a.access, "eyJ0eXAi.x-y_z");
+	assert_null(a.refresh);
+	assert_int_equal(a.lifetime_s, 3599);
+	oauth2_answer_clear(&a);
+	assert_null(a.access);
+
+	/* rotation; expires_in as a string; token_type in any case */
+	assert_int_equal(parse(200,
+			       "{\"access_token\":\"ya29.a0\",\"expires_in\":\"3600\",\"token_type\":"
+			       "\"bearer\",\"refresh_token\":\"1//0g-new\",\"scope\":\"https://mail.google.com/\"}",
+			       &a, &err),
+			 SPOC_OK);
+	assert_string_equal(a.refresh, "1//0g-new");
+	assert_int_equal(a.lifetime_s, 3600);
+	oauth2_answer_clear(&a);
+
+	/* no expires_in: a default; absurd ones: bounded to a day */
+	assert_int_equal(parse(200, "{\"access_token\":\"t\"}", &a, &err), SPOC_OK);
+	assert_true(a.lifetime_s > 0 && a.lifetime_s <= 3600);
+	oauth2_answer_clear(&a);
+	assert_int_equal(parse(200, "{\"access_token\":\"t\",\"expires_in\":9e300}", &a, &err),
+			 SPOC_OK);
+	assert_true(a.lifetime_s > 0 && a.lifetime_s <= 86400);
+	oauth2_answer_clear(&a);
+	assert_int_equal(
+	    parse(200, "{\"access_token\":\"t\",\"expires_in\":9223372036854775807}", &a, &err),
+	    SPOC_OK);
+	assert_int_equal(a.lifetime_s, 86400);
+	oauth2_answer_clear(&a);
+}
+
+static void expect_refusal(long status, const char *body, const char *want)
+{
+	struct oauth2_answer a;
+	struct errbuf err = {{0}};
+
+	if (parse(status, body, &a, &err) != SPOC_ETEMP)
+		fail_msg("accepted HTTP %ld %s", status, body);
+	assert_null(a.access);
+	if (strstr(err.msg, want) == NULL || strstr(err.msg, "https://idp.example/token") == NULL)
+		fail_msg("\"%s\" does not name the endpoint and say \"%s\"", err.msg, want);
+	/* a token or secret in the answer never reaches the message */
+	assert_null(strstr(err.msg, "SECRET"));
+	oauth2_answer_clear(&a);
+}
+
+static void test_answer_refused(void **state)
+{
+	(void)state;
+	expect_refusal(400,
+		       "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid "
+		       "client secret provided.\\r\\nTrace ID: 1\"}",
+		       "refused (HTTP 400): invalid_client: AADSTS7000215: Invalid client secret "
+		       "provided.??Trace ID: 1");
+	expect_refusal(400, "{\"error\":\"invalid_grant\"}", "refused (HTTP 400): invalid_grant");
+	/* an error with HTTP 200, or a 500 without an error code */
+	expect_refusal(200, "{\"error\":\"temporarily_unavailable\"}", "temporarily_unavailable");
+	expect_refusal(500, "{\"access_token\":\"SECRET\"}", "refused (HTTP 500): (no error code)");
+	expect_refusal(200, "<html>Service unavailable</html>", "not a JSON object");
+	expect_refusal(200, "[\"SECRET\"]", "not a JSON object");
+	expect_refusal(200, "", "not a JSON object");
+	expect_refusal(200, "{\"access_token\":\"SECRET\"", "not a JSON object");
+	expect_refusal(200, "{\"token_type\":\"Bearer\"}", "no usable access_token");
+	expect_refusal(200, "{\"access_token\":42}", "no usable access_token");
+	expect_refusal(200, "{\"access_token\":\"SECRET with space\"}", "no usable access_token");
+	expect_refusal(200, "{\"access_token\":\"SECRET\",\"token_type\":\"mac\"}",
+		       "token_type \"mac\", not Bearer");
+	expect_refusal(200, "{\"access_token\":\"SECRET\",\"refresh_token\":\"a\\nb\"}",
+		       "refresh_token is unusable");
+	{
+		/* a token past the limit */
+		GString *big = g_string_new("{\"access_token\":\"");
+
+		for (int i = 0; i < 20000; i++)
+			g_string_append_c(big, 'A');
+		g_string_append(big, "\"}");
+		expect_refusal(200, big->str, "no usable access_token");
+		g_string_free(big, TRUE);
+	}
+}
+
 /* Without an oauth2 group there is no token, and the error says why without a crash. */
 static void test_token_without_conf(void **state)
 {
@@ -148,6 +246,8 @@ int main(void)
 	    cmocka_unit_test(test_xoauth2_response),
 	    cmocka_unit_test(test_oauthbearer_response),
 	    cmocka_unit_test(test_error_challenge),
+	    cmocka_unit_test(test_answer),
+	    cmocka_unit_test(test_answer_refused),
 	    cmocka_unit_test(test_token_without_conf),
 	};
 
