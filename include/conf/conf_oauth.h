@@ -20,6 +20,9 @@ struct spoc_oauth2_conf {
 	enum spoc_oauth2_provider provider;
 	enum spoc_oauth2_grant grant;
 	char *token_url; /* https:// only; the provider's default unless set */
+	/* the device authorization endpoint (RFC 8628) spocctl oauth login starts at; the
+	 * provider's default unless set; NULL: none known (generic without device_url) */
+	char *device_url;
 	char *tenant;	 /* Microsoft: the directory (tenant id or domain); NULL otherwise */
 	char *client_id;
 	char *scope; /* space-separated; NULL: none sent (generic provider without scope) */
@@ -28,7 +31,8 @@ struct spoc_oauth2_conf {
 	char *client_secret;
 	char *client_secret_file;
 	/* grant = "refresh_token": the token as read at start and the file it came from, where a
-	 * token the server rotates is written back; read-only when it is a systemd credential */
+	 * token the server rotates is written back; read-only when it is a systemd credential.
+	 * An empty file is allowed (refresh_token NULL): spocctl oauth login fills it. */
 	char *refresh_token;
 	char *refresh_token_file;
 	gboolean refresh_token_read_only;

@@ -47,6 +47,33 @@ int oauth2_answer_parse(const char *url, long status, const char *body, size_t l
 			struct oauth2_answer *a, struct errbuf *err);
 void oauth2_answer_clear(struct oauth2_answer *a);
 
+/* The device authorization grant (RFC 8628) that spocctl oauth login runs: a person opens
+ * verification_uri, enters user_code and consents; meanwhile the client polls. */
+struct oauth2_device {
+	char *device_code; /* secret; free with oauth2_device_clear() */
+	char *user_code;   /* printable, to show */
+	char *verification_uri;
+	char *verification_uri_complete; /* NULL unless the server gave one */
+	int interval_s;			 /* between polls; slow_down adds 5 */
+	int64_t expires_in_s;
+};
+
+/* Asks o's device endpoint for a code. SPOC_OK with d filled (clear with
+ * oauth2_device_clear()); SPOC_EPERM when refused or not configured, SPOC_ETEMP when it could not
+ * be reached, with the reason in err. */
+int oauth2_device_start(const struct spoc_oauth2_conf *o, struct oauth2_device *d,
+			struct errbuf *err);
+/* One poll of the token endpoint. SPOC_OK: the person consented and the refresh token was
+ * written to o's refresh_token_file. SPOC_ETEMP with *pending_r TRUE: wait d->interval_s and
+ * poll again; otherwise (denied, expired, no refresh token, file not writable, endpoint
+ * unreachable) the reason in err. */
+int oauth2_device_poll(const struct spoc_oauth2_conf *o, struct oauth2_device *d,
+		       gboolean *pending_r, struct errbuf *err);
+void oauth2_device_clear(struct oauth2_device *d);
+
+/* Writes token to o's refresh_token_file atomically (mode 0600). SPOC_OK or SPOC_EPERM. */
+int oauth2_refresh_save(const struct spoc_oauth2_conf *o, const char *token, struct errbuf *err);
+
 enum oauth2_mech {
 	OAUTH2_XOAUTH2,
 	OAUTH2_OAUTHBEARER,

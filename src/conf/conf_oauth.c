@@ -7,6 +7,7 @@
 #include "conf_priv.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 const char *conf_oauth2_provider_name(enum spoc_oauth2_provider p)
 {
@@ -35,6 +36,7 @@ void conf_oauth2_free(struct spoc_oauth2_conf **op)
 	if (o == NULL)
 		return;
 	g_free(o->token_url);
+	g_free(o->device_url);
 	g_free(o->tenant);
 	g_free(o->client_id);
 	g_free(o->scope);
@@ -52,7 +54,7 @@ static const char *const known[] = {
     "provider",	  "tenant",	       "token_url",		"client_id",
     "scope",	  "grant",	       "client_secret_file",	"client_secret_credential",
     "ca_file",	  "timeout",	       "refresh_token_file",	"refresh_token_credential",
-    NULL,
+    "device_url", NULL,
 };
 /* Settings of the issue's later steps: named so the refusal says why. */
 static const char *const later[] = {
@@ -133,10 +135,12 @@ static gboolean token_url_valid(const char *url, const char **why_r)
 }
 
 /* A secret read from group.<what>_file or group.<what>_credential; NULL when neither is set
- * (*file_r NULL too) or on error (recorded). *credential_r: it came from a credential. */
+ * (*file_r NULL too), when the file is empty and may_be_empty, or on error (recorded).
+ * *credential_r: it came from a credential. */
 static char *read_secret_setting(struct reader *r, const char *group, const char *what,
-				 char **file_r, gboolean *credential_r)
+				 gboolean may_be_empty, char **file_r, gboolean *credential_r)
 {
+	struct stat st;
 	char file_name[160], cred_name[160];
 	gboolean has_file, has_cred;
 
@@ -160,6 +164,8 @@ static char *read_secret_setting(struct reader *r, const char *group, const char
 		*file_r = conf_resolve(r, conf_get_string(r, file_name, NULL));
 	}
 	if (*file_r == NULL)
+		return NULL;
+	if (may_be_empty && stat(*file_r, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
 		return NULL;
 	return conf_read_secret(r, has_cred ? cred_name : file_name, *file_r);
 }
@@ -255,7 +261,25 @@ static struct spoc_oauth2_conf *read_oauth2(struct reader *r, const char *sectio
 			conf_fail(r, NAME("token_url"), "\"%s\" %s", o->token_url, why);
 	}
 
-	o->scope = conf_get_string(r, NAME("scope"), default_scope(o->provider, o->grant, smtp));
+	if (config_lookup(&r->cfg, NAME("device_url")) != NULL)
+		o->device_url = conf_get_string(r, NAME("device_url"), NULL);
+	else if (o->provider == SPOC_OAUTH2_MICROSOFT && o->tenant != NULL)
+		o->device_url = g_strdup_printf(
+		    "https://login.microsoftonline.com/%s/oauth2/v2.0/devicecode", o->tenant);
+	else if (o->provider == SPOC_OAUTH2_GOOGLE)
+		o->device_url = g_strdup("https://oauth2.googleapis.com/device/code");
+	if (o->device_url != NULL) {
+		const char *why = NULL;
+
+		if (!token_url_valid(o->device_url, &why))
+			conf_fail(r, NAME("device_url"), "\"%s\" %s", o->device_url, why);
+	}
+
+	/* a generic server may want none: then none is sent */
+	if (config_lookup(&r->cfg, NAME("scope")) != NULL ||
+	    default_scope(o->provider, o->grant, smtp) != NULL)
+		o->scope =
+		    conf_get_string(r, NAME("scope"), default_scope(o->provider, o->grant, smtp));
 	if (o->scope != NULL && (*o->scope == '\0' || strpbrk(o->scope, "\r\n\t\"\\") != NULL))
 		conf_fail(r, NAME("scope"),
 			  "\"%s\" is not a scope list (scopes separated by single spaces)",
@@ -267,15 +291,16 @@ static struct spoc_oauth2_conf *read_oauth2(struct reader *r, const char *sectio
 	}
 	o->timeout_s = conf_get_int(r, NAME("timeout"), 30, 1, 300);
 
-	o->client_secret = read_secret_setting(r, group, "client_secret", &o->client_secret_file,
-					       NULL);
+	o->client_secret = read_secret_setting(r, group, "client_secret", FALSE,
+					       &o->client_secret_file, NULL);
 	if (o->grant == SPOC_OAUTH2_CLIENT_CREDENTIALS && o->client_secret_file == NULL)
 		conf_fail(r, NAME("client_secret_file"),
 			  "missing: grant = \"client_credentials\" needs the client secret, in "
 			  "client_secret_file or client_secret_credential");
 
 	if (o->grant == SPOC_OAUTH2_REFRESH_TOKEN) {
-		o->refresh_token = read_secret_setting(r, group, "refresh_token",
+		/* empty until spocctl oauth login has written it */
+		o->refresh_token = read_secret_setting(r, group, "refresh_token", TRUE,
 						       &o->refresh_token_file, &cred);
 		o->refresh_token_read_only = cred;
 		if (o->refresh_token_file == NULL)

@@ -464,45 +464,22 @@ static int take_answer(struct entry *e, const struct spoc_oauth2_conf *o, long s
 	return SPOC_OK;
 }
 
-/* One request for a new token with the configured grant. */
-static int fetch(struct entry *e, const struct spoc_oauth2_conf *o, struct errbuf *err)
+/* POSTs form (form_len bytes, application/x-www-form-urlencoded) to url as o says (CA file,
+ * timeout) and reads the answer into a (its buf from secret_alloc(OAUTH2_MAX_ANSWER)).
+ * SPOC_OK with *status_r, whatever the HTTP status; SPOC_ETEMP when no answer came. */
+static int post_form(const struct spoc_oauth2_conf *o, const char *url, const char *form,
+		     size_t form_len, struct answer *a, long *status_r, struct errbuf *err)
 {
 	char curl_err[CURL_ERROR_SIZE] = "";
-	struct answer a = {.buf = secret_alloc(OAUTH2_MAX_ANSWER)};
-	size_t form_cap = 4 * OAUTH2_MAX_TOKEN, form_len = 0;
-	char *form = secret_alloc(form_cap);
 	struct curl_slist *headers = NULL;
-	gboolean fits;
-	long status = 0;
 	CURLcode cr;
-	CURL *curl;
-	int rc;
+	CURL *curl = curl_easy_init();
 
-	if (o->grant == SPOC_OAUTH2_REFRESH_TOKEN)
-		fits = form_add(form, form_cap, &form_len, "grant_type", "refresh_token") &&
-		       form_add(form, form_cap, &form_len, "refresh_token",
-				e->refresh != NULL ? e->refresh : "");
-	else
-		fits = form_add(form, form_cap, &form_len, "grant_type", "client_credentials");
-	fits = fits && form_add(form, form_cap, &form_len, "client_id", o->client_id);
-	if (fits && o->client_secret != NULL)
-		fits = form_add(form, form_cap, &form_len, "client_secret", o->client_secret);
-	if (fits && o->scope != NULL)
-		fits = form_add(form, form_cap, &form_len, "scope", o->scope);
-	if (!fits) {
-		rc = errbuf_set(err, SPOC_ETEMP, "oauth2 %s: the request would be too long",
-				o->token_url);
-		goto out;
-	}
-
-	curl = curl_easy_init();
-	if (curl == NULL) {
-		rc = errbuf_set(err, SPOC_ETEMP, "oauth2 %s: libcurl could not start",
-				o->token_url);
-		goto out;
-	}
+	*status_r = 0;
+	if (curl == NULL)
+		return errbuf_set(err, SPOC_ETEMP, "oauth2 %s: libcurl could not start", url);
 	headers = curl_slist_append(headers, "Accept: application/json");
-	curl_easy_setopt(curl, CURLOPT_URL, o->token_url);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -517,22 +494,218 @@ static int fetch(struct entry *e, const struct spoc_oauth2_conf *o, struct errbu
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, form);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)form_len);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &a);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, a);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);
 	cr = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status_r);
 	curl_easy_cleanup(curl);
 	curl_slist_free_all(headers);
+	if (cr == CURLE_WRITE_ERROR && a->overflow)
+		return errbuf_set(err, SPOC_ETEMP, "oauth2 token endpoint %s: answer over %d bytes",
+				  url, OAUTH2_MAX_ANSWER);
+	if (cr != CURLE_OK)
+		return errbuf_set(err, SPOC_ETEMP, "oauth2 token endpoint %s: %s (%s)", url,
+				  curl_easy_strerror(cr),
+				  curl_err[0] != '\0' ? curl_err : "no detail");
+	return SPOC_OK;
+}
 
-	if (cr == CURLE_WRITE_ERROR && a.overflow)
-		rc = errbuf_set(err, SPOC_ETEMP, "oauth2 token endpoint %s: answer over %d bytes",
-				o->token_url, OAUTH2_MAX_ANSWER);
-	else if (cr != CURLE_OK)
-		rc = errbuf_set(err, SPOC_ETEMP, "oauth2 token endpoint %s: %s (%s)", o->token_url,
-				curl_easy_strerror(cr), curl_err[0] != '\0' ? curl_err : "no detail");
+/* The client's part of every form: client_id, the secret when there is one, and the scope. */
+static gboolean form_client(const struct spoc_oauth2_conf *o, char *form, size_t cap,
+			    size_t *len, gboolean with_secret)
+{
+	gboolean fits = form_add(form, cap, len, "client_id", o->client_id);
+
+	if (fits && with_secret && o->client_secret != NULL)
+		fits = form_add(form, cap, len, "client_secret", o->client_secret);
+	if (fits && o->scope != NULL)
+		fits = form_add(form, cap, len, "scope", o->scope);
+	return fits;
+}
+
+/* One request for a new token with the configured grant. */
+static int fetch(struct entry *e, const struct spoc_oauth2_conf *o, struct errbuf *err)
+{
+	struct answer a = {.buf = secret_alloc(OAUTH2_MAX_ANSWER)};
+	size_t form_cap = 4 * OAUTH2_MAX_TOKEN, form_len = 0;
+	char *form = secret_alloc(form_cap);
+	gboolean fits;
+	long status = 0;
+	int rc;
+
+	if (o->grant == SPOC_OAUTH2_REFRESH_TOKEN)
+		fits = form_add(form, form_cap, &form_len, "grant_type", "refresh_token") &&
+		       form_add(form, form_cap, &form_len, "refresh_token",
+				e->refresh != NULL ? e->refresh : "");
 	else
+		fits = form_add(form, form_cap, &form_len, "grant_type", "client_credentials");
+	if (!fits || !form_client(o, form, form_cap, &form_len, TRUE))
+		rc = errbuf_set(err, SPOC_ETEMP, "oauth2 %s: the request would be too long",
+				o->token_url);
+	else if ((rc = post_form(o, o->token_url, form, form_len, &a, &status, err)) == SPOC_OK)
 		rc = take_answer(e, o, status, &a, err);
+	oauth2_secret_free(form);
+	oauth2_secret_free(a.buf);
+	return rc;
+}
+
+/* ---- the device authorization grant (RFC 8628), for spocctl oauth login ---- */
+
+void oauth2_device_clear(struct oauth2_device *d)
+{
+	g_clear_pointer(&d->device_code, oauth2_secret_free);
+	g_clear_pointer(&d->user_code, g_free);
+	g_clear_pointer(&d->verification_uri, g_free);
+	g_clear_pointer(&d->verification_uri_complete, g_free);
+	d->interval_s = 0;
+	d->expires_in_s = 0;
+}
+
+/* A printable, bounded copy of member name, or NULL. */
+static char *member_printable(JsonObject *obj, const char *name, size_t max)
+{
+	const char *v = member_string(obj, name);
+
+	return v != NULL && *v != '\0' ? printable(v, max) : NULL;
+}
+
+int oauth2_device_start(const struct spoc_oauth2_conf *o, struct oauth2_device *d,
+			struct errbuf *err)
+{
+	struct answer a = {.buf = secret_alloc(OAUTH2_MAX_ANSWER)};
+	size_t form_cap = 4 * OAUTH2_MAX_TOKEN, form_len = 0;
+	char *form = secret_alloc(form_cap);
+	JsonParser *parser = NULL;
+	JsonNode *root;
+	JsonObject *obj;
+	const char *code;
+	long status = 0;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if (o->device_url == NULL) {
+		rc = errbuf_set(err, SPOC_EPERM,
+				"oauth2: no device authorization endpoint: set device_url (the "
+				"provider's RFC 8628 endpoint)");
+		goto out;
+	}
+	/* the device request names the client, not its secret (RFC 8628 3.1) */
+	if (!form_client(o, form, form_cap, &form_len, FALSE)) {
+		rc = errbuf_set(err, SPOC_EPERM, "oauth2 %s: the request would be too long",
+				o->device_url);
+		goto out;
+	}
+	if ((rc = post_form(o, o->device_url, form, form_len, &a, &status, err)) != SPOC_OK)
+		goto out;
+	parser = json_parser_new();
+	rc = SPOC_ETEMP;
+	if (!g_utf8_validate(a.buf, (gssize)a.len, NULL) ||
+	    !json_parser_load_from_data(parser, a.buf, (gssize)a.len, NULL) ||
+	    (root = json_parser_get_root(parser)) == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+		errbuf_set(err, SPOC_ETEMP,
+			   "oauth2 device endpoint %s: answered HTTP %ld with %zu bytes that are "
+			   "not a JSON object",
+			   o->device_url, status, a.len);
+		goto out;
+	}
+	obj = json_node_get_object(root);
+	code = member_string(obj, "device_code");
+	d->user_code = member_printable(obj, "user_code", 64);
+	/* Google says verification_url */
+	d->verification_uri = member_printable(obj, "verification_uri", 400);
+	if (d->verification_uri == NULL)
+		d->verification_uri = member_printable(obj, "verification_url", 400);
+	d->verification_uri_complete = member_printable(obj, "verification_uri_complete", 600);
+	if (status != 200 || member_string(obj, "error") != NULL || !token_plausible(code) ||
+	    d->user_code == NULL || d->verification_uri == NULL) {
+		char *c = printable(member_string(obj, "error"), 80);
+		char *desc = printable(member_string(obj, "error_description"), 240);
+
+		errbuf_set(err, SPOC_EPERM,
+			   "oauth2 device endpoint %s: refused (HTTP %ld): %s%s%s", o->device_url,
+			   status, *c != '\0' ? c : "no device_code, user_code or verification_uri",
+			   *desc != '\0' ? ": " : "", desc);
+		g_free(c);
+		g_free(desc);
+		rc = SPOC_EPERM;
+		goto out;
+	}
+	d->device_code = secret_dup(code, strlen(code));
+	d->interval_s = (int)member_seconds(obj, "interval");
+	if (d->interval_s <= 0)
+		d->interval_s = 5; /* RFC 8628 3.2 */
+	d->interval_s = MIN(d->interval_s, 60);
+	d->expires_in_s = member_seconds(obj, "expires_in");
+	if (d->expires_in_s <= 0)
+		d->expires_in_s = 900;
+	rc = SPOC_OK;
 out:
+	if (rc != SPOC_OK)
+		oauth2_device_clear(d);
+	if (parser != NULL)
+		g_object_unref(parser);
+	oauth2_secret_free(form);
+	oauth2_secret_free(a.buf);
+	return rc;
+}
+
+int oauth2_refresh_save(const struct spoc_oauth2_conf *o, const char *token, struct errbuf *err)
+{
+	char why[512];
+
+	if (o->refresh_token_file == NULL || o->refresh_token_read_only)
+		return errbuf_set(err, SPOC_EPERM,
+				  "the refresh token is read from a systemd credential, which cannot "
+				  "be written: use refresh_token_file");
+	if (!save_refresh(o->refresh_token_file, token, why, sizeof(why)))
+		return errbuf_set(err, SPOC_EPERM, "%s", why);
+	return SPOC_OK;
+}
+
+int oauth2_device_poll(const struct spoc_oauth2_conf *o, struct oauth2_device *d,
+		       gboolean *pending_r, struct errbuf *err)
+{
+	struct answer a = {.buf = secret_alloc(OAUTH2_MAX_ANSWER)};
+	size_t form_cap = 4 * OAUTH2_MAX_TOKEN, form_len = 0;
+	char *form = secret_alloc(form_cap);
+	struct oauth2_answer ans = {0};
+	struct errbuf why = {{0}};
+	long status = 0;
+	int rc;
+
+	*pending_r = FALSE;
+	if (!form_add(form, form_cap, &form_len, "grant_type",
+		      "urn:ietf:params:oauth:grant-type:device_code") ||
+	    !form_add(form, form_cap, &form_len, "device_code", d->device_code) ||
+	    !form_client(o, form, form_cap, &form_len, TRUE)) {
+		rc = errbuf_set(err, SPOC_EPERM, "oauth2 %s: the request would be too long",
+				o->token_url);
+		goto out;
+	}
+	if ((rc = post_form(o, o->token_url, form, form_len, &a, &status, err)) != SPOC_OK)
+		goto out;
+	rc = oauth2_answer_parse(o->token_url, status, a.buf, a.len, &ans, &why);
+	if (rc != SPOC_OK) {
+		/* RFC 8628 3.5: still waiting for the person, or asked to poll more slowly */
+		if (strstr(why.msg, "): authorization_pending") != NULL) {
+			*pending_r = TRUE;
+		} else if (strstr(why.msg, "): slow_down") != NULL) {
+			*pending_r = TRUE;
+			d->interval_s = MIN(d->interval_s + 5, 60);
+		}
+		rc = errbuf_set(err, *pending_r ? SPOC_ETEMP : SPOC_EPERM, "%s", why.msg);
+		goto out;
+	}
+	if (ans.refresh == NULL) {
+		rc = errbuf_set(err, SPOC_EPERM,
+				"oauth2 token endpoint %s: consent given, but no refresh token came "
+				"with the access token (does the scope ask for offline access?)",
+				o->token_url);
+		goto out;
+	}
+	rc = oauth2_refresh_save(o, ans.refresh, err);
+out:
+	oauth2_answer_clear(&ans);
 	oauth2_secret_free(form);
 	oauth2_secret_free(a.buf);
 	return rc;
@@ -563,7 +736,11 @@ int oauth2_token(const struct spoc_endpoint *ep, const char **token_r, gboolean 
 		return errbuf_set(err, SPOC_ETEMP, "%s; next attempt in %llds", e->last_error,
 				  (long long)((e->retry_at - now) / G_USEC_PER_SEC + 1));
 	if (o->grant == SPOC_OAUTH2_REFRESH_TOKEN && e->refresh == NULL)
-		return errbuf_set(err, SPOC_ETEMP, "oauth2 %s: no refresh token", o->token_url);
+		return errbuf_set(err, SPOC_ETEMP,
+				  "oauth2 %s: no refresh token yet (%s is empty): run spocctl oauth "
+				  "login for this mailbox, then reload",
+				  o->token_url,
+				  o->refresh_token_file != NULL ? o->refresh_token_file : "its file");
 	if (fetch(e, o, err) != SPOC_OK) {
 		e->backoff_s = e->backoff_s == 0 ? OAUTH2_BACKOFF_MIN_S
 						 : MIN(2 * e->backoff_s, OAUTH2_BACKOFF_MAX_S);

@@ -9,6 +9,8 @@ SMTP capture listener, both introspecting tokens at a local HTTPS token endpoint
     offers neither; SMTP refusing the token: the reason decoded, the acknowledgement kept;
   - refresh token with rotation: the file is rewritten (mode kept) and the next run uses the new
     one; from a systemd credential (read-only) the rotation is said not to be saved;
+  - spocctl oauth login: the device authorization grant (RFC 8628) fills an empty refresh token
+    file (slow_down obeyed, a refusal reported), and spocd then logs in with it;
   - tokens expiring between passes of the daemon are renewed before use, no mail lost;
   - a token the server refuses (revoked) is renewed and the login retried once;
   - a token that is always refused: a clear error with the server's decoded reason, and back-off
@@ -49,6 +51,8 @@ class TokenEndpoint:
         self.requests = []      # {"time", "grant", "ok", "refresh_token"}
         self.introspections = []  # {"time", "active", "known", "expired"}
         self.n = 0
+        self.devices = {}       # device code -> {"polls": n}
+        self.device_mode = "approve"  # or "deny": how the person answers, at the third poll
         endpoint = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -62,6 +66,8 @@ class TokenEndpoint:
                     code, body, ctype = endpoint.token(form)
                 elif self.path == "/introspect":
                     code, body, ctype = endpoint.introspect(form)
+                elif self.path == "/device":
+                    code, body, ctype = endpoint.device(form)
                 else:
                     code, body, ctype = 404, b"{}", "application/json"
                 self.send_response(code)
@@ -131,6 +137,10 @@ class TokenEndpoint:
                 new = f"rt-{self.n}-{secrets.token_hex(8)}"
                 self.refresh[new] = True
                 answer["refresh_token"] = new
+            elif grant == "urn:ietf:params:oauth:grant-type:device_code":
+                refused = self.device_poll(form, rec, answer)
+                if refused is not None:
+                    return refused
             else:
                 return 400, b'{"error": "unsupported_grant_type"}', "application/json"
             self.n += 1
@@ -140,6 +150,37 @@ class TokenEndpoint:
             answer.update({"access_token": access, "token_type": "Bearer", "expires_in": self.lifetime})
             rec["ok"] = True
             return 200, json.dumps(answer).encode(), "application/json"
+
+    def device(self, form):
+        """RFC 8628 3.1-3.2: a device code for the client, polled every second."""
+        if form.get("client_id") != CLIENT_ID or "client_secret" in form:
+            return 400, b'{"error": "invalid_client"}', "application/json"
+        with self.lock:
+            self.n += 1
+            code = f"dc-{self.n}-{secrets.token_hex(8)}"
+            self.devices[code] = {"polls": 0, "scope": form.get("scope")}
+        return 200, json.dumps({"device_code": code, "user_code": "WDJB-MJHT",
+                                "verification_uri": self.url + "/verify", "expires_in": 120,
+                                "interval": 1}).encode(), "application/json"
+
+    def device_poll(self, form, rec, answer):
+        """The person answers at the third poll; the first is asked to slow down."""
+        d = self.devices.get(form.get("device_code"))
+        if d is None:
+            return 400, b'{"error": "invalid_grant"}', "application/json"
+        d["polls"] += 1
+        if d["polls"] == 1:
+            return 400, b'{"error": "slow_down"}', "application/json"
+        if d["polls"] == 2:
+            return 400, b'{"error": "authorization_pending"}', "application/json"
+        if self.device_mode == "deny":
+            return 400, json.dumps({"error": "access_denied", "error_description":
+                                    "The user declined."}).encode(), "application/json"
+        self.n += 1
+        new = f"rt-{self.n}-{secrets.token_hex(8)}"
+        self.refresh[new] = True
+        answer["refresh_token"] = new
+        return None
 
     def introspect(self, form):
         tok = form.get("token", "")
@@ -221,6 +262,7 @@ def test(check):
             oauthbearer_only(check, s, ep, oauth)
             smtp_refused(check, s, ep)
             refresh_rotation(check, s, ep)
+            device_login(check, s, ep)
             expiry_between_passes(check, s, ep)
             refused_token_renewed(check, s, ep)
             always_refused(check, s, ep)
@@ -347,6 +389,56 @@ def refresh_rotation(check, s, ep):
              "the rotation is said not to be saved", err[-1500:])
     with open(os.path.join(creds, "mail-refresh")) as f:
         check.eq(f.read().strip(), cred_token, "the credential was left as it was")
+
+
+def device_login(check, s, ep):
+    """spocctl oauth login runs the device authorization grant and fills an empty
+    refresh_token_file, which spocd then uses."""
+    rt_path = os.path.join(s.dir, "device.token")
+    write_secret(rt_path, "")
+    with open(rt_path, "w"):
+        pass
+    s.conf = oauth_config(s, ep, grant="refresh_token", refresh_token_file="device.token",
+                          device_url=ep.url + "/device")
+    rc, out, err = s.run_spocd("--once")
+    check.eq(rc, 75, "device login: with an empty refresh token file spocd --once exits 75")
+    check.ok("no refresh token yet" in out + err and "spocctl oauth login" in out + err,
+             "and says to run spocctl oauth login", (out + err)[-800:])
+    polls0 = len(ep.grants("urn:ietf:params:oauth:grant-type:device_code"))
+    rc, out, err = s.run_spocctl("oauth", "login", "INBOX")
+    check.eq(rc, 0, "spocctl oauth login INBOX: consent given")
+    check.ok(b"WDJB-MJHT" in out and (ep.url + "/verify").encode() in out,
+             "it showed where to go and the code to enter", out)
+    with open(rt_path) as f:
+        token = f.read().strip()
+    check.ok(ep.refresh.get(token) is True, "the refresh token was written to its file")
+    check.eq(oct(os.stat(rt_path).st_mode & 0o777), oct(0o600), "mode 0600")
+    check.ok(token.encode() not in out and token not in err, "and was not printed")
+    polls = ep.grants("urn:ietf:params:oauth:grant-type:device_code")[polls0:]
+    check.eq(len(polls), 3, "three polls: slow_down, authorization_pending, consent")
+    check.ok(polls[1]["time"] - polls[0]["time"] >= 5.5,
+             "after slow_down it waited 5 s more (RFC 8628 3.5)",
+             [round(p["time"] - polls[0]["time"], 1) for p in polls])
+    s.append(st.make_message("eva@example.com", "Alta de usuario", "Necesito una cuenta.\r\n"))
+    n0 = s.sql_value("SELECT count(*) FROM tickets")
+    rc, out, err = s.run_spocd("--once")
+    check.eq(rc, 0, "spocd --once then logs in with it")
+    check.eq(s.sql_value("SELECT count(*) FROM tickets"), n0 + 1, "and reads the mail")
+
+    ep.device_mode = "deny"
+    with open(rt_path) as f:
+        before = f.read()
+    rc, out, err = s.run_spocctl("oauth", "login", "INBOX")
+    ep.device_mode = "approve"
+    check.ok(rc == 1 and "access_denied" in err and "The user declined." in err,
+             "a refused consent: exit 1 with the server's reason", err)
+    with open(rt_path) as f:
+        check.eq(f.read(), before, "and the file is left as it was")
+    rc, out, err = s.run_spocctl("oauth", "login", "nosuchbox")
+    check.ok(rc == 1 and "no mailbox named" in err, "an unknown mailbox is named as such", err)
+    s.conf = oauth_config(s, ep, client_secret_file="client.secret")
+    rc, out, err = s.run_spocctl("oauth", "login", "smtp")
+    check.ok(rc == 1 and "nothing to consent to" in err, "client credentials need no consent", err)
 
 
 def expiry_between_passes(check, s, ep):

@@ -141,6 +141,8 @@ static void test_refresh_token_defaults(void **state)
 	assert_true(g_str_has_suffix(c->mailboxes[0]->ep.oauth2->refresh_token_file,
 				     "/refresh.token"));
 	assert_false(c->mailboxes[0]->ep.oauth2->refresh_token_read_only);
+	assert_string_equal(c->mailboxes[0]->ep.oauth2->device_url,
+			    "https://login.microsoftonline.com/common-tenant/oauth2/v2.0/devicecode");
 	/* a public client: no secret needed with a refresh token */
 	assert_null(c->mailboxes[0]->ep.oauth2->client_secret);
 	conf_free(&c);
@@ -156,7 +158,31 @@ static void test_refresh_token_defaults(void **state)
 	assert_string_equal(c->mailboxes[0]->ep.oauth2->token_url,
 			    "https://oauth2.googleapis.com/token");
 	assert_string_equal(c->mailboxes[0]->ep.oauth2->scope, "https://mail.google.com/");
+	assert_string_equal(c->mailboxes[0]->ep.oauth2->device_url,
+			    "https://oauth2.googleapis.com/device/code");
 	assert_null(c->smtp.ep.oauth2);
+	conf_free(&c);
+
+	/* an empty refresh token file is there to be filled by spocctl oauth login */
+	write_secret("refresh.token", "", 0600);
+	c = load("  auth = \"oauth2\";\n"
+		 "  oauth2: { provider = \"google\"; client_id = \"x.apps.googleusercontent.com\";\n"
+		 "    refresh_token_file = \"refresh.token\"; };\n",
+		 NULL, &err);
+	if (c == NULL)
+		fail_msg("%s", err.msg);
+	assert_null(c->mailboxes[0]->ep.oauth2->refresh_token);
+	assert_non_null(c->mailboxes[0]->ep.oauth2->refresh_token_file);
+	conf_free(&c);
+	write_secret("refresh.token", "1.refresh-token-value\n", 0600);
+	/* a generic provider has no device endpoint unless one is given */
+	c = load("  auth = \"oauth2\";\n"
+		 "  oauth2: { provider = \"generic\"; token_url = \"https://idp.example/t\";\n"
+		 "    client_id = \"c\"; client_secret_file = \"client.secret\"; };\n",
+		 NULL, &err);
+	if (c == NULL)
+		fail_msg("%s", err.msg);
+	assert_null(c->mailboxes[0]->ep.oauth2->device_url);
 	conf_free(&c);
 }
 
@@ -265,6 +291,10 @@ static void test_refusals(void **state)
 	     "  client_id = \"c\"; client_secret_file = \"client.secret\";\n"
 	     "  client_secret_credential = \"x\"; };\n",
 	     "imap.oauth2.client_secret_credential", "not both"},
+	    {"  auth = \"oauth2\";\n  oauth2: { provider = \"generic\"; client_id = \"c\";\n"
+	     "  token_url = \"https://idp.example/token\"; device_url = \"http://idp.example/d\";\n"
+	     "  client_secret_file = \"client.secret\"; };\n",
+	     "imap.oauth2.device_url", "must be an https:// URL"},
 	    {"  auth = \"oauth2\";\n  oauth2: { provider = \"generic\"; client_id = \"c\";\n"
 	     "  token_url = \"https://idp.example/token\"; scope = \"\";\n"
 	     "  client_secret_file = \"client.secret\"; };\n",
