@@ -23,7 +23,7 @@ struct spoc_oauth2_conf {
 	/* the device authorization endpoint (RFC 8628) spocctl oauth login starts at; the
 	 * provider's default unless set; NULL: none known (generic without device_url) */
 	char *device_url;
-	char *tenant;	 /* Microsoft: the directory (tenant id or domain); NULL otherwise */
+	char *tenant; /* Microsoft: the directory (tenant id or domain); NULL otherwise */
 	char *client_id;
 	char *scope; /* space-separated; NULL: none sent (generic provider without scope) */
 	/* read from client_secret_file / client_secret_credential; NULL: a public client (only

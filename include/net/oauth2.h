@@ -34,8 +34,8 @@ void oauth2_reset(void);
 
 /* A token endpoint's answer, read by oauth2_answer_parse(). */
 struct oauth2_answer {
-	char *access;	 /* the access token; free with oauth2_secret_free() */
-	char *refresh;	 /* a new refresh token when the server rotated it, else NULL; same */
+	char *access;	    /* the access token; free with oauth2_secret_free() */
+	char *refresh;	    /* a new refresh token when the server rotated it, else NULL; same */
 	int64_t lifetime_s; /* expires_in, or a default when the server gave none */
 };
 
@@ -84,8 +84,8 @@ const char *oauth2_mech_name(enum oauth2_mech m);
 
 /* The base64 initial client response of mech for user and token (OAUTHBEARER also names host and
  * port). Caller frees with oauth2_secret_free(): it holds the token. */
-char *oauth2_sasl_response(enum oauth2_mech mech, const char *user, const char *host,
-			   unsigned port, const char *token);
+char *oauth2_sasl_response(enum oauth2_mech mech, const char *user, const char *host, unsigned port,
+			   const char *token);
 
 /* What the client answers to the server's error challenge: "" for XOAUTH2, base64 of %x01 for
  * OAUTHBEARER (RFC 7628 3.2.3). Static. */

@@ -51,14 +51,15 @@ void conf_oauth2_free(struct spoc_oauth2_conf **op)
 
 /* Every setting the oauth2 group may hold; anything else is a typo or a feature not there. */
 static const char *const known[] = {
-    "provider",	  "tenant",	       "token_url",		"client_id",
-    "scope",	  "grant",	       "client_secret_file",	"client_secret_credential",
-    "ca_file",	  "timeout",	       "refresh_token_file",	"refresh_token_credential",
+    "provider",	  "tenant",  "token_url",	   "client_id",
+    "scope",	  "grant",   "client_secret_file", "client_secret_credential",
+    "ca_file",	  "timeout", "refresh_token_file", "refresh_token_credential",
     "device_url", NULL,
 };
 /* Settings of the later steps: named so the refusal says why. */
 static const char *const later[] = {
-    "client_certificate_file", "client_key_file", "private_key_file", "subject",
+    "client_certificate_file", "client_key_file",
+    "private_key_file",	       "subject",
     "service_account_file",    NULL,
 };
 
@@ -214,8 +215,8 @@ static struct spoc_oauth2_conf *read_oauth2(struct reader *r, const char *sectio
 		conf_fail(r, NAME("provider"),
 			  "missing: use \"microsoft\", \"google\" or \"generic\" (with token_url)");
 	o->provider = (enum spoc_oauth2_provider)conf_get_choice(r, NAME("provider"), providers, 2);
-	grant = conf_get_choice(r, NAME("grant"), grants,
-				o->provider == SPOC_OAUTH2_GOOGLE ? 1 : 0);
+	grant =
+	    conf_get_choice(r, NAME("grant"), grants, o->provider == SPOC_OAUTH2_GOOGLE ? 1 : 0);
 	if (grant == 2)
 		conf_fail(r, NAME("grant"),
 			  "\"jwt_bearer\" is not supported yet: use \"client_credentials\" or "
@@ -252,8 +253,9 @@ static struct spoc_oauth2_conf *read_oauth2(struct reader *r, const char *sectio
 	else if (o->provider == SPOC_OAUTH2_GOOGLE)
 		o->token_url = g_strdup("https://oauth2.googleapis.com/token");
 	else if (o->provider == SPOC_OAUTH2_GENERIC)
-		conf_fail(r, NAME("token_url"),
-			  "missing: provider = \"generic\" needs the token endpoint's https:// URL");
+		conf_fail(
+		    r, NAME("token_url"),
+		    "missing: provider = \"generic\" needs the token endpoint's https:// URL");
 	if (o->token_url != NULL) {
 		const char *why = NULL;
 
@@ -291,8 +293,8 @@ static struct spoc_oauth2_conf *read_oauth2(struct reader *r, const char *sectio
 	}
 	o->timeout_s = conf_get_int(r, NAME("timeout"), 30, 1, 300);
 
-	o->client_secret = read_secret_setting(r, group, "client_secret", FALSE,
-					       &o->client_secret_file, NULL);
+	o->client_secret =
+	    read_secret_setting(r, group, "client_secret", FALSE, &o->client_secret_file, NULL);
 	if (o->grant == SPOC_OAUTH2_CLIENT_CREDENTIALS && o->client_secret_file == NULL)
 		conf_fail(r, NAME("client_secret_file"),
 			  "missing: grant = \"client_credentials\" needs the client secret, in "

@@ -3,10 +3,10 @@
  * Connection order matters for safety: TCP (or implicit TLS) -> STARTTLS when configured (a
  * server without it is refused, never used in clear) -> certificate verified by tls.c -> only
  * then LOGIN, or AUTHENTICATE XOAUTH2 / OAUTHBEARER with an OAuth 2.0 access token (oauth2.c)
- * for a mailbox with auth = "oauth2". A PREAUTH greeting on a connection that still has to be upgraded is refused
- * (Debian's libetpan reports it as authenticated). Sessions are torn down with mailimap_free()
- * alone when LOGOUT cannot be sent, because mailimap_logout() on a session that never connected
- * crashes.
+ * for a mailbox with auth = "oauth2". A PREAUTH greeting on a connection that still has to be
+ * upgraded is refused (Debian's libetpan reports it as authenticated). Sessions are torn down with
+ * mailimap_free() alone when LOGOUT cannot be sent, because mailimap_logout() on a session that
+ * never connected crashes.
  *
  * Message bodies are fetched with BODY.PEEK[] through libetpan's body handler, so a literal is
  * streamed into a buffer we bound ourselves instead of one libetpan sizes from the server's
@@ -175,7 +175,7 @@ static int ensure_folder(struct imap_session *s, const char *folder, struct errb
 static int send_text(mailimap *imap, const char *text)
 {
 	return mailstream_write(imap->imap_stream, text, strlen(text)) == -1 ? MAILIMAP_ERROR_STREAM
-									      : MAILIMAP_NO_ERROR;
+									     : MAILIMAP_NO_ERROR;
 }
 
 /* One AUTHENTICATE with an access token (RFC 4959 SASL-IR where offered, else the response after
@@ -267,10 +267,11 @@ static int login_oauth2(struct imap_session *s, struct errbuf *err)
 	else if (mailimap_has_authentication(s->imap, "OAUTHBEARER"))
 		mech = OAUTH2_OAUTHBEARER;
 	else
-		return errbuf_set(err, SPOC_ETEMP,
-				  "%s: the server offers neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER: "
-				  "auth = \"oauth2\" cannot log in there",
-				  s->where);
+		return errbuf_set(
+		    err, SPOC_ETEMP,
+		    "%s: the server offers neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER: "
+		    "auth = \"oauth2\" cannot log in there",
+		    s->where);
 	for (int attempt = 0; rc == SPOC_EPERM && attempt < 2; attempt++) {
 		const char *token = NULL;
 		gboolean fresh = FALSE;

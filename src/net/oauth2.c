@@ -25,8 +25,8 @@
 #include <unistd.h>
 
 /* Longest answer read from a token endpoint, and longest token kept. */
-#define OAUTH2_MAX_ANSWER (64 * 1024)
-#define OAUTH2_MAX_TOKEN  (16 * 1024)
+#define OAUTH2_MAX_ANSWER    (64 * 1024)
+#define OAUTH2_MAX_TOKEN     (16 * 1024)
 #define OAUTH2_BACKOFF_MIN_S 5
 #define OAUTH2_BACKOFF_MAX_S 300
 /* expires_in missing from an answer (RFC 6749 makes it optional): assume this */
@@ -105,13 +105,13 @@ static void notice(int level, const char *fmt, ...)
 /* ---- the cache ---- */
 
 struct entry {
-	char *access;	    /* secret_alloc(); NULL: none */
-	char *refresh;	    /* secret_alloc(); the newest refresh token (rotations included) */
-	char origin[65];    /* SHA-256 of the refresh token the configuration gave when adopted */
-	gint64 renew_at;    /* monotonic µs: fetch a new one from then on */
-	gint64 expires_at;  /* monotonic µs: the server's expiry of access */
-	gint64 retry_at;    /* monotonic µs: after a failure, no request before */
-	int backoff_s;	    /* the next delay after a failure */
+	char *access;	   /* secret_alloc(); NULL: none */
+	char *refresh;	   /* secret_alloc(); the newest refresh token (rotations included) */
+	char origin[65];   /* SHA-256 of the refresh token the configuration gave when adopted */
+	gint64 renew_at;   /* monotonic µs: fetch a new one from then on */
+	gint64 expires_at; /* monotonic µs: the server's expiry of access */
+	gint64 retry_at;   /* monotonic µs: after a failure, no request before */
+	int backoff_s;	   /* the next delay after a failure */
 	char last_error[400];
 };
 
@@ -511,8 +511,8 @@ static int post_form(const struct spoc_oauth2_conf *o, const char *url, const ch
 }
 
 /* The client's part of every form: client_id, the secret when there is one, and the scope. */
-static gboolean form_client(const struct spoc_oauth2_conf *o, char *form, size_t cap,
-			    size_t *len, gboolean with_secret)
+static gboolean form_client(const struct spoc_oauth2_conf *o, char *form, size_t cap, size_t *len,
+			    gboolean with_secret)
 {
 	gboolean fits = form_add(form, cap, len, "client_id", o->client_id);
 
@@ -621,9 +621,9 @@ int oauth2_device_start(const struct spoc_oauth2_conf *o, struct oauth2_device *
 		char *c = printable(member_string(obj, "error"), 80);
 		char *desc = printable(member_string(obj, "error_description"), 240);
 
-		errbuf_set(err, SPOC_EPERM,
-			   "oauth2 device endpoint %s: refused (HTTP %ld): %s%s%s", o->device_url,
-			   status, *c != '\0' ? c : "no device_code, user_code or verification_uri",
+		errbuf_set(err, SPOC_EPERM, "oauth2 device endpoint %s: refused (HTTP %ld): %s%s%s",
+			   o->device_url, status,
+			   *c != '\0' ? c : "no device_code, user_code or verification_uri",
 			   *desc != '\0' ? ": " : "", desc);
 		g_free(c);
 		g_free(desc);
@@ -654,9 +654,10 @@ int oauth2_refresh_save(const struct spoc_oauth2_conf *o, const char *token, str
 	char why[512];
 
 	if (o->refresh_token_file == NULL || o->refresh_token_read_only)
-		return errbuf_set(err, SPOC_EPERM,
-				  "the refresh token is read from a systemd credential, which cannot "
-				  "be written: use refresh_token_file");
+		return errbuf_set(
+		    err, SPOC_EPERM,
+		    "the refresh token is read from a systemd credential, which cannot "
+		    "be written: use refresh_token_file");
 	if (!save_refresh(o->refresh_token_file, token, why, sizeof(why)))
 		return errbuf_set(err, SPOC_EPERM, "%s", why);
 	return SPOC_OK;
@@ -697,10 +698,11 @@ int oauth2_device_poll(const struct spoc_oauth2_conf *o, struct oauth2_device *d
 		goto out;
 	}
 	if (ans.refresh == NULL) {
-		rc = errbuf_set(err, SPOC_EPERM,
-				"oauth2 token endpoint %s: consent given, but no refresh token came "
-				"with the access token (does the scope ask for offline access?)",
-				o->token_url);
+		rc =
+		    errbuf_set(err, SPOC_EPERM,
+			       "oauth2 token endpoint %s: consent given, but no refresh token came "
+			       "with the access token (does the scope ask for offline access?)",
+			       o->token_url);
 		goto out;
 	}
 	rc = oauth2_refresh_save(o, ans.refresh, err);
@@ -736,11 +738,12 @@ int oauth2_token(const struct spoc_endpoint *ep, const char **token_r, gboolean 
 		return errbuf_set(err, SPOC_ETEMP, "%s; next attempt in %llds", e->last_error,
 				  (long long)((e->retry_at - now) / G_USEC_PER_SEC + 1));
 	if (o->grant == SPOC_OAUTH2_REFRESH_TOKEN && e->refresh == NULL)
-		return errbuf_set(err, SPOC_ETEMP,
-				  "oauth2 %s: no refresh token yet (%s is empty): run spocctl oauth "
-				  "login for this mailbox, then reload",
-				  o->token_url,
-				  o->refresh_token_file != NULL ? o->refresh_token_file : "its file");
+		return errbuf_set(
+		    err, SPOC_ETEMP,
+		    "oauth2 %s: no refresh token yet (%s is empty): run spocctl oauth "
+		    "login for this mailbox, then reload",
+		    o->token_url,
+		    o->refresh_token_file != NULL ? o->refresh_token_file : "its file");
 	if (fetch(e, o, err) != SPOC_OK) {
 		e->backoff_s = e->backoff_s == 0 ? OAUTH2_BACKOFF_MIN_S
 						 : MIN(2 * e->backoff_s, OAUTH2_BACKOFF_MAX_S);
@@ -767,8 +770,8 @@ const char *oauth2_mech_name(enum oauth2_mech m)
 	return m == OAUTH2_OAUTHBEARER ? "OAUTHBEARER" : "XOAUTH2";
 }
 
-char *oauth2_sasl_response(enum oauth2_mech mech, const char *user, const char *host,
-			   unsigned port, const char *token)
+char *oauth2_sasl_response(enum oauth2_mech mech, const char *user, const char *host, unsigned port,
+			   const char *token)
 {
 	size_t cap = strlen(user) + strlen(host) + strlen(token) + 64, len, out_len;
 	char *raw = secret_alloc(cap), *b64;
@@ -777,11 +780,12 @@ char *oauth2_sasl_response(enum oauth2_mech mech, const char *user, const char *
 	if (mech == OAUTH2_OAUTHBEARER)
 		/* RFC 7628 3.1: the GS2 header names the user; host and port are what the
 		 * client connected to */
-		len = (size_t)g_snprintf(raw, cap, "n,a=%s,\001host=%s\001port=%u\001auth=Bearer %s\001\001",
+		len = (size_t)g_snprintf(raw, cap,
+					 "n,a=%s,\001host=%s\001port=%u\001auth=Bearer %s\001\001",
 					 user, host, port, token);
 	else
-		len = (size_t)g_snprintf(raw, cap, "user=%s\001auth=Bearer %s\001\001", user,
-					 token);
+		len =
+		    (size_t)g_snprintf(raw, cap, "user=%s\001auth=Bearer %s\001\001", user, token);
 	b64 = secret_alloc((len / 3 + 1) * 4 + 4);
 	out_len = g_base64_encode_step((const guchar *)raw, len, FALSE, b64, &state, &save);
 	out_len += g_base64_encode_close(FALSE, b64 + out_len, &state, &save);

@@ -378,8 +378,8 @@ static int authenticate_oauth2(struct smtp_session *s, struct errbuf *err)
 		}
 	}
 	if (rc == SPOC_EPERM)
-		rc = errbuf_set(err, SPOC_ETEMP, "smtp %s: AUTH %s as %s refused: %s (%s)", s->where,
-				oauth2_mech_name(mech), ep->user, reply,
+		rc = errbuf_set(err, SPOC_ETEMP, "smtp %s: AUTH %s as %s refused: %s (%s)",
+				s->where, oauth2_mech_name(mech), ep->user, reply,
 				why != NULL ? why : "no error details from the server");
 	g_free(why);
 	g_free(reply);

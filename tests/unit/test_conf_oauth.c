@@ -15,25 +15,26 @@ static char *dir;
 /* A valid file around the imap and smtp groups' auth lines (frame[0] imap frame[1] smtp
  * frame[2]). */
 static const char *const frame[] = {"database: { conninfo = \"host=/tmp dbname=spocd\"; };\n"
-			   "imap: {\n"
-			   "  host = \"outlook.office365.com\";\n"
-			   "  user = \"help@contoso.example\";\n",
-			   "};\n"
-			   "smtp: {\n"
-			   "  host = \"smtp.office365.com\";\n"
-			   "  tls = \"starttls\";\n"
-			   "  from_address = \"help@contoso.example\";\n",
-			   "};\n"
-			   "desk: {\n"
-			   "  name = \"Desk\";\n"
-			   "  addresses = [ \"help@contoso.example\" ];\n"
-			   "  default_language = \"en\";\n"
-			   "  templates_dir = \"tpl\";\n"
-			   "};\n"};
+				    "imap: {\n"
+				    "  host = \"outlook.office365.com\";\n"
+				    "  user = \"help@contoso.example\";\n",
+				    "};\n"
+				    "smtp: {\n"
+				    "  host = \"smtp.office365.com\";\n"
+				    "  tls = \"starttls\";\n"
+				    "  from_address = \"help@contoso.example\";\n",
+				    "};\n"
+				    "desk: {\n"
+				    "  name = \"Desk\";\n"
+				    "  addresses = [ \"help@contoso.example\" ];\n"
+				    "  default_language = \"en\";\n"
+				    "  templates_dir = \"tpl\";\n"
+				    "};\n"};
 
 static struct spoc_conf *load(const char *imap, const char *smtp, struct errbuf *err)
 {
-	char *text = g_strconcat(frame[0], imap, frame[1], smtp != NULL ? smtp : "", frame[2], NULL);
+	char *text =
+	    g_strconcat(frame[0], imap, frame[1], smtp != NULL ? smtp : "", frame[2], NULL);
 	char *path = g_build_filename(dir, "spocd.conf", NULL);
 	struct spoc_conf *c;
 
@@ -138,20 +139,22 @@ static void test_refresh_token_defaults(void **state)
 	assert_string_equal(c->smtp.ep.oauth2->scope,
 			    "https://outlook.office365.com/SMTP.Send offline_access");
 	assert_string_equal(c->mailboxes[0]->ep.oauth2->refresh_token, "1.refresh-token-value");
-	assert_true(g_str_has_suffix(c->mailboxes[0]->ep.oauth2->refresh_token_file,
-				     "/refresh.token"));
+	assert_true(
+	    g_str_has_suffix(c->mailboxes[0]->ep.oauth2->refresh_token_file, "/refresh.token"));
 	assert_false(c->mailboxes[0]->ep.oauth2->refresh_token_read_only);
-	assert_string_equal(c->mailboxes[0]->ep.oauth2->device_url,
-			    "https://login.microsoftonline.com/common-tenant/oauth2/v2.0/devicecode");
+	assert_string_equal(
+	    c->mailboxes[0]->ep.oauth2->device_url,
+	    "https://login.microsoftonline.com/common-tenant/oauth2/v2.0/devicecode");
 	/* a public client: no secret needed with a refresh token */
 	assert_null(c->mailboxes[0]->ep.oauth2->client_secret);
 	conf_free(&c);
 
-	c = load("  auth = \"oauth2\";\n"
-		 "  oauth2: { provider = \"google\"; client_id = \"x.apps.googleusercontent.com\";\n"
-		 "    client_secret_file = \"client.secret\";\n"
-		 "    refresh_token_file = \"refresh.token\"; };\n",
-		 NULL, &err);
+	c = load(
+	    "  auth = \"oauth2\";\n"
+	    "  oauth2: { provider = \"google\"; client_id = \"x.apps.googleusercontent.com\";\n"
+	    "    client_secret_file = \"client.secret\";\n"
+	    "    refresh_token_file = \"refresh.token\"; };\n",
+	    NULL, &err);
 	if (c == NULL)
 		fail_msg("%s", err.msg);
 	assert_int_equal(c->mailboxes[0]->ep.oauth2->grant, SPOC_OAUTH2_REFRESH_TOKEN);
@@ -165,10 +168,11 @@ static void test_refresh_token_defaults(void **state)
 
 	/* an empty refresh token file is there to be filled by spocctl oauth login */
 	write_secret("refresh.token", "", 0600);
-	c = load("  auth = \"oauth2\";\n"
-		 "  oauth2: { provider = \"google\"; client_id = \"x.apps.googleusercontent.com\";\n"
-		 "    refresh_token_file = \"refresh.token\"; };\n",
-		 NULL, &err);
+	c = load(
+	    "  auth = \"oauth2\";\n"
+	    "  oauth2: { provider = \"google\"; client_id = \"x.apps.googleusercontent.com\";\n"
+	    "    refresh_token_file = \"refresh.token\"; };\n",
+	    NULL, &err);
 	if (c == NULL)
 		fail_msg("%s", err.msg);
 	assert_null(c->mailboxes[0]->ep.oauth2->refresh_token);
@@ -232,8 +236,8 @@ static void test_refusals(void **state)
 	    {"  auth = \"oauth2\";\n", "imap.oauth2", "needs an oauth2 group"},
 	    {"  auth = \"oauth2\";\n  oauth2: { client_id = \"c\"; };\n", "imap.oauth2.provider",
 	     "missing"},
-	    {"  auth = \"oauth2\";\n  oauth2: { provider = \"yahoo\"; };\n",
-	     "imap.oauth2.provider", "\"yahoo\" is not allowed"},
+	    {"  auth = \"oauth2\";\n  oauth2: { provider = \"yahoo\"; };\n", "imap.oauth2.provider",
+	     "\"yahoo\" is not allowed"},
 	    {"  auth = \"oauth2\";\n  oauth2: { provider = \"microsoft\"; client_id = \"c\";\n"
 	     "  client_secret_file = \"client.secret\"; };\n",
 	     "imap.oauth2.tenant", "missing"},
@@ -315,9 +319,10 @@ static void test_refusals(void **state)
 		assert_non_null(strstr(err.msg, "spocd.conf"));
 	}
 	/* smtp: a user is required for OAuth, and the password settings are refused there too */
-	assert_null(load(MS_APP, "  auth = \"oauth2\";\n  oauth2: { provider = \"microsoft\";\n"
-				 "  tenant = \"t\"; client_id = \"c\";\n"
-				 "  client_secret_file = \"client.secret\"; };\n",
+	assert_null(load(MS_APP,
+			 "  auth = \"oauth2\";\n  oauth2: { provider = \"microsoft\";\n"
+			 "  tenant = \"t\"; client_id = \"c\";\n"
+			 "  client_secret_file = \"client.secret\"; };\n",
 			 &err));
 	assert_non_null(strstr(err.msg, "smtp.user"));
 	assert_non_null(strstr(err.msg, "missing"));

@@ -29,8 +29,9 @@ static void test_xoauth2_response(void **state)
 	oauth2_secret_free(b64);
 	b64 = oauth2_sasl_response(OAUTH2_XOAUTH2, "someuser@example.com", "h", 1,
 				   "ya29.vF9dft4qmTc2Nvb3RlckBhdHRhdmlzdGEuY29tCg");
-	assert_string_equal(b64, "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxb"
-				 "VRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==");
+	assert_string_equal(b64,
+			    "dXNlcj1zb21ldXNlckBleGFtcGxlLmNvbQFhdXRoPUJlYXJlciB5YTI5LnZGOWRmdDRxb"
+			    "VRjMk52YjNSbGNrQmhkSFJoZG1semRHRXVZMjl0Q2cBAQ==");
 	oauth2_secret_free(b64);
 	g_free(raw);
 	assert_string_equal(oauth2_mech_name(OAUTH2_XOAUTH2), "XOAUTH2");
@@ -40,10 +41,12 @@ static void test_xoauth2_response(void **state)
 /* RFC 7628 3.1: GS2 header with the user, then host, port and the bearer token. */
 static void test_oauthbearer_response(void **state)
 {
-	char *b64 = oauth2_sasl_response(OAUTH2_OAUTHBEARER, "user@example.com", "server.example.com",
-					 143, "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==");
-	static const char want[] = "n,a=user@example.com,\001host=server.example.com\001port=143"
-				   "\001auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\001\001";
+	char *b64 =
+	    oauth2_sasl_response(OAUTH2_OAUTHBEARER, "user@example.com", "server.example.com", 143,
+				 "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==");
+	static const char want[] =
+	    "n,a=user@example.com,\001host=server.example.com\001port=143"
+	    "\001auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\001\001";
 	gsize len = 0;
 	char *raw = decode(b64, &len);
 
@@ -76,8 +79,9 @@ static void test_error_challenge(void **state)
 	t = error_of("{\"status\":\"401\",\"schemes\":\"bearer\",\"scope\":\"mail\"}");
 	assert_string_equal(t, "status=401 schemes=bearer scope=mail");
 	g_free(t);
-	t = error_of("{\"status\":\"invalid_token\",\"scope\":\"example_scope\","
-		     "\"openid-configuration\":\"https://example.com/.well-known/openid-configuration\"}");
+	t = error_of(
+	    "{\"status\":\"invalid_token\",\"scope\":\"example_scope\","
+	    "\"openid-configuration\":\"https://example.com/.well-known/openid-configuration\"}");
 	assert_string_equal(t, "status=invalid_token scope=example_scope");
 	g_free(t);
 	/* control characters and escapes cannot reach a log line; length is bounded */
@@ -149,11 +153,13 @@ static void test_answer(void **state)
 	assert_null(a.access);
 
 	/* rotation; expires_in as a string; token_type in any case */
-	assert_int_equal(parse(200,
-			       "{\"access_token\":\"ya29.a0\",\"expires_in\":\"3600\",\"token_type\":"
-			       "\"bearer\",\"refresh_token\":\"1//0g-new\",\"scope\":\"https://mail.google.com/\"}",
-			       &a, &err),
-			 SPOC_OK);
+	assert_int_equal(
+	    parse(200,
+		  "{\"access_token\":\"ya29.a0\",\"expires_in\":\"3600\",\"token_type\":"
+		  "\"bearer\",\"refresh_token\":\"1//0g-new\",\"scope\":\"https://mail.google.com/"
+		  "\"}",
+		  &a, &err),
+	    SPOC_OK);
 	assert_string_equal(a.refresh, "1//0g-new");
 	assert_int_equal(a.lifetime_s, 3600);
 	oauth2_answer_clear(&a);
@@ -191,11 +197,12 @@ static void expect_refusal(long status, const char *body, const char *want)
 static void test_answer_refused(void **state)
 {
 	(void)state;
-	expect_refusal(400,
-		       "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid "
-		       "client secret provided.\\r\\nTrace ID: 1\"}",
-		       "refused (HTTP 400): invalid_client: AADSTS7000215: Invalid client secret "
-		       "provided.??Trace ID: 1");
+	expect_refusal(
+	    400,
+	    "{\"error\":\"invalid_client\",\"error_description\":\"AADSTS7000215: Invalid "
+	    "client secret provided.\\r\\nTrace ID: 1\"}",
+	    "refused (HTTP 400): invalid_client: AADSTS7000215: Invalid client secret "
+	    "provided.??Trace ID: 1");
 	expect_refusal(400, "{\"error\":\"invalid_grant\"}", "refused (HTTP 400): invalid_grant");
 	/* an error with HTTP 200, or a 500 without an error code */
 	expect_refusal(200, "{\"error\":\"temporarily_unavailable\"}", "temporarily_unavailable");
@@ -243,12 +250,9 @@ static void test_token_without_conf(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_xoauth2_response),
-	    cmocka_unit_test(test_oauthbearer_response),
-	    cmocka_unit_test(test_error_challenge),
-	    cmocka_unit_test(test_answer),
-	    cmocka_unit_test(test_answer_refused),
-	    cmocka_unit_test(test_token_without_conf),
+	    cmocka_unit_test(test_xoauth2_response), cmocka_unit_test(test_oauthbearer_response),
+	    cmocka_unit_test(test_error_challenge),  cmocka_unit_test(test_answer),
+	    cmocka_unit_test(test_answer_refused),   cmocka_unit_test(test_token_without_conf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
