@@ -108,6 +108,7 @@ struct entry {
 	char *access;	   /* secret_alloc(); NULL: none */
 	char *refresh;	   /* secret_alloc(); the newest refresh token (rotations included) */
 	char origin[65];   /* SHA-256 of the refresh token the configuration gave when adopted */
+	char secret[65];   /* SHA-256 of the client secret last used */
 	gint64 renew_at;   /* monotonic µs: fetch a new one from then on */
 	gint64 expires_at; /* monotonic µs: the server's expiry of access */
 	gint64 retry_at;   /* monotonic µs: after a failure, no request before */
@@ -164,6 +165,20 @@ static struct entry *entry_of(const struct spoc_oauth2_conf *o)
 			oauth2_secret_free(e->refresh);
 			e->refresh = secret_dup(o->refresh_token, strlen(o->refresh_token));
 			memcpy(e->origin, sum, sizeof(sum));
+			e->retry_at = 0; /* a new token is worth a try at once */
+			e->backoff_s = 0;
+		}
+	}
+	/* so is a new client secret (the old one expired, or was refused) */
+	{
+		char sum[65];
+		const char *secret = o->client_secret != NULL ? o->client_secret : "";
+
+		spoc_sha256_hex(secret, strlen(secret), sum);
+		if (strcmp(sum, e->secret) != 0) {
+			memcpy(e->secret, sum, sizeof(sum));
+			e->retry_at = 0;
+			e->backoff_s = 0;
 		}
 	}
 	return e;

@@ -247,12 +247,49 @@ static void test_token_without_conf(void **state)
 	oauth2_reset();
 }
 
+/* A token endpoint that cannot be reached is asked again only after a delay, so a daemon with
+ * several mailboxes on one app never hammers it; a new client secret is tried at once. (Port 1
+ * on loopback: nothing listens, the refusal is immediate.) */
+static void test_backoff(void **state)
+{
+	struct spoc_oauth2_conf o = {.provider = SPOC_OAUTH2_GENERIC,
+				     .grant = SPOC_OAUTH2_CLIENT_CREDENTIALS,
+				     .token_url = "https://127.0.0.1:1/token",
+				     .client_id = "c",
+				     .client_secret = "first-secret",
+				     .timeout_s = 5};
+	struct spoc_endpoint ep = {.host = "imap.example", .oauth2 = &o};
+	struct errbuf err = {{0}};
+	const char *token = NULL;
+	gboolean fresh = FALSE;
+
+	(void)state;
+	oauth2_reset();
+	assert_int_equal(oauth2_token(&ep, &token, &fresh, &err), SPOC_ETEMP);
+	assert_non_null(strstr(err.msg, "oauth2 token endpoint https://127.0.0.1:1/token"));
+	assert_null(strstr(err.msg, "next attempt"));
+	assert_null(strstr(err.msg, "first-secret"));
+	/* at once again: not asked, the same reason and when the next attempt is */
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(oauth2_token(&ep, &token, &fresh, &err), SPOC_ETEMP);
+	assert_non_null(strstr(err.msg, "https://127.0.0.1:1/token"));
+	assert_non_null(strstr(err.msg, "; next attempt in 5s"));
+	/* a new secret (the operator fixed it and reloaded) is tried at once */
+	o.client_secret = "second-secret";
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(oauth2_token(&ep, &token, &fresh, &err), SPOC_ETEMP);
+	assert_null(strstr(err.msg, "next attempt"));
+	assert_null(token);
+	oauth2_reset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_xoauth2_response), cmocka_unit_test(test_oauthbearer_response),
 	    cmocka_unit_test(test_error_challenge),  cmocka_unit_test(test_answer),
 	    cmocka_unit_test(test_answer_refused),   cmocka_unit_test(test_token_without_conf),
+	    cmocka_unit_test(test_backoff),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
