@@ -14,6 +14,8 @@ enum spoc_oauth2_provider {
 enum spoc_oauth2_grant {
 	SPOC_OAUTH2_CLIENT_CREDENTIALS, /* app-only: client id + secret (RFC 6749 4.4) */
 	SPOC_OAUTH2_REFRESH_TOKEN,	/* a person consented once: refresh token (RFC 6749 6) */
+	/* a service account's signed JWT (RFC 7523), e.g. Google's with domain-wide delegation */
+	SPOC_OAUTH2_JWT_BEARER,
 };
 
 struct spoc_oauth2_conf {
@@ -36,6 +38,12 @@ struct spoc_oauth2_conf {
 	char *refresh_token;
 	char *refresh_token_file;
 	gboolean refresh_token_read_only;
+	/* grant = "jwt_bearer": the service account's JSON key (client_email, private_key...) as
+	 * read from service_account_file / _credential, and the mailbox the token acts for (the
+	 * endpoint's user unless subject says otherwise) */
+	char *service_account_key;
+	char *service_account_file;
+	char *subject;
 	char *ca_file; /* trust for the token endpoint; NULL: the system store */
 	int timeout_s; /* the whole token request */
 };

@@ -228,6 +228,26 @@ char *conf_read_secret(struct reader *r, const char *name, const char *file)
 	return text;
 }
 
+char *conf_read_secret_text(struct reader *r, const char *name, const char *file)
+{
+	char *text;
+	gsize len = 0;
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		conf_fail(r, name, "cannot read %s: %s", file, g_strerror(errno));
+		return NULL;
+	}
+	text = secret_read_fd(r, name, file, fd, &len);
+	close(fd);
+	if (text != NULL && (len == 0 || strlen(text) != len || !g_utf8_validate(text, -1, NULL))) {
+		conf_fail(r, name, "%s is empty, holds NUL bytes or is not UTF-8", file);
+		memset(text, 0, len);
+		g_clear_pointer(&text, g_free);
+	}
+	return text;
+}
+
 const struct authres_border *conf_border(const struct spoc_conf *c)
 {
 	if (c->agents_border.dialect == AUTHRES_MICROSOFT365 ||

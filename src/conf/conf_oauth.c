@@ -43,6 +43,9 @@ void conf_oauth2_free(struct spoc_oauth2_conf **op)
 	wipe_free(&o->client_secret);
 	g_free(o->client_secret_file);
 	wipe_free(&o->refresh_token);
+	wipe_free(&o->service_account_key);
+	g_free(o->service_account_file);
+	g_free(o->subject);
 	g_free(o->refresh_token_file);
 	g_free(o->ca_file);
 	g_free(o);
@@ -51,16 +54,30 @@ void conf_oauth2_free(struct spoc_oauth2_conf **op)
 
 /* Every setting the oauth2 group may hold; anything else is a typo or a feature not there. */
 static const char *const known[] = {
-    "provider",	  "tenant",  "token_url",	   "client_id",
-    "scope",	  "grant",   "client_secret_file", "client_secret_credential",
-    "ca_file",	  "timeout", "refresh_token_file", "refresh_token_credential",
-    "device_url", NULL,
+    "provider",
+    "tenant",
+    "token_url",
+    "client_id",
+    "scope",
+    "grant",
+    "client_secret_file",
+    "client_secret_credential",
+    "ca_file",
+    "timeout",
+    "refresh_token_file",
+    "refresh_token_credential",
+    "device_url",
+    "service_account_file",
+    "service_account_credential",
+    "subject",
+    NULL,
 };
 /* Settings of the issue's later steps: named so the refusal says why. */
 static const char *const later[] = {
-    "client_certificate_file", "client_key_file",
-    "private_key_file",	       "subject",
-    "service_account_file",    NULL,
+    "client_certificate_file",
+    "client_key_file",
+    "private_key_file",
+    NULL,
 };
 
 static gboolean in_list(const char *name, const char *const *list)
@@ -88,9 +105,9 @@ static void check_names(struct reader *r, const char *group)
 		g_snprintf(name, sizeof(name), "%s.%s", group, n);
 		if (in_list(n, later))
 			conf_fail(r, name,
-				  "not supported yet (certificate assertions and service-account "
-				  "JWTs are not implemented): use a client secret, or a refresh "
-				  "token with grant = \"refresh_token\"");
+				  "not supported yet (client certificate assertions are not "
+				  "implemented): use a client secret, or a refresh token with "
+				  "grant = \"refresh_token\"");
 		else if (!in_list(n, known)) {
 			char *list = g_strjoinv(", ", (char **)known);
 
@@ -192,7 +209,7 @@ static const char *default_scope(enum spoc_oauth2_provider p, enum spoc_oauth2_g
 	}
 }
 
-static struct spoc_oauth2_conf *read_oauth2(struct reader *r, const char *section)
+static struct spoc_oauth2_conf *read_oauth2(struct reader *r, const char *section, const char *user)
 {
 	static const char *const providers[] = {"microsoft", "google", "generic", NULL};
 	static const char *const grants[] = {"client_credentials", "refresh_token", "jwt_bearer",
@@ -217,18 +234,23 @@ static struct spoc_oauth2_conf *read_oauth2(struct reader *r, const char *sectio
 	o->provider = (enum spoc_oauth2_provider)conf_get_choice(r, NAME("provider"), providers, 2);
 	grant =
 	    conf_get_choice(r, NAME("grant"), grants, o->provider == SPOC_OAUTH2_GOOGLE ? 1 : 0);
-	if (grant == 2)
+	o->grant = grant == 2	? SPOC_OAUTH2_JWT_BEARER
+		   : grant == 1 ? SPOC_OAUTH2_REFRESH_TOKEN
+				: SPOC_OAUTH2_CLIENT_CREDENTIALS;
+	if (o->provider == SPOC_OAUTH2_MICROSOFT && o->grant == SPOC_OAUTH2_JWT_BEARER)
 		conf_fail(r, NAME("grant"),
-			  "\"jwt_bearer\" is not supported yet: use \"client_credentials\" or "
-			  "\"refresh_token\"");
-	o->grant = grant == 1 ? SPOC_OAUTH2_REFRESH_TOKEN : SPOC_OAUTH2_CLIENT_CREDENTIALS;
+			  "\"jwt_bearer\" is for a service account's key (Google); Microsoft's "
+			  "certificate assertion is not supported yet: use \"client_credentials\" "
+			  "with a client secret");
 	if (o->provider == SPOC_OAUTH2_GOOGLE && o->grant == SPOC_OAUTH2_CLIENT_CREDENTIALS)
 		conf_fail(r, NAME("grant"),
 			  "Google issues no mail tokens for \"client_credentials\": use "
-			  "\"refresh_token\" (a service account's JWT bearer grant is not "
-			  "supported yet)");
+			  "\"jwt_bearer\" (a service account with domain-wide delegation) or "
+			  "\"refresh_token\"");
 
-	o->client_id = conf_get_string(r, NAME("client_id"), NULL);
+	/* a service account names itself in its key */
+	if (o->grant != SPOC_OAUTH2_JWT_BEARER || config_lookup(&r->cfg, NAME("client_id")) != NULL)
+		o->client_id = conf_get_string(r, NAME("client_id"), NULL);
 	if (o->client_id != NULL && !plain_token(o->client_id, "-._~:@+"))
 		conf_fail(r, NAME("client_id"),
 			  "\"%s\" is not a client id (letters, digits and -._~:@+, at most 256)",
@@ -295,6 +317,52 @@ static struct spoc_oauth2_conf *read_oauth2(struct reader *r, const char *sectio
 
 	o->client_secret =
 	    read_secret_setting(r, group, "client_secret", FALSE, &o->client_secret_file, NULL);
+	if (o->grant == SPOC_OAUTH2_JWT_BEARER) {
+		char *file = NULL;
+		gboolean has_cred =
+		    config_lookup(&r->cfg, NAME("service_account_credential")) != NULL;
+
+		if (has_cred && config_lookup(&r->cfg, NAME("service_account_file")) != NULL) {
+			conf_fail(
+			    r, NAME("service_account_credential"),
+			    "set service_account_file or service_account_credential, not both");
+		} else if (has_cred) {
+			char *cname = conf_get_string(r, NAME("service_account_credential"), NULL);
+
+			file = conf_credential(r, NAME("service_account_credential"), cname);
+			g_free(cname);
+		} else if (config_lookup(&r->cfg, NAME("service_account_file")) != NULL) {
+			file =
+			    conf_resolve(r, conf_get_string(r, NAME("service_account_file"), NULL));
+		} else {
+			conf_fail(
+			    r, NAME("service_account_file"),
+			    "missing: grant = \"jwt_bearer\" needs the service account's JSON "
+			    "key, in service_account_file or service_account_credential");
+		}
+		o->service_account_file = file;
+		if (file != NULL)
+			o->service_account_key =
+			    conf_read_secret_text(r,
+						  has_cred ? NAME("service_account_credential")
+							   : NAME("service_account_file"),
+						  file);
+		o->subject = conf_get_string(r, NAME("subject"), user);
+		if (o->subject != NULL &&
+		    (*o->subject == '\0' || strpbrk(o->subject, "\"\\\r\n") != NULL))
+			conf_fail(r, NAME("subject"), "\"%s\" is not a mailbox address",
+				  o->subject);
+		if (o->client_secret_file != NULL)
+			conf_fail(
+			    r, NAME("client_secret_file"),
+			    "is not used with grant = \"jwt_bearer\" (the key signs): remove it");
+	} else if (config_lookup(&r->cfg, NAME("service_account_file")) != NULL ||
+		   config_lookup(&r->cfg, NAME("service_account_credential")) != NULL ||
+		   config_lookup(&r->cfg, NAME("subject")) != NULL) {
+		conf_fail(r, NAME("grant"),
+			  "a service account key or subject is set: they need grant = "
+			  "\"jwt_bearer\"");
+	}
 	if (o->grant == SPOC_OAUTH2_CLIENT_CREDENTIALS && o->client_secret_file == NULL)
 		conf_fail(r, NAME("client_secret_file"),
 			  "missing: grant = \"client_credentials\" needs the client secret, in "
@@ -347,7 +415,7 @@ gboolean conf_read_auth(struct reader *r, const char *section, struct spoc_endpo
 			  "\"%s\" cannot be sent in an OAuth login (no control characters, ',' "
 			  "or '=')",
 			  ep->user);
-	ep->oauth2 = read_oauth2(r, section);
+	ep->oauth2 = read_oauth2(r, section, ep->user);
 #undef NAME
 	return TRUE;
 }

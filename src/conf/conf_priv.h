@@ -30,6 +30,9 @@ int conf_get_choice(struct reader *r, const char *name, const char *const *allow
 /* The one line of a password or secret file (one trailing newline dropped); NULL with the
  * error recorded against setting name. Caller wipes and frees. */
 char *conf_read_secret(struct reader *r, const char *name, const char *file);
+/* The whole text of a secret file of several lines (a JSON key), with the same checks as
+ * conf_read_secret(); NULL with the error recorded. Caller wipes and frees. */
+char *conf_read_secret_text(struct reader *r, const char *name, const char *file);
 /* The path of systemd credential name ($CREDENTIALS_DIRECTORY/name, from LoadCredential=);
  * NULL with the error recorded against setting when there is no such directory or the name is
  * not a plain file name. Caller frees. */

@@ -18,6 +18,8 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -135,9 +137,12 @@ void oauth2_reset(void)
 
 static char *cache_key(const struct spoc_oauth2_conf *o)
 {
-	return g_strdup_printf("%s\n%s\n%d\n%s\n%s", o->token_url, o->client_id, (int)o->grant,
+	return g_strdup_printf("%s\n%s\n%d\n%s\n%s\n%s\n%s", o->token_url,
+			       o->client_id != NULL ? o->client_id : "", (int)o->grant,
 			       o->scope != NULL ? o->scope : "",
-			       o->refresh_token_file != NULL ? o->refresh_token_file : "");
+			       o->refresh_token_file != NULL ? o->refresh_token_file : "",
+			       o->service_account_file != NULL ? o->service_account_file : "",
+			       o->subject != NULL ? o->subject : "");
 }
 
 static struct entry *entry_of(const struct spoc_oauth2_conf *o)
@@ -538,6 +543,131 @@ static gboolean form_client(const struct spoc_oauth2_conf *o, char *form, size_t
 	return fits;
 }
 
+/* base64url without padding (RFC 7515 2) of len bytes; caller frees. */
+static char *b64url(const void *data, size_t len)
+{
+	char *b = g_base64_encode(data, len);
+	size_t n = strlen(b);
+
+	while (n > 0 && b[n - 1] == '=')
+		b[--n] = '\0';
+	g_strdelimit(b, "+", '-');
+	g_strdelimit(b, "/", '_');
+	return b;
+}
+
+/* A JSON object of string members (NULL-terminated name, value pairs; a NULL value is left
+ * out) and the integer members iat, exp when iat > 0, as base64url. Caller frees. */
+static char *b64url_json(gint64 iat, gint64 exp, const char *const *pairs)
+{
+	JsonBuilder *b = json_builder_new();
+	JsonGenerator *g = json_generator_new();
+	JsonNode *root;
+	gsize len = 0;
+	char *text, *out;
+
+	json_builder_begin_object(b);
+	for (size_t i = 0; pairs[i] != NULL; i += 2)
+		if (pairs[i + 1] != NULL) {
+			json_builder_set_member_name(b, pairs[i]);
+			json_builder_add_string_value(b, pairs[i + 1]);
+		}
+	if (iat > 0) {
+		json_builder_set_member_name(b, "iat");
+		json_builder_add_int_value(b, iat);
+		json_builder_set_member_name(b, "exp");
+		json_builder_add_int_value(b, exp);
+	}
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(g, root);
+	text = json_generator_to_data(g, &len);
+	out = b64url(text, len);
+	g_free(text);
+	json_node_unref(root);
+	g_object_unref(g);
+	g_object_unref(b);
+	return out;
+}
+
+/* The signed JWT (RFC 7523 2.1, RS256) a service account presents: issued by its client_email,
+ * for the mailbox o->subject, to the token endpoint, with the scope, valid one hour. Caller
+ * frees with oauth2_secret_free(). NULL with the reason in err (the key file named, never its
+ * content). */
+static char *jwt_assertion(const struct spoc_oauth2_conf *o, struct errbuf *err)
+{
+	JsonParser *parser = json_parser_new();
+	JsonNode *root;
+	JsonObject *key;
+	const char *email = NULL, *pem = NULL, *kid = NULL;
+	gnutls_privkey_t pk = NULL;
+	gnutls_datum_t pem_d, data, sig = {NULL, 0};
+	char *head = NULL, *claims = NULL, *input = NULL, *s64 = NULL, *jwt = NULL;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	int r;
+
+	if (o->service_account_key == NULL ||
+	    !json_parser_load_from_data(parser, o->service_account_key, -1, NULL) ||
+	    (root = json_parser_get_root(parser)) == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
+		errbuf_set(err, SPOC_ETEMP, "oauth2: service account key %s is not a JSON object",
+			   o->service_account_file);
+		goto out;
+	}
+	key = json_node_get_object(root);
+	email = member_string(key, "client_email");
+	pem = member_string(key, "private_key");
+	kid = member_string(key, "private_key_id");
+	if (email == NULL || *email == '\0' || pem == NULL) {
+		errbuf_set(err, SPOC_ETEMP,
+			   "oauth2: service account key %s has no client_email or private_key",
+			   o->service_account_file);
+		goto out;
+	}
+	pem_d.data = (unsigned char *)(uintptr_t)pem;
+	pem_d.size = (unsigned)strlen(pem);
+	if ((r = gnutls_privkey_init(&pk)) < 0 ||
+	    (r = gnutls_privkey_import_x509_raw(pk, &pem_d, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+		errbuf_set(err, SPOC_ETEMP,
+			   "oauth2: the private_key of service account key %s cannot be read: %s",
+			   o->service_account_file, gnutls_strerror(r));
+		goto out;
+	}
+	if (gnutls_privkey_get_pk_algorithm(pk, NULL) != GNUTLS_PK_RSA) {
+		errbuf_set(err, SPOC_ETEMP,
+			   "oauth2: the private_key of service account key %s is not an RSA key "
+			   "(RS256 needs one)",
+			   o->service_account_file);
+		goto out;
+	}
+	head = b64url_json(0, 0,
+			   (const char *const[]){"alg", "RS256", "typ", "JWT", "kid", kid, NULL});
+	claims = b64url_json(now, now + 3600,
+			     (const char *const[]){"iss", email, "sub", o->subject, "aud",
+						   o->token_url, "scope", o->scope, NULL});
+	input = g_strconcat(head, ".", claims, NULL);
+	data.data = (unsigned char *)input;
+	data.size = (unsigned)strlen(input);
+	if ((r = gnutls_privkey_sign_data(pk, GNUTLS_DIG_SHA256, 0, &data, &sig)) < 0) {
+		errbuf_set(err, SPOC_ETEMP, "oauth2: signing with service account key %s: %s",
+			   o->service_account_file, gnutls_strerror(r));
+		goto out;
+	}
+	s64 = b64url(sig.data, sig.size);
+	jwt = secret_alloc(strlen(input) + strlen(s64) + 2);
+	g_snprintf(jwt, strlen(input) + strlen(s64) + 2, "%s.%s", input, s64);
+out:
+	if (sig.data != NULL)
+		gnutls_free(sig.data);
+	if (pk != NULL)
+		gnutls_privkey_deinit(pk);
+	g_free(head);
+	g_free(claims);
+	g_free(input);
+	g_free(s64);
+	g_object_unref(parser);
+	return jwt;
+}
+
 /* One request for a new token with the configured grant. */
 static int fetch(struct entry *e, const struct spoc_oauth2_conf *o, struct errbuf *err)
 {
@@ -548,17 +678,33 @@ static int fetch(struct entry *e, const struct spoc_oauth2_conf *o, struct errbu
 	long status = 0;
 	int rc;
 
-	if (o->grant == SPOC_OAUTH2_REFRESH_TOKEN)
+	if (o->grant == SPOC_OAUTH2_JWT_BEARER) {
+		/* RFC 7523 2.1: the assertion alone; the scope is inside it */
+		char *jwt = jwt_assertion(o, err);
+
+		if (jwt == NULL) {
+			rc = SPOC_ETEMP;
+			goto out;
+		}
+		fits = form_add(form, form_cap, &form_len, "grant_type",
+				"urn:ietf:params:oauth:grant-type:jwt-bearer") &&
+		       form_add(form, form_cap, &form_len, "assertion", jwt);
+		oauth2_secret_free(jwt);
+	} else if (o->grant == SPOC_OAUTH2_REFRESH_TOKEN) {
 		fits = form_add(form, form_cap, &form_len, "grant_type", "refresh_token") &&
 		       form_add(form, form_cap, &form_len, "refresh_token",
-				e->refresh != NULL ? e->refresh : "");
-	else
-		fits = form_add(form, form_cap, &form_len, "grant_type", "client_credentials");
-	if (!fits || !form_client(o, form, form_cap, &form_len, TRUE))
+				e->refresh != NULL ? e->refresh : "") &&
+		       form_client(o, form, form_cap, &form_len, TRUE);
+	} else {
+		fits = form_add(form, form_cap, &form_len, "grant_type", "client_credentials") &&
+		       form_client(o, form, form_cap, &form_len, TRUE);
+	}
+	if (!fits)
 		rc = errbuf_set(err, SPOC_ETEMP, "oauth2 %s: the request would be too long",
 				o->token_url);
 	else if ((rc = post_form(o, o->token_url, form, form_len, &a, &status, err)) == SPOC_OK)
 		rc = take_answer(e, o, status, &a, err);
+out:
 	oauth2_secret_free(form);
 	oauth2_secret_free(a.buf);
 	return rc;

@@ -9,6 +9,8 @@ SMTP capture listener, both introspecting tokens at a local HTTPS token endpoint
     offers neither; SMTP refusing the token: the reason decoded, the acknowledgement kept;
   - refresh token with rotation: the file is rewritten (mode kept) and the next run uses the new
     one; from a systemd credential (read-only) the rotation is said not to be saved;
+  - a service account's signed JWT (RFC 7523, Google's domain-wide delegation), verified by the
+    endpoint; another key or a broken one refused with the reason;
   - spocctl oauth login: the device authorization grant (RFC 8628) fills an empty refresh token
     file (slow_down obeyed, a refusal reported), and spocd then logs in with it;
   - tokens expiring between passes of the daemon are renewed before use, no mail lost;
@@ -19,12 +21,14 @@ SMTP capture listener, both introspecting tokens at a local HTTPS token endpoint
   - a token endpoint with the wrong certificate is refused before the secret is sent;
   - --check-config explains what it refuses."""
 
+import base64
 import http.server
 import json
 import os
 import secrets
 import shutil
 import ssl
+import subprocess
 import tempfile
 import threading
 import time
@@ -33,6 +37,8 @@ import urllib.parse
 import spocdtest as st
 
 CLIENT_ID = "spocd-app"
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+SA_EMAIL = "spocd@desk-project.iam.gserviceaccount.com"
 CLIENT_SECRET = "cs-" + secrets.token_hex(12)
 
 
@@ -52,6 +58,8 @@ class TokenEndpoint:
         self.introspections = []  # {"time", "active", "known", "expired"}
         self.n = 0
         self.devices = {}       # device code -> {"polls": n}
+        self.sa_public_key = None  # PEM file of the service account's key, for jwt-bearer
+        self.jwt_claims = []    # the claims of every assertion that verified
         self.device_mode = "approve"  # or "deny": how the person answers, at the third poll
         endpoint = self
 
@@ -119,7 +127,8 @@ class TokenEndpoint:
             self.requests.append(rec)
             if self.mode == "garbage":
                 return 200, b"<html><body>Service unavailable</body></html>", "text/html"
-            if self.mode == "error" or form.get("client_id") != CLIENT_ID:
+            # a service account's assertion names its issuer itself (RFC 7523: no client_id)
+            if self.mode == "error" or (form.get("client_id") != CLIENT_ID and grant != JWT_GRANT):
                 return 400, json.dumps({"error": "invalid_client", "error_description":
                                         "AADSTS7000215: Invalid client secret provided."}).encode(), \
                     "application/json"
@@ -137,6 +146,11 @@ class TokenEndpoint:
                 new = f"rt-{self.n}-{secrets.token_hex(8)}"
                 self.refresh[new] = True
                 answer["refresh_token"] = new
+            elif grant == JWT_GRANT:
+                why = self.verify_jwt(form.get("assertion", ""))
+                if why:
+                    return 400, json.dumps({"error": "invalid_grant", "error_description": why}).encode(), \
+                        "application/json"
             elif grant == "urn:ietf:params:oauth:grant-type:device_code":
                 refused = self.device_poll(form, rec, answer)
                 if refused is not None:
@@ -180,6 +194,36 @@ class TokenEndpoint:
         new = f"rt-{self.n}-{secrets.token_hex(8)}"
         self.refresh[new] = True
         answer["refresh_token"] = new
+        return None
+
+    def verify_jwt(self, jwt):
+        """RFC 7523 3: RS256 signature (checked with openssl against the service account's
+        public key), issuer, subject, audience, scope and a lifetime of at most an hour. None
+        when good, else why."""
+        def unb64(part):
+            return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+        try:
+            head, claims, sig = jwt.split(".")
+            header = json.loads(unb64(head))
+            c = json.loads(unb64(claims))
+            with tempfile.TemporaryDirectory() as d:
+                with open(os.path.join(d, "data"), "wb") as f:
+                    f.write(f"{head}.{claims}".encode())
+                with open(os.path.join(d, "sig"), "wb") as f:
+                    f.write(unb64(sig))
+                r = subprocess.run(["openssl", "dgst", "-sha256", "-verify", self.sa_public_key,
+                                    "-signature", os.path.join(d, "sig"), os.path.join(d, "data")],
+                                   capture_output=True)
+        except Exception as e:
+            return f"not a JWT: {e}"
+        if r.returncode != 0:
+            return "signature does not verify"
+        now = time.time()
+        if header.get("alg") != "RS256" or c.get("iss") != SA_EMAIL or c.get("sub") != st.IMAP_USER \
+                or c.get("aud") != self.url + "/token" or c.get("scope") != "mail" \
+                or not (0 < c["exp"] - c["iat"] <= 3600) or abs(c["iat"] - now) > 60:
+            return f"claims refused: {header} {c}"
+        self.jwt_claims.append(c)
         return None
 
     def introspect(self, form):
@@ -263,6 +307,7 @@ def test(check):
             smtp_refused(check, s, ep)
             refresh_rotation(check, s, ep)
             device_login(check, s, ep)
+            jwt_bearer(check, s, ep)
             expiry_between_passes(check, s, ep)
             refused_token_renewed(check, s, ep)
             always_refused(check, s, ep)
@@ -441,6 +486,60 @@ def device_login(check, s, ep):
     check.ok(rc == 1 and "nothing to consent to" in err, "client credentials need no consent", err)
 
 
+def service_account_key(path, email=SA_EMAIL):
+    """A service account key as Google hands it out (JSON, PKCS#8 RSA key); returns the public
+    key's PEM file."""
+    key = path + ".pem"
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048",
+                    "-out", key], check=True, capture_output=True)
+    subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-out", path + ".pub"], check=True,
+                   capture_output=True)
+    with open(key) as f:
+        pem = f.read()
+    os.unlink(key)
+    with open(path, "w") as f:
+        json.dump({"type": "service_account", "project_id": "desk-project", "private_key_id": "k1",
+                   "private_key": pem, "client_email": email, "client_id": "1234567890",
+                   "token_uri": "https://oauth2.googleapis.com/token"}, f, indent=2)
+    os.chmod(path, 0o600)
+    return path + ".pub", pem
+
+
+def jwt_bearer(check, s, ep):
+    """A service account's signed JWT (Google's domain-wide delegation) for the mailbox user."""
+    ep.sa_public_key, pem = service_account_key(os.path.join(s.dir, "sa.json"))
+    s.conf = oauth_config(s, ep, grant="jwt_bearer", service_account_file="sa.json")
+    n0 = s.sql_value("SELECT count(*) FROM tickets")
+    s.append(st.make_message("jon@example.com", "Licencia caducada", "Caducó ayer.\r\n"))
+    before = len(ep.jwt_claims)
+    rc, out, err = s.run_spocd("--once")
+    check.eq(rc, 0, "jwt bearer: spocd --once logs in with a service account's assertion")
+    check.eq(s.sql_value("SELECT count(*) FROM tickets"), n0 + 1, "the mail became a ticket")
+    acks = [m for m in s.captured() if "jon@example.com" in str(m["To"])]
+    check.eq([m.envelope.get("auth") for m in acks], [{"mechanism": "XOAUTH2", "user": st.IMAP_USER}],
+             "its acknowledgement went out through XOAUTH2")
+    claims = ep.jwt_claims[before:]
+    check.eq([(c["iss"], c["sub"], c["scope"]) for c in claims], [(SA_EMAIL, st.IMAP_USER, "mail")],
+             "one verified assertion, by the service account, for the mailbox")
+    body = pem.split("-----")[2].strip().splitlines()[1]
+    check.ok(body not in out + err and "PRIVATE KEY" not in out + err, "the key is never printed")
+    # a key the endpoint does not know: refused, and said so
+    other, _ = service_account_key(os.path.join(s.dir, "other.json"))
+    conf = oauth_config(s, ep, name="other.conf", grant="jwt_bearer", service_account_file="other.json")
+    rc, out, err = s.run_spocd("--once", config=conf)
+    check.eq(rc, 75, "an assertion signed with another key: spocd --once exits 75")
+    check.ok("invalid_grant: signature does not verify" in out + err,
+             "with the endpoint's reason", (out + err)[-1000:])
+    # a key file that is not a key
+    with open(os.path.join(s.dir, "bad.json"), "w") as f:
+        f.write('{"client_email": "x@y", "private_key": "-----BEGIN PRIVATE KEY-----\\nAAAA\\n"}\n')
+    os.chmod(os.path.join(s.dir, "bad.json"), 0o600)
+    conf = oauth_config(s, ep, name="bad.conf", grant="jwt_bearer", service_account_file="bad.json")
+    rc, out, err = s.run_spocd("--once", config=conf)
+    check.ok(rc == 75 and "private_key of service account key" in out + err and "bad.json" in out + err,
+             "a broken key is named", (out + err)[-1000:])
+
+
 def expiry_between_passes(check, s, ep):
     ep.lifetime = 3
     s.conf = oauth_config(s, ep, client_secret_file="client.secret")
@@ -555,7 +654,9 @@ def wrong_certificate(check, s, certs, endpoints):
 
 
 def check_config(check, s, ep):
-    cases = [({"grant": "jwt_bearer"}, "imap.oauth2.grant", "not supported yet"),
+    cases = [({"grant": "jwt_bearer"}, "imap.oauth2.service_account_file", "needs the service account"),
+             ({"client_certificate_file": "c.pem"}, "imap.oauth2.client_certificate_file",
+              "not supported yet"),
              ({"token_url": "http://127.0.0.1/token"}, "imap.oauth2.token_url", "https://"),
              ({"client_secret_file": "nowhere.secret"}, "imap.oauth2.client_secret_file", "cannot read")]
     for extra, setting, want in cases:

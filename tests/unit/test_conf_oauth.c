@@ -12,6 +12,12 @@
 
 static char *dir;
 
+/* the shape of a Google service account key: several lines */
+#define SA_JSON                                                                                    \
+	"{\n  \"type\": \"service_account\",\n"                                                    \
+	"  \"client_email\": \"spocd@project.iam.gserviceaccount.com\",\n"                         \
+	"  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMII\"\n}\n"
+
 /* A valid file around the imap and smtp groups' auth lines (frame[0] imap frame[1] smtp
  * frame[2]). */
 static const char *const frame[] = {"database: { conninfo = \"host=/tmp dbname=spocd\"; };\n"
@@ -66,6 +72,7 @@ static int setup(void **state)
 	g_free(tpl);
 	write_secret("client.secret", "app-secret-value\n", 0600);
 	write_secret("refresh.token", "1.refresh-token-value\n", 0600);
+	write_secret("sa.json", SA_JSON, 0600);
 	return 0;
 }
 
@@ -226,6 +233,43 @@ static void test_generic_and_credential(void **state)
 	g_free(creds);
 }
 
+/* A Google service account: its JSON key read whole (several lines), the mailbox it acts for
+ * the endpoint's user unless subject says otherwise; no client id or secret needed. */
+static void test_service_account(void **state)
+{
+	struct errbuf err = {{0}};
+	struct spoc_conf *c;
+
+	(void)state;
+	c = load(
+	    "  auth = \"oauth2\";\n"
+	    "  oauth2: { provider = \"google\"; grant = \"jwt_bearer\";\n"
+	    "    service_account_file = \"sa.json\"; };\n",
+	    "  user = \"help@contoso.example\";\n  auth = \"oauth2\";\n"
+	    "  oauth2: { provider = \"google\"; grant = \"jwt_bearer\";\n"
+	    "    service_account_file = \"sa.json\"; subject = \"sender@contoso.example\"; };\n",
+	    &err);
+	if (c == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(c->mailboxes[0]->ep.oauth2->grant, SPOC_OAUTH2_JWT_BEARER);
+	assert_non_null(strstr(c->mailboxes[0]->ep.oauth2->service_account_key,
+			       "\"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMII\"\n"));
+	assert_string_equal(c->mailboxes[0]->ep.oauth2->subject, "help@contoso.example");
+	assert_string_equal(c->smtp.ep.oauth2->subject, "sender@contoso.example");
+	assert_null(c->mailboxes[0]->ep.oauth2->client_id);
+	assert_string_equal(c->mailboxes[0]->ep.oauth2->scope, "https://mail.google.com/");
+	conf_free(&c);
+	/* the key is a secret like any other */
+	write_secret("sa.json", "{}\n", 0644);
+	assert_null(load("  auth = \"oauth2\";\n"
+			 "  oauth2: { provider = \"google\"; grant = \"jwt_bearer\";\n"
+			 "    service_account_file = \"sa.json\"; };\n",
+			 NULL, &err));
+	assert_non_null(strstr(err.msg, "imap.oauth2.service_account_file"));
+	assert_non_null(strstr(err.msg, "has mode 0644"));
+	write_secret("sa.json", SA_JSON, 0600);
+}
+
 /* Every mistake refused with the setting's full name and what to do. */
 static void test_refusals(void **state)
 {
@@ -252,7 +296,16 @@ static void test_refusals(void **state)
 	     "imap.oauth2.grant", "Google issues no mail tokens"},
 	    {"  auth = \"oauth2\";\n  oauth2: { provider = \"google\"; client_id = \"c\";\n"
 	     "  grant = \"jwt_bearer\"; };\n",
-	     "imap.oauth2.grant", "not supported yet"},
+	     "imap.oauth2.service_account_file", "needs the service account's JSON key"},
+	    {"  auth = \"oauth2\";\n  oauth2: { provider = \"microsoft\"; tenant = \"t\";\n"
+	     "  grant = \"jwt_bearer\"; service_account_file = \"sa.json\"; };\n",
+	     "imap.oauth2.grant", "certificate assertion is not supported yet"},
+	    {"  auth = \"oauth2\";\n  oauth2: { provider = \"google\"; grant = \"jwt_bearer\";\n"
+	     "  service_account_file = \"sa.json\"; client_secret_file = \"client.secret\"; };\n",
+	     "imap.oauth2.client_secret_file", "is not used with grant = \"jwt_bearer\""},
+	    {"  auth = \"oauth2\";\n  oauth2: { provider = \"google\"; client_id = \"c\";\n"
+	     "  refresh_token_file = \"refresh.token\"; subject = \"x@y\"; };\n",
+	     "imap.oauth2.grant", "need grant = \"jwt_bearer\""},
 	    {"  auth = \"oauth2\";\n  oauth2: { provider = \"microsoft\"; tenant = \"t\";\n"
 	     "  client_id = \"c\"; client_certificate_file = \"c.pem\"; };\n",
 	     "imap.oauth2.client_certificate_file", "not supported yet"},
@@ -350,6 +403,7 @@ int main(void)
 	    cmocka_unit_test(test_microsoft_client_credentials),
 	    cmocka_unit_test(test_refresh_token_defaults),
 	    cmocka_unit_test(test_generic_and_credential),
+	    cmocka_unit_test(test_service_account),
 	    cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_secret_modes),
 	};
