@@ -89,6 +89,9 @@ struct spoc_desk_conf {
 	/* notify.new_ticket: NULL for "off"; "team" (the ticket's team, else triage); or an
 	 * address (a team mailbox) */
 	char *notify_new_ticket;
+	/* notify.max_attachment_bytes: what the attachments of one relayed mail may add to it, as
+	 * they travel (base64 and headers); 0: no attachment is ever sent, each is listed */
+	int64_t notify_max_attachment_bytes;
 };
 
 /* How incoming mail is read: limits past which parts are left out or the message refused, and

@@ -37,7 +37,9 @@ void metrics_ticket_created(const char *kind, int priority);
  * "sent", "retry" or "failed"; a retry or failure also counts spocd_smtp_failures_total{class}
  * ("temporary" / "permanent"). */
 void metrics_notification(const char *kind, const char *result);
-/* The gauges read from the database by the notifier (struct metrics_snapshot, store_metrics.h). */
+/* The gauges read from the database by the notifier (struct metrics_snapshot, store_metrics.h);
+ * s->csat replaces spocd_csat_ratings{team,rating} (every rating 1..5 of each team listed) and
+ * spocd_csat_average{team} whole. s stays the caller's. */
 void metrics_set_snapshot(const struct metrics_snapshot *s);
 
 /* The exposition text of the current values (for the endpoint and the tests). Caller frees. */

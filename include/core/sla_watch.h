@@ -1,9 +1,9 @@
 /* SLA warnings and breaches: the watcher that tells the assignee (or the ticket's team, or
  * sla.notify, or every agent) when a running target has used sla.warn_share percent of its time
- * and when it is breached, once per ticket, target and level: the primary key of sla_notices says
- * what went out, so two spocd processes watching at once queue each notice once. The decision is
- * pure (sla_watch_decide, in sla.h); sla_watch_run() drives it over the open tickets, and the
- * store part (store_sla.h) holds the SQL. */
+ * and when it is breached, once per ticket, target, level and due time: the primary key of
+ * sla_notices says what went out, so two spocd processes watching at once queue each notice once.
+ * The decision is pure (sla_watch_decide, in sla.h); sla_watch_run() drives it over the open
+ * tickets, and the store part (store_sla.h) holds the SQL. */
 #ifndef SPOC_SLA_WATCH_H
 #define SPOC_SLA_WATCH_H
 
@@ -15,7 +15,8 @@
 
 struct store;
 
-/* Queues the SLA notices that open tickets (new, in-progress, pending) call for at now, each
+/* Queues the SLA notices that open tickets (new, in-progress; a pending ticket's clock is
+ * stopped) call for at now, each
  * ticket in its own transaction: a notice is recorded in sla_notices and queued in the outbox
  * (in the desk's default language) to the active assignee; else the active agents of the
  * ticket's team; else the addresses of sla.notify; else every active agent. A target breached

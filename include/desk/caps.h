@@ -26,6 +26,8 @@ enum caps_kind {
 	CAPS_NEW_TICKET, /* the desk told of a new ticket */
 	CAPS_ASSIGNED,	 /* an agent told a ticket is theirs */
 	CAPS_UNREACHABLE, /* the desk told a requester's address bounces */
+	CAPS_MY_TICKETS,	/* a requester's list of their open tickets */
+	CAPS_REQUESTER_RESULT, /* what became of a requester's #close */
 	CAPS_AGENT_REPLY, /* a person's words relayed: not automatic */
 	CAPS_KINDS,
 };
@@ -34,7 +36,8 @@ extern const char *const caps_kind_names[CAPS_KINDS];
 /* The enum caps_kind of name, or -1 when it is none of them. */
 int caps_kind_of(const char *name);
 /* TRUE for the automatic mail to people outside the desk, which the shared budgets and the
- * hourly cap count: ack and status (an unknown kind counts too). The notices to the desk's own
+ * hourly cap count: ack, status and the answers to a requester's commands (my-tickets,
+ * requester-result; an unknown kind counts too). The notices to the desk's own
  * agents and a person's relayed reply have their own kind's budget only. */
 gboolean caps_automatic(const char *kind);
 

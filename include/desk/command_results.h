@@ -20,7 +20,13 @@
  *         withheld        KIND forward: the mail held a forwarded message, kept on the ticket
  *                         and not sent to the requester since no #forward asked for it; LINE is
  *                         its first line (the forward's separator)
- * KIND    status, priority, assign, kind, internal or forward (command_kind_name())
+ * A requester's commands (commands_parse_requester()) are answered with the same record:
+ *         not-yours       #close in a mail that reached no ticket of which the sender is the
+ *                         requester: nothing changed (nothing said of any other ticket)
+ *         already-closed  #close on a ticket that was closed already
+ *         agents-only     one of the agents' commands, which a requester cannot give
+ * KIND    status, priority, assign, kind, internal, forward, close or my-tickets
+ *         (command_kind_name())
  * LINE    the command line as the agent wrote it (trimmed; an error's as commands.h quotes it)
  * DETAIL  see CODE; empty otherwise
  *
@@ -46,6 +52,9 @@ enum command_result_code {
 	COMMAND_RESULT_REPLACED,
 	COMMAND_RESULT_ROLLED_BACK,
 	COMMAND_RESULT_WITHHELD,
+	COMMAND_RESULT_NOT_YOURS,
+	COMMAND_RESULT_ALREADY_CLOSED,
+	COMMAND_RESULT_AGENTS_ONLY,
 };
 
 struct command_result {
@@ -69,7 +78,8 @@ GPtrArray *command_results_read(const char *text);
 
 /* The placeholders command-line.txt may use (NULL-terminated): a flag per CODE (applied, refused,
  * no_agent, unknown_value, missing_value, takes_no_value, too_long, replaced, rolled_back,
- * withheld) and per KIND (is_status, is_priority, is_assign, is_kind, is_internal, is_forward),
+ * withheld, not_yours, already_closed, agents_only) and per KIND (is_status, is_priority,
+ * is_assign, is_kind, is_internal, is_forward, is_close, is_my_tickets),
  * and line, value (what
  * #assign named, for no_agent), reason (the database's, for refused), max_bytes
  * (COMMANDS_MAX_LINE, for too_long). */

@@ -21,17 +21,24 @@ enum command_kind {
 	COMMAND_INTERNAL,
 	/* send a message the agent forwarded in this mail to the requester too: without it a
 	 * forwarded block (a vendor's mail, a colleague's thread) stays on the ticket only */
-	COMMAND_FORWARD
+	COMMAND_FORWARD,
+	/* A requester's own commands (commands_parse_requester() only): close their ticket, with
+	 * an optional reason as the value; and ask for the list of their open tickets. */
+	COMMAND_CLOSE,
+	COMMAND_MY_TICKETS
 };
 
 struct command {
 	enum command_kind kind;
 	/* normalised: "new", "in-progress", "pending", "resolved", "closed" for a status; "1".."5"
 	 * for a priority; the assignee as written (trimmed, never empty) for assign; "incident" or
-	 * "request" for a kind; NULL for internal and forward */
+	 * "request" for a kind; NULL for internal, forward and my-tickets; for close the reason
+	 * written after it (trimmed), or NULL */
 	char *value;
 	/* the line as written (trimmed), for confirmations */
 	char *line;
+	/* "es" or "en": the language of the command word as written (static) */
+	const char *lang;
 };
 
 /* Why a command line was not taken; the sentences are the templates' (command_results.h). */
@@ -92,7 +99,19 @@ struct command_block {
  * in the text. */
 void commands_parse(const char *new_text, struct command_block *out);
 
-/* The kind's English command word ("status", "internal"...): its token in machine formats. */
+/* commands_parse() for a requester's mail: the same block, lines and errors, with two more
+ * words, the requester's own:
+ *   close     close/cerrar, with an optional reason after it ("#close fixed, thanks")
+ *   my-tickets "#my tickets", "#mis tickets", "#mytickets", "#mistickets" (case, accents and
+ *             blanks ignored; "tiquets" too); "#my" or "#mis" followed by anything else is no
+ *             command word and ends the block; no value
+ * The agents' words are read as well, so that a requester's "#priority P1" is a command line
+ * (which the caller does not apply) and not the start of their text. Never fails; caller frees
+ * with command_block_clear(). */
+void commands_parse_requester(const char *new_text, struct command_block *out);
+
+/* The kind's English command word ("status", "internal", "close", "my-tickets"...): its token in
+ * machine formats. */
 const char *command_kind_name(enum command_kind kind);
 /* The kind whose token is name, or -1. */
 int command_kind_from_name(const char *name);

@@ -2,7 +2,8 @@
  * as a plan that the store only carries out. thread_decide() says which ticket the mail points
  * at; the judge adds what the desk's policy makes of that: a delivery report goes with the
  * notification it returns, automatic mail never reopens a ticket nor opens one, nor does a
- * person's reply that only thanks for a resolved or closed one (it is kept as a note), a mail from
+ * person's reply that only thanks for a resolved or closed one (it is kept as a note), nor the
+ * requester's rating of one (recorded, and kept as a note), a mail from
  * an agent's address that is not proven theirs stays inert, a requester's answer ends the wait on
  * them, and which people the mail sets off (the agent's commands and relay, the unproven agent
  * told why nothing ran, the assignee told of the requester's answer). Pure: no I/O, no clock, no
@@ -13,6 +14,7 @@
 #include "authres.h"
 #include "bounce.h"
 #include "classify.h"
+#include "csat.h"
 #include "noise.h"
 #include "thread.h"
 #include "ticket.h"
@@ -41,6 +43,7 @@ struct ingest_decision {
 	int urgency;		 /* 1 (high) .. 3 */
 	int priority;		 /* TICKET_PRIORITY_MIN .. MAX from the impact x urgency matrix */
 	char priority_rule[256]; /* rules_verdict.priority_why: 'impact: high ("...") ...' */
+	char team[65];		 /* the team a rule gave a new ticket (rules_verdict.team), or "" */
 	/* SLA due times from now on the desk's calendar, Unix seconds; 0 when unreachable */
 	int64_t first_response_due;
 	int64_t resolution_due;
@@ -99,6 +102,16 @@ struct ingest_decision {
 	 * says what matched, or why it is more than thanks. */
 	gboolean thanks_only;
 	char thanks_why[NOISE_WHY_SIZE];
+	/* The requester's own commands (judge_read_requester_commands()): "#my tickets", "#close";
+	 * and whether the mail says nothing else (no other text, no attachment), so that it opens
+	 * no ticket. */
+	gboolean wants_list;
+	gboolean wants_close;
+	gboolean commands_only;
+	/* What the sender wrote, read as an answer to the resolution notice's "how did we do?"
+	 * (csat_read()): csat.rating 1..5 when it starts with a rating, csat.problem when the rest
+	 * says it is still broken (then it is no rating). */
+	struct csat_reading csat;
 };
 
 enum ingest_outcome {
@@ -108,6 +121,7 @@ enum ingest_outcome {
 	INGEST_DUPLICATE, /* same bytes or Message-ID seen before */
 	INGEST_AUTOMATIC, /* recorded, no ticket and no acknowledgement */
 	INGEST_QUARANTINED,
+	INGEST_COMMAND, /* only a requester's commands: recorded and answered, on no ticket */
 	INGEST_TAKEN,	 /* another worker recorded this UID first: it moves it, not us */
 	INGEST_OUTCOMES, /* how many there are */
 };
@@ -119,6 +133,10 @@ struct judge_sender {
 	int64_t agent_generation; /* that agent's token generation now */
 	gboolean proven;	  /* the trusted border authenticated the From's domain */
 	gboolean failed;	  /* the trusted border says the From's domain failed */
+	/* The From is the requester of the resolved or closed ticket the mail answers (the store
+	 * looks it up after threading, only for a reply that starts with a rating); whether it may
+	 * rate is judge_may_rate()'s question. */
+	gboolean requester;
 	/* A valid token in To or Delivered-To (never Cc: a token leaks whenever an agent copies a
 	 * requester or a vendor), 0: none. token_day is 0 for a token without one. */
 	int64_t token_ticket, token_agent, token_day, token_generation;
@@ -160,6 +178,13 @@ void judge_requester(const struct mail *m, gboolean reply_to_policy, gboolean ve
 gboolean judge_agent_proven(const struct ingest_decision *d, const struct judge_sender *who,
 			    int64_t ticket, const char **why_r);
 
+/* TRUE when the sender may rate the ticket they answer (judge_mail() records the rating): they
+ * are its requester (who->requester), not an agent, and the From is theirs as far as the desk
+ * can tell: the trusted border did not fail it, and proved it or the desk accepts unverified
+ * senders (judge_sender_verified()). A rating is low-stakes, but one per ticket: a forged From
+ * must not replace the requester's. */
+gboolean judge_may_rate(const struct ingest_decision *d, const struct judge_sender *who);
+
 enum judge_action {
 	JUDGE_RECORD,	  /* keep the message, on no ticket */
 	JUDGE_ATTACH,	  /* add it to ticket_id */
@@ -184,6 +209,10 @@ struct judge_plan {
 	/* JUDGE_ATTACH: a person's thanks for a resolved or closed ticket, kept on it as a note
 	 * (no status change, nobody told): what matched (d->thanks_why); NULL otherwise */
 	const char *note;
+	/* JUDGE_ATTACH: the requester's rating of the ticket (1..5, 0: none) and its comment
+	 * (d->csat), recorded as the ticket's rating; the mail is a note as thanks are */
+	int csat_rating;
+	const char *csat_comment;
 	int64_t link_ticket_id; /* JUDGE_NEW_TICKET: 0, or the ticket it is linked to */
 	const char *link_kind;	/* THREAD_LINK_* when link_ticket_id */
 	gboolean ack;		/* JUDGE_NEW_TICKET: acknowledge it to the requester */
@@ -192,10 +221,38 @@ struct judge_plan {
 	const char *detail; /* why, for ingest_log and the logs (static or from d) */
 	/* JUDGE_REPLY_UNPROVEN_AGENT: why, for the agent (static or from d) */
 	const char *unproven_why;
+	/* A requester's commands from a sender the border verified: answer with the list of their
+	 * open tickets; answer what became of their #close; and the ticket it closes, 0 when the
+	 * mail reached none (the store closes it only when the sender is its requester) */
+	gboolean requester_list;
+	gboolean requester_answer;
+	int64_t close_ticket_id;
 };
 
+/* The text a requester's commands are read from: what the sender wrote above any message they
+ * forwarded (never the quoted history); when that is blank, the subject without "Re:" and ticket
+ * tags, so that a mail whose subject alone says "#my tickets" is one. Caller g_free()s. */
+char *judge_requester_text(const struct mail *m);
+
+/* Fills d's wants_list, wants_close and commands_only from m (commands_parse_requester() on
+ * judge_requester_text()); a mail is commands only when, besides them, it at most thanks and
+ * signs off (noise_thanks_only()) and carries no attachment. Such a mail has no other words to
+ * tell its language by: d->language becomes that of the command words ("#mis tickets": "es"),
+ * unless they mix both. */
+void judge_read_requester_commands(const struct mail *m, struct ingest_decision *d);
+
 /* The plan for a mail that is not a duplicate. v is thread_decide()'s verdict; bounced_ticket the
- * ticket whose notification a delivery report returns (0: none or not a report). */
+ * ticket whose notification a delivery report returns (0: none or not a report).
+ *
+ * A requester's commands (d->wants_list, d->wants_close) run only for a person (no agent, no
+ * automatic mail) whom the trusted border verified: d->from_proven without d->from_failed,
+ * trust.unverified playing no part, since the answer lists tickets and the command closes one.
+ * From anyone else they run nothing and are not answered (the answer would go to the address
+ * the mail claims, a forgery's victim). #close closes the ticket the mail reaches (a reply, a
+ * reopen, or the closed or old ticket a follow-up would be linked to), never a new one, and
+ * keeps it from being reopened by the same mail. A mail that is only such commands opens no
+ * ticket: it is kept on the ticket it reaches, else on none; a close is passed on to the
+ * assignee like any reply of the requester. */
 void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
 		const struct thread_verdict *v, int64_t bounced_ticket, struct judge_plan *plan);
 

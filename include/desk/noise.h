@@ -50,4 +50,17 @@
 gboolean noise_thanks_only(const char *text, const char *subject, unsigned attachments,
 			   char why_r[NOISE_WHY_SIZE]);
 
+/* TRUE when text, the comment after a satisfaction rating ("5, ¡genial!", "1, sigue sin
+ * funcionar": csat.h), says something is still wrong, asks for something or is not settled, by
+ * the same words and rules as above: a question, "sigue", "still", "no funciona", "falla",
+ * "could you", "mañana lo pruebo". Unlike a thank-you, a rating's comment may criticise the
+ * service without reporting a problem: a contrast or addition ("pero", "but", "también",
+ * "also") and a grade ("mal", "bad", "lento", "slow") say nothing by themselves, unless the grade
+ * follows a word that says it works ("funciona mal", "works bad"); a negative emoji is a grade;
+ * and saying there is nothing wrong is no problem ("no complaints", "sin quejas", "ningún
+ * problema", "nada que añadir", "nothing else to say").
+ * More than the words this module reads is a problem (in doubt, the ticket reopens). why_r (may
+ * be NULL) gets the word that decided, or why none did. text may be NULL or invalid UTF-8. */
+gboolean noise_comment_problem(const char *text, char why_r[NOISE_WHY_SIZE]);
+
 #endif

@@ -18,6 +18,8 @@
 #define RULES_MAX_PRIORITY 5
 /* Room for an explanation of a verdict, its NUL included (the ticket keeps it). */
 #define RULES_WHY_MAX 256
+/* Longest team name a rule may give, in bytes (agents' teams are named the same way). */
+#define RULES_TEAM_MAX 64
 /* Longest quote of a mail's words in an explanation, in characters; longer ones are cut. */
 #define RULES_QUOTE_MAX 40
 
@@ -52,6 +54,9 @@ struct rules_spec {
 	const char *pattern; /* GRegex, case-insensitive, UTF-8; over the header, or over `in` */
 	unsigned in;	     /* enum rules_field bits, 0: subject and text; not with header */
 	int value;	     /* enum spoc_kind for RULES_KIND, the level 1..3 otherwise */
+	/* the team a new ticket the rule decides goes to (its agents hear of it), or NULL: a
+	 * name as agents' teams have (spocctl agent add --team), at most RULES_TEAM_MAX bytes */
+	const char *team;
 };
 
 struct rules_verdict {
@@ -63,6 +68,10 @@ struct rules_verdict {
 	const char *impact_rule;  /* a rule's name, or "default" */
 	const char *urgency_rule; /* a rule's name, or "default" */
 	int priority;		  /* 1 .. RULES_MAX_PRIORITY, from the matrix */
+	/* the team named by the deciding rules, the kind's first, then the impact's and the
+	 * urgency's; NULL when none names one. team_rule is that rule's name. Borrowed. */
+	const char *team;
+	const char *team_rule;
 	/* What decided, for a person: the words of the mail that matched, quoted (one line, cut
 	 * at RULES_QUOTE_MAX characters) with where they are, or a configured rule's name with
 	 * its words when it has some, or "default":
@@ -96,6 +105,9 @@ void rules_set_default_levels(struct rules *rules, int impact, int urgency);
 gboolean rules_set_matrix(struct rules *rules, const int matrix[RULES_LEVELS][RULES_LEVELS],
 			  struct errbuf *err);
 
+/* Calls fn once for each configured rule that names a team, in list order. */
+void rules_each_team(const struct rules *rules,
+		     void (*fn)(const char *rule, const char *team, void *ctx), void *ctx);
 /* Judges one mail. recipient is the desk address it was delivered to (an envelope recipient), or
  * NULL to take the desk addresses among To and Cc. The verdict's strings belong to rules. */
 void rules_decide(const struct rules *rules, const struct mail *mail, const char *recipient,

@@ -88,6 +88,14 @@ int64_t sla_business_minutes(const struct sla_calendar *cal, GDateTime *from, GD
 struct sla_conf *sla_conf_new(struct sla_calendar *business);
 void sla_conf_free(struct sla_conf **sla);
 
+/* The policy as the database keeps it (sql/020_sla_clocks.sql, sla_policy_set()), so that due
+ * times recomputed there agree with sla_due(): a JSON object with "timezone" (the business
+ * calendar's IANA name; "UTC" for 24x7), "hours" ([ISO weekday 1..7, start, end] in minutes after
+ * local midnight, as the calendar resolved them, by day and start), "holidays" ("YYYY-MM-DD" and
+ * "MM-DD", sorted) and "targets" ([priority, kind, first response, resolution, around the clock]).
+ * The same policy always gives the same text. Caller g_free()s. */
+char *sla_conf_policy_json(const struct sla_conf *sla);
+
 /* The target of a priority (clamped to 1..SLA_PRIORITIES) and kind; owned by sla. */
 const struct sla_target *sla_target(const struct sla_conf *sla, int priority, enum spoc_kind kind);
 

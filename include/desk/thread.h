@@ -151,4 +151,18 @@ struct thread_verdict {
 /* Decides where the mail goes; see thread.c for the rules and why. */
 void thread_decide(const struct thread_facts *facts, struct thread_verdict *v);
 
+/* Most Message-IDs in the References of a mail spocd sends: the first of the person's chain and
+ * the most recent ones (RFC 5322 3.6.4 lets a long list be trimmed; clients keep the root). */
+#define THREAD_MAX_REFERENCES 11
+
+/* The threading headers of a mail to one person about a ticket, from the conversation as that
+ * person has it: chain holds the Message-IDs (char *, no brackets, oldest first) of what they
+ * sent to the desk on the ticket and of what the desk sent them, and nothing else, so nobody is
+ * shown an identifier they never saw. Ids that cannot go into a header (compose_msgid_valid())
+ * are left out, and an id met twice counts where it was seen last. *in_reply_to_r is the latest
+ * id left, NULL when none (caller frees); *references_r the ids left, in order, trimmed to the
+ * first and the THREAD_MAX_REFERENCES - 1 latest, so it ends with *in_reply_to_r (never NULL,
+ * caller unrefs). chain may be NULL. */
+void thread_reply_headers(const GPtrArray *chain, char **in_reply_to_r, GPtrArray **references_r);
+
 #endif

@@ -43,6 +43,15 @@ void reply_split_flags(const char *text, unsigned flags, struct reply_parts *par
  * so the caller can pass REPLY_FORWARDED. "Re: Fwd:" is a reply, not a forward. */
 gboolean reply_subject_is_forward(const char *subject);
 
+/* text (what an agent wrote now, new_text) without the agent's sign-off at its end, for relaying
+ * it under a line of the desk's own that names the agent: the closing and the name ("Saludos,\n
+ * Ana García", "Thanks, Ana", the name alone after a blank line) and up to three short lines
+ * after it (a title, a phone), where the name is name or its first word, compared without case
+ * or accents. Anything else stays as it was: the name inside or at the end of a sentence, more
+ * or longer lines after it, and a text that is nothing but the sign-off. Returns valid UTF-8,
+ * trimmed when something was taken off; caller frees with g_free(). text and name may be NULL. */
+char *reply_drop_signoff(const char *text, const char *name);
+
 /* Frees the fields and sets them to NULL; parts itself is the caller's. */
 void reply_parts_clear(struct reply_parts *parts);
 

@@ -7,6 +7,7 @@
 
 #include "bounce.h"
 #include "classify.h"
+#include "compose.h"
 #include "conf.h"
 #include "judge.h"
 #include "mime.h"
@@ -269,5 +270,16 @@ int store_outbox_held(struct store *st, const struct outbox_row *row, int64_t re
 /* Gives the row up without an attempt (a refused recipient, held too long), commits. */
 int store_outbox_refused(struct store *st, const struct outbox_row *row, const char *reason,
 			 struct errbuf *err);
+
+/* ---- attachments that travel (store_attachments.c) ---- */
+
+/* The attachments of the message outbox row outbox_id is about (its in_reply_to_message), in
+ * their order, without their bytes: a new array of struct compose_attachment * (compose.h),
+ * empty when there are none or the row withholds them (an agent's reply whose forwarded
+ * message was withheld). */
+int store_outbox_attachments(struct store *st, int64_t outbox_id, GPtrArray **list_r,
+			     struct errbuf *err);
+/* The bytes of attachment id into *data_r (caller unrefs), NULL when there is no such one. */
+int store_attachment_data(struct store *st, int64_t id, GBytes **data_r, struct errbuf *err);
 
 #endif

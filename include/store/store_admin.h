@@ -128,6 +128,10 @@ struct ticket_info {
 	char *kind_rule;
 	char *priority_rule;
 	char *closed_at;
+	/* pending: since when the resolution clock is stopped (NULL when it runs), and the
+	 * calendar minutes of the pauses before, by which resolution_due moved on */
+	char *paused_at;
+	int64_t paused_minutes;
 };
 void ticket_info_free(gpointer ticket);
 
@@ -285,6 +289,20 @@ extern const char *const stats_outcome_names[STATS_OUTCOMES];
 extern const char *const stats_state_names[STATS_STATES];
 int store_stats(struct store *st, struct desk_stats *s, struct errbuf *err);
 
+/* Customer satisfaction (sql/021_csat.sql) of one team in one ISO week (UTC), from the ratings
+ * given in it: how many, their mean, how many were satisfied (CSAT_SATISFIED and above). */
+struct csat_week {
+	char *team; /* the ticket's team when it was rated, "" for none */
+	char *week; /* "2026-W49" */
+	int64_t count;
+	double average;
+	int64_t satisfied;
+};
+/* The ISO weeks from weeks - 1 weeks before the current one to the current one, newest first,
+ * team by team: a new array of struct csat_week * (g_ptr_array_unref frees them), no row for a
+ * week without ratings. */
+int store_csat_weeks(struct store *st, int weeks, GPtrArray **rows_r, struct errbuf *err);
+
 /* What the daemon last recorded of one mailbox (mailbox_health). */
 struct mailbox_health_row {
 	char *mailbox;
@@ -309,5 +327,29 @@ struct health_facts {
 void health_facts_clear(struct health_facts *h);
 int store_health(struct store *st, int stuck_after_s, int grace_s, struct health_facts *h,
 		 struct errbuf *err);
+
+/* ---- attachments (spocctl attachment) ---- */
+
+struct attachment_info {
+	int64_t id;
+	int64_t message_row;
+	char *ticket;	 /* INC-000123 */
+	char *direction; /* "in" / "out" */
+	char *from_addr; /* "" when none */
+	char *stored_at; /* ISO 8601, UTC */
+	char *name;
+	char *content_type;
+	int64_t size;
+	char *disposition; /* "attachment" / "inline" */
+	char *sha256;
+};
+void attachment_info_free(gpointer info);
+/* The attachments of ticket's messages in the order of the conversation: a new array of struct
+ * attachment_info *. */
+int store_attachment_list(struct store *st, int64_t ticket, GPtrArray **list_r, struct errbuf *err);
+/* Attachment id and, when data_r is not NULL, its bytes (caller unrefs); *info_r NULL when
+ * there is no such attachment. */
+int store_attachment_get(struct store *st, int64_t id, struct attachment_info **info_r,
+			 GBytes **data_r, struct errbuf *err);
 
 #endif

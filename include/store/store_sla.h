@@ -1,5 +1,6 @@
 /* The SQL of the SLA watcher (sla_watch.h): the open tickets whose targets still run, and each
- * warning or breach notice recorded and queued once. */
+ * warning or breach notice recorded and queued once; and the SLA policy the database keeps to
+ * recompute due times itself (sql/020_sla_clocks.sql). */
 #ifndef SPOC_STORE_SLA_H
 #define SPOC_STORE_SLA_H
 
@@ -19,10 +20,12 @@ struct sla_watch_ticket {
 	int64_t due_us[2];	  /* [enum sla_watch_target] */
 	gboolean warned[2];	  /* its warning is recorded */
 	gboolean breach_noted[2]; /* its breach is recorded */
+	int paused_minutes;	  /* calendar minutes paused (pending) before, in resolution_due */
 };
 
-/* Up to limit open tickets with id above after_id, by id, each with a running target whose
- * breach is not recorded yet. A new array of struct sla_watch_ticket in *tickets_r. */
+/* Up to limit open tickets not pending (a pending ticket's clock is stopped) with id above
+ * after_id, by id, each with a running target whose breach is not recorded yet. A new array of
+ * struct sla_watch_ticket in *tickets_r. */
 int store_sla_candidates(struct store *st, int64_t after_id, int limit, GArray **tickets_r,
 			 struct errbuf *err);
 
@@ -44,5 +47,12 @@ struct sla_watch_notice {
  * were queued: 0 when the notice had gone out already. */
 int store_sla_notice(struct store *st, const struct sla_watch_notice *n, unsigned *rows_r,
 		     struct errbuf *err);
+
+/* Stores the policy (sla_conf_policy_json()) unless it is the one stored, in one transaction of
+ * its own; when it changed, every open ticket's due times are recomputed from it. *recomputed_r
+ * (may be NULL) gets how many tickets changed, -1 when the policy was already stored. A zone
+ * PostgreSQL does not know is SPOC_EPERM with the zone named. */
+int store_sla_policy_set(struct store *st, const char *policy_json, int *recomputed_r,
+			 struct errbuf *err);
 
 #endif

@@ -749,7 +749,7 @@ static void check_rate_names(struct reader *r, config_setting_t *group, const ch
 			    "unknown: use per_recipient_hour, per_recipient_day, "
 			    "per_ticket_day, automatic_per_hour, or the group of a kind (ack, "
 			    "status, follow-up, command-result, command-unproven, sla-warning, "
-			    "sla-breach, agent-reply)");
+			    "sla-breach, my-tickets, requester-result, agent-reply)");
 		else if (!known)
 			conf_fail(r, name,
 				  "unknown: use per_recipient_hour, per_recipient_day or "
@@ -769,6 +769,9 @@ static void read_rate_limits(struct reader *r, struct spoc_conf *c)
 	/* The desk's notices to its own agents: a busy morning, not a loop, still bounded. */
 	static const int to_desk[CAPS_WINDOWS] = {120, 1000, 200};
 	static const int none[CAPS_WINDOWS] = {0, 0, 0};
+	/* A requester's list of their tickets: a few a day is all a person needs; more is a
+	 * probe or a loop, even within the shared budget. */
+	static const int my_tickets[CAPS_WINDOWS] = {3, 10, 0};
 	config_setting_t *group = config_lookup(&r->cfg, "rate_limits");
 
 	if (group != NULL && !config_setting_is_group(group))
@@ -783,6 +786,7 @@ static void read_rate_limits(struct reader *r, struct spoc_conf *c)
 		g_snprintf(prefix, sizeof(prefix), "rate_limits.%s", caps_kind_names[k]);
 		read_budget(r, prefix,
 			    k == CAPS_AGENT_REPLY		 ? agent_reply
+			    : k == CAPS_MY_TICKETS		 ? my_tickets
 			    : caps_automatic(caps_kind_names[k]) ? none
 								 : to_desk,
 			    0, &c->caps.kinds[k]);
@@ -852,6 +856,8 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 		conf_fail(&r, "notify.new_ticket",
 			  "\"%s\" is neither \"team\", \"off\" nor an address",
 			  c->desk.notify_new_ticket);
+	c->desk.notify_max_attachment_bytes = conf_get_int64(
+	    &r, "notify.max_attachment_bytes", INT64_C(10485760), 0, INT64_C(1) << 30);
 
 	read_desk(&r, c);
 	c->metrics_listen = conf_get_string(&r, "metrics.listen", "");

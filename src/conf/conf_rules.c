@@ -111,10 +111,10 @@ static void read_rule(struct reader *r, struct rules *rules, enum rules_list lis
 {
 	const char *const known[] = {
 	    "name",   "to",	 "subject_tag", "sender_domain", "sender", "mailbox",
-	    "header", "pattern", "in",		value_key[list], NULL};
+	    "header", "pattern", "in",		value_key[list], "team",   NULL};
 	char key[512];
 	struct rules_spec spec = {0};
-	char *name, *header, *pattern;
+	char *name, *header, *pattern, *team;
 	char **to, **tags, **domains, **senders, **mailboxes;
 	const char *field = NULL;
 	struct errbuf err = {""};
@@ -146,6 +146,7 @@ static void read_rule(struct reader *r, struct rules *rules, enum rules_list lis
 	mailboxes = get_strings(r, KEY("mailbox"), FALSE);
 	header = opt_string(r, KEY("header"));
 	pattern = opt_string(r, KEY("pattern"));
+	team = opt_string(r, KEY("team"));
 	spec = (struct rules_spec){
 	    .name = name,
 	    .to = (const char *const *)to,
@@ -156,6 +157,7 @@ static void read_rule(struct reader *r, struct rules *rules, enum rules_list lis
 	    .header = header,
 	    .pattern = pattern,
 	    .in = get_in(r, KEY("in")),
+	    .team = team,
 	};
 	if (list == RULES_KIND)
 		spec.value = conf_get_choice(r, KEY("kind"), ticket_kind_names, 0);
@@ -172,6 +174,7 @@ static void read_rule(struct reader *r, struct rules *rules, enum rules_list lis
 	g_strfreev(mailboxes);
 	g_free(header);
 	g_free(pattern);
+	g_free(team);
 }
 
 /* Reads one list of rules; FALSE when the configuration has none. */

@@ -9,6 +9,7 @@
 #include "authres.h"
 #include "bounce.h"
 #include "classify.h"
+#include "csat.h"
 #include "keys.h"
 #include "metrics.h"
 #include "mime.h"
@@ -183,6 +184,8 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	d->urgency = v.urgency;
 	d->priority = v.priority;
 	g_strlcpy(d->priority_rule, v.priority_why, sizeof(d->priority_rule));
+	G_STATIC_ASSERT(sizeof(d->team) > RULES_TEAM_MAX);
+	g_strlcpy(d->team, v.team != NULL ? v.team : "", sizeof(d->team));
 	if (conf->sla != NULL) {
 		const struct sla_target *t = sla_target(conf->sla, d->priority, d->kind);
 		GDateTime *now = g_date_time_new_now_utc();
@@ -212,6 +215,11 @@ const char *ingest_decide_in(const struct spoc_conf *conf, const char *mailbox,
 	d->thanks_only = noise_thanks_only(
 	    mail->text_new != NULL ? mail->text_new : mail->text, mail->subject,
 	    mail->attachments != NULL ? mail->attachments->len : 0, d->thanks_why);
+	/* "#my tickets", "#close": the requester's own commands, run only for a verified sender */
+	judge_read_requester_commands(mail, d);
+	/* the same text, read as an answer to the resolution notice's "how did we do?" */
+	csat_read(mail->text_new != NULL ? mail->text_new : mail->text,
+		  mail->attachments != NULL ? mail->attachments->len : 0, &d->csat);
 	if (!ticket_find_tag(mail->subject, &tag_kind, &d->subject_tag))
 		d->subject_tag = 0;
 	d->message_id_domain = conf->desk.message_id_domain;

@@ -240,7 +240,12 @@ static void json_judgement(GString *out, const struct ingest_decision *d)
 	g_string_append_printf(
 	    out, "},\"thanks_only\":%s,\"thanks_why\":", d->thanks_only ? "true" : "false");
 	json_string(out, d->thanks_why);
-	g_string_append(out, "}");
+	/* whether it would rate the ticket it answers (from its requester) */
+	g_string_append_printf(out,
+			       ",\"csat\":{\"rating\":%d,\"counted\":%s,\"why\":", d->csat.rating,
+			       d->csat.rating > 0 && !d->csat.problem ? "true" : "false");
+	json_string(out, d->csat.why);
+	g_string_append(out, "}}");
 }
 
 /* The configuration inspect judges with when it has none: the daemon's defaults. */
@@ -312,7 +317,9 @@ char *inspect_json(const char *label, const char *raw, size_t len, const struct 
 	json_string(out, spam != NULL		   ? "spam"
 			 : refusal != NULL	   ? "quarantine"
 			 : d.automatic_why != NULL ? "automatic"
-						   : "ticket");
+			 /* only a requester's commands: kept, answered if verified, no ticket */
+			 : d.commands_only ? "command"
+					   : "ticket");
 	g_string_append(out, ",\"reason\":");
 	json_string(out, refusal);
 	g_string_append_c(out, ',');

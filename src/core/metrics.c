@@ -28,6 +28,8 @@ enum metrics_family {
 	FAM_TICKETS,
 	FAM_NOTIFICATIONS,
 	FAM_SMTP_FAILURES,
+	FAM_CSAT_RATINGS, /* from the database's snapshot, replaced whole by each */
+	FAM_CSAT_AVERAGE,
 	FAM_N,
 };
 
@@ -66,6 +68,18 @@ static const struct family_def families[FAM_N] = {
 			   "SMTP deliveries that failed, by class (temporary: retried later, "
 			   "permanent: given up).",
 			   {"class", NULL}},
+    [FAM_CSAT_RATINGS] =
+	{"spocd_csat_ratings",
+	 "gauge",
+	 "Satisfaction ratings requesters gave in the last 7 days, by the team of the "
+	 "ticket and rating (1 bad .. 5 excellent).",
+	 {"team", "rating"}},
+    [FAM_CSAT_AVERAGE] =
+	{"spocd_csat_average",
+	 "gauge",
+	 "Mean satisfaction rating (1 .. 5) requesters gave in the last 7 days, by the "
+	 "team of the ticket.",
+	 {"team", NULL}},
 };
 
 /* Upper bounds of the ingest latency buckets, seconds: from a fast local delivery to an hour
@@ -271,7 +285,27 @@ void metrics_set_snapshot(const struct metrics_snapshot *s)
 	g_mutex_lock(&reg.lock);
 	if (reg.enabled) {
 		reg.snap = *s;
+		reg.snap.csat = NULL; /* the caller's: its values go into the two families */
 		reg.have_snapshot = TRUE;
+		g_hash_table_remove_all(reg.series[FAM_CSAT_RATINGS]);
+		g_hash_table_remove_all(reg.series[FAM_CSAT_AVERAGE]);
+		for (guint i = 0; s->csat != NULL && i < s->csat->len; i++) {
+			const struct metrics_csat *c = g_ptr_array_index(s->csat, i);
+			double n = 0, sum = 0;
+
+			for (int r = 1; r <= 5; r++) {
+				char rating[4];
+
+				g_snprintf(rating, sizeof(rating), "%d", r);
+				series_get(FAM_CSAT_RATINGS, (const char *const[]){c->team, rating})
+				    ->value = (double)c->count[r - 1];
+				n += (double)c->count[r - 1];
+				sum += (double)(r * c->count[r - 1]);
+			}
+			if (n > 0)
+				series_get(FAM_CSAT_AVERAGE, (const char *const[]){c->team})
+				    ->value = sum / n;
+		}
 	}
 	g_mutex_unlock(&reg.lock);
 }
@@ -373,11 +407,16 @@ static void put_snapshot(GString *out)
 		   "Notifications given up for good (permanent SMTP failure or too many tries).",
 		   (double)s->outbox_failed);
 	put_sample(out, "spocd_sla_breached_open_tickets", "gauge",
-		   "Open tickets past their first-response or resolution due time.",
+		   "Open tickets past their first-response or resolution due time (not pending: "
+		   "a pending ticket's clock is stopped).",
 		   (double)s->sla_breached_open);
 	put_sample(out, "spocd_sla_breach_notices_total", "counter",
 		   "SLA breach notifications ever sent (from the outbox).",
 		   (double)s->sla_notices_sent);
+	put_sample(out, "spocd_sla_paused_tickets", "gauge",
+		   "Pending tickets, whose resolution clock is stopped while they wait for the "
+		   "requester.",
+		   (double)s->sla_paused);
 }
 
 /* When this process started, Unix seconds: /proc/self/stat's start time (clock ticks after
@@ -434,6 +473,8 @@ char *metrics_render(void)
 		put_family(out, FAM_SMTP_FAILURES);
 		if (reg.have_snapshot)
 			put_snapshot(out);
+		put_family(out, FAM_CSAT_RATINGS);
+		put_family(out, FAM_CSAT_AVERAGE);
 	}
 	g_mutex_unlock(&reg.lock);
 	return g_string_free(out, FALSE);

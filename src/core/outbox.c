@@ -13,10 +13,12 @@
 #include "compose.h"
 #include "echo.h"
 #include "keys.h"
+#include "reply.h"
 #include "sla.h"
 #include "smtp.h"
 #include "store_admin.h"
 #include "template.h"
+#include "ticket_list.h"
 
 #include <string.h>
 #include <syslog.h>
@@ -37,7 +39,7 @@ static const char *const ack_allowed[] = {
 static const char *const status_allowed[] = {
     "recipient_name", "ticket",	    "kind",	   "subject",	 "desk_name",	"desk_address",
     "priority",	      "old_status", "new_status",  "changed_by", "reopen_days", "is_resolved",
-    "is_closed",      "is_pending", "is_reopened", NULL,
+    "is_closed",      "is_pending", "is_reopened", "ask_rating", NULL,
 };
 
 /* The fields of an SLA warning or breach, sent to agents. */
@@ -60,10 +62,15 @@ static const char *const notice_allowed[] = {
     "new_status",
     "is_resolved",
     "reopen_days",
+    "ask_rating",
     /* the border did not verify (or failed) the sender of the mail relayed, and why */
     "sender_unverified",
     "sender_failed",
     "sender_check",
+    /* the attachments of the mail relayed that it does not carry (agent-reply, follow-up):
+     * one line each, "- name (size): spocctl attachment get ID > file" */
+    "attachments_too_big",
+    "attachments_risky",
     NULL,
 };
 
@@ -85,6 +92,8 @@ static const char *const desk_allowed[] = {
     "sender_unverified",
     "sender_failed",
     "sender_check",
+    "attachments_too_big",
+    "attachments_risky",
     NULL,
 };
 
@@ -106,6 +115,10 @@ static const struct {
     {"new-ticket", "new-ticket.txt", desk_allowed, TRUE},
     {"assigned", "assigned.txt", desk_allowed, TRUE},
     {"unreachable", "unreachable.txt", desk_allowed, TRUE},
+    /* the answers to a requester's #my tickets and #close: {{message}} is the list, or what
+     * became of the commands */
+    {"my-tickets", "my-tickets.txt", notice_allowed, FALSE},
+    {"requester-result", "requester-result.txt", notice_allowed, FALSE},
 };
 
 struct outbox {
@@ -115,6 +128,8 @@ struct outbox {
 	struct template *tpl[G_N_ELEMENTS(outbox_kinds)][G_N_ELEMENTS(outbox_langs)];
 	/* one result of an agent's commands, into the {{message}} of command-result.txt */
 	struct template *line_tpl[G_N_ELEMENTS(outbox_langs)];
+	/* one ticket of a requester's list, into the {{message}} of my-tickets.txt */
+	struct template *list_tpl[G_N_ELEMENTS(outbox_langs)];
 	struct thread_keys *keys; /* for the Reply-To tokens; loaded by each run */
 	gboolean unreachable;	  /* the last run could not open an SMTP session */
 };
@@ -157,6 +172,14 @@ struct outbox *outbox_new(const struct spoc_conf *conf, struct errbuf *err)
 			outbox_free(&ob);
 			return NULL;
 		}
+		path = g_build_filename(conf->desk.templates_dir, outbox_langs[i],
+					"ticket-line.txt", NULL);
+		ob->list_tpl[i] = template_load(path, ticket_list_fields, err);
+		g_free(path);
+		if (ob->list_tpl[i] == NULL) {
+			outbox_free(&ob);
+			return NULL;
+		}
 	}
 	return ob;
 }
@@ -168,8 +191,10 @@ void outbox_free(struct outbox **ob)
 	for (size_t k = 0; k < G_N_ELEMENTS(outbox_kinds); k++)
 		for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++)
 			template_free(&(*ob)->tpl[k][i]);
-	for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++)
+	for (size_t i = 0; i < G_N_ELEMENTS(outbox_langs); i++) {
 		template_free(&(*ob)->line_tpl[i]);
+		template_free(&(*ob)->list_tpl[i]);
+	}
 	thread_keys_free(&(*ob)->keys);
 	g_strfreev((*ob)->own);
 	g_free(*ob);
@@ -310,11 +335,84 @@ static char *changed_by(const struct outbox *ob, const struct outbox_row *row)
 	return name;
 }
 
+/* The kinds whose mail carries the attachments of the mail it relays: an agent's reply (a
+ * proven agent's, store_notices.c) to the ticket's people, a requester's mail to agents. Never
+ * an acknowledgement, a status update or a command's result: a stranger's attachment goes to
+ * agents only. */
+static gboolean carries_attachments(const char *kind)
+{
+	return strcmp(kind, "agent-reply") == 0 || strcmp(kind, "follow-up") == 0 ||
+	       strcmp(kind, "new-ticket") == 0;
+}
+
+/* A size as people read it: "512 B", "34 KB", "12.5 MB" (1024-based). Caller frees. */
+static char *size_text(int64_t size)
+{
+	if (size < 1024)
+		return g_strdup_printf("%" G_GINT64_FORMAT " B", size);
+	if (size < 1024 * 1024)
+		return g_strdup_printf("%" G_GINT64_FORMAT " KB", (size + 1023) / 1024);
+	return g_strdup_printf("%.1f MB", (double)size / (1024.0 * 1024.0));
+}
+
+/* One line per attachment of atts whose fate is fate: its name, its size and the command that
+ * fetches it; "" when there is none. Caller frees. */
+static char *left_out_lines(const GPtrArray *atts, enum compose_fate fate)
+{
+	GString *out = g_string_new(NULL);
+
+	for (guint i = 0; atts != NULL && i < atts->len; i++) {
+		const struct compose_attachment *a = g_ptr_array_index(atts, i);
+		char *name, *size;
+
+		if (a->fate != fate)
+			continue;
+		name = flat_text(a->name);
+		size = size_text(a->size);
+		g_string_append_printf(
+		    out, "%s- %s (%s): spocctl attachment get %" G_GINT64_FORMAT " > file",
+		    out->len > 0 ? "\n" : "", name, size, a->id);
+		g_free(name);
+		g_free(size);
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* The attachments row carries or lists (NULL for a kind that carries none): chosen against
+ * notify.max_attachment_bytes, and the bytes read of those chosen only. SPOC_ETEMP when the
+ * database failed. Caller unrefs *atts_r. */
+static int row_attachments(const struct outbox *ob, struct store *st, const struct outbox_row *row,
+			   GPtrArray **atts_r, struct errbuf *err)
+{
+	int rc;
+
+	*atts_r = NULL;
+	if (!carries_attachments(row->kind))
+		return SPOC_OK;
+	if ((rc = store_outbox_attachments(st, row->id, atts_r, err)) != SPOC_OK)
+		return rc;
+	compose_attachments_choose(*atts_r, ob->conf->desk.notify_max_attachment_bytes);
+	for (guint i = 0; i < (*atts_r)->len; i++) {
+		struct compose_attachment *a = g_ptr_array_index(*atts_r, i);
+
+		if (a->fate != COMPOSE_FATE_ATTACH)
+			continue;
+		if ((rc = store_attachment_data(st, a->id, &a->data, err)) != SPOC_OK) {
+			g_clear_pointer(atts_r, g_ptr_array_unref);
+			return rc;
+		}
+		/* gone since it was listed: say so rather than send a mail without it */
+		if (a->data == NULL)
+			a->fate = COMPOSE_FATE_TOO_BIG;
+	}
+	return SPOC_OK;
+}
+
 /* Renders and builds the message of row into out (cleared first; the caller clears it after),
  * SPOC_OK, or SPOC_EPERM with the reason in err. suggestions: the list an acknowledgement
  * offers ("" for none). */
 static int build(const struct outbox *ob, const struct outbox_row *row, const char *suggestions,
-		 struct outgoing *out, struct errbuf *err)
+		 const GPtrArray *atts, struct outgoing *out, struct errbuf *err)
 {
 	const struct spoc_conf *conf = ob->conf;
 	/* the database queues an assignment notice in the ticket's language; the agent reads the
@@ -334,6 +432,7 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 	int ki = -1;
 	char *reply_to = NULL, *message = NULL, *author = NULL, *by, *due, *requester, share[16];
 	char reopen_days[16] = "";
+	char *too_big, *risky;
 
 	memset(out, 0, sizeof(*out));
 	for (size_t k = 0; row->kind != NULL && k < G_N_ELEMENTS(outbox_kinds); k++)
@@ -349,7 +448,12 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 	to_name = echo_text(row->recipient_name, ECHO_NAME_MAX);
 	name = *to_name != '\0' ? g_strdup(to_name) : echo_text(row->recipient, 0);
 	orig_subject = echo_text(row->ticket_subject, ECHO_SUBJECT_MAX);
-	out->subject = *orig_subject != '\0'
+	/* a notice on no ticket answers a mail: that mail's subject, echoed like any */
+	out->subject = row->ticket_number[0] == '\0'
+			   ? g_strdup(*orig_subject != '\0' ? orig_subject
+				      : li == 1		   ? "(sin asunto)"
+							   : "(no subject)")
+		       : *orig_subject != '\0'
 			   ? g_strdup_printf("[%s] %s", row->ticket_number, orig_subject)
 			   : g_strdup_printf("[%s]", row->ticket_number);
 	if (*orig_subject == '\0') {
@@ -373,8 +477,15 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 	/* the relayed text is a person's: kept as written, only made valid UTF-8; what an agent's
 	 * commands did is a record (command_results.h) put into words line by line, unless the row
 	 * was queued before there was one and its body is the sentences already */
-	if (strcmp(row->kind, "command-result") == 0)
+	if (strcmp(row->kind, "command-result") == 0 || strcmp(row->kind, "requester-result") == 0)
 		message = command_results_render(ob->line_tpl[li], row->body);
+	else if (strcmp(row->kind, "my-tickets") == 0 &&
+		 (message = ticket_list_render(ob->list_tpl[li], row->body, conf->desk.time_zone,
+					       lang)) == NULL)
+		message = g_strdup(""); /* never the record itself */
+	/* the template signs a relayed answer with the agent's name: not twice */
+	else if (strcmp(row->kind, "agent-reply") == 0)
+		message = reply_drop_signoff(row->body, row->author);
 	if (message == NULL)
 		message = g_utf8_make_valid(row->body != NULL ? row->body : "", -1);
 	author = echo_text(row->author, ECHO_NAME_MAX);
@@ -398,6 +509,15 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 			    (gpointer)(g_strcmp0(row->status_to, "closed") == 0 ? "yes" : ""));
 	g_hash_table_insert(vars, "is_pending",
 			    (gpointer)(g_strcmp0(row->status_to, "pending") == 0 ? "yes" : ""));
+	/* the resolution notice asks the requester how the desk did (csat.h reads the answer);
+	 * a watcher is not asked: only the requester's rating counts */
+	g_hash_table_insert(
+	    vars, "ask_rating",
+	    (gpointer)(g_strcmp0(row->status_to, "resolved") == 0 && row->recipient != NULL &&
+			       row->requester != NULL &&
+			       g_ascii_strcasecmp(row->recipient, row->requester) == 0
+			   ? "yes"
+			   : ""));
 	g_hash_table_insert(vars, "is_reopened",
 			    (gpointer)(g_strcmp0(row->status_from, "resolved") == 0 &&
 					       g_strcmp0(row->status_to, "in-progress") == 0
@@ -420,7 +540,13 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 	g_hash_table_insert(vars, "due", due);
 	g_snprintf(share, sizeof(share), "%d", row->sla_share);
 	g_hash_table_insert(vars, "share", share);
+	too_big = left_out_lines(atts, COMPOSE_FATE_TOO_BIG);
+	risky = left_out_lines(atts, COMPOSE_FATE_RISKY);
+	g_hash_table_insert(vars, "attachments_too_big", too_big);
+	g_hash_table_insert(vars, "attachments_risky", risky);
 	out->body = template_render(ob->tpl[ki][li], vars);
+	g_free(too_big);
+	g_free(risky);
 	g_hash_table_unref(vars);
 	g_free(first);
 	g_free(resolution);
@@ -442,6 +568,7 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 	in.reply_to_addr = reply_to;
 	in.loop_value = conf->desk.message_id_domain;
 	in.language = lang;
+	in.attachments = atts;
 	out->raw = compose_message(&in, err);
 
 	g_free(orig_subject);
@@ -666,6 +793,7 @@ int outbox_run(struct outbox *ob, struct store *st, struct outbox_stats *stats_r
 		struct outgoing out = {0};
 		gboolean stop = FALSE;
 		char *suggestions = NULL, *sender = NULL;
+		GPtrArray *atts = NULL;
 		gboolean sendable;
 		int send_rc;
 
@@ -698,8 +826,18 @@ int outbox_run(struct outbox *ob, struct store *st, struct outbox_stats *stats_r
 			g_free(what);
 			why.msg[0] = '\0';
 		}
-		send_rc = build(ob, row, suggestions, &out, &why);
+		if (row_attachments(ob, st, row, &atts, err) != SPOC_OK) {
+			store_rollback(st);
+			outbox_row_free(&row);
+			g_free(suggestions);
+			rc = SPOC_ETEMP;
+			break;
+		}
+		send_rc = build(ob, row, suggestions, atts, &out, &why);
 		g_free(suggestions);
+		/* the mail has the bytes now: the blobs go before it is sent */
+		if (atts != NULL)
+			g_ptr_array_unref(atts);
 		if (send_rc == SPOC_OK && smtp == NULL &&
 		    smtp_open(&ob->conf->smtp, &smtp, &why) != SPOC_OK) {
 			/* The server is down or refuses us: this row waits, and so do the others,

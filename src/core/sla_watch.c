@@ -5,7 +5,9 @@
  * "90% gone" on Monday morning before anyone could work on it. A ticket does not record which
  * calendar its target ran on: the watcher takes the calendar the configuration gives the
  * ticket's priority and kind today, which is the one ingest used unless either changed since;
- * that only moves the warning, never the breach, which is the due time stored on the ticket. */
+ * that only moves the warning, never the breach, which is the due time stored on the ticket.
+ * A pending ticket is not read (its clock is stopped); the minutes it spent paused before, which
+ * its resolution_due holds, are left out of the share. */
 #include "sla_watch.h"
 
 #include "store.h"
@@ -42,13 +44,28 @@ static void ticket_notices(const struct spoc_conf *conf, const struct sla_watch_
 		    .language = conf->desk.default_language,
 		    .notify = sla != NULL ? (const char *const *)sla->notify : NULL,
 		};
-		GDateTime *due;
+		GDateTime *due, *start = g_date_time_ref(created);
 
-		if (t->due_us[k] == 0 || t->breach_noted[k])
+		if (t->due_us[k] == 0 || t->breach_noted[k]) {
+			g_date_time_unref(start);
 			continue;
+		}
+		if (k == SLA_WATCH_RESOLUTION && t->paused_minutes > 0) {
+			/* resolution_due holds the minutes paused: the share counts them out, as if
+			 * the clock had started that much later */
+			GDateTime *later =
+			    cal != NULL ? sla_due(cal, created, t->paused_minutes)
+					: g_date_time_add_minutes(created, t->paused_minutes);
+
+			if (later != NULL) {
+				g_date_time_unref(start);
+				start = later;
+			}
+		}
 		due = from_us(t->due_us[k]);
-		n.level = sla_watch_decide(cal, created, due, now, warn, &n.share);
+		n.level = sla_watch_decide(cal, start, due, now, warn, &n.share);
 		g_date_time_unref(due);
+		g_date_time_unref(start);
 		/* a breach whose warning never went out (spocd was down, the target was short)
 		 * is told as the breach alone: a warning after the fact says nothing */
 		if (n.level == SLA_WATCH_BREACH || (n.level == SLA_WATCH_WARNING && !t->warned[k]))

@@ -14,6 +14,8 @@ const char *const caps_kind_names[CAPS_KINDS] = {
     [CAPS_NEW_TICKET] = "new-ticket",
     [CAPS_ASSIGNED] = "assigned",
     [CAPS_UNREACHABLE] = "unreachable",
+    [CAPS_MY_TICKETS] = "my-tickets",
+    [CAPS_REQUESTER_RESULT] = "requester-result",
     [CAPS_AGENT_REPLY] = "agent-reply",
 };
 
@@ -46,7 +48,8 @@ gboolean caps_automatic(const char *kind)
 	/* what the desk says of itself to people outside it; a notice to the desk's own agents
 	 * cannot start a loop (their auto-replies are recorded, never answered) and a busy agent
 	 * must not wait an hour for the next ticket: it has its own kind's budget */
-	return k < 0 || k == CAPS_ACK || k == CAPS_STATUS;
+	return k < 0 || k == CAPS_ACK || k == CAPS_STATUS || k == CAPS_MY_TICKETS ||
+	       k == CAPS_REQUESTER_RESULT;
 }
 
 /* The limit that frees last so far, and when. */

@@ -19,6 +19,9 @@ static const char *const result_tokens[] = {
     [COMMAND_RESULT_REPLACED] = "replaced",
     [COMMAND_RESULT_ROLLED_BACK] = "rolled-back",
     [COMMAND_RESULT_WITHHELD] = "withheld",
+    [COMMAND_RESULT_NOT_YOURS] = "not-yours",
+    [COMMAND_RESULT_ALREADY_CLOSED] = "already-closed",
+    [COMMAND_RESULT_AGENTS_ONLY] = "agents-only",
 };
 
 /* each code's flag in command-line.txt */
@@ -33,6 +36,9 @@ static const char *const result_flags[] = {
     [COMMAND_RESULT_REPLACED] = "replaced",
     [COMMAND_RESULT_ROLLED_BACK] = "rolled_back",
     [COMMAND_RESULT_WITHHELD] = "withheld",
+    [COMMAND_RESULT_NOT_YOURS] = "not_yours",
+    [COMMAND_RESULT_ALREADY_CLOSED] = "already_closed",
+    [COMMAND_RESULT_AGENTS_ONLY] = "agents_only",
 };
 
 /* each kind's flag in command-line.txt, by enum command_kind */
@@ -40,6 +46,7 @@ static const char *const kind_flags[] = {
     [COMMAND_STATUS] = "is_status",	[COMMAND_PRIORITY] = "is_priority",
     [COMMAND_ASSIGN] = "is_assign",	[COMMAND_KIND] = "is_kind",
     [COMMAND_INTERNAL] = "is_internal", [COMMAND_FORWARD] = "is_forward",
+    [COMMAND_CLOSE] = "is_close",	[COMMAND_MY_TICKETS] = "is_my_tickets",
 };
 
 const char *const command_results_fields[] = {
@@ -53,12 +60,17 @@ const char *const command_results_fields[] = {
     "replaced",
     "rolled_back",
     "withheld",
+    "not_yours",
+    "already_closed",
+    "agents_only",
     "is_status",
     "is_priority",
     "is_assign",
     "is_kind",
     "is_internal",
     "is_forward",
+    "is_close",
+    "is_my_tickets",
     "line",
     "value",
     "reason",

@@ -15,24 +15,46 @@
 /* characters of a line quoted in an error text */
 #define COMMANDS_SHOWN 80
 
-#define KIND_COUNT (COMMAND_FORWARD + 1)
+#define KIND_COUNT (COMMAND_MY_TICKETS + 1)
 
 struct commands_word {
 	const char *folded;
 	enum command_kind kind;
+	gboolean requester_only; /* a word only commands_parse_requester() reads */
+	const char *lang;	 /* the language it is a word of */
 };
 
 static const struct commands_word commands_words[] = {
-    {"status", COMMAND_STATUS},	     {"estado", COMMAND_STATUS},   {"priority", COMMAND_PRIORITY},
-    {"prioridad", COMMAND_PRIORITY}, {"assign", COMMAND_ASSIGN},   {"asignar", COMMAND_ASSIGN},
-    {"kind", COMMAND_KIND},	     {"tipo", COMMAND_KIND},	   {"internal", COMMAND_INTERNAL},
-    {"interno", COMMAND_INTERNAL},   {"forward", COMMAND_FORWARD}, {"reenviar", COMMAND_FORWARD},
+    {"status", COMMAND_STATUS, FALSE, "en"},
+    {"estado", COMMAND_STATUS, FALSE, "es"},
+    {"priority", COMMAND_PRIORITY, FALSE, "en"},
+    {"prioridad", COMMAND_PRIORITY, FALSE, "es"},
+    {"assign", COMMAND_ASSIGN, FALSE, "en"},
+    {"asignar", COMMAND_ASSIGN, FALSE, "es"},
+    {"kind", COMMAND_KIND, FALSE, "en"},
+    {"tipo", COMMAND_KIND, FALSE, "es"},
+    {"internal", COMMAND_INTERNAL, FALSE, "en"},
+    {"interno", COMMAND_INTERNAL, FALSE, "es"},
+    {"forward", COMMAND_FORWARD, FALSE, "en"},
+    {"reenviar", COMMAND_FORWARD, FALSE, "es"},
+    {"close", COMMAND_CLOSE, TRUE, "en"},
+    {"cerrar", COMMAND_CLOSE, TRUE, "es"},
+    {"mytickets", COMMAND_MY_TICKETS, TRUE, "en"},
+    {"mistickets", COMMAND_MY_TICKETS, TRUE, "es"},
+    {"mytiquets", COMMAND_MY_TICKETS, TRUE, "en"},
+    {"mistiquets", COMMAND_MY_TICKETS, TRUE, "es"},
 };
+
+/* "#my tickets" is two words: the first alone, then the second as the whole rest of the line */
+static const char *const my_words[] = {"my", "mis"};
+static const char *const my_langs[] = {"en", "es"};
+static const char *const tickets_words[] = {"tickets", "tiquets"};
 
 /* each kind's token: its English word */
 static const char *const commands_names[KIND_COUNT] = {
     [COMMAND_STATUS] = "status", [COMMAND_PRIORITY] = "priority", [COMMAND_ASSIGN] = "assign",
     [COMMAND_KIND] = "kind",	 [COMMAND_INTERNAL] = "internal", [COMMAND_FORWARD] = "forward",
+    [COMMAND_CLOSE] = "close",	 [COMMAND_MY_TICKETS] = "my-tickets",
 };
 
 const char *command_kind_name(enum command_kind kind)
@@ -116,9 +138,19 @@ static char *fold(const char *s, gssize n, gboolean compact)
 	return g_string_free(out, FALSE);
 }
 
-/* The command word of a line that starts with '#' (line[0]), or -1 when it is not one. *end_r is
- * where the word ends. */
-static int command_word(const char *line, const char *eol, const char **end_r)
+static gboolean in_words(const char *w, const char *const *words, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(w, words[i]) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* The command word of a line that starts with '#' (line[0]), or -1 when it is not one; the
+ * requester's words count only with requester. *end_r is where the word ends (for "#my
+ * tickets", the line's end). */
+static int command_word(const char *line, const char *eol, gboolean requester,
+			const char **end_r, const char **lang_r)
 {
 	const char *p = line + 1;
 	int kind = -1;
@@ -128,9 +160,27 @@ static int command_word(const char *line, const char *eol, const char **end_r)
 	if (p == line + 1 || p - line > COMMANDS_MAX_WORD)
 		return -1;
 	char *w = fold(line + 1, p - (line + 1), FALSE);
+	/* a requester's word also without its '-' or '_' ("#mis-tickets") */
+	char *compact = requester ? fold(line + 1, p - (line + 1), TRUE) : NULL;
 	for (size_t i = 0; i < G_N_ELEMENTS(commands_words); i++)
-		if (strcmp(w, commands_words[i].folded) == 0)
+		if (commands_words[i].requester_only
+			? requester && strcmp(compact, commands_words[i].folded) == 0
+			: strcmp(w, commands_words[i].folded) == 0) {
 			kind = (int)commands_words[i].kind;
+			*lang_r = commands_words[i].lang;
+		}
+	g_free(compact);
+	if (kind < 0 && requester && in_words(w, my_words, G_N_ELEMENTS(my_words)) &&
+	    eol - p <= COMMANDS_MAX_WORD) {
+		char *rest = fold(p, eol - p, TRUE);
+
+		if (in_words(rest, tickets_words, G_N_ELEMENTS(tickets_words))) {
+			kind = COMMAND_MY_TICKETS;
+			*lang_r = my_langs[strcmp(w, my_words[0]) == 0 ? 0 : 1];
+			p = eol;
+		}
+		g_free(rest);
+	}
 	g_free(w);
 	*end_r = p;
 	return kind;
@@ -176,14 +226,20 @@ static char *command_value(enum command_kind kind, const char *value, gboolean *
 			 strcmp(f, "peticion") == 0)
 			v = g_strdup("request");
 		break;
+	case COMMAND_CLOSE:
+		/* the requester's reason, kept as written */
+		if (value[0] != '\0')
+			v = g_strdup(value);
+		break;
 	case COMMAND_INTERNAL:
 	case COMMAND_FORWARD:
+	case COMMAND_MY_TICKETS:
 		break;
 	}
-	if (kind == COMMAND_INTERNAL || kind == COMMAND_FORWARD)
+	if (kind == COMMAND_INTERNAL || kind == COMMAND_FORWARD || kind == COMMAND_MY_TICKETS)
 		*bad_r = value[0] != '\0';
 	else
-		*bad_r = v == NULL;
+		*bad_r = kind != COMMAND_CLOSE && v == NULL;
 	g_free(f);
 	return v;
 }
@@ -203,7 +259,7 @@ static char *shown(const char *line, size_t n)
 	return s;
 }
 
-void commands_parse(const char *new_text, struct command_block *out)
+static void parse(const char *new_text, gboolean requester, struct command_block *out)
 {
 	char *text = g_utf8_make_valid(new_text != NULL ? new_text : "", -1);
 	struct command *last[KIND_COUNT] = {NULL};
@@ -218,7 +274,7 @@ void commands_parse(const char *new_text, struct command_block *out)
 		const char *nl = strchr(p, '\n');
 		const char *eol = nl != NULL ? nl : p + strlen(p);
 		const char *next = nl != NULL ? nl + 1 : eol;
-		const char *s = p, *e = eol, *word_end;
+		const char *s = p, *e = eol, *word_end, *lang = NULL;
 		int kind;
 
 		for (int k; (k = blank_at(s, e)) > 0;)
@@ -231,7 +287,7 @@ void commands_parse(const char *new_text, struct command_block *out)
 		}
 		if (*s != '#' || lines >= COMMANDS_MAX_LINES)
 			break;
-		kind = command_word(s, e, &word_end);
+		kind = command_word(s, e, requester, &word_end, &lang);
 		if (kind < 0)
 			break;
 		lines++;
@@ -261,7 +317,8 @@ void commands_parse(const char *new_text, struct command_block *out)
 		}
 		if (bad)
 			add_error(out,
-				  kind == COMMAND_INTERNAL || kind == COMMAND_FORWARD
+				  kind == COMMAND_INTERNAL || kind == COMMAND_FORWARD ||
+					  kind == COMMAND_MY_TICKETS
 				      ? COMMAND_ERROR_TAKES_NO_VALUE
 				  : value[0] == '\0' ? COMMAND_ERROR_MISSING_VALUE
 						     : COMMAND_ERROR_UNKNOWN_VALUE,
@@ -274,6 +331,7 @@ void commands_parse(const char *new_text, struct command_block *out)
 				g_ptr_array_remove(out->commands, last[kind]);
 			}
 			c->kind = kind;
+			c->lang = lang;
 			c->value = norm;
 			c->line = g_strndup(s, e - s);
 			norm = NULL;
@@ -288,6 +346,16 @@ void commands_parse(const char *new_text, struct command_block *out)
 	for (int k = 0; k < KIND_COUNT; k++)
 		g_free(last_shown[k]);
 	g_free(text);
+}
+
+void commands_parse(const char *new_text, struct command_block *out)
+{
+	parse(new_text, FALSE, out);
+}
+
+void commands_parse_requester(const char *new_text, struct command_block *out)
+{
+	parse(new_text, TRUE, out);
 }
 
 void command_block_clear(struct command_block *b)

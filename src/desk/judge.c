@@ -3,6 +3,7 @@
 #include "judge.h"
 
 #include "caps.h"
+#include "commands.h"
 
 #include <string.h>
 
@@ -16,6 +17,11 @@ const char *judge_sender_verdict(const struct ingest_decision *d)
 gboolean judge_sender_verified(const struct ingest_decision *d)
 {
 	return d->accept_unverified || (d->from_proven && !d->from_failed);
+}
+
+gboolean judge_may_rate(const struct ingest_decision *d, const struct judge_sender *who)
+{
+	return who->requester && who->agent_id == 0 && !d->from_failed && judge_sender_verified(d);
 }
 
 static const char *domain_of(const char *addr)
@@ -121,6 +127,85 @@ gboolean judge_agent_proven(const struct ingest_decision *d, const struct judge_
 	return why == NULL;
 }
 
+char *judge_requester_text(const struct mail *m)
+{
+	const char *text_new = m->text_new != NULL ? m->text_new : "";
+	char *own = g_strndup(text_new, MIN(m->text_new_forward_at, strlen(text_new)));
+
+	if (*g_strstrip(own) == '\0' && m->subject != NULL) {
+		g_free(own);
+		own = thread_subject_base(m->subject);
+	}
+	return own;
+}
+
+void judge_read_requester_commands(const struct mail *m, struct ingest_decision *d)
+{
+	char *text = judge_requester_text(m);
+	struct command_block b = {0};
+
+	const char *lang = NULL;
+
+	d->wants_list = d->wants_close = d->commands_only = FALSE;
+	commands_parse_requester(text, &b);
+	for (guint i = 0; i < b.commands->len; i++) {
+		const struct command *c = g_ptr_array_index(b.commands, i);
+
+		if (c->kind != COMMAND_MY_TICKETS && c->kind != COMMAND_CLOSE)
+			continue;
+		d->wants_list |= c->kind == COMMAND_MY_TICKETS;
+		d->wants_close |= c->kind == COMMAND_CLOSE;
+		lang = lang == NULL || strcmp(lang, c->lang) == 0 ? c->lang : "";
+	}
+	/* around the commands at most thanks and a sign-off ("Gracias, Marta"): in doubt the rest
+	 * is something to say, and the mail is a reply or a ticket as any */
+	d->commands_only = (d->wants_list || d->wants_close) &&
+			   (m->attachments == NULL || m->attachments->len == 0) &&
+			   (b.rest[0] == '\0' || noise_thanks_only(b.rest, NULL, 0, NULL));
+	/* a mail of commands alone has no other words to tell its language by: "#mis tickets" is
+	 * answered in Spanish, "#my tickets" in English (both kinds at once: the mail's) */
+	if (d->commands_only && lang != NULL && lang[0] != '\0')
+		d->language = lang;
+	command_block_clear(&b);
+	g_free(text);
+}
+
+/* The requester's commands (judge.h): sets what they set off in plan; TRUE when the mail is
+ * only such commands and plan is complete. */
+static gboolean requester_commands(const struct ingest_decision *d, const struct judge_sender *who,
+				   const struct thread_verdict *v, struct judge_plan *plan)
+{
+	/* the border's word alone: trust.unverified lets a mail join a ticket, never act on one */
+	gboolean verified = d->border && d->from_proven && !d->from_failed;
+	int64_t reached = 0;
+
+	if (d->automatic_why != NULL || who->agent_id != 0 || (!d->wants_list && !d->wants_close))
+		return FALSE;
+	if (v->action == THREAD_ATTACH || v->action == THREAD_REOPEN)
+		reached = v->ticket_id;
+	else if (v->action == THREAD_NEW_LINKED &&
+		 strcmp(v->link_kind, THREAD_LINK_FOLLOW_UP) == 0)
+		reached = v->link_ticket_id;
+	if (verified) {
+		plan->requester_list = d->wants_list;
+		plan->requester_answer = d->wants_close;
+		plan->close_ticket_id = d->wants_close ? reached : 0;
+	}
+	if (!d->commands_only)
+		return FALSE;
+	plan->action = reached != 0 ? JUDGE_ATTACH : JUDGE_RECORD;
+	plan->ticket_id = reached;
+	/* the assignee hears of a close as of any reply of the requester; a list is nobody's
+	 * business but the requester's */
+	plan->reply = plan->close_ticket_id != 0 ? JUDGE_REPLY_PARTICIPANT : JUDGE_REPLY_NONE;
+	plan->outcome = reached != 0 ? INGEST_REPLY : INGEST_COMMAND;
+	plan->detail = verified ? "only the requester's commands: run and answered, no ticket"
+				  " opened"
+				: "only requester's commands, from a sender the border did not"
+				  " verify: not run, not answered, no ticket opened";
+	return TRUE;
+}
+
 void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
 		const struct thread_verdict *v, int64_t bounced_ticket, struct judge_plan *plan)
 {
@@ -152,12 +237,43 @@ void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
 			return;
 		}
 	}
+	if (requester_commands(d, who, &verdict, plan))
+		return;
+	/* The requester's answer to the resolution notice's "how did we do?" ("5 ¡genial!",
+	 * "muy bien", "2, tardasteis mucho") rates the resolved or closed ticket it answers: the
+	 * rating is recorded (a later one replaces it), the mail kept on that ticket as a note; it
+	 * reopens nothing and opens no follow-up, and nobody is told (the rating is for the
+	 * desk's numbers; a low one is there for whoever looks, and a complaint that it is still
+	 * broken is no rating: csat.problem). Anyone else's rating-shaped reply (a watcher, a
+	 * sender the border did not prove to be the requester) is nothing special: the rules below
+	 * decide it as any other reply. */
+	if (!automatic && d->csat.rating > 0 && !d->csat.problem && judge_may_rate(d, who) &&
+	    (verdict.action == THREAD_REOPEN ||
+	     (verdict.action == THREAD_NEW_LINKED &&
+	      strcmp(verdict.link_kind, THREAD_LINK_FOLLOW_UP) == 0))) {
+		gboolean resolved = verdict.action == THREAD_REOPEN;
+
+		plan->action = JUDGE_ATTACH;
+		plan->ticket_id = resolved ? verdict.ticket_id : verdict.link_ticket_id;
+		plan->note = d->csat.why;
+		plan->csat_rating = d->csat.rating;
+		plan->csat_comment = d->csat.comment;
+		plan->reply = JUDGE_REPLY_NONE;
+		plan->outcome = INGEST_REPLY;
+		plan->detail = resolved
+				   ? "the requester's rating of a resolved ticket: recorded,"
+				     " kept on it as a note, not reopened, nobody told"
+				   : "the requester's rating of a closed ticket (or one resolved"
+				     " before the reopen window): recorded, kept on it as a"
+				     " note, no follow-up ticket, nobody told";
+		return;
+	}
 	/* A person's reply that only thanks or acknowledges ("¡Gracias!", 👍) once the work is
 	 * done reopens nothing and opens nothing: it goes on the resolved or closed ticket it
 	 * answers as a note, its status untouched, nobody told (the agent has nothing to do, the
 	 * requester knows what they wrote). A question, a problem or more than thanks still
 	 * reopens within the window or opens a follow-up; an agent's mail is never thanks. */
-	if (!automatic && who->agent_id == 0 && d->thanks_only &&
+	if (!automatic && who->agent_id == 0 && d->thanks_only && plan->close_ticket_id == 0 &&
 	    (verdict.action == THREAD_REOPEN ||
 	     (verdict.action == THREAD_NEW_LINKED &&
 	      strcmp(verdict.link_kind, THREAD_LINK_FOLLOW_UP) == 0))) {
@@ -183,6 +299,11 @@ void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
 		/* A requester's answer to a ticket pending on them moves it on (ITIL: the wait is
 		 * over); an agent's own mail never changes the status except by command. */
 		plan->end_wait = !automatic && who->agent_id == 0;
+		/* the requester closes it: neither reopened nor back in progress first */
+		if (plan->close_ticket_id == plan->ticket_id) {
+			plan->reopen = FALSE;
+			plan->end_wait = FALSE;
+		}
 		plan->outcome = automatic      ? INGEST_AUTOMATIC
 				: plan->reopen ? INGEST_REOPENED
 					       : INGEST_REPLY;

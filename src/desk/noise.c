@@ -1115,3 +1115,86 @@ gboolean noise_thanks_only(const char *text, const char *subject, unsigned attac
 	g_array_free(s.tokens, TRUE);
 	return noise;
 }
+
+/* Words that in the comment of a rating judge the service rather than say it is still broken:
+ * the contrast and addition that introduce a critique ("4, pero tardasteis", "5, also thanks to
+ * Ana") and the grades themselves ("2, muy lentos", "1, bad service"). A grade next after a
+ * word that says it works ("funciona mal", "works bad", "va lento") still reports a problem. */
+static const char *const rating_soft_words[] = {"pero",	   "aunque", "embargo",	     "but",
+						"however", "though", "although",     "tambien",
+						"ademas",  "also",   "additionally", NULL};
+static const char *const rating_grade_words[] = {"mal",	   "peor",  "bad",    "worse",
+						 "worst",  "lento", "lenta",  "lentos",
+						 "lentas", "slow",  "slower", NULL};
+
+/* What a negation ("no", "nada", "nothing"), "sin", "without" or "ningún" says nothing is wrong
+ * with in a rating's comment: "no complaints", "sin quejas", "nada que añadir", "nothing else to
+ * say", "ningún problema". */
+static const char *const rating_none_words[] = {
+    "queja",	  "quejas",  "pega",	 "pegas",     "reproche",   "reproches", "complaint",
+    "complaints", "else",    "mas",	 "anadir",    "decir",	    "comentar",	 "add",
+    "say",	  "comment", "comments", "objection", "objections", NULL};
+static const char *const rating_none_markers[] = {"ningun", "ninguna", "ninguno", NULL};
+
+/* Marks as no problem the words of s that say nothing is wrong (rating_none_words). */
+static void rating_nothing_wrong(struct scan *s)
+{
+	for (guint i = 0; i < s->tokens->len; i++) {
+		struct token *t = tok(s, i);
+		int j;
+
+		if (t->c != W_NEGATION && t->c != W_WITHOUT &&
+		    !g_strv_contains(rating_none_markers, t->word))
+			continue;
+		j = content_near(s, i, 1);
+		if (j < 0 || !(g_strv_contains(rating_none_words, tok(s, (guint)j)->word) ||
+			       tok(s, (guint)j)->c == W_TROUBLE))
+			continue;
+		t->problem = FALSE;
+		tok(s, (guint)j)->problem = FALSE;
+	}
+}
+
+gboolean noise_comment_problem(const char *text, char why_r[NOISE_WHY_SIZE])
+{
+	g_autofree char *valid = g_utf8_make_valid(text != NULL ? text : "", -1);
+	struct scan s = {.tokens = g_array_new(FALSE, FALSE, sizeof(struct token))};
+	gboolean problem = FALSE;
+
+	scan_text(valid, &s);
+	if (s.question) {
+		if (s.question_emoji[0] != '\0')
+			set_why(why_r, "\"%s\": a question", s.question_emoji);
+		else
+			set_why(why_r, "a question mark");
+		problem = TRUE;
+		goto out;
+	}
+	if (s.truncated) {
+		set_why(why_r, "more than %d words", SCAN_MAX);
+		problem = TRUE;
+		goto out;
+	}
+	classify_context(&s);
+	judge_problems(&s);
+	rating_nothing_wrong(&s);
+	for (guint i = 0; i < s.tokens->len && !problem; i++) {
+		struct token *t = tok(&s, i);
+
+		if (!t->problem || g_strv_contains(rating_soft_words, t->word))
+			continue;
+		if (g_strv_contains(rating_grade_words, t->word) &&
+		    !class_near(&s, i, -1, 2, W_CONFIRM, W_CONFIRM, W_CONFIRM))
+			continue;
+		problem = TRUE;
+		set_why(why_r, "\"%s\": %s", t->raw,
+			t->c == W_PENDING   ? "not settled yet"
+			: t->c == W_REQUEST ? "asks for something"
+					    : "says something is not right");
+	}
+	if (!problem)
+		set_why(why_r, "nothing in it says something is still wrong");
+out:
+	g_array_free(s.tokens, TRUE);
+	return problem;
+}

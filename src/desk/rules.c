@@ -27,6 +27,7 @@ struct rule {
 	GRegex *re;
 	unsigned in;
 	gboolean builtin; /* explained by the words it matched, not by its name */
+	char *team;	  /* NULL: none */
 };
 
 struct rules {
@@ -49,6 +50,7 @@ static void rule_free(gpointer p)
 	struct rule *r = p;
 
 	g_free(r->name);
+	g_free(r->team);
 	g_strfreev(r->to);
 	if (r->tag_re != NULL)
 		g_regex_unref(r->tag_re);
@@ -268,6 +270,20 @@ static gboolean bad(const char **field_r, const char *field)
 	return FALSE;
 }
 
+/* TRUE when team can name a team: what a person can type and read back, one line. */
+static gboolean team_ok(const char *team)
+{
+	size_t n = strlen(team);
+
+	if (n == 0 || n > RULES_TEAM_MAX || !g_utf8_validate(team, -1, NULL) ||
+	    g_ascii_isspace(team[0]) || g_ascii_isspace(team[n - 1]))
+		return FALSE;
+	for (const char *p = team; *p != '\0'; p = g_utf8_next_char(p))
+		if (g_unichar_iscntrl(g_utf8_get_char(p)))
+			return FALSE;
+	return TRUE;
+}
+
 gboolean rules_add(struct rules *rules, enum rules_list list, const struct rules_spec *spec,
 		   const char **field_r, struct errbuf *err)
 {
@@ -332,7 +348,17 @@ gboolean rules_add(struct rules *rules, enum rules_list list, const struct rules
 			return bad(field_r, "sender");
 		}
 
+	if (spec->team != NULL && !team_ok(spec->team)) {
+		errbuf_set(err, 1,
+			   "\"%s\" is not a team name: give the team as its agents have it "
+			   "(spocctl agent add ADDRESS --team TEAM), 1..%d bytes of UTF-8 without "
+			   "control characters or blanks at either end",
+			   spec->team, RULES_TEAM_MAX);
+		return bad(field_r, "team");
+	}
+
 	r = g_new0(struct rule, 1);
+	r->team = g_strdup(spec->team);
 	if (!list_empty(spec->subject_tags) &&
 	    (r->tag_re = tags_compile(spec->subject_tags, err)) == NULL) {
 		rule_free(r);
@@ -707,18 +733,30 @@ void rules_decide(const struct rules *rules, const struct mail *mail, const char
 	rules_decide_in(rules, mail, recipient, NULL, v);
 }
 
+void rules_each_team(const struct rules *rules,
+		     void (*fn)(const char *rule, const char *team, void *ctx), void *ctx)
+{
+	for (int l = 0; l < 3; l++)
+		for (guint i = 0; i < rules->list[l]->len; i++) {
+			const struct rule *r = g_ptr_array_index(rules->list[l], i);
+
+			if (r->team != NULL)
+				fn(r->name, r->team, ctx);
+		}
+}
+
 void rules_decide_in(const struct rules *rules, const struct mail *mail, const char *recipient,
 		     const char *mailbox, struct rules_verdict *v)
 {
 	char impact_why[LEVEL_WHY_MAX], urgency_why[LEVEL_WHY_MAX];
 	struct evidence ev = {0};
-	const struct rule *r;
+	const struct rule *r, *deciding[3];
 	struct facts f;
 
 	facts_init(&f, rules, mail, recipient);
 	f.mailbox = mailbox;
 	memset(v, 0, sizeof(*v));
-	if ((r = first_match(rules->list[RULES_KIND], &f, &ev)) != NULL) {
+	if ((r = deciding[RULES_KIND] = first_match(rules->list[RULES_KIND], &f, &ev)) != NULL) {
 		v->kind = (enum spoc_kind)r->value;
 		v->kind_rule = r->name;
 		explain_kind(v->kind_why, sizeof(v->kind_why), r, &ev);
@@ -729,7 +767,8 @@ void rules_decide_in(const struct rules *rules, const struct mail *mail, const c
 		v->triage = TRUE;
 	}
 	evidence_clear(&ev);
-	if ((r = first_match(rules->list[RULES_IMPACT], &f, &ev)) != NULL) {
+	if ((r = deciding[RULES_IMPACT] = first_match(rules->list[RULES_IMPACT], &f, &ev)) !=
+	    NULL) {
 		v->impact = r->value;
 		v->impact_rule = r->name;
 	} else {
@@ -738,7 +777,8 @@ void rules_decide_in(const struct rules *rules, const struct mail *mail, const c
 	}
 	explain_level(impact_why, v->impact, r, &ev);
 	evidence_clear(&ev);
-	if ((r = first_match(rules->list[RULES_URGENCY], &f, &ev)) != NULL) {
+	if ((r = deciding[RULES_URGENCY] = first_match(rules->list[RULES_URGENCY], &f, &ev)) !=
+	    NULL) {
 		v->urgency = r->value;
 		v->urgency_rule = r->name;
 	} else {
@@ -747,6 +787,11 @@ void rules_decide_in(const struct rules *rules, const struct mail *mail, const c
 	}
 	explain_level(urgency_why, v->urgency, r, &ev);
 	evidence_clear(&ev);
+	for (int l = 0; l < 3 && v->team == NULL; l++)
+		if (deciding[l] != NULL && deciding[l]->team != NULL) {
+			v->team = deciding[l]->team;
+			v->team_rule = deciding[l]->name;
+		}
 	g_snprintf(v->priority_why, sizeof(v->priority_why), "impact: %s; urgency: %s", impact_why,
 		   urgency_why);
 	v->priority = rules->matrix[v->impact - 1][v->urgency - 1];

@@ -602,3 +602,85 @@ char *sla_format_time(int64_t when, GTimeZone *tz, const char *lang)
 	g_date_time_unref(local);
 	return text;
 }
+
+/* Appends s as a JSON string. */
+static void json_string(GString *out, const char *s)
+{
+	g_string_append_c(out, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			g_string_append_printf(out, "\\%c", *p);
+		else if (*p < 0x20)
+			g_string_append_printf(out, "\\u%04x", *p);
+		else
+			g_string_append_c(out, (char)*p);
+	}
+	g_string_append_c(out, '"');
+}
+
+static gint str_cmp(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The holidays of cal as "YYYY-MM-DD" and "MM-DD", sorted; caller frees with g_ptr_array_unref. */
+static GPtrArray *holiday_texts(const struct sla_calendar *cal)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	GHashTableIter it;
+	gpointer key;
+
+	g_hash_table_iter_init(&it, cal->dates);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		GDate d;
+
+		g_date_clear(&d, 1);
+		g_date_set_julian(&d, GPOINTER_TO_UINT(key));
+		g_ptr_array_add(out, g_strdup_printf("%04d-%02d-%02d", g_date_get_year(&d),
+						     g_date_get_month(&d), g_date_get_day(&d)));
+	}
+	g_hash_table_iter_init(&it, cal->annual);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		int md = GPOINTER_TO_INT(key);
+
+		g_ptr_array_add(out, g_strdup_printf("%02d-%02d", md / 100, md % 100));
+	}
+	g_ptr_array_sort(out, str_cmp);
+	return out;
+}
+
+char *sla_conf_policy_json(const struct sla_conf *sla)
+{
+	const struct sla_calendar *cal = sla->business;
+	GString *out = g_string_new("{\"timezone\": ");
+	const char *zone = !cal->always ? g_time_zone_get_identifier(cal->tz) : "UTC";
+	GPtrArray *holidays = holiday_texts(cal);
+	const char *sep = "";
+
+	json_string(out, zone);
+	g_string_append(out, ", \"hours\": [");
+	for (int d = 0; d < 7 && !cal->always; d++)
+		for (int i = 0; i < cal->n_ranges[d]; i++) {
+			g_string_append_printf(out, "%s[%d, %d, %d]", sep, d + 1,
+					       cal->ranges[d][i].start, cal->ranges[d][i].end);
+			sep = ", ";
+		}
+	g_string_append(out, "], \"holidays\": [");
+	for (guint i = 0; i < holidays->len; i++) {
+		g_string_append(out, i > 0 ? ", " : "");
+		json_string(out, g_ptr_array_index(holidays, i));
+	}
+	g_string_append(out, "], \"targets\": [");
+	for (int p = 0; p < SLA_PRIORITIES; p++)
+		for (int k = 0; k < 2; k++) {
+			const struct sla_target *t = &sla->targets[p][k];
+
+			g_string_append_printf(
+			    out, "%s[%d, \"%s\", %d, %d, %s]", p + k > 0 ? ", " : "", p + 1,
+			    k == SPOC_KIND_REQUEST ? "request" : "incident", t->first_response,
+			    t->resolution, t->calendar->always ? "true" : "false");
+		}
+	g_string_append(out, "]}");
+	g_ptr_array_unref(holidays);
+	return g_string_free(out, FALSE);
+}

@@ -8,6 +8,8 @@
 #include "thread.h"
 #include "ticket.h"
 
+#include "compose.h"
+
 #include <string.h>
 
 /* RFC 4648 base32, lower case because mail systems lowercase local parts. */
@@ -747,4 +749,33 @@ void thread_decide(const struct thread_facts *facts, struct thread_verdict *v)
 	}
 	v->action = THREAD_NEW_TICKET;
 	v->why = "nothing names an existing ticket: new ticket";
+}
+
+void thread_reply_headers(const GPtrArray *chain, char **in_reply_to_r, GPtrArray **references_r)
+{
+	GPtrArray *ok = g_ptr_array_new_with_free_func(g_free);
+	GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+
+	/* latest first, so a repeated id keeps its latest place */
+	for (guint i = chain != NULL ? chain->len : 0; i > 0; i--) {
+		const char *id = g_ptr_array_index(chain, i - 1);
+
+		if (!compose_msgid_valid(id) || g_hash_table_contains(seen, id))
+			continue;
+		g_hash_table_add(seen, (gpointer)id);
+		g_ptr_array_add(ok, g_strdup(id));
+	}
+	g_hash_table_unref(seen);
+	/* ok is latest first: keep the THREAD_MAX_REFERENCES - 1 latest and the oldest */
+	if (ok->len > THREAD_MAX_REFERENCES)
+		g_ptr_array_remove_range(ok, THREAD_MAX_REFERENCES - 1,
+					 ok->len - THREAD_MAX_REFERENCES);
+	*in_reply_to_r = ok->len > 0 ? g_strdup(g_ptr_array_index(ok, 0)) : NULL;
+	for (guint i = 0, j = ok->len; i + 1 < j; i++, j--) {
+		gpointer tmp = ok->pdata[i];
+
+		ok->pdata[i] = ok->pdata[j - 1];
+		ok->pdata[j - 1] = tmp;
+	}
+	*references_r = ok;
 }

@@ -4,7 +4,7 @@
  * name) has its control characters flattened to spaces first, so a CR LF inside it can never start
  * a header of its own, and identifiers and addresses that do not look like what they claim to be
  * are refused (our own) or left out (the customer's, in In-Reply-To and References). */
-#include "compose.h"
+#include "compose_priv.h"
 
 #include <gmime/gmime.h>
 #include <string.h>
@@ -15,9 +15,7 @@
 /* RFC 5322 caps a line at 998 octets; an identifier longer than this cannot be folded. */
 #define COMPOSE_MAX_ID_LEN 250
 
-/* TRUE when id can go between angle brackets: printable ASCII, no whitespace, CR, LF, '<' or
- * '>' (which would end the msg-id or the header early), and one '@' as RFC 5322 requires. */
-static gboolean msgid_valid(const char *id)
+gboolean compose_msgid_valid(const char *id)
 {
 	size_t n = 0;
 	int at = 0;
@@ -136,7 +134,7 @@ static char *references_value(GPtrArray *refs)
 	for (guint i = 0; i < refs->len; i++) {
 		const char *id = g_ptr_array_index(refs, i);
 
-		if (msgid_valid(id))
+		if (compose_msgid_valid(id))
 			g_ptr_array_add(ok, (gpointer)id);
 	}
 	if (ok->len == 0) {
@@ -216,7 +214,7 @@ static int check_input(const struct compose_input *in, struct errbuf *err)
 	if (!addr_valid(in->to_addr))
 		return errbuf_set(err, SPOC_EPERM, "compose: invalid To address \"%s\"",
 				  in->to_addr != NULL ? in->to_addr : "(null)");
-	if (!msgid_valid(in->message_id))
+	if (!compose_msgid_valid(in->message_id))
 		return errbuf_set(err, SPOC_EPERM, "compose: invalid Message-ID \"%s\"",
 				  in->message_id != NULL ? in->message_id : "(null)");
 	if (in->reply_to_addr != NULL && !addr_valid(in->reply_to_addr))
@@ -237,7 +235,7 @@ static int check_input(const struct compose_input *in, struct errbuf *err)
 GByteArray *compose_message(const struct compose_input *in, struct errbuf *err)
 {
 	GMimeMessage *msg;
-	GMimeObject *obj;
+	GMimeObject *obj, *body;
 	GMimePart *part;
 	GMimeFormatOptions *opts;
 	GMimeStream *mem;
@@ -265,7 +263,7 @@ GByteArray *compose_message(const struct compose_input *in, struct errbuf *err)
 	g_date_time_unref(now);
 	g_mime_message_set_message_id(msg, in->message_id);
 
-	if (msgid_valid(in->in_reply_to)) {
+	if (compose_msgid_valid(in->in_reply_to)) {
 		bracketed = g_strdup_printf("<%s>", in->in_reply_to);
 		g_mime_object_set_header(obj, "In-Reply-To", bracketed, NULL);
 		g_free(bracketed);
@@ -285,7 +283,9 @@ GByteArray *compose_message(const struct compose_input *in, struct errbuf *err)
 		g_mime_object_set_header(obj, "Content-Language", in->language, NULL);
 
 	part = text_part(in->body);
-	g_mime_message_set_mime_part(msg, GMIME_OBJECT(part));
+	body = compose_parts_body(part, in->attachments);
+	g_mime_message_set_mime_part(msg, body);
+	g_object_unref(body);
 	g_object_unref(part);
 
 	opts = g_mime_format_options_new();

@@ -830,6 +830,144 @@ gboolean reply_subject_is_forward(const char *subject)
 	return FALSE;
 }
 
+/* ---- the sign-off under a relayed reply ---- */
+
+/* Most lines after the name that still make a sign-off (title, department, phone), and their
+ * longest, in characters. */
+#define SIGNOFF_MAX_AFTER     3
+#define SIGNOFF_MAX_AFTER_LEN 60
+/* Longest closing line that is not a known closing but ends with a comma ("Quedo atenta,"). */
+#define SIGNOFF_MAX_CLOSING 30
+
+/* Lower-case ASCII of one line for comparing names and closings: accents transliterated, blanks
+ * at both ends and trailing punctuation dropped. Caller frees. */
+static char *signoff_form(const char *s, size_t n)
+{
+	char *line = g_strndup(s, n);
+	char *ascii = g_str_to_ascii(line, "C");
+	char *low = g_ascii_strdown(ascii, -1);
+	size_t len;
+
+	g_free(line);
+	g_free(ascii);
+	g_strstrip(low);
+	len = strlen(low);
+	while (len > 0 && strchr(".,;:!-", low[len - 1]) != NULL)
+		low[--len] = '\0';
+	return g_strchomp(low);
+}
+
+/* TRUE when form (signoff_form()) is a closing: a known one, or a short line ending with a
+ * comma (raw is the line as written). */
+static gboolean signoff_closing(const char *form, const char *raw, size_t n)
+{
+	static const char *const known[] = {"saludos",
+					    "un saludo",
+					    "saludos cordiales",
+					    "un cordial saludo",
+					    "atentamente",
+					    "cordialmente",
+					    "gracias",
+					    "muchas gracias",
+					    "un abrazo",
+					    "regards",
+					    "best regards",
+					    "kind regards",
+					    "best",
+					    "thanks",
+					    "many thanks",
+					    "thank you",
+					    "cheers",
+					    "br",
+					    NULL};
+
+	while (n > 0 && (raw[n - 1] == ' ' || raw[n - 1] == '\t' || raw[n - 1] == '\r'))
+		n--;
+	return g_strv_contains(known, form) ||
+	       (n > 0 && raw[n - 1] == ',' && g_utf8_strlen(raw, (gssize)n) <= SIGNOFF_MAX_CLOSING);
+}
+
+char *reply_drop_signoff(const char *text, const char *name)
+{
+	char *valid = g_utf8_make_valid(text != NULL ? text : "", -1);
+	char *full, *first, *out = NULL;
+	GArray *starts;
+	size_t cut = 0;
+	gboolean found = FALSE;
+	int after = 0;
+
+	if (name == NULL || *name == '\0')
+		return valid;
+	full = signoff_form(name, strlen(name));
+	first = g_strndup(full, strcspn(full, " "));
+	/* where each line starts */
+	starts = g_array_new(FALSE, FALSE, sizeof(size_t));
+	for (const char *p = valid; p != NULL;
+	     p = strchr(p, '\n') != NULL ? strchr(p, '\n') + 1 : NULL) {
+		size_t at = (size_t)(p - valid);
+
+		g_array_append_val(starts, at);
+	}
+	/* from the last line up, while the lines after still fit a sign-off */
+	for (guint k = starts->len; k > 0 && after <= SIGNOFF_MAX_AFTER && full[0] != '\0'; k--) {
+		size_t at = g_array_index(starts, size_t, k - 1);
+		size_t n = strcspn(valid + at, "\n");
+		char *form = signoff_form(valid + at, n);
+		size_t tail = strlen(form) > strlen(full) ? strlen(form) - strlen(full) : 0;
+		size_t ftail = strlen(form) > strlen(first) ? strlen(form) - strlen(first) : 0;
+		char *before = NULL;
+
+		if (form[0] == '\0') {
+			g_free(form);
+			continue;
+		}
+		if (strcmp(form, full) == 0 || (first[0] != '\0' && strcmp(form, first) == 0)) {
+			/* alone on its line: after a blank line, the start or a closing */
+			size_t pat = k >= 2 ? g_array_index(starts, size_t, k - 2) : 0;
+			size_t pn = k >= 2 ? strcspn(valid + pat, "\n") : 0;
+			char *prev = k >= 2 ? signoff_form(valid + pat, pn) : g_strdup("");
+
+			if (prev[0] == '\0' || signoff_closing(prev, valid + pat, pn)) {
+				cut = prev[0] == '\0' ? at : pat;
+				found = TRUE;
+			}
+			g_free(prev);
+		} else if ((tail > 0 && form[tail - 1] == ' ' && strcmp(form + tail, full) == 0 &&
+			    (before = g_strndup(form, tail - 1)) != NULL) ||
+			   (ftail > 0 && first[0] != '\0' && form[ftail - 1] == ' ' &&
+			    strcmp(form + ftail, first) == 0 &&
+			    (before = g_strndup(form, ftail - 1)) != NULL)) {
+			/* "Thanks, Ana": a closing and the name on one line */
+			size_t bl = strlen(before);
+
+			while (bl > 0 && strchr(".,;:!- ", before[bl - 1]) != NULL)
+				before[--bl] = '\0';
+			if (signoff_closing(before, before, bl)) {
+				cut = at;
+				found = TRUE;
+			}
+		}
+		g_free(before);
+		g_free(form);
+		if (found || g_utf8_strlen(valid + at, (gssize)n) > SIGNOFF_MAX_AFTER_LEN)
+			break;
+		after++;
+	}
+	if (found) {
+		out = g_strndup(valid, cut);
+		g_strchomp(out);
+		if (out[0] == '\0')
+			g_clear_pointer(&out, g_free); /* nothing but the sign-off: relay it */
+	}
+	g_array_free(starts, TRUE);
+	g_free(full);
+	g_free(first);
+	if (out == NULL)
+		return valid;
+	g_free(valid);
+	return out;
+}
+
 void reply_parts_clear(struct reply_parts *parts)
 {
 	g_clear_pointer(&parts->new_text, g_free);

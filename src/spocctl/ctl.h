@@ -35,6 +35,7 @@ int ctl_sla(struct ctl *c, int argc, char **argv);
 int ctl_ticket(struct ctl *c, int argc, char **argv);
 int ctl_stats(struct ctl *c, int argc, char **argv);
 int ctl_health(struct ctl *c, int argc, char **argv);
+int ctl_attachment(struct ctl *c, int argc, char **argv);
 int ctl_oauth(struct ctl *c, int argc, char **argv);
 
 /* ---- what reaches the terminal ----

@@ -13,6 +13,8 @@
  * for its notice: the notifier and the SLA watch run every minute or so. */
 #define HEALTH_STUCK_MIN_S    (15 * 60)
 #define HEALTH_BREACH_GRACE_S (15 * 60)
+/* Weeks of satisfaction ratings shown: the current ISO week and the ones before it. */
+#define STATS_CSAT_WEEKS 8
 
 /* A duration for people: "45 s", "12 min", "2 h 05 min", "3 d 4 h". Caller frees. */
 static char *duration(int64_t s)
@@ -52,7 +54,37 @@ static void json_counts(GString *out, const char *const *names, const int64_t *v
 	g_string_append_c(out, '}');
 }
 
-static void stats_json(const struct desk_stats *s)
+/* A share of n in percent, rounded to one decimal; 0 when total is 0. */
+static double percent(int64_t n, int64_t total)
+{
+	return total > 0 ? (double)((n * 1000 + total / 2) / total) / 10.0 : 0;
+}
+
+/* ,"csat":{"weeks":N,"by_team_week":[{"team":...,"week":...,"count":...,"average":...,
+ * "satisfied":...,"satisfied_pct":...},...]} */
+static void csat_json(GString *out, const GPtrArray *csat)
+{
+	char avg[G_ASCII_DTOSTR_BUF_SIZE], pct[G_ASCII_DTOSTR_BUF_SIZE];
+
+	g_string_append_printf(out, ",\"csat\":{\"weeks\":%d,\"by_team_week\":[", STATS_CSAT_WEEKS);
+	for (guint i = 0; i < csat->len; i++) {
+		const struct csat_week *w = g_ptr_array_index(csat, i);
+
+		g_string_append(out, i > 0 ? ",{\"team\":" : "{\"team\":");
+		json_string(out, w->team);
+		g_string_append(out, ",\"week\":");
+		json_string(out, w->week);
+		g_ascii_formatd(avg, sizeof(avg), "%.2f", w->average);
+		g_ascii_formatd(pct, sizeof(pct), "%.1f", percent(w->satisfied, w->count));
+		g_string_append_printf(out,
+				       ",\"count\":%" G_GINT64_FORMAT ",\"average\":%s"
+				       ",\"satisfied\":%" G_GINT64_FORMAT ",\"satisfied_pct\":%s}",
+				       w->count, avg, w->satisfied, pct);
+	}
+	g_string_append(out, "]}");
+}
+
+static void stats_json(const struct desk_stats *s, const GPtrArray *csat)
 {
 	static const char *const prios[] = {"P1", "P2", "P3", "P4", "P5"};
 	GString *out = g_string_new("{\"tickets\":{\"by_status\":");
@@ -83,14 +115,35 @@ static void stats_json(const struct desk_stats *s)
 			       s->outbox_due, s->quarantine_waiting, s->breached_first_response,
 			       s->breached_resolution, s->responses_30d);
 	if (s->mean_response_s >= 0)
-		g_string_append_printf(out, "%" G_GINT64_FORMAT "}}\n", s->mean_response_s);
+		g_string_append_printf(out, "%" G_GINT64_FORMAT "}", s->mean_response_s);
 	else
-		g_string_append(out, "null}}\n");
+		g_string_append(out, "null}");
+	csat_json(out, csat);
+	g_string_append(out, "}\n");
 	ctl_json_out(out->str);
 	g_string_free(out, TRUE);
 }
 
-static void stats_text(const struct desk_stats *s)
+/* One line per team and ISO week: ratings, their mean, the share of satisfied ones (4-5). */
+static void csat_text(const GPtrArray *csat)
+{
+	if (csat->len == 0) {
+		ctl_say("%-34sno ratings in the last %d weeks\n",
+			"Satisfaction (CSAT):", STATS_CSAT_WEEKS);
+		return;
+	}
+	ctl_say("%-34s%-10s%8s%9s%11s  %s\n", "Satisfaction (CSAT):", "week", "ratings", "average",
+		"satisfied", "team");
+	for (guint i = 0; i < csat->len; i++) {
+		const struct csat_week *w = g_ptr_array_index(csat, i);
+
+		ctl_say("%-34s%-10s%8" G_GINT64_FORMAT "%9.2f%10.0f%%  %s\n", "", w->week, w->count,
+			w->average, percent(w->satisfied, w->count),
+			w->team[0] != '\0' ? ctl_line(w->team) : "(no team)");
+	}
+}
+
+static void stats_text(const struct desk_stats *s, const GPtrArray *csat)
 {
 	int64_t total = 0, open_total = 0;
 	char *mean;
@@ -129,12 +182,14 @@ static void stats_text(const struct desk_stats *s)
 		"First responses, last 30 days:", s->responses_30d,
 		s->responses_30d == 1 ? "" : "s", mean);
 	g_free(mean);
+	csat_text(csat);
 }
 
 int ctl_stats(struct ctl *c, int argc, char **argv)
 {
 	struct errbuf err = {{0}};
 	struct desk_stats s;
+	GPtrArray *csat = NULL;
 	int rc;
 
 	for (int i = 1; i < argc; i++) {
@@ -146,12 +201,14 @@ int ctl_stats(struct ctl *c, int argc, char **argv)
 	}
 	if ((rc = ctl_open_db(c)) != 0)
 		return rc;
-	if ((rc = store_stats(c->st, &s, &err)) != SPOC_OK)
+	if ((rc = store_stats(c->st, &s, &err)) != SPOC_OK ||
+	    (rc = store_csat_weeks(c->st, STATS_CSAT_WEEKS, &csat, &err)) != SPOC_OK)
 		return ctl_fail(rc, &err);
 	if (c->json)
-		stats_json(&s);
+		stats_json(&s, csat);
 	else
-		stats_text(&s);
+		stats_text(&s, csat);
+	g_ptr_array_unref(csat);
 	return 0;
 }
 

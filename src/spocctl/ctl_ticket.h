@@ -9,7 +9,7 @@
 /* A ticket's fields: the first CTL_TICKET_LIST_COLUMNS are list's (its JSON and its table),
  * the rest, up to CTL_TICKET_COLUMNS, show's JSON only. */
 #define CTL_TICKET_LIST_COLUMNS 22
-#define CTL_TICKET_COLUMNS	30
+#define CTL_TICKET_COLUMNS	33
 extern const struct ctl_column ctl_ticket_columns[CTL_TICKET_COLUMNS];
 /* t as a row of tb, with show's fields when full. */
 void ctl_ticket_row(struct ctl_table *tb, const struct ticket_info *t, gboolean full);

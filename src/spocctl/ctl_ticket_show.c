@@ -4,6 +4,7 @@
  * conversation are strangers' text: the text is printed through ctl_say(), and what must stay
  * on its line through ctl_line(), so that nothing in it acts on the operator's terminal or starts
  * a line that reads as spocctl's own ("Sender: verified"). */
+#include "csat.h"
 #include "ctl_ticket.h"
 
 #include <string.h>
@@ -41,6 +42,9 @@ const struct ctl_column ctl_ticket_columns[CTL_TICKET_COLUMNS] = {
     {.key = "triage"},
     {.key = "kind_rule"},
     {.key = "priority_rule"},
+    {.key = "paused"},
+    {.key = "paused_since"},
+    {.key = "paused_minutes"},
 };
 
 static gboolean is_open(const struct ticket_info *t)
@@ -50,8 +54,8 @@ static gboolean is_open(const struct ticket_info *t)
 	return ticket_status_parse(t->status, &s) && ticket_status_is_open(s);
 }
 
-/* The table's SLA cell: an open ticket's next due time or that it is breached; for one no
- * longer open, whether its targets were met. */
+/* The table's SLA cell: an open ticket's next due time, that it is breached, or paused while
+ * pending; for one no longer open, whether its targets were met. */
 static const char *sla_cell(const struct ticket_info *t)
 {
 	gboolean breached = t->first_response_breached || t->resolution_breached;
@@ -60,6 +64,9 @@ static const char *sla_cell(const struct ticket_info *t)
 		return "";
 	if (!is_open(t))
 		return breached ? "missed" : "met";
+	/* waiting for its requester: the resolution clock is stopped */
+	if (strcmp(t->status, "pending") == 0)
+		return "paused";
 	if (breached)
 		return "BREACHED";
 	if (t->first_response_at == NULL && t->first_response_due != NULL)
@@ -102,6 +109,9 @@ void ctl_ticket_row(struct ctl_table *tb, const struct ticket_info *t, gboolean 
 	ctl_table_bool(tb, t->triage);
 	ctl_table_str(tb, t->kind_rule);
 	ctl_table_str(tb, t->priority_rule);
+	ctl_table_bool(tb, t->paused_at != NULL);
+	ctl_table_str(tb, t->paused_at);
+	ctl_table_int(tb, t->paused_minutes);
 }
 
 /* ---- show ---- */
@@ -300,7 +310,9 @@ static void print_message(const struct ticket_message *m, guint n)
 		strcmp(m->direction, "in") == 0 ? "received" : "sent by the desk",
 		ctl_line(m->date != NULL ? m->date : m->stored_at),
 		m->internal ? "  [internal note]" : "",
-		m->note_why != NULL ? "  [thanks, kept as a note]" : "",
+		m->note_why == NULL			       ? ""
+		: g_str_has_prefix(m->note_why, CSAT_WHY_RATED) ? "  [rating, kept as a note]"
+							       : "  [thanks, kept as a note]",
 		automatic != NULL ? ctl_line(automatic) : "");
 	g_free(automatic);
 	if (m->from_addr[0] != '\0')
@@ -361,6 +373,15 @@ static void show_text(const struct ticket_detail *d)
 	print_target("first response:", t->first_response_due, t->first_response_at,
 		     t->first_response_breached);
 	print_target("resolution:", t->resolution_due, t->resolved_at, t->resolution_breached);
+	/* the resolution clock stops while the ticket waits for its requester */
+	if (t->paused_at != NULL)
+		ctl_say("  %-16s since %s (UTC), the resolution clock is stopped; %" G_GINT64_FORMAT
+			" min paused before\n",
+			"paused:", ctl_line(t->paused_at), t->paused_minutes);
+	else if (t->paused_minutes > 0)
+		ctl_say("  %-16s %" G_GINT64_FORMAT
+			" min in all, added to the resolution due time\n",
+			"paused:", t->paused_minutes);
 	if (t->closed_at != NULL)
 		ctl_say("  %-16s %s\n", "closed:", ctl_line(t->closed_at));
 

@@ -68,6 +68,13 @@ static const struct {
      "  outbox retry ID               send a failed, held or pending one again now, with\n"
      "                                its attempts counted from 0, whatever the rate\n"
      "                                limits say (never a sent one)\n"},
+    {"attachment", ctl_attachment,
+     "  attachment list TICKET        the files the ticket's mails carried: ID, message,\n"
+     "                                sender, size, type, name\n"
+     "  attachment get ID [-o FILE] [--force]\n"
+     "                                the file's bytes as stored, to FILE or to a pipe\n"
+     "                                (> FILE); to a terminal only with --force. A notice\n"
+     "                                that could not carry a file names this command\n"},
     {"kb", ctl_kb,
      "  kb add --title TITLE --language es|en [--url URL] [--body-file FILE | -]\n"
      "                                add a knowledge-base article (body from a file or\n"

@@ -16,9 +16,11 @@
 #include "mime.h"
 #include "oauth2.h"
 #include "outbox.h"
+#include "rules.h"
 #include "sla_watch.h"
 #include "store.h"
 #include "store_metrics.h"
+#include "store_sla.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -192,9 +194,11 @@ struct daemon {
 	struct store *st;
 	struct outbox *outbox;
 	gboolean migrated;
-	gboolean listening; /* d->st LISTENs on OUTBOX_CHANNEL */
-	GPtrArray *workers; /* struct worker *, one per mailbox (none for ROLE_NOTIFY) */
-	gint64 next_notify; /* monotonic µs */
+	gboolean sla_policy_set; /* this configuration's SLA policy is in the database */
+	gboolean teams_checked;	 /* the rules' teams were looked up among the agents */
+	gboolean listening;	 /* d->st LISTENs on OUTBOX_CHANNEL */
+	GPtrArray *workers;	 /* struct worker *, one per mailbox (none for ROLE_NOTIFY) */
+	gint64 next_notify;	 /* monotonic µs */
 	gboolean notify_woken;
 	int notify_backoff_s;
 	gboolean notify_ok;
@@ -203,6 +207,45 @@ struct daemon {
 	gint64 started;	   /* monotonic µs */
 	char *last_status; /* the last STATUS= sent */
 };
+
+struct rule_teams {
+	GHashTable *staffed; /* teams of active agents */
+	const char *path;
+};
+
+static void warn_rule_team(const char *rule, const char *team, void *ctx)
+{
+	struct rule_teams *t = ctx;
+
+	if (!g_hash_table_contains(t->staffed, team))
+		log_msg(LOG_WARNING,
+			"%s: rules: rule \"%s\": team \"%s\": no active agent is in it (spocctl "
+			"agent add ADDRESS --team %s); its tickets are announced as if they had no "
+			"team",
+			t->path, rule, team, team);
+}
+
+/* Says which teams the rules give tickets to that no active agent is in: agents' teams live in
+ * the database, so the configuration cannot check them when it is read. */
+static void check_rule_teams(struct daemon *d)
+{
+	struct errbuf err = {{0}};
+	GPtrArray *agents = NULL;
+	struct rule_teams t = {g_hash_table_new(g_str_hash, g_str_equal), d->conf->path};
+
+	d->teams_checked = TRUE;
+	if (store_agent_list(d->st, FALSE, &agents, &err) != SPOC_OK) {
+		log_msg(LOG_WARNING, "rules: the agents' teams cannot be read: %s", err.msg);
+	} else {
+		for (guint i = 0; i < agents->len; i++)
+			g_hash_table_add(t.staffed,
+					 ((struct agent *)g_ptr_array_index(agents, i))->team);
+		rules_each_team(d->conf->rules, warn_rule_team, &t);
+	}
+	g_hash_table_unref(t.staffed);
+	if (agents != NULL)
+		g_ptr_array_unref(agents);
+}
 
 /* Makes sure the database connection is there and the schema current. */
 static int ensure_store(struct daemon *d, struct errbuf *err)
@@ -221,6 +264,35 @@ static int ensure_store(struct daemon *d, struct errbuf *err)
 				sql_dir());
 		d->migrated = TRUE;
 	}
+	if (!d->sla_policy_set && d->conf->sla != NULL) {
+		/* the database recomputes due times itself (a priority changed by SQL, a pause): it
+		 * needs the policy ingest uses */
+		g_autofree char *policy = sla_conf_policy_json(d->conf->sla);
+		struct errbuf why = {{0}};
+		int recomputed = -1;
+		int rc = store_sla_policy_set(d->st, policy, &recomputed, &why);
+
+		if (rc == SPOC_ETEMP) {
+			g_strlcpy(err->msg, why.msg, sizeof(err->msg));
+			store_close(&d->st);
+			return SPOC_ETEMP;
+		}
+		/* a policy the database refuses is said once; mail still flows, with the due times
+		 * ingest computes */
+		if (rc != SPOC_OK)
+			log_event(
+			    LOG_ERR, LOG_EV_DATABASE_FAILED, NULL,
+			    "sla: the policy could not be stored, so due times changed in the "
+			    "database follow the one stored before: %s",
+			    why.msg);
+		else if (recomputed >= 0)
+			log_msg(LOG_NOTICE,
+				"sla: policy stored; due times of %d open ticket(s) recomputed",
+				recomputed);
+		d->sla_policy_set = TRUE;
+	}
+	if (!d->teams_checked)
+		check_rule_teams(d);
 	if (d->role != ROLE_INGEST && !d->listening) {
 		if (store_listen(d->st, OUTBOX_CHANNEL, err) != SPOC_OK) {
 			store_close(&d->st);
@@ -371,6 +443,7 @@ static int notify_once(struct daemon *d)
 		metrics_set_snapshot(&snap);
 	else
 		log_msg(LOG_WARNING, "metrics: %s", err.msg);
+	store_metrics_snapshot_clear(&snap);
 	return outbox_unreachable(d->outbox) ? SPOC_ETEMP : SPOC_OK;
 }
 
@@ -471,6 +544,8 @@ static void reload(struct daemon *d)
 	conf_free(&d->conf);
 	drop_store(d);
 	d->conf = conf;
+	d->sla_policy_set = FALSE;
+	d->teams_checked = FALSE;
 	d->outbox = ob;
 	log_set_level(d->conf->log_level);
 	workers_new(d);

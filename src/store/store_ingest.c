@@ -9,7 +9,7 @@
 const char *store_outcome_name(enum ingest_outcome outcome)
 {
 	static const char *const names[] = {"ticket",	 "reply",	"reopened", "duplicate",
-					    "automatic", "quarantined", "taken"};
+					    "automatic", "quarantined", "command",  "taken"};
 
 	return names[outcome];
 }
@@ -41,7 +41,7 @@ int store_mailbox_sync(struct store *st, const char *mailbox, uint32_t uidvalidi
 
 static enum ingest_outcome outcome_from_name(const char *name)
 {
-	for (int o = INGEST_TICKET; o <= INGEST_QUARANTINED; o++)
+	for (int o = INGEST_TICKET; o <= INGEST_COMMAND; o++)
 		if (strcmp(name, store_outcome_name(o)) == 0)
 			return o;
 	return INGEST_DUPLICATE;
@@ -405,7 +405,8 @@ static int create_ticket(struct store *st, const struct mail *m, const struct in
 			   d->priority_rule,
 			   d->triage ? "t" : "f",
 			   d->first_response_due > 0 ? frd : NULL,
-			   d->resolution_due > 0 ? rsd : NULL};
+			   d->resolution_due > 0 ? rsd : NULL,
+			   d->team};
 	/* the audit trail says who opened it: the requester, by email */
 	res = store_sql_run(
 	    st, "tickets",
@@ -413,9 +414,9 @@ static int create_ticket(struct store *st, const struct mail *m, const struct in
 	    "  set_config('spocd.via', 'email', true))"
 	    " INSERT INTO tickets (kind, kind_rule, subject, requester, requester_name, language,"
 	    " priority, impact, urgency, priority_rule, triage, first_response_due,"
-	    " resolution_due)"
+	    " resolution_due, team)"
 	    " SELECT $1, $2, $3, lower($4), $5, $6, $7::smallint, $8::smallint, $9::smallint, $10,"
-	    "  $11::boolean, to_timestamp($12::bigint), to_timestamp($13::bigint) FROM who"
+	    "  $11::boolean, to_timestamp($12::bigint), to_timestamp($13::bigint), $14 FROM who"
 	    " RETURNING id, display",
 	    G_N_ELEMENTS(p), p, NULL, &rc, err);
 	g_free(subject);
@@ -450,6 +451,38 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 			   const struct judge_sender *who, const struct thread_verdict *v,
 			   struct ingest_result *res_r, int64_t *message_row_r,
 			   const char **detail_r, struct errbuf *err);
+
+/* Whether the From is the requester of the resolved or closed ticket v answers, into
+ * who->requester; asked only of a reply that starts with a rating (judge_may_rate() decides
+ * whether it may rate). */
+static int requester_find(struct store *st, const struct mail *mail,
+			  const struct ingest_decision *d, const struct thread_verdict *v,
+			  struct judge_sender *who, struct errbuf *err)
+{
+	int64_t ticket =
+	    v->action == THREAD_REOPEN ? v->ticket_id
+	    : v->action == THREAD_NEW_LINKED && g_strcmp0(v->link_kind, THREAD_LINK_FOLLOW_UP) == 0
+		? v->link_ticket_id
+		: 0;
+	char tk[24];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	who->requester = FALSE;
+	if (d->csat.rating <= 0 || ticket == 0 || mail->from.addr == NULL)
+		return SPOC_OK;
+	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, ticket);
+	const char *p[] = {tk, mail->from.addr};
+	res = store_sql_run(st, "participants",
+			    "SELECT 1 FROM participants WHERE ticket_id = $1::bigint"
+			    " AND role = 'requester' AND address = lower($2)",
+			    2, p, NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	who->requester = PQntuples(res) > 0;
+	PQclear(res);
+	return SPOC_OK;
+}
 
 /* Records one parsed mail (duplicate check, threading, ticket, acknowledgement) in the caller's
  * transaction, without any ingest_log row: res_r gets the outcome, *message_row_r the message row
@@ -506,10 +539,35 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 		return rc;
 	rc = store_thread_find(st, mail, d, &who, &verdict, err);
 	if (rc == SPOC_OK)
+		rc = requester_find(st, mail, d, &verdict, &who, err);
+	if (rc == SPOC_OK)
 		rc = record_threaded(st, raw, raw_len, mail, d, &who, &verdict, res_r,
 				     message_row_r, detail_r, err);
 	g_free(who.agent_name);
 	return rc;
+}
+
+/* The requester's rating of plan->ticket_id, from message_row: the ticket's one rating, which a
+ * later one replaces (sql/021_csat.sql audits each, by the actor and via the caller set). */
+static int record_rating(struct store *st, const struct judge_plan *plan, const struct mail *mail,
+			 int64_t message_row, struct errbuf *err)
+{
+	char tk[24], rating[8], row[24];
+
+	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, plan->ticket_id);
+	g_snprintf(rating, sizeof(rating), "%d", plan->csat_rating);
+	g_snprintf(row, sizeof(row), "%" G_GINT64_FORMAT, message_row);
+	const char *p[] = {tk, rating, plan->csat_comment != NULL ? plan->csat_comment : "", row,
+			   mail->from.addr != NULL ? mail->from.addr : ""};
+	return store_sql_exec(
+	    st, "ticket_csat",
+	    "INSERT INTO ticket_csat (ticket_id, rating, comment, team, message_row, rated_by)"
+	    " SELECT t.id, $2::smallint, $3, t.team, $4::bigint, lower($5) FROM tickets t"
+	    "  WHERE t.id = $1::bigint"
+	    " ON CONFLICT (ticket_id) DO UPDATE SET rating = EXCLUDED.rating,"
+	    "  comment = EXCLUDED.comment, team = EXCLUDED.team,"
+	    "  message_row = EXCLUDED.message_row, rated_by = EXCLUDED.rated_by, rated_at = now()",
+	    G_N_ELEMENTS(p), p, err);
 }
 
 /* record_mail() once the sender and the thread are known: carries out the judge's plan. */
@@ -555,9 +613,12 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		? g_strdup_printf("%s; delivery report %s", d->automatic_why, d->bounce_ignored_why)
 		: g_strdup(d->automatic_why);
 
-	if (plan.action == JUDGE_RECORD)
-		return insert_message(st, NULL, raw, raw_len, mail, d, automatic, NULL,
-				      message_row_r, err);
+	if (plan.action == JUDGE_RECORD) {
+		if ((rc = insert_message(st, NULL, raw, raw_len, mail, d, automatic, NULL,
+					 message_row_r, err)) != SPOC_OK)
+			return rc;
+		return store_requester_commands(st, mail, d, &plan, *message_row_r, err);
+	}
 	if (plan.action == JUDGE_ATTACH) {
 		g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, plan.ticket_id);
 		if ((rc = insert_message(st, tk, raw, raw_len, mail, d, automatic, plan.note,
@@ -581,6 +642,10 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		g_strlcpy(res_r->ticket_number, PQntuples(res) ? PQgetvalue(res, 0, 0) : "",
 			  sizeof(res_r->ticket_number));
 		PQclear(res);
+		/* by email, as the sender: the audit of the rating says so */
+		if (plan.csat_rating > 0 &&
+		    (rc = record_rating(st, &plan, mail, *message_row_r, err)) != SPOC_OK)
+			return rc;
 		if ((rc = store_actor_reset(st, err)) != SPOC_OK)
 			return rc;
 		/* the requester (or a watcher) can no longer be reached: the desk is told once */
@@ -588,8 +653,10 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		    (rc = store_notify_desk(st, d, mail, "unreachable", plan.ticket_id,
 					    *message_row_r, unreachable, err)) != SPOC_OK)
 			return rc;
-		return store_after_reply(st, mail, d, who, &plan, plan.ticket_id, *message_row_r,
-					 err);
+		if ((rc = store_after_reply(st, mail, d, who, &plan, plan.ticket_id,
+					    *message_row_r, err)) != SPOC_OK)
+			return rc;
+		return store_requester_commands(st, mail, d, &plan, *message_row_r, err);
 	}
 
 	if ((rc = create_ticket(st, mail, d, res_r, err)) != SPOC_OK)
@@ -616,7 +683,10 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 			 3, lp, err)) != SPOC_OK)
 			return rc;
 	}
-	return store_after_reply(st, mail, d, who, &plan, res_r->ticket_id, *message_row_r, err);
+	if ((rc = store_after_reply(st, mail, d, who, &plan, res_r->ticket_id, *message_row_r,
+				    err)) != SPOC_OK)
+		return rc;
+	return store_requester_commands(st, mail, d, &plan, *message_row_r, err);
 }
 
 int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,

@@ -13,8 +13,11 @@ int store_queue_notice(struct store *st, const struct ingest_decision *d,
 		       const struct store_notice *n, int64_t *id_r, struct errbuf *err)
 {
 	char tk[24], mr[24];
-	/* HMAC-tagged: a reply naming it proves which ticket it answers (thread.c) */
-	char *mid = thread_mint_message_id(d->keys, n->ticket_id, d->message_id_domain);
+	/* HMAC-tagged: a reply naming it proves which ticket it answers (thread.c); a notice on no
+	 * ticket (a requester's list) gets one that proves nothing */
+	char *mid = n->ticket_id != 0
+			? thread_mint_message_id(d->keys, n->ticket_id, d->message_id_domain)
+			: store_plain_message_id(d->message_id_domain);
 	char ag[24];
 	int rc = SPOC_OK;
 	PGresult *res;
@@ -22,7 +25,7 @@ int store_queue_notice(struct store *st, const struct ingest_decision *d,
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, n->ticket_id);
 	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, n->message_row);
 	g_snprintf(ag, sizeof(ag), "%" G_GINT64_FORMAT, n->agent_id);
-	const char *p[] = {tk,
+	const char *p[] = {n->ticket_id != 0 ? tk : NULL,
 			   n->message_row != 0 ? mr : NULL,
 			   n->recipient,
 			   n->recipient_name != NULL ? n->recipient_name : "",
@@ -31,7 +34,8 @@ int store_queue_notice(struct store *st, const struct ingest_decision *d,
 			   n->kind,
 			   n->body != NULL ? n->body : "",
 			   n->author != NULL ? n->author : "",
-			   n->agent_id != 0 ? ag : NULL};
+			   n->agent_id != 0 ? ag : NULL,
+			   n->withhold_attachments ? "t" : "f"};
 	/* Queued pending: the rate limits are the notifier's, when it sends (caps.h), so that they
 	 * see every row whoever queued it. */
 	res = store_sql_run(
@@ -45,7 +49,8 @@ int store_queue_notice(struct store *st, const struct ingest_decision *d,
 	    " INSERT INTO outbox (kind, ticket_id, in_reply_to_message, recipient,"
 	    " recipient_name, language, message_id, state, body, author, agent_id, detail)"
 	    " VALUES ($7, $1::bigint, $2::bigint, $3, $4, $5, $6, 'pending', $8, $9, $10::bigint,"
-	    "  coalesce((SELECT detail FROM gone LIMIT 1), '{}'))"
+	    "  coalesce((SELECT detail FROM gone LIMIT 1), '{}') || CASE WHEN $11::boolean"
+	    "  THEN '{\"attachments\": \"withheld\"}'::jsonb ELSE '{}'::jsonb END)"
 	    " RETURNING id",
 	    G_N_ELEMENTS(p), p, NULL, &rc, err);
 	g_free(mid);
@@ -200,6 +205,10 @@ static int apply_commands(struct store *st, const struct command_block *b, const
 				failed = c;
 			}
 			break;
+		case COMMAND_CLOSE:
+		case COMMAND_MY_TICKETS:
+			/* a requester's words: commands_parse() never gives them */
+			continue;
 		case COMMAND_INTERNAL:
 			res =
 			    as_agent(st, agent_addr, message_row,
@@ -319,6 +328,18 @@ int store_notify_desk(struct store *st, const struct ingest_decision *d, const s
 	return rc;
 }
 
+/* TRUE when m has a file attached as such: an image shown inline (a signature's) is not one. */
+static gboolean has_attached_file(const struct mail *m)
+{
+	for (guint i = 0; m->attachments != NULL && i < m->attachments->len; i++) {
+		const struct mail_attachment *a = g_ptr_array_index(m->attachments, i);
+
+		if (strcmp(a->disposition, "attachment") == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
 /* What a reply on a ticket sets off: an authenticated agent's commands are applied and answered,
  * and their text relayed to the participants (unless #internal); a participant's reply is
  * forwarded to the assignee. An agent whose mail is not proven theirs is told why nothing ran. */
@@ -395,13 +416,19 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 			? g_strconcat(b.rest, b.rest[0] != '\0' ? "\n\n" : "", forwarded, NULL)
 			: g_strdup(b.rest);
 
-		if (!internal && relayed[0] != '\0') {
+		/* a forwarded message withheld keeps the mail's files on the ticket too (they
+		 * cannot be told from the forward's); a file the agent attached is relayed even
+		 * without a word beside it */
+		gboolean withhold = !forward && forwarded[0] != '\0';
+
+		if (!internal && (relayed[0] != '\0' || (!withhold && has_attached_file(m)))) {
 			const struct store_notice n = {.kind = "agent-reply",
 						       .ticket_id = ticket,
 						       .message_row = message_row,
 						       .body = relayed,
 						       .author = who->agent_name,
-						       .agent_id = who->agent_id};
+						       .agent_id = who->agent_id,
+						       .withhold_attachments = withhold};
 			const char *fp[] = {tk};
 			PGresult *moved;
 

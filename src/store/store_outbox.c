@@ -117,11 +117,12 @@ static int claim_facts(struct store *st, struct outbox_row *r, struct errbuf *er
 			"WITH r AS (SELECT sent_at, recipient_key = $1 AS to_key,"
 			" ticket_id = $2::bigint AS on_ticket,"
 			" sent_at > now() - interval '1 hour' AS hour,"
-			" kind IN ('ack', 'status') AS auto, kind = $3 AS own"
+			" kind IN ('ack', 'status', 'my-tickets', 'requester-result') AS auto,"
+			" kind = $3 AS own"
 			" FROM outbox WHERE state = 'sent' AND sent_at > now() - interval '1 day'"
 			" AND (recipient_key = $1 OR ticket_id = $2::bigint)),"
 			" a AS (SELECT sent_at FROM outbox WHERE state = 'sent'"
-			" AND kind IN ('ack', 'status') AND sent_at > now() - interval '1 hour')"
+			" AND kind IN ('ack', 'status', 'my-tickets', 'requester-result') AND sent_at > now() - interval '1 hour')"
 			" SELECT");
 	for (size_t i = 0; i < G_N_ELEMENTS(facts_filters); i++)
 		g_string_append_printf(
@@ -160,6 +161,11 @@ static int claim_facts(struct store *st, struct outbox_row *r, struct errbuf *er
 	return SPOC_OK;
 }
 
+/* How many of a recipient's latest messages the claim reads besides the first: room for the
+ * THREAD_MAX_REFERENCES the headers keep when some of them cannot go into a header. */
+#define CHAIN_LATEST "44"
+G_STATIC_ASSERT(44 == 4 * THREAD_MAX_REFERENCES);
+
 int store_outbox_claim(struct store *st, int automatic_per_hour, struct outbox_row **row_r,
 		       struct errbuf *err)
 {
@@ -175,13 +181,15 @@ int store_outbox_claim(struct store *st, int automatic_per_hour, struct outbox_r
 	const char *p[] = {cap};
 	res = store_sql_run(
 	    st, "outbox claim",
-	    "SELECT o.id, o.kind, o.ticket_id, t.display, t.kind, t.subject, o.recipient,"
+	    /* a notice on no ticket (a requester's list) answers a mail: its subject stands in */
+	    "SELECT o.id, o.kind, coalesce(o.ticket_id, 0), coalesce(t.display, ''),"
+	    "  coalesce(t.kind, 'incident'), coalesce(t.subject, m.subject, ''), o.recipient,"
 	    "  o.recipient_name, o.language, o.message_id,"
-	    "  CASE WHEN m.message_id_synthetic THEN NULL ELSE m.message_id END,"
-	    "  array_to_string(m.refs, E'\\n'), o.attempts, t.priority,"
+	    "  ch.ids, o.attempts, coalesce(t.priority, 3),"
 	    "  coalesce(extract(epoch FROM t.first_response_due)::bigint, 0),"
 	    "  coalesce(extract(epoch FROM t.resolution_due)::bigint, 0),"
-	    "  o.body, o.author, coalesce(o.agent_id, 0), t.status, t.requester,"
+	    "  o.body, o.author, coalesce(o.agent_id, 0), coalesce(t.status, ''),"
+	    "  coalesce(t.requester, ''),"
 	    "  extract(epoch FROM now() - coalesce(o.retried_at, o.created_at))::bigint,"
 	    "  o.detail->>'from', o.detail->>'to', o.detail->>'actor', o.detail->>'actor_name',"
 	    "  o.detail->>'via', o.detail->>'target',"
@@ -190,16 +198,38 @@ int store_outbox_claim(struct store *st, int automatic_per_hour, struct outbox_r
 	    "'1970-01-01', m.sender_verdict, m.sender_verdict_why,"
 	    "  o.recipient_key, o.state = 'held', o.retried_at IS NOT NULL,"
 	    "  extract(epoch FROM now())::bigint"
-	    " FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
+	    " FROM outbox o LEFT JOIN tickets t ON t.id = o.ticket_id"
 	    " LEFT JOIN messages m ON m.id = o.in_reply_to_message"
 	    " LEFT JOIN agents a ON a.id = o.agent_id"
+	    /* The conversation as the recipient has it: what they sent to the desk on this ticket
+	     * and what the desk sent them. The desk's side (an agent, or the triage mailbox getting
+	     * the desk's notices) also saw the mail of the ticket's requester and watchers, relayed
+	     * to it anyway; nobody is shown another agent's. What machines sent (an out-of-office
+	     * answer) is no one's turn in it. Its first message and the latest ones are enough for
+	     * the headers (thread_reply_headers()). */
+	    " CROSS JOIN LATERAL (SELECT array_to_string(array_agg(x.message_id ORDER BY x.id),"
+	    "   E'\\n') AS ids FROM (SELECT c.id, c.message_id,"
+	    "   row_number() OVER (ORDER BY c.id) AS n, count(*) OVER () AS total"
+	    "   FROM messages c WHERE (c.ticket_id = o.ticket_id"
+	    /* a notice on no ticket (a requester's list) answers the mail that asked */
+	    "    OR (o.ticket_id IS NULL AND c.id = o.in_reply_to_message))"
+	    "   AND NOT c.message_id_synthetic"
+	    "    AND ((c.direction = 'out' AND lower(c.to_addrs) = lower(o.recipient))"
+	    "     OR (c.direction = 'in' AND c.automatic IS NULL"
+	    "      AND lower(c.from_addr) = lower(o.recipient))"
+	    "     OR (c.direction = 'in' AND c.automatic IS NULL AND NOT c.internal"
+	    "      AND (o.kind IN ('follow-up', 'command-result', 'command-unproven',"
+	    "        'sla-warning', 'sla-breach', 'new-ticket', 'assigned', 'unreachable')"
+	    "       OR EXISTS (SELECT 1 FROM agents WHERE address = lower(o.recipient)))"
+	    "      AND NOT EXISTS (SELECT 1 FROM agents WHERE address = lower(c.from_addr))))) x"
+	    "  WHERE x.n = 1 OR x.n > x.total - " CHAIN_LATEST ") ch"
 	    " WHERE o.state IN ('pending', 'held') AND o.next_attempt_at <= now()"
 	    "  AND o.message_id IS NOT NULL"
 	    /* While the desk's hourly cap on automatic mail is full, the rows it holds are not
 	     * asked again one by one (each would only be held again): the first slot that frees
 	     * goes to the longest waiting. */
-	    "  AND NOT (o.state = 'held' AND o.kind IN ('ack', 'status') AND o.retried_at IS NULL"
-	    "   AND (SELECT count(*) FROM outbox WHERE state = 'sent' AND kind IN ('ack', 'status')"
+	    "  AND NOT (o.state = 'held' AND o.kind IN ('ack', 'status', 'my-tickets', 'requester-result') AND o.retried_at IS NULL"
+	    "   AND (SELECT count(*) FROM outbox WHERE state = 'sent' AND kind IN ('ack', 'status', 'my-tickets', 'requester-result')"
 	    "    AND sent_at > now() - interval '1 hour') >= $1::int)"
 	    " ORDER BY o.next_attempt_at, o.id LIMIT 1"
 	    " FOR UPDATE OF o SKIP LOCKED",
@@ -225,44 +255,44 @@ int store_outbox_claim(struct store *st, int automatic_per_hour, struct outbox_r
 	r->recipient_name = g_strdup(PQgetvalue(res, 0, 7));
 	r->language = g_strdup(PQgetvalue(res, 0, 8));
 	r->message_id = g_strdup(PQgetvalue(res, 0, 9));
-	r->in_reply_to = PQgetisnull(res, 0, 10) ? NULL : g_strdup(PQgetvalue(res, 0, 10));
-	/* RFC 5322 3.6.4: the parent's References followed by the parent's Message-ID. */
-	r->references = g_ptr_array_new_with_free_func(g_free);
-	if (!PQgetisnull(res, 0, 11) && PQgetvalue(res, 0, 11)[0] != '\0') {
-		char **refs = g_strsplit(PQgetvalue(res, 0, 11), "\n", -1);
+	if (!PQgetisnull(res, 0, 10) && PQgetvalue(res, 0, 10)[0] != '\0') {
+		char **ids = g_strsplit(PQgetvalue(res, 0, 10), "\n", -1);
+		GPtrArray *chain = g_ptr_array_new();
 
-		for (char **ref = refs; *ref != NULL; ref++)
-			g_ptr_array_add(r->references, g_strdup(*ref));
-		g_strfreev(refs);
+		for (char **id = ids; *id != NULL; id++)
+			g_ptr_array_add(chain, *id);
+		thread_reply_headers(chain, &r->in_reply_to, &r->references);
+		g_ptr_array_unref(chain);
+		g_strfreev(ids);
+	} else {
+		thread_reply_headers(NULL, &r->in_reply_to, &r->references);
 	}
-	if (r->in_reply_to != NULL)
-		g_ptr_array_add(r->references, g_strdup(r->in_reply_to));
-	r->attempts = (int)store_sql_i64(res, 0, 12);
-	r->ticket_priority = (int)store_sql_i64(res, 0, 13);
-	r->first_response_due = store_sql_i64(res, 0, 14);
-	r->resolution_due = store_sql_i64(res, 0, 15);
-	r->body = g_strdup(PQgetvalue(res, 0, 16));
-	r->author = g_strdup(PQgetvalue(res, 0, 17));
-	r->agent_id = store_sql_i64(res, 0, 18);
-	r->ticket_status = g_strdup(PQgetvalue(res, 0, 19));
-	r->requester = g_strdup(PQgetvalue(res, 0, 20));
-	r->age_s = store_sql_i64(res, 0, 21);
-	r->status_from = g_strdup(PQgetvalue(res, 0, 22));
-	r->status_to = g_strdup(PQgetvalue(res, 0, 23));
-	r->actor = g_strdup(PQgetvalue(res, 0, 24));
-	r->actor_name = g_strdup(PQgetvalue(res, 0, 25));
-	r->via = g_strdup(PQgetvalue(res, 0, 26));
-	r->sla_target = g_strdup(PQgetvalue(res, 0, 27));
-	r->sla_due = store_sql_i64(res, 0, 28);
-	r->sla_share = (int)store_sql_i64(res, 0, 29);
-	r->agent_generation = store_sql_i64(res, 0, 30);
-	r->today = store_sql_i64(res, 0, 31);
-	r->sender_verdict = PQgetisnull(res, 0, 32) ? NULL : g_strdup(PQgetvalue(res, 0, 32));
-	r->sender_verdict_why = PQgetisnull(res, 0, 33) ? NULL : g_strdup(PQgetvalue(res, 0, 33));
-	r->recipient_key = g_strdup(PQgetvalue(res, 0, 34));
-	r->held = strcmp(PQgetvalue(res, 0, 35), "t") == 0;
-	r->waived = strcmp(PQgetvalue(res, 0, 36), "t") == 0;
-	r->now = store_sql_i64(res, 0, 37);
+	r->attempts = (int)store_sql_i64(res, 0, 11);
+	r->ticket_priority = (int)store_sql_i64(res, 0, 12);
+	r->first_response_due = store_sql_i64(res, 0, 13);
+	r->resolution_due = store_sql_i64(res, 0, 14);
+	r->body = g_strdup(PQgetvalue(res, 0, 15));
+	r->author = g_strdup(PQgetvalue(res, 0, 16));
+	r->agent_id = store_sql_i64(res, 0, 17);
+	r->ticket_status = g_strdup(PQgetvalue(res, 0, 18));
+	r->requester = g_strdup(PQgetvalue(res, 0, 19));
+	r->age_s = store_sql_i64(res, 0, 20);
+	r->status_from = g_strdup(PQgetvalue(res, 0, 21));
+	r->status_to = g_strdup(PQgetvalue(res, 0, 22));
+	r->actor = g_strdup(PQgetvalue(res, 0, 23));
+	r->actor_name = g_strdup(PQgetvalue(res, 0, 24));
+	r->via = g_strdup(PQgetvalue(res, 0, 25));
+	r->sla_target = g_strdup(PQgetvalue(res, 0, 26));
+	r->sla_due = store_sql_i64(res, 0, 27);
+	r->sla_share = (int)store_sql_i64(res, 0, 28);
+	r->agent_generation = store_sql_i64(res, 0, 29);
+	r->today = store_sql_i64(res, 0, 30);
+	r->sender_verdict = PQgetisnull(res, 0, 31) ? NULL : g_strdup(PQgetvalue(res, 0, 31));
+	r->sender_verdict_why = PQgetisnull(res, 0, 32) ? NULL : g_strdup(PQgetvalue(res, 0, 32));
+	r->recipient_key = g_strdup(PQgetvalue(res, 0, 33));
+	r->held = strcmp(PQgetvalue(res, 0, 34), "t") == 0;
+	r->waived = strcmp(PQgetvalue(res, 0, 35), "t") == 0;
+	r->now = store_sql_i64(res, 0, 36);
 	PQclear(res);
 	if ((rc = claim_facts(st, r, err)) != SPOC_OK) {
 		outbox_row_free(&r);
@@ -297,18 +327,18 @@ int store_outbox_sent(struct store *st, const struct outbox_row *row, const char
 
 	g_snprintf(id, sizeof(id), "%" G_GINT64_FORMAT, row->id);
 	spoc_sha256_hex(raw, len, sha);
-	const char *p[] = {id, raw, sha, from_addr, subject, body_text, refs};
+	const char *p[] = {id, raw, sha, from_addr, subject, body_text, refs, row->in_reply_to};
 	int lens[G_N_ELEMENTS(p)] = {0};
 	lens[1] = (int)len;
 	rc = exec_commit(
 	    st, "outbox sent",
 	    "WITH o AS (UPDATE outbox SET state = 'sent', attempts = attempts + 1,"
 	    "  sent_at = now(), last_error = '' WHERE id = $1::bigint"
-	    "  RETURNING ticket_id, message_id, recipient, in_reply_to_message)"
+	    "  RETURNING ticket_id, message_id, recipient)"
 	    " INSERT INTO messages (ticket_id, direction, message_id, in_reply_to, refs,"
 	    "  from_addr, to_addrs, subject, sent_at, body_text, raw, raw_sha256)"
-	    " SELECT o.ticket_id, 'out', o.message_id,"
-	    "  (SELECT message_id FROM messages WHERE id = o.in_reply_to_message),"
+	    /* the headers as sent: what the recipient's client threads on */
+	    " SELECT o.ticket_id, 'out', o.message_id, $8,"
 	    "  coalesce(string_to_array(nullif($7, ''), E'\\n'), '{}'), $4, o.recipient,"
 	    "  $5, now(), $6, $2::bytea, $3 FROM o",
 	    G_N_ELEMENTS(p), p, lens, err);

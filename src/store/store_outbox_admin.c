@@ -47,7 +47,7 @@ static char *opt_value(PGresult *res, int row, int col)
 #define OUTBOX_UTC " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 #define OUTBOX_COLUMNS                                                                             \
-	"o.id, o.kind, o.state, t.display, o.recipient, o.attempts,"                               \
+	"o.id, o.kind, o.state, coalesce(t.display, ''), o.recipient, o.attempts,"                               \
 	" to_char(o.created_at" OUTBOX_UTC ", to_char(o.next_attempt_at" OUTBOX_UTC                \
 	", o.last_error"
 
@@ -79,7 +79,7 @@ int store_outbox_list(struct store *st, const char *state, int limit, GPtrArray 
 	const char *p[] = {state, lim};
 	res = store_sql_run(st, "outbox",
 			    "SELECT " OUTBOX_COLUMNS
-			    " FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
+			    " FROM outbox o LEFT JOIN tickets t ON t.id = o.ticket_id"
 			    " WHERE $1::text IS NULL OR o.state = $1"
 			    " ORDER BY o.created_at DESC, o.id DESC LIMIT $2::int",
 			    G_N_ELEMENTS(p), p, NULL, &rc, err);
@@ -109,9 +109,9 @@ int store_outbox_show(struct store *st, int64_t id, struct outbox_entry **e_r, s
 			    " to_char(o.sent_at" OUTBOX_UTC ", to_char(o.retried_at" OUTBOX_UTC ","
 			    " to_char(o.bounced_at" OUTBOX_UTC ", o.bounce_reason, o.detail::text,"
 			    " o.body, (SELECT m.raw FROM messages m WHERE m.direction = 'out'"
-			    "  AND m.message_id = o.message_id AND m.ticket_id = o.ticket_id"
+			    "  AND m.message_id = o.message_id AND m.ticket_id IS NOT DISTINCT FROM o.ticket_id"
 			    "  ORDER BY m.id LIMIT 1)"
-			    " FROM outbox o JOIN tickets t ON t.id = o.ticket_id"
+			    " FROM outbox o LEFT JOIN tickets t ON t.id = o.ticket_id"
 			    " WHERE o.id = $1::bigint",
 			    1, p, NULL, &rc, err);
 	if (res == NULL)

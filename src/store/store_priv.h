@@ -51,6 +51,9 @@ struct store_notice {
 	const char *body;   /* the text to relay, "" for an acknowledgement */
 	const char *author; /* whose text it is */
 	int64_t agent_id;   /* the agent it is for or from, 0: none */
+	/* an agent's reply whose forwarded message was withheld: its files stay on the ticket too
+	 * (outbox.detail "attachments": "withheld") */
+	gboolean withhold_attachments;
 };
 
 /* Who sent m (the active agent its From names, the border MTA's proof, the reply token it came
@@ -77,6 +80,14 @@ int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t
 int store_notify_desk(struct store *st, const struct ingest_decision *d, const struct mail *m,
 		      const char *kind, int64_t ticket, int64_t message_row, const char *body,
 		      struct errbuf *err);
+/* A Message-ID for a notice on no ticket: random, under domain, proving nothing. Caller frees. */
+char *store_plain_message_id(const char *domain);
+/* What a requester's commands set off (judge_plan.requester_list, requester_answer,
+ * close_ticket_id): their ticket closed under their name, the list of their open tickets and
+ * the answer to #close queued to them; see store_requester.c. */
+int store_requester_commands(struct store *st, const struct mail *m,
+			     const struct ingest_decision *d, const struct judge_plan *plan,
+			     int64_t message_row, struct errbuf *err);
 /* What a reply on ticket sets off: an agent's commands and relay, or the follow-up to the
  * assignee; see store_notices.c. */
 int store_after_reply(struct store *st, const struct mail *m, const struct ingest_decision *d,

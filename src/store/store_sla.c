@@ -20,8 +20,11 @@ int store_sla_candidates(struct store *st, int64_t after_id, int limit, GArray *
 	g_snprintf(after, sizeof(after), "%" G_GINT64_FORMAT, after_id);
 	g_snprintf(lim, sizeof(lim), "%d", limit);
 	const char *p[] = {after, lim};
-	/* A target whose breach is recorded has nothing more to say: only the others are read,
-	 * so tickets long past both targets cost one look at sla_notices each. */
+	/* A target whose breach is recorded has nothing more to say: only the others are read, so
+	 * tickets long past both targets cost one look at sla_notices each. A notice recorded for
+	 * a due time later than the ticket's (recomputed earlier since) still speaks for it; one
+	 * for an earlier due time (the ticket was given more time) does not. A pending ticket
+	 * waits for its requester: its clock is stopped, nothing is due. */
 	res = store_sql_run(
 	    st, "sla_notices",
 	    "SELECT t.id, t.priority, t.kind, (extract(epoch FROM t.created_at) * 1000000)::bigint,"
@@ -29,14 +32,18 @@ int store_sla_candidates(struct store *st, int64_t after_id, int limit, GArray *
 	    "   THEN (extract(epoch FROM t.first_response_due) * 1000000)::bigint END,"
 	    "  CASE WHEN t.resolved_at IS NULL"
 	    "   THEN (extract(epoch FROM t.resolution_due) * 1000000)::bigint END,"
-	    "  n.fw, n.fb, n.rw, n.rb"
+	    "  n.fw, n.fb, n.rw, n.rb, t.paused_minutes"
 	    " FROM tickets t CROSS JOIN LATERAL (SELECT"
-	    "   coalesce(bool_or(target = 'first-response' AND level = 'warning'), false) AS fw,"
-	    "   coalesce(bool_or(target = 'first-response' AND level = 'breach'), false) AS fb,"
-	    "   coalesce(bool_or(target = 'resolution' AND level = 'warning'), false) AS rw,"
-	    "   coalesce(bool_or(target = 'resolution' AND level = 'breach'), false) AS rb"
+	    "   coalesce(bool_or(target = 'first-response' AND level = 'warning'"
+	    "     AND due >= t.first_response_due), false) AS fw,"
+	    "   coalesce(bool_or(target = 'first-response' AND level = 'breach'"
+	    "     AND due >= t.first_response_due), false) AS fb,"
+	    "   coalesce(bool_or(target = 'resolution' AND level = 'warning'"
+	    "     AND due >= t.resolution_due), false) AS rw,"
+	    "   coalesce(bool_or(target = 'resolution' AND level = 'breach'"
+	    "     AND due >= t.resolution_due), false) AS rb"
 	    "   FROM sla_notices WHERE ticket_id = t.id) n"
-	    " WHERE t.id > $1::bigint AND t.status IN ('new', 'in-progress', 'pending')"
+	    " WHERE t.id > $1::bigint AND t.status IN ('new', 'in-progress')"
 	    "  AND ((t.first_response_at IS NULL AND t.first_response_due IS NOT NULL AND NOT n.fb)"
 	    "   OR (t.resolved_at IS NULL AND t.resolution_due IS NOT NULL AND NOT n.rb))"
 	    " ORDER BY t.id LIMIT $2::int",
@@ -57,6 +64,7 @@ int store_sla_candidates(struct store *st, int64_t after_id, int limit, GArray *
 			       strcmp(PQgetvalue(res, i, 8), "t") == 0},
 		    .breach_noted = {strcmp(PQgetvalue(res, i, 7), "t") == 0,
 				     strcmp(PQgetvalue(res, i, 9), "t") == 0},
+		    .paused_minutes = (int)store_sql_i64(res, i, 10),
 		};
 
 		g_array_append_val(*tickets_r, t);
@@ -84,17 +92,22 @@ int store_sla_notice(struct store *st, const struct sla_watch_notice *n, unsigne
 			   n->language,
 			   notify,
 			   share};
-	/* The ticket row is held FOR SHARE and checked again: an agent's answer or resolution
-	 * committed since the candidates were read stops the notice, and one in flight is waited
-	 * for. Recipients: the active assignee; else the active agents of the ticket's team; else
-	 * sla.notify (an address that is an agent's gets their name and token); else every active
-	 * agent. */
+	/* The ticket row is held FOR SHARE and checked again: an agent's answer or resolution, a
+	 * pause or a recomputed due time committed since the candidates were read stops the
+	 * notice, and one in flight is waited for. Recipients: the active assignee; else the active
+	 * agents of the ticket's team; else sla.notify (an address that is an agent's gets their
+	 * name and token); else every active agent. */
 	res = store_sql_run(
 	    st, "sla_notices",
 	    "WITH t AS (SELECT id, assignee_id, team FROM tickets WHERE id = $1::bigint"
-	    "   AND status IN ('new', 'in-progress', 'pending')"
+	    "   AND status IN ('new', 'in-progress')"
 	    "   AND CASE $2::text WHEN 'first-response' THEN first_response_at IS NULL"
-	    "    ELSE resolved_at IS NULL END FOR SHARE),"
+	    "    AND first_response_due = timestamptz 'epoch'"
+	    "     + $4::bigint * interval '1 microsecond'"
+	    "    ELSE resolved_at IS NULL"
+	    "    AND resolution_due = timestamptz 'epoch'"
+	    "     + $4::bigint * interval '1 microsecond'"
+	    "    END FOR SHARE),"
 	    " assignee AS (SELECT a.id, a.address, a.name FROM t"
 	    "   JOIN agents a ON a.id = t.assignee_id AND a.active),"
 	    " team AS (SELECT a.id, a.address, a.name FROM t"
@@ -129,6 +142,26 @@ int store_sla_notice(struct store *st, const struct sla_watch_notice *n, unsigne
 	if (res == NULL)
 		return rc;
 	*rows_r = (unsigned)PQntuples(res);
+	PQclear(res);
+	return SPOC_OK;
+}
+
+int store_sla_policy_set(struct store *st, const char *policy_json, int *recomputed_r,
+			 struct errbuf *err)
+{
+	const char *p[] = {policy_json};
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	if (recomputed_r != NULL)
+		*recomputed_r = -1;
+	/* one statement: its own transaction, the function takes the lock */
+	res = store_sql_run(st, "sla_policy", "SELECT sla_policy_set($1::jsonb)", 1, p, NULL, &rc,
+			    err);
+	if (res == NULL)
+		return rc;
+	if (recomputed_r != NULL)
+		*recomputed_r = (int)store_sql_i64(res, 0, 0);
 	PQclear(res);
 	return SPOC_OK;
 }

@@ -3,6 +3,8 @@
 #include "store_admin.h"
 #include "store_priv.h"
 
+#include "csat.h"
+
 #include <string.h>
 
 const char *const stats_outcome_names[STATS_OUTCOMES] = {"ticket", "reply", "duplicate",
@@ -10,6 +12,8 @@ const char *const stats_outcome_names[STATS_OUTCOMES] = {"ticket", "reply", "dup
 const char *const stats_state_names[STATS_STATES] = {"pending", "sent", "failed", "held"};
 
 #define OPEN_STATUSES "('new', 'in-progress', 'pending')"
+/* open with the SLA clock running: a pending ticket waits for its requester, nothing is due */
+#define CLOCK_STATUSES "('new', 'in-progress')"
 
 /* The index of name in names, -1 when it is not there. */
 static int index_of(const char *const *names, int n, const char *name)
@@ -91,10 +95,11 @@ int store_stats(struct store *st, struct desk_stats *s, struct errbuf *err)
 	    " UNION ALL SELECT 'n', 'quarantine', count(*) FROM quarantine"
 	    "  WHERE replayed_at IS NULL"
 	    " UNION ALL SELECT 'n', 'breached-first-response', count(*) FROM tickets"
-	    "  WHERE status IN " OPEN_STATUSES
+	    "  WHERE status IN " CLOCK_STATUSES
 	    "  AND first_response_at IS NULL AND first_response_due < now()"
 	    " UNION ALL SELECT 'n', 'breached-resolution', count(*) FROM tickets"
-	    "  WHERE status IN " OPEN_STATUSES " AND resolved_at IS NULL AND resolution_due < now()"
+	    "  WHERE status IN " CLOCK_STATUSES
+	    "  AND resolved_at IS NULL AND resolution_due < now()"
 	    " UNION ALL SELECT 'n', 'responses-30d', count(*) FROM tickets"
 	    "  WHERE first_response_at >= now() - interval '30 days'"
 	    " UNION ALL SELECT 'n', 'mean-response-s',"
@@ -107,6 +112,55 @@ int store_stats(struct store *st, struct desk_stats *s, struct errbuf *err)
 	for (int i = 0; i < PQntuples(res); i++)
 		stats_put(s, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
 			  store_sql_i64(res, i, 2));
+	PQclear(res);
+	return SPOC_OK;
+}
+
+/* ---- satisfaction ---- */
+
+static void csat_week_free(gpointer p)
+{
+	struct csat_week *w = p;
+
+	g_free(w->team);
+	g_free(w->week);
+	g_free(w);
+}
+
+int store_csat_weeks(struct store *st, int weeks, GPtrArray **rows_r, struct errbuf *err)
+{
+	char n[16], satisfied[8];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	*rows_r = NULL;
+	g_snprintf(n, sizeof(n), "%d", weeks > 0 ? weeks - 1 : 0);
+	g_snprintf(satisfied, sizeof(satisfied), "%d", CSAT_SATISFIED);
+	const char *p[] = {n, satisfied};
+	/* ISO weeks start on Monday, as date_trunc('week') does; in UTC, as the rest of the
+	 * desk's records */
+	res = store_sql_run(st, "csat",
+			    "SELECT team, to_char(date_trunc('week', rated_at AT TIME ZONE 'UTC'),"
+			    "  'IYYY-\"W\"IW') AS week, count(*), avg(rating)::float8,"
+			    "  count(*) FILTER (WHERE rating >= $2::int)"
+			    " FROM ticket_csat"
+			    " WHERE rated_at >= (date_trunc('week', now() AT TIME ZONE 'UTC')"
+			    "  - $1::int * interval '1 week') AT TIME ZONE 'UTC'"
+			    " GROUP BY team, week ORDER BY week DESC, team",
+			    G_N_ELEMENTS(p), p, NULL, &rc, err);
+	if (res == NULL)
+		return rc;
+	*rows_r = g_ptr_array_new_with_free_func(csat_week_free);
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct csat_week *w = g_new0(struct csat_week, 1);
+
+		w->team = g_strdup(PQgetvalue(res, i, 0));
+		w->week = g_strdup(PQgetvalue(res, i, 1));
+		w->count = store_sql_i64(res, i, 2);
+		w->average = g_ascii_strtod(PQgetvalue(res, i, 3), NULL);
+		w->satisfied = store_sql_i64(res, i, 4);
+		g_ptr_array_add(*rows_r, w);
+	}
 	PQclear(res);
 	return SPOC_OK;
 }
@@ -168,7 +222,8 @@ int store_health(struct store *st, int stuck_after_s, int grace_s, struct health
 	g_snprintf(grace, sizeof(grace), "%d", grace_s);
 	const char *p[] = {stuck, grace};
 	/* A breach is handled when its notice went out: the 'sla-breach' row of that target was
-	 * sent. Each open ticket past a target by more than the grace counts once per target. */
+	 * sent for this due time or a later one (a due time recomputed later is a new breach). Each
+	 * open ticket past a target by more than the grace counts once per target. */
 	res = store_sql_run(
 	    st, "health",
 	    "WITH s AS (SELECT id,"
@@ -181,10 +236,11 @@ int store_health(struct store *st, int stuck_after_s, int grace_s, struct health
 	    "    THEN t.first_response_due END),"
 	    "   ('resolution', CASE WHEN t.resolved_at IS NULL THEN t.resolution_due END))"
 	    "  AS x(target, due)"
-	    "  WHERE t.status IN " OPEN_STATUSES
+	    "  WHERE t.status IN " CLOCK_STATUSES
 	    "  AND x.due < now() - $2::int * interval '1 second'"
 	    "  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.ticket_id = t.id"
-	    "   AND o.kind = 'sla-breach' AND o.state = 'sent' AND o.detail->>'target' = x.target))"
+	    "   AND o.kind = 'sla-breach' AND o.state = 'sent' AND o.detail->>'target' = x.target"
+	    "   AND (o.detail->>'due')::bigint >= floor(extract(epoch FROM x.due))::bigint))"
 	    " SELECT (SELECT count(*) FROM s),"
 	    "  (SELECT id FROM s ORDER BY age DESC, id LIMIT 1),"
 	    "  (SELECT max(age) FROM s),"

@@ -17,7 +17,8 @@
 
 /* Columns 0..19 of a ticket (struct ticket_info without the show-only fields). A target is
  * breached when it passed before it was met: for a ticket no longer open, before it was
- * resolved or closed. */
+ * resolved or closed. A pending ticket's clock is stopped: what it has not met yet is not
+ * breached while it waits for its requester. */
 #define TICKET_COLUMNS                                                                             \
 	"t.id, t.number, t.display, t.kind, t.status, t.priority, t.subject, t.requester,"         \
 	" t.requester_name, a.address, coalesce(a.name, ''), t.team,"                              \
@@ -25,10 +26,11 @@
 	" to_char(t.first_response_due" UTC ", to_char(t.first_response_at" UTC ","                \
 	" to_char(t.resolution_due" UTC ", to_char(t.resolved_at" UTC ","                          \
 	" coalesce(t.first_response_due < coalesce(t.first_response_at,"                           \
-	"  CASE WHEN t.status IN " OPEN_STATUSES " THEN now()"                                     \
-	"  ELSE coalesce(t.resolved_at, t.closed_at) END), false),"                                \
+	"  CASE WHEN t.status IN ('new', 'in-progress') THEN now()"                                \
+	"  WHEN t.status <> 'pending' THEN coalesce(t.resolved_at, t.closed_at) END), false),"     \
 	" coalesce(t.resolution_due < coalesce(t.resolved_at,"                                     \
-	"  CASE WHEN t.status IN " OPEN_STATUSES " THEN now() ELSE t.closed_at END), false)"
+	"  CASE WHEN t.status IN ('new', 'in-progress') THEN now()"                                \
+	"  WHEN t.status <> 'pending' THEN t.closed_at END), false)"
 
 #define TICKET_FROM " FROM tickets t LEFT JOIN agents a ON a.id = t.assignee_id"
 
@@ -72,6 +74,7 @@ void ticket_info_free(gpointer ticket)
 	g_free(t->kind_rule);
 	g_free(t->priority_rule);
 	g_free(t->closed_at);
+	g_free(t->paused_at);
 	g_free(t);
 }
 
@@ -250,12 +253,12 @@ static int read_ticket(struct store *st, const char *id, struct ticket_info **t_
 {
 	const char *p[] = {id};
 	int rc = SPOC_OK;
-	PGresult *res =
-	    store_sql_run(st, "tickets",
-			  "SELECT " TICKET_COLUMNS ", t.language, t.impact, t.urgency,"
-			  " t.triage, t.kind_rule, t.priority_rule,"
-			  " to_char(t.closed_at" UTC TICKET_FROM " WHERE t.id = $1::bigint",
-			  1, p, NULL, &rc, err);
+	PGresult *res = store_sql_run(st, "tickets",
+				      "SELECT " TICKET_COLUMNS ", t.language, t.impact, t.urgency,"
+				      " t.triage, t.kind_rule, t.priority_rule,"
+				      " to_char(t.closed_at" UTC ", to_char(t.paused_at" UTC ","
+				      " t.paused_minutes" TICKET_FROM " WHERE t.id = $1::bigint",
+				      1, p, NULL, &rc, err);
 	struct ticket_info *t;
 
 	*t_r = NULL;
@@ -270,6 +273,8 @@ static int read_ticket(struct store *st, const char *id, struct ticket_info **t_
 		t->kind_rule = value(res, 0, 24);
 		t->priority_rule = value(res, 0, 25);
 		t->closed_at = opt_value(res, 0, 26);
+		t->paused_at = opt_value(res, 0, 27);
+		t->paused_minutes = store_sql_i64(res, 0, 28);
 		*t_r = t;
 	}
 	PQclear(res);

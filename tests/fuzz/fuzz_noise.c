@@ -1,8 +1,11 @@
 /* libFuzzer target for noise.c, which reads what requesters write: any bytes as the new text of a
  * reply (and as its subject, read when the text has nothing). Besides crashes, leaks and UB it
  * checks what must always hold: a reason is always given, valid UTF-8 and within its size; a
- * question mark, a "pero" or "but" at the end, or an attachment is never noise. */
+ * question mark, a "pero" or "but" at the end, or an attachment is never noise. The same text as
+ * an agent's relayed answer: without the agent's sign-off it is valid UTF-8, never longer, and a
+ * prefix of the text when the text was valid UTF-8 already. */
 #include "noise.h"
+#include "reply.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -42,6 +45,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_free(more);
 	more = g_strconcat(text, "\nBut", NULL);
 	if (judged(more, NULL, 0))
+		__builtin_trap();
+	g_free(more);
+	more = reply_drop_signoff(text, "Ana García");
+	if (!g_utf8_validate(more, -1, NULL) ||
+	    (g_utf8_validate(text, -1, NULL) &&
+	     (strlen(more) > strlen(text) || strncmp(more, text, strlen(more)) != 0)))
 		__builtin_trap();
 	g_free(more);
 	g_free(text);

@@ -2,9 +2,13 @@
  * References (thread_verify_message_id), recipient addresses (thread_token_from_address, then
  * thread_verify_reply_token) and subjects (thread_subject_base). Besides crashes, leaks and UB it
  * checks what must always hold: nothing made up verifies, minted identifiers round-trip, a subject
- * base is never longer than the subject and stays valid UTF-8, and thread_decide() never puts a
- * mail into a ticket whose candidate says the sender may not write to it. */
+ * base is never longer than the subject and stays valid UTF-8, thread_decide() never puts a
+ * mail into a ticket whose candidate says the sender may not write to it, and the threading
+ * headers made from a chain of senders' Message-IDs (one per line of the input) hold only ids
+ * fit for a header, each once, at most THREAD_MAX_REFERENCES, the last being In-Reply-To. */
 #include "thread.h"
+
+#include "compose.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -68,6 +72,33 @@ static void decide(const uint8_t *data, size_t size)
 	g_date_time_unref(f.now);
 }
 
+/* thread_reply_headers() over the lines of text. */
+static void reply_headers(const char *text)
+{
+	char **lines = g_strsplit(text, "\n", 200);
+	GPtrArray *chain = g_ptr_array_new(), *refs;
+	GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+	char *irt;
+
+	for (char **l = lines; *l != NULL; l++)
+		g_ptr_array_add(chain, *l);
+	thread_reply_headers(chain, &irt, &refs);
+	if (refs->len > THREAD_MAX_REFERENCES || (irt == NULL) != (refs->len == 0) ||
+	    (irt != NULL && strcmp(irt, g_ptr_array_index(refs, refs->len - 1)) != 0))
+		__builtin_trap();
+	for (guint i = 0; i < refs->len; i++) {
+		const char *id = g_ptr_array_index(refs, i);
+
+		if (!compose_msgid_valid(id) || !g_hash_table_add(seen, (gpointer)id))
+			__builtin_trap();
+	}
+	g_hash_table_unref(seen);
+	g_ptr_array_unref(refs);
+	g_ptr_array_unref(chain);
+	g_free(irt);
+	g_strfreev(lines);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const desk[] = {"help@desk.test", "soporte+ti@desk.test", NULL};
@@ -112,6 +143,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		g_free(token);
 	}
 	decide(data, size);
+	reply_headers(text);
 	g_free(text);
 	return 0;
 }

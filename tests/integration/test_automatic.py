@@ -2,7 +2,8 @@
 """Mail sent by machines is recorded but never acknowledged, so spocd cannot loop with an
 auto-responder: an RFC 3834 auto-reply, a bounce from "MAILER-DAEMON <>" (no address at all), mail
 from the desk's own address and spocd's own notification coming back. An out-of-office answer to
-an acknowledgement lands on its ticket without a new acknowledgement."""
+an acknowledgement lands on its ticket without a new acknowledgement, and the desk's next mail to
+that person does not thread on it."""
 
 import spocdtest as st
 
@@ -49,6 +50,15 @@ def test(check):
         check.eq(s.sql_value("SELECT count(*) FROM quarantine"), 0, "nothing quarantined")
         check.eq(len(s.captured()), 1, "no acknowledgement to any of them")
         check.eq(s.folder_count("spocd/processed"), 5, "all of them moved to processed")
+
+        # the next mail to her continues from the acknowledgement, not from her out-of-office
+        check.eq(s.run_spocctl("ticket", "set", "INC-000001", "status", "pending")[0], 0, "status set")
+        check.eq(s.run_spocd("--role", "notify", "--once")[0], 0, "the notifier runs")
+        status = s.captured()[-1]
+        check.eq(st.ids_in(status["In-Reply-To"]), st.ids_in(ack["Message-ID"]),
+                 "the status update answers the acknowledgement")
+        check.ok(st.ids_in(ooo_id := st.parse(ooo)["Message-ID"])[0] not in str(status["References"]),
+                 "and does not name the out-of-office answer", (ooo_id, status["References"]))
 
 
 if __name__ == "__main__":

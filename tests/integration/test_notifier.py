@@ -161,10 +161,12 @@ def sla_notice_sent(check, s):
     check.eq(rc, 0, "SLA: agent added")
     agent = s.sql_value("SELECT id FROM agents WHERE address = 'ana@desk.test'")
     tid, display = s.sql("SELECT id, display FROM tickets WHERE requester = 'lucia.vidal@example.com'")[0]
-    s.sql("UPDATE tickets SET assignee_id = %s, first_response_at = NULL,"
+    # in progress: the ticket was left pending, and a pending ticket's clock is stopped
+    s.sql("UPDATE tickets SET assignee_id = %s, first_response_at = NULL, status = 'in-progress',"
           " created_at = now() - interval '3 hours', first_response_due = now() - interval '1 minute',"
           " resolution_due = now() + interval '1 day' WHERE id = %s", (agent, tid))
-    s.sql("DELETE FROM outbox WHERE kind = 'assigned' AND state = 'pending'")  # that SQL's: not this test's
+    # that SQL's assignment and status update: not this test's
+    s.sql("DELETE FROM outbox WHERE kind IN ('assigned', 'status') AND state = 'pending'")
     before = len(s.captured())
     rc, out, err = s.run_spocd("--role", "notify", "--once")
     check.eq(rc, 0, "SLA: the notifier's run checks the targets and sends")
@@ -305,7 +307,8 @@ def english_round(check, s):
     conf = s.write_config(name="english.conf", desk__default_language="en")
     agent = s.sql_value("SELECT id FROM agents WHERE address = 'ana@desk.test'")
     tid, display = s.sql("SELECT id, display FROM tickets WHERE requester = 'tom.baker@example.com'")[0]
-    s.sql("UPDATE tickets SET status = 'pending', assignee_id = %s, first_response_at = now(),"
+    # in progress: a pending ticket's clock is stopped, it is made pending after the breach
+    s.sql("UPDATE tickets SET status = 'in-progress', assignee_id = %s, first_response_at = now(),"
           " created_at = now() - interval '2 days', resolution_due = now() - interval '1 minute'"
           " WHERE id = %s", (agent, tid))
     s.sql("DELETE FROM outbox WHERE state = 'pending'")  # the status update of that SQL: not this test's
@@ -319,6 +322,8 @@ def english_round(check, s):
     text = breach.get_content()
     check.ok(f"{display} has missed the target for its resolution" in text and "Hello Ana Pérez" in text,
              "en: the breach in English", text)
+    s.sql("UPDATE tickets SET status = 'pending' WHERE id = %s", (tid,))
+    s.sql("DELETE FROM outbox WHERE state = 'pending'")  # the status update of that SQL: not this test's
 
     answer = st.make_message("ana@desk.test", "Re: " + str(breach["Subject"]),
                              "#status in-progress\r\n\r\nHi Tom, I have ordered a new screen for you.\r\n",

@@ -218,6 +218,35 @@ static void test_kinds(void **state)
 	assert_true(caps_automatic("ack"));
 	assert_true(caps_automatic("status"));
 	assert_true(caps_automatic("something-new"));
+	/* the answers to a requester's commands go outside the desk: the shared budgets count */
+	assert_true(caps_automatic("my-tickets"));
+	assert_true(caps_automatic("requester-result"));
+	assert_int_equal(caps_kind_of("my-tickets"), CAPS_MY_TICKETS);
+	assert_int_equal(caps_kind_of("requester-result"), CAPS_REQUESTER_RESULT);
+}
+
+/* A requester asking for their list again and again is held by the shared budget to their
+ * address, like any automatic mail. */
+static void test_requester_answers_capped(void **state)
+{
+	struct caps_conf c = {.automatic = {{3, 10, 0}}, .automatic_per_hour = 500};
+	const struct caps_row row = {.kind = "my-tickets"};
+	struct caps_facts f = {0};
+	struct caps_verdict v;
+
+	(void)state;
+	f.automatic[CAPS_RECIPIENT_HOUR] = (struct caps_count){.n = 3, .oldest = 1000};
+	caps_decide(&c, &row, &f, 2000, 172800, &v);
+	assert_int_equal(v.action, CAPS_HOLD);
+	assert_int_equal(v.release, 1000 + 3600);
+	assert_non_null(strstr(v.reason, "rate_limits.per_recipient_hour = 3"));
+	/* and by its own kind's budget */
+	memset(&f, 0, sizeof(f));
+	c.kinds[CAPS_MY_TICKETS].per[CAPS_RECIPIENT_DAY] = 2;
+	f.kind[CAPS_RECIPIENT_DAY] = (struct caps_count){.n = 2, .oldest = 1500};
+	caps_decide(&c, &row, &f, 2000, 172800, &v);
+	assert_int_equal(v.action, CAPS_HOLD);
+	assert_non_null(strstr(v.reason, "rate_limits.my-tickets.per_recipient_day = 2"));
 }
 
 static void expect_key(const char *addr, const char *want)
@@ -319,6 +348,7 @@ int main(void)
 	    cmocka_unit_test(test_release_never_now),
 	    cmocka_unit_test(test_waived_and_max_age),
 	    cmocka_unit_test(test_kinds),
+	    cmocka_unit_test(test_requester_answers_capped),
 	    cmocka_unit_test(test_recipient_key),
 	    cmocka_unit_test(test_refused_recipients),
 	};

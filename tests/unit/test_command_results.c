@@ -185,8 +185,9 @@ static void test_render_en(void **state)
 	assert_string_equal(
 	    out, "#forward: done\n"
 		 "The message you forwarded (\"-------- Forwarded Message --------\") is "
-		 "kept on the ticket and was not sent to the requester; to send it, reply "
-		 "again with #forward on its own line at the top.");
+		 "kept on the ticket and was not sent to the requester, nor was any file of "
+		 "your mail; to send them, reply again with #forward on its own line at the "
+		 "top.");
 	g_free(out);
 	for (int i = 0; i < 2000; i++)
 		g_string_append_c(long_line, 'a');
@@ -260,8 +261,9 @@ static void test_render_es(void **state)
 	out = command_results_render(t, "withheld\tforward\tBegin forwarded message:\n");
 	assert_string_equal(out,
 			    "El mensaje que reenvió (\"Begin forwarded message:\") queda en el "
-			    "ticket y no se ha enviado al solicitante; para enviarlo, responda de "
-			    "nuevo con #reenviar en su propia línea al principio.");
+			    "ticket y no se ha enviado al solicitante, ni ningún archivo de su "
+			    "correo; para enviarlos, responda de nuevo con #reenviar en su propia "
+			    "línea al principio.");
 	g_free(out);
 
 	out = command_results_render(t, "too-long\tassign\t#asignar bbb…\n"
@@ -298,6 +300,49 @@ static void test_unknown_placeholder(void **state)
 	g_free(dir);
 }
 
+/* What a requester reads of their #close, in both languages; the record keeps codes only. */
+static void test_requester_results(void **state)
+{
+	static const struct {
+		const char *lang;
+		const char *want;
+	} cases[] = {
+	    {"en", "#close: done\n"
+		   "#cerrar: the ticket was closed already\n"
+		   "#close: not applied: this mail reached no ticket of which you are the requester\n"
+		   "#priority P1: not applied: only the desk's agents can give this command"},
+	    {"es", "#close: hecho\n"
+		   "#cerrar: el ticket ya estaba cerrado\n"
+		   "#close: no aplicada: este correo no llegó a ningún ticket del que usted sea el "
+		   "solicitante\n"
+		   "#priority P1: no aplicada: solo los agentes del servicio pueden dar esta orden"},
+	};
+	GString *rec = g_string_new(NULL);
+
+	(void)state;
+	command_results_add(rec, COMMAND_RESULT_APPLIED, COMMAND_CLOSE, "#close", NULL);
+	command_results_add(rec, COMMAND_RESULT_ALREADY_CLOSED, COMMAND_CLOSE, "#cerrar", NULL);
+	command_results_add(rec, COMMAND_RESULT_NOT_YOURS, COMMAND_CLOSE, "#close", NULL);
+	command_results_add(rec, COMMAND_RESULT_AGENTS_ONLY, COMMAND_PRIORITY, "#priority P1",
+			    NULL);
+	assert_string_equal(rec->str, "applied\tclose\t#close\n"
+				      "already-closed\tclose\t#cerrar\n"
+				      "not-yours\tclose\t#close\n"
+				      "agents-only\tpriority\t#priority P1\n");
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct template *t = shipped(cases[i].lang);
+		char *out = command_results_render(t, rec->str);
+
+		assert_non_null(out);
+		if (strcmp(out, cases[i].want) != 0)
+			fail_msg("%s\n  got  \"%s\"\n  want \"%s\"", cases[i].lang, out,
+				 cases[i].want);
+		g_free(out);
+		template_free(&t);
+	}
+	g_string_free(rec, TRUE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +351,7 @@ int main(void)
 	    cmocka_unit_test(test_render_en),
 	    cmocka_unit_test(test_render_es),
 	    cmocka_unit_test(test_unknown_placeholder),
+	    cmocka_unit_test(test_requester_results),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

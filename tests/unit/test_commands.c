@@ -351,6 +351,131 @@ static void test_hostile(void **state)
 	g_string_free(s, TRUE);
 }
 
+/* Fails unless the requester's text gives exactly these kinds, in order, and no errors. */
+static void expect_requester(const char *text, const enum command_kind *kinds, guint n)
+{
+	struct command_block b;
+
+	commands_parse_requester(text, &b);
+	if (b.commands->len != n || b.errors->len != 0)
+		fail_msg("\"%s\": %u commands, %u errors, want %u and 0", text, b.commands->len,
+			 b.errors->len, n);
+	for (guint i = 0; i < n; i++) {
+		const struct command *c = g_ptr_array_index(b.commands, i);
+
+		if (c->kind != kinds[i])
+			fail_msg("\"%s\": command %u is kind %d, want %d", text, i, c->kind,
+				 kinds[i]);
+	}
+	command_block_clear(&b);
+}
+
+/* A requester's words: both languages, any case, accents and blanks; "#my" and "#mis" only with
+ * "tickets" after them. */
+static void test_requester_words(void **state)
+{
+	static const enum command_kind list[] = {COMMAND_MY_TICKETS};
+	static const enum command_kind close[] = {COMMAND_CLOSE};
+	static const char *const lists[] = {
+	    "#my tickets",   "#mis tickets",	"#MY TICKETS",	   "#Mis Tickets",
+	    "#mytickets",    "#mistickets",	"  #my   tickets  ", "#mis tiquets",
+	    "#my\xc2\xa0tickets", "#MIS-TICKETS", "#mis_tickets",
+	};
+	static const char *const closes[] = {"#close", "#cerrar", "#CLOSE", "#Cérrar", "  #close  ",
+					     "#close:"};
+	struct command_block b;
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(lists); i++)
+		expect_requester(lists[i], list, 1);
+	for (size_t i = 0; i < G_N_ELEMENTS(closes); i++)
+		expect_requester(closes[i], close, 1);
+
+	/* the reason after #close is kept as written */
+	commands_parse_requester("#cerrar: ya funciona, gracias\n", &b);
+	assert_int_equal(b.commands->len, 1);
+	assert_string_equal(((struct command *)g_ptr_array_index(b.commands, 0))->value,
+			    "ya funciona, gracias");
+	command_block_clear(&b);
+	commands_parse_requester("#close\n", &b);
+	assert_null(((struct command *)g_ptr_array_index(b.commands, 0))->value);
+	command_block_clear(&b);
+
+	/* both at once, and the requester's text after them */
+	commands_parse_requester("#mis tickets\r\n#cerrar\r\n\r\nGracias por todo.\r\n", &b);
+	assert_int_equal(b.commands->len, 2);
+	assert_string_equal(b.rest, "Gracias por todo.");
+	command_block_clear(&b);
+
+	/* "#my" with anything but "tickets" is no command word: the block ends, no error */
+	const char *not_words[] = {"#my printer is broken", "#mis ticketss", "#my", "#mis",
+				   "#my tickets please", "#closed", "#cerrado", "#close-ticket"};
+	for (size_t i = 0; i < G_N_ELEMENTS(not_words); i++) {
+		commands_parse_requester(not_words[i], &b);
+		if (b.commands->len != 0 || b.errors->len != 0)
+			fail_msg("\"%s\": %u commands, %u errors", not_words[i], b.commands->len,
+				 b.errors->len);
+		assert_string_equal(b.rest, not_words[i]);
+		command_block_clear(&b);
+	}
+	/* a value after #my tickets is an error, not a list */
+	commands_parse_requester("#mytickets now", &b);
+	assert_int_equal(b.commands->len, 0);
+	assert_int_equal(b.errors->len, 1);
+	check_error("#mytickets now", g_ptr_array_index(b.errors, 0),
+		    COMMAND_ERROR_TAKES_NO_VALUE, COMMAND_MY_TICKETS, "#mytickets now");
+	command_block_clear(&b);
+	assert_string_equal(command_kind_name(COMMAND_CLOSE), "close");
+	assert_string_equal(command_kind_name(COMMAND_MY_TICKETS), "my-tickets");
+	assert_int_equal(command_kind_from_name("my-tickets"), COMMAND_MY_TICKETS);
+}
+
+/* The requester's words are theirs alone: an agent's "#close" or "#my tickets" is no command,
+ * so it ends an agent's block as it always did. The agents' words are read in a requester's
+ * block (the caller refuses them) and do not end it. */
+static void test_requester_words_are_theirs(void **state)
+{
+	static const enum command_kind prio_close[] = {COMMAND_PRIORITY, COMMAND_CLOSE};
+	struct command_block b;
+
+	(void)state;
+	commands_parse("#close\n#status resolved\n", &b);
+	assert_int_equal(b.commands->len, 0);
+	assert_int_equal(b.errors->len, 0);
+	assert_string_equal(b.rest, "#close\n#status resolved");
+	command_block_clear(&b);
+	commands_parse("#my tickets", &b);
+	assert_int_equal(b.commands->len, 0);
+	command_block_clear(&b);
+	commands_parse("#mistickets", &b);
+	assert_int_equal(b.commands->len, 0);
+	command_block_clear(&b);
+
+	expect_requester("#priority P1\n#close\n", prio_close, 2);
+}
+
+/* Only the block at the top counts: a command in quoted text ("> #close"), after the requester's
+ * first words, or in a signature is text. */
+static void test_requester_quoted(void **state)
+{
+	static const char *const texts[] = {
+	    "> #close\n> #my tickets\n",
+	    "Hello,\n#close\n",
+	    "Thanks for the help.\n\n#mis tickets\n",
+	    ">#cerrar\n",
+	    "On Mon, Ana wrote:\n> #close\n",
+	};
+	struct command_block b;
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(texts); i++) {
+		commands_parse_requester(texts[i], &b);
+		if (b.commands->len != 0)
+			fail_msg("\"%s\": %u commands, want none", texts[i], b.commands->len);
+		command_block_clear(&b);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +483,9 @@ int main(void)
 	    cmocka_unit_test(test_assign),   cmocka_unit_test(test_accents),
 	    cmocka_unit_test(test_block),    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_repeated), cmocka_unit_test(test_hostile),
+	    cmocka_unit_test(test_requester_words),
+	    cmocka_unit_test(test_requester_words_are_theirs),
+	    cmocka_unit_test(test_requester_quoted),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -628,6 +628,46 @@ static void test_loopback(void **state)
 	assert_false(conf_host_is_loopback(NULL));
 }
 
+/* notify.max_attachment_bytes: 10 MiB unless set, 0 allowed (never attach), a negative or a
+ * word refused naming the setting. */
+static void test_max_attachment_bytes(void **state)
+{
+	static const struct {
+		const char *settings;
+		int64_t want; /* -1: refused */
+		const char *error;
+	} cases[] = {
+	    {"", 10485760, NULL},
+	    {"notify: { max_attachment_bytes = 0; };", 0, NULL},
+	    {"notify: { max_attachment_bytes = 200000; };", 200000, NULL},
+	    {"notify: { max_attachment_bytes = -1; };", -1,
+	     "notify.max_attachment_bytes: must be 0.."},
+	    {"notify: { max_attachment_bytes = \"10M\"; };", -1,
+	     "notify.max_attachment_bytes: must be a whole number"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *text = g_strconcat(base_conf, cases[i].settings, "\n", NULL);
+		char *path = write_conf(text);
+		struct errbuf err = {{0}};
+		struct spoc_conf *c = conf_load(path, &err);
+
+		if (cases[i].want < 0) {
+			if (c != NULL || strstr(err.msg, cases[i].error) == NULL)
+				fail_msg("%s: want an error naming \"%s\", got \"%s\"",
+					 cases[i].settings, cases[i].error, err.msg);
+		} else {
+			if (c == NULL)
+				fail_msg("%s: refused: %s", cases[i].settings, err.msg);
+			assert_int_equal(c->desk.notify_max_attachment_bytes, cases[i].want);
+			conf_free(&c);
+		}
+		g_free(text);
+		g_free(path);
+	}
+}
+
 static void test_shipped_example_parses(void **state)
 {
 	/* The example's password files do not exist here: the only complaint must be about them. */
@@ -647,6 +687,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_valid_file),
+	    cmocka_unit_test(test_max_attachment_bytes),
 	    cmocka_unit_test(test_port_out_of_range),
 	    cmocka_unit_test(test_plain_text_refused_off_loopback),
 	    cmocka_unit_test(test_unknown_tls_value),

@@ -350,6 +350,93 @@ static void test_thanks(void **state)
 	assert_null(p.note);
 }
 
+/* The requester's rating of a resolved or closed ticket: recorded, kept on it as a note,
+ * nothing reopened or opened, nobody told. Anyone else's, or one the border did not prove the
+ * requester's, or one whose comment says it is still broken, is a reply as any other. */
+static void test_rating(void **state)
+{
+	struct ingest_decision d = decision(NULL);
+	struct judge_sender requester = {.requester = TRUE}, w;
+	struct judge_plan p;
+
+	(void)state;
+	d.from_proven = TRUE;
+	d.border = TRUE;
+	assert_true(csat_read("5 ¡genial!", 0, &d.csat));
+	judge_mail(&d, &requester, &reopen, 0, &p);
+	assert_int_equal(p.action, JUDGE_ATTACH);
+	assert_int_equal(p.ticket_id, 7);
+	assert_false(p.reopen);
+	assert_false(p.end_wait);
+	assert_int_equal(p.reply, JUDGE_REPLY_NONE);
+	assert_int_equal(p.outcome, INGEST_REPLY);
+	assert_int_equal(p.csat_rating, 5);
+	assert_string_equal(p.csat_comment, "¡genial!");
+	assert_ptr_equal(p.note, d.csat.why);
+	assert_string_equal(p.detail, "the requester's rating of a resolved ticket: recorded, kept "
+				      "on it as a note, not reopened, nobody told");
+	/* closed, or resolved before the window: that ticket is rated, no follow-up */
+	judge_mail(&d, &requester, &follow_up, 0, &p);
+	assert_int_equal(p.action, JUDGE_ATTACH);
+	assert_int_equal(p.ticket_id, 7);
+	assert_int_equal(p.link_ticket_id, 0);
+	assert_int_equal(p.csat_rating, 5);
+	assert_int_equal(p.reply, JUDGE_REPLY_NONE);
+	/* a ticket never resolved (still open): a reply as any other, no rating */
+	judge_mail(&d, &requester, &attach, 0, &p);
+	assert_int_equal(p.csat_rating, 0);
+	assert_int_equal(p.reply, JUDGE_REPLY_PARTICIPANT);
+	assert_true(p.end_wait);
+	/* a watcher's "5" is nothing special: it reopens as before */
+	judge_mail(&d, &person, &reopen, 0, &p);
+	assert_int_equal(p.csat_rating, 0);
+	assert_true(p.reopen);
+	assert_int_equal(p.reply, JUDGE_REPLY_PARTICIPANT);
+	/* the requester's address, but the border failed it, or did not prove it */
+	d.from_failed = TRUE;
+	assert_false(judge_may_rate(&d, &requester));
+	judge_mail(&d, &requester, &reopen, 0, &p);
+	assert_int_equal(p.csat_rating, 0);
+	assert_true(p.reopen);
+	d.accept_unverified = TRUE; /* even a desk that accepts unverified senders */
+	assert_false(judge_may_rate(&d, &requester));
+	d.from_failed = FALSE;
+	assert_true(judge_may_rate(&d, &requester));
+	d.accept_unverified = FALSE;
+	d.from_proven = FALSE;
+	assert_false(judge_may_rate(&d, &requester));
+	judge_mail(&d, &requester, &reopen, 0, &p);
+	assert_int_equal(p.csat_rating, 0);
+	d.from_proven = TRUE;
+	/* an agent who is also the requester rates nothing: an agent's mail is an agent's */
+	w = proven_agent;
+	w.requester = TRUE;
+	assert_false(judge_may_rate(&d, &w));
+	judge_mail(&d, &w, &reopen, 0, &p);
+	assert_int_equal(p.csat_rating, 0);
+	/* automatic mail that starts with a digit rates nothing */
+	d.automatic_why = "Auto-Submitted: auto-replied";
+	judge_mail(&d, &requester, &reopen, 0, &p);
+	assert_int_equal(p.csat_rating, 0);
+	assert_int_equal(p.outcome, INGEST_AUTOMATIC);
+	d.automatic_why = NULL;
+	/* a rating whose comment says it is still broken reopens, within the window or not */
+	assert_false(csat_read("1 sigue sin funcionar", 0, &d.csat));
+	judge_mail(&d, &requester, &reopen, 0, &p);
+	assert_int_equal(p.csat_rating, 0);
+	assert_true(p.reopen);
+	assert_null(p.note);
+	assert_int_equal(p.outcome, INGEST_REOPENED);
+	judge_mail(&d, &requester, &follow_up, 0, &p);
+	assert_int_equal(p.action, JUDGE_NEW_TICKET);
+	assert_string_equal(p.link_kind, THREAD_LINK_FOLLOW_UP);
+	/* a stranger never reaches someone's ticket, rating or not */
+	assert_true(csat_read("1", 0, &d.csat));
+	judge_mail(&d, &person, &related, 0, &p);
+	assert_int_equal(p.action, JUDGE_NEW_TICKET);
+	assert_int_equal(p.csat_rating, 0);
+}
+
 /* The decision holds no pointer into itself: a copy outlives the original. */
 static void test_decision_copy(void **state)
 {
@@ -359,12 +446,15 @@ static void test_decision_copy(void **state)
 	g_strlcpy(d->priority_rule, "impact: a; urgency: b", sizeof(d->priority_rule));
 	g_strlcpy(d->from_proven_why, "dkim=pass", sizeof(d->from_proven_why));
 	g_strlcpy(d->thanks_why, "only thanks", sizeof(d->thanks_why));
+	csat_read("4, tardasteis un poco", 0, &d->csat);
 	copy = *d;
 	memset(d, 0x55, sizeof(*d));
 	g_free(d);
 	assert_string_equal(copy.priority_rule, "impact: a; urgency: b");
 	assert_string_equal(copy.from_proven_why, "dkim=pass");
 	assert_string_equal(copy.thanks_why, "only thanks");
+	assert_string_equal(copy.csat.comment, "tardasteis un poco");
+	assert_string_equal(copy.csat.why, "rated 4 of 5 (\"4\") with a comment");
 }
 
 /* Who becomes a watcher, and who the requester is: only for a verified sender. */
@@ -489,6 +579,165 @@ static void test_participants(void **state)
 	assert_string_equal(addr, "marta@example.com");
 }
 
+/* A decision for a requester's commands from a sender the border verified (or not). */
+static struct ingest_decision requester_decision(gboolean list, gboolean close, gboolean only,
+						 gboolean verified)
+{
+	struct ingest_decision d = decision(NULL);
+
+	d.border = TRUE;
+	d.from_proven = verified;
+	d.wants_list = list;
+	d.wants_close = close;
+	d.commands_only = only;
+	return d;
+}
+
+/* "#my tickets" and "#close": run only for a sender the border verified, never on a new ticket,
+ * and a mail of commands alone opens no ticket. */
+static void test_requester_commands(void **state)
+{
+	struct ingest_decision d;
+	struct judge_plan plan;
+
+	(void)state;
+	/* a new mail that is only "#my tickets": no ticket, recorded, answered with the list */
+	d = requester_decision(TRUE, FALSE, TRUE, TRUE);
+	judge_mail(&d, &person, &new_ticket, 0, &plan);
+	assert_int_equal(plan.action, JUDGE_RECORD);
+	assert_int_equal(plan.outcome, INGEST_COMMAND);
+	assert_true(plan.requester_list);
+	assert_false(plan.requester_answer);
+	assert_false(plan.ack);
+	/* the same from a sender the border did not verify: recorded, nothing run, no answer */
+	d = requester_decision(TRUE, FALSE, TRUE, FALSE);
+	judge_mail(&d, &person, &new_ticket, 0, &plan);
+	assert_int_equal(plan.action, JUDGE_RECORD);
+	assert_false(plan.requester_list);
+	assert_false(plan.requester_answer);
+	assert_non_null(strstr(plan.detail, "did not verify"));
+	/* trust.unverified lets a mail join a ticket, never act: still no list */
+	d.accept_unverified = TRUE;
+	judge_mail(&d, &person, &new_ticket, 0, &plan);
+	assert_false(plan.requester_list);
+	/* a fail vetoes a pass; without a border nothing verifies anyone */
+	d = requester_decision(TRUE, TRUE, TRUE, TRUE);
+	d.from_failed = TRUE;
+	judge_mail(&d, &person, &attach, 0, &plan);
+	assert_false(plan.requester_list || plan.requester_answer || plan.close_ticket_id != 0);
+	d = requester_decision(TRUE, TRUE, TRUE, TRUE);
+	d.border = FALSE;
+	judge_mail(&d, &person, &attach, 0, &plan);
+	assert_false(plan.requester_list || plan.requester_answer || plan.close_ticket_id != 0);
+
+	/* "#close" alone in a reply: the ticket is closed and the assignee told, no reopen */
+	d = requester_decision(FALSE, TRUE, TRUE, TRUE);
+	judge_mail(&d, &person, &reopen, 0, &plan);
+	assert_int_equal(plan.action, JUDGE_ATTACH);
+	assert_int_equal(plan.ticket_id, 7);
+	assert_int_equal(plan.close_ticket_id, 7);
+	assert_true(plan.requester_answer);
+	assert_false(plan.reopen);
+	assert_false(plan.end_wait);
+	assert_int_equal(plan.reply, JUDGE_REPLY_PARTICIPANT);
+	assert_int_equal(plan.outcome, INGEST_REPLY);
+	/* with more to say: a reply as any, but the ticket closed rather than reopened */
+	d = requester_decision(FALSE, TRUE, FALSE, TRUE);
+	judge_mail(&d, &person, &reopen, 0, &plan);
+	assert_int_equal(plan.action, JUDGE_ATTACH);
+	assert_int_equal(plan.close_ticket_id, 7);
+	assert_false(plan.reopen);
+	assert_int_equal(plan.reply, JUDGE_REPLY_PARTICIPANT);
+	/* thanks with a #close is a close, not a note */
+	d.thanks_only = TRUE;
+	judge_mail(&d, &person, &reopen, 0, &plan);
+	assert_null(plan.note);
+	assert_int_equal(plan.close_ticket_id, 7);
+	/* on a closed (or old resolved) ticket of theirs, the one a follow-up would link to */
+	d = requester_decision(FALSE, TRUE, TRUE, TRUE);
+	judge_mail(&d, &person, &follow_up, 0, &plan);
+	assert_int_equal(plan.action, JUDGE_ATTACH);
+	assert_int_equal(plan.close_ticket_id, 7);
+	/* someone else's ticket (not a participant): nothing to close, recorded on no ticket,
+	 * answered without naming it */
+	judge_mail(&d, &person, &related, 0, &plan);
+	assert_int_equal(plan.action, JUDGE_RECORD);
+	assert_int_equal(plan.ticket_id, 0);
+	assert_int_equal(plan.close_ticket_id, 0);
+	assert_true(plan.requester_answer);
+	/* with more text it is a new ticket as ever, and the #close still closes nothing */
+	d = requester_decision(FALSE, TRUE, FALSE, TRUE);
+	judge_mail(&d, &person, &related, 0, &plan);
+	assert_int_equal(plan.action, JUDGE_NEW_TICKET);
+	assert_int_equal(plan.close_ticket_id, 0);
+	judge_mail(&d, &person, &new_ticket, 0, &plan);
+	assert_int_equal(plan.action, JUDGE_NEW_TICKET);
+	assert_int_equal(plan.close_ticket_id, 0);
+	assert_true(plan.ack);
+
+	/* automatic mail and agents: never a requester's command */
+	d = requester_decision(TRUE, TRUE, TRUE, TRUE);
+	d.automatic_why = "Auto-Submitted: auto-replied";
+	judge_mail(&d, &person, &attach, 0, &plan);
+	assert_false(plan.requester_list || plan.requester_answer || plan.close_ticket_id != 0);
+	d = requester_decision(TRUE, TRUE, TRUE, TRUE);
+	judge_mail(&d, &proven_agent, &attach, 0, &plan);
+	assert_false(plan.requester_list || plan.requester_answer || plan.close_ticket_id != 0);
+	assert_int_equal(plan.reply, JUDGE_REPLY_AGENT);
+}
+
+/* Which text the commands are read from: the sender's own, never a forwarded message; the
+ * subject when they wrote nothing. */
+static void test_requester_text(void **state)
+{
+	static const char fwd[] = "---------- Forwarded message ---------\nFrom: a@b.test\n\n#close\n";
+	char *own = g_strconcat("#my tickets\n\n", fwd, NULL);
+	struct mail m = {.from = {"Marta", "marta@example.com"}, .subject = "Fwd: ayuda"};
+	struct ingest_decision d = decision(NULL);
+
+	(void)state;
+	m.text_new = own;
+	m.text_new_forward_at = strlen("#my tickets\n\n");
+	judge_read_requester_commands(&m, &d);
+	assert_true(d.wants_list);
+	assert_false(d.wants_close);
+	assert_true(d.commands_only);
+	/* only a forwarded message: nothing of theirs, and the subject is no command */
+	m.text_new = (char *)fwd;
+	m.text_new_forward_at = 0;
+	judge_read_requester_commands(&m, &d);
+	assert_false(d.wants_list || d.wants_close || d.commands_only);
+	/* an empty body and a command for subject */
+	m.text_new = (char *)"";
+	m.subject = "Re: [INC-000007] #cerrar";
+	judge_read_requester_commands(&m, &d);
+	assert_true(d.wants_close);
+	assert_true(d.commands_only);
+	assert_string_equal(d.language, "es");
+	/* thanks and a sign-off around the commands are still commands only */
+	m.text_new = (char *)"#my tickets\n\nThanks!\nJohn\n";
+	m.text_new_forward_at = strlen(m.text_new);
+	d.language = "es";
+	judge_read_requester_commands(&m, &d);
+	assert_true(d.commands_only);
+	assert_string_equal(d.language, "en");
+	/* both languages: the mail's own stays */
+	m.text_new = (char *)"#my tickets\n#cerrar\n";
+	m.text_new_forward_at = strlen(m.text_new);
+	d.language = "xx";
+	judge_read_requester_commands(&m, &d);
+	assert_string_equal(d.language, "xx");
+	/* more text than the commands: not commands only, the language is the mail's */
+	d.language = "en";
+	m.text_new = (char *)"#mis tickets\n\nY la impresora sigue sin ir.\n";
+	m.text_new_forward_at = strlen(m.text_new);
+	judge_read_requester_commands(&m, &d);
+	assert_true(d.wants_list);
+	assert_false(d.commands_only);
+	assert_string_equal(d.language, "en");
+	g_free(own);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -497,6 +746,9 @@ int main(void)
 	    cmocka_unit_test(test_automatic),	 cmocka_unit_test(test_bounce),
 	    cmocka_unit_test(test_thanks),	 cmocka_unit_test(test_decision_copy),
 	    cmocka_unit_test(test_participants),
+	    cmocka_unit_test(test_requester_commands),
+	    cmocka_unit_test(test_requester_text),
+	    cmocka_unit_test(test_rating),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

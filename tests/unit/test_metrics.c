@@ -98,6 +98,7 @@ static void test_render_exact(void **state)
 	    .outbox_oldest_age_s = 42.5,
 	    .sla_breached_open = 4,
 	    .sla_notices_sent = 7,
+	    .sla_paused = 5,
 	};
 	char *body;
 
@@ -179,13 +180,17 @@ static void test_render_exact(void **state)
 	    "# TYPE spocd_outbox_failed gauge\n"
 	    "spocd_outbox_failed 2\n"
 	    "# HELP spocd_sla_breached_open_tickets Open tickets past their first-response or "
-	    "resolution due time.\n"
+	    "resolution due time (not pending: a pending ticket's clock is stopped).\n"
 	    "# TYPE spocd_sla_breached_open_tickets gauge\n"
 	    "spocd_sla_breached_open_tickets 4\n"
 	    "# HELP spocd_sla_breach_notices_total SLA breach notifications ever sent (from the "
 	    "outbox).\n"
 	    "# TYPE spocd_sla_breach_notices_total counter\n"
-	    "spocd_sla_breach_notices_total 7\n");
+	    "spocd_sla_breach_notices_total 7\n"
+	    "# HELP spocd_sla_paused_tickets Pending tickets, whose resolution clock is stopped "
+	    "while they wait for the requester.\n"
+	    "# TYPE spocd_sla_paused_tickets gauge\n"
+	    "spocd_sla_paused_tickets 5\n");
 	g_free(body);
 	metrics_stop();
 }
@@ -335,6 +340,43 @@ static void test_snapshot(void **state)
 	assert_non_null(strstr(body, "# TYPE spocd_sla_breach_notices_total counter\n"
 				     "spocd_sla_breach_notices_total 0\n"));
 	g_free(body);
+	metrics_stop();
+}
+
+/* The satisfaction gauges: every rating of each team in the snapshot, and the team's mean; a
+ * new snapshot replaces them whole (a team without ratings this week disappears). */
+static void test_csat(void **state)
+{
+	struct metrics_csat desk = {.team = "desk", .count = {1, 0, 0, 2, 5}};
+	struct metrics_csat none = {.team = "", .count = {0, 0, 3, 0, 0}};
+	GPtrArray *teams = g_ptr_array_new();
+	struct metrics_snapshot a = {.csat = teams}, b = {0};
+	char *body;
+
+	(void)state;
+	g_ptr_array_add(teams, &desk);
+	g_ptr_array_add(teams, &none);
+	metrics_reset_for_tests();
+	body = render_body();
+	assert_null(strstr(body, "spocd_csat"));
+	g_free(body);
+	metrics_set_snapshot(&a);
+	body = render_body();
+	assert_non_null(strstr(body, "# TYPE spocd_csat_ratings gauge\n"
+				     "spocd_csat_ratings{team=\"\",rating=\"1\"} 0\n"));
+	assert_true(sample(body, "spocd_csat_ratings{team=\"desk\",rating=\"1\"}") == 1);
+	assert_true(sample(body, "spocd_csat_ratings{team=\"desk\",rating=\"3\"}") == 0);
+	assert_true(sample(body, "spocd_csat_ratings{team=\"desk\",rating=\"5\"}") == 5);
+	assert_true(sample(body, "spocd_csat_ratings{team=\"\",rating=\"3\"}") == 3);
+	/* (1 + 2 * 4 + 5 * 5) / 8 */
+	assert_true(sample(body, "spocd_csat_average{team=\"desk\"}") == 34.0 / 8);
+	assert_true(sample(body, "spocd_csat_average{team=\"\"}") == 3);
+	g_free(body);
+	metrics_set_snapshot(&b);
+	body = render_body();
+	assert_null(strstr(body, "spocd_csat"));
+	g_free(body);
+	g_ptr_array_unref(teams);
 	metrics_stop();
 }
 
@@ -623,6 +665,7 @@ int main(void)
 	    cmocka_unit_test(test_label_escaping),
 	    cmocka_unit_test(test_histogram),
 	    cmocka_unit_test(test_snapshot),
+	    cmocka_unit_test(test_csat),
 	    cmocka_unit_test(test_http),
 	    cmocka_unit_test(test_http_move),
 	    cmocka_unit_test(test_http_port_in_use),

@@ -579,6 +579,91 @@ static void test_data_raw(void **state)
 	assert_true(files >= 50);
 }
 
+static void expect_signoff(const char *text, const char *name, const char *want)
+{
+	char *got = reply_drop_signoff(text, name);
+
+	if (strcmp(got, want) != 0)
+		fail_msg("reply_drop_signoff(\"%s\", \"%s\")\n  got  \"%s\"\n  want \"%s\"",
+			 text != NULL ? text : "(none)", name != NULL ? name : "(none)", got, want);
+	g_free(got);
+}
+
+/* What an agent wrote now (reply_split()'s new_text) is relayed under the desk's own line with
+ * the agent's name: the agent's closing and name at the end go, nothing else does. */
+static void test_signoff(void **state)
+{
+	struct reply_parts p;
+
+	(void)state;
+	/* Outlook: closing, name, title, then the history reply_split() takes away */
+	reply_split(
+	    "Hola Marta,\n\nHe reiniciado tu perfil; prueba ahora.\n\nSaludos,\nAna García\n"
+	    "Service Desk\n\n________________________________\nFrom: Marta Ruiz "
+	    "<marta@example.com>\nSent: Monday, December 7, 2026 9:12 AM\nTo: "
+	    "help@desk.test\nSubject: El portátil no arranca\n\nNo arranca.\n",
+	    &p);
+	assert_string_equal(p.new_text, "Hola Marta,\n\nHe reiniciado tu perfil; prueba ahora.\n\n"
+					"Saludos,\nAna García\nService Desk");
+	expect_signoff(p.new_text, "Ana García",
+		       "Hola Marta,\n\nHe reiniciado tu perfil; prueba ahora.");
+	reply_parts_clear(&p);
+	/* Thunderbird: a closing with the first name, then a "-- " signature */
+	reply_split(
+	    "Ya está: era el cargador.\n\nSaludos,\nAna\n-- \nAna\n\nEl 7/12/26 a las 9:30, "
+	    "Marta Ruiz escribió:\n> Sigue sin arrancar.\n",
+	    &p);
+	expect_signoff(p.new_text, "Ana García", "Ya está: era el cargador.");
+	reply_parts_clear(&p);
+	/* "-- \nAna" alone: the splitter already took the signature */
+	reply_split("Done, it works now.\n-- \nAna\n", &p);
+	expect_signoff(p.new_text, "Ana García", "Done, it works now.");
+	reply_parts_clear(&p);
+	/* CRLF, the name without its accent, in capitals, with a phone line after it */
+	expect_signoff(
+	    "Reinstalled.\r\n\r\nBest regards,\r\nANA GARCIA\r\nService Desk\r\nTel. +34 91 "
+	    "555 12 34\r\n",
+	    "Ana García", "Reinstalled.");
+	/* no closing: the name alone after a blank line */
+	expect_signoff("Reinstalled.\n\nAna García\n", "Ana García", "Reinstalled.");
+	/* the closing and the name on one line */
+	expect_signoff("Reinstalled.\n\nThanks, Ana\n", "Ana García", "Reinstalled.");
+}
+
+/* Text that is not a sign-off stays, word for word. */
+static void test_signoff_kept(void **state)
+{
+	(void)state;
+	/* the name inside a sentence, and at the end of a wrapped sentence */
+	expect_signoff("Ana García will call you tomorrow.", "Ana García",
+		       "Ana García will call you tomorrow.");
+	expect_signoff("I have passed your ticket on to\nAna García", "Ana García",
+		       "I have passed your ticket on to\nAna García");
+	/* the name followed by more than a sign-off's lines */
+	expect_signoff("Hi,\n\nAna\nhas the new laptop ready for you, please pick it up at the "
+		       "front desk on the second floor before Friday.\n",
+		       "Ana García",
+		       "Hi,\n\nAna\nhas the new laptop ready for you, please pick it up at "
+		       "the front desk on the second floor before Friday.\n");
+	/* another person's name */
+	expect_signoff("Reinstalled.\n\nSaludos,\nLuis\n", "Ana García",
+		       "Reinstalled.\n\nSaludos,\nLuis\n");
+	/* nothing but the sign-off: kept, there would be nothing to relay */
+	expect_signoff("Saludos,\nAna", "Ana García", "Saludos,\nAna");
+	/* no name known, no text */
+	expect_signoff("Reinstalled.\n\nAna", "", "Reinstalled.\n\nAna");
+	expect_signoff("Reinstalled.\n\nAna", NULL, "Reinstalled.\n\nAna");
+	expect_signoff(NULL, "Ana", "");
+	/* invalid UTF-8 comes out valid */
+	{
+		char *got = reply_drop_signoff("Hecho \xff.\n\nSaludos,\nAna\n", "Ana");
+
+		assert_true(g_utf8_validate(got, -1, NULL));
+		assert_string_equal(got, "Hecho \xef\xbf\xbd.");
+		g_free(got);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -598,6 +683,8 @@ int main(void)
 	    cmocka_unit_test(test_invalid_utf8),
 	    cmocka_unit_test(test_big_inputs),
 	    cmocka_unit_test(test_data_raw),
+	    cmocka_unit_test(test_signoff),
+	    cmocka_unit_test(test_signoff_kept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -959,6 +959,109 @@ static void test_conf_errors(void **state)
 	check_error("rules = 3;\n", "test.conf:3: rules: must be a group");
 }
 
+static void note_team(const char *rule, const char *team, void *ctx)
+{
+	g_string_append_printf(ctx, "%s=%s;", rule, team);
+}
+
+/* A rule sends the tickets it decides to a team; the kind's rule names it first, then the
+ * impact's and the urgency's; a rule that does not decide names nothing. */
+static void test_conf_team(void **state)
+{
+	static const char *const conf =
+	    "rules: {\n"
+	    "  kind = (\n"
+	    "    { name = \"ERP\"; pattern = \"\\\\bSAP\\\\b\"; kind = \"incident\"; team = "
+	    "\"erp\"; },\n"
+	    "    { name = \"printers\"; pattern = \"impresora\"; kind = \"incident\"; },\n"
+	    "    { name = \"access\"; pattern = \"acceso\"; kind = \"request\"; team = "
+	    "\"identidad\"; }\n"
+	    "  );\n"
+	    "  urgency = (\n"
+	    "    { name = \"vip\"; sender = \"ceo@example.com\"; urgency = 1; team = \"vip\"; }\n"
+	    "  );\n"
+	    "};\n";
+	struct loaded l;
+	struct rules_verdict v;
+	struct mail *m;
+	GString *teams = g_string_new(NULL);
+
+	(void)state;
+	load(&l, conf);
+	assert_false(l.r.failed);
+	rules_each_team(l.rules, note_team, teams);
+	assert_string_equal(teams->str, "ERP=erp;access=identidad;vip=vip;");
+	g_string_free(teams, TRUE);
+
+	m = mk("SAP no carga", "Desde las 9.");
+	rules_decide(l.rules, m, NULL, &v);
+	assert_string_equal(v.kind_rule, "ERP");
+	assert_string_equal(v.team, "erp");
+	assert_string_equal(v.team_rule, "ERP");
+	mail_free(&m);
+	/* the kind's rule names no team: nobody's */
+	m = mk("La impresora no imprime", "");
+	rules_decide(l.rules, m, NULL, &v);
+	assert_string_equal(v.kind_rule, "printers");
+	assert_null(v.team);
+	assert_null(v.team_rule);
+	mail_free(&m);
+	/* the kind's team before the urgency's */
+	m = mk_full("ceo@example.com", "help@example.org", NULL, "", "SAP no carga", "");
+	rules_decide(l.rules, m, NULL, &v);
+	assert_string_equal(v.team, "erp");
+	mail_free(&m);
+	/* the urgency's when the kind's rule names none */
+	m = mk_full("ceo@example.com", "help@example.org", NULL, "", "La impresora", "");
+	rules_decide(l.rules, m, NULL, &v);
+	assert_string_equal(v.team, "vip");
+	assert_string_equal(v.team_rule, "vip");
+	mail_free(&m);
+	/* a rule that matches later in the list does not decide, so names no team */
+	m = mk("Impresora sin acceso a la red", "");
+	rules_decide(l.rules, m, NULL, &v);
+	assert_string_equal(v.kind_rule, "printers");
+	assert_null(v.team);
+	mail_free(&m);
+	unload(&l);
+
+	check_error(
+	    "rules: { kind = (\n"
+	    "  { name = \"a\"; pattern = \"x\"; kind = \"incident\"; team = \"\"; } ); };\n",
+	    "test.conf:4: rules.kind.[0].team: \"\" is not a team name: give the team as "
+	    "its agents have it (spocctl agent add ADDRESS --team TEAM)");
+	check_error(
+	    "rules: { kind = (\n"
+	    "  { name = \"a\"; pattern = \"x\"; kind = \"incident\"; team = \"erp\\n\"; } ); "
+	    "};\n",
+	    "test.conf:4: rules.kind.[0].team: \"erp\n\" is not a team name");
+	check_error("rules: { kind = (\n"
+		    "  { name = \"a\"; pattern = \"x\"; kind = \"incident\"; team = \" erp\"; } ); "
+		    "};\n",
+		    "test.conf:4: rules.kind.[0].team: \" erp\" is not a team name");
+	check_error("rules: { kind = (\n"
+		    "  { name = \"a\"; pattern = \"x\"; kind = \"incident\"; team = 3; } ); };\n",
+		    "test.conf:4: rules.kind.[0].team: ");
+	check_error("rules: { kind = (\n"
+		    "  { name = \"a\"; pattern = \"x\"; team = \"erp\"; } ); };\n",
+		    "test.conf:4: rules.kind.[0]: says nothing to decide: give kind =");
+	{
+		char *longest = g_strnfill(RULES_TEAM_MAX + 1, 'e');
+		char *text = g_strdup_printf("rules: { kind = (\n"
+					     "  { name = \"a\"; pattern = \"x\"; kind = "
+					     "\"incident\"; team = \"%s\"; } ); };\n",
+					     longest);
+
+		char *want = g_strdup_printf(
+		    "test.conf:4: rules.kind.[0].team: \"%s\" is not a team name", longest);
+
+		check_error(text, want);
+		g_free(want);
+		g_free(text);
+		g_free(longest);
+	}
+}
+
 static void test_conf_absent(void **state)
 {
 	struct loaded l;
@@ -1060,6 +1163,7 @@ int main(void)
 	    cmocka_unit_test(test_mailbox_condition),
 	    cmocka_unit_test(test_long_text),
 	    cmocka_unit_test(test_conf_errors),
+	    cmocka_unit_test(test_conf_team),
 	    cmocka_unit_test(test_conf_absent),
 	    cmocka_unit_test(test_example),
 	};

@@ -521,6 +521,135 @@ static void test_format_time(void **state)
 	g_time_zone_unref(utc);
 }
 
+/* ---- the cases the database must agree on (tests/data/sla/clock_cases.txt) ---- */
+
+/* "2026-06-08T06:30:15Z" as a UTC time; caller unrefs. */
+static GDateTime *utc_time(const char *s, int line)
+{
+	GTimeZone *utc = g_time_zone_new_utc();
+	GDateTime *t = g_date_time_new_from_iso8601(s, utc);
+
+	g_time_zone_unref(utc);
+	if (t == NULL)
+		fail_msg("clock_cases.txt:%d: \"%s\" is not a UTC time", line, s);
+	return t;
+}
+
+static void test_clock_cases(void **state)
+{
+	char *text = testlib_read_data("sla/clock_cases.txt", NULL);
+	char **lines = g_strsplit(text, "\n", -1);
+	GPtrArray *days = g_ptr_array_new(), *hours = g_ptr_array_new(),
+		  *holidays = g_ptr_array_new();
+	struct sla_calendar_spec spec = {0};
+	struct sla_calendar *cal = NULL;
+	struct errbuf err = {""};
+	int cases = 0;
+
+	(void)state;
+	for (int i = 0; lines[i] != NULL; i++) {
+		char *line = g_strstrip(lines[i]), *rest = strchr(line, ' ');
+
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		if (rest == NULL)
+			fail_msg("clock_cases.txt:%d: a keyword and a value", i + 1);
+		*rest++ = '\0';
+		if (strcmp(line, "timezone") == 0)
+			spec.timezone = rest;
+		else if (strcmp(line, "days") == 0)
+			g_ptr_array_add(days, rest);
+		else if (strcmp(line, "hours") == 0)
+			g_ptr_array_add(hours, rest);
+		else if (strcmp(line, "holiday") == 0)
+			g_ptr_array_add(holidays, rest);
+		else if (strcmp(line, "case") == 0) {
+			char **f = g_strsplit_set(rest, " ", -1);
+			char *fields[3];
+			int n = 0;
+			GDateTime *start, *want, *got;
+
+			for (char **x = f; *x != NULL && n < 3; x++)
+				if (**x != '\0')
+					fields[n++] = *x;
+			if (n < 3)
+				fail_msg("clock_cases.txt:%d: case START MINUTES DUE", i + 1);
+			if (cal == NULL) {
+				g_ptr_array_add(days, NULL);
+				g_ptr_array_add(hours, NULL);
+				g_ptr_array_add(holidays, NULL);
+				spec.days = (const char *const *)days->pdata;
+				spec.hours = (const char *const *)hours->pdata;
+				spec.holidays = (const char *const *)holidays->pdata;
+				if ((cal = sla_calendar_new(&spec, NULL, &err)) == NULL)
+					fail_msg("clock_cases.txt: calendar: %s", err.msg);
+			}
+			start = utc_time(fields[0], i + 1);
+			want = utc_time(fields[2], i + 1);
+			got = sla_due(cal, start, atoi(fields[1]));
+			if (got == NULL || !g_date_time_equal(got, want)) {
+				char *g = fmt(got), *w = fmt(want);
+
+				fail_msg("clock_cases.txt:%d: %s + %s min: got %s, expected %s",
+					 i + 1, fields[0], fields[1], g, w);
+			}
+			if (sla_business_minutes(cal, start, got) != atoi(fields[1]))
+				fail_msg("clock_cases.txt:%d: %lld minutes counted back, not %s",
+					 i + 1, (long long)sla_business_minutes(cal, start, got),
+					 fields[1]);
+			g_date_time_unref(start);
+			g_date_time_unref(want);
+			g_date_time_unref(got);
+			g_strfreev(f);
+			cases++;
+		} else
+			fail_msg("clock_cases.txt:%d: unknown keyword \"%s\"", i + 1, line);
+	}
+	assert_true(cases >= 10);
+	sla_calendar_free(&cal);
+	g_ptr_array_free(days, TRUE);
+	g_ptr_array_free(hours, TRUE);
+	g_ptr_array_free(holidays, TRUE);
+	g_strfreev(lines);
+	g_free(text);
+}
+
+/* The policy as the database is given it: the calendar as resolved (a day's own hours replace
+ * the common ones), holidays sorted, every target with its calendar. */
+static void test_policy_json(void **state)
+{
+	struct loaded l;
+	char *json;
+
+	(void)state;
+	load(&l, "sla: { calendar = { timezone = \"Europe/Madrid\"; days = [ \"mon-fri\" ];"
+		 " hours = [ \"08:00-15:00\", \"fri 08:00-14:00\", \"sun 00:00-04:00\" ];"
+		 " holidays = [ \"2026-12-25\", \"01-06\", \"2026-01-02\" ]; };"
+		 " targets = ( { priority = 2; kind = \"request\"; first_response = 45;"
+		 " resolution = 600; calendar = \"24x7\"; } ); };");
+	assert_string_equal(l.err.msg, "");
+	json = sla_conf_policy_json(l.sla);
+	assert_string_equal(
+	    json, "{\"timezone\": \"Europe/Madrid\", \"hours\": [[1, 480, 900], [2, 480, 900], "
+		  "[3, 480, 900], [4, 480, 900], [5, 480, 840], [7, 0, 240]], "
+		  "\"holidays\": [\"01-06\", \"2026-01-02\", \"2026-12-25\"], \"targets\": ["
+		  "[1, \"incident\", 15, 240, true], [1, \"request\", 60, 480, false], "
+		  "[2, \"incident\", 30, 480, false], [2, \"request\", 45, 600, true], "
+		  "[3, \"incident\", 120, 1440, false], [3, \"request\", 240, 2880, false], "
+		  "[4, \"incident\", 240, 2880, false], [4, \"request\", 480, 5400, false], "
+		  "[5, \"incident\", 480, 5400, false], [5, \"request\", 960, 10800, false]]}");
+	g_free(json);
+	unload(&l);
+
+	/* around the clock: no hours, UTC */
+	load(&l, "sla: { calendar = \"24x7\"; };");
+	json = sla_conf_policy_json(l.sla);
+	assert_non_null(strstr(json, "{\"timezone\": \"UTC\", \"hours\": [], \"holidays\": [], "));
+	assert_non_null(strstr(json, "[3, \"incident\", 120, 1440, true]"));
+	g_free(json);
+	unload(&l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +666,8 @@ int main(void)
 	    cmocka_unit_test(test_conf),
 	    cmocka_unit_test(test_conf_errors),
 	    cmocka_unit_test(test_format_time),
+	    cmocka_unit_test(test_clock_cases),
+	    cmocka_unit_test(test_policy_json),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

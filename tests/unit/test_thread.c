@@ -2,7 +2,8 @@
  * else does (every one-character change, truncation or extension is refused), key rotation and
  * key loading errors, plus-address parsing, subject normalisation in Spanish and English, and the
  * decision, above all the Ticket Trick: no stranger ever gets into an existing ticket, whatever
- * the mail names. */
+ * the mail names. And the threading headers of what the desk sends: a person's own chain,
+ * capped, and nothing a sender wrote that could not go into a header. */
 
 #include "thread.h"
 
@@ -932,6 +933,108 @@ static void test_decide_why(void **state)
 	facts_clear(&f);
 }
 
+/* The References a chain gives, joined with spaces, and the In-Reply-To ("" when none). */
+static char *headers_of(const char *const *ids, size_t n, char **irt_r)
+{
+	GPtrArray *chain = g_ptr_array_new();
+	GPtrArray *refs;
+	GString *out = g_string_new(NULL);
+
+	for (size_t i = 0; i < n; i++)
+		g_ptr_array_add(chain, (gpointer)ids[i]);
+	thread_reply_headers(chain, irt_r, &refs);
+	for (guint i = 0; i < refs->len; i++)
+		g_string_append_printf(out, "%s%s", i > 0 ? " " : "",
+				       (const char *)g_ptr_array_index(refs, i));
+	g_ptr_array_unref(refs);
+	g_ptr_array_unref(chain);
+	if (*irt_r == NULL)
+		*irt_r = g_strdup("");
+	return g_string_free(out, FALSE);
+}
+
+static void test_reply_headers(void **state)
+{
+	/* the requester's mail, our acknowledgement, their reply, our relayed answer */
+	const char *const chain[] = {"CAF=abc@mail.gmail.com", "spocd.1.aaa@desk.example",
+				     "CAF=def@mail.gmail.com", "spocd.1.bbb@desk.example"};
+	const char *const ack[] = {"CAF=abc@mail.gmail.com"};
+	char *irt, *refs;
+	GPtrArray *none;
+
+	(void)state;
+	refs = headers_of(chain, G_N_ELEMENTS(chain), &irt);
+	assert_string_equal(irt, "spocd.1.bbb@desk.example");
+	assert_string_equal(refs, "CAF=abc@mail.gmail.com spocd.1.aaa@desk.example "
+				  "CAF=def@mail.gmail.com spocd.1.bbb@desk.example");
+	g_free(irt);
+	g_free(refs);
+
+	/* the acknowledgement answers the requester's own mail */
+	refs = headers_of(ack, 1, &irt);
+	assert_string_equal(irt, "CAF=abc@mail.gmail.com");
+	assert_string_equal(refs, "CAF=abc@mail.gmail.com");
+	g_free(irt);
+	g_free(refs);
+
+	/* nothing the person saw: no In-Reply-To, no References */
+	thread_reply_headers(NULL, &irt, &none);
+	assert_null(irt);
+	assert_int_equal(none->len, 0);
+	g_ptr_array_unref(none);
+}
+
+static void test_reply_headers_capped(void **state)
+{
+	const char *ids[30];
+	char *irt, *refs, *want;
+	GString *expect = g_string_new("m0@x.example");
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(ids); i++)
+		ids[i] = g_strdup_printf("m%zu@x.example", i);
+	for (size_t i = G_N_ELEMENTS(ids) - (THREAD_MAX_REFERENCES - 1); i < G_N_ELEMENTS(ids); i++)
+		g_string_append_printf(expect, " m%zu@x.example", i);
+	want = g_string_free(expect, FALSE);
+	refs = headers_of(ids, G_N_ELEMENTS(ids), &irt);
+	assert_string_equal(irt, "m29@x.example");
+	assert_string_equal(refs, want);
+	g_free(irt);
+	g_free(refs);
+	g_free(want);
+	for (size_t i = 0; i < G_N_ELEMENTS(ids); i++)
+		g_free((char *)ids[i]);
+}
+
+static void test_reply_headers_hostile(void **state)
+{
+	char *huge = g_strnfill(400, 'a');
+	char *long_id = g_strconcat(huge, "@x.example", NULL);
+	/* what a sender may write as a Message-ID: never into a header of ours */
+	const char *const chain[] = {"first@x.example",
+				     "with space@x.example",
+				     "a>b@x.example",
+				     "x>\r\nBcc: victim@evil.example",
+				     "two@at@x.example",
+				     "no-at-sign",
+				     "",
+				     long_id,
+				     "caf\xc3\xa9@x.example",
+				     "again@x.example",
+				     "first@x.example"};
+	char *irt, *refs;
+
+	(void)state;
+	refs = headers_of(chain, G_N_ELEMENTS(chain), &irt);
+	/* the repeated id counts where it was seen last: it is the latest */
+	assert_string_equal(irt, "first@x.example");
+	assert_string_equal(refs, "again@x.example first@x.example");
+	g_free(irt);
+	g_free(refs);
+	g_free(long_id);
+	g_free(huge);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -956,6 +1059,9 @@ int main(void)
 	    cmocka_unit_test(test_decide_order),
 	    cmocka_unit_test(test_decide_status),
 	    cmocka_unit_test(test_decide_why),
+	    cmocka_unit_test(test_reply_headers),
+	    cmocka_unit_test(test_reply_headers_capped),
+	    cmocka_unit_test(test_reply_headers_hostile),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
