@@ -1,6 +1,6 @@
 /* Forced into every source file of src/ (src/CMakeLists.txt), with SPOC_LAYER_<NAME> defined for
  * the file's own folder. A third-party library whose headers sit on the default include path
- * (libetpan, GnuTLS, libconfig, libytnef, libmicrohttpd, libsystemd) cannot be kept out of the
+ * (libetpan, GnuTLS, libcurl, libconfig, libytnef, libmicrohttpd, libsystemd) cannot be kept out of the
  * other folders by the include path alone, so one identifier that each of those headers declares
  * is poisoned outside the folder that wraps the library: including the header anywhere else
  * stops the build with "attempt to use poisoned". GMime, libxml2 and libpq need an include path
@@ -9,7 +9,7 @@
 #define SPOC_LAYER_GUARD_H
 
 #ifndef SPOC_LAYER_NET
-#pragma GCC poison mailsmtp_new mailimap_new gnutls_init
+#pragma GCC poison mailsmtp_new mailimap_new gnutls_init curl_easy_init
 #endif
 #ifndef SPOC_LAYER_CONF
 #pragma GCC poison config_init

@@ -18,6 +18,8 @@ enum spoc_tls {
 	SPOC_TLS_NONE, /* allowed only towards a loopback address */
 };
 
+struct spoc_oauth2_conf;
+
 /* What a TLS client needs to reach and verify one server (IMAP and SMTP share it). */
 struct spoc_endpoint {
 	char *host;
@@ -28,6 +30,9 @@ struct spoc_endpoint {
 	char *password; /* read from password_file */
 	char *password_file;
 	int timeout_s; /* every network step */
+	/* auth = "oauth2": log in with an access token from there (conf_oauth.h), password and
+	 * password_file NULL; NULL: log in with the password */
+	struct spoc_oauth2_conf *oauth2;
 };
 
 /* One mailbox spocd reads (several may be configured, each on its own server). */

@@ -2,6 +2,7 @@
  * program can trust the struct: an error names the file, the line, the setting and what is
  * allowed. Passwords are read from their own files; paths are relative to the config file. */
 #include "conf_priv.h"
+#include "conf_oauth.h"
 #include "conf_rules.h"
 #include "mime.h"
 
@@ -227,6 +228,26 @@ char *conf_read_secret(struct reader *r, const char *name, const char *file)
 	return text;
 }
 
+char *conf_read_secret_text(struct reader *r, const char *name, const char *file)
+{
+	char *text;
+	gsize len = 0;
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0) {
+		conf_fail(r, name, "cannot read %s: %s", file, g_strerror(errno));
+		return NULL;
+	}
+	text = secret_read_fd(r, name, file, fd, &len);
+	close(fd);
+	if (text != NULL && (len == 0 || strlen(text) != len || !g_utf8_validate(text, -1, NULL))) {
+		conf_fail(r, name, "%s is empty, holds NUL bytes or is not UTF-8", file);
+		memset(text, 0, len);
+		g_clear_pointer(&text, g_free);
+	}
+	return text;
+}
+
 const struct authres_border *conf_border(const struct spoc_conf *c)
 {
 	if (c->agents_border.dialect == AUTHRES_MICROSOFT365 ||
@@ -281,7 +302,9 @@ static void read_endpoint(struct reader *r, const char *section, struct spoc_end
 		if (ep->ca_file != NULL && !g_file_test(ep->ca_file, G_FILE_TEST_IS_REGULAR))
 			conf_fail(r, NAME("ca_file"), "%s is not a readable file", ep->ca_file);
 	}
-	if (user_required || config_lookup(&r->cfg, NAME("user")) != NULL) {
+	if (conf_read_auth(r, section, ep)) {
+		/* auth = "oauth2": an access token instead of a password (conf_oauth.c) */
+	} else if (user_required || config_lookup(&r->cfg, NAME("user")) != NULL) {
 		ep->user = conf_get_string(r, NAME("user"), NULL);
 		if (config_lookup(&r->cfg, NAME("password_credential")) != NULL) {
 			char *cred = conf_get_string(r, NAME("password_credential"), NULL);
@@ -927,6 +950,7 @@ static void free_endpoint(struct spoc_endpoint *ep)
 		memset(ep->password, 0, strlen(ep->password));
 	g_free(ep->password);
 	g_free(ep->password_file);
+	conf_oauth2_free(&ep->oauth2);
 }
 
 static void free_mailbox(struct spoc_imap_conf *mb)

@@ -30,10 +30,16 @@ int conf_get_choice(struct reader *r, const char *name, const char *const *allow
 /* The one line of a password or secret file (one trailing newline dropped); NULL with the
  * error recorded against setting name. Caller wipes and frees. */
 char *conf_read_secret(struct reader *r, const char *name, const char *file);
+/* The whole text of a secret file of several lines (a JSON key), with the same checks as
+ * conf_read_secret(); NULL with the error recorded. Caller wipes and frees. */
+char *conf_read_secret_text(struct reader *r, const char *name, const char *file);
 /* The path of systemd credential name ($CREDENTIALS_DIRECTORY/name, from LoadCredential=);
  * NULL with the error recorded against setting when there is no such directory or the name is
  * not a plain file name. Caller frees. */
 char *conf_credential(struct reader *r, const char *setting, const char *name);
+/* section.auth: TRUE when it is "oauth2", with section.user and the section.oauth2 group read
+ * into ep (conf_oauth.c); FALSE for "password" (the default), ep left alone. */
+gboolean conf_read_auth(struct reader *r, const char *section, struct spoc_endpoint *ep);
 /* path made absolute against the config file's directory; takes and returns ownership. */
 char *conf_resolve(struct reader *r, char *path);
 

@@ -2,16 +2,18 @@
  *
  * Connection order matters for safety: TCP (or implicit TLS) -> STARTTLS when configured (a
  * server without it is refused, never used in clear) -> certificate verified by tls.c -> only
- * then LOGIN. A PREAUTH greeting on a connection that still has to be upgraded is refused
- * (Debian's libetpan reports it as authenticated). Sessions are torn down with mailimap_free()
- * alone when LOGOUT cannot be sent, because mailimap_logout() on a session that never connected
- * crashes.
+ * then LOGIN, or AUTHENTICATE XOAUTH2 / OAUTHBEARER with an OAuth 2.0 access token (oauth2.c)
+ * for a mailbox with auth = "oauth2". A PREAUTH greeting on a connection that still has to be
+ * upgraded is refused (Debian's libetpan reports it as authenticated). Sessions are torn down with
+ * mailimap_free() alone when LOGOUT cannot be sent, because mailimap_logout() on a session that
+ * never connected crashes.
  *
  * Message bodies are fetched with BODY.PEEK[] through libetpan's body handler, so a literal is
  * streamed into a buffer we bound ourselves instead of one libetpan sizes from the server's
  * announced length. */
 #include "imap.h"
 
+#include "oauth2.h"
 #include "tls.h"
 
 #include <string.h>
@@ -169,6 +171,131 @@ static int ensure_folder(struct imap_session *s, const char *folder, struct errb
 	return rc;
 }
 
+/* Writes text on the session's stream; a libetpan error code. */
+static int send_text(mailimap *imap, const char *text)
+{
+	return mailstream_write(imap->imap_stream, text, strlen(text)) == -1 ? MAILIMAP_ERROR_STREAM
+									     : MAILIMAP_NO_ERROR;
+}
+
+/* One AUTHENTICATE with an access token (RFC 4959 SASL-IR where offered, else the response after
+ * the server's first "+"). SPOC_OK when logged in; SPOC_EPERM when the server refused (NO), with
+ * its decoded error challenge in *why_r when it sent one (caller frees); SPOC_ETEMP with err set
+ * when the connection failed or the server went out of step. libetpan's own
+ * mailimap_oauth2_authenticate() cannot be used: it throws the error challenge away. */
+static int authenticate_once(struct imap_session *s, enum oauth2_mech mech, const char *token,
+			     char **why_r, struct errbuf *err)
+{
+	const struct spoc_endpoint *ep = &s->conf->ep;
+	mailimap *imap = s->imap;
+	gboolean sent = mailimap_has_extension(imap, "SASL-IR");
+	char *resp = oauth2_sasl_response(mech, ep->user, ep->host, ep->port, token);
+	struct mailimap_response *response = NULL;
+	int r, state, challenges = 0;
+
+	/* what carries the token stays out of libetpan's stream debug log */
+	mailstream_set_privacy(imap->imap_stream, 0);
+	r = mailimap_send_current_tag(imap);
+	if (r == MAILIMAP_NO_ERROR)
+		r = send_text(imap, "AUTHENTICATE ");
+	if (r == MAILIMAP_NO_ERROR)
+		r = send_text(imap, oauth2_mech_name(mech));
+	if (r == MAILIMAP_NO_ERROR && sent && (r = send_text(imap, " ")) == MAILIMAP_NO_ERROR)
+		r = send_text(imap, resp);
+	if (r == MAILIMAP_NO_ERROR)
+		r = send_text(imap, "\r\n");
+	if (r == MAILIMAP_NO_ERROR && mailstream_flush(imap->imap_stream) == -1)
+		r = MAILIMAP_ERROR_STREAM;
+	while (r == MAILIMAP_NO_ERROR) {
+		const char *line = mailimap_read_line(imap);
+
+		if (line == NULL) {
+			r = MAILIMAP_ERROR_STREAM;
+			break;
+		}
+		if (line[0] != '+')
+			break; /* the tagged answer, or untagged data before it */
+		if (!sent) {
+			r = send_text(imap, resp);
+			sent = TRUE;
+		} else if (challenges++ == 0) {
+			/* after the response, a "+" carries the server's error (RFC 7628 3.2.2):
+			 * kept, and answered as the mechanism wants, to get the tagged NO */
+			const char *b64 = line + 1;
+
+			while (*b64 == ' ')
+				b64++;
+			g_free(*why_r);
+			*why_r = oauth2_sasl_error_text(b64, strcspn(b64, "\r\n"));
+			r = send_text(imap, oauth2_sasl_abort(mech));
+		} else {
+			r = MAILIMAP_ERROR_PROTOCOL;
+			break;
+		}
+		if (r == MAILIMAP_NO_ERROR)
+			r = send_text(imap, "\r\n");
+		if (r == MAILIMAP_NO_ERROR && mailstream_flush(imap->imap_stream) == -1)
+			r = MAILIMAP_ERROR_STREAM;
+	}
+	mailstream_set_privacy(imap->imap_stream, 1);
+	oauth2_secret_free(resp);
+	if (r == MAILIMAP_NO_ERROR)
+		r = mailimap_parse_response(imap, &response);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, r, "AUTHENTICATE", err);
+	state = response->rsp_resp_done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type;
+	mailimap_response_free(response);
+	if (state != MAILIMAP_RESP_COND_STATE_OK)
+		return SPOC_EPERM;
+	imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+	return SPOC_OK;
+}
+
+/* Logs in with an access token: XOAUTH2 where offered (what Microsoft and Google document),
+ * else OAUTHBEARER. A cached token the server refuses is renewed and tried once more. */
+static int login_oauth2(struct imap_session *s, struct errbuf *err)
+{
+	const struct spoc_endpoint *ep = &s->conf->ep;
+	enum oauth2_mech mech;
+	char *why = NULL;
+	int rc = SPOC_EPERM;
+
+	if (refresh_capabilities(s, err) != SPOC_OK)
+		return SPOC_ETEMP;
+	if (mailimap_has_authentication(s->imap, "XOAUTH2"))
+		mech = OAUTH2_XOAUTH2;
+	else if (mailimap_has_authentication(s->imap, "OAUTHBEARER"))
+		mech = OAUTH2_OAUTHBEARER;
+	else
+		return errbuf_set(
+		    err, SPOC_ETEMP,
+		    "%s: the server offers neither AUTH=XOAUTH2 nor AUTH=OAUTHBEARER: "
+		    "auth = \"oauth2\" cannot log in there",
+		    s->where);
+	for (int attempt = 0; rc == SPOC_EPERM && attempt < 2; attempt++) {
+		const char *token = NULL;
+		gboolean fresh = FALSE;
+
+		if (oauth2_token(ep, &token, &fresh, err) != SPOC_OK) {
+			rc = errbuf_prefix(err, SPOC_ETEMP, "%s: no access token for %s", s->where,
+					   ep->user);
+			break;
+		}
+		rc = authenticate_once(s, mech, token, &why, err);
+		if (rc == SPOC_EPERM) {
+			oauth2_token_refused(ep);
+			if (fresh)
+				break; /* a new token refused: another would be too */
+		}
+	}
+	if (rc == SPOC_EPERM)
+		rc = errbuf_set(err, SPOC_ETEMP, "%s: AUTHENTICATE %s as %s refused: %s (%s)",
+				s->where, oauth2_mech_name(mech), ep->user, server_says(s),
+				why != NULL ? why : "no error details from the server");
+	g_free(why);
+	return rc;
+}
+
 int imap_open(const struct spoc_imap_conf *conf, struct imap_session **s_r, struct errbuf *err)
 {
 	struct imap_session *s = g_new0(struct imap_session, 1);
@@ -183,7 +310,10 @@ int imap_open(const struct spoc_imap_conf *conf, struct imap_session **s_r, stru
 
 	if (connect_tls(s, err) != SPOC_OK)
 		goto fail;
-	if (s->imap->imap_state == MAILIMAP_STATE_NON_AUTHENTICATED) {
+	if (s->imap->imap_state == MAILIMAP_STATE_NON_AUTHENTICATED && conf->ep.oauth2 != NULL) {
+		if (login_oauth2(s, err) != SPOC_OK)
+			goto fail;
+	} else if (s->imap->imap_state == MAILIMAP_STATE_NON_AUTHENTICATED) {
 		r = mailimap_login(s->imap, conf->ep.user, conf->ep.password);
 		if (r != MAILIMAP_NO_ERROR) {
 			errbuf_set(err, SPOC_ETEMP, "%s: LOGIN as %s refused: %s", s->where,

@@ -1,7 +1,8 @@
 /* SMTP submission over libetpan for the notifier: one connection (implicit TLS, STARTTLS that is
  * never downgraded, or plain text towards loopback only), the peer's certificate verified through
- * tls.c before anything but the greeting is read, EHLO with the configured name, optional AUTH, and
- * then one envelope per message over the same connection.
+ * tls.c before anything but the greeting is read, EHLO with the configured name, optional AUTH
+ * (PLAIN or LOGIN with the password, or XOAUTH2 / OAUTHBEARER with an OAuth 2.0 access token from
+ * oauth2.c), and then one envelope per message over the same connection.
  *
  * libetpan 1.9.4 cannot say EHLO with a chosen name: mailesmtp_ehlo() sends gethostname(),
  * mailesmtp_ehlo_with_ip() sends "[local address]" (and fails for IPv6 on Linux, it passes
@@ -14,6 +15,7 @@
  * into the command line: a CR LF in it would be a command injection), and one final CRLF is taken
  * off the data because mailsmtp_data_message() always appends "\r\n.\r\n". */
 #include "smtp.h"
+#include "oauth2.h"
 #include "tls.h"
 
 #include <libetpan/libetpan.h>
@@ -32,6 +34,7 @@ struct smtp_session {
 	char *where;	  /* "host:port", for every message */
 	char *auth_mechs; /* what the last EHLO offered after AUTH, "" if nothing */
 	gboolean broken;  /* lost, timed out or out of step: no QUIT, no more commands */
+	const struct spoc_endpoint *ep; /* borrowed from the configuration */
 };
 
 /* The last reply's text on one line: libetpan keeps each line's text followed by '\n'; control
@@ -277,6 +280,112 @@ static int authenticate(struct smtp_session *s, const struct spoc_smtp_conf *con
 	return SPOC_ETEMP;
 }
 
+/* TRUE when the last EHLO offered AUTH mechanism mech. */
+static gboolean offers(const struct smtp_session *s, const char *mech)
+{
+	char **words = g_strsplit(s->auth_mechs, " ", -1);
+	gboolean found = FALSE;
+
+	for (guint i = 0; words[i] != NULL && !found; i++)
+		found = g_ascii_strcasecmp(words[i], mech) == 0;
+	g_strfreev(words);
+	return found;
+}
+
+/* One AUTH with an access token as the initial response (RFC 4954). SPOC_OK on 235; SPOC_EPERM
+ * when the server refused the token (535, or its error challenge), the decoded challenge in
+ * *why_r (caller frees) and the reply in *reply_r; SPOC_ETEMP with err set otherwise. */
+static int auth_token_once(struct smtp_session *s, enum oauth2_mech mech, const char *token,
+			   char **why_r, char **reply_r, struct errbuf *err)
+{
+	const struct spoc_endpoint *ep = s->ep;
+	char *resp = oauth2_sasl_response(mech, ep->user, ep->host, ep->port, token);
+	size_t len = strlen(resp) + 32;
+	char *line = g_malloc(len);
+	int code;
+
+	g_snprintf(line, len, "AUTH %s %s\r\n", oauth2_mech_name(mech), resp);
+	oauth2_secret_free(resp);
+	/* the token stays out of libetpan's stream debug log */
+	mailstream_set_privacy(s->smtp->stream, 0);
+	code = command(s->smtp, line);
+	mailstream_set_privacy(s->smtp->stream, 1);
+	explicit_bzero(line, len);
+	g_free(line);
+	if (code == 334) {
+		/* the server's error challenge (RFC 7628 3.2.2); the client's answer ends the
+		 * exchange with the real reply */
+		const char *b64 = s->smtp->response != NULL ? s->smtp->response : "";
+
+		g_free(*why_r);
+		*why_r = oauth2_sasl_error_text(b64, strcspn(b64, "\n"));
+		line = g_strdup_printf("%s\r\n", oauth2_sasl_abort(mech));
+		code = command(s->smtp, line);
+		g_free(line);
+	}
+	if (code == 235)
+		return SPOC_OK;
+	if (code == 0) {
+		s->broken = TRUE;
+		return errbuf_set(err, SPOC_ETEMP, "smtp %s: AUTH %s: connection lost or bad reply",
+				  s->where, oauth2_mech_name(mech));
+	}
+	{
+		char *text = reply_text(s->smtp);
+
+		g_free(*reply_r);
+		*reply_r = g_strdup_printf("%d %s", code, text);
+		g_free(text);
+	}
+	if (code == 535 || code == 530 || code == 534)
+		return SPOC_EPERM;
+	return errbuf_set(err, SPOC_ETEMP, "smtp %s: AUTH %s as %s: %s", s->where,
+			  oauth2_mech_name(mech), ep->user, *reply_r);
+}
+
+/* AUTH with an access token: XOAUTH2 where offered, else OAUTHBEARER. A cached token the server
+ * refuses is renewed and tried once more. */
+static int authenticate_oauth2(struct smtp_session *s, struct errbuf *err)
+{
+	const struct spoc_endpoint *ep = s->ep;
+	enum oauth2_mech mech;
+	char *why = NULL, *reply = NULL;
+	int rc = SPOC_EPERM;
+
+	if (offers(s, "XOAUTH2"))
+		mech = OAUTH2_XOAUTH2;
+	else if (offers(s, "OAUTHBEARER"))
+		mech = OAUTH2_OAUTHBEARER;
+	else
+		return errbuf_set(err, SPOC_ETEMP,
+				  "smtp %s: server offers no AUTH XOAUTH2 or OAUTHBEARER (offered: "
+				  "%s): auth = \"oauth2\" cannot log in there",
+				  s->where, *s->auth_mechs != '\0' ? s->auth_mechs : "no AUTH");
+	for (int attempt = 0; rc == SPOC_EPERM && attempt < 2; attempt++) {
+		const char *token = NULL;
+		gboolean fresh = FALSE;
+
+		if (oauth2_token(ep, &token, &fresh, err) != SPOC_OK) {
+			rc = errbuf_prefix(err, SPOC_ETEMP, "smtp %s: no access token for %s",
+					   s->where, ep->user);
+			break;
+		}
+		rc = auth_token_once(s, mech, token, &why, &reply, err);
+		if (rc == SPOC_EPERM) {
+			oauth2_token_refused(ep);
+			if (fresh)
+				break; /* a new token refused: another would be too */
+		}
+	}
+	if (rc == SPOC_EPERM)
+		rc = errbuf_set(err, SPOC_ETEMP, "smtp %s: AUTH %s as %s refused: %s (%s)",
+				s->where, oauth2_mech_name(mech), ep->user, reply,
+				why != NULL ? why : "no error details from the server");
+	g_free(why);
+	g_free(reply);
+	return rc;
+}
+
 /* Connects and reads the greeting; SPOC_OK or SPOC_ETEMP. */
 static int connect_server(struct smtp_session *s, const struct spoc_endpoint *ep,
 			  struct errbuf *err)
@@ -319,6 +428,7 @@ int smtp_open(const struct spoc_smtp_conf *conf, struct smtp_session **s_r, stru
 	s = g_new0(struct smtp_session, 1);
 	s->where = g_strdup_printf("%s:%u", ep->host, (unsigned)ep->port);
 	s->auth_mechs = g_strdup("");
+	s->ep = ep;
 	s->smtp = mailsmtp_new(0, NULL);
 	if (s->smtp == NULL) {
 		rc = errbuf_set(err, SPOC_ETEMP, "smtp %s: out of memory", s->where);
@@ -349,7 +459,9 @@ int smtp_open(const struct spoc_smtp_conf *conf, struct smtp_session **s_r, stru
 		rc = ehlo(s, conf, err);
 		break;
 	}
-	if (rc == SPOC_OK && ep->user != NULL && *ep->user != '\0')
+	if (rc == SPOC_OK && ep->oauth2 != NULL)
+		rc = authenticate_oauth2(s, err);
+	else if (rc == SPOC_OK && ep->user != NULL && *ep->user != '\0')
 		rc = authenticate(s, conf, err);
 	if (rc != SPOC_OK)
 		goto fail;

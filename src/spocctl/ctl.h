@@ -36,6 +36,7 @@ int ctl_ticket(struct ctl *c, int argc, char **argv);
 int ctl_stats(struct ctl *c, int argc, char **argv);
 int ctl_health(struct ctl *c, int argc, char **argv);
 int ctl_attachment(struct ctl *c, int argc, char **argv);
+int ctl_oauth(struct ctl *c, int argc, char **argv);
 
 /* ---- what reaches the terminal ----
  *

@@ -98,6 +98,11 @@ static const struct {
      "                                poll interval), no SLA breach over 15 min old\n"
      "                                without its notice sent; exit 0 healthy, 1 not, 75\n"
      "                                database unreachable\n"},
+    {"oauth", ctl_oauth,
+     "  oauth login MAILBOX           consent once for a mailbox (its name, or smtp) that\n"
+     "                                logs in with OAuth 2.0 and a refresh token: shows\n"
+     "                                where to go and the code to enter, waits, and\n"
+     "                                writes the refresh token to its refresh_token_file\n"},
     {"inspect", ctl_inspect,
      "  inspect [--mailbox NAME] FILE.eml | -\n"
      "                                what spocd makes of one message, as JSON; touches\n"

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "mime.h"
+#include "oauth2.h"
 #include "outbox.h"
 #include "rules.h"
 #include "sla_watch.h"
@@ -741,6 +742,12 @@ static void run(struct daemon *d)
 	metrics_stop();
 }
 
+/* What oauth2.c reports beside its calls' errors (a rotated refresh token not saved). */
+static void oauth2_notice(int level, const char *text)
+{
+	log_msg(level, "%s", text);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -828,6 +835,7 @@ int main(int argc, char **argv)
 
 	log_init("spocd");
 	mime_init();
+	oauth2_set_notice(oauth2_notice);
 	d.conf_path = conf_path;
 	d.conf = conf_load(conf_path, &err);
 	if (d.conf == NULL) {
@@ -873,6 +881,7 @@ out:
 	store_close(&d.st);
 	outbox_free(&d.outbox);
 	conf_free(&d.conf);
+	oauth2_reset();
 	g_free(d.last_status);
 	g_free(d.conf_path);
 	return status;

@@ -14,6 +14,13 @@ listener runs:
   slow              accept, but only 0.3 s after the DATA bytes were received (a notifier can be
                     killed in the middle of a batch, two notifiers overlap)
 
+OAuth 2.0: with --oauth2-introspect URL (and --oauth2-ca, the CA of that HTTPS endpoint) AUTH is
+required and only the mechanisms of --oauth2-mechanisms are offered (XOAUTH2, OAUTHBEARER): the
+access token in the client's response is posted to the URL (RFC 7662: token=...), and accepted when
+the answer says active and names the user the client gave. A refusal sends the RFC 7628 error
+challenge (base64 JSON) first, then 535. Every attempt is recorded in auth.jsonl (mechanism, user,
+accepted, never the token); the mechanism and user of an accepted message are in its <n>.json.
+
 TLS: --tls implicit (TLS from the first byte, like port 465) or --tls starttls (offered in EHLO),
 with --cert/--key. Messages given a refusal or dropped are not written as <n>.eml; each such event
 is recorded in refused.jsonl so a test can see the attempt. Run with /usr/bin/python3. Writes
@@ -22,14 +29,17 @@ is recorded in refused.jsonl so a test can see the attempt. Run with /usr/bin/py
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import signal
 import ssl
 import sys
 import time
+import urllib.parse
+import urllib.request
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult
 
 MODES = ("accept", "rcpt451", "rcpt550", "data451", "data550", "drop", "slow")
 
@@ -86,6 +96,7 @@ class Capture:
             "peer": list(session.peer) if session.peer else None,
             "tls": tls,
             "time": time.time(),
+            "auth": getattr(session, "auth_data", None) if isinstance(getattr(session, "auth_data", None), dict) else None,
         }
 
     def _refused(self, what, server, session, envelope, reply, address=None):
@@ -136,6 +147,74 @@ class Capture:
         return f"250 2.0.0 Ok: queued as capture-{n}"
 
 
+class OAuth2Capture(Capture):
+    """Capture that requires AUTH XOAUTH2 or OAUTHBEARER with a token the introspection URL
+    accepts (aiosmtpd calls auth_<MECHANISM> for the mechanisms a handler defines)."""
+
+    def __init__(self, outdir, mode_file, default_mode, introspect_url, ca_file):
+        super().__init__(outdir, mode_file, default_mode)
+        self.introspect_url = introspect_url
+        self.ssl = ssl.create_default_context(cafile=ca_file)
+
+    def _introspect(self, token):
+        body = urllib.parse.urlencode({"token": token}).encode()
+        try:
+            with urllib.request.urlopen(self.introspect_url, body, timeout=10, context=self.ssl) as r:
+                return json.loads(r.read())
+        except Exception as e:  # the endpoint down counts as a refusal, and is said so
+            log(f"introspection failed: {e}")
+            return {"active": False}
+
+    def _record(self, mech, user, ok):
+        with open(os.path.join(self.outdir, "auth.jsonl"), "a", encoding="utf-8") as f:
+            f.write(json.dumps({"mechanism": mech, "user": user, "accepted": ok, "time": time.time()}) + "\n")
+        log(f"AUTH {mech} user={user}: {'accepted' if ok else 'refused'}")
+
+    async def _oauth(self, server, mech, args):
+        blob = args[1] if len(args) > 1 else None
+        if blob is None:
+            raw = await server.challenge_auth("")
+            if not isinstance(raw, bytes):  # the client gave up
+                return AuthResult(success=False, handled=True)
+        else:
+            try:
+                raw = base64.b64decode(blob, validate=True)
+            except Exception:
+                return AuthResult(success=False, handled=False, message="501 5.5.2 Can't decode base64")
+        text = raw.decode("utf-8", "replace")
+        user = token = None
+        if mech == "XOAUTH2":
+            for part in text.split("\x01"):
+                if part.startswith("user="):
+                    user = part[5:]
+                elif part.startswith("auth=Bearer "):
+                    token = part[12:]
+        else:  # OAUTHBEARER: n,a=user,^Ahost=...^Aport=...^Aauth=Bearer token^A^A
+            gs2, _, rest = text.partition("\x01")
+            for field in gs2.split(","):
+                if field.startswith("a="):
+                    user = field[2:].replace("=2C", ",").replace("=3D", "=")
+            for part in rest.split("\x01"):
+                if part.startswith("auth=Bearer "):
+                    token = part[12:]
+        answer = await asyncio.get_running_loop().run_in_executor(None, self._introspect, token or "")
+        ok = bool(token) and answer.get("active") is True and answer.get("username") == user
+        self._record(mech, user, ok)
+        if ok:
+            return AuthResult(success=True, auth_data={"mechanism": mech, "user": user})
+        # RFC 7628 3.2.2: the error as a challenge; the client ends the exchange, then 535
+        await server.challenge_auth(json.dumps({"status": "invalid_token", "scope": "mail",
+                                                "schemes": "bearer"}))
+        return AuthResult(success=False, handled=False,
+                          message="535 5.7.8 Authentication credentials invalid (capture test)")
+
+    async def auth_XOAUTH2(self, server, args):
+        return await self._oauth(server, "XOAUTH2", args)
+
+    async def auth_OAUTHBEARER(self, server, args):
+        return await self._oauth(server, "OAUTHBEARER", args)
+
+
 def tls_context(cert, key):
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
@@ -144,8 +223,16 @@ def tls_context(cert, key):
 
 async def serve(args):
     os.makedirs(args.dir, exist_ok=True)
-    handler = Capture(args.dir, args.mode_file or os.path.join(args.dir, "mode"), args.mode)
+    mode_file = args.mode_file or os.path.join(args.dir, "mode")
     kwargs = {"hostname": "capture.test", "ident": "spocd-test-capture"}
+    if args.oauth2_introspect:
+        handler = OAuth2Capture(args.dir, mode_file, args.mode, args.oauth2_introspect, args.oauth2_ca)
+        offered = set(args.oauth2_mechanisms.upper().split())
+        kwargs.update(auth_required=True, auth_require_tls=False,
+                      auth_exclude_mechanism=[m for m in ("LOGIN", "PLAIN", "XOAUTH2", "OAUTHBEARER")
+                                              if m not in offered])
+    else:
+        handler = Capture(args.dir, mode_file, args.mode)
     implicit = None
     if args.tls == "implicit":
         implicit = tls_context(args.cert, args.key)
@@ -181,6 +268,9 @@ def main():
     p.add_argument("--cert")
     p.add_argument("--key")
     p.add_argument("--ready-file")
+    p.add_argument("--oauth2-introspect", help="require AUTH with a token this URL introspects")
+    p.add_argument("--oauth2-ca", help="CA file of the introspection endpoint")
+    p.add_argument("--oauth2-mechanisms", default="XOAUTH2 OAUTHBEARER")
     args = p.parse_args()
     if args.tls != "none" and not (args.cert and args.key):
         p.error("--tls needs --cert and --key")

@@ -350,7 +350,8 @@ def conf_line(path, setting):
 
 class Services:
     def __init__(self, *, imap_cert="good", smtp=True, smtp_tls="none", smtp_cert="good",
-                 smtp_mode="accept", keep=None, name="spocd-test"):
+                 smtp_mode="accept", keep=None, name="spocd-test", dovecot_oauth2=None,
+                 smtp_oauth2=None):
         self.keep = keep if keep is not None else os.environ.get("SPOC_KEEP") == "1"
         self.name = name
         self._imap_cert = imap_cert
@@ -358,6 +359,13 @@ class Services:
         self._smtp_tls = smtp_tls
         self._smtp_cert = smtp_cert
         self._smtp_mode = smtp_mode
+        # OAuth 2.0 logins (test_oauth2): {"introspection_url": ..., "ca_file": ...,
+        # "mechanisms": "xoauth2 oauthbearer"}. Dovecot then logs the test user in with an access
+        # token its oauth2 passdb introspects (passwords still work for the harness's own
+        # client); the SMTP listener accepts only AUTH XOAUTH2/OAUTHBEARER with such a token.
+        # Changed dovecot_oauth2 takes effect at restart_dovecot().
+        self.dovecot_oauth2 = dovecot_oauth2
+        self.smtp_oauth2 = smtp_oauth2
         self.procs = {}       # name -> Popen
         self.daemons = []     # every Spocd start_spocd() started
         self._db = None
@@ -553,6 +561,19 @@ class Services:
         self.imap_cert = cert
         c, k = self.certs[cert]
         dh = "ssl_dh = </usr/share/dovecot/dh.pem" if os.path.exists("/usr/share/dovecot/dh.pem") else ""
+        mechanisms, oauth2_passdb = "plain login", ""
+        if self.dovecot_oauth2:
+            o = self.dovecot_oauth2
+            mechanisms += " " + o.get("mechanisms", "xoauth2 oauthbearer")
+            ext = os.path.join(base, "dovecot-oauth2.conf.ext")
+            with open(ext, "w") as f:
+                f.write(f"introspection_mode = post\nintrospection_url = {o['introspection_url']}\n"
+                        f"username_attribute = username\nactive_attribute = active\n"
+                        f"active_value = true\nforce_introspection = yes\n"
+                        f"tls_ca_cert_file = {o['ca_file']}\n")
+            os.chmod(ext, 0o644)
+            oauth2_passdb = (f"passdb {{\n  driver = oauth2\n  mechanisms = "
+                             f"{o.get('mechanisms', 'xoauth2 oauthbearer')}\n  args = {ext}\n}}\n")
         self.dovecot_conf = os.path.join(base, "dovecot.conf")
         with open(self.dovecot_conf, "w") as f:
             f.write(f"""# Private Dovecot for spocd tests (spocdtest.py). Certificate: {cert}
@@ -570,7 +591,7 @@ ssl_key = <{k}
 ssl_min_protocol = TLSv1.2
 verbose_ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_verbose = yes
 auth_debug = no
 first_valid_uid = 1
@@ -581,7 +602,7 @@ namespace inbox {{
   separator = /
   prefix =
 }}
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self.dovecot_users}
 }}
@@ -746,6 +767,10 @@ protocol imap {{
         if tls != "none":
             c, k = self.certs[cert]
             argv += ["--cert", c, "--key", k]
+        if self.smtp_oauth2:
+            o = self.smtp_oauth2
+            argv += ["--oauth2-introspect", o["introspection_url"], "--oauth2-ca", o["ca_file"],
+                     "--oauth2-mechanisms", o.get("mechanisms", "XOAUTH2 OAUTHBEARER")]
         p = self._spawn("smtp", argv, log_file=os.path.join(self.dir, "smtp.log"))
         smtp_log = os.path.join(self.dir, "smtp.log")
 
