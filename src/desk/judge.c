@@ -206,6 +206,30 @@ static gboolean requester_commands(const struct ingest_decision *d, const struct
 	return TRUE;
 }
 
+/* TRUE when verdict answers a ticket whose work is done: a resolved one (it would reopen) or a
+ * closed one, or one resolved before the reopen window (a follow-up would be opened). */
+static gboolean answers_done_ticket(const struct thread_verdict *verdict)
+{
+	return verdict->action == THREAD_REOPEN ||
+	       (verdict->action == THREAD_NEW_LINKED &&
+		strcmp(verdict->link_kind, THREAD_LINK_FOLLOW_UP) == 0);
+}
+
+/* Plans a mail as a note on the done ticket verdict answers: status untouched, nobody told;
+ * why says what it was read as, resolved/closed the plan's detail for either case. */
+static void keep_as_note(const struct thread_verdict *verdict, const char *why,
+			 struct judge_plan *plan, const char *resolved, const char *closed)
+{
+	gboolean on_resolved = verdict->action == THREAD_REOPEN;
+
+	plan->action = JUDGE_ATTACH;
+	plan->ticket_id = on_resolved ? verdict->ticket_id : verdict->link_ticket_id;
+	plan->note = why;
+	plan->reply = JUDGE_REPLY_NONE;
+	plan->outcome = INGEST_REPLY;
+	plan->detail = on_resolved ? resolved : closed;
+}
+
 void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
 		const struct thread_verdict *v, int64_t bounced_ticket, struct judge_plan *plan)
 {
@@ -248,24 +272,15 @@ void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
 	 * sender the border did not prove to be the requester) is nothing special: the rules below
 	 * decide it as any other reply. */
 	if (!automatic && d->csat.rating > 0 && !d->csat.problem && judge_may_rate(d, who) &&
-	    (verdict.action == THREAD_REOPEN ||
-	     (verdict.action == THREAD_NEW_LINKED &&
-	      strcmp(verdict.link_kind, THREAD_LINK_FOLLOW_UP) == 0))) {
-		gboolean resolved = verdict.action == THREAD_REOPEN;
-
-		plan->action = JUDGE_ATTACH;
-		plan->ticket_id = resolved ? verdict.ticket_id : verdict.link_ticket_id;
-		plan->note = d->csat.why;
+	    plan->close_ticket_id == 0 && answers_done_ticket(&verdict)) {
+		keep_as_note(&verdict, d->csat.why, plan,
+			     "the requester's rating of a resolved ticket: recorded,"
+			     " kept on it as a note, not reopened, nobody told",
+			     "the requester's rating of a closed ticket (or one resolved"
+			     " before the reopen window): recorded, kept on it as a"
+			     " note, no follow-up ticket, nobody told");
 		plan->csat_rating = d->csat.rating;
 		plan->csat_comment = d->csat.comment;
-		plan->reply = JUDGE_REPLY_NONE;
-		plan->outcome = INGEST_REPLY;
-		plan->detail = resolved
-				   ? "the requester's rating of a resolved ticket: recorded,"
-				     " kept on it as a note, not reopened, nobody told"
-				   : "the requester's rating of a closed ticket (or one resolved"
-				     " before the reopen window): recorded, kept on it as a"
-				     " note, no follow-up ticket, nobody told";
 		return;
 	}
 	/* A person's reply that only thanks or acknowledges ("¡Gracias!", 👍) once the work is
@@ -274,22 +289,13 @@ void judge_mail(const struct ingest_decision *d, const struct judge_sender *who,
 	 * requester knows what they wrote). A question, a problem or more than thanks still
 	 * reopens within the window or opens a follow-up; an agent's mail is never thanks. */
 	if (!automatic && who->agent_id == 0 && d->thanks_only && plan->close_ticket_id == 0 &&
-	    (verdict.action == THREAD_REOPEN ||
-	     (verdict.action == THREAD_NEW_LINKED &&
-	      strcmp(verdict.link_kind, THREAD_LINK_FOLLOW_UP) == 0))) {
-		gboolean resolved = verdict.action == THREAD_REOPEN;
-
-		plan->action = JUDGE_ATTACH;
-		plan->ticket_id = resolved ? verdict.ticket_id : verdict.link_ticket_id;
-		plan->note = d->thanks_why;
-		plan->reply = JUDGE_REPLY_NONE;
-		plan->outcome = INGEST_REPLY;
-		plan->detail = resolved
-				   ? "only thanks for a resolved ticket: kept on it as a note,"
-				     " not reopened, nobody told"
-				   : "only thanks for a closed ticket (or one resolved before the"
-				     " reopen window): kept on it as a note, no follow-up ticket,"
-				     " nobody told";
+	    answers_done_ticket(&verdict)) {
+		keep_as_note(&verdict, d->thanks_why, plan,
+			     "only thanks for a resolved ticket: kept on it as a note,"
+			     " not reopened, nobody told",
+			     "only thanks for a closed ticket (or one resolved before the"
+			     " reopen window): kept on it as a note, no follow-up ticket,"
+			     " nobody told");
 		return;
 	}
 	if (verdict.action == THREAD_ATTACH || verdict.action == THREAD_REOPEN) {
