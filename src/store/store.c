@@ -17,11 +17,22 @@
 
 /* ---- plumbing ---- */
 
+/* TRUE when res failed because a prepared statement's plan no longer fits its tables (a
+ * migration by another process changed them): passing, the next attempt prepares it anew. */
+static gboolean stale_plan(const PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	return state != NULL && strcmp(state, "0A000") == 0 && msg != NULL &&
+	       strstr(msg, "cached plan must not change result type") != NULL;
+}
+
 int store_error_class(struct store *st, const PGresult *res)
 {
 	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 
-	if (PQstatus(st->conn) != CONNECTION_OK || state == NULL)
+	if (PQstatus(st->conn) != CONNECTION_OK || state == NULL || stale_plan(res))
 		return SPOC_ETEMP;
 	/* 08 connection, 40 transaction rollback (serialization, deadlock), 53 resources,
 	 * 57 operator intervention (shutdown, cancel), 58 system error. */
@@ -44,6 +55,76 @@ static int fail_res(struct store *st, PGresult *res, const char *what, struct er
 	return rc;
 }
 
+/* At most this many statements are kept prepared on one connection: spocd's own are fewer; a
+ * text built at run time beyond it is run unprepared rather than grow the cache. */
+#define STORE_PREPARED_MAX 512
+
+/* TRUE for the statements worth preparing: queries and changes (BEGIN, COMMIT, SAVEPOINT and
+ * SET are sent as they are). */
+static gboolean preparable(const char *sql)
+{
+	static const char *const verbs[] = {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"};
+
+	while (g_ascii_isspace(*sql))
+		sql++;
+	for (size_t i = 0; i < G_N_ELEMENTS(verbs); i++) {
+		size_t len = strlen(verbs[i]);
+
+		if (g_ascii_strncasecmp(sql, verbs[i], len) == 0 &&
+		    (sql[len] == ' ' || sql[len] == '\n' || sql[len] == '('))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* The name sql is prepared under on this connection, preparing it first; NULL when it is not
+ * to be prepared (the caller runs it as it is) or when preparing failed: then *failed_r is the
+ * database's answer, which is the statement's error (a missing table says so here, and the
+ * transaction it was in is aborted as running it would have). */
+static const char *prepared_name(struct store *st, const char *sql, int n, PGresult **failed_r)
+{
+	const char *name;
+	char *fresh;
+	PGresult *res;
+
+	*failed_r = NULL;
+	if (st->prepared == NULL || !preparable(sql))
+		return NULL;
+	if ((name = g_hash_table_lookup(st->prepared, sql)) != NULL)
+		return name;
+	if (g_hash_table_size(st->prepared) >= STORE_PREPARED_MAX)
+		return NULL;
+	fresh = g_strdup_printf("s%u", ++st->prepared_next);
+	res = PQprepare(st->conn, fresh, sql, n, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		*failed_r = res;
+		g_free(fresh);
+		return NULL;
+	}
+	PQclear(res);
+	g_hash_table_insert(st->prepared, g_strdup(sql), fresh);
+	return fresh;
+}
+
+/* Runs sql with its parameters, prepared once per connection where it can be. */
+static PGresult *exec_params(struct store *st, const char *sql, int n, const char *const *params,
+			     const int *lens, const int *formats)
+{
+	PGresult *res;
+	const char *name = prepared_name(st, sql, n, &res);
+
+	if (res != NULL)
+		return res;
+	if (name == NULL)
+		return PQexecParams(st->conn, sql, n, NULL, params, lens, formats, 0);
+	res = PQexecPrepared(st->conn, name, n, params, lens, formats, 0);
+	/* the tables changed under the plans: every statement is prepared anew (under new
+	 * names; the old ones go when the session ends), and the caller tries again */
+	if (PQresultStatus(res) == PGRES_FATAL_ERROR && stale_plan(res))
+		g_hash_table_remove_all(st->prepared);
+	return res;
+}
+
 /* Runs one parameterised statement; params may contain NULLs (SQL NULL). A parameter whose
  * length in lens is non-zero is sent as binary (bytea). Returns the result on success (caller
  * PQclear()s) or NULL with err set and *rc_r the class of failure. */
@@ -57,7 +138,7 @@ PGresult *store_sql_run(struct store *st, const char *what, const char *sql, int
 	g_assert(n <= (int)G_N_ELEMENTS(formats));
 	for (int i = 0; lens != NULL && i < n; i++)
 		formats[i] = lens[i] != 0;
-	res = PQexecParams(st->conn, sql, n, NULL, params, lens, formats, 0);
+	res = exec_params(st, sql, n, params, lens, formats);
 	status = PQresultStatus(res);
 	if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK)
 		return res;
@@ -72,7 +153,7 @@ PGresult *store_sql_run_refusable(struct store *st, const char *what, const char
 				  const char *const *p, gboolean *refused_r, int *rc_r,
 				  struct errbuf *err)
 {
-	PGresult *res = PQexecParams(st->conn, sql, n, NULL, p, NULL, NULL, 0);
+	PGresult *res = exec_params(st, sql, n, p, NULL, NULL);
 	ExecStatusType status = PQresultStatus(res);
 	const char *state, *msg;
 	gboolean connected = PQstatus(st->conn) == CONNECTION_OK;
@@ -140,6 +221,7 @@ int store_open(const char *conninfo, struct store **st_r, struct errbuf *err)
 	}
 	/* Server notices ("relation already exists, skipping") are not ours to print. */
 	PQsetNoticeProcessor(st->conn, ignore_notice, NULL);
+	st->prepared = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	*st_r = st;
 	return store_sql_exec(st, "session setup", "SET TIME ZONE 'UTC'", 0, NULL, err);
 }
@@ -149,6 +231,8 @@ void store_close(struct store **st)
 	if (*st == NULL)
 		return;
 	PQfinish((*st)->conn);
+	if ((*st)->prepared != NULL)
+		g_hash_table_unref((*st)->prepared);
 	g_free(*st);
 	*st = NULL;
 }

@@ -10,6 +10,10 @@
 
 struct store {
 	PGconn *conn;
+	/* The statements prepared on this connection: SQL text -> its name ("s1", "s2"...).
+	 * Parsed and planned once per connection instead of once per call. */
+	GHashTable *prepared;
+	unsigned prepared_next; /* the number in the next name */
 };
 
 /* Runs one parameterised statement; params may contain NULLs (SQL NULL). A parameter whose
