@@ -3,9 +3,10 @@
 
 A real SMTP server (aiosmtpd, python3-aiosmtpd) on 127.0.0.1 that writes every message it accepts
 into a directory as <n>.eml (the DATA bytes exactly as received, after dot-unstuffing) and <n>.json
-(the envelope: MAIL FROM, RCPT TO, HELO name, peer, whether TLS was on). What it answers is chosen
-by a mode, read from the mode file before every RCPT and DATA, so a test can switch it while the
-listener runs:
+(the envelope: MAIL FROM, RCPT TO, HELO name, peer, whether TLS was on, and when the DATA bytes
+were in: "time" by the wall clock, "monotonic" by CLOCK_MONOTONIC, both taken before the reply).
+What it answers is chosen by a mode, read from the mode file before every RCPT and DATA, so a test
+can switch it while the listener runs:
 
   accept            250 to everything (the default)
   rcpt451 / rcpt550 a temporary / permanent refusal of every RCPT TO
@@ -96,6 +97,9 @@ class Capture:
             "peer": list(session.peer) if session.peer else None,
             "tls": tls,
             "time": time.time(),
+            # CLOCK_MONOTONIC is one clock for every process of the machine: a benchmark compares
+            # it with its own time.monotonic() without minding wall-clock steps
+            "monotonic": time.monotonic(),
             "auth": getattr(session, "auth_data", None) if isinstance(getattr(session, "auth_data", None), dict) else None,
         }
 

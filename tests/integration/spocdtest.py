@@ -351,7 +351,7 @@ def conf_line(path, setting):
 class Services:
     def __init__(self, *, imap_cert="good", smtp=True, smtp_tls="none", smtp_cert="good",
                  smtp_mode="accept", keep=None, name="spocd-test", dovecot_oauth2=None,
-                 smtp_oauth2=None):
+                 smtp_oauth2=None, pg_settings=None):
         self.keep = keep if keep is not None else os.environ.get("SPOC_KEEP") == "1"
         self.name = name
         self._imap_cert = imap_cert
@@ -366,6 +366,10 @@ class Services:
         # Changed dovecot_oauth2 takes effect at restart_dovecot().
         self.dovecot_oauth2 = dovecot_oauth2
         self.smtp_oauth2 = smtp_oauth2
+        # Extra postgresql.conf settings for the cluster, {name: value}, given to postgres as
+        # -c name=value after the harness's own (the benchmarks: pg_stat_statements,
+        # track_commit_timestamp). None: the harness's settings alone.
+        self.pg_settings = dict(pg_settings or {})
         self.procs = {}       # name -> Popen
         self.daemons = []     # every Spocd start_spocd() started
         self._db = None
@@ -492,7 +496,8 @@ class Services:
                                  "-c", "listen_addresses=127.0.0.1",
                                  "-c", f"unix_socket_directories={self.pg_sock}",
                                  "-c", "fsync=off", "-c", "full_page_writes=off",
-                                 "-c", "max_connections=50"],
+                                 "-c", "max_connections=50",
+                                 *[a for k, v in self.pg_settings.items() for a in ("-c", f"{k}={v}")]],
                     user="postgres", deathsig=signal.SIGQUIT, env=env,
                     log_file=os.path.join(base, "postgres.log"))
         self.conninfo = f"host={self.pg_sock} port={self.pg_port} dbname=spocd user=postgres"

@@ -2,7 +2,9 @@
 """Self-check of the integration harness, without spocd: the three services start on free
 loopback ports, IMAP works in plain text and over TLS verified against the test CA (and the wrong
 and expired certificates are refused by Python's own verifier), the SMTP capture listener writes
-what it accepts and refuses in each mode, SQL works, and nothing is left running afterwards."""
+what it accepts and refuses in each mode (and when, by the wall clock and CLOCK_MONOTONIC), SQL
+works, and nothing is left running afterwards; a cluster started with extra settings has them
+(pg_stat_statements preloaded, commit timestamps tracked), and one started without has none."""
 
 import os
 import re
@@ -10,6 +12,7 @@ import smtplib
 import socket
 import ssl
 import subprocess
+import time
 
 import spocdtest as st
 
@@ -27,6 +30,7 @@ def test(check):
         # SQL over the Unix socket.
         check.eq(s.sql_value("SELECT current_database()"), "spocd", "database spocd exists")
         check.ok(s.sql_value("SHOW fsync") == "off", "fsync is off")
+        check.eq(s.sql_value("SHOW shared_preload_libraries"), "", "no preloaded library unless asked")
 
         # IMAP: APPEND over TLS with the test CA, then read it back over plain text.
         raw = st.make_message("ana.garcia@example.com", "Prueba de arnés: configuración",
@@ -81,11 +85,17 @@ def test(check):
         check.eq(s.folder_count("INBOX"), 2, "mail survives a Dovecot restart")
 
         # SMTP capture: accept, then each refusal mode.
+        before_send = time.monotonic()
         with smtplib.SMTP("127.0.0.1", s.smtp_port, timeout=10) as smtp:
             smtp.ehlo("harness.test")
             refused = smtp.sendmail("help@desk.test", ["ana.garcia@example.com"], raw)
+            after_data = time.monotonic()
         check.eq(refused, {}, "smtplib sendmail accepted")
         got = s.captured()
+        arrived = got[0].envelope.get("monotonic")
+        check.ok(arrived is not None and before_send <= arrived <= after_data,
+                 "the capture records when DATA was in by CLOCK_MONOTONIC, between the client's "
+                 "connect and the reply", f"{before_send} <= {arrived} <= {after_data}")
         check.eq(len(got), 1, "one captured message")
         check.eq(got[0].raw, raw, "captured bytes equal what was sent")
         check.eq(got[0]["Subject"], "Prueba de arnés: configuración", "captured Subject decodes")
@@ -132,6 +142,28 @@ def test(check):
         check.ok(not os.path.exists(f"/proc/{pid}"), f"{name} pid {pid} is gone")
     check.eq(pids_of(tmpdir), [], f"no process mentions {tmpdir}")
     check.ok(not os.path.exists(tmpdir) or os.environ.get("SPOC_KEEP") == "1", "directory removed")
+
+    # Extra postgresql.conf settings, as the benchmarks ask for them: statement statistics from
+    # Debian's own pg_stat_statements and the commit time of every transaction.
+    with st.Services(name="spocd-harness-pg", smtp=False,
+                     pg_settings={"shared_preload_libraries": "pg_stat_statements",
+                                  "track_commit_timestamp": "on"}) as s:
+        check.eq(s.sql_value("SHOW shared_preload_libraries"), "pg_stat_statements",
+                 "pg_settings preloads pg_stat_statements")
+        s.sql("CREATE EXTENSION pg_stat_statements")
+        s.sql("SELECT pg_stat_statements_reset()")
+        s.sql("CREATE TABLE harness_probe (n integer)")
+        for n in range(3):
+            s.sql("INSERT INTO harness_probe VALUES (%s)", (n,))
+        calls = s.sql_value("SELECT sum(calls) FROM pg_stat_statements "
+                            "WHERE query LIKE 'INSERT INTO harness_probe%%'")
+        check.eq(calls, 3, "pg_stat_statements counts the three INSERTs as one statement")
+        wall_before = s.sql_value("SELECT clock_timestamp()")
+        s.sql("INSERT INTO harness_probe VALUES (42)")
+        committed = s.sql_value("SELECT pg_xact_commit_timestamp(xmin) FROM harness_probe WHERE n = 42")
+        check.ok(committed is not None and committed >= wall_before,
+                 "track_commit_timestamp gives the commit time of a row's transaction",
+                 f"{committed} >= {wall_before}")
 
 
 if __name__ == "__main__":
