@@ -37,6 +37,9 @@ void metrics_ticket_created(const char *kind, int priority);
  * "sent", "retry" or "failed"; a retry or failure also counts spocd_smtp_failures_total{class}
  * ("temporary" / "permanent"). */
 void metrics_notification(const char *kind, const char *result);
+/* One request to an OAuth 2.0 token endpoint (token_url): spocd_oauth2_token_requests_total by
+ * result, and when ok spocd_oauth2_token_expiry_seconds counts down to expires_unix. */
+void metrics_oauth2_token(const char *token_url, gboolean ok, int64_t expires_unix);
 /* The gauges read from the database by the notifier (struct metrics_snapshot, store_metrics.h);
  * s->csat replaces spocd_csat_ratings{team,rating} (every rating 1..5 of each team listed) and
  * spocd_csat_average{team} whole. s stays the caller's. */

@@ -29,6 +29,9 @@ void oauth2_token_refused(const struct spoc_endpoint *ep);
  * refresh token that could not be saved): level is a syslog priority. NULL: nowhere. */
 void oauth2_set_notice(void (*fn)(int level, const char *text));
 
+/* Told of every request to a token endpoint, for the metrics: token_url (no secret in it), ok, and
+ * when ok the Unix time the new token expires. NULL: nobody. */
+void oauth2_set_observer(void (*fn)(const char *token_url, gboolean ok, int64_t expires_unix));
 /* Forgets every cached token (wiped) and the back-off state. */
 void oauth2_reset(void);
 

@@ -30,6 +30,8 @@ enum metrics_family {
 	FAM_SMTP_FAILURES,
 	FAM_CSAT_RATINGS, /* from the database's snapshot, replaced whole by each */
 	FAM_CSAT_AVERAGE,
+	FAM_OAUTH2_REQUESTS,
+	FAM_OAUTH2_EXPIRY, /* holds the Unix time; served as the seconds left */
 	FAM_N,
 };
 
@@ -80,6 +82,16 @@ static const struct family_def families[FAM_N] = {
 	 "Mean satisfaction rating (1 .. 5) requesters gave in the last 7 days, by the "
 	 "team of the ticket.",
 	 {"team", NULL}},
+    [FAM_OAUTH2_REQUESTS] = {"spocd_oauth2_token_requests_total",
+			     "counter",
+			     "Requests to an OAuth 2.0 token endpoint for a new access token, by "
+			     "endpoint and result (ok, failed).",
+			     {"endpoint", "result"}},
+    [FAM_OAUTH2_EXPIRY] = {"spocd_oauth2_token_expiry_seconds",
+			   "gauge",
+			   "Seconds until the last access token from the endpoint expires (0: "
+			   "expired; spocd renews it before).",
+			   {"endpoint", NULL}},
 };
 
 /* Upper bounds of the ingest latency buckets, seconds: from a fast local delivery to an hour
@@ -280,6 +292,19 @@ void metrics_notification(const char *kind, const char *result)
 	g_mutex_unlock(&reg.lock);
 }
 
+void metrics_oauth2_token(const char *token_url, gboolean ok, int64_t expires_unix)
+{
+	g_mutex_lock(&reg.lock);
+	if (reg.enabled) {
+		series_get(FAM_OAUTH2_REQUESTS, (const char *const[]){token_url, ok ? "ok" : "failed"})
+		    ->value++;
+		if (ok)
+			series_get(FAM_OAUTH2_EXPIRY, (const char *const[]){token_url})->value =
+			    (double)expires_unix;
+	}
+	g_mutex_unlock(&reg.lock);
+}
+
 void metrics_set_snapshot(const struct metrics_snapshot *s)
 {
 	g_mutex_lock(&reg.lock);
@@ -343,8 +368,9 @@ static gint compare_series(gconstpointer a, gconstpointer b)
 	return strcmp((*x)->labels, (*y)->labels);
 }
 
-/* A family with its series in label order; nothing at all when it has none yet. */
-static void put_family(GString *out, enum metrics_family f)
+/* A family with its series in label order, each value less minus (never below 0 when minus is
+ * not 0: a time left); nothing at all when it has none yet. */
+static void put_family_less(GString *out, enum metrics_family f, double minus)
 {
 	const struct family_def *def = &families[f];
 	GPtrArray *all;
@@ -363,10 +389,15 @@ static void put_family(GString *out, enum metrics_family f)
 		const struct series *s = all->pdata[i];
 
 		g_string_append_printf(out, "%s{%s} ", def->name, s->labels);
-		put_value(out, s->value);
+		put_value(out, minus != 0 ? MAX(s->value - minus, 0) : s->value);
 		g_string_append_c(out, '\n');
 	}
 	g_ptr_array_free(all, TRUE);
+}
+
+static void put_family(GString *out, enum metrics_family f)
+{
+	put_family_less(out, f, 0);
 }
 
 static void put_latency(GString *out)
@@ -475,6 +506,8 @@ char *metrics_render(void)
 			put_snapshot(out);
 		put_family(out, FAM_CSAT_RATINGS);
 		put_family(out, FAM_CSAT_AVERAGE);
+		put_family(out, FAM_OAUTH2_REQUESTS);
+		put_family_less(out, FAM_OAUTH2_EXPIRY, (double)g_get_real_time() / G_USEC_PER_SEC);
 	}
 	g_mutex_unlock(&reg.lock);
 	return g_string_free(out, FALSE);

@@ -874,6 +874,23 @@ out:
 	return rc;
 }
 
+static void (*observer)(const char *token_url, gboolean ok, int64_t expires_unix);
+
+void oauth2_set_observer(void (*fn)(const char *token_url, gboolean ok, int64_t expires_unix))
+{
+	observer = fn;
+}
+
+/* Tells the observer of one request to o's endpoint for e. */
+static void observe(const struct spoc_oauth2_conf *o, const struct entry *e, gboolean ok)
+{
+	gint64 left_us = ok ? e->expires_at - g_get_monotonic_time() : 0;
+
+	if (observer != NULL)
+		observer(o->token_url, ok,
+			 ok ? (g_get_real_time() + left_us) / G_USEC_PER_SEC : 0);
+}
+
 int oauth2_token(const struct spoc_endpoint *ep, const char **token_r, gboolean *fresh_r,
 		 struct errbuf *err)
 {
@@ -906,6 +923,7 @@ int oauth2_token(const struct spoc_endpoint *ep, const char **token_r, gboolean 
 		    o->token_url,
 		    o->refresh_token_file != NULL ? o->refresh_token_file : "its file");
 	if (fetch(e, o, err) != SPOC_OK) {
+		observe(o, e, FALSE);
 		e->backoff_s = e->backoff_s == 0 ? OAUTH2_BACKOFF_MIN_S
 						 : MIN(2 * e->backoff_s, OAUTH2_BACKOFF_MAX_S);
 		e->retry_at = now + (gint64)e->backoff_s * G_USEC_PER_SEC;
@@ -917,6 +935,7 @@ int oauth2_token(const struct spoc_endpoint *ep, const char **token_r, gboolean 
 		g_clear_pointer(&e->access, oauth2_secret_free);
 		return SPOC_ETEMP;
 	}
+	observe(o, e, TRUE);
 	e->backoff_s = 0;
 	e->retry_at = 0;
 	*token_r = e->access;

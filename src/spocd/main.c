@@ -836,6 +836,7 @@ int main(int argc, char **argv)
 	log_init("spocd");
 	mime_init();
 	oauth2_set_notice(oauth2_notice);
+	oauth2_set_observer(metrics_oauth2_token);
 	d.conf_path = conf_path;
 	d.conf = conf_load(conf_path, &err);
 	if (d.conf == NULL) {

@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import urllib.request
 
 import spocdtest as st
 
@@ -251,9 +252,12 @@ def oauth_group(ep, **extra):
     return {k: v for k, v in g.items() if v is not None}
 
 
-def oauth_config(s, ep, name="spocd.conf", smtp=True, **extra):
-    """The harness's configuration with both logins switched to tokens from ep."""
+def oauth_config(s, ep, name="spocd.conf", smtp=True, metrics_port=None, **extra):
+    """The harness's configuration with both logins switched to tokens from ep (and the metrics
+    served on metrics_port when given)."""
     tree = s.config_tree()
+    if metrics_port is not None:
+        tree["metrics"] = {"listen": f"127.0.0.1:{metrics_port}"}
     for section in (["imap", "smtp"] if smtp else ["imap"]):
         tree[section].pop("password_file", None)
         tree[section]["user"] = st.IMAP_USER
@@ -540,9 +544,27 @@ def jwt_bearer(check, s, ep):
              "a broken key is named", (out + err)[-1000:])
 
 
+def scrape(port):
+    """The daemon's metrics; "" while it has not opened its endpoint yet."""
+    try:
+        return urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    except OSError:
+        return ""
+
+
+def sample(body, name, **labels):
+    """The value of the series name{labels} in a Prometheus text body, or None."""
+    want = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    for line in body.splitlines():
+        if line.startswith(f"{name}{{{want}}} "):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
 def expiry_between_passes(check, s, ep):
     ep.lifetime = 3
-    s.conf = oauth_config(s, ep, client_secret_file="client.secret")
+    port = st.free_port()
+    s.conf = oauth_config(s, ep, client_secret_file="client.secret", metrics_port=port)
     before_grants = len(ep.grants("client_credentials", ok=True))
     before_intro = len(ep.introspections)
     d = s.start_spocd()
@@ -559,6 +581,16 @@ def expiry_between_passes(check, s, ep):
             # connection dropped so that it must log in again
             time.sleep(ep.lifetime + 0.5)
             s.restart_dovecot("good")
+        body = scrape(port)
+        got = sample(body, "spocd_oauth2_token_requests_total", endpoint=ep.url + "/token", result="ok")
+        check.ok(got is not None and got >= 3, f"metrics: the token requests are counted ({got})", body[-1500:])
+        s.append(st.make_message("user9@example.com", "Consulta final", "Hola.\r\n"))
+        check.wait_for(lambda: (sample(scrape(port), "spocd_oauth2_token_expiry_seconds",
+                                       endpoint=ep.url + "/token") or 0) > 0, 30,
+                       "metrics: a fresh token's seconds until expiry are above 0")
+        left = sample(scrape(port), "spocd_oauth2_token_expiry_seconds", endpoint=ep.url + "/token")
+        check.ok(left is not None and 0 < left <= ep.lifetime, f"and within its lifetime ({left} s)")
+        wait_inbox_empty(s, d)
     finally:
         d.stop()
     stale = [r for r in ep.introspections[before_intro:] if r["expired"]]
@@ -610,9 +642,14 @@ def always_refused(check, s, ep):
              "the error names the mechanism and the user", text[-1500:])
     check.ok("status=" in text, "and gives the server's decoded reason", text[-1500:])
     before = len(ep.grants())
+    port = st.free_port()
+    s.conf = oauth_config(s, ep, name="refused.conf", client_secret_file="client.secret", metrics_port=port)
     d = s.start_spocd()
     time.sleep(12)
+    body = scrape(port)
     d.stop()
+    check.ok((sample(body, "spocd_oauth2_token_requests_total", endpoint=ep.url + "/token", result="ok") or 0)
+             >= 1, "metrics: tokens fetched are counted even when the server refuses them", body[-1500:])
     attempts = len(ep.grants()) - before
     check.ok(1 <= attempts <= 6, f"the daemon backs off: {attempts} token requests in 12 s, no hot loop",
              d.tail())
@@ -630,6 +667,19 @@ def endpoint_failures(check, s, ep):
         check.eq(rc, 75, f"token endpoint answering {mode}: spocd --once exits 75")
         check.ok(want in out + err and ep.url + "/token" in out + err,
                  f"the error names the endpoint and says {want!r}", (out + err)[-1500:])
+    # the daemon counts each failed request, and backs off between them
+    ep.mode = "garbage"
+    mport = st.free_port()
+    s.conf = oauth_config(s, ep, name="garbage.conf", client_secret_file="client.secret", metrics_port=mport)
+    d = s.start_spocd()
+    try:
+        check.wait_for(lambda: (sample(scrape(mport), "spocd_oauth2_token_requests_total",
+                                       endpoint=ep.url + "/token", result="failed") or 0) >= 1, 20,
+                       "metrics: a failed token request is counted as failed", detail=d.tail)
+        check.eq(sample(scrape(mport), "spocd_oauth2_token_expiry_seconds", endpoint=ep.url + "/token"), None,
+                 "and no expiry is served for an endpoint that never gave a token")
+    finally:
+        d.stop()
     ep.mode = "ok"
     # nothing listening
     port = st.free_port()
