@@ -63,4 +63,7 @@ glong text_columns(const char *s);
  * valid and, but for bytes that were not UTF-8, means the same. Caller frees. */
 char *text_json_for_terminal(const char *json, gssize len);
 
+/* Appends s as a JSON string (NULL: null). Invalid UTF-8 is repaired with U+FFFD. */
+void json_string(GString *out, const char *s);
+
 #endif

@@ -4,11 +4,9 @@
 #define SPOC_INSPECT_H
 
 #include "conf.h"
+#include "text.h"
 
 #include <glib.h>
-
-/* Appends s as a JSON string (NULL: null). Invalid UTF-8 is repaired with U+FFFD. */
-void json_string(GString *out, const char *s);
 
 /* The JSON document for the raw message (see README "spocctl inspect"). label names the input
  * ("-" for standard input). conf gives limits, charsets and the desk's rules; NULL: the built-in

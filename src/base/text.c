@@ -216,3 +216,43 @@ char *text_json_for_terminal(const char *json, gssize len)
 	}
 	return g_string_free(out, FALSE);
 }
+
+void json_string(GString *out, const char *s)
+{
+	char *valid;
+
+	if (s == NULL) {
+		g_string_append(out, "null");
+		return;
+	}
+	valid = g_utf8_make_valid(s, -1);
+	g_string_append_c(out, '"');
+	for (const char *p = valid; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		switch (c) {
+		case '"':
+			g_string_append(out, "\\\"");
+			break;
+		case '\\':
+			g_string_append(out, "\\\\");
+			break;
+		case '\n':
+			g_string_append(out, "\\n");
+			break;
+		case '\r':
+			g_string_append(out, "\\r");
+			break;
+		case '\t':
+			g_string_append(out, "\\t");
+			break;
+		default:
+			if (c < 0x20 || c == 0x7f)
+				g_string_append_printf(out, "\\u%04x", c);
+			else
+				g_string_append_c(out, (char)c);
+		}
+	}
+	g_string_append_c(out, '"');
+	g_free(valid);
+}

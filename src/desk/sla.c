@@ -8,6 +8,8 @@
  */
 #include "sla.h"
 
+#include "text.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -601,21 +603,6 @@ char *sla_format_time(int64_t when, GTimeZone *tz, const char *lang)
 			       g_date_time_get_timezone_abbreviation(local));
 	g_date_time_unref(local);
 	return text;
-}
-
-/* Appends s as a JSON string. */
-static void json_string(GString *out, const char *s)
-{
-	g_string_append_c(out, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			g_string_append_printf(out, "\\%c", *p);
-		else if (*p < 0x20)
-			g_string_append_printf(out, "\\u%04x", *p);
-		else
-			g_string_append_c(out, (char)*p);
-	}
-	g_string_append_c(out, '"');
 }
 
 static gint str_cmp(gconstpointer a, gconstpointer b)
