@@ -9,6 +9,18 @@
 
 #include <string.h>
 
+/* A Message-ID for a notice on no ticket (a requester's list): random, under domain, proving
+ * nothing. Caller frees. */
+static char *plain_message_id(const char *domain)
+{
+	char *uuid = g_uuid_string_random();
+	char *mid = g_strdup_printf("spocd.list.%s@%s", uuid,
+				    domain != NULL && domain[0] != '\0' ? domain : "localhost");
+
+	g_free(uuid);
+	return mid;
+}
+
 int store_queue_notice(struct store *st, const struct ingest_decision *d,
 		       const struct store_notice *n, int64_t *id_r, struct errbuf *err)
 {
@@ -17,7 +29,7 @@ int store_queue_notice(struct store *st, const struct ingest_decision *d,
 	 * ticket (a requester's list) gets one that proves nothing */
 	char *mid = n->ticket_id != 0
 			? thread_mint_message_id(d->keys, n->ticket_id, d->message_id_domain)
-			: store_plain_message_id(d->message_id_domain);
+			: plain_message_id(d->message_id_domain);
 	char ag[24];
 	int rc = SPOC_OK;
 	PGresult *res;

@@ -84,8 +84,6 @@ int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t
 int store_notify_desk(struct store *st, const struct ingest_decision *d, const struct mail *m,
 		      const char *kind, int64_t ticket, int64_t message_row, const char *body,
 		      struct errbuf *err);
-/* A Message-ID for a notice on no ticket: random, under domain, proving nothing. Caller frees. */
-char *store_plain_message_id(const char *domain);
 /* What a requester's commands set off (judge_plan.requester_list, requester_answer,
  * close_ticket_id): their ticket closed under their name, the list of their open tickets and
  * the answer to #close queued to them; see store_requester.c. */

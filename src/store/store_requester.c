@@ -10,16 +10,6 @@
 
 #include <string.h>
 
-char *store_plain_message_id(const char *domain)
-{
-	char *uuid = g_uuid_string_random();
-	char *mid = g_strdup_printf("spocd.list.%s@%s", uuid,
-				    domain != NULL && domain[0] != '\0' ? domain : "localhost");
-
-	g_free(uuid);
-	return mid;
-}
-
 /* Closes ticket as the requester from, by email, the audit trail naming message_row (which keeps
  * the reason); *code_r says what happened: applied, not-yours (from is not its requester) or
  * already-closed. */
