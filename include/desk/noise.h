@@ -63,4 +63,9 @@ gboolean noise_thanks_only(const char *text, const char *subject, unsigned attac
  * be NULL) gets the word that decided, or why none did. text may be NULL or invalid UTF-8. */
 gboolean noise_comment_problem(const char *text, char why_r[NOISE_WHY_SIZE]);
 
+/* raw (len bytes, valid UTF-8; len < 0: up to its NUL) case folded, decomposed and without its
+ * accents and apostrophes, into out (out_size bytes with the NUL): the form in which the phrase
+ * tables are written. FALSE when it did not fit and out holds only its start. */
+gboolean noise_fold(const char *raw, gssize len, char *out, size_t out_size);
+
 #endif

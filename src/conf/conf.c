@@ -199,18 +199,27 @@ static char *secret_read_fd(struct reader *r, const char *name, const char *file
 	return text;
 }
 
-char *conf_read_secret(struct reader *r, const char *name, const char *file)
+/* The secret file's bytes (secret_read_fd()'s checks), NULL with the reason said. */
+static char *secret_read_file(struct reader *r, const char *name, const char *file, gsize *len_r)
 {
-	char *text = NULL;
-	gsize len = 0;
+	char *text;
 	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
+	*len_r = 0;
 	if (fd < 0) {
 		conf_fail(r, name, "cannot read %s: %s", file, g_strerror(errno));
 		return NULL;
 	}
-	text = secret_read_fd(r, name, file, fd, &len);
+	text = secret_read_fd(r, name, file, fd, len_r);
 	close(fd);
+	return text;
+}
+
+char *conf_read_secret(struct reader *r, const char *name, const char *file)
+{
+	gsize len = 0;
+	char *text = secret_read_file(r, name, file, &len);
+
 	if (text == NULL)
 		return NULL;
 	/* One trailing newline is what every editor and `echo` leave; it is not part of it. */
@@ -230,16 +239,9 @@ char *conf_read_secret(struct reader *r, const char *name, const char *file)
 
 char *conf_read_secret_text(struct reader *r, const char *name, const char *file)
 {
-	char *text;
 	gsize len = 0;
-	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	char *text = secret_read_file(r, name, file, &len);
 
-	if (fd < 0) {
-		conf_fail(r, name, "cannot read %s: %s", file, g_strerror(errno));
-		return NULL;
-	}
-	text = secret_read_fd(r, name, file, fd, &len);
-	close(fd);
 	if (text != NULL && (len == 0 || strlen(text) != len || !g_utf8_validate(text, -1, NULL))) {
 		conf_fail(r, name, "%s is empty, holds NUL bytes or is not UTF-8", file);
 		memset(text, 0, len);

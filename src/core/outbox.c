@@ -648,6 +648,19 @@ static int retry_delay(const struct spoc_smtp_conf *conf, int attempts)
 	return (int)delay + g_random_int_range(0, (gint32)(delay / 10) + 1);
 }
 
+/* The end of recording row: rc is how the store took it; on success log_fn hears what (taken,
+ * freed) at prio. SPOC_OK, or SPOC_ETEMP with err naming the row. */
+static int recorded(int rc, const struct outbox_row *row, int prio, char *what,
+		    outbox_log_fn log_fn, void *log_ctx, struct errbuf *err)
+{
+	if (rc == SPOC_OK && log_fn != NULL)
+		log_fn(prio, row, what, log_ctx);
+	g_free(what);
+	if (rc != SPOC_OK)
+		return errbuf_prefix(err, SPOC_ETEMP, "outbox row %" G_GINT64_FORMAT, row->id);
+	return SPOC_OK;
+}
+
 /* Records the outcome of row (send_rc and why from building or sending it), tells log_fn, counts
  * it. SPOC_OK, or SPOC_ETEMP when the database failed (err says why). */
 static int record(const struct outbox *ob, struct store *st, const struct outbox_row *row,
@@ -690,14 +703,7 @@ static int record(const struct outbox *ob, struct store *st, const struct outbox
 		prio = LOG_ERR;
 		stats->failed++;
 	}
-	if (rc != SPOC_OK) {
-		g_free(what);
-		return errbuf_prefix(err, SPOC_ETEMP, "outbox row %" G_GINT64_FORMAT, row->id);
-	}
-	if (log_fn != NULL)
-		log_fn(prio, row, what, log_ctx);
-	g_free(what);
-	return SPOC_OK;
+	return recorded(rc, row, prio, what, log_fn, log_ctx, err);
 }
 
 /* What the desk's policy makes of a claimed row before anything is built for it: a recipient
@@ -747,14 +753,7 @@ static int gate(const struct outbox *ob, struct store *st, const struct outbox_r
 		stats->refused++;
 	}
 	g_free(refused);
-	if (rc != SPOC_OK) {
-		g_free(what);
-		return errbuf_prefix(err, SPOC_ETEMP, "outbox row %" G_GINT64_FORMAT, row->id);
-	}
-	if (log_fn != NULL)
-		log_fn(prio, row, what, log_ctx);
-	g_free(what);
-	return SPOC_OK;
+	return recorded(rc, row, prio, what, log_fn, log_ctx, err);
 }
 
 /* The knowledge-base articles (and the requester's own solved tickets) most like the ticket of

@@ -4,6 +4,8 @@
  * comment's scan, linear in the text. */
 #include "csat.h"
 
+#include "noise.h"
+
 #include <string.h>
 
 /* Longest word compared, in bytes once normalised; a longer one is no grade. */
@@ -102,29 +104,9 @@ static const char *read_word(const char *p, char out[WORD_MAX + 1])
 			return q;
 		}
 	}
-	out[0] = '\0';
-	if (q > p) {
-		g_autofree char *folded = g_utf8_casefold(p, q - p);
-		g_autofree char *nfd = g_utf8_normalize(folded, -1, G_NORMALIZE_NFD);
-		size_t n = 0;
-
-		for (const char *s = nfd; s != NULL && *s != '\0'; s = g_utf8_next_char(s)) {
-			gunichar c = g_utf8_get_char(s);
-			char buf[6];
-			int k;
-
-			if (g_unichar_ismark(c))
-				continue;
-			k = g_unichar_to_utf8(c, buf);
-			if (n + (size_t)k > WORD_MAX) {
-				n = 0; /* too long to be a grade */
-				break;
-			}
-			memcpy(out + n, buf, (size_t)k);
-			n += (size_t)k;
-		}
-		out[n] = '\0';
-	}
+	/* a word that does not fit is too long to be a grade */
+	if (q == p || !noise_fold(p, q - p, out, WORD_MAX + 1))
+		out[0] = '\0';
 	return q;
 }
 

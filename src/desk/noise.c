@@ -566,12 +566,11 @@ struct scan {
 	gboolean sentence_start;
 };
 
-/* raw (len bytes, valid UTF-8) case folded, decomposed and without its accents and apostrophes,
- * into out. */
-static void normalise(const char *raw, gssize len, char *out, size_t out_size)
+gboolean noise_fold(const char *raw, gssize len, char *out, size_t out_size)
 {
 	g_autofree char *folded = g_utf8_casefold(raw, len);
 	g_autofree char *nfd = g_utf8_normalize(folded, -1, G_NORMALIZE_NFD);
+	gboolean whole = TRUE;
 	size_t n = 0;
 
 	for (const char *p = nfd; p != NULL && *p != '\0'; p = g_utf8_next_char(p)) {
@@ -582,12 +581,15 @@ static void normalise(const char *raw, gssize len, char *out, size_t out_size)
 		if (g_unichar_ismark(c) || is_apostrophe(c))
 			continue;
 		k = g_unichar_to_utf8(c, buf);
-		if (n + (size_t)k >= out_size)
+		if (n + (size_t)k >= out_size) {
+			whole = FALSE;
 			break;
+		}
 		memcpy(out + n, buf, (size_t)k);
 		n += (size_t)k;
 	}
 	out[n] = '\0';
+	return whole;
 }
 
 /* Copies at most QUOTE_MAX bytes of s, whole characters, into out. */
@@ -620,7 +622,7 @@ static void add_word(struct scan *s, const GString *raw, guint chars)
 	}
 	t.cap = g_unichar_isupper(first) || g_unichar_istitle(first);
 	if (chars <= WORD_MAX)
-		normalise(raw->str, (gssize)raw->len, t.word, sizeof(t.word));
+		noise_fold(raw->str, (gssize)raw->len, t.word, sizeof(t.word));
 	quote_cut(raw->str, raw->len, t.raw);
 	t.c = word_class(t.word);
 	g_array_append_val(s->tokens, t);
