@@ -32,6 +32,17 @@ struct spoc_oauth2_conf {
 	 * with grant = "refresh_token") */
 	char *client_secret;
 	char *client_secret_file;
+	/* grant = "client_credentials" with a certificate instead of a secret (Microsoft): the
+	 * certificate (PEM, as read from client_certificate_file) and its private key (PEM, from
+	 * client_key_file / client_key_credential), which signs the client assertion; key_setting
+	 * and certificate_setting name their settings for errors ("spocd.conf:12:
+	 * imap.oauth2.client_key_file") */
+	char *client_certificate;
+	char *client_certificate_file;
+	char *client_key;
+	char *client_key_file;
+	char *key_setting;
+	char *certificate_setting;
 	/* grant = "refresh_token": the token as read at start and the file it came from, where a
 	 * token the server rotates is written back; read-only when it is a systemd credential.
 	 * An empty file is allowed (refresh_token NULL): spocctl oauth login fills it. */

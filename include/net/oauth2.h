@@ -32,6 +32,12 @@ void oauth2_set_notice(void (*fn)(int level, const char *text));
 /* Told of every request to a token endpoint, for the metrics: token_url (no secret in it), ok, and
  * when ok the Unix time the new token expires. NULL: nobody. */
 void oauth2_set_observer(void (*fn)(const char *token_url, gboolean ok, int64_t expires_unix));
+/* The certificates and keys of c's oauth2 groups (client_certificate_file, client_key_file):
+ * SPOC_OK when each key is an RSA key that belongs to its certificate and the certificate has not
+ * expired; SPOC_EPERM with the setting and the reason in err otherwise. The configuration reader
+ * cannot tell without GnuTLS: run it after conf_load(). */
+int oauth2_conf_check(const struct spoc_conf *c, struct errbuf *err);
+
 /* Forgets every cached token (wiped) and the back-off state. */
 void oauth2_reset(void);
 

@@ -1,8 +1,8 @@
 /* The auth setting of a mailbox or of smtp, and its oauth2 group: which provider issues the access
- * token, for which client and grant, and where the client secret and refresh token are read
- * (files or systemd credentials, checked as password files are). Every refusal names the setting
- * and says what to write instead; what is not supported yet (JWT bearer, certificate
- * assertions) is refused as such, never silently ignored. */
+ * token, for which client and grant, and where the client secret or certificate and key, and the
+ * refresh token are read (files or systemd credentials, checked as password files are). Every
+ * refusal names the setting and says what to write instead. Whether the key matches the
+ * certificate needs GnuTLS, so net/oauth2 checks that (oauth2_conf_check()). */
 #include "conf_oauth.h"
 #include "conf_priv.h"
 
@@ -42,6 +42,12 @@ void conf_oauth2_free(struct spoc_oauth2_conf **op)
 	g_free(o->scope);
 	wipe_free(&o->client_secret);
 	g_free(o->client_secret_file);
+	g_free(o->client_certificate);
+	g_free(o->client_certificate_file);
+	wipe_free(&o->client_key);
+	g_free(o->client_key_file);
+	g_free(o->key_setting);
+	g_free(o->certificate_setting);
 	wipe_free(&o->refresh_token);
 	wipe_free(&o->service_account_key);
 	g_free(o->service_account_file);
@@ -70,13 +76,9 @@ static const char *const known[] = {
     "service_account_file",
     "service_account_credential",
     "subject",
-    NULL,
-};
-/* Settings of the issue's later steps: named so the refusal says why. */
-static const char *const later[] = {
     "client_certificate_file",
     "client_key_file",
-    "private_key_file",
+    "client_key_credential",
     NULL,
 };
 
@@ -103,12 +105,7 @@ static void check_names(struct reader *r, const char *group)
 		const char *n = config_setting_name(config_setting_get_elem(g, (unsigned)i));
 
 		g_snprintf(name, sizeof(name), "%s.%s", group, n);
-		if (in_list(n, later))
-			conf_fail(r, name,
-				  "not supported yet (client certificate assertions are not "
-				  "implemented): use a client secret, or a refresh token with "
-				  "grant = \"refresh_token\"");
-		else if (!in_list(n, known)) {
+		if (!in_list(n, known)) {
 			char *list = g_strjoinv(", ", (char **)known);
 
 			conf_fail(r, name, "unknown setting: the oauth2 group takes %s", list);
@@ -154,9 +151,10 @@ static gboolean token_url_valid(const char *url, const char **why_r)
 
 /* A secret read from group.<what>_file or group.<what>_credential; NULL when neither is set
  * (*file_r NULL too), when the file is empty and may_be_empty, or on error (recorded).
- * *credential_r: it came from a credential. */
+ * *credential_r: it came from a credential. text: the whole file (a PEM key), else one line. */
 static char *read_secret_setting(struct reader *r, const char *group, const char *what,
-				 gboolean may_be_empty, char **file_r, gboolean *credential_r)
+				 gboolean may_be_empty, gboolean text, char **file_r,
+				 gboolean *credential_r)
 {
 	struct stat st;
 	char file_name[160], cred_name[160];
@@ -185,6 +183,8 @@ static char *read_secret_setting(struct reader *r, const char *group, const char
 		return NULL;
 	if (may_be_empty && stat(*file_r, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
 		return NULL;
+	if (text)
+		return conf_read_secret_text(r, has_cred ? cred_name : file_name, *file_r);
 	return conf_read_secret(r, has_cred ? cred_name : file_name, *file_r);
 }
 
@@ -207,6 +207,63 @@ static const char *default_scope(enum spoc_oauth2_provider p, enum spoc_oauth2_g
 	default:
 		return NULL;
 	}
+}
+
+/* "spocd.conf:12: imap.oauth2.client_key_file", as conf_fail() names a setting; caller frees. */
+static char *setting_place(struct reader *r, const char *name)
+{
+	int line = conf_line_of(r, name);
+
+	return line > 0 ? g_strdup_printf("%s:%d: %s", r->path, line, name)
+			: g_strdup_printf("%s: %s", r->path, name);
+}
+
+/* client_certificate_file and client_key_file (or client_key_credential): the certificate the
+ * app registration holds and its private key, which signs the client assertion instead of a
+ * client secret. Only with grant = "client_credentials", both or neither, and not beside a
+ * client secret. The certificate is public: any readable file; the key is checked as secrets
+ * are. */
+static void read_certificate(struct reader *r, const char *group, struct spoc_oauth2_conf *o)
+{
+	char name[160];
+	GError *gerr = NULL;
+	gboolean cred = FALSE;
+
+#define NAME(s) (g_snprintf(name, sizeof(name), "%s.%s", group, s), name)
+	if (config_lookup(&r->cfg, NAME("client_certificate_file")) != NULL)
+		o->client_certificate_file =
+		    conf_resolve(r, conf_get_string(r, name, NULL));
+	o->client_key = read_secret_setting(r, group, "client_key", FALSE, TRUE,
+					    &o->client_key_file, &cred);
+	if (o->client_certificate_file == NULL && o->client_key_file == NULL)
+		return;
+	o->key_setting =
+	    setting_place(r, NAME(cred ? "client_key_credential" : "client_key_file"));
+	o->certificate_setting = setting_place(r, NAME("client_certificate_file"));
+	if (o->grant != SPOC_OAUTH2_CLIENT_CREDENTIALS) {
+		conf_fail(r, NAME(o->client_certificate_file != NULL ? "client_certificate_file"
+								      : "client_key_file"),
+			  "a certificate signs the client assertion of grant = "
+			  "\"client_credentials\" only: set that grant, or remove it");
+	} else if (o->client_secret_file != NULL) {
+		conf_fail(r, NAME("client_certificate_file"),
+			  "set client_secret_file or client_certificate_file, not both (the "
+			  "certificate replaces the secret)");
+	} else if (o->client_key_file == NULL) {
+		conf_fail(r, NAME("client_key_file"),
+			  "missing: client_certificate_file needs the certificate's private key, "
+			  "in client_key_file or client_key_credential");
+	} else if (o->client_certificate_file == NULL) {
+		conf_fail(r, NAME("client_certificate_file"),
+			  "missing: client_key_file needs the certificate uploaded to the app "
+			  "registration, in client_certificate_file (PEM)");
+	} else if (!g_file_get_contents(o->client_certificate_file, &o->client_certificate, NULL,
+					&gerr)) {
+		conf_fail(r, NAME("client_certificate_file"), "cannot read %s: %s",
+			  o->client_certificate_file, gerr->message);
+		g_error_free(gerr);
+	}
+#undef NAME
 }
 
 static struct spoc_oauth2_conf *read_oauth2(struct reader *r, const char *section, const char *user)
@@ -239,9 +296,9 @@ static struct spoc_oauth2_conf *read_oauth2(struct reader *r, const char *sectio
 				: SPOC_OAUTH2_CLIENT_CREDENTIALS;
 	if (o->provider == SPOC_OAUTH2_MICROSOFT && o->grant == SPOC_OAUTH2_JWT_BEARER)
 		conf_fail(r, NAME("grant"),
-			  "\"jwt_bearer\" is for a service account's key (Google); Microsoft's "
-			  "certificate assertion is not supported yet: use \"client_credentials\" "
-			  "with a client secret");
+			  "\"jwt_bearer\" is for a service account's key (Google); for Microsoft's "
+			  "certificate use \"client_credentials\" with client_certificate_file and "
+			  "client_key_file");
 	if (o->provider == SPOC_OAUTH2_GOOGLE && o->grant == SPOC_OAUTH2_CLIENT_CREDENTIALS)
 		conf_fail(r, NAME("grant"),
 			  "Google issues no mail tokens for \"client_credentials\": use "
@@ -316,7 +373,7 @@ static struct spoc_oauth2_conf *read_oauth2(struct reader *r, const char *sectio
 	o->timeout_s = conf_get_int(r, NAME("timeout"), 30, 1, 300);
 
 	o->client_secret =
-	    read_secret_setting(r, group, "client_secret", FALSE, &o->client_secret_file, NULL);
+	    read_secret_setting(r, group, "client_secret", FALSE, FALSE, &o->client_secret_file, NULL);
 	if (o->grant == SPOC_OAUTH2_JWT_BEARER) {
 		char *file = NULL;
 		gboolean has_cred =
@@ -363,14 +420,17 @@ static struct spoc_oauth2_conf *read_oauth2(struct reader *r, const char *sectio
 			  "a service account key or subject is set: they need grant = "
 			  "\"jwt_bearer\"");
 	}
-	if (o->grant == SPOC_OAUTH2_CLIENT_CREDENTIALS && o->client_secret_file == NULL)
+	read_certificate(r, group, o);
+	if (o->grant == SPOC_OAUTH2_CLIENT_CREDENTIALS && o->client_secret_file == NULL &&
+	    o->client_certificate_file == NULL)
 		conf_fail(r, NAME("client_secret_file"),
-			  "missing: grant = \"client_credentials\" needs the client secret, in "
-			  "client_secret_file or client_secret_credential");
+			  "missing: grant = \"client_credentials\" needs the client secret (in "
+			  "client_secret_file or client_secret_credential) or a certificate "
+			  "(client_certificate_file and client_key_file)");
 
 	if (o->grant == SPOC_OAUTH2_REFRESH_TOKEN) {
 		/* empty until spocctl oauth login has written it */
-		o->refresh_token = read_secret_setting(r, group, "refresh_token", TRUE,
+		o->refresh_token = read_secret_setting(r, group, "refresh_token", TRUE, FALSE,
 						       &o->refresh_token_file, &cred);
 		o->refresh_token_read_only = cred;
 		if (o->refresh_token_file == NULL)

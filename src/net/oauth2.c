@@ -14,12 +14,11 @@
  * processes do not renew at the same second); a failed request makes the endpoint wait 5 s,
  * doubling to 5 minutes, before the next one. */
 #include "oauth2.h"
+#include "oauth2_priv.h"
 
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gnutls/abstract.h>
-#include <gnutls/gnutls.h>
 #include <json-glib/json-glib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -38,7 +37,7 @@
 
 /* A secret buffer: its own anonymous mapping, excluded from core dumps. The mapping's length is
  * kept in front of the returned pointer. g_error() when memory runs out, as g_malloc() does. */
-static char *secret_alloc(size_t len)
+char *oauth2_secret_alloc(size_t len)
 {
 	size_t page = (size_t)sysconf(_SC_PAGESIZE), total;
 	void *p;
@@ -63,9 +62,9 @@ void oauth2_secret_free(char *s)
 	munmap(s - sizeof(size_t), total);
 }
 
-static char *secret_dup(const char *s, size_t len)
+char *oauth2_secret_dup(const char *s, size_t len)
 {
-	char *out = secret_alloc(len);
+	char *out = oauth2_secret_alloc(len);
 
 	memcpy(out, s, len);
 	out[len] = '\0';
@@ -107,10 +106,10 @@ static void notice(int level, const char *fmt, ...)
 /* ---- the cache ---- */
 
 struct entry {
-	char *access;	   /* secret_alloc(); NULL: none */
-	char *refresh;	   /* secret_alloc(); the newest refresh token (rotations included) */
+	char *access;	   /* oauth2_secret_alloc(); NULL: none */
+	char *refresh;	   /* oauth2_secret_alloc(); the newest refresh token (rotations included) */
 	char origin[65];   /* SHA-256 of the refresh token the configuration gave when adopted */
-	char secret[65];   /* SHA-256 of the client secret last used */
+	char secret[65];   /* SHA-256 of the client secret (or certificate key) last used */
 	gint64 renew_at;   /* monotonic µs: fetch a new one from then on */
 	gint64 expires_at; /* monotonic µs: the server's expiry of access */
 	gint64 retry_at;   /* monotonic µs: after a failure, no request before */
@@ -168,16 +167,18 @@ static struct entry *entry_of(const struct spoc_oauth2_conf *o)
 		spoc_sha256_hex(o->refresh_token, strlen(o->refresh_token), sum);
 		if (strcmp(sum, e->origin) != 0) {
 			oauth2_secret_free(e->refresh);
-			e->refresh = secret_dup(o->refresh_token, strlen(o->refresh_token));
+			e->refresh = oauth2_secret_dup(o->refresh_token, strlen(o->refresh_token));
 			memcpy(e->origin, sum, sizeof(sum));
 			e->retry_at = 0; /* a new token is worth a try at once */
 			e->backoff_s = 0;
 		}
 	}
-	/* so is a new client secret (the old one expired, or was refused) */
+	/* so is a new client secret or key (the old one expired, or was refused) */
 	{
 		char sum[65];
-		const char *secret = o->client_secret != NULL ? o->client_secret : "";
+		const char *secret = o->client_secret != NULL ? o->client_secret
+				     : o->client_key != NULL  ? o->client_key
+							      : "";
 
 		spoc_sha256_hex(secret, strlen(secret), sum);
 		if (strcmp(sum, e->secret) != 0) {
@@ -205,7 +206,7 @@ void oauth2_token_refused(const struct spoc_endpoint *ep)
 /* ---- the request ---- */
 
 struct answer {
-	char *buf; /* secret_alloc(OAUTH2_MAX_ANSWER) */
+	char *buf; /* oauth2_secret_alloc(OAUTH2_MAX_ANSWER) */
 	size_t len;
 	gboolean overflow;
 };
@@ -274,7 +275,7 @@ static char *printable(const char *s, size_t max)
 	return g_string_free(out, FALSE);
 }
 
-static const char *member_string(JsonObject *obj, const char *name)
+const char *oauth2_member_string(JsonObject *obj, const char *name)
 {
 	JsonNode *n = json_object_get_member(obj, name);
 
@@ -365,7 +366,7 @@ static void rotate(struct entry *e, const struct spoc_oauth2_conf *o, const char
 	if (e->refresh != NULL && strcmp(e->refresh, token) == 0)
 		return;
 	oauth2_secret_free(e->refresh);
-	e->refresh = secret_dup(token, strlen(token));
+	e->refresh = oauth2_secret_dup(token, strlen(token));
 	if (o->refresh_token_read_only)
 		notice(LOG_WARNING,
 		       "oauth2 %s: the server rotated the refresh token, but %s is a systemd "
@@ -411,10 +412,10 @@ int oauth2_answer_parse(const char *url, long status, const char *body, size_t l
 		goto out;
 	}
 	obj = json_node_get_object(root);
-	code = member_string(obj, "error");
+	code = oauth2_member_string(obj, "error");
 	if (status != 200 || code != NULL) {
 		char *c = printable(code != NULL ? code : "(no error code)", 80);
-		char *d = printable(member_string(obj, "error_description"), 240);
+		char *d = printable(oauth2_member_string(obj, "error_description"), 240);
 
 		errbuf_set(err, SPOC_ETEMP, "oauth2 token endpoint %s: refused (HTTP %ld): %s%s%s",
 			   url, status, c, *d != '\0' ? ": " : "", d);
@@ -422,9 +423,9 @@ int oauth2_answer_parse(const char *url, long status, const char *body, size_t l
 		g_free(d);
 		goto out;
 	}
-	access = member_string(obj, "access_token");
-	type = member_string(obj, "token_type");
-	refresh = member_string(obj, "refresh_token");
+	access = oauth2_member_string(obj, "access_token");
+	type = oauth2_member_string(obj, "token_type");
+	refresh = oauth2_member_string(obj, "refresh_token");
 	lifetime = member_seconds(obj, "expires_in");
 	if (!token_plausible(access)) {
 		errbuf_set(err, SPOC_ETEMP,
@@ -446,9 +447,9 @@ int oauth2_answer_parse(const char *url, long status, const char *body, size_t l
 			   "oauth2 token endpoint %s: the answer's refresh_token is unusable", url);
 		goto out;
 	}
-	a->access = secret_dup(access, strlen(access));
+	a->access = oauth2_secret_dup(access, strlen(access));
 	if (refresh != NULL)
-		a->refresh = secret_dup(refresh, strlen(refresh));
+		a->refresh = oauth2_secret_dup(refresh, strlen(refresh));
 	/* a day at most: a token that claims to last for years is still renewed daily */
 	a->lifetime_s = lifetime > 0 ? MIN(lifetime, 86400) : OAUTH2_DEFAULT_LIFETIME_S;
 	rc = SPOC_OK;
@@ -485,7 +486,7 @@ static int take_answer(struct entry *e, const struct spoc_oauth2_conf *o, long s
 }
 
 /* POSTs form (form_len bytes, application/x-www-form-urlencoded) to url as o says (CA file,
- * timeout) and reads the answer into a (its buf from secret_alloc(OAUTH2_MAX_ANSWER)).
+ * timeout) and reads the answer into a (its buf from oauth2_secret_alloc(OAUTH2_MAX_ANSWER)).
  * SPOC_OK with *status_r, whatever the HTTP status; SPOC_ETEMP when no answer came. */
 static int post_form(const struct spoc_oauth2_conf *o, const char *url, const char *form,
 		     size_t form_len, struct answer *a, long *status_r, struct errbuf *err)
@@ -543,144 +544,19 @@ static gboolean form_client(const struct spoc_oauth2_conf *o, char *form, size_t
 	return fits;
 }
 
-/* base64url without padding (RFC 7515 2) of len bytes; caller frees. */
-static char *b64url(const void *data, size_t len)
-{
-	char *b = g_base64_encode(data, len);
-	size_t n = strlen(b);
-
-	while (n > 0 && b[n - 1] == '=')
-		b[--n] = '\0';
-	g_strdelimit(b, "+", '-');
-	g_strdelimit(b, "/", '_');
-	return b;
-}
-
-/* A JSON object of string members (NULL-terminated name, value pairs; a NULL value is left
- * out) and the integer members iat, exp when iat > 0, as base64url. Caller frees. */
-static char *b64url_json(gint64 iat, gint64 exp, const char *const *pairs)
-{
-	JsonBuilder *b = json_builder_new();
-	JsonGenerator *g = json_generator_new();
-	JsonNode *root;
-	gsize len = 0;
-	char *text, *out;
-
-	json_builder_begin_object(b);
-	for (size_t i = 0; pairs[i] != NULL; i += 2)
-		if (pairs[i + 1] != NULL) {
-			json_builder_set_member_name(b, pairs[i]);
-			json_builder_add_string_value(b, pairs[i + 1]);
-		}
-	if (iat > 0) {
-		json_builder_set_member_name(b, "iat");
-		json_builder_add_int_value(b, iat);
-		json_builder_set_member_name(b, "exp");
-		json_builder_add_int_value(b, exp);
-	}
-	json_builder_end_object(b);
-	root = json_builder_get_root(b);
-	json_generator_set_root(g, root);
-	text = json_generator_to_data(g, &len);
-	out = b64url(text, len);
-	g_free(text);
-	json_node_unref(root);
-	g_object_unref(g);
-	g_object_unref(b);
-	return out;
-}
-
-/* The signed JWT (RFC 7523 2.1, RS256) a service account presents: issued by its client_email,
- * for the mailbox o->subject, to the token endpoint, with the scope, valid one hour. Caller
- * frees with oauth2_secret_free(). NULL with the reason in err (the key file named, never its
- * content). */
-static char *jwt_assertion(const struct spoc_oauth2_conf *o, struct errbuf *err)
-{
-	JsonParser *parser = json_parser_new();
-	JsonNode *root;
-	JsonObject *key;
-	const char *email = NULL, *pem = NULL, *kid = NULL;
-	gnutls_privkey_t pk = NULL;
-	gnutls_datum_t pem_d, data, sig = {NULL, 0};
-	char *head = NULL, *claims = NULL, *input = NULL, *s64 = NULL, *jwt = NULL;
-	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	int r;
-
-	if (o->service_account_key == NULL ||
-	    !json_parser_load_from_data(parser, o->service_account_key, -1, NULL) ||
-	    (root = json_parser_get_root(parser)) == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
-		errbuf_set(err, SPOC_ETEMP, "oauth2: service account key %s is not a JSON object",
-			   o->service_account_file);
-		goto out;
-	}
-	key = json_node_get_object(root);
-	email = member_string(key, "client_email");
-	pem = member_string(key, "private_key");
-	kid = member_string(key, "private_key_id");
-	if (email == NULL || *email == '\0' || pem == NULL) {
-		errbuf_set(err, SPOC_ETEMP,
-			   "oauth2: service account key %s has no client_email or private_key",
-			   o->service_account_file);
-		goto out;
-	}
-	pem_d.data = (unsigned char *)(uintptr_t)pem;
-	pem_d.size = (unsigned)strlen(pem);
-	if ((r = gnutls_privkey_init(&pk)) < 0 ||
-	    (r = gnutls_privkey_import_x509_raw(pk, &pem_d, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
-		errbuf_set(err, SPOC_ETEMP,
-			   "oauth2: the private_key of service account key %s cannot be read: %s",
-			   o->service_account_file, gnutls_strerror(r));
-		goto out;
-	}
-	if (gnutls_privkey_get_pk_algorithm(pk, NULL) != GNUTLS_PK_RSA) {
-		errbuf_set(err, SPOC_ETEMP,
-			   "oauth2: the private_key of service account key %s is not an RSA key "
-			   "(RS256 needs one)",
-			   o->service_account_file);
-		goto out;
-	}
-	head = b64url_json(0, 0,
-			   (const char *const[]){"alg", "RS256", "typ", "JWT", "kid", kid, NULL});
-	claims = b64url_json(now, now + 3600,
-			     (const char *const[]){"iss", email, "sub", o->subject, "aud",
-						   o->token_url, "scope", o->scope, NULL});
-	input = g_strconcat(head, ".", claims, NULL);
-	data.data = (unsigned char *)input;
-	data.size = (unsigned)strlen(input);
-	if ((r = gnutls_privkey_sign_data(pk, GNUTLS_DIG_SHA256, 0, &data, &sig)) < 0) {
-		errbuf_set(err, SPOC_ETEMP, "oauth2: signing with service account key %s: %s",
-			   o->service_account_file, gnutls_strerror(r));
-		goto out;
-	}
-	s64 = b64url(sig.data, sig.size);
-	jwt = secret_alloc(strlen(input) + strlen(s64) + 2);
-	g_snprintf(jwt, strlen(input) + strlen(s64) + 2, "%s.%s", input, s64);
-out:
-	if (sig.data != NULL)
-		gnutls_free(sig.data);
-	if (pk != NULL)
-		gnutls_privkey_deinit(pk);
-	g_free(head);
-	g_free(claims);
-	g_free(input);
-	g_free(s64);
-	g_object_unref(parser);
-	return jwt;
-}
-
 /* One request for a new token with the configured grant. */
 static int fetch(struct entry *e, const struct spoc_oauth2_conf *o, struct errbuf *err)
 {
-	struct answer a = {.buf = secret_alloc(OAUTH2_MAX_ANSWER)};
+	struct answer a = {.buf = oauth2_secret_alloc(OAUTH2_MAX_ANSWER)};
 	size_t form_cap = 4 * OAUTH2_MAX_TOKEN, form_len = 0;
-	char *form = secret_alloc(form_cap);
+	char *form = oauth2_secret_alloc(form_cap);
 	gboolean fits;
 	long status = 0;
 	int rc;
 
 	if (o->grant == SPOC_OAUTH2_JWT_BEARER) {
 		/* RFC 7523 2.1: the assertion alone; the scope is inside it */
-		char *jwt = jwt_assertion(o, err);
+		char *jwt = oauth2_jwt_service_account(o, err);
 
 		if (jwt == NULL) {
 			rc = SPOC_ETEMP;
@@ -695,6 +571,21 @@ static int fetch(struct entry *e, const struct spoc_oauth2_conf *o, struct errbu
 		       form_add(form, form_cap, &form_len, "refresh_token",
 				e->refresh != NULL ? e->refresh : "") &&
 		       form_client(o, form, form_cap, &form_len, TRUE);
+	} else if (o->client_key != NULL) {
+		/* RFC 7521 4.2, RFC 7523 2.2: the app proves itself with a JWT its certificate's
+		 * key signed, instead of a secret */
+		char *jwt = oauth2_jwt_client_assertion(o, err);
+
+		if (jwt == NULL) {
+			rc = SPOC_ETEMP;
+			goto out;
+		}
+		fits = form_add(form, form_cap, &form_len, "grant_type", "client_credentials") &&
+		       form_client(o, form, form_cap, &form_len, FALSE) &&
+		       form_add(form, form_cap, &form_len, "client_assertion_type",
+				"urn:ietf:params:oauth:client-assertion-type:jwt-bearer") &&
+		       form_add(form, form_cap, &form_len, "client_assertion", jwt);
+		oauth2_secret_free(jwt);
 	} else {
 		fits = form_add(form, form_cap, &form_len, "grant_type", "client_credentials") &&
 		       form_client(o, form, form_cap, &form_len, TRUE);
@@ -725,7 +616,7 @@ void oauth2_device_clear(struct oauth2_device *d)
 /* A printable, bounded copy of member name, or NULL. */
 static char *member_printable(JsonObject *obj, const char *name, size_t max)
 {
-	const char *v = member_string(obj, name);
+	const char *v = oauth2_member_string(obj, name);
 
 	return v != NULL && *v != '\0' ? printable(v, max) : NULL;
 }
@@ -733,9 +624,9 @@ static char *member_printable(JsonObject *obj, const char *name, size_t max)
 int oauth2_device_start(const struct spoc_oauth2_conf *o, struct oauth2_device *d,
 			struct errbuf *err)
 {
-	struct answer a = {.buf = secret_alloc(OAUTH2_MAX_ANSWER)};
+	struct answer a = {.buf = oauth2_secret_alloc(OAUTH2_MAX_ANSWER)};
 	size_t form_cap = 4 * OAUTH2_MAX_TOKEN, form_len = 0;
-	char *form = secret_alloc(form_cap);
+	char *form = oauth2_secret_alloc(form_cap);
 	JsonParser *parser = NULL;
 	JsonNode *root;
 	JsonObject *obj;
@@ -770,17 +661,17 @@ int oauth2_device_start(const struct spoc_oauth2_conf *o, struct oauth2_device *
 		goto out;
 	}
 	obj = json_node_get_object(root);
-	code = member_string(obj, "device_code");
+	code = oauth2_member_string(obj, "device_code");
 	d->user_code = member_printable(obj, "user_code", 64);
 	/* Google says verification_url */
 	d->verification_uri = member_printable(obj, "verification_uri", 400);
 	if (d->verification_uri == NULL)
 		d->verification_uri = member_printable(obj, "verification_url", 400);
 	d->verification_uri_complete = member_printable(obj, "verification_uri_complete", 600);
-	if (status != 200 || member_string(obj, "error") != NULL || !token_plausible(code) ||
+	if (status != 200 || oauth2_member_string(obj, "error") != NULL || !token_plausible(code) ||
 	    d->user_code == NULL || d->verification_uri == NULL) {
-		char *c = printable(member_string(obj, "error"), 80);
-		char *desc = printable(member_string(obj, "error_description"), 240);
+		char *c = printable(oauth2_member_string(obj, "error"), 80);
+		char *desc = printable(oauth2_member_string(obj, "error_description"), 240);
 
 		errbuf_set(err, SPOC_EPERM, "oauth2 device endpoint %s: refused (HTTP %ld): %s%s%s",
 			   o->device_url, status,
@@ -791,7 +682,7 @@ int oauth2_device_start(const struct spoc_oauth2_conf *o, struct oauth2_device *
 		rc = SPOC_EPERM;
 		goto out;
 	}
-	d->device_code = secret_dup(code, strlen(code));
+	d->device_code = oauth2_secret_dup(code, strlen(code));
 	d->interval_s = (int)member_seconds(obj, "interval");
 	if (d->interval_s <= 0)
 		d->interval_s = 5; /* RFC 8628 3.2 */
@@ -827,9 +718,9 @@ int oauth2_refresh_save(const struct spoc_oauth2_conf *o, const char *token, str
 int oauth2_device_poll(const struct spoc_oauth2_conf *o, struct oauth2_device *d,
 		       gboolean *pending_r, struct errbuf *err)
 {
-	struct answer a = {.buf = secret_alloc(OAUTH2_MAX_ANSWER)};
+	struct answer a = {.buf = oauth2_secret_alloc(OAUTH2_MAX_ANSWER)};
 	size_t form_cap = 4 * OAUTH2_MAX_TOKEN, form_len = 0;
-	char *form = secret_alloc(form_cap);
+	char *form = oauth2_secret_alloc(form_cap);
 	struct oauth2_answer ans = {0};
 	struct errbuf why = {{0}};
 	long status = 0;
@@ -954,7 +845,7 @@ char *oauth2_sasl_response(enum oauth2_mech mech, const char *user, const char *
 			   const char *token)
 {
 	size_t cap = strlen(user) + strlen(host) + strlen(token) + 64, len, out_len;
-	char *raw = secret_alloc(cap), *b64;
+	char *raw = oauth2_secret_alloc(cap), *b64;
 	gint state = 0, save = 0;
 
 	if (mech == OAUTH2_OAUTHBEARER)
@@ -966,7 +857,7 @@ char *oauth2_sasl_response(enum oauth2_mech mech, const char *user, const char *
 	else
 		len =
 		    (size_t)g_snprintf(raw, cap, "user=%s\001auth=Bearer %s\001\001", user, token);
-	b64 = secret_alloc((len / 3 + 1) * 4 + 4);
+	b64 = oauth2_secret_alloc((len / 3 + 1) * 4 + 4);
 	out_len = g_base64_encode_step((const guchar *)raw, len, FALSE, b64, &state, &save);
 	out_len += g_base64_encode_close(FALSE, b64 + out_len, &state, &save);
 	b64[out_len] = '\0';
@@ -999,7 +890,7 @@ char *oauth2_sasl_error_text(const char *b64, size_t len)
 		JsonObject *obj = json_node_get_object(root);
 
 		for (const char *const *f = fields; *f != NULL; f++) {
-			char *v = printable(member_string(obj, *f), 200);
+			char *v = printable(oauth2_member_string(obj, *f), 200);
 
 			if (*v != '\0')
 				g_string_append_printf(line, "%s%s=%s", line->len > 0 ? " " : "",

@@ -531,7 +531,8 @@ static void reload(struct daemon *d)
 	reload_requested = 0;
 	sd_notify(0, "RELOADING=1");
 	conf = conf_load(d->conf_path, &err);
-	ob = conf != NULL ? outbox_new(conf, &err) : NULL;
+	ob = conf != NULL && oauth2_conf_check(conf, &err) == SPOC_OK ? outbox_new(conf, &err)
+								       : NULL;
 	if (ob == NULL) {
 		log_event(LOG_ERR, LOG_EV_RELOAD_FAILED, NULL,
 			  "reload: %s; keeping the configuration in use", err.msg);
@@ -845,7 +846,7 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	log_set_level(d.conf->log_level);
-	d.outbox = outbox_new(d.conf, &err);
+	d.outbox = oauth2_conf_check(d.conf, &err) == SPOC_OK ? outbox_new(d.conf, &err) : NULL;
 	if (d.outbox == NULL) {
 		log_msg(LOG_ERR, "%s", err.msg);
 		conf_free(&d.conf);

@@ -706,7 +706,7 @@ def wrong_certificate(check, s, certs, endpoints):
 def check_config(check, s, ep):
     cases = [({"grant": "jwt_bearer"}, "imap.oauth2.service_account_file", "needs the service account"),
              ({"client_certificate_file": "c.pem"}, "imap.oauth2.client_certificate_file",
-              "not supported yet"),
+              "set client_secret_file or client_certificate_file, not both"),
              ({"token_url": "http://127.0.0.1/token"}, "imap.oauth2.token_url", "https://"),
              ({"client_secret_file": "nowhere.secret"}, "imap.oauth2.client_secret_file", "cannot read")]
     for extra, setting, want in cases:
