@@ -104,6 +104,34 @@ const char *oauth2_sasl_abort(enum oauth2_mech mech);
  * "status=invalid_token scope=..." or a note that it could not be decoded. Caller frees. */
 char *oauth2_sasl_error_text(const char *b64, size_t len);
 
+/* ---- rotated refresh tokens kept in the database ---- */
+
+/* Where a refresh token the server rotated goes when its file is a read-only systemd
+ * credential, and where it is looked for when a process adopts the credential's token. label
+ * names the token (endpoint, client, credential); origin is the SHA-256 (hex) of the
+ * credential's token it descends from. */
+struct oauth2_keeper {
+	/* Keeps token for label. SPOC_OK, or an error with the reason in err. */
+	int (*save)(const char *label, const char *origin, const char *token, struct errbuf *err);
+	/* SPOC_OK with *token_r (free with oauth2_secret_free()) when a token descending from
+	 * origin is kept for label; SPOC_OK with *token_r NULL when none is, *stale_r TRUE when one
+	 * descending from another credential token is; an error with the reason in err. */
+	int (*load)(const char *label, const char *origin, char **token_r, gboolean *stale_r,
+		    struct errbuf *err);
+};
+/* Installs k (static, or NULL for none: a rotated token is then kept in memory only). */
+void oauth2_set_keeper(const struct oauth2_keeper *k);
+
+#define OAUTH2_SEAL_KEY 32
+/* plain sealed with AES-256-GCM under key, with a fresh random nonce and ad as associated data:
+ * nonce || ciphertext || tag. Caller unrefs; NULL with the reason in err. */
+GBytes *oauth2_seal(const unsigned char key[OAUTH2_SEAL_KEY], const char *ad, const char *plain,
+		    struct errbuf *err);
+/* The text oauth2_seal() sealed, when key and ad are those it was sealed with and the bytes are
+ * intact; else NULL. Caller frees with oauth2_secret_free(). */
+char *oauth2_unseal(const unsigned char key[OAUTH2_SEAL_KEY], const char *ad, const void *sealed,
+		    size_t len);
+
 /* Wipes and frees a buffer oauth2.c handed out. NULL is fine. */
 void oauth2_secret_free(char *s);
 

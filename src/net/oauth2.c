@@ -88,8 +88,7 @@ void oauth2_set_notice(void (*fn)(int level, const char *text))
 	notice_fn = fn;
 }
 
-static void notice(int level, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static void notice(int level, const char *fmt, ...)
+void oauth2_notice(int level, const char *fmt, ...)
 {
 	va_list ap;
 	char *text;
@@ -171,6 +170,14 @@ static struct entry *entry_of(const struct spoc_oauth2_conf *o)
 			memcpy(e->origin, sum, sizeof(sum));
 			e->retry_at = 0; /* a new token is worth a try at once */
 			e->backoff_s = 0;
+			if (o->refresh_token_read_only) {
+				char *kept = oauth2_keeper_adopt(o, e->origin);
+
+				if (kept != NULL) {
+					oauth2_secret_free(e->refresh);
+					e->refresh = kept;
+				}
+			}
 		}
 	}
 	/* so is a new client secret or key (the old one expired, or was refused) */
@@ -368,19 +375,15 @@ static void rotate(struct entry *e, const struct spoc_oauth2_conf *o, const char
 	oauth2_secret_free(e->refresh);
 	e->refresh = oauth2_secret_dup(token, strlen(token));
 	if (o->refresh_token_read_only)
-		notice(LOG_WARNING,
-		       "oauth2 %s: the server rotated the refresh token, but %s is a systemd "
-		       "credential (read-only): the new one is kept in memory only, and after a "
-		       "restart the old one may be refused; use refresh_token_file to keep it",
-		       o->token_url, o->refresh_token_file);
+		oauth2_keeper_rotated(o, e->origin, token);
 	else if (!save_refresh(o->refresh_token_file, token, why, sizeof(why)))
-		notice(LOG_WARNING,
+		oauth2_notice(LOG_WARNING,
 		       "oauth2 %s: the server rotated the refresh token, but it could not be "
 		       "saved (%s): the new one is kept in memory only, and after a restart the "
 		       "old one in %s may be refused",
 		       o->token_url, why, o->refresh_token_file);
 	else
-		notice(LOG_INFO, "oauth2 %s: rotated refresh token saved to %s", o->token_url,
+		oauth2_notice(LOG_INFO, "oauth2 %s: rotated refresh token saved to %s", o->token_url,
 		       o->refresh_token_file);
 }
 

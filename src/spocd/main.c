@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "mime.h"
 #include "oauth2.h"
+#include "oauth_keep.h"
 #include "outbox.h"
 #include "rules.h"
 #include "sla_watch.h"
@@ -846,6 +847,7 @@ int main(int argc, char **argv)
 		return EXIT_CONFIG;
 	}
 	log_set_level(d.conf->log_level);
+	oauth_keep_install(&d.conf);
 	d.outbox = oauth2_conf_check(d.conf, &err) == SPOC_OK ? outbox_new(d.conf, &err) : NULL;
 	if (d.outbox == NULL) {
 		log_msg(LOG_ERR, "%s", err.msg);

@@ -469,3 +469,19 @@ int store_fd(const struct store *st)
 {
 	return st != NULL && st->conn != NULL ? PQsocket(st->conn) : -1;
 }
+
+GBytes *store_sql_bytea(PGresult *res, int row, int col, const char *what, struct errbuf *err)
+{
+	size_t len = 0;
+	unsigned char *raw =
+	    PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, col), &len);
+	GBytes *out;
+
+	if (raw == NULL) {
+		errbuf_set(err, SPOC_ETEMP, "%s: cannot decode its bytes", what);
+		return NULL;
+	}
+	out = g_bytes_new(raw, len);
+	PQfreemem(raw);
+	return out;
+}

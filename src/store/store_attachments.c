@@ -6,23 +6,6 @@
 
 #include <string.h>
 
-/* The bytea at (row, col) of a text result, decoded; NULL with err set when it cannot be. */
-static GBytes *bytea_value(PGresult *res, int row, int col, const char *what, struct errbuf *err)
-{
-	size_t len = 0;
-	unsigned char *raw =
-	    PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, col), &len);
-	GBytes *out;
-
-	if (raw == NULL) {
-		errbuf_set(err, SPOC_ETEMP, "%s: cannot decode its bytes", what);
-		return NULL;
-	}
-	out = g_bytes_new(raw, len);
-	PQfreemem(raw);
-	return out;
-}
-
 static char *opt_text(PGresult *res, int row, int col)
 {
 	return PQgetisnull(res, row, col) ? NULL : g_strdup(PQgetvalue(res, row, col));
@@ -82,7 +65,7 @@ int store_attachment_data(struct store *st, int64_t id, GBytes **data_r, struct 
 		return rc;
 	if (PQntuples(res) == 1) {
 		what = g_strdup_printf("attachment %s", aid);
-		*data_r = bytea_value(res, 0, 0, what, err);
+		*data_r = store_sql_bytea(res, 0, 0, what, err);
 		g_free(what);
 		if (*data_r == NULL) {
 			PQclear(res);

@@ -34,6 +34,9 @@ PGresult *store_sql_run_refusable(struct store *st, const char *what, const char
 /* store_sql_run() for statements whose result is not needed. */
 int store_sql_exec(struct store *st, const char *what, const char *sql, int n,
 		   const char *const *params, struct errbuf *err);
+/* The bytea at (row, col) of a text result, decoded; NULL with err set when it cannot be.
+ * Caller unrefs. */
+GBytes *store_sql_bytea(PGresult *res, int row, int col, const char *what, struct errbuf *err);
 /* The value at (row, col) as an integer, 0 for NULL. */
 int64_t store_sql_i64(PGresult *res, int row, int col);
 /* Message-IDs as one newline-separated parameter for string_to_array(); ids that could break the

@@ -434,8 +434,9 @@ def refresh_rotation(check, s, ep):
     s.conf = oauth_config(s, ep, grant="refresh_token", refresh_token_credential="mail-refresh")
     rc, out, err = s.run_spocd("--once", env={"CREDENTIALS_DIRECTORY": creds})
     check.eq(rc, 0, "refresh token from a credential: spocd --once works")
-    check.ok("is a systemd credential (read-only)" in out + err and "kept in memory only" in out + err,
-             "the rotation is said not to be saved", err[-1500:])
+    check.ok("is a systemd credential (read-only)" in out + err
+             and "the new one is kept in the database, encrypted" in out + err,
+             "the rotation is said to be kept in the database, not in the credential", err[-1500:])
     with open(os.path.join(creds, "mail-refresh")) as f:
         check.eq(f.read().strip(), cred_token, "the credential was left as it was")
 

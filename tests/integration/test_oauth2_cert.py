@@ -142,6 +142,7 @@ def test(check):
             certificate_login(check, s, ep)
             certificate_refused(check, s, ep)
             certificate_check_config(check, s, ep)
+            rotated_into_database(check, s, ep)
             t2.no_secret_in(check, ep, t2.spocd_texts(s), "everything spocd wrote in this test")
     finally:
         if ep is not None:
@@ -239,6 +240,88 @@ def certificate_check_config(check, s, ep):
     check.ok(rc == 1 and "is not the private key of the certificate" in err,
              "spocd does not start with a key that is not the certificate's", err)
     check.eq(len(ep.grants()), n0, "and asked the endpoint nothing")
+
+
+def write_credential(path, token):
+    if os.path.exists(path):
+        os.chmod(path, 0o600)
+    t2.write_secret(path, token, 0o400)
+
+
+def kept_row(s):
+    rows = s.sql("SELECT label, origin_sha256, sealed FROM spocd_private.oauth2_refresh_tokens")
+    return rows[0] if len(rows) == 1 else (None, None, b"")
+
+
+def live_refresh(ep):
+    with ep.lock:
+        return [t for t, ok in ep.refresh.items() if ok]
+
+
+def rotated_into_database(check, s, ep):
+    """A read-only credential and a strictly rotating endpoint: each refresh token works once."""
+    creds = os.path.join(s.dir, "creds")
+    os.makedirs(creds, exist_ok=True)
+    cred = os.path.join(creds, "mail-refresh")
+    first = ep.add_refresh()
+    write_credential(cred, first)
+    env = {"CREDENTIALS_DIRECTORY": creds}
+    s.conf = t2.oauth_config(s, ep, name="kept.conf", grant="refresh_token",
+                             refresh_token_credential="mail-refresh")
+    n0 = s.sql_value("SELECT count(*) FROM tickets")
+    s.append(st.make_message("olga@example.com", "Sin impresora", "No aparece.\r\n"))
+    rc, out, err = s.run_spocd("--once", env=env)
+    check.ok(rc == 0, "read-only credential: spocd --once logs in", (out + err)[-1500:])
+    check.eq(ep.grants("refresh_token")[-1]["refresh_token"], first, "with the credential's token")
+    check.ok("is a systemd credential (read-only), so the new one is kept in the database, encrypted"
+             in out + err, "the log says the rotated token went to the database", (out + err)[-1500:])
+    with open(cred) as f:
+        check.eq(f.read().strip(), first, "the credential was left as it was")
+    check.ok(ep.refresh.get(first) is False, "and the endpoint no longer takes its token")
+    live = live_refresh(ep)
+    label, origin, sealed = kept_row(s)
+    sealed = bytes(sealed)
+    check.ok(label is not None and len(live) == 1, "one row kept, one refresh token alive", live)
+    rotated = live[0] if live else "?"
+    check.eq(origin, hashlib.sha256(first.encode()).hexdigest(), "the row names the credential's token by its hash")
+    forms = [rotated.encode(), base64.b64encode(rotated.encode()), rotated.encode().hex().encode(),
+             base64.urlsafe_b64encode(rotated.encode())]
+    check.ok(len(sealed) > 28 + len(rotated) - 1 and not any(f in sealed for f in forms)
+             and rotated not in (label or "") + (origin or ""),
+             "the row holds the token sealed: not in clear, base64 or hex", sealed[:64])
+
+    # a new process: the credential still holds the old token, the database the live one
+    s.append(st.make_message("olga@example.com", "Otra cosa", "Tampoco.\r\n"))
+    rc, out, err = s.run_spocd("--once", env=env)
+    check.ok(rc == 0, "a second run logs in", (out + err)[-1500:])
+    check.eq(ep.grants("refresh_token")[-1]["refresh_token"], rotated,
+             "with the token kept in the database, not the credential's")
+    check.ok("using the refresh token kept in the database" in out + err, "and says so", (out + err)[-1500:])
+    check.eq(s.sql_value("SELECT count(*) FROM tickets"), n0 + 2, "both mails became tickets")
+    _, _, sealed2 = kept_row(s)
+    check.ok(bytes(sealed2) != sealed and bytes(sealed2)[:12] != sealed[:12],
+             "the next rotation was sealed again, with a new nonce")
+
+    # an altered row does not open: the credential's token is tried, and the failure is said
+    s.sql("UPDATE spocd_private.oauth2_refresh_tokens"
+          " SET sealed = overlay(sealed placing '\\x00'::bytea from 20 for 1)")
+    rc, out, err = s.run_spocd("--once", env=env)
+    check.ok(rc == 75 and "cannot be read from the database" in out + err
+             and "does not open with any key" in out + err,
+             "an altered row does not open: said, and only the credential's token is tried", (out + err)[-1500:])
+    check.eq(ep.grants("refresh_token")[-1]["refresh_token"], first, "the credential's stale token was tried")
+    s.sql("UPDATE spocd_private.oauth2_refresh_tokens SET sealed = %s", (sealed2,))
+
+    # the operator puts a fresh token in the credential: it wins over the stored one
+    fresh = ep.add_refresh()
+    write_credential(cred, fresh)
+    rc, out, err = s.run_spocd("--once", env=env)
+    check.ok(rc == 0, "a new token in the credential: spocd --once logs in", (out + err)[-1500:])
+    check.eq(ep.grants("refresh_token")[-1]["refresh_token"], fresh, "with the credential's new token")
+    check.ok("holds a new refresh token: it replaces the one kept in the database" in out + err,
+             "and says the credential's replaces the stored one", (out + err)[-1500:])
+    check.eq(kept_row(s)[1], hashlib.sha256(fresh.encode()).hexdigest(),
+             "the row now descends from the new credential token")
 
 
 if __name__ == "__main__":
