@@ -107,12 +107,12 @@ int store_secret(struct store *st, const char *name, char **value_r, struct errb
 
 /* A refresh token rotated from a read-only credential (migration 025), sealed by the caller:
  * label names it, origin is the SHA-256 (hex) of the credential's token it descends from. */
-int store_oauth2_token_put(struct store *st, const char *label, const char *origin,
-			   GBytes *sealed, struct errbuf *err);
+int store_oauth2_token_put(struct store *st, const char *label, const char *origin, GBytes *sealed,
+			   struct errbuf *err);
 /* The row of label: SPOC_OK with *origin_r and *sealed_r (caller frees and unrefs), both NULL
  * when there is none; SPOC_ETEMP / SPOC_EPERM with the reason in err. */
-int store_oauth2_token_get(struct store *st, const char *label, char **origin_r,
-			   GBytes **sealed_r, struct errbuf *err);
+int store_oauth2_token_get(struct store *st, const char *label, char **origin_r, GBytes **sealed_r,
+			   struct errbuf *err);
 
 /* ---- quarantine ---- */
 

@@ -231,18 +231,17 @@ static void read_certificate(struct reader *r, const char *group, struct spoc_oa
 
 #define NAME(s) (g_snprintf(name, sizeof(name), "%s.%s", group, s), name)
 	if (config_lookup(&r->cfg, NAME("client_certificate_file")) != NULL)
-		o->client_certificate_file =
-		    conf_resolve(r, conf_get_string(r, name, NULL));
-	o->client_key = read_secret_setting(r, group, "client_key", FALSE, TRUE,
-					    &o->client_key_file, &cred);
+		o->client_certificate_file = conf_resolve(r, conf_get_string(r, name, NULL));
+	o->client_key =
+	    read_secret_setting(r, group, "client_key", FALSE, TRUE, &o->client_key_file, &cred);
 	if (o->client_certificate_file == NULL && o->client_key_file == NULL)
 		return;
-	o->key_setting =
-	    setting_place(r, NAME(cred ? "client_key_credential" : "client_key_file"));
+	o->key_setting = setting_place(r, NAME(cred ? "client_key_credential" : "client_key_file"));
 	o->certificate_setting = setting_place(r, NAME("client_certificate_file"));
 	if (o->grant != SPOC_OAUTH2_CLIENT_CREDENTIALS) {
-		conf_fail(r, NAME(o->client_certificate_file != NULL ? "client_certificate_file"
-								      : "client_key_file"),
+		conf_fail(r,
+			  NAME(o->client_certificate_file != NULL ? "client_certificate_file"
+								  : "client_key_file"),
 			  "a certificate signs the client assertion of grant = "
 			  "\"client_credentials\" only: set that grant, or remove it");
 	} else if (o->client_secret_file != NULL) {
@@ -372,8 +371,8 @@ static struct spoc_oauth2_conf *read_oauth2(struct reader *r, const char *sectio
 	}
 	o->timeout_s = conf_get_int(r, NAME("timeout"), 30, 1, 300);
 
-	o->client_secret =
-	    read_secret_setting(r, group, "client_secret", FALSE, FALSE, &o->client_secret_file, NULL);
+	o->client_secret = read_secret_setting(r, group, "client_secret", FALSE, FALSE,
+					       &o->client_secret_file, NULL);
 	if (o->grant == SPOC_OAUTH2_JWT_BEARER) {
 		char *file = NULL;
 		gboolean has_cred =

@@ -39,8 +39,7 @@ static int open_keys(struct store **st_r, struct thread_keys **keys_r, struct er
 	return SPOC_OK;
 }
 
-static int keep_save(const char *label, const char *origin, const char *token,
-		     struct errbuf *err)
+static int keep_save(const char *label, const char *origin, const char *token, struct errbuf *err)
 {
 	struct store *st = NULL;
 	struct thread_keys *keys = NULL;

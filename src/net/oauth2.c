@@ -105,11 +105,11 @@ void oauth2_notice(int level, const char *fmt, ...)
 /* ---- the cache ---- */
 
 struct entry {
-	char *access;	   /* oauth2_secret_alloc(); NULL: none */
-	char *refresh;	   /* oauth2_secret_alloc(); the newest refresh token (rotations included) */
-	char origin[65];   /* SHA-256 of the refresh token the configuration gave when adopted */
-	char secret[65];   /* SHA-256 of the client secret (or certificate key) last used */
-	gint64 renew_at;   /* monotonic µs: fetch a new one from then on */
+	char *access;	 /* oauth2_secret_alloc(); NULL: none */
+	char *refresh;	 /* oauth2_secret_alloc(); the newest refresh token (rotations included) */
+	char origin[65]; /* SHA-256 of the refresh token the configuration gave when adopted */
+	char secret[65]; /* SHA-256 of the client secret (or certificate key) last used */
+	gint64 renew_at; /* monotonic µs: fetch a new one from then on */
 	gint64 expires_at; /* monotonic µs: the server's expiry of access */
 	gint64 retry_at;   /* monotonic µs: after a failure, no request before */
 	int backoff_s;	   /* the next delay after a failure */
@@ -377,14 +377,15 @@ static void rotate(struct entry *e, const struct spoc_oauth2_conf *o, const char
 	if (o->refresh_token_read_only)
 		oauth2_keeper_rotated(o, e->origin, token);
 	else if (!save_refresh(o->refresh_token_file, token, why, sizeof(why)))
-		oauth2_notice(LOG_WARNING,
-		       "oauth2 %s: the server rotated the refresh token, but it could not be "
-		       "saved (%s): the new one is kept in memory only, and after a restart the "
-		       "old one in %s may be refused",
-		       o->token_url, why, o->refresh_token_file);
+		oauth2_notice(
+		    LOG_WARNING,
+		    "oauth2 %s: the server rotated the refresh token, but it could not be "
+		    "saved (%s): the new one is kept in memory only, and after a restart the "
+		    "old one in %s may be refused",
+		    o->token_url, why, o->refresh_token_file);
 	else
-		oauth2_notice(LOG_INFO, "oauth2 %s: rotated refresh token saved to %s", o->token_url,
-		       o->refresh_token_file);
+		oauth2_notice(LOG_INFO, "oauth2 %s: rotated refresh token saved to %s",
+			      o->token_url, o->refresh_token_file);
 }
 
 void oauth2_answer_clear(struct oauth2_answer *a)

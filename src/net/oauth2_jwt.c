@@ -114,8 +114,8 @@ static int load_key(const char *pem, const char *whose, gnutls_privkey_t *pk_r, 
 	if (gnutls_privkey_get_pk_algorithm(*pk_r, NULL) != GNUTLS_PK_RSA) {
 		gnutls_privkey_deinit(*pk_r);
 		*pk_r = NULL;
-		return errbuf_set(err, SPOC_EPERM, "%s is not an RSA key (RS256 and PS256 need one)",
-				  whose);
+		return errbuf_set(err, SPOC_EPERM,
+				  "%s is not an RSA key (RS256 and PS256 need one)", whose);
 	}
 	return SPOC_OK;
 }
@@ -147,8 +147,8 @@ char *oauth2_jwt_service_account(const struct spoc_oauth2_conf *o, struct errbuf
 			   o->service_account_file);
 		goto out;
 	}
-	whose = g_strdup_printf("the private_key of service account key %s",
-				o->service_account_file);
+	whose =
+	    g_strdup_printf("the private_key of service account key %s", o->service_account_file);
 	if (load_key(pem, whose, &pk, err) != SPOC_OK) {
 		errbuf_prefix(err, SPOC_ETEMP, "oauth2");
 		goto out;
@@ -203,8 +203,8 @@ static char *thumbprint(gnutls_x509_crt_t crt, gnutls_digest_algorithm_t alg)
 }
 
 /* SPOC_OK when key pk is the one whose public half crt holds, else SPOC_EPERM with why. */
-static int key_matches(const struct spoc_oauth2_conf *o, gnutls_privkey_t pk,
-		       gnutls_x509_crt_t crt, struct errbuf *err)
+static int key_matches(const struct spoc_oauth2_conf *o, gnutls_privkey_t pk, gnutls_x509_crt_t crt,
+		       struct errbuf *err)
 {
 	gnutls_pubkey_t from_key = NULL, from_crt = NULL;
 	unsigned char id1[64], id2[64];
@@ -243,13 +243,14 @@ static int load_pair(const struct spoc_oauth2_conf *o, gnutls_x509_crt_t *crt_r,
 	*setting_r = o->certificate_setting;
 	if ((rc = load_certificate(o, crt_r, err)) != SPOC_OK) {
 		/* the certificate's fault */
-	} else if ((*setting_r = o->key_setting,
-		    rc = load_key(o->client_key, whose, pk_r, err)) != SPOC_OK ||
+	} else if ((*setting_r = o->key_setting, rc = load_key(o->client_key, whose, pk_r, err)) !=
+		       SPOC_OK ||
 		   (rc = key_matches(o, *pk_r, *crt_r, err)) != SPOC_OK) {
 		/* the key's */
 	} else if (*setting_r = o->certificate_setting,
 		   gnutls_x509_crt_get_expiration_time(*crt_r) < now) {
-		GDateTime *t = g_date_time_new_from_unix_utc(gnutls_x509_crt_get_expiration_time(*crt_r));
+		GDateTime *t =
+		    g_date_time_new_from_unix_utc(gnutls_x509_crt_get_expiration_time(*crt_r));
 		char *when = g_date_time_format_iso8601(t);
 
 		rc = errbuf_set(err, SPOC_EPERM,

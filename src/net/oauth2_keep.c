@@ -44,20 +44,23 @@ char *oauth2_keeper_adopt(const struct spoc_oauth2_conf *o, const char *origin)
 		return NULL;
 	label = keeper_label(o);
 	if (keeper->load(label, origin, &kept, &stale, &why) != SPOC_OK) {
-		oauth2_notice(LOG_WARNING,
-		       "oauth2 %s: the refresh token rotated from credential %s cannot be read "
-		       "from the database (%s): trying the credential's",
-		       o->token_url, o->refresh_token_file, why.msg);
+		oauth2_notice(
+		    LOG_WARNING,
+		    "oauth2 %s: the refresh token rotated from credential %s cannot be read "
+		    "from the database (%s): trying the credential's",
+		    o->token_url, o->refresh_token_file, why.msg);
 	} else if (kept != NULL) {
-		oauth2_notice(LOG_INFO,
-		       "oauth2 %s: using the refresh token kept in the database (rotated from "
-		       "the one in credential %s)",
-		       o->token_url, o->refresh_token_file);
+		oauth2_notice(
+		    LOG_INFO,
+		    "oauth2 %s: using the refresh token kept in the database (rotated from "
+		    "the one in credential %s)",
+		    o->token_url, o->refresh_token_file);
 	} else if (stale) {
-		oauth2_notice(LOG_NOTICE,
-		       "oauth2 %s: credential %s holds a new refresh token: it replaces the one "
-		       "kept in the database",
-		       o->token_url, o->refresh_token_file);
+		oauth2_notice(
+		    LOG_NOTICE,
+		    "oauth2 %s: credential %s holds a new refresh token: it replaces the one "
+		    "kept in the database",
+		    o->token_url, o->refresh_token_file);
 	}
 	g_free(label);
 	return kept;
@@ -71,29 +74,31 @@ void oauth2_keeper_rotated(const struct spoc_oauth2_conf *o, const char *origin,
 	char *label;
 
 	if (keeper == NULL) {
-		oauth2_notice(LOG_WARNING,
-		       "oauth2 %s: the server rotated the refresh token, but %s is a systemd "
-		       "credential (read-only): the new one is kept in memory only, and after a "
-		       "restart the old one may be refused; use refresh_token_file to keep it",
-		       o->token_url, o->refresh_token_file);
+		oauth2_notice(
+		    LOG_WARNING,
+		    "oauth2 %s: the server rotated the refresh token, but %s is a systemd "
+		    "credential (read-only): the new one is kept in memory only, and after a "
+		    "restart the old one may be refused; use refresh_token_file to keep it",
+		    o->token_url, o->refresh_token_file);
 		return;
 	}
 	label = keeper_label(o);
 	if (keeper->save(label, origin, token, &why) != SPOC_OK)
-		oauth2_notice(LOG_WARNING,
-		       "oauth2 %s: the server rotated the refresh token, but %s is a systemd "
-		       "credential (read-only) and the database could not keep the new one (%s): "
-		       "it is kept in memory only, and after a restart the old one may be refused",
-		       o->token_url, o->refresh_token_file, why.msg);
+		oauth2_notice(
+		    LOG_WARNING,
+		    "oauth2 %s: the server rotated the refresh token, but %s is a systemd "
+		    "credential (read-only) and the database could not keep the new one (%s): "
+		    "it is kept in memory only, and after a restart the old one may be refused",
+		    o->token_url, o->refresh_token_file, why.msg);
 	else
-		oauth2_notice(LOG_INFO,
-		       "oauth2 %s: the server rotated the refresh token; %s is a systemd "
-		       "credential (read-only), so the new one is kept in the database, encrypted "
-		       "(spocd_private.oauth2_refresh_tokens)",
-		       o->token_url, o->refresh_token_file);
+		oauth2_notice(
+		    LOG_INFO,
+		    "oauth2 %s: the server rotated the refresh token; %s is a systemd "
+		    "credential (read-only), so the new one is kept in the database, encrypted "
+		    "(spocd_private.oauth2_refresh_tokens)",
+		    o->token_url, o->refresh_token_file);
 	g_free(label);
 }
-
 
 GBytes *oauth2_seal(const unsigned char key[OAUTH2_SEAL_KEY], const char *ad, const char *plain,
 		    struct errbuf *err)

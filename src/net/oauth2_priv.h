@@ -25,8 +25,7 @@ void oauth2_notice(int level, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 char *oauth2_keeper_adopt(const struct spoc_oauth2_conf *o, const char *origin);
 /* The server rotated o's read-only refresh token (descending from origin) into token: handed to
  * the keeper, and the log says where it went. */
-void oauth2_keeper_rotated(const struct spoc_oauth2_conf *o, const char *origin,
-			   const char *token);
+void oauth2_keeper_rotated(const struct spoc_oauth2_conf *o, const char *origin, const char *token);
 
 /* The assertion of grant = "jwt_bearer" (RFC 7523 2.1): signed by the service account's key.
  * Caller frees with oauth2_secret_free(); NULL with the reason in err (the key file named, never

@@ -533,7 +533,7 @@ static void reload(struct daemon *d)
 	sd_notify(0, "RELOADING=1");
 	conf = conf_load(d->conf_path, &err);
 	ob = conf != NULL && oauth2_conf_check(conf, &err) == SPOC_OK ? outbox_new(conf, &err)
-								       : NULL;
+								      : NULL;
 	if (ob == NULL) {
 		log_event(LOG_ERR, LOG_EV_RELOAD_FAILED, NULL,
 			  "reload: %s; keeping the configuration in use", err.msg);

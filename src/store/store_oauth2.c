@@ -2,8 +2,8 @@
  * by the caller; the store never sees them in clear). */
 #include "store_priv.h"
 
-int store_oauth2_token_put(struct store *st, const char *label, const char *origin,
-			   GBytes *sealed, struct errbuf *err)
+int store_oauth2_token_put(struct store *st, const char *label, const char *origin, GBytes *sealed,
+			   struct errbuf *err)
 {
 	gsize len = 0;
 	const char *p[] = {label, origin, g_bytes_get_data(sealed, &len)};
@@ -22,8 +22,8 @@ int store_oauth2_token_put(struct store *st, const char *label, const char *orig
 	return SPOC_OK;
 }
 
-int store_oauth2_token_get(struct store *st, const char *label, char **origin_r,
-			   GBytes **sealed_r, struct errbuf *err)
+int store_oauth2_token_get(struct store *st, const char *label, char **origin_r, GBytes **sealed_r,
+			   struct errbuf *err)
 {
 	const char *p[] = {label};
 	int rc = SPOC_OK;

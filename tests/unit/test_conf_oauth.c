@@ -299,7 +299,7 @@ static void test_refusals(void **state)
 	     "imap.oauth2.service_account_file", "needs the service account's JSON key"},
 	    {"  auth = \"oauth2\";\n  oauth2: { provider = \"microsoft\"; tenant = \"t\";\n"
 	     "  grant = \"jwt_bearer\"; service_account_file = \"sa.json\"; };\n",
-	     "imap.oauth2.grant", "certificate assertion is not supported yet"},
+	     "imap.oauth2.grant", "for Microsoft's certificate use \"client_credentials\""},
 	    {"  auth = \"oauth2\";\n  oauth2: { provider = \"google\"; grant = \"jwt_bearer\";\n"
 	     "  service_account_file = \"sa.json\"; client_secret_file = \"client.secret\"; };\n",
 	     "imap.oauth2.client_secret_file", "is not used with grant = \"jwt_bearer\""},
@@ -308,7 +308,14 @@ static void test_refusals(void **state)
 	     "imap.oauth2.grant", "need grant = \"jwt_bearer\""},
 	    {"  auth = \"oauth2\";\n  oauth2: { provider = \"microsoft\"; tenant = \"t\";\n"
 	     "  client_id = \"c\"; client_certificate_file = \"c.pem\"; };\n",
-	     "imap.oauth2.client_certificate_file", "not supported yet"},
+	     "imap.oauth2.client_key_file", "missing: client_certificate_file needs"},
+	    {"  auth = \"oauth2\";\n  oauth2: { provider = \"microsoft\"; tenant = \"t\";\n"
+	     "  client_id = \"c\"; client_key_file = \"client.secret\"; };\n",
+	     "imap.oauth2.client_certificate_file", "missing: client_key_file needs"},
+	    {"  auth = \"oauth2\";\n  oauth2: { provider = \"microsoft\"; tenant = \"t\";\n"
+	     "  client_id = \"c\"; client_secret_file = \"client.secret\";\n"
+	     "  client_certificate_file = \"c.pem\"; client_key_file = \"client.secret\"; };\n",
+	     "imap.oauth2.client_certificate_file", "not both"},
 	    {"  auth = \"oauth2\";\n  oauth2: { provider = \"generic\"; client_id = \"c\";\n"
 	     "  client_secret_file = \"client.secret\"; };\n",
 	     "imap.oauth2.token_url", "needs the token endpoint"},

@@ -1,6 +1,7 @@
 /* Unit tests of oauth2.c: the XOAUTH2 and OAUTHBEARER initial responses byte for byte, the answer
  * to an error challenge, a server's error challenge (base64 JSON, from a server nobody trusts)
- * decoded into one printable line, and a token endpoint's answers read or refused. Token requests
+ * decoded into one printable line, a token endpoint's answers read or refused, and the sealing of
+ * refresh tokens kept in the database (oauth2_keep.c). Token requests
  * themselves are proven against a real HTTPS endpoint in tests/integration/test_oauth2.py. */
 
 #include "oauth2.h"
@@ -283,13 +284,55 @@ static void test_backoff(void **state)
 	oauth2_reset();
 }
 
+/* A sealed token opens with its key and label only, intact only, and no two seals are alike. */
+static void test_seal(void **state)
+{
+	unsigned char key[OAUTH2_SEAL_KEY], other[OAUTH2_SEAL_KEY];
+	const char *token = "rt-0123456789abcdef";
+	struct errbuf err = {{0}};
+	GBytes *a, *b;
+	gsize len = 0;
+	const unsigned char *data;
+	unsigned char *bad;
+	char *open;
+
+	(void)state;
+	memset(key, 7, sizeof(key));
+	memset(other, 7, sizeof(other));
+	other[31] = 8;
+	a = oauth2_seal(key, "url client cred", token, &err);
+	b = oauth2_seal(key, "url client cred", token, &err);
+	assert_non_null(a);
+	assert_non_null(b);
+	data = g_bytes_get_data(a, &len);
+	assert_int_equal(len, 12 + strlen(token) + 16);
+	assert_false(g_bytes_equal(a, b));    /* a fresh nonce each time */
+	for (gsize i = 0; i + 16 <= len; i++) /* not in clear */
+		assert_false(memcmp(data + i, "0123456789abcdef", 16) == 0);
+	open = oauth2_unseal(key, "url client cred", data, len);
+	assert_string_equal(open, token);
+	oauth2_secret_free(open);
+	assert_null(oauth2_unseal(other, "url client cred", data, len));
+	assert_null(oauth2_unseal(key, "url client other", data, len));
+	assert_null(oauth2_unseal(key, "url client cred", data, 28));
+	bad = g_memdup2(data, len);
+	for (gsize i = 0; i < len; i++) {
+		bad[i] ^= 1;
+		assert_null(oauth2_unseal(key, "url client cred", bad, len));
+		bad[i] ^= 1;
+	}
+	g_free(bad);
+	g_bytes_unref(a);
+	g_bytes_unref(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_xoauth2_response), cmocka_unit_test(test_oauthbearer_response),
 	    cmocka_unit_test(test_error_challenge),  cmocka_unit_test(test_answer),
 	    cmocka_unit_test(test_answer_refused),   cmocka_unit_test(test_token_without_conf),
-	    cmocka_unit_test(test_backoff),
+	    cmocka_unit_test(test_backoff),	     cmocka_unit_test(test_seal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
