@@ -29,7 +29,7 @@ struct spoc_oauth2_conf {
 	char *client_id;
 	char *scope; /* space-separated; NULL: none sent (generic provider without scope) */
 	/* read from client_secret_file / client_secret_credential; NULL: a public client (only
-	 * with grant = "refresh_token") */
+	 * with grant = "refresh_token"), or one proven by its certificate (client_key below) */
 	char *client_secret;
 	char *client_secret_file;
 	/* grant = "client_credentials" with a certificate instead of a secret (Microsoft): the

@@ -7,7 +7,8 @@
  * notifier that share an app share its token, and a configuration reload keeps it. A token is
  * renewed a jittered margin before it expires; after a failed request the endpoint is left alone
  * for a growing delay (5 s doubling to 5 min), so a broken set-up never hammers it. A refresh
- * token the server rotates is written back atomically to its file. Tokens and secrets live in
+ * token the server rotates is written back atomically to its file, or, when that is a read-only
+ * systemd credential, handed to the keeper (the database, sealed). Tokens and secrets live in
  * memory excluded from core dumps, and never appear in an error text. */
 #ifndef SPOC_OAUTH2_H
 #define SPOC_OAUTH2_H

@@ -6,11 +6,10 @@
  * does not open. The sealed form is nonce || ciphertext || tag; the key comes from the caller. */
 #include "oauth2_priv.h"
 
-#include <syslog.h>
-
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <string.h>
+#include <syslog.h>
 
 #define SEAL_NONCE 12
 #define SEAL_TAG   16
@@ -51,7 +50,7 @@ char *oauth2_keeper_adopt(const struct spoc_oauth2_conf *o, const char *origin)
 		    o->token_url, o->refresh_token_file, why.msg);
 	} else if (kept != NULL) {
 		oauth2_notice(
-		    LOG_INFO,
+		    LOG_NOTICE,
 		    "oauth2 %s: using the refresh token kept in the database (rotated from "
 		    "the one in credential %s)",
 		    o->token_url, o->refresh_token_file);

@@ -10,8 +10,9 @@ assertions the way the identity platform does:
     at most ten minutes; no client secret is sent, the key is never printed;
   - another certificate and key, an assertion outside its validity (the endpoint's clock ahead),
     another audience: refused, and spocd's error gives the endpoint's reason;
-  - --check-config refuses a missing key, a key that is not the certificate's, an unreadable
-    certificate, a key others may read, a certificate beside a client secret, and says why;
+  - --check-config refuses a missing key, a key that is not the certificate's, an unreadable or
+    expired certificate, a key others may read, a certificate beside a client secret, and says
+    why;
   - a refresh token from a read-only credential with a strictly rotating endpoint: the rotated
     token goes to the database, encrypted (the row holds neither the token nor its base64); the
     next run logs in with it, where the credential's old token would be refused; a new token put
@@ -49,6 +50,31 @@ def make_pair(d, name):
                    check=True, capture_output=True)
     os.chmod(key, 0o600)
     os.chmod(cert, 0o644)
+    return cert, key
+
+
+def make_expired_pair(d, name):
+    """A self-signed RSA certificate that expired in 2020 (`openssl ca` is the OpenSSL 3.0 tool
+    that takes explicit dates), and its key."""
+    work = os.path.join(d, name + ".ca")
+    os.makedirs(work, exist_ok=True)
+    with open(os.path.join(work, "index.txt"), "w"):
+        pass
+    with open(os.path.join(work, "serial"), "w") as f:
+        f.write("1000\n")
+    with open(os.path.join(work, "ca.cnf"), "w") as f:
+        f.write(f"[ ca ]\ndefault_ca = c\n[ c ]\ndir = {work}\ndatabase = $dir/index.txt\n"
+                "serial = $dir/serial\nnew_certs_dir = $dir\ndefault_md = sha256\npolicy = p\n"
+                "unique_subject = no\n[ p ]\ncommonName = supplied\n")
+    cert, key = os.path.join(d, name + ".crt"), os.path.join(d, name + ".key")
+    subprocess.run(["openssl", "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", os.path.join(work, "req.csr"), "-subj", f"/CN={name}"],
+                   check=True, capture_output=True)
+    subprocess.run(["openssl", "ca", "-batch", "-config", os.path.join(work, "ca.cnf"), "-selfsign",
+                    "-keyfile", key, "-in", os.path.join(work, "req.csr"), "-out", cert, "-notext",
+                    "-startdate", "20200101000000Z", "-enddate", "20200201000000Z"],
+                   check=True, capture_output=True)
+    os.chmod(key, 0o600)
     return cert, key
 
 
@@ -216,6 +242,7 @@ def certificate_check_config(check, s, ep):
     _, other_key = make_pair(s.dir, "mismatch")
     shutil.copy(os.path.join(s.dir, "app.key"), os.path.join(s.dir, "open.key"))
     os.chmod(os.path.join(s.dir, "open.key"), 0o644)
+    make_expired_pair(s.dir, "expired")
     with open(os.path.join(s.dir, "garbage.crt"), "w") as f:
         f.write("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
     cases = [({"key": None}, "imap.oauth2.client_key_file", "missing: client_certificate_file needs"),
@@ -224,6 +251,8 @@ def certificate_check_config(check, s, ep):
               "mismatch.key is not the private key of the certificate in"),
              ({"cert": "garbage.crt"}, "imap.oauth2.client_certificate_file", "garbage.crt is not a PEM certificate"),
              ({"cert": "nowhere.crt"}, "imap.oauth2.client_certificate_file", "cannot read"),
+             ({"cert": "expired.crt", "key": "expired.key"}, "imap.oauth2.client_certificate_file",
+              "expired.crt expired on 2020-02-01T00:00:00Z"),
              ({"key": "open.key"}, "imap.oauth2.client_key_file", "has mode 0644"),
              ({"client_secret_file": "client.secret"}, "imap.oauth2.client_certificate_file",
               "set client_secret_file or client_certificate_file, not both"),
