@@ -34,10 +34,11 @@ LOGIN = f"user=<{st.IMAP_USER}>, method=XOAUTH2"
 
 
 class ExpiringProxy:
-    """Between spocd and Dovecot, plays an IMAP server that checks a session's token again when
-    asked to wait: an IDLE on a session whose token (from its AUTHENTICATE) has expired at ep is
-    answered "* BYE Session invalidated - AccessTokenExpired" and the connection closed.
-    Everything else passes through; byes counts the sessions so ended."""
+    """Between spocd and Dovecot, plays an IMAP server that checks a session's token again:
+    Exchange Online answers any command after the expiry with "* BYE Session invalidated -
+    AccessTokenExpired" and hangs up; this one does so to IDLE only, so that IDLE is the command
+    that meets the expiry. The token is read from the session's AUTHENTICATE; everything else
+    passes through; byes counts the sessions so ended."""
 
     def __init__(self, ep, port):
         self.ep, self.target, self.byes = ep, port, 0
