@@ -187,6 +187,8 @@ def kicked_after_expiry(check, s, ep, d):
 
 
 def idle_refused_after_expiry(check, s, ep):
+    # long enough for the renewed token to outlive the two mails' passes on a slow machine
+    ep.lifetime = 3 * LIFETIME
     proxy = ExpiringProxy(ep, s.imap_port)
     conf = oauth_config(s, ep, name="proxied.conf", client_secret_file="client.secret",
                         imap={"poll_interval": 600, "port": proxy.port})
