@@ -14,6 +14,7 @@
 #include "imap.h"
 
 #include "oauth2.h"
+#include "text.h"
 #include "tls.h"
 
 #include <string.h>
@@ -36,11 +37,29 @@ static const char *server_says(struct imap_session *s)
 	return r != NULL && r[0] != '\0' ? r : "no response text";
 }
 
+/* The server's last line when it is a "* BYE" (a session it ended: a token expired, an
+ * administrator), made printable and short; NULL otherwise. Caller g_free()s. */
+static char *server_bye(struct imap_session *s)
+{
+	const MMAPString *line = s->imap != NULL ? s->imap->imap_stream_buffer : NULL;
+
+	if (line == NULL || line->str == NULL || g_ascii_strncasecmp(line->str, "* BYE ", 6) != 0)
+		return NULL;
+	return text_for_terminal_cut(line->str + 6, (gssize)strcspn(line->str, "\r\n") - 6, 160);
+}
+
 static int fail(struct imap_session *s, int r, const char *what, struct errbuf *err)
 {
-	if (r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_CONNECTION_REFUSED)
+	if (r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_CONNECTION_REFUSED) {
+		g_autofree char *bye = server_bye(s);
+
+		if (bye != NULL)
+			return errbuf_set(err, SPOC_ETEMP,
+					  "%s: %s: the server ended the session: %s", s->where,
+					  what, bye);
 		return errbuf_set(err, SPOC_ETEMP, "%s: %s: connection lost or refused", s->where,
 				  what);
+	}
 	return errbuf_set(err, SPOC_ETEMP, "%s: %s failed (libetpan error %d): %s", s->where, what,
 			  r, server_says(s));
 }

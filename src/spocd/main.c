@@ -181,6 +181,7 @@ struct worker {
 	gint64 next_pass;	/* monotonic µs */
 	gint64 idle_since;	/* monotonic µs, 0: not in IDLE */
 	gboolean woken;		/* the server spoke during IDLE */
+	gboolean idled;		/* IDLE worked on this session */
 	int backoff_s;		/* after failures: 5, 10, 20... 300 */
 	gboolean ok;		/* the last pass succeeded */
 	gboolean tried;		/* a pass was made at all */
@@ -343,6 +344,7 @@ static int ingest_once(struct daemon *d, struct worker *w, struct ingest_stats *
 		return SPOC_ETEMP;
 	if (w->imap == NULL) {
 		memset(&w->quiet, 0, sizeof(w->quiet)); /* a new session proves nothing */
+		w->idled = FALSE;
 		if (imap_open(w->mb, &w->imap, err) != SPOC_OK)
 			return SPOC_ETEMP;
 	}
@@ -557,6 +559,25 @@ static void reload(struct daemon *d)
 	sd_notify(0, "READY=1");
 }
 
+/* Goes into IDLE after a pass. Where IDLE worked on this session, a failure means the server
+ * ended it (as one does when the token it logged in with expires): connect again at once, with a
+ * renewed token. Else wait for the next poll, not to ask a server refusing IDLE in a loop. */
+static void idle_start(struct worker *w)
+{
+	struct errbuf err = {{0}};
+
+	if (imap_idle_start(w->imap, &err) == SPOC_OK) {
+		w->idle_since = g_get_monotonic_time();
+		w->idled = TRUE;
+		return;
+	}
+	log_event(LOG_NOTICE, NULL, &(struct log_fields){.mailbox = w->mb->name},
+		  "mailbox %s: %s; connecting again", w->mb->name, err.msg);
+	if (w->idled)
+		w->next_pass = g_get_monotonic_time();
+	imap_close(&w->imap);
+}
+
 /* Works whatever is due: mailboxes whose time came or whose server spoke in IDLE, then the
  * notifier when woken or due. */
 static void run_due(struct daemon *d)
@@ -593,12 +614,8 @@ static void run_due(struct daemon *d)
 			}
 			w->next_pass = g_get_monotonic_time() +
 				       (gint64)w->mb->poll_interval_s * G_USEC_PER_SEC;
-			if (!stop_requested && imap_can_idle(w->imap)) {
-				if (imap_idle_start(w->imap, &err) == SPOC_OK)
-					w->idle_since = g_get_monotonic_time();
-				else
-					imap_close(&w->imap); /* the next pass connects again */
-			}
+			if (!stop_requested && imap_can_idle(w->imap))
+				idle_start(w);
 		} else {
 			/* 5 s, 10 s, 20 s... up to 5 minutes, never longer than a poll would be */
 			w->backoff_s = w->backoff_s == 0 ? 5 : MIN(w->backoff_s * 2, 300);
@@ -750,6 +767,15 @@ static void oauth2_notice(int level, const char *text)
 	log_msg(level, "%s", text);
 }
 
+/* Every token request is counted; a new token is said (a failure, by the login that needed it). */
+static void oauth2_observed(const char *token_url, gboolean ok, int64_t expires_unix)
+{
+	metrics_oauth2_token(token_url, ok, expires_unix);
+	if (ok)
+		log_msg(LOG_INFO, "oauth2 %s: new access token, expires in %" G_GINT64_FORMAT " s",
+			token_url, (gint64)expires_unix - g_get_real_time() / G_USEC_PER_SEC);
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -838,7 +864,7 @@ int main(int argc, char **argv)
 	log_init("spocd");
 	mime_init();
 	oauth2_set_notice(oauth2_notice);
-	oauth2_set_observer(metrics_oauth2_token);
+	oauth2_set_observer(oauth2_observed);
 	d.conf_path = conf_path;
 	d.conf = conf_load(conf_path, &err);
 	if (d.conf == NULL) {

@@ -28,7 +28,7 @@ import tempfile
 import time
 
 import spocdtest as st
-import test_oauth2 as t2
+import oauth_endpoint as t2
 
 CC_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
