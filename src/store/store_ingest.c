@@ -651,8 +651,8 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		    (rc = store_notify_desk(st, d, mail, "unreachable", plan.ticket_id,
 					    *message_row_r, unreachable, err)) != SPOC_OK)
 			return rc;
-		if ((rc = store_after_reply(st, mail, d, who, &plan, plan.ticket_id,
-					    *message_row_r, err)) != SPOC_OK)
+		if ((rc = store_after_reply(st, mail, d, who, &plan, plan.ticket_id, *message_row_r,
+					    err)) != SPOC_OK)
 			return rc;
 		return store_requester_commands(st, mail, d, &plan, *message_row_r, err);
 	}

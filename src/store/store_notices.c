@@ -146,8 +146,8 @@ static PGresult *as_agent(struct store *st, const char *agent_addr, const char *
 /* The statements of the commands that set one column of the ticket, by enum command_kind. */
 static const char *const set_sql[] = {
     [COMMAND_STATUS] = "UPDATE tickets SET status = $2," AS_AGENT_SET " WHERE id = $1::bigint",
-    [COMMAND_PRIORITY] = "UPDATE tickets SET priority = $2::smallint," AS_AGENT_SET
-			 " WHERE id = $1::bigint",
+    [COMMAND_PRIORITY] =
+	"UPDATE tickets SET priority = $2::smallint," AS_AGENT_SET " WHERE id = $1::bigint",
     [COMMAND_KIND] = "UPDATE tickets SET kind = $2," AS_AGENT_SET " WHERE id = $1::bigint",
 };
 
@@ -188,16 +188,16 @@ static int apply_commands(struct store *st, const struct command_block *b, const
 			break;
 		case COMMAND_ASSIGN:
 			/* by address, name or local part; the ticket takes the agent's team */
-			res = as_agent(st, agent_addr, message_row,
-				       "UPDATE tickets t SET (assignee_id, team) = (a.id,"
-				       "  CASE WHEN a.team = '' THEN t.team ELSE a.team END),"
-				       AS_AGENT_SET
-				       " FROM (SELECT id, team FROM agents WHERE active"
-				       "  AND (address = lower($2) OR lower(name) = lower($2)"
-				       "   OR split_part(address, '@', 1) = lower($2))"
-				       "  ORDER BY address LIMIT 1) a"
-				       " WHERE t.id = $1::bigint RETURNING t.id",
-				       ticket, c->value, &crc, &why);
+			res = as_agent(
+			    st, agent_addr, message_row,
+			    "UPDATE tickets t SET (assignee_id, team) = (a.id,"
+			    "  CASE WHEN a.team = '' THEN t.team ELSE a.team END)," AS_AGENT_SET
+			    " FROM (SELECT id, team FROM agents WHERE active"
+			    "  AND (address = lower($2) OR lower(name) = lower($2)"
+			    "   OR split_part(address, '@', 1) = lower($2))"
+			    "  ORDER BY address LIMIT 1) a"
+			    " WHERE t.id = $1::bigint RETURNING t.id",
+			    ticket, c->value, &crc, &why);
 			if (res != NULL && PQntuples(res) == 0) {
 				failure = COMMAND_RESULT_NO_AGENT;
 				failed = c;

@@ -22,15 +22,15 @@ static int close_ticket(struct store *st, int64_t ticket, const char *from, cons
 
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, ticket);
 	const char *p[] = {tk, from, message_row};
-	res = store_sql_run(
-	    st, "requester close",
-	    "WITH t AS (SELECT id, status FROM tickets WHERE id = $1::bigint"
-	    "  AND requester = lower($2) FOR UPDATE),"
-	    " u AS (UPDATE tickets SET status = 'closed', changed_by = lower($2),"
-	    "  changed_via = 'email', changed_by_message = $3::bigint"
-	    "  WHERE id IN (SELECT id FROM t WHERE status <> 'closed') RETURNING id)"
-	    " SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM u)",
-	    G_N_ELEMENTS(p), p, NULL, &rc, err);
+	res =
+	    store_sql_run(st, "requester close",
+			  "WITH t AS (SELECT id, status FROM tickets WHERE id = $1::bigint"
+			  "  AND requester = lower($2) FOR UPDATE),"
+			  " u AS (UPDATE tickets SET status = 'closed', changed_by = lower($2),"
+			  "  changed_via = 'email', changed_by_message = $3::bigint"
+			  "  WHERE id IN (SELECT id FROM t WHERE status <> 'closed') RETURNING id)"
+			  " SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM u)",
+			  G_N_ELEMENTS(p), p, NULL, &rc, err);
 	if (res == NULL)
 		return rc;
 	*code_r = store_sql_i64(res, 0, 0) == 0	  ? COMMAND_RESULT_NOT_YOURS

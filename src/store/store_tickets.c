@@ -497,17 +497,17 @@ void ticket_change_clear(struct ticket_change *ch)
  * and the status update. Each returns the ticket's display and the last outbox id before the
  * statement (what the triggers queue comes after it: the ticket is locked, nobody else can
  * change its status meanwhile). */
-#define SET_BY_SPOCCTL                                                                            \
-	" changed_by = $4, changed_via = 'spocctl', changed_by_message = NULL"
-#define SET_RETURNING " RETURNING display, (SELECT coalesce(max(id), 0) FROM outbox)"
+#define SET_BY_SPOCCTL " changed_by = $4, changed_via = 'spocctl', changed_by_message = NULL"
+#define SET_RETURNING  " RETURNING display, (SELECT coalesce(max(id), 0) FROM outbox)"
 static const char *const set_sql[] = {
     [TICKET_FIELD_STATUS] = "UPDATE tickets SET status = $2," SET_BY_SPOCCTL
 			    " WHERE id = $1::bigint AND $3::text IS NULL" SET_RETURNING,
     [TICKET_FIELD_PRIORITY] = "UPDATE tickets SET priority = $2::smallint," SET_BY_SPOCCTL
 			      " WHERE id = $1::bigint AND $3::text IS NULL" SET_RETURNING,
-    [TICKET_FIELD_ASSIGNEE] = "UPDATE tickets SET (assignee_id, team) = ($2::bigint,"
-			      "  CASE WHEN coalesce($3, '') = '' THEN team ELSE $3 END),"
-			      SET_BY_SPOCCTL " WHERE id = $1::bigint" SET_RETURNING,
+    [TICKET_FIELD_ASSIGNEE] =
+	"UPDATE tickets SET (assignee_id, team) = ($2::bigint,"
+	"  CASE WHEN coalesce($3, '') = '' THEN team ELSE $3 END)," SET_BY_SPOCCTL
+	" WHERE id = $1::bigint" SET_RETURNING,
     [TICKET_FIELD_KIND] = "UPDATE tickets SET kind = $2," SET_BY_SPOCCTL
 			  " WHERE id = $1::bigint AND $3::text IS NULL" SET_RETURNING,
 };
