@@ -255,8 +255,8 @@ struct ticket_change {
 };
 void ticket_change_clear(struct ticket_change *ch);
 
-/* Sets one field of ticket id in one transaction, as actor via spocctl (spocd.actor and
- * spocd.via, which the audit trail and the status update record): the status model, the
+/* Sets one field of ticket id in one transaction, as actor via spocctl (named in the row the
+ * change writes, which the audit trail and the status update record): the status model, the
  * audit trail and the status updates to the participants are the database's triggers. An
  * assignee brings their team to the ticket, as #assign does. SPOC_OK with ch->result saying
  * what happened (TICKET_SET_REFUSED: the reason in err). */

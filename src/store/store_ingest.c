@@ -410,22 +410,17 @@ static int create_ticket(struct store *st, const struct mail *m, const struct in
 	/* the audit trail says who opened it: the requester, by email */
 	res = store_sql_run(
 	    st, "tickets",
-	    "WITH who AS (SELECT set_config('spocd.actor', lower($4), true),"
-	    "  set_config('spocd.via', 'email', true))"
-	    " INSERT INTO tickets (kind, kind_rule, subject, requester, requester_name, language,"
+	    "INSERT INTO tickets (kind, kind_rule, subject, requester, requester_name, language,"
 	    " priority, impact, urgency, priority_rule, triage, first_response_due,"
-	    " resolution_due, team)"
-	    " SELECT $1, $2, $3, lower($4), $5, $6, $7::smallint, $8::smallint, $9::smallint, $10,"
-	    "  $11::boolean, to_timestamp($12::bigint), to_timestamp($13::bigint), $14 FROM who"
+	    " resolution_due, team, changed_by, changed_via)"
+	    " VALUES ($1, $2, $3, lower($4), $5, $6, $7::smallint, $8::smallint, $9::smallint, $10,"
+	    "  $11::boolean, to_timestamp($12::bigint), to_timestamp($13::bigint), $14, lower($4),"
+	    "  'email')"
 	    " RETURNING id, display",
 	    G_N_ELEMENTS(p), p, NULL, &rc, err);
 	g_free(subject);
 	if (res == NULL)
 		return rc;
-	if ((rc = store_actor_reset(st, err)) != SPOC_OK) {
-		PQclear(res);
-		return rc;
-	}
 	res_r->ticket_id = store_sql_i64(res, 0, 0);
 	g_strlcpy(res_r->ticket_number, PQgetvalue(res, 0, 1), sizeof(res_r->ticket_number));
 	rc = add_participants(st, PQgetvalue(res, 0, 0), m, d, err);
@@ -548,7 +543,8 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 }
 
 /* The requester's rating of plan->ticket_id, from message_row: the ticket's one rating, which a
- * later one replaces (sql/021_csat.sql audits each, by the actor and via the caller set). */
+ * later one replaces (sql/021_csat.sql audits each: by the rater, by email, as it names
+ * message_row). */
 static int record_rating(struct store *st, const struct judge_plan *plan, const struct mail *mail,
 			 int64_t message_row, struct errbuf *err)
 {
@@ -624,18 +620,22 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		if ((rc = insert_message(st, tk, raw, raw_len, mail, d, automatic, plan.note,
 					 message_row_r, err)) != SPOC_OK)
 			return rc;
+		char mr[24];
+
+		g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, *message_row_r);
 		const char *tp[] = {tk, plan.reopen ? "t" : "f", mail->from.addr,
-				    plan.end_wait ? "t" : "f"};
+				    plan.end_wait ? "t" : "f", mr};
+		/* the audit trail and the status update name the sender, by email, and this mail */
 		res = store_sql_run(
 		    st, "tickets",
-		    "WITH who AS (SELECT set_config('spocd.actor', coalesce($3, ''), true),"
-		    "  set_config('spocd.via', 'email', true))"
-		    " UPDATE tickets SET updated_at = now(), status = CASE WHEN $2::boolean"
+		    "UPDATE tickets SET updated_at = now(), status = CASE WHEN $2::boolean"
 		    "  THEN 'in-progress' WHEN $4::boolean AND status = 'pending' THEN "
 		    "'in-progress'"
-		    "  ELSE status END"
-		    " WHERE id = $1::bigint AND (SELECT count(*) FROM who) = 1 RETURNING display",
-		    4, tp, NULL, &rc, err);
+		    "  ELSE status END,"
+		    " changed_by = nullif($3, ''), changed_via = 'email',"
+		    " changed_by_message = $5::bigint"
+		    " WHERE id = $1::bigint RETURNING display",
+		    G_N_ELEMENTS(tp), tp, NULL, &rc, err);
 		if (res == NULL)
 			return rc;
 		res_r->ticket_id = plan.ticket_id;
@@ -646,15 +646,13 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		if (plan.csat_rating > 0 &&
 		    (rc = record_rating(st, &plan, mail, *message_row_r, err)) != SPOC_OK)
 			return rc;
-		if ((rc = store_actor_reset(st, err)) != SPOC_OK)
-			return rc;
 		/* the requester (or a watcher) can no longer be reached: the desk is told once */
 		if (unreachable != NULL && plan.ticket_id == bounced_ticket &&
 		    (rc = store_notify_desk(st, d, mail, "unreachable", plan.ticket_id,
 					    *message_row_r, unreachable, err)) != SPOC_OK)
 			return rc;
-		if ((rc = store_after_reply(st, mail, d, who, &plan, plan.ticket_id,
-					    *message_row_r, err)) != SPOC_OK)
+		if ((rc = store_after_reply(st, mail, d, who, &plan, plan.ticket_id, *message_row_r,
+					    err)) != SPOC_OK)
 			return rc;
 		return store_requester_commands(st, mail, d, &plan, *message_row_r, err);
 	}

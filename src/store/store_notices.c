@@ -54,10 +54,10 @@ int store_queue_notice(struct store *st, const struct ingest_decision *d,
 	    st, "outbox",
 	    /* An agent's reply that also changed the status: the requester gets one mail, the
 	     * reply with the new status, not the reply and the status update the trigger queued
-	     * in this same transaction (now() is the transaction's start). */
+	     * for this same mail (message row $2; sql/023_actor_in_rows.sql). */
 	    "WITH gone AS (DELETE FROM outbox WHERE $7 = 'agent-reply' AND ticket_id = $1::bigint"
 	    "  AND kind = 'status' AND lower(recipient) = lower($3) AND state = 'pending'"
-	    "  AND created_at = now() RETURNING detail)"
+	    "  AND caused_by_message = $2::bigint RETURNING detail)"
 	    " INSERT INTO outbox (kind, ticket_id, in_reply_to_message, recipient,"
 	    " recipient_name, language, message_id, state, body, author, agent_id, detail)"
 	    " VALUES ($7, $1::bigint, $2::bigint, $3, $4, $5, $6, 'pending', $8, $9, $10::bigint,"
@@ -126,44 +126,29 @@ int store_bounce_record(struct store *st, const struct bounce_report *b, int64_t
 	return SPOC_OK;
 }
 
-/* Forgets who is acting: the settings are local to the batch's transaction, and the next
- * message's changes are not this sender's. */
-int store_actor_reset(struct store *st, struct errbuf *err)
-{
-	return store_sql_exec(st, "actor",
-			      "SELECT set_config('spocd.actor', '', true),"
-			      " set_config('spocd.via', '', true),"
-			      " set_config('spocd.message_row', '', true)",
-			      0, NULL, err);
-}
-
-/* Runs one statement as the agent, by email, for the audit trail; PGresult or NULL (a change
- * the database refuses has its own sentence alone in err). */
+/* Runs one statement that changes a ticket as the agent, by email, from message_row: the
+ * statement names them in the row it writes ($3 the agent, $4 the message row), for the audit
+ * trail and the notices; PGresult or NULL (a change the database refuses has its own sentence
+ * alone in err). */
 static PGresult *as_agent(struct store *st, const char *agent_addr, const char *message_row,
 			  const char *sql, const char *a1, const char *a2, int *rc_r,
 			  struct errbuf *err)
 {
 	gboolean refused;
-	char *full = g_strconcat("WITH who AS (SELECT set_config('spocd.actor', $3, true),"
-				 " set_config('spocd.via', 'email', true),"
-				 " set_config('spocd.message_row', $4, true)) ",
-				 sql, NULL);
 	const char *p[] = {a1, a2, agent_addr, message_row};
-	PGresult *res =
-	    store_sql_run_refusable(st, "agent command", full, 4, p, &refused, rc_r, err);
 
-	g_free(full);
-	return res;
+	return store_sql_run_refusable(st, "agent command", sql, 4, p, &refused, rc_r, err);
 }
+
+/* Who is acting, in the SET list of each statement as_agent() runs. */
+#define AS_AGENT_SET " changed_by = $3, changed_via = 'email', changed_by_message = $4::bigint"
 
 /* The statements of the commands that set one column of the ticket, by enum command_kind. */
 static const char *const set_sql[] = {
-    [COMMAND_STATUS] = "UPDATE tickets SET status = $2 WHERE id = $1::bigint"
-		       " AND (SELECT count(*) FROM who) = 1",
-    [COMMAND_PRIORITY] = "UPDATE tickets SET priority = $2::smallint WHERE id = $1::bigint"
-			 " AND (SELECT count(*) FROM who) = 1",
-    [COMMAND_KIND] = "UPDATE tickets SET kind = $2 WHERE id = $1::bigint"
-		     " AND (SELECT count(*) FROM who) = 1",
+    [COMMAND_STATUS] = "UPDATE tickets SET status = $2," AS_AGENT_SET " WHERE id = $1::bigint",
+    [COMMAND_PRIORITY] =
+	"UPDATE tickets SET priority = $2::smallint," AS_AGENT_SET " WHERE id = $1::bigint",
+    [COMMAND_KIND] = "UPDATE tickets SET kind = $2," AS_AGENT_SET " WHERE id = $1::bigint",
 };
 
 /* Applies an authenticated agent's commands on ticket, all or none (a savepoint), and appends
@@ -177,6 +162,7 @@ static int apply_commands(struct store *st, const struct command_block *b, const
 	const struct command *failed = NULL;
 	enum command_result_code failure = COMMAND_RESULT_REFUSED;
 	gsize before = results->len;
+	gboolean refused;
 	int rc;
 
 	if ((rc = store_sql_exec(st, "SAVEPOINT", "SAVEPOINT spoc_commands", 0, NULL, err)) !=
@@ -202,16 +188,16 @@ static int apply_commands(struct store *st, const struct command_block *b, const
 			break;
 		case COMMAND_ASSIGN:
 			/* by address, name or local part; the ticket takes the agent's team */
-			res = as_agent(st, agent_addr, message_row,
-				       "UPDATE tickets t SET (assignee_id, team) = (a.id,"
-				       "  CASE WHEN a.team = '' THEN t.team ELSE a.team END)"
-				       " FROM (SELECT id, team FROM agents WHERE active"
-				       "  AND (address = lower($2) OR lower(name) = lower($2)"
-				       "   OR split_part(address, '@', 1) = lower($2))"
-				       "  ORDER BY address LIMIT 1) a"
-				       " WHERE t.id = $1::bigint AND (SELECT count(*) FROM who) = 1"
-				       " RETURNING t.id",
-				       ticket, c->value, &crc, &why);
+			res = as_agent(
+			    st, agent_addr, message_row,
+			    "UPDATE tickets t SET (assignee_id, team) = (a.id,"
+			    "  CASE WHEN a.team = '' THEN t.team ELSE a.team END)," AS_AGENT_SET
+			    " FROM (SELECT id, team FROM agents WHERE active"
+			    "  AND (address = lower($2) OR lower(name) = lower($2)"
+			    "   OR split_part(address, '@', 1) = lower($2))"
+			    "  ORDER BY address LIMIT 1) a"
+			    " WHERE t.id = $1::bigint RETURNING t.id",
+			    ticket, c->value, &crc, &why);
 			if (res != NULL && PQntuples(res) == 0) {
 				failure = COMMAND_RESULT_NO_AGENT;
 				failed = c;
@@ -222,11 +208,11 @@ static int apply_commands(struct store *st, const struct command_block *b, const
 			/* a requester's words: commands_parse() never gives them */
 			continue;
 		case COMMAND_INTERNAL:
-			res =
-			    as_agent(st, agent_addr, message_row,
-				     "UPDATE messages SET internal = true WHERE id = $2::bigint"
-				     " AND $1::text IS NOT NULL AND (SELECT count(*) FROM who) = 1",
-				     ticket, message_row, &crc, &why);
+			/* the message, not the ticket: nothing to audit */
+			res = store_sql_run_refusable(
+			    st, "agent command",
+			    "UPDATE messages SET internal = true WHERE id = $1::bigint", 1,
+			    &message_row, &refused, &crc, &why);
 			break;
 		}
 		if (res == NULL && crc == SPOC_ETEMP) {
@@ -446,12 +432,11 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 
 			/* An agent's first public answer: the ticket is being worked on. Before the
 			 * relay, so the requester gets one mail, the answer with the new status. */
-			moved = as_agent(
-			    st, m->from.addr, mr,
-			    "UPDATE tickets SET status = 'in-progress' WHERE id = $1::bigint"
-			    " AND status = 'new' AND $2::text IS NOT NULL"
-			    " AND (SELECT count(*) FROM who) = 1",
-			    tk, "", &rc, err);
+			moved = as_agent(st, m->from.addr, mr,
+					 "UPDATE tickets SET status = 'in-progress'," AS_AGENT_SET
+					 " WHERE id = $1::bigint AND status = 'new'"
+					 " AND $2::text IS NOT NULL",
+					 tk, "", &rc, err);
 			if (moved == NULL && rc != SPOC_OK)
 				goto out;
 			PQclear(moved);
@@ -482,7 +467,5 @@ int store_after_reply(struct store *st, const struct mail *m, const struct inges
 out:
 	command_block_clear(&b);
 	g_string_free(results, TRUE);
-	if (rc == SPOC_OK)
-		rc = store_actor_reset(st, err);
 	return rc;
 }

@@ -98,7 +98,5 @@ int store_requester_commands(struct store *st, const struct mail *m,
 int store_after_reply(struct store *st, const struct mail *m, const struct ingest_decision *d,
 		      const struct judge_sender *who, const struct judge_plan *plan, int64_t ticket,
 		      int64_t message_row, struct errbuf *err);
-/* Forgets who is acting (spocd.actor and friends) for the rest of the transaction. */
-int store_actor_reset(struct store *st, struct errbuf *err);
 
 #endif

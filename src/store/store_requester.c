@@ -22,24 +22,22 @@ static int close_ticket(struct store *st, int64_t ticket, const char *from, cons
 
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, ticket);
 	const char *p[] = {tk, from, message_row};
-	res = store_sql_run(
-	    st, "requester close",
-	    "WITH who AS (SELECT set_config('spocd.actor', lower($2), true),"
-	    "  set_config('spocd.via', 'email', true),"
-	    "  set_config('spocd.message_row', $3, true)),"
-	    " t AS (SELECT id, status FROM tickets WHERE id = $1::bigint"
-	    "  AND requester = lower($2) AND (SELECT count(*) FROM who) = 1 FOR UPDATE),"
-	    " u AS (UPDATE tickets SET status = 'closed'"
-	    "  WHERE id IN (SELECT id FROM t WHERE status <> 'closed') RETURNING id)"
-	    " SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM u)",
-	    G_N_ELEMENTS(p), p, NULL, &rc, err);
+	res =
+	    store_sql_run(st, "requester close",
+			  "WITH t AS (SELECT id, status FROM tickets WHERE id = $1::bigint"
+			  "  AND requester = lower($2) FOR UPDATE),"
+			  " u AS (UPDATE tickets SET status = 'closed', changed_by = lower($2),"
+			  "  changed_via = 'email', changed_by_message = $3::bigint"
+			  "  WHERE id IN (SELECT id FROM t WHERE status <> 'closed') RETURNING id)"
+			  " SELECT (SELECT count(*) FROM t), (SELECT count(*) FROM u)",
+			  G_N_ELEMENTS(p), p, NULL, &rc, err);
 	if (res == NULL)
 		return rc;
 	*code_r = store_sql_i64(res, 0, 0) == 0	  ? COMMAND_RESULT_NOT_YOURS
 		  : store_sql_i64(res, 0, 1) == 0 ? COMMAND_RESULT_ALREADY_CLOSED
 						  : COMMAND_RESULT_APPLIED;
 	PQclear(res);
-	return store_actor_reset(st, err);
+	return SPOC_OK;
 }
 
 /* Queues the list of from's open tickets (ticket_list.h), oldest first, on no ticket. */

@@ -493,17 +493,23 @@ void ticket_change_clear(struct ticket_change *ch)
 
 /* The statements that set each field: $1 the ticket, $2 the value, $3 the team an assignee
  * brings (NULL or "" keeps the ticket's; the others only name it, NULL, so that every
- * statement takes the same three parameters). */
+ * statement takes the same parameters), $4 the operator, named in the row for the audit trail
+ * and the status update. Each returns the ticket's display and the last outbox id before the
+ * statement (what the triggers queue comes after it: the ticket is locked, nobody else can
+ * change its status meanwhile). */
+#define SET_BY_SPOCCTL " changed_by = $4, changed_via = 'spocctl', changed_by_message = NULL"
+#define SET_RETURNING  " RETURNING display, (SELECT coalesce(max(id), 0) FROM outbox)"
 static const char *const set_sql[] = {
-    [TICKET_FIELD_STATUS] = "UPDATE tickets SET status = $2 WHERE id = $1::bigint"
-			    " AND $3::text IS NULL RETURNING display",
-    [TICKET_FIELD_PRIORITY] = "UPDATE tickets SET priority = $2::smallint WHERE id = $1::bigint"
-			      " AND $3::text IS NULL RETURNING display",
-    [TICKET_FIELD_ASSIGNEE] = "UPDATE tickets SET (assignee_id, team) = ($2::bigint,"
-			      "  CASE WHEN coalesce($3, '') = '' THEN team ELSE $3 END)"
-			      " WHERE id = $1::bigint RETURNING display",
-    [TICKET_FIELD_KIND] = "UPDATE tickets SET kind = $2 WHERE id = $1::bigint"
-			  " AND $3::text IS NULL RETURNING display",
+    [TICKET_FIELD_STATUS] = "UPDATE tickets SET status = $2," SET_BY_SPOCCTL
+			    " WHERE id = $1::bigint AND $3::text IS NULL" SET_RETURNING,
+    [TICKET_FIELD_PRIORITY] = "UPDATE tickets SET priority = $2::smallint," SET_BY_SPOCCTL
+			      " WHERE id = $1::bigint AND $3::text IS NULL" SET_RETURNING,
+    [TICKET_FIELD_ASSIGNEE] =
+	"UPDATE tickets SET (assignee_id, team) = ($2::bigint,"
+	"  CASE WHEN coalesce($3, '') = '' THEN team ELSE $3 END)," SET_BY_SPOCCTL
+	" WHERE id = $1::bigint" SET_RETURNING,
+    [TICKET_FIELD_KIND] = "UPDATE tickets SET kind = $2," SET_BY_SPOCCTL
+			  " WHERE id = $1::bigint AND $3::text IS NULL" SET_RETURNING,
 };
 
 /* The active agent an assignee value names: *agent_r their id as text ("" when none), and
@@ -529,7 +535,7 @@ static int find_assignee(struct store *st, const char *ref, char *agent_r, size_
 /* Inside the transaction: reads the field (locking the ticket), finds the new value, and
  * makes the change when it is one. ch->result says which. */
 static int set_in_tx(struct store *st, const char *ids, enum ticket_field field, const char *val,
-		     struct ticket_change *ch, struct errbuf *err)
+		     const char *actor, struct ticket_change *ch, struct errbuf *err)
 {
 	static const int old_col[] = {[TICKET_FIELD_STATUS] = 1,
 				      [TICKET_FIELD_PRIORITY] = 2,
@@ -578,9 +584,9 @@ static int set_in_tx(struct store *st, const char *ids, enum ticket_field field,
 	}
 
 	const char *u[] = {ids, field == TICKET_FIELD_ASSIGNEE ? (val != NULL ? agent : NULL) : val,
-			   team};
-	res =
-	    store_sql_run_refusable(st, "ticket update", set_sql[field], 3, u, &refused, &rc, err);
+			   team, actor};
+	res = store_sql_run_refusable(st, "ticket update", set_sql[field], G_N_ELEMENTS(u), u,
+				      &refused, &rc, err);
 	g_free(team);
 	if (res == NULL) {
 		if (!refused)
@@ -590,13 +596,14 @@ static int set_in_tx(struct store *st, const char *ids, enum ticket_field field,
 	}
 	g_free(ch->display);
 	ch->display = value(res, 0, 0);
+	const char *q[] = {ids, PQgetvalue(res, 0, 1)};
+	/* the status updates the trigger queued for this change */
+	PGresult *queued = store_sql_run(st, "outbox",
+					 "SELECT count(*) FROM outbox WHERE ticket_id = $1::bigint"
+					 " AND kind = 'status' AND id > $2::bigint",
+					 2, q, NULL, &rc, err);
 	PQclear(res);
-
-	/* the status updates the trigger queued in this transaction (now() is its start) */
-	res = store_sql_run(st, "outbox",
-			    "SELECT count(*) FROM outbox WHERE ticket_id = $1::bigint"
-			    " AND kind = 'status' AND created_at = now()",
-			    1, p, NULL, &rc, err);
+	res = queued;
 	if (res == NULL)
 		return rc;
 	ch->notices = (int)store_sql_i64(res, 0, 0);
@@ -615,15 +622,7 @@ int store_ticket_set(struct store *st, int64_t id, enum ticket_field field, cons
 	g_snprintf(ids, sizeof(ids), "%" G_GINT64_FORMAT, id);
 	if ((rc = store_begin(st, err)) != SPOC_OK)
 		return rc;
-	/* local to the transaction: the audit trail and the status update name the operator */
-	const char *p[] = {actor};
-	rc = store_sql_exec(st, "actor",
-			    "SELECT set_config('spocd.actor', $1, true),"
-			    " set_config('spocd.via', 'spocctl', true),"
-			    " set_config('spocd.message_row', '', true)",
-			    1, p, err);
-	if (rc == SPOC_OK)
-		rc = set_in_tx(st, ids, field, value, ch, err);
+	rc = set_in_tx(st, ids, field, value, actor, ch, err);
 	if (rc != SPOC_OK || ch->result != TICKET_SET_DONE) {
 		store_rollback(st);
 		return rc;
