@@ -92,6 +92,10 @@ struct spoc_desk_conf {
 	/* notify.max_attachment_bytes: what the attachments of one relayed mail may add to it, as
 	 * they travel (base64 and headers); 0: no attachment is ever sent, each is listed */
 	int64_t notify_max_attachment_bytes;
+	/* notify.batch_size: how many due rows the notifier claims, sends and records together
+	 * (one transaction); a crash in the middle of a batch sends each of its rows delivered
+	 * but not yet recorded once more, with the same Message-ID */
+	int notify_batch_size;
 };
 
 /* How incoming mail is read: limits past which parts are left out or the message refused, and

@@ -860,6 +860,7 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 			  c->desk.notify_new_ticket);
 	c->desk.notify_max_attachment_bytes = conf_get_int64(
 	    &r, "notify.max_attachment_bytes", INT64_C(10485760), 0, INT64_C(1) << 30);
+	c->desk.notify_batch_size = conf_get_int(&r, "notify.batch_size", 64, 1, 1000);
 
 	read_desk(&r, c);
 	c->metrics_listen = conf_get_string(&r, "metrics.listen", "");
