@@ -61,6 +61,8 @@ struct spoc_smtp_conf {
 	 * queued, or pushed again by an operator), then given up */
 	int max_retry_age_s;
 	gboolean verp; /* envelope sender from+TOKEN@domain names the row a bounce returns */
+	/* smtp.connections: how many connections send the parts of a batch at once */
+	int connections;
 	/* smtp.refused_domains: never written to, nor their subdomains (NULL-terminated, lower
 	 * case, never NULL) */
 	char **refused_domains;

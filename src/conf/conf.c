@@ -839,6 +839,7 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 			  c->smtp.from_address);
 	c->smtp.max_attempts = conf_get_int(&r, "smtp.max_attempts", 12, 1, 1000);
 	c->smtp.retry_base_s = conf_get_int(&r, "smtp.retry_base", 60, 1, 86400);
+	c->smtp.connections = conf_get_int(&r, "smtp.connections", 1, 1, 32);
 	c->smtp.max_retry_age_s = conf_get_int(&r, "smtp.max_retry_age", 2 * 86400, 60, 30 * 86400);
 	c->smtp.verp = conf_get_bool(&r, "smtp.verp", TRUE);
 	c->smtp.refused_domains = read_refused_domains(&r);

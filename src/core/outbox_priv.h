@@ -45,8 +45,8 @@ void outgoing_clear(struct outgoing *out);
 char *outbox_flat_text(const char *text);
 /* The attachments row carries or lists (NULL for a kind that carries none), with the bytes of
  * those it carries. SPOC_ETEMP when the database failed. Caller unrefs *atts_r. */
-int outbox_row_attachments(const struct outbox *ob, struct store *st,
-			   const struct outbox_row *row, GPtrArray **atts_r, struct errbuf *err);
+int outbox_row_attachments(const struct outbox *ob, struct store *st, const struct outbox_row *row,
+			   GPtrArray **atts_r, struct errbuf *err);
 /* Renders and builds the message of row into out (the caller clears it after): SPOC_OK, or
  * SPOC_EPERM with the reason in err. suggestions: the list an acknowledgement offers ("" for
  * none). */

@@ -26,6 +26,9 @@ struct pending {
 	gboolean sendable; /* the limits let it go: it is built and sent */
 	gboolean tried;	   /* it has a mark: the row is recorded with the batch */
 	struct outgoing out;
+	int send_rc;	      /* how building and sending it went */
+	struct errbuf why;    /* and why, when it failed */
+	gboolean unreachable; /* no connection could be opened for it */
 	char *suggestions;
 	char *reason; /* owned: mark.reason */
 	char *what;
@@ -144,13 +147,12 @@ static void settle(const struct outbox *ob, struct pending *p, int send_rc, cons
 		stats->retried++;
 	} else {
 		p->mark.fate = OUTBOX_FAILED;
-		p->reason =
-		    send_rc != SPOC_ETEMP ? g_strdup(why)
-		    : attempt >= sc->max_attempts
-			? g_strdup_printf("gave up after %d attempts: %s", attempt, why)
-			: g_strdup_printf("gave up after %d attempts over %" G_GINT64_FORMAT
-					  " s (smtp.max_retry_age = %d): %s",
-					  attempt, row->age_s, sc->max_retry_age_s, why);
+		p->reason = send_rc != SPOC_ETEMP ? g_strdup(why)
+			    : attempt >= sc->max_attempts
+				? g_strdup_printf("gave up after %d attempts: %s", attempt, why)
+				: g_strdup_printf("gave up after %d attempts over %" G_GINT64_FORMAT
+						  " s (smtp.max_retry_age = %d): %s",
+						  attempt, row->age_s, sc->max_retry_age_s, why);
 		p->what = g_strdup_printf("failed: %s", p->reason);
 		p->prio = LOG_ERR;
 		stats->failed++;
@@ -208,7 +210,8 @@ static int suggest(const struct outbox *ob, struct store *st, struct pending *ps
 			g_free(url);
 		}
 		if (text->len > 0)
-			g_string_truncate(text, text->len - 1); /* the template ends the last line */
+			g_string_truncate(text,
+					  text->len - 1); /* the template ends the last line */
 		p->suggestions = g_string_free(text, FALSE);
 		if (why.msg[0] != '\0' && log_fn != NULL) {
 			char *what = g_strdup_printf("no suggestions: %s", why.msg);
@@ -224,50 +227,132 @@ static int suggest(const struct outbox *ob, struct store *st, struct pending *ps
 	return rc;
 }
 
-/* Builds and sends the sendable rows of the batch in order over *smtp (opened when needed, kept
- * open for the next batch; closed when it broke). *stop_r TRUE when the server could not be
- * reached: the rows after the one that tried are left untried. SPOC_ETEMP when the database
- * failed while reading a row's attachments. */
+/* What the senders share: the rows of a batch built and waiting (struct pending *), the next one
+ * to take, and whether the server could not be reached (then nobody takes another). */
+struct sending {
+	const struct outbox *ob;
+	GPtrArray *jobs;
+	gint next;
+	gint stop;
+	GMutex opening; /* one connection opened at a time: the OAuth 2.0 token cache is shared */
+};
+
+/* One SMTP connection's share of the batch: takes rows until none is left, opening *smtp when
+ * needed and closing it when it broke. Runs on its own thread when there are several; touches
+ * no database. */
+static void send_share(struct sending *sd, struct smtp_session **smtp)
+{
+	const struct outbox *ob = sd->ob;
+
+	while (!g_atomic_int_get(&sd->stop)) {
+		gint i = g_atomic_int_add(&sd->next, 1);
+		struct pending *p;
+		char *sender;
+
+		if (i >= (gint)sd->jobs->len)
+			break;
+		p = g_ptr_array_index(sd->jobs, i);
+		if (*smtp == NULL) {
+			int rc;
+
+			g_mutex_lock(&sd->opening);
+			rc = smtp_open(&ob->conf->smtp, smtp, &p->why);
+			g_mutex_unlock(&sd->opening);
+			if (rc != SPOC_OK) {
+				/* The server is down or refuses us: this row waits, and so do the
+				 * others, until the next run. */
+				p->send_rc = SPOC_ETEMP;
+				p->unreachable = TRUE;
+				g_atomic_int_set(&sd->stop, 1);
+				break;
+			}
+		}
+		sender = outbox_envelope_sender(ob, p->mark.row);
+		p->send_rc = smtp_send(*smtp, sender, p->mark.row->recipient,
+				       (const char *)p->out.raw->data, p->out.raw->len, &p->why);
+		g_free(sender);
+		if (p->send_rc != SPOC_OK && smtp_broken(*smtp))
+			smtp_close(smtp); /* the next row opens a new one */
+	}
+}
+
+struct sender {
+	struct sending *sd;
+	struct smtp_session **smtp;
+};
+
+static gpointer sender_thread(gpointer data)
+{
+	struct sender *s = data;
+
+	send_share(s->sd, s->smtp);
+	return NULL;
+}
+
+/* Builds the sendable rows of the batch (reading their attachments), then sends them over the
+ * connections in smtp[] (smtp.connections of them, opened when needed and kept open for the
+ * next batch): in order over one, or shared among as many threads as there are connections
+ * and rows. *stop_r TRUE when the server could not be reached: the rows no connection took
+ * are left untried. SPOC_ETEMP when the database failed while reading a row's attachments. */
 static int send_all(struct outbox *ob, struct store *st, struct pending *ps, guint n,
 		    struct smtp_session **smtp, gboolean *stop_r, struct outbox_stats *stats,
 		    struct errbuf *err)
 {
+	struct sending sd = {.ob = ob, .jobs = g_ptr_array_new()};
+	guint threads;
+
 	*stop_r = FALSE;
-	for (guint i = 0; i < n && !*stop_r; i++) {
+	for (guint i = 0; i < n; i++) {
 		struct pending *p = &ps[i];
-		const struct outbox_row *row = p->mark.row;
-		struct errbuf why = {{0}};
 		GPtrArray *atts = NULL;
-		int send_rc;
 
 		if (!p->sendable)
 			continue;
-		if (outbox_row_attachments(ob, st, row, &atts, err) != SPOC_OK)
+		if (outbox_row_attachments(ob, st, p->mark.row, &atts, err) != SPOC_OK) {
+			g_ptr_array_unref(sd.jobs);
 			return SPOC_ETEMP;
-		send_rc = outbox_build(ob, row, p->suggestions != NULL ? p->suggestions : "", atts,
-				       &p->out, &why);
+		}
+		p->send_rc =
+		    outbox_build(ob, p->mark.row, p->suggestions != NULL ? p->suggestions : "",
+				 atts, &p->out, &p->why);
 		/* the mail has the bytes now: the blobs go before it is sent */
 		if (atts != NULL)
 			g_ptr_array_unref(atts);
-		if (send_rc == SPOC_OK && *smtp == NULL &&
-		    smtp_open(&ob->conf->smtp, smtp, &why) != SPOC_OK) {
-			/* The server is down or refuses us: this row waits, and so do the others,
-			 * until the next run. */
-			send_rc = SPOC_ETEMP;
+		if (p->send_rc == SPOC_OK)
+			g_ptr_array_add(sd.jobs, p);
+		else
+			settle(ob, p, p->send_rc, p->why.msg, stats);
+	}
+	threads = MIN((guint)ob->conf->smtp.connections, sd.jobs->len);
+	g_mutex_init(&sd.opening);
+	if (threads <= 1) {
+		send_share(&sd, &smtp[0]);
+	} else {
+		GThread **t = g_new0(GThread *, threads);
+		struct sender *s = g_new0(struct sender, threads);
+
+		for (guint k = 0; k < threads; k++) {
+			s[k] = (struct sender){.sd = &sd, .smtp = &smtp[k]};
+			t[k] = g_thread_new("smtp", sender_thread, &s[k]);
+		}
+		for (guint k = 0; k < threads; k++)
+			g_thread_join(t[k]);
+		g_free(t);
+		g_free(s);
+	}
+	g_mutex_clear(&sd.opening);
+	for (guint i = 0; i < sd.jobs->len; i++) {
+		struct pending *p = g_ptr_array_index(sd.jobs, i);
+
+		if (p->unreachable) {
 			*stop_r = TRUE;
 			ob->unreachable = TRUE;
 		}
-		if (send_rc == SPOC_OK) {
-			char *sender = outbox_envelope_sender(ob, row);
-
-			send_rc = smtp_send(*smtp, sender, row->recipient,
-					    (const char *)p->out.raw->data, p->out.raw->len, &why);
-			g_free(sender);
-			if (send_rc != SPOC_OK && smtp_broken(*smtp))
-				smtp_close(smtp); /* the next row opens a new one */
-		}
-		settle(ob, p, send_rc, why.msg, stats);
+		/* a row no connection took (the server could not be reached) stays as it was */
+		if (i < (guint)MIN(g_atomic_int_get(&sd.next), (gint)sd.jobs->len))
+			settle(ob, p, p->send_rc, p->why.msg, stats);
 	}
+	g_ptr_array_unref(sd.jobs);
 	return SPOC_OK;
 }
 
@@ -328,7 +413,9 @@ int outbox_run(struct outbox *ob, struct store *st, struct outbox_stats *stats_r
 	       outbox_log_fn log_fn, void *log_ctx, struct errbuf *err)
 {
 	struct outbox_stats stats = {0};
-	struct smtp_session *smtp = NULL;
+	/* one per smtp.connections, opened when needed and kept open while there is work */
+	guint connections = (guint)MAX(ob->conf->smtp.connections, 1);
+	struct smtp_session **smtp;
 	int rc = SPOC_OK;
 
 	ob->unreachable = FALSE;
@@ -337,6 +424,7 @@ int outbox_run(struct outbox *ob, struct store *st, struct outbox_stats *stats_r
 		return SPOC_ETEMP;
 	if (store_outbox_mint_ids(st, mint_id, ob, NULL, err) != SPOC_OK)
 		return SPOC_ETEMP;
+	smtp = g_new0(struct smtp_session *, connections);
 	for (;;) {
 		GPtrArray *rows = NULL;
 		gboolean stop = FALSE;
@@ -351,12 +439,14 @@ int outbox_run(struct outbox *ob, struct store *st, struct outbox_stats *stats_r
 			g_ptr_array_unref(rows);
 			break; /* nothing (more) is due */
 		}
-		rc = run_batch(ob, st, rows, &smtp, &stop, &stats, log_fn, log_ctx, err);
+		rc = run_batch(ob, st, rows, smtp, &stop, &stats, log_fn, log_ctx, err);
 		g_ptr_array_unref(rows);
 		if (rc != SPOC_OK || stop)
 			break;
 	}
-	smtp_close(&smtp);
+	for (guint k = 0; k < connections; k++)
+		smtp_close(&smtp[k]);
+	g_free(smtp);
 	if (stats_r != NULL)
 		*stats_r = stats;
 	return rc;

@@ -3,6 +3,8 @@
 
 - 100 queued acknowledgements go out over one SMTP connection, and the statements the notifier
   sends to PostgreSQL (pg_stat_statements) grow with the batches, not with the rows;
+- smtp.connections = 3 sends a batch over three connections at once, each mail once; with no
+  listener each connection tries once and the run ends, nothing sent or lost;
 - a recipient the server refuses in the middle of a batch is retried alone: the others of the
   batch are sent and recorded, none twice;
 - the rate limits count the batch's own mail: two acknowledgements to one address in one batch
@@ -143,6 +145,42 @@ def suggestions_per_row(check, s):
              "suggestions: an unrelated ticket of the same batch gets none", got["carl@example.com"])
 
 
+def several_connections(check, s):
+    base = len(s.captured())
+    queue_acks(s, 12, "m")
+    conf = s.write_config(name="three.conf", smtp__connections=3)
+    s.smtp_mode("slow")
+    rc, out, err = s.run_spocd("--role", "notify", "--once", config=conf)
+    s.smtp_mode("accept")
+    check.eq(rc, 0, "connections: the notifier exits 0")
+    got = s.captured()[base:]
+    check.eq(len(got), 12, "connections: twelve delivered")
+    check.eq(len(set(ids(got))), 12, "connections: each once")
+    peers = {tuple(m.envelope["peer"]) for m in got}
+    check.eq(len(peers), 3, f"connections: over smtp.connections = 3 connections {peers}")
+    check.eq(s.sql_value("SELECT count(*) FROM outbox WHERE recipient LIKE 'userm%%' AND state = 'sent'"), 12,
+             "connections: all recorded sent")
+
+    # No listener: each connection fails once, the run ends, nothing is lost or sent.
+    port = s.smtp_port
+    s.stop_smtp()
+    queue_acks(s, 9, "n")
+    rc, out, err = s.run_spocd("--role", "notify", "--once", config=conf)
+    check.eq(rc, 75, "connections, no listener: exits 75 (SMTP server unreachable)")
+    rows = s.sql("SELECT state, attempts, last_error FROM outbox WHERE recipient LIKE 'usern%%'")
+    check.eq({r[0] for r in rows}, {"pending"}, "connections, no listener: every row still pending")
+    tried = [r for r in rows if r[1] == 1]
+    check.ok(1 <= len(tried) <= 3, f"connections, no listener: at most one attempt per connection ({len(tried)})")
+    check.ok(all(f"127.0.0.1:{port}" in r[2] for r in tried), "connections, no listener: the error names the server",
+             tried)
+    check.eq(sum(r[1] for r in rows), len(tried), "connections, no listener: the others untouched")
+    s.start_smtp(mode="accept")
+    s.sql("UPDATE outbox SET next_attempt_at = now() WHERE recipient LIKE 'usern%%'")
+    base = len(s.captured())
+    rc, out, err = s.run_spocd("--role", "notify", "--once", config=conf)
+    check.eq(len(set(ids(s.captured()[base:]))), 9, "connections: all nine sent once the listener is back")
+
+
 def killed_mid_batch(check, s):
     base = len(s.captured())
     queue_acks(s, 12, "k")
@@ -174,6 +212,7 @@ def test(check):
         refused_in_the_middle(check, s)
         limit_within_a_batch(check, s)
         suggestions_per_row(check, s)
+        several_connections(check, s)
         killed_mid_batch(check, s)
 
 
