@@ -1,6 +1,6 @@
 /* PostgreSQL through libpq: every SQL statement of the project lives here or in sql/. One struct
  * store is one connection; callers drive transactions explicitly (ingest commits a batch, the
- * notifier one outbox row at a time). Functions return SPOC_OK / SPOC_ETEMP (connection or
+ * notifier a batch of outbox rows). Functions return SPOC_OK / SPOC_ETEMP (connection or
  * server trouble: retry later) / SPOC_EPERM (this data violates a rule and never will fit). */
 #ifndef SPOC_STORE_H
 #define SPOC_STORE_H
