@@ -10,7 +10,8 @@
 - the rate limits count the batch's own mail: two acknowledgements to one address in one batch
   with rate_limits.per_recipient_hour = 1 send one and hold the other;
 - the acknowledgements of one batch each get their own knowledge-base suggestions, in their own
-  language, from the ticket's stored search vector (kept by the write of its first mail);
+  language, and the requester's own resolved tickets, from the tickets' stored search vectors
+  (kept by the write of a ticket's first mail, a new subject, a mail made internal);
 - a notifier killed in the middle of a batch loses nothing and sends no row more than twice,
   the second time with the same Message-ID."""
 
@@ -119,6 +120,14 @@ def suggestions_per_row(check, s):
         rc, out, err = s.run_spocctl("kb", "add", *args, "--body-file", "-",
                                      stdin=b"impresora printer toner papel paper atasco jam\n")
         check.eq(rc, 0, "kb add")
+    # bob's earlier ticket, done with: suggested to him (and only him) from its stored vector
+    s.append(st.make_message("bob@example.com", "Toner empty on the floor 3 printer",
+                             "The printer on floor 3 is out of toner.\r\n", language="en-GB"))
+    rc, out, err = s.run_spocd("--once", quiet=True)
+    old = s.sql_value("SELECT display FROM tickets WHERE requester = 'bob@example.com'")
+    s.sql("UPDATE tickets SET status = 'in-progress' WHERE display = %s", (old,))
+    s.sql("UPDATE tickets SET status = 'resolved' WHERE display = %s", (old,))
+    rc, out, err = s.run_spocd("--role", "notify", "--once", quiet=True)
     base = len(s.captured())
     s.append(st.make_message("ana@example.com", "La impresora no imprime",
                              "La impresora de la planta 2 no imprime, dice atasco de papel.\r\n",
@@ -130,19 +139,34 @@ def suggestions_per_row(check, s):
                              "My password expired this morning.\r\n", language="en-GB"))
     rc, out, err = s.run_spocd("--role", "ingest", "--once", quiet=True)
     vectors = s.sql("SELECT requester, kb_en IS NOT NULL, kb_es IS NOT NULL, kb_en @@ 'impresora | printer'::tsquery"
-                    " FROM tickets WHERE requester IN ('ana@example.com', 'bob@example.com') ORDER BY requester")
+                    " FROM tickets WHERE requester IN ('ana@example.com', 'bob@example.com')"
+                    " AND display <> %s ORDER BY requester", (old,))
     check.eq(vectors, [("ana@example.com", True, True, True), ("bob@example.com", True, True, True)],
              "suggestions: each ticket's search vectors are stored with the text of its first mail")
     rc, out, err = s.run_spocd("--role", "notify", "--once")
-    got = {m.envelope["rcpt_tos"][0]: m.get_content().replace("\r\n", "\n") for m in s.captured()[base:]}
+    got = {m.envelope["rcpt_tos"][0]: m.get_content().replace("\r\n", "\n") for m in s.captured()[base:]
+           if m["Auto-Submitted"] == "auto-replied"}
     check.ok("https://kb.desk.test/impresora" in got["ana@example.com"]
              and "https://kb.desk.test/printer" in got["ana@example.com"]
              and got["ana@example.com"].index("impresora>") < got["ana@example.com"].index("printer>"),
              "suggestions: the Spanish ticket gets both, its language's first", got["ana@example.com"])
     check.ok(got["bob@example.com"].index("printer>") < got["bob@example.com"].index("impresora>"),
              "suggestions: the English ticket gets its language's first", got["bob@example.com"])
+    check.ok(f"- [{old}] Toner empty on the floor 3 printer" in got["bob@example.com"],
+             "suggestions: and the requester's own resolved ticket", got["bob@example.com"])
+    check.ok(old not in got["ana@example.com"] and old not in got["carl@example.com"],
+             "suggestions: never another requester's ticket")
     check.ok("kb.desk.test" not in got["carl@example.com"],
              "suggestions: an unrelated ticket of the same batch gets none", got["carl@example.com"])
+
+    # The vectors follow the text: a new subject, the first mail made internal.
+    s.sql("UPDATE tickets SET subject = 'Scanner jammed' WHERE requester = 'carl@example.com'")
+    check.eq(s.sql_value("SELECT kb_en @@ 'scanner'::tsquery AND kb_en @@ 'password'::tsquery"
+                         " FROM tickets WHERE requester = 'carl@example.com'"), True,
+             "suggestions: a new subject is searched beside the first mail's words")
+    s.sql("UPDATE messages SET internal = true WHERE direction = 'in' AND from_addr = 'carl@example.com'")
+    check.eq(s.sql_value("SELECT kb_en @@ 'password'::tsquery FROM tickets WHERE requester = 'carl@example.com'"),
+             False, "suggestions: an internal mail's words are no longer searched")
 
 
 def several_connections(check, s):
