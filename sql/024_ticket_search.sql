@@ -20,25 +20,24 @@ $$;
 
 ALTER TABLE tickets ADD COLUMN kb_en tsvector, ADD COLUMN kb_es tsvector;
 
-UPDATE tickets t SET kb_en = to_tsvector('english', x.text), kb_es = to_tsvector('spanish', x.text)
-  FROM (SELECT id, spocd_ticket_kb_text(id, subject) AS text FROM tickets) x
- WHERE x.id = t.id
-   AND EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND m.direction = 'in'
-                AND NOT m.internal);
-
 -- An old ticket is searched in its own language's configuration.
 CREATE INDEX tickets_kb ON tickets
  USING gin ((CASE language WHEN 'es' THEN kb_es ELSE kb_en END));
 
--- Recomputes the columns of the tickets given.
+-- Recomputes the columns of the tickets given. OFFSET 0 keeps the subquery from being folded
+-- into the SET list, where the text would be read once per column.
 CREATE FUNCTION spocd_ticket_kb_refresh(ids bigint[]) RETURNS void
 LANGUAGE sql AS $$
     UPDATE tickets t SET kb_en = to_tsvector('english', x.text),
                          kb_es = to_tsvector('spanish', x.text)
       FROM (SELECT id, spocd_ticket_kb_text(id, subject) AS text FROM tickets
-             WHERE id = ANY (ids)) x
+             WHERE id = ANY (ids) OFFSET 0) x
      WHERE x.id = t.id
 $$;
+
+SELECT spocd_ticket_kb_refresh(array_agg(t.id)) FROM tickets t
+ WHERE EXISTS (SELECT 1 FROM messages m WHERE m.ticket_id = t.id AND m.direction = 'in'
+                AND NOT m.internal);
 
 -- A ticket's first inbound mail: only a statement that inserts the first one of a ticket
 -- touches the ticket (a reply is not its first).
