@@ -3,7 +3,8 @@
  * write to and holds a row over a rate limit (caps.h, counting the batch's own sends as it
  * goes), asks the knowledge base for the suggestions of every acknowledgement of the batch in
  * one query, renders and builds each mail (outbox.c) and sends it over one SMTP connection kept
- * open across batches while there is work, then records every outcome in one statement and
+ * open across batches while there is work (or smtp.connections of them, one thread each, the
+ * database left to the main thread), then records every outcome in one statement and
  * commits: sent (with the bytes, on the ticket), retry later with an exponential, jittered
  * delay, failed for good, held or refused. A server that cannot be reached ends the run after
  * one attempt, so a dead relay is not hammered once per row (the batch's rows not tried are
@@ -45,7 +46,8 @@ static void pending_clear(struct pending *p)
 
 /* Counts into later a row of the batch decided to go out (sent), as the store would count it
  * once sent (claim_facts() in store_outbox.c): the limits of a later row of the same batch see
- * it, at the database's clock of the claim. */
+ * it, at the database's clock of the claim. It is counted whether or not the server then takes
+ * it: a limit errs on holding a mail back, never on sending one too many. */
 static void count_sent(const struct outbox_row *sent, struct outbox_row *later)
 {
 	gboolean automatic = caps_automatic(sent->kind);
