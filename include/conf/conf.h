@@ -61,6 +61,8 @@ struct spoc_smtp_conf {
 	 * queued, or pushed again by an operator), then given up */
 	int max_retry_age_s;
 	gboolean verp; /* envelope sender from+TOKEN@domain names the row a bounce returns */
+	/* smtp.connections: how many connections send the parts of a batch at once */
+	int connections;
 	/* smtp.refused_domains: never written to, nor their subdomains (NULL-terminated, lower
 	 * case, never NULL) */
 	char **refused_domains;
@@ -92,6 +94,10 @@ struct spoc_desk_conf {
 	/* notify.max_attachment_bytes: what the attachments of one relayed mail may add to it, as
 	 * they travel (base64 and headers); 0: no attachment is ever sent, each is listed */
 	int64_t notify_max_attachment_bytes;
+	/* notify.batch_size: how many due rows the notifier claims, sends and records together
+	 * (one transaction); a crash in the middle of a batch sends each of its rows delivered
+	 * but not yet recorded once more, with the same Message-ID */
+	int notify_batch_size;
 };
 
 /* How incoming mail is read: limits past which parts are left out or the message refused, and

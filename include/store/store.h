@@ -1,6 +1,6 @@
 /* PostgreSQL through libpq: every SQL statement of the project lives here or in sql/. One struct
  * store is one connection; callers drive transactions explicitly (ingest commits a batch, the
- * notifier one outbox row at a time). Functions return SPOC_OK / SPOC_ETEMP (connection or
+ * notifier a batch of outbox rows). Functions return SPOC_OK / SPOC_ETEMP (connection or
  * server trouble: retry later) / SPOC_EPERM (this data violates a rule and never will fit). */
 #ifndef SPOC_STORE_H
 #define SPOC_STORE_H
@@ -254,32 +254,42 @@ void outbox_row_free(struct outbox_row **row);
  * holds are skipped. *minted_r (may be NULL) counts them. */
 int store_outbox_mint_ids(struct store *st, char *(*mint)(int64_t ticket_id, void *ctx), void *ctx,
 			  unsigned *minted_r, struct errbuf *err);
-/* Begins a transaction and locks the next due row, pending or held, with FOR UPDATE SKIP LOCKED,
- * and counts what the rate limits need for it (row->caps); held rows of automatic kinds wait
- * while automatic_per_hour (rate_limits.automatic_per_hour) mails went out in the last hour.
- * *row_r is NULL (and the transaction already ended) when nothing is due. The caller ends the
- * transaction with one of the marks below. */
-int store_outbox_claim(struct store *st, int automatic_per_hour, struct outbox_row **row_r,
+/* Begins a transaction and locks up to max due rows, pending or held, in one statement with
+ * FOR UPDATE SKIP LOCKED (the longest due first), takes the rate limits' locks of their
+ * recipient keys and counts what the limits need for each (row->caps, as committed before this
+ * batch: the caller counts the batch's own sends); held rows of automatic kinds wait while
+ * automatic_per_hour (rate_limits.automatic_per_hour) mails went out in the last hour. *rows_r
+ * is a new array of struct outbox_row * (free function set), empty (and the transaction already
+ * ended) when nothing is due. The caller ends the transaction with store_outbox_mark(). */
+int store_outbox_claim(struct store *st, int automatic_per_hour, guint max, GPtrArray **rows_r,
 		       struct errbuf *err);
-/* Marks the row sent, stores the outgoing message (direction out, from from_addr, with its
- * subject, body text and raw bytes) on its ticket, commits. carried: the attachments.id of the
- * files the mail carried, comma-separated (kept in the row's detail as "carried"), or NULL. */
-int store_outbox_sent(struct store *st, const struct outbox_row *row, const char *raw, size_t len,
-		      const char *from_addr, const char *subject, const char *body_text,
-		      const char *carried, struct errbuf *err);
-/* Schedules another attempt in delay_s seconds with the reason, commits. */
-int store_outbox_retry(struct store *st, const struct outbox_row *row, int delay_s,
-		       const char *reason, struct errbuf *err);
-/* Gives the row up for good with the server's reply, commits. */
-int store_outbox_failed(struct store *st, const struct outbox_row *row, const char *reason,
-			struct errbuf *err);
-/* Holds the row with the rate limit's reason until release (Unix seconds), when the notifier
- * asks again; commits. */
-int store_outbox_held(struct store *st, const struct outbox_row *row, int64_t release,
-		      const char *reason, struct errbuf *err);
-/* Gives the row up without an attempt (a refused recipient, held too long), commits. */
-int store_outbox_refused(struct store *st, const struct outbox_row *row, const char *reason,
-			 struct errbuf *err);
+
+/* What became of one claimed row. */
+enum outbox_fate {
+	OUTBOX_SENT,	/* accepted by the SMTP server */
+	OUTBOX_RETRY,	/* another attempt in delay_s seconds */
+	OUTBOX_FAILED,	/* given up for good after an attempt */
+	OUTBOX_HELD,	/* over a rate limit until release */
+	OUTBOX_REFUSED, /* given up without an attempt (a refused recipient, held too long) */
+};
+struct outbox_mark {
+	const struct outbox_row *row;
+	enum outbox_fate fate;
+	int delay_s;	    /* OUTBOX_RETRY */
+	int64_t release;    /* OUTBOX_HELD: Unix seconds */
+	const char *reason; /* all but OUTBOX_SENT */
+	/* OUTBOX_SENT: the message as kept on the ticket (direction out, from smtp.from_address),
+	 * and the attachments.id of the files it carried, comma-separated (outbox.detail
+	 * "carried"), or NULL */
+	const char *raw;
+	size_t len;
+	const char *subject, *body_text, *carried;
+};
+/* Records the fate of every mark in one statement (a sent row's message stored on its ticket,
+ * from from_addr), then commits; rows of the batch without a mark stay as they were. On
+ * failure everything is rolled back. */
+int store_outbox_mark(struct store *st, const struct outbox_mark *marks, guint n,
+		      const char *from_addr, struct errbuf *err);
 
 /* ---- attachments that travel (store_attachments.c) ---- */
 

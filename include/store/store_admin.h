@@ -45,6 +45,14 @@ void kb_suggestion_free(gpointer suggestion);
 int store_kb_suggest(struct store *st, int64_t ticket_id, const char *language, int limit,
 		     GPtrArray **suggestions_r, struct errbuf *err);
 
+/* store_kb_suggest() for n tickets at once, in one statement (the notifier's batch):
+ * *suggestions_r is a new NULL-terminated array of n arrays of struct kb_suggestion *, the i-th
+ * for ticket_ids[i] with languages[i] (may be NULL); free with kb_suggestions_free(). */
+int store_kb_suggest_batch(struct store *st, const int64_t *ticket_ids,
+			   const char *const *languages, guint n, int limit,
+			   GPtrArray ***suggestions_r, struct errbuf *err);
+void kb_suggestions_free(GPtrArray ***lists);
+
 /* The ticket an operator names: its display number ("INC-000123", any case) or its bare number.
  * *id_r 0 when there is none. */
 int store_ticket_by_ref(struct store *st, const char *ref, int64_t *id_r, struct errbuf *err);

@@ -839,6 +839,7 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 			  c->smtp.from_address);
 	c->smtp.max_attempts = conf_get_int(&r, "smtp.max_attempts", 12, 1, 1000);
 	c->smtp.retry_base_s = conf_get_int(&r, "smtp.retry_base", 60, 1, 86400);
+	c->smtp.connections = conf_get_int(&r, "smtp.connections", 1, 1, 32);
 	c->smtp.max_retry_age_s = conf_get_int(&r, "smtp.max_retry_age", 2 * 86400, 60, 30 * 86400);
 	c->smtp.verp = conf_get_bool(&r, "smtp.verp", TRUE);
 	c->smtp.refused_domains = read_refused_domains(&r);
@@ -860,6 +861,7 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 			  c->desk.notify_new_ticket);
 	c->desk.notify_max_attachment_bytes = conf_get_int64(
 	    &r, "notify.max_attachment_bytes", INT64_C(10485760), 0, INT64_C(1) << 30);
+	c->desk.notify_batch_size = conf_get_int(&r, "notify.batch_size", 64, 1, 1000);
 
 	read_desk(&r, c);
 	c->metrics_listen = conf_get_string(&r, "metrics.listen", "");

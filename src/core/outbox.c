@@ -1,12 +1,8 @@
-/* The notifier. Each run claims due outbox rows one at a time (each in its own transaction, the
- * row locked so a second spocd skips it), refuses a recipient no desk should write to and holds
- * a row over a rate limit (caps.h), renders the acknowledgement from the template of the
- * row's language, builds it with compose.c and sends it over one SMTP connection shared by the
- * whole run, then records what happened: sent (with the bytes, on the ticket), retry later with an
- * exponential, jittered delay, or failed for good. A server that cannot be reached ends the run
- * after one attempt, so a dead relay is not hammered once per row; a poison row (an address the
- * server refuses) fails alone and the rest go on. */
-#include "outbox.h"
+/* The notifier's words: the templates of every kind and language, loaded and checked once, and
+ * what one outbox row becomes: its mail rendered from the template of the row's language and
+ * built with compose.c, with the attachments it carries, its Reply-To token and its VERP
+ * envelope sender. Claiming, sending and recording batches of rows is outbox_send.c's. */
+#include "outbox_priv.h"
 
 #include "caps.h"
 #include "command_results.h"
@@ -121,18 +117,9 @@ static const struct {
     {"requester-result", "requester-result.txt", notice_allowed, FALSE},
 };
 
-struct outbox {
-	const struct spoc_conf *conf; /* borrowed: the caller keeps it alive as long as ob */
-	/* the desk's own addresses (desk.addresses, smtp.from_address), never written to */
-	char **own;
-	struct template *tpl[G_N_ELEMENTS(outbox_kinds)][G_N_ELEMENTS(outbox_langs)];
-	/* one result of an agent's commands, into the {{message}} of command-result.txt */
-	struct template *line_tpl[G_N_ELEMENTS(outbox_langs)];
-	/* one ticket of a requester's list, into the {{message}} of my-tickets.txt */
-	struct template *list_tpl[G_N_ELEMENTS(outbox_langs)];
-	struct thread_keys *keys; /* for the Reply-To tokens; loaded by each run */
-	gboolean unreachable;	  /* the last run could not open an SMTP session */
-};
+
+G_STATIC_ASSERT(G_N_ELEMENTS(outbox_kinds) == OUTBOX_KINDS);
+G_STATIC_ASSERT(G_N_ELEMENTS(outbox_langs) == OUTBOX_LANGS);
 
 struct outbox *outbox_new(const struct spoc_conf *conf, struct errbuf *err)
 {
@@ -261,7 +248,7 @@ static const char *target_text(const char *target, const char *lang)
 
 /* text made fit for one line of a mail body (it comes from the customer's mail): valid UTF-8,
  * control characters as spaces, trimmed. Caller g_free()s. */
-static char *flat_text(const char *text)
+char *outbox_flat_text(const char *text)
 {
 	char *s = g_utf8_make_valid(text != NULL ? text : "", -1);
 
@@ -271,19 +258,8 @@ static char *flat_text(const char *text)
 	return g_strstrip(s);
 }
 
-/* What one row becomes; free with outgoing_clear(). */
-struct outgoing {
-	char *subject;
-	char *body;
-	GByteArray *raw;
-	/* what is kept of it once sent: raw without the files it carried (they are on the ticket
-	 * already, `spocctl attachment list`), so that a file relayed to twenty agents is not
-	 * stored twenty times more; NULL: raw itself */
-	GByteArray *record;
-	char *carried; /* the attachments.id of the files it carries, "12,13"; NULL: none */
-};
 
-static void outgoing_clear(struct outgoing *out)
+void outgoing_clear(struct outgoing *out)
 {
 	g_free(out->subject);
 	g_free(out->body);
@@ -329,12 +305,12 @@ static char *reply_address(const struct outbox *ob, const struct outbox_row *row
 /* Who made a status change, as the requester may read it: the agent's name, else the desk. */
 static char *changed_by(const struct outbox *ob, const struct outbox_row *row)
 {
-	char *name = flat_text(row->actor_name);
+	char *name = outbox_flat_text(row->actor_name);
 
 	/* an agent told a ticket is theirs may read who gave it: an address or a Unix name */
 	if (*name == '\0' && g_strcmp0(row->kind, "assigned") == 0) {
 		g_free(name);
-		name = flat_text(row->actor);
+		name = outbox_flat_text(row->actor);
 	}
 	if (*name == '\0') {
 		g_free(name);
@@ -375,7 +351,7 @@ static char *left_out_lines(const GPtrArray *atts, enum compose_fate fate)
 
 		if (a->fate != fate)
 			continue;
-		name = flat_text(a->name);
+		name = outbox_flat_text(a->name);
 		size = size_text(a->size);
 		g_string_append_printf(
 		    out, "%s- %s (%s): spocctl attachment get %" G_GINT64_FORMAT " > file",
@@ -409,7 +385,7 @@ static char *carried_ids(const GPtrArray *atts)
 /* The attachments row carries or lists (NULL for a kind that carries none): chosen against
  * notify.max_attachment_bytes, and the bytes read of those chosen only. SPOC_ETEMP when the
  * database failed. Caller unrefs *atts_r. */
-static int row_attachments(const struct outbox *ob, struct store *st, const struct outbox_row *row,
+int outbox_row_attachments(const struct outbox *ob, struct store *st, const struct outbox_row *row,
 			   GPtrArray **atts_r, struct errbuf *err)
 {
 	int rc;
@@ -439,7 +415,7 @@ static int row_attachments(const struct outbox *ob, struct store *st, const stru
 /* Renders and builds the message of row into out (cleared first; the caller clears it after),
  * SPOC_OK, or SPOC_EPERM with the reason in err. suggestions: the list an acknowledgement
  * offers ("" for none). */
-static int build(const struct outbox *ob, const struct outbox_row *row, const char *suggestions,
+int outbox_build(const struct outbox *ob, const struct outbox_row *row, const char *suggestions,
 		 const GPtrArray *atts, struct outgoing *out, struct errbuf *err)
 {
 	const struct spoc_conf *conf = ob->conf;
@@ -561,7 +537,7 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
 	    (gpointer)(row->sender_verdict_why != NULL ? row->sender_verdict_why : ""));
 	/* an SLA notice */
 	g_hash_table_insert(vars, "status", row->ticket_status); /* agents read the codes */
-	requester = flat_text(row->requester);
+	requester = outbox_flat_text(row->requester);
 	g_hash_table_insert(vars, "requester", requester);
 	g_hash_table_insert(vars, "target", (gpointer)target_text(row->sla_target, lang));
 	due = due_text(conf, row->sla_due, li);
@@ -622,7 +598,7 @@ static int build(const struct outbox *ob, const struct outbox_row *row, const ch
  * plus-address (help+b42k...@example.org), so a bounce names the notification it returns even
  * when it quotes nothing of it; the plain address when smtp.verp is off or no token can be
  * made. Caller frees. */
-static char *envelope_sender(const struct outbox *ob, const struct outbox_row *row)
+char *outbox_envelope_sender(const struct outbox *ob, const struct outbox_row *row)
 {
 	const char *from = ob->conf->smtp.from_address;
 	const char *at = strrchr(from, '@');
@@ -638,7 +614,7 @@ static char *envelope_sender(const struct outbox *ob, const struct outbox_row *r
 
 /* min(retry_base_s * 2^attempts, 3600) plus up to 10% jitter, so rows that failed together do
  * not come back together. */
-static int retry_delay(const struct spoc_smtp_conf *conf, int attempts)
+int outbox_retry_delay(const struct spoc_smtp_conf *conf, int attempts)
 {
 	gint64 delay = MAX(conf->retry_base_s, 1);
 
@@ -648,264 +624,3 @@ static int retry_delay(const struct spoc_smtp_conf *conf, int attempts)
 	return (int)delay + g_random_int_range(0, (gint32)(delay / 10) + 1);
 }
 
-/* The end of recording row: rc is how the store took it; on success log_fn hears what (taken,
- * freed) at prio. SPOC_OK, or SPOC_ETEMP with err naming the row. */
-static int recorded(int rc, const struct outbox_row *row, int prio, char *what,
-		    outbox_log_fn log_fn, void *log_ctx, struct errbuf *err)
-{
-	if (rc == SPOC_OK && log_fn != NULL)
-		log_fn(prio, row, what, log_ctx);
-	g_free(what);
-	if (rc != SPOC_OK)
-		return errbuf_prefix(err, SPOC_ETEMP, "outbox row %" G_GINT64_FORMAT, row->id);
-	return SPOC_OK;
-}
-
-/* Records the outcome of row (send_rc and why from building or sending it), tells log_fn, counts
- * it. SPOC_OK, or SPOC_ETEMP when the database failed (err says why). */
-static int record(const struct outbox *ob, struct store *st, const struct outbox_row *row,
-		  int send_rc, const char *why, const struct outgoing *out,
-		  struct outbox_stats *stats, outbox_log_fn log_fn, void *log_ctx,
-		  struct errbuf *err)
-{
-	const struct spoc_smtp_conf *sc = &ob->conf->smtp;
-	int prio, rc, attempt = row->attempts + 1, delay = retry_delay(sc, row->attempts);
-	char *what;
-
-	if (send_rc == SPOC_OK) {
-		const GByteArray *kept = out->record != NULL ? out->record : out->raw;
-
-		rc = store_outbox_sent(st, row, (const char *)kept->data, kept->len,
-				       ob->conf->smtp.from_address, out->subject, out->body,
-				       out->carried, err);
-		what = g_strdup("sent");
-		prio = LOG_INFO;
-		stats->sent++;
-	} else if (send_rc == SPOC_ETEMP && attempt < sc->max_attempts &&
-		   row->age_s + delay <= sc->max_retry_age_s) {
-		rc = store_outbox_retry(st, row, delay, why, err);
-		what = g_strdup_printf("not sent (attempt %d of %d), retry in %ds: %s", attempt,
-				       sc->max_attempts, delay, why);
-		prio = LOG_WARNING;
-		stats->retried++;
-	} else {
-		char *reason =
-		    send_rc != SPOC_ETEMP ? g_strdup(why)
-		    : attempt >= sc->max_attempts
-			? g_strdup_printf("gave up after %d attempts: %s", attempt, why)
-			: g_strdup_printf("gave up after %d attempts over %" G_GINT64_FORMAT
-					  " s (smtp.max_retry_age = %d): %s",
-					  attempt, row->age_s, sc->max_retry_age_s, why);
-
-		rc = store_outbox_failed(st, row, reason, err);
-		what = g_strdup_printf("failed: %s", reason);
-		g_free(reason);
-		prio = LOG_ERR;
-		stats->failed++;
-	}
-	return recorded(rc, row, prio, what, log_fn, log_ctx, err);
-}
-
-/* What the desk's policy makes of a claimed row before anything is built for it: a recipient
- * the desk refuses fails it, a rate limit holds it until its release (or gives it up when it
- * has been held too long), both with the reason on the row (caps.h). *sendable_r is TRUE when
- * the row may be sent (the transaction still open); otherwise the row's fate is committed and
- * told to log_fn. SPOC_ETEMP when the database failed. */
-static int gate(const struct outbox *ob, struct store *st, const struct outbox_row *row,
-		gboolean *sendable_r, struct outbox_stats *stats, outbox_log_fn log_fn,
-		void *log_ctx, struct errbuf *err)
-{
-	const struct spoc_conf *conf = ob->conf;
-	const struct caps_row cr = {
-	    .kind = row->kind, .age_s = row->age_s, .waived = row->waived, .held = row->held};
-	char *refused = caps_recipient_refused(row->recipient, (const char *const *)ob->own,
-					       (const char *const *)conf->smtp.refused_domains);
-	struct caps_verdict v = {0};
-	char *what;
-	int rc, prio;
-
-	*sendable_r = FALSE;
-	if (refused == NULL) {
-		caps_decide(&conf->caps, &cr, &row->caps, row->now, conf->smtp.max_retry_age_s, &v);
-		if (v.action == CAPS_SEND) {
-			*sendable_r = TRUE;
-			return SPOC_OK;
-		}
-	}
-	if (refused == NULL && v.action == CAPS_HOLD) {
-		GDateTime *at = g_date_time_new_from_unix_utc(v.release);
-		char *when = g_date_time_format(at, "%Y-%m-%dT%H:%M:%SZ");
-
-		rc = store_outbox_held(st, row, v.release, v.reason, err);
-		what = g_strdup_printf("held until %s: %s", when, v.reason);
-		g_free(when);
-		g_date_time_unref(at);
-		prio = LOG_NOTICE;
-		stats->held++;
-	} else {
-		const char *reason = refused != NULL ? refused : v.reason;
-
-		rc = store_outbox_refused(st, row, reason, err);
-		/* "refused": the desk's own policy said no, not the SMTP server */
-		what = g_str_has_prefix(reason, "refused") ? g_strdup(reason)
-							   : g_strdup_printf("refused: %s", reason);
-		prio = LOG_WARNING;
-		stats->refused++;
-	}
-	g_free(refused);
-	return recorded(rc, row, prio, what, log_fn, log_ctx, err);
-}
-
-/* The knowledge-base articles (and the requester's own solved tickets) most like the ticket of
- * an acknowledgement, as the lines of its {{suggestions}}: "- title <url>" or "- [REQ-000012]
- * subject"; *text_r is "" when there are none or kb.suggestions is 0. Suggestions are a
- * courtesy: a search that fails leaves them out (under a savepoint, so the row's transaction
- * goes on; why says what failed) and only a lost connection is an error (SPOC_ETEMP). */
-static int outbox_suggestions(const struct outbox *ob, struct store *st,
-			      const struct outbox_row *row, char **text_r, struct errbuf *why,
-			      struct errbuf *err)
-{
-	GPtrArray *found = NULL;
-	GString *text = g_string_new(NULL);
-	int rc;
-
-	*text_r = NULL;
-	if (ob->conf->kb_suggestions > 0 && (rc = store_savepoint(st, err)) != SPOC_OK) {
-		g_string_free(text, TRUE);
-		return rc;
-	}
-	if (ob->conf->kb_suggestions > 0) {
-		rc = store_kb_suggest(st, row->ticket_id, row->language, ob->conf->kb_suggestions,
-				      &found, why);
-		if (rc == SPOC_OK)
-			rc = store_release_savepoint(st, why);
-		if (rc != SPOC_OK && store_rollback_to_savepoint(st, err) != SPOC_OK) {
-			g_string_free(text, TRUE);
-			return SPOC_ETEMP;
-		}
-	}
-	for (guint i = 0; found != NULL && i < found->len; i++) {
-		const struct kb_suggestion *s = g_ptr_array_index(found, i);
-		char *title = flat_text(s->title), *url = flat_text(s->url);
-
-		if (*s->ticket_display != '\0')
-			g_string_append_printf(text, "- [%s] %s\n", s->ticket_display, title);
-		else if (*url != '\0')
-			g_string_append_printf(text, "- %s <%s>\n", title, url);
-		else
-			g_string_append_printf(text, "- %s\n", title);
-		g_free(title);
-		g_free(url);
-	}
-	if (found != NULL)
-		g_ptr_array_unref(found);
-	if (text->len > 0)
-		g_string_truncate(text, text->len - 1); /* the template ends the last line */
-	*text_r = g_string_free(text, FALSE);
-	return SPOC_OK;
-}
-
-/* A Message-ID for a row the database queued (mint callback of store_outbox_mint_ids()). */
-static char *mint_id(int64_t ticket_id, void *ctx)
-{
-	const struct outbox *ob = ctx;
-
-	return thread_mint_message_id(ob->keys, ticket_id, ob->conf->desk.message_id_domain);
-}
-
-int outbox_run(struct outbox *ob, struct store *st, struct outbox_stats *stats_r,
-	       outbox_log_fn log_fn, void *log_ctx, struct errbuf *err)
-{
-	struct outbox_stats stats = {0};
-	struct smtp_session *smtp = NULL;
-	int rc = SPOC_OK;
-
-	ob->unreachable = FALSE;
-	thread_keys_free(&ob->keys);
-	if (keys_load(ob->conf, st, &ob->keys, err) != SPOC_OK)
-		return SPOC_ETEMP;
-	if (store_outbox_mint_ids(st, mint_id, ob, NULL, err) != SPOC_OK)
-		return SPOC_ETEMP;
-	for (;;) {
-		struct outbox_row *row = NULL;
-		struct errbuf why = {{0}};
-		struct outgoing out = {0};
-		gboolean stop = FALSE;
-		char *suggestions = NULL, *sender = NULL;
-		GPtrArray *atts = NULL;
-		gboolean sendable;
-		int send_rc;
-
-		if (store_outbox_claim(st, ob->conf->caps.automatic_per_hour, &row, err) !=
-		    SPOC_OK) {
-			rc = SPOC_ETEMP;
-			break;
-		}
-		if (row == NULL)
-			break; /* nothing (more) is due */
-		if ((rc = gate(ob, st, row, &sendable, &stats, log_fn, log_ctx, err)) != SPOC_OK ||
-		    !sendable) {
-			outbox_row_free(&row);
-			if (rc != SPOC_OK)
-				break;
-			continue;
-		}
-
-		if (strcmp(row->kind, "ack") == 0 &&
-		    outbox_suggestions(ob, st, row, &suggestions, &why, err) != SPOC_OK) {
-			store_rollback(st);
-			outbox_row_free(&row);
-			rc = SPOC_ETEMP;
-			break;
-		}
-		if (why.msg[0] != '\0' && log_fn != NULL) {
-			char *what = g_strdup_printf("no suggestions: %s", why.msg);
-
-			log_fn(LOG_WARNING, row, what, log_ctx);
-			g_free(what);
-			why.msg[0] = '\0';
-		}
-		if (row_attachments(ob, st, row, &atts, err) != SPOC_OK) {
-			store_rollback(st);
-			outbox_row_free(&row);
-			g_free(suggestions);
-			rc = SPOC_ETEMP;
-			break;
-		}
-		send_rc = build(ob, row, suggestions, atts, &out, &why);
-		g_free(suggestions);
-		/* the mail has the bytes now: the blobs go before it is sent */
-		if (atts != NULL)
-			g_ptr_array_unref(atts);
-		if (send_rc == SPOC_OK && smtp == NULL &&
-		    smtp_open(&ob->conf->smtp, &smtp, &why) != SPOC_OK) {
-			/* The server is down or refuses us: this row waits, and so do the others,
-			 * until the next run. */
-			send_rc = SPOC_ETEMP;
-			stop = TRUE;
-			ob->unreachable = TRUE;
-		}
-		if (send_rc == SPOC_OK) {
-			sender = envelope_sender(ob, row);
-			send_rc = smtp_send(smtp, sender, row->recipient,
-					    (const char *)out.raw->data, out.raw->len, &why);
-			g_free(sender);
-			if (send_rc != SPOC_OK && smtp_broken(smtp))
-				smtp_close(&smtp); /* the next row opens a new one */
-		}
-		rc = record(ob, st, row, send_rc, why.msg, &out, &stats, log_fn, log_ctx, err);
-		outgoing_clear(&out);
-		outbox_row_free(&row);
-		if (rc != SPOC_OK || stop)
-			break;
-	}
-	smtp_close(&smtp);
-	if (stats_r != NULL)
-		*stats_r = stats;
-	return rc;
-}
-
-gboolean outbox_unreachable(const struct outbox *ob)
-{
-	return ob->unreachable;
-}

@@ -394,6 +394,23 @@ char *store_join_ids(const char *first, GPtrArray *more)
 	return g_string_free(s, FALSE);
 }
 
+/* v as one element of a PostgreSQL array literal, appended to s: NULL, or double-quoted with
+ * its backslashes and quotes escaped. */
+void store_array_append_text(GString *s, const char *v)
+{
+	if (v == NULL) {
+		g_string_append(s, "NULL");
+		return;
+	}
+	g_string_append_c(s, '"');
+	for (const char *p = v; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			g_string_append_c(s, '\\');
+		g_string_append_c(s, *p);
+	}
+	g_string_append_c(s, '"');
+}
+
 /* ---- wake-ups ---- */
 
 int store_listen(struct store *st, const char *channel, struct errbuf *err)

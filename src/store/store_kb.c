@@ -8,9 +8,6 @@
 
 #include <string.h>
 
-/* How much of a ticket's text is searched: its subject and opening mail say what it is about,
- * and a pasted log of megabytes must not make a query of thousands of words. */
-#define KB_TEXT_CHARS "10000"
 /* How many of the requester's closed tickets are searched, newest first. */
 #define KB_OLD_TICKETS "200"
 
@@ -105,41 +102,40 @@ int store_kb_remove(struct store *st, int64_t id, gboolean *found_r, struct errb
 }
 
 /* The text of ticket alias T that is searched: its subject and the new text (else the whole
- * text) of its first inbound mail, cut to KB_TEXT_CHARS characters. */
-#define KB_TICKET_TEXT(T)                                                                          \
-	"left(" T ".subject || E'\\n' || coalesce((SELECT coalesce(nullif(m.body_new, ''),"        \
-	" m.body_text) FROM messages m WHERE m.ticket_id = " T ".id AND m.direction = 'in'"        \
-	" AND NOT m.internal ORDER BY m.id LIMIT 1), ''), " KB_TEXT_CHARS ")"
+ * text) of its first inbound mail, cut to 10,000 characters (sql/024_ticket_search.sql: a pasted log of megabytes must not make a query of thousands of words).
+ * Analysed when it is written (tickets.kb_en, kb_es); analysed here only for a ticket with no
+ * inbound mail, whose columns are NULL. */
+#define KB_TICKET_TEXT(T) "spocd_ticket_kb_text(" T ".id, " T ".subject)"
+#define KB_EN_OF(T)	  "coalesce(" T ".kb_en, to_tsvector('english', " KB_TICKET_TEXT(T) "))"
+#define KB_ES_OF(T)	  "coalesce(" T ".kb_es, to_tsvector('spanish', " KB_TICKET_TEXT(T) "))"
 
-/* An OR query of the lexemes of text under configuration CFG, each quoted (backslashes and
- * quotes doubled) so that the cast to tsquery takes it as it is, not stemmed again. NULL when
- * the text has no lexeme at all (empty, or only stop words): casting '' would fail. */
-#define KB_OR_QUERY(CFG, TEXT)                                                                     \
+/* An OR query of the lexemes of the tsvector V, each quoted (backslashes and quotes doubled) so
+ * that the cast to tsquery takes it as it is, not stemmed again. NULL when it has no lexeme at
+ * all (an empty text, or only stop words): casting '' would fail. */
+#define KB_OR_QUERY(V)                                                                             \
 	"(SELECT string_agg('''' || replace(replace(l, '\\', '\\\\'), '''', '''''') || '''',"      \
-	" ' | ')::tsquery FROM unnest(tsvector_to_array(to_tsvector('" CFG "', " TEXT "))) l)"
+	" ' | ')::tsquery FROM unnest(tsvector_to_array(" V ")) l)"
 
-#define KB_TEXT_OF_T	 KB_TICKET_TEXT("t")
-#define KB_TEXT_OF_O	 KB_TICKET_TEXT("o")
-#define KB_QUERY_SPANISH KB_OR_QUERY("spanish", "tk.text")
-#define KB_QUERY_ENGLISH KB_OR_QUERY("english", "tk.text")
-
-/* $1 the ticket, $2 the language whose articles come first (NULL: the ticket's), $3 how many.
- * Articles match the query of their own language's configuration; then the requester's own
- * tickets done with, each searched in its own language. */
+/* $1 the tickets, $2 for each the language whose articles come first (NULL: the ticket's), $3
+ * how many for each. For each ticket (n: its place in $1), articles match the query of their
+ * own language's configuration; then the requester's own tickets done with, each searched in
+ * its own language. One statement for a notifier's whole batch. */
 static const char kb_suggest_sql[] =
-    "WITH tk AS ("
-    "  SELECT t.id, lower(t.requester) AS requester, coalesce($2, t.language) AS lang,"
-    "   " KB_TEXT_OF_T " AS text FROM tickets t WHERE t.id = $1::bigint),"
+    "SELECT b.n, s.title, s.url, s.display"
+    " FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS b(ticket_id, lang, n)"
+    " CROSS JOIN LATERAL ("
+    " WITH tk AS ("
+    "  SELECT t.id, lower(t.requester) AS requester, coalesce(b.lang, t.language) AS lang,"
+    "   t.kb_en, t.kb_es, t.subject FROM tickets t WHERE t.id = b.ticket_id),"
     /* the text is only analysed when there is something to compare it with */
-    " q AS (SELECT tk.id, tk.requester, tk.lang, " KB_QUERY_SPANISH " AS es,"
-    "   " KB_QUERY_ENGLISH " AS en FROM tk"
+    " q AS (SELECT tk.id, tk.requester, tk.lang, " KB_OR_QUERY(KB_ES_OF("tk")) " AS es,"
+    "   " KB_OR_QUERY(KB_EN_OF("tk")) " AS en FROM tk"
     "   WHERE EXISTS (SELECT 1 FROM kb_articles)"
     "    OR EXISTS (SELECT 1 FROM tickets o WHERE lower(o.requester) = tk.requester"
     "     AND o.id <> tk.id AND o.status IN ('resolved', 'closed'))),"
     " old AS (SELECT o.id, o.display, o.subject,"
     "   CASE o.language WHEN 'es' THEN q.es ELSE q.en END AS oq,"
-    "   to_tsvector(CASE o.language WHEN 'es' THEN 'spanish'::regconfig"
-    "    ELSE 'english'::regconfig END, " KB_TEXT_OF_O ") AS v"
+    "   CASE o.language WHEN 'es' THEN " KB_ES_OF("o") " ELSE " KB_EN_OF("o") " END AS v"
     "   FROM q JOIN tickets o ON lower(o.requester) = q.requester AND o.id <> q.id"
     "   WHERE o.status IN ('resolved', 'closed')"
     "   ORDER BY o.id DESC LIMIT " KB_OLD_TICKETS "),"
@@ -152,37 +148,84 @@ static const char kb_suggest_sql[] =
     "  UNION ALL"
     "  SELECT 1, true, ts_rank(old.v, old.oq), old.id, old.subject, '', old.display"
     "   FROM old WHERE old.v @@ old.oq)"
-    " SELECT title, url, display FROM hits"
-    " ORDER BY grp, own DESC, rank DESC, id DESC LIMIT $3::int";
+    " SELECT grp, own, rank, id, title, url, display FROM hits"
+    " ORDER BY grp, own DESC, rank DESC, id DESC LIMIT $3::int) s"
+    " ORDER BY b.n, s.grp, s.own DESC, s.rank DESC, s.id DESC";
+
+void kb_suggestions_free(GPtrArray ***lists)
+{
+	if (lists == NULL || *lists == NULL)
+		return;
+	for (GPtrArray **l = *lists; *l != NULL; l++)
+		g_ptr_array_unref(*l);
+	g_free(*lists);
+	*lists = NULL;
+}
+
+int store_kb_suggest_batch(struct store *st, const int64_t *ticket_ids,
+			   const char *const *languages, guint n, int limit,
+			   GPtrArray ***suggestions_r, struct errbuf *err)
+{
+	GPtrArray **found = g_new0(GPtrArray *, n + 1);
+	GString *ids = g_string_new("{"), *langs = g_string_new("{");
+	char lim[16];
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	*suggestions_r = found;
+	for (guint i = 0; i < n; i++)
+		found[i] = g_ptr_array_new_with_free_func(kb_suggestion_free);
+	if (limit <= 0 || n == 0) {
+		g_string_free(ids, TRUE);
+		g_string_free(langs, TRUE);
+		return SPOC_OK;
+	}
+	for (guint i = 0; i < n; i++) {
+		g_string_append_printf(ids, "%s%" G_GINT64_FORMAT, i > 0 ? "," : "", ticket_ids[i]);
+		if (i > 0)
+			g_string_append_c(langs, ',');
+		store_array_append_text(langs, languages[i]);
+	}
+	g_string_append_c(ids, '}');
+	g_string_append_c(langs, '}');
+	g_snprintf(lim, sizeof(lim), "%d", limit);
+	const char *p[] = {ids->str, langs->str, lim};
+	res =
+	    store_sql_run(st, "kb suggestions", kb_suggest_sql, G_N_ELEMENTS(p), p, NULL, &rc, err);
+	g_string_free(ids, TRUE);
+	g_string_free(langs, TRUE);
+	if (res == NULL) {
+		kb_suggestions_free(suggestions_r);
+		return rc;
+	}
+	for (int i = 0; i < PQntuples(res); i++) {
+		int64_t at = store_sql_i64(res, i, 0) - 1;
+		struct kb_suggestion *s;
+
+		if (at < 0 || at >= (int64_t)n)
+			continue;
+		s = g_new0(struct kb_suggestion, 1);
+		s->title = g_strdup(PQgetvalue(res, i, 1));
+		s->url = g_strdup(PQgetvalue(res, i, 2));
+		s->ticket_display = g_strdup(PQgetvalue(res, i, 3));
+		g_ptr_array_add(found[at], s);
+	}
+	PQclear(res);
+	return SPOC_OK;
+}
 
 int store_kb_suggest(struct store *st, int64_t ticket_id, const char *language, int limit,
 		     GPtrArray **suggestions_r, struct errbuf *err)
 {
-	char ids[24], lim[16];
-	int rc = SPOC_OK;
-	PGresult *res;
+	const char *langs[] = {language};
+	GPtrArray **found;
+	int rc = store_kb_suggest_batch(st, &ticket_id, langs, 1, limit, &found, err);
 
-	*suggestions_r = g_ptr_array_new_with_free_func(kb_suggestion_free);
-	if (limit <= 0)
-		return SPOC_OK;
-	g_snprintf(ids, sizeof(ids), "%" G_GINT64_FORMAT, ticket_id);
-	g_snprintf(lim, sizeof(lim), "%d", limit);
-	const char *p[] = {ids, language, lim};
-	res =
-	    store_sql_run(st, "kb suggestions", kb_suggest_sql, G_N_ELEMENTS(p), p, NULL, &rc, err);
-	if (res == NULL) {
-		g_clear_pointer(suggestions_r, g_ptr_array_unref);
+	*suggestions_r = NULL;
+	if (rc != SPOC_OK)
 		return rc;
-	}
-	for (int i = 0; i < PQntuples(res); i++) {
-		struct kb_suggestion *s = g_new0(struct kb_suggestion, 1);
-
-		s->title = g_strdup(PQgetvalue(res, i, 0));
-		s->url = g_strdup(PQgetvalue(res, i, 1));
-		s->ticket_display = g_strdup(PQgetvalue(res, i, 2));
-		g_ptr_array_add(*suggestions_r, s);
-	}
-	PQclear(res);
+	*suggestions_r = g_ptr_array_ref(found[0]);
+	kb_suggestions_free(&found);
 	return SPOC_OK;
 }
 

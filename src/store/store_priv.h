@@ -42,6 +42,8 @@ int64_t store_sql_i64(PGresult *res, int row, int col);
 /* Message-IDs as one newline-separated parameter for string_to_array(); ids that could break the
  * separation are left out. Caller frees. */
 char *store_join_ids(const char *first, GPtrArray *more);
+/* v as one element of a PostgreSQL array literal ("{...}") appended to s: NULL, or quoted. */
+void store_array_append_text(GString *s, const char *v);
 
 /* ---- what store_ingest.c shares with store_thread.c and store_notices.c ---- */
 

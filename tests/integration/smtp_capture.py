@@ -15,6 +15,10 @@ can switch it while the listener runs:
   slow              accept, but only 0.3 s after the DATA bytes were received (a notifier can be
                     killed in the middle of a batch, two notifiers overlap)
 
+A mode may be followed by addresses ("rcpt451 user7@example.com other@example.com"): the refusal
+then applies to those recipients only, and every other one is accepted (one poison recipient in
+the middle of a batch).
+
 OAuth 2.0: with --oauth2-introspect URL (and --oauth2-ca, the CA of that HTTPS endpoint) AUTH is
 required and only the mechanisms of --oauth2-mechanisms are offered (XOAUTH2, OAUTHBEARER): the
 access token in the client's response is posted to the URL (RFC 7662: token=...), and accepted when
@@ -63,15 +67,19 @@ class Capture:
         self.default_mode = default_mode
         self.last_number = None
 
-    def mode(self):
+    def mode(self, address=None):
+        """The mode now; "accept" for an address the mode file's list of targets leaves out."""
         try:
             with open(self.mode_file, encoding="ascii") as f:
-                m = f.read().strip()
+                words = f.read().split()
         except FileNotFoundError:
-            m = ""
-        m = m or self.default_mode
+            words = []
+        m = words[0] if words else self.default_mode
         if m not in MODES:
             log(f"unknown mode {m!r}, accepting")
+            return "accept"
+        targets = {w.lower() for w in words[1:]}
+        if targets and address is not None and address.lower() not in targets:
             return "accept"
         return m
 
@@ -116,7 +124,7 @@ class Capture:
         return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        m = self.mode()
+        m = self.mode(address)
         if m in ("rcpt451", "rcpt550"):
             self._refused("rcpt", server, session, envelope, REPLIES[m], address)
             return REPLIES[m]
@@ -125,7 +133,7 @@ class Capture:
         return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        m = self.mode()
+        m = self.mode(envelope.rcpt_tos[0] if envelope.rcpt_tos else None)
         if m in ("data451", "data550"):
             self._refused("data", server, session, envelope, REPLIES[m])
             return REPLIES[m]

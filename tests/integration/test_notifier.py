@@ -7,8 +7,10 @@
   token, Auto-Submitted, X-Auto-Response-Suppress, loop header, VERP envelope sender);
 - a daemon with a poll interval of minutes is woken by NOTIFY and sends that update at once;
 - a bounce that comes back to the VERP address alone (quoting nothing) is tied to its row;
-- a notifier killed in the middle of a batch never sends again what it marked sent and loses
-  nothing; two notifiers at once send each message once;
+- a notifier killed in the middle of its work never sends again what it marked sent and loses
+  nothing, and with notify.batch_size = 1 (every mail recorded before the next is sent) sends at
+  most the one in flight twice (test_notifier_batch.py kills one in the middle of a larger
+  batch); two notifiers at once, each claiming batches of 4, send each message once;
 - a temporary failure older than smtp.max_retry_age is given up; an address with CR LF written
   into the database never reaches the SMTP server;
 - a STARTTLS certificate for the wrong host is refused before anything else is said (no EHLO
@@ -361,8 +363,8 @@ def test(check):
         sql_status_change(check, s)
         notify_wakes_daemon(check, s)
         sla_notice_sent(check, s)
-        killed_mid_batch(check, s, s.conf)
-        two_notifiers(check, s, s.conf)
+        killed_mid_batch(check, s, s.write_config(name="batch1.conf", notify__batch_size=1))
+        two_notifiers(check, s, s.write_config(name="batch4.conf", notify__batch_size=4))
         retry_age_and_bad_address(check, s)
         wrong_host_before_auth(check, s)
         english_round(check, s)

@@ -668,6 +668,58 @@ static void test_max_attachment_bytes(void **state)
 	}
 }
 
+/* notify.batch_size (64 unless set, 1..1000) and smtp.connections (1 unless set, 1..32): out of
+ * range or not a number is refused naming the setting. */
+static void test_batch_and_connections(void **state)
+{
+	static const struct {
+		const char *settings;
+		int batch, connections; /* -1: refused */
+		const char *error;
+	} cases[] = {
+	    {"", 64, 1, NULL},
+	    {"notify: { batch_size = 1; };", 1, 1, NULL},
+	    {"notify: { batch_size = 1000; };", 1000, 1, NULL},
+	    {"notify: { batch_size = 0; };", -1, -1, "notify.batch_size: must be 1..1000"},
+	    {"notify: { batch_size = 1001; };", -1, -1, "notify.batch_size: must be 1..1000"},
+	    {"notify: { batch_size = \"64\"; };", -1, -1,
+	     "notify.batch_size: must be a whole number"},
+	    /* inside the smtp group of base_conf */
+	    {"connections = 4;", 64, 4, NULL},
+	    {"connections = 0;", -1, -1, "smtp.connections: must be 1..32"},
+	    {"connections = 33;", -1, -1, "smtp.connections: must be 1..32"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		GString *text = g_string_new(base_conf);
+		char *path, *line = g_strdup_printf("  %s\n};\ndesk: {", cases[i].settings);
+		struct errbuf err = {{0}};
+		struct spoc_conf *c;
+
+		if (g_str_has_prefix(cases[i].settings, "notify"))
+			g_string_append_printf(text, "%s\n", cases[i].settings);
+		else
+			g_string_replace(text, "};\ndesk: {", line, 1);
+		path = write_conf(text->str);
+		c = conf_load(path, &err);
+		g_free(line);
+		g_string_free(text, TRUE);
+		if (cases[i].batch < 0) {
+			if (c != NULL || strstr(err.msg, cases[i].error) == NULL)
+				fail_msg("%s: want an error naming \"%s\", got \"%s\"",
+					 cases[i].settings, cases[i].error, err.msg);
+		} else {
+			if (c == NULL)
+				fail_msg("%s: refused: %s", cases[i].settings, err.msg);
+			assert_int_equal(c->desk.notify_batch_size, cases[i].batch);
+			assert_int_equal(c->smtp.connections, cases[i].connections);
+			conf_free(&c);
+		}
+		g_free(path);
+	}
+}
+
 static void test_shipped_example_parses(void **state)
 {
 	/* The example's password files do not exist here: the only complaint must be about them. */
@@ -688,6 +740,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_valid_file),
 	    cmocka_unit_test(test_max_attachment_bytes),
+	    cmocka_unit_test(test_batch_and_connections),
 	    cmocka_unit_test(test_port_out_of_range),
 	    cmocka_unit_test(test_plain_text_refused_off_loopback),
 	    cmocka_unit_test(test_unknown_tls_value),
