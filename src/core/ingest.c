@@ -687,8 +687,9 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 		g_ptr_array_set_size(items, 0);
 		collect_window(p, uids, n, &i, sizes, wanted, items);
 		span.window = i - (size_t)(span.uids - uids);
-		cut = stopping(p);
-		if (wanted->len > 0 && !cut) {
+		if ((cut = stopping(p)))
+			g_ptr_array_set_size(items, 0); /* the commit only forgets the attempts */
+		else if (wanted->len > 0) {
 			rc = imap_fetch_messages(p->imap, (uint32_t *)(void *)wanted->data,
 						 wanted->len, p->mb->max_message_bytes, &msgs, err);
 			if (rc != SPOC_OK)
