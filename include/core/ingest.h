@@ -24,8 +24,12 @@ struct ingest_hooks {
 	 * them too. May be NULL. */
 	void (*log)(int priority, const char *event, const struct log_fields *f, const char *line,
 		    void *ctx);
-	/* Called for each message right after it was parsed. May be NULL. */
+	/* Called for each message right after it was parsed, before the batch transaction opens.
+	 * May be NULL. */
 	void (*after_parse)(const struct mail *mail, void *ctx);
+	/* Called for each message of a batch just before it is written, inside the batch
+	 * transaction. May be NULL. */
+	void (*before_store)(void *ctx);
 	/* Called right after each batch COMMIT and before the IMAP move. May be NULL. */
 	void (*after_commit)(void *ctx);
 	void *ctx;

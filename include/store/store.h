@@ -86,20 +86,31 @@ struct ingest_result {
 	int64_t outbox_id;	/* 0 when nothing was queued */
 };
 
-/* Records one fetched mail inside the caller's transaction: duplicate check (SHA-256, then a real
- * Message-ID), threading by In-Reply-To/References onto stored messages, ticket creation with the
- * acknowledgement queued in the outbox, and the ingest_log row for (mailbox, uidvalidity, uid). */
-int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		      const char *raw, size_t raw_len, const struct mail *mail,
-		      const struct ingest_decision *d, struct ingest_result *res,
-		      struct errbuf *err);
+/* Claims the UIDs of a batch in ingest_log with one statement, each with the SHA-256 of its raw
+ * bytes: log_ids_r[i] gets the claim of uids[i], or "" when another worker (or an earlier run)
+ * holds it. Runs in the caller's transaction. */
+int store_ingest_claim(struct store *st, const char *mailbox, uint32_t uidvalidity,
+		       const uint32_t *uids, const char *const *sha256s, size_t n,
+		       char (*log_ids_r)[24], struct errbuf *err);
+/* Gives claims back (a batch cut short by a stop request): those UIDs are new again. Empty
+ * claims are skipped. */
+int store_ingest_unclaim(struct store *st, char (*log_ids)[24], size_t n, struct errbuf *err);
 
-/* Records a message that cannot become a ticket: raw bytes, where it came from and why, and its
- * category: "spam" (a verdict said so) or "error" (spocd could not handle it). Runs in the
- * caller's transaction. */
-int store_quarantine(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		     const char *raw, size_t raw_len, const char *category, const char *reason,
-		     struct errbuf *err);
+/* Records one fetched mail claimed by store_ingest_claim() inside the caller's transaction:
+ * duplicate check (SHA-256, then a real Message-ID), threading by In-Reply-To/References onto
+ * stored messages, ticket creation with the acknowledgement queued in the outbox, and the
+ * outcome on its ingest_log row. An empty log_id (claimed elsewhere) is INGEST_TAKEN. */
+int store_ingest_claimed(struct store *st, const char *log_id, const char *raw, size_t raw_len,
+			 const struct mail *mail, const struct ingest_decision *d,
+			 struct ingest_result *res, struct errbuf *err);
+
+/* Records a message that cannot become a ticket under its claim log_id (nothing when it is
+ * empty: recorded elsewhere): raw bytes, where it came from and why, and its category: "spam"
+ * (a verdict said so) or "error" (spocd could not handle it). Runs in the caller's
+ * transaction. */
+int store_quarantine_claimed(struct store *st, const char *mailbox, uint32_t uidvalidity,
+			     uint32_t uid, const char *log_id, const char *raw, size_t raw_len,
+			     const char *category, const char *reason, struct errbuf *err);
 
 /* The secret called name that spocd keeps in the database (migration 004), into *value_r;
  * caller wipes and frees. */
@@ -150,7 +161,7 @@ int store_quarantine_replayed(struct store *st, const struct quarantine_entry *e
 /* Records why a replay failed again. Runs in the caller's transaction. */
 int store_quarantine_replay_failed(struct store *st, int64_t id, const char *reason,
 				   struct errbuf *err);
-/* Like store_ingest_mail() for a message that is not in a mailbox any more (a replay): no
+/* Like store_ingest_claimed() for a message that is not in a mailbox any more (a replay): no
  * ingest_log claim. *message_row_r is the message row it became or duplicates. */
 int store_record_mail(struct store *st, const char *raw, size_t raw_len, const struct mail *mail,
 		      const struct ingest_decision *d, struct ingest_result *res,

@@ -30,6 +30,10 @@
 /* Upper bound of message bytes held in memory for one UID FETCH. */
 #define FETCH_BUDGET_BYTES (64 * 1024 * 1024)
 
+/* At most this many subtransactions in one transaction: PostgreSQL keeps the first 64 of a
+ * backend in shared memory; past them every other session's snapshots look them up on disk. */
+#define INGEST_SUBXACTS_MAX 64
+
 struct pass {
 	const struct spoc_conf *conf;
 	const struct spoc_imap_conf *mb; /* the mailbox worked */
@@ -289,128 +293,275 @@ char *ingest_spam_why(const struct spoc_conf *conf, const struct mail *mail,
 	return why;
 }
 
-/* Records a message that will never work, or spam, inside the batch transaction. */
-static int quarantine_as(struct pass *p, uint32_t uid, const char *raw, size_t len,
-			 const char *category, const char *reason, struct errbuf *err)
-{
-	gboolean spam = strcmp(category, "spam") == 0;
-	int rc = store_quarantine(p->st, p->mb->name, p->uidvalidity, uid, raw, len, category,
-				  reason, err);
+/* One message of a window, fetched, parsed and judged before the transaction opens; the
+ * transaction only writes it. */
+struct item {
+	uint32_t uid;
+	gboolean download;		/* asked for in the window's UID FETCH */
+	const struct imap_message *msg; /* its bytes; NULL when not downloaded */
+	char sha256[65];		/* of the raw bytes, for its ingest_log claim */
+	char log_id[24];		/* its claim; "" when another worker holds it */
+	struct mail *mail;		/* NULL for a message to quarantine */
+	struct ingest_decision d;
+	struct bounce_report bounce;
+	const char *category; /* "error" or "spam": quarantined for reason; NULL: a mail */
+	char *reason;
+	struct ingest_result res; /* what the store made of the mail */
+};
 
-	if (rc != SPOC_OK)
+static struct item *item_new(uint32_t uid)
+{
+	struct item *it = g_new0(struct item, 1);
+
+	it->uid = uid;
+	spoc_sha256_hex("", 0, it->sha256);
+	return it;
+}
+
+static void item_free(gpointer data)
+{
+	struct item *it = data;
+
+	bounce_report_clear(&it->bounce);
+	mail_free(&it->mail);
+	g_free(it->reason);
+	g_free(it);
+}
+
+/* Makes it a message to quarantine in category for reason, which it takes. */
+static void item_quarantine(struct item *it, const char *category, char *reason)
+{
+	bounce_report_clear(&it->bounce);
+	mail_free(&it->mail);
+	g_free(it->reason);
+	it->category = category;
+	it->reason = reason;
+}
+
+/* Reads one fetched message outside any transaction: parse, decide, spam verdict, delivery
+ * report. A message that will never work, or spam, becomes one to quarantine. */
+static void item_prepare(struct pass *p, struct item *it)
+{
+	struct mime_limits limits;
+	const char *raw = (const char *)it->msg->raw->data;
+	const char *refusal;
+	struct errbuf why = {{0}};
+	char *spam;
+	int died = GPOINTER_TO_INT(g_hash_table_lookup(p->attempts, GUINT_TO_POINTER(it->uid)));
+
+	spoc_sha256_hex(raw, it->msg->raw->len, it->sha256);
+	if (died >= INGEST_MAX_ATTEMPTS) {
+		item_quarantine(it, "error",
+				g_strdup_printf("spocd stopped %d times while processing this "
+						"message (a crash?): kept unparsed",
+						died));
+		return;
+	}
+	if (it->msg->truncated) {
+		item_quarantine(
+		    it, "error",
+		    g_strdup_printf("message over max_message_bytes (more than %" G_GINT64_FORMAT
+				    " bytes sent although RFC822.SIZE was within it; first bytes "
+				    "kept)",
+				    p->mb->max_message_bytes));
+		return;
+	}
+	ingest_mime_limits(p->conf, &limits);
+	if (mime_parse(raw, it->msg->raw->len, &limits, &it->mail, &why) != SPOC_OK) {
+		item_quarantine(it, "error", g_strdup(why.msg));
+		return;
+	}
+	if (p->hooks != NULL && p->hooks->after_parse != NULL)
+		p->hooks->after_parse(it->mail, p->hooks->ctx);
+	if ((refusal = ingest_decide_in(p->conf, p->mb->name, it->mail, &it->d)) != NULL) {
+		item_quarantine(it, "error", g_strdup(refusal));
+		return;
+	}
+	/* spam: kept whole in the quarantine for an operator to release, no ticket, and nobody
+	 * answered (an acknowledgement to a forged sender is backscatter) */
+	if ((spam = ingest_spam_why(p->conf, it->mail, &it->d)) != NULL) {
+		item_quarantine(it, "spam", spam);
+		return;
+	}
+	it->d.keys = p->keys;
+	ingest_bounce(p->conf, p->keys, it->mail, &it->bounce, &it->d);
+}
+
+/* Writes one prepared message in the open transaction under its claim, and says what became of
+ * it. SPOC_EPERM: it broke a rule of the schema (why in err); the transaction is then aborted
+ * up to the caller's savepoint. SPOC_ETEMP aborts the batch. */
+static int item_store(struct pass *p, struct item *it, struct errbuf *err)
+{
+	const char *raw = it->msg != NULL ? (const char *)it->msg->raw->data : "";
+	size_t len = it->msg != NULL ? it->msg->raw->len : 0;
+	const struct mail *mail = it->mail;
+	const struct ingest_decision *d = &it->d;
+	int rc;
+
+	if (it->category != NULL) {
+		rc = store_quarantine_claimed(p->st, p->mb->name, p->uidvalidity, it->uid,
+					      it->log_id, raw, len, it->category, it->reason, err);
+		if (rc == SPOC_OK)
+			say_event(p, strcmp(it->category, "spam") == 0 ? LOG_NOTICE : LOG_WARNING,
+				  LOG_EV_MAIL_QUARANTINE, &(struct log_fields){.uid = it->uid},
+				  "mailbox %s uid %u: %s: quarantined", p->mb->name, it->uid,
+				  it->reason);
 		return rc;
-	say_event(p, spam ? LOG_NOTICE : LOG_WARNING, LOG_EV_MAIL_QUARANTINE,
-		  &(struct log_fields){.uid = uid}, "mailbox %s uid %u: %s: quarantined",
-		  p->mb->name, uid, reason);
-	metrics_message(p->mb->name, spam ? "spam" : "quarantined", -1);
-	p->stats->outcomes[INGEST_QUARANTINED]++;
-	g_array_append_val(p->to_failed, uid);
+	}
+	if ((rc = store_ingest_claimed(p->st, it->log_id, raw, len, mail, d, &it->res, err)) !=
+	    SPOC_OK)
+		return rc;
+	say_event(
+	    p, LOG_INFO, LOG_EV_MAIL_TAKEN,
+	    &(struct log_fields){.uid = it->uid,
+				 .message_id = mail->message_id,
+				 .ticket = it->res.ticket_number[0] ? it->res.ticket_number : NULL},
+	    "mailbox %s uid %u <%s>: %s%s%s%s%s", p->mb->name, it->uid, mail->message_id,
+	    store_outcome_name(it->res.outcome), it->res.ticket_number[0] ? " " : "",
+	    it->res.ticket_number, d->automatic_why != NULL ? ", automatic: " : "",
+	    d->automatic_why != NULL ? d->automatic_why : "");
 	return SPOC_OK;
 }
 
-static int quarantine(struct pass *p, uint32_t uid, const char *raw, size_t len, const char *reason,
-		      struct errbuf *err)
+/* Counts the written items once their transaction committed, and queues their moves. */
+static void items_committed(struct pass *p, GPtrArray *items, guint from, guint to)
 {
-	return quarantine_as(p, uid, raw, len, "error", reason, err);
-}
+	for (guint i = from; i < to; i++) {
+		const struct item *it = g_ptr_array_index(items, i);
+		enum ingest_outcome o = it->res.outcome;
 
-/* Parses, decides and stores one message under its own SAVEPOINT. SPOC_ETEMP aborts the batch. */
-static int one_message(struct pass *p, const struct imap_message *msg, struct errbuf *err)
-{
-	struct mime_limits limits;
-	const char *raw = (const char *)msg->raw->data;
-	struct ingest_decision d = {0};
-	struct bounce_report bounce = {0};
-	const char *refusal;
-	struct ingest_result res;
-	struct mail *mail = NULL;
-	struct errbuf why = {{0}};
-	int rc, died;
-
-	ingest_mime_limits(p->conf, &limits);
-	if ((rc = store_savepoint(p->st, err)) != SPOC_OK)
-		return rc;
-	died = GPOINTER_TO_INT(g_hash_table_lookup(p->attempts, GUINT_TO_POINTER(msg->uid)));
-	if (died >= INGEST_MAX_ATTEMPTS) {
-		char *reason = g_strdup_printf("spocd stopped %d times while processing this "
-					       "message (a crash?): kept unparsed",
-					       died);
-
-		rc = quarantine(p, msg->uid, raw, msg->raw->len, reason, err);
-		g_free(reason);
-		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
-	}
-	if (msg->truncated) {
-		char *reason = g_strdup_printf(
-		    "message over max_message_bytes (more than %" G_GINT64_FORMAT
-		    " bytes sent although RFC822.SIZE was within it; first bytes kept)",
-		    p->mb->max_message_bytes);
-
-		rc = quarantine(p, msg->uid, raw, msg->raw->len, reason, err);
-		g_free(reason);
-		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
-	}
-	if (mime_parse(raw, msg->raw->len, &limits, &mail, &why) != SPOC_OK) {
-		rc = quarantine(p, msg->uid, raw, msg->raw->len, why.msg, err);
-		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
-	}
-
-	if (p->hooks != NULL && p->hooks->after_parse != NULL)
-		p->hooks->after_parse(mail, p->hooks->ctx);
-	if ((refusal = ingest_decide_in(p->conf, p->mb->name, mail, &d)) != NULL) {
-		rc = quarantine(p, msg->uid, raw, msg->raw->len, refusal, err);
-		mail_free(&mail);
-		return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
-	}
-
-	{
-		/* spam: kept whole in the quarantine for an operator to release, no ticket, and
-		 * nobody answered (an acknowledgement to a forged sender is backscatter) */
-		g_autofree char *spam = ingest_spam_why(p->conf, mail, &d);
-
-		if (spam != NULL) {
-			rc = quarantine_as(p, msg->uid, raw, msg->raw->len, "spam", spam, err);
-			mail_free(&mail);
-			return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
+		if (it->category != NULL) {
+			metrics_message(p->mb->name,
+					strcmp(it->category, "spam") == 0 ? "spam" : "quarantined",
+					-1);
+			p->stats->outcomes[INGEST_QUARANTINED]++;
+			g_array_append_val(p->to_failed, it->uid);
+			continue;
 		}
-	}
-	d.keys = p->keys;
-	ingest_bounce(p->conf, p->keys, mail, &bounce, &d);
-	rc = store_ingest_mail(p->st, p->mb->name, p->uidvalidity, msg->uid, raw, msg->raw->len,
-			       mail, &d, &res, &why);
-	if (rc == SPOC_EPERM) {
-		/* The data broke a rule of the schema: undo this message alone and keep it. */
-		if ((rc = store_rollback_to_savepoint(p->st, err)) == SPOC_OK)
-			rc = quarantine(p, msg->uid, raw, msg->raw->len, why.msg, err);
-	} else if (rc == SPOC_ETEMP) {
-		g_strlcpy(err->msg, why.msg, sizeof(err->msg));
-	} else {
-		p->stats->outcomes[res.outcome]++;
+		p->stats->outcomes[o]++;
 		/* Two workers moving one UID at once make Dovecot copy it twice: the one that
 		 * recorded it moves it. */
-		if (res.outcome != INGEST_TAKEN)
-			g_array_append_val(p->to_processed, msg->uid);
-		say_event(
-		    p, LOG_INFO, LOG_EV_MAIL_TAKEN,
-		    &(struct log_fields){.uid = msg->uid,
-					 .message_id = mail->message_id,
-					 .ticket = res.ticket_number[0] ? res.ticket_number : NULL},
-		    "mailbox %s uid %u <%s>: %s%s%s%s%s", p->mb->name, msg->uid, mail->message_id,
-		    store_outcome_name(res.outcome), res.ticket_number[0] ? " " : "",
-		    res.ticket_number, d.automatic_why != NULL ? ", automatic: " : "",
-		    d.automatic_why != NULL ? d.automatic_why : "");
-		/* from the server's arrival to this savepoint; the COMMIT follows within the batch
-		 */
-		metrics_message(p->mb->name, store_outcome_name(res.outcome),
-				msg->arrived > 0
-				    ? (double)(g_get_real_time() / G_USEC_PER_SEC - msg->arrived)
-				    : -1);
-		if (res.outcome == INGEST_TICKET)
-			metrics_ticket_created(ticket_kind_name(d.kind), d.priority);
+		if (o != INGEST_TAKEN)
+			g_array_append_val(p->to_processed, it->uid);
+		/* from the server's arrival to the COMMIT */
+		metrics_message(p->mb->name, store_outcome_name(o),
+				it->msg->arrived > 0 ? (double)(g_get_real_time() / G_USEC_PER_SEC -
+								it->msg->arrived)
+						     : -1);
+		if (o == INGEST_TICKET)
+			metrics_ticket_created(ticket_kind_name(it->d.kind), it->d.priority);
 	}
-	bounce_report_clear(&bounce);
-	mail_free(&mail);
-	return rc == SPOC_OK ? store_release_savepoint(p->st, err) : rc;
+}
+
+/* The UIDs of a window whose attempts a commit forgets: those of the window, or, once a stop
+ * request cut the batch, every one left in the batch (a stop is no crash). */
+struct span {
+	const uint32_t *uids;
+	size_t window; /* UIDs of this window */
+	size_t rest;   /* UIDs from this window to the end of the batch */
+};
+
+/* Writes items[from..to) in one transaction: claims their UIDs in one statement, stores each,
+ * commits, moves. per_message puts each under its own savepoint, so that one that breaks a
+ * rule of the schema is quarantined alone; otherwise there is no subtransaction at all and such
+ * a message rolls the run back with SPOC_EPERM, for the caller to write it again per message.
+ * A stop request ends the run after the message in hand (*cut_r): the rest is given back.
+ * last: the window ends with this run (its commit forgets the attempts of the window). */
+static int write_run(struct pass *p, GPtrArray *items, guint from, guint to, gboolean per_message,
+		     const struct span *span, gboolean last, gboolean *cut_r, struct errbuf *err)
+{
+	guint n = to - from, done;
+	uint32_t *uids = g_new(uint32_t, n + 1);
+	const char **shas = g_new(const char *, n + 1);
+	char(*ids)[24] = g_malloc0_n(n + 1, sizeof(*ids));
+	int rc;
+
+	for (guint i = 0; i < n; i++) {
+		const struct item *it = g_ptr_array_index(items, from + i);
+
+		uids[i] = it->uid;
+		shas[i] = it->sha256;
+	}
+	if ((rc = store_begin(p->st, err)) != SPOC_OK ||
+	    (rc = store_ingest_claim(p->st, p->mb->name, p->uidvalidity, uids, shas, n, ids,
+				     err)) != SPOC_OK)
+		goto rollback;
+	for (done = 0; done < n; done++) {
+		struct item *it = g_ptr_array_index(items, from + done);
+
+		if (*cut_r || stopping(p)) {
+			*cut_r = TRUE;
+			break;
+		}
+		g_strlcpy(it->log_id, ids[done], sizeof(it->log_id));
+		if (p->hooks != NULL && p->hooks->before_store != NULL)
+			p->hooks->before_store(p->hooks->ctx);
+		if (!per_message) {
+			if ((rc = item_store(p, it, err)) == SPOC_EPERM)
+				say(p, LOG_NOTICE,
+				    "mailbox %s uid %u: %s: the batch is rolled back and written "
+				    "again one message at a time",
+				    p->mb->name, it->uid, err->msg);
+			if (rc != SPOC_OK)
+				goto rollback;
+			continue;
+		}
+		if ((rc = store_savepoint(p->st, err)) != SPOC_OK)
+			goto rollback;
+		if ((rc = item_store(p, it, err)) == SPOC_EPERM) {
+			/* The data broke a rule of the schema: undo this message alone and keep
+			 * it. */
+			item_quarantine(it, "error", g_strdup(err->msg));
+			if ((rc = store_rollback_to_savepoint(p->st, err)) == SPOC_OK)
+				rc = item_store(p, it, err);
+		}
+		if (rc != SPOC_OK || (rc = store_release_savepoint(p->st, err)) != SPOC_OK)
+			goto rollback;
+	}
+	if (done < n && (rc = store_ingest_unclaim(p->st, ids + done, n - done, err)) != SPOC_OK)
+		goto rollback;
+	if (*cut_r)
+		rc = store_attempts_clear(p->st, p->mb->name, p->uidvalidity, span->uids,
+					  span->rest, err);
+	else if (last)
+		rc = store_attempts_clear(p->st, p->mb->name, p->uidvalidity, span->uids,
+					  span->window, err);
+	else
+		rc = store_attempts_clear(p->st, p->mb->name, p->uidvalidity, uids, n, err);
+	if (rc != SPOC_OK || (rc = store_commit(p->st, err)) != SPOC_OK)
+		goto rollback;
+	if (p->hooks != NULL && p->hooks->after_commit != NULL)
+		p->hooks->after_commit(p->hooks->ctx);
+	items_committed(p, items, from, from + done);
+	rc = move_pending(p, err);
+	goto out;
+rollback:
+	store_rollback(p->st);
+out:
+	g_free(uids);
+	g_free(shas);
+	g_free(ids);
+	return rc;
+}
+
+/* Writes a window's prepared items: all in one transaction without a subtransaction; when one
+ * of them breaks a rule of the schema, all again one message at a time, in transactions of at
+ * most INGEST_SUBXACTS_MAX savepoints. */
+static int write_window(struct pass *p, GPtrArray *items, const struct span *span, gboolean *cut_r,
+			struct errbuf *err)
+{
+	int rc = write_run(p, items, 0, items->len, FALSE, span, TRUE, cut_r, err);
+
+	if (rc != SPOC_EPERM)
+		return rc;
+	rc = SPOC_OK;
+	for (guint from = 0; rc == SPOC_OK && !*cut_r && from < items->len;
+	     from += INGEST_SUBXACTS_MAX) {
+		guint to = MIN(items->len, from + INGEST_SUBXACTS_MAX);
+
+		rc = write_run(p, items, from, to, TRUE, span, to == items->len, cut_r, err);
+	}
+	return rc;
 }
 
 /* Names the UIDs asked for that the server sent no body for; they stay where they are and are
@@ -435,13 +586,91 @@ static void say_missing(struct pass *p, GArray *wanted, GPtrArray *msgs)
 	g_hash_table_unref(got);
 }
 
-/* One batch of new UIDs: sizes, bodies, one transaction, then the moves. A stop request ends
- * the batch after the message in hand: what was done is committed and moved, the rest stays in
+/* Collects from uids[*i..n) one window of UIDs whose bodies fit the fetch budget (at least one),
+ * as items in mailbox order; those over max_message_bytes are quarantined without being
+ * downloaded, those gone are named and skipped. wanted gets the UIDs to download. */
+static void collect_window(struct pass *p, const uint32_t *uids, size_t n, size_t *i,
+			   GHashTable *sizes, GArray *wanted, GPtrArray *items)
+{
+	gsize budget = 0;
+
+	for (; *i < n; (*i)++) {
+		uint32_t uid = uids[*i];
+		struct item *it;
+		gpointer sz;
+		gsize size;
+
+		if (!g_hash_table_lookup_extended(sizes, GUINT_TO_POINTER(uid), NULL, &sz)) {
+			say(p, LOG_NOTICE,
+			    "mailbox %s uid %u: gone before it could be fetched (expunged by "
+			    "someone else?)",
+			    p->mb->name, uid);
+			continue;
+		}
+		size = GPOINTER_TO_SIZE(sz);
+		if ((int64_t)size <= p->mb->max_message_bytes && wanted->len > 0 &&
+		    budget + size > FETCH_BUDGET_BYTES)
+			break;
+		it = item_new(uid);
+		g_ptr_array_add(items, it);
+		if ((int64_t)size > p->mb->max_message_bytes) {
+			item_quarantine(
+			    it, "error",
+			    g_strdup_printf("message over max_message_bytes (%" G_GSIZE_FORMAT
+					    " > %" G_GINT64_FORMAT
+					    "): not downloaded; it stays whole in "
+					    "the failed folder",
+					    size, p->mb->max_message_bytes));
+			continue;
+		}
+		budget += size;
+		it->download = TRUE;
+		g_array_append_val(wanted, uid);
+	}
+}
+
+/* Pairs the window's downloads with the bodies the server sent, and reads each of them before
+ * any transaction. A download the server sent nothing for is dropped (named by say_missing());
+ * a stop request ends the reading after the message in hand, and drops the rest. */
+static void prepare_window(struct pass *p, GPtrArray *items, GArray *wanted, GPtrArray *msgs)
+{
+	GHashTable *by_uid = g_hash_table_new(g_direct_hash, g_direct_equal);
+
+	for (guint j = 0; j < msgs->len; j++) {
+		const struct imap_message *m = g_ptr_array_index(msgs, j);
+
+		g_hash_table_insert(by_uid, GUINT_TO_POINTER(m->uid), (gpointer)m);
+	}
+	if (msgs->len < wanted->len)
+		say_missing(p, wanted, msgs);
+	for (guint j = 0; j < items->len;) {
+		struct item *it = g_ptr_array_index(items, j);
+
+		if (stopping(p)) {
+			g_ptr_array_set_size(items, j);
+			break;
+		}
+		if (it->download &&
+		    (it->msg = g_hash_table_lookup(by_uid, GUINT_TO_POINTER(it->uid))) == NULL) {
+			g_ptr_array_remove_index(items, j);
+			continue;
+		}
+		if (it->download)
+			item_prepare(p, it);
+		j++;
+	}
+	g_hash_table_unref(by_uid);
+}
+
+/* One batch of new UIDs, window by window: sizes, bodies, parsing and judgement outside any
+ * transaction, then one transaction that only writes, then the moves. A stop request ends the
+ * batch after the message in hand: what was written is committed and moved, the rest stays in
  * the mailbox for the next start. */
 static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errbuf *err)
 {
 	GHashTable *sizes = NULL;
 	GArray *wanted = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	GPtrArray *items = g_ptr_array_new_with_free_func(item_free);
 	GPtrArray *msgs = NULL;
 	gboolean cut = FALSE;
 	int rc;
@@ -449,93 +678,43 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 	/* Committed before anything else: if this pass dies, the next one knows. */
 	if ((rc = store_attempts_mark(p->st, p->mb->name, p->uidvalidity, uids, n, err)) != SPOC_OK)
 		goto out;
-	if ((rc = imap_fetch_sizes(p->imap, uids, n, &sizes, err)) != SPOC_OK ||
-	    (rc = store_begin(p->st, err)) != SPOC_OK)
+	if ((rc = imap_fetch_sizes(p->imap, uids, n, &sizes, err)) != SPOC_OK)
 		goto forget;
-
 	for (size_t i = 0; i < n && !cut;) {
-		gsize budget = 0;
+		struct span span = {.uids = uids + i, .rest = n - i};
 
-		/* Collect a run of UIDs that fits the fetch budget (at least one). */
 		g_array_set_size(wanted, 0);
-		for (; i < n; i++) {
-			gpointer sz;
-			gsize size;
-
-			if (!g_hash_table_lookup_extended(sizes, GUINT_TO_POINTER(uids[i]), NULL,
-							  &sz)) {
-				say(p, LOG_NOTICE,
-				    "mailbox %s uid %u: gone before it could be fetched (expunged "
-				    "by someone else?)",
-				    p->mb->name, uids[i]);
-				continue;
-			}
-			size = GPOINTER_TO_SIZE(sz);
-			if ((int64_t)size > p->mb->max_message_bytes) {
-				char *reason = g_strdup_printf(
-				    "message over max_message_bytes (%" G_GSIZE_FORMAT
-				    " > %" G_GINT64_FORMAT "): not downloaded; it stays whole in "
-				    "the failed folder",
-				    size, p->mb->max_message_bytes);
-
-				rc = quarantine(p, uids[i], "", 0, reason, err);
-				g_free(reason);
-				if (rc != SPOC_OK)
-					goto rollback;
-				continue;
-			}
-			if (wanted->len > 0 && budget + size > FETCH_BUDGET_BYTES)
-				break;
-			budget += size;
-			g_array_append_val(wanted, uids[i]);
+		g_ptr_array_set_size(items, 0);
+		collect_window(p, uids, n, &i, sizes, wanted, items);
+		span.window = i - (size_t)(span.uids - uids);
+		if ((cut = stopping(p)))
+			g_ptr_array_set_size(items, 0); /* the commit only forgets the attempts */
+		else if (wanted->len > 0) {
+			rc = imap_fetch_messages(p->imap, (uint32_t *)(void *)wanted->data,
+						 wanted->len, p->mb->max_message_bytes, &msgs, err);
+			if (rc != SPOC_OK)
+				goto forget;
+			prepare_window(p, items, wanted, msgs);
 		}
-		if (wanted->len == 0)
-			continue;
-		if (stopping(p)) {
-			cut = TRUE;
-			break;
-		}
-		rc = imap_fetch_messages(p->imap, (uint32_t *)(void *)wanted->data, wanted->len,
-					 p->mb->max_message_bytes, &msgs, err);
-		if (rc != SPOC_OK)
-			goto rollback;
-		for (guint j = 0; j < msgs->len; j++) {
-			const struct imap_message *m = g_ptr_array_index(msgs, j);
-
-			if (stopping(p)) {
-				cut = TRUE;
-				break;
-			}
-			if ((rc = one_message(p, m, err)) != SPOC_OK)
-				goto rollback;
-		}
-		if (!cut && msgs->len < wanted->len)
-			say_missing(p, wanted, msgs);
-		g_ptr_array_unref(msgs);
-		msgs = NULL;
+		if ((rc = write_window(p, items, &span, &cut, err)) != SPOC_OK)
+			goto forget;
+		g_ptr_array_set_size(items, 0);
+		g_clear_pointer(&msgs, g_ptr_array_unref);
 	}
 	if (cut)
 		say(p, LOG_NOTICE,
 		    "mailbox %s: stopping after the message in hand; the rest of the batch stays "
 		    "in the mailbox for the next start",
 		    p->mb->name);
-	if ((rc = store_attempts_clear(p->st, p->mb->name, p->uidvalidity, uids, n, err)) !=
-		SPOC_OK ||
-	    (rc = store_commit(p->st, err)) != SPOC_OK)
-		goto rollback;
-	if (p->hooks != NULL && p->hooks->after_commit != NULL)
-		p->hooks->after_commit(p->hooks->ctx);
-	rc = move_pending(p, err);
 	goto out;
-rollback:
-	store_rollback(p->st);
+forget:
 	g_array_set_size(p->to_processed, 0);
 	g_array_set_size(p->to_failed, 0);
-forget:
 	/* A failure spocd handled is no crash: do not count it against these messages. When the
 	 * database itself is gone this cannot be recorded; the count then errs towards caution. */
 	store_attempts_clear(p->st, p->mb->name, p->uidvalidity, uids, n, NULL);
 out:
+	g_ptr_array_unref(items);
 	if (msgs != NULL)
 		g_ptr_array_unref(msgs);
 	if (sizes != NULL)

@@ -135,9 +135,7 @@ static void fault_after_commit(void *ctx)
 }
 
 /* Fault injection for the poison-message tests: SPOCD_FAULT=crash-on-subject:TEXT kills the
- * process while it handles a message whose subject contains TEXT, as a parser crash would; and
- * for the shutdown test, SPOCD_FAULT=slow-message:MS makes each message take that long, so that a
- * SIGTERM lands in the middle of a batch. */
+ * process while it handles a message whose subject contains TEXT, as a parser crash would. */
 static void fault_after_parse(const struct mail *mail, void *ctx)
 {
 	const char *fault = g_getenv("SPOCD_FAULT");
@@ -148,6 +146,15 @@ static void fault_after_parse(const struct mail *mail, void *ctx)
 		log_msg(LOG_WARNING, "SPOCD_FAULT=%s: killing myself", fault);
 		raise(SIGKILL);
 	}
+}
+
+/* For the shutdown test, SPOCD_FAULT=slow-message:MS makes writing each message take that long,
+ * so that a SIGTERM lands in the middle of a batch's transaction. */
+static void fault_before_store(void *ctx)
+{
+	const char *fault = g_getenv("SPOCD_FAULT");
+
+	(void)ctx;
 	if (fault != NULL && g_str_has_prefix(fault, "slow-message:"))
 		g_usleep((gulong)g_ascii_strtoull(fault + strlen("slow-message:"), NULL, 10) *
 			 1000);
@@ -337,6 +344,7 @@ static int ingest_once(struct daemon *d, struct worker *w, struct ingest_stats *
 {
 	struct ingest_hooks hooks = {.log = log_line,
 				     .after_parse = fault_after_parse,
+				     .before_store = fault_before_store,
 				     .after_commit = fault_after_commit,
 				     .stop = &stop_requested};
 

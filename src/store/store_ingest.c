@@ -353,31 +353,6 @@ static int finish_log(struct store *st, const char *log_id, const char *outcome,
 			      5, p, err);
 }
 
-/* Claims (mailbox, uidvalidity, uid) in ingest_log. *log_id_r is "" when the key was already
- * taken (an earlier run, or a concurrent worker that committed first). */
-static int claim_uid(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		     const char *sha256, const char *outcome, char log_id_r[24], struct errbuf *err)
-{
-	char uv[16], u[16];
-	int rc = SPOC_OK;
-	PGresult *res;
-
-	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
-	g_snprintf(u, sizeof(u), "%u", uid);
-	const char *p[] = {mailbox, uv, u, sha256, outcome};
-	res =
-	    store_sql_run(st, "ingest_log",
-			  "INSERT INTO ingest_log (mailbox, uidvalidity, uid, raw_sha256, outcome)"
-			  " VALUES ($1, $2::bigint, $3::bigint, $4, $5)"
-			  " ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING RETURNING id",
-			  5, p, NULL, &rc, err);
-	if (res == NULL)
-		return rc;
-	g_strlcpy(log_id_r, PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "", 24);
-	PQclear(res);
-	return SPOC_OK;
-}
-
 static int create_ticket(struct store *st, const struct mail *m, const struct ingest_decision *d,
 			 struct ingest_result *res_r, struct errbuf *err)
 {
@@ -687,20 +662,71 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 	return store_requester_commands(st, mail, d, &plan, *message_row_r, err);
 }
 
-int store_ingest_mail(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		      const char *raw, size_t raw_len, const struct mail *mail,
-		      const struct ingest_decision *d, struct ingest_result *res_r,
-		      struct errbuf *err)
+int store_ingest_claim(struct store *st, const char *mailbox, uint32_t uidvalidity,
+		       const uint32_t *uids, const char *const *sha256s, size_t n,
+		       char (*log_ids_r)[24], struct errbuf *err)
 {
-	char log_id[24];
+	GString *shas = g_string_new("{");
+	char uv[16], *arr = uid_array(uids, n);
+	GHashTable *ids = g_hash_table_new(g_direct_hash, g_direct_equal);
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	for (size_t i = 0; i < n; i++)
+		g_string_append_printf(shas, "%s%s", i ? "," : "", sha256s[i]);
+	g_string_append_c(shas, '}');
+	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
+	const char *p[] = {mailbox, uv, arr, shas->str};
+	/* the outcome is a placeholder until the message's own work sets it, in this transaction */
+	res =
+	    store_sql_run(st, "ingest_log",
+			  "INSERT INTO ingest_log (mailbox, uidvalidity, uid, raw_sha256, outcome)"
+			  " SELECT $1, $2::bigint, c.uid, c.sha, 'duplicate'"
+			  "  FROM unnest($3::bigint[], $4::text[]) AS c(uid, sha)"
+			  " ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING RETURNING uid, id",
+			  G_N_ELEMENTS(p), p, NULL, &rc, err);
+	g_free(arr);
+	g_string_free(shas, TRUE);
+	if (res != NULL) {
+		for (int i = 0; i < PQntuples(res); i++)
+			g_hash_table_insert(ids, GUINT_TO_POINTER((guint)store_sql_i64(res, i, 0)),
+					    PQgetvalue(res, i, 1));
+		for (size_t i = 0; i < n; i++) {
+			const char *id = g_hash_table_lookup(ids, GUINT_TO_POINTER(uids[i]));
+
+			g_strlcpy(log_ids_r[i], id != NULL ? id : "", 24);
+		}
+		PQclear(res);
+	}
+	g_hash_table_unref(ids);
+	return res != NULL ? SPOC_OK : rc;
+}
+
+int store_ingest_unclaim(struct store *st, char (*log_ids)[24], size_t n, struct errbuf *err)
+{
+	GString *arr = g_string_new("{");
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		if (log_ids[i][0] != '\0')
+			g_string_append_printf(arr, "%s%s", arr->len > 1 ? "," : "", log_ids[i]);
+	g_string_append_c(arr, '}');
+	const char *p[] = {arr->str};
+	rc = store_sql_exec(st, "ingest_log", "DELETE FROM ingest_log WHERE id = ANY($1::bigint[])",
+			    1, p, err);
+	g_string_free(arr, TRUE);
+	return rc;
+}
+
+int store_ingest_claimed(struct store *st, const char *log_id, const char *raw, size_t raw_len,
+			 const struct mail *mail, const struct ingest_decision *d,
+			 struct ingest_result *res_r, struct errbuf *err)
+{
 	int64_t message_row = 0;
 	const char *detail = NULL;
-	int rc = SPOC_OK;
+	int rc;
 
 	memset(res_r, 0, sizeof(*res_r));
-	if ((rc = claim_uid(st, mailbox, uidvalidity, uid, mail->sha256, "duplicate", log_id,
-			    err)) != SPOC_OK)
-		return rc;
 	if (log_id[0] == '\0') {
 		res_r->outcome = INGEST_TAKEN;
 		return SPOC_OK;
@@ -743,23 +769,20 @@ int store_record_mail(struct store *st, const char *raw, size_t raw_len, const s
 	return record_mail(st, raw, raw_len, mail, d, res, message_row_r, &detail, err);
 }
 
-int store_quarantine(struct store *st, const char *mailbox, uint32_t uidvalidity, uint32_t uid,
-		     const char *raw, size_t raw_len, const char *category, const char *reason,
-		     struct errbuf *err)
+int store_quarantine_claimed(struct store *st, const char *mailbox, uint32_t uidvalidity,
+			     uint32_t uid, const char *log_id, const char *raw, size_t raw_len,
+			     const char *category, const char *reason, struct errbuf *err)
 {
-	char uv[16], u[16], sha[65], log_id[24];
-	int rc;
+	char uv[16], u[16], sha[65];
 
-	spoc_sha256_hex(raw, raw_len, sha);
-	if ((rc = claim_uid(st, mailbox, uidvalidity, uid, sha, "quarantined", log_id, err)) !=
-	    SPOC_OK)
-		return rc;
 	if (log_id[0] == '\0')
 		return SPOC_OK; /* recorded before */
+	spoc_sha256_hex(raw, raw_len, sha);
 	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
 	g_snprintf(u, sizeof(u), "%u", uid);
 	const char *p[] = {mailbox, uv, u, reason, raw, sha, log_id, category};
 	int lens[G_N_ELEMENTS(p)] = {0};
+	int rc = SPOC_OK;
 	lens[4] = (int)raw_len;
 	PGresult *res = store_sql_run(
 	    st, "quarantine",
@@ -767,8 +790,8 @@ int store_quarantine(struct store *st, const char *mailbox, uint32_t uidvalidity
 	    "  raw, raw_sha256, category) VALUES ($1, $2::bigint, $3::bigint, $4, $5::bytea, $6,"
 	    "  $8)"
 	    "  RETURNING id)"
-	    " UPDATE ingest_log SET detail = $4 || ' (quarantine ' ||"
-	    "  (SELECT id FROM q) || ')' WHERE id = $7::bigint",
+	    " UPDATE ingest_log SET outcome = 'quarantined', raw_sha256 = $6,"
+	    "  detail = $4 || ' (quarantine ' || (SELECT id FROM q) || ')' WHERE id = $7::bigint",
 	    G_N_ELEMENTS(p), p, lens, &rc, err);
 	PQclear(res);
 	return res != NULL ? SPOC_OK : rc;

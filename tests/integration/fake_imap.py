@@ -1,18 +1,22 @@
 """A deliberately misbehaving IMAP server for the tests of libetpan's known defects
 (../shared/LIBRARY-DEFECTS.md): it hangs up in the middle of a literal, greets with PREAUTH on a
 plain connection, lacks STARTTLS, or sends a literal far larger than the RFC822.SIZE it
-announced, or answers STARTTLS with plain-text bytes after its OK (a response injection). It
+announced, or answers STARTTLS with plain-text bytes after its OK (a response injection), or
+takes fetch_delay seconds before it answers a body FETCH (a slow server). It
 speaks just enough IMAP4rev1 for spocd's session and records every command it
 receives, so a test can assert what was (not) sent."""
 
 import socket
 import threading
+import time
 
 
 class FakeImap:
     def __init__(self, scenario, message=b"", announced_size=None, literal=None, uidvalidity=4242,
-                 delimiter="/", cert=None):
+                 delimiter="/", cert=None, fetch_delay=0):
         self.scenario = scenario
+        self.fetch_delay = fetch_delay
+        self.fetching = False  # a body FETCH arrived and is not answered yet
         self.cert = cert  # (certificate, key) files: STARTTLS really upgrades the connection
         self.delimiter = delimiter.encode()
         self.folders = set()
@@ -134,6 +138,10 @@ class FakeImap:
             return ok(b"* 1 FETCH (UID 1 RFC822.SIZE %d)\r\n" % self.announced_size)
         if cmd.startswith("UID FETCH") and "BODY.PEEK" in cmd:
             head = b"* 1 FETCH (UID 1 BODY[] {%d}\r\n" % len(self.literal)
+            if self.fetch_delay:
+                self.fetching = True
+                time.sleep(self.fetch_delay)
+                self.fetching = False
             if self.scenario == "eof-mid-literal":
                 # Announce the literal, send a tenth of it, hang up.
                 conn.sendall(head + self.literal[: len(self.literal) // 10])

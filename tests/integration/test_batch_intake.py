@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""A batch is fetched and parsed before its transaction opens, claimed in one statement and
+written without a subtransaction per message; a message that breaks a rule of the schema sends
+its batch through the per-message path, never more than 64 savepoints in one transaction.
+
+- 200 mails with imap.batch_size = 200 become exactly 200 tickets; pg_stat_statements shows
+  one claim of all 200 UIDs and not one SAVEPOINT;
+- 100 mails, one in the middle breaking a CHECK constraint the test adds to messages: 97
+  tickets, 2 replies threaded onto originals of the same batch (one in the same chunk of the
+  per-message path, one in the next), 1 quarantined with the constraint's name; every
+  transaction of the database log holds at most 64 savepoints;
+- a server that is slow to answer the body FETCH: no session of the database is idle in a
+  transaction meanwhile (pg_stat_activity sampled during the delay)."""
+
+import collections
+import os
+import re
+import threading
+import time
+
+import spocdtest as st
+from fake_imap import FakeImap
+
+POISON = "SCHEMA-POISON-4c1d"
+
+
+def mail(i, tag, **kw):
+    return st.make_message(f"user{i:03d}@example.com", f"{tag} {i:03d}: el monitor no enciende",
+                           f"El monitor del puesto {i} no enciende.\r\n", **kw)
+
+
+def stats(s, where):
+    return s.sql("SELECT coalesce(sum(calls), 0), coalesce(sum(rows), 0) FROM pg_stat_statements"
+                 f" WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                 f" AND {where}")[0]
+
+
+def savepoints_per_transaction(text):
+    """The most savepoints any one transaction of the log held, and how many transactions had
+    any: statements are followed per backend, BEGIN to COMMIT or ROLLBACK."""
+    open_tx, most, with_any = {}, 0, 0
+    for pid, stmt in re.findall(r"\[(\d+)\] LOG:  (?:statement|execute [^:]*): (.*)", text):
+        stmt = stmt.strip().upper()
+        if stmt == "BEGIN":
+            open_tx[pid] = 0
+        elif stmt.startswith("SAVEPOINT") and pid in open_tx:
+            open_tx[pid] += 1
+        elif stmt in ("COMMIT", "ROLLBACK") and pid in open_tx:
+            n = open_tx.pop(pid)
+            most = max(most, n)
+            with_any += n > 0
+    return most, with_any
+
+
+def whole_batch(check, s):
+    # no knowledge-base suggestions: the notifier's savepoints would count with the ingest's
+    conf = s.write_config(name="batch200.conf", imap__batch_size=200, kb={"suggestions": 0})
+    uids = [s.append(mail(i, "Lote")) for i in range(200)]
+    s.sql("SELECT pg_stat_statements_reset()")
+    rc = s.run_spocd("--once", config=conf)[0]
+    check.eq(rc, 0, "spocd --once over 200 mails")
+    check.eq(s.sql_value("SELECT count(*) FROM tickets WHERE subject LIKE 'Lote %%'"), 200,
+             "exactly 200 tickets")
+    check.eq(s.sql_value("SELECT count(*) FROM ingest_log WHERE outcome = 'ticket' AND uid = ANY(%s)",
+                         (uids,)), 200, "200 ingest_log rows, each a ticket")
+    check.eq(stats(s, "query ILIKE 'SAVEPOINT%%'"), (0, 0), "not one SAVEPOINT for the batch")
+    calls, rows = stats(s, "query ILIKE 'INSERT INTO ingest_log%%'")
+    check.eq((calls, rows), (1, 200), "the 200 UIDs are claimed in one statement")
+    check.eq(s.folder_count("INBOX"), 0, "INBOX drained")
+    check.eq(s.sql_value("SELECT count(*) FROM ingest_attempts"), 0, "no attempt left open")
+
+
+def poison_batch(check, s):
+    conf = s.write_config(name="batch100.conf", imap__batch_size=100, kb={"suggestions": 0})
+    s.sql(f"ALTER TABLE messages ADD CONSTRAINT test_no_poison CHECK (subject NOT LIKE '%%{POISON}%%')")
+    pg_log = os.path.join(s.dir, "pg", "postgres.log")
+    s.sql("ALTER DATABASE spocd SET log_statement = 'all'")
+    start = os.path.getsize(pg_log)
+    processed = s.folder_count("spocd/processed")
+    msgs = {}
+    for i in range(100):
+        if i == 50:
+            raw = st.make_message("eve@example.com", f"Impresora {POISON}", "Texto.\r\n")
+        elif i in (30, 80):
+            # the requester of an earlier mail of this batch answers it
+            first = 5 if i == 30 else 20
+            mid = f"<veneno-{first:03d}@example.com>"
+            raw = st.make_message(f"user{first:03d}@example.com",
+                                  f"Re: Veneno {first:03d}: el monitor no enciende",
+                                  "Sigue sin encender.\r\n", message_id=f"<veneno-{i:03d}@example.com>",
+                                  in_reply_to=mid, references=[mid])
+        else:
+            raw = mail(i, "Veneno", message_id=f"<veneno-{i:03d}@example.com>")
+        msgs[i] = raw
+        s.append(raw)
+    rc = s.run_spocd("--once", config=conf)[0]
+    s.sql("ALTER DATABASE spocd RESET log_statement")
+    with open(pg_log, "rb") as f:
+        f.seek(start)
+        text = f.read().decode("utf-8", "replace")
+    check.eq(rc, 0, "spocd --once over 100 mails with one poison")
+    check.eq(s.sql_value("SELECT count(*) FROM tickets WHERE subject LIKE 'Veneno %%'"), 97, "97 tickets")
+    for reply, first in ((30, 5), (80, 20)):
+        got = s.sql("SELECT t.subject, l.outcome FROM messages m JOIN tickets t ON t.id = m.ticket_id"
+                    " JOIN ingest_log l ON l.message_row = m.id WHERE m.message_id = %s",
+                    (f"veneno-{reply:03d}@example.com",))
+        check.eq(got, [(f"Veneno {first:03d}: el monitor no enciende", "reply")],
+                 f"mail {reply} threads onto mail {first} of the same batch")
+    q = s.sql("SELECT raw, reason, category FROM quarantine")
+    check.eq(len(q), 1, "one message quarantined")
+    check.eq(bytes(q[0][0]), msgs[50], "the poison one, its raw bytes kept")
+    check.ok("test_no_poison" in q[0][1], "its reason names the rule it broke", q[0][1])
+    check.eq(s.sql_value("SELECT outcome FROM ingest_log WHERE message_row IS NULL AND detail LIKE %s",
+                         ("%test_no_poison%",)), "quarantined", "its ingest_log row says quarantined")
+    check.eq(s.folder_count("spocd/failed"), 1, "it is in the failed folder")
+    check.eq(s.folder_count("spocd/processed") - processed, 99, "the 99 others in processed")
+    check.eq(s.folder_count("INBOX"), 0, "INBOX drained")
+    check.eq(s.sql_value("SELECT count(*) FROM ingest_attempts"), 0, "no attempt left open")
+    most, with_any = savepoints_per_transaction(text)
+    check.ok(0 < most <= 64, f"at most 64 savepoints in one transaction (the most: {most})", text[-3000:])
+    check.ok(with_any >= 2, f"the per-message path spans transactions ({with_any} with savepoints)")
+
+
+def slow_fetch(check, s):
+    good = st.make_message("lenta@example.com", "Servidor lento: no hay red",
+                           "Sin red en la planta 2.\r\n")
+    probe = ("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+             " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%%'")
+    # the probe sees a session that waits inside a transaction
+    other = st.psycopg2.connect(s.conninfo)
+    with other.cursor() as cur:
+        cur.execute("SELECT 1")
+        check.eq(s.sql_value(probe), 1, "the probe sees a session idle in a transaction")
+    other.close()
+    before = s.sql_value("SELECT count(*) FROM tickets")
+    with FakeImap("slow", good, uidvalidity=5151, fetch_delay=3) as fake:
+        conf = s.write_config(name="slow.conf", imap__port=fake.port)
+        result = {}
+        t = threading.Thread(target=lambda: result.update(rc=s.run_spocd("--once", config=conf)[0]))
+        t.start()
+        samples = []
+        deadline = time.monotonic() + 60
+        while t.is_alive() and time.monotonic() < deadline:
+            if fake.fetching:
+                samples.append(s.sql_value(probe))
+            time.sleep(0.1)
+        t.join()
+    check.eq(result.get("rc"), 0, "spocd --once against the slow server")
+    check.ok(len(samples) >= 10, f"sampled during the FETCH ({len(samples)} samples)")
+    check.eq(collections.Counter(samples).get(0, 0), len(samples),
+             f"no transaction open while the body FETCH is answered (samples: {dict(collections.Counter(samples))})")
+    check.eq(s.sql_value("SELECT count(*) FROM tickets") - before, 1, "the message became a ticket")
+
+
+def test(check):
+    with st.Services(name="spocd-batch", pg_settings={"shared_preload_libraries": "pg_stat_statements",
+                                                      "pg_stat_statements.track": "all"}) as s:
+        check.eq(s.run_spocd("--once")[0], 0, "first run creates the schema")
+        s.sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        whole_batch(check, s)
+        poison_batch(check, s)
+        slow_fetch(check, s)
+
+
+if __name__ == "__main__":
+    st.main(test)
