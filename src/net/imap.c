@@ -10,7 +10,10 @@
  *
  * Message bodies are fetched with BODY.PEEK[] through libetpan's body handler, so a literal is
  * streamed into a buffer we bound ourselves instead of one libetpan sizes from the server's
- * announced length. */
+ * announced length. Beyond max_message_bytes, at most IMAP_LITERAL_DRAIN bytes of a literal are
+ * read and thrown away to stay in step with the server (so the message can be quarantined and
+ * moved); a literal announced larger than that (a broken or hostile server's {4000000000}) is not
+ * read at all: the connection is dropped and the message left where it is. */
 #include "imap.h"
 
 #include "oauth2.h"
@@ -18,6 +21,8 @@
 #include "tls.h"
 
 #include <string.h>
+
+#define IMAP_LITERAL_DRAIN (64 * 1024 * 1024)
 
 struct imap_session {
 	mailimap *imap;
@@ -48,17 +53,33 @@ static char *server_bye(struct imap_session *s)
 	return text_for_terminal_cut(line->str + 6, (gssize)strcspn(line->str, "\r\n") - 6, 160);
 }
 
+/* Closes the connection without a word: after a broken or out-of-step stream, a LOGOUT would only
+ * wait for a server that stalls, or read what is left of a literal as its answer. */
+static void drop_connection(struct imap_session *s)
+{
+	if (s->imap->imap_stream != NULL)
+		mailstream_close(s->imap->imap_stream);
+	s->imap->imap_stream = NULL;
+	s->imap->imap_state = MAILIMAP_STATE_DISCONNECTED;
+	s->idling = FALSE;
+}
+
 static int fail(struct imap_session *s, int r, const char *what, struct errbuf *err)
 {
 	if (r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_CONNECTION_REFUSED) {
 		g_autofree char *bye = server_bye(s);
 
+		drop_connection(s);
+
 		if (bye != NULL)
 			return errbuf_set(err, SPOC_ETEMP,
 					  "%s: %s: the server ended the session: %s", s->where,
 					  what, bye);
-		return errbuf_set(err, SPOC_ETEMP, "%s: %s: connection lost or refused", s->where,
-				  what);
+		return errbuf_set(
+		    err, SPOC_ETEMP,
+		    "%s: %s: connection lost, refused, or no data within imap.timeout "
+		    "(%u s): connection dropped",
+		    s->where, what, s->conf->ep.timeout_s);
 	}
 	return errbuf_set(err, SPOC_ETEMP, "%s: %s failed (libetpan error %d): %s", s->where, what,
 			  r, server_says(s));
@@ -112,7 +133,9 @@ static int connect_tls(struct imap_session *s, struct errbuf *err)
 		r = mailimap_socket_starttls_with_callback(s->imap, tls_sni_callback, ep->host);
 		if (r != MAILIMAP_NO_ERROR)
 			return errbuf_set(err, SPOC_ETEMP,
-					  "%s: STARTTLS failed (libetpan error %d)", s->where, r);
+					  "%s: STARTTLS failed (libetpan error %d): %s; tls = "
+					  "\"starttls\" is configured: refusing to log in in clear",
+					  s->where, r, server_says(s));
 		/* Plain-text bytes that came with the tagged OK would be read as if they came
 		 * through TLS (CVE-2020-15953, a response injection: a forged CAPABILITY, or
 		 * answers to commands not sent yet). Debian's libetpan 1.9.4 already fails
@@ -528,7 +551,9 @@ struct body_ctx {
 	GByteArray *current; /* bytes of the literal being received */
 	gboolean truncated;
 	int64_t limit;
-	GPtrArray *msgs; /* struct imap_message * */
+	size_t announced; /* the size the server gave the literal being received, once known */
+	gboolean refused; /* announced over limit + IMAP_LITERAL_DRAIN: reading stopped */
+	GPtrArray *msgs;  /* struct imap_message * */
 };
 
 static bool on_body(int type, struct mailimap_msg_att_body_section *section, const char *bytes,
@@ -539,6 +564,10 @@ static bool on_body(int type, struct mailimap_msg_att_body_section *section, con
 
 	(void)type;
 	(void)section;
+	if ((int64_t)ctx->announced > ctx->limit + IMAP_LITERAL_DRAIN) {
+		ctx->refused = TRUE;
+		return false; /* libetpan gives up the FETCH here */
+	}
 	if (ctx->current == NULL)
 		ctx->current = g_byte_array_new();
 	room =
@@ -579,16 +608,19 @@ static void on_msg_att(struct mailimap_msg_att *att, void *data)
 	m->arrived = arrived;
 	ctx->current = NULL;
 	ctx->truncated = FALSE;
+	ctx->announced = 0;
 	g_ptr_array_add(ctx->msgs, m);
 }
 
 /* libetpan 1.9.4 hands FETCH responses to the msg_att handler only when a progress callback is
- * set; this one is that switch and nothing more. */
+ * set. It is called after each read of a literal with the size the server announced for it, which
+ * on_body() checks on the next read. */
 static void on_progress(size_t current, size_t maximum, void *data)
 {
+	struct body_ctx *ctx = data;
+
 	(void)current;
-	(void)maximum;
-	(void)data;
+	ctx->announced = maximum;
 }
 
 int imap_fetch_messages(struct imap_session *s, const uint32_t *uids, size_t n, int64_t limit,
@@ -607,7 +639,7 @@ int imap_fetch_messages(struct imap_session *s, const uint32_t *uids, size_t n, 
 	    ft, mailimap_fetch_att_new_body_peek_section(mailimap_section_new(NULL)));
 	mailimap_set_msg_body_handler(s->imap, on_body, &ctx);
 	mailimap_set_msg_att_handler(s->imap, on_msg_att, &ctx);
-	mailimap_set_progress_callback(s->imap, on_progress, NULL, NULL);
+	mailimap_set_progress_callback(s->imap, on_progress, NULL, &ctx);
 	r = mailimap_uid_fetch(s->imap, set, ft, &result);
 	mailimap_set_progress_callback(s->imap, NULL, NULL, NULL);
 	mailimap_set_msg_body_handler(s->imap, NULL, NULL);
@@ -620,7 +652,19 @@ int imap_fetch_messages(struct imap_session *s, const uint32_t *uids, size_t n, 
 		g_byte_array_unref(ctx.current);
 	if (r != MAILIMAP_NO_ERROR) {
 		g_ptr_array_unref(ctx.msgs);
-		return fail(s, r, "UID FETCH (BODY.PEEK[])", err);
+		if (!ctx.refused)
+			return fail(s, r, "UID FETCH (BODY.PEEK[])", err);
+		g_autofree char *which = n > 1
+					     ? g_strdup_printf("uids %u..%u", uids[0], uids[n - 1])
+					     : g_strdup_printf("uid %u", uids[0]);
+
+		drop_connection(s);
+		return errbuf_set(
+		    err, SPOC_ETEMP,
+		    "%s: UID FETCH (BODY.PEEK[]) of %s: the server announced a literal "
+		    "of %zu bytes, more than max_message_bytes (%" G_GINT64_FORMAT
+		    ") allows: connection dropped, message left on the server",
+		    s->where, which, ctx.announced, limit);
 	}
 	*msgs_r = ctx.msgs;
 	return SPOC_OK;

@@ -2,7 +2,11 @@
 (../shared/LIBRARY-DEFECTS.md): it hangs up in the middle of a literal, greets with PREAUTH on a
 plain connection, lacks STARTTLS, or sends a literal far larger than the RFC822.SIZE it
 announced, or answers STARTTLS with plain-text bytes after its OK (a response injection), or
-takes fetch_delay seconds before it answers a body FETCH (a slow server). It
+takes fetch_delay seconds before it answers a body FETCH (a slow server). For the fault tests
+(test_fault_*.py) it also refuses STARTTLS with a NO ("starttls-refused"), announces a literal
+of huge_literal bytes and streams filler until the client hangs up ("huge-literal"), stops
+sending in the middle of a literal ("stall-mid-literal"), or hangs up on the first UID MOVE
+without answering it, having done the move or not (drop_at_move, move_done). It
 speaks just enough IMAP4rev1 for spocd's session and records every command it
 receives, so a test can assert what was (not) sent."""
 
@@ -13,8 +17,18 @@ import time
 
 class FakeImap:
     def __init__(self, scenario, message=b"", announced_size=None, literal=None, uidvalidity=4242,
-                 delimiter="/", cert=None, fetch_delay=0):
+                 delimiter="/", cert=None, fetch_delay=0, huge_literal=4000000000,
+                 drop_at_move=False, move_done=False):
         self.scenario = scenario
+        self.huge_literal = huge_literal
+        self.literal_bytes_sent = 0  # of the huge literal, before the client hung up
+        self.drop_at_move = drop_at_move  # hang up on the first UID MOVE, unanswered
+        self.move_done = move_done  # ... after having moved the message
+        self.track_moves = drop_at_move  # a later session sees what was moved
+        self.moved = False  # the message left the mailbox
+        self.sessions = 0
+        self.stalled_at = self.stall_closed_at = None
+        self.stall_received = b""
         self.fetch_delay = fetch_delay
         self.fetching = False  # a body FETCH arrived and is not answered yet
         self.cert = cert  # (certificate, key) files: STARTTLS really upgrades the connection
@@ -57,6 +71,7 @@ class FakeImap:
 
     def _session(self, conn):
         self.conn = conn
+        self.sessions += 1
         f = conn.makefile("rb")
         try:
             greeting = b"* PREAUTH fake server\r\n" if self.scenario == "preauth" else \
@@ -102,6 +117,39 @@ class FakeImap:
         self.tls_up = True
         return tls, tls.makefile("rb")
 
+    def _stall(self, conn, head):
+        """The first session only: announces the literal, sends half of it, then nothing, the
+        connection kept open until the client closes it (stall_closed_at, monotonic); what the
+        client sends meanwhile is kept in stall_received."""
+        conn.sendall(head + self.literal[: len(self.literal) // 2])
+        self.stalled_at = time.monotonic()
+        conn.settimeout(0.1)
+        while not self._stop:
+            try:
+                data = conn.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                data = b""
+            if not data:
+                self.stall_closed_at = time.monotonic()
+                return False
+            self.stall_received += data
+        return False
+
+    def _huge_literal(self, conn):
+        """Announces a literal of huge_literal bytes and streams filler (at most 1 GiB, so a test
+        without a cap still ends) until the client hangs up; counts what went out."""
+        conn.sendall(b"* 1 FETCH (UID 1 BODY[] {%d}\r\n" % self.huge_literal)
+        chunk = b"X" * 65535 + b"\n"
+        try:
+            while self.literal_bytes_sent < (1 << 30) and not self._stop:
+                conn.sendall(chunk)
+                self.literal_bytes_sent += len(chunk)
+        except OSError:
+            pass
+        return False
+
     def _answer(self, conn, tag, cmd):
         def ok(untagged=b"", text=b"done"):
             conn.sendall(untagged + tag.encode() + b" OK " + text + b"\r\n")
@@ -112,6 +160,9 @@ class FakeImap:
             if self.scenario not in ("no-starttls",):
                 caps += b" STARTTLS"
             return ok(b"* CAPABILITY " + caps + b"\r\n")
+        if cmd.startswith("STARTTLS") and self.scenario == "starttls-refused":
+            conn.sendall(tag.encode() + b" NO STARTTLS unavailable right now\r\n")
+            return True  # and listens on, in clear: whatever comes next is recorded
         if cmd.startswith("STARTTLS"):
             conn.sendall(tag.encode() + b" BAD not really\r\n")
             return False
@@ -128,12 +179,13 @@ class FakeImap:
             self.folders.add(cmd.split(" ", 1)[1].strip().strip('"'))
             return ok()
         if cmd.startswith("SELECT") or cmd.startswith("EXAMINE"):
-            return ok(b"* 1 EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 4242] ok\r\n"
+            exists = b"0" if self.moved else b"1"
+            return ok(b"* " + exists + b" EXISTS\r\n* 0 RECENT\r\n* OK [UIDVALIDITY 4242] ok\r\n"
                       b"* OK [UIDNEXT 2] ok\r\n* FLAGS (\\Seen \\Deleted)\r\n".replace(
                           b"4242", str(self.uidvalidity).encode()),
                       b"[READ-WRITE] selected")
         if cmd.startswith("UID SEARCH"):
-            return ok(b"* SEARCH 1\r\n")
+            return ok(b"* SEARCH\r\n" if self.moved else b"* SEARCH 1\r\n")
         if cmd.startswith("UID FETCH") and "RFC822.SIZE" in cmd:
             return ok(b"* 1 FETCH (UID 1 RFC822.SIZE %d)\r\n" % self.announced_size)
         if cmd.startswith("UID FETCH") and "BODY.PEEK" in cmd:
@@ -142,6 +194,10 @@ class FakeImap:
                 self.fetching = True
                 time.sleep(self.fetch_delay)
                 self.fetching = False
+            if self.scenario == "huge-literal":
+                return self._huge_literal(conn)
+            if self.scenario == "stall-mid-literal" and self.stalled_at is None:
+                return self._stall(conn, head)
             if self.scenario == "eof-mid-literal":
                 # Announce the literal, send a tenth of it, hang up.
                 conn.sendall(head + self.literal[: len(self.literal) // 10])
@@ -151,6 +207,14 @@ class FakeImap:
             for i in range(0, len(self.literal), 65536):
                 conn.sendall(self.literal[i:i + 65536])
             return ok(b")\r\n")
+        if cmd.startswith("UID MOVE") and self.drop_at_move:
+            self.drop_at_move = False
+            self.moved = self.move_done
+            conn.shutdown(socket.SHUT_RDWR)
+            return False
+        if cmd.startswith("UID MOVE") and self.track_moves:
+            self.moved = True
+            return ok()
         if cmd.startswith("UID MOVE") or cmd.startswith("UID COPY") or \
                 cmd.startswith("UID STORE") or cmd.startswith("UID EXPUNGE"):
             return ok()
