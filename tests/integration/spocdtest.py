@@ -706,10 +706,11 @@ protocol imap {{
                 pass
             self._imap = None
 
-    def append(self, raw, mailbox="INBOX"):
-        """IMAP APPEND of raw bytes (exactly as given); returns the UID Dovecot gave it."""
+    def append(self, raw, mailbox="INBOX", flags=None):
+        """IMAP APPEND of raw bytes (exactly as given), with flags such as "(\\Seen)" when given;
+        returns the UID Dovecot gave it."""
         c = self._client()
-        typ, data = c.append(mailbox, None, None, raw)
+        typ, data = c.append(mailbox, flags, None, raw)
         if typ != "OK":
             raise RuntimeError(f"APPEND to {mailbox} failed: {data}")
         m = re.search(rb"APPENDUID \d+ (\d+)", data[0] or b"")
