@@ -1,4 +1,5 @@
-/* The ingest pipeline for one mailbox pass: IMAP -> mime -> classify -> store, in batches.
+/* The ingest pipeline for one mailbox pass: IMAP -> mime -> classify -> store, in windows of
+ * UIDs and, within each, in batches.
  *
  * Order is what keeps mail from being lost or doubled: the database COMMIT comes before any
  * change on the server; a UID already in ingest_log (a crash between COMMIT and MOVE) is only
