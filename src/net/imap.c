@@ -419,16 +419,26 @@ static struct mailimap_search_key *key_undeleted(void)
 				       NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL);
 }
 
-/* UIDs from..to (inclusive) not flagged \Deleted: one UID SEARCH. */
+/* UIDs from..to (inclusive) not flagged \Deleted: one UID SEARCH. What a server answers outside
+ * the span is dropped: a window holds no more than it asked for. */
 static int search_span(struct imap_session *s, uint32_t from, uint32_t to, GArray **uids_r,
 		       struct errbuf *err)
 {
 	struct mailimap_search_key *key = mailimap_search_key_new_multiple_empty();
+	int rc;
 
 	mailimap_search_key_multiple_add(
 	    key, mailimap_search_key_new_uid(mailimap_set_new_interval(from, to)));
 	mailimap_search_key_multiple_add(key, key_undeleted());
-	return search_uids(s, key, uids_r, err);
+	if ((rc = search_uids(s, key, uids_r, err)) != SPOC_OK)
+		return rc;
+	for (guint i = (*uids_r)->len; i-- > 0;) {
+		uint32_t uid = g_array_index(*uids_r, uint32_t, i);
+
+		if (uid < from || uid > to)
+			g_array_remove_index(*uids_r, i);
+	}
+	return SPOC_OK;
 }
 
 /* The UID of the message at sequence number seq into *uid_r, 0 past the end (a server that
