@@ -459,7 +459,8 @@ static int uid_at(struct imap_session *s, uint32_t seq, uint32_t *uid_r, struct 
 
 /* The lowest UID at or above from in the selected mailbox, whatever its flags, into *uid_r (0:
  * none): a binary search over sequence numbers, whose UIDs ascend, so each answer is one UID
- * however many messages the mailbox holds. */
+ * however many messages the mailbox holds. Should another client expunge messages meanwhile,
+ * the answer may lie past a message, which then waits for the next pass: nothing is lost. */
 static int first_uid_from(struct imap_session *s, uint32_t from, uint32_t *uid_r,
 			  struct errbuf *err)
 {
@@ -484,11 +485,16 @@ static int first_uid_from(struct imap_session *s, uint32_t from, uint32_t *uid_r
 	return SPOC_OK;
 }
 
+/* The last UID of the window that starts at from. */
+static uint32_t window_end(uint32_t from, uint32_t window)
+{
+	return from > UINT32_MAX - (window - 1) ? UINT32_MAX : from + (window - 1);
+}
+
 int imap_list_window(struct imap_session *s, uint32_t from, uint32_t window, GArray **uids_r,
 		     uint32_t *next_r, struct errbuf *err)
 {
-	uint32_t last = from > UINT32_MAX - (window - 1) ? UINT32_MAX : from + (window - 1);
-	uint32_t start = 0;
+	uint32_t last = window_end(from, window), start = 0;
 	int rc;
 
 	*uids_r = NULL;
@@ -505,9 +511,8 @@ int imap_list_window(struct imap_session *s, uint32_t from, uint32_t window, GAr
 			*next_r = 0;
 			return SPOC_OK;
 		}
-		from = start;
-		last = from > UINT32_MAX - (window - 1) ? UINT32_MAX : from + (window - 1);
-		if ((rc = search_span(s, from, last, uids_r, err)) != SPOC_OK)
+		last = window_end(start, window);
+		if ((rc = search_span(s, start, last, uids_r, err)) != SPOC_OK)
 			return rc;
 	}
 	*next_r = last == UINT32_MAX ? 0 : last + 1;
