@@ -633,19 +633,21 @@ out:
 
 /* Consecutive UIDs listed, looked up in the database and worked per window: what a pass holds
  * (UIDs, what the database says of them, moves to make) stays the same whether the mailbox
- * holds a hundred messages or a million. At least imap.batch_size, so that a window never cuts
- * a batch short. The environment's SPOCD_LIST_WINDOW overrides it, for the tests that put a
- * mailbox over many windows without writing thousands of messages. */
+ * holds a hundred messages or a million. A whole number of imap.batch_size (at least one), so
+ * that a dense window never ends in a short batch. The environment's SPOCD_LIST_WINDOW
+ * overrides it, for the tests that put a mailbox over many windows without writing thousands of
+ * messages. */
 #define LIST_WINDOW 2000
 
 static uint32_t list_window(const struct spoc_imap_conf *mb)
 {
 	const char *env = g_getenv("SPOCD_LIST_WINDOW");
+	uint32_t batch = (uint32_t)MAX(mb->batch_size, 1);
 	guint64 w;
 
 	if (env != NULL && g_ascii_string_to_unsigned(env, 10, 1, G_MAXUINT32, &w, NULL))
 		return (uint32_t)w;
-	return (uint32_t)MAX(LIST_WINDOW, mb->batch_size);
+	return MAX(LIST_WINDOW / batch, 1) * batch;
 }
 
 /* Lists and works the mailbox window by window, in ascending UID order, up to the UIDNEXT seen

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """What spocd holds for a pass does not grow with the mailbox: it lists UIDs, asks the database
 about them and moves them one window of consecutive UIDs at a time, never the whole mailbox at
-once. The window is 2,000 UIDs (at least imap.batch_size); the environment variable
-SPOCD_LIST_WINDOW, meant for tests only, makes it small here so that 50 messages span many
-windows.
+once. The window is 2,000 UIDs rounded down to a whole number of imap.batch_size (at least one
+batch); the environment variable SPOCD_LIST_WINDOW, meant for tests only, makes it small here so
+that 50 messages span many windows.
 
 Checked against a real Dovecot whose rawlog records every command spocd sends:
   - 50 messages around two gaps wider than a window (the first UIDs of the folder and 600 UIDs
@@ -11,6 +11,7 @@ Checked against a real Dovecot whose rawlog records every command spocd sends:
     reply to the one before: all taken, in UID order across the windows' seams, one ticket;
   - no command names more UIDs than a window holds (no "UID SEARCH UNDELETED" of the whole
     folder, no "*"), and the wide gap is jumped, not walked a window at a time;
+  - without the variable, the window is 1,400 UIDs at imap.batch_size 700 (two batches);
   - a message that kills spocd in a later window is still taken alone after its crashes and
     quarantined after three, the messages around it taken once (the crash counts are read per
     window)."""
@@ -120,6 +121,19 @@ def windows_in_order(check):
                  f"the {GAP}-UID gap is jumped, not searched a window at a time", searches)
 
 
+def default_window(check):
+    with st.Services(name="spocd-windows-default", imap_rawlog=True) as s:
+        s.conf = s.write_config(imap__batch_size=700)
+        uids = [s.append(st.make_message(f"user{i}@example.com", f"No arranca el equipo {i}",
+                                         f"El equipo {i} no arranca.\r\n")) for i in range(3)]
+        rc, out, err = s.run_spocd("--once")
+        check.ok(rc == 0, "spocd --once exits 0", err[-3000:])
+        check.eq([r[0] for r in s.sql("SELECT uid FROM ingest_log ORDER BY id")], uids, "the three are taken")
+        searches = [c.split(" ", 1)[1] for c in s.imap_commands() if " UID SEARCH " in c]
+        check.eq(searches, ["UID SEARCH UID 1:1400 UNDELETED"],
+                 "one window of two batches of 700 lists the folder (UIDNEXT ends the pass)")
+
+
 def poison_in_a_later_window(check):
     with st.Services(name="spocd-windows-poison") as s:
         s.conf = s.write_config(imap__batch_size=3)
@@ -144,6 +158,7 @@ def poison_in_a_later_window(check):
 
 def test(check):
     windows_in_order(check)
+    default_window(check)
     poison_in_a_later_window(check)
 
 
