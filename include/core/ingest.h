@@ -1,7 +1,8 @@
-/* One pass over the help mailbox: list what is there, finish moves a crash interrupted, then
- * fetch new messages in batches, record each batch in one transaction (a SAVEPOINT per message,
- * so one bad message rolls back alone and is quarantined) and only after COMMIT move the batch
- * to the processed or failed folder. */
+/* One pass over the help mailbox, one window of consecutive UIDs at a time (so that memory does
+ * not grow with the mailbox): list what is there, finish moves a crash interrupted, then fetch
+ * new messages in batches, record each batch in one transaction (a SAVEPOINT per message, so one
+ * bad message rolls back alone and is quarantined) and only after COMMIT move the batch to the
+ * processed or failed folder. */
 #ifndef SPOC_INGEST_H
 #define SPOC_INGEST_H
 

@@ -27,9 +27,15 @@ struct imap_mark {
 /* Selects conf->mailbox read-write (with CONDSTORE when the server offers it) into mark. */
 int imap_select(struct imap_session *s, struct imap_mark *mark, struct errbuf *err);
 
-/* UIDs of the messages in the selected mailbox not flagged \Deleted, ascending. Caller frees
- * with g_array_unref(); elements are uint32_t. */
-int imap_list_uids(struct imap_session *s, GArray **uids_r, struct errbuf *err);
+/* One window of the selected mailbox: the UIDs not flagged \Deleted among the window
+ * consecutive UIDs from `from` on (window >= 1), ascending, so that the listing never grows with
+ * the mailbox. When that span holds no message at all, the window moves on to the next UID
+ * there is (a gap costs a few one-UID searches, not a search per window of it). *next_r: where
+ * the next window starts, 0 when nothing is left to list. The array may be empty with
+ * *next_r non-zero (a span of \Deleted messages only). Caller frees with g_array_unref();
+ * elements are uint32_t. */
+int imap_list_window(struct imap_session *s, uint32_t from, uint32_t window, GArray **uids_r,
+		     uint32_t *next_r, struct errbuf *err);
 
 /* RFC822.SIZE of each UID. Caller frees the table (uid -> size as GSIZE_TO_POINTER). */
 int imap_fetch_sizes(struct imap_session *s, const uint32_t *uids, size_t n, GHashTable **sizes_r,

@@ -1,4 +1,5 @@
-/* The ingest pipeline for one mailbox pass: IMAP -> mime -> classify -> store, in batches.
+/* The ingest pipeline for one mailbox pass: IMAP -> mime -> classify -> store, in windows of
+ * UIDs and, within each, in batches.
  *
  * Order is what keeps mail from being lost or doubled: the database COMMIT comes before any
  * change on the server; a UID already in ingest_log (a crash between COMMIT and MOVE) is only
@@ -723,13 +724,16 @@ out:
 	return rc;
 }
 
-/* Works the new UIDs in batches of imap.batch_size. A UID that an earlier pass died on is taken
- * alone, so that a poison message cannot take its whole batch down with it again. */
+/* Works the new UIDs of one window in batches of imap.batch_size. A UID that an earlier pass
+ * died on is taken alone, so that a poison message cannot take its whole batch down with it
+ * again. */
 static int batches(struct pass *p, GArray *fresh, struct errbuf *err)
 {
 	GArray *batch = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	int rc;
 
+	/* what the database knows of this window's UIDs only */
+	g_clear_pointer(&p->attempts, g_hash_table_unref);
 	if ((rc = store_attempts_get(p->st, p->mb->name, p->uidvalidity,
 				     (uint32_t *)(void *)fresh->data, fresh->len, &p->attempts,
 				     err)) != SPOC_OK)
@@ -766,6 +770,94 @@ out:
 	return rc;
 }
 
+/* One window of UIDs, in mailbox order: those the database already recorded (committed before a
+ * crash, never moved) are moved now and not taken again; the rest go through batches(). */
+static int one_window(struct pass *p, GArray *uids, struct errbuf *err)
+{
+	GArray *fresh = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	GHashTable *seen = NULL;
+	int rc;
+
+	if ((rc = store_ingested_uids(p->st, p->mb->name, p->uidvalidity,
+				      (uint32_t *)(void *)uids->data, uids->len, &seen, err)) !=
+	    SPOC_OK)
+		goto out;
+	for (guint i = 0; i < uids->len; i++) {
+		uint32_t uid = g_array_index(uids, uint32_t, i);
+		gpointer o = g_hash_table_lookup(seen, GUINT_TO_POINTER(uid));
+
+		if (o == NULL) {
+			g_array_append_val(fresh, uid);
+			continue;
+		}
+		p->stats->recovered++;
+		say(p, LOG_NOTICE, "mailbox %s uid %u: already recorded (%s), moving it",
+		    p->mb->name, uid, store_outcome_name(GPOINTER_TO_INT(o) - 1));
+		if (GPOINTER_TO_INT(o) - 1 == INGEST_QUARANTINED)
+			g_array_append_val(p->to_failed, uid);
+		else
+			g_array_append_val(p->to_processed, uid);
+	}
+	if ((rc = move_pending(p, err)) != SPOC_OK || fresh->len == 0)
+		goto out;
+	if (p->keys == NULL && (rc = keys_load(p->conf, p->st, &p->keys, err)) != SPOC_OK)
+		goto out;
+	rc = batches(p, fresh, err);
+out:
+	if (seen != NULL)
+		g_hash_table_unref(seen);
+	g_array_unref(fresh);
+	return rc;
+}
+
+/* Consecutive UIDs listed, looked up in the database and worked per window: what a pass holds
+ * (UIDs, what the database says of them, moves to make) stays the same whether the mailbox
+ * holds a hundred messages or a million. A whole number of imap.batch_size (at least one), so
+ * that a dense window never ends in a short batch. The environment's SPOCD_LIST_WINDOW
+ * overrides it, for the tests that put a mailbox over many windows without writing thousands of
+ * messages. */
+#define LIST_WINDOW 2000
+
+static uint32_t list_window(const struct spoc_imap_conf *mb)
+{
+	const char *env = g_getenv("SPOCD_LIST_WINDOW");
+	uint32_t batch = (uint32_t)MAX(mb->batch_size, 1);
+	guint64 w;
+
+	if (env != NULL && g_ascii_string_to_unsigned(env, 10, 1, G_MAXUINT32, &w, NULL))
+		return (uint32_t)w;
+	return MAX(LIST_WINDOW / batch, 1) * batch;
+}
+
+/* Lists and works the mailbox window by window, in ascending UID order, up to the UIDNEXT seen
+ * at SELECT (what arrives meanwhile is the next pass's). quiet: see ingest_run(). */
+static int windows(struct pass *p, const struct imap_mark *now, struct imap_mark *quiet,
+		   struct errbuf *err)
+{
+	uint32_t window = list_window(p->mb), from = 1;
+	gboolean first = TRUE;
+	int rc = SPOC_OK;
+
+	while (from != 0 && (now->uidnext == 0 || from < now->uidnext) && !stopping(p)) {
+		GArray *uids = NULL;
+
+		if ((rc = imap_list_window(p->imap, from, window, &uids, &from, err)) != SPOC_OK)
+			break;
+		/* an empty folder seen with a modseq: the next look can stop at SELECT if it is
+		 * unchanged; anything taken or moved now changes the modseq, so the next look
+		 * lists again */
+		if (first && quiet != NULL)
+			*quiet = uids->len == 0 && from == 0 ? *now : (struct imap_mark){0};
+		first = FALSE;
+		if (uids->len > 0)
+			rc = one_window(p, uids, err);
+		g_array_unref(uids);
+		if (rc != SPOC_OK)
+			break;
+	}
+	return rc;
+}
+
 int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, struct store *st,
 	       struct imap_session *imap, struct imap_mark *quiet, const struct ingest_hooks *hooks,
 	       struct ingest_stats *stats, struct errbuf *err)
@@ -773,8 +865,6 @@ int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, st
 	struct imap_mark now = {0};
 	struct pass p = {
 	    .conf = conf, .mb = mb, .st = st, .imap = imap, .hooks = hooks, .stats = stats};
-	GArray *uids = NULL, *fresh = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-	GHashTable *seen = NULL;
 	gboolean changed = FALSE, locked = FALSE;
 	int rc;
 
@@ -806,51 +896,13 @@ int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, st
 		    "mailbox %s: UIDVALIDITY changed to %u: every message is looked at again; "
 		    "those already taken are recognised by their SHA-256",
 		    mb->name, p.uidvalidity);
-	if ((rc = imap_list_uids(imap, &uids, err)) != SPOC_OK)
-		goto out;
-	/* an empty folder seen with a modseq: the next look can stop at SELECT if it is unchanged;
-	 * anything taken or moved now changes the modseq, so the next look lists again */
-	if (quiet != NULL)
-		*quiet = uids->len == 0 ? now : (struct imap_mark){0};
-	if (uids->len == 0)
-		goto out;
-	if ((rc = store_ingested_uids(st, mb->name, p.uidvalidity, (uint32_t *)(void *)uids->data,
-				      uids->len, &seen, err)) != SPOC_OK)
-		goto out;
-
-	/* Committed before a crash but never moved: move them now, do not take them again. */
-	for (guint i = 0; i < uids->len; i++) {
-		uint32_t uid = g_array_index(uids, uint32_t, i);
-		gpointer o = g_hash_table_lookup(seen, GUINT_TO_POINTER(uid));
-
-		if (o == NULL) {
-			g_array_append_val(fresh, uid);
-			continue;
-		}
-		stats->recovered++;
-		say(&p, LOG_NOTICE, "mailbox %s uid %u: already recorded (%s), moving it", mb->name,
-		    uid, store_outcome_name(GPOINTER_TO_INT(o) - 1));
-		if (GPOINTER_TO_INT(o) - 1 == INGEST_QUARANTINED)
-			g_array_append_val(p.to_failed, uid);
-		else
-			g_array_append_val(p.to_processed, uid);
-	}
-	if ((rc = move_pending(&p, err)) != SPOC_OK)
-		goto out;
-
-	if (fresh->len > 0 && (rc = keys_load(conf, st, &p.keys, err)) == SPOC_OK)
-		rc = batches(&p, fresh, err);
+	rc = windows(&p, &now, quiet, err);
 out:
 	thread_keys_free(&p.keys);
 	if (locked)
 		store_mailbox_unlock(st, mb->name);
 	if (p.attempts != NULL)
 		g_hash_table_unref(p.attempts);
-	if (seen != NULL)
-		g_hash_table_unref(seen);
-	if (uids != NULL)
-		g_array_unref(uids);
-	g_array_unref(fresh);
 	g_array_unref(p.to_processed);
 	g_array_unref(p.to_failed);
 	return rc;

@@ -461,9 +461,104 @@ static struct mailimap_search_key *key_undeleted(void)
 				       NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL);
 }
 
-int imap_list_uids(struct imap_session *s, GArray **uids_r, struct errbuf *err)
+/* UIDs from..to (inclusive) not flagged \Deleted: one UID SEARCH. What a server answers outside
+ * the span is dropped: a window holds no more than it asked for. */
+static int search_span(struct imap_session *s, uint32_t from, uint32_t to, GArray **uids_r,
+		       struct errbuf *err)
 {
-	return search_uids(s, key_undeleted(), uids_r, err);
+	struct mailimap_search_key *key = mailimap_search_key_new_multiple_empty();
+	int rc;
+
+	mailimap_search_key_multiple_add(
+	    key, mailimap_search_key_new_uid(mailimap_set_new_interval(from, to)));
+	mailimap_search_key_multiple_add(key, key_undeleted());
+	if ((rc = search_uids(s, key, uids_r, err)) != SPOC_OK)
+		return rc;
+	for (guint i = (*uids_r)->len; i-- > 0;) {
+		uint32_t uid = g_array_index(*uids_r, uint32_t, i);
+
+		if (uid < from || uid > to)
+			g_array_remove_index(*uids_r, i);
+	}
+	return SPOC_OK;
+}
+
+/* The UID of the message at sequence number seq into *uid_r, 0 past the end (a server that
+ * answers an out-of-range number with an empty result, as Dovecot does, or an EXISTS count
+ * that went stale while messages were moved away). */
+static int uid_at(struct imap_session *s, uint32_t seq, uint32_t *uid_r, struct errbuf *err)
+{
+	GArray *one = NULL;
+	int rc =
+	    search_uids(s, mailimap_search_key_new_set(mailimap_set_new_single(seq)), &one, err);
+
+	if (rc != SPOC_OK)
+		return rc;
+	*uid_r = one->len > 0 ? g_array_index(one, uint32_t, 0) : 0;
+	g_array_unref(one);
+	return SPOC_OK;
+}
+
+/* The lowest UID at or above from in the selected mailbox, whatever its flags, into *uid_r (0:
+ * none): a binary search over sequence numbers, whose UIDs ascend, so each answer is one UID
+ * however many messages the mailbox holds. Should another client expunge messages meanwhile,
+ * the answer may lie past a message, which then waits for the next pass: nothing is lost. */
+static int first_uid_from(struct imap_session *s, uint32_t from, uint32_t *uid_r,
+			  struct errbuf *err)
+{
+	const struct mailimap_selection_info *sel = s->imap->imap_selection_info;
+	uint32_t lo = 1, hi = sel != NULL ? sel->sel_exists : 0, found = 0;
+
+	while (lo <= hi) {
+		uint32_t mid = lo + (hi - lo) / 2, uid = 0;
+		int rc = uid_at(s, mid, &uid, err);
+
+		if (rc != SPOC_OK)
+			return rc;
+		if (uid == 0 || uid >= from) {
+			/* past the end counts as "high enough": nothing lies beyond it */
+			if (uid != 0)
+				found = uid;
+			hi = mid - 1;
+		} else
+			lo = mid + 1;
+	}
+	*uid_r = found;
+	return SPOC_OK;
+}
+
+/* The last UID of the window that starts at from. */
+static uint32_t window_end(uint32_t from, uint32_t window)
+{
+	return from > UINT32_MAX - (window - 1) ? UINT32_MAX : from + (window - 1);
+}
+
+int imap_list_window(struct imap_session *s, uint32_t from, uint32_t window, GArray **uids_r,
+		     uint32_t *next_r, struct errbuf *err)
+{
+	uint32_t last = window_end(from, window), start = 0;
+	int rc;
+
+	*uids_r = NULL;
+	if ((rc = search_span(s, from, last, uids_r, err)) != SPOC_OK)
+		return rc;
+	if ((*uids_r)->len == 0 && last < UINT32_MAX) {
+		/* a gap (messages moved away, or the first UIDs of an old mailbox): jump to the
+		 * next message there is instead of walking the gap a window at a time */
+		g_clear_pointer(uids_r, g_array_unref);
+		if ((rc = first_uid_from(s, last + 1, &start, err)) != SPOC_OK)
+			return rc;
+		if (start == 0) {
+			*uids_r = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+			*next_r = 0;
+			return SPOC_OK;
+		}
+		last = window_end(start, window);
+		if ((rc = search_span(s, start, last, uids_r, err)) != SPOC_OK)
+			return rc;
+	}
+	*next_r = last == UINT32_MAX ? 0 : last + 1;
+	return SPOC_OK;
 }
 
 /* A UID set for the given UIDs, ranges merged. Caller frees with mailimap_set_free(). */
@@ -693,7 +788,7 @@ static int move_once(struct imap_session *s, struct mailimap_set *set, const cha
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(s, r, "UID STORE +FLAGS (\\Deleted)", err);
 	/* Without UIDPLUS a plain EXPUNGE could remove messages someone else flagged: leave ours
-	 * flagged; imap_list_uids() skips \Deleted messages. */
+	 * flagged; imap_list_window() skips \Deleted messages. */
 	if (s->has_uidplus && (r = mailimap_uid_expunge(s->imap, set)) != MAILIMAP_NO_ERROR)
 		return fail(s, r, "UID EXPUNGE", err);
 	return SPOC_OK;

@@ -351,7 +351,7 @@ def conf_line(path, setting):
 class Services:
     def __init__(self, *, imap_cert="good", smtp=True, smtp_tls="none", smtp_cert="good",
                  smtp_mode="accept", keep=None, name="spocd-test", dovecot_oauth2=None,
-                 smtp_oauth2=None, pg_settings=None):
+                 smtp_oauth2=None, pg_settings=None, imap_rawlog=False):
         self.keep = keep if keep is not None else os.environ.get("SPOC_KEEP") == "1"
         self.name = name
         self._imap_cert = imap_cert
@@ -370,6 +370,9 @@ class Services:
         # -c name=value after the harness's own (the benchmarks: pg_stat_statements,
         # track_commit_timestamp). None: the harness's settings alone.
         self.pg_settings = dict(pg_settings or {})
+        # imap_rawlog: Dovecot writes what each IMAP client sent (rawlog_dir), read back with
+        # imap_commands(), for the tests that check the commands spocd sends.
+        self.imap_rawlog = imap_rawlog
         self.procs = {}       # name -> Popen
         self.daemons = []     # every Spocd start_spocd() started
         self._db = None
@@ -562,7 +565,12 @@ class Services:
             self.imap_port = free_port()
             self.imaps_port = free_port()
             self.dovecot_log = os.path.join(base, "dovecot.log")
+            self.rawlog_dir = os.path.join(base, "rawlog")
+            if self.imap_rawlog:
+                os.makedirs(self.rawlog_dir)
+                os.chown(self.rawlog_dir, owner.pw_uid, owner.pw_gid)
         self._stop_proc("dovecot")
+        rawlog = f"  rawlog_dir = {self.rawlog_dir}\n" if self.imap_rawlog else ""
         self.imap_cert = cert
         c, k = self.certs[cert]
         dh = "ssl_dh = </usr/share/dovecot/dh.pem" if os.path.exists("/usr/share/dovecot/dh.pem") else ""
@@ -628,7 +636,7 @@ service imap-login {{
 }}
 protocol imap {{
   mail_max_userip_connections = 50
-}}
+{rawlog}}}
 """)
         p = self._spawn("dovecot", [DOVECOT, "-F", "-c", self.dovecot_conf],
                         log_file=os.path.join(base, "dovecot.stderr"))
@@ -728,6 +736,24 @@ protocol imap {{
         typ, data = c.uid("SEARCH", "ALL")
         c.unselect() if hasattr(c, "unselect") else c.close()
         return [int(x) for x in (data[0] or b"").split()]
+
+    def imap_commands(self):
+        """The commands spocd's IMAP sessions sent, one line each in the order sent, from Dovecot's
+        rawlog (Services(imap_rawlog=True)); the harness's own imaplib sessions (alphabetic tags)
+        are left out, and so are literals and the LOGIN line."""
+        lines = []
+        for name in sorted(os.listdir(self.rawlog_dir)):
+            if not name.endswith(".in"):
+                continue
+            with open(os.path.join(self.rawlog_dir, name), "rb") as f:
+                # each line after the time Dovecot received it
+                got = [re.sub(r"^[0-9]+\.[0-9]+ ", "", ln.rstrip(b"\r\n").decode("utf-8", "replace"))
+                       for ln in f]
+            # libetpan numbers its tags; imaplib's are letters and a number
+            if not got or not re.match(r"^[0-9]+ ", got[0]):
+                continue
+            lines += [ln for ln in got if re.match(r"^[0-9]+ ", ln) and " LOGIN " not in ln]
+        return lines
 
     def folder_count(self, name):
         return len(self.folder_uids(name))
