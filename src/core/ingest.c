@@ -28,8 +28,11 @@
  * message must not keep a mailbox in a crash loop. */
 #define INGEST_MAX_ATTEMPTS 3
 
-/* Upper bound of message bytes held in memory for one UID FETCH. */
-#define FETCH_BUDGET_BYTES (64 * 1024 * 1024)
+/* Upper bound of message bytes held in memory for one UID FETCH (a larger message is fetched
+ * alone). A window's messages are all parsed before its transaction opens and held until it
+ * commits, each parse some times its message's size: this bounds what a stranger's window of
+ * worst-case mail costs, whatever imap.batch_size says. */
+#define FETCH_BUDGET_BYTES (16 * 1024 * 1024)
 
 /* At most this many subtransactions in one transaction: PostgreSQL keeps the first 64 of a
  * backend in shared memory; past them every other session's snapshots look them up on disk. */
