@@ -296,8 +296,8 @@ def sample(body, name, **labels):
 
 
 @contextlib.contextmanager
-def oauth_services(name, keep=None):
-    """A CA of its own, a TokenEndpoint with its certificate, and the harness's Services with
+def oauth_services(name, keep=None, endpoint=None):
+    """A CA of its own, a TokenEndpoint (or the subclass `endpoint`) with its certificate, and the harness's Services with
     Dovecot's oauth2 passdb and the SMTP listener introspecting at it; the CA and the client
     secret are in the services' directory (tokens-ca.pem, client.secret) as oauth_config()
     names them. Yields (s, ep, certs, oauth): certs as st.make_certs() made them, oauth the
@@ -310,7 +310,7 @@ def oauth_services(name, keep=None):
         certs = st.make_certs(ca_dir)
         for path in os.listdir(ca_dir):
             os.chmod(os.path.join(ca_dir, path), 0o644 if path.endswith(".pem") else 0o600)
-        ep = TokenEndpoint(*certs["good"])
+        ep = (endpoint or TokenEndpoint)(*certs["good"])
         oauth = {"introspection_url": ep.url + "/introspect", "ca_file": certs["ca"][0]}
         with st.Services(name=name, keep=keep, dovecot_oauth2=dict(oauth), smtp_oauth2=dict(oauth)) as s:
             shutil.copy(certs["ca"][0], os.path.join(s.dir, "tokens-ca.pem"))

@@ -152,28 +152,13 @@ class CertEndpoint(t2.TokenEndpoint):
 
 
 def test(check):
-    ca_dir = tempfile.mkdtemp(prefix="spocd-oauth2-cert-", dir="/tmp")
-    os.chmod(ca_dir, 0o755)
-    ep = None
-    try:
-        certs = st.make_certs(ca_dir)
-        for path in os.listdir(ca_dir):
-            os.chmod(os.path.join(ca_dir, path), 0o644 if path.endswith(".pem") else 0o600)
-        ep = CertEndpoint(*certs["good"])
-        oauth = {"introspection_url": ep.url + "/introspect", "ca_file": certs["ca"][0]}
-        with st.Services(name="spocd-oauth2-cert", dovecot_oauth2=dict(oauth), smtp_oauth2=dict(oauth)) as s:
-            shutil.copy(certs["ca"][0], os.path.join(s.dir, "tokens-ca.pem"))
-            t2.write_secret(os.path.join(s.dir, "client.secret"), t2.CLIENT_SECRET)
-            check.eq(s.run_spocd("--migrate")[0], 0, "spocd --migrate")
-            certificate_login(check, s, ep)
-            certificate_refused(check, s, ep)
-            certificate_check_config(check, s, ep)
-            rotated_into_database(check, s, ep)
-            t2.no_secret_in(check, ep, t2.spocd_texts(s), "everything spocd wrote in this test")
-    finally:
-        if ep is not None:
-            ep.stop()
-        shutil.rmtree(ca_dir, ignore_errors=True)
+    with t2.oauth_services("spocd-oauth2-cert", endpoint=CertEndpoint) as (s, ep, certs, oauth):
+        check.eq(s.run_spocd("--migrate")[0], 0, "spocd --migrate")
+        certificate_login(check, s, ep)
+        certificate_refused(check, s, ep)
+        certificate_check_config(check, s, ep)
+        rotated_into_database(check, s, ep)
+        t2.no_secret_in(check, ep, t2.spocd_texts(s), "everything spocd wrote in this test")
 
 
 def cert_config(s, ep, name="cert.conf", cert="app.crt", key="app.key", **extra):
