@@ -179,6 +179,106 @@ PGresult *store_sql_run_refusable(struct store *st, const char *what, const char
 	return NULL;
 }
 
+/* Reads the results of a pipeline of n statements and its sync point: results_r[i] (when
+ * results_r is not NULL) gets the result of stmts[i] on success; the first failure is reported
+ * as store_sql_run() reports it, those after it were never run. */
+static int pipeline_results(struct store *st, const struct store_stmt *stmts, size_t n,
+			    PGresult **results_r, struct errbuf *err)
+{
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	for (size_t i = 0; i < n; i++) {
+		ExecStatusType status;
+
+		res = PQgetResult(st->conn);
+		status = PQresultStatus(res);
+		if ((status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) && rc == SPOC_OK) {
+			if (results_r != NULL)
+				results_r[i] = res;
+			else
+				PQclear(res);
+		} else if (rc == SPOC_OK) {
+			if (status == PGRES_FATAL_ERROR && stale_plan(res))
+				g_hash_table_remove_all(st->prepared);
+			rc = fail_res(st, res, stmts[i].what, err);
+		} else
+			PQclear(res);
+		/* each statement's results end with NULL */
+		while (res != NULL && (res = PQgetResult(st->conn)) != NULL)
+			PQclear(res);
+	}
+	while ((res = PQgetResult(st->conn)) != NULL) {
+		ExecStatusType status = PQresultStatus(res);
+
+		PQclear(res);
+		if (status == PGRES_PIPELINE_SYNC)
+			break;
+	}
+	return rc;
+}
+
+int store_sql_pipeline(struct store *st, const struct store_stmt *stmts, size_t n,
+		       PGresult **results_r, struct errbuf *err)
+{
+	const char **names;
+	PGresult *failed = NULL;
+	size_t sent = 0;
+	int rc = SPOC_OK;
+
+	if (results_r != NULL)
+		memset(results_r, 0, n * sizeof(*results_r));
+	if (n <= 1) {
+		PGresult *res = n == 0 ? NULL
+				       : store_sql_run(st, stmts[0].what, stmts[0].sql, stmts[0].n,
+						       stmts[0].params, stmts[0].lens, &rc, err);
+
+		if (results_r != NULL && n == 1)
+			results_r[0] = res;
+		else
+			PQclear(res);
+		return rc;
+	}
+	/* prepared before the pipeline: PQprepare() waits for its answer */
+	names = g_new0(const char *, n);
+	for (size_t i = 0; i < n && rc == SPOC_OK; i++)
+		if ((names[i] = prepared_name(st, stmts[i].sql, stmts[i].n, &failed)) == NULL &&
+		    failed != NULL)
+			rc = fail_res(st, failed, stmts[i].what, err);
+	if (rc == SPOC_OK && !PQenterPipelineMode(st->conn))
+		rc = fail_res(st, NULL, stmts[0].what, err);
+	if (rc != SPOC_OK) {
+		g_free(names);
+		return rc;
+	}
+	for (; sent < n; sent++) {
+		const struct store_stmt *s = &stmts[sent];
+		int formats[32] = {0};
+
+		g_assert(s->n <= (int)G_N_ELEMENTS(formats));
+		for (int i = 0; s->lens != NULL && i < s->n; i++)
+			formats[i] = s->lens[i] != 0;
+		if (!(names[sent] != NULL
+			  ? PQsendQueryPrepared(st->conn, names[sent], s->n, s->params, s->lens,
+						formats, 0)
+			  : PQsendQueryParams(st->conn, s->sql, s->n, NULL, s->params, s->lens,
+					      formats, 0)))
+			break;
+	}
+	if (sent < n || !PQpipelineSync(st->conn))
+		rc = fail_res(st, NULL, stmts[sent < n ? sent : 0].what, err);
+	if (sent == n && rc == SPOC_OK)
+		rc = pipeline_results(st, stmts, n, results_r, err);
+	else
+		pipeline_results(st, stmts, sent, NULL, NULL);
+	PQexitPipelineMode(st->conn);
+	if (rc != SPOC_OK && results_r != NULL)
+		for (size_t i = 0; i < n; i++)
+			g_clear_pointer(&results_r[i], PQclear);
+	g_free(names);
+	return rc;
+}
+
 /* store_sql_run() for statements whose result is not needed. */
 int store_sql_exec(struct store *st, const char *what, const char *sql, int n,
 		   const char *const *params, struct errbuf *err)
