@@ -110,8 +110,8 @@ void store_window_reachable(struct store_window *w, const char *address);
 /* Marks the senders added so far reachable, in one statement (none when there are none): before
  * the transaction records a bounce, which may mark one of them bouncing again. */
 int store_window_senders(struct store *st, struct store_window *w, struct errbuf *err);
-/* Marks the senders reachable and writes every outcome added, one set statement each, sent in
- * one round trip; in the caller's transaction, before its COMMIT. */
+/* Marks the senders reachable and writes every outcome added, one set statement each (none for
+ * what is empty); in the caller's transaction, before its COMMIT. */
 int store_window_finish(struct store *st, struct store_window *w, struct errbuf *err);
 /* store_window_senders() for one address, at once. */
 int store_reachable_now(struct store *st, const char *address, struct errbuf *err);

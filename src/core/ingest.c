@@ -390,8 +390,7 @@ static void item_prepare(struct pass *p, struct item *it)
 /* Writes one prepared message in the open transaction under its claim, and says what became of
  * it. SPOC_EPERM: it broke a rule of the schema (why in err); the transaction is then aborted
  * up to the caller's savepoint. SPOC_ETEMP aborts the batch. */
-static int item_store(struct pass *p, struct store_window *w, struct item *it,
-		      struct errbuf *err)
+static int item_store(struct pass *p, struct store_window *w, struct item *it, struct errbuf *err)
 {
 	const char *raw = it->msg != NULL ? (const char *)it->msg->raw->data : "";
 	size_t len = it->msg != NULL ? it->msg->raw->len : 0;

@@ -748,7 +748,8 @@ int store_record_mail(struct store *st, const char *raw, size_t raw_len, const s
 
 	memset(res, 0, sizeof(*res));
 	if ((rc = record_mail(st, raw, raw_len, mail, d, res, message_row_r, &detail, &reachable,
-			      err)) != SPOC_OK || reachable == NULL)
+			      err)) != SPOC_OK ||
+	    reachable == NULL)
 		return rc;
 	return store_reachable_now(st, reachable, err);
 }

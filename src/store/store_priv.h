@@ -31,21 +31,6 @@ int store_error_class(struct store *st, const PGresult *res);
 PGresult *store_sql_run_refusable(struct store *st, const char *what, const char *sql, int n,
 				  const char *const *p, gboolean *refused_r, int *rc_r,
 				  struct errbuf *err);
-/* One statement of a pipeline: as store_sql_run() takes it. */
-struct store_stmt {
-	const char *what;
-	const char *sql;
-	int n;
-	const char *const *params;
-	const int *lens;
-};
-/* Runs the n statements in one round trip (libpq pipeline mode), each prepared once per
- * connection where it can be, in order; they must not need each other's results. results_r
- * (NULL when not wanted) gets each statement's result on success, caller PQclear()s them. A
- * failure is reported as store_sql_run() reports it (SPOC_EPERM, SPOC_ETEMP, err naming the
- * statement's what) and the statements after the failed one are not run. */
-int store_sql_pipeline(struct store *st, const struct store_stmt *stmts, size_t n,
-		       PGresult **results_r, struct errbuf *err);
 /* store_sql_run() for statements whose result is not needed. */
 int store_sql_exec(struct store *st, const char *what, const char *sql, int n,
 		   const char *const *params, struct errbuf *err);

@@ -1,15 +1,14 @@
 /* What the messages of one ingest transaction leave to be written once for all of them: the
  * outcome of each on its ingest_log row, and the senders who wrote as persons (an address that
  * bounced is reachable again). Each is one set statement over arrays instead of one statement
- * per message; both are sent together in one round trip at the end of the transaction. */
+ * per message. */
 #include "store_priv.h"
-
 
 struct store_window {
 	/* array literals of the ingest_log rows to finish, column by column */
 	GString *ids, *outcomes, *message_rows, *ticket_ids, *details;
-	guint finished; /* rows in them */
-	GString *senders; /* array literal of the addresses that bounced and wrote since */
+	guint finished;	  /* rows in them */
+	GString *senders; /* array literal of the senders who wrote as persons */
 	guint reachable;  /* addresses in it */
 };
 
@@ -130,27 +129,24 @@ int store_window_senders(struct store *st, struct store_window *w, struct errbuf
 
 int store_window_finish(struct store *st, struct store_window *w, struct errbuf *err)
 {
-	char *senders = literal(w->senders), *ids = literal(w->ids),
-	     *outcomes = literal(w->outcomes), *rows = literal(w->message_rows),
-	     *tickets = literal(w->ticket_ids), *details = literal(w->details);
-	const char *sp[] = {senders};
-	const char *fp[] = {ids, outcomes, rows, tickets, details};
-	struct store_stmt stmts[2];
-	size_t n = 0;
-	int rc;
+	char *ids = literal(w->ids), *outcomes = literal(w->outcomes),
+	     *rows = literal(w->message_rows), *tickets = literal(w->ticket_ids),
+	     *details = literal(w->details);
+	const char *p[] = {ids, outcomes, rows, tickets, details};
+	int rc = store_window_senders(st, w, err);
 
-	if (w->reachable > 0)
-		stmts[n++] = (struct store_stmt){"address_status", REACHABLE_SQL, 1, sp, NULL};
-	if (w->finished > 0)
-		stmts[n++] = (struct store_stmt){"ingest_log", FINISH_SQL, 5, fp, NULL};
-	rc = store_sql_pipeline(st, stmts, n, NULL, err);
-	g_free(senders);
+	if (rc == SPOC_OK && w->finished > 0)
+		rc = store_sql_exec(st, "ingest_log", FINISH_SQL, G_N_ELEMENTS(p), p, err);
 	g_free(ids);
 	g_free(outcomes);
 	g_free(rows);
 	g_free(tickets);
 	g_free(details);
-	g_string_truncate(w->senders, 0);
-	w->reachable = 0;
+	g_string_truncate(w->ids, 0);
+	g_string_truncate(w->outcomes, 0);
+	g_string_truncate(w->message_rows, 0);
+	g_string_truncate(w->ticket_ids, 0);
+	g_string_truncate(w->details, 0);
+	w->finished = 0;
 	return rc;
 }
