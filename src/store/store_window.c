@@ -100,14 +100,12 @@ static char *literal(const GString *arr)
 
 int store_reachable_now(struct store *st, const char *address, struct errbuf *err)
 {
-	GString *one = g_string_new("{");
+	struct store_window *w = store_window_new();
 	int rc;
 
-	store_array_append_text(one, address);
-	g_string_append_c(one, '}');
-	const char *p[] = {one->str};
-	rc = store_sql_exec(st, "address_status", REACHABLE_SQL, 1, p, err);
-	g_string_free(one, TRUE);
+	store_window_reachable(w, address);
+	rc = store_window_senders(st, w, err);
+	store_window_free(&w);
 	return rc;
 }
 
