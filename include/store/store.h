@@ -96,13 +96,35 @@ int store_ingest_claim(struct store *st, const char *mailbox, uint32_t uidvalidi
  * claims are skipped. */
 int store_ingest_unclaim(struct store *st, char (*log_ids)[24], size_t n, struct errbuf *err);
 
+/* What the messages of one ingest transaction leave to be written once for all of them (their
+ * ingest_log outcomes, the senders reachable again); see store_window.c. */
+struct store_window;
+/* caller frees with store_window_free() */
+struct store_window *store_window_new(void);
+void store_window_free(struct store_window **w);
+/* Adds the outcome of the mail claimed as log_id (detail: why, may be NULL). */
+void store_window_log(struct store_window *w, const char *log_id, enum ingest_outcome outcome,
+		      int64_t message_row, int64_t ticket_id, const char *detail);
+/* Adds a sender who wrote as a person: an address that bounced is reachable again. */
+void store_window_reachable(struct store_window *w, const char *address);
+/* Marks the senders added so far reachable, in one statement (none when there are none): before
+ * the transaction records a bounce, which may mark one of them bouncing again. */
+int store_window_senders(struct store *st, struct store_window *w, struct errbuf *err);
+/* Marks the senders reachable and writes every outcome added, one set statement each (none for
+ * what is empty); in the caller's transaction, before its COMMIT. */
+int store_window_finish(struct store *st, struct store_window *w, struct errbuf *err);
+/* store_window_senders() for one address, at once. */
+int store_reachable_now(struct store *st, const char *address, struct errbuf *err);
+
 /* Records one fetched mail claimed by store_ingest_claim() inside the caller's transaction:
  * duplicate check (SHA-256, then a real Message-ID), threading by In-Reply-To/References onto
- * stored messages, ticket creation with the acknowledgement queued in the outbox, and the
- * outcome on its ingest_log row. An empty log_id (claimed elsewhere) is INGEST_TAKEN. */
-int store_ingest_claimed(struct store *st, const char *log_id, const char *raw, size_t raw_len,
-			 const struct mail *mail, const struct ingest_decision *d,
-			 struct ingest_result *res, struct errbuf *err);
+ * stored messages, ticket creation with the acknowledgement queued in the outbox. Its outcome
+ * for its ingest_log row, and its sender when reachable again, go to w only once it is
+ * recorded, for store_window_finish(). An empty log_id (claimed elsewhere) is INGEST_TAKEN. */
+int store_ingest_claimed(struct store *st, struct store_window *w, const char *log_id,
+			 const char *raw, size_t raw_len, const struct mail *mail,
+			 const struct ingest_decision *d, struct ingest_result *res,
+			 struct errbuf *err);
 
 /* Records a message that cannot become a ticket under its claim log_id (nothing when it is
  * empty: recorded elsewhere): raw bytes, where it came from and why, and its category: "spam"

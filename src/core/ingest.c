@@ -394,7 +394,7 @@ static void item_prepare(struct pass *p, struct item *it)
 /* Writes one prepared message in the open transaction under its claim, and says what became of
  * it. SPOC_EPERM: it broke a rule of the schema (why in err); the transaction is then aborted
  * up to the caller's savepoint. SPOC_ETEMP aborts the batch. */
-static int item_store(struct pass *p, struct item *it, struct errbuf *err)
+static int item_store(struct pass *p, struct store_window *w, struct item *it, struct errbuf *err)
 {
 	const char *raw = it->msg != NULL ? (const char *)it->msg->raw->data : "";
 	size_t len = it->msg != NULL ? it->msg->raw->len : 0;
@@ -412,7 +412,7 @@ static int item_store(struct pass *p, struct item *it, struct errbuf *err)
 				  it->reason);
 		return rc;
 	}
-	if ((rc = store_ingest_claimed(p->st, it->log_id, raw, len, mail, d, &it->res, err)) !=
+	if ((rc = store_ingest_claimed(p->st, w, it->log_id, raw, len, mail, d, &it->res, err)) !=
 	    SPOC_OK)
 		return rc;
 	say_event(
@@ -478,6 +478,7 @@ static int write_run(struct pass *p, GPtrArray *items, guint from, guint to, gbo
 	uint32_t *uids = g_new(uint32_t, n + 1);
 	const char **shas = g_new(const char *, n + 1);
 	char(*ids)[24] = g_malloc0_n(n + 1, sizeof(*ids));
+	struct store_window *w = store_window_new();
 	int rc;
 
 	for (guint i = 0; i < n; i++) {
@@ -500,8 +501,12 @@ static int write_run(struct pass *p, GPtrArray *items, guint from, guint to, gbo
 		g_strlcpy(it->log_id, ids[done], sizeof(it->log_id));
 		if (p->hooks != NULL && p->hooks->before_store != NULL)
 			p->hooks->before_store(p->hooks->ctx);
+		/* the senders before a bounce are reachable before it may mark one bouncing */
+		if (it->category == NULL && it->d.bounce != NULL &&
+		    (rc = store_window_senders(p->st, w, err)) != SPOC_OK)
+			goto rollback;
 		if (!per_message) {
-			if ((rc = item_store(p, it, err)) == SPOC_EPERM)
+			if ((rc = item_store(p, w, it, err)) == SPOC_EPERM)
 				say(p, LOG_NOTICE,
 				    "mailbox %s uid %u: %s: the batch is rolled back and written "
 				    "again one message at a time",
@@ -512,16 +517,18 @@ static int write_run(struct pass *p, GPtrArray *items, guint from, guint to, gbo
 		}
 		if ((rc = store_savepoint(p->st, err)) != SPOC_OK)
 			goto rollback;
-		if ((rc = item_store(p, it, err)) == SPOC_EPERM) {
+		if ((rc = item_store(p, w, it, err)) == SPOC_EPERM) {
 			/* The data broke a rule of the schema: undo this message alone and keep
 			 * it. */
 			item_quarantine(it, "error", g_strdup(err->msg));
 			if ((rc = store_rollback_to_savepoint(p->st, err)) == SPOC_OK)
-				rc = item_store(p, it, err);
+				rc = item_store(p, w, it, err);
 		}
 		if (rc != SPOC_OK || (rc = store_release_savepoint(p->st, err)) != SPOC_OK)
 			goto rollback;
 	}
+	if ((rc = store_window_finish(p->st, w, err)) != SPOC_OK)
+		goto rollback;
 	if (done < n && (rc = store_ingest_unclaim(p->st, ids + done, n - done, err)) != SPOC_OK)
 		goto rollback;
 	if (*cut_r)
@@ -545,6 +552,7 @@ out:
 	g_free(uids);
 	g_free(shas);
 	g_free(ids);
+	store_window_free(&w);
 	return rc;
 }
 

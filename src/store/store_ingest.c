@@ -337,22 +337,6 @@ static int add_participants(struct store *st, const char *ticket, const struct m
 	return rc;
 }
 
-static int finish_log(struct store *st, const char *log_id, const char *outcome,
-		      int64_t message_row, int64_t ticket_id, const char *detail,
-		      struct errbuf *err)
-{
-	char mr[24], tk[24];
-
-	g_snprintf(mr, sizeof(mr), "%" G_GINT64_FORMAT, message_row);
-	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, ticket_id);
-	const char *p[] = {log_id, outcome, message_row ? mr : NULL, ticket_id ? tk : NULL,
-			   detail != NULL ? detail : ""};
-	return store_sql_exec(st, "ingest_log",
-			      "UPDATE ingest_log SET outcome = $2, message_row = $3::bigint,"
-			      " ticket_id = $4::bigint, detail = $5 WHERE id = $1::bigint",
-			      5, p, err);
-}
-
 static int create_ticket(struct store *st, const struct mail *m, const struct ingest_decision *d,
 			 struct ingest_result *res_r, struct errbuf *err)
 {
@@ -420,7 +404,7 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 			   const struct mail *mail, const struct ingest_decision *d,
 			   const struct judge_sender *who, const struct thread_verdict *v,
 			   struct ingest_result *res_r, int64_t *message_row_r,
-			   const char **detail_r, struct errbuf *err);
+			   const char **detail_r, const char **reachable_r, struct errbuf *err);
 
 /* Whether the From is the requester of the resolved or closed ticket v answers, into
  * who->requester; asked only of a reply that starts with a rating (judge_may_rate() decides
@@ -456,10 +440,12 @@ static int requester_find(struct store *st, const struct mail *mail,
 
 /* Records one parsed mail (duplicate check, threading, ticket, acknowledgement) in the caller's
  * transaction, without any ingest_log row: res_r gets the outcome, *message_row_r the message row
- * it became or duplicates (0 if none), *detail_r the reason for the log (static or borrowed). */
+ * it became or duplicates (0 if none), *detail_r the reason for the log (static or borrowed),
+ * *reachable_r the sender who wrote as a person (NULL: none), for the caller to mark reachable. */
 static int record_mail(struct store *st, const char *raw, size_t raw_len, const struct mail *mail,
 		       const struct ingest_decision *d, struct ingest_result *res_r,
-		       int64_t *message_row_r, const char **detail_r, struct errbuf *err)
+		       int64_t *message_row_r, const char **detail_r, const char **reachable_r,
+		       struct errbuf *err)
 {
 	struct thread_verdict verdict;
 	struct judge_sender who;
@@ -468,6 +454,7 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 
 	*message_row_r = 0;
 	*detail_r = NULL;
+	*reachable_r = NULL;
 	/* The same message taken before (from another UID, another mailbox, a redelivery or a
 	 * second route): the same bytes; the same fields and body but for what delivery added;
 	 * or the same Message-ID with the same sender, date and body (a list that tags the
@@ -512,7 +499,7 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 		rc = requester_find(st, mail, d, &verdict, &who, err);
 	if (rc == SPOC_OK)
 		rc = record_threaded(st, raw, raw_len, mail, d, &who, &verdict, res_r,
-				     message_row_r, detail_r, err);
+				     message_row_r, detail_r, reachable_r, err);
 	g_free(who.agent_name);
 	return rc;
 }
@@ -546,7 +533,7 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 			   const struct mail *mail, const struct ingest_decision *d,
 			   const struct judge_sender *who, const struct thread_verdict *v,
 			   struct ingest_result *res_r, int64_t *message_row_r,
-			   const char **detail_r, struct errbuf *err)
+			   const char **detail_r, const char **reachable_r, struct errbuf *err)
 {
 	struct judge_plan plan;
 	int64_t bounced_ticket = 0;
@@ -559,20 +546,9 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 	    (rc = store_bounce_record(st, d->bounce, d->bounce_outbox_id, &bounced_ticket,
 				      &unreachable, err)) != SPOC_OK)
 		return rc;
-	/* A person writing from an address that bounced is reachable again: the mail held back
-	 * from it is tried at once. */
-	if (d->automatic_why == NULL && mail->from.addr != NULL) {
-		const char *hp[] = {mail->from.addr};
-
-		if ((rc = store_sql_exec(
-			 st, "address_status",
-			 "WITH c AS (UPDATE address_status SET bouncing = false"
-			 "  WHERE address = lower($1) AND bouncing RETURNING address)"
-			 " UPDATE outbox SET next_attempt_at = now() WHERE state = 'held'"
-			 "  AND lower(recipient) IN (SELECT address FROM c)",
-			 1, hp, err)) != SPOC_OK)
-			return rc;
-	}
+	/* A person writing from an address that bounced is reachable again: the caller clears it
+	 * (store_window_reachable()) before the transaction records a later bounce or ends. */
+	*reachable_r = d->automatic_why == NULL ? mail->from.addr : NULL;
 	judge_mail(d, who, v, bounced_ticket, &plan);
 	res_r->outcome = plan.outcome;
 	*detail_r = plan.detail;
@@ -718,12 +694,13 @@ int store_ingest_unclaim(struct store *st, char (*log_ids)[24], size_t n, struct
 	return rc;
 }
 
-int store_ingest_claimed(struct store *st, const char *log_id, const char *raw, size_t raw_len,
-			 const struct mail *mail, const struct ingest_decision *d,
-			 struct ingest_result *res_r, struct errbuf *err)
+int store_ingest_claimed(struct store *st, struct store_window *w, const char *log_id,
+			 const char *raw, size_t raw_len, const struct mail *mail,
+			 const struct ingest_decision *d, struct ingest_result *res_r,
+			 struct errbuf *err)
 {
 	int64_t message_row = 0;
-	const char *detail = NULL;
+	const char *detail = NULL, *reachable = NULL;
 	int rc;
 
 	memset(res_r, 0, sizeof(*res_r));
@@ -731,11 +708,14 @@ int store_ingest_claimed(struct store *st, const char *log_id, const char *raw, 
 		res_r->outcome = INGEST_TAKEN;
 		return SPOC_OK;
 	}
-	if ((rc = record_mail(st, raw, raw_len, mail, d, res_r, &message_row, &detail, err)) !=
-	    SPOC_OK)
+	if ((rc = record_mail(st, raw, raw_len, mail, d, res_r, &message_row, &detail, &reachable,
+			      err)) != SPOC_OK)
 		return rc;
-	return finish_log(st, log_id, store_outcome_name(res_r->outcome), message_row,
-			  res_r->ticket_id, detail, err);
+	/* only once the mail is recorded: one that fails leaves nothing behind in w */
+	if (reachable != NULL)
+		store_window_reachable(w, reachable);
+	store_window_log(w, log_id, res_r->outcome, message_row, res_r->ticket_id, detail);
+	return SPOC_OK;
 }
 
 int store_secret(struct store *st, const char *name, char **value_r, struct errbuf *err)
@@ -763,10 +743,15 @@ int store_record_mail(struct store *st, const char *raw, size_t raw_len, const s
 		      const struct ingest_decision *d, struct ingest_result *res,
 		      int64_t *message_row_r, struct errbuf *err)
 {
-	const char *detail;
+	const char *detail, *reachable;
+	int rc;
 
 	memset(res, 0, sizeof(*res));
-	return record_mail(st, raw, raw_len, mail, d, res, message_row_r, &detail, err);
+	if ((rc = record_mail(st, raw, raw_len, mail, d, res, message_row_r, &detail, &reachable,
+			      err)) != SPOC_OK ||
+	    reachable == NULL)
+		return rc;
+	return store_reachable_now(st, reachable, err);
 }
 
 int store_quarantine_claimed(struct store *st, const char *mailbox, uint32_t uidvalidity,

@@ -9,6 +9,14 @@ its batch through the per-message path, never more than 64 savepoints in one tra
   tickets, 2 replies threaded onto originals of the same batch (one in the same chunk of the
   per-message path, one in the next), 1 quarantined with the constraint's name; every
   transaction of the database log holds at most 64 savepoints;
+- the per-window bookkeeping is set-based: the 200 outcomes are written to ingest_log by one
+  UPDATE (and the senders' reachability by one statement), and the whole run costs fewer than
+  STATEMENTS_PER_MAIL statements per mail (one per mail for each of those two was more);
+- in the poisoned batch every UID's ingest_log row has its own outcome, message row and ticket,
+  written by one UPDATE per transaction of the per-message path;
+- a window holding a person's mail and, after it, a verified bounce of that address leaves the
+  address bouncing; the bounce first and then the person's mail leaves it reachable (the
+  window's reachability statement goes before any bounce of the window is recorded);
 - a server that is slow to answer the body FETCH: no session of the database is idle in a
   transaction meanwhile (pg_stat_activity sampled during the delay)."""
 
@@ -22,6 +30,10 @@ import spocdtest as st
 from fake_imap import FakeImap
 
 POISON = "SCHEMA-POISON-4c1d"
+
+# top-level statements per new ticket over a whole --once run of 200 mails (ingest and sending):
+# an ingest_log and an address_status update per mail put it above this
+STATEMENTS_PER_MAIL = 7.5
 
 
 def mail(i, tag, **kw):
@@ -66,6 +78,13 @@ def whole_batch(check, s):
     check.eq(stats(s, "query ILIKE 'SAVEPOINT%%'"), (0, 0), "not one SAVEPOINT for the batch")
     calls, rows = stats(s, "query ILIKE 'INSERT INTO ingest_log%%'")
     check.eq((calls, rows), (1, 200), "the 200 UIDs are claimed in one statement")
+    check.eq(stats(s, "query ILIKE 'UPDATE ingest_log%%'"), (1, 200),
+             "the 200 outcomes are written by one UPDATE for the window")
+    check.eq(stats(s, "query ILIKE '%%UPDATE address_status SET bouncing%%'")[0], 1,
+             "the senders are marked reachable by one statement for the window")
+    total = stats(s, "toplevel AND query NOT ILIKE '%%pg_stat_statements%%'")[0]
+    check.ok(total / 200 < STATEMENTS_PER_MAIL,
+             f"{total / 200:.2f} statements per mail (below {STATEMENTS_PER_MAIL})")
     check.eq(s.folder_count("INBOX"), 0, "INBOX drained")
     check.eq(s.sql_value("SELECT count(*) FROM ingest_attempts"), 0, "no attempt left open")
 
@@ -77,7 +96,8 @@ def poison_batch(check, s):
     s.sql("ALTER DATABASE spocd SET log_statement = 'all'")
     start = os.path.getsize(pg_log)
     processed = s.folder_count("spocd/processed")
-    msgs = {}
+    s.sql("SELECT pg_stat_statements_reset()")
+    msgs, uids = {}, {}
     for i in range(100):
         if i == 50:
             raw = st.make_message("eve@example.com", f"Impresora {POISON}", "Texto.\r\n")
@@ -92,7 +112,7 @@ def poison_batch(check, s):
         else:
             raw = mail(i, "Veneno", message_id=f"<veneno-{i:03d}@example.com>")
         msgs[i] = raw
-        s.append(raw)
+        uids[i] = s.append(raw)
     rc = s.run_spocd("--once", config=conf)[0]
     s.sql("ALTER DATABASE spocd RESET log_statement")
     with open(pg_log, "rb") as f:
@@ -116,9 +136,66 @@ def poison_batch(check, s):
     check.eq(s.folder_count("spocd/processed") - processed, 99, "the 99 others in processed")
     check.eq(s.folder_count("INBOX"), 0, "INBOX drained")
     check.eq(s.sql_value("SELECT count(*) FROM ingest_attempts"), 0, "no attempt left open")
+    outcomes_per_uid(check, s, uids)
+    check.eq(stats(s, "query ILIKE 'UPDATE ingest_log%%'")[0], 2,
+             "one ingest_log UPDATE per transaction of the per-message path (64 + 36 mails)")
     most, with_any = savepoints_per_transaction(text)
     check.ok(0 < most <= 64, f"at most 64 savepoints in one transaction (the most: {most})", text[-3000:])
     check.ok(with_any >= 2, f"the per-message path spans transactions ({with_any} with savepoints)")
+
+
+def outcomes_per_uid(check, s, uids):
+    """Each UID of the poisoned batch: its outcome, and the message row and ticket it became."""
+    rows = {uid: (outcome, mid, tk == mtk and tk is not None, detail)
+            for uid, outcome, mid, tk, mtk, detail in s.sql(
+                "SELECT l.uid, l.outcome, m.message_id, l.ticket_id, m.ticket_id, l.detail"
+                " FROM ingest_log l LEFT JOIN messages m ON m.id = l.message_row"
+                " WHERE l.uid = ANY(%s)", (list(uids.values()),))}
+    want, got = {}, {}
+    for i, uid in uids.items():
+        row = rows.get(uid)
+        if i == 50:
+            want[i] = ("quarantined", None, False, True)
+            got[i] = row and (row[0], row[1], row[2], "test_no_poison" in row[3])
+        else:
+            want[i] = ("reply" if i in (30, 80) else "ticket", f"veneno-{i:03d}@example.com", True)
+            got[i] = row and row[:3]
+    check.eq(got, want, "every UID's ingest_log row: its outcome, its message and its ticket")
+
+
+def dsn(to, rcpt, n):
+    return (f"From: Mail Delivery System <MAILER-DAEMON@mx.example.com>\r\n"
+            f"To: {to}\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+            f"Message-ID: <dsn-{n}@mx.example.com>\r\nMIME-Version: 1.0\r\n"
+            f"Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n"
+            f"--B\r\nContent-Type: text/plain\r\n\r\nUndeliverable.\r\n"
+            f"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\n"
+            f"Final-Recipient: rfc822; {rcpt}\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+            f"Diagnostic-Code: smtp; 550 5.1.1 <{rcpt}>: User unknown\r\n--B--\r\n").encode()
+
+
+def bounce_order(check, s):
+    conf = s.write_config(name="bounce.conf", imap__batch_size=50, kb={"suggestions": 0})
+    people = ("rosa@example.com", "pablo@example.com")
+    for who in people:
+        s.append(st.make_message(who, f"Consulta de {who}", "Una pregunta.\r\n"))
+    check.eq(s.run_spocd("--once", config=conf)[0], 0, "two tickets, two acknowledgements sent")
+    acks = {who: [m for m in s.captured() if str(m["To"]).endswith(who)] for who in people}
+    check.ok(all(len(a) == 1 for a in acks.values()), "one acknowledgement each", acks)
+    if not all(len(a) == 1 for a in acks.values()):
+        return
+    verp = {who: acks[who][0].envelope["mail_from"] for who in people}
+    # one window: rosa writes, then her acknowledgement bounces; pablo's bounces, then he writes
+    s.append(st.make_message("rosa@example.com", "Otra consulta de rosa", "Otra pregunta.\r\n"))
+    s.append(dsn(verp["rosa@example.com"], "rosa@example.com", "rosa"))
+    s.append(dsn(verp["pablo@example.com"], "pablo@example.com", "pablo"))
+    s.append(st.make_message("pablo@example.com", "Otra consulta de pablo", "Otra pregunta.\r\n"))
+    s.sql("SELECT pg_stat_statements_reset()")
+    check.eq(s.run_spocd("--once", config=conf)[0], 0, "the window of four")
+    check.eq(stats(s, "query ILIKE 'INSERT INTO ingest_log%%'")[0], 1, "the four were one window")
+    check.eq(s.sql("SELECT address, bouncing FROM address_status ORDER BY address"),
+             [("pablo@example.com", False), ("rosa@example.com", True)],
+             "the bounce after rosa's mail marks her; pablo's mail after his bounce clears him")
 
 
 def slow_fetch(check, s):
@@ -159,6 +236,7 @@ def test(check):
         s.sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         whole_batch(check, s)
         poison_batch(check, s)
+        bounce_order(check, s)
         slow_fetch(check, s)
 
 
