@@ -17,6 +17,8 @@ its batch through the per-message path, never more than 64 savepoints in one tra
 - a window holding a person's mail and, after it, a verified bounce of that address leaves the
   address bouncing; the bounce first and then the person's mail leaves it reachable (the
   window's reachability statement goes before any bounce of the window is recorded);
+- a stranger's one mail sent three times into one window: one ticket, two duplicates written
+  in the same transaction, one acknowledgement;
 - a server that is slow to answer the body FETCH: no session of the database is idle in a
   transaction meanwhile (pg_stat_activity sampled during the delay)."""
 
@@ -229,6 +231,23 @@ def slow_fetch(check, s):
     check.eq(s.sql_value("SELECT count(*) FROM tickets") - before, 1, "the message became a ticket")
 
 
+def same_mail_thrice(check, s):
+    """A stranger's one mail sent three times lands in one window: the first is the ticket, the
+    other two are duplicates of it written in the same transaction, and one acknowledgement."""
+    conf = s.write_config(name="thrice.conf", imap__batch_size=50, kb={"suggestions": 0})
+    raw = st.make_message("eco@example.net", "Tres veces lo mismo", "Una y otra vez.\r\n")
+    tickets0, acks0 = s.sql_value("SELECT count(*) FROM tickets"), len(s.captured())
+    uids = [s.append(raw) for _ in range(3)]
+    s.sql("SELECT pg_stat_statements_reset()")
+    check.eq(s.run_spocd("--once", config=conf)[0], 0, "the three copies taken")
+    check.eq(stats(s, "query ILIKE 'INSERT INTO ingest_log%%'")[0], 1, "the three were one window")
+    check.eq(s.sql("SELECT outcome FROM ingest_log WHERE uid = ANY(%s) ORDER BY uid", (uids,)),
+             [("ticket",), ("duplicate",), ("duplicate",)], "one ticket, then two duplicates")
+    check.eq(s.sql_value("SELECT count(*) FROM tickets") - tickets0, 1, "one ticket")
+    check.eq(len(s.captured()) - acks0, 1, "one acknowledgement")
+    check.eq(s.folder_uids("INBOX"), [], "all three moved out of INBOX")
+
+
 def test(check):
     with st.Services(name="spocd-batch", pg_settings={"shared_preload_libraries": "pg_stat_statements",
                                                       "pg_stat_statements.track": "all"}) as s:
@@ -237,6 +256,7 @@ def test(check):
         whole_batch(check, s)
         poison_batch(check, s)
         bounce_order(check, s)
+        same_mail_thrice(check, s)
         slow_fetch(check, s)
 
 
