@@ -124,6 +124,9 @@ struct spoc_threading_conf {
 struct spoc_conf {
 	char *path;
 	char *database_conninfo;
+	/* at most this long between attempts to reach the database again after losing it (a
+	 * failover: the standby is promoted and the next attempt finds it) */
+	int database_reconnect_s;
 	/* NULL-terminated, at least one; [0] is also where limits shared by all are read */
 	struct spoc_imap_conf **mailboxes;
 	struct spoc_smtp_conf smtp;

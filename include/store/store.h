@@ -39,6 +39,8 @@ int store_mailbox_health(struct store *st, const char *mailbox, const char *erro
 int store_listen(struct store *st, const char *channel, struct errbuf *err);
 /* The connection's socket, for poll() beside other sources; -1 when there is none. */
 int store_fd(const struct store *st);
+/* Whether the connection is still up (a failed statement may have been the server going away). */
+gboolean store_connected(const struct store *st);
 /* Waits up to timeout_ms for a notification on a channel this connection listens on; *woken_r
  * says whether one (or several: they are all consumed) came. SPOC_ETEMP when the connection
  * failed. A signal ends the wait early with SPOC_OK. */

@@ -210,6 +210,10 @@ struct daemon {
 	gint64 next_notify;	 /* monotonic µs */
 	gboolean notify_woken;
 	int notify_backoff_s;
+	/* the last failure was losing the database (or not reaching it): the next attempt comes
+	 * within database.reconnect seconds, not after the growing back-off, so that a promoted
+	 * standby is found soon after a failover */
+	gboolean db_lost;
 	gboolean notify_ok;
 	unsigned sent;	   /* notifications sent since start */
 	gboolean ready;	   /* READY=1 was sent */
@@ -261,8 +265,11 @@ static int ensure_store(struct daemon *d, struct errbuf *err)
 {
 	int applied = 0;
 
-	if (d->st == NULL && store_open(d->conf->database_conninfo, &d->st, err) != SPOC_OK)
+	if (d->st == NULL && store_open(d->conf->database_conninfo, &d->st, err) != SPOC_OK) {
+		d->db_lost = TRUE;
 		return SPOC_ETEMP;
+	}
+	d->db_lost = FALSE;
 	if (!d->migrated) {
 		if (store_migrate(d->st, sql_dir(), &applied, err) != SPOC_OK) {
 			store_close(&d->st);
@@ -317,6 +324,7 @@ static int ensure_store(struct daemon *d, struct errbuf *err)
 /* Drops the database connection (and with it the LISTEN), to be made afresh. */
 static void drop_store(struct daemon *d)
 {
+	d->db_lost = !store_connected(d->st);
 	store_close(&d->st);
 	d->listening = FALSE;
 }
@@ -586,6 +594,13 @@ static void idle_start(struct worker *w)
 	imap_close(&w->imap);
 }
 
+/* Seconds until the next attempt after a failure whose back-off is backoff_s: when the database
+ * was what failed, at most database.reconnect. */
+static int retry_after(const struct daemon *d, int backoff_s)
+{
+	return d->db_lost ? MIN(backoff_s, d->conf->database_reconnect_s) : backoff_s;
+}
+
 /* Works whatever is due: mailboxes whose time came or whose server spoke in IDLE, then the
  * notifier when woken or due. */
 static void run_due(struct daemon *d)
@@ -628,7 +643,8 @@ static void run_due(struct daemon *d)
 			/* 5 s, 10 s, 20 s... up to 5 minutes, never longer than a poll would be */
 			w->backoff_s = w->backoff_s == 0 ? 5 : MIN(w->backoff_s * 2, 300);
 			w->next_pass = g_get_monotonic_time() +
-				       (gint64)MIN(w->backoff_s, MAX(w->mb->poll_interval_s, 5)) *
+				       (gint64)retry_after(d, MIN(w->backoff_s,
+								  MAX(w->mb->poll_interval_s, 5))) *
 					   G_USEC_PER_SEC;
 		}
 	}
@@ -644,8 +660,8 @@ static void run_due(struct daemon *d)
 		} else {
 			d->notify_backoff_s =
 			    d->notify_backoff_s == 0 ? 5 : MIN(d->notify_backoff_s * 2, 300);
-			d->next_notify =
-			    g_get_monotonic_time() + (gint64)d->notify_backoff_s * G_USEC_PER_SEC;
+			d->next_notify = g_get_monotonic_time() +
+					 (gint64)retry_after(d, d->notify_backoff_s) * G_USEC_PER_SEC;
 		}
 	}
 }

@@ -487,6 +487,11 @@ int store_fd(const struct store *st)
 	return st != NULL && st->conn != NULL ? PQsocket(st->conn) : -1;
 }
 
+gboolean store_connected(const struct store *st)
+{
+	return st != NULL && st->conn != NULL && PQstatus(st->conn) == CONNECTION_OK;
+}
+
 GBytes *store_sql_bytea(PGresult *res, int row, int col, const char *what, struct errbuf *err)
 {
 	size_t len = 0;

@@ -668,6 +668,47 @@ static void test_max_attachment_bytes(void **state)
 	}
 }
 
+/* database.reconnect (10 unless set, 1..300): the longest wait before trying a lost database
+ * again; out of range is refused naming the setting. */
+static void test_database_reconnect(void **state)
+{
+	static const struct {
+		const char *settings;
+		int reconnect; /* -1: refused */
+	} cases[] = {
+	    {"", 10},	     {"reconnect = 1;", 1},  {"reconnect = 300;", 300},
+	    {"reconnect = 0;", -1}, {"reconnect = 301;", -1},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		GString *text = g_string_new(base_conf);
+		char *path, *group = g_strdup_printf("database: { conninfo = \"host=/tmp "
+						     "dbname=spocd\"; %s };",
+						     cases[i].settings);
+		struct errbuf err = {{0}};
+		struct spoc_conf *c;
+
+		g_string_replace(text, "database: { conninfo = \"host=/tmp dbname=spocd\"; };", group,
+				 1);
+		path = write_conf(text->str);
+		c = conf_load(path, &err);
+		if (cases[i].reconnect < 0) {
+			if (c != NULL || strstr(err.msg, "database.reconnect: must be 1..300") == NULL)
+				fail_msg("%s: want an error naming database.reconnect, got \"%s\"",
+					 cases[i].settings, err.msg);
+		} else {
+			if (c == NULL)
+				fail_msg("%s: refused: %s", cases[i].settings, err.msg);
+			assert_int_equal(c->database_reconnect_s, cases[i].reconnect);
+			conf_free(&c);
+		}
+		g_free(group);
+		g_string_free(text, TRUE);
+		g_free(path);
+	}
+}
+
 /* notify.batch_size (64 unless set, 1..1000) and smtp.connections (1 unless set, 1..32): out of
  * range or not a number is refused naming the setting. */
 static void test_batch_and_connections(void **state)
@@ -741,6 +782,7 @@ int main(void)
 	    cmocka_unit_test(test_valid_file),
 	    cmocka_unit_test(test_max_attachment_bytes),
 	    cmocka_unit_test(test_batch_and_connections),
+	    cmocka_unit_test(test_database_reconnect),
 	    cmocka_unit_test(test_port_out_of_range),
 	    cmocka_unit_test(test_plain_text_refused_off_loopback),
 	    cmocka_unit_test(test_unknown_tls_value),
