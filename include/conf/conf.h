@@ -127,6 +127,10 @@ struct spoc_conf {
 	/* at most this long between attempts to reach the database again after losing it (a
 	 * failover: the standby is promoted and the next attempt finds it) */
 	int database_reconnect_s;
+	/* database.pooler = "transaction": a pooler (PgBouncer) hands each transaction its own
+	 * server session, so nothing may live in the session: no named prepared statements, no
+	 * LISTEN (the notifier looks at the outbox every few seconds instead) */
+	gboolean database_pooled;
 	/* NULL-terminated, at least one; [0] is also where limits shared by all are read */
 	struct spoc_imap_conf **mailboxes;
 	struct spoc_smtp_conf smtp;

@@ -17,7 +17,9 @@
 struct store;
 struct thread_keys;
 
-int store_open(const char *conninfo, struct store **st_r, struct errbuf *err);
+/* prepare: statements are prepared once on the session and run by name after that; FALSE
+ * behind a transaction-pooling pooler, where the next transaction may get another session. */
+int store_open(const char *conninfo, gboolean prepare, struct store **st_r, struct errbuf *err);
 void store_close(struct store **st);
 /* Applies sql/NNN_*.sql not yet in schema_migrations, in order, in one transaction under an
  * advisory lock. *applied_r counts the files applied now. */

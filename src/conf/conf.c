@@ -806,6 +806,7 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 {
 	static const char *const levels[] = {"error", "warning", "notice", "info", "debug", NULL};
 	static const int level_values[] = {LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG};
+	static const char *const poolers[] = {"none", "transaction", NULL};
 	struct spoc_conf *c = g_new0(struct spoc_conf, 1);
 	struct reader r = {.path = path, .err = err};
 
@@ -831,6 +832,7 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 	c->log_level = level_values[conf_get_choice(&r, "log_level", levels, 3)];
 	c->database_conninfo = conf_get_string(&r, "database.conninfo", NULL);
 	c->database_reconnect_s = conf_get_int(&r, "database.reconnect", 10, 1, 300);
+	c->database_pooled = conf_get_choice(&r, "database.pooler", poolers, 0) == 1;
 
 	read_mailboxes(&r, c);
 	read_endpoint(&r, "smtp", &c->smtp.ep, FALSE, 587);

@@ -115,7 +115,7 @@ int ctl_open_db(struct ctl *c)
 
 	if (rc != 0)
 		return rc;
-	if (store_open(c->conf->database_conninfo, &c->st, &err) != SPOC_OK) {
+	if (store_open(c->conf->database_conninfo, !c->conf->database_pooled, &c->st, &err) != SPOC_OK) {
 		ctl_err("%s", err.msg);
 		return CTL_EXIT_TEMPFAIL;
 	}

@@ -337,7 +337,7 @@ int ctl_health(struct ctl *c, int argc, char **argv)
 		return rc;
 	t = ctl_table_new(check_columns, G_N_ELEMENTS(check_columns));
 	stuck = stuck_after(c->conf, &why);
-	if (store_open(c->conf->database_conninfo, &c->st, &err) != SPOC_OK) {
+	if (store_open(c->conf->database_conninfo, !c->conf->database_pooled, &c->st, &err) != SPOC_OK) {
 		ok = check(c, t, "database", NULL, FALSE, g_strdup(unprefixed(err.msg)));
 		rc = CTL_EXIT_TEMPFAIL;
 	} else if ((rc = store_health(c->st, stuck, HEALTH_BREACH_GRACE_S, &h, &err)) != SPOC_OK) {

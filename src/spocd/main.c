@@ -164,6 +164,8 @@ static void fault_before_store(void *ctx)
  * least this often for retries that came due and SLA targets. */
 #define OUTBOX_CHANNEL	  "spocd_outbox"
 #define NOTIFY_FALLBACK_S 60
+/* Behind a transaction-pooling pooler there is no LISTEN: the notifier looks this often. */
+#define NOTIFY_POOLED_S 2
 /* IDLE is ended and begun again after this long: servers may drop it after 30 minutes. */
 #define IDLE_RENEW_S (25 * 60)
 /* Longest a poll() waits: the watchdog is fed and signals are seen at least this often. */
@@ -265,7 +267,8 @@ static int ensure_store(struct daemon *d, struct errbuf *err)
 {
 	int applied = 0;
 
-	if (d->st == NULL && store_open(d->conf->database_conninfo, &d->st, err) != SPOC_OK) {
+	if (d->st == NULL && store_open(d->conf->database_conninfo, !d->conf->database_pooled, &d->st,
+					   err) != SPOC_OK) {
 		d->db_lost = TRUE;
 		return SPOC_ETEMP;
 	}
@@ -309,7 +312,7 @@ static int ensure_store(struct daemon *d, struct errbuf *err)
 	}
 	if (!d->teams_checked)
 		check_rule_teams(d);
-	if (d->role != ROLE_INGEST && !d->listening) {
+	if (d->role != ROLE_INGEST && !d->listening && !d->conf->database_pooled) {
 		if (store_listen(d->st, OUTBOX_CHANNEL, err) != SPOC_OK) {
 			store_close(&d->st);
 			return SPOC_ETEMP;
@@ -632,6 +635,8 @@ static void run_due(struct daemon *d)
 			 * to its FETCH and MOVE, and will not be announced again in IDLE: a pass
 			 * that took anything is followed by another look at once. */
 			if (took > 0) {
+				/* with no LISTEN, what this pass queued is seen here */
+				d->notify_woken |= d->conf->database_pooled;
 				w->next_pass = g_get_monotonic_time();
 				continue;
 			}
@@ -655,8 +660,10 @@ static void run_due(struct daemon *d)
 		d->notify_ok = notify_once(d) == SPOC_OK;
 		if (d->notify_ok) {
 			d->notify_backoff_s = 0;
-			d->next_notify =
-			    g_get_monotonic_time() + (gint64)NOTIFY_FALLBACK_S * G_USEC_PER_SEC;
+			d->next_notify = g_get_monotonic_time() +
+					 (gint64)(d->conf->database_pooled ? NOTIFY_POOLED_S
+									   : NOTIFY_FALLBACK_S) *
+					     G_USEC_PER_SEC;
 		} else {
 			d->notify_backoff_s =
 			    d->notify_backoff_s == 0 ? 5 : MIN(d->notify_backoff_s * 2, 300);

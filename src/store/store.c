@@ -202,7 +202,7 @@ static void ignore_notice(void *arg, const char *message)
 	(void)message;
 }
 
-int store_open(const char *conninfo, struct store **st_r, struct errbuf *err)
+int store_open(const char *conninfo, gboolean prepare, struct store **st_r, struct errbuf *err)
 {
 	const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
 	const char *vals[] = {conninfo, "spocd", "10", NULL};
@@ -221,7 +221,8 @@ int store_open(const char *conninfo, struct store **st_r, struct errbuf *err)
 	}
 	/* Server notices ("relation already exists, skipping") are not ours to print. */
 	PQsetNoticeProcessor(st->conn, ignore_notice, NULL);
-	st->prepared = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	if (prepare)
+		st->prepared = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	*st_r = st;
 	return store_sql_exec(st, "session setup", "SET TIME ZONE 'UTC'", 0, NULL, err);
 }

@@ -669,15 +669,23 @@ static void test_max_attachment_bytes(void **state)
 }
 
 /* database.reconnect (10 unless set, 1..300): the longest wait before trying a lost database
- * again; out of range is refused naming the setting. */
-static void test_database_reconnect(void **state)
+ * again; database.pooler ("none" unless set, or "transaction"). Others are refused naming the
+ * setting. */
+static void test_database_settings(void **state)
 {
 	static const struct {
 		const char *settings;
 		int reconnect; /* -1: refused */
+		gboolean pooled;
+		const char *error;
 	} cases[] = {
-	    {"", 10},	     {"reconnect = 1;", 1},  {"reconnect = 300;", 300},
-	    {"reconnect = 0;", -1}, {"reconnect = 301;", -1},
+	    {"", 10, FALSE, NULL},
+	    {"reconnect = 1;", 1, FALSE, NULL},
+	    {"reconnect = 300; pooler = \"transaction\";", 300, TRUE, NULL},
+	    {"pooler = \"none\";", 10, FALSE, NULL},
+	    {"reconnect = 0;", -1, FALSE, "database.reconnect: must be 1..300"},
+	    {"reconnect = 301;", -1, FALSE, "database.reconnect: must be 1..300"},
+	    {"pooler = \"session\";", -1, FALSE, "database.pooler"},
 	};
 
 	(void)state;
@@ -694,13 +702,14 @@ static void test_database_reconnect(void **state)
 		path = write_conf(text->str);
 		c = conf_load(path, &err);
 		if (cases[i].reconnect < 0) {
-			if (c != NULL || strstr(err.msg, "database.reconnect: must be 1..300") == NULL)
-				fail_msg("%s: want an error naming database.reconnect, got \"%s\"",
-					 cases[i].settings, err.msg);
+			if (c != NULL || strstr(err.msg, cases[i].error) == NULL)
+				fail_msg("%s: want an error naming \"%s\", got \"%s\"",
+					 cases[i].settings, cases[i].error, err.msg);
 		} else {
 			if (c == NULL)
 				fail_msg("%s: refused: %s", cases[i].settings, err.msg);
 			assert_int_equal(c->database_reconnect_s, cases[i].reconnect);
+			assert_int_equal(c->database_pooled, cases[i].pooled);
 			conf_free(&c);
 		}
 		g_free(group);
@@ -782,7 +791,7 @@ int main(void)
 	    cmocka_unit_test(test_valid_file),
 	    cmocka_unit_test(test_max_attachment_bytes),
 	    cmocka_unit_test(test_batch_and_connections),
-	    cmocka_unit_test(test_database_reconnect),
+	    cmocka_unit_test(test_database_settings),
 	    cmocka_unit_test(test_port_out_of_range),
 	    cmocka_unit_test(test_plain_text_refused_off_loopback),
 	    cmocka_unit_test(test_unknown_tls_value),
