@@ -29,8 +29,12 @@ def test(check):
                     "the slow --once is in its pass", detail=slow.tail)
         conf = s.write_config(name="daemon.conf", imap__poll_interval=2)
         d = s.start_spocd(config=conf, name="daemon")
-        check.wait_for(lambda: "another spocd is working it now" in d.text() or d.poll() is not None,
-                       30, "the daemon's first pass finds the mailbox taken", detail=d.tail)
+        # "ready" follows the first pass (and the IDLE after it); whichever lock or lease keeps
+        # one spocd per mailbox, the --once still in its pass then means the mailbox was taken
+        check.wait_for(lambda: " ready: " in d.text() or d.poll() is not None,
+                       30, "the daemon made its first pass (or died)", detail=d.tail)
+        check.ok(slow.poll() is None, "the slow --once was still in its pass then: the mailbox was taken",
+                 slow.tail())
         check.eq(slow.wait(timeout=60), 0, "the slow --once finishes its pass")
         time.sleep(1)  # a dead daemon would have died right after that first pass
         check.ok(d.poll() is None, "the daemon is still running after a pass that selected nothing",
