@@ -60,7 +60,9 @@ int imap_move(struct imap_session *s, const uint32_t *uids, size_t n, const char
 /* IDLE (RFC 2177) on the selected mailbox, when the server offers it and the mailbox's idle
  * setting allows: start, then poll() imap_idle_fd() (readable: the server said something, most
  * likely EXISTS; imap_idle_pending() TRUE: it already did) and end with imap_idle_done() before
- * any other command. Servers drop an IDLE after 30 minutes: end and restart well before. */
+ * any other command. Servers drop an IDLE after 30 minutes: end and restart well before.
+ * imap_can_idle() is FALSE as well while no mailbox is selected (a pass that left the mailbox to
+ * another spocd): wait for the next poll then. */
 gboolean imap_can_idle(const struct imap_session *s);
 int imap_idle_start(struct imap_session *s, struct errbuf *err);
 int imap_idle_fd(const struct imap_session *s);

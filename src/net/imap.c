@@ -833,9 +833,14 @@ int imap_move(struct imap_session *s, const uint32_t *uids, size_t n, const char
 
 /* ---- waiting with IDLE (RFC 2177) ---- */
 
+/* IDLE waits on the selected mailbox: a pass that found another spocd working the mailbox
+ * selected nothing, and libetpan's mailimap_idle() writes through the selection it assumes
+ * (a NULL imap_selection_info without one), so such a session waits for its next poll instead. */
 gboolean imap_can_idle(const struct imap_session *s)
 {
-	return s != NULL && s->imap != NULL && s->has_idle;
+	return s != NULL && s->imap != NULL && s->has_idle && s->imap->imap_stream != NULL &&
+	       s->imap->imap_state == MAILIMAP_STATE_SELECTED &&
+	       s->imap->imap_selection_info != NULL;
 }
 
 int imap_idle_start(struct imap_session *s, struct errbuf *err)
@@ -843,7 +848,10 @@ int imap_idle_start(struct imap_session *s, struct errbuf *err)
 	int r;
 
 	if (!imap_can_idle(s))
-		return errbuf_set(err, SPOC_ETEMP, "%s: the server does not offer IDLE", s->where);
+		return errbuf_set(
+		    err, SPOC_ETEMP,
+		    "%s: no IDLE: the server does not offer it or no mailbox is selected",
+		    s->where);
 	r = mailimap_idle(s->imap);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(s, r, "IDLE", err);

@@ -14,6 +14,11 @@ can switch it while the listener runs:
   drop              close the connection right after the DATA bytes were received, with no reply
   slow              accept, but only 0.3 s after the DATA bytes were received (a notifier can be
                     killed in the middle of a batch, two notifiers overlap)
+  acceptdrop        write the message as accepted (its <n>.json says "reply_lost": true), then close
+                    the connection with no reply: the server took the mail but the client cannot
+                    know, so it may send it again (bench/chaos counts such copies)
+  hang              say nothing after the DATA bytes for as long as the mode stays "hang", then
+                    answer as the mode then in force says (a server that stalls and recovers)
 
 A mode may be followed by addresses ("rcpt451 user7@example.com other@example.com"): the refusal
 then applies to those recipients only, and every other one is accepted (one poison recipient in
@@ -46,7 +51,7 @@ import urllib.request
 
 from aiosmtpd.smtp import SMTP, AuthResult
 
-MODES = ("accept", "rcpt451", "rcpt550", "data451", "data550", "drop", "slow")
+MODES = ("accept", "rcpt451", "rcpt550", "data451", "data550", "drop", "slow", "acceptdrop", "hang")
 
 REPLIES = {
     "rcpt451": "451 4.3.0 Mailbox temporarily unavailable, try again later (capture test)",
@@ -134,6 +139,11 @@ class Capture:
 
     async def handle_DATA(self, server, session, envelope):
         m = self.mode(envelope.rcpt_tos[0] if envelope.rcpt_tos else None)
+        if m == "hang":
+            log("DATA received: hanging while the mode is hang")
+            while m == "hang":
+                await asyncio.sleep(0.1)
+                m = self.mode(envelope.rcpt_tos[0] if envelope.rcpt_tos else None)
         if m in ("data451", "data550"):
             self._refused("data", server, session, envelope, REPLIES[m])
             return REPLIES[m]
@@ -148,14 +158,20 @@ class Capture:
             data = data.encode("utf-8", "surrogateescape")
         n = self._next_number()
         base = os.path.join(self.outdir, str(n))
+        rec = self._envelope(server, session, envelope)
+        rec["reply_lost"] = m == "acceptdrop"
         with open(base + ".json.tmp", "w", encoding="utf-8") as f:
-            json.dump(self._envelope(server, session, envelope), f, indent=1)
+            json.dump(rec, f, indent=1)
         with open(base + ".eml.tmp", "wb") as f:
             f.write(data)
         # The .json first, the .eml last: a reader that sees n.eml sees a complete pair.
         os.rename(base + ".json.tmp", base + ".json")
         os.rename(base + ".eml.tmp", base + ".eml")
         log(f"accepted {n}.eml: from <{envelope.mail_from}> to {envelope.rcpt_tos}, {len(data)} bytes")
+        if m == "acceptdrop":
+            self._refused("data", server, session, envelope, f"(accepted as {n}.eml, connection dropped, no reply)")
+            server.transport.abort()
+            return "421 4.4.2 connection dropped (capture test)"  # never reaches the client
         return f"250 2.0.0 Ok: queued as capture-{n}"
 
 

@@ -351,7 +351,7 @@ def conf_line(path, setting):
 class Services:
     def __init__(self, *, imap_cert="good", smtp=True, smtp_tls="none", smtp_cert="good",
                  smtp_mode="accept", keep=None, name="spocd-test", dovecot_oauth2=None,
-                 smtp_oauth2=None, pg_settings=None, imap_rawlog=False):
+                 smtp_oauth2=None, pg_settings=None, pg_initdb_args=(), imap_rawlog=False):
         self.keep = keep if keep is not None else os.environ.get("SPOC_KEEP") == "1"
         self.name = name
         self._imap_cert = imap_cert
@@ -370,6 +370,8 @@ class Services:
         # -c name=value after the harness's own (the benchmarks: pg_stat_statements,
         # track_commit_timestamp). None: the harness's settings alone.
         self.pg_settings = dict(pg_settings or {})
+        # Extra initdb arguments (bench/chaos: --waldir on a small tmpfs, --wal-segsize).
+        self.pg_initdb_args = list(pg_initdb_args)
         # imap_rawlog: Dovecot writes what each IMAP client sent (rawlog_dir), read back with
         # imap_commands(), for the tests that check the commands spocd sends.
         self.imap_rawlog = imap_rawlog
@@ -487,24 +489,37 @@ class Services:
         pw = pwd.getpwnam("postgres")
         for d in (base, self.pg_sock):
             os.chown(d, pw.pw_uid, pw.pw_gid)
-        env = {"PATH": f"{PG_BIN}:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": base}
+        env = self._pg_env()
         r = subprocess.run([f"{PG_BIN}/initdb", "-D", self.pg_data, "-U", "postgres", "--auth=trust",
-                            "-E", "UTF8", "--no-locale", "--no-sync"],
+                            "-E", "UTF8", "--no-locale", "--no-sync", *self.pg_initdb_args],
                            user=pw.pw_uid, group=pw.pw_gid, extra_groups=[], cwd=base, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if r.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{r.stdout.decode(errors='replace')}")
         self.pg_port = free_port()
+        self.conninfo = f"host={self.pg_sock} port={self.pg_port} dbname=spocd user=postgres"
+        c = self._run_postgres()
+        c.autocommit = True
+        with c.cursor() as cur:
+            cur.execute("CREATE DATABASE spocd")
+        c.close()
+        log(f"postgres ready: {self.conninfo}")
+
+    def _pg_env(self):
+        base = os.path.join(self.dir, "pg")
+        return {"PATH": f"{PG_BIN}:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": base}
+
+    def _run_postgres(self, timeout=30):
+        """Starts the postmaster on the cluster made by start_postgres() and returns a connection
+        to the `postgres` database once it accepts them."""
+        pg_log = os.path.join(self.dir, "pg", "postgres.log")
         self._spawn("postgres", [f"{PG_BIN}/postgres", "-D", self.pg_data, "-p", str(self.pg_port),
                                  "-c", "listen_addresses=127.0.0.1",
                                  "-c", f"unix_socket_directories={self.pg_sock}",
                                  "-c", "fsync=off", "-c", "full_page_writes=off",
                                  "-c", "max_connections=50",
                                  *[a for k, v in self.pg_settings.items() for a in ("-c", f"{k}={v}")]],
-                    user="postgres", deathsig=signal.SIGQUIT, env=env,
-                    log_file=os.path.join(base, "postgres.log"))
-        self.conninfo = f"host={self.pg_sock} port={self.pg_port} dbname=spocd user=postgres"
-        pg_log = os.path.join(base, "postgres.log")
+                    user="postgres", deathsig=signal.SIGQUIT, env=self._pg_env(), log_file=pg_log)
 
         def connected():
             _alive(self.procs["postgres"], "postgres:\n" + self._tail(pg_log))
@@ -512,13 +527,27 @@ class Services:
                 return psycopg2.connect(host=self.pg_sock, port=self.pg_port, dbname="postgres", user="postgres")
             except psycopg2.OperationalError:
                 return None
-        c = wait_for(connected, 30, "postgres accepting connections", step=0.1,
-                     detail=lambda: self._tail(pg_log))
-        c.autocommit = True
-        with c.cursor() as cur:
-            cur.execute("CREATE DATABASE spocd")
-        c.close()
-        log(f"postgres ready: {self.conninfo}")
+        return wait_for(connected, timeout, "postgres accepting connections", step=0.1,
+                        detail=lambda: self._tail(pg_log))
+
+    def stop_postgres(self, mode="immediate", timeout=60):
+        """`pg_ctl stop -m MODE` on the cluster (immediate: no checkpoint, crash recovery at the
+        next start, as a power cut). Returns pg_ctl's exit status."""
+        self._close_db()
+        pw = pwd.getpwnam("postgres")
+        r = subprocess.run([f"{PG_BIN}/pg_ctl", "-D", self.pg_data, "stop", "-m", mode, "-t", str(timeout)],
+                           user=pw.pw_uid, group=pw.pw_gid, extra_groups=[], env=self._pg_env(),
+                           cwd=os.path.join(self.dir, "pg"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        log(f"pg_ctl stop -m {mode} -> exit {r.returncode}: {r.stdout.decode(errors='replace').strip()}")
+        self._stop_proc("postgres")
+        return r.returncode
+
+    def restart_postgres(self, timeout=60):
+        """Starts the cluster again (same port, socket and data) after stop_postgres() or after the
+        postmaster went away by itself; waits until it accepts connections."""
+        self._stop_proc("postgres")
+        self._run_postgres(timeout).close()
+        log(f"postgres ready again: {self.conninfo}")
 
     def _close_db(self):
         if self._db is not None:
