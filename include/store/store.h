@@ -59,11 +59,13 @@ const char *store_outcome_name(enum ingest_outcome outcome);
  * expiry; fencing grows whenever the holder changes. */
 struct store_lease {
 	char *name;	    /* owned: g_free() */
-	const char *holder; /* borrowed: this process's identity */
+	const char *holder; /* borrowed: this process's identity, "HOST:PID:RANDOM" */
+	const char *node;   /* borrowed: its kernel boot and PID namespace ("" unknown) */
 	int seconds;	    /* how long a take or renewal holds it */
 	int64_t fencing;    /* ours while held; 0: not held */
-	/* who held it when it was not ours ("" when it could not be read) */
+	/* who held it when it was not ours ("" when it could not be read), and where */
 	char other[128];
+	char other_node[128];
 	int64_t other_fencing;
 };
 
@@ -72,6 +74,10 @@ struct store_lease {
  * before when another holder had it meanwhile), else 0, with l->other and l->other_fencing
  * naming the holder. */
 int store_lease_take(struct store *st, struct store_lease *l, struct errbuf *err);
+/* Takes the lease over from its holder other, as l->other_fencing, whatever its expiry (that
+ * holder is known to be dead): only if it still has it under that fencing number. l->fencing is
+ * the new fencing number, or 0 when the lease had moved on meanwhile. */
+int store_lease_take_from_dead(struct store *st, struct store_lease *l, struct errbuf *err);
 /* Inside a write transaction, right before its COMMIT: locks the lease row and says whether
  * holder and fencing are still l's (*ours_r); when not, l->other and l->other_fencing name who
  * has it. The lock holds off any take-over until the transaction ends. */

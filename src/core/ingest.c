@@ -12,6 +12,7 @@
 #include "classify.h"
 #include "csat.h"
 #include "keys.h"
+#include "lease.h"
 #include "metrics.h"
 #include "mime.h"
 #include "noise.h"
@@ -115,7 +116,7 @@ static void lease_lost(struct pass *p, int64_t ours, const char *what)
 static int lease_renew(struct pass *p, struct errbuf *err)
 {
 	int64_t ours = p->lease->fencing;
-	int rc = store_lease_take(p->st, p->lease, err);
+	int rc = lease_take(p->st, p->lease, NULL, err);
 
 	if (rc == SPOC_OK && p->lease->fencing != ours)
 		lease_lost(p, ours, "nothing was being written");
@@ -943,7 +944,7 @@ int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, st
 
 	p.to_processed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	p.to_failed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-	if ((rc = store_lease_take(st, lease, err)) != SPOC_OK)
+	if ((rc = lease_take(st, lease, NULL, err)) != SPOC_OK)
 		goto out;
 	if (lease->fencing == 0) {
 		say(&p, LOG_INFO,

@@ -1,6 +1,10 @@
-/* Leases between passes: the holder name, and renewals told as changes of hands. */
+/* Leases between passes: the holder name and node, the take-over from a holder that died on
+ * this node, and renewals told as changes of hands. */
 #include "lease.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
 #include <unistd.h>
 
 char *lease_holder_new(void)
@@ -12,9 +16,65 @@ char *lease_holder_new(void)
 	return g_strdup_printf("%.80s:%ld:%08x", host, (long)getpid(), g_random_int());
 }
 
-void lease_init(struct store_lease *l, const char *name, const char *holder, int seconds)
+char *lease_node_new(void)
 {
-	*l = (struct store_lease){.name = g_strdup(name), .holder = holder, .seconds = seconds};
+	char *boot = NULL, *ns = g_file_read_link("/proc/self/ns/pid", NULL);
+	char *node = NULL;
+
+	if (ns != NULL &&
+	    g_file_get_contents("/proc/sys/kernel/random/boot_id", &boot, NULL, NULL))
+		node = g_strdup_printf("%s:%s", g_strstrip(boot), ns);
+	g_free(boot);
+	g_free(ns);
+	return node != NULL ? node : g_strdup("");
+}
+
+void lease_init(struct store_lease *l, const char *name, const char *holder, const char *node,
+		int seconds)
+{
+	*l = (struct store_lease){
+	    .name = g_strdup(name), .holder = holder, .node = node, .seconds = seconds};
+}
+
+/* Whether the holder named other ("HOST:PID:RANDOM") ran on this node and is gone: its PID
+ * does not exist here, or is this process's. A PID used again by another process reads as
+ * alive: then the lease is waited for, as for a holder elsewhere. */
+static gboolean holder_dead_here(const struct store_lease *l)
+{
+	const char *end, *colon;
+	guint64 pid;
+	char *digits;
+	gboolean ok;
+
+	if (l->node == NULL || l->node[0] == '\0' || strcmp(l->node, l->other_node) != 0 ||
+	    (end = strrchr(l->other, ':')) == NULL)
+		return FALSE;
+	for (colon = end; colon > l->other && colon[-1] != ':'; colon--)
+		;
+	if (colon == l->other)
+		return FALSE;
+	digits = g_strndup(colon, (gsize)(end - colon));
+	ok = g_ascii_string_to_unsigned(digits, 10, 1, G_MAXINT32, &pid, NULL);
+	g_free(digits);
+	if (!ok)
+		return FALSE;
+	if ((pid_t)pid == getpid())
+		return TRUE;
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+int lease_take(struct store *st, struct store_lease *l, gboolean *from_dead_r,
+	       struct errbuf *err)
+{
+	int rc = store_lease_take(st, l, err);
+
+	if (from_dead_r != NULL)
+		*from_dead_r = FALSE;
+	if (rc != SPOC_OK || l->fencing != 0 || !holder_dead_here(l))
+		return rc;
+	if ((rc = store_lease_take_from_dead(st, l, err)) == SPOC_OK && from_dead_r != NULL)
+		*from_dead_r = l->fencing != 0;
+	return rc;
 }
 
 void lease_clear(struct store_lease *l)
@@ -31,7 +91,8 @@ int lease_keep(struct store *st, struct store_lease *l, const char *what,
 	       enum lease_change *change_r, char **line_r, struct errbuf *err)
 {
 	int64_t was = l->fencing;
-	int rc = store_lease_take(st, l, err);
+	gboolean from_dead = FALSE;
+	int rc = lease_take(st, l, &from_dead, err);
 
 	*change_r = LEASE_SAME;
 	*line_r = NULL;
@@ -43,6 +104,12 @@ int lease_keep(struct store *st, struct store_lease *l, const char *what,
 					  "%" G_GINT64_FORMAT "; ours was %" G_GINT64_FORMAT ")",
 					  what, l->other[0] ? l->other : "unknown",
 					  l->other_fencing, was);
+	} else if (from_dead) {
+		*change_r = LEASE_GAINED;
+		*line_r = g_strdup_printf("%s: lease taken over (holder %s, fencing %" G_GINT64_FORMAT
+					  ") from %s (fencing %" G_GINT64_FORMAT
+					  "), which no longer runs on this host",
+					  what, l->holder, l->fencing, l->other, l->other_fencing);
 	} else if (was == 0) {
 		*change_r = LEASE_GAINED;
 		*line_r = g_strdup_printf("%s: lease taken (holder %s, fencing %" G_GINT64_FORMAT ")",

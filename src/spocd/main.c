@@ -210,6 +210,7 @@ struct daemon {
 	gboolean teams_checked;	 /* the rules' teams were looked up among the agents */
 	gboolean listening;	 /* d->st LISTENs on OUTBOX_CHANNEL */
 	char *holder;		 /* this process's name in the leases */
+	char *node;		 /* and where it runs (lease_node_new()) */
 	struct store_lease sla_lease; /* "sla-watch": only its holder runs the SLA watch */
 	gint64 next_sla_lease;	      /* monotonic µs */
 	GPtrArray *workers;	 /* struct worker *, one per mailbox (none for ROLE_NOTIFY) */
@@ -551,7 +552,7 @@ static void workers_new(struct daemon *d)
 		char *name = g_strdup_printf("mailbox:%s", d->conf->mailboxes[i]->name);
 
 		w->mb = d->conf->mailboxes[i];
-		lease_init(&w->lease, name, d->holder, d->conf->lease_seconds);
+		lease_init(&w->lease, name, d->holder, d->node, d->conf->lease_seconds);
 		g_free(name);
 		g_ptr_array_add(d->workers, w);
 	}
@@ -987,7 +988,8 @@ int main(int argc, char **argv)
 			"addresses alone (docs/security.md)");
 	install_signals();
 	d.holder = lease_holder_new();
-	lease_init(&d.sla_lease, "sla-watch", d.holder, d.conf->lease_seconds);
+	d.node = lease_node_new();
+	lease_init(&d.sla_lease, "sla-watch", d.holder, d.node, d.conf->lease_seconds);
 	if (!migrate)
 		log_msg(LOG_NOTICE, "spocd: lease holder %s (mailboxes and the SLA watch, %d s)",
 			d.holder, d.conf->lease_seconds);
@@ -1011,6 +1013,7 @@ out:
 	workers_free(&d);
 	lease_clear(&d.sla_lease);
 	g_free(d.holder);
+	g_free(d.node);
 	store_close(&d.st);
 	outbox_free(&d.outbox);
 	conf_free(&d.conf);

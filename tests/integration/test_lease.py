@@ -3,9 +3,12 @@
 database, ingest.lease_seconds = 2:
 - only the lease holder works the mailbox: the lease row names it, the other says that another
   spocd holds the lease and takes nothing;
-- the holder killed with SIGKILL: the other takes the lease over (fencing + 1) within
-  lease_seconds and a poll, and takes the mail that came meanwhile; every mail is one ticket;
+- the holder (as if on another host) killed with SIGKILL: the other takes the lease over
+  (fencing + 1) once it expired, within lease_seconds and a poll, and takes the mail that came
+  meanwhile; every mail is one ticket;
 - a clean stop gives the lease up (its expiry is now);
+- a holder killed and started again on the same host takes its mailbox back at once: the lease
+  names the host's boot and PID namespace, where its predecessor's PID no longer exists;
 - fencing: a holder stopped (SIGSTOP) inside a batch's transaction, its lease taken over by
   another instance, then continued (SIGCONT), has its COMMIT refused and says so, naming both
   fencing numbers; the new holder (which waited for the stopped one's claims of those UIDs to be
@@ -85,6 +88,10 @@ def one_worker_then_takeover(s, check, conf):
     check.eq(lease(s)[:2], (ha, 1), "the lease still names a, fencing 1")
     check.ok("lease taken" not in b.text(), "b never took the lease", b.tail())
 
+    # a holder on another host: b cannot see that it died, and waits for the expiry
+    a.send_signal(signal.SIGSTOP)
+    s.sql("UPDATE leases SET node = 'another host' WHERE holder = %s", (ha,))
+    expiry = s.sql_value("SELECT expires_at FROM leases WHERE name = 'mailbox:INBOX'")
     a.stop(signal.SIGKILL)
     killed = time.monotonic()
     append(s, 5, 3)
@@ -93,6 +100,8 @@ def one_worker_then_takeover(s, check, conf):
     took = time.monotonic() - killed
     st.log(f"b took the lease {took:.2f}s after a was killed")
     check.eq(lease(s)[1], 2, "its fencing number is 2")
+    check.ok(s.sql_value("SELECT taken_at FROM leases WHERE name = 'mailbox:INBOX'") >= expiry,
+             "not before a's lease expired")
     check.ok(f"mailbox INBOX: lease taken (holder {hb}, fencing 2)" in b.text(),
              "b says it took the lease", b.tail())
     check.wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets") == 8, 30,
@@ -104,6 +113,33 @@ def one_worker_then_takeover(s, check, conf):
     exactly_once(s, check, 8)
 
 
+def restart_after_crash(s, check, conf_long):
+    """A holder killed and started again on the same host takes its mailbox back at once, long
+    before the lease would expire: its predecessor's PID is gone from this host."""
+    g = s.start_spocd(config=conf_long, name="g")
+    hg = holder_of(g, check)
+    check.wait_for(lambda: (lease(s) or (None,))[0] == hg, 20, "g holds the lease", detail=g.tail)
+    fenc_g = lease(s)[1]
+    g.stop(signal.SIGKILL)
+    killed = time.monotonic()
+    append(s, 8, 1)
+    h = s.start_spocd(config=conf_long, name="h")
+    hh = holder_of(h, check)
+    check.wait_for(lambda: (lease(s) or (None,))[0] == hh, 5, "h takes the lease at once",
+                   detail=h.tail)
+    took = time.monotonic() - killed
+    st.log(f"h took the lease {took:.2f}s after g was killed (lease_seconds 10)")
+    check.ok(took < 10, "before g's lease expired", f"{took:.2f}s")
+    check.ok(f"mailbox INBOX: lease taken over (holder {hh}, fencing {fenc_g + 1}) from {hg} "
+             f"(fencing {fenc_g}), which no longer runs on this host" in h.text(),
+             "h says whose lease it took over and why", h.tail())
+    check.wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets") == 9, 20,
+                   "and takes the new mail", detail=h.tail)
+    check.wait_for(lambda: s.folder_count("INBOX") == 0, 20, "and moves it")
+    check.eq(h.stop(), 0, "h stops cleanly")
+    exactly_once(s, check, 9)
+
+
 def idle_in_claim(s):
     """Backends (not ours) idle inside a transaction whose last statement claimed UIDs."""
     return s.sql_value("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
@@ -111,7 +147,7 @@ def idle_in_claim(s):
 
 
 def fencing(s, check, conf, conf_long):
-    append(s, 8, 3)
+    append(s, 9, 3)
     # each message takes a second to write, inside the batch's transaction
     c = s.start_spocd(config=conf, name="c", env={"SPOCD_FAULT": "slow-message:1000"})
     hc = holder_of(c, check)
@@ -133,19 +169,19 @@ def fencing(s, check, conf, conf_long):
     finally:
         c.send_signal(signal.SIGCONT)
     refusal = (f"mailbox INBOX: another spocd took it over (lease now: holder {hd}, fencing "
-               f"{fenc_d}; ours was {fenc_c}): its batch of 3 message(s) (uid 9..11) is rolled "
+               f"{fenc_d}; ours was {fenc_c}): its batch of 3 message(s) (uid 10..12) is rolled "
                "back, nothing moved")
     check.wait_for(lambda: refusal in c.text(), 30, "c's COMMIT is refused, and it says so",
                    detail=c.tail)
-    check.wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets") == 11, 30,
+    check.wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets") == 12, 30,
                    "d writes the batch c could not", detail=d.tail)
-    check.eq(sorted(tickets_logged(d)), ["10", "11", "9"], "d made those three tickets")
+    check.eq(sorted(tickets_logged(d)), ["10", "11", "12"], "d made those three tickets")
     time.sleep(LEASE + POLL)  # c looks again and leaves it to d
     check.eq(lease(s)[:2], (hd, fenc_d), "the lease stays d's")
     check.ok("lease taken" not in c.text().split(refusal)[1], "c did not take it back")
     check.eq(c.stop(), 0, "c stops cleanly")
     check.eq(d.stop(), 0, "d stops cleanly")
-    exactly_once(s, check, 11)
+    exactly_once(s, check, 12)
     check.eq(s.sql_value("SELECT count(*) FROM ingest_attempts"), 0,
              "no attempt left counted against the mail")
 
@@ -203,6 +239,7 @@ def test(check):
         one_worker_then_takeover(s, check, conf)
         conf_long = s.write_config(name="lease-long.conf", imap__poll_interval=POLL,
                                    imap__batch_size=10, ingest__lease_seconds=10)
+        restart_after_crash(s, check, conf_long)
         fencing(s, check, conf, conf_long)
         sla_watch(s, check)
 
