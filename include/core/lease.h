@@ -27,8 +27,7 @@ int64_t lease_interval_us(const struct store_lease *l);
 /* store_lease_take(), and when another holder has the lease on this very node (same boot, same
  * PID namespace) under a PID that no longer exists, or that is ours now, the take-over from that
  * dead holder at once, without waiting for its expiry (*from_dead_r TRUE; may be NULL). */
-int lease_take(struct store *st, struct store_lease *l, gboolean *from_dead_r,
-	       struct errbuf *err);
+int lease_take(struct store *st, struct store_lease *l, gboolean *from_dead_r, struct errbuf *err);
 
 enum lease_change {
 	LEASE_SAME,   /* still ours, or still another's */

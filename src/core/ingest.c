@@ -45,6 +45,7 @@ struct pass {
 	struct store *st;
 	struct store_lease *lease; /* the mailbox's, held for the whole pass */
 	gboolean lost;		   /* another instance took the lease: the pass is over */
+	gint64 renewed;		   /* monotonic µs of the lease's last renewal */
 	struct imap_session *imap;
 	const struct ingest_hooks *hooks;
 	struct ingest_stats *stats;
@@ -103,21 +104,31 @@ static void lease_lost(struct pass *p, int64_t ours, const char *what)
 
 	p->lost = TRUE;
 	say(p, LOG_WARNING,
-	    "mailbox %s: another spocd took it over (lease now: holder %s, fencing %" G_GINT64_FORMAT
-	    "; ours was %" G_GINT64_FORMAT "): %s, nothing moved; this one tries for the lease "
+	    "mailbox %s: another spocd took it over (lease now: holder %s, fencing "
+	    "%" G_GINT64_FORMAT "; ours was %" G_GINT64_FORMAT
+	    "): %s, nothing moved; this one tries for the lease "
 	    "again later",
-	    p->mb->name, l->fencing != 0 ? l->holder : l->other[0] ? l->other : "unknown",
+	    p->mb->name,
+	    l->fencing != 0 ? l->holder
+	    : l->other[0]   ? l->other
+			    : "unknown",
 	    l->fencing != 0 ? l->fencing : l->other_fencing, ours, what);
 }
 
-/* Renews the lease between batches. When another holder had it meanwhile (someone else holds
- * it, or it came back to us with a new fencing number), the pass is over: what it listed and
- * fetched may be stale. */
+/* Renews the lease between batches, every lease_interval_us(). When another holder had it meanwhile
+ * (someone else holds it, or it came back to us with a new fencing number), the pass is over: what
+ * it listed and fetched may be stale. */
 static int lease_renew(struct pass *p, struct errbuf *err)
 {
 	int64_t ours = p->lease->fencing;
-	int rc = lease_take(p->st, p->lease, NULL, err);
+	gint64 now = g_get_monotonic_time();
+	int rc;
 
+	/* as often as a holder renews between passes: the COMMIT's check is what fences */
+	if (now - p->renewed < lease_interval_us(p->lease))
+		return SPOC_OK;
+	p->renewed = now;
+	rc = lease_take(p->st, p->lease, NULL, err);
 	if (rc == SPOC_OK && p->lease->fencing != ours)
 		lease_lost(p, ours, "nothing was being written");
 	return rc;
@@ -577,8 +588,9 @@ static int write_run(struct pass *p, GPtrArray *items, guint from, guint to, gbo
 		goto rollback;
 	if (!ours) {
 		int64_t was = p->lease->fencing;
-		char *what = g_strdup_printf("its batch of %u message(s) (uid %u..%u) is rolled back",
-					     n, n > 0 ? uids[0] : 0, n > 0 ? uids[n - 1] : 0);
+		char *what =
+		    g_strdup_printf("its batch of %u message(s) (uid %u..%u) is rolled back", n,
+				    n > 0 ? uids[0] : 0, n > 0 ? uids[n - 1] : 0);
 
 		store_rollback(p->st);
 		p->lease->fencing = 0;
@@ -940,17 +952,21 @@ int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, st
 			 .hooks = hooks,
 			 .stats = stats};
 	gboolean changed = FALSE;
+	int64_t had = lease->fencing;
 	int rc;
 
 	p.to_processed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	p.to_failed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	p.renewed = g_get_monotonic_time();
 	if ((rc = lease_take(st, lease, NULL, err)) != SPOC_OK)
 		goto out;
 	if (lease->fencing == 0) {
-		say(&p, LOG_INFO,
-		    "mailbox %s: another spocd holds its lease (holder %s, fencing %" G_GINT64_FORMAT
-		    "); leaving it to that one",
-		    mb->name, lease->other[0] ? lease->other : "unknown", lease->other_fencing);
+		/* a warning when it was ours: we let it lapse (the database was away?) */
+		say(&p, had != 0 ? LOG_WARNING : LOG_INFO,
+		    "mailbox %s: another spocd holds its lease (holder %s, fencing "
+		    "%" G_GINT64_FORMAT "%s); leaving it to that one",
+		    mb->name, lease->other[0] ? lease->other : "unknown", lease->other_fencing,
+		    had != 0 ? ", after ours lapsed" : "");
 		goto out;
 	}
 	if ((rc = imap_select(imap, &now, err)) != SPOC_OK)

@@ -21,8 +21,7 @@ char *lease_node_new(void)
 	char *boot = NULL, *ns = g_file_read_link("/proc/self/ns/pid", NULL);
 	char *node = NULL;
 
-	if (ns != NULL &&
-	    g_file_get_contents("/proc/sys/kernel/random/boot_id", &boot, NULL, NULL))
+	if (ns != NULL && g_file_get_contents("/proc/sys/kernel/random/boot_id", &boot, NULL, NULL))
 		node = g_strdup_printf("%s:%s", g_strstrip(boot), ns);
 	g_free(boot);
 	g_free(ns);
@@ -63,8 +62,7 @@ static gboolean holder_dead_here(const struct store_lease *l)
 	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
-int lease_take(struct store *st, struct store_lease *l, gboolean *from_dead_r,
-	       struct errbuf *err)
+int lease_take(struct store *st, struct store_lease *l, gboolean *from_dead_r, struct errbuf *err)
 {
 	int rc = store_lease_take(st, l, err);
 
@@ -100,26 +98,27 @@ int lease_keep(struct store *st, struct store_lease *l, const char *what,
 		return rc;
 	if (l->fencing == 0) {
 		*change_r = LEASE_LOST;
-		*line_r = g_strdup_printf("%s: another spocd took the lease over (holder %s, fencing "
-					  "%" G_GINT64_FORMAT "; ours was %" G_GINT64_FORMAT ")",
-					  what, l->other[0] ? l->other : "unknown",
-					  l->other_fencing, was);
+		*line_r = g_strdup_printf(
+		    "%s: another spocd took the lease over (holder %s, fencing "
+		    "%" G_GINT64_FORMAT "; ours was %" G_GINT64_FORMAT ")",
+		    what, l->other[0] ? l->other : "unknown", l->other_fencing, was);
 	} else if (from_dead) {
 		*change_r = LEASE_GAINED;
-		*line_r = g_strdup_printf("%s: lease taken over (holder %s, fencing %" G_GINT64_FORMAT
-					  ") from %s (fencing %" G_GINT64_FORMAT
-					  "), which no longer runs on this host",
-					  what, l->holder, l->fencing, l->other, l->other_fencing);
+		*line_r = g_strdup_printf(
+		    "%s: lease taken over (holder %s, fencing %" G_GINT64_FORMAT
+		    ") from %s (fencing %" G_GINT64_FORMAT "), which no longer runs on this host",
+		    what, l->holder, l->fencing, l->other, l->other_fencing);
 	} else if (was == 0) {
 		*change_r = LEASE_GAINED;
-		*line_r = g_strdup_printf("%s: lease taken (holder %s, fencing %" G_GINT64_FORMAT ")",
-					  what, l->holder, l->fencing);
+		*line_r =
+		    g_strdup_printf("%s: lease taken (holder %s, fencing %" G_GINT64_FORMAT ")",
+				    what, l->holder, l->fencing);
 	} else {
 		*change_r = LEASE_GAINED;
-		*line_r = g_strdup_printf("%s: lease taken again (holder %s, fencing %" G_GINT64_FORMAT
-					  "; ours was %" G_GINT64_FORMAT
-					  ", another instance had it meanwhile)",
-					  what, l->holder, l->fencing, was);
+		*line_r = g_strdup_printf(
+		    "%s: lease taken again (holder %s, fencing %" G_GINT64_FORMAT
+		    "; ours was %" G_GINT64_FORMAT ", another instance had it meanwhile)",
+		    what, l->holder, l->fencing, was);
 	}
 	return SPOC_OK;
 }

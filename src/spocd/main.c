@@ -186,8 +186,6 @@ struct worker {
 	const struct spoc_imap_conf *mb; /* borrowed from the daemon's conf */
 	struct imap_session *imap;
 	struct imap_mark quiet; /* the folder when last seen empty (CONDSTORE), see ingest_run() */
-	struct store_lease lease; /* "mailbox:NAME": this process works the mailbox while held */
-	gint64 next_lease;	  /* monotonic µs: renew it, or look whether it came free */
 	gint64 next_pass;	/* monotonic µs */
 	gint64 idle_since;	/* monotonic µs, 0: not in IDLE */
 	gboolean woken;		/* the server spoke during IDLE */
@@ -197,6 +195,10 @@ struct worker {
 	gboolean tried;		/* a pass was made at all */
 	unsigned mails;		/* taken since start */
 	char error[256];	/* the last failure, for STATUS */
+
+	/* "mailbox:NAME": this process works the mailbox while it holds it */
+	struct store_lease lease;
+	gint64 next_lease; /* monotonic µs: renew it, or look whether it came free */
 };
 
 struct daemon {
@@ -209,10 +211,6 @@ struct daemon {
 	gboolean sla_policy_set; /* this configuration's SLA policy is in the database */
 	gboolean teams_checked;	 /* the rules' teams were looked up among the agents */
 	gboolean listening;	 /* d->st LISTENs on OUTBOX_CHANNEL */
-	char *holder;		 /* this process's name in the leases */
-	char *node;		 /* and where it runs (lease_node_new()) */
-	struct store_lease sla_lease; /* "sla-watch": only its holder runs the SLA watch */
-	gint64 next_sla_lease;	      /* monotonic µs */
 	GPtrArray *workers;	 /* struct worker *, one per mailbox (none for ROLE_NOTIFY) */
 	gint64 next_notify;	 /* monotonic µs */
 	gboolean notify_woken;
@@ -222,6 +220,12 @@ struct daemon {
 	gboolean ready;	   /* READY=1 was sent */
 	gint64 started;	   /* monotonic µs */
 	char *last_status; /* the last STATUS= sent */
+
+	char *holder; /* this process's name in the leases */
+	char *node;   /* and where it runs (lease_node_new()) */
+	/* "sla-watch": only its holder runs the SLA watch */
+	struct store_lease sla_lease;
+	gint64 next_sla_lease; /* monotonic µs */
 };
 
 struct rule_teams {
@@ -439,7 +443,9 @@ static int mailbox_pass(struct daemon *d, struct worker *w, unsigned *took_r)
 	gboolean reused = w->imap != NULL;
 	int rc;
 
-	keep_mailbox_lease(d, w);
+	/* held: the pass renews it; else say so when it comes free */
+	if (w->lease.fencing == 0)
+		keep_mailbox_lease(d, w);
 	rc = ingest_once(d, w, &stats, &err);
 	if (rc != SPOC_OK && reused && !stop_requested) {
 		/* Connections kept since the last pass may have been closed meanwhile (a server's
@@ -479,6 +485,36 @@ static int mailbox_pass(struct daemon *d, struct worker *w, unsigned *took_r)
 	return rc;
 }
 
+/* The SLA watch, by the holder of the sla-watch lease alone: SPOC_OK at once while another
+ * instance holds it. A lease lost during the run stops it, the notices of the ticket in hand
+ * rolled back. */
+static int sla_watch_leased(struct daemon *d, unsigned *queued_r, struct errbuf *err)
+{
+	int64_t ours;
+	GDateTime *now;
+	int rc;
+
+	keep_lease(d, &d->sla_lease, "sla watch", &d->next_sla_lease);
+	if ((ours = d->sla_lease.fencing) == 0) {
+		log_msg(LOG_DEBUG,
+			"sla watch: left to the lease holder %s (fencing %" G_GINT64_FORMAT ")",
+			d->sla_lease.other[0] ? d->sla_lease.other : "unknown",
+			d->sla_lease.other_fencing);
+		return SPOC_OK;
+	}
+	now = g_date_time_new_now_utc();
+	rc = sla_watch_run(d->conf, d->st, &d->sla_lease, now, queued_r, err);
+	g_date_time_unref(now);
+	if (rc == SPOC_OK && d->sla_lease.fencing == 0)
+		log_msg(LOG_WARNING,
+			"sla watch: another spocd took the lease over (holder %s, fencing "
+			"%" G_GINT64_FORMAT "; ours was %" G_GINT64_FORMAT
+			"): this run stopped, the notices of the ticket in hand rolled back",
+			d->sla_lease.other[0] ? d->sla_lease.other : "unknown",
+			d->sla_lease.other_fencing, ours);
+	return rc;
+}
+
 /* Every due SLA notice and notification. SPOC_OK, or SPOC_ETEMP when the database or the SMTP
  * server could not be reached. */
 static int notify_once(struct daemon *d)
@@ -486,7 +522,6 @@ static int notify_once(struct daemon *d)
 	struct outbox_stats ostats = {0};
 	struct metrics_snapshot snap = {0};
 	struct errbuf err = {{0}};
-	GDateTime *now;
 	unsigned queued = 0;
 	int rc;
 
@@ -494,19 +529,8 @@ static int notify_once(struct daemon *d)
 		log_event(LOG_ERR, LOG_EV_DATABASE_FAILED, NULL, "%s", err.msg);
 		return SPOC_ETEMP;
 	}
-	/* SLA warnings and breaches first, so that they go out in this same run; by the holder of
-	 * the sla-watch lease alone */
-	keep_lease(d, &d->sla_lease, "sla watch", &d->next_sla_lease);
-	now = g_date_time_new_now_utc();
-	rc = d->sla_lease.fencing == 0 ? SPOC_OK
-				       : sla_watch_run(d->conf, d->st, &d->sla_lease, now, &queued,
-						       &err);
-	g_date_time_unref(now);
-	if (rc == SPOC_OK && d->sla_lease.fencing == 0)
-		log_msg(LOG_DEBUG, "sla watch: left to the lease holder %s (fencing %" G_GINT64_FORMAT
-				   ")",
-			d->sla_lease.other[0] ? d->sla_lease.other : "unknown",
-			d->sla_lease.other_fencing);
+	/* SLA warnings and breaches first, so that they go out in this same run */
+	rc = sla_watch_leased(d, &queued, &err);
 	if (rc == SPOC_ETEMP) {
 		log_event(LOG_ERR, LOG_EV_DATABASE_FAILED, NULL, "sla: %s", err.msg);
 		drop_store(d);

@@ -78,8 +78,7 @@ int store_lease_take_from_dead(struct store *st, struct store_lease *l, struct e
 	return SPOC_OK;
 }
 
-int store_lease_check(struct store *st, struct store_lease *l, gboolean *ours_r,
-		      struct errbuf *err)
+int store_lease_check(struct store *st, struct store_lease *l, gboolean *ours_r, struct errbuf *err)
 {
 	int rc = SPOC_OK;
 	PGresult *res;
@@ -87,8 +86,8 @@ int store_lease_check(struct store *st, struct store_lease *l, gboolean *ours_r,
 
 	*ours_r = FALSE;
 	res = store_sql_run(st, "lease check",
-			    "SELECT holder, fencing, node FROM leases WHERE name = $1 FOR UPDATE", 1, p,
-			    NULL, &rc, err);
+			    "SELECT holder, fencing, node FROM leases WHERE name = $1 FOR UPDATE",
+			    1, p, NULL, &rc, err);
 	if (res == NULL)
 		return rc;
 	*ours_r = l->fencing > 0 && PQntuples(res) == 1 &&
