@@ -101,23 +101,21 @@ static gboolean stopping(struct pass *p)
 static void lease_lost(struct pass *p, int64_t ours, const char *what)
 {
 	const struct store_lease *l = p->lease;
+	/* ours again under a new number, or another's */
+	const char *holder = l->fencing != 0 ? l->holder : l->other;
+	int64_t fencing = l->fencing != 0 ? l->fencing : l->other_fencing;
 
 	p->lost = TRUE;
 	say(p, LOG_WARNING,
 	    "mailbox %s: another spocd took it over (lease now: holder %s, fencing "
 	    "%" G_GINT64_FORMAT "; ours was %" G_GINT64_FORMAT
-	    "): %s, nothing moved; this one tries for the lease "
-	    "again later",
-	    p->mb->name,
-	    l->fencing != 0 ? l->holder
-	    : l->other[0]   ? l->other
-			    : "unknown",
-	    l->fencing != 0 ? l->fencing : l->other_fencing, ours, what);
+	    "): %s, nothing moved; this one tries for the lease again later",
+	    p->mb->name, holder[0] ? holder : "unknown", fencing, ours, what);
 }
 
-/* Renews the lease between batches, every lease_interval_us(). When another holder had it meanwhile
- * (someone else holds it, or it came back to us with a new fencing number), the pass is over: what
- * it listed and fetched may be stale. */
+/* Renews the lease between batches, every lease_interval_us(). When another holder had it
+ * meanwhile (someone else holds it, or it came back to us with a new fencing number), the pass is
+ * over: what it listed and fetched may be stale. */
 static int lease_renew(struct pass *p, struct errbuf *err)
 {
 	int64_t ours = p->lease->fencing;
