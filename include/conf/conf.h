@@ -162,6 +162,9 @@ struct spoc_conf {
 	/* spocctl health: a mailbox not read successfully for this many poll intervals is
 	 * unhealthy */
 	int health_intervals;
+	/* ingest.lease_seconds: how long a mailbox's worker or the SLA watcher holds its lease
+	 * (sql/026_leases.sql) without renewing it; another instance takes over after that */
+	int lease_seconds;
 	/* spam.verdict_headers: the border's spam verdicts (struct spam_rule *, spam.h); empty:
 	 * none read */
 	GPtrArray *spam_rules;

@@ -70,10 +70,16 @@ void ingest_bounce(const struct spoc_conf *conf, const struct thread_keys *keys,
 /* quiet (may be NULL) remembers, between passes over one connection, how the folder stood when
  * it was last seen empty: when the server offers CONDSTORE and nothing changed since, the pass
  * ends after SELECT. */
-/* SPOC_OK when the mailbox was worked through (some messages may have been quarantined);
+/* lease (the mailbox's, "mailbox:NAME") is taken or renewed first: when another instance holds
+ * it, the pass ends there (SPOC_OK, lease->fencing 0). It is renewed between batches (every
+ * third of its length), and each batch's transaction checks it before its COMMIT: when the
+ * lease changed hands meanwhile, the batch is rolled back, nothing is moved, and the pass ends
+ * with SPOC_OK and lease->fencing telling what the lease is now. The lease is kept (not
+ * released) at the end of a pass.
+ * SPOC_OK when the mailbox was worked through (some messages may have been quarantined);
  * SPOC_ETEMP when IMAP or the database failed (nothing uncommitted was moved). */
 int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, struct store *st,
-	       struct imap_session *imap, struct imap_mark *quiet, const struct ingest_hooks *hooks,
-	       struct ingest_stats *stats, struct errbuf *err);
+	       struct store_lease *lease, struct imap_session *imap, struct imap_mark *quiet,
+	       const struct ingest_hooks *hooks, struct ingest_stats *stats, struct errbuf *err);
 
 #endif

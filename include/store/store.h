@@ -58,11 +58,37 @@ int store_mailbox_sync(struct store *st, const char *mailbox, uint32_t uidvalidi
 
 const char *store_outcome_name(enum ingest_outcome outcome);
 
-/* Takes the session-level advisory lock of one mailbox, without waiting: *got_r is FALSE when
- * another worker holds it (it is working the mailbox now). Released by store_mailbox_unlock() or
- * when the connection ends. */
-int store_mailbox_lock(struct store *st, const char *mailbox, gboolean *got_r, struct errbuf *err);
-void store_mailbox_unlock(struct store *st, const char *mailbox);
+/* A lease on singleton work (sql/026_leases.sql): one mailbox's worker ("mailbox:NAME"), the SLA
+ * watcher ("sla-watch"). Held by one process (holder) until the database's now() passes its
+ * expiry; fencing grows whenever the holder changes. */
+struct store_lease {
+	char *name;	    /* owned: g_free() */
+	const char *holder; /* borrowed: this process's identity, "HOST:PID:RANDOM" */
+	const char *node;   /* borrowed: its kernel boot and PID namespace ("" unknown) */
+	int seconds;	    /* how long a take or renewal holds it */
+	int64_t fencing;    /* ours while held; 0: not held */
+	/* who held it when it was not ours ("" when it could not be read), and where */
+	char other[128];
+	char other_node[128];
+	int64_t other_fencing;
+};
+
+/* Takes the lease, renews it when it is ours, or takes it over once it expired, in one
+ * statement: l->fencing is then the lease's fencing number (which differs from the one held
+ * before when another holder had it meanwhile), else 0, with l->other and l->other_fencing
+ * naming the holder. */
+int store_lease_take(struct store *st, struct store_lease *l, struct errbuf *err);
+/* Takes the lease over from its holder other, as l->other_fencing, whatever its expiry (that
+ * holder is known to be dead): only if it still has it under that fencing number. l->fencing is
+ * the new fencing number, or 0 when the lease had moved on meanwhile. */
+int store_lease_take_from_dead(struct store *st, struct store_lease *l, struct errbuf *err);
+/* Inside a write transaction, right before its COMMIT: locks the lease row and says whether
+ * holder and fencing are still l's (*ours_r); when not, l->other and l->other_fencing name who
+ * has it. The lock holds off any take-over until the transaction ends. */
+int store_lease_check(struct store *st, struct store_lease *l, gboolean *ours_r,
+		      struct errbuf *err);
+/* Gives the lease up (its expiry becomes now()) if it is still l's; l->fencing becomes 0. */
+int store_lease_release(struct store *st, struct store_lease *l, struct errbuf *err);
 
 /* The UIDs among uids (for this mailbox and UIDVALIDITY) that are already recorded, with the
  * outcome: a crash after COMMIT and before MOVE leaves them in the mailbox. Caller frees the

@@ -871,6 +871,7 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 	if (c->metrics_listen != NULL && c->metrics_listen[0] == '\0')
 		g_clear_pointer(&c->metrics_listen, g_free);
 	c->health_intervals = conf_get_int(&r, "health.mailbox_intervals", 3, 1, 1000);
+	c->lease_seconds = conf_get_int(&r, "ingest.lease_seconds", 30, 2, 3600);
 	conf_read_rules(&r, &c->rules);
 	conf_read_sla(&r, &c->sla);
 	{

@@ -12,6 +12,7 @@
 #include "classify.h"
 #include "csat.h"
 #include "keys.h"
+#include "lease.h"
 #include "metrics.h"
 #include "mime.h"
 #include "noise.h"
@@ -42,6 +43,9 @@ struct pass {
 	const struct spoc_conf *conf;
 	const struct spoc_imap_conf *mb; /* the mailbox worked */
 	struct store *st;
+	struct store_lease *lease; /* the mailbox's, held for the whole pass */
+	gboolean lost;		   /* another instance took the lease: the pass is over */
+	gint64 renewed;		   /* monotonic µs of the lease's last renewal */
 	struct imap_session *imap;
 	const struct ingest_hooks *hooks;
 	struct ingest_stats *stats;
@@ -89,7 +93,43 @@ static void G_GNUC_PRINTF(5, 6) say_event(struct pass *p, int priority, const ch
 
 static gboolean stopping(struct pass *p)
 {
-	return p->hooks != NULL && p->hooks->stop != NULL && *p->hooks->stop;
+	return p->lost || (p->hooks != NULL && p->hooks->stop != NULL && *p->hooks->stop);
+}
+
+/* Ends the pass: the lease that was ours (fencing ours) changed hands meanwhile; what was
+ * written since the last COMMIT has been rolled back (what), and nothing is moved. */
+static void lease_lost(struct pass *p, int64_t ours, const char *what)
+{
+	const struct store_lease *l = p->lease;
+	/* ours again under a new number, or another's */
+	const char *holder = l->fencing != 0 ? l->holder : l->other;
+	int64_t fencing = l->fencing != 0 ? l->fencing : l->other_fencing;
+
+	p->lost = TRUE;
+	say(p, LOG_WARNING,
+	    "mailbox %s: another spocd took it over (lease now: holder %s, fencing "
+	    "%" G_GINT64_FORMAT "; ours was %" G_GINT64_FORMAT
+	    "): %s, nothing moved; this one tries for the lease again later",
+	    p->mb->name, holder[0] ? holder : "unknown", fencing, ours, what);
+}
+
+/* Renews the lease between batches, every lease_interval_us(). When another holder had it
+ * meanwhile (someone else holds it, or it came back to us with a new fencing number), the pass is
+ * over: what it listed and fetched may be stale. */
+static int lease_renew(struct pass *p, struct errbuf *err)
+{
+	int64_t ours = p->lease->fencing;
+	gint64 now = g_get_monotonic_time();
+	int rc;
+
+	/* as often as a holder renews between passes: the COMMIT's check is what fences */
+	if (now - p->renewed < lease_interval_us(p->lease))
+		return SPOC_OK;
+	p->renewed = now;
+	rc = lease_take(p->st, p->lease, NULL, err);
+	if (rc == SPOC_OK && p->lease->fencing != ours)
+		lease_lost(p, ours, "nothing was being written");
+	return rc;
 }
 
 static int move_pending(struct pass *p, struct errbuf *err)
@@ -479,6 +519,7 @@ static int write_run(struct pass *p, GPtrArray *items, guint from, guint to, gbo
 	const char **shas = g_new(const char *, n + 1);
 	char(*ids)[24] = g_malloc0_n(n + 1, sizeof(*ids));
 	struct store_window *w = store_window_new();
+	gboolean ours = FALSE;
 	int rc;
 
 	for (guint i = 0; i < n; i++) {
@@ -539,7 +580,23 @@ static int write_run(struct pass *p, GPtrArray *items, guint from, guint to, gbo
 					  span->window, err);
 	else
 		rc = store_attempts_clear(p->st, p->mb->name, p->uidvalidity, uids, n, err);
-	if (rc != SPOC_OK || (rc = store_commit(p->st, err)) != SPOC_OK)
+	/* the fencing check, last before COMMIT: from here the lease row is locked until the
+	 * transaction ends, so no take-over can come between it and the COMMIT */
+	if (rc != SPOC_OK || (rc = store_lease_check(p->st, p->lease, &ours, err)) != SPOC_OK)
+		goto rollback;
+	if (!ours) {
+		int64_t was = p->lease->fencing;
+		char *what =
+		    g_strdup_printf("its batch of %u message(s) (uid %u..%u) is rolled back", n,
+				    n > 0 ? uids[0] : 0, n > 0 ? uids[n - 1] : 0);
+
+		store_rollback(p->st);
+		p->lease->fencing = 0;
+		lease_lost(p, was, what);
+		g_free(what);
+		goto out;
+	}
+	if ((rc = store_commit(p->st, err)) != SPOC_OK)
 		goto rollback;
 	if (p->hooks != NULL && p->hooks->after_commit != NULL)
 		p->hooks->after_commit(p->hooks->ctx);
@@ -687,14 +744,21 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 	gboolean cut = FALSE;
 	int rc;
 
+	if ((rc = lease_renew(p, err)) != SPOC_OK || p->lost)
+		goto out;
 	/* Committed before anything else: if this pass dies, the next one knows. */
 	if ((rc = store_attempts_mark(p->st, p->mb->name, p->uidvalidity, uids, n, err)) != SPOC_OK)
 		goto out;
 	if ((rc = imap_fetch_sizes(p->imap, uids, n, &sizes, err)) != SPOC_OK)
 		goto forget;
-	for (size_t i = 0; i < n && !cut;) {
+	for (size_t i = 0; i < n && !cut && !p->lost;) {
 		struct span span = {.uids = uids + i, .rest = n - i};
 
+		/* a batch of many windows renews the lease before each */
+		if (i > 0 && (rc = lease_renew(p, err)) != SPOC_OK)
+			goto forget;
+		if (p->lost)
+			break;
 		g_array_set_size(wanted, 0);
 		g_ptr_array_set_size(items, 0);
 		collect_window(p, uids, n, &i, sizes, wanted, items);
@@ -713,7 +777,8 @@ static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errb
 		g_ptr_array_set_size(items, 0);
 		g_clear_pointer(&msgs, g_ptr_array_unref);
 	}
-	if (cut)
+	/* a lost lease leaves the attempts marked: that errs towards caution, as after a crash */
+	if (cut && !p->lost)
 		say(p, LOG_NOTICE,
 		    "mailbox %s: stopping after the message in hand; the rest of the batch stays "
 		    "in the mailbox for the next start",
@@ -789,6 +854,9 @@ static int one_window(struct pass *p, GArray *uids, struct errbuf *err)
 	GHashTable *seen = NULL;
 	int rc;
 
+	/* before the moves of what is recorded: two workers moving one UID copy it twice */
+	if ((rc = lease_renew(p, err)) != SPOC_OK || p->lost)
+		goto out;
 	if ((rc = store_ingested_uids(p->st, p->mb->name, p->uidvalidity,
 				      (uint32_t *)(void *)uids->data, uids->len, &seen, err)) !=
 	    SPOC_OK)
@@ -870,23 +938,33 @@ static int windows(struct pass *p, const struct imap_mark *now, struct imap_mark
 }
 
 int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, struct store *st,
-	       struct imap_session *imap, struct imap_mark *quiet, const struct ingest_hooks *hooks,
-	       struct ingest_stats *stats, struct errbuf *err)
+	       struct store_lease *lease, struct imap_session *imap, struct imap_mark *quiet,
+	       const struct ingest_hooks *hooks, struct ingest_stats *stats, struct errbuf *err)
 {
 	struct imap_mark now = {0};
-	struct pass p = {
-	    .conf = conf, .mb = mb, .st = st, .imap = imap, .hooks = hooks, .stats = stats};
-	gboolean changed = FALSE, locked = FALSE;
+	struct pass p = {.conf = conf,
+			 .mb = mb,
+			 .st = st,
+			 .lease = lease,
+			 .imap = imap,
+			 .hooks = hooks,
+			 .stats = stats};
+	gboolean changed = FALSE;
+	int64_t had = lease->fencing;
 	int rc;
 
 	p.to_processed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	p.to_failed = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-	if ((rc = store_mailbox_lock(st, mb->name, &locked, err)) != SPOC_OK)
+	p.renewed = g_get_monotonic_time();
+	if ((rc = lease_take(st, lease, NULL, err)) != SPOC_OK)
 		goto out;
-	if (!locked) {
-		say(&p, LOG_INFO,
-		    "mailbox %s: another spocd is working it now; leaving it to that one",
-		    mb->name);
+	if (lease->fencing == 0) {
+		/* a warning when it was ours: we let it lapse (the database was away?) */
+		say(&p, had != 0 ? LOG_WARNING : LOG_INFO,
+		    "mailbox %s: another spocd holds its lease (holder %s, fencing "
+		    "%" G_GINT64_FORMAT "%s); leaving it to that one",
+		    mb->name, lease->other[0] ? lease->other : "unknown", lease->other_fencing,
+		    had != 0 ? ", after ours lapsed" : "");
 		goto out;
 	}
 	if ((rc = imap_select(imap, &now, err)) != SPOC_OK)
@@ -910,8 +988,6 @@ int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, st
 	rc = windows(&p, &now, quiet, err);
 out:
 	thread_keys_free(&p.keys);
-	if (locked)
-		store_mailbox_unlock(st, mb->name);
 	if (p.attempts != NULL)
 		g_hash_table_unref(p.attempts);
 	g_array_unref(p.to_processed);

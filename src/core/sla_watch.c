@@ -74,11 +74,15 @@ static void ticket_notices(const struct spoc_conf *conf, const struct sla_watch_
 	g_date_time_unref(created);
 }
 
-/* Queues one ticket's notices in one transaction; *queued_r grows by the outbox rows. */
-static int ticket_queue(struct store *st, const struct sla_watch_ticket *t, GArray *notices,
-			unsigned *queued_r, struct errbuf *err)
+/* Queues one ticket's notices in one transaction; *queued_r grows by the outbox rows. With a
+ * lease, the transaction commits only while holder and fencing are still ours: else it is rolled
+ * back and lease->fencing becomes 0. */
+static int ticket_queue(struct store *st, struct store_lease *lease,
+			const struct sla_watch_ticket *t, GArray *notices, unsigned *queued_r,
+			struct errbuf *err)
 {
 	unsigned rows = 0, total = 0;
+	gboolean ours = TRUE;
 	int rc;
 
 	if ((rc = store_begin(st, err)) != SPOC_OK)
@@ -87,6 +91,13 @@ static int ticket_queue(struct store *st, const struct sla_watch_ticket *t, GArr
 		rc = store_sla_notice(st, &g_array_index(notices, struct sla_watch_notice, i),
 				      &rows, err);
 		total += rows;
+	}
+	if (rc == SPOC_OK && lease != NULL)
+		rc = store_lease_check(st, lease, &ours, err);
+	if (rc == SPOC_OK && !ours) {
+		store_rollback(st);
+		lease->fencing = 0;
+		return SPOC_OK;
 	}
 	if (rc == SPOC_OK)
 		rc = store_commit(st, err);
@@ -98,8 +109,8 @@ static int ticket_queue(struct store *st, const struct sla_watch_ticket *t, GArr
 	return SPOC_OK;
 }
 
-int sla_watch_run(const struct spoc_conf *conf, struct store *st, GDateTime *now,
-		  unsigned *queued_r, struct errbuf *err)
+int sla_watch_run(const struct spoc_conf *conf, struct store *st, struct store_lease *lease,
+		  GDateTime *now, unsigned *queued_r, struct errbuf *err)
 {
 	GArray *notices = g_array_new(FALSE, TRUE, sizeof(struct sla_watch_notice));
 	struct errbuf why = {{0}};
@@ -124,7 +135,9 @@ int sla_watch_run(const struct spoc_conf *conf, struct store *st, GDateTime *now
 			ticket_notices(conf, t, now, notices);
 			if (notices->len == 0)
 				continue;
-			rc = ticket_queue(st, t, notices, queued_r, &why);
+			rc = ticket_queue(st, lease, t, notices, queued_r, &why);
+			if (lease != NULL && lease->fencing == 0)
+				break;
 			/* one ticket whose notice the database refuses must not silence the
 			 * others: it is reported, and the next run tries it again */
 			if (rc != SPOC_OK && err != NULL && (rc != SPOC_EPERM || failed == SPOC_OK))
@@ -135,7 +148,7 @@ int sla_watch_run(const struct spoc_conf *conf, struct store *st, GDateTime *now
 			}
 		}
 		g_array_unref(tickets);
-	} while (rc == SPOC_OK && got == SLA_WATCH_BATCH);
+	} while (rc == SPOC_OK && got == SLA_WATCH_BATCH && (lease == NULL || lease->fencing != 0));
 	g_array_unref(notices);
 	return rc != SPOC_OK ? rc : failed;
 }

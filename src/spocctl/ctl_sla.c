@@ -24,7 +24,7 @@ int ctl_sla(struct ctl *c, int argc, char **argv)
 	if ((rc = ctl_open_db(c)) != 0)
 		return rc;
 	now = g_date_time_new_now_utc();
-	rc = sla_watch_run(c->conf, c->st, now, &queued, &err);
+	rc = sla_watch_run(c->conf, c->st, NULL, now, &queued, &err);
 	g_date_time_unref(now);
 	if (c->json)
 		printf("{\"queued\":%u}\n", queued);

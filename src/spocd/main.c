@@ -11,6 +11,7 @@
 #include "conf.h"
 #include "imap.h"
 #include "ingest.h"
+#include "lease.h"
 #include "log.h"
 #include "metrics.h"
 #include "mime.h"
@@ -196,6 +197,10 @@ struct worker {
 	gboolean tried;		/* a pass was made at all */
 	unsigned mails;		/* taken since start */
 	char error[256];	/* the last failure, for STATUS */
+
+	/* "mailbox:NAME": this process works the mailbox while it holds it */
+	struct store_lease lease;
+	gint64 next_lease; /* monotonic µs: renew it, or look whether it came free */
 };
 
 struct daemon {
@@ -221,6 +226,12 @@ struct daemon {
 	gboolean ready;	   /* READY=1 was sent */
 	gint64 started;	   /* monotonic µs */
 	char *last_status; /* the last STATUS= sent */
+
+	char *holder; /* this process's name in the leases */
+	char *node;   /* and where it runs (lease_node_new()) */
+	/* "sla-watch": only its holder runs the SLA watch */
+	struct store_lease sla_lease;
+	gint64 next_sla_lease; /* monotonic µs */
 };
 
 struct rule_teams {
@@ -349,6 +360,61 @@ static void log_stats(const char *mailbox, const struct ingest_stats *stats)
 	g_string_free(line, TRUE);
 }
 
+/* Takes, renews or takes over a lease now and at every lease_interval_us() (*next_r), and says
+ * when it changed hands. Returns what changed; LEASE_SAME when the database cannot be reached
+ * (the pass that follows says why). */
+static enum lease_change keep_lease(struct daemon *d, struct store_lease *l, const char *what,
+				    gint64 *next_r)
+{
+	enum lease_change change = LEASE_SAME;
+	struct errbuf err = {{0}};
+	char *line = NULL;
+
+	*next_r = g_get_monotonic_time() + lease_interval_us(l);
+	if (ensure_store(d, &err) != SPOC_OK ||
+	    lease_keep(d->st, l, what, &change, &line, &err) != SPOC_OK) {
+		log_msg(LOG_DEBUG, "%s: lease not renewed: %s", what, err.msg);
+		return LEASE_SAME;
+	}
+	if (line != NULL)
+		log_msg(change == LEASE_LOST ? LOG_WARNING : LOG_NOTICE, "%s", line);
+	g_free(line);
+	return change;
+}
+
+/* A mailbox's lease, kept between passes (in IDLE too): a lease taken or lost calls for a pass
+ * at once, which works the mailbox or says who does. */
+static void keep_mailbox_lease(struct daemon *d, struct worker *w)
+{
+	char *what = g_strdup_printf("mailbox %s", w->mb->name);
+
+	if (keep_lease(d, &w->lease, what, &w->next_lease) != LEASE_SAME)
+		w->next_pass = g_get_monotonic_time();
+	g_free(what);
+}
+
+/* Gives every lease up at a clean stop, for another instance to take at once. */
+static void release_leases(struct daemon *d)
+{
+	struct errbuf err = {{0}};
+	gboolean held = d->sla_lease.fencing != 0;
+
+	for (guint i = 0; i < d->workers->len; i++)
+		held |= ((struct worker *)g_ptr_array_index(d->workers, i))->lease.fencing != 0;
+	/* a pass cut short by the stop may have dropped the connection */
+	if (!held || ensure_store(d, &err) != SPOC_OK)
+		return;
+	for (guint i = 0; i < d->workers->len; i++) {
+		struct worker *w = g_ptr_array_index(d->workers, i);
+
+		if (w->lease.fencing != 0 && store_lease_release(d->st, &w->lease, &err) != SPOC_OK)
+			log_msg(LOG_WARNING, "mailbox %s: lease not released: %s", w->mb->name,
+				err.msg);
+	}
+	if (d->sla_lease.fencing != 0 && store_lease_release(d->st, &d->sla_lease, &err) != SPOC_OK)
+		log_msg(LOG_WARNING, "sla watch: lease not released: %s", err.msg);
+}
+
 /* Opens what is missing and works the mailbox once. SPOC_OK or SPOC_ETEMP. */
 static int ingest_once(struct daemon *d, struct worker *w, struct ingest_stats *stats,
 		       struct errbuf *err)
@@ -367,7 +433,8 @@ static int ingest_once(struct daemon *d, struct worker *w, struct ingest_stats *
 		if (imap_open(w->mb, &w->imap, err) != SPOC_OK)
 			return SPOC_ETEMP;
 	}
-	if (ingest_run(d->conf, w->mb, d->st, w->imap, &w->quiet, &hooks, stats, err) != SPOC_OK) {
+	if (ingest_run(d->conf, w->mb, d->st, &w->lease, w->imap, &w->quiet, &hooks, stats, err) !=
+	    SPOC_OK) {
 		/* the database may be half way through a transaction: start both afresh */
 		imap_close(&w->imap);
 		drop_store(d);
@@ -387,6 +454,9 @@ static int mailbox_pass(struct daemon *d, struct worker *w, unsigned *took_r)
 	gboolean reused = w->imap != NULL;
 	int rc;
 
+	/* held: the pass renews it; else say so when it comes free */
+	if (w->lease.fencing == 0)
+		keep_mailbox_lease(d, w);
 	rc = ingest_once(d, w, &stats, &err);
 	if (rc != SPOC_OK && reused && !stop_requested) {
 		/* Connections kept since the last pass may have been closed meanwhile (a server's
@@ -426,6 +496,36 @@ static int mailbox_pass(struct daemon *d, struct worker *w, unsigned *took_r)
 	return rc;
 }
 
+/* The SLA watch, by the holder of the sla-watch lease alone: SPOC_OK at once while another
+ * instance holds it. A lease lost during the run stops it, the notices of the ticket in hand
+ * rolled back. */
+static int sla_watch_leased(struct daemon *d, unsigned *queued_r, struct errbuf *err)
+{
+	int64_t ours;
+	GDateTime *now;
+	int rc;
+
+	keep_lease(d, &d->sla_lease, "sla watch", &d->next_sla_lease);
+	if ((ours = d->sla_lease.fencing) == 0) {
+		log_msg(LOG_DEBUG,
+			"sla watch: left to the lease holder %s (fencing %" G_GINT64_FORMAT ")",
+			d->sla_lease.other[0] ? d->sla_lease.other : "unknown",
+			d->sla_lease.other_fencing);
+		return SPOC_OK;
+	}
+	now = g_date_time_new_now_utc();
+	rc = sla_watch_run(d->conf, d->st, &d->sla_lease, now, queued_r, err);
+	g_date_time_unref(now);
+	if (rc == SPOC_OK && d->sla_lease.fencing == 0)
+		log_msg(LOG_WARNING,
+			"sla watch: another spocd took the lease over (holder %s, fencing "
+			"%" G_GINT64_FORMAT "; ours was %" G_GINT64_FORMAT
+			"): this run stopped, the notices of the ticket in hand rolled back",
+			d->sla_lease.other[0] ? d->sla_lease.other : "unknown",
+			d->sla_lease.other_fencing, ours);
+	return rc;
+}
+
 /* Every due SLA notice and notification. SPOC_OK, or SPOC_ETEMP when the database or the SMTP
  * server could not be reached. */
 static int notify_once(struct daemon *d)
@@ -433,7 +533,6 @@ static int notify_once(struct daemon *d)
 	struct outbox_stats ostats = {0};
 	struct metrics_snapshot snap = {0};
 	struct errbuf err = {{0}};
-	GDateTime *now;
 	unsigned queued = 0;
 	int rc;
 
@@ -442,9 +541,7 @@ static int notify_once(struct daemon *d)
 		return SPOC_ETEMP;
 	}
 	/* SLA warnings and breaches first, so that they go out in this same run */
-	now = g_date_time_new_now_utc();
-	rc = sla_watch_run(d->conf, d->st, now, &queued, &err);
-	g_date_time_unref(now);
+	rc = sla_watch_leased(d, &queued, &err);
 	if (rc == SPOC_ETEMP) {
 		log_event(LOG_ERR, LOG_EV_DATABASE_FAILED, NULL, "sla: %s", err.msg);
 		drop_store(d);
@@ -475,6 +572,7 @@ static void workers_free(struct daemon *d)
 		struct worker *w = g_ptr_array_index(d->workers, i);
 
 		imap_close(&w->imap);
+		lease_clear(&w->lease);
 		g_free(w);
 	}
 	g_clear_pointer(&d->workers, g_ptr_array_unref);
@@ -486,8 +584,11 @@ static void workers_new(struct daemon *d)
 	d->workers = g_ptr_array_new();
 	for (size_t i = 0; d->role != ROLE_NOTIFY && d->conf->mailboxes[i] != NULL; i++) {
 		struct worker *w = g_new0(struct worker, 1);
+		char *name = g_strdup_printf("mailbox:%s", d->conf->mailboxes[i]->name);
 
 		w->mb = d->conf->mailboxes[i];
+		lease_init(&w->lease, name, d->holder, d->node, d->conf->lease_seconds);
+		g_free(name);
 		g_ptr_array_add(d->workers, w);
 	}
 }
@@ -571,6 +672,7 @@ static void reload(struct daemon *d)
 	d->teams_checked = FALSE;
 	d->outbox = ob;
 	log_set_level(d->conf->log_level);
+	d->sla_lease.seconds = d->conf->lease_seconds;
 	workers_new(d);
 	d->next_notify = 0;
 	log_event(LOG_NOTICE, LOG_EV_RELOADED, NULL, "reload: %s read again, with its templates",
@@ -614,6 +716,10 @@ static void run_due(struct daemon *d)
 		struct errbuf err = {{0}};
 		unsigned took = 0;
 
+		if (now >= w->next_lease) {
+			keep_mailbox_lease(d, w);
+			now = g_get_monotonic_time();
+		}
 		if (w->idle_since != 0) {
 			if (!w->woken && !imap_idle_pending(w->imap) && now < w->next_pass &&
 			    now - w->idle_since < (gint64)IDLE_RENEW_S * G_USEC_PER_SEC)
@@ -642,7 +748,9 @@ static void run_due(struct daemon *d)
 			}
 			w->next_pass = g_get_monotonic_time() +
 				       (gint64)w->mb->poll_interval_s * G_USEC_PER_SEC;
-			if (!stop_requested && imap_can_idle(w->imap))
+			/* IDLE only while ours: another instance's mailbox is looked at when its
+			 * lease may have come free (keep_mailbox_lease) or at the poll */
+			if (!stop_requested && w->lease.fencing != 0 && imap_can_idle(w->imap))
 				idle_start(w);
 		} else {
 			/* 5 s, 10 s, 20 s... up to 5 minutes, never longer than a poll would be */
@@ -655,6 +763,9 @@ static void run_due(struct daemon *d)
 	}
 	if (d->role == ROLE_INGEST || stop_requested)
 		return;
+	if (g_get_monotonic_time() >= d->next_sla_lease &&
+	    keep_lease(d, &d->sla_lease, "sla watch", &d->next_sla_lease) == LEASE_GAINED)
+		d->next_notify = 0;
 	if (d->notify_woken || g_get_monotonic_time() >= d->next_notify) {
 		d->notify_woken = FALSE;
 		d->notify_ok = notify_once(d) == SPOC_OK;
@@ -687,7 +798,7 @@ static void wait_events(struct daemon *d)
 		struct pollfd p = {.fd = w->idle_since != 0 ? imap_idle_fd(w->imap) : -1,
 				   .events = POLLIN};
 
-		next = MIN(next, w->next_pass);
+		next = MIN(next, MIN(w->next_pass, w->next_lease));
 		if (p.fd < 0)
 			continue;
 		if (imap_idle_pending(w->imap))
@@ -696,7 +807,7 @@ static void wait_events(struct daemon *d)
 		g_ptr_array_add(owners, w);
 	}
 	if (d->role != ROLE_INGEST) {
-		next = MIN(next, d->next_notify);
+		next = MIN(next, MIN(d->next_notify, d->next_sla_lease));
 		if (d->st != NULL && d->listening) {
 			struct pollfd p = {.fd = store_fd(d->st), .events = POLLIN};
 			struct errbuf err = {{0}};
@@ -923,6 +1034,12 @@ int main(int argc, char **argv)
 			"the requester or watcher it names, and agents are proven by their reply "
 			"addresses alone (docs/security.md)");
 	install_signals();
+	d.holder = lease_holder_new();
+	d.node = lease_node_new();
+	lease_init(&d.sla_lease, "sla-watch", d.holder, d.node, d.conf->lease_seconds);
+	if (!migrate)
+		log_msg(LOG_NOTICE, "spocd: lease holder %s (mailboxes and the SLA watch, %d s)",
+			d.holder, d.conf->lease_seconds);
 	workers_new(&d);
 
 	if (migrate) {
@@ -938,7 +1055,12 @@ int main(int argc, char **argv)
 	}
 	run(&d);
 out:
+	if (d.workers != NULL)
+		release_leases(&d);
 	workers_free(&d);
+	lease_clear(&d.sla_lease);
+	g_free(d.holder);
+	g_free(d.node);
 	store_close(&d.st);
 	outbox_free(&d.outbox);
 	conf_free(&d.conf);

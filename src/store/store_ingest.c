@@ -47,34 +47,6 @@ static enum ingest_outcome outcome_from_name(const char *name)
 	return INGEST_DUPLICATE;
 }
 
-/* Advisory lock keys: a class for spocd's mailbox locks and the hash of the mailbox name. */
-#define MAILBOX_LOCK_CLASS "1936749411" /* "spoc" */
-
-int store_mailbox_lock(struct store *st, const char *mailbox, gboolean *got_r, struct errbuf *err)
-{
-	const char *p[] = {MAILBOX_LOCK_CLASS, mailbox};
-	int rc = SPOC_OK;
-	PGresult *res =
-	    store_sql_run(st, "mailbox lock", "SELECT pg_try_advisory_lock($1::int, hashtext($2))",
-			  2, p, NULL, &rc, err);
-
-	if (res == NULL)
-		return rc;
-	*got_r = PQgetvalue(res, 0, 0)[0] == 't';
-	PQclear(res);
-	return SPOC_OK;
-}
-
-void store_mailbox_unlock(struct store *st, const char *mailbox)
-{
-	const char *p[] = {MAILBOX_LOCK_CLASS, mailbox};
-	int rc;
-
-	PQclear(store_sql_run(st, "mailbox unlock",
-			      "SELECT pg_advisory_unlock($1::int, hashtext($2))", 2, p, NULL, &rc,
-			      NULL));
-}
-
 /* UIDs as a PostgreSQL array literal ("{1,2,3}"); caller frees. */
 static char *uid_array(const uint32_t *uids, size_t n)
 {

@@ -928,7 +928,7 @@ protocol imap {{
             tree = self.config_tree()
             for key, value in overrides.items():
                 group, _, setting = key.replace("__", ".").rpartition(".")
-                target = tree[group] if group else tree
+                target = tree.setdefault(group, {}) if group else tree
                 if value is None:
                     target.pop(setting, None)
                 else:

@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """Two spocd processes working the same mailbox at the same time (an operator's cron job next to
 the service, or two hosts) still make exactly one ticket and one acknowledgement per message:
-the UNIQUE (mailbox, UIDVALIDITY, UID) key of ingest_log and the outbox's FOR UPDATE SKIP LOCKED
-decide who takes what."""
+the mailbox's lease (sql/026_leases.sql) lets one read it at a time, the UNIQUE (mailbox,
+UIDVALIDITY, UID) key of ingest_log and the outbox's FOR UPDATE SKIP LOCKED decide who takes
+what. Each --once gives the lease up as it exits."""
+
+import re
 
 import spocdtest as st
 
@@ -32,6 +35,15 @@ def test(check):
         check.eq(len(set(got)), n, "no acknowledgement twice")
         check.eq(s.folder_count("INBOX"), 0, "INBOX is drained")
         check.eq(s.folder_count("spocd/processed"), n, f"{n} messages in spocd/processed")
+        holders = [re.search(r"lease holder (\S+) \(", d.text()).group(1) for d in procs]
+        took = [h for h, d in zip(holders, procs) if "mailbox INBOX: lease taken" in d.text()]
+        waited = [d.name for d in procs if "another spocd holds its lease" in d.text()]
+        check.ok(took, "one of them took the mailbox's lease", holders)
+        check.ok(len(took) == 2 or len(waited) == 1,
+                 "the other waited for it, or took it once the first gave it up", (took, waited))
+        check.eq(s.sql("SELECT holder = ANY(%s), expires_at <= now() FROM leases"
+                       " WHERE name = 'mailbox:INBOX'", (holders,)), [(True, True)],
+                 "the lease names one of them and was given up at exit")
 
 
 if __name__ == "__main__":

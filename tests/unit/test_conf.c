@@ -770,6 +770,47 @@ static void test_batch_and_connections(void **state)
 	}
 }
 
+/* ingest.lease_seconds: 30 when absent, 2..3600, a mistake named with file, line and setting. */
+static void test_lease_seconds(void **state)
+{
+	static const struct {
+		const char *settings;
+		int seconds; /* -1: refused */
+		const char *error;
+	} cases[] = {
+	    {"", 30, NULL},
+	    {"ingest: { lease_seconds = 2; };", 2, NULL},
+	    {"ingest: { lease_seconds = 3600; };", 3600, NULL},
+	    {"ingest: { lease_seconds = 1; };", -1,
+	     "spocd.conf:24: ingest.lease_seconds: must be 2..3600, not 1"},
+	    {"ingest: { lease_seconds = 3601; };", -1,
+	     "spocd.conf:24: ingest.lease_seconds: must be 2..3600, not 3601"},
+	    {"ingest: { lease_seconds = \"30\"; };", -1,
+	     "spocd.conf:24: ingest.lease_seconds: must be a whole number from 2 to 3600"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *text = g_strdup_printf("%s%s\n", base_conf, cases[i].settings);
+		char *path = write_conf(text);
+		struct errbuf err = {{0}};
+		struct spoc_conf *c = conf_load(path, &err);
+
+		if (cases[i].seconds < 0) {
+			if (c != NULL || strstr(err.msg, cases[i].error) == NULL)
+				fail_msg("%s: want \"%s\", got \"%s\"", cases[i].settings,
+					 cases[i].error, err.msg);
+		} else {
+			if (c == NULL)
+				fail_msg("%s: refused: %s", cases[i].settings, err.msg);
+			assert_int_equal(c->lease_seconds, cases[i].seconds);
+			conf_free(&c);
+		}
+		g_free(text);
+		g_free(path);
+	}
+}
+
 static void test_shipped_example_parses(void **state)
 {
 	/* The example's password files do not exist here: the only complaint must be about them. */
@@ -792,6 +833,7 @@ int main(void)
 	    cmocka_unit_test(test_max_attachment_bytes),
 	    cmocka_unit_test(test_batch_and_connections),
 	    cmocka_unit_test(test_database_settings),
+	    cmocka_unit_test(test_lease_seconds),
 	    cmocka_unit_test(test_port_out_of_range),
 	    cmocka_unit_test(test_plain_text_refused_off_loopback),
 	    cmocka_unit_test(test_unknown_tls_value),
