@@ -351,8 +351,18 @@ def conf_line(path, setting):
 class Services:
     def __init__(self, *, imap_cert="good", smtp=True, smtp_tls="none", smtp_cert="good",
                  smtp_mode="accept", keep=None, name="spocd-test", dovecot_oauth2=None,
-                 smtp_oauth2=None, pg_settings=None, pg_initdb_args=(), imap_rawlog=False):
+                 smtp_oauth2=None, pg_settings=None, pg_initdb_args=(), imap_rawlog=False,
+                 dovecot=True, directory=None):
         self.keep = keep if keep is not None else os.environ.get("SPOC_KEEP") == "1"
+        # directory: this directory (made if missing, always kept) instead of a fresh temporary
+        # one; a PostgreSQL cluster a previous run left in it is started again as it is (the
+        # benchmarks reuse a database that took long to fill).
+        self.directory = directory
+        if directory is not None:
+            self.keep = True
+        # dovecot=False: no IMAP server (the ports in the configuration are free ones nobody
+        # listens on), for what needs PostgreSQL alone.
+        self._dovecot_wanted = dovecot
         self.name = name
         self._imap_cert = imap_cert
         self._smtp_wanted = smtp
@@ -398,7 +408,11 @@ class Services:
         return False
 
     def start(self):
-        self.dir = tempfile.mkdtemp(prefix=f"{self.name}-", dir="/tmp")
+        if self.directory is not None:
+            self.dir = os.path.abspath(self.directory)
+            os.makedirs(self.dir, exist_ok=True)
+        else:
+            self.dir = tempfile.mkdtemp(prefix=f"{self.name}-", dir="/tmp")
         # Dovecot's mail processes (MAIL_OWNER) and PostgreSQL (postgres) must traverse it.
         os.chmod(self.dir, 0o755)
         log(f"directory {self.dir}" + (" (kept at the end)" if self.keep else
@@ -410,7 +424,10 @@ class Services:
             f.write(IMAP_PASSWORD + "\n")
         os.chmod(os.path.join(self.dir, "imap.password"), 0o600)
         self.start_postgres()
-        self.start_dovecot(self._imap_cert)
+        if self._dovecot_wanted:
+            self.start_dovecot(self._imap_cert)
+        else:
+            self.imap_port, self.imaps_port = free_port(), free_port()
         self.smtp_dir = os.path.join(self.dir, "smtp")
         os.makedirs(self.smtp_dir, exist_ok=True)
         self.smtp_port = free_port()
@@ -485,25 +502,28 @@ class Services:
         base = os.path.join(self.dir, "pg")
         self.pg_data = os.path.join(base, "data")
         self.pg_sock = os.path.join(base, "sock")
-        os.makedirs(self.pg_sock)
+        reuse = os.path.isfile(os.path.join(self.pg_data, "PG_VERSION"))
+        os.makedirs(self.pg_sock, exist_ok=reuse)
         pw = pwd.getpwnam("postgres")
         for d in (base, self.pg_sock):
             os.chown(d, pw.pw_uid, pw.pw_gid)
         env = self._pg_env()
-        r = subprocess.run([f"{PG_BIN}/initdb", "-D", self.pg_data, "-U", "postgres", "--auth=trust",
-                            "-E", "UTF8", "--no-locale", "--no-sync", *self.pg_initdb_args],
-                           user=pw.pw_uid, group=pw.pw_gid, extra_groups=[], cwd=base, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        if r.returncode != 0:
-            raise RuntimeError(f"initdb failed:\n{r.stdout.decode(errors='replace')}")
+        if not reuse:
+            r = subprocess.run([f"{PG_BIN}/initdb", "-D", self.pg_data, "-U", "postgres", "--auth=trust",
+                                "-E", "UTF8", "--no-locale", "--no-sync", *self.pg_initdb_args],
+                               user=pw.pw_uid, group=pw.pw_gid, extra_groups=[], cwd=base, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if r.returncode != 0:
+                raise RuntimeError(f"initdb failed:\n{r.stdout.decode(errors='replace')}")
         self.pg_port = free_port()
         self.conninfo = f"host={self.pg_sock} port={self.pg_port} dbname=spocd user=postgres"
         c = self._run_postgres()
         c.autocommit = True
         with c.cursor() as cur:
-            cur.execute("CREATE DATABASE spocd")
+            if not reuse:
+                cur.execute("CREATE DATABASE spocd")
         c.close()
-        log(f"postgres ready: {self.conninfo}")
+        log(f"postgres ready: {self.conninfo}" + (" (the cluster already in the directory)" if reuse else ""))
 
     def _pg_env(self):
         base = os.path.join(self.dir, "pg")

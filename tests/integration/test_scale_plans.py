@@ -1,0 +1,89 @@
+#!/usr/bin/python3
+"""The hot paths' plans on a desk of many tickets (bench/scale's data, 20,000 tickets, generated
+server-side): the SQL spocd sends (read from src/store by bench/scale, macros expanded) reads
+its tickets, messages and outbox rows through an index, never sequentially; spocctl ticket list
+takes the newest 50 from an index instead of sorting every open ticket, or every ticket; the
+suggestions name the requester's latest solved tickets from the index that holds them newest
+first, without reading or sorting the others;
+and the threading lookup by References keeps one plan for its prepared statement instead of
+being planned again on every mail."""
+
+import importlib.machinery
+import importlib.util
+import os
+
+import spocdtest as st
+
+TICKETS = 20000
+
+
+def bench():
+    path = os.path.join(st.SOURCE_DIR, "bench", "scale")
+    loader = importlib.machinery.SourceFileLoader("bench_scale", path)
+    spec = importlib.util.spec_from_loader("bench_scale", loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def test(check):
+    b = bench()
+    paths = {name: (sql, params, one_shot, transaction)
+             for name, sql, params, one_shot, transaction in b.hot_paths(b.Source())}
+    with st.Services(name="spocd-scale-plans", smtp=False, dovecot=False) as s:
+        rc, _, _ = s.run_spocd("--migrate", env=b.SQL_ENV)
+        check.eq(rc, 0, "spocd --migrate exits 0")
+        db = b.connect(s, "spocd")
+        b.generate(db, TICKETS, 3)
+        ws = b.working_set(db, TICKETS)
+        with db.cursor() as cur:
+            cur.execute("ANALYZE tickets, messages, outbox, participants")
+            cur.execute("SELECT count(*) FROM tickets")
+            check.eq(cur.fetchone()[0], TICKETS + b.WORKING_SET, "the tickets generated and the working set")
+
+        plans = {}
+        for name, (sql, params, one_shot, transaction) in paths.items():
+            got = b.measure({"large": db}, sql, {"large": params(ws)}, one_shot, transaction, 3)
+            plans[name] = {"nodes": got["large"][2], "kind": got["large"][3]}
+            seq = sorted({rel for node, rel, _ in plans[name]["nodes"]
+                          if node == "Seq Scan" and rel in b.BIG_TABLES})
+            check.eq(seq, [], f"{name}: no sequential scan of {', '.join(b.BIG_TABLES)}")
+
+        def indexes(name):
+            return {idx for _, _, idx in plans[name]["nodes"] if idx}
+
+        check.ok("tickets_status_created" in indexes("spocctl ticket list --status new"),
+                 "ticket list --status new reads tickets_status_created", str(plans["spocctl ticket list --status new"]))
+        check.ok("tickets_created" in indexes("spocctl ticket list"),
+                 "ticket list reads tickets_created", str(plans["spocctl ticket list"]))
+        check.ok(("Index Only Scan", "tickets", "tickets_requester_done") in plans["kb suggestions"]["nodes"],
+                 "the suggestions name the requester's latest solved tickets from tickets_requester_done "
+                 "alone (an index-only scan, which stops at the last one wanted)", str(plans["kb suggestions"]))
+        # The busiest requester's acknowledgement alone: of their solved tickets (over a
+        # thousand here) the suggestions read the latest 200, not all of them.
+        sql, params, _, _ = paths["kb suggestions"]
+        busiest = ws[0]
+        with db.cursor() as cur:
+            cur.execute("SELECT count(*) FROM tickets WHERE lower(requester) = %s AND status IN ('resolved', 'closed')",
+                        (busiest["requester"],))
+            solved = cur.fetchone()[0]
+            check.ok(solved > 1000, f"the busiest requester has {solved} solved tickets")
+            cur.execute(f"PREPARE kb AS {sql}")
+            cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE kb(%s, %s, %s)", params([busiest]))
+            plan = cur.fetchone()[0]
+
+        def read_from(node, indexes):
+            n = node.get("Actual Rows", 0) * node.get("Actual Loops", 1) if node.get("Index Name") in indexes else 0
+            return n + sum(read_from(child, indexes) for child in node.get("Plans", []))
+        rows = read_from(plan[0]["Plan"], ("tickets_requester", "tickets_requester_done"))
+        check.ok(0 < rows <= 201, f"the suggestions read {rows} entries of the requester indexes "
+                 f"(200 tickets and the one that says there are some), not {solved}")
+        check.eq(plans["threading: References"]["kind"], "generic",
+                 "the threading lookup by References keeps its generic plan")
+        check.ok("messages_message_id" in indexes("threading: References"),
+                 "and that plan finds the messages by messages_message_id", str(plans["threading: References"]))
+        db.close()
+
+
+if __name__ == "__main__":
+    st.main(test)
