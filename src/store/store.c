@@ -40,13 +40,33 @@ int store_error_class(struct store *st, const PGresult *res)
 	    strncmp(state, "53", 2) == 0 || strncmp(state, "57", 2) == 0 ||
 	    strncmp(state, "58", 2) == 0)
 		return SPOC_ETEMP;
+	/* 25006 read_only_sql_transaction: a hot standby (or a primary being demoted) refuses
+	 * every write; the same statement works once a primary is reached again. */
+	if (strcmp(state, "25006") == 0)
+		return SPOC_ETEMP;
 	return SPOC_EPERM;
+}
+
+/* The database's sentence for a failed res (or the connection's, without one), stripped,
+ * followed by its SQLSTATE when it has one, so that a log says which condition it was; caller
+ * frees with g_free(). */
+static char *error_text(struct store *st, const PGresult *res)
+{
+	const char *msg = res != NULL ? PQresultErrorMessage(res) : NULL;
+	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	char *clean = g_strstrip(g_strdup(msg != NULL && msg[0] ? msg : PQerrorMessage(st->conn)));
+	char *out;
+
+	if (state == NULL)
+		return clean;
+	out = g_strdup_printf("%s (SQLSTATE %s)", clean, state);
+	g_free(clean);
+	return out;
 }
 
 static int fail_res(struct store *st, PGresult *res, const char *what, struct errbuf *err)
 {
-	const char *msg = res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(st->conn);
-	char *clean = g_strstrip(g_strdup(msg != NULL && msg[0] ? msg : PQerrorMessage(st->conn)));
+	char *clean = error_text(st, res);
 	int rc = store_error_class(st, res);
 
 	errbuf_set(err, rc, "database: %s: %s", what, clean);
@@ -171,9 +191,11 @@ PGresult *store_sql_run_refusable(struct store *st, const char *what, const char
 		*rc_r = SPOC_EPERM;
 		errbuf_set(err, SPOC_EPERM, "%s", msg);
 	} else {
+		char *text = error_text(st, res);
+
 		*rc_r = store_error_class(st, res);
-		errbuf_set(err, *rc_r, "database: %s: %s", what, msg);
-		g_strchomp(err->msg);
+		errbuf_set(err, *rc_r, "database: %s: %s", what, text);
+		g_free(text);
 	}
 	PQclear(res);
 	return NULL;
