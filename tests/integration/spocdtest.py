@@ -229,7 +229,8 @@ def ids_in(value):
 
 def make_certs(d):
     """Test CA + server certificates in d: good (IP:127.0.0.1, DNS:localhost), wrong
-    (DNS:wrong.example), expired (right names, validity in 2020). Returns {name: (cert, key)}."""
+    (DNS:wrong.example), expired (right names, validity in 2020), clientonly (right names and
+    dates, but extendedKeyUsage clientAuth only: not for a server). Returns {name: (cert, key)}."""
     os.makedirs(d, exist_ok=True)
 
     def run(*cmd, **kw):
@@ -245,9 +246,10 @@ def make_certs(d):
         "-subj", "/O=spocd tests/CN=spocd test CA", "-out", "ca.pem",
         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
     leaves = {
-        "good": ("/CN=127.0.0.1", "IP:127.0.0.1,DNS:localhost"),
-        "wrong": ("/CN=wrong.example", "DNS:wrong.example"),
-        "expired": ("/CN=127.0.0.1", "IP:127.0.0.1,DNS:localhost"),
+        "good": ("/CN=127.0.0.1", "IP:127.0.0.1,DNS:localhost", "serverAuth"),
+        "wrong": ("/CN=wrong.example", "DNS:wrong.example", "serverAuth"),
+        "expired": ("/CN=127.0.0.1", "IP:127.0.0.1,DNS:localhost", "serverAuth"),
+        "clientonly": ("/CN=127.0.0.1", "IP:127.0.0.1,DNS:localhost", "clientAuth"),
     }
     # `openssl ca` is the one OpenSSL 3.0 tool that takes explicit validity dates.
     with open(os.path.join(d, "index.txt"), "w"):
@@ -272,12 +274,12 @@ copy_extensions = none
 commonName = supplied
 """)
     out = {}
-    for name, (subj, san) in leaves.items():
+    for name, (subj, san, eku) in leaves.items():
         key(name)
         run("openssl", "req", "-new", "-key", f"{name}.key", "-subj", subj, "-out", f"{name}.csr")
         with open(os.path.join(d, f"{name}.ext"), "w") as f:
             f.write(f"basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-                    f"extendedKeyUsage=serverAuth\nsubjectAltName={san}\n")
+                    f"extendedKeyUsage={eku}\nsubjectAltName={san}\n")
         dates = (["-startdate", "20200101000000Z", "-enddate", "20200201000000Z"] if name == "expired"
                  else ["-days", "825"])
         run("openssl", "ca", "-batch", "-config", "ca.cnf", "-notext", "-in", f"{name}.csr",
@@ -546,7 +548,7 @@ class Services:
 
     def start_dovecot(self, cert="good"):
         """Starts (or restarts, same ports, same mail) Dovecot serving certificate `cert`:
-        "good", "wrong" or "expired"."""
+        "good", "wrong", "expired" or "clientonly"."""
         base = os.path.join(self.dir, "dovecot")
         first = not hasattr(self, "imap_port")
         if first:
