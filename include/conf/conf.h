@@ -124,6 +124,7 @@ struct spoc_threading_conf {
 struct spoc_conf {
 	char *path;
 	char *database_conninfo;
+	int database_timeout_s; /* longest wait for the database's answer to one statement */
 	/* NULL-terminated, at least one; [0] is also where limits shared by all are read */
 	struct spoc_imap_conf **mailboxes;
 	struct spoc_smtp_conf smtp;

@@ -830,6 +830,7 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 
 	c->log_level = level_values[conf_get_choice(&r, "log_level", levels, 3)];
 	c->database_conninfo = conf_get_string(&r, "database.conninfo", NULL);
+	c->database_timeout_s = conf_get_int(&r, "database.timeout", 60, 1, 3600);
 
 	read_mailboxes(&r, c);
 	read_endpoint(&r, "smtp", &c->smtp.ep, FALSE, 587);

@@ -261,7 +261,9 @@ static int ensure_store(struct daemon *d, struct errbuf *err)
 {
 	int applied = 0;
 
-	if (d->st == NULL && store_open(d->conf->database_conninfo, &d->st, err) != SPOC_OK)
+	if (d->st == NULL && store_open_bounded(d->conf->database_conninfo,
+						d->conf->database_timeout_s, &d->st,
+						err) != SPOC_OK)
 		return SPOC_ETEMP;
 	if (!d->migrated) {
 		if (store_migrate(d->st, sql_dir(), &applied, err) != SPOC_OK) {
