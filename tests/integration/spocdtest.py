@@ -497,30 +497,74 @@ class Services:
         if r.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{r.stdout.decode(errors='replace')}")
         self.pg_port = free_port()
-        self._spawn("postgres", [f"{PG_BIN}/postgres", "-D", self.pg_data, "-p", str(self.pg_port),
-                                 "-c", "listen_addresses=127.0.0.1",
-                                 "-c", f"unix_socket_directories={self.pg_sock}",
-                                 "-c", "fsync=off", "-c", "full_page_writes=off",
-                                 "-c", "max_connections=50",
-                                 *[a for k, v in self.pg_settings.items() for a in ("-c", f"{k}={v}")]],
-                    user="postgres", deathsig=signal.SIGQUIT, env=env,
-                    log_file=os.path.join(base, "postgres.log"))
         self.conninfo = f"host={self.pg_sock} port={self.pg_port} dbname=spocd user=postgres"
-        pg_log = os.path.join(base, "postgres.log")
-
-        def connected():
-            _alive(self.procs["postgres"], "postgres:\n" + self._tail(pg_log))
-            try:
-                return psycopg2.connect(host=self.pg_sock, port=self.pg_port, dbname="postgres", user="postgres")
-            except psycopg2.OperationalError:
-                return None
-        c = wait_for(connected, 30, "postgres accepting connections", step=0.1,
-                     detail=lambda: self._tail(pg_log))
+        c = self.run_postgres()
         c.autocommit = True
         with c.cursor() as cur:
             cur.execute("CREATE DATABASE spocd")
         c.close()
         log(f"postgres ready: {self.conninfo}")
+
+    def run_postgres(self, name="postgres", data=None, port=None):
+        """Starts a postgres server (the test's own: its data directory and port, unless given:
+        a standby's) with the harness's settings, socket in the same directory, and waits until
+        it accepts connections. Returns a connection to its database `postgres`."""
+        data, port = data or self.pg_data, port or self.pg_port
+        base = os.path.dirname(self.pg_data)
+        env = {"PATH": f"{PG_BIN}:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": base}
+        pg_log = os.path.join(base, f"{name}.log")
+        self._spawn(name, [f"{PG_BIN}/postgres", "-D", data, "-p", str(port),
+                           "-c", "listen_addresses=127.0.0.1",
+                           "-c", f"unix_socket_directories={self.pg_sock}",
+                           "-c", "fsync=off", "-c", "full_page_writes=off",
+                           "-c", "max_connections=50",
+                           *[a for k, v in self.pg_settings.items() for a in ("-c", f"{k}={v}")]],
+                    user="postgres", deathsig=signal.SIGQUIT, env=env, log_file=pg_log)
+
+        def connected():
+            _alive(self.procs[name], f"{name}:\n" + self._tail(pg_log))
+            try:
+                return psycopg2.connect(host=self.pg_sock, port=port, dbname="postgres", user="postgres")
+            except psycopg2.OperationalError:
+                return None
+        return wait_for(connected, 30, f"{name} accepting connections", step=0.1,
+                        detail=lambda: self._tail(pg_log))
+
+    def stop_postgres(self, immediate=True, name="postgres"):
+        """Stops a postgres server: with immediate, as `pg_ctl stop -m immediate` does (SIGQUIT:
+        no checkpoint, every backend gone at once, crash recovery at the next start); else a
+        fast shutdown. run_postgres() starts it again, on the same port."""
+        self._close_db()
+        self._stop_proc(name, sig=signal.SIGQUIT if immediate else signal.SIGINT)
+
+    def pg_ctl(self, *args, data=None):
+        """Runs pg_ctl ARGS -D DATA (the test's data directory unless given) as postgres."""
+        pw = pwd.getpwnam("postgres")
+        r = subprocess.run([f"{PG_BIN}/pg_ctl", *args, "-D", data or self.pg_data],
+                           user=pw.pw_uid, group=pw.pw_gid, extra_groups=[],
+                           cwd=os.path.dirname(self.pg_data), capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"pg_ctl {' '.join(args)} failed:\n{r.stdout}{r.stderr}")
+        return r.stdout
+
+    def make_standby(self, name="standby"):
+        """A streaming standby of the test's server (pg_basebackup -R) in its own data directory
+        on a free port, started and accepting (read-only) connections. Returns (data, port,
+        conninfo)."""
+        base = os.path.dirname(self.pg_data)
+        data = os.path.join(base, name)
+        pw = pwd.getpwnam("postgres")
+        r = subprocess.run([f"{PG_BIN}/pg_basebackup", "-h", self.pg_sock, "-p", str(self.pg_port),
+                            "-U", "postgres", "-D", data, "-R", "-X", "stream", "--no-sync"],
+                           user=pw.pw_uid, group=pw.pw_gid, extra_groups=[], cwd=base,
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"pg_basebackup failed:\n{r.stdout}{r.stderr}")
+        port = free_port()
+        self.run_postgres(name, data=data, port=port).close()
+        conninfo = f"host={self.pg_sock} port={port} dbname=spocd user=postgres"
+        log(f"{name} ready (hot standby of port {self.pg_port}): {conninfo}")
+        return data, port, conninfo
 
     def _close_db(self):
         if self._db is not None:
