@@ -72,10 +72,11 @@ static int fail_res(struct store *st, PGresult *res, const char *what, struct er
 
 	if (st->timed_out) {
 		PQclear(res);
-		return errbuf_set(err, SPOC_ETEMP,
-				  "database: %s: no answer within database.timeout (%d s): connection "
-				  "dropped",
-				  what, st->timeout_s);
+		return errbuf_set(
+		    err, SPOC_ETEMP,
+		    "database: %s: no answer within database.timeout (%d s): connection "
+		    "dropped",
+		    what, st->timeout_s);
 	}
 	clean = error_text(st, res);
 	rc = store_error_class(st, res);
@@ -127,9 +128,8 @@ static int ms_left(gint64 deadline)
  * too, under the same deadline. */
 static PGresult *await_result(struct store *st, int sent)
 {
-	gint64 deadline = st->timeout_s > 0
-			      ? g_get_monotonic_time() + (gint64)st->timeout_s * G_USEC_PER_SEC
-			      : 0;
+	gint64 deadline =
+	    st->timeout_s > 0 ? g_get_monotonic_time() + (gint64)st->timeout_s * G_USEC_PER_SEC : 0;
 	PGresult *res, *kept = NULL;
 	gboolean broken = !sent;
 
@@ -217,7 +217,8 @@ static PGresult *exec_params(struct store *st, const char *sql, int n, const cha
 	if (res != NULL || st->timed_out)
 		return res;
 	if (name == NULL)
-		return BOUNDED(st, PQsendQueryParams(st->conn, sql, n, NULL, params, lens, formats, 0));
+		return BOUNDED(st,
+			       PQsendQueryParams(st->conn, sql, n, NULL, params, lens, formats, 0));
 	res = BOUNDED(st, PQsendQueryPrepared(st->conn, name, n, params, lens, formats, 0));
 	/* the tables changed under the plans: every statement is prepared anew (under new
 	 * names; the old ones go when the session ends), and the caller tries again */
@@ -310,8 +311,7 @@ int store_open(const char *conninfo, struct store **st_r, struct errbuf *err)
 	return store_open_bounded(conninfo, 0, st_r, err);
 }
 
-int store_open_bounded(const char *conninfo, int timeout_s, struct store **st_r,
-		       struct errbuf *err)
+int store_open_bounded(const char *conninfo, int timeout_s, struct store **st_r, struct errbuf *err)
 {
 	const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
 	const char *vals[] = {conninfo, "spocd", "10", NULL};
@@ -335,8 +335,10 @@ int store_open_bounded(const char *conninfo, int timeout_s, struct store **st_r,
 	*st_r = st;
 	/* PQexec() (migrations, ROLLBACK) still blocks, as libpq documents */
 	if (PQsetnonblocking(st->conn, 1) != 0)
-		return errbuf_set(err, SPOC_ETEMP, "database: cannot make the connection "
-				  "non-blocking: %s", g_strstrip(PQerrorMessage(st->conn)));
+		return errbuf_set(err, SPOC_ETEMP,
+				  "database: cannot make the connection "
+				  "non-blocking: %s",
+				  g_strstrip(PQerrorMessage(st->conn)));
 	return store_sql_exec(st, "session setup", "SET TIME ZONE 'UTC'", 0, NULL, err);
 }
 
