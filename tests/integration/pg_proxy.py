@@ -1,5 +1,5 @@
 """A TCP proxy between spocd and the test's PostgreSQL that reads the frontend/backend protocol
-going by and misbehaves once, at a chosen point of an ingest transaction (one that writes
+going by and misbehaves once (or `times` times), at a chosen point of an ingest transaction (one that writes
 `ingest_log`, the claim of a message):
 
   drop-before-commit  the COMMIT of such a transaction is not forwarded: both connections are
@@ -18,7 +18,7 @@ texts to know what a Bind runs. After its one fault it forwards everything as it
     with PgProxy(s.pg_port, "drop-after-commit") as proxy:
         conf = s.write_config(database__conninfo=proxy.conninfo)
         ...
-        proxy.fired          # monotonic time of the fault, or None
+        proxy.fired          # monotonic time of the first fault, or None; proxy.faults: how many
         proxy.client_closed  # monotonic time the client closed a stalled connection, or None
 """
 
@@ -43,10 +43,12 @@ def _recv_exact(sock, n):
 
 
 class PgProxy:
-    def __init__(self, pg_port, mode):
+    def __init__(self, pg_port, mode, times=1):
         assert mode in ("drop-before-commit", "drop-after-commit", "stall")
         self.pg_port = pg_port
         self.mode = mode
+        self.times = times        # faults to make before forwarding everything
+        self.faults = 0
         self.fired = None
         self.client_closed = None
         self.connections = 0
@@ -78,11 +80,13 @@ class PgProxy:
                 pass
 
     def _take_fault(self):
-        """True once: the caller is the one to misbehave."""
+        """True for the first `times` callers: each is one to misbehave."""
         with self._lock:
-            if self.fired is not None:
+            if self.faults >= self.times:
                 return False
-            self.fired = time.monotonic()
+            self.faults += 1
+            if self.fired is None:
+                self.fired = time.monotonic()
             return True
 
     def _accept(self):
@@ -181,7 +185,7 @@ class Connection:
                     if self.proxy.mode == "drop-before-commit" and self.proxy._take_fault():
                         self._close()
                         return False
-                    if self.proxy.mode == "drop-after-commit" and self.proxy.fired is None:
+                    if self.proxy.mode == "drop-after-commit" and self.proxy.faults < self.proxy.times:
                         self.drop_commit_reply = True
                     self.proxy.commits += 1
                 self.in_ingest = False

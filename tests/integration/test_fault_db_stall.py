@@ -3,7 +3,8 @@
 from the statement that writes ingest_log on, and keeps the connections open): spocd does not hang.
 database.timeout fires, spocd shuts the connection, says which statement got no answer within
 which setting, and the next pass (over a new connection) takes the mail, once. The server side,
-closed in turn, rolls back: nothing half-written. The daemon does the same by itself."""
+closed in turn, rolls back: nothing half-written. The daemon does the same by itself, three
+times on the same mail, and does not count the stalls it handled as crashes on that mail."""
 
 import spocdtest as st
 from pg_proxy import PgProxy
@@ -41,17 +42,22 @@ def test(check):
             check.eq(s.folder_count("INBOX"), 0, "INBOX is empty")
             check.eq(len(s.captured()), 1, "one acknowledgement")
 
-        # The daemon, stalled on its next mail, recovers without a restart.
+        # The daemon, stalled three times on its next mail, recovers each time without a
+        # restart; the stalls it handled are not taken for crashes (three would quarantine the
+        # mail as a poison message).
         second = st.make_message("anna.font@example.com", "No puedo imprimir en A3",
                                  "La impresora no me deja elegir el tamaño A3.\r\n")
-        with PgProxy(s.pg_port, "stall") as proxy:
+        with PgProxy(s.pg_port, "stall", times=3) as proxy:
             conf = s.write_config(name="daemon.conf", database__conninfo=proxy.conninfo,
                                   database__timeout=TIMEOUT, imap__idle=False)
             d = s.start_spocd(config=conf)
             s.append(second)
             check.wait_for(lambda: proxy.fired, 30, "the daemon's ingest statement stalled", detail=d.tail)
-            check.wait_for(lambda: s.sql_value("SELECT count(*) FROM tickets") == 2, 30,
+            check.wait_for(lambda: s.sql_value("SELECT count(*) FROM ingest_log") == 2, 90,
                            "the daemon gave the connection up and took the mail by itself", detail=d.tail)
+            check.eq(proxy.faults, 3, "after three stalls")
+            check.eq(s.sql_value("SELECT count(*) FROM tickets"), 2, "the mail is a ticket")
+            check.eq(s.sql_value("SELECT count(*) FROM quarantine"), 0, "not quarantined as a poison message")
             check.ok("no answer within database.timeout" in d.text(), "it logged the timeout", d.tail())
             check.wait_for(lambda: len(s.captured()) == 2, 30, "and sent its acknowledgement", detail=d.tail)
             check.eq(d.stop(), 0, "the daemon stops cleanly")
