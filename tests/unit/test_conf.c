@@ -668,6 +668,51 @@ static void test_max_attachment_bytes(void **state)
 	}
 }
 
+/* database.timeout: 60 unless set, 1..3600; out of range or not a number is refused naming it. */
+static void test_database_timeout(void **state)
+{
+	static const struct {
+		const char *setting;
+		int want; /* -1: refused */
+		const char *error;
+	} cases[] = {
+	    {"", 60, NULL},
+	    {"timeout = 1;", 1, NULL},
+	    {"timeout = 3600;", 3600, NULL},
+	    {"timeout = 0;", -1, "database.timeout: must be 1..3600"},
+	    {"timeout = 3601;", -1, "database.timeout: must be 1..3600"},
+	    {"timeout = \"60\";", -1, "database.timeout: must be a whole number"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		GString *text = g_string_new(base_conf);
+		char *group = g_strdup_printf(
+		    "database: { conninfo = \"host=/tmp dbname=spocd\"; %s };", cases[i].setting);
+		struct errbuf err = {{0}};
+		struct spoc_conf *c;
+		char *path;
+
+		g_string_replace(text, "database: { conninfo = \"host=/tmp dbname=spocd\"; };",
+				 group, 1);
+		path = write_conf(text->str);
+		c = conf_load(path, &err);
+		g_free(group);
+		g_string_free(text, TRUE);
+		if (cases[i].want < 0) {
+			if (c != NULL || strstr(err.msg, cases[i].error) == NULL)
+				fail_msg("%s: want an error naming \"%s\", got \"%s\"",
+					 cases[i].setting, cases[i].error, err.msg);
+		} else {
+			if (c == NULL)
+				fail_msg("%s: refused: %s", cases[i].setting, err.msg);
+			assert_int_equal(c->database_timeout_s, cases[i].want);
+			conf_free(&c);
+		}
+		g_free(path);
+	}
+}
+
 /* notify.batch_size (64 unless set, 1..1000) and smtp.connections (1 unless set, 1..32): out of
  * range or not a number is refused naming the setting. */
 static void test_batch_and_connections(void **state)
@@ -754,6 +799,7 @@ int main(void)
 	    cmocka_unit_test(test_wrong_type),
 	    cmocka_unit_test(test_bad_address),
 	    cmocka_unit_test(test_rate_limits_and_refused_domains),
+	    cmocka_unit_test(test_database_timeout),
 	    cmocka_unit_test(test_syntax_error_names_line),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_loopback),
