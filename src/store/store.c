@@ -212,9 +212,11 @@ static PGresult *exec_params(struct store *st, const char *sql, int n, const cha
 			     const int *lens, const int *formats)
 {
 	PGresult *res;
-	const char *name = prepared_name(st, sql, n, &res);
+	const char *name;
 
-	if (res != NULL || st->timed_out)
+	st->timed_out = FALSE;
+	name = prepared_name(st, sql, n, &res);
+	if (res != NULL || st->timed_out) /* preparing failed, or got no answer */
 		return res;
 	if (name == NULL)
 		return BOUNDED(st,
@@ -267,18 +269,14 @@ PGresult *store_sql_run_refusable(struct store *st, const char *what, const char
 	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	if (msg == NULL)
 		msg = PQerrorMessage(st->conn);
-	if (connected && state != NULL && strncmp(state, "23", 2) == 0) {
-		/* class 23, integrity constraint violation: a rule of the data said no */
-		*refused_r = TRUE;
-		*rc_r = SPOC_EPERM;
-		errbuf_set(err, SPOC_EPERM, "%s", msg);
-	} else {
-		char *text = error_text(st, res);
-
-		*rc_r = store_error_class(st, res);
-		errbuf_set(err, *rc_r, "database: %s: %s", what, text);
-		g_free(text);
+	if (!connected || state == NULL || strncmp(state, "23", 2) != 0) {
+		*rc_r = fail_res(st, res, what, err);
+		return NULL;
 	}
+	/* class 23, integrity constraint violation: a rule of the data said no */
+	*refused_r = TRUE;
+	*rc_r = SPOC_EPERM;
+	errbuf_set(err, SPOC_EPERM, "%s", msg);
 	PQclear(res);
 	return NULL;
 }
