@@ -131,6 +131,7 @@ struct spoc_conf {
 	 * server session, so nothing may live in the session: no named prepared statements, no
 	 * LISTEN (the notifier looks at the outbox every few seconds instead) */
 	gboolean database_pooled;
+	int database_timeout_s; /* longest wait for the database's answer to one statement */
 	/* NULL-terminated, at least one; [0] is also where limits shared by all are read */
 	struct spoc_imap_conf **mailboxes;
 	struct spoc_smtp_conf smtp;

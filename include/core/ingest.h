@@ -67,6 +67,18 @@ void ingest_bounce(const struct spoc_conf *conf, const struct thread_keys *keys,
 		   const struct mail *mail, struct bounce_report *bounce,
 		   struct ingest_decision *d);
 
+/* The attempt marks (ingest_attempts) a process left on a batch's UIDs when the pass failed in a
+ * way it handled (the database gone, or not answering) and so could not take them back: they
+ * are no crash, and the next pass of the same process takes them back before it counts crashes.
+ * Kept by the caller between passes over one mailbox, zero-initialised; ingest_owed_free()
+ * empties it. */
+struct ingest_owed {
+	uint32_t uidvalidity;
+	GArray *uids; /* uint32_t; NULL when nothing is owed */
+};
+
+void ingest_owed_free(struct ingest_owed *owed);
+
 /* quiet (may be NULL) remembers, between passes over one connection, how the folder stood when
  * it was last seen empty: when the server offers CONDSTORE and nothing changed since, the pass
  * ends after SELECT. */
@@ -78,8 +90,10 @@ void ingest_bounce(const struct spoc_conf *conf, const struct thread_keys *keys,
  * released) at the end of a pass.
  * SPOC_OK when the mailbox was worked through (some messages may have been quarantined);
  * SPOC_ETEMP when IMAP or the database failed (nothing uncommitted was moved). */
+/* owed (may be NULL): see struct ingest_owed. */
 int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, struct store *st,
 	       struct store_lease *lease, struct imap_session *imap, struct imap_mark *quiet,
+	       struct ingest_owed *owed,
 	       const struct ingest_hooks *hooks, struct ingest_stats *stats, struct errbuf *err);
 
 #endif

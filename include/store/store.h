@@ -20,6 +20,12 @@ struct thread_keys;
 /* prepare: statements are prepared once on the session and run by name after that; FALSE
  * behind a transaction-pooling pooler, where the next transaction may get another session. */
 int store_open(const char *conninfo, gboolean prepare, struct store **st_r, struct errbuf *err);
+/* store_open() whose statements wait at most timeout_s seconds each for the server's answer (0:
+ * no limit): a server, proxy or network that stops answering mid-statement makes the statement
+ * fail with SPOC_ETEMP naming database.timeout, and the connection is shut down for the caller
+ * to close and open again. Migrations (store_migrate) are not limited: they may take long. */
+int store_open_bounded(const char *conninfo, gboolean prepare, int timeout_s, struct store **st_r,
+		       struct errbuf *err);
 void store_close(struct store **st);
 /* Applies sql/NNN_*.sql not yet in schema_migrations, in order, in one transaction under an
  * advisory lock. *applied_r counts the files applied now. */

@@ -833,6 +833,7 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 	c->database_conninfo = conf_get_string(&r, "database.conninfo", NULL);
 	c->database_reconnect_s = conf_get_int(&r, "database.reconnect", 10, 1, 300);
 	c->database_pooled = conf_get_choice(&r, "database.pooler", poolers, 0) == 1;
+	c->database_timeout_s = conf_get_int(&r, "database.timeout", 60, 1, 3600);
 
 	read_mailboxes(&r, c);
 	read_endpoint(&r, "smtp", &c->smtp.ep, FALSE, 587);

@@ -51,6 +51,7 @@ struct pass {
 	struct ingest_stats *stats;
 	uint32_t uidvalidity;
 	GHashTable *attempts;	  /* uid -> earlier passes that died while processing it */
+	struct ingest_owed *owed; /* may be NULL */
 	struct thread_keys *keys; /* of the Message-IDs and reply tokens spocd mints */
 	GArray *to_processed;	  /* uint32_t UIDs to move after COMMIT */
 	GArray *to_failed;
@@ -788,8 +789,17 @@ forget:
 	g_array_set_size(p->to_processed, 0);
 	g_array_set_size(p->to_failed, 0);
 	/* A failure spocd handled is no crash: do not count it against these messages. When the
-	 * database itself is gone this cannot be recorded; the count then errs towards caution. */
-	store_attempts_clear(p->st, p->mb->name, p->uidvalidity, uids, n, NULL);
+	 * database itself is gone this cannot be recorded now: the next pass of this process does
+	 * it (if this process dies first, the count errs towards caution). */
+	if (store_attempts_clear(p->st, p->mb->name, p->uidvalidity, uids, n, NULL) != SPOC_OK &&
+	    p->owed != NULL) {
+		if (p->owed->uids == NULL || p->owed->uidvalidity != p->uidvalidity) {
+			ingest_owed_free(p->owed);
+			p->owed->uids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+			p->owed->uidvalidity = p->uidvalidity;
+		}
+		g_array_append_vals(p->owed->uids, uids, (guint)n);
+	}
 out:
 	g_ptr_array_unref(items);
 	if (msgs != NULL)
@@ -808,6 +818,15 @@ static int batches(struct pass *p, GArray *fresh, struct errbuf *err)
 	GArray *batch = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 	int rc;
 
+	/* marks of failures this process handled but could not take back then */
+	if (p->owed != NULL && p->owed->uids != NULL) {
+		if (p->owed->uidvalidity == p->uidvalidity &&
+		    (rc = store_attempts_clear(p->st, p->mb->name, p->uidvalidity,
+					       (uint32_t *)(void *)p->owed->uids->data,
+					       p->owed->uids->len, err)) != SPOC_OK)
+			goto out;
+		ingest_owed_free(p->owed);
+	}
 	/* what the database knows of this window's UIDs only */
 	g_clear_pointer(&p->attempts, g_hash_table_unref);
 	if ((rc = store_attempts_get(p->st, p->mb->name, p->uidvalidity,
@@ -937,8 +956,16 @@ static int windows(struct pass *p, const struct imap_mark *now, struct imap_mark
 	return rc;
 }
 
+void ingest_owed_free(struct ingest_owed *owed)
+{
+	if (owed->uids != NULL)
+		g_array_unref(owed->uids);
+	owed->uids = NULL;
+}
+
 int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, struct store *st,
 	       struct store_lease *lease, struct imap_session *imap, struct imap_mark *quiet,
+	       struct ingest_owed *owed,
 	       const struct ingest_hooks *hooks, struct ingest_stats *stats, struct errbuf *err)
 {
 	struct imap_mark now = {0};
@@ -947,6 +974,7 @@ int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, st
 			 .st = st,
 			 .lease = lease,
 			 .imap = imap,
+			 .owed = owed,
 			 .hooks = hooks,
 			 .stats = stats};
 	gboolean changed = FALSE;

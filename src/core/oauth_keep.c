@@ -30,8 +30,8 @@ static void derive(GBytes *secret, unsigned char key[OAUTH2_SEAL_KEY])
 static int open_keys(struct store **st_r, struct thread_keys **keys_r, struct errbuf *err)
 {
 	*keys_r = NULL;
-	if (store_open((*keep_conf)->database_conninfo, !(*keep_conf)->database_pooled, st_r,
-		       err) != SPOC_OK)
+	if (store_open_bounded((*keep_conf)->database_conninfo, !(*keep_conf)->database_pooled,
+			       (*keep_conf)->database_timeout_s, st_r, err) != SPOC_OK)
 		return SPOC_ETEMP;
 	if (keys_load(*keep_conf, *st_r, keys_r, err) != SPOC_OK) {
 		store_close(st_r);

@@ -409,8 +409,10 @@ static int connect_server(struct smtp_session *s, const struct spoc_endpoint *ep
 	if (r == MAILSMTP_ERROR_SSL)
 		return errbuf_set(err, SPOC_ETEMP, "smtp %s: TLS handshake failed", s->where);
 	if (s->smtp->response_code == 0)
-		return errbuf_set(err, SPOC_ETEMP, "smtp %s: no greeting (%s)", s->where,
-				  mailsmtp_strerror(r));
+		return errbuf_set(err, SPOC_ETEMP,
+				  "smtp %s: no greeting (%s: closed, or silent for smtp.timeout, "
+				  "%d s)",
+				  s->where, mailsmtp_strerror(r), ep->timeout_s);
 	reply = reply_text(s->smtp);
 	errbuf_set(err, SPOC_ETEMP, "smtp %s: greeting refused: %d %s", s->where,
 		   s->smtp->response_code, reply);

@@ -187,16 +187,17 @@ enum role {
 struct worker {
 	const struct spoc_imap_conf *mb; /* borrowed from the daemon's conf */
 	struct imap_session *imap;
-	struct imap_mark quiet; /* the folder when last seen empty (CONDSTORE), see ingest_run() */
-	gint64 next_pass;	/* monotonic µs */
-	gint64 idle_since;	/* monotonic µs, 0: not in IDLE */
-	gboolean woken;		/* the server spoke during IDLE */
-	gboolean idled;		/* IDLE worked on this session */
-	int backoff_s;		/* after failures: 5, 10, 20... 300 */
-	gboolean ok;		/* the last pass succeeded */
-	gboolean tried;		/* a pass was made at all */
-	unsigned mails;		/* taken since start */
-	char error[256];	/* the last failure, for STATUS */
+	struct imap_mark quiet;	 /* the folder when last seen empty (CONDSTORE), see ingest_run() */
+	struct ingest_owed owed; /* attempt marks of handled failures, to take back */
+	gint64 next_pass;	 /* monotonic µs */
+	gint64 idle_since;	 /* monotonic µs, 0: not in IDLE */
+	gboolean woken;		 /* the server spoke during IDLE */
+	gboolean idled;		 /* IDLE worked on this session */
+	int backoff_s;		 /* after failures: 5, 10, 20... 300 */
+	gboolean ok;		 /* the last pass succeeded */
+	gboolean tried;		 /* a pass was made at all */
+	unsigned mails;		 /* taken since start */
+	char error[256];	 /* the last failure, for STATUS */
 
 	/* "mailbox:NAME": this process works the mailbox while it holds it */
 	struct store_lease lease;
@@ -278,8 +279,9 @@ static int ensure_store(struct daemon *d, struct errbuf *err)
 {
 	int applied = 0;
 
-	if (d->st == NULL && store_open(d->conf->database_conninfo, !d->conf->database_pooled, &d->st,
-					   err) != SPOC_OK) {
+	if (d->st == NULL &&
+	    store_open_bounded(d->conf->database_conninfo, !d->conf->database_pooled,
+			       d->conf->database_timeout_s, &d->st, err) != SPOC_OK) {
 		d->db_lost = TRUE;
 		return SPOC_ETEMP;
 	}
@@ -433,7 +435,8 @@ static int ingest_once(struct daemon *d, struct worker *w, struct ingest_stats *
 		if (imap_open(w->mb, &w->imap, err) != SPOC_OK)
 			return SPOC_ETEMP;
 	}
-	if (ingest_run(d->conf, w->mb, d->st, &w->lease, w->imap, &w->quiet, &hooks, stats, err) !=
+	if (ingest_run(d->conf, w->mb, d->st, &w->lease, w->imap, &w->quiet, &w->owed, &hooks, stats,
+		       err) !=
 	    SPOC_OK) {
 		/* the database may be half way through a transaction: start both afresh */
 		imap_close(&w->imap);
@@ -573,6 +576,7 @@ static void workers_free(struct daemon *d)
 
 		imap_close(&w->imap);
 		lease_clear(&w->lease);
+		ingest_owed_free(&w->owed);
 		g_free(w);
 	}
 	g_clear_pointer(&d->workers, g_ptr_array_unref);

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* pg_advisory_xact_lock key of the migrations: the bytes of "spocd" as a number. */
 #define MIGRATION_LOCK_KEY "495891014500"
@@ -40,14 +41,45 @@ int store_error_class(struct store *st, const PGresult *res)
 	    strncmp(state, "53", 2) == 0 || strncmp(state, "57", 2) == 0 ||
 	    strncmp(state, "58", 2) == 0)
 		return SPOC_ETEMP;
+	/* 25006 read_only_sql_transaction: a hot standby (or a primary being demoted) refuses
+	 * every write; the same statement works once a primary is reached again. */
+	if (strcmp(state, "25006") == 0)
+		return SPOC_ETEMP;
 	return SPOC_EPERM;
+}
+
+/* The database's sentence for a failed res (or the connection's, without one), stripped,
+ * followed by its SQLSTATE when it has one, so that a log says which condition it was; caller
+ * frees with g_free(). */
+static char *error_text(struct store *st, const PGresult *res)
+{
+	const char *msg = res != NULL ? PQresultErrorMessage(res) : NULL;
+	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	char *clean = g_strstrip(g_strdup(msg != NULL && msg[0] ? msg : PQerrorMessage(st->conn)));
+	char *out;
+
+	if (state == NULL)
+		return clean;
+	out = g_strdup_printf("%s (SQLSTATE %s)", clean, state);
+	g_free(clean);
+	return out;
 }
 
 static int fail_res(struct store *st, PGresult *res, const char *what, struct errbuf *err)
 {
-	const char *msg = res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(st->conn);
-	char *clean = g_strstrip(g_strdup(msg != NULL && msg[0] ? msg : PQerrorMessage(st->conn)));
-	int rc = store_error_class(st, res);
+	char *clean;
+	int rc;
+
+	if (st->timed_out) {
+		PQclear(res);
+		return errbuf_set(
+		    err, SPOC_ETEMP,
+		    "database: %s: no answer within database.timeout (%d s): connection "
+		    "dropped",
+		    what, st->timeout_s);
+	}
+	clean = error_text(st, res);
+	rc = store_error_class(st, res);
 
 	errbuf_set(err, rc, "database: %s: %s", what, clean);
 	g_free(clean);
@@ -77,6 +109,75 @@ static gboolean preparable(const char *sql)
 	return FALSE;
 }
 
+/* Seconds left until deadline (monotonic µs) as poll()'s milliseconds; -1 without one. */
+static int ms_left(gint64 deadline)
+{
+	gint64 left = deadline - g_get_monotonic_time();
+
+	if (deadline == 0)
+		return -1;
+	return left <= 0 ? 0 : (int)MIN((left + 999) / 1000, G_MAXINT);
+}
+
+/* The answer to the statement just sent (sent: what PQsend*() returned), as PQexec() would give
+ * it: its last result, the first error before it; NULL when there is none (the connection's
+ * error message says why). With st->timeout_s, the whole exchange may take that long: if the
+ * server has not answered by then, the socket is shut down (so libpq finds it closed on any
+ * later use and the connection is never reused), st->timed_out is set and NULL returned. The
+ * connection is non-blocking (store_open_bounded), so a send that cannot progress waits here
+ * too, under the same deadline. */
+static PGresult *await_result(struct store *st, int sent)
+{
+	gint64 deadline =
+	    st->timeout_s > 0 ? g_get_monotonic_time() + (gint64)st->timeout_s * G_USEC_PER_SEC : 0;
+	PGresult *res, *kept = NULL;
+	gboolean broken = !sent;
+
+	while (!broken) {
+		int flushed = PQflush(st->conn);
+		struct pollfd pfd = {.fd = PQsocket(st->conn), .events = POLLIN};
+		int r;
+
+		if (flushed < 0)
+			break;
+		if (flushed == 0 && !PQisBusy(st->conn)) {
+			if ((res = PQgetResult(st->conn)) == NULL)
+				break;
+			if (kept != NULL && PQresultStatus(kept) == PGRES_FATAL_ERROR) {
+				PQclear(res);
+			} else {
+				PQclear(kept);
+				kept = res;
+			}
+			continue;
+		}
+		if (flushed == 1)
+			pfd.events |= POLLOUT;
+		r = poll(&pfd, 1, ms_left(deadline));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			shutdown(pfd.fd, SHUT_RDWR);
+			st->timed_out = TRUE;
+			PQclear(kept);
+			return NULL;
+		}
+		if (r < 0 || ((pfd.revents & ~POLLOUT) != 0 && !PQconsumeInput(st->conn)))
+			broken = TRUE;
+	}
+	/* a broken connection: libpq answers at once, with its error */
+	while (broken && (res = PQgetResult(st->conn)) != NULL) {
+		if (kept == NULL)
+			kept = res;
+		else
+			PQclear(res);
+	}
+	return kept;
+}
+
+/* What await_result() makes of the statement send sends. */
+#define BOUNDED(st, send) ((st)->timed_out = FALSE, await_result((st), (send)))
+
 /* The name sql is prepared under on this connection, preparing it first; NULL when it is not
  * to be prepared (the caller runs it as it is) or when preparing failed: then *failed_r is the
  * database's answer, which is the statement's error (a missing table says so here, and the
@@ -95,7 +196,7 @@ static const char *prepared_name(struct store *st, const char *sql, int n, PGres
 	if (g_hash_table_size(st->prepared) >= STORE_PREPARED_MAX)
 		return NULL;
 	fresh = g_strdup_printf("s%u", ++st->prepared_next);
-	res = PQprepare(st->conn, fresh, sql, n, NULL);
+	res = BOUNDED(st, PQsendPrepare(st->conn, fresh, sql, n, NULL));
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		*failed_r = res;
 		g_free(fresh);
@@ -111,13 +212,16 @@ static PGresult *exec_params(struct store *st, const char *sql, int n, const cha
 			     const int *lens, const int *formats)
 {
 	PGresult *res;
-	const char *name = prepared_name(st, sql, n, &res);
+	const char *name;
 
-	if (res != NULL)
+	st->timed_out = FALSE;
+	name = prepared_name(st, sql, n, &res);
+	if (res != NULL || st->timed_out) /* preparing failed, or got no answer */
 		return res;
 	if (name == NULL)
-		return PQexecParams(st->conn, sql, n, NULL, params, lens, formats, 0);
-	res = PQexecPrepared(st->conn, name, n, params, lens, formats, 0);
+		return BOUNDED(st,
+			       PQsendQueryParams(st->conn, sql, n, NULL, params, lens, formats, 0));
+	res = BOUNDED(st, PQsendQueryPrepared(st->conn, name, n, params, lens, formats, 0));
 	/* the tables changed under the plans: every statement is prepared anew (under new
 	 * names; the old ones go when the session ends), and the caller tries again */
 	if (PQresultStatus(res) == PGRES_FATAL_ERROR && stale_plan(res))
@@ -165,16 +269,14 @@ PGresult *store_sql_run_refusable(struct store *st, const char *what, const char
 	msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	if (msg == NULL)
 		msg = PQerrorMessage(st->conn);
-	if (connected && state != NULL && strncmp(state, "23", 2) == 0) {
-		/* class 23, integrity constraint violation: a rule of the data said no */
-		*refused_r = TRUE;
-		*rc_r = SPOC_EPERM;
-		errbuf_set(err, SPOC_EPERM, "%s", msg);
-	} else {
-		*rc_r = store_error_class(st, res);
-		errbuf_set(err, *rc_r, "database: %s: %s", what, msg);
-		g_strchomp(err->msg);
+	if (!connected || state == NULL || strncmp(state, "23", 2) != 0) {
+		*rc_r = fail_res(st, res, what, err);
+		return NULL;
 	}
+	/* class 23, integrity constraint violation: a rule of the data said no */
+	*refused_r = TRUE;
+	*rc_r = SPOC_EPERM;
+	errbuf_set(err, SPOC_EPERM, "%s", msg);
 	PQclear(res);
 	return NULL;
 }
@@ -204,6 +306,12 @@ static void ignore_notice(void *arg, const char *message)
 
 int store_open(const char *conninfo, gboolean prepare, struct store **st_r, struct errbuf *err)
 {
+	return store_open_bounded(conninfo, prepare, 0, st_r, err);
+}
+
+int store_open_bounded(const char *conninfo, gboolean prepare, int timeout_s, struct store **st_r,
+		       struct errbuf *err)
+{
 	const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
 	const char *vals[] = {conninfo, "spocd", "10", NULL};
 	struct store *st = g_new0(struct store, 1);
@@ -223,7 +331,14 @@ int store_open(const char *conninfo, gboolean prepare, struct store **st_r, stru
 	PQsetNoticeProcessor(st->conn, ignore_notice, NULL);
 	if (prepare)
 		st->prepared = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	st->timeout_s = timeout_s;
 	*st_r = st;
+	/* PQexec() (migrations, ROLLBACK) still blocks, as libpq documents */
+	if (PQsetnonblocking(st->conn, 1) != 0)
+		return errbuf_set(err, SPOC_ETEMP,
+				  "database: cannot make the connection "
+				  "non-blocking: %s",
+				  g_strstrip(PQerrorMessage(st->conn)));
 	return store_sql_exec(st, "session setup", "SET TIME ZONE 'UTC'", 0, NULL, err);
 }
 

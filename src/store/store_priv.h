@@ -14,6 +14,10 @@ struct store {
 	 * Parsed and planned once per connection instead of once per call. */
 	GHashTable *prepared;
 	unsigned prepared_next; /* the number in the next name */
+	/* Longest wait for the server's answer to one statement, in seconds; 0: no limit. */
+	int timeout_s;
+	/* The last statement had no answer within timeout_s: the connection was shut down. */
+	gboolean timed_out;
 };
 
 /* Runs one parameterised statement; params may contain NULLs (SQL NULL). A parameter whose

@@ -19,6 +19,9 @@ can switch it while the listener runs:
                     know, so it may send it again (bench/chaos counts such copies)
   hang              say nothing after the DATA bytes for as long as the mode stays "hang", then
                     answer as the mode then in force says (a server that stalls and recovers)
+  stall             receive the DATA bytes and then say nothing, keeping the connection open
+                    until the client closes it (a server that hangs mid-response); the message is
+                    not written, the stall is recorded in refused.jsonl (reply "(stalled)")
 
 A mode may be followed by addresses ("rcpt451 user7@example.com other@example.com"): the refusal
 then applies to those recipients only, and every other one is accepted (one poison recipient in
@@ -51,7 +54,8 @@ import urllib.request
 
 from aiosmtpd.smtp import SMTP, AuthResult
 
-MODES = ("accept", "rcpt451", "rcpt550", "data451", "data550", "drop", "slow", "acceptdrop", "hang")
+MODES = ("accept", "rcpt451", "rcpt550", "data451", "data550", "drop", "slow", "acceptdrop", "hang",
+         "stall")
 
 REPLIES = {
     "rcpt451": "451 4.3.0 Mailbox temporarily unavailable, try again later (capture test)",
@@ -153,6 +157,15 @@ class Capture:
             return "421 4.4.2 connection dropped (capture test)"  # never reaches the client
         if m == "slow":
             await asyncio.sleep(0.3)
+        if m == "stall":
+            self._refused("data", server, session, envelope, "(stalled)")
+            # no answer until the client gives up and closes; the wait ends with the connection
+            try:
+                while not server.transport.is_closing():
+                    await asyncio.sleep(0.05)
+            finally:  # aiosmtpd cancels this when the connection is lost
+                self._refused("data", server, session, envelope, "(closed by the client while stalled)")
+            return "421 4.4.2 stalled (capture test)"  # never reaches the client
         data = envelope.original_content if envelope.original_content is not None else envelope.content
         if isinstance(data, str):
             data = data.encode("utf-8", "surrogateescape")

@@ -229,7 +229,8 @@ def ids_in(value):
 
 def make_certs(d):
     """Test CA + server certificates in d: good (IP:127.0.0.1, DNS:localhost), wrong
-    (DNS:wrong.example), expired (right names, validity in 2020). Returns {name: (cert, key)}."""
+    (DNS:wrong.example), expired (right names, validity in 2020), clientonly (right names and
+    dates, but extendedKeyUsage clientAuth only: not for a server). Returns {name: (cert, key)}."""
     os.makedirs(d, exist_ok=True)
 
     def run(*cmd, **kw):
@@ -245,9 +246,10 @@ def make_certs(d):
         "-subj", "/O=spocd tests/CN=spocd test CA", "-out", "ca.pem",
         "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
     leaves = {
-        "good": ("/CN=127.0.0.1", "IP:127.0.0.1,DNS:localhost"),
-        "wrong": ("/CN=wrong.example", "DNS:wrong.example"),
-        "expired": ("/CN=127.0.0.1", "IP:127.0.0.1,DNS:localhost"),
+        "good": ("/CN=127.0.0.1", "IP:127.0.0.1,DNS:localhost", "serverAuth"),
+        "wrong": ("/CN=wrong.example", "DNS:wrong.example", "serverAuth"),
+        "expired": ("/CN=127.0.0.1", "IP:127.0.0.1,DNS:localhost", "serverAuth"),
+        "clientonly": ("/CN=127.0.0.1", "IP:127.0.0.1,DNS:localhost", "clientAuth"),
     }
     # `openssl ca` is the one OpenSSL 3.0 tool that takes explicit validity dates.
     with open(os.path.join(d, "index.txt"), "w"):
@@ -272,12 +274,12 @@ copy_extensions = none
 commonName = supplied
 """)
     out = {}
-    for name, (subj, san) in leaves.items():
+    for name, (subj, san, eku) in leaves.items():
         key(name)
         run("openssl", "req", "-new", "-key", f"{name}.key", "-subj", subj, "-out", f"{name}.csr")
         with open(os.path.join(d, f"{name}.ext"), "w") as f:
             f.write(f"basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-                    f"extendedKeyUsage=serverAuth\nsubjectAltName={san}\n")
+                    f"extendedKeyUsage={eku}\nsubjectAltName={san}\n")
         dates = (["-startdate", "20200101000000Z", "-enddate", "20200201000000Z"] if name == "expired"
                  else ["-days", "825"])
         run("openssl", "ca", "-batch", "-config", "ca.cnf", "-notext", "-in", f"{name}.csr",
@@ -517,7 +519,7 @@ class Services:
                 raise RuntimeError(f"initdb failed:\n{r.stdout.decode(errors='replace')}")
         self.pg_port = free_port()
         self.conninfo = f"host={self.pg_sock} port={self.pg_port} dbname=spocd user=postgres"
-        c = self._run_postgres()
+        c = self.run_postgres()
         c.autocommit = True
         with c.cursor() as cur:
             if not reuse:
@@ -529,30 +531,32 @@ class Services:
         base = os.path.join(self.dir, "pg")
         return {"PATH": f"{PG_BIN}:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": base}
 
-    def _run_postgres(self, timeout=30):
-        """Starts the postmaster on the cluster made by start_postgres() and returns a connection
-        to the `postgres` database once it accepts them."""
-        pg_log = os.path.join(self.dir, "pg", "postgres.log")
-        self._spawn("postgres", [f"{PG_BIN}/postgres", "-D", self.pg_data, "-p", str(self.pg_port),
-                                 "-c", "listen_addresses=127.0.0.1",
-                                 "-c", f"unix_socket_directories={self.pg_sock}",
-                                 "-c", "fsync=off", "-c", "full_page_writes=off",
-                                 "-c", "max_connections=50",
-                                 *[a for k, v in self.pg_settings.items() for a in ("-c", f"{k}={v}")]],
+    def run_postgres(self, name="postgres", data=None, port=None, timeout=30):
+        """Starts a postgres server (the test's own: its data directory and port, unless given:
+        a standby's) with the harness's settings, socket in the same directory, and waits until
+        it accepts connections. Returns a connection to its database `postgres`."""
+        data, port = data or self.pg_data, port or self.pg_port
+        pg_log = os.path.join(os.path.dirname(self.pg_data), f"{name}.log")
+        self._spawn(name, [f"{PG_BIN}/postgres", "-D", data, "-p", str(port),
+                           "-c", "listen_addresses=127.0.0.1",
+                           "-c", f"unix_socket_directories={self.pg_sock}",
+                           "-c", "fsync=off", "-c", "full_page_writes=off",
+                           "-c", "max_connections=50",
+                           *[a for k, v in self.pg_settings.items() for a in ("-c", f"{k}={v}")]],
                     user="postgres", deathsig=signal.SIGQUIT, env=self._pg_env(), log_file=pg_log)
 
         def connected():
-            _alive(self.procs["postgres"], "postgres:\n" + self._tail(pg_log))
+            _alive(self.procs[name], f"{name}:\n" + self._tail(pg_log))
             try:
-                return psycopg2.connect(host=self.pg_sock, port=self.pg_port, dbname="postgres", user="postgres")
+                return psycopg2.connect(host=self.pg_sock, port=port, dbname="postgres", user="postgres")
             except psycopg2.OperationalError:
                 return None
-        return wait_for(connected, timeout, "postgres accepting connections", step=0.1,
+        return wait_for(connected, timeout, f"{name} accepting connections", step=0.1,
                         detail=lambda: self._tail(pg_log))
 
     def stop_postgres(self, mode="immediate", timeout=60):
-        """`pg_ctl stop -m MODE` on the cluster (immediate: no checkpoint, crash recovery at the
-        next start, as a power cut). Returns pg_ctl's exit status."""
+        """`pg_ctl stop -m MODE` on the cluster (immediate: no checkpoint, every backend gone at
+        once, crash recovery at the next start, as a power cut). Returns pg_ctl's exit status."""
         self._close_db()
         pw = pwd.getpwnam("postgres")
         r = subprocess.run([f"{PG_BIN}/pg_ctl", "-D", self.pg_data, "stop", "-m", mode, "-t", str(timeout)],
@@ -566,8 +570,39 @@ class Services:
         """Starts the cluster again (same port, socket and data) after stop_postgres() or after the
         postmaster went away by itself; waits until it accepts connections."""
         self._stop_proc("postgres")
-        self._run_postgres(timeout).close()
+        self.run_postgres(timeout=timeout).close()
         log(f"postgres ready again: {self.conninfo}")
+
+    def pg_ctl(self, *args, data=None):
+        """Runs pg_ctl ARGS -D DATA (the test's data directory unless given) as postgres."""
+        pw = pwd.getpwnam("postgres")
+        r = subprocess.run([f"{PG_BIN}/pg_ctl", *args, "-D", data or self.pg_data],
+                           user=pw.pw_uid, group=pw.pw_gid, extra_groups=[],
+                           cwd=os.path.dirname(self.pg_data), capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"pg_ctl {' '.join(args)} failed:\n{r.stdout}{r.stderr}")
+        return r.stdout
+
+    def make_standby(self, name="standby"):
+        """A streaming standby of the test's server (pg_basebackup -R) in its own data directory
+        on a free port, started and accepting (read-only) connections. Returns (data, port,
+        conninfo)."""
+        base = os.path.dirname(self.pg_data)
+        data = os.path.join(base, name)
+        pw = pwd.getpwnam("postgres")
+        # -c fast: a spread checkpoint can keep pg_basebackup waiting for minutes
+        r = subprocess.run([f"{PG_BIN}/pg_basebackup", "-h", self.pg_sock, "-p", str(self.pg_port),
+                            "-U", "postgres", "-D", data, "-R", "-X", "stream", "--no-sync",
+                            "-c", "fast", "-d", f"application_name={name}"],
+                           user=pw.pw_uid, group=pw.pw_gid, extra_groups=[], cwd=base,
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError(f"pg_basebackup failed:\n{r.stdout}{r.stderr}")
+        port = free_port()
+        self.run_postgres(name, data=data, port=port).close()
+        conninfo = f"host={self.pg_sock} port={port} dbname=spocd user=postgres"
+        log(f"{name} ready (hot standby of port {self.pg_port}): {conninfo}")
+        return data, port, conninfo
 
     def _close_db(self):
         if self._db is not None:
@@ -595,7 +630,7 @@ class Services:
 
     def start_dovecot(self, cert="good"):
         """Starts (or restarts, same ports, same mail) Dovecot serving certificate `cert`:
-        "good", "wrong" or "expired"."""
+        "good", "wrong", "expired" or "clientonly"."""
         base = os.path.join(self.dir, "dovecot")
         first = not hasattr(self, "imap_port")
         if first:

@@ -19,15 +19,10 @@ Checked:
   Message-ID: a batch of acknowledgements accepted by SMTP whose "sent" mark had not committed
   when the primary stopped is sent again. Nothing else is sent twice."""
 
-import os
-import pwd
 import signal
-import subprocess
 import threading
 import time
 from collections import Counter
-
-import psycopg2
 
 import spocdtest as st
 
@@ -43,58 +38,6 @@ def mail(i):
                            message_id=f"<failover-{i}@example.com>")
 
 
-class Standby:
-    """A streaming standby of the Services' PostgreSQL, made with pg_basebackup -R."""
-
-    def __init__(self, s):
-        self.s = s
-        base = os.path.join(s.dir, "standby")
-        self.data = os.path.join(base, "data")
-        self.sock = os.path.join(base, "sock")
-        os.makedirs(self.sock)
-        pw = pwd.getpwnam("postgres")
-        for d in (base, self.sock):
-            os.chown(d, pw.pw_uid, pw.pw_gid)
-        self.env = {"PATH": f"{st.PG_BIN}:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": base}
-        self.run(f"{st.PG_BIN}/pg_basebackup", "-D", self.data, "-h", s.pg_sock,
-                 "-p", str(s.pg_port), "-U", "postgres", "-R", "-X", "stream", "-c", "fast",
-                 "--no-sync", "-d", "application_name=standby1")
-        self.port = st.free_port()
-        s._spawn("standby", [f"{st.PG_BIN}/postgres", "-D", self.data, "-p", str(self.port),
-                             "-c", "listen_addresses=127.0.0.1",
-                             "-c", f"unix_socket_directories={self.sock}",
-                             "-c", "fsync=off", "-c", "full_page_writes=off",
-                             "-c", "max_connections=50", "-c", "hot_standby=on"],
-                 user="postgres", deathsig=signal.SIGQUIT, env=self.env,
-                 log_file=os.path.join(base, "postgres.log"))
-        st.wait_for(self.streaming, 30, "the standby streams from the primary", step=0.1)
-
-    def run(self, *argv):
-        pw = pwd.getpwnam("postgres")
-        r = subprocess.run(argv, user=pw.pw_uid, group=pw.pw_gid, extra_groups=[], env=self.env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        if r.returncode != 0:
-            raise RuntimeError(f"{argv[0]} failed:\n{r.stdout.decode(errors='replace')}")
-
-    def streaming(self):
-        return self.s.sql_value("SELECT count(*) FROM pg_stat_replication "
-                                "WHERE application_name = 'standby1' AND state = 'streaming'") == 1
-
-    def connect(self):
-        c = psycopg2.connect(host=self.sock, port=self.port, dbname="spocd", user="postgres")
-        c.autocommit = True
-        return c
-
-    def promote(self):
-        self.run(f"{st.PG_BIN}/pg_ctl", "promote", "-w", "-D", self.data)
-
-
-def value(conn, query):
-    with conn.cursor() as cur:
-        cur.execute(query)
-        return cur.fetchone()[0]
-
-
 def in_transaction(s):
     return s.sql_value("SELECT count(*) FROM pg_stat_activity WHERE datname = 'spocd' "
                        "AND state LIKE 'idle in transaction%%' "
@@ -104,13 +47,16 @@ def in_transaction(s):
 def test(check):
     with st.Services(name="spocd-failover") as s:
         check.eq(s.run_spocd("--migrate")[0], 0, "schema in place on the primary")
-        standby = Standby(s)
+        data, port, standby_conninfo = s.make_standby("standby1")
+        st.wait_for(lambda: s.sql_value("SELECT count(*) FROM pg_stat_replication WHERE "
+                                        "application_name = 'standby1' AND state = 'streaming'")
+                    == 1, 30, "the standby streams from the primary")
         s.sql("ALTER SYSTEM SET synchronous_standby_names = 'standby1'")
         s.sql("SELECT pg_reload_conf()")
         st.wait_for(lambda: s.sql_value("SELECT sync_state FROM pg_stat_replication") == "sync",
                     20, "the standby is synchronous")
 
-        conninfo = (f"host=127.0.0.1,127.0.0.1 port={s.pg_port},{standby.port} dbname=spocd "
+        conninfo = (f"host=127.0.0.1,127.0.0.1 port={s.pg_port},{port} dbname=spocd "
                     "user=postgres target_session_attrs=read-write connect_timeout=3")
         conf = s.write_config(name="failover.conf", database__conninfo=conninfo,
                               database__reconnect=RECONNECT, imap__poll_interval=120,
@@ -134,17 +80,16 @@ def test(check):
                         "the daemon takes the first mails on the primary", step=0.05)
             st.wait_for(lambda: in_transaction(s), 30,
                         "spocd is inside an ingest transaction", step=0.005)
-            s._close_db()
-            s._stop_proc("postgres", sig=signal.SIGQUIT)
+            s.stop_postgres("immediate")
             stopped = time.monotonic()
             st.log(f"primary stopped (-m immediate) with {len(appended)} mails appended")
             time.sleep(DOWN)
             check.ok(d.poll() is None, "spocd keeps running while no database takes writes")
             log_mark = len(d.text())
-            standby.promote()
+            s.pg_ctl("promote", "-w", data=data)
             promoted = time.monotonic()
             st.log(f"standby promoted {promoted - stopped:.1f}s after the stop")
-            s.conninfo = f"host={standby.sock} port={standby.port} dbname=spocd user=postgres"
+            s.conninfo = standby_conninfo
             before = s.sql_value("SELECT count(*) FROM messages")
             st.wait_for(lambda: s.sql_value("SELECT count(*) FROM messages") > before
                         or "working again" in d.text()[log_mark:],
@@ -189,7 +134,7 @@ def test(check):
         finally:
             t.join()
             d.stop()
-            s._stop_proc("standby", sig=signal.SIGQUIT)  # immediate: the test is over
+            s._stop_proc("standby1", sig=signal.SIGQUIT)  # immediate: the test is over
 
 
 if __name__ == "__main__":

@@ -668,24 +668,27 @@ static void test_max_attachment_bytes(void **state)
 	}
 }
 
-/* database.reconnect (10 unless set, 1..300): the longest wait before trying a lost database
- * again; database.pooler ("none" unless set, or "transaction"). Others are refused naming the
- * setting. */
+/* The database group: reconnect (10 unless set, 1..300), the longest wait before trying a lost
+ * database again; timeout (60 unless set, 1..3600), the longest wait for one statement's answer;
+ * pooler ("none" unless set, or "transaction"). Others are refused naming the setting. */
 static void test_database_settings(void **state)
 {
 	static const struct {
 		const char *settings;
-		int reconnect; /* -1: refused */
+		int reconnect, timeout; /* reconnect -1: refused */
 		gboolean pooled;
 		const char *error;
 	} cases[] = {
-	    {"", 10, FALSE, NULL},
-	    {"reconnect = 1;", 1, FALSE, NULL},
-	    {"reconnect = 300; pooler = \"transaction\";", 300, TRUE, NULL},
-	    {"pooler = \"none\";", 10, FALSE, NULL},
-	    {"reconnect = 0;", -1, FALSE, "database.reconnect: must be 1..300"},
-	    {"reconnect = 301;", -1, FALSE, "database.reconnect: must be 1..300"},
-	    {"pooler = \"session\";", -1, FALSE, "database.pooler"},
+	    {"", 10, 60, FALSE, NULL},
+	    {"reconnect = 1; timeout = 1;", 1, 1, FALSE, NULL},
+	    {"reconnect = 300; timeout = 3600; pooler = \"transaction\";", 300, 3600, TRUE, NULL},
+	    {"pooler = \"none\";", 10, 60, FALSE, NULL},
+	    {"reconnect = 0;", -1, 0, FALSE, "database.reconnect: must be 1..300"},
+	    {"reconnect = 301;", -1, 0, FALSE, "database.reconnect: must be 1..300"},
+	    {"timeout = 0;", -1, 0, FALSE, "database.timeout: must be 1..3600"},
+	    {"timeout = 3601;", -1, 0, FALSE, "database.timeout: must be 1..3600"},
+	    {"timeout = \"60\";", -1, 0, FALSE, "database.timeout: must be a whole number"},
+	    {"pooler = \"session\";", -1, 0, FALSE, "database.pooler"},
 	};
 
 	(void)state;
@@ -709,6 +712,7 @@ static void test_database_settings(void **state)
 			if (c == NULL)
 				fail_msg("%s: refused: %s", cases[i].settings, err.msg);
 			assert_int_equal(c->database_reconnect_s, cases[i].reconnect);
+			assert_int_equal(c->database_timeout_s, cases[i].timeout);
 			assert_int_equal(c->database_pooled, cases[i].pooled);
 			conf_free(&c);
 		}
