@@ -6,14 +6,6 @@
 
 #include <string.h>
 
-const char *store_outcome_name(enum ingest_outcome outcome)
-{
-	static const char *const names[] = {"ticket",	 "reply",	"reopened", "duplicate",
-					    "automatic", "quarantined", "command",  "taken"};
-
-	return names[outcome];
-}
-
 int store_mailbox_sync(struct store *st, const char *mailbox, uint32_t uidvalidity,
 		       gboolean *changed_r, struct errbuf *err)
 {

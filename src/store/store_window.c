@@ -4,6 +4,14 @@
  * per message. */
 #include "store_priv.h"
 
+const char *store_outcome_name(enum ingest_outcome outcome)
+{
+	static const char *const names[] = {"ticket",	 "reply",	"reopened", "duplicate",
+					    "automatic", "quarantined", "command",  "taken"};
+
+	return names[outcome];
+}
+
 struct store_window {
 	/* array literals of the ingest_log rows to finish, column by column */
 	GString *ids, *outcomes, *message_rows, *ticket_ids, *details;
