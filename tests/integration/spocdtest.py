@@ -993,6 +993,24 @@ protocol imap {{
             f.write(text)
         return path
 
+    def write_mailboxes_config(self, boxes, name="mailboxes.conf", **overrides):
+        """A spocd config whose imap group is replaced by a mailboxes list, one entry per dict of
+        settings in boxes (each over the default imap settings); overrides as write_config's,
+        outside the imap group. Returns its path."""
+        tree = self.config_tree()
+        for key, value in overrides.items():
+            group, _, setting = key.replace("__", ".").rpartition(".")
+            (tree.setdefault(group, {}) if group else tree)[setting] = value
+        imap = tree.pop("imap")
+        entries = []
+        for box in boxes:
+            settings = dict(imap, **box)
+            entries.append("  {\n" + "".join(
+                f"    {k} = {v if isinstance(v, int) else chr(34) + v + chr(34)};\n"
+                for k, v in settings.items()) + "  }")
+        return self.write_config(name=name, text=render_conf(tree) + "mailboxes = (\n" +
+                                 ",\n".join(entries) + "\n);\n")
+
     def run_spocd(self, *args, env=None, timeout=120, config=None, quiet=False):
         """Runs $SPOCD_BIN -c CONFIG ARGS. Returns (rc, stdout, stderr); rc is -N for a death by
         signal N. Also sets self.last_rusage (resource usage of that spocd process alone)."""

@@ -6,21 +6,6 @@ is recorded as a duplicate under that mailbox's name and moved to its own proces
 import spocdtest as st
 
 
-def mailboxes_conf(s, boxes):
-    """A spocd config whose imap group is replaced by a mailboxes list, one entry per dict of
-    overrides in boxes (each over the default imap settings)."""
-    tree = s.config_tree()
-    imap = tree.pop("imap")
-    entries = []
-    for box in boxes:
-        settings = dict(imap, **box)
-        entries.append("  {\n" + "".join(
-            f"    {k} = {v if isinstance(v, int) else chr(34) + v + chr(34)};\n"
-            for k, v in settings.items()) + "  }")
-    return s.write_config(name="two-mailboxes.conf",
-                          text=st.render_conf(tree) + "mailboxes = (\n" + ",\n".join(entries) + "\n);\n")
-
-
 def test(check):
     raw = st.make_message(
         "oriol.ferrer@example.com", "Sin acceso a la carpeta compartida de nóminas",
@@ -29,7 +14,7 @@ def test(check):
         language="es-ES", message_id="<20240405091233.77c2@example.com>")
     with st.Services(name="spocd-fault-two") as s:
         s._client().create("Rrhh")
-        conf = mailboxes_conf(s, [
+        conf = s.write_mailboxes_config(name="two-mailboxes.conf", boxes=[
             {"name": "soporte", "mailbox": "INBOX"},
             {"name": "rrhh", "mailbox": "Rrhh", "processed_folder": "spocd/rrhh-processed",
              "failed_folder": "spocd/rrhh-failed"}])
