@@ -59,6 +59,10 @@ static int fail_res(struct store *st, PGresult *res, const char *what, struct er
  * text built at run time beyond it is run unprepared rather than grow the cache. */
 #define STORE_PREPARED_MAX 512
 
+/* The first replan (store_commit()) comes after this many statements, the next after twice as
+ * many, and so on. */
+#define STORE_REPLAN_FIRST 256
+
 /* TRUE for the statements worth preparing: queries and changes (BEGIN, COMMIT, SAVEPOINT and
  * SET are sent as they are). */
 static gboolean preparable(const char *sql)
@@ -113,6 +117,7 @@ static PGresult *exec_params(struct store *st, const char *sql, int n, const cha
 	PGresult *res;
 	const char *name = prepared_name(st, sql, n, &res);
 
+	st->runs++;
 	if (res != NULL)
 		return res;
 	if (name == NULL)
@@ -222,6 +227,7 @@ int store_open(const char *conninfo, struct store **st_r, struct errbuf *err)
 	/* Server notices ("relation already exists, skipping") are not ours to print. */
 	PQsetNoticeProcessor(st->conn, ignore_notice, NULL);
 	st->prepared = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	st->replan_at = STORE_REPLAN_FIRST;
 	*st_r = st;
 	return store_sql_exec(st, "session setup", "SET TIME ZONE 'UTC'", 0, NULL, err);
 }
@@ -242,9 +248,31 @@ int store_begin(struct store *st, struct errbuf *err)
 	return store_sql_exec(st, "BEGIN", "BEGIN", 0, NULL, err);
 }
 
+/* PostgreSQL keeps the plan it made for a prepared statement (spocd's, and the trigger
+ * functions' own) for as long as the session lasts, or until the table's statistics change.
+ * Made while the tables were small (a new desk, or the first minute of a bulk intake before
+ * autovacuum analyses them), it reads them whole (a sequential scan of messages for every
+ * duplicate check, of ingest_log for every window) and costs more with every mail. Between two
+ * transactions, each time the statements run on this connection have doubled, every plan is made
+ * again for the tables as they are: a few replans over any number of mails. The statements
+ * are prepared again under new names; a failure here shows at the next statement. */
+static void replan_if_grown(struct store *st)
+{
+	if (st->runs < st->replan_at)
+		return;
+	st->replan_at = st->runs * 2;
+	g_hash_table_remove_all(st->prepared);
+	PQclear(PQexec(st->conn, "DEALLOCATE ALL"));
+	PQclear(PQexec(st->conn, "DISCARD PLANS"));
+}
+
 int store_commit(struct store *st, struct errbuf *err)
 {
-	return store_sql_exec(st, "COMMIT", "COMMIT", 0, NULL, err);
+	int rc = store_sql_exec(st, "COMMIT", "COMMIT", 0, NULL, err);
+
+	if (rc == SPOC_OK)
+		replan_if_grown(st);
+	return rc;
 }
 
 void store_rollback(struct store *st)

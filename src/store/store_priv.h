@@ -14,6 +14,9 @@ struct store {
 	 * Parsed and planned once per connection instead of once per call. */
 	GHashTable *prepared;
 	unsigned prepared_next; /* the number in the next name */
+	/* Statements run on this connection, and how many there will have been when the plans
+	 * are made again (store_commit(): the count doubles between two replans). */
+	uint64_t runs, replan_at;
 };
 
 /* Runs one parameterised statement; params may contain NULLs (SQL NULL). A parameter whose
