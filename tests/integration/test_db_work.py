@@ -9,8 +9,8 @@
 - the messages_kb trigger still writes the vectors of a ticket that does not carry them, or
   carries others (a ticket and its first mail written by plain SQL), and leaves a ticket that
   carries the right ones alone;
-- outbox_recipient_key(), now PL/pgSQL, gives what the SQL function of 015_caps.sql gave for
-  every address, hostile ones included."""
+- outbox_recipient_key(), now PL/pgSQL without a query, gives what the SQL function of
+  015_caps.sql gave for every address, hostile ones included."""
 
 import os
 import re
@@ -95,7 +95,9 @@ def trigger_still_writes(check, s):
 ADDRESSES = ["Victim@Example.COM", "victim+1@example.com", "+tag@example.com", "a+b+c@example.com",
              "v.i.c.t.i.m@gmail.com", "Victim@GoogleMail.com", "v.i+x@googlemail.com", "no-at-sign",
              "@example.com", "a@", "a@b@c.example", "x+@example.com", "", "ÁLVARO@EXAMPLE.COM",
-             "quoted\"+x\"@example.com", "a@gmail.com.evil.example", "a.b@GMAIL.COM"]
+             "quoted\"+x\"@example.com", "a@gmail.com.evil.example", "a.b@GMAIL.COM", "A.B+C@GoogleMail.Com",
+             "+@gmail.com", "a@googlemail.com@x.example", ".a.@gmail.com", "@", "@@", "a+@gmail.com",
+             "x@GOOGLEMAIL.COM", "x@googlemail.co", "ǅ@Ǆ.example", "a\x01b@example.com", " a@example.com "]
 
 
 def recipient_key_unchanged(check, s):
