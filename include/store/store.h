@@ -362,12 +362,14 @@ int store_outbox_mark(struct store *st, const struct outbox_mark *marks, guint n
 
 /* ---- attachments that travel (store_attachments.c) ---- */
 
-/* The attachments of the message outbox row outbox_id is about (its in_reply_to_message), in
- * their order, without their bytes: a new array of struct compose_attachment * (compose.h),
- * empty when there are none or the row withholds them (an agent's reply whose forwarded
- * message was withheld). */
-int store_outbox_attachments(struct store *st, int64_t outbox_id, GPtrArray **list_r,
-			     struct errbuf *err);
+/* The attachments of the messages the outbox rows outbox_ids[0..n) are about (each row's
+ * in_reply_to_message), in their order, without their bytes, in one query: (*lists_r)[i] is a
+ * new array of struct compose_attachment * (compose.h) for outbox_ids[i], empty when there are
+ * none or the row withholds them (an agent's reply whose forwarded message was withheld).
+ * *lists_r has n arrays and a NULL after them; free with store_outbox_attachments_free(). */
+int store_outbox_attachments(struct store *st, const int64_t *outbox_ids, guint n,
+			     GPtrArray ***lists_r, struct errbuf *err);
+void store_outbox_attachments_free(GPtrArray ***lists);
 /* The bytes of attachment id into *data_r (caller unrefs), NULL when there is no such one. */
 int store_attachment_data(struct store *st, int64_t id, GBytes **data_r, struct errbuf *err);
 

@@ -382,29 +382,66 @@ static char *carried_ids(const GPtrArray *atts)
 	return ids != NULL ? g_string_free(ids, FALSE) : NULL;
 }
 
-/* The attachments row carries or lists (NULL for a kind that carries none): chosen against
- * notify.max_attachment_bytes, and the bytes read of those chosen only. SPOC_ETEMP when the
- * database failed. Caller unrefs *atts_r. */
-int outbox_row_attachments(const struct outbox *ob, struct store *st, const struct outbox_row *row,
-			   GPtrArray **atts_r, struct errbuf *err)
+/* The attachments each of rows[0..n) carries or lists, listed for the whole batch in one query:
+ * (*lists_r)[i] for rows[i], NULL for a kind that carries none. Without their bytes
+ * (outbox_attachments_read()). SPOC_ETEMP when the database failed. Caller frees with
+ * outbox_attachments_free(lists_r, n). */
+int outbox_batch_attachments(struct store *st, const struct outbox_row *const *rows, guint n,
+			     GPtrArray ***lists_r, struct errbuf *err)
+{
+	int64_t *ids = g_new(int64_t, n);
+	guint *of = g_new(guint, n), m = 0;
+	GPtrArray **found = NULL;
+	int rc = SPOC_OK;
+
+	*lists_r = g_new0(GPtrArray *, n);
+	for (guint i = 0; i < n; i++) {
+		if (!carries_attachments(rows[i]->kind))
+			continue;
+		of[m] = i;
+		ids[m++] = rows[i]->id;
+	}
+	if (m > 0 && (rc = store_outbox_attachments(st, ids, m, &found, err)) == SPOC_OK) {
+		for (guint j = 0; j < m; j++)
+			(*lists_r)[of[j]] = g_ptr_array_ref(found[j]);
+		store_outbox_attachments_free(&found);
+	}
+	g_free(ids);
+	g_free(of);
+	if (rc != SPOC_OK)
+		outbox_attachments_free(lists_r, n);
+	return rc;
+}
+
+void outbox_attachments_free(GPtrArray ***lists, guint n)
+{
+	if (*lists == NULL)
+		return;
+	for (guint i = 0; i < n; i++)
+		if ((*lists)[i] != NULL)
+			g_ptr_array_unref((*lists)[i]);
+	g_free(*lists);
+	*lists = NULL;
+}
+
+/* Chooses which of atts (one row's, from outbox_batch_attachments(); may be NULL) go into the
+ * mail against notify.max_attachment_bytes, and reads the bytes of those only. SPOC_ETEMP when
+ * the database failed. */
+int outbox_attachments_read(const struct outbox *ob, struct store *st, GPtrArray *atts,
+			    struct errbuf *err)
 {
 	int rc;
 
-	*atts_r = NULL;
-	if (!carries_attachments(row->kind))
+	if (atts == NULL)
 		return SPOC_OK;
-	if ((rc = store_outbox_attachments(st, row->id, atts_r, err)) != SPOC_OK)
-		return rc;
-	compose_attachments_choose(*atts_r, ob->conf->desk.notify_max_attachment_bytes);
-	for (guint i = 0; i < (*atts_r)->len; i++) {
-		struct compose_attachment *a = g_ptr_array_index(*atts_r, i);
+	compose_attachments_choose(atts, ob->conf->desk.notify_max_attachment_bytes);
+	for (guint i = 0; i < atts->len; i++) {
+		struct compose_attachment *a = g_ptr_array_index(atts, i);
 
 		if (a->fate != COMPOSE_FATE_ATTACH)
 			continue;
-		if ((rc = store_attachment_data(st, a->id, &a->data, err)) != SPOC_OK) {
-			g_clear_pointer(atts_r, g_ptr_array_unref);
+		if ((rc = store_attachment_data(st, a->id, &a->data, err)) != SPOC_OK)
 			return rc;
-		}
 		/* gone since it was listed: say so rather than send a mail without it */
 		if (a->data == NULL)
 			a->fate = COMPOSE_FATE_TOO_BIG;

@@ -43,10 +43,16 @@ void outgoing_clear(struct outgoing *out);
 /* text made fit for one line of a mail body: valid UTF-8, control characters as spaces,
  * trimmed. Caller g_free()s. */
 char *outbox_flat_text(const char *text);
-/* The attachments row carries or lists (NULL for a kind that carries none), with the bytes of
- * those it carries. SPOC_ETEMP when the database failed. Caller unrefs *atts_r. */
-int outbox_row_attachments(const struct outbox *ob, struct store *st, const struct outbox_row *row,
-			   GPtrArray **atts_r, struct errbuf *err);
+/* The attachments each of rows[0..n) carries or lists, for the whole batch in one query:
+ * (*lists_r)[i] for rows[i], NULL for a kind that carries none; without their bytes.
+ * SPOC_ETEMP when the database failed. Free with outbox_attachments_free(lists_r, n). */
+int outbox_batch_attachments(struct store *st, const struct outbox_row *const *rows, guint n,
+			     GPtrArray ***lists_r, struct errbuf *err);
+void outbox_attachments_free(GPtrArray ***lists, guint n);
+/* Chooses which of one row's atts (may be NULL) go into its mail and reads their bytes.
+ * SPOC_ETEMP when the database failed. */
+int outbox_attachments_read(const struct outbox *ob, struct store *st, GPtrArray *atts,
+			    struct errbuf *err);
 /* Renders and builds the message of row into out (the caller clears it after): SPOC_OK, or
  * SPOC_EPERM with the reason in err. suggestions: the list an acknowledgement offers ("" for
  * none). */

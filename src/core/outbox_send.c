@@ -301,16 +301,29 @@ static int send_all(struct outbox *ob, struct store *st, struct pending *ps, gui
 		    struct errbuf *err)
 {
 	struct sending sd = {.ob = ob, .jobs = g_ptr_array_new()};
-	guint threads;
+	const struct outbox_row **rows = g_new(const struct outbox_row *, n);
+	GPtrArray **lists = NULL;
+	guint threads, m = 0;
 
 	*stop_r = FALSE;
-	for (guint i = 0; i < n; i++) {
+	for (guint i = 0; i < n; i++)
+		if (ps[i].sendable)
+			rows[m++] = ps[i].mark.row;
+	if (outbox_batch_attachments(st, rows, m, &lists, err) != SPOC_OK) {
+		g_free(rows);
+		g_ptr_array_unref(sd.jobs);
+		return SPOC_ETEMP;
+	}
+	for (guint i = 0, j = 0; i < n; i++) {
 		struct pending *p = &ps[i];
-		GPtrArray *atts = NULL;
+		GPtrArray *atts;
 
 		if (!p->sendable)
 			continue;
-		if (outbox_row_attachments(ob, st, p->mark.row, &atts, err) != SPOC_OK) {
+		atts = lists[j++];
+		if (outbox_attachments_read(ob, st, atts, err) != SPOC_OK) {
+			outbox_attachments_free(&lists, m);
+			g_free(rows);
 			g_ptr_array_unref(sd.jobs);
 			return SPOC_ETEMP;
 		}
@@ -318,13 +331,14 @@ static int send_all(struct outbox *ob, struct store *st, struct pending *ps, gui
 		    outbox_build(ob, p->mark.row, p->suggestions != NULL ? p->suggestions : "",
 				 atts, &p->out, &p->why);
 		/* the mail has the bytes now: the blobs go before it is sent */
-		if (atts != NULL)
-			g_ptr_array_unref(atts);
+		g_clear_pointer(&lists[j - 1], g_ptr_array_unref);
 		if (p->send_rc == SPOC_OK)
 			g_ptr_array_add(sd.jobs, p);
 		else
 			settle(ob, p, p->send_rc, p->why.msg, stats);
 	}
+	outbox_attachments_free(&lists, m);
+	g_free(rows);
 	threads = MIN((guint)ob->conf->smtp.connections, sd.jobs->len);
 	g_mutex_init(&sd.opening);
 	if (threads <= 1) {

@@ -91,6 +91,10 @@ static int fail_res(struct store *st, PGresult *res, const char *what, struct er
  * text built at run time beyond it is run unprepared rather than grow the cache. */
 #define STORE_PREPARED_MAX 512
 
+/* The first replan (store_commit()) comes after this many statements, the next after twice as
+ * many, and so on. */
+#define STORE_REPLAN_FIRST 256
+
 /* TRUE for the statements worth preparing: queries and changes (BEGIN, COMMIT, SAVEPOINT and
  * SET are sent as they are). */
 static gboolean preparable(const char *sql)
@@ -215,6 +219,7 @@ static PGresult *exec_params(struct store *st, const char *sql, int n, const cha
 	const char *name;
 
 	st->timed_out = FALSE;
+	st->runs++;
 	name = prepared_name(st, sql, n, &res);
 	if (res != NULL || st->timed_out) /* preparing failed, or got no answer */
 		return res;
@@ -332,6 +337,7 @@ int store_open_bounded(const char *conninfo, gboolean prepare, int timeout_s, st
 	if (prepare)
 		st->prepared = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	st->timeout_s = timeout_s;
+	st->replan_at = STORE_REPLAN_FIRST;
 	*st_r = st;
 	/* PQexec() (migrations, ROLLBACK) still blocks, as libpq documents */
 	if (PQsetnonblocking(st->conn, 1) != 0)
@@ -358,9 +364,33 @@ int store_begin(struct store *st, struct errbuf *err)
 	return store_sql_exec(st, "BEGIN", "BEGIN", 0, NULL, err);
 }
 
+/* PostgreSQL keeps the plan it made for a prepared statement (spocd's, and the trigger
+ * functions' own) for as long as the session lasts, or until the table's statistics change.
+ * Made while the tables were small (a new desk, or the first minute of a bulk intake before
+ * autovacuum analyses them), it reads them whole (a sequential scan of messages for every
+ * duplicate check, of ingest_log for every window) and costs more with every mail. Between two
+ * transactions, each time the statements run on this connection have doubled, every plan is made
+ * again for the tables as they are: a few replans over any number of mails. The statements
+ * are prepared again under new names; a failure here shows at the next statement. */
+static void replan_if_grown(struct store *st)
+{
+	/* unprepared (database.pooler = "transaction"): every statement is planned afresh anyway */
+	if (st->prepared == NULL || st->runs < st->replan_at)
+		return;
+	st->replan_at = st->runs * 2;
+	g_hash_table_remove_all(st->prepared);
+	/* best effort, each under database.timeout: a failure here shows in the next statement */
+	(void)store_sql_exec(st, "replan", "DEALLOCATE ALL", 0, NULL, NULL);
+	(void)store_sql_exec(st, "replan", "DISCARD PLANS", 0, NULL, NULL);
+}
+
 int store_commit(struct store *st, struct errbuf *err)
 {
-	return store_sql_exec(st, "COMMIT", "COMMIT", 0, NULL, err);
+	int rc = store_sql_exec(st, "COMMIT", "COMMIT", 0, NULL, err);
+
+	if (rc == SPOC_OK)
+		replan_if_grown(st);
+	return rc;
 }
 
 void store_rollback(struct store *st)

@@ -1,6 +1,6 @@
-/* Attachments as they leave the store: what the mail a notice relays carried (its metadata
- * first, so the notifier chooses before any bytes are read, then the bytes of each chosen one,
- * for the row being sent only), and what spocctl lists and fetches. */
+/* Attachments as they leave the store: what the mails a batch of notices relays carried (their
+ * metadata first, for the whole batch in one query, so the notifier chooses before any bytes
+ * are read, then the bytes of each chosen one), and what spocctl lists and fetches. */
 #include "store_admin.h"
 #include "store_priv.h"
 
@@ -11,38 +11,58 @@ static char *opt_text(PGresult *res, int row, int col)
 	return PQgetisnull(res, row, col) ? NULL : g_strdup(PQgetvalue(res, row, col));
 }
 
-int store_outbox_attachments(struct store *st, int64_t outbox_id, GPtrArray **list_r,
-			     struct errbuf *err)
+void store_outbox_attachments_free(GPtrArray ***lists)
 {
-	char oid[24];
+	if (lists == NULL || *lists == NULL)
+		return;
+	for (GPtrArray **l = *lists; *l != NULL; l++)
+		g_ptr_array_unref(*l);
+	g_free(*lists);
+	*lists = NULL;
+}
+
+int store_outbox_attachments(struct store *st, const int64_t *outbox_ids, guint n,
+			     GPtrArray ***lists_r, struct errbuf *err)
+{
+	GString *ids = g_string_new("{");
 	int rc = SPOC_OK;
 	PGresult *res;
 
-	*list_r = NULL;
-	g_snprintf(oid, sizeof(oid), "%" G_GINT64_FORMAT, outbox_id);
-	const char *p[] = {oid};
-	res = store_sql_run(
-	    st, "attachments",
-	    "SELECT a.id, a.name, a.content_type, a.content_id,"
-	    " a.disposition = 'inline', a.size"
-	    " FROM outbox o JOIN attachments a ON a.message_row = o.in_reply_to_message"
-	    " WHERE o.id = $1::bigint"
-	    " AND coalesce(o.detail->>'attachments', '') <> 'withheld'"
-	    " ORDER BY a.ordinal",
-	    1, p, NULL, &rc, err);
-	if (res == NULL)
+	*lists_r = g_new0(GPtrArray *, n + 1);
+	for (guint i = 0; i < n; i++) {
+		(*lists_r)[i] = g_ptr_array_new_with_free_func(compose_attachment_free);
+		g_string_append_printf(ids, "%s%" G_GINT64_FORMAT, i > 0 ? "," : "", outbox_ids[i]);
+	}
+	g_string_append_c(ids, '}');
+	const char *p[] = {ids->str};
+	res = store_sql_run(st, "attachments",
+			    "SELECT u.n, a.id, a.name, a.content_type, a.content_id,"
+			    " a.disposition = 'inline', a.size"
+			    " FROM unnest($1::bigint[]) WITH ORDINALITY AS u(id, n)"
+			    " JOIN outbox o ON o.id = u.id"
+			    " JOIN attachments a ON a.message_row = o.in_reply_to_message"
+			    " WHERE coalesce(o.detail->>'attachments', '') <> 'withheld'"
+			    " ORDER BY u.n, a.ordinal",
+			    1, p, NULL, &rc, err);
+	g_string_free(ids, TRUE);
+	if (res == NULL) {
+		store_outbox_attachments_free(lists_r);
 		return rc;
-	*list_r = g_ptr_array_new_with_free_func(compose_attachment_free);
+	}
 	for (int i = 0; i < PQntuples(res); i++) {
-		struct compose_attachment *a = g_new0(struct compose_attachment, 1);
+		int64_t k = store_sql_i64(res, i, 0) - 1;
+		struct compose_attachment *a;
 
-		a->id = store_sql_i64(res, i, 0);
-		a->name = g_strdup(PQgetvalue(res, i, 1));
-		a->content_type = g_strdup(PQgetvalue(res, i, 2));
-		a->content_id = opt_text(res, i, 3);
-		a->inline_ = strcmp(PQgetvalue(res, i, 4), "t") == 0;
-		a->size = store_sql_i64(res, i, 5);
-		g_ptr_array_add(*list_r, a);
+		if (k < 0 || k >= (int64_t)n)
+			continue;
+		a = g_new0(struct compose_attachment, 1);
+		a->id = store_sql_i64(res, i, 1);
+		a->name = g_strdup(PQgetvalue(res, i, 2));
+		a->content_type = g_strdup(PQgetvalue(res, i, 3));
+		a->content_id = opt_text(res, i, 4);
+		a->inline_ = strcmp(PQgetvalue(res, i, 5), "t") == 0;
+		a->size = store_sql_i64(res, i, 6);
+		g_ptr_array_add((*lists_r)[k], a);
 	}
 	PQclear(res);
 	return SPOC_OK;

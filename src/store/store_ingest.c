@@ -301,6 +301,10 @@ static int add_participants(struct store *st, const char *ticket, const struct m
 	return rc;
 }
 
+/* spocd_ticket_kb_text() (sql/028_less_per_mail.sql) of a ticket whose subject is $3 and whose
+ * first inbound mail has body_new $15 and body_text $16. */
+#define KB_NEW_TICKET_TEXT "left($3 || E'\\n' || coalesce(nullif($15, ''), $16, ''), 10000)"
+
 static int create_ticket(struct store *st, const struct mail *m, const struct ingest_decision *d,
 			 struct ingest_result *res_r, struct errbuf *err)
 {
@@ -329,16 +333,21 @@ static int create_ticket(struct store *st, const struct mail *m, const struct in
 			   d->triage ? "t" : "f",
 			   d->first_response_due > 0 ? frd : NULL,
 			   d->resolution_due > 0 ? rsd : NULL,
-			   d->team};
-	/* the audit trail says who opened it: the requester, by email */
+			   d->team,
+			   m->text_new != NULL ? m->text_new : m->text,
+			   m->text};
+	/* the audit trail says who opened it: the requester, by email; the knowledge-base vectors
+	 * are those of the mail it is opened with (insert_message() writes $15 as body_new and
+	 * $16 as body_text), which the messages_kb trigger would otherwise write in an UPDATE */
 	res = store_sql_run(
 	    st, "tickets",
 	    "INSERT INTO tickets (kind, kind_rule, subject, requester, requester_name, language,"
 	    " priority, impact, urgency, priority_rule, triage, first_response_due,"
-	    " resolution_due, team, changed_by, changed_via)"
+	    " resolution_due, team, changed_by, changed_via, kb_en, kb_es)"
 	    " VALUES ($1, $2, $3, lower($4), $5, $6, $7::smallint, $8::smallint, $9::smallint, $10,"
 	    "  $11::boolean, to_timestamp($12::bigint), to_timestamp($13::bigint), $14, lower($4),"
-	    "  'email')"
+	    "  'email', to_tsvector('english', " KB_NEW_TICKET_TEXT "),"
+	    "  to_tsvector('spanish', " KB_NEW_TICKET_TEXT "))"
 	    " RETURNING id, display",
 	    G_N_ELEMENTS(p), p, NULL, &rc, err);
 	g_free(subject);

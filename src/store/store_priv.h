@@ -18,6 +18,9 @@ struct store {
 	int timeout_s;
 	/* The last statement had no answer within timeout_s: the connection was shut down. */
 	gboolean timed_out;
+	/* Statements run on this connection, and how many there will have been when the plans
+	 * are made again (store_commit(): the count doubles between two replans). */
+	uint64_t runs, replan_at;
 };
 
 /* Runs one parameterised statement; params may contain NULLs (SQL NULL). A parameter whose

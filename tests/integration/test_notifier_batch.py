@@ -12,6 +12,7 @@
 - the acknowledgements of one batch each get their own knowledge-base suggestions, in their own
   language, and the requester's own resolved tickets, from the tickets' stored search vectors
   (kept by the write of a ticket's first mail, a new subject, a mail made internal);
+- the files the notices of one batch carry are listed in one query, each notice with its own;
 - a notifier killed in the middle of a batch loses nothing and sends no row more than twice,
   the second time with the same Message-ID."""
 
@@ -169,6 +170,35 @@ def suggestions_per_row(check, s):
              False, "suggestions: an internal mail's words are no longer searched")
 
 
+def attachments_per_batch(check, s):
+    """The notices of one batch that carry a mail's files have them listed in one query, and each
+    carries its own mail's files, not another's of the batch."""
+    conf = s.write_config(name="team.conf", notify__new_ticket="equipo@desk.test", notify__batch_size=20)
+    base = len(s.captured())
+    sent = {}
+    for i in range(6):
+        sent[i] = f"informe {i}: la impresora {i} falla\n".encode() * (20 + i)
+        s.append(st.make_message(f"usera{i}@example.com", f"Fichero {i}", f"Adjunto el fichero {i}.\r\n",
+                                 language="es-ES",
+                                 attachments=[(f"informe{i}.txt", "text/plain", sent[i])]))
+    rc, out, err = s.run_spocd("--role", "ingest", "--once", config=conf, quiet=True)
+    check.eq(rc, 0, "attachments: the six mails are taken")
+    s.sql("SELECT pg_stat_statements_reset()")
+    rc, out, err = s.run_spocd("--role", "notify", "--once", config=conf, quiet=True)
+    check.eq(rc, 0, "attachments: the notifier exits 0")
+    listed = s.sql_value("SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s JOIN pg_database d"
+                         " ON d.oid = s.dbid WHERE d.datname = 'spocd'"
+                         " AND s.query LIKE '%%JOIN attachments a ON a.message_row = o.in_reply_to_message%%'")
+    check.eq(listed, 1, "attachments: the six notices' files are listed in one query for the batch")
+    notes = [m for m in s.captured()[base:] if "equipo@desk.test" in str(m["To"])]
+    check.eq(len(notes), 6, "attachments: six new-ticket notices to the team")
+    for i in range(6):
+        mine = [m for m in notes if f"Adjunto el fichero {i}." in m.get_body(preferencelist=("plain",)).get_content()]
+        got = [(p.get_filename(), p.get_payload(decode=True)) for m in mine for p in m.walk()
+               if not p.is_multipart() and p.get_filename() is not None]
+        check.eq(got, [(f"informe{i}.txt", sent[i])], f"attachments: the notice of mail {i} carries its file alone")
+
+
 def several_connections(check, s):
     base = len(s.captured())
     queue_acks(s, 12, "m")
@@ -236,6 +266,7 @@ def test(check):
         refused_in_the_middle(check, s)
         limit_within_a_batch(check, s)
         suggestions_per_row(check, s)
+        attachments_per_batch(check, s)
         several_connections(check, s)
         killed_mid_batch(check, s)
 

@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""What PostgreSQL does for each ingested mail (sql/028_less_per_mail.sql and the store's plans):
+
+- plans made while the tables were small are made again as they grow: with 600 new mails in one
+  run, the duplicate check of the last mails reads the indexes of messages, not the whole table
+  (the plans spocd's session ran, from auto_explain);
+- a ticket opened by mail is written once: its knowledge-base vectors come with its INSERT, no
+  UPDATE follows, and they are the ones the database computes from the ticket's text;
+- the suggestions of the acknowledgements read a requester's tickets through tickets_requester,
+  and no index over the vectors is kept (none was used);
+- the messages_kb trigger still writes the vectors of a ticket that does not carry them, or
+  carries others (a ticket and its first mail written by plain SQL), and leaves a ticket that
+  carries the right ones alone;
+- outbox_recipient_key(), now PL/pgSQL without a query, gives what the SQL function of
+  015_caps.sql gave for every address, hostile ones included."""
+
+import os
+import re
+
+import spocdtest as st
+
+MAILS = 600
+
+DUP_CHECK = "Query Text: SELECT m.id, coalesce(m.ticket_id, 0), coalesce(t.display, '') FROM messages m"
+
+
+def plans(s, text):
+    """The plans auto_explain logged for statements starting with text, in the order run."""
+    with open(os.path.join(s.dir, "pg", "postgres.log"), errors="replace") as f:
+        entries = re.split(r"\n(?=\S)", f.read())
+    return [e for e in entries if text in e]
+
+
+def intake(check, s):
+    for i in range(MAILS):
+        s.append(st.make_message(f"user{i % 12}@example.com", f"Printer {i} jams",
+                                 f"The printer in room {i} jams on every page.\r\n", language="en-GB"))
+    conf = s.write_config(name="batch50.conf", imap__batch_size=50)
+    rc, out, err = s.run_spocd("--role", "ingest", "--once", config=conf, quiet=True)
+    check.ok(rc == 0, f"the intake run exits 0 (exit {rc})", err[-2000:])
+    check.eq(s.sql_value("SELECT count(*) FROM tickets"), MAILS, f"{MAILS} tickets")
+
+    found = plans(s, DUP_CHECK)
+    check.eq(len(found), MAILS, "one duplicate check per mail, each plan logged")
+    first, last = found[:1], found[-20:]
+    print("first duplicate check:\n" + "".join(first)[:1500])
+    print("last duplicate check:\n" + "".join(last[-1:])[:1500])
+    check.ok(last and all("Seq Scan on messages" not in p for p in last),
+             "the duplicate checks of the last 20 mails do not read messages whole", "".join(last[-1:]))
+    check.ok(last and all("Index Scan" in p for p in last),
+             "they read its indexes", "".join(last[-1:]))
+
+    # No UPDATE of tickets in the whole run: each ticket was written once.
+    check.eq(s.sql_value("SELECT n_tup_upd + n_tup_hot_upd FROM pg_stat_user_tables"
+                         " WHERE relname = 'tickets'"), 0, "no ticket was updated after its INSERT")
+    check.eq(s.sql_value("SELECT count(*) FROM tickets WHERE kb_en IS NULL OR kb_es IS NULL"), 0,
+             "every ticket carries both vectors")
+    check.eq(s.sql_value("SELECT count(*) FROM tickets"
+                         " WHERE kb_en IS DISTINCT FROM to_tsvector('english', spocd_ticket_kb_text(id, subject))"
+                         " OR kb_es IS DISTINCT FROM to_tsvector('spanish', spocd_ticket_kb_text(id, subject))"),
+             0, "and they are the ones the database computes from the ticket's text")
+    check.eq(s.sql_value("SELECT kb_en @@ 'printer & jam & room'::tsquery FROM tickets"
+                         " WHERE subject = 'Printer 7 jams'"), True,
+             "the subject's and the mail's words are searched")
+
+
+def suggestions_plan(check, s):
+    """The acknowledgements' suggestions read each requester's tickets done with through
+    tickets_requester; the GIN index over the vectors, which no query used, is gone."""
+    s.sql("UPDATE tickets SET status = 'resolved' WHERE id % 2 = 0")
+    rc, out, err = s.run_spocd("--role", "notify", "--once", quiet=True)
+    check.ok(rc == 0, f"the notifier exits 0 (exit {rc})", err[-2000:])
+    found = plans(s, "Query Text: SELECT b.n, s.title, s.url, s.display FROM unnest(")
+    print("last suggestions plan:\n" + "".join(found[-1:])[:6000])
+    check.ok(found and "Index Scan on tickets_requester" in found[-1] and "tickets_kb" not in found[-1],
+             "the suggestions read the requester's tickets through tickets_requester", "".join(found[-1:]))
+    check.eq(s.sql_value("SELECT count(*) FROM pg_indexes WHERE tablename = 'tickets'"
+                         " AND indexdef LIKE '%kb_e%'"), 0, "no index over the vectors is kept up to date")
+
+
+def trigger_still_writes(check, s):
+    def ticket(who, vectors):
+        return s.sql_value(
+            "INSERT INTO tickets (kind, subject, requester, language, priority, kb_en, kb_es)"
+            f" VALUES ('incident', 'Scanner broken', %s, 'en', 3, {vectors}) RETURNING id", (who,))
+
+    def first_mail(tid, who):
+        s.sql("INSERT INTO messages (ticket_id, direction, message_id, from_addr, subject, body_text,"
+              " body_new, raw, raw_sha256) VALUES (%s, 'in', %s, %s, 'Scanner broken',"
+              " 'The scanner shows error 42.', 'The scanner shows error 42.', '\\x00'::bytea, md5(%s))",
+              (tid, f"<{who}>", who, who))
+
+    text = "'Scanner broken' || E'\\n' || 'The scanner shows error 42.'"
+    cases = {"none": ticket("none@example.com", "NULL, NULL"),
+             "wrong": ticket("wrong@example.com", "to_tsvector('english', 'printer'), NULL"),
+             "right": ticket("right@example.com",
+                             f"to_tsvector('english', {text}), to_tsvector('spanish', {text})")}
+    before = {k: s.sql_value("SELECT xmin::text FROM tickets WHERE id = %s", (tid,)) for k, tid in cases.items()}
+    for k, tid in cases.items():
+        first_mail(tid, f"{k}@example.com")
+    for k, tid in cases.items():
+        check.eq(s.sql_value("SELECT kb_en = to_tsvector('english', spocd_ticket_kb_text(id, subject))"
+                             " AND kb_es = to_tsvector('spanish', spocd_ticket_kb_text(id, subject))"
+                             " AND kb_en @@ 'scanner & error'::tsquery FROM tickets WHERE id = %s", (tid,)),
+                 True, f"sql, {k} vectors: after its first mail the ticket carries the right ones")
+        after = s.sql_value("SELECT xmin::text FROM tickets WHERE id = %s", (tid,))
+        check.eq(after == before[k], k == "right",
+                 f"sql, {k} vectors: the ticket is {'left alone' if k == 'right' else 'updated'}")
+
+
+ADDRESSES = ["Victim@Example.COM", "victim+1@example.com", "+tag@example.com", "a+b+c@example.com",
+             "v.i.c.t.i.m@gmail.com", "Victim@GoogleMail.com", "v.i+x@googlemail.com", "no-at-sign",
+             "@example.com", "a@", "a@b@c.example", "x+@example.com", "", "ÁLVARO@EXAMPLE.COM",
+             "quoted\"+x\"@example.com", "a@gmail.com.evil.example", "a.b@GMAIL.COM", "A.B+C@GoogleMail.Com",
+             "+@gmail.com", "a@googlemail.com@x.example", ".a.@gmail.com", "@", "@@", "a+@gmail.com",
+             "x@GOOGLEMAIL.COM", "x@googlemail.co", "ǅ@Ǆ.example", "a\x01b@example.com", " a@example.com "]
+
+
+def recipient_key_unchanged(check, s):
+    with open(os.path.join(st.SOURCE_DIR, "sql", "015_caps.sql")) as f:
+        sql = f.read()
+    old = re.search(r"CREATE FUNCTION outbox_recipient_key\(addr text\).*?\$\$;", sql, re.S).group(0)
+    s.sql(old.replace("CREATE FUNCTION outbox_recipient_key", "CREATE FUNCTION old_recipient_key"))
+    check.eq(s.sql_value("SELECT l.lanname FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang"
+                         " WHERE p.proname = 'outbox_recipient_key'"), "plpgsql", "the key is PL/pgSQL")
+    differ = s.sql("SELECT a, outbox_recipient_key(a), old_recipient_key(a) FROM unnest(%s::text[]) a"
+                   " WHERE outbox_recipient_key(a) IS DISTINCT FROM old_recipient_key(a)", (ADDRESSES,))
+    check.eq(differ, [], "outbox_recipient_key() gives what 015_caps.sql's gave")
+    check.eq(s.sql_value("SELECT outbox_recipient_key(NULL)"), None, "NULL stays NULL (STRICT)")
+    check.eq(s.sql_value("SELECT count(*) FROM outbox WHERE recipient_key IS DISTINCT FROM"
+                         " old_recipient_key(recipient)"), 0, "every queued row's stored key agrees")
+    s.sql("DROP FUNCTION old_recipient_key(text)")
+
+
+def test(check):
+    with st.Services(name="spocd-db-work",
+                     pg_settings={"session_preload_libraries": "auto_explain",
+                                  "auto_explain.log_min_duration": "0"}) as s:
+        intake(check, s)
+        suggestions_plan(check, s)
+        trigger_still_writes(check, s)
+        recipient_key_unchanged(check, s)
+
+
+if __name__ == "__main__":
+    st.main(test)
