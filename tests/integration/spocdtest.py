@@ -24,6 +24,7 @@ parent-death signal. Use /usr/bin/python3 (it sees psycopg2 and aiosmtpd).
 """
 
 import atexit
+import collections
 import ctypes
 import email
 import email.policy
@@ -922,6 +923,17 @@ protocol imap {{
                 m.envelope = json.load(f)
             out.append(m)
         return out
+
+    def copies_by_recipient(self):
+        """For the first recipient of every captured mail: how many copies it got (a Counter) and
+        the set of their Message-IDs, as (copies, ids). A repeat with one Message-ID is the same
+        notification sent again; two Message-IDs are two notifications."""
+        copies, ids = collections.Counter(), {}
+        for m in self.captured():
+            rcpt = m.envelope["rcpt_tos"][0]
+            copies[rcpt] += 1
+            ids.setdefault(rcpt, set()).add(m["Message-ID"])
+        return copies, ids
 
     def smtp_refused(self):
         try:

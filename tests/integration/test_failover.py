@@ -22,7 +22,6 @@ Checked:
 import signal
 import threading
 import time
-from collections import Counter
 
 import spocdtest as st
 
@@ -114,17 +113,9 @@ def test(check):
             check.eq(len(s.folder_uids("spocd/processed")), MAILS,
                      "every mail moved to the processed folder once")
 
-            def acks():
-                per = Counter()
-                ids = {}
-                for m in s.captured():
-                    rcpt = m.envelope["rcpt_tos"][0]
-                    per[rcpt] += 1
-                    ids.setdefault(rcpt, set()).add(m["Message-ID"])
-                return per, ids
-            check.wait_for(lambda: len(acks()[0]) == MAILS, 60,
+            check.wait_for(lambda: len(s.copies_by_recipient()[0]) == MAILS, 60,
                            "every requester gets an acknowledgement")
-            per, ids = acks()
+            per, ids = s.copies_by_recipient()
             twice = [r for r, n in per.items() if n > 1]
             check.eq([r for r, n in per.items() if n > 2], [], "nobody gets three")
             check.eq([r for r in twice if len(ids[r]) != 1], [],

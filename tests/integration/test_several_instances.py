@@ -128,16 +128,9 @@ def test(check):
             stale = [n for n, (h, _) in holders(s).items() if int(h.split(":")[1]) not in live]
             check.eq(stale, [], "every live lease is held by a running instance")
 
-            def acks():
-                per, ids = Counter(), {}
-                for m in s.captured():
-                    rcpt = m.envelope["rcpt_tos"][0]
-                    per[rcpt] += 1
-                    ids.setdefault(rcpt, set()).add(m["Message-ID"])
-                return per, ids
-            check.wait_for(lambda: len(acks()[0]) == MAILS, 60,
+            check.wait_for(lambda: len(s.copies_by_recipient()[0]) == MAILS, 60,
                            "every requester gets an acknowledgement")
-            per, ids = acks()
+            per, ids = s.copies_by_recipient()
             check.eq([r for r, n in per.items() if n > 2], [], "nobody gets three")
             check.eq([r for r in per if len(ids[r]) != 1], [],
                      "a repeated acknowledgement keeps its Message-ID")
