@@ -17,6 +17,10 @@ char *lease_node_new(void);
 /* A lease named name for holder and node (both borrowed), held seconds at a time, not held yet. */
 void lease_init(struct store_lease *l, const char *name, const char *holder, const char *node,
 		int seconds);
+/* The holder another instance has the lease under, as the last take read it; "unknown" when none
+ * was read. */
+const char *lease_other_name(const struct store_lease *l);
+
 /* Frees what lease_init() allocated. */
 void lease_clear(struct store_lease *l);
 

@@ -991,7 +991,7 @@ int ingest_run(const struct spoc_conf *conf, const struct spoc_imap_conf *mb, st
 		say(&p, had != 0 ? LOG_WARNING : LOG_INFO,
 		    "mailbox %s: another spocd holds its lease (holder %s, fencing "
 		    "%" G_GINT64_FORMAT "%s); leaving it to that one",
-		    mb->name, lease->other[0] ? lease->other : "unknown", lease->other_fencing,
+		    mb->name, lease_other_name(lease), lease->other_fencing,
 		    had != 0 ? ", after ours lapsed" : "");
 		goto out;
 	}

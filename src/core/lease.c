@@ -80,6 +80,11 @@ void lease_clear(struct store_lease *l)
 	g_clear_pointer(&l->name, g_free);
 }
 
+const char *lease_other_name(const struct store_lease *l)
+{
+	return l->other[0] != '\0' ? l->other : "unknown";
+}
+
 int64_t lease_interval_us(const struct store_lease *l)
 {
 	return (int64_t)l->seconds * G_USEC_PER_SEC / 3;
@@ -98,10 +103,10 @@ int lease_keep(struct store *st, struct store_lease *l, const char *what,
 		return rc;
 	if (l->fencing == 0) {
 		*change_r = LEASE_LOST;
-		*line_r = g_strdup_printf(
-		    "%s: another spocd took the lease over (holder %s, fencing "
-		    "%" G_GINT64_FORMAT "; ours was %" G_GINT64_FORMAT ")",
-		    what, l->other[0] ? l->other : "unknown", l->other_fencing, was);
+		*line_r =
+		    g_strdup_printf("%s: another spocd took the lease over (holder %s, fencing "
+				    "%" G_GINT64_FORMAT "; ours was %" G_GINT64_FORMAT ")",
+				    what, lease_other_name(l), l->other_fencing, was);
 	} else if (from_dead) {
 		*change_r = LEASE_GAINED;
 		*line_r = g_strdup_printf(

@@ -512,8 +512,7 @@ static int sla_watch_leased(struct daemon *d, unsigned *queued_r, struct errbuf 
 	if ((ours = d->sla_lease.fencing) == 0) {
 		log_msg(LOG_DEBUG,
 			"sla watch: left to the lease holder %s (fencing %" G_GINT64_FORMAT ")",
-			d->sla_lease.other[0] ? d->sla_lease.other : "unknown",
-			d->sla_lease.other_fencing);
+			lease_other_name(&d->sla_lease), d->sla_lease.other_fencing);
 		return SPOC_OK;
 	}
 	now = g_date_time_new_now_utc();
@@ -524,8 +523,7 @@ static int sla_watch_leased(struct daemon *d, unsigned *queued_r, struct errbuf 
 			"sla watch: another spocd took the lease over (holder %s, fencing "
 			"%" G_GINT64_FORMAT "; ours was %" G_GINT64_FORMAT
 			"): this run stopped, the notices of the ticket in hand rolled back",
-			d->sla_lease.other[0] ? d->sla_lease.other : "unknown",
-			d->sla_lease.other_fencing, ours);
+			lease_other_name(&d->sla_lease), d->sla_lease.other_fencing, ours);
 	return rc;
 }
 
