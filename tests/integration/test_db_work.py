@@ -134,6 +134,22 @@ def recipient_key_unchanged(check, s):
     s.sql("DROP FUNCTION old_recipient_key(text)")
 
 
+def hostile_text(check, s):
+    """A stranger's new ticket whose subject and body are made to break the vectors written in its
+    INSERT: a 4,000-character word (over PostgreSQL's 2,047 for a lexeme), 300 KB of text, tsquery
+    operators and control characters. The ticket is made, nothing quarantined, and its vectors are
+    the ones the database computes from the first 10,000 characters."""
+    body = ("x" * 4000 + " & | ! <-> :* \x01\x7f ") + ("impresora atascada " * 16000)
+    s.append(st.make_message("stranger@example.net", "'&|!():* " + "y" * 3000, body + "\r\n"))
+    rc, out, err = s.run_spocd("--role", "ingest", "--once", quiet=True)
+    check.ok(rc == 0, f"the hostile mail's run exits 0 (exit {rc})", err[-2000:])
+    check.eq(s.sql_value("SELECT count(*) FROM quarantine"), 0, "nothing quarantined")
+    check.eq(s.sql_value("SELECT count(*) FROM tickets WHERE requester = 'stranger@example.net'"
+                         " AND kb_en = to_tsvector('english', spocd_ticket_kb_text(id, subject))"
+                         " AND kb_es = to_tsvector('spanish', spocd_ticket_kb_text(id, subject))"),
+             1, "its ticket carries the vectors of its text's first 10,000 characters")
+
+
 def test(check):
     with st.Services(name="spocd-db-work",
                      pg_settings={"session_preload_libraries": "auto_explain",
@@ -142,6 +158,7 @@ def test(check):
         suggestions_plan(check, s)
         trigger_still_writes(check, s)
         recipient_key_unchanged(check, s)
+        hostile_text(check, s)
 
 
 if __name__ == "__main__":
