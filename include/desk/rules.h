@@ -108,6 +108,10 @@ gboolean rules_set_matrix(struct rules *rules, const int matrix[RULES_LEVELS][RU
 /* Calls fn once for each configured rule that names a team, in list order. */
 void rules_each_team(const struct rules *rules,
 		     void (*fn)(const char *rule, const char *team, void *ctx), void *ctx);
+
+/* Calls fn once for each rule with a pattern, in list order, with the pattern as written. */
+void rules_each_pattern(const struct rules *rules,
+			void (*fn)(const char *rule, const char *pattern, void *ctx), void *ctx);
 /* Judges one mail. recipient is the desk address it was delivered to (an envelope recipient), or
  * NULL to take the desk addresses among To and Cc. The verdict's strings belong to rules. */
 void rules_decide(const struct rules *rules, const struct mail *mail, const char *recipient,

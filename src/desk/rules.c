@@ -745,6 +745,18 @@ void rules_each_team(const struct rules *rules,
 		}
 }
 
+void rules_each_pattern(const struct rules *rules,
+			void (*fn)(const char *rule, const char *pattern, void *ctx), void *ctx)
+{
+	for (int l = 0; l < 3; l++)
+		for (guint i = 0; i < rules->list[l]->len; i++) {
+			const struct rule *r = g_ptr_array_index(rules->list[l], i);
+
+			if (r->re != NULL)
+				fn(r->name, g_regex_get_pattern(r->re), ctx);
+		}
+}
+
 void rules_decide_in(const struct rules *rules, const struct mail *mail, const char *recipient,
 		     const char *mailbox, struct rules_verdict *v)
 {
@@ -974,6 +986,11 @@ static const struct keyword kind_weak_asks[] = {
  * ("se ha caído el servidor", "the VPN is down") stops everyone who uses it, unless it is the
  * sender's own ("mi correo", "my email").
  */
+/* Numbers are written [0-9], not \\d: GLib matches with Unicode properties, where \\d is the
+ * digits of every script, and a pattern that can start with a property cannot be searched for by
+ * its possible first bytes, so PCRE2 tries it at every position of the text. With \\d these two
+ * patterns cost as much as all the other built-in ones together. Digits of other scripts
+ * ("２０ personas") no longer count as many people. */
 static const struct keyword impact_keywords[] = {
     {"es", 1, "toda la planta",
      "\\btoda la (planta|oficina|empresa|compa[ñn][ií]a|organizaci[oó]n|sede|plantilla|"
@@ -993,7 +1010,7 @@ static const struct keyword impact_keywords[] = {
      "\\bnadie (en|de|del) " GROUP_ES "|"
      "\\bning[uú]n (usuario|compa[ñn]ero|empleado|ordenador|equipo|puesto|port[aá]til)\\b|"
      "\\bmuch[oa]s (usuari[oa]s|compa[ñn]er[oa]s|emplead[oa]s|personas|puestos|ordenadores)\\b|"
-     "\\b(\\d{2,}|diez|once|doce|trece|catorce|quince|veinte|treinta|cuarenta|cincuenta|cien|"
+     "\\b([0-9]{2,}|diez|once|doce|trece|catorce|quince|veinte|treinta|cuarenta|cincuenta|cien|"
      "cientos de) (personas|usuari[oa]s|compa[ñn]er[oa]s|emplead[oa]s|puestos)\\b(?! nuev)"},
     {"en", 1, "the whole office",
      "\\ball (the |our )?(users|staff|employees|colleagues|computers|pcs|laptops|machines|"
@@ -1006,7 +1023,7 @@ static const struct keyword impact_keywords[] = {
      "\\b(nobody|no one|no-one|none of us|none of the \\w+) (can|could|is able|was able|has)\\b|"
      "\\b(nobody|no one|no-one|none of us) (in|on|at|from) " GROUP_EN "|"
      "\\bmany (users|people|colleagues|of us|staff)\\b|"
-     "\\b(\\d{2,}|ten|twelve|fifteen|twenty|thirty|forty|fifty|a hundred|hundreds of) "
+     "\\b([0-9]{2,}|ten|twelve|fifteen|twenty|thirty|forty|fifty|a hundred|hundreds of) "
      "(people|users|colleagues|staff|employees|workstations)\\b|"
      "\\b(company|office|site|organi[sz]ation|building)[- ]wide\\b|"
      "\\bacross the (company|office|organi[sz]ation|building|floor|site|board)\\b"},

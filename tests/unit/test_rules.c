@@ -9,6 +9,9 @@
 
 #include "testlib.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 static const char *const desk[] = {"help@example.org", "incidents@example.org",
 				   "requests@example.org", "soporte@example.org", NULL};
 
@@ -720,6 +723,52 @@ static void test_long_text(void **state)
 	rules_free(&rules);
 }
 
+/* Each built-in pattern, compiled as GLib compiles it (UTF-8, Unicode properties, caseless),
+ * has a first character or a set of first bytes PCRE2 can skip to. One that could start with a
+ * Unicode property (\\d, \\w, \\p{..}) is tried at every position of every mail's text: two
+ * such patterns once cost as much as all the others together. */
+static void each_pattern_searchable(const char *rule, const char *pattern, void *ctx)
+{
+	int *checked = ctx, code;
+	PCRE2_SIZE at;
+	uint32_t first = 0;
+	const uint8_t *bitmap = NULL;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+				       PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | PCRE2_MULTILINE,
+				       &code, &at, NULL);
+
+	if (re == NULL)
+		fail_msg("rule %s: PCRE2 cannot compile %s", rule, pattern);
+	assert_int_equal(pcre2_pattern_info(re, PCRE2_INFO_FIRSTCODETYPE, &first), 0);
+	assert_int_equal(pcre2_pattern_info(re, PCRE2_INFO_FIRSTBITMAP, &bitmap), 0);
+	if (first == 0 && bitmap == NULL)
+		fail_msg("rule %s: PCRE2 must try it at every position: %s", rule, pattern);
+	pcre2_code_free(re);
+	(*checked)++;
+}
+
+static void test_builtin_searchable(void **state)
+{
+	struct rules *rules = rules_new_builtin(desk, SPOC_KIND_REQUEST);
+	struct rules_verdict v;
+	struct mail *m;
+	int checked = 0;
+
+	(void)state;
+	rules_each_pattern(rules, each_pattern_searchable, &checked);
+	assert_true(checked > 50);
+	/* numbers of people are still read, in ASCII digits */
+	m = mk("Correo", "Somos 40 personas sin correo en la planta.");
+	rules_decide(rules, m, NULL, &v);
+	assert_int_equal(v.impact, 1);
+	mail_free(&m);
+	m = mk("Mail", "It affects 120 employees on the second floor.");
+	rules_decide(rules, m, NULL, &v);
+	assert_int_equal(v.impact, 1);
+	mail_free(&m);
+	rules_free(&rules);
+}
+
 struct why_case {
 	const char *from;
 	const char *to;
@@ -1162,6 +1211,7 @@ int main(void)
 	    cmocka_unit_test(test_api),
 	    cmocka_unit_test(test_mailbox_condition),
 	    cmocka_unit_test(test_long_text),
+	    cmocka_unit_test(test_builtin_searchable),
 	    cmocka_unit_test(test_conf_errors),
 	    cmocka_unit_test(test_conf_team),
 	    cmocka_unit_test(test_conf_absent),
