@@ -13,9 +13,11 @@ In a fresh temporary directory (printed; kept when SPOC_KEEP=1 or keep=True) it 
   - a private PostgreSQL 15 cluster (initdb and postgres run as the `postgres` user, Unix socket in
     the directory, fsync=off) with a database `spocd`;
   - a private Dovecot from one config file (dovecot -F -c FILE): passwd-file user, Maildir with
-    LAYOUT=fs so the hierarchy separator is "/" ("spocd/processed" is a folder "processed" inside
-    "spocd"), an imap listener (plain text and STARTTLS) and an imaps listener, certificates from
-    a test CA made with openssl (right host, wrong host, expired), auth_verbose=yes;
+    LAYOUT=fs (or, with Services(mail_format="mdbox"), Dovecot's multi-dbox, whose INBOX stays
+    quick to change when it holds 100,000 messages) so the hierarchy separator is "/"
+    ("spocd/processed" is a folder "processed" inside "spocd"), an imap listener (plain text and
+    STARTTLS) and an imaps listener, certificates from a test CA made with openssl (right host,
+    wrong host, expired), auth_verbose=yes;
   - the SMTP capture listener (smtp_capture.py, aiosmtpd) writing accepted mail to smtp/<n>.eml.
 It writes spocd.conf, imap.password and ca.pem beside each other in the directory. Every process
 it starts gets its own process group and is stopped by its PID (then its group is killed) when the
@@ -58,6 +60,14 @@ IMAP_USER = "helpdesk"
 IMAP_PASSWORD = "s3cret-test-password"
 # The uid/gid Dovecot's mail processes run as for the test user (root is refused by Dovecot).
 MAIL_OWNER = "nobody"
+# Dovecot's mail_location for each mailbox format Services(mail_format=...) offers. maildir
+# (the default) keeps a file per message, which tests and bench/ingest can write straight into
+# new/; but at every expunge Dovecot rescans the whole cur/ directory, so in a 100,000-message
+# INBOX every move takes seconds. mdbox keeps many messages per file and its state in the
+# index: it stays fast at that size, and its mail can only arrive through Dovecot (APPEND).
+MAIL_LOCATIONS = {"maildir": "maildir:~/Maildir:LAYOUT=fs", "mdbox": "mdbox:~/mdbox"}
+# Messages per APPEND command of append_many(): each command is one transaction in Dovecot.
+MULTIAPPEND_CHUNK = 500
 
 _live = []  # every Services not yet stopped, for atexit and signals
 
@@ -355,7 +365,7 @@ class Services:
     def __init__(self, *, imap_cert="good", smtp=True, smtp_tls="none", smtp_cert="good",
                  smtp_mode="accept", keep=None, name="spocd-test", dovecot_oauth2=None,
                  smtp_oauth2=None, pg_settings=None, pg_initdb_args=(), imap_rawlog=False,
-                 dovecot=True, directory=None):
+                 dovecot=True, directory=None, mail_format="maildir"):
         self.keep = keep if keep is not None else os.environ.get("SPOC_KEEP") == "1"
         # directory: this directory (made if missing, always kept) instead of a fresh temporary
         # one; a PostgreSQL cluster a previous run left in it is started again as it is (the
@@ -366,6 +376,10 @@ class Services:
         # dovecot=False: no IMAP server (the ports in the configuration are free ones nobody
         # listens on), for what needs PostgreSQL alone.
         self._dovecot_wanted = dovecot
+        if mail_format not in MAIL_LOCATIONS:
+            raise ValueError(f"Services(mail_format={mail_format!r}): expected one of "
+                             f"{', '.join(sorted(MAIL_LOCATIONS))}")
+        self.mail_format = mail_format
         self.name = name
         self._imap_cert = imap_cert
         self._smtp_wanted = smtp
@@ -693,7 +707,7 @@ auth_mechanisms = {mechanisms}
 auth_verbose = yes
 auth_debug = no
 first_valid_uid = 1
-mail_location = maildir:~/Maildir:LAYOUT=fs
+mail_location = {MAIL_LOCATIONS[self.mail_format]}
 mail_fsync = never
 namespace inbox {{
   inbox = yes
@@ -811,6 +825,51 @@ protocol imap {{
         log(f"appended {len(raw)} bytes to {mailbox}: uid {uid}")
         return uid
 
+    def append_many(self, raws, mailbox="INBOX"):
+        """Appends every message of the iterable `raws` (bytes, exactly as given) to `mailbox`
+        over one connection, MULTIAPPEND_CHUNK messages per APPEND command (MULTIAPPEND, RFC 3502)
+        whose literals are non-synchronizing (LITERAL+, RFC 7888), so nothing waits for a round
+        trip per message; returns the UIDs Dovecot gave them, in order."""
+        c = self._client()
+        caps = c.capability()[1][0].upper().split()
+        for cap in (b"MULTIAPPEND", b"LITERAL+"):
+            if cap not in caps:
+                raise RuntimeError(f"append_many to {mailbox}: the server lacks {cap.decode()}")
+        uids, chunk = [], []
+        for raw in raws:
+            chunk.append(raw)
+            if len(chunk) == MULTIAPPEND_CHUNK:
+                uids += self._multiappend(c, mailbox, chunk)
+                chunk = []
+        if chunk:
+            uids += self._multiappend(c, mailbox, chunk)
+        log(f"appended {len(uids)} messages to {mailbox}: uids {uids[0] if uids else '-'}.."
+            f"{uids[-1] if uids else '-'}")
+        return uids
+
+    @staticmethod
+    def _multiappend(c, mailbox, raws):
+        """One APPEND command of every message of `raws` to `mailbox` over imaplib client `c`;
+        returns the UIDs of APPENDUID."""
+        tag = c._new_tag()
+        c.tagged_commands[tag] = None  # as imaplib's own _command() does, to accept the reply
+        parts = [tag + b" APPEND " + _quote(mailbox).encode()]
+        for raw in raws:
+            parts += [b" {%d+}\r\n" % len(raw), raw]
+        parts.append(b"\r\n")
+        c.send(b"".join(parts))
+        typ, data = c._command_complete("APPEND", tag)
+        m = re.search(rb"APPENDUID \d+ ([0-9:,]+)", data[0] or b"") if typ == "OK" else None
+        if m is None:
+            raise RuntimeError(f"APPEND of {len(raws)} messages to {mailbox} failed: {typ} {data}")
+        uids = []
+        for r in m.group(1).split(b","):
+            lo, _, hi = r.partition(b":")
+            uids += range(int(lo), int(hi or lo) + 1)
+        if len(uids) != len(raws):
+            raise RuntimeError(f"APPEND of {len(raws)} messages to {mailbox}: APPENDUID names {len(uids)}")
+        return uids
+
     def folder_uids(self, name):
         """UIDs of every message in folder `name` (deleted-flagged ones included), or [] when the
         folder does not exist."""
@@ -864,6 +923,9 @@ protocol imap {{
 
     def maildir_new(self, mailbox="INBOX"):
         """The `new/` directory of a folder's maildir (LAYOUT=fs: INBOX is ~/Maildir itself)."""
+        if self.mail_format != "maildir":
+            raise RuntimeError(f"maildir_new({mailbox}): Dovecot stores mail as {self.mail_format} "
+                               f"here, not maildir; use append_many()")
         root = os.path.join(self.mail_home, "Maildir")
         return os.path.join(root, "new") if mailbox == "INBOX" else os.path.join(root, mailbox, "new")
 
