@@ -12,19 +12,33 @@
 /* Base64 that treats '=' as the end of one quantum, not of the data, so "SGVsbG8=V29ybGQ=" gives
  * "HelloWorld" (GMime 3.2.13 stops at the first padding, defect #2). Anything outside the alphabet
  * is skipped; a trailing unpadded quantum is decoded as far as it goes. */
+/* The value of a base64 digit, or -1 for anything else. */
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : -1;
+}
+
 void mime_b64_decode_chunked(const char *in, size_t len, GByteArray *out)
 {
-	static const char alphabet[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	guint start = out->len;
+	guint8 *b;
 	guint32 acc = 0;
 	int n = 0;
 
+	/* at most 3 bytes for every 4 digits, and what a last partial quantum gives */
+	g_byte_array_set_size(out, start + (guint)(len / 4 * 3 + 3));
+	b = out->data + start;
 	for (size_t i = 0; i <= len; i++) {
-		const char *pos = i < len && in[i] != '\0' ? strchr(alphabet, in[i]) : NULL;
-		guint8 b[3];
+		int v = i < len ? b64_value((unsigned char)in[i]) : -1;
 
-		if (pos != NULL) {
-			acc = acc << 6 | (guint32)(pos - alphabet);
+		if (v >= 0) {
+			acc = acc << 6 | (guint32)v;
 			if (++n < 4)
 				continue;
 		} else if (i < len && in[i] != '=') {
@@ -32,13 +46,16 @@ void mime_b64_decode_chunked(const char *in, size_t len, GByteArray *out)
 		}
 		/* a full quantum, or padding or the end closing a partial one */
 		acc <<= 6 * (4 - n);
-		b[0] = (guint8)(acc >> 16);
-		b[1] = (guint8)(acc >> 8);
-		b[2] = (guint8)acc;
-		g_byte_array_append(out, b, (guint)(n * 3 / 4));
+		if (n >= 2)
+			*b++ = (guint8)(acc >> 16);
+		if (n >= 3)
+			*b++ = (guint8)(acc >> 8);
+		if (n == 4)
+			*b++ = (guint8)acc;
 		acc = 0;
 		n = 0;
 	}
+	g_byte_array_set_size(out, (guint)(b - out->data));
 }
 
 /* Converts with an open iconv descriptor, putting U+FFFD where the input is invalid; *ninval_r
