@@ -144,18 +144,18 @@ static const char kb_suggest_sql[] =
     "    WHERE lower(l.requester) = q.requester AND l.id <> q.id"
     "     AND l.status IN ('resolved', 'closed')"
     "    ORDER BY l.id DESC LIMIT " KB_OLD_TICKETS "))),"
-    /* the best articles: all of them when there are fewer than wanted */
-    " arts AS ("
+    /* the best articles, all of them when there are fewer than wanted; read twice below, kept */
+    " arts AS MATERIALIZED ("
     "  SELECT 0 AS grp, a.language = q.lang AS own,"
     "   ts_rank(a.search, CASE a.language WHEN 'es' THEN q.es ELSE q.en END) AS rank,"
     "   a.id, a.title, a.url, '' AS display"
     "   FROM q JOIN kb_articles a"
     "    ON (a.language = 'es' AND a.search @@ q.es) OR (a.language = 'en' AND a.search @@ q.en)"
     "   ORDER BY own DESC, rank DESC, a.id DESC LIMIT $3::int),"
-    /* articles come first, so old tickets are read and ranked only when the articles leave a
-     * place for them: a condition of no row, which the executor checks once, before it starts
-     * reading the requester's old tickets (the rows of a large desk that an empty one does not
-     * have) */
+    /* articles come first: the requester's old tickets (rows a large desk has and an empty one
+     * has not) are read and ranked only when the articles leave a place for them. The count
+     * names no column of theirs, so the executor tests it once for the ticket, before it reads
+     * the first. */
     " hits AS ("
     "  SELECT * FROM arts"
     "  UNION ALL"
