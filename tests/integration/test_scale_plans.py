@@ -4,7 +4,8 @@ server-side): the SQL spocd sends (read from src/store by bench/scale, macros ex
 its tickets, messages and outbox rows through an index, never sequentially; spocctl ticket list
 takes the newest 50 from an index instead of sorting every open ticket, or every ticket; the
 suggestions name the requester's latest solved tickets from the index that holds them newest
-first, without reading or sorting the others;
+first, without reading or sorting the others, and read none when the articles fill every place
+(articles come first), and they are what ranking every hit gives;
 and the threading lookup by References keeps one plan for its prepared statement instead of
 being planned again on every mail."""
 
@@ -24,6 +25,53 @@ def bench():
     module = importlib.util.module_from_spec(spec)
     loader.exec_module(module)
     return module
+
+
+# What the suggestions must be, written without shortcuts: every article that matches the
+# ticket's words and every one of the requester's latest 200 solved tickets that does, articles
+# first, those of the ticket's language first, by rank, the newest first among equals.
+OR_QUERY = "(SELECT string_agg(quote_literal(l), ' | ')::tsquery FROM unnest(tsvector_to_array({})) l)"
+RANKED = f"""
+SELECT b.n, h.title, h.url, h.display
+  FROM unnest(%s::bigint[]) WITH ORDINALITY AS b(id, n) JOIN tickets t ON t.id = b.id
+ CROSS JOIN LATERAL (
+   SELECT * FROM (
+     SELECT 0 AS grp, a.language = t.language AS own, ts_rank(a.search, x.q) AS rank, a.id, a.title,
+            a.url, '' AS display
+       FROM kb_articles a
+      CROSS JOIN LATERAL (SELECT {OR_QUERY.format("CASE a.language WHEN 'es' THEN t.kb_es ELSE t.kb_en END")} AS q) x
+      WHERE a.search @@ x.q
+     UNION ALL
+     SELECT 1, true, ts_rank(o.v, o.q), o.id, o.subject, '', o.display
+       FROM (SELECT l.id, l.subject, l.display, CASE l.language WHEN 'es' THEN l.kb_es ELSE l.kb_en END AS v,
+                    {OR_QUERY.format("CASE l.language WHEN 'es' THEN t.kb_es ELSE t.kb_en END")} AS q
+               FROM tickets l WHERE lower(l.requester) = lower(t.requester) AND l.id <> t.id
+                AND l.status IN ('resolved', 'closed') ORDER BY l.id DESC LIMIT 200) o
+      WHERE o.v @@ o.q) every
+    ORDER BY grp, own DESC, rank DESC, id DESC LIMIT %s) h
+ ORDER BY b.n, h.grp, h.own DESC, h.rank DESC, h.id DESC"""
+
+
+def suggestions_as_ranked(check, db, sql, ws):
+    """The statement's suggestions for the whole working set, at limits where the articles fill
+    every place, leave some to old tickets, and leave all to them, are those of RANKED."""
+    ids = "{" + ",".join(str(w["id"]) for w in ws) + "}"
+    nulls = "{" + ",".join("NULL" for _ in ws) + "}"
+    mixed = 0
+    with db.cursor() as cur:
+        cur.execute(f"PREPARE kb_all AS {sql}")
+        for limit in (1, 3, 12, 40):
+            cur.execute("EXECUTE kb_all(%s, %s, %s)", (ids, nulls, str(limit)))
+            got = cur.fetchall()
+            cur.execute(RANKED, (ids, limit))
+            want = cur.fetchall()
+            check.eq(got, want, f"limit {limit}: the suggestions of {len(ws)} tickets are those of ranking every hit")
+            by_ticket = {}
+            for n, _, _, display in want:
+                by_ticket.setdefault(n, set()).add(display == "")
+            mixed += sum(1 for kinds in by_ticket.values() if kinds == {True, False})
+        cur.execute("DEALLOCATE kb_all")
+    check.ok(mixed > 0, f"{mixed} lists have both articles and old tickets")
 
 
 def test(check):
@@ -60,24 +108,41 @@ def test(check):
                  "the suggestions name the requester's latest solved tickets from tickets_requester_done "
                  "alone (an index-only scan, which stops at the last one wanted)", str(plans["kb suggestions"]))
         # The busiest requester's acknowledgement alone: of their solved tickets (over a
-        # thousand here) the suggestions read the latest 200, not all of them.
+        # thousand here) the suggestions read the latest 200, not all of them, and none when
+        # the articles fill the three places.
         sql, params, _, _ = paths["kb suggestions"]
         busiest = ws[0]
+
+        def read_from(node, indexes):
+            n = node.get("Actual Rows", 0) * node.get("Actual Loops", 1) if node.get("Index Name") in indexes else 0
+            return n + sum(read_from(child, indexes) for child in node.get("Plans", []))
+
+        def analyze(cur):
+            cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE kb(%s, %s, %s)", params([busiest]))
+            plan = cur.fetchone()[0][0]["Plan"]
+            cur.execute("EXECUTE kb(%s, %s, %s)", params([busiest]))
+            return read_from(plan, ("tickets_requester", "tickets_requester_done")), cur.fetchall()
+
         with db.cursor() as cur:
             cur.execute("SELECT count(*) FROM tickets WHERE lower(requester) = %s AND status IN ('resolved', 'closed')",
                         (busiest["requester"],))
             solved = cur.fetchone()[0]
             check.ok(solved > 1000, f"the busiest requester has {solved} solved tickets")
             cur.execute(f"PREPARE kb AS {sql}")
-            cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE kb(%s, %s, %s)", params([busiest]))
-            plan = cur.fetchone()[0]
-
-        def read_from(node, indexes):
-            n = node.get("Actual Rows", 0) * node.get("Actual Loops", 1) if node.get("Index Name") in indexes else 0
-            return n + sum(read_from(child, indexes) for child in node.get("Plans", []))
-        rows = read_from(plan[0]["Plan"], ("tickets_requester", "tickets_requester_done"))
+            rows, got = analyze(cur)
+            check.ok(len(got) == 3 and all(r[3] == "" for r in got),
+                     "the busiest requester's ticket gets three articles", got)
+            check.eq(rows, 0, "the articles fill every place: no old ticket of the requester is read")
+            # a desk whose articles say nothing about the ticket: its old tickets are searched
+            cur.execute("BEGIN")
+            cur.execute("DELETE FROM kb_articles")
+            rows, got = analyze(cur)
+            cur.execute("ROLLBACK")
+            check.ok(len(got) == 3 and all(r[3] != "" for r in got),
+                     "without articles, three of the requester's old tickets", got)
         check.ok(0 < rows <= 201, f"the suggestions read {rows} entries of the requester indexes "
                  f"(200 tickets and the one that says there are some), not {solved}")
+        suggestions_as_ranked(check, db, sql, ws)
         check.eq(plans["threading: References"]["kind"], "generic",
                  "the threading lookup by References keeps its generic plan")
         check.ok("messages_message_id" in indexes("threading: References"),
