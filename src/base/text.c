@@ -5,6 +5,17 @@
 
 #include <string.h>
 
+/* TRUE when s[0, len) has no character from U+0300 up: every character below it (ASCII, Latin-1,
+ * Latin Extended-A and -B, IPA) is its own NFC and combines with none that follows, so such a
+ * text is already NFC. Lead bytes from 0xCC on start U+0300 and beyond. */
+static gboolean below_combining(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0xCC)
+			return FALSE;
+	return TRUE;
+}
+
 char *text_nfc_prefix(const char *s, size_t max)
 {
 	size_t len = strlen(s);
@@ -12,6 +23,10 @@ char *text_nfc_prefix(const char *s, size_t max)
 
 	if (len > max)
 		len = (size_t)(g_utf8_find_prev_char(s, s + max + 1) - s);
+	/* g_utf8_normalize() goes through UCS-4 and back: most of a Spanish or English mail's text
+	 * needs none of it */
+	if (below_combining(s, len))
+		return g_strndup(s, len);
 	nfc = g_utf8_normalize(s, (gssize)len, G_NORMALIZE_NFC);
 	return nfc != NULL ? nfc : g_strndup(s, len);
 }

@@ -233,6 +233,37 @@ static void test_every_code_point(void **state)
 }
 
 /* Random bytes: the output is harmless, at most 4 bytes per byte in, and a fixed point. */
+/* text_nfc_prefix() leaves a text with nothing from U+0300 up as it is: every character and every
+ * pair of characters below U+0300 must be NFC already (the slow way agrees), and a text with a
+ * combining mark is still composed. */
+static void test_nfc_fast(void **state)
+{
+	char *t, *want;
+
+	(void)state;
+	for (gunichar a = 1; a < 0x300; a++)
+		for (gunichar b = 1; b < 0x300; b++) {
+			char pair[16];
+			int n = g_unichar_to_utf8(a, pair);
+
+			n += g_unichar_to_utf8(b, pair + n);
+			pair[n] = '\0';
+			want = g_utf8_normalize(pair, -1, G_NORMALIZE_NFC);
+			if (strcmp(want, pair) != 0)
+				fail_msg("U+%04X U+%04X is not its own NFC", a, b);
+			g_free(want);
+		}
+	t = text_nfc_prefix("cafe\xcc\x81 y man\xcc\x83" "ana", 100);
+	assert_string_equal(t, "caf\xc3\xa9 y ma\xc3\xb1" "ana");
+	g_free(t);
+	t = text_nfc_prefix("se ha ca\xc3\xad" "do", 7);
+	assert_string_equal(t, "se ha c");
+	g_free(t);
+	t = text_nfc_prefix("se ha ca\xc3\xad" "do", 9);
+	assert_string_equal(t, "se ha ca");
+	g_free(t);
+}
+
 static void test_random_bytes(void **state)
 {
 	GRand *rand = g_rand_new_with_seed(20240513);
@@ -387,6 +418,7 @@ int main(void)
 	    cmocka_unit_test(test_invalid_utf8),
 	    cmocka_unit_test(test_every_code_point),
 	    cmocka_unit_test(test_random_bytes),
+	    cmocka_unit_test(test_nfc_fast),
 	    cmocka_unit_test(test_cut),
 	    cmocka_unit_test(test_cut_is_bounded),
 	    cmocka_unit_test(test_linear),
