@@ -39,6 +39,9 @@ static gboolean word_in(const char *word, const char *const *list)
 	return FALSE;
 }
 
+/* The most characters a word of either list has ("gracias"). */
+#define LANGUAGE_WORD_MAX 7
+
 /* Adds the Spanish and English function words of s to the counters. */
 static void language_count(const char *s, int *es, int *en)
 {
@@ -47,13 +50,18 @@ static void language_count(const char *s, int *es, int *en)
 	while (*p != '\0') {
 		const char *start;
 		char *word;
+		int chars = 0;
 
 		while (*p != '\0' && !g_unichar_isalpha(g_utf8_get_char(p)))
 			p = g_utf8_next_char(p);
 		start = p;
-		while (*p != '\0' && g_unichar_isalpha(g_utf8_get_char(p)))
+		while (*p != '\0' && g_unichar_isalpha(g_utf8_get_char(p))) {
 			p = g_utf8_next_char(p);
-		if (p == start)
+			chars++;
+		}
+		/* case folding never makes fewer characters ("ß" is "ss"), so a longer word cannot
+		 * fold into one of the lists: most of a text's words are not folded at all */
+		if (p == start || chars > LANGUAGE_WORD_MAX)
 			continue;
 		word = g_utf8_casefold(start, p - start);
 		if (word_in(word, spanish_words))

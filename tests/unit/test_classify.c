@@ -578,6 +578,11 @@ static void test_language(void **state)
 		assert_ptr_equal(classify_language(m, dflt), dflt);
 		mail_free(&m);
 	}
+	/* the longest listed words count, in capitals and in letters that fold to theirs (U+212A
+	 * KELVIN SIGN folds to "k"); a longer word never does */
+	check_lang("", "GRACIAS gracias Gracias", "en", "es");
+	check_lang("", "THAN\xe2\x84\xaaS THAN\xe2\x84\xaaS THAN\xe2\x84\xaaS", "es", "en");
+	check_lang("", "graciass graciass graciass buenoss", "en", "en");
 	/* a tie is undecided */
 	check_lang("", "the and to el la de", "en", "en");
 	check_lang("", "the and to el la de", "es", "es");
