@@ -27,4 +27,12 @@ int errbuf_prefix(struct errbuf *err, int rc, const char *fmt, ...) G_GNUC_PRINT
 /* Lower-case hex SHA-256 of data; out must hold 65 bytes. */
 void spoc_sha256_hex(const void *data, size_t len, char out[65]);
 
+/* The same digest fed piece by piece. */
+struct spoc_sha256;
+struct spoc_sha256 *spoc_sha256_new(void);
+void spoc_sha256_update(struct spoc_sha256 *sha, const void *data, size_t len);
+/* The hex digest of what was fed so far (more may be fed after); out must hold 65 bytes. */
+void spoc_sha256_so_far(const struct spoc_sha256 *sha, char out[65]);
+void spoc_sha256_free(struct spoc_sha256 *sha);
+
 #endif

@@ -1,6 +1,9 @@
 /* When two mails are the same message: digests that leave out what delivery adds (identity.h). */
 #include "identity.h"
 
+#include "spoc.h"
+
+
 #include <string.h>
 
 static const char *const trace_names[] = {
@@ -49,7 +52,7 @@ static const char *line_end(const char *p, const char *e, const char **next_r)
 
 /* Feeds [a, b) to ck with blank runs made one space, leading and trailing ones dropped;
  * *pending_space carries a run across the folded lines of one field. */
-static void feed_collapsed(GChecksum *ck, const char *a, const char *b, gboolean *started,
+static void feed_collapsed(struct spoc_sha256 *ck, const char *a, const char *b, gboolean *started,
 			   gboolean *pending_space)
 {
 	const char *p = a;
@@ -65,18 +68,18 @@ static void feed_collapsed(GChecksum *ck, const char *a, const char *b, gboolean
 		while (q < b && *q != ' ' && *q != '\t')
 			q++;
 		if (*pending_space)
-			g_checksum_update(ck, (const guchar *)" ", 1);
+			spoc_sha256_update(ck, " ", 1);
 		*pending_space = FALSE;
 		*started = TRUE;
-		g_checksum_update(ck, (const guchar *)p, (gssize)(q - p));
+		spoc_sha256_update(ck, p, (size_t)(q - p));
 		p = q;
 	}
 }
 
 void identity_digests(const char *raw, size_t len, char body_r[65], char content_r[65])
 {
-	GChecksum *content = g_checksum_new(G_CHECKSUM_SHA256);
-	GChecksum *body = g_checksum_new(G_CHECKSUM_SHA256);
+	struct spoc_sha256 *content = spoc_sha256_new();
+	struct spoc_sha256 *body = spoc_sha256_new();
 	const char *p = raw, *e = raw + len, *next;
 	gboolean keep = FALSE, started = FALSE, space = FALSE, in_field = FALSE;
 
@@ -99,7 +102,7 @@ void identity_digests(const char *raw, size_t len, char body_r[65], char content
 			size_t n = colon != NULL ? (size_t)(colon - p) : (size_t)(end - p);
 
 			if (in_field && keep)
-				g_checksum_update(content, (const guchar *)"\n", 1);
+				spoc_sha256_update(content, "\n", 1);
 			in_field = TRUE;
 			keep = !identity_is_trace(p, n);
 			started = space = FALSE;
@@ -107,9 +110,9 @@ void identity_digests(const char *raw, size_t len, char body_r[65], char content
 				for (size_t i = 0; i < n; i++) {
 					guchar c = (guchar)g_ascii_tolower(p[i]);
 
-					g_checksum_update(content, &c, 1);
+					spoc_sha256_update(content, &c, 1);
 				}
-				g_checksum_update(content, (const guchar *)":", 1);
+				spoc_sha256_update(content, ":", 1);
 				if (colon != NULL)
 					feed_collapsed(content, colon + 1, end, &started, &space);
 			}
@@ -117,23 +120,23 @@ void identity_digests(const char *raw, size_t len, char body_r[65], char content
 		p = next;
 	}
 	if (in_field && keep)
-		g_checksum_update(content, (const guchar *)"\n", 1);
+		spoc_sha256_update(content, "\n", 1);
 	/* the body, CR LF as LF */
 	while (p < e) {
 		const char *end = line_end(p, e, &next);
 
-		g_checksum_update(body, (const guchar *)p, (gssize)(end - p));
+		spoc_sha256_update(body, p, (size_t)(end - p));
 		if (next > end && next[-1] == '\n')
-			g_checksum_update(body, (const guchar *)"\n", 1);
+			spoc_sha256_update(body, "\n", 1);
 		else if (end < next)
 			/* a lone CR before the end is the body's own byte */
-			g_checksum_update(body, (const guchar *)end, (gssize)(next - end));
+			spoc_sha256_update(body, end, (size_t)(next - end));
 		p = next;
 	}
-	g_strlcpy(body_r, g_checksum_get_string(body), 65);
-	g_checksum_update(content, (const guchar *)"\n", 1);
-	g_checksum_update(content, (const guchar *)body_r, 64);
-	g_strlcpy(content_r, g_checksum_get_string(content), 65);
-	g_checksum_free(body);
-	g_checksum_free(content);
+	spoc_sha256_so_far(body, body_r);
+	spoc_sha256_update(content, "\n", 1);
+	spoc_sha256_update(content, body_r, 64);
+	spoc_sha256_so_far(content, content_r);
+	spoc_sha256_free(body);
+	spoc_sha256_free(content);
 }
