@@ -240,7 +240,7 @@ static PGresult *exec_params(struct store *st, const char *sql, int n, const cha
 PGresult *store_sql_run(struct store *st, const char *what, const char *sql, int n,
 			const char *const *params, const int *lens, int *rc_r, struct errbuf *err)
 {
-	int formats[32] = {0};
+	int formats[64] = {0};
 	PGresult *res;
 	ExecStatusType status;
 

@@ -4,6 +4,7 @@
  * inside the transaction the ingest pass drives. */
 #include "store_priv.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 int store_mailbox_sync(struct store *st, const char *mailbox, uint32_t uidvalidity,
@@ -203,30 +204,48 @@ static char *left_out_lines(const struct mail *m)
 	return g_string_free(s, FALSE);
 }
 
-/* Inserts the incoming message row and its attachments; *id_r gets its id. ticket may be NULL
- * (no ticket); note (may be NULL) is why it is only a note on it (judge_plan.note). */
-static int insert_message(struct store *st, const char *ticket, const char *raw, size_t raw_len,
-			  const struct mail *m, const struct ingest_decision *d,
-			  const char *automatic, const char *note, int64_t *id_r,
-			  struct errbuf *err)
-{
-	char *refs = store_join_ids(NULL, m->references);
-	char *date = m->date != NULL ? g_date_time_format_iso8601(m->date) : NULL;
-	char *left_out = left_out_lines(m);
-	int rc = SPOC_OK;
-	PGresult *res;
+/* The messages columns an incoming mail fills, and their values but the first (the ticket,
+ * $1), in the order of struct message_params. */
+#define MESSAGE_COLUMNS                                                                            \
+	"ticket_id, direction, message_id, message_id_synthetic, in_reply_to, refs, from_addr,"    \
+	" from_name, to_addrs, cc_addrs, subject, sent_at, body_text, raw, raw_sha256, automatic," \
+	" body_new, body_quoted, body_signature, body_source, left_out, sender_verdict,"           \
+	" sender_verdict_why, body_sha256, content_sha256, message_id_clash_of, note_why"
+#define MESSAGE_VALUES_REST                                                                        \
+	"'in', $2, $3::boolean, $4, coalesce(string_to_array(nullif($5, ''), E'\\n'), '{}'), $6,"  \
+	" $7, $8, $9, $10, $11::timestamptz, $12, $13::bytea, $14, $15, $16, $17, $18, $19,"       \
+	" coalesce(string_to_array(nullif($20, ''), E'\\n'), '{}'), $21, $22, $23, $24,"           \
+	/* another message carried this Message-ID first: the clash is kept */                     \
+	" (SELECT min(id) FROM messages WHERE message_id = $2 AND direction = 'in'"                 \
+	"  AND NOT message_id_synthetic AND NOT $3::boolean), $25"
+#define MESSAGE_PARAMS 25
 
+/* The parameters of an incoming message row: p[0] is the ticket. */
+struct message_params {
+	const char *p[MESSAGE_PARAMS];
+	int lens[MESSAGE_PARAMS];
+	char *refs, *date, *left_out;
+};
+
+static void message_params_init(struct message_params *mp, const char *ticket, const char *raw,
+				size_t raw_len, const struct mail *m,
+				const struct ingest_decision *d, const char *automatic,
+				const char *note)
+{
+	mp->refs = store_join_ids(NULL, m->references);
+	mp->date = m->date != NULL ? g_date_time_format_iso8601(m->date) : NULL;
+	mp->left_out = left_out_lines(m);
 	const char *p[] = {ticket,
 			   m->message_id,
 			   m->message_id_synthetic ? "t" : "f",
 			   m->in_reply_to,
-			   refs,
+			   mp->refs,
 			   m->from.addr != NULL ? m->from.addr : "",
 			   m->from.name != NULL ? m->from.name : "",
 			   m->to_text,
 			   m->cc_text,
 			   m->subject,
-			   date,
+			   mp->date,
 			   m->text,
 			   raw,
 			   m->sha256,
@@ -235,33 +254,42 @@ static int insert_message(struct store *st, const char *ticket, const char *raw,
 			   m->text_quoted != NULL ? m->text_quoted : "",
 			   m->text_signature != NULL ? m->text_signature : "",
 			   m->body_source != NULL ? m->body_source : "text/plain",
-			   left_out,
+			   mp->left_out,
 			   judge_sender_verdict(d),
 			   d->from_proven_why,
 			   m->body_sha256,
 			   m->content_sha256,
 			   note};
-	int lens[G_N_ELEMENTS(p)] = {0};
-	lens[12] = (int)raw_len;
-	res = store_sql_run(
-	    st, "messages",
-	    "INSERT INTO messages (ticket_id, direction, message_id, message_id_synthetic,"
-	    " in_reply_to, refs, from_addr, from_name, to_addrs, cc_addrs, subject, sent_at,"
-	    " body_text, raw, raw_sha256, automatic, body_new, body_quoted, body_signature,"
-	    " body_source, left_out, sender_verdict, sender_verdict_why, body_sha256,"
-	    " content_sha256, message_id_clash_of, note_why)"
-	    " VALUES ($1::bigint, 'in', $2, $3::boolean, $4,"
-	    "  coalesce(string_to_array(nullif($5, ''), E'\\n'), '{}'), $6, $7, $8, $9, $10,"
-	    "  $11::timestamptz, $12, $13::bytea, $14, $15, $16, $17, $18, $19,"
-	    "  coalesce(string_to_array(nullif($20, ''), E'\\n'), '{}'), $21, $22, $23, $24,"
-	    /* another message carried this Message-ID first: the clash is kept */
-	    "  (SELECT min(id) FROM messages WHERE message_id = $2 AND direction = 'in'"
-	    "    AND NOT message_id_synthetic AND NOT $3::boolean), $25)"
-	    " RETURNING id",
-	    G_N_ELEMENTS(p), p, lens, &rc, err);
-	g_free(refs);
-	g_free(date);
-	g_free(left_out);
+	G_STATIC_ASSERT(G_N_ELEMENTS(p) == MESSAGE_PARAMS);
+	memcpy(mp->p, p, sizeof(p));
+	memset(mp->lens, 0, sizeof(mp->lens));
+	mp->lens[12] = (int)raw_len;
+}
+
+static void message_params_clear(struct message_params *mp)
+{
+	g_free(mp->refs);
+	g_free(mp->date);
+	g_free(mp->left_out);
+}
+
+/* Inserts the incoming message row and its attachments; *id_r gets its id. ticket may be NULL
+ * (no ticket); note (may be NULL) is why it is only a note on it (judge_plan.note). */
+static int insert_message(struct store *st, const char *ticket, const char *raw, size_t raw_len,
+			  const struct mail *m, const struct ingest_decision *d,
+			  const char *automatic, const char *note, int64_t *id_r,
+			  struct errbuf *err)
+{
+	struct message_params mp;
+	int rc = SPOC_OK;
+	PGresult *res;
+
+	message_params_init(&mp, ticket, raw, raw_len, m, d, automatic, note);
+	res = store_sql_run(st, "messages",
+			    "INSERT INTO messages (" MESSAGE_COLUMNS ")"
+			    " VALUES ($1::bigint, " MESSAGE_VALUES_REST ") RETURNING id",
+			    MESSAGE_PARAMS, mp.p, mp.lens, &rc, err);
+	message_params_clear(&mp);
 	if (res == NULL)
 		return rc;
 	*id_r = store_sql_i64(res, 0, 0);
@@ -270,22 +298,13 @@ static int insert_message(struct store *st, const char *ticket, const char *raw,
 	return rc;
 }
 
-/* The requester, and the Cc'd people when the configuration makes them watchers, as the
- * participants of a new ticket; never the desk itself. */
-static int add_participants(struct store *st, const char *ticket, const struct mail *m,
-			    const struct ingest_decision *d, struct errbuf *err)
+/* The Cc'd people as watchers of a new ticket, when the configuration makes them watchers; never
+ * the desk itself. */
+static int add_watchers(struct store *st, const char *ticket, const struct mail *m,
+			const struct ingest_decision *d, struct errbuf *err)
 {
-	int rc;
-	const char *rp[] = {ticket, d->requester_addr,
-			    d->requester_name != NULL ? d->requester_name : ""};
-
-	if ((rc = store_sql_exec(st, "participants",
-				 "INSERT INTO participants (ticket_id, address, name, role)"
-				 " VALUES ($1::bigint, lower($2), $3, 'requester')"
-				 " ON CONFLICT DO NOTHING",
-				 3, rp, err)) != SPOC_OK)
-		return rc;
 	GPtrArray *watchers = judge_watchers(d, m->cc);
+	int rc = SPOC_OK;
 
 	for (guint i = 0; i < watchers->len && rc == SPOC_OK; i++) {
 		const struct mail_addr *a = g_ptr_array_index(watchers, i);
@@ -304,14 +323,77 @@ static int add_participants(struct store *st, const char *ticket, const struct m
 /* spocd_ticket_kb_text() (sql/028_less_per_mail.sql) of a ticket whose subject is $3 and whose
  * first inbound mail has body_new $15 and body_text $16. */
 #define KB_NEW_TICKET_TEXT "left($3 || E'\\n' || coalesce(nullif($15, ''), $16, ''), 10000)"
+#define TICKET_PARAMS 16
 
-static int create_ticket(struct store *st, const struct mail *m, const struct ingest_decision *d,
-			 struct ingest_result *res_r, struct errbuf *err)
+/* sql with every $N made $(N + by). Caller frees. */
+static char *params_shifted(const char *sql, int by)
+{
+	GString *out = g_string_new(NULL);
+
+	for (const char *p = sql; *p != '\0'; p++) {
+		char *end;
+
+		if (*p != '$' || !g_ascii_isdigit(p[1])) {
+			g_string_append_c(out, *p);
+			continue;
+		}
+		g_string_append_printf(out, "$%ld", strtol(p + 1, &end, 10) + by);
+		p = end - 1;
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* One statement, one round trip, for a new ticket: the ticket ($1..$16), its requester as a
+ * participant, and the mail's message row (struct message_params from $17 on, without the
+ * ticket, which the row takes from the ticket inserted beside it). */
+static const char *new_ticket_sql(void)
+{
+	static gsize once;
+	static char *sql;
+
+	if (g_once_init_enter(&once)) {
+		char *rest = params_shifted(MESSAGE_VALUES_REST, TICKET_PARAMS - 1);
+
+		/* the audit trail says who opened it: the requester, by email; the knowledge-base
+		 * vectors are those of the mail it is opened with (the message row has $15 as
+		 * body_new and $16 as body_text), which the messages_kb trigger would otherwise
+		 * write in an UPDATE */
+		sql = g_strconcat(
+		    "WITH t AS (INSERT INTO tickets (kind, kind_rule, subject, requester,"
+		    " requester_name, language, priority, impact, urgency, priority_rule, triage,"
+		    " first_response_due, resolution_due, team, changed_by, changed_via, kb_en, kb_es)"
+		    " VALUES ($1, $2, $3, lower($4), $5, $6, $7::smallint, $8::smallint,"
+		    "  $9::smallint, $10, $11::boolean, to_timestamp($12::bigint),"
+		    "  to_timestamp($13::bigint), $14, lower($4), 'email',"
+		    "  to_tsvector('english', " KB_NEW_TICKET_TEXT "),"
+		    "  to_tsvector('spanish', " KB_NEW_TICKET_TEXT "))"
+		    " RETURNING id, display),"
+		    " r AS (INSERT INTO participants (ticket_id, address, name, role)"
+		    "  VALUES ((SELECT id FROM t), lower($4), $5, 'requester') ON CONFLICT DO NOTHING),"
+		    " m AS (INSERT INTO messages (" MESSAGE_COLUMNS ")"
+		    "  VALUES ((SELECT id FROM t), ",
+		    rest, ") RETURNING id)"
+		    " SELECT t.id, t.display, m.id FROM t, m",
+		    NULL);
+		g_free(rest);
+		g_once_init_leave(&once, 1);
+	}
+	return sql;
+}
+
+/* Opens a ticket with the mail: the ticket, its participants, the message row and its
+ * attachments. */
+static int create_ticket(struct store *st, const char *raw, size_t raw_len, const struct mail *m,
+			 const struct ingest_decision *d, struct ingest_result *res_r,
+			 int64_t *message_row_r, struct errbuf *err)
 {
 	/* without Re:/Fwd: and without other tickets' tags: a later reply must name this ticket
 	 * only, and a stranger's mail never echoes another ticket's number back */
 	char *subject = thread_subject_base(m->subject);
 	char prio[4], imp[4], urg[4], frd[24], rsd[24];
+	struct message_params mp;
+	const char *p[TICKET_PARAMS + MESSAGE_PARAMS - 1];
+	int lens[G_N_ELEMENTS(p)] = {0};
 	int rc = SPOC_OK;
 	PGresult *res;
 
@@ -320,42 +402,38 @@ static int create_ticket(struct store *st, const struct mail *m, const struct in
 	g_snprintf(urg, sizeof(urg), "%d", d->urgency > 0 ? d->urgency : 3);
 	g_snprintf(frd, sizeof(frd), "%" G_GINT64_FORMAT, d->first_response_due);
 	g_snprintf(rsd, sizeof(rsd), "%" G_GINT64_FORMAT, d->resolution_due);
-	const char *p[] = {ticket_kind_name(d->kind),
-			   d->kind_rule,
-			   subject,
-			   d->requester_addr,
-			   d->requester_name != NULL ? d->requester_name : "",
-			   d->language,
-			   prio,
-			   imp,
-			   urg,
-			   d->priority_rule,
-			   d->triage ? "t" : "f",
-			   d->first_response_due > 0 ? frd : NULL,
-			   d->resolution_due > 0 ? rsd : NULL,
-			   d->team,
-			   m->text_new != NULL ? m->text_new : m->text,
-			   m->text};
-	/* the audit trail says who opened it: the requester, by email; the knowledge-base vectors
-	 * are those of the mail it is opened with (insert_message() writes $15 as body_new and
-	 * $16 as body_text), which the messages_kb trigger would otherwise write in an UPDATE */
-	res = store_sql_run(
-	    st, "tickets",
-	    "INSERT INTO tickets (kind, kind_rule, subject, requester, requester_name, language,"
-	    " priority, impact, urgency, priority_rule, triage, first_response_due,"
-	    " resolution_due, team, changed_by, changed_via, kb_en, kb_es)"
-	    " VALUES ($1, $2, $3, lower($4), $5, $6, $7::smallint, $8::smallint, $9::smallint, $10,"
-	    "  $11::boolean, to_timestamp($12::bigint), to_timestamp($13::bigint), $14, lower($4),"
-	    "  'email', to_tsvector('english', " KB_NEW_TICKET_TEXT "),"
-	    "  to_tsvector('spanish', " KB_NEW_TICKET_TEXT "))"
-	    " RETURNING id, display",
-	    G_N_ELEMENTS(p), p, NULL, &rc, err);
+	const char *tp[] = {ticket_kind_name(d->kind),
+			    d->kind_rule,
+			    subject,
+			    d->requester_addr,
+			    d->requester_name != NULL ? d->requester_name : "",
+			    d->language,
+			    prio,
+			    imp,
+			    urg,
+			    d->priority_rule,
+			    d->triage ? "t" : "f",
+			    d->first_response_due > 0 ? frd : NULL,
+			    d->resolution_due > 0 ? rsd : NULL,
+			    d->team,
+			    m->text_new != NULL ? m->text_new : m->text,
+			    m->text};
+	G_STATIC_ASSERT(G_N_ELEMENTS(tp) == TICKET_PARAMS);
+	message_params_init(&mp, NULL, raw, raw_len, m, d, NULL, NULL);
+	memcpy(p, tp, sizeof(tp));
+	memcpy(p + TICKET_PARAMS, mp.p + 1, sizeof(mp.p) - sizeof(mp.p[0]));
+	memcpy(lens + TICKET_PARAMS, mp.lens + 1, sizeof(mp.lens) - sizeof(mp.lens[0]));
+	res = store_sql_run(st, "tickets", new_ticket_sql(), G_N_ELEMENTS(p), p, lens, &rc, err);
+	message_params_clear(&mp);
 	g_free(subject);
 	if (res == NULL)
 		return rc;
 	res_r->ticket_id = store_sql_i64(res, 0, 0);
 	g_strlcpy(res_r->ticket_number, PQgetvalue(res, 0, 1), sizeof(res_r->ticket_number));
-	rc = add_participants(st, PQgetvalue(res, 0, 0), m, d, err);
+	*message_row_r = store_sql_i64(res, 0, 2);
+	rc = add_watchers(st, PQgetvalue(res, 0, 0), m, d, err);
+	if (rc == SPOC_OK)
+		rc = insert_attachments(st, PQgetvalue(res, 0, 2), m, err);
 	PQclear(res);
 	return rc;
 }
@@ -581,12 +659,9 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		return store_requester_commands(st, mail, d, &plan, *message_row_r, err);
 	}
 
-	if ((rc = create_ticket(st, mail, d, res_r, err)) != SPOC_OK)
+	if ((rc = create_ticket(st, raw, raw_len, mail, d, res_r, message_row_r, err)) != SPOC_OK)
 		return rc;
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, res_r->ticket_id);
-	if ((rc = insert_message(st, tk, raw, raw_len, mail, d, NULL, NULL, message_row_r, err)) !=
-	    SPOC_OK)
-		return rc;
 	if (plan.ack && (rc = queue_ack(st, d, *message_row_r, res_r, err)) != SPOC_OK)
 		return rc;
 	/* the desk hears of every new ticket (notify.new_ticket), acknowledged or not */
