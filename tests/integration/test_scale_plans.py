@@ -6,8 +6,11 @@ takes the newest 50 from an index instead of sorting every open ticket, or every
 suggestions name the requester's latest solved tickets from the index that holds them newest
 first, without reading or sorting the others, and read none when the articles fill every place
 (articles come first), and they are what ranking every hit gives;
-and the threading lookup by References keeps one plan for its prepared statement instead of
-being planned again on every mail."""
+the threading lookup by References keeps one plan for its prepared statement instead of
+being planned again on every mail; and the rate limits' counts read outbox through index-only
+scans alone, with no visit to the table once VACUUM has passed, and count what counting every
+row sent in the last day to the key or on the ticket counts; and the notifier's claim keeps its
+one plan too, however many rows ANALYZE finds due."""
 
 import importlib.machinery
 import importlib.util
@@ -72,6 +75,97 @@ def suggestions_as_ranked(check, db, sql, ws):
             mixed += sum(1 for kinds in by_ticket.values() if kinds == {True, False})
         cur.execute("DEALLOCATE kb_all")
     check.ok(mixed > 0, f"{mixed} lists have both articles and old tickets")
+
+
+# What the rate limits' counts must be, written without shortcuts: of every row sent in the last
+# day to the recipient key or on the ticket, and of every automatic mail sent in the last hour,
+# in the columns' order of claim_facts() (store_outbox.c), which reads them index by index.
+FACTS_FILTERS = ("to_key AND auto AND hour", "to_key AND auto", "on_ticket AND auto",
+                 "to_key AND own AND hour", "to_key AND own", "on_ticket AND own")
+AUTO = "kind IN ('ack', 'status', 'my-tickets', 'requester-result')"
+COUNTED = ("SELECT " + ", ".join(
+    f"count(*) FILTER (WHERE {f}), coalesce(extract(epoch FROM min(sent_at) FILTER (WHERE {f}))::bigint, 0)"
+    for f in FACTS_FILTERS) + f"""
+  FROM (SELECT sent_at, recipient_key = %(key)s AS to_key, ticket_id = %(ticket)s AS on_ticket,
+               sent_at > now() - interval '1 hour' AS hour, {AUTO} AS auto, kind = %(kind)s AS own
+          FROM outbox WHERE state = 'sent' AND sent_at > now() - interval '1 day'
+           AND (recipient_key = %(key)s OR ticket_id = %(ticket)s)) r""")
+DESK_HOUR = f"""SELECT count(*), coalesce(extract(epoch FROM min(sent_at))::bigint, 0) FROM outbox
+ WHERE state = 'sent' AND {AUTO} AND sent_at > now() - interval '1 hour'"""
+
+
+def rate_limit_counts(check, db, sql, params, ws):
+    """Mail sent lately to one person (under two spellings of the address) on two of the
+    working set's tickets, to a watcher of the first, one older than a day and one not sent,
+    made all-visible by VACUUM as autovacuum would: the counts of a batch with that person's
+    acknowledgement on the first ticket read those rows from the indexes alone, and they are
+    those of counting every row."""
+    first, second = ws[1], ws[2]
+    person = dict(first, requester="caps.person@caps.example", key="caps.person@caps.example")
+    rows = [("status", first["id"], "Caps.Person+x@caps.example", "sent", "20 minutes"),
+            ("ack", first["id"], "caps.person@caps.example", "sent", "3 hours"),
+            ("status", first["id"], "watcher@caps.example", "sent", "10 minutes"),
+            ("agent-reply", first["id"], "watcher@caps.example", "sent", "2 hours"),
+            ("status", second["id"], "caps.person@caps.example", "sent", "30 minutes"),
+            ("status", first["id"], "caps.person@caps.example", "sent", "25 hours"),
+            ("status", first["id"], "caps.person@caps.example", "failed", "5 minutes")]
+    with db.cursor() as cur:
+        for i, (kind, ticket, rcpt, state, ago) in enumerate(rows):
+            cur.execute("INSERT INTO outbox (kind, ticket_id, recipient, language, message_id, state, attempts,"
+                        " next_attempt_at, created_at, sent_at) VALUES (%s, %s, %s, 'es', %s, %s, 1,"
+                        " now() - %s::interval, now() - %s::interval,"
+                        " CASE WHEN %s = 'sent' THEN now() - %s::interval END)",
+                        (kind, ticket, rcpt, f"caps.{i}@desk.test", state, ago, ago, state, ago))
+        cur.execute("VACUUM ANALYZE outbox")
+        batch = [ws[0], person] + ws[2:6]
+        cur.execute("PREPARE counts AS " + sql)
+        cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE counts(%s, %s, %s, %s)", params(batch))
+        plan = cur.fetchone()[0][0]["Plan"]
+        cur.execute("EXECUTE counts(%s, %s, %s, %s)", params(batch))
+        got = cur.fetchall()
+        cur.execute("DEALLOCATE counts")
+        want = []
+        for w in batch:
+            cur.execute(COUNTED, {"key": w["key"], "ticket": w["id"], "kind": "ack"})
+            facts = cur.fetchone()
+            cur.execute(DESK_HOUR)
+            want.append(facts + cur.fetchone())
+    check.eq([g[:len(want[0])] for g in got], want,
+             "the counts of the batch are those of counting every row sent in the last day")
+    check.eq(got[1][0:12:2], (2, 3, 3, 0, 1, 1),
+             "the person's key: 2 automatic mails in the hour (one on another ticket), 3 in the day, "
+             "3 on the ticket (one to a watcher, not its agent's answer); of them 1 acknowledgement")
+
+    def outbox_nodes(node):
+        mine = [node] if node.get("Relation Name") == "outbox" else []
+        return mine + [n for child in node.get("Plans", []) for n in outbox_nodes(child)]
+
+    nodes = outbox_nodes(plan)
+    check.ok(nodes and all(n["Node Type"] == "Index Only Scan" for n in nodes),
+             "the rate limits read outbox through index-only scans alone",
+             [(n["Node Type"], n.get("Index Name")) for n in nodes])
+    read = sum(n["Actual Rows"] * n["Actual Loops"] for n in nodes)
+    check.ok(read >= 6, f"they read the {read} entries sent lately around the batch")
+    check.eq(sum(n.get("Heap Fetches", 0) for n in nodes), 0, "and none of them from the table")
+
+
+def claim_keeps_its_plan(check, db, b, claim):
+    """A queue of due rows over ten batches long (2,000 besides the working set's 200, as after
+    an outage of the SMTP server), analysed: the notifier's claim keeps the plan made once for
+    its prepared statement, where PostgreSQL, pricing that plan's LIMIT $2 as a tenth of the due
+    rows, planned it again at every call."""
+    sql, params, one_shot, transaction = claim
+    with db.cursor() as cur:
+        cur.execute("INSERT INTO outbox (kind, ticket_id, recipient, language, message_id, next_attempt_at)"
+                    " SELECT 'ack', t.id, t.requester, t.language, 'queued.' || t.id || '@desk.test',"
+                    " now() - interval '1 minute' FROM tickets t ORDER BY t.id LIMIT 2000")
+        cur.execute("ANALYZE outbox")
+        cur.execute("EXPLAIN (FORMAT JSON) SELECT 1 FROM outbox"
+                    " WHERE state IN ('pending', 'held') AND next_attempt_at <= now()")
+        due = cur.fetchone()[0][0]["Plan"]["Plan Rows"]
+    check.ok(due >= 10 * b.BATCH, f"{due} due rows estimated, over ten batches of {b.BATCH}")
+    got = b.measure({"large": db}, sql, {"large": params(None)}, one_shot, transaction, 3)
+    check.eq(got["large"][3], "generic", "the claim keeps its generic plan")
 
 
 def test(check):
@@ -147,6 +241,9 @@ def test(check):
                  "the threading lookup by References keeps its generic plan")
         check.ok("messages_message_id" in indexes("threading: References"),
                  "and that plan finds the messages by messages_message_id", str(plans["threading: References"]))
+        rate_limit_counts(check, db, paths["rate limits: outbox counts"][0],
+                          paths["rate limits: outbox counts"][1], ws)
+        claim_keeps_its_plan(check, db, b, paths["notifier: claim"])
         db.close()
 
 
