@@ -519,19 +519,24 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 			    mail->from.addr != NULL ? mail->from.addr : "",
 			    date,
 			    mail->body_sha256};
+	/* in the same round trip, the agent the From names (store_sender_fill()) */
 	res = store_sql_run(
 	    st, "duplicate check",
-	    "SELECT m.id, coalesce(m.ticket_id, 0), coalesce(t.display, '') FROM messages m"
-	    " LEFT JOIN tickets t ON t.id = m.ticket_id"
-	    " WHERE m.direction = 'in' AND (m.raw_sha256 = $1 OR m.content_sha256 = $3 OR"
-	    "  ($2::text IS NOT NULL AND m.message_id = $2 AND NOT m.message_id_synthetic"
-	    "   AND (m.body_sha256 IS NULL OR (m.body_sha256 = $6 AND m.from_addr = $4"
-	    "    AND m.sent_at IS NOT DISTINCT FROM $5::timestamptz))))"
-	    " ORDER BY m.id LIMIT 1",
+	    "SELECT d.id, d.ticket_id, d.display, a.agent_id, a.agent_name, a.agent_generation"
+	    " FROM (SELECT 1) one"
+	    " LEFT JOIN LATERAL (SELECT m.id, coalesce(m.ticket_id, 0) AS ticket_id,"
+	    "  coalesce(t.display, '') AS display FROM messages m"
+	    "  LEFT JOIN tickets t ON t.id = m.ticket_id"
+	    "  WHERE m.direction = 'in' AND (m.raw_sha256 = $1 OR m.content_sha256 = $3 OR"
+	    "   ($2::text IS NOT NULL AND m.message_id = $2 AND NOT m.message_id_synthetic"
+	    "    AND (m.body_sha256 IS NULL OR (m.body_sha256 = $6 AND m.from_addr = $4"
+	    "     AND m.sent_at IS NOT DISTINCT FROM $5::timestamptz))))"
+	    "  ORDER BY m.id LIMIT 1) d ON true"
+	    " LEFT JOIN LATERAL (" STORE_SENDER_AGENT("$4") " LIMIT 1) a ON true",
 	    G_N_ELEMENTS(dp), dp, NULL, &rc, err);
 	if (res == NULL)
 		return rc;
-	if (PQntuples(res) > 0) {
+	if (!PQgetisnull(res, 0, 0)) {
 		res_r->outcome = INGEST_DUPLICATE;
 		res_r->ticket_id = store_sql_i64(res, 0, 1);
 		g_strlcpy(res_r->ticket_number, PQgetvalue(res, 0, 2),
@@ -541,10 +546,9 @@ static int record_mail(struct store *st, const char *raw, size_t raw_len, const 
 		PQclear(res);
 		return SPOC_OK;
 	}
+	store_sender_fill(mail, d, res, 3, &who);
 	PQclear(res);
 
-	if ((rc = store_sender_find(st, mail, d, &who, err)) != SPOC_OK)
-		return rc;
 	rc = store_thread_find(st, mail, d, &who, &verdict, err);
 	if (rc == SPOC_OK)
 		rc = requester_find(st, mail, d, &verdict, &who, err);

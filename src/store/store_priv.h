@@ -72,10 +72,17 @@ struct store_notice {
 	gboolean withhold_attachments;
 };
 
-/* Who sent m (the active agent its From names, the border MTA's proof, the reply token it came
- * through); free agent_name with g_free(). */
-int store_sender_find(struct store *st, const struct mail *m, const struct ingest_decision *d,
-		      struct judge_sender *who, struct errbuf *err);
+/* The active agent whose address is $N (lower-cased here): id, name (the address when it has
+ * none) and reply-token generation, as columns for store_sender_fill(); a query joins it as a
+ * LATERAL subquery, so that it costs no round trip of its own. */
+#define STORE_SENDER_AGENT(N)                                                                      \
+	"SELECT id AS agent_id, CASE WHEN name = '' THEN address ELSE name END AS agent_name,"     \
+	" token_generation AS agent_generation FROM agents WHERE address = lower(" N ") AND active"
+/* Who sent m (the active agent its From names, from res's row 0 at columns col..col + 2 of
+ * STORE_SENDER_AGENT, NULL when none; the border MTA's proof; the reply token it came through);
+ * free agent_name with g_free(). */
+void store_sender_fill(const struct mail *m, const struct ingest_decision *d, PGresult *res,
+		       int col, struct judge_sender *who);
 /* Where m belongs, decided by thread_decide() from what the database knows. */
 int store_thread_find(struct store *st, const struct mail *m, const struct ingest_decision *d,
 		      const struct judge_sender *who, struct thread_verdict *v, struct errbuf *err);

@@ -143,12 +143,9 @@ static enum ticket_status status_from_name(const char *name)
 	return ticket_status_parse(name, &s) ? s : TICKET_CLOSED; /* unknown: treat as final */
 }
 
-int store_sender_find(struct store *st, const struct mail *m, const struct ingest_decision *d,
-		      struct judge_sender *who, struct errbuf *err)
+void store_sender_fill(const struct mail *m, const struct ingest_decision *d, PGresult *res,
+		       int col, struct judge_sender *who)
 {
-	int rc = SPOC_OK;
-	PGresult *res;
-
 	struct thread_token t;
 
 	memset(who, 0, sizeof(*who));
@@ -159,23 +156,11 @@ int store_sender_find(struct store *st, const struct mail *m, const struct inges
 	who->token_agent = t.agent;
 	who->token_day = t.day;
 	who->token_generation = t.generation;
-	if (m->from.addr == NULL)
-		return SPOC_OK;
-	const char *p[] = {m->from.addr};
-	res = store_sql_run(st, "agents",
-			    "SELECT id, CASE WHEN name = '' THEN address ELSE name END,"
-			    " token_generation FROM agents"
-			    " WHERE address = lower($1) AND active",
-			    1, p, NULL, &rc, err);
-	if (res == NULL)
-		return rc;
-	if (PQntuples(res) > 0) {
-		who->agent_id = store_sql_i64(res, 0, 0);
-		who->agent_name = g_strdup(PQgetvalue(res, 0, 1));
-		who->agent_generation = store_sql_i64(res, 0, 2);
-	}
-	PQclear(res);
-	return SPOC_OK;
+	if (m->from.addr == NULL || PQntuples(res) == 0 || PQgetisnull(res, 0, col))
+		return;
+	who->agent_id = store_sql_i64(res, 0, col);
+	who->agent_name = g_strdup(PQgetvalue(res, 0, col + 1));
+	who->agent_generation = store_sql_i64(res, 0, col + 2);
 }
 
 /* Fills what thread_decide() needs to know about one ticket: its status, when it was resolved,

@@ -21,7 +21,7 @@ import spocdtest as st
 
 MAILS = 600
 
-DUP_CHECK = "Query Text: SELECT m.id, coalesce(m.ticket_id, 0), coalesce(t.display, '') FROM messages m"
+DUP_CHECK = "Query Text: SELECT d.id, d.ticket_id, d.display, a.agent_id"
 
 
 def plans(s, text):

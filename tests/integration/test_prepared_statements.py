@@ -3,7 +3,7 @@
 change of the tables under those plans.
 
 - PostgreSQL logs every statement of the database (log_min_duration_statement = 0, set on the
-  database so only new sessions take it): a run of spocd over 30 mails prepares each query once
+  database so only new sessions take it): a run of spocd over 60 mails prepares each query once
   per session ("parse sN"), executes the prepared ones many times over ("execute sN"), and runs
   no query unprepared ("execute <unnamed>: SELECT ..."), so the hot path does not pay a parse
   and a plan per call;
@@ -19,7 +19,7 @@ import re
 
 import spocdtest as st
 
-MAILS = 30
+MAILS = 60
 AUTH_OK = ("Authentication-Results", "mx.desk.test; dkim=pass header.d=desk.test; spf=pass")
 
 
