@@ -733,28 +733,41 @@ void rules_decide(const struct rules *rules, const struct mail *mail, const char
 	rules_decide_in(rules, mail, recipient, NULL, v);
 }
 
-void rules_each_team(const struct rules *rules,
-		     void (*fn)(const char *rule, const char *team, void *ctx), void *ctx)
+/* Calls fn with each rule's name and what value gives of it, in list order, where that is not
+ * NULL. */
+static void each_rule(const struct rules *rules, const char *(*value)(const struct rule *r),
+		      void (*fn)(const char *rule, const char *value, void *ctx), void *ctx)
 {
 	for (int l = 0; l < 3; l++)
 		for (guint i = 0; i < rules->list[l]->len; i++) {
 			const struct rule *r = g_ptr_array_index(rules->list[l], i);
+			const char *v = value(r);
 
-			if (r->team != NULL)
-				fn(r->name, r->team, ctx);
+			if (v != NULL)
+				fn(r->name, v, ctx);
 		}
+}
+
+static const char *rule_team(const struct rule *r)
+{
+	return r->team;
+}
+
+static const char *rule_pattern(const struct rule *r)
+{
+	return r->re != NULL ? g_regex_get_pattern(r->re) : NULL;
+}
+
+void rules_each_team(const struct rules *rules,
+		     void (*fn)(const char *rule, const char *team, void *ctx), void *ctx)
+{
+	each_rule(rules, rule_team, fn, ctx);
 }
 
 void rules_each_pattern(const struct rules *rules,
 			void (*fn)(const char *rule, const char *pattern, void *ctx), void *ctx)
 {
-	for (int l = 0; l < 3; l++)
-		for (guint i = 0; i < rules->list[l]->len; i++) {
-			const struct rule *r = g_ptr_array_index(rules->list[l], i);
-
-			if (r->re != NULL)
-				fn(r->name, g_regex_get_pattern(r->re), ctx);
-		}
+	each_rule(rules, rule_pattern, fn, ctx);
 }
 
 void rules_decide_in(const struct rules *rules, const struct mail *mail, const char *recipient,
