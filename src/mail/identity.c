@@ -3,7 +3,6 @@
 
 #include "spoc.h"
 
-
 #include <string.h>
 
 static const char *const trace_names[] = {

@@ -205,7 +205,8 @@ static char *left_out_lines(const struct mail *m)
 }
 
 /* The messages columns an incoming mail fills, and their values but the first (the ticket,
- * $1), in the order of struct message_params. */
+ * $1), in the order of struct message_params. When another message carried this Message-ID
+ * first, the clash is kept (message_id_clash_of). */
 #define MESSAGE_COLUMNS                                                                            \
 	"ticket_id, direction, message_id, message_id_synthetic, in_reply_to, refs, from_addr,"    \
 	" from_name, to_addrs, cc_addrs, subject, sent_at, body_text, raw, raw_sha256, automatic," \
@@ -215,8 +216,7 @@ static char *left_out_lines(const struct mail *m)
 	"'in', $2, $3::boolean, $4, coalesce(string_to_array(nullif($5, ''), E'\\n'), '{}'), $6,"  \
 	" $7, $8, $9, $10, $11::timestamptz, $12, $13::bytea, $14, $15, $16, $17, $18, $19,"       \
 	" coalesce(string_to_array(nullif($20, ''), E'\\n'), '{}'), $21, $22, $23, $24,"           \
-	/* another message carried this Message-ID first: the clash is kept */                     \
-	" (SELECT min(id) FROM messages WHERE message_id = $2 AND direction = 'in'"                 \
+	" (SELECT min(id) FROM messages WHERE message_id = $2 AND direction = 'in'"                \
 	"  AND NOT message_id_synthetic AND NOT $3::boolean), $25"
 #define MESSAGE_PARAMS 25
 
@@ -323,7 +323,7 @@ static int add_watchers(struct store *st, const char *ticket, const struct mail 
 /* spocd_ticket_kb_text() (sql/028_less_per_mail.sql) of a ticket whose subject is $3 and whose
  * first inbound mail has body_new $15 and body_text $16. */
 #define KB_NEW_TICKET_TEXT "left($3 || E'\\n' || coalesce(nullif($15, ''), $16, ''), 10000)"
-#define TICKET_PARAMS 16
+#define TICKET_PARAMS	   16
 
 /* sql with every $N made $(N + by). Caller frees. */
 static char *params_shifted(const char *sql, int by)
@@ -361,7 +361,8 @@ static const char *new_ticket_sql(void)
 		sql = g_strconcat(
 		    "WITH t AS (INSERT INTO tickets (kind, kind_rule, subject, requester,"
 		    " requester_name, language, priority, impact, urgency, priority_rule, triage,"
-		    " first_response_due, resolution_due, team, changed_by, changed_via, kb_en, kb_es)"
+		    " first_response_due, resolution_due, team, changed_by, changed_via,"
+		    " kb_en, kb_es)"
 		    " VALUES ($1, $2, $3, lower($4), $5, $6, $7::smallint, $8::smallint,"
 		    "  $9::smallint, $10, $11::boolean, to_timestamp($12::bigint),"
 		    "  to_timestamp($13::bigint), $14, lower($4), 'email',"
