@@ -14,6 +14,7 @@
 - outbox_recipient_key(), now PL/pgSQL without a query, gives what the SQL function of
   015_caps.sql gave for every address, hostile ones included."""
 
+import base64
 import os
 import re
 
@@ -148,6 +149,25 @@ def hostile_text(check, s):
                          " AND kb_en = to_tsvector('english', spocd_ticket_kb_text(id, subject))"
                          " AND kb_es = to_tsvector('spanish', spocd_ticket_kb_text(id, subject))"),
              1, "its ticket carries the vectors of its text's first 10,000 characters")
+    # The ticket, its requester and its message row are one statement with parameters counted
+    # after the ticket's: a display name (RFC 2047 encoded, since it is not ASCII) that names
+    # another address and carries placeholders and SQL lands as text in all three, and the
+    # address it names becomes nobody's.
+    name = "Jefa <boss@desk.test> $1 $17 '); DROP TABLE tickets; -- \u00e9"
+    word = base64.b64encode(name.encode()).decode()
+    raw = st.make_message("eve@example.net", "Necesito acceso", "Hola\r\n")
+    s.append(raw.replace(b"From: eve@example.net",
+                         f"From: =?utf-8?b?{word}?= <eve@example.net>".encode(), 1))
+    rc, out, err = s.run_spocd("--role", "ingest", "--once", quiet=True)
+    check.ok(rc == 0, f"the forged name's run exits 0 (exit {rc})", err[-2000:])
+    check.eq(s.sql("SELECT t.requester, t.requester_name, p.address, p.name, m.from_name"
+                   " FROM tickets t JOIN participants p ON p.ticket_id = t.id AND p.role = 'requester'"
+                   " JOIN messages m ON m.ticket_id = t.id AND m.direction = 'in'"
+                   " WHERE t.requester = 'eve@example.net'"),
+             [("eve@example.net", name, "eve@example.net", name, name)],
+             "the name is the same text in the ticket, its requester row and its message row")
+    check.eq(s.sql_value("SELECT count(*) FROM participants WHERE address = 'boss@desk.test'"), 0,
+             "the address inside the name is no participant")
 
 
 def test(check):

@@ -256,6 +256,14 @@ static void test_nfc_fast(void **state)
 	t = text_nfc_prefix("cafe\xcc\x81 y man\xcc\x83" "ana", 100);
 	assert_string_equal(t, "caf\xc3\xa9 y ma\xc3\xb1" "ana");
 	g_free(t);
+	/* a stranger's bytes that are not UTF-8, below U+0300 or not: kept as they are, as
+	 * g_utf8_normalize() refusing them always left them */
+	t = text_nfc_prefix("a\x80" "b\xc3", 100);
+	assert_string_equal(t, "a\x80" "b\xc3");
+	g_free(t);
+	t = text_nfc_prefix("e\xcc\x81\xff", 100);
+	assert_string_equal(t, "e\xcc\x81\xff");
+	g_free(t);
 	t = text_nfc_prefix("se ha ca\xc3\xad" "do", 7);
 	assert_string_equal(t, "se ha c");
 	g_free(t);
