@@ -81,16 +81,6 @@ struct rules *rules_new(const char *const *desk_addresses, enum spoc_kind defaul
 	return rules;
 }
 
-struct rules *rules_new_builtin(const char *const *desk_addresses, enum spoc_kind default_kind)
-{
-	struct rules *rules = rules_new(desk_addresses, default_kind);
-
-	rules_add_builtin(rules, RULES_KIND);
-	rules_add_builtin(rules, RULES_IMPACT);
-	rules_add_builtin(rules, RULES_URGENCY);
-	return rules;
-}
-
 void rules_free(struct rules **rules)
 {
 	struct rules *r = *rules;

@@ -405,3 +405,13 @@ void rules_add_builtin(struct rules *rules, enum rules_list list)
 		break;
 	}
 }
+
+struct rules *rules_new_builtin(const char *const *desk_addresses, enum spoc_kind default_kind)
+{
+	struct rules *rules = rules_new(desk_addresses, default_kind);
+
+	rules_add_builtin(rules, RULES_KIND);
+	rules_add_builtin(rules, RULES_IMPACT);
+	rules_add_builtin(rules, RULES_URGENCY);
+	return rules;
+}
