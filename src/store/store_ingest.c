@@ -357,17 +357,19 @@ static const char *new_ticket_sql(void)
 		/* the audit trail says who opened it: the requester, by email; the knowledge-base
 		 * vectors are those of the mail it is opened with (the message row has $15 as
 		 * body_new and $16 as body_text), which the messages_kb trigger would otherwise
-		 * write in an UPDATE */
+		 * write in an UPDATE, and the digest of that text tells the trigger so without
+		 * analysing it again (sql/030_kb_digest.sql) */
 		sql = g_strconcat(
 		    "WITH t AS (INSERT INTO tickets (kind, kind_rule, subject, requester,"
 		    " requester_name, language, priority, impact, urgency, priority_rule, triage,"
 		    " first_response_due, resolution_due, team, changed_by, changed_via,"
-		    " kb_en, kb_es)"
+		    " kb_en, kb_es, kb_digest)"
 		    " VALUES ($1, $2, $3, lower($4), $5, $6, $7::smallint, $8::smallint,"
 		    "  $9::smallint, $10, $11::boolean, to_timestamp($12::bigint),"
 		    "  to_timestamp($13::bigint), $14, lower($4), 'email',"
 		    "  to_tsvector('english', " KB_NEW_TICKET_TEXT "),"
-		    "  to_tsvector('spanish', " KB_NEW_TICKET_TEXT "))"
+		    "  to_tsvector('spanish', " KB_NEW_TICKET_TEXT "),"
+		    "  md5(" KB_NEW_TICKET_TEXT ")::uuid)"
 		    " RETURNING id, display),"
 		    " r AS (INSERT INTO participants (ticket_id, address, name, role)"
 		    "  VALUES ((SELECT id FROM t), lower($4), $5, 'requester') ON CONFLICT DO NOTHING),"

@@ -9,8 +9,9 @@
 - the suggestions of the acknowledgements read a requester's tickets through an index on the requester,
   and no index over the vectors is kept (none was used);
 - the messages_kb trigger still writes the vectors of a ticket that does not carry them, or
-  carries others (a ticket and its first mail written by plain SQL), and leaves a ticket that
-  carries the right ones alone;
+  carries others, or carries no digest of their text (a ticket and its first mail written by
+  plain SQL), and leaves a ticket that carries the right ones with their digest alone; vectors
+  changed under their digest clear it (sql/030_kb_digest.sql);
 - outbox_recipient_key(), now PL/pgSQL without a query, gives what the SQL function of
   015_caps.sql gave for every address, hostile ones included."""
 
@@ -60,6 +61,9 @@ def intake(check, s):
                          " WHERE kb_en IS DISTINCT FROM to_tsvector('english', spocd_ticket_kb_text(id, subject))"
                          " OR kb_es IS DISTINCT FROM to_tsvector('spanish', spocd_ticket_kb_text(id, subject))"),
              0, "and they are the ones the database computes from the ticket's text")
+    check.eq(s.sql_value("SELECT count(*) FROM tickets"
+                         " WHERE kb_digest IS DISTINCT FROM md5(spocd_ticket_kb_text(id, subject))::uuid"),
+             0, "each carries the digest of that text, so its first mail's trigger analysed nothing again")
     check.eq(s.sql_value("SELECT kb_en @@ 'printer & jam & room'::tsquery FROM tickets"
                          " WHERE subject = 'Printer 7 jams'"), True,
              "the subject's and the mail's words are searched")
@@ -82,10 +86,10 @@ def suggestions_plan(check, s):
 
 
 def trigger_still_writes(check, s):
-    def ticket(who, vectors):
+    def ticket(who, vectors, digest="NULL"):
         return s.sql_value(
-            "INSERT INTO tickets (kind, subject, requester, language, priority, kb_en, kb_es)"
-            f" VALUES ('incident', 'Scanner broken', %s, 'en', 3, {vectors}) RETURNING id", (who,))
+            "INSERT INTO tickets (kind, subject, requester, language, priority, kb_en, kb_es, kb_digest)"
+            f" VALUES ('incident', 'Scanner broken', %s, 'en', 3, {vectors}, {digest}) RETURNING id", (who,))
 
     def first_mail(tid, who):
         s.sql("INSERT INTO messages (ticket_id, direction, message_id, from_addr, subject, body_text,"
@@ -94,10 +98,25 @@ def trigger_still_writes(check, s):
               (tid, f"<{who}>", who, who))
 
     text = "'Scanner broken' || E'\\n' || 'The scanner shows error 42.'"
+    right = f"to_tsvector('english', {text}), to_tsvector('spanish', {text})"
+    # The digest (sql/030_kb_digest.sql) is what tells the trigger which text the vectors are of:
+    # right vectors without it are analysed again, as another client's would be.
     cases = {"none": ticket("none@example.com", "NULL, NULL"),
              "wrong": ticket("wrong@example.com", "to_tsvector('english', 'printer'), NULL"),
-             "right": ticket("right@example.com",
-                             f"to_tsvector('english', {text}), to_tsvector('spanish', {text})")}
+             "undigested": ticket("undigested@example.com", right),
+             "stale": ticket("stale@example.com", right, f"md5({text})::uuid"),
+             "renamed": ticket("renamed@example.com", right, f"md5({text})::uuid"),
+             "right": ticket("right@example.com", right, f"md5({text})::uuid")}
+    # Another client changes the vectors and leaves the digest: it no longer names their text.
+    s.sql("UPDATE tickets SET kb_en = to_tsvector('english', 'printer') WHERE id = %s", (cases["stale"],))
+    check.eq(s.sql_value("SELECT kb_digest FROM tickets WHERE id = %s", (cases["stale"],)), None,
+             "sql: vectors changed under their digest clear it")
+    # A new subject: its trigger writes the vectors and the digest of the new text together.
+    s.sql("UPDATE tickets SET subject = 'Scanner smoking' WHERE id = %s", (cases["renamed"],))
+    check.eq(s.sql_value("SELECT kb_digest = md5(spocd_ticket_kb_text(id, subject))::uuid"
+                         " AND kb_en = to_tsvector('english', spocd_ticket_kb_text(id, subject))"
+                         " AND kb_en @@ to_tsquery('english', 'smoking') FROM tickets WHERE id = %s", (cases["renamed"],)), True,
+             "sql: a new subject writes the vectors and the digest of the new text")
     before = {k: s.sql_value("SELECT xmin::text FROM tickets WHERE id = %s", (tid,)) for k, tid in cases.items()}
     for k, tid in cases.items():
         first_mail(tid, f"{k}@example.com")
@@ -106,6 +125,8 @@ def trigger_still_writes(check, s):
                              " AND kb_es = to_tsvector('spanish', spocd_ticket_kb_text(id, subject))"
                              " AND kb_en @@ 'scanner & error'::tsquery FROM tickets WHERE id = %s", (tid,)),
                  True, f"sql, {k} vectors: after its first mail the ticket carries the right ones")
+        check.eq(s.sql_value("SELECT kb_digest = md5(spocd_ticket_kb_text(id, subject))::uuid FROM tickets"
+                             " WHERE id = %s", (tid,)), True, f"sql, {k} vectors: and the digest of their text")
         after = s.sql_value("SELECT xmin::text FROM tickets WHERE id = %s", (tid,))
         check.eq(after == before[k], k == "right",
                  f"sql, {k} vectors: the ticket is {'left alone' if k == 'right' else 'updated'}")
