@@ -4,6 +4,7 @@
 - plans made while the tables were small are made again as they grow: with 600 new mails in one
   run, the duplicate check of the last mails reads the indexes of messages, not the whole table
   (the plans spocd's session ran, from auto_explain);
+- replies thread through the index of Message-IDs, even before messages has statistics;
 - a ticket opened by mail is written once: its knowledge-base vectors come with its INSERT, no
   UPDATE follows, and they are the ones the database computes from the ticket's text;
 - the suggestions of the acknowledgements read a requester's tickets through an index on the requester,
@@ -24,6 +25,8 @@ import spocdtest as st
 MAILS = 600
 
 DUP_CHECK = "Query Text: SELECT d.id, d.ticket_id, d.display, a.agent_id"
+THREADING = "Query Text: SELECT x.ticket_id FROM unnest("
+REPLIES = 60
 
 
 def plans(s, text):
@@ -67,6 +70,27 @@ def intake(check, s):
     check.eq(s.sql_value("SELECT kb_en @@ 'printer & jam & room'::tsquery FROM tickets"
                          " WHERE subject = 'Printer 7 jams'"), True,
              "the subject's and the mail's words are searched")
+
+
+def threading_plan(check, s):
+    """Replies to the intake's tickets, before any ANALYZE of messages: each threading lookup reads
+    the index of Message-IDs for the IDs the reply names, not every message."""
+    firsts = s.sql("SELECT t.id, m.message_id, t.requester FROM tickets t"
+                   " JOIN messages m ON m.ticket_id = t.id ORDER BY t.id LIMIT %s", (REPLIES,))
+    for tid, mid, who in firsts:
+        s.append(st.make_message(who, "Re: still jammed", "It jams again.\r\n",
+                                 in_reply_to=f"<{mid}>", references=[f"<{mid}>"], language="en-GB"))
+    rc, out, err = s.run_spocd("--role", "ingest", "--once", quiet=True)
+    check.ok(rc == 0, f"the replies' run exits 0 (exit {rc})", err[-2000:])
+    check.eq(s.sql_value("SELECT count(*) FROM tickets"), MAILS, "the replies open no ticket")
+    check.eq(s.sql_value("SELECT count(*) FROM (SELECT ticket_id FROM messages WHERE direction = 'in'"
+                         " GROUP BY ticket_id HAVING count(*) = 2) x"), REPLIES,
+             f"each of the {REPLIES} replies lands on the ticket it answers")
+    found = plans(s, THREADING)
+    check.eq(len(found), REPLIES, "one threading lookup per reply, each plan logged")
+    print("last threading lookup:\n" + "".join(found[-1:])[:3000])
+    check.ok(found and all("Seq Scan on messages" not in p and "Index" in p for p in found),
+             "no lookup reads messages whole: each reads its index", "".join(found[-1:]))
 
 
 def suggestions_plan(check, s):
@@ -196,6 +220,7 @@ def test(check):
                      pg_settings={"session_preload_libraries": "auto_explain",
                                   "auto_explain.log_min_duration": "0"}) as s:
         intake(check, s)
+        threading_plan(check, s)
         suggestions_plan(check, s)
         trigger_still_writes(check, s)
         recipient_key_unchanged(check, s)
