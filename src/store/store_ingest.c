@@ -163,8 +163,7 @@ static int insert_attachments(struct store *st, const char *message_row, const s
 
 		g_snprintf(ord, sizeof(ord), "%u", i + 1);
 		g_snprintf(sz, sizeof(sz), "%" G_GSIZE_FORMAT, size);
-		const char *bp[] = {a->sha256, sz, data != NULL ? data : ""};
-		/* an empty attachment goes as text: "" is an empty bytea too */
+		const char *bp[] = {a->sha256, sz, store_bytes_param(data, size)};
 		int blens[G_N_ELEMENTS(bp)] = {0, 0, (int)size};
 		PGresult *res = store_sql_run(st, "blobs",
 					      "INSERT INTO blobs (sha256, size, data)"
@@ -247,7 +246,7 @@ static void message_params_init(struct message_params *mp, const char *ticket, c
 			   m->subject,
 			   mp->date,
 			   m->text,
-			   raw,
+			   store_bytes_param(raw, raw_len),
 			   m->sha256,
 			   automatic,
 			   m->text_new != NULL ? m->text_new : m->text,
@@ -820,7 +819,8 @@ int store_quarantine_claimed(struct store *st, const char *mailbox, uint32_t uid
 	spoc_sha256_hex(raw, raw_len, sha);
 	g_snprintf(uv, sizeof(uv), "%u", uidvalidity);
 	g_snprintf(u, sizeof(u), "%u", uid);
-	const char *p[] = {mailbox, uv, u, reason, raw, sha, log_id, category};
+	const char *p[] = {mailbox, uv, u, reason, store_bytes_param(raw, raw_len), sha, log_id,
+			   category};
 	int lens[G_N_ELEMENTS(p)] = {0};
 	int rc = SPOC_OK;
 	lens[4] = (int)raw_len;

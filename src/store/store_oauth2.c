@@ -6,7 +6,8 @@ int store_oauth2_token_put(struct store *st, const char *label, const char *orig
 			   struct errbuf *err)
 {
 	gsize len = 0;
-	const char *p[] = {label, origin, g_bytes_get_data(sealed, &len)};
+	const void *data = g_bytes_get_data(sealed, &len);
+	const char *p[] = {label, origin, store_bytes_param(data, len)};
 	const int lens[] = {0, 0, (int)len};
 	int rc = SPOC_OK;
 	PGresult *res = store_sql_run(

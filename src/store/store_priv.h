@@ -26,6 +26,14 @@ struct store {
 /* Runs one parameterised statement; params may contain NULLs (SQL NULL). A parameter whose
  * length in lens is non-zero is sent as binary (bytea). Returns the result on success (caller
  * PQclear()s) or NULL with err set and *rc_r the class of failure (SPOC_ETEMP/SPOC_EPERM). */
+/* The value of a bytea parameter of len bytes for store_sql_run(): data, or "" when len is 0. A
+ * zero length sends the parameter as text, which libpq reads up to a NUL that bytes need not
+ * have (an empty attachment's points at the end of its buffer); "" is the empty bytea. */
+static inline const char *store_bytes_param(const void *data, size_t len)
+{
+	return len > 0 && data != NULL ? (const char *)data : "";
+}
+
 PGresult *store_sql_run(struct store *st, const char *what, const char *sql, int n,
 			const char *const *params, const int *lens, int *rc_r, struct errbuf *err);
 /* SPOC_ETEMP when the failure of res (may be NULL) is the connection's or passing (rollback,

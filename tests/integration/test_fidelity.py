@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """What spocd keeps of a message, end to end against the real Dovecot and PostgreSQL: every
-attachment with its sanitized name, size, SHA-256 and bytes (identical bytes stored once), the
+attachment with its sanitized name, size, SHA-256 and bytes (identical bytes stored once, an empty
+file as an empty file), the
 inline image's Content-ID, a forwarded message as .eml with its text; the new text apart from the
 quoted history; an attachment over parsing.max_attachment_bytes left out with a note while the
 ticket is still created; a header over parsing.max_header_bytes quarantined, listed, shown and
@@ -11,6 +12,7 @@ import email.message
 import email.policy
 import hashlib
 import json
+import os
 import subprocess
 import threading
 
@@ -55,7 +57,10 @@ def test(check):
     with st.Services(name="spocd-fidelity") as s:
         conf = s.write_config(parsing={"max_attachment_bytes": 4096, "max_header_bytes": 2048})
         s.conf = conf
-        uids = [s.append(m) for m in (with_files, same_pdf, forwarded(), big, huge_header)]
+        # a part whose base64 body is empty: its bytes are no NUL-terminated string
+        with open(os.path.join(st.SOURCE_DIR, "tests", "data", "mime", "empty-attachment.eml"), "rb") as f:
+            empty = f.read()
+        uids = [s.append(m) for m in (with_files, same_pdf, forwarded(), big, huge_header, empty)]
         rc, out, err = s.run_spocd("--once")
         check.eq(rc, 0, "spocd --once exits 0")
 
@@ -105,7 +110,11 @@ def test(check):
         qid = q[0][0]
         check.eq((q[0][1], q[0][2]), ("INBOX", uids[4]), "from INBOX, the huge header's UID")
         check.ok(q[0][3].startswith("header over max_header_bytes ("), "reason names the limit", q[0][3])
-        check.eq(s.sql_value("SELECT count(*) FROM tickets"), 4, "four tickets")
+        check.eq(s.sql_value("SELECT count(*) FROM tickets"), 5, "five tickets")
+        check.eq(s.sql("SELECT a.name, a.size, octet_length(b.data) FROM attachments a JOIN blobs b USING (sha256)"
+                       " JOIN messages m ON m.id = a.message_row"
+                       " WHERE m.message_id = 'empty-attachment-1@example.com'"), [("report.ps", 0, 0)],
+                 "an empty attachment is kept as an empty file")
 
         rc, out, err = s.run_spocctl("quarantine", "list")
         check.eq(rc, 0, "quarantine list exits 0")
