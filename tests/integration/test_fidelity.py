@@ -1,9 +1,8 @@
 #!/usr/bin/python3
 """What spocd keeps of a message, end to end against the real Dovecot and PostgreSQL: every
 attachment with its sanitized name, size, SHA-256 and bytes (identical bytes stored once, an empty
-file as an empty file), the
-inline image's Content-ID, a forwarded message as .eml with its text; the new text apart from the
-quoted history; an attachment over parsing.max_attachment_bytes left out with a note while the
+file as an empty file), the inline image's Content-ID, a forwarded message as .eml with its text;
+the new text apart from the quoted history; an attachment over parsing.max_attachment_bytes left out with a note while the
 ticket is still created; a header over parsing.max_header_bytes quarantined, listed, shown and
 replayed by spocctl (a replay that fails again says why; one that works creates exactly one ticket,
 however often or however concurrently it is asked for); and spocctl's exit codes."""
