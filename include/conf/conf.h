@@ -166,6 +166,9 @@ struct spoc_conf {
 	/* ingest.lease_seconds: how long a mailbox's worker or the SLA watcher holds its lease
 	 * (sql/026_leases.sql) without renewing it; another instance takes over after that */
 	int lease_seconds;
+	/* ingest.parse_threads: threads that read (parse and judge) a fetched window of mail
+	 * before its transaction; 0: one per processor, at most 8 */
+	int parse_threads;
 	/* spam.verdict_headers: the border's spam verdicts (struct spam_rule *, spam.h); empty:
 	 * none read */
 	GPtrArray *spam_rules;

@@ -873,6 +873,7 @@ struct spoc_conf *conf_load(const char *path, struct errbuf *err)
 		g_clear_pointer(&c->metrics_listen, g_free);
 	c->health_intervals = conf_get_int(&r, "health.mailbox_intervals", 3, 1, 1000);
 	c->lease_seconds = conf_get_int(&r, "ingest.lease_seconds", 30, 2, 3600);
+	c->parse_threads = conf_get_int(&r, "ingest.parse_threads", 0, 0, 64);
 	conf_read_rules(&r, &c->rules);
 	conf_read_sla(&r, &c->sla);
 	{

@@ -699,12 +699,68 @@ static void collect_window(struct pass *p, const uint32_t *uids, size_t n, size_
 	}
 }
 
+/* A window's downloads being read on several threads: each takes the next one in mailbox order
+ * until none is left or a stop is requested, so those taken are always a prefix of todo. */
+struct readers {
+	struct pass *p;
+	GPtrArray *todo; /* struct item * to read, in mailbox order */
+	gint next;	 /* todo's next index to take, atomic; past the end once all are taken */
+};
+
+static gpointer readers_run(gpointer data)
+{
+	struct readers *r = data;
+
+	while (!stopping(r->p)) {
+		gint i = g_atomic_int_add(&r->next, 1);
+
+		if (i >= (gint)r->todo->len)
+			break;
+		item_prepare(r->p, g_ptr_array_index(r->todo, i));
+	}
+	return NULL;
+}
+
+/* How many threads read a window of n downloads: ingest.parse_threads, 0 for one per processor
+ * (at most 8), never more than there are downloads. */
+static guint readers_wanted(const struct pass *p, guint n)
+{
+	guint want = p->conf->parse_threads > 0 ? (guint)p->conf->parse_threads
+						: (guint)MIN(g_get_num_processors(), 8);
+
+	return MAX(1, MIN(want, n));
+}
+
+/* Reads todo's items on readers_wanted() threads, this one among them; *threads_r gets how many
+ * ran. Returns how many were read: all of them, or fewer when a stop was requested meanwhile. */
+static guint readers_read(struct pass *p, GPtrArray *todo, guint *threads_r)
+{
+	struct readers r = {.p = p, .todo = todo, .next = 0};
+	guint n = readers_wanted(p, todo->len);
+	GThread **threads = g_new0(GThread *, n);
+
+	*threads_r = 1;
+	/* a thread that cannot be started leaves its share to the others */
+	for (guint t = 1; t < n; t++)
+		if ((threads[t] = g_thread_try_new("spocd-read", readers_run, &r, NULL)) != NULL)
+			(*threads_r)++;
+	readers_run(&r);
+	for (guint t = 1; t < n; t++)
+		if (threads[t] != NULL)
+			g_thread_join(threads[t]);
+	g_free(threads);
+	return (guint)MIN(g_atomic_int_get(&r.next), (gint)todo->len);
+}
+
 /* Pairs the window's downloads with the bodies the server sent, and reads each of them before
- * any transaction. A download the server sent nothing for is dropped (named by say_missing());
- * a stop request ends the reading after the message in hand, and drops the rest. */
+ * any transaction, on several threads (a message's reading touches nothing but its item). A
+ * download the server sent nothing for is dropped (named by say_missing()); a stop request ends
+ * the reading after the messages in hand, and drops the rest. */
 static void prepare_window(struct pass *p, GPtrArray *items, GArray *wanted, GPtrArray *msgs)
 {
 	GHashTable *by_uid = g_hash_table_new(g_direct_hash, g_direct_equal);
+	GPtrArray *todo = g_ptr_array_new();
+	guint read, threads;
 
 	for (guint j = 0; j < msgs->len; j++) {
 		const struct imap_message *m = g_ptr_array_index(msgs, j);
@@ -716,19 +772,30 @@ static void prepare_window(struct pass *p, GPtrArray *items, GArray *wanted, GPt
 	for (guint j = 0; j < items->len;) {
 		struct item *it = g_ptr_array_index(items, j);
 
-		if (stopping(p)) {
-			g_ptr_array_set_size(items, j);
-			break;
-		}
 		if (it->download &&
 		    (it->msg = g_hash_table_lookup(by_uid, GUINT_TO_POINTER(it->uid))) == NULL) {
 			g_ptr_array_remove_index(items, j);
 			continue;
 		}
 		if (it->download)
-			item_prepare(p, it);
+			g_ptr_array_add(todo, it);
 		j++;
 	}
+	read = readers_read(p, todo, &threads);
+	if (todo->len > 0)
+		say(p, LOG_DEBUG, "mailbox %s: read %u of %u message(s) on %u thread(s)",
+		    p->mb->name, read, todo->len, threads);
+	if (read < todo->len) {
+		/* stopped: the window ends before the first message not read */
+		guint j;
+
+		for (j = 0; g_ptr_array_index(items, j) != g_ptr_array_index(todo, read); j++)
+			;
+		g_ptr_array_set_size(items, j);
+	} else if (stopping(p) && todo->len == 0) {
+		g_ptr_array_set_size(items, 0);
+	}
+	g_ptr_array_unref(todo);
 	g_hash_table_unref(by_uid);
 }
 

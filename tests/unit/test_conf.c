@@ -6,6 +6,7 @@
 #include "testlib.h"
 
 #include <glib/gstdio.h>
+#include <stddef.h>
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -774,14 +775,41 @@ static void test_batch_and_connections(void **state)
 	}
 }
 
+struct int_case {
+	const char *settings;
+	int value; /* -1: refused */
+	const char *error;
+};
+
+/* Each case loaded after base_conf: the int at offset in struct spoc_conf, or the error. */
+static void check_int_setting(const struct int_case *cases, size_t n, size_t offset)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *text = g_strdup_printf("%s%s\n", base_conf, cases[i].settings);
+		char *path = write_conf(text);
+		struct errbuf err = {{0}};
+		struct spoc_conf *c = conf_load(path, &err);
+
+		if (cases[i].value < 0) {
+			if (c != NULL || strstr(err.msg, cases[i].error) == NULL)
+				fail_msg("%s: want \"%s\", got \"%s\"", cases[i].settings,
+					 cases[i].error, err.msg);
+		} else {
+			if (c == NULL)
+				fail_msg("%s: refused: %s", cases[i].settings, err.msg);
+			assert_int_equal(*(const int *)(const void *)((const char *)c + offset),
+					 cases[i].value);
+			conf_free(&c);
+		}
+		g_free(text);
+		g_free(path);
+	}
+}
+
 /* ingest.lease_seconds: 30 when absent, 2..3600, a mistake named with file, line and setting. */
 static void test_lease_seconds(void **state)
 {
-	static const struct {
-		const char *settings;
-		int seconds; /* -1: refused */
-		const char *error;
-	} cases[] = {
+	static const struct int_case cases[] = {
 	    {"", 30, NULL},
 	    {"ingest: { lease_seconds = 2; };", 2, NULL},
 	    {"ingest: { lease_seconds = 3600; };", 3600, NULL},
@@ -794,25 +822,24 @@ static void test_lease_seconds(void **state)
 	};
 
 	(void)state;
-	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-		char *text = g_strdup_printf("%s%s\n", base_conf, cases[i].settings);
-		char *path = write_conf(text);
-		struct errbuf err = {{0}};
-		struct spoc_conf *c = conf_load(path, &err);
+	check_int_setting(cases, G_N_ELEMENTS(cases), offsetof(struct spoc_conf, lease_seconds));
+}
 
-		if (cases[i].seconds < 0) {
-			if (c != NULL || strstr(err.msg, cases[i].error) == NULL)
-				fail_msg("%s: want \"%s\", got \"%s\"", cases[i].settings,
-					 cases[i].error, err.msg);
-		} else {
-			if (c == NULL)
-				fail_msg("%s: refused: %s", cases[i].settings, err.msg);
-			assert_int_equal(c->lease_seconds, cases[i].seconds);
-			conf_free(&c);
-		}
-		g_free(text);
-		g_free(path);
-	}
+/* ingest.parse_threads: 0 (one per processor) when absent, 0..64. */
+static void test_parse_threads(void **state)
+{
+	static const struct int_case cases[] = {
+	    {"", 0, NULL},
+	    {"ingest: { parse_threads = 1; };", 1, NULL},
+	    {"ingest: { parse_threads = 64; };", 64, NULL},
+	    {"ingest: { parse_threads = -1; };", -1,
+	     "spocd.conf:24: ingest.parse_threads: must be 0..64, not -1"},
+	    {"ingest: { parse_threads = 65; };", -1,
+	     "spocd.conf:24: ingest.parse_threads: must be 0..64, not 65"},
+	};
+
+	(void)state;
+	check_int_setting(cases, G_N_ELEMENTS(cases), offsetof(struct spoc_conf, parse_threads));
 }
 
 static void test_shipped_example_parses(void **state)
@@ -838,6 +865,7 @@ int main(void)
 	    cmocka_unit_test(test_batch_and_connections),
 	    cmocka_unit_test(test_database_settings),
 	    cmocka_unit_test(test_lease_seconds),
+	    cmocka_unit_test(test_parse_threads),
 	    cmocka_unit_test(test_port_out_of_range),
 	    cmocka_unit_test(test_plain_text_refused_off_loopback),
 	    cmocka_unit_test(test_unknown_tls_value),
