@@ -94,7 +94,9 @@ static void G_GNUC_PRINTF(5, 6) say_event(struct pass *p, int priority, const ch
 
 static gboolean stopping(struct pass *p)
 {
-	return p->lost || (p->hooks != NULL && p->hooks->stop != NULL && *p->hooks->stop);
+	/* asked by the threads that read a window too: lost is set on the pass's own thread */
+	return g_atomic_int_get(&p->lost) ||
+	       (p->hooks != NULL && p->hooks->stop != NULL && *p->hooks->stop);
 }
 
 /* Ends the pass: the lease that was ours (fencing ours) changed hands meanwhile; what was
@@ -106,7 +108,7 @@ static void lease_lost(struct pass *p, int64_t ours, const char *what)
 	const char *holder = l->fencing != 0 ? l->holder : l->other;
 	int64_t fencing = l->fencing != 0 ? l->fencing : l->other_fencing;
 
-	p->lost = TRUE;
+	g_atomic_int_set(&p->lost, TRUE);
 	say(p, LOG_WARNING,
 	    "mailbox %s: another spocd took it over (lease now: holder %s, fencing "
 	    "%" G_GINT64_FORMAT "; ours was %" G_GINT64_FORMAT
@@ -752,137 +754,277 @@ static guint readers_read(struct pass *p, GPtrArray *todo, guint *threads_r)
 	return (guint)MIN(g_atomic_int_get(&r.next), (gint)todo->len);
 }
 
-/* Pairs the window's downloads with the bodies the server sent, and reads each of them before
- * any transaction, on several threads (a message's reading touches nothing but its item). A
- * download the server sent nothing for is dropped (named by say_missing()); a stop request ends
- * the reading after the messages in hand, and drops the rest. */
-static void prepare_window(struct pass *p, GPtrArray *items, GArray *wanted, GPtrArray *msgs)
+/* One batch of new UIDs on its way, window by window: sizes, bodies, then reading (parsing and
+ * judgement) outside any transaction, then one transaction that only writes, then the moves.
+ * The next batch's first window is fetched and read while this one is written. */
+struct batch {
+	struct pass *p;
+	const uint32_t *uids; /* the batch, borrowed from the listed window */
+	size_t n;
+	size_t i;	   /* uids[0..i) are in the windows collected so far */
+	GHashTable *sizes; /* uid -> RFC822.SIZE */
+	GArray *wanted;	   /* the window's UIDs to download */
+	GPtrArray *items;  /* the window's struct item, in mailbox order */
+	GPtrArray *msgs;   /* the window's bodies, NULL when none was downloaded */
+	GPtrArray *todo;   /* the window's items to read, in mailbox order */
+	struct span span;
+	gboolean cut;	 /* a stop request ended the batch */
+	GThread *reader; /* reading the window while another batch is written, or NULL */
+	guint read;	 /* of todo, read */
+	guint threads;	 /* threads that read them */
+};
+
+static struct batch *batch_new(struct pass *p, const uint32_t *uids, size_t n)
 {
-	GHashTable *by_uid = g_hash_table_new(g_direct_hash, g_direct_equal);
-	GPtrArray *todo = g_ptr_array_new();
-	guint read, threads;
+	struct batch *b = g_new0(struct batch, 1);
 
-	for (guint j = 0; j < msgs->len; j++) {
-		const struct imap_message *m = g_ptr_array_index(msgs, j);
-
-		g_hash_table_insert(by_uid, GUINT_TO_POINTER(m->uid), (gpointer)m);
-	}
-	if (msgs->len < wanted->len)
-		say_missing(p, wanted, msgs);
-	for (guint j = 0; j < items->len;) {
-		struct item *it = g_ptr_array_index(items, j);
-
-		if (it->download &&
-		    (it->msg = g_hash_table_lookup(by_uid, GUINT_TO_POINTER(it->uid))) == NULL) {
-			g_ptr_array_remove_index(items, j);
-			continue;
-		}
-		if (it->download)
-			g_ptr_array_add(todo, it);
-		j++;
-	}
-	read = readers_read(p, todo, &threads);
-	if (todo->len > 0)
-		say(p, LOG_DEBUG, "mailbox %s: read %u of %u message(s) on %u thread(s)",
-		    p->mb->name, read, todo->len, threads);
-	if (read < todo->len) {
-		/* stopped: the window ends before the first message not read */
-		guint j;
-
-		for (j = 0; g_ptr_array_index(items, j) != g_ptr_array_index(todo, read); j++)
-			;
-		g_ptr_array_set_size(items, j);
-	} else if (stopping(p) && todo->len == 0) {
-		g_ptr_array_set_size(items, 0);
-	}
-	g_ptr_array_unref(todo);
-	g_hash_table_unref(by_uid);
+	b->p = p;
+	b->uids = uids;
+	b->n = n;
+	b->wanted = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	b->items = g_ptr_array_new_with_free_func(item_free);
+	b->todo = g_ptr_array_new();
+	return b;
 }
 
-/* One batch of new UIDs, window by window: sizes, bodies, parsing and judgement outside any
- * transaction, then one transaction that only writes, then the moves. A stop request ends the
- * batch after the message in hand: what was written is committed and moved, the rest stays in
- * the mailbox for the next start. */
-static int one_batch(struct pass *p, const uint32_t *uids, size_t n, struct errbuf *err)
+static gpointer batch_reader(gpointer data)
 {
-	GHashTable *sizes = NULL;
-	GArray *wanted = g_array_new(FALSE, FALSE, sizeof(uint32_t));
-	GPtrArray *items = g_ptr_array_new_with_free_func(item_free);
-	GPtrArray *msgs = NULL;
-	gboolean cut = FALSE;
-	int rc;
+	struct batch *b = data;
 
-	if ((rc = lease_renew(p, err)) != SPOC_OK || p->lost)
-		goto out;
-	/* Committed before anything else: if this pass dies, the next one knows. */
-	if ((rc = store_attempts_mark(p->st, p->mb->name, p->uidvalidity, uids, n, err)) != SPOC_OK)
-		goto out;
-	if ((rc = imap_fetch_sizes(p->imap, uids, n, &sizes, err)) != SPOC_OK)
-		goto forget;
-	for (size_t i = 0; i < n && !cut && !p->lost;) {
-		struct span span = {.uids = uids + i, .rest = n - i};
+	b->read = readers_read(b->p, b->todo, &b->threads);
+	return NULL;
+}
 
-		/* a batch of many windows renews the lease before each */
-		if (i > 0 && (rc = lease_renew(p, err)) != SPOC_OK)
-			goto forget;
-		if (p->lost)
-			break;
-		g_array_set_size(wanted, 0);
-		g_ptr_array_set_size(items, 0);
-		collect_window(p, uids, n, &i, sizes, wanted, items);
-		span.window = i - (size_t)(span.uids - uids);
-		if ((cut = stopping(p)))
-			g_ptr_array_set_size(items, 0); /* the commit only forgets the attempts */
-		else if (wanted->len > 0) {
-			rc = imap_fetch_messages(p->imap, (uint32_t *)(void *)wanted->data,
-						 wanted->len, p->mb->max_message_bytes, &msgs, err);
-			if (rc != SPOC_OK)
-				goto forget;
-			prepare_window(p, items, wanted, msgs);
-		}
-		if ((rc = write_window(p, items, &span, &cut, err)) != SPOC_OK)
-			goto forget;
-		g_ptr_array_set_size(items, 0);
-		g_clear_pointer(&msgs, g_ptr_array_unref);
-	}
-	/* a lost lease leaves the attempts marked: that errs towards caution, as after a crash */
-	if (cut && !p->lost)
-		say(p, LOG_NOTICE,
-		    "mailbox %s: stopping after the message in hand; the rest of the batch stays "
-		    "in the mailbox for the next start",
-		    p->mb->name);
-	goto out;
-forget:
+/* Waits for the window's reading, if it is still going on. */
+static void batch_join(struct batch *b)
+{
+	if (b->reader != NULL)
+		g_thread_join(b->reader);
+	b->reader = NULL;
+}
+
+static void batch_free(gpointer data)
+{
+	struct batch *b = data;
+
+	batch_join(b);
+	g_ptr_array_unref(b->todo);
+	g_ptr_array_unref(b->items);
+	if (b->msgs != NULL)
+		g_ptr_array_unref(b->msgs);
+	if (b->sizes != NULL)
+		g_hash_table_unref(b->sizes);
+	g_array_unref(b->wanted);
+	g_free(b);
+}
+
+/* A failure spocd handled is no crash: the batch's attempts are not counted against its
+ * messages. When the database itself is gone this cannot be recorded now: the next pass of this
+ * process does it (if this process dies first, the count errs towards caution). */
+static void batch_forget(struct batch *b)
+{
+	struct pass *p = b->p;
+
 	g_array_set_size(p->to_processed, 0);
 	g_array_set_size(p->to_failed, 0);
-	/* A failure spocd handled is no crash: do not count it against these messages. When the
-	 * database itself is gone this cannot be recorded now: the next pass of this process does
-	 * it (if this process dies first, the count errs towards caution). */
-	if (store_attempts_clear(p->st, p->mb->name, p->uidvalidity, uids, n, NULL) != SPOC_OK &&
+	if (store_attempts_clear(p->st, p->mb->name, p->uidvalidity, b->uids, b->n, NULL) !=
+		SPOC_OK &&
 	    p->owed != NULL) {
 		if (p->owed->uids == NULL || p->owed->uidvalidity != p->uidvalidity) {
 			ingest_owed_free(p->owed);
 			p->owed->uids = g_array_new(FALSE, FALSE, sizeof(uint32_t));
 			p->owed->uidvalidity = p->uidvalidity;
 		}
-		g_array_append_vals(p->owed->uids, uids, (guint)n);
+		g_array_append_vals(p->owed->uids, b->uids, (guint)b->n);
 	}
-out:
-	g_ptr_array_unref(items);
-	if (msgs != NULL)
-		g_ptr_array_unref(msgs);
-	if (sizes != NULL)
-		g_hash_table_unref(sizes);
-	g_array_unref(wanted);
-	return rc;
 }
 
-/* Works the new UIDs of one window in batches of imap.batch_size. A UID that an earlier pass
- * died on is taken alone, so that a poison message cannot take its whole batch down with it
- * again. */
+/* Collects the batch's next window of UIDs and downloads their bodies. After a stop request it
+ * downloads nothing and the batch is cut: the commit only forgets the attempts. */
+static int window_fetch(struct batch *b, struct errbuf *err)
+{
+	struct pass *p = b->p;
+
+	g_array_set_size(b->wanted, 0);
+	g_ptr_array_set_size(b->todo, 0);
+	g_ptr_array_set_size(b->items, 0);
+	g_clear_pointer(&b->msgs, g_ptr_array_unref);
+	b->read = b->threads = 0;
+	b->span = (struct span){.uids = b->uids + b->i, .rest = b->n - b->i};
+	collect_window(p, b->uids, b->n, &b->i, b->sizes, b->wanted, b->items);
+	b->span.window = b->i - (size_t)(b->span.uids - b->uids);
+	if ((b->cut = stopping(p))) {
+		g_ptr_array_set_size(b->items, 0);
+		return SPOC_OK;
+	}
+	if (b->wanted->len == 0)
+		return SPOC_OK;
+	return imap_fetch_messages(p->imap, (uint32_t *)(void *)b->wanted->data, b->wanted->len,
+				   p->mb->max_message_bytes, &b->msgs, err);
+}
+
+/* Pairs the window's downloads with the bodies the server sent (a download the server sent
+ * nothing for is dropped, named by say_missing()) and starts reading them: on threads of their
+ * own when ahead (another batch is being written meanwhile), else before returning. A message's
+ * reading touches nothing but its item. */
+static void window_read(struct batch *b, gboolean ahead)
+{
+	struct pass *p = b->p;
+	GHashTable *by_uid = g_hash_table_new(g_direct_hash, g_direct_equal);
+
+	for (guint j = 0; b->msgs != NULL && j < b->msgs->len; j++) {
+		const struct imap_message *m = g_ptr_array_index(b->msgs, j);
+
+		g_hash_table_insert(by_uid, GUINT_TO_POINTER(m->uid), (gpointer)m);
+	}
+	if (b->msgs != NULL && b->msgs->len < b->wanted->len)
+		say_missing(p, b->wanted, b->msgs);
+	for (guint j = 0; j < b->items->len;) {
+		struct item *it = g_ptr_array_index(b->items, j);
+
+		if (it->download &&
+		    (it->msg = g_hash_table_lookup(by_uid, GUINT_TO_POINTER(it->uid))) == NULL) {
+			g_ptr_array_remove_index(b->items, j);
+			continue;
+		}
+		if (it->download)
+			g_ptr_array_add(b->todo, it);
+		j++;
+	}
+	g_hash_table_unref(by_uid);
+	if (ahead && b->todo->len > 0 &&
+	    (b->reader = g_thread_try_new("spocd-ahead", batch_reader, b, NULL)) != NULL)
+		return;
+	batch_reader(b);
+}
+
+/* Waits for the window's reading. A stop request ended it after the messages in hand: the
+ * window ends before the first message not read. */
+static void window_read_finish(struct batch *b)
+{
+	struct pass *p = b->p;
+
+	batch_join(b);
+	if (b->todo->len > 0)
+		say(p, LOG_DEBUG, "mailbox %s: read %u of %u message(s) on %u thread(s)",
+		    p->mb->name, b->read, b->todo->len, b->threads);
+	if (b->read < b->todo->len) {
+		guint j;
+
+		for (j = 0; g_ptr_array_index(b->items, j) != g_ptr_array_index(b->todo, b->read);
+		     j++)
+			;
+		g_ptr_array_set_size(b->items, j);
+	} else if (b->todo->len == 0 && stopping(p)) {
+		g_ptr_array_set_size(b->items, 0);
+	}
+	g_ptr_array_set_size(b->todo, 0);
+}
+
+/* Opens a batch: marks its UIDs attempted (committed before anything else: if this pass dies,
+ * the next one knows), asks their sizes, downloads the first window and starts reading it. */
+static int batch_open(struct batch *b, gboolean ahead, struct errbuf *err)
+{
+	struct pass *p = b->p;
+	int rc;
+
+	if ((rc = lease_renew(p, err)) != SPOC_OK || p->lost)
+		return rc;
+	if ((rc = store_attempts_mark(p->st, p->mb->name, p->uidvalidity, b->uids, b->n, err)) !=
+	    SPOC_OK)
+		return rc;
+	if ((rc = imap_fetch_sizes(p->imap, b->uids, b->n, &b->sizes, err)) != SPOC_OK ||
+	    (rc = window_fetch(b, err)) != SPOC_OK) {
+		batch_forget(b);
+		return rc;
+	}
+	window_read(b, ahead);
+	return SPOC_OK;
+}
+
+/* Writes an open batch window by window. A stop request ends the batch after the message in
+ * hand: what was written is committed and moved, the rest stays in the mailbox for the next
+ * start. */
+static int batch_write(struct batch *b, struct errbuf *err)
+{
+	struct pass *p = b->p;
+	int rc;
+
+	for (;;) {
+		window_read_finish(b);
+		/* the lease went while the window was read: written, it would be rolled back */
+		if (p->lost) {
+			rc = SPOC_OK;
+			break;
+		}
+		if ((rc = write_window(p, b->items, &b->span, &b->cut, err)) != SPOC_OK)
+			break;
+		g_ptr_array_set_size(b->items, 0);
+		g_clear_pointer(&b->msgs, g_ptr_array_unref);
+		if (b->cut || p->lost || b->i >= b->n)
+			break;
+		/* a batch of many windows renews the lease before each */
+		if ((rc = lease_renew(p, err)) != SPOC_OK || p->lost)
+			break;
+		if ((rc = window_fetch(b, err)) != SPOC_OK)
+			break;
+		window_read(b, FALSE);
+	}
+	if (rc != SPOC_OK) {
+		batch_forget(b);
+		return rc;
+	}
+	/* a lost lease leaves the attempts marked: that errs towards caution, as after a crash */
+	if (b->cut && !p->lost)
+		say(p, LOG_NOTICE,
+		    "mailbox %s: stopping after the message in hand; the rest of the batch stays "
+		    "in the mailbox for the next start",
+		    p->mb->name);
+	return SPOC_OK;
+}
+
+/* Where a window's UIDs are cut into batches: imap.batch_size at most, and a UID that an earlier
+ * pass died on alone, so that a poison message cannot take its whole batch down with it again. */
+struct batch_spec {
+	guint from, n;
+	gboolean alone;
+};
+
+static GArray *batch_specs(const struct pass *p, GArray *fresh)
+{
+	GArray *specs = g_array_new(FALSE, FALSE, sizeof(struct batch_spec));
+	struct batch_spec cur = {0};
+
+	for (guint i = 0; i < fresh->len; i++) {
+		uint32_t uid = g_array_index(fresh, uint32_t, i);
+
+		if (g_hash_table_contains(p->attempts, GUINT_TO_POINTER(uid))) {
+			/* Keep mailbox order: what came before goes first (a reply after its
+			 * original). */
+			if (cur.n > 0)
+				g_array_append_val(specs, cur);
+			g_array_append_val(specs, ((struct batch_spec){i, 1, TRUE}));
+			cur = (struct batch_spec){i + 1, 0, FALSE};
+			continue;
+		}
+		if (cur.n == 0)
+			cur.from = i;
+		if (++cur.n == (guint)p->mb->batch_size || i + 1 == fresh->len) {
+			g_array_append_val(specs, cur);
+			cur = (struct batch_spec){i + 1, 0, FALSE};
+		}
+	}
+	return specs;
+}
+
+/* Works the new UIDs of one window in batches (batch_specs()). While a batch is written, the
+ * next one is downloaded and read, unless it is one taken alone: a message an earlier pass died
+ * on is read only once everything before it is committed. */
 static int batches(struct pass *p, GArray *fresh, struct errbuf *err)
 {
-	GArray *batch = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+	const uint32_t *uids = (const uint32_t *)(const void *)fresh->data;
+	GArray *specs = NULL;
+	struct batch *cur = NULL, *ahead = NULL;
 	int rc;
 
 	/* marks of failures this process handled but could not take back then */
@@ -900,35 +1042,54 @@ static int batches(struct pass *p, GArray *fresh, struct errbuf *err)
 				     (uint32_t *)(void *)fresh->data, fresh->len, &p->attempts,
 				     err)) != SPOC_OK)
 		goto out;
-	for (guint i = 0; i < fresh->len && rc == SPOC_OK && !stopping(p); i++) {
-		uint32_t uid = g_array_index(fresh, uint32_t, i);
+	specs = batch_specs(p, fresh);
+	for (guint s = 0; s < specs->len && rc == SPOC_OK && !stopping(p); s++) {
+		const struct batch_spec *sp = &g_array_index(specs, struct batch_spec, s);
+		const struct batch_spec *next =
+		    s + 1 < specs->len ? &g_array_index(specs, struct batch_spec, s + 1) : NULL;
+		struct errbuf ahead_err = {{0}};
+		int ahead_rc = SPOC_OK;
 
-		if (g_hash_table_contains(p->attempts, GUINT_TO_POINTER(uid))) {
-			/* Keep mailbox order: what came before goes first (a reply after its
-			 * original). */
-			if (batch->len > 0) {
-				rc = one_batch(p, (uint32_t *)(void *)batch->data, batch->len, err);
-				g_array_set_size(batch, 0);
-				if (rc != SPOC_OK || stopping(p))
-					break;
-			}
+		if (sp->alone)
 			say(p, LOG_WARNING,
 			    "mailbox %s uid %u: spocd stopped %d time(s) while processing it; "
 			    "taking it alone",
-			    p->mb->name, uid,
-			    GPOINTER_TO_INT(
-				g_hash_table_lookup(p->attempts, GUINT_TO_POINTER(uid))));
-			rc = one_batch(p, &uid, 1, err);
-			continue;
+			    p->mb->name, uids[sp->from],
+			    GPOINTER_TO_INT(g_hash_table_lookup(p->attempts,
+								GUINT_TO_POINTER(uids[sp->from]))));
+		cur = ahead;
+		ahead = NULL;
+		if (cur == NULL) {
+			cur = batch_new(p, uids + sp->from, sp->n);
+			if ((rc = batch_open(cur, FALSE, err)) != SPOC_OK || p->lost)
+				break;
 		}
-		g_array_append_val(batch, uid);
-		if (batch->len == (guint)p->mb->batch_size || i + 1 == fresh->len) {
-			rc = one_batch(p, (uint32_t *)(void *)batch->data, batch->len, err);
-			g_array_set_size(batch, 0);
+		if (next != NULL && !next->alone && !stopping(p)) {
+			ahead = batch_new(p, uids + next->from, next->n);
+			/* a batch that could not be opened forgot its attempts; its failure is the
+			 * pass's once this batch is written */
+			if ((ahead_rc = batch_open(ahead, TRUE, &ahead_err)) != SPOC_OK || p->lost)
+				g_clear_pointer(&ahead, batch_free);
+		}
+		rc = batch_write(cur, err);
+		g_clear_pointer(&cur, batch_free);
+		if (rc == SPOC_OK && ahead_rc != SPOC_OK) {
+			rc = ahead_rc;
+			*err = ahead_err;
 		}
 	}
+	/* read ahead and then not written (a stop, a failure): no crash, unless the lease went */
+	if (ahead != NULL && !p->lost) {
+		batch_join(ahead);
+		batch_forget(ahead);
+	}
 out:
-	g_array_unref(batch);
+	if (cur != NULL)
+		batch_free(cur);
+	if (ahead != NULL)
+		batch_free(ahead);
+	if (specs != NULL)
+		g_array_unref(specs);
 	return rc;
 }
 
