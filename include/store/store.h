@@ -137,6 +137,11 @@ int store_ingest_unclaim(struct store *st, char (*log_ids)[24], size_t n, struct
 struct store_window;
 /* caller frees with store_window_free() */
 struct store_window *store_window_new(void);
+/* Reads the duplicate check and the sender's agent of each of mails (those the window records,
+ * in order) in one statement, before the first is recorded; store_ingest_claimed() then asks
+ * again only for a mail that shares a key with one recorded before it in the window. */
+int store_window_facts(struct store *st, struct store_window *w, const struct mail *const *mails,
+		       guint n, struct errbuf *err);
 void store_window_free(struct store_window **w);
 /* Adds the outcome of the mail claimed as log_id (detail: why, may be NULL). */
 void store_window_log(struct store_window *w, const char *log_id, enum ingest_outcome outcome,

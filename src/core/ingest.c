@@ -508,6 +508,26 @@ struct span {
 	size_t rest;   /* UIDs from this window to the end of the batch */
 };
 
+/* What the database knows of the mails of items[from..from + n) this transaction claimed (ids)
+ * and will record, read for all of them in one statement before the first is written. */
+static int window_facts(struct pass *p, struct store_window *w, GPtrArray *items, guint from,
+			char (*ids)[24], guint n, struct errbuf *err)
+{
+	const struct mail **mails = g_new(const struct mail *, n + 1);
+	guint k = 0;
+	int rc;
+
+	for (guint i = 0; i < n; i++) {
+		const struct item *it = g_ptr_array_index(items, from + i);
+
+		if (it->category == NULL && ids[i][0] != '\0')
+			mails[k++] = it->mail;
+	}
+	rc = store_window_facts(p->st, w, mails, k, err);
+	g_free(mails);
+	return rc;
+}
+
 /* Writes items[from..to) in one transaction: claims their UIDs in one statement, stores each,
  * commits, moves. per_message puts each under its own savepoint, so that one that breaks a
  * rule of the schema is quarantined alone; otherwise there is no subtransaction at all and such
@@ -533,7 +553,8 @@ static int write_run(struct pass *p, GPtrArray *items, guint from, guint to, gbo
 	}
 	if ((rc = store_begin(p->st, err)) != SPOC_OK ||
 	    (rc = store_ingest_claim(p->st, p->mb->name, p->uidvalidity, uids, shas, n, ids,
-				     err)) != SPOC_OK)
+				     err)) != SPOC_OK ||
+	    (rc = window_facts(p, w, items, from, ids, n, err)) != SPOC_OK)
 		goto rollback;
 	for (done = 0; done < n; done++) {
 		struct item *it = g_ptr_array_index(items, from + done);

@@ -491,65 +491,70 @@ static int requester_find(struct store *st, const struct mail *mail,
 	return SPOC_OK;
 }
 
+void store_dup_keys(const struct mail *m, char **date, const char *keys[6])
+{
+	*date = m->date != NULL ? g_date_time_format_iso8601(m->date) : NULL;
+	keys[0] = m->sha256;
+	keys[1] = m->message_id_synthetic ? NULL : m->message_id;
+	keys[2] = m->content_sha256;
+	keys[3] = m->from.addr != NULL ? m->from.addr : "";
+	keys[4] = *date;
+	keys[5] = m->body_sha256;
+}
+
 /* Records one parsed mail (duplicate check, threading, ticket, acknowledgement) in the caller's
  * transaction, without any ingest_log row: res_r gets the outcome, *message_row_r the message row
  * it became or duplicates (0 if none), *detail_r the reason for the log (static or borrowed),
  * *reachable_r the sender who wrote as a person (NULL: none), for the caller to mark reachable. */
-static int record_mail(struct store *st, const char *raw, size_t raw_len, const struct mail *mail,
-		       const struct ingest_decision *d, struct ingest_result *res_r,
-		       int64_t *message_row_r, const char **detail_r, const char **reachable_r,
-		       struct errbuf *err)
+static int record_mail(struct store *st, struct store_window *w, const char *raw, size_t raw_len,
+		       const struct mail *mail, const struct ingest_decision *d,
+		       struct ingest_result *res_r, int64_t *message_row_r, const char **detail_r,
+		       const char **reachable_r, struct errbuf *err)
 {
 	struct thread_verdict verdict;
 	struct judge_sender who;
-	int rc = SPOC_OK;
-	PGresult *res;
+	int rc = SPOC_OK, row = 0, col = 0;
+	PGresult *res = NULL, *facts;
 
 	*message_row_r = 0;
 	*detail_r = NULL;
 	*reachable_r = NULL;
-	/* The same message taken before (from another UID, another mailbox, a redelivery or a
-	 * second route): the same bytes; the same fields and body but for what delivery added;
-	 * or the same Message-ID with the same sender, date and body (a list that tags the
-	 * subject). A Message-ID alone is not enough: a broken mailer or a stranger who sends a
-	 * predicted one first would make the desk lose the real mail. Rows stored before the
-	 * digests existed compare by Message-ID alone, as they did. */
-	g_autofree char *date = mail->date != NULL ? g_date_time_format_iso8601(mail->date) : NULL;
-	const char *dp[] = {mail->sha256,
-			    mail->message_id_synthetic ? NULL : mail->message_id,
-			    mail->content_sha256,
-			    mail->from.addr != NULL ? mail->from.addr : "",
-			    date,
-			    mail->body_sha256};
-	/* in the same round trip, the agent the From names (store_sender_fill()) */
-	res = store_sql_run(
-	    st, "duplicate check",
-	    "SELECT d.id, d.ticket_id, d.display, a.agent_id, a.agent_name, a.agent_generation"
-	    " FROM (SELECT 1) one"
-	    " LEFT JOIN LATERAL (SELECT m.id, coalesce(m.ticket_id, 0) AS ticket_id,"
-	    "  coalesce(t.display, '') AS display FROM messages m"
-	    "  LEFT JOIN tickets t ON t.id = m.ticket_id"
-	    "  WHERE m.direction = 'in' AND (m.raw_sha256 = $1 OR m.content_sha256 = $3 OR"
-	    "   ($2::text IS NOT NULL AND m.message_id = $2 AND NOT m.message_id_synthetic"
-	    "    AND (m.body_sha256 IS NULL OR (m.body_sha256 = $6 AND m.from_addr = $4"
-	    "     AND m.sent_at IS NOT DISTINCT FROM $5::timestamptz))))"
-	    "  ORDER BY m.id LIMIT 1) d ON true"
-	    " LEFT JOIN LATERAL (" STORE_SENDER_AGENT("$4") " LIMIT 1) a ON true",
-	    G_N_ELEMENTS(dp), dp, NULL, &rc, err);
-	if (res == NULL)
-		return rc;
-	if (!PQgetisnull(res, 0, 0)) {
+	/* the duplicate check and, in the same round trip, the agent the From names
+	 * (store_sender_fill()): read for the whole window before its first mail was recorded,
+	 * else asked now */
+	if (w != NULL && store_window_fact(w, mail, &facts, &row))
+		col = 1;
+	else {
+		g_autofree char *date = NULL;
+		const char *keys[6];
+
+		store_dup_keys(mail, &date, keys);
+		res = store_sql_run(st, "duplicate check",
+				    "SELECT d.id, d.ticket_id, d.display, a.agent_id, a.agent_name,"
+				    " a.agent_generation FROM (SELECT 1) one"
+				    " LEFT JOIN LATERAL (" STORE_DUP_OF("$1", "$2", "$3", "$4", "$5",
+									"$6") ") d ON true"
+				    " LEFT JOIN LATERAL (" STORE_SENDER_AGENT(
+					"$4") " LIMIT 1) a ON true",
+				    G_N_ELEMENTS(keys), keys, NULL, &rc, err);
+		if (res == NULL)
+			return rc;
+		facts = res;
+	}
+	if (!PQgetisnull(facts, row, col)) {
 		res_r->outcome = INGEST_DUPLICATE;
-		res_r->ticket_id = store_sql_i64(res, 0, 1);
-		g_strlcpy(res_r->ticket_number, PQgetvalue(res, 0, 2),
+		res_r->ticket_id = store_sql_i64(facts, row, col + 1);
+		g_strlcpy(res_r->ticket_number, PQgetvalue(facts, row, col + 2),
 			  sizeof(res_r->ticket_number));
-		*message_row_r = store_sql_i64(res, 0, 0);
+		*message_row_r = store_sql_i64(facts, row, col);
 		*detail_r = "the same message as an earlier one";
-		PQclear(res);
+		if (res != NULL)
+			PQclear(res);
 		return SPOC_OK;
 	}
-	store_sender_fill(mail, d, res, 3, &who);
-	PQclear(res);
+	store_sender_fill(mail, d, facts, row, col + 3, &who);
+	if (res != NULL)
+		PQclear(res);
 
 	rc = store_thread_find(st, mail, d, &who, &verdict, err);
 	if (rc == SPOC_OK)
@@ -762,10 +767,11 @@ int store_ingest_claimed(struct store *st, struct store_window *w, const char *l
 		res_r->outcome = INGEST_TAKEN;
 		return SPOC_OK;
 	}
-	if ((rc = record_mail(st, raw, raw_len, mail, d, res_r, &message_row, &detail, &reachable,
-			      err)) != SPOC_OK)
+	if ((rc = record_mail(st, w, raw, raw_len, mail, d, res_r, &message_row, &detail,
+			      &reachable, err)) != SPOC_OK)
 		return rc;
 	/* only once the mail is recorded: one that fails leaves nothing behind in w */
+	store_window_recorded(w, mail);
 	if (reachable != NULL)
 		store_window_reachable(w, reachable);
 	store_window_log(w, log_id, res_r->outcome, message_row, res_r->ticket_id, detail);
@@ -801,8 +807,8 @@ int store_record_mail(struct store *st, const char *raw, size_t raw_len, const s
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if ((rc = record_mail(st, raw, raw_len, mail, d, res, message_row_r, &detail, &reachable,
-			      err)) != SPOC_OK ||
+	if ((rc = record_mail(st, NULL, raw, raw_len, mail, d, res, message_row_r, &detail,
+			      &reachable, err)) != SPOC_OK ||
 	    reachable == NULL)
 		return rc;
 	return store_reachable_now(st, reachable, err);

@@ -86,11 +86,39 @@ struct store_notice {
 #define STORE_SENDER_AGENT(N)                                                                      \
 	"SELECT id AS agent_id, CASE WHEN name = '' THEN address ELSE name END AS agent_name,"     \
 	" token_generation AS agent_generation FROM agents WHERE address = lower(" N ") AND active"
-/* Who sent m (the active agent its From names, from res's row 0 at columns col..col + 2 of
+/* Who sent m (the active agent its From names, from res's row at columns col..col + 2 of
  * STORE_SENDER_AGENT, NULL when none; the border MTA's proof; the reply token it came through);
  * free agent_name with g_free(). */
 void store_sender_fill(const struct mail *m, const struct ingest_decision *d, PGresult *res,
-		       int col, struct judge_sender *who);
+		       int row, int col, struct judge_sender *who);
+
+/* The same message taken before (from another UID, another mailbox, a redelivery or a second
+ * route): the same bytes (SHA); the same fields and body but for what delivery added (CSHA); or
+ * the same Message-ID (MID, NULL when synthetic) with the same sender (FROM), date (SENT) and body
+ * (BSHA), as a list that tags the subject sends it. A Message-ID alone is not enough: a broken
+ * mailer or a stranger who sends a predicted one first would make the desk lose the real mail.
+ * Rows stored before the digests existed compare by Message-ID alone, as they did. The earliest
+ * such row, as id, ticket_id (0: none) and display, for a LATERAL join. */
+#define STORE_DUP_OF(SHA, MID, CSHA, FROM, SENT, BSHA)                                             \
+	"SELECT m.id, coalesce(m.ticket_id, 0) AS ticket_id,"                                      \
+	"  coalesce(t.display, '') AS display FROM messages m"                                     \
+	"  LEFT JOIN tickets t ON t.id = m.ticket_id"                                              \
+	"  WHERE m.direction = 'in' AND (m.raw_sha256 = " SHA " OR m.content_sha256 = " CSHA       \
+	" OR   (" MID "::text IS NOT NULL AND m.message_id = " MID " AND NOT m.message_id_synthetic" \
+	"    AND (m.body_sha256 IS NULL OR (m.body_sha256 = " BSHA " AND m.from_addr = " FROM      \
+	"     AND m.sent_at IS NOT DISTINCT FROM " SENT "::timestamptz))))"                        \
+	"  ORDER BY m.id LIMIT 1"
+/* The values of m that STORE_DUP_OF() and STORE_SENDER_AGENT() compare, in STORE_DUP_OF()'s
+ * order (FROM is the agent's too); date: m's date as ISO 8601, which the caller frees. */
+void store_dup_keys(const struct mail *m, char **date, const char *keys[6]);
+/* The row of res (store_window_facts()'s) that holds m's duplicate check (columns 1..3) and
+ * agent (4..6), read before any mail of the window was recorded; FALSE when m has none, or
+ * when a mail recorded since in the window shares a key with it (then only asking again sees
+ * it). */
+gboolean store_window_fact(struct store_window *w, const struct mail *m, PGresult **res_r,
+			   int *row_r);
+/* m is recorded in the window: a later mail that shares a key with it asks again. */
+void store_window_recorded(struct store_window *w, const struct mail *m);
 /* Where m belongs, decided by thread_decide() from what the database knows. */
 int store_thread_find(struct store *st, const struct mail *m, const struct ingest_decision *d,
 		      const struct judge_sender *who, struct thread_verdict *v, struct errbuf *err);

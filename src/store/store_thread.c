@@ -148,7 +148,7 @@ static enum ticket_status status_from_name(const char *name)
 }
 
 void store_sender_fill(const struct mail *m, const struct ingest_decision *d, PGresult *res,
-		       int col, struct judge_sender *who)
+		       int row, int col, struct judge_sender *who)
 {
 	struct thread_token t;
 
@@ -160,11 +160,11 @@ void store_sender_fill(const struct mail *m, const struct ingest_decision *d, PG
 	who->token_agent = t.agent;
 	who->token_day = t.day;
 	who->token_generation = t.generation;
-	if (m->from.addr == NULL || PQntuples(res) == 0 || PQgetisnull(res, 0, col))
+	if (m->from.addr == NULL || PQntuples(res) <= row || PQgetisnull(res, row, col))
 		return;
-	who->agent_id = store_sql_i64(res, 0, col);
-	who->agent_name = g_strdup(PQgetvalue(res, 0, col + 1));
-	who->agent_generation = store_sql_i64(res, 0, col + 2);
+	who->agent_id = store_sql_i64(res, row, col);
+	who->agent_name = g_strdup(PQgetvalue(res, row, col + 1));
+	who->agent_generation = store_sql_i64(res, row, col + 2);
 }
 
 /* Fills what thread_decide() needs to know about one ticket: its status, when it was resolved,

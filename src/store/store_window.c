@@ -18,6 +18,9 @@ struct store_window {
 	guint finished;	  /* rows in them */
 	GString *senders; /* array literal of the senders who wrote as persons */
 	guint reachable;  /* addresses in it */
+	PGresult *facts;	/* store_window_facts()'s, or NULL */
+	GHashTable *fact_rows;	/* const struct mail * -> its row in facts + 1 */
+	GHashTable *recorded;	/* the keys (key_of()) of the mails recorded in the window */
 };
 
 struct store_window *store_window_new(void)
@@ -30,6 +33,8 @@ struct store_window *store_window_new(void)
 	w->ticket_ids = g_string_new(NULL);
 	w->details = g_string_new(NULL);
 	w->senders = g_string_new(NULL);
+	w->fact_rows = g_hash_table_new(g_direct_hash, g_direct_equal);
+	w->recorded = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	return w;
 }
 
@@ -43,6 +48,10 @@ void store_window_free(struct store_window **w)
 	g_string_free((*w)->ticket_ids, TRUE);
 	g_string_free((*w)->details, TRUE);
 	g_string_free((*w)->senders, TRUE);
+	if ((*w)->facts != NULL)
+		PQclear((*w)->facts);
+	g_hash_table_unref((*w)->fact_rows);
+	g_hash_table_unref((*w)->recorded);
 	g_free(*w);
 	*w = NULL;
 }
@@ -155,4 +164,102 @@ int store_window_finish(struct store *st, struct store_window *w, struct errbuf 
 	g_string_truncate(w->details, 0);
 	w->finished = 0;
 	return rc;
+}
+
+/* The keys by which a later mail can be a duplicate of m (STORE_DUP_OF()): its bytes, its
+ * content, its Message-ID; NULL where it has none. Caller frees each. */
+static void keys_of(const struct mail *m, char *keys[3])
+{
+	keys[0] = m->sha256[0] != '\0' ? g_strconcat("raw:", m->sha256, NULL) : NULL;
+	keys[1] = m->content_sha256[0] != '\0' ? g_strconcat("content:", m->content_sha256, NULL)
+						 : NULL;
+	keys[2] = !m->message_id_synthetic && m->message_id != NULL
+		      ? g_strconcat("id:", m->message_id, NULL)
+		      : NULL;
+}
+
+int store_window_facts(struct store *st, struct store_window *w, const struct mail *const *mails,
+		       guint n, struct errbuf *err)
+{
+	GString *arrays[6];
+	int rc = SPOC_OK;
+
+	if (w->facts != NULL)
+		PQclear(w->facts);
+	w->facts = NULL;
+	g_hash_table_remove_all(w->fact_rows);
+	if (n == 0)
+		return SPOC_OK;
+	for (guint k = 0; k < G_N_ELEMENTS(arrays); k++)
+		arrays[k] = g_string_new("{");
+	for (guint i = 0; i < n; i++) {
+		g_autofree char *date = NULL;
+		const char *keys[6];
+
+		store_dup_keys(mails[i], &date, keys);
+		for (guint k = 0; k < G_N_ELEMENTS(arrays); k++) {
+			if (i > 0)
+				g_string_append_c(arrays[k], ',');
+			store_array_append_text(arrays[k], keys[k]);
+		}
+		g_hash_table_insert(w->fact_rows, (gpointer)mails[i], GUINT_TO_POINTER(i + 1));
+	}
+	for (guint k = 0; k < G_N_ELEMENTS(arrays); k++)
+		g_string_append_c(arrays[k], '}');
+	const char *p[] = {arrays[0]->str, arrays[1]->str, arrays[2]->str,
+			   arrays[3]->str, arrays[4]->str, arrays[5]->str};
+	/* each mail's row looked up on its own (LATERAL), through the indexes, in the window's
+	 * order */
+	w->facts = store_sql_run(
+	    st, "duplicate check",
+	    "SELECT f.n, d.id, d.ticket_id, d.display, a.agent_id, a.agent_name, a.agent_generation"
+	    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])"
+	    "  WITH ORDINALITY AS f(sha, mid, csha, from_addr, sent, bsha, n)"
+	    " LEFT JOIN LATERAL (" STORE_DUP_OF("f.sha", "f.mid", "f.csha", "f.from_addr", "f.sent",
+					      "f.bsha") ") d ON true"
+	    " LEFT JOIN LATERAL (" STORE_SENDER_AGENT("f.from_addr") " LIMIT 1) a ON true"
+	    " ORDER BY f.n",
+	    G_N_ELEMENTS(p), p, NULL, &rc, err);
+	for (guint k = 0; k < G_N_ELEMENTS(arrays); k++)
+		g_string_free(arrays[k], TRUE);
+	if (w->facts != NULL && PQntuples(w->facts) != (int)n) {
+		rc = errbuf_set(err, SPOC_ETEMP, "duplicate check: %d rows for %u mails",
+				PQntuples(w->facts), n);
+		PQclear(w->facts);
+		w->facts = NULL;
+	}
+	if (w->facts == NULL)
+		g_hash_table_remove_all(w->fact_rows);
+	return rc;
+}
+
+gboolean store_window_fact(struct store_window *w, const struct mail *m, PGresult **res_r,
+			   int *row_r)
+{
+	guint row = GPOINTER_TO_UINT(g_hash_table_lookup(w->fact_rows, m));
+	char *keys[3];
+	gboolean seen = FALSE;
+
+	if (w->facts == NULL || row == 0)
+		return FALSE;
+	keys_of(m, keys);
+	for (guint k = 0; k < G_N_ELEMENTS(keys); k++) {
+		seen = seen || (keys[k] != NULL && g_hash_table_contains(w->recorded, keys[k]));
+		g_free(keys[k]);
+	}
+	if (seen)
+		return FALSE;
+	*res_r = w->facts;
+	*row_r = (int)row - 1;
+	return TRUE;
+}
+
+void store_window_recorded(struct store_window *w, const struct mail *m)
+{
+	char *keys[3];
+
+	keys_of(m, keys);
+	for (guint k = 0; k < G_N_ELEMENTS(keys); k++)
+		if (keys[k] != NULL)
+			g_hash_table_add(w->recorded, keys[k]);
 }
