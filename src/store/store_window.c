@@ -15,12 +15,12 @@ const char *store_outcome_name(enum ingest_outcome outcome)
 struct store_window {
 	/* array literals of the ingest_log rows to finish, column by column */
 	GString *ids, *outcomes, *message_rows, *ticket_ids, *details;
-	guint finished;	  /* rows in them */
-	GString *senders; /* array literal of the senders who wrote as persons */
-	guint reachable;  /* addresses in it */
-	PGresult *facts;	/* store_window_facts()'s, or NULL */
-	GHashTable *fact_rows;	/* const struct mail * -> its row in facts + 1 */
-	GHashTable *recorded;	/* the keys (key_of()) of the mails recorded in the window */
+	guint finished;	       /* rows in them */
+	GString *senders;      /* array literal of the senders who wrote as persons */
+	guint reachable;       /* addresses in it */
+	PGresult *facts;       /* store_window_facts()'s, or NULL */
+	GHashTable *fact_rows; /* const struct mail * -> its row in facts + 1 */
+	GHashTable *recorded;  /* the keys (keys_of()) of the mails recorded in the window */
 };
 
 struct store_window *store_window_new(void)
@@ -171,8 +171,8 @@ int store_window_finish(struct store *st, struct store_window *w, struct errbuf 
 static void keys_of(const struct mail *m, char *keys[3])
 {
 	keys[0] = m->sha256[0] != '\0' ? g_strconcat("raw:", m->sha256, NULL) : NULL;
-	keys[1] = m->content_sha256[0] != '\0' ? g_strconcat("content:", m->content_sha256, NULL)
-						 : NULL;
+	keys[1] =
+	    m->content_sha256[0] != '\0' ? g_strconcat("content:", m->content_sha256, NULL) : NULL;
 	keys[2] = !m->message_id_synthetic && m->message_id != NULL
 		      ? g_strconcat("id:", m->message_id, NULL)
 		      : NULL;
