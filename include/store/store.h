@@ -138,8 +138,10 @@ struct store_window;
 /* caller frees with store_window_free() */
 struct store_window *store_window_new(void);
 /* Reads the duplicate check and the sender's agent of each of mails (those the window records,
- * in order) in one statement, before the first is recorded; store_ingest_claimed() then asks
- * again only for a mail that shares a key with one recorded before it in the window. */
+ * in order) in one statement, before the first is recorded, and reserves each a ticket id (a
+ * new ticket's acknowledgement is then queued in the statement that opens it, under a
+ * Message-ID minted for that id); store_ingest_claimed() asks again only for a mail that shares
+ * a key with one recorded before it in the window. */
 int store_window_facts(struct store *st, struct store_window *w, const struct mail *const *mails,
 		       guint n, struct errbuf *err);
 void store_window_free(struct store_window **w);

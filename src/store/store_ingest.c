@@ -344,58 +344,86 @@ static char *params_shifted(const char *sql, int by)
 
 /* One statement, one round trip, for a new ticket: the ticket ($1..$16), its requester as a
  * participant, and the mail's message row (struct message_params from $17 on, without the
- * ticket, which the row takes from the ticket inserted beside it). */
-static const char *new_ticket_sql(void)
+ * ticket, which the row takes from the ticket inserted beside it). With acked, the ticket takes
+ * the id reserved for the mail ($41, store_window_ticket_id()) and the acknowledgement to the
+ * requester is queued in the same statement, under the Message-ID minted for that id ($42), as
+ * queue_ack() queues it. */
+#define NEW_TICKET_ID_PARAM  (TICKET_PARAMS + MESSAGE_PARAMS)
+#define NEW_TICKET_ACK_PARAM (NEW_TICKET_ID_PARAM + 1)
+static const char *new_ticket_sql(gboolean acked)
 {
 	static gsize once;
-	static char *sql;
+	static char *sql[2];
 
 	if (g_once_init_enter(&once)) {
 		char *rest = params_shifted(MESSAGE_VALUES_REST, TICKET_PARAMS - 1);
 
-		/* the audit trail says who opened it: the requester, by email; the knowledge-base
-		 * vectors are those of the mail it is opened with (the message row has $15 as
-		 * body_new and $16 as body_text), which the messages_kb trigger would otherwise
-		 * write in an UPDATE, and the digest of that text tells the trigger so without
-		 * analysing it again (sql/030_kb_digest.sql) */
-		sql = g_strconcat(
-		    "WITH t AS (INSERT INTO tickets (kind, kind_rule, subject, requester,"
-		    " requester_name, language, priority, impact, urgency, priority_rule, triage,"
-		    " first_response_due, resolution_due, team, changed_by, changed_via,"
-		    " kb_en, kb_es, kb_digest)"
-		    " VALUES ($1, $2, $3, lower($4), $5, $6, $7::smallint, $8::smallint,"
-		    "  $9::smallint, $10, $11::boolean, to_timestamp($12::bigint),"
-		    "  to_timestamp($13::bigint), $14, lower($4), 'email',"
-		    "  to_tsvector('english', " KB_NEW_TICKET_TEXT "),"
-		    "  to_tsvector('spanish', " KB_NEW_TICKET_TEXT "),"
-		    "  md5(" KB_NEW_TICKET_TEXT ")::uuid)"
-		    " RETURNING id, display),"
-		    " r AS (INSERT INTO participants (ticket_id, address, name, role)"
-		    "  VALUES ((SELECT id FROM t), lower($4), $5, 'requester') ON CONFLICT DO NOTHING),"
-		    " m AS (INSERT INTO messages (" MESSAGE_COLUMNS ")"
-		    "  VALUES ((SELECT id FROM t), ",
-		    rest, ") RETURNING id)"
-		    " SELECT t.id, t.display, m.id FROM t, m",
-		    NULL);
+		for (int with = 0; with < 2; with++) {
+			char *id = g_strdup_printf("$%d", NEW_TICKET_ID_PARAM);
+			char *mid = g_strdup_printf("$%d", NEW_TICKET_ACK_PARAM);
+
+			/* the audit trail says who opened it: the requester, by email; the
+			 * knowledge-base vectors are those of the mail it is opened with (the message
+			 * row has $15 as body_new and $16 as body_text), which the messages_kb
+			 * trigger would otherwise write in an UPDATE, and the digest of that text
+			 * tells the trigger so without analysing it again (sql/030_kb_digest.sql) */
+			sql[with] = g_strconcat(
+			    "WITH t AS (INSERT INTO tickets (", with ? "id, " : "",
+			    "kind, kind_rule, subject, requester,"
+			    " requester_name, language, priority, impact, urgency, priority_rule, triage,"
+			    " first_response_due, resolution_due, team, changed_by, changed_via,"
+			    " kb_en, kb_es, kb_digest)",
+			    with ? " OVERRIDING SYSTEM VALUE" : "", " VALUES (", with ? id : "",
+			    with ? "::bigint, " : "",
+			    "$1, $2, $3, lower($4), $5, $6, $7::smallint, $8::smallint,"
+			    "  $9::smallint, $10, $11::boolean, to_timestamp($12::bigint),"
+			    "  to_timestamp($13::bigint), $14, lower($4), 'email',"
+			    "  to_tsvector('english', " KB_NEW_TICKET_TEXT "),"
+			    "  to_tsvector('spanish', " KB_NEW_TICKET_TEXT "),"
+			    "  md5(" KB_NEW_TICKET_TEXT ")::uuid)"
+			    " RETURNING id, display),"
+			    " r AS (INSERT INTO participants (ticket_id, address, name, role)"
+			    "  VALUES ((SELECT id FROM t), lower($4), $5, 'requester') ON CONFLICT DO "
+			    "NOTHING),"
+			    " m AS (INSERT INTO messages (" MESSAGE_COLUMNS ")"
+			    "  VALUES ((SELECT id FROM t), ",
+			    rest, ") RETURNING id)",
+			    with ? ", a AS (INSERT INTO outbox (kind, ticket_id, in_reply_to_message,"
+				   " recipient, recipient_name, language, message_id, state, body,"
+				   " author, detail)"
+				   " SELECT 'ack', t.id, m.id, $4, coalesce($5, ''), $6, "
+				 : "",
+			    with ? mid : "",
+			    with ? ", 'pending', '', '', '{}'::jsonb FROM t, m RETURNING id)"
+				   " SELECT t.id, t.display, m.id, a.id FROM t, m, a"
+				 : " SELECT t.id, t.display, m.id, NULL FROM t, m",
+			    NULL);
+			g_free(id);
+			g_free(mid);
+		}
 		g_free(rest);
 		g_once_init_leave(&once, 1);
 	}
-	return sql;
+	return sql[acked];
 }
 
 /* Opens a ticket with the mail: the ticket, its participants, the message row and its
- * attachments. */
+ * attachments; with a ticket id reserved for the mail (reserved, else 0) and ack, its
+ * acknowledgement too (res_r->outbox_id; *acked_r says whether it was queued). */
 static int create_ticket(struct store *st, const char *raw, size_t raw_len, const struct mail *m,
-			 const struct ingest_decision *d, struct ingest_result *res_r,
-			 int64_t *message_row_r, struct errbuf *err)
+			 const struct ingest_decision *d, int64_t reserved, gboolean ack,
+			 struct ingest_result *res_r, int64_t *message_row_r, gboolean *acked_r,
+			 struct errbuf *err)
 {
 	/* without Re:/Fwd: and without other tickets' tags: a later reply must name this ticket
 	 * only, and a stranger's mail never echoes another ticket's number back */
 	char *subject = thread_subject_base(m->subject);
-	char prio[4], imp[4], urg[4], frd[24], rsd[24];
+	char prio[4], imp[4], urg[4], frd[24], rsd[24], id[24];
 	struct message_params mp;
-	const char *p[TICKET_PARAMS + MESSAGE_PARAMS - 1];
+	const char *p[NEW_TICKET_ACK_PARAM];
 	int lens[G_N_ELEMENTS(p)] = {0};
+	gboolean with = ack && reserved > 0;
+	char *mid = with ? thread_mint_message_id(d->keys, reserved, d->message_id_domain) : NULL;
 	int rc = SPOC_OK;
 	PGresult *res;
 
@@ -404,6 +432,7 @@ static int create_ticket(struct store *st, const char *raw, size_t raw_len, cons
 	g_snprintf(urg, sizeof(urg), "%d", d->urgency > 0 ? d->urgency : 3);
 	g_snprintf(frd, sizeof(frd), "%" G_GINT64_FORMAT, d->first_response_due);
 	g_snprintf(rsd, sizeof(rsd), "%" G_GINT64_FORMAT, d->resolution_due);
+	g_snprintf(id, sizeof(id), "%" G_GINT64_FORMAT, reserved);
 	const char *tp[] = {ticket_kind_name(d->kind),
 			    d->kind_rule,
 			    subject,
@@ -425,14 +454,21 @@ static int create_ticket(struct store *st, const char *raw, size_t raw_len, cons
 	memcpy(p, tp, sizeof(tp));
 	memcpy(p + TICKET_PARAMS, mp.p + 1, sizeof(mp.p) - sizeof(mp.p[0]));
 	memcpy(lens + TICKET_PARAMS, mp.lens + 1, sizeof(mp.lens) - sizeof(mp.lens[0]));
-	res = store_sql_run(st, "tickets", new_ticket_sql(), G_N_ELEMENTS(p), p, lens, &rc, err);
+	p[NEW_TICKET_ID_PARAM - 1] = id;
+	p[NEW_TICKET_ACK_PARAM - 1] = mid;
+	res = store_sql_run(st, "tickets", new_ticket_sql(with),
+			    with ? NEW_TICKET_ACK_PARAM : NEW_TICKET_ID_PARAM - 1, p, lens, &rc, err);
 	message_params_clear(&mp);
 	g_free(subject);
+	g_free(mid);
+	*acked_r = with;
 	if (res == NULL)
 		return rc;
 	res_r->ticket_id = store_sql_i64(res, 0, 0);
 	g_strlcpy(res_r->ticket_number, PQgetvalue(res, 0, 1), sizeof(res_r->ticket_number));
 	*message_row_r = store_sql_i64(res, 0, 2);
+	if (with)
+		res_r->outbox_id = store_sql_i64(res, 0, 3);
 	rc = add_watchers(st, PQgetvalue(res, 0, 0), m, d, err);
 	if (rc == SPOC_OK)
 		rc = insert_attachments(st, PQgetvalue(res, 0, 2), m, err);
@@ -456,7 +492,7 @@ static int queue_ack(struct store *st, const struct ingest_decision *d, int64_t 
 static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 			   const struct mail *mail, const struct ingest_decision *d,
 			   const struct judge_sender *who, const struct thread_verdict *v,
-			   struct ingest_result *res_r, int64_t *message_row_r,
+			   int64_t reserved, struct ingest_result *res_r, int64_t *message_row_r,
 			   const char **detail_r, const char **reachable_r, struct errbuf *err);
 
 /* Whether the From is the requester of the resolved or closed ticket v answers, into
@@ -560,7 +596,8 @@ static int record_mail(struct store *st, struct store_window *w, const char *raw
 	if (rc == SPOC_OK)
 		rc = requester_find(st, mail, d, &verdict, &who, err);
 	if (rc == SPOC_OK)
-		rc = record_threaded(st, raw, raw_len, mail, d, &who, &verdict, res_r,
+		rc = record_threaded(st, raw, raw_len, mail, d, &who, &verdict,
+				     w != NULL ? store_window_ticket_id(w, mail) : 0, res_r,
 				     message_row_r, detail_r, reachable_r, err);
 	g_free(who.agent_name);
 	return rc;
@@ -594,11 +631,12 @@ static int record_rating(struct store *st, const struct judge_plan *plan, const 
 static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 			   const struct mail *mail, const struct ingest_decision *d,
 			   const struct judge_sender *who, const struct thread_verdict *v,
-			   struct ingest_result *res_r, int64_t *message_row_r,
+			   int64_t reserved, struct ingest_result *res_r, int64_t *message_row_r,
 			   const char **detail_r, const char **reachable_r, struct errbuf *err)
 {
 	struct judge_plan plan;
 	int64_t bounced_ticket = 0;
+	gboolean acked;
 	g_autofree char *unreachable = NULL;
 	char tk[24];
 	int rc = SPOC_OK;
@@ -670,10 +708,11 @@ static int record_threaded(struct store *st, const char *raw, size_t raw_len,
 		return store_requester_commands(st, mail, d, &plan, *message_row_r, err);
 	}
 
-	if ((rc = create_ticket(st, raw, raw_len, mail, d, res_r, message_row_r, err)) != SPOC_OK)
+	if ((rc = create_ticket(st, raw, raw_len, mail, d, reserved, plan.ack, res_r, message_row_r,
+				&acked, err)) != SPOC_OK)
 		return rc;
 	g_snprintf(tk, sizeof(tk), "%" G_GINT64_FORMAT, res_r->ticket_id);
-	if (plan.ack && (rc = queue_ack(st, d, *message_row_r, res_r, err)) != SPOC_OK)
+	if (plan.ack && !acked && (rc = queue_ack(st, d, *message_row_r, res_r, err)) != SPOC_OK)
 		return rc;
 	/* the desk hears of every new ticket (notify.new_ticket), acknowledged or not */
 	if ((rc = store_notify_desk(st, d, mail, "new-ticket", res_r->ticket_id, *message_row_r,

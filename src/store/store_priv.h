@@ -117,6 +117,9 @@ void store_dup_keys(const struct mail *m, char **date, const char *keys[6]);
  * it). */
 gboolean store_window_fact(struct store_window *w, const struct mail *m, PGresult **res_r,
 			   int *row_r);
+/* The ticket id store_window_facts() reserved for m, whichever ticket it opens (nextval() of
+ * tickets' identity: one that opens none leaves a gap); 0 when none was. */
+int64_t store_window_ticket_id(struct store_window *w, const struct mail *m);
 /* m is recorded in the window: a later mail that shares a key with it asks again. */
 void store_window_recorded(struct store_window *w, const struct mail *m);
 /* Where m belongs, decided by thread_decide() from what the database knows. */

@@ -212,7 +212,8 @@ int store_window_facts(struct store *st, struct store_window *w, const struct ma
 	 * order */
 	w->facts = store_sql_run(
 	    st, "duplicate check",
-	    "SELECT f.n, d.id, d.ticket_id, d.display, a.agent_id, a.agent_name, a.agent_generation"
+	    "SELECT f.n, d.id, d.ticket_id, d.display, a.agent_id, a.agent_name, a.agent_generation,"
+	    " nextval((SELECT pg_get_serial_sequence('tickets', 'id'))::regclass)"
 	    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])"
 	    "  WITH ORDINALITY AS f(sha, mid, csha, from_addr, sent, bsha, n)"
 	    " LEFT JOIN LATERAL (" STORE_DUP_OF("f.sha", "f.mid", "f.csha", "f.from_addr", "f.sent",
@@ -262,4 +263,11 @@ void store_window_recorded(struct store_window *w, const struct mail *m)
 	for (guint k = 0; k < G_N_ELEMENTS(keys); k++)
 		if (keys[k] != NULL)
 			g_hash_table_add(w->recorded, keys[k]);
+}
+
+int64_t store_window_ticket_id(struct store_window *w, const struct mail *m)
+{
+	guint row = GPOINTER_TO_UINT(g_hash_table_lookup(w->fact_rows, m));
+
+	return w->facts != NULL && row > 0 ? store_sql_i64(w->facts, (int)row - 1, 7) : 0;
 }

@@ -87,7 +87,8 @@ def test(check):
                   ("fail", "dmarc=fail (p=none) header.from=example.com by mx.desk.test"),
                   ("pass", "dkim=pass header.d=example.com by mx.desk.test")],
                  "the sender verdict is stored with every mail")
-        forged_ticket = s.sql_value("SELECT ticket_id FROM messages WHERE body_text LIKE '%%(dmarc=fail)%%'")
+        forged_ticket = s.sql_value("SELECT t.display FROM messages m JOIN tickets t ON t.id = m.ticket_id"
+                                    " WHERE m.body_text LIKE '%%(dmarc=fail)%%'")
         rc, out, err = s.run_spocctl("ticket", "show", str(forged_ticket))
         text = out.decode()
         check.ok(rc == 0 and "Sender:          FAILED the border's check (dmarc=fail (p=none) header.from=example.com"
