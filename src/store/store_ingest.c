@@ -527,17 +527,6 @@ static int requester_find(struct store *st, const struct mail *mail,
 	return SPOC_OK;
 }
 
-void store_dup_keys(const struct mail *m, char **date, const char *keys[6])
-{
-	*date = m->date != NULL ? g_date_time_format_iso8601(m->date) : NULL;
-	keys[0] = m->sha256;
-	keys[1] = m->message_id_synthetic ? NULL : m->message_id;
-	keys[2] = m->content_sha256;
-	keys[3] = m->from.addr != NULL ? m->from.addr : "";
-	keys[4] = *date;
-	keys[5] = m->body_sha256;
-}
-
 /* Records one parsed mail (duplicate check, threading, ticket, acknowledgement) in the caller's
  * transaction, without any ingest_log row: res_r gets the outcome, *message_row_r the message row
  * it became or duplicates (0 if none), *detail_r the reason for the log (static or borrowed),

@@ -166,6 +166,17 @@ int store_window_finish(struct store *st, struct store_window *w, struct errbuf 
 	return rc;
 }
 
+void store_dup_keys(const struct mail *m, char **date, const char *keys[6])
+{
+	*date = m->date != NULL ? g_date_time_format_iso8601(m->date) : NULL;
+	keys[0] = m->sha256;
+	keys[1] = m->message_id_synthetic ? NULL : m->message_id;
+	keys[2] = m->content_sha256;
+	keys[3] = m->from.addr != NULL ? m->from.addr : "";
+	keys[4] = *date;
+	keys[5] = m->body_sha256;
+}
+
 /* The keys by which a later mail can be a duplicate of m (STORE_DUP_OF()): its bytes, its
  * content, its Message-ID; NULL where it has none. Caller frees each. */
 static void keys_of(const struct mail *m, char *keys[3])
