@@ -31,8 +31,9 @@
 
 /* Upper bound of message bytes held in memory for one UID FETCH (a larger message is fetched
  * alone). A window's messages are all parsed before its transaction opens and held until it
- * commits, each parse some times its message's size: this bounds what a stranger's window of
- * worst-case mail costs, whatever imap.batch_size says. */
+ * commits, each parse some times its message's size, and the next batch's first window is read
+ * meanwhile: this bounds what a stranger's two windows of worst-case mail cost, whatever
+ * imap.batch_size says. */
 #define FETCH_BUDGET_BYTES (16 * 1024 * 1024)
 
 /* At most this many subtransactions in one transaction: PostgreSQL keeps the first 64 of a
@@ -787,6 +788,7 @@ struct batch {
 	GArray *wanted;	   /* the window's UIDs to download */
 	GPtrArray *items;  /* the window's struct item, in mailbox order */
 	GPtrArray *msgs;   /* the window's bodies, NULL when none was downloaded */
+	gsize bytes;	   /* in msgs */
 	GPtrArray *todo;   /* the window's items to read, in mailbox order */
 	struct span span;
 	gboolean cut;	 /* a stop request ended the batch */
@@ -865,12 +867,14 @@ static void batch_forget(struct batch *b)
 static int window_fetch(struct batch *b, struct errbuf *err)
 {
 	struct pass *p = b->p;
+	int rc;
 
 	g_array_set_size(b->wanted, 0);
 	g_ptr_array_set_size(b->todo, 0);
 	g_ptr_array_set_size(b->items, 0);
 	g_clear_pointer(&b->msgs, g_ptr_array_unref);
 	b->read = b->threads = 0;
+	b->bytes = 0;
 	b->span = (struct span){.uids = b->uids + b->i, .rest = b->n - b->i};
 	collect_window(p, b->uids, b->n, &b->i, b->sizes, b->wanted, b->items);
 	b->span.window = b->i - (size_t)(b->span.uids - b->uids);
@@ -880,8 +884,12 @@ static int window_fetch(struct batch *b, struct errbuf *err)
 	}
 	if (b->wanted->len == 0)
 		return SPOC_OK;
-	return imap_fetch_messages(p->imap, (uint32_t *)(void *)b->wanted->data, b->wanted->len,
-				   p->mb->max_message_bytes, &b->msgs, err);
+	if ((rc = imap_fetch_messages(p->imap, (uint32_t *)(void *)b->wanted->data, b->wanted->len,
+				      p->mb->max_message_bytes, &b->msgs, err)) != SPOC_OK)
+		return rc;
+	for (guint j = 0; j < b->msgs->len; j++)
+		b->bytes += ((const struct imap_message *)g_ptr_array_index(b->msgs, j))->raw->len;
+	return SPOC_OK;
 }
 
 /* Pairs the window's downloads with the bodies the server sent (a download the server sent
@@ -1039,8 +1047,9 @@ static GArray *batch_specs(const struct pass *p, GArray *fresh)
 }
 
 /* Works the new UIDs of one window in batches (batch_specs()). While a batch is written, the
- * next one is downloaded and read, unless it is one taken alone: a message an earlier pass died
- * on is read only once everything before it is committed. */
+ * next one is downloaded and read, unless it is one taken alone (a message an earlier pass died
+ * on is read only once everything before it is committed) or the batch's first window is one
+ * message over the fetch budget. */
 static int batches(struct pass *p, GArray *fresh, struct errbuf *err)
 {
 	const uint32_t *uids = (const uint32_t *)(const void *)fresh->data;
@@ -1085,7 +1094,13 @@ static int batches(struct pass *p, GArray *fresh, struct errbuf *err)
 			if ((rc = batch_open(cur, FALSE, err)) != SPOC_OK || p->lost)
 				break;
 		}
-		if (next != NULL && !next->alone && !stopping(p)) {
+		/* not beside a message over the fetch budget, fetched alone: what the two windows
+		 * hold stays within what one such message may */
+		if (next != NULL && !next->alone && !stopping(p) && cur->bytes <= FETCH_BUDGET_BYTES) {
+			say(p, LOG_DEBUG,
+			    "mailbox %s: reading uid %u..%u ahead while uid %u..%u are written",
+			    p->mb->name, uids[next->from], uids[next->from + next->n - 1],
+			    uids[sp->from], uids[sp->from + sp->n - 1]);
 			ahead = batch_new(p, uids + next->from, next->n);
 			/* a batch that could not be opened forgot its attempts; its failure is the
 			 * pass's once this batch is written */

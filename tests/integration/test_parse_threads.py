@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Reading a window of mail on several threads (ingest.parse_threads) changes nothing spocd stores.
+"""Reading a window of mail on several threads (ingest.parse_threads), and the next batch while
+one is written, changes nothing spocd stores.
 
 The same mailbox (the project's own test messages, generated mail in both languages with
 attachments, HTML, replies to mail earlier in the same batch and the same message twice, and
@@ -7,7 +8,12 @@ with ../shared/corpus present a third of its messages) is ingested twice on fres
 once read on the mailbox's thread alone (parse_threads = 1), once on four threads. Every
 ticket, message, attachment, quarantined message and ingest outcome must be the same, field
 by field, in the same order; the second run must say it read its windows on four threads.
-Without the corpus, its part is skipped with the reason and the rest still runs."""
+Without the corpus, its part is skipped with the reason and the rest still runs.
+
+With imap.batch_size = 1 each batch is read while the one before it is written: a reply still
+threads onto the mail just before it, the mailbox's order holds, and nothing is read beside a
+message over the 16 MiB fetch budget (fetched alone: the two windows held at once stay within
+what one such message may)."""
 
 import glob
 import os
@@ -88,6 +94,30 @@ def ingest(check, msgs, threads):
                  ("quarantine", QUARANTINE), ("outcomes", OUTCOMES))}
 
 
+def read_ahead(check):
+    big = st.make_message("grande@example.com", "Informe enorme", "Adjunto el informe.\r\n",
+                          attachments=[("informe.bin", "application/octet-stream", os.urandom(13 * 1024 * 1024))])
+    first = st.make_message("uno@example.com", "Primero", "El primero.\r\n", message_id="<ahead-1@example.com>")
+    reply = st.make_message("uno@example.com", "Re: Primero", "Sigue sin ir.\r\n",
+                            in_reply_to="<ahead-1@example.com>", references=["<ahead-1@example.com>"])
+    third = st.make_message("dos@example.com", "Tercero", "El tercero.\r\n")
+    with st.Services(name="spocd-read-ahead") as s:
+        uids = [s.append(m) for m in (first, reply, big, third)]
+        conf = s.write_config(name="ahead.conf", imap__batch_size=1, log_level="debug")
+        rc, out, err = s.run_spocd("--role", "ingest", "--once", config=conf, quiet=True, timeout=300)
+        check.ok(rc == 0, f"batches of one: the run exits 0 (exit {rc})", err[-3000:])
+        ahead = [tuple(int(n) for n in m.groups()) for m in
+                 re.finditer(r"reading uid (\d+)\.\.\d+ ahead while uid (\d+)\.\.\d+ are written", out + err)]
+        check.eq(ahead, [(uids[1], uids[0]), (uids[2], uids[1])],
+                 "each batch is read while the one before it is written, but for the one after the "
+                 "message over the fetch budget")
+        check.eq(s.sql("SELECT uid, outcome FROM ingest_log ORDER BY uid"),
+                 [(uids[0], "ticket"), (uids[1], "reply"), (uids[2], "ticket"), (uids[3], "ticket")],
+                 "the reply read while its original was written threads onto it; every mail is taken")
+        check.eq(s.sql_value("SELECT count(*) FROM ingest_attempts"), 0, "no attempt left marked")
+        check.eq(s.folder_count("INBOX"), 0, "INBOX is empty")
+
+
 def test(check):
     msgs, corpus = mailbox()
     if corpus is None:
@@ -111,6 +141,7 @@ def test(check):
         differ = [(i, a, b) for i, (a, b) in enumerate(zip(one[name], four[name])) if a != b]
         check.eq(len(four[name]), len(one[name]), f"{name}: as many rows on 4 threads as on 1")
         check.eq(differ[:3], [], f"{name}: every row the same on 4 threads as on 1")
+    read_ahead(check)
 
 
 if __name__ == "__main__":
