@@ -344,21 +344,23 @@ static char *params_shifted(const char *sql, int by)
 
 /* One statement, one round trip, for a new ticket: the ticket ($1..$16), its requester as a
  * participant, and the mail's message row (struct message_params from $17 on, without the
- * ticket, which the row takes from the ticket inserted beside it). With acked, the ticket takes
- * the id reserved for the mail ($41, store_window_ticket_id()) and the acknowledgement to the
- * requester is queued in the same statement, under the Message-ID minted for that id ($42), as
- * queue_ack() queues it. */
+ * ticket, which the row takes from the ticket inserted beside it). NEW_TICKET_ID: the ticket
+ * takes the id reserved for the mail ($41, store_window_ticket_id()), so that a window's tickets
+ * keep its order; NEW_TICKET_ACK: besides, the acknowledgement to the requester is queued in the
+ * same statement, under the Message-ID minted for that id ($42), as queue_ack() queues it. */
+enum new_ticket { NEW_TICKET, NEW_TICKET_ID, NEW_TICKET_ACK };
 #define NEW_TICKET_ID_PARAM  (TICKET_PARAMS + MESSAGE_PARAMS)
 #define NEW_TICKET_ACK_PARAM (NEW_TICKET_ID_PARAM + 1)
-static const char *new_ticket_sql(gboolean acked)
+static const char *new_ticket_sql(enum new_ticket how)
 {
 	static gsize once;
-	static char *sql[2];
+	static char *sql[3];
 
 	if (g_once_init_enter(&once)) {
 		char *rest = params_shifted(MESSAGE_VALUES_REST, TICKET_PARAMS - 1);
 
-		for (int with = 0; with < 2; with++) {
+		for (int v = NEW_TICKET; v <= NEW_TICKET_ACK; v++) {
+			gboolean with = v != NEW_TICKET, ack = v == NEW_TICKET_ACK;
 			char *id = g_strdup_printf("$%d", NEW_TICKET_ID_PARAM);
 			char *mid = g_strdup_printf("$%d", NEW_TICKET_ACK_PARAM);
 
@@ -367,7 +369,7 @@ static const char *new_ticket_sql(gboolean acked)
 			 * row has $15 as body_new and $16 as body_text), which the messages_kb
 			 * trigger would otherwise write in an UPDATE, and the digest of that text
 			 * tells the trigger so without analysing it again (sql/030_kb_digest.sql) */
-			sql[with] = g_strconcat(
+			sql[v] = g_strconcat(
 			    "WITH t AS (INSERT INTO tickets (", with ? "id, " : "",
 			    "kind, kind_rule, subject, requester,"
 			    " requester_name, language, priority, impact, urgency, priority_rule, triage,"
@@ -388,13 +390,13 @@ static const char *new_ticket_sql(gboolean acked)
 			    " m AS (INSERT INTO messages (" MESSAGE_COLUMNS ")"
 			    "  VALUES ((SELECT id FROM t), ",
 			    rest, ") RETURNING id)",
-			    with ? ", a AS (INSERT INTO outbox (kind, ticket_id, in_reply_to_message,"
+			    ack ? ", a AS (INSERT INTO outbox (kind, ticket_id, in_reply_to_message,"
 				   " recipient, recipient_name, language, message_id, state, body,"
 				   " author, detail)"
 				   " SELECT 'ack', t.id, m.id, $4, coalesce($5, ''), $6, "
 				 : "",
-			    with ? mid : "",
-			    with ? ", 'pending', '', '', '{}'::jsonb FROM t, m RETURNING id)"
+			    ack ? mid : "",
+			    ack ? ", 'pending', '', '', '{}'::jsonb FROM t, m RETURNING id)"
 				   " SELECT t.id, t.display, m.id, a.id FROM t, m, a"
 				 : " SELECT t.id, t.display, m.id, NULL FROM t, m",
 			    NULL);
@@ -404,7 +406,7 @@ static const char *new_ticket_sql(gboolean acked)
 		g_free(rest);
 		g_once_init_leave(&once, 1);
 	}
-	return sql[acked];
+	return sql[how];
 }
 
 /* Opens a ticket with the mail: the ticket, its participants, the message row and its
@@ -422,7 +424,8 @@ static int create_ticket(struct store *st, const char *raw, size_t raw_len, cons
 	struct message_params mp;
 	const char *p[NEW_TICKET_ACK_PARAM];
 	int lens[G_N_ELEMENTS(p)] = {0};
-	gboolean with = ack && reserved > 0;
+	enum new_ticket how = reserved <= 0 ? NEW_TICKET : ack ? NEW_TICKET_ACK : NEW_TICKET_ID;
+	gboolean with = how == NEW_TICKET_ACK;
 	char *mid = with ? thread_mint_message_id(d->keys, reserved, d->message_id_domain) : NULL;
 	int rc = SPOC_OK;
 	PGresult *res;
@@ -456,8 +459,11 @@ static int create_ticket(struct store *st, const char *raw, size_t raw_len, cons
 	memcpy(lens + TICKET_PARAMS, mp.lens + 1, sizeof(mp.lens) - sizeof(mp.lens[0]));
 	p[NEW_TICKET_ID_PARAM - 1] = id;
 	p[NEW_TICKET_ACK_PARAM - 1] = mid;
-	res = store_sql_run(st, "tickets", new_ticket_sql(with),
-			    with ? NEW_TICKET_ACK_PARAM : NEW_TICKET_ID_PARAM - 1, p, lens, &rc, err);
+	res = store_sql_run(st, "tickets", new_ticket_sql(how),
+			    how == NEW_TICKET	? NEW_TICKET_ID_PARAM - 1
+			    : how == NEW_TICKET_ID ? NEW_TICKET_ID_PARAM
+						   : NEW_TICKET_ACK_PARAM,
+			    p, lens, &rc, err);
 	message_params_clear(&mp);
 	g_free(subject);
 	g_free(mid);

@@ -112,6 +112,8 @@ def whole_batch(check, s):
                          " WHERE o.kind = 'ack' AND t.subject LIKE 'Lote %%'"
                          " AND o.message_id LIKE 'spocd.' || t.id || '.%%'"), 200,
              "each ticket's acknowledgement is queued with it, under a Message-ID minted for it")
+    by_id = [r[0] for r in s.sql("SELECT subject FROM tickets WHERE subject LIKE 'Lote %%' ORDER BY id")]
+    check.eq(by_id, sorted(by_id), "the ids reserved for the window keep its order")
     total = stats(s, "toplevel AND query NOT ILIKE '%%pg_stat_statements%%'")[0]
     check.ok(total / 200 < STATEMENTS_PER_MAIL,
              f"{total / 200:.2f} statements per mail (below {STATEMENTS_PER_MAIL})")

@@ -141,9 +141,11 @@ def restart_after_crash(s, check, conf_long):
 
 
 def idle_in_claim(s):
-    """Backends (not ours) idle inside a transaction whose last statement claimed UIDs."""
+    """Backends (not ours) idle inside a transaction whose last statement claimed UIDs or read
+    what the database knows of the mails just claimed (the window's duplicate checks)."""
     return s.sql_value("SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
-                       " AND state = 'idle in transaction' AND query LIKE '%%ingest_log%%'")
+                       " AND state = 'idle in transaction' AND (query LIKE '%%ingest_log%%'"
+                       " OR query LIKE 'SELECT f.n, d.id, d.ticket_id%%')")
 
 
 def fencing(s, check, conf, conf_long):
