@@ -331,6 +331,10 @@ static int ensure_store(struct daemon *d, struct errbuf *err)
 			return SPOC_ETEMP;
 		}
 		d->listening = TRUE;
+		/* what was queued while nothing listened (a NOTIFY sent before the connection
+		 * broke, and not read yet, is gone with it) is looked at now, not at the next
+		 * fallback run */
+		d->notify_woken = TRUE;
 		log_msg(LOG_DEBUG, "database: listening on %s for queued notifications",
 			OUTBOX_CHANNEL);
 	}
