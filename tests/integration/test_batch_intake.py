@@ -24,7 +24,8 @@ its batch through the per-message path, never more than 64 savepoints in one tra
 - the window's duplicate checks (and senders' agents) are one statement read before its first
   mail is recorded; a copy of a mail of the same window (the same bytes, the same content
   redelivered, the same Message-ID, sender, date and body under a list's subject tag) asks again
-  and is a duplicate, a mail that shares only a sender does not ask again;
+  and is a duplicate, a mail that shares only a sender does not ask again; a stranger's
+  Message-ID made of array-literal syntax goes through that statement as the text it is;
 - a server that is slow to answer the body FETCH: no session of the database is idle in a
   transaction meanwhile (pg_stat_activity sampled during the delay)."""
 
@@ -303,6 +304,31 @@ def copies_in_one_window(check, s):
     check.eq(stats(s, MAIL_FACTS)[0], 3, "the three copies ask again; the other mail does not")
 
 
+def hostile_keys(check, s):
+    """A stranger's Message-ID made of what an array literal means (quotes, backslashes, braces,
+    commas, the word NULL) goes through the window's one statement as the text the parser read:
+    the mail is a ticket, and the same mail as a list sends it later, matched by that Message-ID,
+    sender, date and body, is its duplicate (an unquoted NULL element would match nothing)."""
+    conf = s.write_config(name="hostile.conf", imap__batch_size=50, kb={"suggestions": 0})
+    mid = '<NULL","},{\\x\\"NULL@evil.example>'
+    raw = st.make_message("extrano@evil.example", "Claves hostiles", "Nada que ver aqui.\r\n",
+                          message_id=mid, date="Tue, 01 Dec 2026 11:00:00 +0100")
+    listed = raw.replace(b"Subject: Claves hostiles", b"Subject: [lista] Claves hostiles", 1)
+    u1 = s.append(raw)
+    check.eq(s.run_spocd("--once", config=conf)[0], 0, "the hostile Message-ID's mail taken")
+    stored = s.sql_value("SELECT m.message_id FROM messages m JOIN ingest_log l ON l.message_row = m.id"
+                         " WHERE l.uid = %s", (u1,))
+    # GMime keeps the msg-id up to the first character msg-id syntax does not allow: the word
+    # NULL, which an unquoted array element would turn into SQL NULL
+    check.eq(stored, "NULL", "its Message-ID is read as the parser reads it: NULL, as a word")
+    u2 = s.append(listed)
+    s.sql("SELECT pg_stat_statements_reset()")
+    check.eq(s.run_spocd("--once", config=conf)[0], 0, "the list's copy taken")
+    check.eq(s.sql("SELECT uid, outcome FROM ingest_log WHERE uid = ANY(%s) ORDER BY uid", ([u1, u2],)),
+             [(u1, "ticket"), (u2, "duplicate")], "the list's copy is found by that Message-ID: a duplicate")
+    check.eq(stats(s, MAIL_FACTS)[0], 0, "found by the window's statement, not by asking again")
+
+
 def test(check):
     with st.Services(name="spocd-batch", pg_settings={"shared_preload_libraries": "pg_stat_statements",
                                                       "pg_stat_statements.track": "all"}) as s:
@@ -313,6 +339,7 @@ def test(check):
         bounce_order(check, s)
         same_mail_thrice(check, s)
         copies_in_one_window(check, s)
+        hostile_keys(check, s)
         slow_fetch(check, s)
 
 
